@@ -1,0 +1,89 @@
+"""Buyers and suppliers as Mesa agents: identity, plus properties that read the market's arrays.
+
+The state lives in ``model.market`` (arrays over all agents, so that each phase is one rule applied
+to everyone at once); an agent is the view of its row. Users, DataCollector agent reporters and the
+browser app see ordinary Mesa agents.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+
+class Buyer(mesa.Agent):
+    """A manufacturer buying components through ``k`` supplier slots."""
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _slots(self) -> slice:
+        k = self.model.market.k
+        return slice(self.index * k, (self.index + 1) * k)
+
+    @property
+    def posture(self) -> str:
+        """``"partner"`` or ``"aggressive"``."""
+        return "partner" if self.model.market.is_partner[self.index] else "aggressive"
+
+    @property
+    def market_share(self) -> float:
+        return float(self.model.market.share[self.index])
+
+    @property
+    def own_cost(self) -> float:
+        return float(self.model.market.own_cost[self.index])
+
+    @property
+    def cash(self) -> float:
+        return float(self.model.market.cash[self.index])
+
+    @property
+    def ideas_received(self) -> float:
+        return float(self.model.market.ideas_received[self.index])
+
+    @property
+    def suppliers(self) -> np.ndarray:
+        """Array indices of the suppliers in this buyer's slots (−1 for a vacant slot)."""
+        return self.model.market.sup[self._slots]
+
+    @property
+    def trust_in_suppliers(self) -> np.ndarray:
+        """This buyer's trust in each of its slots' suppliers (a view: it changes as the model runs)."""
+        return self.model.market.trust_b[self._slots]
+
+    @property
+    def trust(self) -> float:
+        """Mean trust in its suppliers."""
+        return float(self.trust_in_suppliers.mean())
+
+
+class Supplier(mesa.Agent):
+    """A component maker; a bankrupt one is replaced by an entrant (a new agent) at the same index."""
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = index
+
+    def _get(self, name: str) -> float:
+        return float(getattr(self.model.market, name)[self.index])
+
+    unit_cost = property(lambda self: self._get("unit_cost"), doc="current unit cost")
+    cost_floor = property(lambda self: self._get("cost_floor"), doc="unit cost reachable by process improvement")
+    quality = property(lambda self: self._get("quality"), doc="probability a lot is conforming at full effort")
+    alignment = property(lambda self: self._get("alignment"), doc="match of delivery and service to what sales promised")
+    opportunism = property(lambda self: self._get("opportunism"), doc="propensity to cut corners")
+    cash = property(lambda self: self._get("supplier_cash"), doc="cash (financial health, S12)")
+
+    @property
+    def customers(self) -> np.ndarray:
+        """Buyer indices of the relationships this supplier holds."""
+        mk = self.model.market
+        return mk.buyer_of[mk.sup == self.index]
+
+    @property
+    def trust_in_buyers(self) -> np.ndarray:
+        mk = self.model.market
+        return mk.trust_s[mk.sup == self.index]

@@ -1,0 +1,142 @@
+"""The market's state: arrays over buyers, suppliers and relationships (buyer × slot).
+
+Every phase of the step reads and writes these arrays; Mesa agents (``agents.py``) are views of
+their rows. Relationship ``r`` is slot ``r % k`` of buyer ``r // k``; ``sup[r]`` is its supplier.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from . import rules
+from .params import Params
+
+POLICY_CODES = {"passive": rules.PASSIVE, "periodic": rules.PERIODIC, "silence": rules.SILENCE}
+
+
+class Market:
+    """Arrays of the market's state. Built by :meth:`initial`; mutated by the phases."""
+
+    def __init__(self, p: Params, rng: np.random.Generator):
+        m = p.market
+        self.p = p
+        self.n_buyers, self.n_suppliers, self.k = m.buyers, m.suppliers, m.slots_per_buyer
+        nb, ns, k = self.n_buyers, self.n_suppliers, self.k
+        self.n_rel = nb * k
+        self.buyer_of = np.repeat(np.arange(nb), k)
+        self.slot_of = np.tile(np.arange(k), nb)
+
+        # buyers
+        n_partners = int(round(p.buyers.partner_share * nb))
+        self.is_partner = np.zeros(nb, dtype=bool)
+        self.is_partner[rng.permutation(nb)[:n_partners]] = True
+        self.rebid_phase = rng.integers(0, p.buyers.rebid_interval, nb)
+        self.share = np.full(nb, 1.0 / nb)
+        self.own_cost0 = np.full(nb, p.downstream.own_cost)
+        self.own_cost = self.own_cost0.copy()
+        self.cash = np.zeros(nb)
+        self.profit = np.zeros(nb)
+        self.profit_cum = np.zeros(nb)
+        self.profit_since_imitation = np.zeros(nb)
+        self.ideas_received = np.zeros(nb)
+
+        # suppliers
+        self.unit_cost = np.empty(ns)
+        self.cost_floor = np.empty(ns)
+        self.quality = np.empty(ns)
+        self.base_defect = np.empty(ns)
+        self.base_defect0 = np.empty(ns)
+        self.alignment = np.empty(ns)
+        self.opportunism = np.empty(ns)
+        self.supplier_cash = np.empty(ns)
+        self.supplier_cash0 = np.empty(ns)
+        self.policy = np.full(ns, POLICY_CODES[p.suppliers.attention_policy])
+        self.new_entrant_traits(np.arange(ns), rng)
+
+        # relationships
+        R = self.n_rel
+        self.sup = np.full(R, -1)
+        self.trust_b = np.full(R, p.trust.initial)
+        self.trust_s = np.full(R, p.trust.initial)
+        self.price = np.zeros(R)
+        self.age = np.zeros(R, dtype=np.int64)
+        self.since_contact = np.zeros(R, dtype=np.int64)
+        self.since_complaint = np.zeros(R, dtype=np.int64)
+        self.latent = np.zeros(R)
+        self.linked = np.zeros(R, dtype=bool)
+        self.defect_mult = np.ones(R)
+        self.inspection_seen = np.full(R, rules.inspection_probability(np.array(p.trust.initial), p.trust.no_inspection_trust).item())
+
+    # --- traits ---------------------------------------------------------------------------------
+    def new_entrant_traits(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """MODEL.md 5: fresh random traits for suppliers ``idx`` (at the start, and for entrants)."""
+        s, n = self.p.suppliers, len(idx)
+        if n == 0:
+            return
+        self.unit_cost[idx] = np.maximum(rng.normal(s.cost_mean, s.cost_sd, n), 0.5)
+        self.cost_floor[idx] = (1.0 - s.improvable) * self.unit_cost[idx]
+        self.quality[idx] = np.clip(rng.normal(s.quality, 0.01, n), 0.8, 1.0)
+        self.base_defect[idx] = 1.0 - self.quality[idx]
+        self.base_defect0[idx] = self.base_defect[idx]
+        self.alignment[idx] = np.clip(rng.normal(s.alignment_mean, 0.08, n), 0.3, 1.0)
+        self.opportunism[idx] = s.opportunism
+        self.supplier_cash[idx] = s.supplier_cash
+        self.supplier_cash0[idx] = s.supplier_cash
+
+    # --- derived views --------------------------------------------------------------------------
+    @property
+    def rel_partner(self) -> np.ndarray:
+        """Whether each relationship is a partner contract (its buyer's posture)."""
+        return self.is_partner[self.buyer_of]
+
+    def service_in_price(self) -> np.ndarray:
+        """S10, S11: service is in the price of partner contracts (unless partner_in_price is false)."""
+        return self.rel_partner & self.p.service.partner_in_price
+
+    def defect_rate(self) -> np.ndarray:
+        """Each relationship's defect probability at full effort: supplier base rate × multiplier."""
+        return self.base_defect[self.sup] * self.defect_mult
+
+    def start_relationships(self, rows: np.ndarray, suppliers: np.ndarray) -> None:
+        """A new relationship in each of ``rows``: trust at ``trust.initial``, clocks and links reset."""
+        t = self.p.trust
+        self.sup[rows] = suppliers
+        self.trust_b[rows] = t.initial
+        self.trust_s[rows] = t.initial
+        self.age[rows] = 0
+        self.since_contact[rows] = 0
+        self.since_complaint[rows] = 0
+        self.latent[rows] = 0.0
+        self.linked[rows] = False
+        self.defect_mult[rows] = 1.0
+        self.inspection_seen[rows] = rules.inspection_probability(np.array(t.initial), t.no_inspection_trust).item()
+
+    def per_buyer(self, values: np.ndarray) -> np.ndarray:
+        """Sum of a relationship array over each buyer's slots."""
+        return values.reshape(self.n_buyers, self.k).sum(axis=1)
+
+    # --- export ---------------------------------------------------------------------------------
+    def to_networkx(self) -> nx.Graph:
+        """The relationship network: buyers and suppliers as nodes, relationships as edges with trust."""
+        g = nx.Graph()
+        for i in range(self.n_buyers):
+            g.add_node(f"b{i}", kind="buyer", posture="partner" if self.is_partner[i] else "aggressive",
+                       market_share=float(self.share[i]), own_cost=float(self.own_cost[i]), cash=float(self.cash[i]))
+        health = rules.financial_health(self.supplier_cash, self.supplier_cash0)
+        for j in range(self.n_suppliers):
+            g.add_node(f"s{j}", kind="supplier", unit_cost=float(self.unit_cost[j]), cash=float(self.supplier_cash[j]),
+                       health=float(health[j]), alignment=float(self.alignment[j]), quality=float(self.quality[j]))
+        for r in np.flatnonzero(self.sup >= 0):
+            u, v = f"b{self.buyer_of[r]}", f"s{self.sup[r]}"
+            attrs = dict(trust_buyer=float(self.trust_b[r]), trust_supplier=float(self.trust_s[r]),
+                         price=float(self.price[r]), age=int(self.age[r]), linked=bool(self.linked[r]), slots=1)
+            if g.has_edge(u, v):  # both slots with one supplier: one edge, mean trust
+                e = g.edges[u, v]
+                n = e["slots"]
+                for key in ("trust_buyer", "trust_supplier", "price"):
+                    e[key] = (e[key] * n + attrs[key]) / (n + 1)
+                e["slots"] = n + 1
+            else:
+                g.add_edge(u, v, **attrs)
+        return g

@@ -1,0 +1,111 @@
+"""TrustMarket: buyers and suppliers who trust each other more or less.
+
+Buyers source components from suppliers, as partners (cost-plus, fair dealing) or aggressively
+(rebids, playing suppliers off); trust lowers transaction costs, removes inspection and brings ideas.
+Each step is one quarter; the phases of MODEL.md section 3 run in order over arrays (``phases.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from . import phases
+from .agents import Buyer, Supplier
+from .market import Market
+from .metrics import COLUMNS, GROUPS, BuyerAccumulator, Recorder, step_measurements
+from .params import ParamError, Params, resolve_key
+
+REPORTED = ("component_price", "tco_per_unit", "trust_buyer", "trust_supplier", "market_share",
+            "nonproductive_share", "inspection_rate", "ideas_received_cum", "profit_cum")
+
+
+def as_seed(rng: Any) -> Any:
+    """A seed as Mesa and NumPy want it: text such as SolaraViz's seed box sends becomes an int."""
+    if isinstance(rng, str):
+        try:
+            return int(rng.strip())
+        except ValueError:
+            raise ParamError(None, "seed", f"{rng!r} is not an integer") from None
+    return rng
+
+
+class TrustMarket(mesa.Model):
+    """The market. ``TrustMarket(params, rng=seed, **overrides)``; overrides are ``name=value`` with the
+    bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them.
+    """
+
+    def __init__(self, params: Params | None = None, *, rng: Any = None, scenario: Any = None, **overrides: Any):
+        if params is None and isinstance(scenario, Params):
+            params = scenario
+        params = params or Params()
+        if "seed" in overrides and rng is None:
+            rng = overrides.pop("seed")
+        overrides.pop("seed", None)
+        if overrides:
+            for key in overrides:
+                resolve_key(key)
+            params = params.replace(**overrides)
+        rng = as_seed(rng)
+        if rng is None:
+            rng = params.run.seed
+        elif isinstance(rng, (int, np.integer)):
+            params = params.replace(**{"run.seed": int(rng)})
+        super().__init__(rng=rng)
+        self.params = params
+        self.market = Market(params, self.rng)
+        self.buyers = [Buyer(self, i) for i in range(params.market.buyers)]
+        self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
+        self.pending_switching = np.zeros(self.market.n_rel)
+        self.ev = phases.new_events(self.market.n_rel, self.market.n_buyers)
+        self.demand_t = params.market.demand
+        self.volume = np.zeros(self.market.n_rel)
+        phases._resource(self, np.arange(self.market.n_rel))  # MODEL.md 5: each slot to the best of n_bids quotes
+        self.recorder = Recorder(params.run.steps)
+        self.buyer_sums = BuyerAccumulator(params.market.buyers, params.run.steps // 2)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
+            for c in REPORTED for g in GROUPS
+        })
+
+    def step(self) -> None:
+        """One quarter: the phases of MODEL.md section 3, then the measurements."""
+        for phase in phases.SCHEDULE:
+            phase(self)
+        self.observe()
+
+    def observe(self) -> None:
+        """Phase 14: record this step's figures (arrays only), then Mesa's DataCollector."""
+        self.recorder.append(step_measurements(self))
+        self.buyer_sums.add(self)
+        self.datacollector.collect(self)
+        if self.steps >= self.params.run.steps:
+            self.running = False
+
+    def replace_suppliers(self, indices: np.ndarray) -> None:
+        """S12: bankrupt suppliers leave the model; entrants (new agents) take their array rows."""
+        for j in indices:
+            self.suppliers[j].remove()
+            self.suppliers[j] = Supplier(self, int(j))
+
+    def run(self, progress=None) -> "TrustMarket":
+        """Run to ``run.steps``; ``progress(n)`` is called after each step if given."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self
+
+    # conveniences for users and the app
+    def latest(self, column: str, group: str = "all") -> float:
+        """The last recorded value of a contract column for a group."""
+        return self.recorder.latest(group, column)
+
+    def network(self):
+        """The relationship network now, as a networkx graph."""
+        return self.market.to_networkx()
+
+
+__all__ = ["TrustMarket", "COLUMNS", "GROUPS"]

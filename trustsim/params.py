@@ -1,0 +1,465 @@
+"""The parameter schema of trustsim, defined once.
+
+Every parameter of MODEL.md section 5a lives here with its default, allowed range, unit and a
+one-line meaning. Scenario files are TOML with one table per group; a file may say
+``extends = "other.toml"``; ``--set group.name=value`` overrides one value. Validation happens
+once, here, at the boundary: everything past this module trusts its parameters.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ATTENTION_POLICIES = ("passive", "periodic", "silence")
+
+
+class ParamError(Exception):
+    """Bad input: names the file, the key and what is wrong. The CLI turns it into exit 2."""
+
+    def __init__(self, source: str | None, key: str | None, message: str):
+        self.source, self.key, self.message = source, key, message
+        where = ": ".join(part for part in (source, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+def P(default, lo=None, hi=None, unit="", doc="", *, gt=None):
+    """One parameter: default, inclusive range [lo, hi] (or > gt), unit and meaning."""
+    return Field(default, ge=lo, le=hi, gt=gt, description=doc, json_schema_extra={"unit": unit})
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Run(Group):
+    steps: int = P(120, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter)")
+    seed: int = P(0, 0, 2**63 - 1, "", "seed of the model's one random generator")
+
+
+class Market(Group):
+    buyers: int = P(40, 1, 10_000_000, "firms", "number of buyers (manufacturers)")
+    suppliers: int = P(20, 1, 1_000_000, "firms", "number of suppliers")
+    slots_per_buyer: int = P(2, 1, 50, "slots", "supplier slots per buyer, k (dual sourcing by default)")
+    uncertainty: float = P(0.3, 0.0, 1.0, "probability", "σ: chance of a specification change per relationship and step; scale of demand shocks")
+    demand: float = P(10_000.0, 0.0, 1e12, "units/step", "total final demand D, all buyers together")
+
+
+class Buyers(Group):
+    partner_share: float = P(0.5, 0.0, 1.0, "share", "share of buyers whose posture is partner")
+    n_bids: int = P(5, 1, 1000, "quotes", "suppliers asked for a quote when a slot is (re)sourced")
+    rebid_interval: int = P(4, 1, 10_000, "steps", "an aggressive buyer rebids each slot every this many steps")
+    exit_threshold: float = P(0.2, 0.0, 1.0, "trust", "a buyer leaves a supplier whose trust falls below this")
+    exit_dissatisfaction: float = P(1.0, 0.0, 1e6, "gap units", "a buyer leaves silently when unvoiced dissatisfaction exceeds this (S7)")
+
+
+class Prices(Group):
+    fair_markup: float = P(0.08, 0.0, 10.0, "share of cost", "cost-plus markup of partner contracts; top of the quote range")
+    min_markup: float = P(0.02, 0.0, 10.0, "share of cost", "lowest markup a supplier accepts; bottom of the quote range")
+
+
+class Suppliers(Group):
+    cost_mean: float = P(1.0, 0.5, 100.0, "money/unit", "mean initial unit cost of suppliers")
+    cost_sd: float = P(0.08, 0.0, 10.0, "money/unit", "spread of initial unit costs")
+    improvable: float = P(0.3, 0.0, 0.95, "share", "share of unit cost that process improvement can remove")
+    quality: float = P(0.97, 0.8, 1.0, "probability", "mean probability that a lot is conforming at full effort")
+    alignment_mean: float = P(0.85, 0.3, 1.0, "share", "mean match between what sales promise and what delivery and service do (S5)")
+    opportunism: float = P(0.5, 0.0, 1.0, "probability", "propensity to cut corners when neither trusted nor watched")
+    shirk_saving: float = P(0.04, 0.0, 1.0, "share of cost", "cost saved on a lot where corners are cut")
+    shirk_defect: float = P(0.25, 0.0, 1.0, "probability", "defect probability added by cutting corners")
+    supplier_cash: float = P(2000.0, 0.0, 1e12, "money", "starting cash of a supplier (and of an entrant)")
+    attention_policy: Literal["passive", "periodic", "silence"] = Field(
+        "silence", description="passive: answers complaints only; periodic: contacts on a fixed calendar; silence: contacts a buyer not heard from for contact_interval steps (S6, S7)",
+        json_schema_extra={"unit": "policy"})
+    contact_interval: int = P(4, 1, 10_000, "steps", "steps between contacts; silence longer than this erodes trust")
+    contact_cost: float = P(20.0, 0.0, 1e9, "money", "supplier's cost of one contact")
+
+
+class Trust(Group):
+    initial: float = P(0.5, 0.0, 1.0, "trust", "trust both ways at the start of a relationship")
+    baseline: float = P(0.3, 0.0, 1.0, "trust", "level that trust erodes toward when nobody looks after the relationship")
+    gain: float = P(0.08, 0.0, 1.0, "share", "trust gained per good step, as a share of the distance to 1")
+    loss: float = P(0.35, 0.0, 1.0, "share", "trust lost per defect, as a share of current trust")
+    erosion: float = P(0.03, 0.0, 1.0, "share/step", "per step, share of the distance to baseline that an unattended relationship erodes")
+    playoff_penalty: float = P(0.1, 0.0, 1.0, "share", "share of its trust a supplier loses when played off against a rival quote")
+    share_threshold: float = P(0.6, 0.0, 1.0, "trust", "trust needed to share plans (buyer) or ideas (supplier)")
+    no_inspection_trust: float = P(0.8, 0.0, 1.0, "trust", "above this trust a buyer never inspects")
+
+
+class Quality(Group):
+    inspection_cost: float = P(0.004, 0.0, 100.0, "money/unit", "cost of inspecting a lot, per unit")
+    detection: float = P(0.9, 0.0, 1.0, "probability", "chance that inspection finds a defective lot")
+    failure_cost: float = P(0.06, 0.0, 100.0, "money/unit", "buyer's cost of a defect that fails in the field, per unit of the lot")
+    rework_cost: float = P(0.03, 0.0, 100.0, "money/unit", "supplier's cost of a lot sent back, per unit")
+    inspection_memory: float = P(0.25, 0.0, 1.0, "share", "weight of the latest lot in a supplier's estimate of how often a buyer inspects")
+
+
+class Service(Group):
+    service_need: float = P(0.3, 0.0, 1.0, "probability", "chance per step that a relationship needs after-sales service")
+    service_cost: float = P(0.03, 0.0, 100.0, "money/unit", "supplier's cost of a service event, per unit")
+    service_fee: float = P(0.05, 0.0, 100.0, "money/unit", "fee per unit billed for a service event when service is not in the price")
+    promise_partner: float = P(0.8, 0.0, 1.0, "service level", "service level promised in partner contracts")
+    promise_aggressive: float = P(1.0, 0.0, 1.0, "service level", "service level promised to win an aggressive bid (S4)")
+    downtime_cost: float = P(0.08, 0.0, 100.0, "money/unit", "buyer's downtime cost per unit of service shortfall, per unit")
+    complaint_gap: float = P(0.05, 0.0, 1.0, "service level", "shortfall above which a buyer is dissatisfied")
+    partner_in_price: bool = Field(True, description="partners pay service in the price (false: billed on top, as aggressive buyers are)", json_schema_extra={"unit": "flag"})
+    unbundled_priority: float = P(0.8, 0.0, 1.0, "share", "service level kept by a supplier paid per call rather than committed")
+
+
+class Time(Group):
+    h_admin: float = P(8.0, 0.0, 1e4, "hours", "ordering and administration per relationship and step (halved by a link)")
+    h_monitor: float = P(15.0, 0.0, 1e4, "hours", "monitoring and haggling at zero trust, scaled by 1 − trust")
+    h_collab: float = P(30.0, 0.0, 1e4, "hours", "joint engineering work, 60% alone, all of it when both share")
+    h_bid: float = P(20.0, 0.0, 1e4, "hours", "running a bid or negotiating a new contract")
+    h_dispute: float = P(15.0, 0.0, 1e4, "hours", "assigning blame for a defective lot")
+    h_renegotiate: float = P(25.0, 0.0, 1e4, "hours", "renegotiating an unanticipated specification change, at zero trust")
+    h_idea: float = P(4.0, 0.0, 1e4, "hours", "joint work per idea exchanged")
+    h_inspect: float = P(10.0, 0.0, 1e4, "hours", "purchasing hours per inspected lot")
+    hour_cost: float = P(0.5, 0.0, 1e6, "money/hour", "cost of one face-to-face hour")
+    reference_volume: float = P(125.0, 1e-9, 1e12, "units", "volume at which the hours above are spent; transaction cost scales with volume over it")
+    trust_scaled_hours: bool = Field(True, description="monitoring and renegotiation hours shrink with trust (false: fixed at their zero-trust level, the null model)", json_schema_extra={"unit": "flag"})
+
+
+class Innovation(Group):
+    idea_rate: float = P(0.4, 0.0, 100.0, "ideas/step", "supplier ideas per step at full trust")
+    idea_value: float = P(0.01, 0.0, 1.0, "share", "share of the distance to its floor that one idea takes off the buyer's own cost")
+    process_idea_rate: float = P(0.3, 0.0, 100.0, "ideas/step", "buyer process ideas per step at full trust, where trust is mutual")
+    process_idea_value: float = P(0.005, 0.0, 1.0, "share", "share of the distance to its floor that one process idea takes off the supplier's unit cost")
+    mismatch_cost: float = P(0.08, 0.0, 100.0, "money/unit", "cost of an unanticipated specification change, per unit")
+    quality_idea_value: float = P(0.1, 0.0, 1.0, "share", "share of the distance to its floor that one process idea takes off this relationship's defect multiplier")
+    quality_improvable: float = P(0.7, 0.0, 1.0, "share", "share of the defect rate that process ideas can remove")
+    quality_spillover: float = P(0.15, 0.0, 1.0, "share", "share of a process idea's quality effect that reaches all the supplier's customers")
+
+
+class Linkage(Group):
+    linkage_age: int = P(8, 0, 1_000_000, "steps", "age a relationship needs before a trusting supplier invests in a link")
+    linkage_cost: float = P(200.0, 0.0, 1e12, "money", "supplier's one-off cost of a link (e.g. an ordering terminal)")
+    linkage_switching_cost: float = P(0.2, 0.0, 100.0, "money/unit", "what leaving a linked relationship costs the buyer, per unit of the slot's volume")
+
+
+class Downstream(Group):
+    own_cost: float = P(1.0, 0.0, 1e6, "money/unit", "buyer's initial own cost per unit of final product, excluding components")
+    retail_markup: float = P(0.2, 0.0, 10.0, "share of cost", "retail price over unit cost")
+    price_sensitivity: float = P(8.0, 0.0, 1000.0, "", "β of the logit over relative retail prices")
+    share_inertia: float = P(0.2, 0.0, 1.0, "share", "λ: share of the way to the logit share covered per step")
+
+
+class Adaptation(Group):
+    enabled: bool = Field(False, description="buyers imitate the posture of more profitable buyers (replicator dynamics)", json_schema_extra={"unit": "flag"})
+    imitation_interval: int = P(8, 1, 1_000_000, "steps", "steps between imitation rounds")
+
+
+GROUPS: dict[str, type[Group]] = {
+    "run": Run, "market": Market, "buyers": Buyers, "prices": Prices, "suppliers": Suppliers,
+    "trust": Trust, "quality": Quality, "service": Service, "time": Time,
+    "innovation": Innovation, "linkage": Linkage, "downstream": Downstream, "adaptation": Adaptation,
+}
+
+
+class Params(Group):
+    """All parameters of a run, grouped as in MODEL.md 5a. Immutable once validated."""
+
+    run: Run = Run()
+    market: Market = Market()
+    buyers: Buyers = Buyers()
+    prices: Prices = Prices()
+    suppliers: Suppliers = Suppliers()
+    trust: Trust = Trust()
+    quality: Quality = Quality()
+    service: Service = Service()
+    time: Time = Time()
+    innovation: Innovation = Innovation()
+    linkage: Linkage = Linkage()
+    downstream: Downstream = Downstream()
+    adaptation: Adaptation = Adaptation()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.prices.min_markup > self.prices.fair_markup:
+            raise ValueError("prices.min_markup must not exceed prices.fair_markup")
+        return self
+
+    # --- conveniences -------------------------------------------------------------------------
+    def flat(self) -> dict[str, Any]:
+        """``{"group.name": value}`` for every parameter."""
+        return {f"{g}.{k}": v for g in GROUPS for k, v in getattr(self, g).model_dump().items()}
+
+    def nested(self) -> dict[str, dict[str, Any]]:
+        return self.model_dump()
+
+    def replace(self, **changes: Any) -> "Params":
+        """A validated copy with changes given as ``group.name`` or a unique bare ``name``."""
+        data = self.nested()
+        for key, value in changes.items():
+            group, name = resolve_key(key)
+            data[group][name] = value
+        return validate(data)
+
+
+# name -> group, for the bare names (every parameter name is unique across groups)
+NAME_TO_GROUP: dict[str, str] = {n: g for g, cls in GROUPS.items() for n in cls.model_fields}
+assert len(NAME_TO_GROUP) == sum(len(c.model_fields) for c in GROUPS.values()), "names must be unique"
+ALL_KEYS = [f"{g}.{n}" for g, cls in GROUPS.items() for n in cls.model_fields]
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean "x"?)' for a near miss, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def resolve_key(key: str, source: str | None = None) -> tuple[str, str]:
+    """``"trust.gain"`` or ``"gain"`` → ``("trust", "gain")``; ParamError for anything else."""
+    if "." in key:
+        group, _, name = key.partition(".")
+        if group not in GROUPS:
+            raise ParamError(source, key, f'unknown group "{group}"{suggest(group, GROUPS)}')
+        if name not in GROUPS[group].model_fields:
+            raise ParamError(source, key, f'unknown parameter{suggest(name, GROUPS[group].model_fields)}')
+        return group, name
+    if key in NAME_TO_GROUP:
+        return NAME_TO_GROUP[key], key
+    raise ParamError(source, key, f"unknown parameter{suggest(key, list(NAME_TO_GROUP) + ALL_KEYS)}")
+
+
+def _describe_error(err: dict) -> tuple[str, str]:
+    key = ".".join(str(p) for p in err["loc"])
+    kind, ctx, given = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "extra_forbidden":
+        *parent, name = [str(p) for p in err["loc"]]
+        if not parent:
+            return key, f'unknown table "{name}"{suggest(name, list(GROUPS) + ["extends", "sweep", "description"])}'
+        return key, f"unknown parameter{suggest(name, GROUPS[parent[0]].model_fields)}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return key, f"{given!r} is out of range ({_range_text(key)})"
+    if kind == "finite_number":
+        return key, f"{given!r} is not a finite number"
+    if kind == "literal_error":
+        return key, f"{given!r} is not one of {ctx.get('expected')}"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return key, f"expected {_type_text(key)}, got {type(given).__name__} {given!r}"
+    return key, err["msg"][0].lower() + err["msg"][1:]
+
+
+def _field(key: str):
+    group, _, name = key.partition(".")
+    return GROUPS[group].model_fields.get(name) if group in GROUPS else None
+
+
+def _range_text(key: str) -> str:
+    lo, hi = bounds(key)
+    return f"allowed {lo} to {hi}"
+
+
+def _type_text(key: str) -> str:
+    f = _field(key)
+    if f is None:
+        return "a table"
+    ann = f.annotation
+    return {int: "an integer", float: "a number", bool: "true or false"}.get(ann, f"one of {ATTENTION_POLICIES}")
+
+
+def bounds(key: str) -> tuple[Any, Any]:
+    """The declared (low, high) of a numeric parameter ``group.name``."""
+    f = _field(key)
+    lo = hi = None
+    for m in f.metadata:
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+    return lo, hi
+
+
+def validate(data: dict, source: str | None = None) -> Params:
+    """Validate a nested ``{group: {name: value}}`` mapping into Params, or raise ParamError."""
+    for group, table in data.items():
+        if group in GROUPS and not isinstance(table, dict):
+            raise ParamError(source, group, f"expected a table [{group}], got {type(table).__name__}")
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        key, message = _describe_error(exc.errors()[0])
+        raise ParamError(source, key or None, message) from None
+
+
+# --- scenario files --------------------------------------------------------------------------
+
+TOP_LEVEL = ("extends", "description", "sweep")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: its parameters and where they came from."""
+
+    name: str
+    params: Params
+    path: str | None = None
+    sha256: str | None = None
+    description: str = ""
+    sweep: dict | None = None
+    chain: tuple[str, ...] = ()
+    overrides: dict = field(default_factory=dict)
+
+
+def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ParamError(shown, None, "no such file") from None
+    except IsADirectoryError:
+        raise ParamError(shown, None, "is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamError(shown, None, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text), raw
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamError(shown, None, f"TOML syntax error: {exc}") from None
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
+    shown = str(path)
+    resolved = path.resolve()
+    if resolved in seen:
+        cycle = " -> ".join(p.name for p in (*seen, resolved))
+        raise ParamError(shown, "extends", f"circular extends ({cycle})")
+    if depth > 32:
+        raise ParamError(shown, "extends", "extends chain deeper than 32 files")
+    data, raw = _read_toml(path, shown)
+    for key, value in data.items():
+        if key in TOP_LEVEL:
+            continue
+        if key not in GROUPS:
+            raise ParamError(shown, key, f'unknown table{suggest(key, list(GROUPS) + list(TOP_LEVEL))}')
+        if not isinstance(value, dict):
+            raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}")
+        for name, v in value.items():
+            if name not in GROUPS[key].model_fields:
+                raise ParamError(shown, f"{key}.{name}", f"unknown parameter{suggest(name, GROUPS[key].model_fields)}")
+    for key in ("description",):
+        if key in data and not isinstance(data[key], str):
+            raise ParamError(shown, key, "expected a string")
+    if "sweep" in data and not isinstance(data["sweep"], dict):
+        raise ParamError(shown, "sweep", "expected a table [sweep]")
+    parent = data.pop("extends", None)
+    chain = [resolved]
+    if parent is not None:
+        if not isinstance(parent, str) or not parent:
+            raise ParamError(shown, "extends", "expected the path of another TOML file, as a string")
+        base, base_chain, _ = _load_chain(path.parent / parent, (*seen, resolved), depth + 1)
+        base.pop("sweep", None)  # a sweep belongs to the file that declares it
+        base.pop("description", None)
+        data = _merge(base, data)
+        chain += base_chain
+    # every group is checked in the file that wrote it, so errors name the right file
+    try:
+        validate({k: v for k, v in data.items() if k in GROUPS}, shown)
+    except ParamError as exc:
+        raise ParamError(shown, exc.key, exc.message) from None
+    return data, chain, raw
+
+
+def parse_value(text: str):
+    """A ``--set`` value as TOML would read it: 3, 0.5, true, "silence" (bare words become strings)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``"trust.gain=0.1"`` → ``("trust.gain", 0.1)``."""
+    key, eq, value = item.partition("=")
+    if not eq or not key.strip():
+        raise ParamError("--set", item, "expected group.name=value")
+    return key.strip(), parse_value(value.strip())
+
+
+def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
+                  seed: int | None = None, steps: int | None = None) -> Scenario:
+    """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
+
+    ``path=None`` gives the defaults of MODEL.md 5a.
+    """
+    if path is None:
+        data, chain, raw, shown, name = {}, [], b"", None, "defaults"
+    else:
+        path = Path(path)
+        shown, name = str(path), path.stem
+        data, chain, raw = _load_chain(path, ())
+    overrides: dict[str, Any] = {}
+    for item in sets:
+        key, value = parse_set(item)
+        group, pname = resolve_key(key, "--set")
+        overrides[f"{group}.{pname}"] = value
+    if seed is not None:
+        overrides["run.seed"] = seed
+    if steps is not None:
+        overrides["run.steps"] = steps
+    nested = {k: dict(v) for k, v in data.items() if k in GROUPS}
+    for key, value in overrides.items():
+        group, pname = key.split(".")
+        nested.setdefault(group, {})[pname] = value
+    try:
+        params = validate(nested, shown)
+    except ParamError as exc:
+        src = "--set" if exc.key in overrides else shown
+        raise ParamError(src, exc.key, exc.message) from None
+    return Scenario(
+        name=name, params=params, path=shown,
+        sha256=hashlib.sha256(raw).hexdigest() if path is not None else None,
+        description=data.get("description", ""), sweep=data.get("sweep"),
+        chain=tuple(str(p) for p in chain), overrides=overrides,
+    )
+
+
+def schema_rows() -> list[dict[str, Any]]:
+    """One row per parameter: key, default, range, unit, meaning (for `trustsim params` and docs)."""
+    rows = []
+    for g, cls in GROUPS.items():
+        for n, f in cls.model_fields.items():
+            key = f"{g}.{n}"
+            if f.annotation in (int, float):
+                lo, hi = bounds(key)
+                rng = f"{_fmt(lo)} … {_fmt(hi)}"
+            elif f.annotation is bool:
+                rng = "true / false"
+            else:
+                rng = " / ".join(ATTENTION_POLICIES)
+            rows.append({"key": key, "default": f.default, "range": rng,
+                         "unit": (f.json_schema_extra or {}).get("unit", ""), "meaning": f.description})
+    return rows
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "∞"
+    if isinstance(x, float) and (x >= 1e6 or (x != 0 and abs(x) < 1e-3)):
+        return f"{x:g}"
+    if isinstance(x, int) and x >= 10**6:
+        return f"{x:.0e}" if x != 2**63 - 1 else "2⁶³−1"
+    return str(x)
+
+
+def is_finite_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -1,0 +1,309 @@
+"""One step of the market, phase by phase, in the order of MODEL.md section 3.
+
+Each phase is one function applied to all relationships (or buyers, or suppliers) at once with the
+rules of ``rules.py``; what a phase observes for later phases and for the measurements goes into
+``model.ev``, this step's events. Random draws come from ``model.rng`` in a fixed order.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import rules
+
+if TYPE_CHECKING:
+    from .model import TrustMarket
+
+
+def new_events(R: int, nb: int) -> SimpleNamespace:
+    """This step's events, all cleared."""
+    z = lambda dtype=float: np.zeros(R, dtype=dtype)  # noqa: E731
+    return SimpleNamespace(
+        spec_change=z(bool), rebid=z(bool), played_off=z(bool), switching=z(), shirked=z(bool),
+        defect=z(bool), inspected=z(bool), found=z(bool), need=z(bool), gap=z(), unbundled=z(bool),
+        complained=z(bool), fixed=z(bool), unfixed_gap=z(), contacted=z(bool), supplier_ideas=z(np.int64),
+        process_ideas=z(np.int64), unanticipated=z(bool), new_link=z(bool), nonproductive=z(), productive=z(),
+        exit_low=np.zeros(nb, np.int64), exit_silent=np.zeros(nb, np.int64), exit_outbid=np.zeros(nb, np.int64),
+        exit_bankrupt=np.zeros(nb, np.int64), bankruptcies=0,
+        silent_exit_since_complaint=np.zeros(0, np.int64),
+    )
+
+
+def environment(model: TrustMarket) -> None:
+    """Phase 1 (S19): specification changes with probability σ; demand shock; this step's volumes."""
+    mk, p, rng = model.market, model.params, model.rng
+    ev = model.ev = new_events(mk.n_rel, mk.n_buyers)
+    ev.spec_change = rng.random(mk.n_rel) < p.market.uncertainty
+    model.demand_t = float(rules.demand_shock(p.market.demand, p.market.uncertainty, rng.standard_normal()))
+    model.volume = mk.share[mk.buyer_of] * model.demand_t / mk.k
+
+
+def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
+    """S3, S18: ``n_bids`` random suppliers quote for each row; the lowest quote and its supplier.
+
+    A supplier already holding another slot of the same buyer does not bid (dual sourcing), nor,
+    when ``exclude_incumbent``, the supplier being left.
+    """
+    mk, p, rng = model.market, model.params, model.rng
+    n, nb = len(rows), p.buyers.n_bids
+    bidders = rng.integers(0, mk.n_suppliers, (n, nb))
+    markup = rng.uniform(p.prices.min_markup, p.prices.fair_markup, (n, nb))
+    quotes = rules.quote(mk.unit_cost[bidders], markup)
+    held = mk.sup.reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]          # (n, k) the buyer's suppliers
+    own = (held == mk.sup[rows, None])
+    others = np.where(own & ~exclude_incumbent, -2, held)               # keep the incumbent unless leaving
+    barred = (bidders[:, :, None] == others[:, None, :]).any(axis=2)
+    quotes[barred] = np.inf
+    best = np.argmin(quotes, axis=1)
+    q = quotes[np.arange(n), best]
+    winner = bidders[np.arange(n), best]
+    fallback = ~np.isfinite(q)  # every bidder barred (too few suppliers): take the first bid anyway
+    q[fallback] = rules.quote(mk.unit_cost[bidders[fallback, 0]], markup[fallback, 0])
+    winner[fallback] = bidders[fallback, 0]
+    return q, winner
+
+
+def _resource(model: TrustMarket, rows: np.ndarray) -> None:
+    """Fill ``rows`` (vacant or just left) with the best quote, slot column by slot column."""
+    mk, ev = model.market, model.ev
+    for j in range(mk.k):  # slots of one buyer in turn, so its suppliers stay distinct
+        col = rows[mk.slot_of[rows] == j]
+        if len(col) == 0:
+            continue
+        q, winner = _best_quotes(model, col, exclude_incumbent=True)
+        mk.start_relationships(col, winner)
+        mk.price[col] = q
+        ev.rebid[col] = True
+
+
+def sourcing(model: TrustMarket) -> None:
+    """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
+    mk, p, ev = model.market, model.params, model.ev
+    # exits: low trust, or silently on accumulated unvoiced dissatisfaction; vacancies from bankruptcy
+    low, silent = rules.leaves(mk.trust_b, mk.latent, p.buyers.exit_threshold, p.buyers.exit_dissatisfaction)
+    low &= mk.sup >= 0
+    silent &= mk.sup >= 0
+    np.add.at(ev.exit_low, mk.buyer_of[low], 1)
+    np.add.at(ev.exit_silent, mk.buyer_of[silent], 1)
+    ev.silent_exit_since_complaint = mk.since_complaint[silent].copy()
+    leaving = low | silent
+    ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + model.pending_switching
+    model.pending_switching = np.zeros(mk.n_rel)
+    _resource(model, np.flatnonzero(leaving | (mk.sup < 0)))
+
+    # aggressive rebids: play the incumbent off against the lowest quote
+    due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of], p.buyers.rebid_interval)
+    due &= ~ev.rebid
+    rows = np.flatnonzero(due)
+    if len(rows):
+        ev.rebid[rows] = True
+        q, winner = _best_quotes(model, rows, exclude_incumbent=False)
+        inc = mk.sup[rows]
+        cheaper = q < mk.price[rows]
+        by_incumbent = winner == inc
+        can_match = rules.price_floor(mk.unit_cost[inc], p.prices.min_markup) <= q
+        match = cheaper & ~by_incumbent & can_match
+        switch = cheaper & ~by_incumbent & ~can_match
+        mk.price[rows[cheaper & (by_incumbent | can_match)]] = q[cheaper & (by_incumbent | can_match)]
+        matched = rows[match]
+        mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
+        ev.played_off[matched] = True
+        gone = rows[switch]
+        np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
+        ev.switching[gone] += np.where(mk.linked[gone], p.linkage.linkage_switching_cost, 0.0)
+        mk.start_relationships(gone, winner[switch])
+        mk.price[gone] = q[switch]
+
+    # partners pay cost-plus every step, so supplier cost reductions are shared
+    partner = mk.rel_partner
+    s = p.service
+    cp = rules.cost_plus_price(mk.unit_cost[mk.sup], s.service_need, s.service_cost, p.prices.fair_markup,
+                               mk.service_in_price())
+    mk.price = np.where(partner, cp, mk.price)
+    ev.unbundled = ~mk.service_in_price()
+
+
+def supplier_conduct(model: TrustMarket) -> None:
+    """Phase 3 (S5, S14): a supplier cuts corners with probability opportunism · (1 − trust_s) · (1 − inspection seen)."""
+    mk = model.market
+    prob = rules.shirk_probability(mk.opportunism[mk.sup], mk.trust_s, mk.inspection_seen)
+    model.ev.shirked = model.rng.random(mk.n_rel) < prob
+
+
+def inspection(model: TrustMarket) -> None:
+    """Phase 4 (S17): lots are defective by hidden quality; the buyer inspects as trust allows."""
+    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    q = p.quality
+    p_def = rules.lot_defect_probability(mk.base_defect[mk.sup], mk.defect_mult, ev.shirked, p.suppliers.shirk_defect)
+    ev.defect = rng.random(mk.n_rel) < p_def
+    ev.inspected = rng.random(mk.n_rel) < rules.inspection_probability(mk.trust_b, p.trust.no_inspection_trust)
+    ev.found = ev.defect & ev.inspected & (rng.random(mk.n_rel) < q.detection)
+    mk.inspection_seen = rules.update_inspection_seen(mk.inspection_seen, ev.inspected, q.inspection_memory)
+
+
+def after_sales_service(model: TrustMarket) -> None:
+    """Phase 5 (S2, S4, S5, S11, S12): service needs, delivered vs promised level, the gap."""
+    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    s = p.service
+    ev.need = rng.random(mk.n_rel) < s.service_need
+    health = rules.financial_health(mk.supplier_cash, mk.supplier_cash0)[mk.sup]
+    delivered = rules.delivered_service(mk.alignment[mk.sup], health, ev.unbundled, s.unbundled_priority)
+    promised = np.where(mk.rel_partner, s.promise_partner, s.promise_aggressive)
+    ev.gap = np.where(ev.need, rules.service_gap(promised, delivered), 0.0)
+
+
+def complaints(model: TrustMarket) -> None:
+    """Phase 6 (S7): dissatisfied buyers speak up as candour allows; unvoiced gaps accumulate unseen.
+
+    A voiced complaint is fixed with probability ``alignment`` (dissatisfaction cleared, small trust
+    gain) or, unfixed, turns the gap and what had built up into open distrust (phase 8).
+    """
+    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    dissatisfied = ev.gap > p.service.complaint_gap
+    recently = mk.since_contact <= p.suppliers.contact_interval
+    ev.complained = dissatisfied & (rng.random(mk.n_rel) < rules.candour(mk.trust_b, recently))
+    fix_draw = rng.random(mk.n_rel)
+    ev.fixed = ev.complained & (fix_draw < mk.alignment[mk.sup])
+    unfixed = ev.complained & ~ev.fixed
+    ev.unfixed_gap = np.where(unfixed, ev.gap + mk.latent, 0.0)
+    mk.latent = np.where(ev.complained, 0.0, mk.latent + np.where(dissatisfied, ev.gap, 0.0))
+    mk.since_complaint = np.where(ev.complained, 0, mk.since_complaint + 1)
+    mk.since_contact = np.where(ev.complained, 0, mk.since_contact)  # answering a complaint is a contact
+
+
+def attention(model: TrustMarket) -> None:
+    """Phase 7 (S6, S7, S13): suppliers contact buyers by policy; unattended relationships erode."""
+    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    s, t = p.suppliers, p.trust
+    ev.contacted = rules.contacts(mk.policy[mk.sup], mk.age, mk.since_contact, s.contact_interval)
+    surfaced = ev.contacted & (mk.latent > 0)
+    fixed = surfaced & (rng.random(mk.n_rel) < mk.alignment[mk.sup])
+    ev.fixed |= fixed
+    ev.unfixed_gap += np.where(surfaced & ~fixed, mk.latent, 0.0)
+    mk.latent = np.where(surfaced, 0.0, mk.latent)
+    mk.since_contact = np.where(ev.contacted, 0, mk.since_contact + 1)
+    unattended = mk.since_contact > s.contact_interval
+    mk.trust_b = rules.erode(mk.trust_b, t.baseline, t.erosion, unattended)
+    mk.trust_s = rules.erode(mk.trust_s, t.baseline, t.erosion, unattended)
+
+
+def trust_update(model: TrustMarket) -> None:
+    """Phase 8 (S14): asymmetric buyer trust update; suppliers trust buyers that deal fairly."""
+    mk, p, ev = model.market, model.params, model.ev
+    t = p.trust
+    clean = ~ev.defect & ~(ev.gap > 0)
+    mk.trust_b = rules.buyer_trust_update(mk.trust_b, ev.defect, clean, ev.unfixed_gap, ev.fixed, t.gain, t.loss)
+    mk.trust_s = rules.supplier_trust_update(mk.trust_s, ev.played_off, t.gain)
+
+
+def innovation(model: TrustMarket) -> None:
+    """Phase 9 (S8, S9, S13, S18, S19): information sharing, ideas both ways, spec changes, linkage."""
+    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    inn, t = p.innovation, p.trust
+    buyer_shares = mk.trust_b >= t.share_threshold
+    supplier_shares = mk.trust_s >= t.share_threshold
+    mutual = buyer_shares & supplier_shares
+    model.both_share = mutual
+    # supplier ideas lower the buyer's own cost (S18)
+    ev.supplier_ideas = np.where(supplier_shares, rng.poisson(inn.idea_rate * mk.trust_s), 0)
+    per_buyer = mk.per_buyer(ev.supplier_ideas)
+    floor = (1.0 - p.suppliers.improvable) * mk.own_cost0
+    mk.own_cost = rules.toward_floor(mk.own_cost, floor, inn.idea_value, per_buyer)
+    mk.ideas_received += per_buyer
+    # buyer process ideas, where trust is mutual, lower the supplier's cost and defects (S18)
+    ev.process_ideas = np.where(mutual, rng.poisson(inn.process_idea_rate * mk.trust_b), 0)
+    per_supplier = np.bincount(mk.sup, weights=ev.process_ideas, minlength=mk.n_suppliers)
+    mk.unit_cost = rules.toward_floor(mk.unit_cost, mk.cost_floor, inn.process_idea_value, per_supplier)
+    mk.defect_mult = rules.toward_floor(mk.defect_mult, 1.0 - inn.quality_improvable, inn.quality_idea_value,
+                                        ev.process_ideas)
+    mk.base_defect = rules.toward_floor(mk.base_defect, (1.0 - inn.quality_improvable) * mk.base_defect0,
+                                        inn.quality_idea_value * inn.quality_spillover, per_supplier)
+    # specification changes: anticipated where plans are shared (S9)
+    anticipated = rng.random(mk.n_rel) < rules.anticipated_probability(mk.trust_b, buyer_shares)
+    ev.unanticipated = ev.spec_change & ~anticipated
+    # linkage (S8)
+    ev.new_link = rules.invests_in_link(mk.trust_s, mk.age, mk.linked, t.share_threshold, p.linkage.linkage_age)
+    mk.linked |= ev.new_link
+
+
+def face_to_face_time(model: TrustMarket) -> None:
+    """Phase 10 (S13, S15, S16): non-productive and productive hours per relationship."""
+    mk, p, ev = model.market, model.params, model.ev
+    ev.nonproductive = rules.nonproductive_hours(mk.trust_b, mk.linked, ev.rebid, ev.defect, ev.unanticipated,
+                                                 p.time, p.time.trust_scaled_hours)
+    ev.productive = rules.productive_hours(model.both_share, ev.supplier_ideas + ev.process_ideas, p.time)
+
+
+def downstream(model: TrustMarket) -> None:
+    """Phase 11 (S1, S10, S19): cost of ownership, retail prices, market shares, buyers' profit."""
+    mk, p, ev = model.market, model.params, model.ev
+    q, s, tm, d = p.quality, p.service, p.time, p.downstream
+    need_fee = ev.need & ev.unbundled
+    model.cost_parts = {  # per unit, per relationship
+        "price": mk.price,
+        "transaction": rules.transaction_cost_per_unit(ev.nonproductive, tm.hour_cost, tm.reference_volume),
+        "inspection": q.inspection_cost * ev.inspected,
+        "failure": q.failure_cost * (ev.defect & ~ev.found),
+        "service_fee": s.service_fee * need_fee,
+        "downtime": s.downtime_cost * ev.gap,
+        "mismatch": p.innovation.mismatch_cost * ev.unanticipated,
+        "switching": ev.switching,
+    }
+    tco = sum(model.cost_parts.values())
+    unit_cost = mk.own_cost + mk.per_buyer(tco) / mk.k
+    retail = unit_cost * (1.0 + d.retail_markup)
+    volume_b = mk.share * model.demand_t
+    mk.profit = volume_b * (retail - unit_cost)
+    mk.profit_cum += mk.profit
+    mk.profit_since_imitation += mk.profit
+    mk.cash += mk.profit
+    model.unit_cost_b = unit_cost
+    model.paid_by_buyers = float(((mk.price + model.cost_parts["service_fee"]) * model.volume).sum())
+    mk.share = rules.update_shares(mk.share, rules.logit_attraction(retail, d.price_sensitivity), d.share_inertia)
+
+
+def supplier_finance(model: TrustMarket) -> None:
+    """Phase 12 (S12): supplier cash flows; bankrupt suppliers leave and fresh entrants take their place."""
+    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    v, s, q = model.volume, p.service, p.quality
+    revenue = mk.price * v + s.service_fee * (ev.need & ev.unbundled) * v
+    cost = (mk.unit_cost[mk.sup] * (1.0 - p.suppliers.shirk_saving * ev.shirked) * v
+            + s.service_cost * ev.need * v + q.rework_cost * ev.found * v)
+    net = np.bincount(mk.sup, weights=revenue - cost, minlength=mk.n_suppliers)
+    model.received_by_suppliers = float(np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers).sum())
+    net -= np.bincount(mk.sup, weights=ev.contacted, minlength=mk.n_suppliers) * p.suppliers.contact_cost
+    net -= np.bincount(mk.sup, weights=ev.new_link, minlength=mk.n_suppliers) * p.linkage.linkage_cost
+    mk.supplier_cash += net
+    broke = np.flatnonzero(mk.supplier_cash < 0)
+    ev.bankruptcies = len(broke)
+    if len(broke):
+        ended = np.isin(mk.sup, broke)
+        np.add.at(ev.exit_bankrupt, mk.buyer_of[ended], 1)
+        model.pending_switching = np.where(ended & mk.linked, p.linkage.linkage_switching_cost, 0.0)
+        mk.sup[ended] = -1  # vacant: re-sourced at the next sourcing phase
+        mk.linked[ended] = False
+        mk.new_entrant_traits(broke, rng)
+        model.replace_suppliers(broke)
+    mk.age += 1  # the quarter is over for every relationship
+
+
+def adaptation(model: TrustMarket) -> None:
+    """Phase 13 (off by default): every ``imitation_interval`` steps buyers imitate more profitable postures."""
+    mk, p, rng = model.market, model.params, model.rng
+    a = p.adaptation
+    if not a.enabled or model.steps % a.imitation_interval != 0 or mk.n_buyers < 2:
+        return
+    nb = mk.n_buyers
+    other = (np.arange(nb) + rng.integers(1, nb, nb)) % nb   # a random other buyer
+    gained = mk.profit_since_imitation
+    prob = rules.imitation_probability(gained, gained[other], float(np.ptp(gained)))
+    adopt = rng.random(nb) < prob
+    mk.is_partner = np.where(adopt, mk.is_partner[other], mk.is_partner)
+    mk.profit_since_imitation = np.zeros(nb)
+
+
+SCHEDULE = (environment, sourcing, supplier_conduct, inspection, after_sales_service, complaints, attention,
+            trust_update, innovation, face_to_face_time, downstream, supplier_finance, adaptation)
