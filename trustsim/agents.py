@@ -46,7 +46,7 @@ class Buyer(mesa.Agent):
 
     @property
     def suppliers(self) -> np.ndarray:
-        """Array indices of the suppliers in this buyer's slots (−1 for a vacant slot)."""
+        """Array indices of the suppliers in this buyer's slots."""
         return self.model.market.sup[self._slots]
 
     @property

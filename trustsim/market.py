@@ -56,7 +56,8 @@ class Market:
 
         # relationships
         R = self.n_rel
-        self.sup = np.full(R, -1)
+        self.sup = np.zeros(R, dtype=np.int64)
+        self.vacant = np.ones(R, dtype=bool)  # a slot whose relationship ended (bankruptcy) or never began
         self.trust_b = np.full(R, p.trust.initial)
         self.trust_s = np.full(R, p.trust.initial)
         self.price = np.zeros(R)
@@ -102,6 +103,7 @@ class Market:
         """A new relationship in each of ``rows``: trust at ``trust.initial``, clocks and links reset."""
         t = self.p.trust
         self.sup[rows] = suppliers
+        self.vacant[rows] = False
         self.trust_b[rows] = t.initial
         self.trust_s[rows] = t.initial
         self.age[rows] = 0
@@ -127,7 +129,7 @@ class Market:
         for j in range(self.n_suppliers):
             g.add_node(f"s{j}", kind="supplier", unit_cost=float(self.unit_cost[j]), cash=float(self.supplier_cash[j]),
                        health=float(health[j]), alignment=float(self.alignment[j]), quality=float(self.quality[j]))
-        for r in np.flatnonzero(self.sup >= 0):
+        for r in np.flatnonzero(~self.vacant):
             u, v = f"b{self.buyer_of[r]}", f"s{self.sup[r]}"
             attrs = dict(trust_buyer=float(self.trust_b[r]), trust_supplier=float(self.trust_s[r]),
                          price=float(self.price[r]), age=int(self.age[r]), linked=bool(self.linked[r]), slots=1)

@@ -52,7 +52,7 @@ def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
     bidders = rng.integers(0, mk.n_suppliers, (n, nb))
     markup = rng.uniform(p.prices.min_markup, p.prices.fair_markup, (n, nb))
     quotes = rules.quote(mk.unit_cost[bidders], markup)
-    held = mk.sup.reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]          # (n, k) the buyer's suppliers
+    held = np.where(mk.vacant, -1, mk.sup).reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]  # (n, k) its suppliers
     own = (held == mk.sup[rows, None])
     others = np.where(own & ~exclude_incumbent, -2, held)               # keep the incumbent unless leaving
     barred = (bidders[:, :, None] == others[:, None, :]).any(axis=2)
@@ -84,15 +84,15 @@ def sourcing(model: TrustMarket) -> None:
     mk, p, ev = model.market, model.params, model.ev
     # exits: low trust, or silently on accumulated unvoiced dissatisfaction; vacancies from bankruptcy
     low, silent = rules.leaves(mk.trust_b, mk.latent, p.buyers.exit_threshold, p.buyers.exit_dissatisfaction)
-    low &= mk.sup >= 0
-    silent &= mk.sup >= 0
+    low &= ~mk.vacant
+    silent &= ~mk.vacant
     np.add.at(ev.exit_low, mk.buyer_of[low], 1)
     np.add.at(ev.exit_silent, mk.buyer_of[silent], 1)
     ev.silent_exit_since_complaint = mk.since_complaint[silent].copy()
     leaving = low | silent
     ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + model.pending_switching
     model.pending_switching = np.zeros(mk.n_rel)
-    _resource(model, np.flatnonzero(leaving | (mk.sup < 0)))
+    _resource(model, np.flatnonzero(leaving | mk.vacant))
 
     # aggressive rebids: play the incumbent off against the lowest quote
     due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of], p.buyers.rebid_interval)
@@ -105,10 +105,9 @@ def sourcing(model: TrustMarket) -> None:
         cheaper = q < mk.price[rows]
         by_incumbent = winner == inc
         can_match = rules.price_floor(mk.unit_cost[inc], p.prices.min_markup) <= q
-        match = cheaper & ~by_incumbent & can_match
         switch = cheaper & ~by_incumbent & ~can_match
         mk.price[rows[cheaper & (by_incumbent | can_match)]] = q[cheaper & (by_incumbent | can_match)]
-        matched = rows[match]
+        matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
         mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
         ev.played_off[matched] = True
         gone = rows[switch]
@@ -283,7 +282,7 @@ def supplier_finance(model: TrustMarket) -> None:
         ended = np.isin(mk.sup, broke)
         np.add.at(ev.exit_bankrupt, mk.buyer_of[ended], 1)
         model.pending_switching = np.where(ended & mk.linked, p.linkage.linkage_switching_cost, 0.0)
-        mk.sup[ended] = -1  # vacant: re-sourced at the next sourcing phase
+        mk.vacant |= ended  # re-sourced at the next sourcing phase
         mk.linked[ended] = False
         mk.new_entrant_traits(broke, rng)
         model.replace_suppliers(broke)
