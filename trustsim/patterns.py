@@ -61,8 +61,14 @@ def measure(params: Params, seed: int) -> dict[str, float]:
     """Run one market and return the figures the patterns use."""
     model = TrustMarket(params, rng=seed)
     drop = None
+    quiet = params.suppliers.contact_interval  # "silent": no complaint for this many steps (P7)
+    exits = silent_exits = 0
+    quiet_share = []
     while model.running:
+        quiet_share.append(float((model.market.since_complaint >= quiet).mean()))
         model.step()
+        exits += len(model.ev.left_since_complaint)
+        silent_exits += int((model.ev.left_since_complaint >= quiet).sum())
         if model.steps == P10_STEPS:
             drop = defect_drop_by_posture(model)
     s = model.recorder.summary()["long_run"]
@@ -78,18 +84,15 @@ def measure(params: Params, seed: int) -> dict[str, float]:
         "profit_cum_aggressive": float(model.recorder.latest("aggressive", "profit_cum")),
         "ideas_partner": p["ideas_received"], "ideas_aggressive": a["ideas_received"],
         "trust_partner": p["trust_buyer"], "trust_aggressive": a["trust_buyer"],
-        "silent_exits": float(model.recorder.rows[:, 2, :][:, list_index("exits_silent")].sum()),
+        "buyer_exits": float(exits),
+        # P7: share of buyer-initiated exits with no complaint in the steps before, and the base rate
+        "quiet_before_exit": silent_exits / exits if exits else math.nan,
+        "quiet_base_rate": float(np.mean(quiet_share)),
     }
     out.update(quintile_figures(model.buyer_sums.frame(model)))
     if drop is not None:
         out["defect_drop_partner"], out["defect_drop_aggressive"] = drop
     return out
-
-
-def list_index(column: str) -> int:
-    from .metrics import COLUMNS
-
-    return COLUMNS.index(column)
 
 
 # --- the variants the patterns need ---------------------------------------------------------
@@ -237,9 +240,16 @@ def p7(r) -> Result:
     d = col(r["silence"], "trust_partner") - col(r["passive"], "trust_partner")
     m, lo, hi = mean_ci(d)
     tp, ts = col(r["passive"], "trust_partner").mean(), col(r["silence"], "trust_partner").mean()
-    return Result("P7", "S6, S7", f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}",
-                  "silence − passive > 0 (CI excludes 0)", lo > 0,
-                  {"passive": col(r["passive"], "trust_partner"), "silence-triggered": col(r["silence"], "trust_partner")})
+    quiet, base = col(r["passive"], "quiet_before_exit"), col(r["passive"], "quiet_base_rate")
+    q = quiet[~np.isnan(quiet)]
+    mq, loq, _ = mean_ci(q - base[~np.isnan(quiet)]) if len(q) > 1 else (math.nan, math.nan, math.nan)
+    return Result("P7", "S6, S7",
+                  f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}; "
+                  f"exits (passive) with no complaint in the steps before {q.mean():.0%} vs {base.mean():.0%} of all relationships",
+                  "trust Δ > 0 and exits quieter than the rest (CIs exclude 0)", lo > 0 and loq > 0,
+                  {"trust, passive": col(r["passive"], "trust_partner"),
+                   "trust, silence-triggered": col(r["silence"], "trust_partner"),
+                   "quiet before exit (passive)": q, "quiet base rate (passive)": base})
 
 
 def p8(r) -> Result:

@@ -28,7 +28,7 @@ def new_events(R: int, nb: int) -> SimpleNamespace:
         process_ideas=z(np.int64), unanticipated=z(bool), new_link=z(bool), nonproductive=z(), productive=z(),
         exit_low=np.zeros(nb, np.int64), exit_silent=np.zeros(nb, np.int64), exit_outbid=np.zeros(nb, np.int64),
         exit_bankrupt=np.zeros(nb, np.int64), bankruptcies=0,
-        silent_exit_since_complaint=np.zeros(0, np.int64),
+        silent_exit_since_complaint=np.zeros(0, np.int64), left_since_complaint=np.zeros(0, np.int64),
     )
 
 
@@ -88,8 +88,9 @@ def sourcing(model: TrustMarket) -> None:
     silent &= ~mk.vacant
     np.add.at(ev.exit_low, mk.buyer_of[low], 1)
     np.add.at(ev.exit_silent, mk.buyer_of[silent], 1)
-    ev.silent_exit_since_complaint = mk.since_complaint[silent].copy()
     leaving = low | silent
+    ev.silent_exit_since_complaint = mk.since_complaint[silent]  # steps since the last complaint, for P7
+    ev.left_since_complaint = mk.since_complaint[leaving]
     ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + model.pending_switching
     model.pending_switching = np.zeros(mk.n_rel)
     _resource(model, np.flatnonzero(leaving | mk.vacant))
