@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Set up trustsim in .venv/ with a Python >= 3.12 found on this machine, then do one job:
+#
+#   scripts/bootstrap.sh run [SCENARIO]   install, run a scenario (default scenarios/baseline.toml) into results/
+#   scripts/bootstrap.sh test [ARGS...]   install with the test extras (and Chromium for the browser tests), run pytest
+#   scripts/bootstrap.sh env              only create or update the environment
+#
+# Python is looked for on PATH first (python3.13, python3.12, python3, python), then among pyenv's
+# versions, then in /usr/local/bin and /opt. The environment is reused while pyproject.toml is unchanged.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+venv="$here/.venv"
+job="${1:-run}"
+[ $# -gt 0 ] && shift
+
+say() { printf 'trustsim setup: %s\n' "$*" >&2; }
+
+is_suitable() {  # a Python >= 3.12 with venv
+    "$1" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1
+}
+
+find_python() {
+    local c
+    for c in python3.13 python3.12 python3 python; do
+        if command -v "$c" >/dev/null 2>&1 && is_suitable "$(command -v "$c")"; then
+            command -v "$c"; return 0
+        fi
+    done
+    local roots=()
+    if command -v pyenv >/dev/null 2>&1; then roots+=("$(pyenv root 2>/dev/null)"); fi
+    roots+=("${PYENV_ROOT:-}" "$HOME/.pyenv")
+    for root in "${roots[@]}"; do
+        [ -n "$root" ] && [ -d "$root/versions" ] || continue
+        # newest first
+        for c in $(ls -d "$root"/versions/3.* 2>/dev/null | sort -Vr); do
+            if [ -x "$c/bin/python" ] && is_suitable "$c/bin/python"; then echo "$c/bin/python"; return 0; fi
+        done
+    done
+    for c in /usr/local/bin/python3.1[2-9] /opt/*/bin/python3.1[2-9] /opt/python*/bin/python3; do
+        if [ -x "$c" ] && is_suitable "$c"; then echo "$c"; return 0; fi
+    done
+    return 1
+}
+
+make_env() {  # $1: extras ("" or "[test]")
+    local extras="$1" stamp="$venv/.trustsim-stamp" want
+    want="$(cat pyproject.toml | sha256sum | cut -c1-16)$extras"
+    if [ -x "$venv/bin/python" ] && is_suitable "$venv/bin/python" && [ -f "$stamp" ] && grep -qxF "$want" "$stamp"; then
+        return 0
+    fi
+    local py
+    if ! py="$(find_python)"; then
+        say "trustsim needs Python 3.12 or newer, and none was found (on PATH, in pyenv, /usr/local/bin or /opt)."
+        say "Install one, e.g. 'apt-get install python3.12 python3.12-venv' (Debian/Ubuntu),"
+        say "'brew install python@3.12' (macOS) or 'pyenv install 3.12', then run this command again."
+        exit 1
+    fi
+    say "using $py ($("$py" --version 2>&1))"
+    if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python"; then
+        rm -rf "$venv"
+        "$py" -m venv "$venv"
+    fi
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet -e ".$extras"
+    echo "$want" > "$stamp"
+}
+
+ensure_chromium() {  # the browser tests drive Debian's Chromium; they skip with a reason when there is none
+    if [ -n "${TRUSTSIM_CHROMIUM:-}" ] || [ -x /usr/bin/chromium ]; then return 0; fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Chromium for the browser tests (apt-get install chromium)"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        say "no Chromium found: the browser tests will be skipped. Install it ('sudo apt-get install chromium')"
+        say "or point TRUSTSIM_CHROMIUM at a Chromium binary."
+    fi
+}
+
+case "$job" in
+    env)
+        make_env "[test]" ;;
+    run)
+        make_env ""
+        exec "$venv/bin/trustsim" run "${1:-scenarios/baseline.toml}" "${@:2}" ;;
+    test)
+        make_env "[test]"
+        ensure_chromium
+        exec "$venv/bin/python" -m pytest "$@" ;;
+    *)
+        say "unknown job '$job': use run, test or env"; exit 2 ;;
+esac
