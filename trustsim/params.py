@@ -451,13 +451,23 @@ def schema_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def schema_markdown() -> str:
+    """The schema as a Markdown table (``trustsim params --markdown``; docs/ODD.md embeds it)."""
+    lines = ["| parameter | default | range | unit | meaning |", "|---|---|---|---|---|"]
+    for r in schema_rows():
+        default = str(r["default"]).lower() if isinstance(r["default"], bool) else r["default"]
+        default = f'"{default}"' if isinstance(default, str) and r["unit"] == "policy" else default
+        lines.append(f"| `{r['key']}` | {default} | {r['range']} | {r['unit']} | {r['meaning']} |")
+    return "\n".join(lines)
+
+
 def _fmt(x) -> str:
     if x is None:
         return "∞"
     if isinstance(x, float) and (x >= 1e6 or (x != 0 and abs(x) < 1e-3)):
         return f"{x:g}"
     if isinstance(x, int) and x >= 10**6:
-        return f"{x:.0e}" if x != 2**63 - 1 else "2⁶³−1"
+        return f"{x:,}".replace(",", " ") if x != 2**63 - 1 else "2⁶³−1"
     return str(x)
 
 

@@ -1,0 +1,102 @@
+"""Figures from a results folder: cost of ownership by posture, trust, market share, time use against trust."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .metrics import COST_PARTS  # noqa: E402
+
+COLOURS = {"partner": "tab:blue", "aggressive": "tab:red", "all": "0.4"}
+PART_COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def tco_breakdown(ts: pd.DataFrame, path: Path) -> None:
+    """Stacked bars of the eight parts of component cost of ownership per unit (long-run means), by posture;
+    the right panel zooms in on the parts other than the price."""
+    half = ts[ts["step"] > ts["step"].max() // 2]
+    means = half.groupby("group")[[f"cost_{c}" for c in COST_PARTS]].mean().reindex(["partner", "aggressive"])
+    means = means[half.groupby("group")["buyers"].max().reindex(means.index) > 0]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2), gridspec_kw={"width_ratios": [1, 1]})
+    for ax, parts, title in ((axes[0], COST_PARTS, "all parts"), (axes[1], COST_PARTS[1:], "without the price")):
+        bottom = pd.Series(0.0, index=means.index)
+        for part in parts:
+            colour = PART_COLOURS[COST_PARTS.index(part)]
+            ax.bar(means.index, means[f"cost_{part}"], bottom=bottom, color=colour, width=0.55,
+                   label=part.replace("_", " "))
+            bottom += means[f"cost_{part}"]
+        for x, total in enumerate(bottom):
+            ax.text(x, total, f"{total:.3f}", ha="center", va="bottom", fontsize=9)
+        ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.15)
+        ax.set_title(title, fontsize=10)
+    axes[0].set_ylabel("money per unit of component")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, ncol=4, loc="lower center", frameon=False)
+    fig.suptitle("Component cost of ownership by posture (long-run means)")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def over_time(ts: pd.DataFrame, columns: dict[str, str], ylabel: str, title: str, path: Path) -> None:
+    """Lines over steps, one per posture (and per column, dashed for the second)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for (col, label), style in zip(columns.items(), ("-", "--", ":")):
+        for group in ("partner", "aggressive"):
+            g = ts[ts["group"] == group]
+            if g["buyers"].max() > 0:
+                ax.plot(g["step"], g[col], style, color=COLOURS[group], label=f"{group} {label}".strip(), lw=1.4)
+    ax.set_xlabel("step (quarter)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    _save(fig, path)
+
+
+def nonproductive_vs_trust(buyers: pd.DataFrame, path: Path) -> None:
+    """Each buyer's long-run share of non-productive face-to-face time against its trust in its suppliers."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for group in ("partner", "aggressive"):
+        b = buyers[buyers["posture"] == group]
+        ax.scatter(b["trust"], b["nonproductive_share"], s=14, alpha=0.7, color=COLOURS[group], label=group)
+    ax.axhline(0.47, color="0.5", ls="--", lw=0.8)
+    ax.axhline(0.24, color="0.5", ls=":", lw=0.8)
+    ax.text(0.01, 0.475, "Dyer & Chu: least trusted 0.47", fontsize=7, color="0.4", transform=ax.get_yaxis_transform())
+    ax.text(0.01, 0.245, "most trusted 0.24", fontsize=7, color="0.4", transform=ax.get_yaxis_transform())
+    ax.set_xlabel("buyer's trust in its suppliers (long-run mean)")
+    ax.set_ylabel("non-productive share of face-to-face time")
+    ax.set_title("Time spent haggling, monitoring and assigning blame")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    _save(fig, path)
+
+
+def figures(folder: str | Path) -> list[Path]:
+    """Draw every figure of a results folder into ``folder/figures``; returns their paths."""
+    folder = Path(folder)
+    out = folder / "figures"
+    out.mkdir(exist_ok=True)
+    ts = pd.read_csv(folder / "timeseries.csv")
+    made = [out / "tco_breakdown.png", out / "costs.png", out / "trust.png", out / "market_share.png"]
+    tco_breakdown(ts, made[0])
+    over_time(ts, {"tco_per_unit": "cost of ownership", "component_price": "price"}, "money per unit",
+              "Component price and cost of ownership per unit", made[1])
+    over_time(ts, {"trust_buyer": "buyer → supplier", "trust_supplier": "supplier → buyer"}, "trust (0–1)",
+              "Trust both ways", made[2])
+    over_time(ts, {"market_share": ""}, "market share", "Market share by posture", made[3])
+    if (folder / "buyers.csv").exists():
+        made.append(out / "nonproductive_vs_trust.png")
+        nonproductive_vs_trust(pd.read_csv(folder / "buyers.csv"), made[-1])
+    return made
