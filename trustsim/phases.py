@@ -54,7 +54,7 @@ def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
     quotes = rules.quote(mk.unit_cost[bidders], markup)
     held = np.where(mk.vacant, -1, mk.sup).reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]  # (n, k) its suppliers
     own = (held == mk.sup[rows, None])
-    others = np.where(own & ~exclude_incumbent, -2, held)               # keep the incumbent unless leaving
+    others = held if exclude_incumbent else np.where(own, -2, held)     # the incumbent may bid unless left
     barred = (bidders[:, :, None] == others[:, None, :]).any(axis=2)
     quotes[barred] = np.inf
     best = np.argmin(quotes, axis=1)

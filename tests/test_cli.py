@@ -1,0 +1,201 @@
+"""The command line: results folders, reproducibility, and every kind of bad input (exit 2, one line, nothing written)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trustsim.cli import main
+from trustsim.metrics import TIMESERIES_HEADER
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+SMALL = ["--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", "30"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# --- results ------------------------------------------------------------------------------------
+
+def test_run_writes_the_results_contract(tmp_path, capsys):
+    out = tmp_path / "res"
+    code, stdout, err = run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)
+    assert code == 0, err
+    for name in ("timeseries.csv", "summary.json", "manifest.json", "network.graphml", "buyers.csv"):
+        assert (out / name).is_file(), name
+    for fig in ("tco_breakdown", "trust", "market_share", "nonproductive_vs_trust", "costs"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 5000
+    header = (out / "timeseries.csv").read_text().splitlines()[0].split(",")
+    assert tuple(header) == TIMESERIES_HEADER
+    rows = (out / "timeseries.csv").read_text().splitlines()[1:]
+    assert len(rows) == 30 * 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"long_run", "short_run"}
+    assert set(summary["long_run"]) == {"partner", "aggressive", "all"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("trustsim", "mesa", "python", "numpy", "params", "seed", "steps", "scenario", "started_utc", "wall_seconds"):
+        assert key in manifest
+    assert manifest["params"]["market"]["buyers"] == 12 and manifest["steps"] == 30
+    assert manifest["scenario"]["sha256"] and Path(manifest["scenario"]["path"]).is_absolute()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+def test_same_seed_gives_identical_files_and_other_seeds_differ(tmp_path, capsys):
+    outs = [tmp_path / n for n in ("a", "b", "c")]
+    for out, seed in zip(outs, (5, 5, 6)):
+        assert run_cli(["run", BASELINE, *SMALL, "--seed", seed, "--out", out], capsys)[0] == 0
+    for name in ("timeseries.csv", "summary.json", "buyers.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    assert (outs[0] / "timeseries.csv").read_bytes() != (outs[2] / "timeseries.csv").read_bytes()
+
+
+def test_rerun_replaces_a_trustsim_result_but_not_other_folders(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)[0] == 0
+    assert run_cli(["run", BASELINE, *SMALL, "--seed", 9, "--out", out], capsys)[0] == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 9
+    other = tmp_path / "mine"
+    other.mkdir()
+    write(other / "notes.txt", "precious")
+    code, _, err = run_cli(["run", BASELINE, *SMALL, "--out", other], capsys)
+    assert code == 2 and "not a trustsim result" in err and "--force" in err
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+
+
+def test_check_shows_the_chain_and_the_changes(capsys):
+    code, out, _ = run_cli(["check", ROOT / "scenarios" / "high_uncertainty.toml"], capsys)
+    assert code == 0
+    assert "baseline.toml" in out and "market.uncertainty = 0.9" in out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.toml")), ids=lambda p: p.name)
+def test_every_scenario_file_is_valid(path, capsys):
+    code, _, err = run_cli(["check", path], capsys)
+    assert code == 0, err
+
+
+def test_params_prints_every_parameter(capsys):
+    from trustsim.params import ALL_KEYS
+
+    code, out, _ = run_cli(["params"], capsys)
+    assert code == 0 and all(k in out for k in ALL_KEYS)
+    code, md, _ = run_cli(["params", "--markdown"], capsys)
+    assert md.startswith("| parameter |") and md.count("\n| `") == len(ALL_KEYS)
+
+
+def test_report_redraws_figures(tmp_path, capsys):
+    out = tmp_path / "res"
+    run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)
+    (out / "figures" / "trust.png").unlink()
+    assert run_cli(["report", out], capsys)[0] == 0
+    assert (out / "figures" / "trust.png").is_file()
+
+
+# --- bad input: exit 2, one line naming the file and the key, nothing written ---------------------
+
+BAD_FILES = {
+    "unknown_key": ('[trust]\ngian = 0.1\n', ["trust.gian", 'did you mean "gain"']),
+    "unknown_table": ('[trusst]\ngain = 0.1\n', ["trusst", 'did you mean "trust"']),
+    "wrong_type": ('[market]\nbuyers = "forty"\n', ["market.buyers", "integer"]),
+    "float_for_int": ('[market]\nbuyers = 40.5\n', ["market.buyers", "integer"]),
+    "out_of_range": ('[trust]\ngain = 1.5\n', ["trust.gain", "out of range"]),
+    "negative_count": ('[market]\nsuppliers = -3\n', ["market.suppliers", "out of range"]),
+    "nan": ('[market]\nuncertainty = nan\n', ["market.uncertainty", "finite"]),
+    "inf": ('[market]\ndemand = inf\n', ["market.demand", "finite"]),
+    "bad_policy": ('[suppliers]\nattention_policy = "sometimes"\n', ["suppliers.attention_policy", "passive"]),
+    "syntax": ('[market]\nbuyers = 40\nsuppliers = = 3\n', ["TOML syntax error", "line 3"]),
+    "table_as_value": ('market = 3\n', ["market", "table"]),
+    "cross_field": ('[prices]\nmin_markup = 0.2\nfair_markup = 0.1\n', ["min_markup", "fair_markup"]),
+}
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_file_is_one_line_exit_2_and_writes_nothing(case, tmp_path, capsys):
+    text, needles = BAD_FILES[case]
+    f = write(tmp_path / f"{case}.toml", text)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["run", f, "--out", out], capsys)
+    assert_one_line_error(code, err, str(f), *needles)
+    assert not out.exists()
+    code, _, err = run_cli(["check", f], capsys)
+    assert_one_line_error(code, err, str(f), *needles)
+
+
+def test_missing_file_directory_and_non_utf8(tmp_path, capsys):
+    code, _, err = run_cli(["run", tmp_path / "nope.toml", "--out", tmp_path / "o"], capsys)
+    assert_one_line_error(code, err, "nope.toml", "no such file")
+    code, _, err = run_cli(["run", tmp_path, "--out", tmp_path / "o"], capsys)
+    assert_one_line_error(code, err, "directory")
+    f = tmp_path / "latin1.toml"
+    f.write_bytes(b"[market]\n# caf\xe9\nbuyers = 4\n")
+    code, _, err = run_cli(["check", f], capsys)
+    assert_one_line_error(code, err, "latin1.toml", "UTF-8")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(tmp_path, capsys):
+    f = write(tmp_path / "secret.toml", "[market]\nbuyers = 4\n")
+    f.chmod(0)
+    code, _, err = run_cli(["check", f], capsys)
+    assert_one_line_error(code, err, "secret.toml", "cannot read")
+
+
+def test_circular_extends(tmp_path, capsys):
+    write(tmp_path / "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path / "b.toml", 'extends = "a.toml"\n')
+    code, _, err = run_cli(["run", tmp_path / "a.toml", "--out", tmp_path / "o"], capsys)
+    assert_one_line_error(code, err, "extends", "circular")
+    assert not (tmp_path / "o").exists()
+
+
+def test_error_in_an_extended_file_names_that_file(tmp_path, capsys):
+    write(tmp_path / "base.toml", "[trust]\nloss = 7\n")
+    write(tmp_path / "child.toml", 'extends = "base.toml"\n')
+    code, _, err = run_cli(["check", tmp_path / "child.toml"], capsys)
+    assert_one_line_error(code, err, "base.toml", "trust.loss")
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--set", "trust.gain"], ["--set", "group.name=value"]),
+    (["--set", "trust.gian=0.1"], ["--set", 'did you mean "gain"']),
+    (["--set", "trust.gain=lots"], ["trust.gain", "number"]),
+    (["--set", "market.buyers=0"], ["market.buyers", "out of range"]),
+    (["--seed", "abc"], ["--seed", "not an integer"]),
+    (["--steps", "0"], ["--steps"]),
+    (["--frobnicate"], ["unrecognized arguments"]),
+])
+def test_bad_command_line(args, needles, tmp_path, capsys):
+    code, _, err = run_cli(["run", BASELINE, *args, "--out", tmp_path / "o"], capsys)
+    assert_one_line_error(code, err, *needles)
+    assert not (tmp_path / "o").exists()
+
+
+def test_real_entry_point_behaves_the_same(tmp_path):
+    f = write(tmp_path / "bad.toml", "[trust]\ngian = 0.1\n")
+    proc = subprocess.run([sys.executable, "-m", "trustsim", "run", str(f), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"trustsim: error: {f}: trust.gian: unknown parameter (did you mean \"gain\"?)"]
+    assert not (tmp_path / "o").exists()
