@@ -1,0 +1,104 @@
+"""TrustMarket as a Mesa model: conventions, batch_run, reproducibility, invariants, pattern P1."""
+
+import mesa
+import numpy as np
+import pytest
+
+from trustsim import TrustMarket
+from trustsim.agents import Buyer, Supplier
+from trustsim.metrics import COLUMNS
+from trustsim.params import ParamError, Params
+
+
+def test_batch_run_returns_the_model_level_measurements():
+    rows = mesa.batch_run(TrustMarket, parameters={"buyers": 20, "suppliers": 10, "uncertainty": [0.0, 0.6]},
+                          rng=[1, 2], max_steps=30, number_processes=1, display_progress=False)
+    assert len(rows) == 4
+    for row in rows:
+        assert row["Step"] == 30
+        assert 0 < row["market_share_partner"] < 1
+        assert np.isclose(row["market_share_partner"] + row["market_share_aggressive"], 1.0)
+        assert row["component_price_aggressive"] > 0
+    by_seed = {(r["uncertainty"], r["rng"]): r["tco_per_unit"] for r in rows}
+    assert by_seed[(0.0, 1)] != by_seed[(0.0, 2)]
+
+
+def test_seed_as_text_equals_seed_as_int():
+    a, b = TrustMarket(rng="7", buyers=10, suppliers=5, steps=20), TrustMarket(rng=7, buyers=10, suppliers=5, steps=20)
+    a.run(), b.run()
+    assert np.array_equal(a.recorder.rows, b.recorder.rows)
+    assert a.params.run.seed == 7
+    with pytest.raises(ParamError):
+        TrustMarket(rng="seven")
+
+
+def test_params_object_and_keyword_overrides():
+    p = Params().replace(**{"market.buyers": 12, "market.suppliers": 4})
+    m = TrustMarket(p, rng=1, gain=0.2)
+    assert m.params.trust.gain == 0.2 and m.params.market.buyers == 12
+    assert len(m.agents_by_type[Buyer]) == 12 and len(m.agents_by_type[Supplier]) == 4
+    with pytest.raises(ParamError, match="did you mean"):
+        TrustMarket(gian=0.2)
+    with pytest.raises(ParamError):
+        TrustMarket(buyers=0)
+
+
+def test_agents_are_views_of_the_arrays():
+    m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=10)
+    m.run()
+    b = m.buyers[3]
+    assert b.posture in ("partner", "aggressive")
+    assert np.array_equal(b.trust_in_suppliers, m.market.trust_b[6:8])
+    assert b.market_share == m.market.share[3]
+    s = m.suppliers[2]
+    assert s.unit_cost == m.market.unit_cost[2] and s.cash == m.market.supplier_cash[2]
+    assert set(s.customers) <= set(range(10))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_invariants_every_step(seed):
+    m = TrustMarket(rng=seed, buyers=30, suppliers=8, uncertainty=0.9, steps=60)
+    while m.running:
+        m.step()
+        mk = m.market
+        assert ((mk.trust_b >= 0) & (mk.trust_b <= 1)).all() and ((mk.trust_s >= 0) & (mk.trust_s <= 1)).all()
+        assert np.isclose(mk.share.sum(), 1.0)
+        assert np.isclose(m.paid_by_buyers, m.received_by_suppliers, rtol=1e-12)
+    assert np.isfinite(m.recorder.rows).all()
+    assert m.steps == 60 and not m.running
+
+
+def test_runs_stop_at_their_steps_and_count_like_mesa():
+    m = TrustMarket(rng=1, steps=7)
+    m.run()
+    assert m.steps == 7 and len(m.recorder.rows) == 7
+    assert len(m.datacollector.get_model_vars_dataframe()) == 7
+
+
+def test_network_export():
+    m = TrustMarket(rng=1, buyers=10, suppliers=5, steps=5)
+    m.run()
+    g = m.network()
+    assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "buyer") == 10
+    assert sum(d["slots"] for *_, d in g.edges(data=True)) == 20
+    assert all(0 <= d["trust_buyer"] <= 1 for *_, d in g.edges(data=True))
+
+
+def test_p1_aggressive_buyers_pay_lower_component_prices_over_ten_seeds():
+    diffs = []
+    for seed in range(1, 11):
+        m = TrustMarket(rng=seed)
+        m.run()
+        s = m.recorder.summary()["long_run"]
+        diffs.append(s["partner"]["component_price"] - s["aggressive"]["component_price"])
+    diffs = np.array(diffs)
+    print(f"\nP1: partner − aggressive long-run component price, 10 seeds: mean {diffs.mean():.3f}, min {diffs.min():.3f}")
+    assert (diffs > 0).all()
+
+
+def test_every_contract_column_is_measured():
+    m = TrustMarket(rng=1, attention_policy="passive", steps=120)
+    m.run()
+    totals = dict(zip(COLUMNS, np.abs(m.recorder.rows).sum(axis=(0, 1))))
+    zero = [c for c, v in totals.items() if v == 0 and c not in ("exits_bankruptcy", "bankruptcies", "cost_inspection")]
+    assert not zero, f"never non-zero: {zero}"
