@@ -104,3 +104,27 @@ def test_pattern_statistics_are_sound():
     assert m == 2.0 and lo < 2.0 < hi
     assert math.isclose(hi - m, 4.302652729911275 * 1.0 / math.sqrt(3), rel_tol=1e-9)
     assert patterns.mean_ci(np.zeros(5)) == (0.0, 0.0, 0.0)
+
+
+def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_path, capsys):
+    import json
+
+    from trustsim.cli import main
+
+    code = main(["patterns", "--seeds", "3", "--out", str(tmp_path / "p"), "--workers", "2"])
+    out = capsys.readouterr().out
+    verdicts = json.loads((tmp_path / "p" / "patterns.json").read_text())
+    assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)]
+    assert code == (0 if all(v["passed"] for v in verdicts) else 1)
+    for v in verdicts:
+        assert v["pattern"] in out and v["measured"] in out
+        assert (tmp_path / "p" / "figures" / f"{v['pattern']}.png").stat().st_size > 5000
+
+
+def test_null_model_scenario_file_is_the_null_model_of_the_patterns():
+    from pathlib import Path
+
+    from trustsim.params import load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "null_model.toml"
+    assert load_scenario(path).params == patterns.null_model(Params())

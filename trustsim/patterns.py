@@ -317,7 +317,7 @@ def plot(result: Result, path) -> None:
             if target is not None:
                 ax.hlines(target, i - 0.3, i + 0.3, color="tab:red", lw=2, zorder=3, label="target" if i == 0 or
                           "target" not in ax.get_legend_handles_labels()[1] else None)
-        ax.set_xticks(range(len(series)), list(series), fontsize=8)
+        ax.set_xticks(range(len(series)), [n.replace(", ", "\n").replace(" (", "\n(") for n in series], fontsize=8)
         if any(t is not None for t in result.targets.values()):
             ax.legend(fontsize=8, frameon=False)
     ax.set_title(f"{result.pattern} ({result.claim}): {'pass' if result.passed else 'FAIL'}", fontsize=10)
@@ -370,10 +370,13 @@ def patterns_command(args) -> int:
             plot(r, tmp / "figures" / f"{r.pattern}.png")
         (tmp / "patterns.txt").write_text(table(results) + "\n")
         (tmp / "patterns.json").write_text(json.dumps(
-            [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target, "passed": r.passed}
+            [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target, "passed": bool(r.passed)}
              for r in results], indent=2, ensure_ascii=False) + "\n")
+        from . import __version__
+
         (tmp / "manifest.json").write_text(json.dumps(
-            {"kind": "trustsim patterns", "seeds": seeds, "params": base.nested()}, indent=2) + "\n")
+            {"trustsim": __version__, "kind": "patterns", "seeds": list(range(1, seeds + 1)), "params": base.nested()},
+            indent=2) + "\n")
 
     write_atomically(out, write, force=getattr(args, "force", False))
     print(f"{10 - len(failed)} of 10 patterns reproduced" + (f"; failed: {', '.join(failed)}" if failed else "")
