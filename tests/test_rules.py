@@ -1,0 +1,169 @@
+"""Each rule of rules.py against its equation in MODEL.md section 3, on cases computed by hand."""
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from trustsim import rules
+
+ROOT = Path(__file__).resolve().parents[1]
+A = np.array
+
+
+def test_demand_shock():
+    # D · exp(σ · 0.2 · ε): 1000 · exp(0.5 · 0.2 · 1) = 1105.17
+    assert_allclose(rules.demand_shock(1000.0, 0.5, 1.0), 1105.1709180756477)
+    assert rules.demand_shock(1000.0, 0.0, 3.0) == 1000.0
+
+
+def test_quote_floor_and_cost_plus():
+    assert_allclose(rules.quote(A([1.0, 0.8]), A([0.05, 0.02])), [1.05, 0.816])
+    assert_allclose(rules.price_floor(0.9, 0.02), 0.918)
+    # partner: (unit_cost + need · service_cost) · (1 + fair) = (1.0 + 0.3 · 0.03) · 1.08 = 1.08972
+    assert_allclose(rules.cost_plus_price(A([1.0, 1.0]), 0.3, 0.03, 0.08, A([True, False])), [1.08972, 1.08])
+
+
+def test_playoff_and_supplier_trust():
+    assert_allclose(rules.playoff_trust(A([0.8]), 0.35), [0.52])
+    # fair dealing: + gain · (1 − t); played off: unchanged here (the penalty is applied at the rebid)
+    assert_allclose(rules.supplier_trust_update(A([0.5, 0.5]), A([False, True]), 0.08), [0.54, 0.5])
+
+
+def test_leaves_low_trust_before_silent():
+    low, silent = rules.leaves(A([0.1, 0.5, 0.1, 0.5]), A([0.0, 0.0, 2.0, 2.0]), 0.2, 1.0)
+    assert low.tolist() == [True, False, True, False]
+    assert silent.tolist() == [False, False, False, True]
+
+
+def test_due_for_rebid_is_staggered():
+    due = [rules.due_for_rebid(step, 1, 4) for step in range(8)]
+    assert due == [False, False, False, True, False, False, False, True]
+
+
+def test_shirk_probability():
+    # opportunism · (1 − trust_s) · (1 − inspection seen) = 0.5 · 0.6 · 0.5
+    assert_allclose(rules.shirk_probability(0.5, A([0.4, 1.0]), A([0.5, 0.0])), [0.15, 0.0])
+
+
+def test_lot_defect_probability():
+    assert_allclose(rules.lot_defect_probability(A([0.03, 0.03]), A([0.5, 1.0]), A([False, True]), 0.25), [0.015, 0.28])
+    assert rules.lot_defect_probability(A([0.9]), A([1.0]), A([True]), 0.25)[0] == 1.0  # clipped
+
+
+def test_inspection_probability():
+    assert_allclose(rules.inspection_probability(A([0.0, 0.4, 0.8, 0.95]), 0.8), [1.0, 0.5, 0.0, 0.0])
+    assert_allclose(rules.inspection_probability(A([0.0, 0.5]), 0.0), [0.0, 0.0])  # threshold 0: never
+    assert_allclose(rules.inspection_probability(A([0.0, 0.5, 1.0]), 1.0), [1.0, 0.5, 0.0])
+
+
+def test_inspection_seen_is_an_exponential_average():
+    assert_allclose(rules.update_inspection_seen(A([0.4, 0.4]), A([1.0, 0.0]), 0.25), [0.55, 0.3])
+
+
+def test_financial_health():
+    assert_allclose(rules.financial_health(A([3000.0, 1000.0, -5.0, 7.0]), A([2000.0, 2000.0, 2000.0, 0.0])),
+                    [1.0, 0.5, 0.0, 1.0])
+
+
+def test_delivered_service_and_gap():
+    # alignment · (0.5 + 0.5 · health), × unbundled_priority when paid per call
+    assert_allclose(rules.delivered_service(A([0.8, 0.8]), A([0.5, 0.5]), A([False, True]), 0.8), [0.6, 0.48])
+    assert_allclose(rules.service_gap(A([1.0, 0.5]), A([0.6, 0.7])), [0.4, 0.0])
+
+
+def test_candour():
+    assert_allclose(rules.candour(A([0.5, 0.5, 1.0]), A([True, False, True])), [0.6, 0.2, 1.0])
+
+
+def test_contacts_by_policy():
+    policy = A([rules.PASSIVE, rules.PERIODIC, rules.PERIODIC, rules.SILENCE, rules.SILENCE])
+    age = A([8, 8, 9, 9, 9])
+    since = A([10, 3, 10, 4, 3])
+    assert rules.contacts(policy, age, since, 4).tolist() == [False, True, False, True, False]
+
+
+def test_erosion_moves_toward_baseline():
+    assert_allclose(rules.erode(A([0.9, 0.9, 0.1]), 0.3, 0.1, A([True, False, True])), [0.84, 0.9, 0.12])
+
+
+def test_buyer_trust_update_is_asymmetric():
+    t = A([0.5, 0.5, 0.5, 0.5])
+    defect = A([True, False, False, False])
+    clean = A([False, True, False, False])
+    unfixed = A([0.0, 0.0, 0.4, 0.0])
+    fixed = A([False, False, False, True])
+    # defect: 0.5 − 0.35·0.5 = 0.325; clean: 0.5 + 0.08·0.5 = 0.54; unfixed gap 0.4: 0.5 − 0.5·0.35·0.4·0.5 = 0.465;
+    # fixed complaint: 0.5 + 0.5·0.08·0.5 = 0.52
+    assert_allclose(rules.buyer_trust_update(t, defect, clean, unfixed, fixed, 0.08, 0.35), [0.325, 0.54, 0.465, 0.52])
+    # falls fast, builds slowly: one defect undoes several clean steps
+    assert 0.5 - 0.325 > 4 * (0.54 - 0.5)
+    assert rules.buyer_trust_update(A([1.0]), A([False]), A([True]), A([0.0]), A([False]), 0.5, 0.3)[0] == 1.0
+
+
+def test_toward_floor():
+    # floor + (value − floor)(1 − share)^n: 0.7 + 0.3 · 0.9² = 0.943
+    assert_allclose(rules.toward_floor(A([1.0, 1.0]), 0.7, 0.1, A([2, 0])), [0.943, 1.0])
+
+
+def test_anticipation_and_linkage():
+    assert_allclose(rules.anticipated_probability(A([0.7, 0.7]), A([True, False])), [0.7, 0.0])
+    got = rules.invests_in_link(A([0.7, 0.7, 0.5, 0.7]), A([8, 7, 9, 9]), A([False, False, False, True]), 0.6, 8)
+    assert got.tolist() == [True, False, False, False]
+
+
+H = SimpleNamespace(h_admin=8.0, h_monitor=15.0, h_collab=30.0, h_bid=20.0, h_dispute=15.0, h_renegotiate=25.0,
+                    h_idea=4.0)
+
+
+def test_nonproductive_hours():
+    # 8 + 15·(1 − 0.6) + 20 + 15 + 25·0.4 = 59; linked halves admin: 4 + 6 = 10
+    got = rules.nonproductive_hours(A([0.6, 0.6]), A([False, True]), A([1, 0]), A([1, 0]), A([1, 0]), H)
+    assert_allclose(got, [59.0, 10.0])
+    # null model: trust-scaled terms fixed at zero trust: 8 + 15 + 25 = 48
+    assert_allclose(rules.nonproductive_hours(A([0.6]), A([False]), A([0]), A([0]), A([1]), H, trust_scaled=False), [48.0])
+
+
+def test_productive_hours_and_transaction_cost():
+    assert_allclose(rules.productive_hours(A([True, False]), A([2, 0]), H), [38.0, 18.0])
+    assert_allclose(rules.transaction_cost_per_unit(A([20.0]), 0.5, 125.0), [0.08])
+
+
+def test_logit_shares():
+    p = A([1.0, 1.2])
+    a = rules.logit_attraction(p, 8.0)
+    assert_allclose(a, np.exp(-8.0 * p / 1.1))
+    s = rules.update_shares(A([0.5, 0.5]), a, 0.2)
+    assert_allclose(s.sum(), 1.0)
+    assert_allclose(s[0], 0.8 * 0.5 + 0.2 * a[0] / a.sum())
+    assert s[0] > 0.5 > s[1]
+
+
+def test_imitation_probability():
+    assert_allclose(rules.imitation_probability(A([10.0, 30.0]), A([30.0, 10.0]), 40.0), [0.5, 0.0])
+    assert_allclose(rules.imitation_probability(A([1.0]), A([2.0]), 0.0), [0.0])
+
+
+def test_every_rule_cites_a_claim_or_its_source():
+    for name in dir(rules):
+        f = getattr(rules, name)
+        if callable(f) and getattr(f, "__module__", "") == "trustsim.rules":
+            doc = f.__doc__ or ""
+            assert re.search(r"S\d+|[Rr]eplicator", doc), f"{name} cites no claim"
+
+
+def test_readme_mechanism_table_names_real_functions_and_every_rule():
+    import trustsim.phases as phases
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Mechanisms", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`trustsim/(rules|phases)\.py:(\w+)`", section)
+    assert named, "the README's mechanism table names no function"
+    for module, name in named:
+        assert hasattr({"rules": rules, "phases": phases}[module], name), f"{module}.{name} does not exist"
+    public = {n for n in dir(rules) if callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
+    missing = public - {n for m, n in named if m == "rules"}
+    assert not missing, f"rules missing from the README's mechanism table: {sorted(missing)}"
