@@ -289,6 +289,15 @@ def evaluate(runs) -> list[Result]:
     return [f(runs) for f in PATTERNS.values()]
 
 
+def markdown_table(results: list[Result]) -> str:
+    """The pattern table as Markdown (docs/ODD.md and the README embed it)."""
+    lines = ["| pattern | claims | measured (mean [95% interval] over seeds) | target | result |", "|---|---|---|---|---|"]
+    for r in results:
+        cells = [c.replace("|", "\\|") for c in r.row()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(result: Result, path) -> None:
     """One figure per pattern: each compared quantity over seeds (dots), its mean and 95% interval."""
     import matplotlib
