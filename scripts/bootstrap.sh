@@ -17,8 +17,8 @@ job="${1:-run}"
 
 say() { printf 'trustsim setup: %s\n' "$*" >&2; }
 
-is_suitable() {  # a Python >= 3.12 with venv
-    "$1" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1
+is_suitable() {  # a Python >= 3.12 that can make a virtual environment (Debian splits ensurepip off)
+    "$1" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1
 }
 
 find_python() {
@@ -45,12 +45,14 @@ find_python() {
 }
 
 make_env() {  # $1: extras ("" or "[test]")
-    local extras="$1" stamp="$venv/.trustsim-stamp" want
-    want="$(cat pyproject.toml | sha256sum | cut -c1-16)$extras"
-    if [ -x "$venv/bin/python" ] && is_suitable "$venv/bin/python" && [ -f "$stamp" ] && grep -qxF "$want" "$stamp"; then
+    local extras="$1" stamp="$venv/.trustsim-stamp" key py started=$SECONDS
+    # what the environment was built from: pyproject.toml and where this clone lives (editable install)
+    key="$(sha256sum pyproject.toml | cut -c1-16) $here"
+    if [ -x "$venv/bin/python" ] && is_suitable "$venv/bin/python" && [ -f "$stamp" ] \
+        && { grep -qxF "$key [test]" "$stamp" || { [ -z "$extras" ] && grep -qxF "$key " "$stamp"; }; }; then
+        say "environment .venv is up to date"
         return 0
     fi
-    local py
     if ! py="$(find_python)"; then
         say "trustsim needs Python 3.12 or newer, and none was found (on PATH, in pyenv, /usr/local/bin or /opt)."
         say "Install one, e.g. 'apt-get install python3.12 python3.12-venv' (Debian/Ubuntu),"
@@ -62,16 +64,21 @@ make_env() {  # $1: extras ("" or "[test]")
         rm -rf "$venv"
         "$py" -m venv "$venv"
     fi
+    rm -f "$stamp"
+    export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     "$venv/bin/python" -m pip install --quiet -e ".$extras"
-    echo "$want" > "$stamp"
+    echo "$key $extras" > "$stamp"
+    say "environment .venv ready in $((SECONDS - started)) s"
 }
 
 ensure_chromium() {  # the browser tests drive Debian's Chromium; they skip with a reason when there is none
     if [ -n "${TRUSTSIM_CHROMIUM:-}" ] || [ -x /usr/bin/chromium ]; then return 0; fi
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing Chromium for the browser tests (apt-get install chromium)"
-        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        if ! { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+            say "could not install Chromium: the browser tests will be skipped"
+        fi
     else
         say "no Chromium found: the browser tests will be skipped. Install it ('sudo apt-get install chromium')"
         say "or point TRUSTSIM_CHROMIUM at a Chromium binary."
@@ -87,7 +94,10 @@ case "$job" in
     test)
         make_env "[test]"
         ensure_chromium
-        exec "$venv/bin/python" -m pytest "$@" ;;
+        started=$SECONDS status=0
+        "$venv/bin/python" -m pytest "$@" || status=$?
+        say "tests took $((SECONDS - started)) s; pytest's exit status: $status"
+        exit "$status" ;;
     *)
         say "unknown job '$job': use run, test or env"; exit 2 ;;
 esac
