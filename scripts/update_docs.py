@@ -2,6 +2,7 @@
 
     python scripts/update_docs.py            # both (the pattern suite takes a few seconds)
     python scripts/update_docs.py --params   # the parameter table only
+    python scripts/update_docs.py --params --check   # exit 1 if the parameter table is out of date
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ def replace_block(text: str, name: str, body: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--params", action="store_true", help="only the parameter table")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is out of date")
     ap.add_argument("--seeds", type=int, default=10)
     args = ap.parse_args()
     from trustsim.params import schema_markdown
 
     odd = ROOT / "docs" / "ODD.md"
     text = replace_block(odd.read_text(), "params", schema_markdown())
+    if args.check:
+        if not args.params:
+            raise SystemExit("--check needs --params (the pattern table changes with every recalibration)")
+        if text != odd.read_text():
+            raise SystemExit("docs/ODD.md: the parameter table differs from the schema; "
+                             "run: python scripts/update_docs.py --params")
+        return
     if not args.params:
         from trustsim import patterns
         from trustsim.params import Params

@@ -1,43 +1,99 @@
-"""docs/ODD.md stays in step with the code: its parameter table is the schema's, its references exist."""
+"""docs/ODD.md stays in step with the code: its parameter table is the schema's, the functions it names
+exist, every rule and phase is described, and its links lead somewhere.
+
+When the parameter table is out of date, regenerate it with ``python scripts/update_docs.py --params``.
+"""
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+from trustsim import cli
 from trustsim.params import schema_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-ODD = (ROOT / "docs" / "ODD.md").read_text()
+ODD_PATH = ROOT / "docs" / "ODD.md"
+ODD = ODD_PATH.read_text()
+HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
+# trustsim/<module>.py:<name>[.<attribute>…], not swallowing a full stop that ends a sentence
+REF = re.compile(r"trustsim/(\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 
 
 def block(text, name):
+    assert f"<!-- {name}:begin -->\n" in text and f"<!-- {name}:end -->" in text, f"no {name} block in docs/ODD.md"
     return text.split(f"<!-- {name}:begin -->\n", 1)[1].split(f"<!-- {name}:end -->", 1)[0].rstrip()
 
 
 def test_parameter_table_is_generated_from_the_schema():
-    assert block(ODD, "params") == schema_markdown(), "run: python scripts/update_docs.py --params"
+    assert block(ODD, "params") == schema_markdown(), HINT
+
+
+def test_cli_and_docs_print_the_same_parameter_table(capsys):
+    assert cli.main(["params", "--markdown"]) == 0
+    assert capsys.readouterr().out.rstrip() == block(ODD, "params"), HINT
+
+
+def test_update_script_check_mode_agrees():
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "update_docs.py"), "--params", "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_every_function_the_odd_names_exists():
-    refs = set(re.findall(r"trustsim/(\w+)\.py:([A-Za-z_][\w.]*)", ODD))
-    assert len(refs) > 30
-    for module, dotted in refs:
+    refs = set(REF.findall(ODD))
+    assert len(refs) > 40
+    for module, dotted in sorted(refs):
+        assert (ROOT / "trustsim" / f"{module}.py").is_file(), f"trustsim/{module}.py does not exist"
         obj = importlib.import_module(f"trustsim.{module}")
         for part in dotted.split("."):
             assert hasattr(obj, part), f"trustsim/{module}.py:{dotted} does not exist"
             obj = getattr(obj, part)
+        assert callable(obj) or dotted.isupper(), f"trustsim/{module}.py:{dotted} is not a function"
 
 
 def test_every_rule_and_phase_is_described():
     from trustsim import phases, rules
 
-    named = set(re.findall(r"trustsim/(?:rules|phases)\.py:(\w+)", ODD))
+    named = {name for module, name in REF.findall(ODD) if module in ("rules", "phases")}
     for module in (rules, phases):
         public = {n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")
-                  and getattr(getattr(module, n), "__module__", "") == module.__name__ and n != "new_events"}
+                  and getattr(getattr(module, n), "__module__", "") == module.__name__}
         assert public <= named, f"not in docs/ODD.md: {sorted(public - named)}"
+    section3 = ODD.split("## 3. Process overview and scheduling", 1)[1].split("\n## ", 1)[0]
+    table = re.findall(r"^\| \d+ \| [^|]+ \| `trustsim/phases\.py:(\w+)`", section3, re.M)
+    assert table == [phase.__name__ for phase in phases.SCHEDULE], "section 3's table is not the schedule"
 
 
-def test_pattern_table_lists_all_ten():
+def test_odd_sections_come_in_protocol_order():
+    headings = re.findall(r"^## (.+)$", ODD, re.M)
+    odd = ["1. Purpose and patterns", "2. Entities, state variables and scales", "3. Process overview and scheduling",
+           "4. Design concepts", "5. Initialisation", "6. Input data", "7. Submodels"]
+    assert [h for h in headings if h[:1].isdigit()] == odd
+    assert "Differences from MODEL.md and their reasons" in headings
+    concepts = ("Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction", "Sensing",
+                "Interaction", "Stochasticity", "Collectives", "Observation")
+    section4 = ODD.split("## 4. Design concepts", 1)[1].split("\n## ", 1)[0]
+    assert [c for c in concepts if f"**{c}.**" not in section4] == []
+
+
+def test_claims_and_patterns_are_all_there():
+    assert all(f"| S{i} |" in ODD for i in range(1, 20))
+    submodels = ODD.split("## 7. Submodels", 1)[1].split("\n## ", 1)[0]
+    cited = {int(n) for n in re.findall(r"\bS(\d+)\b", submodels)}
+    assert cited == set(range(1, 20)), f"claims no submodel cites: {sorted(set(range(1, 20)) - cited)}"
     table = block(ODD, "patterns")
     assert all(f"| P{i} |" in table for i in range(1, 11))
+    block(ODD, "calibration")
+
+
+def test_links_lead_somewhere():
+    anchors = set()
+    for heading in re.findall(r"^#{2,4} (.+)$", ODD, re.M):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    for target in re.findall(r"\]\(([^)\s]+)\)", ODD):
+        if target.startswith("#"):
+            assert target[1:] in anchors, f"no heading for the link {target}"
+        elif "://" not in target:
+            assert (ODD_PATH.parent / target.split("#")[0]).exists(), f"broken link {target}"
