@@ -1,0 +1,244 @@
+"""The browser app in-process: the page renders, Step advances the model, Reset builds the changed model.
+
+Solara renders the page into widgets in this process (no server, no browser); the tests press the
+page's own buttons and set its controls as a user would, and read what the page shows.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import ipyvuetify as v
+import ipywidgets
+import numpy as np
+import pandas as pd
+import pytest
+import solara
+from solara.components.echarts import EchartsWidget
+from solara.widgets import HTML
+
+from trustsim.cli import main
+from trustsim.metrics import TIMESERIES_HEADER
+from trustsim.model import TrustMarket
+from trustsim.params import ParamError, load_scenario
+from trustsim.viz import app, components
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """The rendered page on the baseline scenario, inside an app layout (which hosts the sidebar)."""
+    monkeypatch.delenv(app.SCENARIO_ENV, raising=False)
+    monkeypatch.chdir(ROOT)
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    yield rc
+    rc.close()
+
+
+def button(rc, label):
+    return rc.find(v.Btn, children=[label]).widget
+
+
+def figures_html(rc) -> str:
+    found = [w.unsafe_innerHTML for w in rc.find(HTML).widgets if "trustsim-step" in (w.unsafe_innerHTML or "")]
+    assert len(found) == 1
+    return found[0]
+
+
+def shown_step(rc) -> int:
+    return int(re.search(r"Step (\d+) of \d+", figures_html(rc)).group(1))
+
+
+def shown_table(rc) -> dict[str, list[str]]:
+    """The key figures table as {label: [partner, aggressive, all]}."""
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", figures_html(rc))
+    return {html.unescape(label): [p, a, t] for label, p, a, t in rows}
+
+
+def charts(rc) -> list[dict]:
+    return [w.option for w in rc.find(EchartsWidget).widgets]
+
+
+def set_control(rc, label, value):
+    """Move a slider or pick from a select, as a user would."""
+    for cls in (v.Slider, v.Select):
+        found = rc.find(cls, label=label).widgets
+        if found:
+            found[0].v_model = value
+            return
+    raise AssertionError(f"no control labelled {label!r}")
+
+
+def type_seed(rc, text):
+    field = rc.find(v.TextField, label="Seed").widget
+    field.v_model = text
+    field.fire_event("focusout", None)  # the seed box takes its value when it loses focus
+
+
+def test_page_renders_every_view(page):
+    for label in ("Reset", "Step", "▶"):
+        button(page, label)
+    assert shown_step(page) == 0
+    assert len(charts(page)) == 6  # five time series and the cost breakdown
+    titles = {c["title"]["text"] for c in charts(page)}
+    assert "Trust both ways" in titles and any(t.startswith("Cost of ownership per unit") for t in titles)
+    images = page.find(ipywidgets.Image).widgets
+    assert images and images[0].value[:8] == b"\x89PNG\r\n\x1a\n"  # the network, drawn
+    assert page.find(v.Select, label="Scenario file").widget.v_model == "baseline.toml"
+
+
+def test_step_advances_the_model_and_every_view(page):
+    button(page, "Step").click()
+    button(page, "Step").click()
+    assert shown_step(page) == 2
+    trust = next(c for c in charts(page) if c["title"]["text"] == "Trust both ways")
+    assert all(len(s["data"]) == 2 for s in trust["series"])
+    assert [p[0] for p in trust["series"][0]["data"]] == [1, 2]
+    # what the page shows is what the model computed: a market built alike gives the same figures
+    twin = TrustMarket(load_scenario(BASELINE).params)
+    twin.step()
+    twin.step()
+    assert shown_table(page)["buyer's trust in suppliers"][0] == f"{twin.latest('trust_buyer', 'partner'):.3f}"
+
+
+def test_reset_builds_the_market_the_controls_describe_with_a_text_seed(page):
+    button(page, "Step").click()
+    set_control(page, "Buyers", 60)
+    set_control(page, "Partner share", 0.25)
+    set_control(page, "Attention policy", "passive")
+    set_control(page, "Trust gain per good step", 0.2)
+    type_seed(page, "7")
+    button(page, "Reset").click()
+    assert shown_step(page) == 0
+    html = figures_html(page)
+    assert "seed 7" in html and "buyers 60" in html and "partner share 0.25" in html and "attention passive" in html
+    button(page, "Step").click()
+    table = shown_table(page)
+    assert table["buyers"] == ["15", "45", "60"]
+    expected = TrustMarket(load_scenario(BASELINE).params, rng=7, buyers=60, partner_share=0.25,
+                           attention_policy="passive", gain=0.2)
+    expected.step()
+    assert table["cost of ownership per unit"][1] == f"{expected.latest('tco_per_unit', 'aggressive'):.4f}"
+    # another seed is another market: the seed really reached the model
+    other = TrustMarket(load_scenario(BASELINE).params, rng=8, buyers=60, partner_share=0.25,
+                        attention_policy="passive", gain=0.2)
+    other.step()
+    assert other.recorder.rows.tolist() != expected.recorder.rows.tolist()
+
+
+def test_the_model_takes_what_solaraviz_sends_on_reset():
+    """Reset calls ``TrustMarket(**model_params)``: the seed as text and Mesa's own scenario object included."""
+    from mesa.experimental.scenarios import Scenario as MesaScenario
+
+    params = load_scenario(BASELINE).params
+    sent = {k: (spec["value"] if isinstance(spec, dict) else spec.value if hasattr(spec, "value") else spec)
+            for k, spec in app.model_params(params).items()}
+    sent["rng"] = " 11 "
+    model = TrustMarket(**sent, scenario=MesaScenario())
+    assert model.params.run.seed == 11
+    assert model.params == params.replace(**{"run.seed": 11})
+
+
+def test_controls_take_their_ranges_from_the_schema():
+    params = load_scenario(BASELINE).params
+    controls = app.model_params(params)
+    assert (controls["partner_share"].min, controls["partner_share"].max) == (0.0, 1.0)
+    assert controls["buyers"].min == 1 and controls["buyers"].value == params.market.buyers
+    assert controls["attention_policy"]["values"] == ["passive", "periodic", "silence"]
+    big = app.model_params(params.replace(buyers=100_000))
+    assert big["buyers"].max == 100_000  # a scenario beyond the slider's usual range stays reachable
+
+
+def test_scenario_picker_switches_the_base_parameters(page):
+    choices = page.find(v.Select, label="Scenario file").widget
+    assert {"baseline.toml", "partners_only.toml"} <= set(choices.items)
+    choices.v_model = "partners_only.toml"
+    html = figures_html(page)
+    assert "partners_only" in html and "partner share 1" in html
+    button(page, "Step").click()
+    assert shown_table(page)["buyers"][1] == "0"  # no aggressive buyers
+
+
+def test_picker_leaves_out_a_broken_file_and_says_why(tmp_path):
+    (tmp_path / "good.toml").write_text('extends = "missing.toml"\n')
+    (tmp_path / "mine.toml").write_text("[trust]\ngian = 0.1\n")
+    choices, problems = app.load_choices(tmp_path / "mine.toml")
+    assert "mine.toml" not in choices and "good.toml" not in choices
+    assert any("gian" in p and "did you mean" in p for p in problems)
+
+
+def test_csv_download_is_the_results_contract_time_series():
+    model = TrustMarket(steps=5)
+    model.run()
+    frame = pd.read_csv(io.BytesIO(components.timeseries_csv(model)))
+    assert tuple(frame.columns) == TIMESERIES_HEADER
+    assert len(frame) == 5 * 3 and frame["step"].max() == 5
+
+
+def test_network_layout_stays_put_and_draws_no_random_numbers():
+    drawn, plain = TrustMarket(rng=3), TrustMarket(rng=3)
+    before = [xy.copy() for xy in components.network_layout(drawn)]
+    for _ in range(6):
+        drawn.step()
+        plain.step()
+        components.network_png(drawn)
+    after = components.network_layout(drawn)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert drawn.recorder.rows.tolist() == plain.recorder.rows.tolist()
+    figure = components.network_view(drawn)
+    edges = next(c for c in figure.axes[0].collections if c.get_array() is not None and len(c.get_segments()))
+    assert len(edges.get_segments()) == int((~drawn.market.vacant).sum())
+    assert np.allclose(edges.get_array(), drawn.market.trust_b[~drawn.market.vacant])
+
+
+def test_network_view_declines_a_market_too_large_to_draw(monkeypatch):
+    monkeypatch.setattr(components, "NETWORK_MAX_RELATIONSHIPS", 10)
+    model = TrustMarket(buyers=20)
+    texts = [t.get_text() for t in components.network_view(model).axes[0].texts]
+    assert any("too many to draw" in t for t in texts)
+
+
+# --- trustsim viz -----------------------------------------------------------------------------------
+
+def test_viz_bad_scenario_is_one_line_and_exit_2(capsys, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[trust]\ngian = 0.1\n")
+    assert main(["viz", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.toml" in err[0] and "did you mean" in err[0]
+
+
+def test_viz_busy_port_is_exit_2(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["viz", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(port) in err[0]
+
+
+def test_viz_serves_on_loopback_unless_told_and_warns_when_exposed(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(app.os, "execve", lambda path, argv, env: calls.append((argv, env)))
+    monkeypatch.setattr(app.subprocess, "call", lambda argv, env: calls.append((argv, env)) or 0)
+    app.serve(SimpleNamespace(scenario=str(BASELINE), host="127.0.0.1", port=None))
+    argv, env = calls[-1]
+    assert argv[argv.index("--host") + 1] == "127.0.0.1" and int(argv[argv.index("--port") + 1]) > 0
+    assert env[app.SCENARIO_ENV] == str(BASELINE) and "--no-check-version" in argv
+    assert "warning" not in capsys.readouterr().err
+    app.serve(SimpleNamespace(scenario=None, host="0.0.0.0", port=None))
+    assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
+    assert app.is_loopback("localhost") and app.is_loopback("::1") and not app.is_loopback("0.0.0.0")
+
+
+def test_param_error_from_a_bad_seed_names_the_seed():
+    with pytest.raises(ParamError, match="seed"):
+        TrustMarket(rng="seven")

@@ -1,0 +1,199 @@
+"""The browser app: a market live in Mesa's SolaraViz, on the parameters of a scenario file.
+
+Controls change the parameters people explore (their ranges are the schema's); Reset builds
+``TrustMarket(params=<scenario's>, rng=<seed>, <name>=<value>, …)`` from them. A scenario picker switches
+the base parameters. ``trustsim viz [SCENARIO] [--host] [--port]`` calls :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import solara
+from mesa.visualization import Slider, SolaraViz
+
+from ..model import TrustMarket
+from ..params import ATTENTION_POLICIES, ParamError, Params, Scenario, bounds, load_scenario
+from . import components as c
+
+SCENARIO_ENV = "TRUSTSIM_VIZ_SCENARIO"  # the scenario `trustsim viz` was given, for the server process
+DEFAULT_SCENARIO = "baseline.toml"
+SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allows millions; a browser does not
+
+# the controls: schema key -> (label, slider step); the model takes the bare names as overrides
+CONTROLS = {
+    "market.buyers": ("Buyers", 1),
+    "market.suppliers": ("Suppliers", 1),
+    "buyers.partner_share": ("Partner share", 0.05),
+    "market.uncertainty": ("Uncertainty σ", 0.05),
+    "suppliers.attention_policy": ("Attention policy", None),
+    "trust.gain": ("Trust gain per good step", 0.01),
+    "trust.loss": ("Trust loss per defect", 0.01),
+    "trust.erosion": ("Trust erosion when unattended", 0.005),
+}
+
+
+def model_params(params: Params) -> dict:
+    """SolaraViz's ``model_params``: the scenario's parameters (fixed), a seed box and the controls."""
+    flat = params.flat()
+    out: dict = {
+        "params": params,
+        "rng": {"type": "InputText", "value": str(params.run.seed), "label": "Seed"},
+    }
+    for key, (label, step) in CONTROLS.items():
+        name, value = key.split(".")[1], flat[key]
+        if step is None:
+            out[name] = {"type": "Select", "value": value, "values": list(ATTENTION_POLICIES), "label": label}
+            continue
+        lo, hi = bounds(key)
+        hi = max(min(hi, SLIDER_CAPS.get(key, hi)), value)
+        out[name] = Slider(label, value=value, min=lo, max=hi, step=step, dtype=type(value))
+    return out
+
+
+def scenario_files(extra: str | os.PathLike | None = None) -> list[Path]:
+    """The scenario given to ``trustsim viz`` (if any), then ``scenarios/*.toml`` here and in the source tree."""
+    found: dict[Path, None] = {}
+    if extra:
+        found[Path(extra).resolve()] = None
+    folders = [Path.cwd() / "scenarios", Path(__file__).resolve().parents[2] / "scenarios"]
+    if extra:
+        folders.insert(0, Path(extra).resolve().parent)
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found.setdefault(path.resolve(), None)
+    return list(found)
+
+
+def load_choices(extra: str | os.PathLike | None = None) -> tuple[dict[str, Scenario], list[str]]:
+    """Scenarios for the picker by label, and one line per file that does not load (it is left out)."""
+    choices: dict[str, Scenario] = {}
+    problems: list[str] = []
+    for path in scenario_files(extra):
+        try:
+            scenario = load_scenario(path)
+        except ParamError as exc:
+            problems.append(str(exc))
+            continue
+        label = path.name if path.name not in choices else str(path)
+        choices[label] = scenario
+    if not choices:
+        choices["defaults"] = load_scenario(None)
+    return choices, problems
+
+
+def first_choice(choices: dict[str, Scenario], extra: str | None) -> str:
+    """The scenario the page opens on: the one given, else the baseline, else the first found."""
+    if extra:
+        wanted = Path(extra).resolve()
+        for label, scenario in choices.items():
+            if scenario.path and Path(scenario.path).resolve() == wanted:
+                return label
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in choices else next(iter(choices))
+
+
+def views(scenario_name: str) -> list:
+    """The panels, in the order of the page's grid (two per row)."""
+    return [
+        c.network_panel, c.make_key_figures_panel(scenario_name),
+        c.make_series_panel("tco"), c.cost_panel,
+        c.make_series_panel("share"), c.make_series_panel("trust"),
+        c.make_series_panel("nonproductive"), c.make_series_panel("ideas"),
+    ]
+
+
+@solara.component
+def MarketViz(label: str, scenario: Scenario):
+    """SolaraViz on one scenario's parameters: controls, step/play/reset and the views."""
+    model = solara.use_memo(lambda: TrustMarket(scenario.params), [label])
+    return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
+                     name=f"trustsim · {scenario.name}", play_interval=150)
+
+
+@solara.component
+def Page():
+    extra = os.environ.get(SCENARIO_ENV) or None
+    choices, problems = solara.use_memo(lambda: load_choices(extra), [extra])
+    current = solara.use_reactive(first_choice(choices, extra))
+    scenario = choices[current.value]
+    with solara.Sidebar():
+        with solara.Card("Scenario"):
+            solara.Select("Scenario file", values=list(choices), value=current)
+            if scenario.description:
+                solara.Text(scenario.description, style={"font-size": "13px"})
+            for line in problems:
+                solara.Warning(f"left out: {line}", dense=True)
+    MarketViz(current.value, scenario).key(f"viz-{current.value}")
+
+
+# --- `trustsim viz` ---------------------------------------------------------------------------------
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port(host: str) -> int:
+    """A port nobody listens on now (the OS picks it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def check_port(host: str, port: int) -> None:
+    """ParamError unless ``host:port`` can be listened on."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        raise ParamError(f"--host {host} --port {port}", None, f"cannot listen there ({exc.strerror})") from None
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The command that serves the page: Solara's server in production mode, opening no browser and
+    asking no package index for a newer Solara."""
+    return [sys.executable, "-m", "solara", "run", "trustsim.viz.app", "--host", host, "--port", str(port),
+            "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
+
+
+def serve(args) -> int:
+    """``trustsim viz``: check the scenario, pick the address, run Solara's server until interrupted."""
+    env = {**os.environ,
+           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",  # no usage reports leave the machine
+           # Solara warns on every page load that plain http cannot carry samesite=none cookies; on a
+           # loopback address that is expected
+           "PYTHONWARNINGS": "ignore::UserWarning:solara.server.starlette"}
+    name = "baseline"
+    if args.scenario:
+        name = load_scenario(args.scenario).name  # bad input: ParamError, exit 2, nothing started
+        env[SCENARIO_ENV] = str(Path(args.scenario).resolve())
+    host = args.host or "127.0.0.1"
+    if args.port:
+        check_port(host, args.port)
+        port = args.port
+    else:
+        try:
+            port = free_port(host)
+        except OSError as exc:
+            raise ParamError("--host", host, f"cannot listen there ({exc.strerror})") from None
+    if not is_loopback(host):
+        print(f"trustsim viz: warning: listening on {host}, not only this machine: anyone who can reach it on "
+              f"port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"trustsim viz: {name} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
+    sys.stdout.flush()
+    command = server_command(host, port)
+    if os.name == "posix":  # become the server: Ctrl-C and kill reach it directly, no process is left behind
+        os.execve(command[0], command, env)
+    return subprocess.call(command, env=env)

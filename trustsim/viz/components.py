@@ -1,0 +1,319 @@
+"""The app's views, drawn from the model's arrays and its recorded time series.
+
+Each ``*_view(model)`` function builds what one panel shows (a Matplotlib figure, an ECharts option or an
+HTML table) and is plain Python, so tests and ``benchmarks/viz.py`` call it without a browser. The
+``*_panel`` functions wrap them for SolaraViz, which calls them again after every step.
+
+The network is drawn with Matplotlib on a fixed layout (buyers on an outer ring, partners and aggressive
+buyers on opposite arcs; suppliers on an inner ring), computed once per model, so nodes stay put while
+relationships change. Time series and the cost breakdown are ECharts options: the browser draws them,
+the server only sends their numbers. (ECharts ships with Solara's front-end assets at a pinned version,
+so it works with no internet; Solara's Vega-Lite and Markdown widgets ask for files those assets lack.)
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+import weakref
+
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ..metrics import COLUMNS, COST_PARTS, GROUPS
+from ..rules import financial_health
+
+COLOURS = {"partner": "#0072B2", "aggressive": "#D55E00", "all": "#7a7a7a"}
+TRUST_CMAP = "RdYlGn"
+NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
+COST_WINDOW = 8  # the cost breakdown averages the last this many steps (single steps jump with rebids)
+
+_layouts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+# --- network -------------------------------------------------------------------------------------
+
+def network_layout(model) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed node positions for this model: (buyer xy, supplier xy), computed once and cached.
+
+    Buyers sit on the outer ring, partners (at the start) on the left arc and aggressive buyers on the
+    right, so that posture reads at a glance; suppliers sit on an inner ring. No random draw: the
+    model's generator is left untouched and the picture does not move between steps.
+    """
+    cached = _layouts.get(model)
+    if cached is not None:
+        return cached
+    mk = model.market
+    order = np.argsort(~mk.is_partner, kind="stable")  # partners first, then aggressive
+    angle_b = np.empty(mk.n_buyers)
+    angle_b[order] = np.pi / 2 + 2 * np.pi * (np.arange(mk.n_buyers) + 0.5) / mk.n_buyers
+    buyers = np.column_stack([np.cos(angle_b), np.sin(angle_b)])
+    angle_s = np.pi / 2 + 2 * np.pi * (np.arange(mk.n_suppliers) + 0.5) / mk.n_suppliers
+    suppliers = 0.45 * np.column_stack([np.cos(angle_s), np.sin(angle_s)])
+    _layouts[model] = (buyers, suppliers)
+    return buyers, suppliers
+
+
+class NetworkFigure:
+    """The network figure of one model, drawn once and then updated in place each step.
+
+    Re-using the figure (its axes, legend and colour bar) rather than building a new one keeps a
+    redraw to the cost of rasterising it.
+    """
+
+    def __init__(self, model):
+        mk = model.market
+        self.fig = Figure(figsize=(5.0, 3.9), dpi=96)
+        self.fig.subplots_adjust(left=0.0, right=0.86, bottom=0.08, top=0.93)
+        ax = self.ax = self.fig.add_subplot()
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        ax.set_xlim(-1.1, 1.1)
+        ax.set_ylim(-1.1, 1.1)
+        self.title = ax.set_title("", fontsize=10)
+        self.drawn = mk.n_rel <= NETWORK_MAX_RELATIONSHIPS
+        if not self.drawn:
+            ax.text(0.5, 0.5, f"{mk.n_rel:,} relationships: too many to draw.\nThe charts still follow the market.",
+                    ha="center", va="center", transform=ax.transAxes, fontsize=10)
+            return
+        self.buyer_xy, self.supplier_xy = network_layout(model)
+        self.edges = LineCollection([], cmap=TRUST_CMAP, linewidths=1.2, alpha=0.85, zorder=1)
+        self.edges.set_clim(0.0, 1.0)
+        ax.add_collection(self.edges)
+        self.buyers = ax.scatter(self.buyer_xy[:, 0], self.buyer_xy[:, 1], s=28, edgecolors="white",
+                                 linewidths=0.5, zorder=2)
+        self.suppliers = ax.scatter(self.supplier_xy[:, 0], self.supplier_xy[:, 1], marker="s", c="#333333",
+                                    edgecolors="white", linewidths=0.5, zorder=3)
+        handles = [Line2D([], [], ls="", marker="o", color=COLOURS["partner"], label="partner buyer"),
+                   Line2D([], [], ls="", marker="o", color=COLOURS["aggressive"], label="aggressive buyer"),
+                   Line2D([], [], ls="", marker="s", color="#333333", label="supplier (size: health)")]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncols=3, fontsize=7,
+                  frameon=False, handletextpad=0.2, columnspacing=1.0)
+        cax = self.fig.add_axes((0.86, 0.15, 0.025, 0.6))
+        cbar = self.fig.colorbar(self.edges, cax=cax)
+        cbar.set_label("buyer's trust in supplier", fontsize=8)
+        cbar.ax.tick_params(labelsize=7)
+
+    def update(self, model) -> Figure:
+        """Redraw for the model's current state: edges and their trust, postures, suppliers' health."""
+        mk = model.market
+        self.title.set_text(f"Relationships at step {model.steps}")
+        if self.drawn:
+            rows = np.flatnonzero(~mk.vacant)
+            self.edges.set_segments(np.stack([self.buyer_xy[mk.buyer_of[rows]], self.supplier_xy[mk.sup[rows]]], axis=1))
+            self.edges.set_array(mk.trust_b[rows])
+            self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
+            self.suppliers.set_sizes(15 + 110 * financial_health(mk.supplier_cash, mk.supplier_cash0))
+        return self.fig
+
+
+_figures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def network_view(model) -> Figure:
+    """The relationship network now: buyers by posture, suppliers sized by financial health, edges by trust."""
+    drawing = _figures.get(model)
+    if drawing is None:
+        drawing = _figures[model] = NetworkFigure(model)
+    return drawing.update(model)
+
+
+def network_png(model) -> bytes:
+    """The network view as PNG bytes (one model's figure is drawn by one thread at a time)."""
+    with _lock:
+        return figure_png(network_view(model))
+
+
+def figure_png(fig: Figure) -> bytes:
+    """A figure as PNG bytes (what the browser receives)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+# --- time series and cost breakdown --------------------------------------------------------------
+
+SERIES = {  # panel -> title, columns (a line style each), groups drawn, y-axis name, y-axis from zero
+    "tco": ("Total cost of ownership per unit", ("tco_per_unit",), GROUPS, "money per unit", False),
+    "share": ("Market share", ("market_share",), GROUPS[:2], "share of final demand", True),
+    "trust": ("Trust both ways", ("trust_buyer", "trust_supplier"), GROUPS[:2], "trust", True),
+    "nonproductive": ("Non-productive share of purchasing hours", ("nonproductive_share",), GROUPS, "share", True),
+    "ideas": ("Ideas received per buyer, cumulative", ("ideas_received_cum",), GROUPS, "ideas", True),
+}
+LINE_STYLES = {"trust_buyer": ("buyer's trust", "solid"), "trust_supplier": ("supplier's trust", "dashed")}
+COST_NAMES = {"price": "price", "transaction": "transaction", "inspection": "inspection", "failure": "field failures",
+              "service_fee": "service fees", "downtime": "downtime", "mismatch": "spec mismatch",
+              "switching": "switching"}
+COST_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f")
+
+
+def _axis(name: str, **extra) -> dict:
+    return {"type": "value", "name": name, "nameLocation": "middle", "nameGap": 40, "nameTextStyle": {"fontSize": 11},
+            **extra}
+
+
+def series_view(model, key: str) -> dict:
+    """One time series panel (``key`` in SERIES) as an ECharts option: a line per posture (and direction)."""
+    title, columns, groups, y_name, from_zero = SERIES[key]
+    rows = model.recorder.rows
+    steps = np.arange(1, len(rows) + 1)
+    series = []
+    for column in columns:
+        label, dash = LINE_STYLES.get(column, ("", "solid"))
+        values = rows[:, :, COLUMNS.index(column)]
+        for group in groups:
+            series.append({
+                "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": False,
+                "data": np.column_stack([steps, values[:, GROUPS.index(group)]]).round(6).tolist(),
+                "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
+                "itemStyle": {"color": COLOURS[group]},
+            })
+    return {
+        "animation": False,
+        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0, "itemWidth": 18},
+        "grid": {"left": 62, "right": 18, "top": 36, "bottom": 62 if len(series) <= 3 else 84},
+        "xAxis": _axis("step (quarter)", min=0, max=max(model.params.run.steps, 1), nameGap=24),
+        "yAxis": _axis(y_name, scale=not from_zero),
+        "series": series,
+    }
+
+
+def cost_breakdown(model) -> dict[str, list[float]]:
+    """Cost of ownership per unit by part, ``{part: [partner, aggressive]}``, mean of the last COST_WINDOW steps."""
+    rows = model.recorder.rows[-COST_WINDOW:]
+    return {part: [float(rows[:, g, COLUMNS.index(f"cost_{part}")].mean()) if len(rows) else 0.0 for g in (0, 1)]
+            for part in COST_PARTS}
+
+
+def cost_view(model) -> dict:
+    """The cost of ownership per unit as stacked bars, one bar per posture (an ECharts option)."""
+    n = min(COST_WINDOW, model.recorder.n)
+    if n == 0:
+        title = "Cost of ownership per unit (after the first step)"
+    else:
+        title = "Cost of ownership per unit" + (f", mean of the last {n} steps" if n > 1 else ", this step")
+    parts = cost_breakdown(model)
+    return {
+        "animation": False,
+        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"bottom": 0, "itemWidth": 14},
+        "grid": {"left": 80, "right": 24, "top": 36, "bottom": 92},
+        "xAxis": _axis("money per unit", nameGap=24),
+        "yAxis": {"type": "category", "data": list(GROUPS[:2]), "inverse": True},
+        "series": [{"name": COST_NAMES[part], "type": "bar", "stack": "cost", "barWidth": "45%",
+                    "itemStyle": {"color": colour}, "data": [round(v, 6) for v in parts[part]]}
+                   for part, colour in zip(COST_PARTS, COST_COLOURS)],
+    }
+
+
+# --- key figures ---------------------------------------------------------------------------------
+
+KEY_FIGURES = (
+    ("buyers", "buyers", "{:.0f}"),
+    ("tco_per_unit", "cost of ownership per unit", "{:.4f}"),
+    ("component_price", "component price", "{:.4f}"),
+    ("trust_buyer", "buyer's trust in suppliers", "{:.3f}"),
+    ("trust_supplier", "suppliers' trust in buyer", "{:.3f}"),
+    ("market_share", "market share", "{:.3f}"),
+    ("nonproductive_share", "non-productive share of hours", "{:.3f}"),
+    ("inspection_rate", "share of lots inspected", "{:.3f}"),
+    ("ideas_received_cum", "ideas received per buyer, to date", "{:.2f}"),
+    ("profit_cum", "profit per buyer, to date", "{:,.0f}"),
+)
+
+
+SETTINGS = (("buyers", "market.buyers"), ("suppliers", "market.suppliers"),
+            ("partner share", "buyers.partner_share"), ("uncertainty", "market.uncertainty"),
+            ("attention", "suppliers.attention_policy"), ("gain", "trust.gain"), ("loss", "trust.loss"),
+            ("erosion", "trust.erosion"))
+
+
+def key_figures(model) -> dict:
+    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)], "events"}``."""
+    rec = model.recorder
+    rows = [(label, *(fmt.format(rec.latest(g, col)) for g in GROUPS)) for col, label, fmt in KEY_FIGURES]
+    events = {name: int(rec.latest("all", col)) for col, name in (
+        ("exits_low_trust", "exits for low trust"), ("exits_silent", "silent exits"), ("exits_outbid", "outbid"),
+        ("bankruptcies", "bankruptcies"), ("complaints", "complaints"))}
+    flat = model.params.flat()
+    settings = {name: flat[key] for name, key in SETTINGS}
+    return {"step": model.steps, "steps": model.params.run.steps, "running": model.running, "rows": rows,
+            "events": events, "settings": settings}
+
+
+def key_figures_html(model, scenario_name: str) -> str:
+    """The key figures as HTML: a status line, a table by posture and this step's events."""
+    k = key_figures(model)
+    status = "running" if k["running"] else "finished"
+    head = (f'<p style="margin:0 0 6px"><b class="trustsim-step">Step {k["step"]} of {k["steps"]}</b> · '
+            f'{html.escape(scenario_name)} · seed {model.params.run.seed} · {status}</p>')
+    if k["step"] == 0:
+        head += "<p style=\"margin:0 0 6px\">Press <b>Step</b> or <b>▶</b> to run the market; the figures fill in " \
+                "after the first step.</p>"
+    cells = "".join(f"<tr><td>{html.escape(label)}</td><td>{p}</td><td>{a}</td><td>{t}</td></tr>"
+                    for label, p, a, t in k["rows"])
+    table = ('<table class="trustsim-figures" style="border-collapse:collapse;font-size:13px;width:100%">'
+             '<thead><tr><th style="text-align:left">this step</th><th>partner</th><th>aggressive</th><th>all</th>'
+             f'</tr></thead><tbody>{cells}</tbody></table>')
+    events = ", ".join(f"{v} {name}" for name, v in k["events"].items())
+    style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:2px 8px;border-bottom:1px solid #ddd}"
+             ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
+    settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+                          for name, value in k["settings"].items())
+    return (f'{style}{head}{table}<p style="margin:6px 0 0;font-size:13px">This step: {events}.</p>'
+            f'<p class="trustsim-settings" style="margin:4px 0 0;font-size:12px;color:#666">This market: '
+            f'{html.escape(settings)}.</p>')
+
+
+def timeseries_csv(model) -> bytes:
+    """The run so far as the results contract's ``timeseries.csv`` (one row per step and group)."""
+    return model.recorder.frame().to_csv(index=False).encode()
+
+
+# --- SolaraViz panels ----------------------------------------------------------------------------
+# SolaraViz calls each of these with the current model after every step and on reset.
+
+CHART_STYLE = {"style": "height: 360px; width: 100%;"}
+
+
+def network_panel(model):
+    import solara
+
+    return solara.Image(network_png(model), format="png", width="100%")
+
+
+def make_series_panel(key: str):
+    def series_panel(model):
+        import solara
+
+        return solara.FigureEcharts(option=series_view(model, key), attributes=CHART_STYLE, responsive=True)
+
+    series_panel.__name__ = f"{key}_panel"
+    return series_panel
+
+
+def cost_panel(model):
+    import solara
+
+    return solara.FigureEcharts(option=cost_view(model), attributes=CHART_STYLE, responsive=True)
+
+
+def make_key_figures_panel(scenario_name: str):
+    def key_figures_panel(model):
+        import solara
+
+        with solara.Column(style={"padding": "4px 12px"}) as column:
+            solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name))
+            solara.FileDownload(lambda: timeseries_csv(model),
+                                filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
+                                label="Download the time series (CSV)", mime_type="text/csv")
+        return column
+
+    return key_figures_panel
