@@ -152,7 +152,7 @@ COST_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948"
 
 
 def _axis(name: str, **extra) -> dict:
-    return {"type": "value", "name": name, "nameLocation": "middle", "nameGap": 40, "nameTextStyle": {"fontSize": 11},
+    return {"type": "value", "name": name, "nameLocation": "middle", "nameGap": 50, "nameTextStyle": {"fontSize": 11},
             **extra}
 
 
@@ -177,7 +177,7 @@ def series_view(model, key: str) -> dict:
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "itemWidth": 18},
-        "grid": {"left": 62, "right": 18, "top": 36, "bottom": 62 if len(series) <= 3 else 84},
+        "grid": {"left": 70, "right": 18, "top": 36, "bottom": 62 if len(series) <= 3 else 84},
         "xAxis": _axis("step (quarter)", min=0, max=max(model.params.run.steps, 1), nameGap=24),
         "yAxis": _axis(y_name, scale=not from_zero),
         "series": series,
@@ -249,26 +249,25 @@ def key_figures(model) -> dict:
 
 
 def key_figures_html(model, scenario_name: str) -> str:
-    """The key figures as HTML: a status line, a table by posture and this step's events."""
+    """The key figures as HTML: a status line, a table by posture, this step's events and the market's settings."""
     k = key_figures(model)
     status = "running" if k["running"] else "finished"
-    head = (f'<p style="margin:0 0 6px"><b class="trustsim-step">Step {k["step"]} of {k["steps"]}</b> · '
-            f'{html.escape(scenario_name)} · seed {model.params.run.seed} · {status}</p>')
     if k["step"] == 0:
-        head += "<p style=\"margin:0 0 6px\">Press <b>Step</b> or <b>▶</b> to run the market; the figures fill in " \
-                "after the first step.</p>"
+        status += " · press Step or ▶"
+    head = (f'<p style="margin:0 0 4px;font-size:14px"><b class="trustsim-step">Step {k["step"]} of {k["steps"]}</b> · '
+            f'{html.escape(scenario_name)} · seed {model.params.run.seed} · {status}</p>')
     cells = "".join(f"<tr><td>{html.escape(label)}</td><td>{p}</td><td>{a}</td><td>{t}</td></tr>"
                     for label, p, a, t in k["rows"])
-    table = ('<table class="trustsim-figures" style="border-collapse:collapse;font-size:13px;width:100%">'
+    table = ('<table class="trustsim-figures" style="border-collapse:collapse;font-size:12px;width:100%">'
              '<thead><tr><th style="text-align:left">this step</th><th>partner</th><th>aggressive</th><th>all</th>'
              f'</tr></thead><tbody>{cells}</tbody></table>')
     events = ", ".join(f"{v} {name}" for name, v in k["events"].items())
-    style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:2px 8px;border-bottom:1px solid #ddd}"
-             ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
     settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
                           for name, value in k["settings"].items())
-    return (f'{style}{head}{table}<p style="margin:6px 0 0;font-size:13px">This step: {events}.</p>'
-            f'<p class="trustsim-settings" style="margin:4px 0 0;font-size:12px;color:#666">This market: '
+    style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:1px 6px;border-bottom:1px solid #ddd}"
+             ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
+    return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">This step: {events}.</p>'
+            f'<p class="trustsim-settings" style="margin:2px 0 0;font-size:12px;color:#666">This market: '
             f'{html.escape(settings)}.</p>')
 
 
@@ -309,7 +308,7 @@ def make_key_figures_panel(scenario_name: str):
     def key_figures_panel(model):
         import solara
 
-        with solara.Column(style={"padding": "4px 12px"}) as column:
+        with solara.Column(style={"padding": "0 12px"}, gap="4px") as column:
             solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name))
             solara.FileDownload(lambda: timeseries_csv(model),
                                 filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
