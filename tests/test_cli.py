@@ -48,7 +48,9 @@ def test_run_writes_the_results_contract(tmp_path, capsys):
     for key in ("trustsim", "mesa", "python", "numpy", "params", "seed", "steps", "scenario", "started_utc", "wall_seconds"):
         assert key in manifest
     assert manifest["params"]["market"]["buyers"] == 12 and manifest["steps"] == 30
-    assert manifest["scenario"]["sha256"] and Path(manifest["scenario"]["path"]).is_absolute()
+    assert manifest["scenario"]["sha256"]
+    assert Path(manifest["scenario"]["path"]).resolve() == BASELINE.resolve()  # relative to the working folder
+    assert [Path(p).resolve() for p in manifest["scenario"]["extends_chain"]] == [BASELINE.resolve()]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
 
 
@@ -199,3 +201,78 @@ def test_real_entry_point_behaves_the_same(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"trustsim: error: {f}: trust.gian: unknown parameter (did you mean \"gain\"?)"]
     assert not (tmp_path / "o").exists()
+
+
+# --- failures while writing: nothing half-written, no temporary folder left -----------------------
+
+def _fail_in_figures(monkeypatch, exc):
+    import trustsim.report
+
+    def boom(folder):
+        (folder / "figures").mkdir()  # something is already on disk when the failure comes
+        raise exc
+
+    monkeypatch.setattr(trustsim.report, "figures", boom)
+
+
+@pytest.mark.parametrize("exc,code,needle", [
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (OSError(28, "No space left on device"), 2, "No space left on device"),
+    (OSError(30, "Read-only file system"), 2, "Read-only file system"),
+])
+def test_failure_while_writing_leaves_nothing(exc, code, needle, tmp_path, capsys, monkeypatch):
+    _fail_in_figures(monkeypatch, exc)
+    out = tmp_path / "res"
+    got, _, err = run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)
+    assert got == code and len(err.strip().splitlines()) == 1 and needle in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_while_replacing_keeps_the_old_result(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "res"
+    assert run_cli(["run", BASELINE, *SMALL, "--seed", 3, "--out", out], capsys)[0] == 0
+    before = (out / "timeseries.csv").read_bytes()
+    _fail_in_figures(monkeypatch, KeyboardInterrupt())
+    assert run_cli(["run", BASELINE, *SMALL, "--seed", 4, "--out", out], capsys)[0] == 130
+    assert (out / "timeseries.csv").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the mode")
+def test_read_only_target(tmp_path, capsys):
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        code, _, err = run_cli(["run", BASELINE, *SMALL, "--out", parent / "res"], capsys)
+    finally:
+        parent.chmod(0o755)
+    assert_one_line_error(code, err, "cannot write")
+    assert list(parent.iterdir()) == []
+
+
+def test_results_writer_is_reusable(tmp_path):
+    from trustsim.params import ParamError
+    from trustsim.results import write_atomically
+
+    out = write_atomically(tmp_path / "sweep", lambda d: (d / "runs.csv").write_text("a\n1\n"))
+    assert (out / "runs.csv").read_text() == "a\n1\n"
+    # without a manifest it is not a trustsim result: a second write is refused unless forced
+    with pytest.raises(ParamError, match="--force"):
+        write_atomically(out, lambda d: (d / "runs.csv").write_text("a\n2\n"))
+    write_atomically(out, lambda d: (d / "runs.csv").write_text("a\n2\n"), force=True)
+    assert (out / "runs.csv").read_text() == "a\n2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep"]
+
+
+def test_help_does_not_load_the_model_and_missing_commands_say_so(tmp_path):
+    code = ("import sys; from trustsim.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('mesa' in sys.modules)\n"
+            "sys.modules['trustsim.experiments'] = None\n"
+            "print(main(['sweep', 'x.toml']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.splitlines()[-2:] == ["False", "1"], proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "trustsim: error: 'sweep' is not available in this installation (trustsim.experiments is missing); "
+        "reinstall trustsim"]

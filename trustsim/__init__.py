@@ -2,7 +2,17 @@
 
 __version__ = "0.1.0"
 
-from .model import TrustMarket  # noqa: E402
-from .params import Params, ParamError, load_scenario  # noqa: E402
+_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params"}
+
+
+def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "__version__"]

@@ -198,7 +198,15 @@ def main(argv=None) -> int:
             return 2
         target = DISPATCH[args.command]
         if isinstance(target, tuple):
-            target = getattr(importlib.import_module(target[0]), target[1])
+            try:
+                module = importlib.import_module(target[0])
+            except ModuleNotFoundError as exc:
+                if exc.name is None or not target[0].startswith(exc.name):
+                    raise  # the module exists but something it imports is missing
+                print(f"{PROG}: error: '{args.command}' is not available in this installation "
+                      f"({target[0]} is missing); reinstall trustsim", file=sys.stderr)
+                return 1
+            target = getattr(module, target[1])
         return int(target(args) or 0)
     except UsageError as exc:
         print(exc, file=sys.stderr)

@@ -73,8 +73,9 @@ def nonproductive_vs_trust(buyers: pd.DataFrame, path: Path) -> None:
         ax.scatter(b["trust"], b["nonproductive_share"], s=14, alpha=0.7, color=COLOURS[group], label=group)
     ax.axhline(0.47, color="0.5", ls="--", lw=0.8)
     ax.axhline(0.24, color="0.5", ls=":", lw=0.8)
-    ax.text(0.01, 0.475, "Dyer & Chu: least trusted 0.47", fontsize=7, color="0.4", transform=ax.get_yaxis_transform())
-    ax.text(0.01, 0.245, "most trusted 0.24", fontsize=7, color="0.4", transform=ax.get_yaxis_transform())
+    ax.text(0.01, 0.47, "Dyer & Chu: least trusted 0.47", fontsize=7, color="0.4", va="bottom",
+            transform=ax.get_yaxis_transform())
+    ax.text(0.01, 0.24, "most trusted 0.24", fontsize=7, color="0.4", va="bottom", transform=ax.get_yaxis_transform())
     ax.set_xlabel("buyer's trust in its suppliers (long-run mean)")
     ax.set_ylabel("non-productive share of face-to-face time")
     ax.set_title("Time spent haggling, monitoring and assigning blame")
@@ -95,7 +96,7 @@ def figures(folder: str | Path) -> list[Path]:
               "Component price and cost of ownership per unit", made[1])
     over_time(ts, {"trust_buyer": "buyer → supplier", "trust_supplier": "supplier → buyer"}, "trust (0–1)",
               "Trust both ways", made[2])
-    over_time(ts, {"market_share": ""}, "market share", "Market share by posture", made[3])
+    over_time(ts, {"market_share": ""}, "downstream market share (fraction)", "Market share by posture", made[3])
     if (folder / "buyers.csv").exists():
         made.append(out / "nonproductive_vs_trust.png")
         nonproductive_vs_trust(pd.read_csv(folder / "buyers.csv"), made[-1])

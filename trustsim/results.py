@@ -77,6 +77,16 @@ def write_atomically(out: str | Path, write: Callable[[Path], None], force: bool
     return out
 
 
+def _shown_path(path) -> str:
+    """A scenario file's path relative to the working folder when it lies inside it (so a result
+    made in a project folder names ``scenarios/x.toml``, not where the project sits), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def manifest(scenario, params, started: str, wall_seconds: float, **extra) -> dict:
     """What a result was made from: versions, resolved parameters, seed, steps, scenario file and hash, times."""
     import platform
@@ -90,8 +100,8 @@ def manifest(scenario, params, started: str, wall_seconds: float, **extra) -> di
         "trustsim": __version__, "mesa": mesa.__version__, "python": platform.python_version(),
         "numpy": numpy.__version__,
         "scenario": {"name": scenario.name,
-                     "path": str(Path(scenario.path).resolve()) if scenario.path else None,
-                     "sha256": scenario.sha256, "extends_chain": list(scenario.chain),
+                     "path": _shown_path(scenario.path) if scenario.path else None,
+                     "sha256": scenario.sha256, "extends_chain": [_shown_path(p) for p in scenario.chain],
                      "overrides": scenario.overrides},
         "seed": params.run.seed, "steps": params.run.steps,
         "params": params.nested(),
