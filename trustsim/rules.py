@@ -198,9 +198,19 @@ def transaction_cost_per_unit(nonproductive, hour_cost, reference_volume):
 # --- 11. downstream competition ----------------------------------------------------------------
 
 def logit_attraction(retail_price, price_sensitivity):
-    """S1, S19: ``a_i = exp(−β · p_i / mean p)``."""
+    """S1, S19: ``a_i = exp(−β · p_i / mean p)``.
+
+    Only the ratios matter (shares are ``a_i / Σa``): when a steep β underflows every ``a_i`` to 0 or to
+    subnormal numbers (which have lost their precision), the same ratios are taken relative to the
+    cheapest price, ``exp(−β · (p_i − min p) / mean p)``.
+    """
     mean = retail_price.mean()
-    return np.exp(-price_sensitivity * retail_price / mean) if mean > 0 else np.ones_like(retail_price)
+    if not mean > 0:
+        return np.ones_like(retail_price)
+    a = np.exp(-price_sensitivity * retail_price / mean)
+    if a.max() < np.finfo(a.dtype).tiny:
+        a = np.exp(-price_sensitivity * (retail_price - retail_price.min()) / mean)
+    return a
 
 
 def update_shares(share, attraction, inertia):

@@ -1,0 +1,179 @@
+"""Properties of every run across the declared parameter space (Hypothesis), and runs at every edge.
+
+Parameters are drawn from the schema itself (``params.schema_rows`` and ``params.bounds``), so a new
+parameter or a changed range is covered without touching this file. Market sizes are capped to keep
+each case small (the engine's scaling is measured in ``benchmarks/``). Each run must give:
+
+- no NaN or infinity in any output (per-step rows, summary, per-buyer frame);
+- trust in [0, 1] both ways, and market shares summing to 1, after every step;
+- money conserved each step: what buyers pay equals what suppliers receive (computed on each side);
+- the same table again from the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trustsim import TrustMarket
+from trustsim.params import ATTENTION_POLICIES, GROUPS, Params, bounds, schema_rows
+
+settings.register_profile("trustsim", derandomize=True, max_examples=150, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+PROFILE = settings.get_profile("trustsim")
+
+# the largest value drawn for a size, so that each case runs in milliseconds (1 is always included)
+CAPS = {"market.buyers": 60, "market.suppliers": 30, "run.steps": 40, "market.slots_per_buyer": 6,
+        "buyers.n_bids": 40}
+KEYS = [r["key"] for r in schema_rows()]
+DEFAULTS = Params().flat()
+CASES = {"property": 0, "edge": 0}
+
+
+def field(key):
+    group, name = key.split(".")
+    return GROUPS[group].model_fields[name]
+
+
+def capped_bounds(key):
+    lo, hi = bounds(key)
+    return lo, min(hi, CAPS.get(key, hi))
+
+
+def strategy(key):
+    """Values of one parameter: anywhere in its declared range, its edges included."""
+    ann = field(key).annotation
+    if ann is bool:
+        return st.booleans()
+    if ann is int:
+        lo, hi = capped_bounds(key)
+        return st.integers(lo, hi)
+    if ann is float:
+        lo, hi = capped_bounds(key)
+        span = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+        if hi - lo > 100:  # wide ranges: also values of every magnitude, not only the huge ones
+            small = st.floats(lo, min(hi, 10.0), allow_nan=False, allow_infinity=False)
+            return st.one_of(st.sampled_from([lo, hi]), small, span)
+        return st.one_of(st.sampled_from([lo, hi]), span)
+    return st.sampled_from(ATTENTION_POLICIES)
+
+
+@st.composite
+def parameter_sets(draw):
+    """A full parameter set; each parameter drawn or (sometimes) left at its default."""
+    values = {}
+    for key in KEYS:
+        if key == "run.seed":
+            values[key] = draw(st.integers(0, 2**32))
+        elif draw(st.integers(0, 4)) == 0:
+            values[key] = DEFAULTS[key]
+        else:
+            values[key] = draw(strategy(key))
+    if "run.steps" not in values or values["run.steps"] > CAPS["run.steps"]:
+        values["run.steps"] = min(DEFAULTS["run.steps"], CAPS["run.steps"])
+    for key in ("market.buyers", "market.suppliers"):
+        values[key] = min(values[key], CAPS[key])
+    lo, hi = sorted((values["prices.min_markup"], values["prices.fair_markup"]))  # the cross-field rule
+    values["prices.min_markup"], values["prices.fair_markup"] = lo, hi
+    return values
+
+
+def check_run(changes: dict) -> TrustMarket:
+    """Run a market step by step, asserting the invariants after every step; return it."""
+    params = Params().replace(**changes)
+    m = TrustMarket(params)
+    while m.running:
+        m.step()
+        mk = m.market
+        assert np.isfinite(mk.trust_b).all() and np.isfinite(mk.trust_s).all()
+        assert mk.trust_b.min() >= 0 and mk.trust_b.max() <= 1, "buyer trust left [0, 1]"
+        assert mk.trust_s.min() >= 0 and mk.trust_s.max() <= 1, "supplier trust left [0, 1]"
+        assert math.isclose(mk.share.sum(), 1.0, rel_tol=1e-9), f"shares sum to {mk.share.sum()}"
+        assert math.isclose(m.recorder.latest("all", "market_share"), 1.0, rel_tol=1e-9)
+        paid, received = m.paid_by_buyers, m.received_by_suppliers
+        assert math.isfinite(paid) and math.isfinite(received)
+        assert math.isclose(paid, received, rel_tol=1e-9, abs_tol=1e-9), (paid, received)
+    assert m.steps == params.run.steps and len(m.recorder.rows) == params.run.steps
+    assert np.isfinite(m.recorder.rows).all(), "NaN or infinity in the per-step rows"
+    frame = m.recorder.frame()
+    assert np.isfinite(frame.drop(columns="group").to_numpy(dtype=float)).all()
+    for span in m.recorder.summary().values():
+        for group, cols in span.items():
+            bad = [c for c, v in cols.items() if not math.isfinite(v)]
+            assert not bad, f"summary {group}: {bad}"
+    buyers = m.buyer_sums.frame(m)
+    numeric = buyers.select_dtypes("number").to_numpy(dtype=float)
+    assert numeric.shape[0] == params.market.buyers and np.isfinite(numeric).all(), "NaN in the per-buyer frame"
+    return m
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_counts():
+    yield
+    print(f"\nproperty cases tried: {CASES['property']}; edge runs: {CASES['edge']}")
+
+
+@settings(PROFILE)
+@given(parameter_sets())
+def test_invariants_hold_across_the_parameter_space(changes):
+    CASES["property"] += 1
+    m = check_run(changes)
+    again = TrustMarket(m.params)
+    again.run()
+    assert np.array_equal(again.recorder.rows, m.recorder.rows), "same seed, different run"
+
+
+# --- edges: every declared range's ends, one parameter at a time, and the named corner markets ----------
+
+SMALL = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
+
+
+def edge_cases():
+    for key in KEYS:
+        ann = field(key).annotation
+        if ann in (int, float):
+            lo, hi = capped_bounds(key)
+            values = [lo, hi]
+        elif ann is bool:
+            values = [False, True]
+        else:
+            values = list(ATTENTION_POLICIES)
+        for v in values:
+            changes = {**SMALL, key: v}
+            if key == "prices.min_markup" and v > DEFAULTS["prices.fair_markup"]:
+                changes["prices.fair_markup"] = v
+            if key == "prices.fair_markup" and v < DEFAULTS["prices.min_markup"]:
+                changes["prices.min_markup"] = v
+            yield pytest.param(changes, id=f"{key}={v}")
+    corners = {
+        "one_supplier": {"market.suppliers": 1},
+        "one_buyer": {"market.buyers": 1},
+        "one_buyer_one_supplier_one_slot": {"market.buyers": 1, "market.suppliers": 1, "market.slots_per_buyer": 1},
+        "more_slots_than_suppliers": {"market.suppliers": 2, "market.slots_per_buyer": 5},
+        "certain_world": {"market.uncertainty": 0.0},
+        "sigma_1": {"market.uncertainty": 1.0},
+        "all_partners": {"buyers.partner_share": 1.0},
+        "all_aggressive": {"buyers.partner_share": 0.0},
+        "all_aggressive_rebid_every_step": {"buyers.partner_share": 0.0, "buyers.rebid_interval": 1},
+        "no_demand": {"market.demand": 0.0},
+        "adaptation_every_step": {"adaptation.enabled": True, "adaptation.imitation_interval": 1},
+        "adaptation_one_buyer": {"adaptation.enabled": True, "adaptation.imitation_interval": 1, "market.buyers": 1},
+        "broke_suppliers": {"suppliers.supplier_cash": 0.0, "suppliers.contact_cost": 1e9},
+        "steep_logit": {"downstream.price_sensitivity": 1000.0, "suppliers.cost_sd": 10.0},
+        "zero_own_cost_and_prices": {"downstream.own_cost": 0.0, "prices.fair_markup": 0.0, "prices.min_markup": 0.0},
+        **{f"{k.split('.')[1]}={v}": {k: v} for k in ("trust.share_threshold", "trust.no_inspection_trust",
+                                                       "buyers.exit_threshold", "trust.initial", "trust.baseline")
+           for v in (0.0, 1.0)},
+    }
+    for name, changes in corners.items():
+        yield pytest.param({**SMALL, **changes}, id=name)
+
+
+@pytest.mark.parametrize("changes", list(edge_cases()))
+def test_edge_runs_finish_with_the_invariants(changes):
+    CASES["edge"] += 1
+    check_run(changes)
