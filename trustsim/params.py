@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,13 +319,15 @@ def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
     except OSError as exc:
         raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not part of the text
     except UnicodeDecodeError as exc:
         raise ParamError(shown, None, f"not UTF-8 text (byte {exc.start})") from None
     try:
         return tomllib.loads(text), raw
     except tomllib.TOMLDecodeError as exc:
         raise ParamError(shown, None, f"TOML syntax error: {exc}") from None
+    except ValueError:  # Python refuses to read integers longer than sys.get_int_max_str_digits()
+        raise ParamError(shown, None, f"an integer longer than {sys.get_int_max_str_digits()} digits") from None
 
 
 def _merge(base: dict, top: dict) -> dict:
@@ -383,7 +386,7 @@ def parse_value(text: str):
     """A ``--set`` value as TOML would read it: 3, 0.5, true, "silence" (bare words become strings)."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # not TOML (or an integer too long for Python to read): the text itself
         return text
 
 
