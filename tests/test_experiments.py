@@ -1,0 +1,302 @@
+"""Batch experiments: same table whatever the executor, resume after a kill, failures recorded,
+Sobol indices that find the factors that matter, shards merged into the whole, bad sweep files refused."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trustsim import cli
+from trustsim.experiments import (JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep)
+from trustsim.params import ParamError
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+
+SMALL = """
+[run]
+steps = {steps}
+[market]
+buyers = {buyers}
+suppliers = 5
+"""
+
+
+def sweep_file(tmp_path: Path, body: str, steps: int = 12, buyers: int = 10, name: str = "sw") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n' + SMALL.format(steps=steps, buyers=buyers) + body)
+    return path
+
+
+GRID = """
+[sweep]
+design = "grid"
+replications = 3
+seed = 11
+metrics = ["advantage.market_share", "tco_per_unit"]
+[sweep.factors]
+"market.uncertainty" = [0.0, 0.6]
+partner_share = [0.3, 0.7]
+"""
+
+
+def read_bytes(folder: Path) -> tuple[bytes, bytes]:
+    return (folder / "runs.csv").read_bytes(), (folder / "runs.parquet").read_bytes()
+
+
+def test_runs_table_identical_with_one_two_workers_and_local_dask(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    one = run_sweep(sweep, tmp_path / "one", workers=1, quiet=True, figures=False)
+    run_sweep(sweep, tmp_path / "two", workers=2, quiet=True, figures=False)
+    run_sweep(sweep, tmp_path / "dask", workers=2, dask="local", quiet=True, figures=False)
+    assert one["runs"] == 12 and one["failed"] == []
+    reference = read_bytes(tmp_path / "one")
+    assert read_bytes(tmp_path / "two") == reference
+    assert read_bytes(tmp_path / "dask") == reference
+    df = pd.read_parquet(tmp_path / "one" / "runs.parquet")
+    assert list(df["run_id"]) == list(range(12))
+    assert (df["status"] == "ok").all()
+    # the design: every combination, replicated, each run with its own seed
+    assert sorted(set(zip(df["market.uncertainty"], df["buyers.partner_share"]))) == [
+        (0.0, 0.3), (0.0, 0.7), (0.6, 0.3), (0.6, 0.7)]
+    assert df["seed"].nunique() == 12
+    # long-run metrics by posture, and the advantage computed from them
+    n_p, n_a = df["partner.buyers"], df["aggressive.buyers"]
+    expect = (df["partner.market_share"] / n_p - df["aggressive.market_share"] / n_a) * (n_p + n_a)
+    assert (df["advantage.market_share"] - expect).abs().max() < 1e-12
+    assert ((df["partner.buyers"] == 3) == (df["buyers.partner_share"] == 0.3)).all()
+
+
+def test_a_run_is_the_model_run_with_its_seed(tmp_path):
+    from trustsim.model import TrustMarket
+
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    run_sweep(sweep, tmp_path / "out", workers=1, quiet=True, figures=False)
+    row = pd.read_csv(tmp_path / "out" / "runs.csv").iloc[7]
+    assert row["seed"] == run_seed(11, int(row["point"]), int(row["replicate"]))
+    params = sweep.base.replace(**{"market.uncertainty": row["market.uncertainty"],
+                                   "buyers.partner_share": row["buyers.partner_share"]})
+    direct = TrustMarket(params, rng=int(row["seed"])).run().recorder.summary()["long_run"]
+    assert row["partner.tco_per_unit"] == direct["partner"]["tco_per_unit"]
+    assert row["all.trust_buyer"] == direct["all"]["trust_buyer"]
+
+
+def test_seeds_depend_on_identity_only():
+    assert run_seed(5, 3, 1) == run_seed(5, 3, 1)
+    assert len({run_seed(5, p, r) for p in range(20) for r in range(5)}) == 100
+    assert run_seed(5, 0, 2, "common") == run_seed(5, 9, 2, "common") != run_seed(5, 9, 3, "common")
+    assert 0 <= run_seed(2**63 - 1, 10**6, 10**6) < 2**63
+
+
+def test_killed_sweep_resumes_to_the_same_table_without_recomputing(tmp_path):
+    body = GRID.replace("replications = 3", "replications = 20")   # 80 runs
+    path = sweep_file(tmp_path, body, steps=60, buyers=20)
+    sweep = load_sweep(path)
+    run_sweep(sweep, tmp_path / "whole", workers=1, quiet=True, figures=False)
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "trustsim", "sweep", str(path), "--out", str(out), "--workers", "1",
+                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / JOURNAL
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= 5:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = journal.read_bytes()
+    kept = before.count(b"\n")
+    assert 5 <= kept < 80, "the sweep should have been killed part-way"
+    assert not (out / "runs.csv").exists()
+    with open(journal, "ab") as fh:   # a line cut short by the kill
+        fh.write(b'{"row": {"run_id": 7')
+
+    res = run_sweep(sweep, out, workers=2, resume=True, quiet=True, figures=False)
+    assert res["computed"] == 80 - kept           # nothing that had finished ran again
+    after = journal.read_bytes()
+    assert after.startswith(before) and after.count(b"\n") == 80
+    assert len(read_journal(journal)) == 80
+    assert read_bytes(out) == read_bytes(tmp_path / "whole")
+
+
+def test_resume_refuses_a_different_sweep_and_fresh_start_refuses_an_unfinished_one(tmp_path):
+    path = sweep_file(tmp_path, GRID)
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, workers=1, quiet=True, figures=False)
+    lines = (out / JOURNAL).read_text().splitlines(keepends=True)
+    (out / JOURNAL).write_text("".join(lines[:4]))
+    (out / "manifest.json").unlink()
+    with pytest.raises(ParamError, match="unfinished sweep .4 runs done.*--resume"):
+        run_sweep(load_sweep(path), out, workers=1, quiet=True, figures=False)
+    other = sweep_file(tmp_path, GRID.replace("seed = 11", "seed = 12"), name="other")
+    with pytest.raises(ParamError, match="different sweep"):
+        run_sweep(load_sweep(other), out, workers=1, resume=True, quiet=True, figures=False)
+    res = run_sweep(load_sweep(path), out, workers=1, resume=True, quiet=True, figures=False)
+    assert res["computed"] == 8 and res["runs"] == 12
+
+
+def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, capsys):
+    path = sweep_file(tmp_path, GRID)
+    out = tmp_path / "out"
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1,4")
+    status = cli.main(["sweep", str(path), "--out", str(out), "--workers", "2", "--quiet", "--timeseries"])
+    assert status == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("2 of 12 runs failed") and "1, 4" in last
+    df = pd.read_csv(out / "runs.csv", keep_default_na=False, na_values=[""])
+    failed = df[df["status"] == "error"]
+    assert list(failed["run_id"]) == [1, 4]
+    assert failed["error"].str.contains("RuntimeError: deliberate failure").all()
+    assert failed["all.tco_per_unit"].isna().all()
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 10 and ok["all.tco_per_unit"].gt(0).all()
+    # per-run time series, streamed to one file per finished run
+    files = sorted(p.name for p in (out / "timeseries").iterdir())
+    assert files == [f"run-{i:07d}.parquet" for i in ok["run_id"]]
+    ts = pd.read_parquet(out / "timeseries" / "run-0000002.parquet")
+    assert set(ts["run_id"]) == {2} and len(ts) == 12 * 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["failed"] == 2 and manifest["root_seed"] == 11 and len(manifest["points"]) == 4
+    assert manifest["params"]["market"]["buyers"] == 10
+    names = {p.name for p in (out / "figures").iterdir()}
+    assert "heatmap__advantage-market_share.png" in names
+    assert "tco_per_unit__market-uncertainty.png" in names
+
+
+SOBOL = """
+[sweep]
+design = "sobol"
+samples = 32
+replications = 1
+seed = 3
+seeds = "{seeds}"
+metrics = ["partner.market_share"]
+[sweep.factors]
+"adaptation.imitation_interval" = {{ min = 1, max = 20 }}
+"buyers.partner_share" = {{ min = 0.1, max = 0.9 }}
+"trust.gain" = {{ min = 0.02, max = 0.2 }}
+"""
+
+
+@pytest.mark.parametrize("seeds, inert_max", [("common", 1e-9), ("independent", 0.05)])
+def test_sobol_finds_the_dominant_factor_and_not_the_inert_one(tmp_path, seeds, inert_max):
+    # imitation_interval does nothing with adaptation off; the partners' total share is set by their number
+    sweep = load_sweep(sweep_file(tmp_path, SOBOL.format(seeds=seeds)))
+    assert len(sweep.points) == 32 * (3 + 2)
+    assert all(isinstance(p["adaptation.imitation_interval"], int) for p in sweep.points)
+    run_sweep(sweep, tmp_path / "out", workers=1, quiet=True)
+    sens = pd.read_csv(tmp_path / "out" / "sensitivity.csv").set_index("factor")
+    assert list(sens.columns) == ["metric", "S1", "S1_conf", "ST", "ST_conf"]
+    assert abs(sens.loc["adaptation.imitation_interval", "ST"]) < inert_max
+    assert sens.loc["buyers.partner_share", "ST"] > 0.8
+    assert sens.loc["buyers.partner_share", "S1"] > 0.5
+    assert (tmp_path / "out" / "figures" / "sensitivity.png").is_file()
+
+
+def test_morris_and_lhs_designs(tmp_path):
+    morris = SOBOL.format(seeds="common").replace('design = "sobol"', 'design = "morris"').replace("samples = 32",
+                                                                                                   "samples = 6")
+    sweep = load_sweep(sweep_file(tmp_path, morris))
+    assert len(sweep.points) == 6 * 4
+    run_sweep(sweep, tmp_path / "m", workers=1, quiet=True, figures=False)
+    sens = pd.read_csv(tmp_path / "m" / "sensitivity.csv").set_index("factor")
+    assert sens.loc["adaptation.imitation_interval", "mu_star"] == 0
+    assert sens.loc["buyers.partner_share", "mu_star"] > 0.1
+    lhs = load_sweep(sweep_file(tmp_path, morris.replace('"morris"', '"lhs"')))
+    xs = sorted(p["buyers.partner_share"] for p in lhs.points)
+    assert len(xs) == 6 and 0.1 <= xs[0] and xs[-1] <= 0.9
+    # one sample per stratum of the range
+    assert sorted(int((x - 0.1) / 0.8 * 6) for x in xs) == list(range(6))
+
+
+def test_shards_merged_equal_the_whole(tmp_path):
+    path = sweep_file(tmp_path, GRID)
+    sweep = load_sweep(path)
+    run_sweep(sweep, tmp_path / "whole", workers=1, quiet=True, figures=False)
+    for k in (1, 2, 3):
+        res = run_sweep(sweep, tmp_path / f"s{k}", workers=1, shard=(k, 3), quiet=True)
+        assert res["runs"] == 4
+    shard2 = pd.read_csv(tmp_path / "s2" / "runs.csv")
+    assert list(shard2["run_id"]) == [1, 4, 7, 10]
+    with pytest.raises(ParamError, match="shard 2/3 missing"):
+        merge([tmp_path / "s1", tmp_path / "s3"], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
+    status = cli.main(["merge", str(tmp_path / "s3"), str(tmp_path / "s1"), str(tmp_path / "s2"),
+                       "--out", str(tmp_path / "merged")])
+    assert status == 0
+    assert read_bytes(tmp_path / "merged") == read_bytes(tmp_path / "whole")
+    assert len((tmp_path / "merged" / JOURNAL).read_text().splitlines()) == 12
+
+
+def _bad(tmp_path, capsys, body, *extra):
+    path = sweep_file(tmp_path, body)
+    out = tmp_path / "never"
+    status = cli.main(["sweep", str(path), "--out", str(out), "--quiet", *extra])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1
+    assert not out.exists()
+    return err
+
+
+@pytest.mark.parametrize("change, expect", [
+    (("replications = 3", "replicatoins = 3"), 'sweep.replicatoins: unknown key (did you mean "replications"?)'),
+    (('"grid"', '"gird"'), "sweep.design: 'gird' is not one of grid, lhs, sobol, morris (did you mean \"grid\"?)"),
+    (("[0.0, 0.6]", "[0.0, 1.6]"), "sweep.factors.market.uncertainty: 1.6 is out of range (allowed 0.0 to 1.0)"),
+    (("partner_share =", "partner_shar ="), 'sweep.factors.partner_shar: unknown parameter (did you mean "partner_share"?)'),
+    (('"tco_per_unit"]', '"tco_per_unti"]'), 'unknown metric "tco_per_unti" (did you mean "tco_per_unit"?)'),
+    (("partner_share = [0.3, 0.7]", "min_markup = [0.01, 0.5]"), "sweep.factors: design point 1 (market.uncertainty=0.0, prices.min_markup=0.5): prices.min_markup must not exceed"),
+    (("partner_share = [0.3, 0.7]", 'seed = [1, 2]'), "sweep.factors.seed: seeds come from the root seed"),
+    (("[0.0, 0.6]", "0.5"), "sweep.factors.market.uncertainty: expected a list of values"),
+])
+def test_bad_sweep_files_are_refused_with_one_line(tmp_path, capsys, change, expect):
+    err = _bad(tmp_path, capsys, GRID.replace(*change))
+    assert expect in err and "sw.toml" in err
+
+
+@pytest.mark.parametrize("change, expect", [
+    (("samples = 32", "samples = 30"), "sweep.samples: 30 is not a power of 2"),
+    (("max = 0.9", "max = 1.5"), "sweep.factors.buyers.partner_share: range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
+    (("{ min = 0.02, max = 0.2 }", "{ min = 0.02, mx = 0.2 }"), 'sweep.factors.trust.gain.mx: unknown key (did you mean "max"?)'),
+    (("{ min = 0.02, max = 0.2 }", "[0.02, 0.2]"), "expected a range { min = …, max = … } for the sobol design"),
+])
+def test_bad_sampled_designs_are_refused(tmp_path, capsys, change, expect):
+    err = _bad(tmp_path, capsys, SOBOL.format(seeds="common").replace(*change))
+    assert expect in err
+
+
+def test_bad_command_line_and_folders(tmp_path, capsys, monkeypatch):
+    path = sweep_file(tmp_path, GRID)
+    assert cli.main(["sweep", str(path), "--shard", "4/3", "--out", str(tmp_path / "x")]) == 2
+    assert "--shard: 4/3: expected K/N" in capsys.readouterr().err
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert cli.main(["sweep", str(path), "--out", str(foreign), "--quiet"]) == 2
+    assert "not a trustsim sweep" in capsys.readouterr().err
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    no_sweep = tmp_path / "plain.toml"
+    no_sweep.write_text('[market]\nbuyers = 10\n')
+    assert cli.main(["sweep", str(no_sweep)]) == 2
+    assert "no [sweep] table" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "distributed", None)   # as if Dask were not installed
+    assert cli.main(["sweep", str(path), "--dask", "local", "--out", str(tmp_path / "d"), "--quiet"]) == 2
+    assert 'pip install "trustsim[dask]"' in capsys.readouterr().err
+
+
+def test_shipped_sweep_files_are_valid():
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    unc = load_sweep(scenarios / "sweep_uncertainty.toml")
+    assert unc.design == "grid" and unc.replications == 10 and unc.n_runs == 4 * 3 * 10
+    assert unc.keys == ["market.uncertainty", "buyers.partner_share"]
+    sens = load_sweep(scenarios / "sensitivity.toml")
+    assert sens.design == "sobol" and {"trust.gain", "innovation.idea_rate"} <= set(sens.keys)
+    assert all(math.isfinite(v) for p in sens.points for v in p.values())
