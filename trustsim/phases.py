@@ -184,7 +184,7 @@ def attention(model: TrustMarket) -> None:
     ev.fixed |= fixed
     ev.unfixed_gap += np.where(surfaced & ~fixed, mk.latent, 0.0)
     mk.latent = np.where(surfaced, 0.0, mk.latent)
-    mk.since_contact = np.where(ev.contacted, 0, mk.since_contact + 1)
+    mk.since_contact = np.where(ev.contacted, 0, mk.since_contact)  # the clock advances at the end of the step
     unattended = mk.since_contact > s.contact_interval
     mk.trust_b = rules.erode(mk.trust_b, t.baseline, t.erosion, unattended)
     mk.trust_s = rules.erode(mk.trust_s, t.baseline, t.erosion, unattended)
@@ -288,6 +288,7 @@ def supplier_finance(model: TrustMarket) -> None:
         mk.new_entrant_traits(broke, rng)
         model.replace_suppliers(broke)
     mk.age += 1  # the quarter is over for every relationship
+    mk.since_contact += 1  # so, during a step, the clock is the steps since the last contact (0: this one)
 
 
 def adaptation(model: TrustMarket) -> None:
