@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import reprlib
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -230,9 +231,12 @@ def resolve_key(key: str, source: str | None = None) -> tuple[str, str]:
     raise ParamError(source, key, f"unknown parameter{suggest(key, list(NAME_TO_GROUP) + ALL_KEYS)}")
 
 
+_SHORT = reprlib.Repr(maxstring=60, maxother=60, maxlevel=2)
+
+
 def _describe_error(err: dict) -> tuple[str, str]:
     key = ".".join(str(p) for p in err["loc"])
-    kind, ctx, given = err["type"], err.get("ctx", {}), err.get("input")
+    kind, ctx, given = err["type"], err.get("ctx", {}), _Shown(err.get("input"))
     if kind == "extra_forbidden":
         *parent, name = [str(p) for p in err["loc"]]
         if not parent:
@@ -245,8 +249,18 @@ def _describe_error(err: dict) -> tuple[str, str]:
     if kind == "literal_error":
         return key, f"{given!r} is not one of {ctx.get('expected')}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return key, f"expected {_type_text(key)}, got {type(given).__name__} {given!r}"
+        return key, f"expected {_type_text(key)}, got {type(given.value).__name__} {given!r}"
     return key, err["msg"][0].lower() + err["msg"][1:]
+
+
+class _Shown:
+    """A value as an error message shows it: its repr, cut short (no 64 KB lines, no endless nesting)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _SHORT.repr(self.value)
 
 
 def _field(key: str):
@@ -323,11 +337,32 @@ def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
     except UnicodeDecodeError as exc:
         raise ParamError(shown, None, f"not UTF-8 text (byte {exc.start})") from None
     try:
-        return tomllib.loads(text), raw
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParamError(shown, None, f"TOML syntax error: {exc}") from None
     except ValueError:  # Python refuses to read integers longer than sys.get_int_max_str_digits()
         raise ParamError(shown, None, f"an integer longer than {sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise ParamError(shown, None, f"arrays or tables nested more than {MAX_NESTING} deep") from None
+    deep = _too_deep(data)
+    if deep:
+        raise ParamError(shown, deep, f"arrays or tables nested more than {MAX_NESTING} deep")
+    return data, raw
+
+
+MAX_NESTING = 8  # a scenario needs 4: [sweep.factors] name = { min, max }
+
+
+def _too_deep(data: dict) -> str | None:
+    """The key of the first value nested deeper than MAX_NESTING, or None (without recursion)."""
+    stack = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            return ".".join(path[:MAX_NESTING + 1]) + "…"
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((v, (*path, str(k))) for k, v in items if isinstance(v, (dict, list)))
+    return None
 
 
 def _merge(base: dict, top: dict) -> dict:
@@ -369,7 +404,11 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
     if parent is not None:
         if not isinstance(parent, str) or not parent:
             raise ParamError(shown, "extends", "expected the path of another TOML file, as a string")
-        base, base_chain, _ = _load_chain(path.parent / parent, (*seen, resolved), depth + 1)
+        target = path.parent / parent
+        if not target.is_file():
+            what = "is a directory" if target.is_dir() else "does not exist"
+            raise ParamError(shown, "extends", f'"{parent}" {what} (resolved to {target.resolve()})')
+        base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
         base.pop("sweep", None)  # a sweep belongs to the file that declares it
         base.pop("description", None)
         data = _merge(base, data)
