@@ -147,6 +147,101 @@ def test_imitation_probability():
     assert_allclose(rules.imitation_probability(A([1.0]), A([2.0]), 0.0), [0.0])
 
 
+# --- edges: trust 0 and 1, thresholds 0, clipping ------------------------------------------------
+
+def test_edges_of_the_sourcing_rules():
+    assert_allclose(rules.demand_shock(1000.0, 1.0, -1.0), 818.7307530779818)  # 1000 · exp(−0.2)
+    assert_allclose(rules.quote(A([0.9]), A([0.0])), [0.9])
+    # no markup, service always needed: (0.9 + 1 · 0.03) · 1 = 0.93
+    assert_allclose(rules.cost_plus_price(A([0.9]), 1.0, 0.03, 0.0, A([True])), [0.93])
+    assert_allclose(rules.playoff_trust(A([0.0, 1.0, 1.0]), A([0.5, 0.0, 1.0])), [0.0, 1.0, 0.0])
+    # thresholds 0: nobody leaves on trust, even at trust 0; dissatisfaction must exceed the threshold
+    low, silent = rules.leaves(A([0.0, 1.0, 1.0]), A([0.0, 0.0, 1e-9]), 0.0, 0.0)
+    assert low.tolist() == [False, False, False] and silent.tolist() == [False, False, True]
+    low, silent = rules.leaves(A([0.2, 0.19]), A([1.0, 5.0]), 0.2, 1.0)  # at the thresholds: stays
+    assert low.tolist() == [False, True] and silent.tolist() == [False, False]
+    assert all(rules.due_for_rebid(step, 0, 1) for step in range(5))
+
+
+def test_edges_of_conduct_and_inspection():
+    # untrusted and never inspected: opportunism itself; fully trusted or always inspected: never
+    assert_allclose(rules.shirk_probability(0.5, A([0.0, 1.0, 0.0]), A([0.0, 0.0, 1.0])), [0.5, 0.0, 0.0])
+    assert_allclose(rules.lot_defect_probability(A([0.0, 0.03]), A([1.0, 0.3]), A([False, False]), 0.25), [0.0, 0.009])
+    # trust exactly at the threshold: no inspection; trust 1 with threshold 1: none; trust 0: always
+    assert_allclose(rules.inspection_probability(A([0.8, 1.0, 0.0]), 0.8), [0.0, 0.0, 1.0])
+    assert_allclose(rules.inspection_probability(A([0.0, 1.0]), 1.0), [1.0, 0.0])
+    assert_allclose(rules.update_inspection_seen(A([0.4]), A([1.0]), 0.0), [0.4])  # no memory: never learns
+    assert_allclose(rules.update_inspection_seen(A([0.4]), A([0.0]), 1.0), [0.0])  # all memory: the last lot
+
+
+def test_edges_of_service_and_complaints():
+    # health 0: half the aligned level; health 1: all of it; a supplier paid per call with priority 0 gives nothing
+    assert_allclose(rules.delivered_service(A([0.6, 0.6, 0.6]), A([0.0, 1.0, 1.0]), A([False, False, True]), 0.0),
+                    [0.3, 0.6, 0.0])
+    assert_allclose(rules.service_gap(A([0.8, 0.8]), A([0.8, 1.0])), [0.0, 0.0])
+    # candour: 0.2 whatever the trust when not contacted; from 0.2 at trust 0 to 1 at trust 1 when contacted
+    assert_allclose(rules.candour(A([0.0, 1.0, 0.0, 0.25]), A([False, False, True, True])), [0.2, 0.2, 0.2, 0.4])
+
+
+def test_edges_of_attention_and_erosion():
+    P, Q, S = rules.PASSIVE, rules.PERIODIC, rules.SILENCE
+    # periodic: not at age 0 (the sale), then every interval; interval 1: every step after the first
+    assert rules.contacts(A([Q, Q, Q]), A([0, 4, 12]), A([0, 0, 0]), 4).tolist() == [False, True, True]
+    assert rules.contacts(A([Q, Q, S, S]), A([1, 2, 5, 5]), A([0, 0, 0, 1]), 1).tolist() == [True, True, False, True]
+    # passive never contacts, however long the silence
+    assert not rules.contacts(A([P]), A([100]), A([100]), 4).any()
+    # at the baseline nothing moves; erosion 1 jumps to the baseline; below it, trust rises toward it
+    assert_allclose(rules.erode(A([0.3, 0.9, 0.0]), 0.3, A([0.5, 1.0, 0.5]), True), [0.3, 0.3, 0.15])
+    assert_allclose(rules.erode(A([0.9]), 0.3, 0.0, A([True])), [0.9])
+
+
+def test_edges_of_the_trust_update():
+    no, yes = A([False]), A([True])
+    # trust 0: a clean step gains the full `gain`; a defect cannot push it below 0
+    assert_allclose(rules.buyer_trust_update(A([0.0]), no, yes, A([0.0]), no, 0.08, 0.35), [0.08])
+    assert_allclose(rules.buyer_trust_update(A([0.0]), yes, no, A([5.0]), no, 0.08, 1.0), [0.0])
+    # trust 1: a defect takes `loss` of it: 1 − 0.35 = 0.65
+    assert_allclose(rules.buyer_trust_update(A([1.0]), yes, no, A([0.0]), no, 0.08, 0.35), [0.65])
+    # an unfixed gap counts at most 1: gap 3 costs what gap 1 does, 0.5 − 0.5 · 0.35 · 1 · 0.5 = 0.4125
+    assert_allclose(rules.buyer_trust_update(A([0.5, 0.5]), A([False, False]), A([False, False]), A([3.0, 1.0]),
+                                             A([False, False]), 0.08, 0.35), [0.4125, 0.4125])
+    # in order: defect 0.5 → 0.325, then a fixed complaint + 0.5 · 0.08 · 0.675 = 0.352
+    assert_allclose(rules.buyer_trust_update(A([0.5]), yes, no, A([0.0]), yes, 0.08, 0.35), [0.352])
+    # defect 0.5 → 0.325, then an unfixed gap of 0.4: − 0.5 · 0.35 · 0.4 · 0.325 = 0.30225
+    assert_allclose(rules.buyer_trust_update(A([0.5]), yes, no, A([0.4]), no, 0.08, 0.35), [0.30225])
+    assert_allclose(rules.supplier_trust_update(A([0.0, 1.0]), A([False, False]), 0.08), [0.08, 1.0])
+
+
+def test_edges_of_innovation_and_linkage():
+    # at the floor nothing moves; a step share of 1 reaches the floor at once; no improvement, no change
+    assert_allclose(rules.toward_floor(A([0.7, 1.0, 1.0]), 0.7, A([0.1, 1.0, 0.5]), A([3, 1, 0])), [0.7, 0.7, 1.0])
+    assert_allclose(rules.anticipated_probability(A([0.0, 1.0, 1.0]), A([True, True, False])), [0.0, 1.0, 0.0])
+    # threshold 0 and linkage age 0: every unlinked relationship, even a new one at trust 0; trust exactly at it
+    got = rules.invests_in_link(A([0.0, 0.0]), A([0, 0]), A([False, True]), 0.0, 0)
+    assert got.tolist() == [True, False]
+    assert rules.invests_in_link(A([0.6]), A([8]), A([False]), 0.6, 8).tolist() == [True]
+
+
+def test_edges_of_hours_and_shares():
+    # trust 1: no monitoring, no renegotiation however the specification changes: 8 + 20 + 15 = 43
+    assert_allclose(rules.nonproductive_hours(A([1.0]), A([False]), A([1]), A([1]), A([1]), H), [43.0])
+    # trust 0, unlinked, nothing else: 8 + 15 = 23
+    assert_allclose(rules.nonproductive_hours(A([0.0]), A([False]), A([0]), A([0]), A([0]), H), [23.0])
+    assert_allclose(rules.transaction_cost_per_unit(A([0.0]), 0.5, 125.0), [0.0])
+    # β = 0: price does not matter; equal prices: equal attraction; no retail price at all: equal attraction
+    assert_allclose(rules.logit_attraction(A([1.0, 3.0]), 0.0), [1.0, 1.0])
+    assert_allclose(rules.logit_attraction(A([0.0, 0.0]), 8.0), [1.0, 1.0])
+    # a1/a2 = exp(8 · 0.2 / 1.1) = 4.2825, so a1/Σa = 0.81070 and the share moves to 0.4 + 0.2 · 0.81070
+    a = rules.logit_attraction(A([1.0, 1.2]), 8.0)
+    assert_allclose(a, [6.942160929985587e-4, 1.621039556043436e-4], rtol=1e-9)
+    assert_allclose(rules.update_shares(A([0.5, 0.5]), a, 0.2), [0.5621394, 0.4378606], rtol=1e-6)
+    # inertia 1: straight to the logit shares; inertia 0: shares stay
+    assert_allclose(rules.update_shares(A([0.5, 0.5]), A([3.0, 1.0]), 1.0), [0.75, 0.25])
+    assert_allclose(rules.update_shares(A([0.7, 0.3]), A([3.0, 1.0]), 0.0), [0.7, 0.3])
+    # imitation: a difference larger than the range is certain; a poorer model is never copied
+    assert_allclose(rules.imitation_probability(A([0.0, 5.0]), A([50.0, 0.0]), 10.0), [1.0, 0.0])
+
+
 def test_every_rule_cites_a_claim_or_its_source():
     for name in dir(rules):
         f = getattr(rules, name)
@@ -156,14 +251,23 @@ def test_every_rule_cites_a_claim_or_its_source():
 
 
 def test_readme_mechanism_table_names_real_functions_and_every_rule():
+    import importlib
+
     import trustsim.phases as phases
 
     text = (ROOT / "README.md").read_text()
     section = text.split("## Mechanisms", 1)[1].split("\n## ", 1)[0]
-    named = re.findall(r"`trustsim/(rules|phases)\.py:(\w+)`", section)
+    named = re.findall(r"`trustsim/(\w+)\.py:([\w.]+)`", section)
     assert named, "the README's mechanism table names no function"
     for module, name in named:
-        assert hasattr({"rules": rules, "phases": phases}[module], name), f"{module}.{name} does not exist"
-    public = {n for n in dir(rules) if callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
+        target = importlib.import_module(f"trustsim.{module}")
+        for part in name.split("."):
+            assert hasattr(target, part), f"trustsim/{module}.py:{name} does not exist"
+            target = getattr(target, part)
+        assert callable(target), f"trustsim/{module}.py:{name} is not a function"
+    public = {n for n in dir(rules)
+              if callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
     missing = public - {n for m, n in named if m == "rules"}
     assert not missing, f"rules missing from the README's mechanism table: {sorted(missing)}"
+    unnamed = {f.__name__ for f in phases.SCHEDULE} - {n for m, n in named if m == "phases"}
+    assert not unnamed, f"phases of the step missing from the README's mechanism table: {sorted(unnamed)}"
