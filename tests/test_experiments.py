@@ -290,6 +290,7 @@ def test_bad_command_line_and_folders(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)   # as if Dask were not installed
     assert cli.main(["sweep", str(path), "--dask", "local", "--out", str(tmp_path / "d"), "--quiet"]) == 2
     assert 'pip install "trustsim[dask]"' in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
 
 
 def test_shipped_sweep_files_are_valid():

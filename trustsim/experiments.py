@@ -397,8 +397,9 @@ def _clear(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
-def prepare_folder(out: Path, state: dict, resume: bool, force: bool) -> dict[int, dict]:
-    """Make the folder ready and return the runs already done (``--resume``); refuse a folder of other things."""
+def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only: bool = False) -> dict[int, dict]:
+    """Make the folder ready and return the runs already done (``--resume``); refuse a folder of other things.
+    ``check_only``: raise what would be refused, change nothing."""
     if out.exists() and not out.is_dir():
         raise ParamError(str(out), None, "exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
@@ -417,7 +418,7 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool) -> dict[in
                 if not same:
                     raise ParamError(str(out), None, "holds a different sweep (the sweep file, its scenario, --shard or "
                                                      "--timeseries changed); drop --resume to start afresh, or choose another --out")
-                done = read_journal(out / JOURNAL, repair=True)
+                done = read_journal(out / JOURNAL, repair=not check_only)
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
                     raise ParamError(str(out), None, "the time series of earlier runs are missing")
                 return done
@@ -426,7 +427,11 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool) -> dict[in
                 n = len(read_journal(out / JOURNAL))
                 raise ParamError(str(out), None, f"holds an unfinished sweep ({n} runs done); pass --resume to finish it, "
                                                  f"or --force to start afresh")
+            if check_only:
+                return {}
             _clear(out)
+    if check_only:
+        return {}
     try:
         out.mkdir(parents=True, exist_ok=True)
         _replace_text(out / STATE, json.dumps(state, indent=2, default=str) + "\n")
@@ -598,7 +603,7 @@ def write_figures(out: Path, sweep: Sweep, df, sens=None) -> list[Path]:
                         sub = ok if split is None else ok[ok[split.key] == level]
                         xs = list(f.values)
                         stats_ = [_ci(sub.loc[sub[f.key] == x, col]) for x in xs]
-                        colour = cmap(i / max(len(levels) - 1, 1)) if split else "tab:blue"
+                        colour = cmap(0.85 * i / max(len(levels) - 1, 1)) if split else "tab:blue"
                         label = f"{split.key} = {level}" if split else None
                         numeric = all(_is_num(x) for x in xs)
                         xpos = xs if numeric else list(range(len(xs)))
@@ -706,7 +711,9 @@ def local_executor(workers: int | None):
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         return InProcess(), 1
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_context()), workers
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
+    return pool, workers
 
 
 def _context():
@@ -839,7 +846,19 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     out = Path(out)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
-    done = prepare_folder(out, state, resume, force)
+    prepare_folder(out, state, resume, force, check_only=True)   # refuse before starting any worker
+    close = None
+    if dask:
+        executor, slots, close = dask_executor(dask, workers)
+    else:
+        executor, slots = local_executor(workers)
+    try:
+        done = prepare_folder(out, state, resume, force)
+    except BaseException:
+        executor.shutdown(wait=False)
+        if close:
+            close()
+        raise
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     ids = shard_ids(sweep.n_runs, shard)
@@ -850,11 +869,6 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     failed_before = sum(1 for e in done.values() if e["row"]["status"] != "ok")
     progress = Progress(sweep.name if shard is None else f"{sweep.name} {shard[0]}/{shard[1]}", len(ids),
                         len(ids) - n_todo, failed_before, quiet)
-    close = None
-    if dask:
-        executor, slots, close = dask_executor(dask, workers)
-    else:
-        executor, slots = local_executor(workers)
     journal = Journal(out / JOURNAL)
     computed = 0
     pending: set = set()
