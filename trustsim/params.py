@@ -28,7 +28,8 @@ class ParamError(Exception):
 
     def __init__(self, source: str | None, key: str | None, message: str):
         self.source, self.key, self.message = source, key, message
-        where = ": ".join(part for part in (source, key) if part)
+        shown = key if key is None or len(key) <= 100 else f"{key[:60]}…({len(key)} characters)"
+        where = ": ".join(part for part in (source, shown) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
 
