@@ -835,7 +835,7 @@ def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
             "fingerprint": fingerprint(sweep.base, sweep.table, timeseries),
             "shard": list(shard) if shard else None, "timeseries": timeseries, "runs": len(shard_ids(sweep.n_runs, shard)),
             "base": sweep.base.nested(), "sweep": sweep.table,
-            "scenario": {"name": sweep.name, "path": getattr(sc, "path", None), "sha256": getattr(sc, "sha256", None),
+            "scenario": {"name": sweep.name, "path": str(Path(sc.path).resolve()) if getattr(sc, "path", None) else None, "sha256": getattr(sc, "sha256", None),
                          "chain": list(getattr(sc, "chain", ())), "overrides": dict(getattr(sc, "overrides", {}))}}
 
 
