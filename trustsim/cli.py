@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -190,7 +192,21 @@ DISPATCH = {
 }
 
 
+def _interrupt_on_terminate():
+    """SIGTERM and SIGHUP end a command as Ctrl-C does, so no temporary folder outlives it; returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, interrupt) for s in wanted}
+    return lambda: [signal.signal(s, h) for s, h in previous.items()]
+
+
 def main(argv=None) -> int:
+    restore = _interrupt_on_terminate()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -226,3 +242,5 @@ def main(argv=None) -> int:
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc} — please report this with the command and "
               f"the scenario file (TRUSTSIM_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
+    finally:
+        restore()

@@ -1,0 +1,216 @@
+"""Faults around the results folder: unwritable places, a full disk, foreign folders, signals.
+
+Whatever happens, a results folder is either a whole trustsim result or absent, no temporary folder
+is left behind, and nothing that is not a trustsim result is overwritten without ``--force``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trustsim import results
+from trustsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+SMALL = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet"]
+RESULT_FILES = ("timeseries.csv", "summary.json", "buyers.csv", "network.graphml", "manifest.json")
+
+
+def run(capsys, out, *extra):
+    code = main(["run", str(BASELINE), *SMALL, "--out", str(out), *map(str, extra)])
+    _, err = capsys.readouterr()
+    return code, err
+
+
+def assert_one_line(code, err, *needles):
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary or half-replaced folders the writer may have left next to the result."""
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".old-" in p.name)
+
+
+def assert_whole_result(out: Path):
+    for name in RESULT_FILES:
+        assert (out / name).is_file(), name
+    assert json.loads((out / "manifest.json").read_text())["trustsim"]
+    assert (out / "timeseries.csv").read_text().count("\n") > 1
+
+
+# --- places that cannot be written ----------------------------------------------------------------
+
+def test_parent_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "plain").write_text("a file, not a folder")
+    code, err = run(capsys, tmp_path / "plain" / "res")
+    assert_one_line(code, err, "plain")
+    assert (tmp_path / "plain").read_text() == "a file, not a folder"
+    assert leftovers(tmp_path) == []
+
+
+def test_target_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "res"
+    target.write_text("keep me")
+    code, err = run(capsys, target, "--force")
+    assert_one_line(code, err, "not a folder")
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs a /proc file system")
+def test_folder_in_a_file_system_that_refuses_writes(capsys):
+    code, err = run(capsys, "/proc/trustsim-results")
+    assert_one_line(code, err, "trustsim-results")
+    assert not Path("/proc/trustsim-results").exists()
+
+
+def test_read_only_folder_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    """As a user without write permission sees it (simulated: root ignores permission bits)."""
+    real_access = os.access
+    monkeypatch.setattr(results.os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
+    code, err = run(capsys, tmp_path / "res")
+    assert_one_line(code, err, "cannot write in")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("err_no", [errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EDQUOT])
+def test_write_failure_part_way_leaves_nothing(tmp_path, capsys, monkeypatch, err_no):
+    """The folder becomes unwritable (or the disk fills) after some files are written."""
+    from trustsim import report
+
+    def failing_figures(folder):
+        (Path(folder) / "figures").mkdir(exist_ok=True)
+        (Path(folder) / "figures" / "half.png").write_bytes(b"\x89PNG")
+        raise OSError(err_no, os.strerror(err_no))
+
+    monkeypatch.setattr(report, "figures", failing_figures)
+    out = tmp_path / "res"
+    code, err = run(capsys, out)
+    assert_one_line(code, err, str(out), os.strerror(err_no), "nothing was written")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_full_disk_keeps_the_previous_result(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    before = {n: (out / n).read_bytes() for n in RESULT_FILES}
+    import pandas as pd
+
+    def no_space(self, *a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", no_space)
+    code, err = run(capsys, out, "--seed", 2)
+    assert_one_line(code, err, "No space left")
+    assert {n: (out / n).read_bytes() for n in RESULT_FILES} == before
+    assert leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 300 KB file system (tmpfs); skipped where mounting is not allowed."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    try:
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        pytest.skip("cannot run mount")
+    if proc.returncode != 0:
+        pytest.skip("mounting a tmpfs is not allowed here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True, timeout=10)
+
+
+def test_really_full_disk(small_disk, capsys):
+    out = small_disk / "res"
+    code = main(["run", str(BASELINE), "--set", "market.buyers=2000", "--set", "market.suppliers=100", "--steps",
+                 "10", "--quiet", "--out", str(out)])
+    _, err = capsys.readouterr()
+    assert_one_line(code, err, "No space left", "nothing was written")
+    assert list(small_disk.iterdir()) == []
+
+
+# --- folders that hold something else -------------------------------------------------------------
+
+@pytest.mark.parametrize("content", [
+    {"notes.txt": "precious"},
+    {"manifest.json": '{"name": "not ours"}'},
+    {"manifest.json": "{ broken json"},
+    {"timeseries.csv": "step,group\n"},
+])
+def test_foreign_folder_needs_force(tmp_path, capsys, content):
+    out = tmp_path / "res"
+    out.mkdir()
+    for name, text in content.items():
+        (out / name).write_text(text)
+    code, err = run(capsys, out)
+    assert_one_line(code, err, str(out), "not a trustsim result", "--force")
+    assert {p.name: p.read_text() for p in out.iterdir()} == content
+    code, err = run(capsys, out, "--force")
+    assert code == 0, err
+    assert_whole_result(out)
+    assert leftovers(tmp_path) == []
+
+
+def test_empty_folder_and_own_result_are_fine(tmp_path, capsys):
+    out = tmp_path / "res"
+    out.mkdir()
+    assert run(capsys, out)[0] == 0
+    assert run(capsys, out, "--seed", 4)[0] == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 4
+    assert leftovers(tmp_path) == []
+
+
+# --- interrupted runs -----------------------------------------------------------------------------
+
+BIG = ["--set", "market.buyers=20000", "--set", "market.suppliers=1000", "--steps", "80", "--quiet"]
+
+
+def interrupted_run(tmp_path, sig, when):
+    """Start `trustsim run` on a bigger market and send ``sig`` during the run or while it writes."""
+    out = tmp_path / "res"
+    script = Path(sys.executable).with_name("trustsim")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "trustsim"]
+    proc = subprocess.Popen([*launcher, "run", str(BASELINE), *BIG, "--out", str(out)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    if when == "running":
+        time.sleep(1.5)  # after start-up, inside the 40 steps
+    else:  # as soon as the temporary folder holds a first file
+        while time.monotonic() < deadline and proc.poll() is None:
+            tmp = [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+            if tmp and any(tmp[0].iterdir()):
+                break
+            time.sleep(0.005)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err, out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("when", ["running", "writing"])
+def test_interrupted_run_leaves_a_whole_result_or_none(tmp_path, sig, when):
+    code, err, out = interrupted_run(tmp_path, sig, when)
+    assert leftovers(tmp_path) == [], f"temporary folders left: {leftovers(tmp_path)}"
+    if out.exists():
+        assert code == 0, err
+        assert_whole_result(out)
+    else:
+        assert code in (130, 128 + sig, -sig), (code, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "interrupted" in err
