@@ -214,3 +214,26 @@ def test_interrupted_run_leaves_a_whole_result_or_none(tmp_path, sig, when):
         assert code in (130, 128 + sig, -sig), (code, err)
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         assert "interrupted" in err
+
+
+@pytest.mark.parametrize("where", [".", "..", "sub/../.."])
+def test_force_never_replaces_the_folder_the_command_runs_in(tmp_path, capsys, monkeypatch, where):
+    work = tmp_path / "project"
+    (work / "sub").mkdir(parents=True)
+    (work / "notes.txt").write_text("precious")
+    monkeypatch.chdir(work)
+    code, err = run(capsys, where, "--force")
+    assert_one_line(code, err, "current folder")
+    assert (work / "notes.txt").read_text() == "precious" and leftovers(tmp_path) == []
+
+
+def test_target_through_a_missing_folder_and_dot_dot(tmp_path, capsys):
+    out = tmp_path / "no" / "such" / ".." / ".." / "res"
+    assert run(capsys, out)[0] == 0
+    assert_whole_result(tmp_path / "res")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("precious")
+    code, err = run(capsys, tmp_path / "missing" / ".." / "mine")
+    assert_one_line(code, err, "not a trustsim result")
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"] and leftovers(tmp_path) == []

@@ -29,15 +29,21 @@ def is_trustsim_result(path: Path) -> bool:
 
 
 def check_target(out: str | Path, force: bool = False) -> Path:
-    """Refuse, before any work, a target that is a file or a folder of other things (unless ``force``)."""
-    out = Path(out)
+    """Refuse, before any work, a target that is a file or a folder of other things (unless ``force``).
+
+    Returns the resolved target: ``a/../b`` and symbolic links are checked, and written, where they lead.
+    """
+    shown, out = str(out), Path(out).resolve()
+    here = Path.cwd().resolve()
+    if out == here or out in here.parents:  # even --force never replaces the folder the command runs in
+        raise ParamError(shown, None, "is the current folder or holds it; choose a folder for the results")
     if out.exists() and not out.is_dir():
-        raise ParamError(str(out), None, "exists and is not a folder")
+        raise ParamError(shown, None, "exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not is_trustsim_result(out) and not force:
-        raise ParamError(str(out), None, "holds files that are not a trustsim result; choose another --out or pass --force")
-    parent = out.resolve().parent
+        raise ParamError(shown, None, "holds files that are not a trustsim result; choose another --out or pass --force")
+    parent = out.parent
     if parent.exists() and not os.access(parent, os.W_OK):
-        raise ParamError(str(out), None, f"cannot write in {parent}")
+        raise ParamError(shown, None, f"cannot write in {parent}")
     return out
 
 
