@@ -110,8 +110,8 @@ def make_chain(tmp_path: Path) -> Path:
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "base").mkdir()
     (tmp_path / "mine").mkdir()
-    (tmp_path / "base" / "root.toml").write_text("[market]\nbuyers = 6\nsuppliers = 3\n")
-    (tmp_path / "mine" / "child.toml").write_text('extends = "../base/./root.toml"\n[run]\nsteps = 3\n')
+    (tmp_path / "base" / "parent.toml").write_text("[market]\nbuyers = 6\nsuppliers = 3\n")
+    (tmp_path / "mine" / "child.toml").write_text('extends = "../base/./parent.toml"\n[run]\nsteps = 3\n')
     return tmp_path / "mine" / ".." / "mine" / "child.toml"
 
 
@@ -121,7 +121,7 @@ def test_check_prints_the_resolved_extends_chain(tmp_path, capsys):
     out = capsys.readouterr().out
     chain = [line for line in out.splitlines() if line.startswith("extends: ")]
     assert chain == [f"extends: {(tmp_path / 'mine' / 'child.toml').resolve()} -> "
-                     f"{(tmp_path / 'base' / 'root.toml').resolve()}"]
+                     f"{(tmp_path / 'base' / 'parent.toml').resolve()}"]
 
 
 @pytest.mark.parametrize("inside", [True, False], ids=["run_inside_the_project", "run_elsewhere"])
@@ -136,7 +136,7 @@ def test_manifest_names_resolved_paths(tmp_path, monkeypatch, capsys, inside):
     paths = [manifest["path"], *manifest["extends_chain"]]
     expected = [(tmp_path / "project" / "mine" / "child.toml").resolve(),
                 (tmp_path / "project" / "mine" / "child.toml").resolve(),
-                (tmp_path / "project" / "base" / "root.toml").resolve()]
+                (tmp_path / "project" / "base" / "parent.toml").resolve()]
     for shown, real in zip(paths, expected):
         assert ".." not in Path(shown).parts and "." not in Path(shown).parts[1:], shown
         assert (cwd / shown).resolve() == real  # relative to where the command ran, or absolute
