@@ -45,7 +45,8 @@ def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
     """S3, S18: ``n_bids`` random suppliers quote for each row; the lowest quote and its supplier.
 
     A supplier already holding another slot of the same buyer does not bid (dual sourcing), nor,
-    when ``exclude_incumbent``, the supplier being left.
+    when ``exclude_incumbent``, the supplier being left. When every bidder is barred, a rebid leaves
+    the incumbent unchallenged and a slot to fill goes to a random supplier the buyer does not hold.
     """
     mk, p, rng = model.market, model.params, model.rng
     n, nb = len(rows), p.buyers.n_bids
@@ -60,9 +61,15 @@ def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
     best = np.argmin(quotes, axis=1)
     q = quotes[np.arange(n), best]
     winner = bidders[np.arange(n), best]
-    fallback = ~np.isfinite(q)  # every bidder barred (too few suppliers): take the first bid anyway
-    q[fallback] = rules.quote(mk.unit_cost[bidders[fallback, 0]], markup[fallback, 0])
-    winner[fallback] = bidders[fallback, 0]
+    barred_all = ~np.isfinite(q)
+    if not exclude_incumbent:  # a rebid that drew no eligible rival: the incumbent keeps the slot unchallenged
+        winner[barred_all] = mk.sup[rows[barred_all]]
+    elif barred_all.any():     # a slot to fill and every bidder barred: ask a supplier it does not hold
+        fb = np.flatnonzero(barred_all)
+        free = ~(np.arange(mk.n_suppliers)[None, :, None] == others[fb, None, :]).any(axis=2)
+        free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
+        winner[fb] = np.argmax(rng.random(free.shape) * free, axis=1)
+        q[fb] = rules.quote(mk.unit_cost[winner[fb]], markup[fb, 0])
     return q, winner
 
 
@@ -77,6 +84,27 @@ def _resource(model: TrustMarket, rows: np.ndarray) -> None:
         mk.start_relationships(col, winner)
         mk.price[col] = q
         ev.rebid[col] = True
+
+
+def _rebid(model: TrustMarket, rows: np.ndarray) -> None:
+    """S3, S18: the incumbent answers the lowest rival quote; it matches (played off) or loses the slot."""
+    mk, p, ev = model.market, model.params, model.ev
+    ev.rebid[rows] = True
+    q, winner = _best_quotes(model, rows, exclude_incumbent=False)
+    inc = mk.sup[rows]
+    cheaper = q < mk.price[rows]
+    by_incumbent = winner == inc
+    can_match = rules.price_floor(mk.unit_cost[inc], p.prices.min_markup) <= q
+    switch = cheaper & ~by_incumbent & ~can_match
+    mk.price[rows[cheaper & (by_incumbent | can_match)]] = q[cheaper & (by_incumbent | can_match)]
+    matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
+    mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
+    ev.played_off[matched] = True
+    gone = rows[switch]
+    np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
+    ev.switching[gone] += np.where(mk.linked[gone], p.linkage.linkage_switching_cost, 0.0)
+    mk.start_relationships(gone, winner[switch])
+    mk.price[gone] = q[switch]
 
 
 def sourcing(model: TrustMarket) -> None:
@@ -98,24 +126,10 @@ def sourcing(model: TrustMarket) -> None:
     # aggressive rebids: play the incumbent off against the lowest quote
     due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of], p.buyers.rebid_interval)
     due &= ~ev.rebid
-    rows = np.flatnonzero(due)
-    if len(rows):
-        ev.rebid[rows] = True
-        q, winner = _best_quotes(model, rows, exclude_incumbent=False)
-        inc = mk.sup[rows]
-        cheaper = q < mk.price[rows]
-        by_incumbent = winner == inc
-        can_match = rules.price_floor(mk.unit_cost[inc], p.prices.min_markup) <= q
-        switch = cheaper & ~by_incumbent & ~can_match
-        mk.price[rows[cheaper & (by_incumbent | can_match)]] = q[cheaper & (by_incumbent | can_match)]
-        matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
-        mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
-        ev.played_off[matched] = True
-        gone = rows[switch]
-        np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
-        ev.switching[gone] += np.where(mk.linked[gone], p.linkage.linkage_switching_cost, 0.0)
-        mk.start_relationships(gone, winner[switch])
-        mk.price[gone] = q[switch]
+    for j in range(mk.k):  # slots of one buyer in turn, so a switch sees the supplier its other slot just took
+        rows = np.flatnonzero(due & (mk.slot_of == j))
+        if len(rows):
+            _rebid(model, rows)
 
     # partners pay cost-plus every step, so supplier cost reductions are shared
     partner = mk.rel_partner
