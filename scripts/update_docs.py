@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,23 @@ def replace_block(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
+def calibration_markdown(record: dict, defaults: dict[str, float]) -> str:
+    """The calibration's outcome from docs/calibration.json: chosen values against the defaults, figures against targets."""
+    start = record.get("model_md", {})
+    rows = ["| parameter | MODEL.md | calibrated | default (rounded) |", "|---|---|---|---|"]
+    rows += [f"| `{k}` | {start.get(k, '')} | {v:.4g} | {defaults[k]:g} |" for k, v in record["parameters"].items()]
+    figs = ["| figure | reached | target |", "|---|---|---|"]
+    figs += [f"| `{k}` | {record['figures'][k]:.3f} | {t:g} |" for k, t in record["targets"].items()]
+    figs += [f"| `{k}` | {record['figures'][k]:.3f} | {t} |" for k, t in
+             (("ideas_ratio", "≥ 5 (P5)"), ("units_per_hour_ratio", "≥ 3 (P4)"),
+              ("inspection_top_tenth", "≤ 0.05 (P4)"), ("share_diff", "> 0 (P2)"))]
+    head = (f"Outcome: loss {record['loss']:.2g} after {record['evaluations']} evaluations "
+            f"({record['optimiser']}) on seeds {record['seeds'][0]}–{record['seeds'][-1]}, "
+            f"{record['seconds']:.0f} s. The figures are those of the calibration seeds when it ran; "
+            "the pattern table gives today's defaults on the pattern tests' own seeds.")
+    return "\n".join([head, "", *rows, "", *figs])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--params", action="store_true", help="only the parameter table")
@@ -31,6 +49,11 @@ def main() -> None:
 
     odd = ROOT / "docs" / "ODD.md"
     text = replace_block(odd.read_text(), "params", schema_markdown())
+    from trustsim.params import Params
+
+    record = json.loads((ROOT / "docs" / "calibration.json").read_text())
+    defaults = {k: float(Params().flat()[k]) for k in record["parameters"]}
+    text = replace_block(text, "calibration", calibration_markdown(record, defaults))
     if args.check:
         if not args.params:
             raise SystemExit("--check needs --params (the pattern table changes with every recalibration)")
@@ -40,7 +63,6 @@ def main() -> None:
         return
     if not args.params:
         from trustsim import patterns
-        from trustsim.params import Params
 
         table = patterns.markdown_table(patterns.evaluate(patterns.run_all(Params(), seeds=args.seeds)))
         text = replace_block(text, "patterns", table)
