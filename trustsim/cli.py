@@ -63,7 +63,7 @@ def build_parser() -> Parser:
     run.add_argument("--seed", type=_nonneg_int, help="seed of the random generator (overrides run.seed)")
     run.add_argument("--steps", type=_pos_int, help="number of steps (overrides run.steps)")
     run.add_argument("--out", help="results folder (default results/<scenario name>)")
-    run.add_argument("--force", action="store_true", help="write into a folder that holds other files")
+    run.add_argument("--force", action="store_true", help="replace an --out folder that holds files other than a trustsim result (its contents are lost)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     chk = sub.add_parser("check", help="validate a scenario file and show what it resolves to")
@@ -88,20 +88,20 @@ def build_parser() -> Parser:
     sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep without recomputing")
     sw.add_argument("--out", help="results folder (default results/<sweep name>)")
     sw.add_argument("--shard", metavar="K/N", help="run only part K of N (cluster array jobs); merge afterwards")
-    sw.add_argument("--force", action="store_true", help="write into a folder that holds other files")
+    sw.add_argument("--force", action="store_true", help="write into a folder that holds other files, or start an unfinished sweep there afresh")
     sw.add_argument("--quiet", action="store_true", help="no progress output")
     sw.add_argument("--timeseries", action="store_true", help="also keep every run's per-step time series")
 
     mg = sub.add_parser("merge", help="merge the folders of sweep shards into one")
     mg.add_argument("dirs", nargs="+", metavar="DIR")
     mg.add_argument("--out", required=True, help="merged results folder")
-    mg.add_argument("--force", action="store_true")
+    mg.add_argument("--force", action="store_true", help="replace an --out folder that holds other files (its contents are lost)")
 
     pt = sub.add_parser("patterns", help="run the pattern suite P1–P10 and print its table")
     pt.add_argument("--seeds", type=_pos_int, default=10, help="seeds per scenario variant (default 10)")
     pt.add_argument("--out", default="results/patterns", help="folder for the figures (default results/patterns)")
     pt.add_argument("--workers", type=_pos_int, help="worker processes (default: all cores)")
-    pt.add_argument("--force", action="store_true")
+    pt.add_argument("--force", action="store_true", help="replace an --out folder that holds other files (its contents are lost)")
     return p
 
 
