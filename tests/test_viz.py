@@ -242,3 +242,19 @@ def test_viz_serves_on_loopback_unless_told_and_warns_when_exposed(monkeypatch, 
 def test_param_error_from_a_bad_seed_names_the_seed():
     with pytest.raises(ParamError, match="seed"):
         TrustMarket(rng="seven")
+
+
+def test_reset_with_a_seed_that_is_not_a_number_says_so_and_keeps_the_scenario_seed(page):
+    """Text in the seed box that is no integer: the page does not fail, it builds the market on the
+    scenario's seed and says which seed it used."""
+    type_seed(page, "seven")
+    set_control(page, "Buyers", 50)
+    button(page, "Reset").click()
+    shown = html.unescape(figures_html(page))
+    seed = load_scenario(BASELINE).params.run.seed
+    assert "'seven' is not an integer" in shown and f"seed {seed}" in shown and "buyers 50" in shown
+    button(page, "Step").click()
+    assert shown_step(page) == 1
+    type_seed(page, "7")
+    button(page, "Reset").click()
+    assert "not an integer" not in figures_html(page) and "seed 7" in figures_html(page)

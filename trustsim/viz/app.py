@@ -17,7 +17,7 @@ from pathlib import Path
 import solara
 from mesa.visualization import Slider, SolaraViz
 
-from ..model import TrustMarket
+from ..model import TrustMarket, as_seed
 from ..params import ATTENTION_POLICIES, ParamError, Params, Scenario, bounds, load_scenario
 from . import components as c
 
@@ -36,6 +36,22 @@ CONTROLS = {
     "trust.loss": ("Trust loss per defect", 0.01),
     "trust.erosion": ("Trust erosion when unattended", 0.005),
 }
+
+
+class AppMarket(TrustMarket):
+    """The market as the app builds it on Reset: seed-box text that is not an integer does not end the
+    page in a traceback; the scenario's seed is used and the key figures panel says so."""
+
+    def __init__(self, params: Params | None = None, *, rng=None, **overrides):
+        notice = None
+        try:
+            rng = as_seed(rng)
+        except ParamError:
+            seed = (params or Params()).run.seed
+            notice = f"Seed {str(rng)[:40]!r} is not an integer; the scenario's seed {seed} is used."
+            rng = None
+        super().__init__(params, rng=rng, **overrides)
+        self.notice = notice
 
 
 def model_params(params: Params) -> dict:
@@ -111,7 +127,7 @@ def views(scenario_name: str) -> list:
 @solara.component
 def MarketViz(label: str, scenario: Scenario):
     """SolaraViz on one scenario's parameters: controls, step/play/reset and the views."""
-    model = solara.use_memo(lambda: TrustMarket(scenario.params), [label])
+    model = solara.use_memo(lambda: AppMarket(scenario.params), [label])
     return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
                      name=f"trustsim · {scenario.name}", play_interval=150)
 

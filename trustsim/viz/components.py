@@ -264,6 +264,9 @@ def key_figures_html(model, scenario_name: str) -> str:
     events = ", ".join(f"{v} {name}" for name, v in k["events"].items())
     settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
                           for name, value in k["settings"].items())
+    notice = getattr(model, "notice", None)
+    if notice:
+        head += f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">{html.escape(notice)}</p>'
     style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:1px 6px;border-bottom:1px solid #ddd}"
              ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
     return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">This step: {events}.</p>'
