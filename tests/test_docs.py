@@ -5,10 +5,14 @@ When the parameter table is out of date, regenerate it with ``python scripts/upd
 """
 
 import importlib
+import importlib.util
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from trustsim import cli
 from trustsim.params import schema_markdown
@@ -97,3 +101,36 @@ def test_links_lead_somewhere():
             assert target[1:] in anchors, f"no heading for the link {target}"
         elif "://" not in target:
             assert (ODD_PATH.parent / target.split("#")[0]).exists(), f"broken link {target}"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_calibration_record_evaluates_the_defaults_as_shipped():
+    from trustsim.params import Params
+
+    record = json.loads((ROOT / "docs" / "calibration.json").read_text())
+    shipped = {k: float(Params().flat()[k]) for k in record["parameters"]}
+    assert record["defaults"]["parameters"] == shipped, "a calibrated default changed: re-run scripts/calibrate.py"
+
+
+def test_calibration_checks_the_search_box_only_where_the_point_sits_on_its_edge():
+    calibrate = load_script("calibrate")
+    lo, hi = np.array([r[0] for r in calibrate.FREE.values()]), np.array([r[1] for r in calibrate.FREE.values()])
+    seen = []
+    interior = (lo + hi) / 2
+    assert calibrate.beyond_edges(interior, seen.append) == {} and seen == []
+    on_edges = interior.copy()
+    on_edges[0], on_edges[3] = hi[0], lo[3]  # time.h_admin at its top, trust.playoff_penalty at its bottom
+    edges = calibrate.beyond_edges(on_edges, lambda th: float(th.sum()))
+    keys = list(calibrate.FREE)
+    assert set(edges) == {keys[0], keys[3]}
+    assert edges[keys[0]]["beyond"] == hi[0] + 0.25 * (hi[0] - lo[0])
+    assert edges[keys[3]]["beyond"] == max(lo[3] - 0.25 * (hi[3] - lo[3]), 0.0)  # clipped to the schema's range
+    text = load_script("update_docs").calibration_markdown(
+        {**json.loads((ROOT / "docs" / "calibration.json").read_text()), "loss": 1e9, "edges": edges}, {k: 0 for k in keys})
+    assert text.count("binds: widen it") == 2
