@@ -20,6 +20,7 @@ from trustsim.params import schema_markdown
 ROOT = Path(__file__).resolve().parents[1]
 ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()
+CALIBRATION = json.loads((ROOT / "docs" / "calibration.json").read_text())
 HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
 # trustsim/<module>.py:<name>[.<attribute>…], not swallowing a full stop that ends a sentence
 REF = re.compile(r"trustsim/(\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
@@ -113,9 +114,8 @@ def load_script(name):
 def test_calibration_record_evaluates_the_defaults_as_shipped():
     from trustsim.params import Params
 
-    record = json.loads((ROOT / "docs" / "calibration.json").read_text())
-    shipped = {k: float(Params().flat()[k]) for k in record["parameters"]}
-    assert record["defaults"]["parameters"] == shipped, "a calibrated default changed: re-run scripts/calibrate.py"
+    shipped = {k: float(Params().flat()[k]) for k in CALIBRATION["parameters"]}
+    assert CALIBRATION["defaults"]["parameters"] == shipped, "a calibrated default changed: re-run scripts/calibrate.py"
 
 
 def test_calibration_checks_the_search_box_only_where_the_point_sits_on_its_edge():
@@ -132,5 +132,5 @@ def test_calibration_checks_the_search_box_only_where_the_point_sits_on_its_edge
     assert edges[keys[0]]["beyond"] == hi[0] + 0.25 * (hi[0] - lo[0])
     assert edges[keys[3]]["beyond"] == max(lo[3] - 0.25 * (hi[3] - lo[3]), 0.0)  # clipped to the schema's range
     text = load_script("update_docs").calibration_markdown(
-        {**json.loads((ROOT / "docs" / "calibration.json").read_text()), "loss": 1e9, "edges": edges}, {k: 0 for k in keys})
+        {**CALIBRATION, "loss": 1e9, "edges": edges}, {k: 0 for k in keys})
     assert text.count("binds: widen it") == 2
