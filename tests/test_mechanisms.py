@@ -319,8 +319,8 @@ def test_bankrupt_supplier_is_replaced_and_its_buyers_resourced(monkeypatch):
     m.step()
     assert not mk.vacant.any()
     assert (mk.age[rows] == 1).all() and m.ev.rebid[rows].all()
-    assert m.cost_parts["switching"][rows[0]] == pytest.approx(p.linkage.linkage_switching_cost)
-    assert (m.cost_parts["switching"][rows[1:]] == 0).all()
+    assert m.ev.cost_parts["switching"][rows[0]] == pytest.approx(p.linkage.linkage_switching_cost)
+    assert (m.ev.cost_parts["switching"][rows[1:]] == 0).all()
 
 
 def test_bankruptcies_in_a_poor_market_end_exactly_the_bankrupts_relationships(monkeypatch):
@@ -399,7 +399,7 @@ def test_spec_changes_are_anticipated_only_where_the_buyer_shares_plans(monkeypa
         assert (ev.unanticipated[ev.spec_change & (mk.trust_b < th)]).all()  # nothing shared, nothing anticipated
         changes["shared"][0] += int((shares & ~ev.unanticipated).sum())
         changes["shared"][1].extend(mk.trust_b[shares])
-        assert (m.cost_parts["mismatch"] == m.params.innovation.mismatch_cost * ev.unanticipated).all()
+        assert (m.ev.cost_parts["mismatch"] == m.params.innovation.mismatch_cost * ev.unanticipated).all()
     anticipated, probs = changes["shared"]
     z = binomial_z(anticipated, probs)
     print(f"\nanticipated {anticipated} of {len(probs)} shared changes (expected {np.sum(probs):.1f}, z = {z:+.2f})")
@@ -443,18 +443,18 @@ def test_money_is_conserved_every_step(monkeypatch):
     p, steps_checked = m.params, 0
     while m.running:
         m.step()
-        mk, ev, v = m.market, m.ev, m.volume
-        assert m.paid_by_buyers > 0
-        assert m.paid_by_buyers == pytest.approx(m.received_by_suppliers, rel=1e-12)
-        paid = ((m.cost_parts["price"] + m.cost_parts["service_fee"]) * v).sum()
-        assert m.paid_by_buyers == pytest.approx(paid, rel=1e-12)
+        mk, ev, v = m.market, m.ev, m.ev.volume
+        assert m.ev.paid_by_buyers > 0
+        assert m.ev.paid_by_buyers == pytest.approx(m.ev.received_by_suppliers, rel=1e-12)
+        paid = ((m.ev.cost_parts["price"] + m.ev.cost_parts["service_fee"]) * v).sum()
+        assert m.ev.paid_by_buyers == pytest.approx(paid, rel=1e-12)
         if ev.bankruptcies:
             continue
         spent = (mk.unit_cost[mk.sup] * (1 - p.suppliers.shirk_saving * ev.shirked) * v
                  + p.service.service_cost * ev.need * v + p.quality.rework_cost * ev.found * v).sum()
         spent += p.suppliers.contact_cost * ev.contacted.sum() + p.linkage.linkage_cost * ev.new_link.sum()
         change = (mk.supplier_cash - cash["before"]).sum()
-        assert abs(change - (m.received_by_suppliers - spent)) <= 1e-9 * m.received_by_suppliers
+        assert abs(change - (m.ev.received_by_suppliers - spent)) <= 1e-9 * m.ev.received_by_suppliers
         steps_checked += 1
     assert steps_checked > 100
 
@@ -492,8 +492,8 @@ def test_leaving_a_linked_relationship_costs_the_buyer_the_switching_cost():
     mk.trust_b[[leave_linked, leave_plain]] = p.buyers.exit_threshold / 2
     m.step()
     assert m.ev.exit_low[[0, 1]].tolist() == [1, 1]
-    assert m.cost_parts["switching"][leave_linked] == pytest.approx(p.linkage.linkage_switching_cost)
-    assert m.cost_parts["switching"][leave_plain] == 0
+    assert m.ev.cost_parts["switching"][leave_linked] == pytest.approx(p.linkage.linkage_switching_cost)
+    assert m.ev.cost_parts["switching"][leave_plain] == 0
     assert not mk.linked[leave_linked]  # lost to both
     assert column(m, "cost_switching")[-1] > 0
 
@@ -521,8 +521,8 @@ def test_service_gap_downtime_and_fee_follow_the_equations(monkeypatch, partner_
         promised = np.where(partner, s.promise_partner, s.promise_aggressive)
         gap = np.where(ev.need, np.maximum(0.0, promised - delivered), 0.0)
         np.testing.assert_allclose(ev.gap, gap, rtol=1e-12, atol=0)
-        np.testing.assert_allclose(m.cost_parts["downtime"], s.downtime_cost * gap, rtol=1e-12, atol=0)
-        assert np.array_equal(m.cost_parts["service_fee"], s.service_fee * (ev.need & unbundled))
+        np.testing.assert_allclose(m.ev.cost_parts["downtime"], s.downtime_cost * gap, rtol=1e-12, atol=0)
+        assert np.array_equal(m.ev.cost_parts["service_fee"], s.service_fee * (ev.need & unbundled))
         needs += ev.need.sum()
     print(f"\n{needs} service events, {health_below_one} of them from a supplier short of its starting cash")
     assert needs > 0 and health_below_one > 0

@@ -63,7 +63,7 @@ def test_invariants_every_step(seed):
         mk = m.market
         assert ((mk.trust_b >= 0) & (mk.trust_b <= 1)).all() and ((mk.trust_s >= 0) & (mk.trust_s <= 1)).all()
         assert np.isclose(mk.share.sum(), 1.0)
-        assert np.isclose(m.paid_by_buyers, m.received_by_suppliers, rtol=1e-12)
+        assert np.isclose(m.ev.paid_by_buyers, m.ev.received_by_suppliers, rtol=1e-12)
     assert np.isfinite(m.recorder.rows).all()
     assert m.steps == 60 and not m.running
 

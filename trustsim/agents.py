@@ -30,18 +30,22 @@ class Buyer(mesa.Agent):
 
     @property
     def market_share(self) -> float:
+        """Share of the final-product market."""
         return float(self.model.market.share[self.index])
 
     @property
     def own_cost(self) -> float:
+        """Own cost per unit of final product, excluding components."""
         return float(self.model.market.own_cost[self.index])
 
     @property
     def cash(self) -> float:
+        """Cumulative profit kept as cash."""
         return float(self.model.market.cash[self.index])
 
     @property
     def ideas_received(self) -> float:
+        """Supplier ideas received since the start."""
         return float(self.model.market.ideas_received[self.index])
 
     @property
@@ -67,15 +71,35 @@ class Supplier(mesa.Agent):
         super().__init__(model)
         self.index = index
 
-    def _get(self, name: str) -> float:
-        return float(getattr(self.model.market, name)[self.index])
+    @property
+    def unit_cost(self) -> float:
+        """Current unit cost."""
+        return float(self.model.market.unit_cost[self.index])
 
-    unit_cost = property(lambda self: self._get("unit_cost"), doc="current unit cost")
-    cost_floor = property(lambda self: self._get("cost_floor"), doc="unit cost reachable by process improvement")
-    quality = property(lambda self: self._get("quality"), doc="probability a lot is conforming at full effort")
-    alignment = property(lambda self: self._get("alignment"), doc="match of delivery and service to what sales promised")
-    opportunism = property(lambda self: self._get("opportunism"), doc="propensity to cut corners")
-    cash = property(lambda self: self._get("supplier_cash"), doc="cash (financial health, S12)")
+    @property
+    def cost_floor(self) -> float:
+        """Unit cost reachable by process improvement."""
+        return float(self.model.market.cost_floor[self.index])
+
+    @property
+    def quality(self) -> float:
+        """Probability that a lot is conforming at full effort."""
+        return float(self.model.market.quality[self.index])
+
+    @property
+    def alignment(self) -> float:
+        """Match of delivery and service to what sales promised (S5)."""
+        return float(self.model.market.alignment[self.index])
+
+    @property
+    def opportunism(self) -> float:
+        """Propensity to cut corners."""
+        return float(self.model.market.opportunism[self.index])
+
+    @property
+    def cash(self) -> float:
+        """Cash: financial health (S12)."""
+        return float(self.model.market.supplier_cash[self.index])
 
     @property
     def customers(self) -> np.ndarray:
@@ -85,5 +109,6 @@ class Supplier(mesa.Agent):
 
     @property
     def trust_in_buyers(self) -> np.ndarray:
+        """This supplier's trust in each buyer it serves."""
         mk = self.model.market
         return mk.trust_s[mk.sup == self.index]

@@ -11,12 +11,15 @@ import numpy as np
 
 from . import rules
 from .params import Params
+from .state import MarketState
 
 POLICY_CODES = {"passive": rules.PASSIVE, "periodic": rules.PERIODIC, "silence": rules.SILENCE}
 
 
-class Market:
-    """Arrays of the market's state. Built by :meth:`initial`; mutated by the phases."""
+class Market(MarketState):
+    """The market's state (fields declared in ``state.MarketState``), drawn at the start; mutated by the phases."""
+
+    __slots__ = ()
 
     def __init__(self, p: Params, rng: np.random.Generator):
         m = p.market
@@ -67,11 +70,13 @@ class Market:
         self.latent = np.zeros(R)
         self.linked = np.zeros(R, dtype=bool)
         self.defect_mult = np.ones(R)
-        self.inspection_seen = np.full(R, rules.inspection_probability(np.array(p.trust.initial), p.trust.no_inspection_trust).item())
+        self.inspection_seen = np.full(R, rules.inspection_probability(np.array(p.trust.initial),
+                                                                       p.trust.no_inspection_trust).item())
+        self.pending_switching = np.zeros(R)
 
     # --- traits ---------------------------------------------------------------------------------
     def new_entrant_traits(self, idx: np.ndarray, rng: np.random.Generator) -> None:
-        """MODEL.md 5: fresh random traits for suppliers ``idx`` (at the start, and for entrants)."""
+        """ODD 5 (initialisation): fresh random traits for suppliers ``idx`` (at the start, and for entrants)."""
         s, n = self.p.suppliers, len(idx)
         if n == 0:
             return
@@ -114,19 +119,24 @@ class Market:
         self.defect_mult[rows] = 1.0
         self.inspection_seen[rows] = rules.inspection_probability(np.array(t.initial), t.no_inspection_trust).item()
 
-    def per_buyer(self, values: np.ndarray) -> np.ndarray:
-        """Sum of a relationship array over each buyer's slots.
+    def per_buyer(self, values: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
+        """Sum of relationship values (the last axis) over each buyer's slots, or added ``into`` a total.
 
         For a few slots, strided adds (k − 1 vector adds) are ~30× faster than a reduction over a short
         axis, and sum in the same order, so the result is bit-identical; from 8 slots NumPy's pairwise sum
-        changes the order, so the reduction is kept there.
+        changes the order, so the reduction is kept there. With ``into``, each slot is added to the running
+        total in turn (the long-run sums of ``metrics.BuyerAccumulator``).
         """
         k = self.k
+        if into is not None:
+            for j in range(k):
+                into += values[..., j::k]
+            return into
         if k >= 8:
-            return values.reshape(self.n_buyers, k).sum(axis=1)
-        total = values[0::k].astype(np.int_ if values.dtype == bool else values.dtype)  # a copy; sum's dtype
+            return values.reshape(*values.shape[:-1], self.n_buyers, k).sum(axis=-1)
+        total = values[..., 0::k].astype(np.int_ if values.dtype == bool else values.dtype)  # a copy; sum's dtype
         for j in range(1, k):
-            total += values[j::k]
+            total += values[..., j::k]
         return total
 
     # --- export ---------------------------------------------------------------------------------

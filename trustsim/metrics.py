@@ -1,4 +1,4 @@
-"""What is measured each step (MODEL.md section 6), by posture and for the market.
+"""What is measured each step (docs/ODD.md section 7.14), by posture and for the market.
 
 Every figure is an array expression over the model's state and this step's events: no per-agent
 reporters, so measuring a market of 100 000 buyers costs a few bincounts. ``Recorder`` keeps one
@@ -10,76 +10,49 @@ from __future__ import annotations
 
 import numpy as np
 
+from .columns import COLUMNS as REGISTRY, COUNT_COLUMNS, NAMES
+from .state import COST_PARTS  # noqa: F401  (re-exported for the figures)
+
 GROUPS = ("partner", "aggressive", "all")
-COST_PARTS = ("price", "transaction", "inspection", "failure", "service_fee", "downtime", "mismatch", "switching")
-COLUMNS = (
-    "buyers", "component_price", "tco_per_unit",
-    *(f"cost_{c}" for c in COST_PARTS),
-    "nonproductive_share", "inspection_rate", "units_per_purchasing_hour", "ideas_received", "ideas_received_cum",
-    "trust_buyer", "trust_supplier", "defect_rate", "market_share", "profit", "profit_cum", "complaints",
-    "exits_low_trust", "exits_silent", "exits_outbid", "exits_bankruptcy", "bankruptcies",
-)
+COLUMNS = NAMES
 TIMESERIES_HEADER = ("step", "group", *COLUMNS)
 SHORT_RUN_STEPS = 8
 
 
-REL_FIELDS = ("tco", *(f"cost_{c}" for c in COST_PARTS), "nonprod", "prod", "inspected", "purchasing", "units",
-              "trust_b", "trust_s", "defect_rate", "complaints")
-BUYER_FIELDS = ("buyers", "ideas", "ideas_cum", "share", "profit", "profit_cum", "exit_low", "exit_silent",
-                "exit_outbid", "exit_bankrupt")
-_COL = {c: i for i, c in enumerate(COLUMNS)}
-
-
 def step_measurements(model) -> np.ndarray:
-    """The contract's columns for this step, one row per group (partner, aggressive, all).
+    """The registry's columns for this step, one row per group (partner, aggressive, all).
 
-    Group sums of every field come from two matrix products (groups × relationships, groups × buyers),
-    so measuring costs the same few calls whatever the market's size.
+    Group totals of every column's values come from two matrix products (groups × relationships,
+    groups × buyers), so measuring costs the same few calls whatever the market's size; each column's
+    aggregation (``columns.HOWS``) then turns totals into its figure.
     """
-    mk, ev = model.market, model.ev
+    mk = model.market
     partner_b = mk.is_partner.astype(float)
     groups_b = np.stack([partner_b, 1.0 - partner_b, np.ones(mk.n_buyers)])          # (3, buyers)
     groups_r = np.repeat(groups_b, mk.k, axis=1)                                        # (3, relationships)
-    parts = model.cost_parts
-    rel = np.stack([
-        sum(parts.values()), *(parts[c] for c in COST_PARTS), ev.nonproductive, ev.productive, ev.inspected,
-        ev.nonproductive + model.params.time.h_inspect * ev.inspected, model.volume, mk.trust_b, mk.trust_s,
-        mk.defect_rate(), ev.complained,
-    ])
-    buy = np.stack([
-        np.ones(mk.n_buyers), mk.per_buyer(ev.supplier_ideas), mk.ideas_received, mk.share, mk.profit,
-        mk.profit_cum, ev.exit_low, ev.exit_silent, ev.exit_outbid, ev.exit_bankrupt,
-    ])
-    R = dict(zip(REL_FIELDS, rel @ groups_r.T))     # each: sums for the three groups
-    B = dict(zip(BUYER_FIELDS, buy @ groups_b.T))
-    n = B["buyers"]
-    slots = np.maximum(n * mk.k, 1)
-    per_buyer = np.maximum(n, 1)
-    hours = R["nonprod"] + R["prod"]
+    rel = [f for c in REGISTRY if c.on == "relationships" for f in (c.value, *c.over)]
+    buy = [c.value for c in REGISTRY if c.on == "buyers"]
+    rel_totals = iter(np.stack([f(model) for f in rel]) @ groups_r.T)    # each: totals of the three groups
+    buy_totals = iter(np.stack([f(model) for f in buy]) @ groups_b.T)
     rows = np.zeros((len(GROUPS), len(COLUMNS)))
-    rows[:, _COL["buyers"]] = n
-    rows[:, _COL["component_price"]] = R["cost_price"] / slots
-    rows[:, _COL["tco_per_unit"]] = R["tco"] / slots
-    for c in COST_PARTS:
-        rows[:, _COL[f"cost_{c}"]] = R[f"cost_{c}"] / slots
-    rows[:, _COL["nonproductive_share"]] = np.divide(R["nonprod"], hours, out=np.zeros(3), where=hours > 0)
-    rows[:, _COL["inspection_rate"]] = R["inspected"] / slots
-    rows[:, _COL["units_per_purchasing_hour"]] = np.divide(R["units"], R["purchasing"], out=np.zeros(3),
-                                                           where=R["purchasing"] > 0)
-    rows[:, _COL["ideas_received"]] = B["ideas"] / per_buyer
-    rows[:, _COL["ideas_received_cum"]] = B["ideas_cum"] / per_buyer
-    rows[:, _COL["trust_buyer"]] = R["trust_b"] / slots
-    rows[:, _COL["trust_supplier"]] = R["trust_s"] / slots
-    rows[:, _COL["defect_rate"]] = R["defect_rate"] / slots
-    rows[:, _COL["market_share"]] = B["share"]
-    rows[:, _COL["profit"]] = B["profit"] / per_buyer
-    rows[:, _COL["profit_cum"]] = B["profit_cum"] / per_buyer
-    rows[:, _COL["complaints"]] = R["complaints"]
-    rows[:, _COL["exits_low_trust"]] = B["exit_low"]
-    rows[:, _COL["exits_silent"]] = B["exit_silent"]
-    rows[:, _COL["exits_outbid"]] = B["exit_outbid"]
-    rows[:, _COL["exits_bankruptcy"]] = B["exit_bankrupt"]
-    rows[:, _COL["bankruptcies"]] = ev.bankruptcies
+    n = None
+    for i, c in enumerate(REGISTRY):
+        if c.on == "market":
+            rows[:, i] = c.value(model)
+            continue
+        totals = rel_totals if c.on == "relationships" else buy_totals
+        total = next(totals)
+        if c.how == "buyers":
+            n = rows[:, i] = total
+        elif c.how == "mean":
+            rows[:, i] = total / np.maximum(n * mk.k, 1)
+        elif c.how == "ratio":
+            over = sum(next(totals) for _ in c.over)
+            rows[:, i] = np.divide(total, over, out=np.zeros(len(GROUPS)), where=over > 0)
+        elif c.how == "per_buyer":
+            rows[:, i] = total / np.maximum(n, 1)
+        else:  # total
+            rows[:, i] = total
     rows[n == 0, 1:] = 0.0  # an empty group reports nothing but its size
     return rows
 
@@ -123,8 +96,7 @@ class Recorder:
         df = pd.DataFrame(rows.reshape(n * len(GROUPS), len(COLUMNS)), columns=COLUMNS)
         df.insert(0, "group", np.tile(GROUPS, n))
         df.insert(0, "step", np.repeat(np.arange(1, n + 1), len(GROUPS)))
-        for c in ("buyers", "complaints", "exits_low_trust", "exits_silent", "exits_outbid", "exits_bankruptcy",
-                  "bankruptcies"):
+        for c in COUNT_COLUMNS:
             df[c] = df[c].astype(np.int64)
         return df
 
@@ -145,12 +117,11 @@ class BuyerAccumulator:
         mk, ev = model.market, model.ev
         k = mk.k
         rel = np.stack([
-            mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, model.volume,
+            mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, ev.volume,
             ev.nonproductive + model.params.time.h_inspect * ev.inspected, ev.supplier_ideas,
-            sum(model.cost_parts.values()) / k, mk.price / k,
+            ev.tco() / k, mk.price / k,
         ])
-        for j in range(k):  # strided adds: far faster than a reduction over a short axis
-            self.matrix += rel[:, j::k]
+        mk.per_buyer(rel, into=self.matrix)
         self.steps += 1
 
     def frame(self, model):

@@ -2,7 +2,7 @@
 
 Buyers source components from suppliers, as partners (cost-plus, fair dealing) or aggressively
 (rebids, playing suppliers off); trust lowers transaction costs, removes inspection and brings ideas.
-Each step is one quarter; the phases of MODEL.md section 3 run in order over arrays (``phases.py``).
+Each step is one quarter; the phases of docs/ODD.md section 3 run in order over arrays (``phases.py``).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 from . import phases
 from .agents import Buyer, Supplier
 from .market import Market
+from .columns import KEY_FIGURES
 from .metrics import COLUMNS, GROUPS, BuyerAccumulator, Recorder, step_measurements
 from .params import ParamError, Params, resolve_key
+from .state import Events
 
-REPORTED = ("component_price", "tco_per_unit", "trust_buyer", "trust_supplier", "market_share",
-            "nonproductive_share", "inspection_rate", "ideas_received_cum", "profit_cum")
 
 
 def as_seed(rng: Any) -> Any:
@@ -58,22 +58,20 @@ class TrustMarket(mesa.Model):
         self.market = Market(params, self.rng)
         self.buyers = [Buyer(self, i) for i in range(params.market.buyers)]
         self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
-        self.pending_switching = np.zeros(self.market.n_rel)
-        self.ev = phases.new_events(self.market.n_rel, self.market.n_buyers)
-        self.demand_t = params.market.demand
-        self.volume = np.zeros(self.market.n_rel)
-        phases._resource(self, np.arange(self.market.n_rel))  # MODEL.md 5: each slot to the best of n_bids quotes
+        self.ev = Events.cleared(self.market.n_rel, self.market.n_buyers, demand=params.market.demand)
+        phases.fill_slots(self, np.arange(self.market.n_rel))  # ODD 5: each slot to the best of n_bids quotes
         self.recorder = Recorder(params.run.steps)
         self.buyer_sums = BuyerAccumulator(params.market.buyers, params.run.steps // 2)
         self.datacollector = mesa.DataCollector(model_reporters={
             f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
-            for c in REPORTED for g in GROUPS
+            for c in KEY_FIGURES for g in GROUPS
         })
 
     def step(self) -> None:
-        """One quarter: the phases of MODEL.md section 3, then the measurements."""
+        """One quarter: the phases of docs/ODD.md section 3, then the measurements."""
         for phase in phases.SCHEDULE:
             phase(self)
+        self.replace_suppliers(self.ev.entrants)
         self.observe()
 
     def observe(self) -> None:
@@ -85,7 +83,7 @@ class TrustMarket(mesa.Model):
             self.running = False
 
     def replace_suppliers(self, indices: np.ndarray) -> None:
-        """S12: bankrupt suppliers leave the model; entrants (new agents) take their array rows."""
+        """S12: bankrupt suppliers leave the model; entrants (new agents) take their array rows (phase 12)."""
         for j in indices:
             self.suppliers[j].remove()
             self.suppliers[j] = Supplier(self, int(j))

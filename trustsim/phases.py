@@ -7,41 +7,22 @@ rules of ``rules.py``; what a phase observes for later phases and for the measur
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from . import rules
-
-if TYPE_CHECKING:
-    from .model import TrustMarket
+from .state import Events, StepContext
 
 
-def new_events(R: int, nb: int) -> SimpleNamespace:
-    """This step's events, all cleared."""
-    z = lambda dtype=float: np.zeros(R, dtype=dtype)  # noqa: E731
-    return SimpleNamespace(
-        spec_change=z(bool), rebid=z(bool), played_off=z(bool), switching=z(), shirked=z(bool),
-        defect=z(bool), inspected=z(bool), found=z(bool), need=z(bool), gap=z(), unbundled=z(bool),
-        complained=z(bool), fixed=z(bool), unfixed_gap=z(), contacted=z(bool), supplier_ideas=z(np.int64),
-        process_ideas=z(np.int64), unanticipated=z(bool), new_link=z(bool), nonproductive=z(), productive=z(),
-        exit_low=np.zeros(nb, np.int64), exit_silent=np.zeros(nb, np.int64), exit_outbid=np.zeros(nb, np.int64),
-        exit_bankrupt=np.zeros(nb, np.int64), bankruptcies=0,
-        silent_exit_since_complaint=np.zeros(0, np.int64), left_since_complaint=np.zeros(0, np.int64),
-    )
-
-
-def environment(model: TrustMarket) -> None:
+def environment(model: StepContext) -> None:
     """Phase 1 (S19): specification changes with probability σ; demand shock; this step's volumes."""
     mk, p, rng = model.market, model.params, model.rng
-    ev = model.ev = new_events(mk.n_rel, mk.n_buyers)
+    ev = model.ev = Events.cleared(mk.n_rel, mk.n_buyers)
     ev.spec_change = rng.random(mk.n_rel) < p.market.uncertainty
-    model.demand_t = float(rules.demand_shock(p.market.demand, p.market.uncertainty, rng.standard_normal()))
-    model.volume = mk.share[mk.buyer_of] * model.demand_t / mk.k
+    ev.demand = float(rules.demand_shock(p.market.demand, p.market.uncertainty, rng.standard_normal()))
+    ev.volume = mk.share[mk.buyer_of] * ev.demand / mk.k
 
 
-def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
+def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     """S3, S18: ``n_bids`` random suppliers quote for each row; the lowest quote and its supplier.
 
     A supplier already holding another slot of the same buyer does not bid (dual sourcing), nor,
@@ -73,8 +54,8 @@ def _best_quotes(model: TrustMarket, rows: np.ndarray, exclude_incumbent: bool):
     return q, winner
 
 
-def _resource(model: TrustMarket, rows: np.ndarray) -> None:
-    """Fill ``rows`` (vacant or just left) with the best quote, slot column by slot column."""
+def fill_slots(model: StepContext, rows: np.ndarray) -> None:
+    """S3: fill ``rows`` (vacant or just left) with the best quote, slot column by slot column (also ODD 5)."""
     mk, ev = model.market, model.ev
     for j in range(mk.k):  # slots of one buyer in turn, so its suppliers stay distinct
         col = rows[mk.slot_of[rows] == j]
@@ -86,7 +67,7 @@ def _resource(model: TrustMarket, rows: np.ndarray) -> None:
         ev.rebid[col] = True
 
 
-def _rebid(model: TrustMarket, rows: np.ndarray) -> None:
+def _rebid(model: StepContext, rows: np.ndarray) -> None:
     """S3, S18: the incumbent answers the lowest rival quote; it matches (played off) or loses the slot."""
     mk, p, ev = model.market, model.params, model.ev
     ev.rebid[rows] = True
@@ -107,7 +88,7 @@ def _rebid(model: TrustMarket, rows: np.ndarray) -> None:
     mk.price[gone] = q[switch]
 
 
-def sourcing(model: TrustMarket) -> None:
+def sourcing(model: StepContext) -> None:
     """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
     mk, p, ev = model.market, model.params, model.ev
     # exits: low trust, or silently on accumulated unvoiced dissatisfaction; vacancies from bankruptcy
@@ -119,9 +100,9 @@ def sourcing(model: TrustMarket) -> None:
     leaving = low | silent
     ev.silent_exit_since_complaint = mk.since_complaint[silent]  # steps since the last complaint, for P7
     ev.left_since_complaint = mk.since_complaint[leaving]
-    ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + model.pending_switching
-    model.pending_switching = np.zeros(mk.n_rel)
-    _resource(model, np.flatnonzero(leaving | mk.vacant))
+    ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + mk.pending_switching
+    mk.pending_switching = np.zeros(mk.n_rel)
+    fill_slots(model, np.flatnonzero(leaving | mk.vacant))
 
     # aggressive rebids: play the incumbent off against the lowest quote
     due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of], p.buyers.rebid_interval)
@@ -140,14 +121,14 @@ def sourcing(model: TrustMarket) -> None:
     ev.unbundled = ~mk.service_in_price()
 
 
-def supplier_conduct(model: TrustMarket) -> None:
+def supplier_conduct(model: StepContext) -> None:
     """Phase 3 (S5, S14): a supplier cuts corners with probability opportunism · (1 − trust_s) · (1 − inspection seen)."""
     mk = model.market
     prob = rules.shirk_probability(mk.opportunism[mk.sup], mk.trust_s, mk.inspection_seen)
     model.ev.shirked = model.rng.random(mk.n_rel) < prob
 
 
-def inspection(model: TrustMarket) -> None:
+def inspection(model: StepContext) -> None:
     """Phase 4 (S17): lots are defective by hidden quality; the buyer inspects as trust allows."""
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
     q = p.quality
@@ -158,7 +139,7 @@ def inspection(model: TrustMarket) -> None:
     mk.inspection_seen = rules.update_inspection_seen(mk.inspection_seen, ev.inspected, q.inspection_memory)
 
 
-def after_sales_service(model: TrustMarket) -> None:
+def after_sales_service(model: StepContext) -> None:
     """Phase 5 (S2, S4, S5, S11, S12): service needs, delivered vs promised level, the gap."""
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
     s = p.service
@@ -169,7 +150,7 @@ def after_sales_service(model: TrustMarket) -> None:
     ev.gap = np.where(ev.need, rules.service_gap(promised, delivered), 0.0)
 
 
-def complaints(model: TrustMarket) -> None:
+def complaints(model: StepContext) -> None:
     """Phase 6 (S7): dissatisfied buyers speak up as candour allows; unvoiced gaps accumulate unseen.
 
     A voiced complaint is fixed with probability ``alignment`` (dissatisfaction cleared, small trust
@@ -188,7 +169,7 @@ def complaints(model: TrustMarket) -> None:
     mk.since_contact = np.where(ev.complained, 0, mk.since_contact)  # answering a complaint is a contact
 
 
-def attention(model: TrustMarket) -> None:
+def attention(model: StepContext) -> None:
     """Phase 7 (S6, S7, S13): suppliers contact buyers by policy; unattended relationships erode."""
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
     s, t = p.suppliers, p.trust
@@ -204,7 +185,7 @@ def attention(model: TrustMarket) -> None:
     mk.trust_s = rules.erode(mk.trust_s, t.baseline, t.erosion, unattended)
 
 
-def trust_update(model: TrustMarket) -> None:
+def trust_update(model: StepContext) -> None:
     """Phase 8 (S14): asymmetric buyer trust update; suppliers trust buyers that deal fairly."""
     mk, p, ev = model.market, model.params, model.ev
     t = p.trust
@@ -213,14 +194,13 @@ def trust_update(model: TrustMarket) -> None:
     mk.trust_s = rules.supplier_trust_update(mk.trust_s, ev.played_off, t.gain)
 
 
-def innovation(model: TrustMarket) -> None:
+def innovation(model: StepContext) -> None:
     """Phase 9 (S8, S9, S13, S18, S19): information sharing, ideas both ways, spec changes, linkage."""
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
     inn, t = p.innovation, p.trust
     buyer_shares = mk.trust_b >= t.share_threshold
     supplier_shares = mk.trust_s >= t.share_threshold
-    mutual = buyer_shares & supplier_shares
-    model.both_share = mutual
+    mutual = ev.both_share = buyer_shares & supplier_shares
     # supplier ideas lower the buyer's own cost (S18)
     ev.supplier_ideas = np.where(supplier_shares, rng.poisson(inn.idea_rate * mk.trust_s), 0)
     per_buyer = mk.per_buyer(ev.supplier_ideas)
@@ -243,51 +223,47 @@ def innovation(model: TrustMarket) -> None:
     mk.linked |= ev.new_link
 
 
-def face_to_face_time(model: TrustMarket) -> None:
+def face_to_face_time(model: StepContext) -> None:
     """Phase 10 (S13, S15, S16): non-productive and productive hours per relationship."""
     mk, p, ev = model.market, model.params, model.ev
     ev.nonproductive = rules.nonproductive_hours(mk.trust_b, mk.linked, ev.rebid, ev.defect, ev.unanticipated,
                                                  p.time, p.time.trust_scaled_hours)
-    ev.productive = rules.productive_hours(model.both_share, ev.supplier_ideas + ev.process_ideas, p.time)
+    ev.productive = rules.productive_hours(ev.both_share, ev.supplier_ideas + ev.process_ideas, p.time)
 
 
-def downstream(model: TrustMarket) -> None:
+def downstream(model: StepContext) -> None:
     """Phase 11 (S1, S10, S19): cost of ownership, retail prices, market shares, buyers' profit."""
     mk, p, ev = model.market, model.params, model.ev
     q, s, tm, d = p.quality, p.service, p.time, p.downstream
     need_fee = ev.need & ev.unbundled
-    model.cost_parts = {  # per unit, per relationship
-        "price": mk.price,
-        "transaction": rules.transaction_cost_per_unit(ev.nonproductive, tm.hour_cost, tm.reference_volume),
-        "inspection": q.inspection_cost * ev.inspected,
-        "failure": q.failure_cost * (ev.defect & ~ev.found),
-        "service_fee": s.service_fee * need_fee,
-        "downtime": s.downtime_cost * ev.gap,
-        "mismatch": p.innovation.mismatch_cost * ev.unanticipated,
-        "switching": ev.switching,
-    }
-    tco = sum(model.cost_parts.values())
-    unit_cost = mk.own_cost + mk.per_buyer(tco) / mk.k
+    ev.cost_price = mk.price
+    ev.cost_transaction = rules.transaction_cost_per_unit(ev.nonproductive, tm.hour_cost, tm.reference_volume)
+    ev.cost_inspection = q.inspection_cost * ev.inspected
+    ev.cost_failure = q.failure_cost * (ev.defect & ~ev.found)
+    ev.cost_service_fee = s.service_fee * need_fee
+    ev.cost_downtime = s.downtime_cost * ev.gap
+    ev.cost_mismatch = p.innovation.mismatch_cost * ev.unanticipated
+    ev.cost_switching = ev.switching
+    unit_cost = mk.own_cost + mk.per_buyer(ev.tco()) / mk.k
     retail = unit_cost * (1.0 + d.retail_markup)
-    volume_b = mk.share * model.demand_t
+    volume_b = mk.share * ev.demand
     mk.profit = volume_b * (retail - unit_cost)
     mk.profit_cum += mk.profit
     mk.profit_since_imitation += mk.profit
     mk.cash += mk.profit
-    model.unit_cost_b = unit_cost
-    model.paid_by_buyers = float(((mk.price + model.cost_parts["service_fee"]) * model.volume).sum())
+    ev.paid_by_buyers = float(((mk.price + ev.cost_service_fee) * ev.volume).sum())
     mk.share = rules.update_shares(mk.share, rules.logit_attraction(retail, d.price_sensitivity), d.share_inertia)
 
 
-def supplier_finance(model: TrustMarket) -> None:
+def supplier_finance(model: StepContext) -> None:
     """Phase 12 (S12): supplier cash flows; bankrupt suppliers leave and fresh entrants take their place."""
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
-    v, s, q = model.volume, p.service, p.quality
+    v, s, q = ev.volume, p.service, p.quality
     revenue = mk.price * v + s.service_fee * (ev.need & ev.unbundled) * v
     cost = (mk.unit_cost[mk.sup] * (1.0 - p.suppliers.shirk_saving * ev.shirked) * v
             + s.service_cost * ev.need * v + q.rework_cost * ev.found * v)
     net = np.bincount(mk.sup, weights=revenue - cost, minlength=mk.n_suppliers)
-    model.received_by_suppliers = float(np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers).sum())
+    ev.received_by_suppliers = float(np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers).sum())
     net -= np.bincount(mk.sup, weights=ev.contacted, minlength=mk.n_suppliers) * p.suppliers.contact_cost
     net -= np.bincount(mk.sup, weights=ev.new_link, minlength=mk.n_suppliers) * p.linkage.linkage_cost
     mk.supplier_cash += net
@@ -296,16 +272,16 @@ def supplier_finance(model: TrustMarket) -> None:
     if len(broke):
         ended = np.isin(mk.sup, broke)
         np.add.at(ev.exit_bankrupt, mk.buyer_of[ended], 1)
-        model.pending_switching = np.where(ended & mk.linked, p.linkage.linkage_switching_cost, 0.0)
+        mk.pending_switching = np.where(ended & mk.linked, p.linkage.linkage_switching_cost, 0.0)
         mk.vacant |= ended  # re-sourced at the next sourcing phase
         mk.linked[ended] = False
         mk.new_entrant_traits(broke, rng)
-        model.replace_suppliers(broke)
+        ev.entrants = broke  # the model gives each entrant a new agent
     mk.age += 1  # the quarter is over for every relationship
     mk.since_contact += 1  # so, during a step, the clock is the steps since the last contact (0: this one)
 
 
-def adaptation(model: TrustMarket) -> None:
+def adaptation(model: StepContext) -> None:
     """Phase 13 (off by default): every ``imitation_interval`` steps buyers imitate more profitable postures."""
     mk, p, rng = model.market, model.params, model.rng
     a = p.adaptation

@@ -1,0 +1,122 @@
+"""The results columns of ``timeseries.csv``, each declared once.
+
+A column has a name, a unit, a one-line meaning, how it aggregates over a group of buyers and where
+its value comes from (an array expression over the market's state and this step's events). The
+recorder (``metrics.py``), ``summary.json``, the README's results table, ``trustsim columns``, the
+DataCollector's reporters and the app's figures are all derived from this list: a new column is one
+``Column(...)`` line here.
+
+Aggregations (``how``), for a group of buyers (partner, aggressive, all):
+
+- ``buyers``: the number of buyers in the group;
+- ``mean``: mean over the group's relationships (slots);
+- ``ratio``: the group's total of ``value`` over its total of ``over`` (0 when that is 0);
+- ``per_buyer``: the group's total over its number of buyers;
+- ``total``: the group's total (``count`` columns are whole numbers);
+- ``market``: one figure for the whole market, the same in every group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .state import COST_PARTS
+
+HOWS = ("buyers", "mean", "ratio", "per_buyer", "total", "market")
+HOW_TEXT = {
+    "buyers": "number of buyers", "mean": "mean over relationships", "ratio": "ratio of group totals",
+    "per_buyer": "per buyer", "total": "group total", "market": "whole market",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One results column: ``value(model)`` gives an array per relationship (``on="relationships"``) or per
+    buyer (``on="buyers"``), or a number for the market; ``over`` (ratios) the arrays whose group totals,
+    added, divide it."""
+
+    name: str
+    unit: str
+    meaning: str
+    how: str
+    value: Callable
+    on: str = "relationships"
+    over: tuple[Callable, ...] = ()
+    count: bool = False        # a whole number in the tables
+    key_figure: bool = False   # reported by the DataCollector and shown in the app's key figures
+
+
+def _ev(name):
+    return lambda m: getattr(m.ev, name)
+
+
+def _mk(name):
+    return lambda m: getattr(m.market, name)
+
+
+def _purchasing_hours(m):
+    """Purchasing workload: non-productive hours plus inspection hours (P4's productivity measure)."""
+    return m.ev.nonproductive + m.params.time.h_inspect * m.ev.inspected
+
+
+COST_TEXT = {
+    "price": "component price", "transaction": "non-productive face-to-face hours, priced",
+    "inspection": "inspection", "failure": "field failures of defects not found",
+    "service_fee": "service billed per call", "downtime": "downtime from service shortfalls",
+    "mismatch": "unanticipated specification changes", "switching": "switching suppliers",
+}
+
+COLUMNS: tuple[Column, ...] = (
+    Column("buyers", "buyers", "buyers in the group", "buyers", lambda m: np.ones(m.market.n_buyers),
+           on="buyers", count=True),
+    Column("component_price", "money/unit", "component price paid", "mean", _ev("cost_price"), key_figure=True),
+    Column("tco_per_unit", "money/unit", "total cost of ownership of components: the eight parts below", "mean",
+           lambda m: m.ev.tco(), key_figure=True),
+    *(Column(f"cost_{part}", "money/unit", f"cost of ownership: {COST_TEXT[part]}", "mean", _ev(f"cost_{part}"))
+      for part in COST_PARTS),
+    Column("nonproductive_share", "share", "non-productive share of face-to-face hours with suppliers (S16)",
+           "ratio", _ev("nonproductive"), over=(_ev("nonproductive"), _ev("productive")), key_figure=True),
+    Column("inspection_rate", "share", "share of lots inspected (S17)", "mean", _ev("inspected"), key_figure=True),
+    Column("units_per_purchasing_hour", "units/hour", "units bought per purchasing hour (S17)", "ratio",
+           _ev("volume"), over=(_purchasing_hours,)),
+    Column("ideas_received", "ideas/step", "supplier ideas received this step", "per_buyer",
+           lambda m: m.market.per_buyer(m.ev.supplier_ideas), on="buyers"),
+    Column("ideas_received_cum", "ideas", "supplier ideas received since the start", "per_buyer",
+           _mk("ideas_received"), on="buyers", key_figure=True),
+    Column("trust_buyer", "trust", "buyers' trust in their suppliers", "mean", _mk("trust_b"), key_figure=True),
+    Column("trust_supplier", "trust", "suppliers' trust in their buyers", "mean", _mk("trust_s"), key_figure=True),
+    Column("defect_rate", "probability", "defect probability of a lot at full effort", "mean",
+           lambda m: m.market.defect_rate()),
+    Column("market_share", "share", "share of the final-product market", "total", _mk("share"), on="buyers",
+           key_figure=True),
+    Column("profit", "money/step", "profit this step", "per_buyer", _mk("profit"), on="buyers"),
+    Column("profit_cum", "money", "profit since the start", "per_buyer", _mk("profit_cum"), on="buyers",
+           key_figure=True),
+    Column("complaints", "complaints", "complaints voiced this step", "total", _ev("complained"), count=True),
+    Column("exits_low_trust", "relationships", "relationships the buyer left on low trust", "total",
+           _ev("exit_low"), on="buyers", count=True),
+    Column("exits_silent", "relationships", "relationships the buyer left without a complaint (S7)", "total",
+           _ev("exit_silent"), on="buyers", count=True),
+    Column("exits_outbid", "relationships", "relationships lost to a cheaper rival at a rebid", "total",
+           _ev("exit_outbid"), on="buyers", count=True),
+    Column("exits_bankruptcy", "relationships", "relationships ended by the supplier's bankruptcy", "total",
+           _ev("exit_bankrupt"), on="buyers", count=True),
+    Column("bankruptcies", "suppliers", "suppliers gone bankrupt this step (whole market)", "market",
+           _ev("bankruptcies"), on="market", count=True),
+)
+
+NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+KEY_FIGURES: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.key_figure)
+COUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.count)
+assert all(c.how in HOWS for c in COLUMNS) and len(set(NAMES)) == len(NAMES)
+
+
+def markdown_table() -> str:
+    """The columns as a Markdown table (README's results section and ``trustsim columns --markdown``)."""
+    lines = ["| column | unit | aggregation | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.unit} | {HOW_TEXT[c.how]} | {c.meaning} |" for c in COLUMNS]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,185 @@
+"""The model's declared state: the market's arrays and one step's events, every field documented.
+
+``MarketState`` holds what lasts from step to step (per buyer, per supplier, per relationship);
+``Events`` holds what happens within one step, written by the phases for later phases and for the
+measurements, and cleared at the start of the next step. Both are slotted: a phase can only read and
+write a declared field (assigning anything else raises ``AttributeError``), so this file is the one
+place to look up what a name means. Relationship ``r`` is slot ``r % k`` of buyer ``r // k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Protocol
+
+import numpy as np
+
+from .params import Params
+
+
+def doc(meaning: str, per: str):
+    """A declared field: its meaning and what it is indexed by (buyer, supplier, relationship, market)."""
+    return field(metadata={"doc": meaning, "per": per})
+
+
+@dataclass(slots=True, init=False, eq=False, repr=False)
+class MarketState:
+    """What the market carries from one step to the next (``docs/ODD.md`` section 2)."""
+
+    # sizes and indices
+    p: Params = doc("the run's parameters (read only)", "market")
+    n_buyers: int = doc("number of buyers", "market")
+    n_suppliers: int = doc("number of suppliers", "market")
+    k: int = doc("supplier slots per buyer", "market")
+    n_rel: int = doc("number of relationships (slots), n_buyers · k", "market")
+    buyer_of: np.ndarray = doc("the buyer of each relationship, r // k", "relationship")
+    slot_of: np.ndarray = doc("the slot of each relationship, r % k", "relationship")
+
+    # buyers
+    is_partner: np.ndarray = doc("posture: true for a partner buyer, false for an aggressive one", "buyer")
+    rebid_phase: np.ndarray = doc("offset of the buyer's rebid calendar (rebids are staggered)", "buyer")
+    share: np.ndarray = doc("market share of the final product", "buyer")
+    own_cost0: np.ndarray = doc("own cost per unit of final product at the start", "buyer")
+    own_cost: np.ndarray = doc("own cost per unit of final product, excluding components", "buyer")
+    cash: np.ndarray = doc("cumulative profit kept as cash", "buyer")
+    profit: np.ndarray = doc("profit this step", "buyer")
+    profit_cum: np.ndarray = doc("profit since the start", "buyer")
+    profit_since_imitation: np.ndarray = doc("profit since the last imitation round (adaptation)", "buyer")
+    ideas_received: np.ndarray = doc("supplier ideas received since the start", "buyer")
+
+    # suppliers
+    unit_cost: np.ndarray = doc("current unit cost", "supplier")
+    cost_floor: np.ndarray = doc("unit cost reachable through process improvement", "supplier")
+    quality: np.ndarray = doc("probability that a lot is conforming at full effort, at entry", "supplier")
+    base_defect: np.ndarray = doc("current base defect rate (1 − quality, lowered by process ideas)", "supplier")
+    base_defect0: np.ndarray = doc("base defect rate at entry", "supplier")
+    alignment: np.ndarray = doc("match of delivery and service to what sales promised (S5)", "supplier")
+    opportunism: np.ndarray = doc("propensity to cut corners", "supplier")
+    supplier_cash: np.ndarray = doc("cash: financial health (S12)", "supplier")
+    supplier_cash0: np.ndarray = doc("cash at entry", "supplier")
+    policy: np.ndarray = doc("attention policy code (rules.PASSIVE, PERIODIC, SILENCE)", "supplier")
+
+    # relationships
+    sup: np.ndarray = doc("the supplier holding the slot", "relationship")
+    vacant: np.ndarray = doc("the slot's relationship ended (bankruptcy) or never began", "relationship")
+    trust_b: np.ndarray = doc("buyer's trust in its supplier, in [0, 1]", "relationship")
+    trust_s: np.ndarray = doc("supplier's trust in its buyer, in [0, 1]", "relationship")
+    price: np.ndarray = doc("component price per unit", "relationship")
+    age: np.ndarray = doc("steps since the relationship began", "relationship")
+    since_contact: np.ndarray = doc("steps since the supplier last heard from the buyer", "relationship")
+    since_complaint: np.ndarray = doc("steps since the buyer's last complaint", "relationship")
+    latent: np.ndarray = doc("unvoiced dissatisfaction built up (S7)", "relationship")
+    linked: np.ndarray = doc("the supplier has invested in a link at the buyer (S8)", "relationship")
+    defect_mult: np.ndarray = doc("this relationship's defect multiplier (1 at its start)", "relationship")
+    inspection_seen: np.ndarray = doc("the supplier's estimate of how often this buyer inspects", "relationship")
+    pending_switching: np.ndarray = doc("switching cost per unit owed at the next sourcing (a bankrupt linked "
+                                        "supplier's slot)", "relationship")
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class Events:
+    """What happened this step, per relationship unless said otherwise; cleared by phase 1."""
+
+    spec_change: np.ndarray = doc("a specification change (phase 1)", "relationship")
+    rebid: np.ndarray = doc("a bid was run: a new relationship or an aggressive rebid (phase 2)", "relationship")
+    played_off: np.ndarray = doc("the incumbent was made to match a rival's quote (phase 2)", "relationship")
+    switching: np.ndarray = doc("switching cost per unit paid by the buyer (phase 2)", "relationship")
+    shirked: np.ndarray = doc("the supplier cut corners on this lot (phase 3)", "relationship")
+    defect: np.ndarray = doc("the lot was defective (phase 4)", "relationship")
+    inspected: np.ndarray = doc("the buyer inspected the lot (phase 4)", "relationship")
+    found: np.ndarray = doc("inspection found the defect; the lot went back (phase 4)", "relationship")
+    need: np.ndarray = doc("service was needed (phase 5)", "relationship")
+    gap: np.ndarray = doc("service shortfall against the promise (phase 5)", "relationship")
+    unbundled: np.ndarray = doc("service is billed per call, not in the price (phase 2)", "relationship")
+    complained: np.ndarray = doc("the buyer complained (phase 6)", "relationship")
+    fixed: np.ndarray = doc("a complaint or surfaced dissatisfaction was fixed (phases 6, 7)", "relationship")
+    unfixed_gap: np.ndarray = doc("dissatisfaction voiced or surfaced and left unfixed (phases 6, 7)",
+                                  "relationship")
+    contacted: np.ndarray = doc("the supplier contacted the buyer (phase 7)", "relationship")
+    both_share: np.ndarray = doc("trust is high enough both ways to share plans and ideas (phase 9)",
+                                 "relationship")
+    supplier_ideas: np.ndarray = doc("ideas the supplier gave the buyer (phase 9)", "relationship")
+    process_ideas: np.ndarray = doc("process ideas the buyer gave the supplier (phase 9)", "relationship")
+    unanticipated: np.ndarray = doc("a specification change the buyer had not shared (phase 9)", "relationship")
+    new_link: np.ndarray = doc("the supplier invested in a link this step (phase 9)", "relationship")
+    nonproductive: np.ndarray = doc("non-productive face-to-face hours (phase 10)", "relationship")
+    productive: np.ndarray = doc("productive face-to-face hours (phase 10)", "relationship")
+    cost_price: np.ndarray = doc("cost of ownership per unit: price (phase 11)", "relationship")
+    cost_transaction: np.ndarray = doc("cost of ownership per unit: non-productive hours (phase 11)",
+                                       "relationship")
+    cost_inspection: np.ndarray = doc("cost of ownership per unit: inspection (phase 11)", "relationship")
+    cost_failure: np.ndarray = doc("cost of ownership per unit: field failures (phase 11)", "relationship")
+    cost_service_fee: np.ndarray = doc("cost of ownership per unit: service billed per call (phase 11)",
+                                       "relationship")
+    cost_downtime: np.ndarray = doc("cost of ownership per unit: downtime from service gaps (phase 11)",
+                                    "relationship")
+    cost_mismatch: np.ndarray = doc("cost of ownership per unit: unanticipated changes (phase 11)",
+                                    "relationship")
+    cost_switching: np.ndarray = doc("cost of ownership per unit: switching suppliers (phase 11)", "relationship")
+    volume: np.ndarray = doc("units bought through the slot this step, share · D_t / k (phase 1)", "relationship")
+    exit_low: np.ndarray = doc("relationships the buyer left on low trust (phase 2)", "buyer")
+    exit_silent: np.ndarray = doc("relationships the buyer left silently (phase 2)", "buyer")
+    exit_outbid: np.ndarray = doc("relationships lost to a cheaper rival at a rebid (phase 2)", "buyer")
+    exit_bankrupt: np.ndarray = doc("relationships ended by the supplier's bankruptcy (phase 12)", "buyer")
+    silent_exit_since_complaint: np.ndarray = doc("steps since the last complaint, of each silent exit (phase 2)",
+                                                  "exit")
+    left_since_complaint: np.ndarray = doc("steps since the last complaint, of each exit by the buyer (phase 2)",
+                                           "exit")
+    entrants: np.ndarray = doc("suppliers replaced by entrants this step (phase 12)", "entrant")
+    demand: float = doc("final demand D_t this step (phase 1)", "market")
+    bankruptcies: int = doc("suppliers gone bankrupt this step (phase 12)", "market")
+    paid_by_buyers: float = doc("money buyers paid suppliers this step: price and service fees (phase 11)",
+                                "market")
+    received_by_suppliers: float = doc("money suppliers received this step (phase 12)", "market")
+
+    @classmethod
+    def cleared(cls, n_rel: int, n_buyers: int, demand: float = 0.0) -> "Events":
+        """This step's events before anything happened."""
+        values = {}
+        for f in fields(cls):
+            per, kind = f.metadata["per"], f.type
+            if per == "relationship":
+                dtype = bool if f.name in _BOOL_EVENTS else (np.int64 if f.name in _COUNT_EVENTS else float)
+                values[f.name] = np.zeros(n_rel, dtype=dtype)
+            elif per == "buyer":
+                values[f.name] = np.zeros(n_buyers, dtype=np.int64)
+            elif per in ("exit", "entrant"):
+                values[f.name] = np.zeros(0, dtype=np.int64)
+            else:
+                values[f.name] = 0 if kind == "int" else 0.0
+        values["demand"] = demand
+        return cls(**values)
+
+    @property
+    def cost_parts(self) -> dict[str, np.ndarray]:
+        """The parts of the cost of ownership per unit, in the order of ``COST_PARTS``."""
+        return {part: getattr(self, f"cost_{part}") for part in COST_PARTS}
+
+    def tco(self) -> np.ndarray:
+        """Cost of ownership per unit of each relationship: the sum of its parts."""
+        return sum(self.cost_parts.values())
+
+
+COST_PARTS = ("price", "transaction", "inspection", "failure", "service_fee", "downtime", "mismatch", "switching")
+_BOOL_EVENTS = frozenset({"spec_change", "rebid", "played_off", "shirked", "defect", "inspected", "found", "need",
+                          "unbundled", "complained", "fixed", "contacted", "both_share", "unanticipated",
+                          "new_link"})
+_COUNT_EVENTS = frozenset({"supplier_ideas", "process_ideas"})
+
+
+class StepContext(Protocol):
+    """What a phase sees: the parameters, the state, this step's events, the generator and the step count.
+
+    ``TrustMarket`` is one; phases never call back into the model, so the dependency is one-way.
+    """
+
+    params: Params
+    market: MarketState
+    ev: Events
+    rng: np.random.Generator
+    steps: int
+
+
+def describe(cls) -> list[tuple[str, str, str]]:
+    """``(name, indexed by, meaning)`` of every declared field of ``MarketState`` or ``Events``."""
+    return [(f.name, f.metadata["per"], f.metadata["doc"]) for f in fields(cls)]
