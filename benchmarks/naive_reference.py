@@ -1,6 +1,6 @@
 """The core rules written the plain Mesa way, one agent's ``step`` at a time: a baseline and a cross-check.
 
-Phases 2–4 and 8 of MODEL.md — sourcing and pricing (exits on low trust, aggressive rebids with
+Phases 2–4 and 8 of docs/ODD.md — sourcing and pricing (exits on low trust, aggressive rebids with
 play-off, partner cost-plus), supplier conduct, inspection with hidden quality, the trust update —
 each buyer running them for its own slots with Python objects and one random draw at a time.
 
@@ -25,7 +25,8 @@ from trustsim.params import Params
 NEUTRAL = {
     "service.service_need": 0.0, "innovation.idea_rate": 0.0, "innovation.process_idea_rate": 0.0,
     "market.uncertainty": 0.0, "linkage.linkage_age": 1_000_000, "suppliers.attention_policy": "silence",
-    "suppliers.supplier_cash": 1e12,
+    "suppliers.supplier_cash": 1e12, "suppliers.integrity_sd": 0.0, "suppliers.padding_max": 0.0,
+    "buyers.tco_weight": 0.0, "buyers.word_of_mouth": 0.0, "market.fit_spread": 0.0,
 }
 
 
@@ -39,7 +40,7 @@ class NaiveSupplier(mesa.Agent):
         s = model.p.suppliers
         self.unit_cost = max(model.rng.normal(s.cost_mean, s.cost_sd), 0.5)
         self.quality = min(max(model.rng.normal(s.quality, 0.01), 0.8), 1.0)
-        self.opportunism = s.opportunism
+        self.integrity = s.integrity_mean
 
 
 class NaiveBuyer(mesa.Agent):
@@ -97,16 +98,23 @@ class NaiveBuyer(mesa.Agent):
             if self.partner:
                 self.price_partner(slot)
             s = slot["supplier"]                                                # conduct
-            shirk = rng.random() < s.opportunism * (1 - slot["trust_s"]) * (1 - slot["seen"])
+            theta = s.integrity
+            shirk = rng.random() < (1 - theta) * (1 - slot["seen"]) * (1 - theta * slot["trust_s"])
             p_def = min((1 - s.quality) + (p.suppliers.shirk_defect if shirk else 0.0), 1.0)
             defect = rng.random() < p_def                                        # inspection
             x = p.trust.no_inspection_trust
             inspected = rng.random() < (min(max(1 - slot["trust_b"] / x, 0.0), 1.0) if x > 0 else 0.0)
             slot["seen"] += p.quality.inspection_memory * (inspected - slot["seen"])
             t = slot["trust_b"]                                                  # trust update
+            shares_plans = t >= p.trust.share_threshold
             t = t - p.trust.loss * t if defect else t + p.trust.gain * (1 - t)
             slot["trust_b"] = min(max(t, 0.0), 1.0)
+            lo, hi = p.prices.min_markup, p.prices.fair_markup
+            markup = slot["price"] / s.unit_cost - 1
+            margin = (markup >= lo) * 1.0 if hi <= lo else min(max((markup - lo) / (hi - lo), 0.0), 1.0)
             if not played_off:
+                slot["trust_s"] += p.trust.gain * margin * (1 - slot["trust_s"])
+            if shares_plans:
                 slot["trust_s"] += p.trust.gain * (1 - slot["trust_s"])
             slot["inspected"] = inspected
 

@@ -1,5 +1,6 @@
 """Each rule of rules.py against its equation in MODEL.md section 3, on cases computed by hand."""
 
+import math
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,8 +46,63 @@ def test_due_for_rebid_is_staggered():
 
 
 def test_shirk_probability():
-    # opportunism · (1 − trust_s) · (1 − inspection seen) = 0.5 · 0.6 · 0.5
-    assert_allclose(rules.shirk_probability(0.5, A([0.4, 1.0]), A([0.5, 0.0])), [0.15, 0.0])
+    # (1 − θ) · (1 − seen) · (1 − θ · trust_s): θ 0.5, trust 0.4, seen 0.5 → 0.5 · 0.5 · 0.8 = 0.2;
+    # θ 0.5, trust 1, seen 0 → 0.5 · 1 · 0.5 = 0.25 (a trusted opportunist still cheats when unwatched)
+    assert_allclose(rules.shirk_probability(0.5, A([0.4, 1.0]), A([0.5, 0.0])), [0.2, 0.25])
+    # a pure opportunist cheats whenever unwatched, whatever the trust; an honest supplier never
+    assert_allclose(rules.shirk_probability(A([0.0, 0.0, 1.0]), A([0.0, 1.0, 0.0]), A([0.0, 0.0, 0.0])),
+                    [1.0, 1.0, 0.0])
+
+
+def test_integrity_beta_has_the_asked_mean_and_spread():
+    a, b = rules.integrity_beta(0.8, 0.15)
+    # mean a / (a + b), variance ab / ((a + b)² (a + b + 1))
+    assert a / (a + b) == pytest.approx(0.8)
+    assert math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))) == pytest.approx(0.15)
+    assert rules.integrity_beta(0.8, 0.0) is None and rules.integrity_beta(1.0, 0.2) is None
+    a, b = rules.integrity_beta(0.5, 0.5)  # beyond the largest Beta spread (0.5): √0.98 of it
+    assert math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))) == pytest.approx(math.sqrt(0.98) * 0.5)
+
+
+def test_padding_and_cost_plus_on_the_reported_cost():
+    # padding_max · (1 − θ) · (1 − audit_seen) = 0.15 · 0.6 · 0.5 = 0.045
+    assert_allclose(rules.padding(A([0.4, 1.0]), A([0.5, 0.0]), 0.15), [0.045, 0.0])
+    # (1.0 · 1.045 + 0.3 · 0.03) · 1.08 = 1.13832
+    assert_allclose(rules.cost_plus_price(A([1.0]), 0.3, 0.03, 0.08, A([True]), A([0.045])), [1.13832])
+
+
+def test_reputation_is_the_mean_trust_of_current_customers():
+    sup, trust, active = A([0, 0, 2, 2]), A([0.2, 0.6, 0.9, 0.1]), A([True, True, True, False])
+    assert_allclose(rules.reputation(sup, trust, active, 3, 0.5), [0.4, 0.5, 0.9])  # supplier 1 has none
+    # quote · (1 + w · (1 − rep)): 1.0 · (1 + 0.3 · 0.6) = 1.18
+    assert_allclose(rules.expected_cost_score(A([1.0, 1.0]), A([0.4, 1.0]), 0.3), [1.18, 1.0])
+    assert_allclose(rules.starting_trust(0.5, A([0.9, 0.1]), 0.5), [0.7, 0.3])
+    assert_allclose(rules.starting_trust(0.5, A([0.9]), 0.0), [0.5])  # no word of mouth: model 1
+
+
+def test_fit_factor_and_margin_factor():
+    assert_allclose(rules.fit_factor(0.1, A([0.0, 1.0])), [1.0, math.exp(0.1)])
+    assert_allclose(rules.fit_factor(0.0, A([2.5])), [1.0])
+    # markup m = price / cost − 1; (m − 0.02) / (0.08 − 0.02), clipped: m 0.05 → 0.5, m 0.01 → 0, m 0.2 → 1
+    assert_allclose(rules.margin_factor(A([1.05, 1.01, 1.2]), A([1.0, 1.0, 1.0]), 0.02, 0.08), [0.5, 0.0, 1.0])
+    assert_allclose(rules.margin_factor(A([1.05, 1.01]), A([1.0, 1.0]), 0.02, 0.02), [1.0, 0.0])  # all or nothing
+
+
+def test_supplier_trust_follows_margin_and_shared_plans():
+    # not played off, margin 0.5: 0.5 + 0.08 · 0.5 · 0.5 = 0.52; then plans shared: 0.52 + 0.08 · 0.48 = 0.5584
+    got = rules.supplier_trust_update(A([0.5, 0.5, 0.5]), A([False, False, True]), 0.08, A([0.5, 0.5, 1.0]),
+                                      A([False, True, False]))
+    assert_allclose(got, [0.52, 0.5584, 0.5])
+
+
+def test_nash_price():
+    # p = c + p̄ / (β (1 − s)): 1 + 1.2 / (8 · 0.75) = 1.2
+    assert_allclose(rules.nash_price(A([1.0]), 1.2, A([0.25]), 8.0, 1.0), [1.2])
+    # capped at c · (1 + max_markup) where β (1 − s) is small, or a monopoly
+    assert_allclose(rules.nash_price(A([1.0, 2.0]), 1.2, A([0.25, 1.0]), 0.1, 0.5), [1.5, 3.0])
+    # symmetric start: c̄ · (1 + 1 / (β (1 − 1/n) − 1)) = 1 · (1 + 1 / (8 · 0.75 − 1)) = 1.2 for n = 4
+    assert rules.symmetric_nash_mean(1.0, 4, 8.0, 1.0) == pytest.approx(1.2)
+    assert rules.symmetric_nash_mean(1.0, 1, 8.0, 0.5) == pytest.approx(1.5)
 
 
 def test_lot_defect_probability():
@@ -115,7 +171,7 @@ def test_anticipation_and_linkage():
     assert got.tolist() == [True, False, False, False]
 
 
-H = SimpleNamespace(h_admin=8.0, h_monitor=15.0, h_collab=30.0, h_bid=20.0, h_dispute=15.0, h_renegotiate=25.0,
+H = SimpleNamespace(audit_hours=6.0, h_admin=8.0, h_monitor=15.0, h_collab=30.0, h_bid=20.0, h_dispute=15.0, h_renegotiate=25.0,
                     h_idea=4.0)
 
 
@@ -164,8 +220,8 @@ def test_edges_of_the_sourcing_rules():
 
 
 def test_edges_of_conduct_and_inspection():
-    # untrusted and never inspected: opportunism itself; fully trusted or always inspected: never
-    assert_allclose(rules.shirk_probability(0.5, A([0.0, 1.0, 0.0]), A([0.0, 0.0, 1.0])), [0.5, 0.0, 0.0])
+    # untrusted and never inspected: 1 − θ; fully trusted: (1 − θ)²; always inspected: never
+    assert_allclose(rules.shirk_probability(0.5, A([0.0, 1.0, 0.0]), A([0.0, 0.0, 1.0])), [0.5, 0.25, 0.0])
     assert_allclose(rules.lot_defect_probability(A([0.0, 0.03]), A([1.0, 0.3]), A([False, False]), 0.25), [0.0, 0.009])
     # trust exactly at the threshold: no inspection; trust 1 with threshold 1: none; trust 0: always
     assert_allclose(rules.inspection_probability(A([0.8, 1.0, 0.0]), 0.8), [0.0, 0.0, 1.0])

@@ -92,9 +92,9 @@ class Supplier(mesa.Agent):
         return float(self.model.market.alignment[self.index])
 
     @property
-    def opportunism(self) -> float:
-        """Propensity to cut corners."""
-        return float(self.model.market.opportunism[self.index])
+    def integrity(self) -> float:
+        """θ, hidden from the buyers: how far the supplier refrains from exploiting trust (S14)."""
+        return float(self.model.market.integrity[self.index])
 
     @property
     def cash(self) -> float:

@@ -43,6 +43,8 @@ class Market(MarketState):
         self.profit_cum = np.zeros(nb)
         self.profit_since_imitation = np.zeros(nb)
         self.ideas_received = np.zeros(nb)
+        self.retail_price = np.zeros(nb)
+        self.mean_retail = np.nan
 
         # suppliers
         self.unit_cost = np.empty(ns)
@@ -51,7 +53,7 @@ class Market(MarketState):
         self.base_defect = np.empty(ns)
         self.base_defect0 = np.empty(ns)
         self.alignment = np.empty(ns)
-        self.opportunism = np.empty(ns)
+        self.integrity = np.empty(ns)
         self.supplier_cash = np.empty(ns)
         self.supplier_cash0 = np.empty(ns)
         self.policy = np.full(ns, POLICY_CODES[p.suppliers.attention_policy])
@@ -73,6 +75,8 @@ class Market(MarketState):
         self.inspection_seen = np.full(R, rules.inspection_probability(np.array(p.trust.initial),
                                                                        p.trust.no_inspection_trust).item())
         self.pending_switching = np.zeros(R)
+        self.audit_seen = self.inspection_seen.copy()
+        self.fit = np.ones(R)
 
     # --- traits ---------------------------------------------------------------------------------
     def new_entrant_traits(self, idx: np.ndarray, rng: np.random.Generator) -> None:
@@ -86,9 +90,10 @@ class Market(MarketState):
         self.base_defect[idx] = 1.0 - self.quality[idx]
         self.base_defect0[idx] = self.base_defect[idx]
         self.alignment[idx] = np.clip(rng.normal(s.alignment_mean, 0.08, n), 0.3, 1.0)
-        self.opportunism[idx] = s.opportunism
         self.supplier_cash[idx] = s.supplier_cash
         self.supplier_cash0[idx] = s.supplier_cash
+        beta = rules.integrity_beta(s.integrity_mean, s.integrity_sd)
+        self.integrity[idx] = s.integrity_mean if beta is None else rng.beta(*beta, n)
 
     # --- derived views --------------------------------------------------------------------------
     @property
@@ -100,16 +105,23 @@ class Market(MarketState):
         """S10, S11: service is in the price of partner contracts (unless partner_in_price is false)."""
         return self.rel_partner & self.p.service.partner_in_price
 
+    def cost_for_buyer(self) -> np.ndarray:
+        """Each relationship's supplier cost per unit for this buyer's specification: unit cost × fit (S19)."""
+        return self.unit_cost[self.sup] * self.fit
+
     def defect_rate(self) -> np.ndarray:
         """Each relationship's defect probability at full effort: supplier base rate × multiplier."""
         return self.base_defect[self.sup] * self.defect_mult
 
-    def start_relationships(self, rows: np.ndarray, suppliers: np.ndarray) -> None:
-        """A new relationship in each of ``rows``: trust at ``trust.initial``, clocks and links reset."""
+    def start_relationships(self, rows: np.ndarray, suppliers: np.ndarray, trust_b: np.ndarray,
+                            fit: np.ndarray) -> None:
+        """A new relationship in each of ``rows``: the buyer's trust ``trust_b`` (word of mouth), the
+        supplier's at ``trust.initial``, the winning bid's ``fit``; clocks and links reset."""
         t = self.p.trust
         self.sup[rows] = suppliers
         self.vacant[rows] = False
-        self.trust_b[rows] = t.initial
+        self.fit[rows] = fit
+        self.trust_b[rows] = trust_b
         self.trust_s[rows] = t.initial
         self.age[rows] = 0
         self.since_contact[rows] = 0
@@ -117,7 +129,9 @@ class Market(MarketState):
         self.latent[rows] = 0.0
         self.linked[rows] = False
         self.defect_mult[rows] = 1.0
-        self.inspection_seen[rows] = rules.inspection_probability(np.array(t.initial), t.no_inspection_trust).item()
+        # the supplier expects to be watched as a buyer of this starting trust would watch it
+        self.inspection_seen[rows] = rules.inspection_probability(self.trust_b[rows], t.no_inspection_trust)
+        self.audit_seen[rows] = self.inspection_seen[rows]
 
     def per_buyer(self, values: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
         """Sum of relationship values (the last axis) over each buyer's slots, or added ``into`` a total.
@@ -154,10 +168,11 @@ class Market(MarketState):
                                                       self.own_cost.tolist(), self.cash.tolist()))
         health = rules.financial_health(self.supplier_cash, self.supplier_cash0)
         g.add_nodes_from((f"s{j}", {"kind": "supplier", "unit_cost": uc, "cash": ca, "health": he, "alignment": al,
-                                    "quality": qu})
-                         for j, uc, ca, he, al, qu in zip(range(self.n_suppliers), self.unit_cost.tolist(),
-                                                          self.supplier_cash.tolist(), health.tolist(),
-                                                          self.alignment.tolist(), self.quality.tolist()))
+                                    "quality": qu, "integrity_hidden": th})
+                         for j, uc, ca, he, al, qu, th in zip(range(self.n_suppliers), self.unit_cost.tolist(),
+                                                              self.supplier_cash.tolist(), health.tolist(),
+                                                              self.alignment.tolist(), self.quality.tolist(),
+                                                              self.integrity.tolist()))
         rows = np.flatnonzero(~self.vacant)
         pair = self.buyer_of[rows] * self.n_suppliers + self.sup[rows]
         _, first, which, slots = np.unique(pair, return_index=True, return_inverse=True, return_counts=True)
@@ -170,8 +185,8 @@ class Market(MarketState):
             return np.bincount(which, weights=values[rows], minlength=len(slots)) / slots
 
         columns = [self.buyer_of[first_row], self.sup[first_row], mean(self.trust_b), mean(self.trust_s),
-                   mean(self.price), self.age[first_row], self.linked[first_row], slots]
-        g.add_edges_from((f"b{b}", f"s{s}", {"trust_buyer": tb, "trust_supplier": ts, "price": pr, "age": ag,
-                                             "linked": li, "slots": n})
-                         for b, s, tb, ts, pr, ag, li, n in zip(*(c[order].tolist() for c in columns)))
+                   mean(self.price), mean(self.fit), self.age[first_row], self.linked[first_row], slots]
+        g.add_edges_from((f"b{b}", f"s{s}", {"trust_buyer": tb, "trust_supplier": ts, "price": pr, "fit": fi,
+                                             "age": ag, "linked": li, "slots": n})
+                         for b, s, tb, ts, pr, fi, ag, li, n in zip(*(c[order].tolist() for c in columns)))
         return g

@@ -104,7 +104,8 @@ class Recorder:
 class BuyerAccumulator:
     """Each buyer's sums over the long run (second half of the run): trust, hours, lots, units, ideas."""
 
-    FIELDS = ("trust_b", "nonproductive", "productive", "inspected", "units", "purchasing", "ideas", "tco", "price")
+    FIELDS = ("trust_b", "nonproductive", "productive", "inspected", "units", "purchasing", "ideas", "tco", "price",
+              "trust_s", "integrity")
 
     def __init__(self, n_buyers: int, start_step: int):
         self.start_step = start_step
@@ -119,7 +120,7 @@ class BuyerAccumulator:
         rel = np.stack([
             mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, ev.volume,
             ev.nonproductive + model.params.time.h_inspect * ev.inspected, ev.supplier_ideas,
-            ev.tco() / k, mk.price / k,
+            ev.tco() / k, mk.price / k, mk.trust_s / k, mk.integrity[mk.sup] / k,
         ])
         mk.per_buyer(rel, into=self.matrix)
         self.steps += 1
@@ -136,6 +137,7 @@ class BuyerAccumulator:
             "buyer": np.arange(mk.n_buyers),
             "posture": np.where(mk.is_partner, "partner", "aggressive"),
             "trust": s["trust_b"] / steps,
+            "trusted_by_suppliers": s["trust_s"] / steps,
             "nonproductive_share": np.divide(s["nonproductive"], hours, out=np.zeros_like(hours), where=hours > 0),
             "inspection_rate": s["inspected"] / lots if lots else np.zeros_like(hours),
             "units_per_purchasing_hour": np.divide(s["units"], s["purchasing"], out=np.zeros_like(hours),
@@ -143,6 +145,7 @@ class BuyerAccumulator:
             "ideas_per_step": s["ideas"] / steps,
             "component_price": s["price"] / steps,
             "tco_per_unit": s["tco"] / steps,
+            "supplier_integrity_hidden": s["integrity"] / steps,
             "own_cost": mk.own_cost,
             "market_share": mk.share,
             "profit_cum": mk.profit_cum,

@@ -59,7 +59,7 @@ class TrustMarket(mesa.Model):
         self.buyers = [Buyer(self, i) for i in range(params.market.buyers)]
         self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
         self.ev = Events.cleared(self.market.n_rel, self.market.n_buyers, demand=params.market.demand)
-        phases.fill_slots(self, np.arange(self.market.n_rel))  # ODD 5: each slot to the best of n_bids quotes
+        phases.initial_sourcing(self)
         self.recorder = Recorder(params.run.steps)
         self.buyer_sums = BuyerAccumulator(params.market.buyers, params.run.steps // 2)
         self.datacollector = mesa.DataCollector(model_reporters={

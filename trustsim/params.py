@@ -52,6 +52,7 @@ class Market(Group):
     suppliers: int = P(20, 1, 1_000_000, "firms", "number of suppliers")
     slots_per_buyer: int = P(2, 1, 50, "slots", "supplier slots per buyer, k (dual sourcing by default)")
     uncertainty: float = P(0.3, 0.0, 1.0, "probability", "σ: chance of a specification change per relationship and step; scale of demand shocks")
+    fit_spread: float = P(0.1, 0.0, 2.0, "log cost", "spread of a supplier's cost factor for a buyer's specification, exp(fit_spread · ε), re-drawn at each specification change (S14, S19)")
     demand: float = P(10_000.0, 0.0, 1e12, "units/step", "total final demand D, all buyers together")
 
 
@@ -61,6 +62,8 @@ class Buyers(Group):
     rebid_interval: int = P(4, 1, 10_000, "steps", "an aggressive buyer rebids each slot every this many steps")
     exit_threshold: float = P(0.2, 0.0, 1.0, "trust", "a buyer leaves a supplier whose trust falls below this")
     exit_dissatisfaction: float = P(1.0, 0.0, 1e6, "gap units", "a buyer leaves silently when unvoiced dissatisfaction exceeds this (S7)")
+    tco_weight: float = P(0.3, 0.0, 10.0, "share", "quotes are ranked by quote · (1 + tco_weight · (1 − reputation)): the expected cost of ownership (S10)")
+    word_of_mouth: float = P(0.5, 0.0, 1.0, "share", "weight of a supplier's reputation in a new relationship's starting trust")
 
 
 class Prices(Group):
@@ -74,7 +77,9 @@ class Suppliers(Group):
     improvable: float = P(0.3, 0.0, 0.95, "share", "share of unit cost that process improvement can remove")
     quality: float = P(0.97, 0.8, 1.0, "probability", "mean probability that a lot is conforming at full effort")
     alignment_mean: float = P(0.85, 0.3, 1.0, "share", "mean match between what sales promise and what delivery and service do (S5)")
-    opportunism: float = P(0.5, 0.0, 1.0, "probability", "propensity to cut corners when neither trusted nor watched")
+    integrity_mean: float = P(0.8, 0.0, 1.0, "share", "mean of suppliers' hidden integrity θ, drawn at entry from a Beta distribution (S14)")
+    integrity_sd: float = P(0.15, 0.0, 0.5, "share", "spread of integrity (0: every supplier has the mean); capped below the largest a Beta allows")
+    padding_max: float = P(0.15, 0.0, 1.0, "share of cost", "cost padding in cost-plus prices of a supplier with no integrity that is never audited")
     shirk_saving: float = P(0.04, 0.0, 1.0, "share of cost", "cost saved on a lot where corners are cut")
     shirk_defect: float = P(0.25, 0.0, 1.0, "probability", "defect probability added by cutting corners")
     supplier_cash: float = P(2000.0, 0.0, 1e12, "money", "starting cash of a supplier (and of an entrant)")
@@ -125,6 +130,7 @@ class Time(Group):
     h_renegotiate: float = P(25.0, 0.0, 1e4, "hours", "renegotiating an unanticipated specification change, at zero trust")
     h_idea: float = P(4.0, 0.0, 1e4, "hours", "joint work per idea exchanged")
     h_inspect: float = P(10.0, 0.0, 1e4, "hours", "purchasing hours per inspected lot")
+    audit_hours: float = P(6.0, 0.0, 1e4, "hours", "face-to-face hours of an audit of a cost-plus supplier's costs")
     hour_cost: float = P(0.5, 0.0, 1e6, "money/hour", "cost of one face-to-face hour")
     reference_volume: float = P(125.0, 1e-9, 1e12, "units", "volume at which the hours above are spent; transaction cost scales with volume over it")
     trust_scaled_hours: bool = Field(True, description="monitoring and renegotiation hours shrink with trust (false: fixed at their zero-trust level, the null model)", json_schema_extra={"unit": "flag"})
@@ -149,7 +155,7 @@ class Linkage(Group):
 
 class Downstream(Group):
     own_cost: float = P(1.0, 0.0, 1e6, "money/unit", "buyer's initial own cost per unit of final product, excluding components")
-    retail_markup: float = P(0.2, 0.0, 10.0, "share of cost", "retail price over unit cost")
+    max_markup: float = P(1.0, 0.0, 100.0, "share of cost", "highest markup over unit cost final customers accept (caps the logit-Nash price)")
     price_sensitivity: float = P(8.0, 0.0, 1000.0, "", "β of the logit over relative retail prices")
     share_inertia: float = P(0.2, 0.0, 1.0, "share", "λ: share of the way to the logit share covered per step")
 
@@ -206,6 +212,14 @@ class Params(Group):
         return validate(data)
 
 
+# parameters of earlier versions, and what replaced them (a file that names one gets this message)
+RETIRED: dict[str, str] = {
+    "suppliers.opportunism": "no longer exists: corners are cut by suppliers of low hidden integrity; "
+                             "set suppliers.integrity_mean and suppliers.integrity_sd instead",
+    "downstream.retail_markup": "no longer exists: buyers set logit-Nash prices (capped by downstream.max_markup); "
+                                "remove it",
+}
+
 # name -> group, for the bare names (every parameter name is unique across groups)
 NAME_TO_GROUP: dict[str, str] = {n: g for g, cls in GROUPS.items() for n in cls.model_fields}
 assert len(NAME_TO_GROUP) == sum(len(c.model_fields) for c in GROUPS.values()), "names must be unique"
@@ -220,6 +234,9 @@ def suggest(word: str, choices) -> str:
 
 def resolve_key(key: str, source: str | None = None) -> tuple[str, str]:
     """``"trust.gain"`` or ``"gain"`` → ``("trust", "gain")``; ParamError for anything else."""
+    retired = RETIRED.get(key) or RETIRED.get(next((k for k in RETIRED if k.endswith("." + key)), ""))
+    if retired:
+        raise ParamError(source, key, retired)
     if "." in key:
         group, _, name = key.partition(".")
         if group not in GROUPS:
@@ -242,6 +259,8 @@ def _describe_error(err: dict) -> tuple[str, str]:
         *parent, name = [str(p) for p in err["loc"]]
         if not parent:
             return key, f'unknown table "{name}"{suggest(name, list(GROUPS) + ["extends", "sweep", "description"])}'
+        if key in RETIRED:
+            return key, RETIRED[key]
         return key, f"unknown parameter{suggest(name, GROUPS[parent[0]].model_fields)}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return key, f"{given!r} is out of range ({_range_text(key)})"
@@ -394,7 +413,8 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
             raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}")
         for name, v in value.items():
             if name not in GROUPS[key].model_fields:
-                raise ParamError(shown, f"{key}.{name}", f"unknown parameter{suggest(name, GROUPS[key].model_fields)}")
+                raise ParamError(shown, f"{key}.{name}", RETIRED.get(f"{key}.{name}")
+                                 or f"unknown parameter{suggest(name, GROUPS[key].model_fields)}")
     for key in ("description",):
         if key in data and not isinstance(data[key], str):
             raise ParamError(shown, key, "expected a string")

@@ -23,26 +23,34 @@ def environment(model: StepContext) -> None:
 
 
 def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
-    """S3, S18: ``n_bids`` random suppliers quote for each row; the lowest quote and its supplier.
+    """S3, S10, S18, S19: ``n_bids`` random suppliers quote for each row; the best by expected cost of ownership.
 
-    A supplier already holding another slot of the same buyer does not bid (dual sourcing), nor,
-    when ``exclude_incumbent``, the supplier being left. When every bidder is barred, a rebid leaves
+    Each bidder quotes on its cost for the buyer's specification, unit cost × a fresh fit (the incumbent,
+    when it bids, keeps its fit); the buyer ranks quotes by ``expected_cost_score`` on the bidders'
+    reputations. A supplier already holding another slot of the same buyer does not bid (dual sourcing),
+    nor, when ``exclude_incumbent``, the supplier being left. When every bidder is barred, a rebid leaves
     the incumbent unchallenged and a slot to fill goes to a random supplier the buyer does not hold.
+    Returns the winning quote, supplier, fit and score.
     """
-    mk, p, rng = model.market, model.params, model.rng
+    mk, p, rng, ev = model.market, model.params, model.rng, model.ev
     n, nb = len(rows), p.buyers.n_bids
     bidders = rng.integers(0, mk.n_suppliers, (n, nb))
     markup = rng.uniform(p.prices.min_markup, p.prices.fair_markup, (n, nb))
-    quotes = rules.quote(mk.unit_cost[bidders], markup)
+    fits = rules.fit_factor(p.market.fit_spread, rng.standard_normal((n, nb)))
+    if not exclude_incumbent:
+        fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
+    quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)
+    scores = rules.expected_cost_score(quotes, ev.reputation[bidders], p.buyers.tco_weight)
     held = np.where(mk.vacant, -1, mk.sup).reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]  # (n, k) its suppliers
     own = (held == mk.sup[rows, None])
     others = held if exclude_incumbent else np.where(own, -2, held)     # the incumbent may bid unless left
     barred = (bidders[:, :, None] == others[:, None, :]).any(axis=2)
-    quotes[barred] = np.inf
-    best = np.argmin(quotes, axis=1)
-    q = quotes[np.arange(n), best]
-    winner = bidders[np.arange(n), best]
-    barred_all = ~np.isfinite(q)
+    scores[barred] = np.inf
+    best = np.argmin(scores, axis=1)
+    pick = (np.arange(n), best)
+    q, winner, fit, score = quotes[pick], bidders[pick], fits[pick], scores[pick]
+    barred_all = ~np.isfinite(score)
+    q[barred_all] = np.inf
     if not exclude_incumbent:  # a rebid that drew no eligible rival: the incumbent keeps the slot unchallenged
         winner[barred_all] = mk.sup[rows[barred_all]]
     elif barred_all.any():     # a slot to fill and every bidder barred: ask a supplier it does not hold
@@ -50,8 +58,17 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
         free = ~(np.arange(mk.n_suppliers)[None, :, None] == others[fb, None, :]).any(axis=2)
         free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
         winner[fb] = np.argmax(rng.random(free.shape) * free, axis=1)
-        q[fb] = rules.quote(mk.unit_cost[winner[fb]], markup[fb, 0])
-    return q, winner
+        fit[fb] = fits[fb, 0]
+        q[fb] = rules.quote(mk.unit_cost[winner[fb]] * fit[fb], markup[fb, 0])
+    return q, winner, fit, score
+
+
+def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.ndarray, fit: np.ndarray) -> None:
+    """S14: new relationships in ``rows``; the buyer's starting trust follows the winner's reputation."""
+    mk, p = model.market, model.params
+    trust_b = rules.starting_trust(p.trust.initial, model.ev.reputation[winner], p.buyers.word_of_mouth)
+    mk.start_relationships(rows, winner, trust_b, fit)
+    mk.price[rows] = price
 
 
 def fill_slots(model: StepContext, rows: np.ndarray) -> None:
@@ -61,36 +78,50 @@ def fill_slots(model: StepContext, rows: np.ndarray) -> None:
         col = rows[mk.slot_of[rows] == j]
         if len(col) == 0:
             continue
-        q, winner = _best_quotes(model, col, exclude_incumbent=True)
-        mk.start_relationships(col, winner)
-        mk.price[col] = q
+        q, winner, fit, _ = _best_quotes(model, col, exclude_incumbent=True)
+        _start(model, col, winner, q, fit)
         ev.rebid[col] = True
 
 
+def initial_sourcing(model: StepContext) -> None:
+    """ODD 5: every slot goes to the best of ``n_bids`` quotes; every supplier has the reputation ``trust.initial``."""
+    mk = model.market
+    model.ev.reputation = np.full(mk.n_suppliers, float(model.params.trust.initial))
+    fill_slots(model, np.arange(mk.n_rel))
+
+
 def _rebid(model: StepContext, rows: np.ndarray) -> None:
-    """S3, S18: the incumbent answers the lowest rival quote; it matches (played off) or loses the slot."""
+    """S3, S10, S18: the incumbent answers the best rival bid; it matches (played off) or loses the slot.
+
+    The buyer judges its incumbent on its own trust and rivals on reputation: the incumbent keeps the
+    slot at the price whose expected cost of ownership equals the rival's, if that is above its floor.
+    """
     mk, p, ev = model.market, model.params, model.ev
+    w = p.buyers.tco_weight
     ev.rebid[rows] = True
-    q, winner = _best_quotes(model, rows, exclude_incumbent=False)
+    q, winner, fit, score = _best_quotes(model, rows, exclude_incumbent=False)
     inc = mk.sup[rows]
-    cheaper = q < mk.price[rows]
     by_incumbent = winner == inc
-    can_match = rules.price_floor(mk.unit_cost[inc], p.prices.min_markup) <= q
+    own_score = rules.expected_cost_score(mk.price[rows], mk.trust_b[rows], w)
+    cheaper = np.where(by_incumbent, q < mk.price[rows], score < own_score)
+    match = np.where(by_incumbent, q, score / (1.0 + w * (1.0 - mk.trust_b[rows])))
+    can_match = rules.price_floor(mk.unit_cost[inc] * mk.fit[rows], p.prices.min_markup) <= match
     switch = cheaper & ~by_incumbent & ~can_match
-    mk.price[rows[cheaper & (by_incumbent | can_match)]] = q[cheaper & (by_incumbent | can_match)]
+    kept = cheaper & (by_incumbent | can_match)
+    mk.price[rows[kept]] = match[kept]
     matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
     mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
     ev.played_off[matched] = True
     gone = rows[switch]
     np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
     ev.switching[gone] += np.where(mk.linked[gone], p.linkage.linkage_switching_cost, 0.0)
-    mk.start_relationships(gone, winner[switch])
-    mk.price[gone] = q[switch]
+    _start(model, gone, winner[switch], q[switch], fit[switch])
 
 
 def sourcing(model: StepContext) -> None:
     """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
     mk, p, ev = model.market, model.params, model.ev
+    ev.reputation = rules.reputation(mk.sup, mk.trust_b, ~mk.vacant, mk.n_suppliers, p.trust.initial)
     # exits: low trust, or silently on accumulated unvoiced dissatisfaction; vacancies from bankruptcy
     low, silent = rules.leaves(mk.trust_b, mk.latent, p.buyers.exit_threshold, p.buyers.exit_dissatisfaction)
     low &= ~mk.vacant
@@ -112,31 +143,42 @@ def sourcing(model: StepContext) -> None:
         if len(rows):
             _rebid(model, rows)
 
-    # partners pay cost-plus every step, so supplier cost reductions are shared
+    # partners pay cost-plus every step, so supplier cost reductions are shared; the dishonest pad the cost
     partner = mk.rel_partner
     s = p.service
-    cp = rules.cost_plus_price(mk.unit_cost[mk.sup], s.service_need, s.service_cost, p.prices.fair_markup,
-                               mk.service_in_price())
+    ev.padding = np.where(partner, rules.padding(mk.integrity[mk.sup], mk.audit_seen, p.suppliers.padding_max), 0.0)
+    cp = rules.cost_plus_price(mk.cost_for_buyer(), s.service_need, s.service_cost, p.prices.fair_markup,
+                               mk.service_in_price(), ev.padding)
     mk.price = np.where(partner, cp, mk.price)
     ev.unbundled = ~mk.service_in_price()
 
 
 def supplier_conduct(model: StepContext) -> None:
-    """Phase 3 (S5, S14): a supplier cuts corners with probability opportunism · (1 − trust_s) · (1 − inspection seen)."""
+    """Phase 3 (S5, S14): a supplier cuts corners with probability (1 − θ) · (1 − inspection seen) · (1 − θ · trust_s)."""
     mk = model.market
-    prob = rules.shirk_probability(mk.opportunism[mk.sup], mk.trust_s, mk.inspection_seen)
+    prob = rules.shirk_probability(mk.integrity[mk.sup], mk.trust_s, mk.inspection_seen)
     model.ev.shirked = model.rng.random(mk.n_rel) < prob
 
 
 def inspection(model: StepContext) -> None:
-    """Phase 4 (S17): lots are defective by hidden quality; the buyer inspects as trust allows."""
+    """Phase 4 (S14, S17): lots are defective by hidden quality; the buyer inspects lots, and audits a cost-plus
+    supplier's costs, as trust allows; padding found is refunded."""
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
-    q = p.quality
+    q, s = p.quality, p.service
     p_def = rules.lot_defect_probability(mk.base_defect[mk.sup], mk.defect_mult, ev.shirked, p.suppliers.shirk_defect)
     ev.defect = rng.random(mk.n_rel) < p_def
-    ev.inspected = rng.random(mk.n_rel) < rules.inspection_probability(mk.trust_b, p.trust.no_inspection_trust)
+    watch = rules.inspection_probability(mk.trust_b, p.trust.no_inspection_trust)
+    ev.inspected = rng.random(mk.n_rel) < watch
     ev.found = ev.defect & ev.inspected & (rng.random(mk.n_rel) < q.detection)
     mk.inspection_seen = rules.update_inspection_seen(mk.inspection_seen, ev.inspected, q.inspection_memory)
+    cost_plus = mk.rel_partner
+    ev.audited = cost_plus & (rng.random(mk.n_rel) < watch)
+    ev.padding_found = ev.audited & (ev.padding > 0) & (rng.random(mk.n_rel) < q.detection)
+    refunded = np.flatnonzero(ev.padding_found)
+    mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer()[refunded], s.service_need, s.service_cost,
+                                               p.prices.fair_markup, mk.service_in_price()[refunded])
+    mk.audit_seen = np.where(cost_plus, rules.update_inspection_seen(mk.audit_seen, ev.audited, q.inspection_memory),
+                             mk.audit_seen)
 
 
 def after_sales_service(model: StepContext) -> None:
@@ -186,12 +228,16 @@ def attention(model: StepContext) -> None:
 
 
 def trust_update(model: StepContext) -> None:
-    """Phase 8 (S14): asymmetric buyer trust update; suppliers trust buyers that deal fairly."""
+    """Phase 8 (S14, S18): asymmetric buyer trust update, betrayals (defects, padding found) costing most;
+    suppliers trust buyers that pay them fairly and share their plans."""
     mk, p, ev = model.market, model.params, model.ev
     t = p.trust
-    clean = ~ev.defect & ~(ev.gap > 0)
-    mk.trust_b = rules.buyer_trust_update(mk.trust_b, ev.defect, clean, ev.unfixed_gap, ev.fixed, t.gain, t.loss)
-    mk.trust_s = rules.supplier_trust_update(mk.trust_s, ev.played_off, t.gain)
+    clean = ~ev.defect & ~(ev.gap > 0) & ~ev.padding_found
+    betrayed = ev.defect | ev.padding_found
+    margin = rules.margin_factor(mk.price, mk.cost_for_buyer(), p.prices.min_markup, p.prices.fair_markup)
+    plans_shared = mk.trust_b >= t.share_threshold
+    mk.trust_b = rules.buyer_trust_update(mk.trust_b, betrayed, clean, ev.unfixed_gap, ev.fixed, t.gain, t.loss)
+    mk.trust_s = rules.supplier_trust_update(mk.trust_s, ev.played_off, t.gain, margin, plans_shared)
 
 
 def innovation(model: StepContext) -> None:
@@ -218,6 +264,12 @@ def innovation(model: StepContext) -> None:
     # specification changes: anticipated where plans are shared (S9)
     anticipated = rng.random(mk.n_rel) < rules.anticipated_probability(mk.trust_b, buyer_shares)
     ev.unanticipated = ev.spec_change & ~anticipated
+    # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
+    # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
+    spread = np.where(anticipated, p.market.fit_spread * (1.0 - mk.trust_s), p.market.fit_spread)
+    new_fit = np.where(ev.spec_change, rules.fit_factor(spread, rng.standard_normal(mk.n_rel)), mk.fit)
+    mk.price = np.where(mk.rel_partner, mk.price, mk.price * (new_fit / mk.fit))
+    mk.fit = new_fit
     # linkage (S8)
     ev.new_link = rules.invests_in_link(mk.trust_s, mk.age, mk.linked, t.share_threshold, p.linkage.linkage_age)
     mk.linked |= ev.new_link
@@ -227,12 +279,12 @@ def face_to_face_time(model: StepContext) -> None:
     """Phase 10 (S13, S15, S16): non-productive and productive hours per relationship."""
     mk, p, ev = model.market, model.params, model.ev
     ev.nonproductive = rules.nonproductive_hours(mk.trust_b, mk.linked, ev.rebid, ev.defect, ev.unanticipated,
-                                                 p.time, p.time.trust_scaled_hours)
+                                                 p.time, p.time.trust_scaled_hours, ev.audited)
     ev.productive = rules.productive_hours(ev.both_share, ev.supplier_ideas + ev.process_ideas, p.time)
 
 
 def downstream(model: StepContext) -> None:
-    """Phase 11 (S1, S10, S19): cost of ownership, retail prices, market shares, buyers' profit."""
+    """Phase 11 (S1, S10, S19): cost of ownership, logit-Nash retail prices, market shares, buyers' profit."""
     mk, p, ev = model.market, model.params, model.ev
     q, s, tm, d = p.quality, p.service, p.time, p.downstream
     need_fee = ev.need & ev.unbundled
@@ -245,7 +297,10 @@ def downstream(model: StepContext) -> None:
     ev.cost_mismatch = p.innovation.mismatch_cost * ev.unanticipated
     ev.cost_switching = ev.switching
     unit_cost = mk.own_cost + mk.per_buyer(ev.tco()) / mk.k
-    retail = unit_cost * (1.0 + d.retail_markup)
+    mean_price = mk.mean_retail if np.isfinite(mk.mean_retail) else rules.symmetric_nash_mean(
+        float(unit_cost.mean()), mk.n_buyers, d.price_sensitivity, d.max_markup)
+    retail = mk.retail_price = rules.nash_price(unit_cost, mean_price, mk.share, d.price_sensitivity, d.max_markup)
+    mk.mean_retail = float(retail.mean())
     volume_b = mk.share * ev.demand
     mk.profit = volume_b * (retail - unit_cost)
     mk.profit_cum += mk.profit
@@ -260,7 +315,7 @@ def supplier_finance(model: StepContext) -> None:
     mk, p, ev, rng = model.market, model.params, model.ev, model.rng
     v, s, q = ev.volume, p.service, p.quality
     revenue = mk.price * v + s.service_fee * (ev.need & ev.unbundled) * v
-    cost = (mk.unit_cost[mk.sup] * (1.0 - p.suppliers.shirk_saving * ev.shirked) * v
+    cost = (mk.cost_for_buyer() * (1.0 - p.suppliers.shirk_saving * ev.shirked) * v
             + s.service_cost * ev.need * v + q.rework_cost * ev.found * v)
     net = np.bincount(mk.sup, weights=revenue - cost, minlength=mk.n_suppliers)
     ev.received_by_suppliers = float(np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers).sum())

@@ -1,4 +1,4 @@
-"""The mechanisms of MODEL.md section 3, one small function each: arrays in, arrays out.
+"""The mechanisms of docs/ODD.md section 7, one small function each: arrays in, arrays out.
 
 Each function reads like its equation and cites the claims (S-numbers) it stands on. The same
 function serves one relationship or a million; nothing here draws random numbers — callers pass the
@@ -29,13 +29,46 @@ def price_floor(unit_cost, min_markup):
     return unit_cost * (1.0 + min_markup)
 
 
-def cost_plus_price(unit_cost, service_need, service_cost, fair_markup, service_in_price):
-    """S10, S11: partner cost-plus, ``(unit_cost + service_need · service_cost) · (1 + fair_markup)``.
+def cost_plus_price(unit_cost, service_need, service_cost, fair_markup, service_in_price, padding=0.0):
+    """S10, S11, S14: partner cost-plus on the reported cost,
+    ``(unit_cost · (1 + padding) + service_need · service_cost) · (1 + fair_markup)``.
 
-    With service left out of the price (``service_in_price`` false) the service term is dropped and
-    each service event is billed on top (see ``service_fee_per_unit``).
+    ``unit_cost`` is the supplier's cost for this buyer (its unit cost × the relationship's fit); a
+    supplier of low integrity reports it padded (``padding``). With service left out of the price
+    (``service_in_price`` false) the service term is dropped and each service event is billed on top
+    at ``service_fee`` (phase 11).
     """
-    return (unit_cost + np.where(service_in_price, service_need * service_cost, 0.0)) * (1.0 + fair_markup)
+    reported = unit_cost * (1.0 + padding)
+    return (reported + np.where(service_in_price, service_need * service_cost, 0.0)) * (1.0 + fair_markup)
+
+
+def padding(integrity, audit_seen, padding_max):
+    """S5, S14: the share by which a supplier pads the cost it reports,
+    ``padding_max · (1 − θ) · (1 − audit_seen)``: only the unwatched are padded, by the dishonest."""
+    return padding_max * (1.0 - integrity) * (1.0 - audit_seen)
+
+
+def reputation(sup, trust_b, active, n_suppliers, initial):
+    """S10, S14: a supplier's reputation, the mean trust of its current customers in it (``initial`` for
+    a supplier with none)."""
+    n = np.bincount(sup[active], minlength=n_suppliers)
+    total = np.bincount(sup[active], weights=trust_b[active], minlength=n_suppliers)
+    return np.divide(total, n, out=np.full(n_suppliers, float(initial)), where=n > 0)
+
+
+def expected_cost_score(quote_, reputation_, tco_weight):
+    """S10: a buyer ranks quotes by expected cost of ownership, ``quote · (1 + tco_weight · (1 − reputation))``."""
+    return quote_ * (1.0 + tco_weight * (1.0 - reputation_))
+
+
+def starting_trust(initial, reputation_, word_of_mouth):
+    """S14: a new relationship's buyer trust, ``(1 − word_of_mouth) · initial + word_of_mouth · reputation``."""
+    return (1.0 - word_of_mouth) * initial + word_of_mouth * reputation_
+
+
+def fit_factor(fit_spread, eps):
+    """S14, S19: how well a supplier fits a buyer's specification, as a cost factor ``exp(fit_spread · ε)``."""
+    return np.exp(fit_spread * eps)
 
 
 def playoff_trust(trust_s, playoff_penalty):
@@ -60,9 +93,25 @@ def due_for_rebid(step, phase, rebid_interval):
 
 # --- 3. supplier conduct -----------------------------------------------------------------------
 
-def shirk_probability(opportunism, trust_s, inspection_seen):
-    """S5, S14: corners are cut with probability ``opportunism · (1 − trust_s) · (1 − inspection_rate_seen)``."""
-    return opportunism * (1.0 - trust_s) * (1.0 - inspection_seen)
+def integrity_beta(mean, sd):
+    """S14: the Beta distribution's (a, b) with this mean and standard deviation, or None when every
+    supplier gets the mean (sd 0, or a mean of 0 or 1). An sd beyond the largest a Beta allows,
+    √(mean · (1 − mean)), is taken as √0.98 (about 0.99) of it."""
+    var_max = mean * (1.0 - mean)
+    if sd <= 0 or var_max <= 0:
+        return None
+    var = min(sd * sd, 0.98 * var_max)
+    common = var_max / var - 1.0
+    return mean * common, (1.0 - mean) * common
+
+
+def shirk_probability(integrity, trust_s, inspection_seen):
+    """S5, S14: corners are cut with probability ``(1 − θ) · (1 − inspection_seen) · (1 − θ · trust_s)``.
+
+    An honest supplier (θ = 1) never cuts corners; a pure opportunist (θ = 0) cuts them whenever it is
+    not watched, whatever the buyer's trust: trust, by ending inspection, is the vulnerability it exploits.
+    """
+    return (1.0 - integrity) * (1.0 - inspection_seen) * (1.0 - integrity * trust_s)
 
 
 def lot_defect_probability(base_defect, defect_multiplier, shirked, shirk_defect):
@@ -139,7 +188,8 @@ def erode(trust, baseline, erosion, unattended):
 def buyer_trust_update(trust_b, defect, clean, unfixed_gap, fixed, gain, loss):
     """S14: trust builds slowly and falls fast.
 
-    a defective lot (found or failed): ``trust_b −= loss · trust_b``; a clean lot with no service
+    a betrayal, a defective lot (found or failed) or padding found by an audit: ``trust_b −= loss ·
+    trust_b``; a clean lot with no service
     gap: ``trust_b += gain · (1 − trust_b)``; an unfixed voiced gap: ``trust_b −= 0.5 · loss · gap ·
     trust_b``; a fixed complaint: a small gain, ``0.5 · gain · (1 − trust_b)``.
     """
@@ -150,9 +200,25 @@ def buyer_trust_update(trust_b, defect, clean, unfixed_gap, fixed, gain, loss):
     return np.clip(t, 0.0, 1.0)
 
 
-def supplier_trust_update(trust_s, played_off, gain):
-    """S14, S18: a supplier's trust grows by ``gain · (1 − trust_s)`` each step the buyer deals fairly."""
-    return np.where(played_off, trust_s, trust_s + gain * (1.0 - trust_s))
+def margin_factor(price, cost, min_markup, fair_markup):
+    """S14, S18: how fairly a supplier is paid, ``clip((m − min_markup) / (fair_markup − min_markup), 0, 1)``
+    with ``m = price / cost − 1`` its markup over its cost for this buyer (all or nothing when the two
+    markups are equal)."""
+    m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
+    if fair_markup <= min_markup:
+        return (m >= min_markup).astype(float)
+    return np.clip((m - min_markup) / (fair_markup - min_markup), 0.0, 1.0)
+
+
+def supplier_trust_update(trust_s, played_off, gain, margin=1.0, plans_shared=False):
+    """S14, S18: a supplier's trust follows the buyer's conduct.
+
+    A step without play-off gains ``gain · margin · (1 − trust_s)`` (a squeezed supplier builds trust
+    slowly; ``margin`` from ``margin_factor``); a buyer that shares its plans adds ``gain · (1 − trust_s)``.
+    (The play-off's own loss is taken in phase 2, ``playoff_trust``.)
+    """
+    t = np.where(played_off, trust_s, trust_s + gain * margin * (1.0 - trust_s))
+    return t + np.where(plans_shared, gain * (1.0 - t), 0.0)
 
 
 # --- 9. information sharing and innovation -----------------------------------------------------
@@ -174,15 +240,16 @@ def invests_in_link(trust_s, age, linked, share_threshold, linkage_age):
 
 # --- 10. face-to-face time and transaction cost ------------------------------------------------
 
-def nonproductive_hours(trust_b, linked, rebid, defect, unanticipated, h, trust_scaled=True):
+def nonproductive_hours(trust_b, linked, rebid, defect, unanticipated, h, trust_scaled=True, audited=False):
     """S15, S16: ``h_admin (halved by a link) + h_monitor · (1 − trust_b) + h_bid · [rebid] +
-    h_dispute · [defect] + h_renegotiate · (1 − trust_b) · [unanticipated change]``.
+    h_dispute · [defect] + h_renegotiate · (1 − trust_b) · [unanticipated change] + audit_hours · [audit]``.
 
     ``trust_scaled`` false fixes the trust-scaled terms at their zero-trust level (the null model).
     """
     distrust = (1.0 - trust_b) if trust_scaled else np.ones_like(trust_b)
     return (np.where(linked, 0.5 * h.h_admin, h.h_admin) + h.h_monitor * distrust
-            + h.h_bid * rebid + h.h_dispute * defect + h.h_renegotiate * distrust * unanticipated)
+            + h.h_bid * rebid + h.h_dispute * defect + h.h_renegotiate * distrust * unanticipated
+            + h.audit_hours * audited)
 
 
 def productive_hours(both_share, ideas, h):
@@ -196,6 +263,23 @@ def transaction_cost_per_unit(nonproductive, hour_cost, reference_volume):
 
 
 # --- 11. downstream competition ----------------------------------------------------------------
+
+def nash_price(cost, mean_price, share, price_sensitivity, max_markup):
+    """S1, S19: a buyer's profit-maximising price against logit demand, ``p = c + p̄ / (β · (1 − s))``
+    (the first-order condition; Berry 1994), on last step's mean price p̄ and its own share s, and no more
+    than ``c · (1 + max_markup)`` (where β · (1 − s) is small no finite equilibrium price exists)."""
+    denom = price_sensitivity * (1.0 - share)
+    margin = np.divide(mean_price, denom, out=np.full(np.shape(cost), np.inf), where=denom > 0)
+    return cost + np.minimum(margin, cost * max_markup)
+
+
+def symmetric_nash_mean(mean_cost, n_buyers, price_sensitivity, max_markup):
+    """S1, S19: the mean price where all buyers have equal cost and shares, ``c̄ · (1 + 1 / (β · (1 − 1/n) − 1))``
+    (capped as ``nash_price``): the p̄ of the first step, which has no last step."""
+    denom = price_sensitivity * (1.0 - 1.0 / n_buyers) - 1.0
+    markup = 1.0 / denom if denom > 0 else np.inf
+    return mean_cost * (1.0 + min(markup, max_markup))
+
 
 def logit_attraction(retail_price, price_sensitivity):
     """S1, S19: ``a_i = exp(−β · p_i / mean p)``.

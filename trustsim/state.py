@@ -46,6 +46,8 @@ class MarketState:
     profit_cum: np.ndarray = doc("profit since the start", "buyer")
     profit_since_imitation: np.ndarray = doc("profit since the last imitation round (adaptation)", "buyer")
     ideas_received: np.ndarray = doc("supplier ideas received since the start", "buyer")
+    retail_price: np.ndarray = doc("price of the final product this step (logit-Nash, phase 11)", "buyer")
+    mean_retail: float = doc("mean final-product price of the last step (NaN before the first)", "market")
 
     # suppliers
     unit_cost: np.ndarray = doc("current unit cost", "supplier")
@@ -54,7 +56,8 @@ class MarketState:
     base_defect: np.ndarray = doc("current base defect rate (1 − quality, lowered by process ideas)", "supplier")
     base_defect0: np.ndarray = doc("base defect rate at entry", "supplier")
     alignment: np.ndarray = doc("match of delivery and service to what sales promised (S5)", "supplier")
-    opportunism: np.ndarray = doc("propensity to cut corners", "supplier")
+    integrity: np.ndarray = doc("θ, hidden from the buyers: how far the supplier refrains from exploiting trust "
+                                "(S14)", "supplier")
     supplier_cash: np.ndarray = doc("cash: financial health (S12)", "supplier")
     supplier_cash0: np.ndarray = doc("cash at entry", "supplier")
     policy: np.ndarray = doc("attention policy code (rules.PASSIVE, PERIODIC, SILENCE)", "supplier")
@@ -72,6 +75,9 @@ class MarketState:
     linked: np.ndarray = doc("the supplier has invested in a link at the buyer (S8)", "relationship")
     defect_mult: np.ndarray = doc("this relationship's defect multiplier (1 at its start)", "relationship")
     inspection_seen: np.ndarray = doc("the supplier's estimate of how often this buyer inspects", "relationship")
+    audit_seen: np.ndarray = doc("the supplier's estimate of how often this buyer audits its costs", "relationship")
+    fit: np.ndarray = doc("cost factor of the supplier for this buyer's specification, exp(fit_spread · ε)",
+                          "relationship")
     pending_switching: np.ndarray = doc("switching cost per unit owed at the next sourcing (a bankrupt linked "
                                         "supplier's slot)", "relationship")
 
@@ -84,10 +90,15 @@ class Events:
     rebid: np.ndarray = doc("a bid was run: a new relationship or an aggressive rebid (phase 2)", "relationship")
     played_off: np.ndarray = doc("the incumbent was made to match a rival's quote (phase 2)", "relationship")
     switching: np.ndarray = doc("switching cost per unit paid by the buyer (phase 2)", "relationship")
+    reputation: np.ndarray = doc("mean trust of a supplier's customers at this step's sourcing (phase 2)",
+                                 "supplier")
+    padding: np.ndarray = doc("share by which the supplier padded the cost it reported (phase 2)", "relationship")
     shirked: np.ndarray = doc("the supplier cut corners on this lot (phase 3)", "relationship")
     defect: np.ndarray = doc("the lot was defective (phase 4)", "relationship")
     inspected: np.ndarray = doc("the buyer inspected the lot (phase 4)", "relationship")
     found: np.ndarray = doc("inspection found the defect; the lot went back (phase 4)", "relationship")
+    audited: np.ndarray = doc("the buyer audited the cost-plus supplier's costs (phase 4)", "relationship")
+    padding_found: np.ndarray = doc("the audit found padding, refunded (phase 4)", "relationship")
     need: np.ndarray = doc("service was needed (phase 5)", "relationship")
     gap: np.ndarray = doc("service shortfall against the promise (phase 5)", "relationship")
     unbundled: np.ndarray = doc("service is billed per call, not in the price (phase 2)", "relationship")
@@ -143,6 +154,8 @@ class Events:
                 values[f.name] = np.zeros(n_rel, dtype=dtype)
             elif per == "buyer":
                 values[f.name] = np.zeros(n_buyers, dtype=np.int64)
+            elif per == "supplier":
+                values[f.name] = np.zeros(0)
             elif per in ("exit", "entrant"):
                 values[f.name] = np.zeros(0, dtype=np.int64)
             else:
@@ -163,7 +176,7 @@ class Events:
 COST_PARTS = ("price", "transaction", "inspection", "failure", "service_fee", "downtime", "mismatch", "switching")
 _BOOL_EVENTS = frozenset({"spec_change", "rebid", "played_off", "shirked", "defect", "inspected", "found", "need",
                           "unbundled", "complained", "fixed", "contacted", "both_share", "unanticipated",
-                          "new_link"})
+                          "new_link", "audited", "padding_found"})
 _COUNT_EVENTS = frozenset({"supplier_ideas", "process_ideas"})
 
 
