@@ -22,8 +22,9 @@ ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()
 CALIBRATION = json.loads((ROOT / "docs" / "calibration.json").read_text())
 HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
-# trustsim/<module>.py:<name>[.<attribute>…], not swallowing a full stop that ends a sentence
-REF = re.compile(r"trustsim/(\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+# trustsim/<module>.py:<name>[.<attribute>…] (or trustsim/<package>/<module>.py:…), not swallowing a full stop
+# that ends a sentence
+REF = re.compile(r"trustsim/((?:\w+/)*\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 
 
 def block(text, name):
@@ -51,7 +52,7 @@ def test_every_function_the_odd_names_exists():
     assert len(refs) > 40
     for module, dotted in sorted(refs):
         assert (ROOT / "trustsim" / f"{module}.py").is_file(), f"trustsim/{module}.py does not exist"
-        obj = importlib.import_module(f"trustsim.{module}")
+        obj = importlib.import_module(f"trustsim.{module.replace('/', '.')}")
         for part in dotted.split("."):
             assert hasattr(obj, part), f"trustsim/{module}.py:{dotted} does not exist"
             obj = getattr(obj, part)
