@@ -25,8 +25,10 @@ from matplotlib.lines import Line2D
 
 from ..metrics import COLUMNS, COST_PARTS, GROUPS
 from ..rules import financial_health
+from ..style import COST_COLOURS
+from ..style import POSTURE_COLOURS as COLOURS
+from .controls import CONTROLS
 
-COLOURS = {"partner": "#0072B2", "aggressive": "#D55E00", "all": "#7a7a7a"}
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
 COST_WINDOW = 8  # the cost breakdown averages the last this many steps (single steps jump with rebids)
@@ -148,7 +150,6 @@ LINE_STYLES = {"trust_buyer": ("buyer's trust", "solid"), "trust_supplier": ("su
 COST_NAMES = {"price": "price", "transaction": "transaction", "inspection": "inspection", "failure": "field failures",
               "service_fee": "service fees", "downtime": "downtime", "mismatch": "spec mismatch",
               "switching": "switching"}
-COST_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f")
 
 
 def _axis(name: str, **extra) -> dict:
@@ -208,8 +209,8 @@ def cost_view(model) -> dict:
         "xAxis": _axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(GROUPS[:2]), "inverse": True},
         "series": [{"name": COST_NAMES[part], "type": "bar", "stack": "cost", "barWidth": "45%",
-                    "itemStyle": {"color": colour}, "data": [round(v, 6) for v in parts[part]]}
-                   for part, colour in zip(COST_PARTS, COST_COLOURS)],
+                    "itemStyle": {"color": COST_COLOURS[part]}, "data": [round(v, 6) for v in parts[part]]}
+                   for part in COST_PARTS],
     }
 
 
@@ -229,12 +230,6 @@ KEY_FIGURES = (
 )
 
 
-SETTINGS = (("buyers", "market.buyers"), ("suppliers", "market.suppliers"),
-            ("partner share", "buyers.partner_share"), ("uncertainty", "market.uncertainty"),
-            ("attention", "suppliers.attention_policy"), ("gain", "trust.gain"), ("loss", "trust.loss"),
-            ("erosion", "trust.erosion"))
-
-
 def key_figures(model) -> dict:
     """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)], "events"}``."""
     rec = model.recorder
@@ -243,7 +238,7 @@ def key_figures(model) -> dict:
         ("exits_low_trust", "exits for low trust"), ("exits_silent", "silent exits"), ("exits_outbid", "outbid"),
         ("bankruptcies", "bankruptcies"), ("complaints", "complaints"))}
     flat = model.params.flat()
-    settings = {name: flat[key] for name, key in SETTINGS}
+    settings = {c.short: flat[c.key] for c in CONTROLS}
     return {"step": model.steps, "steps": model.params.run.steps, "running": model.running, "rows": rows,
             "events": events, "settings": settings}
 
