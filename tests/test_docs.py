@@ -77,7 +77,7 @@ def test_odd_sections_come_in_protocol_order():
     odd = ["1. Purpose and patterns", "2. Entities, state variables and scales", "3. Process overview and scheduling",
            "4. Design concepts", "5. Initialisation", "6. Input data", "7. Submodels"]
     assert [h for h in headings if h[:1].isdigit()] == odd
-    assert "Differences from MODEL.md and their reasons" in headings
+    assert "Differences from the specification and their reasons" in headings
     concepts = ("Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction", "Sensing",
                 "Interaction", "Stochasticity", "Collectives", "Observation")
     section4 = ODD.split("## 4. Design concepts", 1)[1].split("\n## ", 1)[0]
