@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 import reprlib
 import sys
 import tomllib

@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .metrics import COST_PARTS  # noqa: E402
-from .style import COST_COLOURS, POSTURE_COLOURS as COLOURS  # noqa: E402
+from .style import COST_COLOURS  # noqa: E402
+from .style import POSTURE_COLOURS as COLOURS
 
 
 def _save(fig, path: Path) -> None:

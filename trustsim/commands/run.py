@@ -50,6 +50,7 @@ def handle(args) -> int:
     print(f"{scenario.name}: {scenario.params.run.steps} steps in {wall:.2f} s → {out}/")
     for g in ("partner", "aggressive"):
         if s[g]["buyers"]:
-            print(f"  {g:<10} market share {s[g]['market_share']:.3f}  cost of ownership {s[g]['tco_per_unit']:.3f}/unit"
-                  f"  trust {s[g]['trust_buyer']:.2f}  ideas/step {s[g]['ideas_received']:.2f}")
+            print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
+                  f"  cost of ownership {s[g]['tco_per_unit']:.3f}/unit  trust {s[g]['trust_buyer']:.2f}"
+                  f"  ideas/step {s[g]['ideas_received']:.2f}")
     return 0

@@ -13,8 +13,22 @@ A sweep file is a scenario with a ``[sweep]`` table; ``trustsim sweep FILE`` run
 """
 
 from .analysis import metric_columns, point_means, runs_frame, sensitivity
-from .design import (DEFAULT_METRICS, DESIGNS, ID_COLUMNS, METRIC_COLUMNS, POSTURES, Factor, Sweep, build_sweep,
-                     layout, load_sweep, parse_shard, run_seed, shard_ids, tasks)
+from .design import (
+    DEFAULT_METRICS,
+    DESIGNS,
+    ID_COLUMNS,
+    METRIC_COLUMNS,
+    POSTURES,
+    Factor,
+    Sweep,
+    build_sweep,
+    layout,
+    load_sweep,
+    parse_shard,
+    run_seed,
+    shard_ids,
+    tasks,
+)
 from .execute import FAIL_ENV, metric_row, run_one, run_sweep
 from .journal import JOURNAL, STATE, Journal, prepare_folder, read_journal
 from .merge import merge

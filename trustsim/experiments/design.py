@@ -118,7 +118,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
         if not is_int(samples) or not 1 <= samples <= 10_000_000:
             raise err("samples", f"expected a whole number from 1 to 10000000, got {samples!r}")
         if design == "sobol" and samples & (samples - 1):
-            raise err("samples", f"{samples} is not a power of 2, which Sobol sequences need (e.g. {1 << samples.bit_length()})")
+            raise err("samples", f"{samples} is not a power of 2, which Sobol sequences need "
+                                 f"(e.g. {1 << samples.bit_length()})")
     seed = table.get("seed", base.run.seed)
     if not is_int(seed) or not 0 <= seed <= 2**63 - 1:
         raise err("seed", f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
@@ -133,7 +134,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
 
     metrics = table.get("metrics", list(DEFAULT_METRICS))
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
-        raise err("metrics", "expected a non-empty list of metric names, e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
+        raise err("metrics", "expected a non-empty list of metric names, "
+                             "e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
     for m in metrics:
         if m not in METRIC_COLUMNS and m not in COLUMNS:
             raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMNS)}')
@@ -151,7 +153,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
             raise err(where, exc.message) from None
         key = f"{group}.{pname}"
         if key == "run.seed":
-            raise err(where, "seeds come from the root seed (sweep.seed) and each run's identity; it cannot be a factor")
+            raise err(where, "seeds come from the root seed (sweep.seed) and each run's identity; "
+                             "it cannot be a factor")
         if key in seen:
             raise err(where, f'names the same parameter as "{seen[key]}"')
         seen[key] = given
@@ -205,7 +208,8 @@ def needs_salib(design: str, source: str):
     try:
         import SALib  # noqa: F401
     except ImportError:
-        raise ParamError(source, "sweep.design", f'the {design} design needs SALib: pip install "trustsim[salib]"') from None
+        raise ParamError(source, "sweep.design",
+                         f'the {design} design needs SALib: pip install "trustsim[salib]"') from None
 
 
 def layout(sweep: Sweep) -> tuple[list[dict], np.ndarray | None]:

@@ -116,13 +116,15 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
         except (OSError, ValueError):
             old = {}
         if old is None and not force:
-            raise ParamError(str(out), None, "holds files that are not a trustsim sweep; choose another --out or pass --force")
+            raise ParamError(str(out), None,
+                             "holds files that are not a trustsim sweep; choose another --out or pass --force")
         if old is not None:
             same = old.get("fingerprint") == state["fingerprint"] and old.get("shard") == state["shard"]
             if resume:
                 if not same:
-                    raise ParamError(str(out), None, "holds a different sweep (the sweep file, its scenario, --shard or "
-                                                     "--timeseries changed); drop --resume to start afresh, or choose another --out")
+                    raise ParamError(str(out), None,
+                                     "holds a different sweep (the sweep file, its scenario, --shard or --timeseries "
+                                     "changed); drop --resume to start afresh, or choose another --out")
                 done = read_journal(out / JOURNAL, repair=not check_only)
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
                     raise ParamError(str(out), None, "the time series of earlier runs are missing")
@@ -130,8 +132,8 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
             finished = (out / "manifest.json").exists()
             if not finished and not force:
                 n = len(read_journal(out / JOURNAL))
-                raise ParamError(str(out), None, f"holds an unfinished sweep ({n} runs done); pass --resume to finish it, "
-                                                 f"or --force to start afresh")
+                raise ParamError(str(out), None, f"holds an unfinished sweep ({n} runs done); pass --resume to "
+                                                 f"finish it, or --force to start afresh")
             if check_only:
                 return {}
             _clear(out)

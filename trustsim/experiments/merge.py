@@ -38,7 +38,8 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         raise ParamError(str(states[shards.index(None)][0]), None, "is a whole sweep, not a shard; nothing to merge")
     ns = {n for _, n in shards}
     if len(ns) > 1:
-        raise ParamError(str(states[0][0]), None, f"shards of different splits ({', '.join(f'{k}/{n}' for k, n in shards)})")
+        splits = ", ".join(f"{k}/{n}" for k, n in shards)
+        raise ParamError(str(states[0][0]), None, f"shards of different splits ({splits})")
     n = ns.pop()
     ks = [k for k, _ in shards]
     dup = sorted({k for k in ks if ks.count(k) > 1})
@@ -46,7 +47,8 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         raise ParamError(str(out), None, f"shard {dup[0]}/{n} given twice")
     missing = sorted(set(range(1, n + 1)) - set(ks))
     if missing:
-        raise ParamError(str(out), None, f"shard{'s' if len(missing) > 1 else ''} {', '.join(f'{k}/{n}' for k in missing)} missing")
+        shown = ", ".join(f"{k}/{n}" for k in missing)
+        raise ParamError(str(out), None, f"shard{'s' if len(missing) > 1 else ''} {shown} missing")
     scenario = SimpleNamespace(**first["scenario"])
     base = validate(first["base"], first["source"])
     sweep = build_sweep(first["name"], first["source"], base, first["sweep"], scenario)

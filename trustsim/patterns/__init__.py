@@ -8,8 +8,25 @@ pattern. No rule of the model names a pattern: these are only measurements of wh
 """
 
 from ..stats import mean_ci
-from .checks import PATTERNS, Result, col, evaluate, markdown_table, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, \
-    pattern, table
+from .checks import (
+    PATTERNS,
+    Result,
+    col,
+    evaluate,
+    markdown_table,
+    p1,
+    p2,
+    p3,
+    p4,
+    p5,
+    p6,
+    p7,
+    p8,
+    p9,
+    p10,
+    pattern,
+    table,
+)
 from .figures import plot
 from .measure import P10_STEPS, defect_drop_by_posture, measure, quintile_figures, run_all
 from .variants import SIGMAS, null_model, variants

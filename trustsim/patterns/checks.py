@@ -69,7 +69,8 @@ def p2(r) -> Result:
     ms, los, _ = mean_ci(ds)
     mp, lop, hip = mean_ci(dp)
     return Result("P2", "S18, S19",
-                  f"share partner − aggressive {ms:+.3f} (lo {los:+.3f}); cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}",
+                  f"share partner − aggressive {ms:+.3f} (lo {los:+.3f}); "
+                  f"cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}",
                   "both > 0 (CIs exclude 0)", los > 0 and lop > 0,
                   {"market share partner − aggressive": ds, "cum. profit per buyer (÷1000)": dp / 1000},
                   {"market share partner − aggressive": 0.0, "cum. profit per buyer (÷1000)": 0.0})
@@ -80,7 +81,8 @@ def p3(r) -> Result:
     low, high = col(r["baseline"], "nonprod_low"), col(r["baseline"], "nonprod_high")
     ml, mh = low.mean(), high.mean()
     ok = abs(ml - 0.47) <= 0.07 and abs(mh - 0.24) <= 0.07
-    return Result("P3", "S15, S16", f"non-productive share: least-trusting fifth {ml:.3f}, most trusting fifth {mh:.3f}",
+    return Result("P3", "S15, S16",
+                  f"non-productive share: least-trusting fifth {ml:.3f}, most trusting fifth {mh:.3f}",
                   "0.47 ± 0.07 and 0.24 ± 0.07", ok,
                   {"least-trusting fifth": low, "most trusting fifth": high},
                   {"least-trusting fifth": 0.47, "most trusting fifth": 0.24})
@@ -90,7 +92,8 @@ def p3(r) -> Result:
 def p4(r) -> Result:
     insp, ratio = col(r["baseline"], "inspection_top_tenth"), col(r["baseline"], "units_per_hour_ratio")
     mi, mr = insp.mean(), ratio.mean()
-    return Result("P4", "S15, S17", f"inspection rate top tenth {mi:.3f}; units per purchasing hour top/bottom fifth {mr:.2f}×",
+    return Result("P4", "S15, S17",
+                  f"inspection rate top tenth {mi:.3f}; units per purchasing hour top/bottom fifth {mr:.2f}×",
                   "≤ 0.05 and ≥ 3×", mi <= 0.05 and mr >= 3,
                   {"inspection rate, top tenth": insp, "units/hour ratio ÷ 10": ratio / 10},
                   {"inspection rate, top tenth": 0.05, "units/hour ratio ÷ 10": 0.3})
@@ -102,7 +105,8 @@ def p5(r) -> Result:
     ip, ia = xp.mean(), xa.mean()
     ratio = ip / ia if ia > 0 else (math.inf if ip > 0 else 0.0)
     return Result("P5", "S18", f"ideas per buyer and step: partner {ip:.3f}, aggressive {ia:.3f} (ratio {ratio:.1f})",
-                  "ratio ≥ 5 (and partners do receive ideas)", ip > 0 and ratio >= 5, {"partner": xp, "aggressive": xa, "ratio": ratio})
+                  "ratio ≥ 5 (and partners do receive ideas)", ip > 0 and ratio >= 5,
+                  {"partner": xp, "aggressive": xa, "ratio": ratio})
 
 
 @pattern
@@ -110,7 +114,8 @@ def p6(r) -> Result:
     by_sigma = [col(r[f"sigma={s}"], "share_advantage") for s in SIGMAS]
     adv = [x.mean() for x in by_sigma]
     mono = all(b > a for a, b in zip(adv, adv[1:]))
-    return Result("P6", "S19", "partner share advantage by σ " + ", ".join(f"{s}: {a:+.3f}" for s, a in zip(SIGMAS, adv)),
+    shown = ", ".join(f"{s}: {a:+.3f}" for s, a in zip(SIGMAS, adv))
+    return Result("P6", "S19", f"partner share advantage by σ {shown}",
                   "increasing in σ (mean over seeds)", mono, {"advantage": adv, "by_sigma": by_sigma})
 
 
@@ -124,7 +129,8 @@ def p7(r) -> Result:
     mq, loq, _ = mean_ci(q - base[~np.isnan(quiet)]) if len(q) > 1 else (math.nan, math.nan, math.nan)
     return Result("P7", "S6, S7",
                   f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}; "
-                  f"exits (passive) with no complaint in the steps before {q.mean():.0%} vs {base.mean():.0%} of all relationships",
+                  f"exits (passive) with no complaint in the steps before {q.mean():.0%} "
+                  f"vs {base.mean():.0%} of all relationships",
                   "trust Δ > 0 and exits quieter than the rest (CIs exclude 0)", lo > 0 and loq > 0,
                   {"trust, passive": col(r["passive"], "trust_partner"),
                    "trust, silence-triggered": col(r["silence"], "trust_partner"),
@@ -137,7 +143,8 @@ def p8(r) -> Result:
     dp = col(r["bundled"], "price_partner") - col(r["unbundled"], "price_partner")
     mt, lot, hit = mean_ci(dt)
     mp, lop, _ = mean_ci(dp)
-    return Result("P8", "S10, S11", f"partners, service billed on top vs priced in: TCO {_fmt_ci(mt, lot, hit, 4)} higher, price {mp:.4f} lower",
+    return Result("P8", "S10, S11", f"partners, service billed on top vs priced in: TCO {_fmt_ci(mt, lot, hit, 4)} "
+                                    f"higher, price {mp:.4f} lower",
                   "TCO higher and price lower (CIs exclude 0)", lot > 0 and lop > 0,
                   {"TCO: unbundled − bundled": dt, "price: bundled − unbundled": dp},
                   {"TCO: unbundled − bundled": 0.0, "price: bundled − unbundled": 0.0})
@@ -157,7 +164,8 @@ def p10(r) -> Result:
     dp, da = col(r["baseline"], "defect_drop_partner"), col(r["baseline"], "defect_drop_aggressive")
     m, lo, hi = mean_ci(dp - da)
     ratio = dp.mean() / da.mean() if da.mean() > 0 else math.inf
-    return Result("P10", "S18", f"defect rate fall over {P10_STEPS} steps: partner lots {dp.mean():.0%}, aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})",
+    return Result("P10", "S18", f"defect rate fall over {P10_STEPS} steps: partner lots {dp.mean():.0%}, "
+                                f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})",
                   "partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3)", lo > 0 and 1.5 <= ratio <= 3,
                   {"partner lots": dp, "aggressive lots": da, "ratio": ratio},
                   {"partner lots": 0.50, "aggressive lots": 0.26})
@@ -169,7 +177,8 @@ def evaluate(runs) -> list[Result]:
 
 def markdown_table(results: list[Result]) -> str:
     """The pattern table as Markdown (docs/ODD.md and the README embed it)."""
-    lines = ["| pattern | claims | measured (mean [95% interval] over seeds) | target | result |", "|---|---|---|---|---|"]
+    lines = ["| pattern | claims | measured (mean [95% interval] over seeds) | target | result |",
+             "|---|---|---|---|---|"]
     for r in results:
         cells = [c.replace("|", "\\|") for c in r.row()]
         lines.append("| " + " | ".join(cells) + " |")

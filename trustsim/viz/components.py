@@ -105,7 +105,8 @@ class NetworkFigure:
         self.title.set_text(f"Relationships at step {model.steps}")
         if self.drawn:
             rows = np.flatnonzero(~mk.vacant)
-            self.edges.set_segments(np.stack([self.buyer_xy[mk.buyer_of[rows]], self.supplier_xy[mk.sup[rows]]], axis=1))
+            ends = [self.buyer_xy[mk.buyer_of[rows]], self.supplier_xy[mk.sup[rows]]]
+            self.edges.set_segments(np.stack(ends, axis=1))
             self.edges.set_array(mk.trust_b[rows])
             self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
             self.suppliers.set_sizes(15 + 110 * financial_health(mk.supplier_cash, mk.supplier_cash0))
@@ -231,7 +232,8 @@ KEY_FIGURES = (
 
 
 def key_figures(model) -> dict:
-    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)], "events"}``."""
+    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)],
+    "events", "settings"}``."""
     rec = model.recorder
     rows = [(label, *(fmt.format(rec.latest(g, col)) for g in GROUPS)) for col, label, fmt in KEY_FIGURES]
     events = {name: int(rec.latest("all", col)) for col, name in (
@@ -261,7 +263,8 @@ def key_figures_html(model, scenario_name: str) -> str:
                           for name, value in k["settings"].items())
     notice = getattr(model, "notice", None)
     if notice:
-        head += f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">{html.escape(notice)}</p>'
+        head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
+                 f'{html.escape(notice)}</p>')
     style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:1px 6px;border-bottom:1px solid #ddd}"
              ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
     return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">This step: {events}.</p>'
