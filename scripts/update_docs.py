@@ -26,7 +26,7 @@ def calibration_markdown(record: dict, defaults: dict[str, float]) -> str:
     """The calibration's outcome from docs/calibration.json: the point found and the shipped defaults,
     their figures against the targets, and whether the search box binds where the point sits on its edge."""
     start, shipped = record.get("model_md", {}), record["defaults"]
-    rows = ["| parameter | MODEL.md | calibrated | default |", "|---|---|---|---|"]
+    rows = ["| parameter | specification | calibrated | default |", "|---|---|---|---|"]
     rows += [f"| `{k}` | {start.get(k, '')} | {v:.4g} | {defaults[k]:g} |" for k, v in record["parameters"].items()]
     figs = ["| figure | target | calibrated point | defaults |", "|---|---|---|---|"]
     targets = [(k, f"{t:g}") for k, t in record["targets"].items()]

@@ -22,8 +22,9 @@ ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()
 CALIBRATION = json.loads((ROOT / "docs" / "calibration.json").read_text())
 HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
-# trustsim/<module>.py:<name>[.<attribute>…], not swallowing a full stop that ends a sentence
-REF = re.compile(r"trustsim/(\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+# trustsim/<module>.py:<name>[.<attribute>…] (or trustsim/<package>/<module>.py:…), not swallowing a full stop
+# that ends a sentence
+REF = re.compile(r"trustsim/((?:\w+/)*\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 
 
 def block(text, name):
@@ -51,7 +52,7 @@ def test_every_function_the_odd_names_exists():
     assert len(refs) > 40
     for module, dotted in sorted(refs):
         assert (ROOT / "trustsim" / f"{module}.py").is_file(), f"trustsim/{module}.py does not exist"
-        obj = importlib.import_module(f"trustsim.{module}")
+        obj = importlib.import_module(f"trustsim.{module.replace('/', '.')}")
         for part in dotted.split("."):
             assert hasattr(obj, part), f"trustsim/{module}.py:{dotted} does not exist"
             obj = getattr(obj, part)
@@ -76,7 +77,7 @@ def test_odd_sections_come_in_protocol_order():
     odd = ["1. Purpose and patterns", "2. Entities, state variables and scales", "3. Process overview and scheduling",
            "4. Design concepts", "5. Initialisation", "6. Input data", "7. Submodels"]
     assert [h for h in headings if h[:1].isdigit()] == odd
-    assert "Differences from MODEL.md and their reasons" in headings
+    assert "Differences from the specification and their reasons" in headings
     concepts = ("Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction", "Sensing",
                 "Interaction", "Stochasticity", "Collectives", "Observation")
     section4 = ODD.split("## 4. Design concepts", 1)[1].split("\n## ", 1)[0]

@@ -1,6 +1,6 @@
 """The parameter schema of trustsim, defined once.
 
-Every parameter of MODEL.md section 5a lives here with its default, allowed range, unit and a
+Every parameter of the model (docs/ODD.md, Parameters) lives here with its default, allowed range, unit and a
 one-line meaning. Scenario files are TOML with one table per group; a file may say
 ``extends = "other.toml"``; ``--set group.name=value`` overrides one value. Validation happens
 once, here, at the boundary: everything past this module trusts its parameters.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 import reprlib
 import sys
 import tomllib
@@ -173,7 +172,7 @@ GROUPS: dict[str, type[Group]] = {
 
 
 class Params(Group):
-    """All parameters of a run, grouped as in MODEL.md 5a. Immutable once validated."""
+    """All parameters of a run, grouped as in docs/ODD.md's parameter table. Immutable once validated."""
 
     run: Run = Run()
     market: Market = Market()
@@ -462,7 +461,7 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
                   seed: int | None = None, steps: int | None = None) -> Scenario:
     """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
 
-    ``path=None`` gives the defaults of MODEL.md 5a.
+    ``path=None`` gives the defaults (docs/ODD.md, Parameters).
     """
     if path is None:
         data, chain, raw, shown, name = {}, [], b"", None, "defaults"
@@ -532,7 +531,3 @@ def _fmt(x) -> str:
     if isinstance(x, int) and x >= 10**6:
         return f"{x:,}".replace(",", " ") if x != 2**63 - 1 else "2⁶³−1"
     return str(x)
-
-
-def is_finite_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -11,9 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .metrics import COST_PARTS  # noqa: E402
-
-COLOURS = {"partner": "tab:blue", "aggressive": "tab:red", "all": "0.4"}
-PART_COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+from .style import COST_COLOURS  # noqa: E402
+from .style import POSTURE_COLOURS as COLOURS
 
 
 def _save(fig, path: Path) -> None:
@@ -32,7 +31,7 @@ def tco_breakdown(ts: pd.DataFrame, path: Path) -> None:
     for ax, parts, title in ((axes[0], COST_PARTS, "all parts"), (axes[1], COST_PARTS[1:], "without the price")):
         bottom = pd.Series(0.0, index=means.index)
         for part in parts:
-            colour = PART_COLOURS[COST_PARTS.index(part)]
+            colour = COST_COLOURS[part]
             ax.bar(means.index, means[f"cost_{part}"], bottom=bottom, color=colour, width=0.55,
                    label=part.replace("_", " "))
             bottom += means[f"cost_{part}"]

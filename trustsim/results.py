@@ -134,3 +134,17 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
             manifest(scenario, model.params, started, wall_seconds), indent=2, ensure_ascii=False) + "\n")
 
     return write_atomically(out, write, force)
+
+
+def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` to write one file under a temporary name beside ``path``, then rename it over
+    ``path``: a reader sees the old file or the whole new one, never half of it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

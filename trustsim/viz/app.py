@@ -20,22 +20,11 @@ from mesa.visualization import Slider, SolaraViz
 from ..model import TrustMarket, as_seed
 from ..params import ATTENTION_POLICIES, ParamError, Params, Scenario, bounds, load_scenario
 from . import components as c
+from .controls import CONTROLS
 
 SCENARIO_ENV = "TRUSTSIM_VIZ_SCENARIO"  # the scenario `trustsim viz` was given, for the server process
 DEFAULT_SCENARIO = "baseline.toml"
 SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allows millions; a browser does not
-
-# the controls: schema key -> (label, slider step); the model takes the bare names as overrides
-CONTROLS = {
-    "market.buyers": ("Buyers", 1),
-    "market.suppliers": ("Suppliers", 1),
-    "buyers.partner_share": ("Partner share", 0.05),
-    "market.uncertainty": ("Uncertainty σ", 0.05),
-    "suppliers.attention_policy": ("Attention policy", None),
-    "trust.gain": ("Trust gain per good step", 0.01),
-    "trust.loss": ("Trust loss per defect", 0.01),
-    "trust.erosion": ("Trust erosion when unattended", 0.005),
-}
 
 
 class AppMarket(TrustMarket):
@@ -61,7 +50,8 @@ def model_params(params: Params) -> dict:
         "params": params,
         "rng": {"type": "InputText", "value": str(params.run.seed), "label": "Seed"},
     }
-    for key, (label, step) in CONTROLS.items():
+    for control in CONTROLS:
+        key, label, step = control.key, control.label, control.step
         name, value = key.split(".")[1], flat[key]
         if step is None:
             out[name] = {"type": "Select", "value": value, "values": list(ATTENTION_POLICIES), "label": label}

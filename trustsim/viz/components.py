@@ -25,8 +25,10 @@ from matplotlib.lines import Line2D
 
 from ..metrics import COLUMNS, COST_PARTS, GROUPS
 from ..rules import financial_health
+from ..style import COST_COLOURS
+from ..style import POSTURE_COLOURS as COLOURS
+from .controls import CONTROLS
 
-COLOURS = {"partner": "#0072B2", "aggressive": "#D55E00", "all": "#7a7a7a"}
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
 COST_WINDOW = 8  # the cost breakdown averages the last this many steps (single steps jump with rebids)
@@ -103,7 +105,8 @@ class NetworkFigure:
         self.title.set_text(f"Relationships at step {model.steps}")
         if self.drawn:
             rows = np.flatnonzero(~mk.vacant)
-            self.edges.set_segments(np.stack([self.buyer_xy[mk.buyer_of[rows]], self.supplier_xy[mk.sup[rows]]], axis=1))
+            ends = [self.buyer_xy[mk.buyer_of[rows]], self.supplier_xy[mk.sup[rows]]]
+            self.edges.set_segments(np.stack(ends, axis=1))
             self.edges.set_array(mk.trust_b[rows])
             self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
             self.suppliers.set_sizes(15 + 110 * financial_health(mk.supplier_cash, mk.supplier_cash0))
@@ -148,7 +151,6 @@ LINE_STYLES = {"trust_buyer": ("buyer's trust", "solid"), "trust_supplier": ("su
 COST_NAMES = {"price": "price", "transaction": "transaction", "inspection": "inspection", "failure": "field failures",
               "service_fee": "service fees", "downtime": "downtime", "mismatch": "spec mismatch",
               "switching": "switching"}
-COST_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f")
 
 
 def _axis(name: str, **extra) -> dict:
@@ -208,8 +210,8 @@ def cost_view(model) -> dict:
         "xAxis": _axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(GROUPS[:2]), "inverse": True},
         "series": [{"name": COST_NAMES[part], "type": "bar", "stack": "cost", "barWidth": "45%",
-                    "itemStyle": {"color": colour}, "data": [round(v, 6) for v in parts[part]]}
-                   for part, colour in zip(COST_PARTS, COST_COLOURS)],
+                    "itemStyle": {"color": COST_COLOURS[part]}, "data": [round(v, 6) for v in parts[part]]}
+                   for part in COST_PARTS],
     }
 
 
@@ -229,21 +231,16 @@ KEY_FIGURES = (
 )
 
 
-SETTINGS = (("buyers", "market.buyers"), ("suppliers", "market.suppliers"),
-            ("partner share", "buyers.partner_share"), ("uncertainty", "market.uncertainty"),
-            ("attention", "suppliers.attention_policy"), ("gain", "trust.gain"), ("loss", "trust.loss"),
-            ("erosion", "trust.erosion"))
-
-
 def key_figures(model) -> dict:
-    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)], "events"}``."""
+    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)],
+    "events", "settings"}``."""
     rec = model.recorder
     rows = [(label, *(fmt.format(rec.latest(g, col)) for g in GROUPS)) for col, label, fmt in KEY_FIGURES]
     events = {name: int(rec.latest("all", col)) for col, name in (
         ("exits_low_trust", "exits for low trust"), ("exits_silent", "silent exits"), ("exits_outbid", "outbid"),
         ("bankruptcies", "bankruptcies"), ("complaints", "complaints"))}
     flat = model.params.flat()
-    settings = {name: flat[key] for name, key in SETTINGS}
+    settings = {c.short: flat[c.key] for c in CONTROLS}
     return {"step": model.steps, "steps": model.params.run.steps, "running": model.running, "rows": rows,
             "events": events, "settings": settings}
 
@@ -266,7 +263,8 @@ def key_figures_html(model, scenario_name: str) -> str:
                           for name, value in k["settings"].items())
     notice = getattr(model, "notice", None)
     if notice:
-        head += f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">{html.escape(notice)}</p>'
+        head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
+                 f'{html.escape(notice)}</p>')
     style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:1px 6px;border-bottom:1px solid #ddd}"
              ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
     return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">This step: {events}.</p>'

@@ -1,0 +1,130 @@
+"""The package's shape: modules short enough to read, one registration per command, one definition of each
+shared figure (intervals, partner advantages, colours, controls), and files replaced whole."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LINES = 400
+NOT_YET_SPLIT = {"params.py"}  # the schema and its loader, to be split apart
+
+
+def test_no_module_is_longer_than_one_sitting():
+    long = {str(p.relative_to(ROOT / "trustsim")): n for p in (ROOT / "trustsim").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert set(long) <= NOT_YET_SPLIT, long
+
+
+def test_every_command_module_is_registered_once_with_its_handler():
+    from trustsim import cli, commands
+
+    modules = {p.stem for p in (ROOT / "trustsim" / "commands").glob("*.py")} - {"__init__", "argtypes"}
+    assert sorted(m.NAME for m in commands.COMMANDS) == sorted(modules)
+    assert all(m.__name__ == f"trustsim.commands.{m.NAME}" for m in commands.COMMANDS)
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    assert list(sub.choices) == [m.NAME for m in commands.COMMANDS]
+    for m in commands.COMMANDS:
+        assert sub.choices[m.NAME].get_default("handle") is m.handle
+
+
+def test_help_imports_nothing_heavy(tmp_path):
+    code = ("import sys\nfrom trustsim.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('numpy', 'pandas', 'mesa', 'matplotlib', 'solara', 'pydantic', 'trustsim.params')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+def test_the_old_import_paths_still_work():
+    from trustsim.experiments import JOURNAL, build_sweep, load_sweep, merge, read_journal, run_seed, run_sweep
+    from trustsim.patterns import SIGMAS, evaluate, markdown_table, measure, null_model, run_all
+
+    assert JOURNAL == "journal.jsonl" and SIGMAS == (0.0, 0.3, 0.6, 0.9)
+    assert all(callable(f) for f in (build_sweep, load_sweep, merge, read_journal, run_seed, run_sweep, evaluate,
+                                     markdown_table, measure, null_model, run_all))
+
+
+def test_patterns_are_registered_in_order():
+    from trustsim import patterns
+
+    assert list(patterns.PATTERNS) == [f"P{i}" for i in range(1, 11)]
+    assert patterns.PATTERNS["P7"] is patterns.p7
+
+
+def _posture(buyers, share, profit, tco):
+    return {"buyers": buyers, "market_share": share, "profit_cum": profit, "tco_per_unit": tco}
+
+
+def test_partner_advantages_are_one_definition_for_sweeps_and_patterns():
+    from trustsim.experiments import metric_row
+    from trustsim.metrics import COLUMNS
+    from trustsim.stats import advantages, share_advantage
+
+    p, a = _posture(10, 0.6, 500.0, 0.9), _posture(30, 0.4, 200.0, 1.0)
+    # partners hold 0.06 of the market per buyer, aggressive buyers 0.4/30; in units of 1/40
+    assert share_advantage(p, a) == pytest.approx((0.06 - 0.4 / 30) * 40)
+    assert advantages({"partner": p, "aggressive": a}) == pytest.approx(
+        {"advantage.market_share": (0.06 - 0.4 / 30) * 40, "advantage.profit_cum": 300.0,
+         "advantage.tco_per_unit": 0.1})
+    empty = _posture(0, 0.0, 0.0, 0.0)
+    assert share_advantage(empty, a) is None and set(advantages({"partner": empty, "aggressive": a}).values()) == {None}
+    full = {g: {c: 1.0 for c in COLUMNS} for g in ("partner", "aggressive", "all")}
+    full["partner"].update(p)
+    full["aggressive"].update(a)
+    assert metric_row(full)["advantage.market_share"] == pytest.approx(share_advantage(p, a))
+
+
+def test_interval_is_one_definition():
+    from trustsim.stats import finite, mean_ci, mean_halfwidth
+
+    m, h = mean_halfwidth(finite([1.0, np.nan, 2.0, 3.0, np.inf]))
+    assert (m, m - h, m + h) == mean_ci([1.0, 2.0, 3.0])
+    assert h == pytest.approx(4.302652729911275 / np.sqrt(3))
+    assert mean_halfwidth([5.0]) == (5.0, 0.0)
+    assert all(np.isnan(mean_halfwidth([])))
+
+
+def test_a_replaced_file_is_whole_or_untouched(tmp_path):
+    from trustsim.results import replace_file
+
+    path = tmp_path / "runs.csv"
+    replace_file(path, lambda tmp: tmp.write_text("a\n1\n"))
+
+    def half_then_fail(tmp):
+        tmp.write_text("a\n")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        replace_file(path, half_then_fail)
+    assert path.read_text() == "a\n1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]
+
+
+def test_one_palette_for_report_and_app():
+    from trustsim import report, style
+    from trustsim.metrics import COST_PARTS, GROUPS
+    from trustsim.viz import components
+
+    assert tuple(style.COST_COLOURS) == COST_PARTS
+    assert set(style.POSTURE_COLOURS) == set(GROUPS)
+    assert report.COLOURS is style.POSTURE_COLOURS is components.COLOURS
+
+
+def test_app_controls_and_settings_line_come_from_one_list():
+    from trustsim.params import Params
+    from trustsim.viz import app
+    from trustsim.viz.controls import CONTROLS
+
+    params = Params()
+    sent = app.model_params(params)
+    assert [c.key.split(".")[1] for c in CONTROLS] == [k for k in sent if k not in ("params", "rng")]
+    model = app.AppMarket(params, rng=1)
+    model.step()
+    from trustsim.viz.components import key_figures
+
+    assert list(key_figures(model)["settings"]) == [c.short for c in CONTROLS]

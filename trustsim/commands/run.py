@@ -1,0 +1,56 @@
+"""``trustsim run SCENARIO``: run a scenario and write its results folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+from .argtypes import nonneg_int, pos_int
+
+NAME = "run"
+HELP = "run a scenario and write its results folder"
+
+
+def arguments(p) -> None:
+    p.add_argument("scenario", help="scenario TOML file (e.g. scenarios/baseline.toml)")
+    p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
+    p.add_argument("--seed", type=nonneg_int, help="seed of the random generator (overrides run.seed)")
+    p.add_argument("--steps", type=pos_int, help="number of steps (overrides run.steps)")
+    p.add_argument("--out", help="results folder (default results/<scenario name>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an --out folder that holds files other than a trustsim result (its contents are lost)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def handle(args) -> int:
+    from ..model import TrustMarket
+    from ..params import load_scenario
+    from ..results import check_target, write_run
+
+    scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
+    out = args.out or os.path.join("results", scenario.name)
+    check_target(out, args.force)  # refuse before spending the run's time
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    model = TrustMarket(scenario.params)
+    show = not args.quiet and sys.stderr.isatty()
+    if show:
+        from tqdm import tqdm
+
+        with tqdm(total=scenario.params.run.steps, desc=scenario.name, unit="step", file=sys.stderr) as bar:
+            model.run(progress=bar.update)
+    else:
+        model.run()
+    wall = time.perf_counter() - t0
+    write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force,
+              network=scenario.params.market.buyers <= 20_000)
+    s = model.recorder.summary()["long_run"]
+    print(f"{scenario.name}: {scenario.params.run.steps} steps in {wall:.2f} s → {out}/")
+    for g in ("partner", "aggressive"):
+        if s[g]["buyers"]:
+            print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
+                  f"  cost of ownership {s[g]['tco_per_unit']:.3f}/unit  trust {s[g]['trust_buyer']:.2f}"
+                  f"  ideas/step {s[g]['ideas_received']:.2f}")
+    return 0

@@ -1,0 +1,64 @@
+"""``trustsim sweep FILE``: run a batch experiment (the work is done by ``trustsim.experiments``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .argtypes import pos_int
+
+NAME = "sweep"
+HELP = "run a batch experiment (grid, Latin hypercube, Sobol, Morris)"
+
+
+def arguments(p) -> None:
+    p.add_argument("file", help="sweep TOML file: a scenario with a [sweep] table")
+    p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
+    p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted sweep without recomputing")
+    p.add_argument("--out", help="results folder (default results/<sweep name>)")
+    p.add_argument("--shard", metavar="K/N", help="run only part K of N (cluster array jobs); merge afterwards")
+    p.add_argument("--force", action="store_true",
+                   help="write into a folder that holds other files, or start an unfinished sweep there afresh")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--timeseries", action="store_true", help="also keep every run's per-step time series")
+
+
+def handle(args) -> int:
+    """Exit 0 when every run succeeded, 1 when some failed (all results kept), 2 on bad input (nothing
+    written), 130 when interrupted (finished runs kept; finish with --resume)."""
+    from concurrent.futures.process import BrokenProcessPool
+    from pathlib import Path
+
+    from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
+    from ..params import ParamError
+
+    sweep = load_sweep(args.file)
+    shard = parse_shard(args.shard)
+    if args.dask == "":
+        raise ParamError("--dask", None, "expected tcp://host:port or local")
+    name = sweep.name if shard is None else f"{sweep.name}-shard-{shard[0]}-of-{shard[1]}"
+    out = Path(args.out or os.path.join("results", name))
+    try:
+        res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, resume=args.resume, shard=shard,
+                        force=args.force, quiet=args.quiet, timeseries=args.timeseries)
+    except KeyboardInterrupt:
+        n = len(read_journal(out / JOURNAL))
+        print(f"trustsim: interrupted; {n} finished runs are kept in {out / JOURNAL}; "
+              f"finish with: trustsim sweep {args.file} --resume" + (f" --out {args.out}" if args.out else ""),
+              file=sys.stderr)
+        return 130
+    except BrokenProcessPool:
+        n = len(read_journal(out / JOURNAL))
+        print(f"trustsim: a worker process died (out of memory?); {n} finished runs are kept; "
+              f"finish with --resume", file=sys.stderr)
+        return 1
+    nf = len(res["failed"])
+    where = f"{out}/"
+    print(f"{sweep.name}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s → {where}")
+    if nf:
+        shown = ", ".join(map(str, res["failed"][:10])) + (" …" if nf > 10 else "")
+        print(f"{nf} of {res['runs']} runs failed (run ids {shown}); see the error column of {where}runs.csv")
+        return 1
+    print(f"0 of {res['runs']} runs failed")
+    return 0

@@ -1,0 +1,82 @@
+"""The runs table and what is computed from it: means over replications and SALib sensitivity indices."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..results import replace_file
+from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, annotation, needs_salib
+
+
+def runs_frame(sweep: Sweep, entries):
+    """The runs table, one row per run sorted by run id, with a fixed column order and types."""
+    import pandas as pd
+
+    rows = [e["row"] for e in sorted(entries, key=lambda e: e["row"]["run_id"])]
+    columns = [*ID_COLUMNS, *sweep.keys, *METRIC_COLUMNS]
+    df = pd.DataFrame.from_records(rows, columns=columns)
+    for c in ("run_id", "point", "replicate", "seed"):
+        df[c] = df[c].astype("int64")
+    for c in ("status", "error"):
+        df[c] = df[c].astype(str)
+    for f in sweep.factors:
+        ann = annotation(f.key)
+        kind = {int: "int64", float: "float64", bool: "bool"}.get(ann, str)
+        df[f.key] = df[f.key].astype(kind)
+    df[list(METRIC_COLUMNS)] = df[list(METRIC_COLUMNS)].astype("float64")
+    return df
+
+
+def write_tables(out: Path, df) -> None:
+    """runs.csv and runs.parquet, each written under a temporary name and renamed."""
+    replace_file(out / "runs.csv", lambda tmp: df.to_csv(tmp, index=False))
+    replace_file(out / "runs.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def metric_columns(metric: str) -> list[str]:
+    """A bare contract column means its partner and aggressive columns; a full name means itself."""
+    return [metric] if metric in METRIC_COLUMNS else [f"partner.{metric}", f"aggressive.{metric}"]
+
+
+def point_means(sweep: Sweep, df, column: str) -> np.ndarray:
+    """Mean of a metric over the replications of each design point (NaN where no run of a point succeeded)."""
+    ok = df[df["status"] == "ok"]
+    means = ok.groupby("point")[column].mean()
+    return means.reindex(range(len(sweep.points))).to_numpy(dtype=float)
+
+
+def sensitivity(sweep: Sweep, df):
+    """Sobol first-order and total indices (95% intervals), or Morris μ*, μ and σ, per metric and factor."""
+    import warnings
+
+    import pandas as pd
+
+    needs_salib(sweep.design, sweep.source)
+    problem = sweep.problem()
+    records = []
+    for metric in sweep.metrics:
+        for column in metric_columns(metric):
+            Y = point_means(sweep, df, column)
+            usable = np.isfinite(Y).all() and np.nanstd(Y) > 0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if sweep.design == "sobol":
+                    from SALib.analyze import sobol
+                    res = sobol.analyze(problem, Y, calc_second_order=False, conf_level=0.95,
+                                        seed=sweep.seed % 2**32) if usable else None
+                    for i, key in enumerate(sweep.keys):
+                        get = (lambda k: float(res[k][i])) if res else (lambda k: math.nan)
+                        records.append({"metric": column, "factor": key, "S1": get("S1"), "S1_conf": get("S1_conf"),
+                                        "ST": get("ST"), "ST_conf": get("ST_conf")})
+                else:
+                    from SALib.analyze import morris
+                    res = morris.analyze(problem, sweep.matrix, Y, conf_level=0.95, num_levels=sweep.levels,
+                                         seed=sweep.seed % 2**32) if usable else None
+                    for i, key in enumerate(sweep.keys):
+                        get = (lambda k: float(res[k][i])) if res else (lambda k: math.nan)
+                        records.append({"metric": column, "factor": key, "mu_star": get("mu_star"),
+                                        "mu_star_conf": get("mu_star_conf"), "mu": get("mu"), "sigma": get("sigma")})
+    return pd.DataFrame.from_records(records)

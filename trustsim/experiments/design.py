@@ -1,0 +1,275 @@
+"""A sweep file read and checked once, before any run, and laid out as design points and run seeds.
+
+A sweep file is a scenario with a ``[sweep]`` table. Its design (full-factorial grid, Latin hypercube,
+Sobol or Morris) gives design points; each point runs ``replications`` times. A run's seed comes from
+the root seed and the run's identity (:func:`run_seed`), so results do not depend on order, worker
+count or executor.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..metrics import COLUMNS
+from ..params import GROUPS as PARAM_GROUPS
+from ..params import ParamError, Params, bounds, load_scenario, resolve_key, suggest
+from ..stats import ADVANTAGES
+
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+SAMPLED = ("lhs", "sobol", "morris")
+SEED_MODES = ("independent", "common")
+SWEEP_KEYS = ("design", "replications", "samples", "seed", "seeds", "levels", "metrics", "factors")
+RANGE_KEYS = ("min", "max")
+
+POSTURES = ("partner", "aggressive", "all")
+METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURES for c in COLUMNS) + tuple(ADVANTAGES)
+ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
+DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
+
+
+@dataclass(frozen=True)
+class Factor:
+    key: str                       # "group.name"
+    values: tuple | None = None    # grid
+    lo: float | None = None        # sampled designs
+    hi: float | None = None
+    integer: bool = False
+
+
+@dataclass
+class Sweep:
+    name: str
+    source: str
+    base: Params
+    table: dict                    # the [sweep] table as written
+    design: str
+    replications: int
+    samples: int | None
+    seed: int
+    seeds: str
+    levels: int
+    metrics: tuple[str, ...]
+    factors: tuple[Factor, ...]
+    points: list[dict]             # the design: factor values of each point, as run
+    matrix: np.ndarray | None      # sampled designs: the sample as drawn, for the analysis
+    scenario: Any = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.replications
+
+    @property
+    def keys(self) -> list[str]:
+        return [f.key for f in self.factors]
+
+    def problem(self) -> dict:
+        return {"num_vars": len(self.factors), "names": self.keys, "bounds": [[f.lo, f.hi] for f in self.factors]}
+
+
+def is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def is_number(x) -> bool:
+    return (is_int(x) or isinstance(x, float)) and math.isfinite(x)
+
+
+def annotation(key: str):
+    group, name = key.split(".")
+    return PARAM_GROUPS[group].model_fields[name].annotation
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file (a scenario with a ``[sweep]`` table); ParamError on bad input."""
+    scenario = load_scenario(path)
+    if scenario.sweep is None:
+        raise ParamError(str(path), "sweep", "no [sweep] table: a sweep file is a scenario with a [sweep] table "
+                                             "(design, replications, factors)")
+    return build_sweep(scenario.name, str(path), scenario.params, scenario.sweep, scenario)
+
+
+def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any = None) -> Sweep:
+    """Validate a ``[sweep]`` table against the schema and lay out its design."""
+    def err(key, message):
+        return ParamError(source, f"sweep.{key}" if key else "sweep", message)
+
+    for key in table:
+        if key not in SWEEP_KEYS:
+            raise err(key, f"unknown key{suggest(key, SWEEP_KEYS)}")
+    design = table.get("design", "grid")
+    if design not in DESIGNS:
+        raise err("design", f"{design!r} is not one of {', '.join(DESIGNS)}{suggest(str(design), DESIGNS)}")
+    replications = table.get("replications", 1)
+    if not is_int(replications) or not 1 <= replications <= 1_000_000:
+        raise err("replications", f"expected a whole number from 1 to 1000000, got {replications!r}")
+    samples = table.get("samples")
+    if design == "grid":
+        if samples is not None:
+            raise err("samples", "applies to the lhs, sobol and morris designs, not to a grid")
+    else:
+        if samples is None:
+            raise err("samples", f"the {design} design needs samples (e.g. samples = 64)")
+        if not is_int(samples) or not 1 <= samples <= 10_000_000:
+            raise err("samples", f"expected a whole number from 1 to 10000000, got {samples!r}")
+        if design == "sobol" and samples & (samples - 1):
+            raise err("samples", f"{samples} is not a power of 2, which Sobol sequences need "
+                                 f"(e.g. {1 << samples.bit_length()})")
+    seed = table.get("seed", base.run.seed)
+    if not is_int(seed) or not 0 <= seed <= 2**63 - 1:
+        raise err("seed", f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
+    seeds = table.get("seeds", "independent")
+    if seeds not in SEED_MODES:
+        raise err("seeds", f"{seeds!r} is not one of {', '.join(SEED_MODES)}{suggest(str(seeds), SEED_MODES)}")
+    levels = table.get("levels", 4)
+    if "levels" in table and design != "morris":
+        raise err("levels", "applies to the morris design only")
+    if not is_int(levels) or levels < 2 or levels % 2:
+        raise err("levels", f"expected an even whole number of at least 2, got {levels!r}")
+
+    metrics = table.get("metrics", list(DEFAULT_METRICS))
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+        raise err("metrics", "expected a non-empty list of metric names, "
+                             "e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
+    for m in metrics:
+        if m not in METRIC_COLUMNS and m not in COLUMNS:
+            raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMNS)}')
+
+    raw = table.get("factors")
+    if not isinstance(raw, dict) or not raw:
+        raise err("factors", "expected a table [sweep.factors] with at least one parameter")
+    factors: list[Factor] = []
+    seen: dict[str, str] = {}
+    for given, spec in raw.items():
+        where = f"factors.{given}"
+        try:
+            group, pname = resolve_key(given)
+        except ParamError as exc:
+            raise err(where, exc.message) from None
+        key = f"{group}.{pname}"
+        if key == "run.seed":
+            raise err(where, "seeds come from the root seed (sweep.seed) and each run's identity; "
+                             "it cannot be a factor")
+        if key in seen:
+            raise err(where, f'names the same parameter as "{seen[key]}"')
+        seen[key] = given
+        ann = annotation(key)
+        if design == "grid":
+            if not isinstance(spec, list) or not spec:
+                raise err(where, "expected a list of values for a grid, e.g. [0.0, 0.3, 0.6]")
+            values = tuple(float(v) if ann is float and is_int(v) else v for v in spec)
+            for v in values:
+                if ann in (int, float) and is_number(v):
+                    lo, hi = bounds(key)
+                    if (lo is not None and v < lo) or (hi is not None and v > hi):
+                        raise err(where, f"{v!r} is out of range (allowed {lo} to {hi})")
+            if len(set(map(repr, values))) < len(values):
+                raise err(where, "repeats a value")
+            factors.append(Factor(key, values=values))
+        else:
+            if not isinstance(spec, dict):
+                raise err(where, f"expected a range {{ min = …, max = … }} for the {design} design")
+            for k in spec:
+                if k not in RANGE_KEYS:
+                    raise err(f"{where}.{k}", f"unknown key{suggest(k, RANGE_KEYS)}")
+            if ann not in (int, float):
+                raise err(where, f"{key} is not numeric; sampled designs need numeric factors (use a grid)")
+            lo_, hi_ = spec.get("min"), spec.get("max")
+            if not is_number(lo_) or not is_number(hi_):
+                raise err(where, "expected numbers min and max")
+            if not lo_ < hi_:
+                raise err(where, f"min ({lo_}) must be below max ({hi_})")
+            lo, hi = bounds(key)
+            if (lo is not None and lo_ < lo) or (hi is not None and hi_ > hi):
+                raise err(where, f"range {lo_} … {hi_} leaves the allowed range {lo} to {hi}")
+            factors.append(Factor(key, lo=float(lo_), hi=float(hi_), integer=ann is int))
+
+    sweep = Sweep(name=name, source=source, base=base, table=table, design=design, replications=replications,
+                  samples=samples, seed=seed, seeds=seeds, levels=levels, metrics=tuple(metrics),
+                  factors=tuple(factors), points=[], matrix=None, scenario=scenario)
+    sweep.points, sweep.matrix = layout(sweep)
+    for i, point in enumerate(sweep.points):  # every design point must make valid parameters
+        try:
+            base.replace(**point)
+        except ParamError as exc:
+            shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
+            key = f"factors.{exc.key}" if exc.key in point else "factors"
+            message = exc.message.removeprefix("value error, ")
+            raise err(key, f"design point {i} ({shown}): {message}") from None
+    return sweep
+
+
+def needs_salib(design: str, source: str):
+    try:
+        import SALib  # noqa: F401
+    except ImportError:
+        raise ParamError(source, "sweep.design",
+                         f'the {design} design needs SALib: pip install "trustsim[salib]"') from None
+
+
+def layout(sweep: Sweep) -> tuple[list[dict], np.ndarray | None]:
+    """The design points (factor values as run) and, for sampled designs, the sample matrix.
+
+    Grid: the full product, first factor slowest. Sampled designs draw from SALib with the root seed;
+    integer parameters are rounded for the run, the analysis uses the sample as drawn.
+    """
+    if sweep.design == "grid":
+        keys = sweep.keys
+        return [dict(zip(keys, combo)) for combo in itertools.product(*(f.values for f in sweep.factors))], None
+    needs_salib(sweep.design, sweep.source)
+    problem, n, seed = sweep.problem(), sweep.samples, sweep.seed % 2**32
+    if sweep.design == "lhs":
+        from SALib.sample import latin
+        X = latin.sample(problem, n, seed=seed)
+    elif sweep.design == "sobol":
+        from SALib.sample import sobol
+        X = sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+    else:
+        from SALib.sample import morris
+        X = morris.sample(problem, n, num_levels=sweep.levels, seed=seed)
+    points = [{f.key: (int(round(x)) if f.integer else float(x)) for f, x in zip(sweep.factors, row)} for row in X]
+    return points, X
+
+
+def run_seed(root: int, point: int, replicate: int, mode: str = "independent") -> int:
+    """A run's seed from the root seed and its identity: ``SeedSequence(root, spawn_key=…)``, 63 bits.
+
+    ``independent``: the key is (point, replicate), every run has its own stream. ``common``: the key is
+    (replicate,), so replicate r meets the same random numbers at every design point (common random
+    numbers: differences between points are the factors' doing, not the seeds').
+    """
+    key = (point, replicate) if mode == "independent" else (replicate,)
+    state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, dtype=np.uint64)[0]
+    return int(state) & (2**63 - 1)
+
+
+def tasks(sweep: Sweep, run_ids, timeseries: bool = False, fail: frozenset = frozenset()):
+    """One task per run id: everything a worker needs, nothing it must look up."""
+    for run_id in run_ids:
+        point, rep = divmod(run_id, sweep.replications)
+        yield {"run_id": run_id, "point": point, "replicate": rep,
+               "seed": run_seed(sweep.seed, point, rep, sweep.seeds), "factors": sweep.points[point],
+               "base": sweep.base, "timeseries": timeseries, "fail": run_id in fail}
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"2/4"`` → (2, 4): runs with ``run_id % 4 == 1``."""
+    if text is None:
+        return None
+    k, slash, n = str(text).partition("/")
+    try:
+        k, n = int(k), int(n)
+    except ValueError:
+        k = n = 0
+    if not slash or not 1 <= k <= n:
+        raise ParamError("--shard", str(text), "expected K/N with 1 ≤ K ≤ N, e.g. 2/4")
+    return k, n
+
+
+def shard_ids(total: int, shard: tuple[int, int] | None) -> range:
+    return range(total) if shard is None else range(shard[0] - 1, total, shard[1])

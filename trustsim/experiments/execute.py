@@ -1,0 +1,267 @@
+"""Running a sweep: one run in a worker, the executors that carry runs, the progress line, and the loop
+that keeps workers busy and journals each finished run.
+
+Runs go to any ``concurrent.futures`` executor: this process, a local process pool, or a Dask
+cluster's executor. A run never raises: a failure becomes a row with status "error".
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..metrics import COLUMNS
+from ..params import ParamError
+from ..results import replace_file
+from ..stats import advantages
+from .design import POSTURES, Sweep, shard_ids, tasks
+from .journal import JOURNAL, Journal, finish, prepare_folder, state_of
+
+FAIL_ENV = "TRUSTSIM_FAIL_RUNS"  # test hook: comma-separated run ids that raise on purpose
+
+
+# --- one run, in a worker --------------------------------------------------------------------------
+
+def metric_row(long_run: dict) -> dict[str, float | None]:
+    """Long-run figures by posture as ``posture.column``, plus the partner advantages.
+
+    A posture with no buyers reports nothing (None) but its size.
+    """
+    row: dict[str, float | None] = {}
+    for g in POSTURES:
+        empty = long_run[g]["buyers"] == 0
+        for c in COLUMNS:
+            row[f"{g}.{c}"] = None if empty and c != "buyers" else long_run[g][c]
+    row.update(advantages(long_run))
+    return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}
+
+
+def run_one(task: dict) -> dict:
+    """Run one design point with one seed; never raises: a failure becomes a row with status "error"."""
+    from ..model import TrustMarket
+
+    t0 = time.perf_counter()
+    row = {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"], "seed": task["seed"],
+           "status": "ok", "error": "", **task["factors"]}
+    ts = None
+    try:
+        if task["fail"]:
+            raise RuntimeError(f"deliberate failure of run {task['run_id']} ({FAIL_ENV} test hook)")
+        params = task["base"].replace(**task["factors"])
+        model = TrustMarket(params, rng=task["seed"]).run()
+        row.update(metric_row(model.recorder.summary()["long_run"]))
+        if task["timeseries"]:
+            frame = model.recorder.frame()
+            frame.insert(0, "run_id", task["run_id"])
+            buf = io.BytesIO()
+            frame.to_parquet(buf, index=False)
+            ts = buf.getvalue()
+    except Exception as exc:  # noqa: BLE001 — recorded, the sweep goes on
+        row["status"] = "error"
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+        row["error"] = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
+    return {"row": row, "wall": round(time.perf_counter() - t0, 4), "timeseries": ts}
+
+
+class InProcess:
+    """One worker: runs in this process, one at a time, in the same futures interface."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        fut = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def local_executor(workers: int | None):
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        return InProcess(), 1
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
+    return pool, workers
+
+
+def _context():
+    """fork, which starts workers in milliseconds with trustsim already imported, where it is safe (Linux, a
+    single-threaded parent); otherwise a fork server that imports trustsim once."""
+    try:
+        single = len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        single = False
+    if sys.platform == "linux" and single:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["trustsim.experiments.execute", "trustsim.model"])
+        return ctx
+    return None
+
+
+def dask_executor(address: str, workers: int | None):
+    """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
+    try:
+        import logging
+
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
+    try:
+        if address == "local":
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            cluster = None
+            client = Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
+
+    def close():
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return client.get_executor(pure=False), slots, close
+
+
+class Progress:
+    """A tqdm bar (runs done, failures, time left) on a terminal; plain lines every 10% or 30 s otherwise."""
+
+    def __init__(self, name: str, total: int, done: int, failed: int, quiet: bool):
+        self.name, self.total, self.done, self.failed, self.quiet = name, total, done, failed, quiet
+        self.start, self.start_done, self.last = time.monotonic(), done, time.monotonic()
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=sys.stderr, dynamic_ncols=True)
+            self.bar.set_postfix(failed=failed)
+        self.next_pct = (done * 10 // max(total, 1) + 1) * 10
+
+    def update(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        if self.bar is not None:
+            self.bar.update(1)
+            if not ok:
+                self.bar.set_postfix(failed=self.failed)
+            return
+        if self.quiet:
+            return
+        now = time.monotonic()
+        pct = self.done * 100 // max(self.total, 1)
+        if (pct >= self.next_pct and now - self.last >= 5) or now - self.last >= 30 or self.done == self.total:
+            self.next_pct = (pct // 10 + 1) * 10
+            self.last = now
+            rate = (self.done - self.start_done) / max(now - self.start, 1e-9)
+            left = (self.total - self.done) / rate if rate > 0 else math.nan
+            print(f"{self.name}: {self.done}/{self.total} runs, {self.failed} failed, {now - self.start:.0f} s, "
+                  f"about {left:.0f} s left", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+def fail_hook() -> frozenset:
+    text = os.environ.get(FAIL_ENV, "").strip()
+    if not text:
+        return frozenset()
+    try:
+        return frozenset(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ParamError(FAIL_ENV, None, f"expected comma-separated run ids, got {text!r}") from None
+
+
+def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask: str | None = None,
+              resume: bool = False, shard: tuple[int, int] | None = None, force: bool = False, quiet: bool = False,
+              timeseries: bool = False, figures: bool = True) -> dict:
+    """Run (the rest of) a sweep into ``out``; returns counts. The journal keeps every finished run."""
+    out = Path(out)
+    fail = fail_hook()
+    state = state_of(sweep, shard, timeseries)
+    prepare_folder(out, state, resume, force, check_only=True)   # refuse before starting any worker
+    close = None
+    if dask:
+        executor, slots, close = dask_executor(dask, workers)
+    else:
+        executor, slots = local_executor(workers)
+    try:
+        done = prepare_folder(out, state, resume, force)
+    except BaseException:
+        executor.shutdown(wait=False)
+        if close:
+            close()
+        raise
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    ids = shard_ids(sweep.n_runs, shard)
+    todo = (i for i in ids if i not in done)
+    n_todo = sum(1 for i in ids if i not in done) if done else len(ids)
+    if timeseries:
+        (out / "timeseries").mkdir(exist_ok=True)
+    failed_before = sum(1 for e in done.values() if e["row"]["status"] != "ok")
+    progress = Progress(sweep.name if shard is None else f"{sweep.name} {shard[0]}/{shard[1]}", len(ids),
+                        len(ids) - n_todo, failed_before, quiet)
+    journal = Journal(out / JOURNAL)
+    computed = 0
+    pending: set = set()
+    try:
+        stream = tasks(sweep, todo, timeseries, fail)
+        window = 4 * slots
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                task = next(stream, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pending.add(executor.submit(run_one, task))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                result = fut.result()  # run_one never raises; a dead worker process does
+                row = result["row"]
+                if result["timeseries"] is not None:
+                    replace_file(out / "timeseries" / f"run-{row['run_id']:07d}.parquet",
+                                 lambda tmp: tmp.write_bytes(result["timeseries"]))
+                journal.write({"row": row, "wall": result["wall"]})
+                computed += 1
+                progress.update(row["status"] == "ok")
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        executor.shutdown(wait=False, cancel_futures=True)
+        journal.close()
+        progress.close()
+        if close:
+            close()
+        raise
+    executor.shutdown()
+    journal.close()
+    progress.close()
+    if close:
+        close()
+    wall = time.perf_counter() - t0
+    df = finish(out, sweep, state, started=started, wall=wall, figures=figures,
+                extra={"computed_this_time": computed, "resumed_from": len(ids) - n_todo})
+    failed = df.loc[df["status"] != "ok", "run_id"].tolist()
+    return {"runs": len(df), "computed": computed, "failed": failed, "wall": wall}

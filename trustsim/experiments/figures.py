@@ -1,0 +1,140 @@
+"""A sweep's figures: each metric against each factor (means with 95% intervals over replications), a heat
+map for two-factor grids, and the sensitivity indices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..results import write_atomically
+from ..stats import finite, mean_halfwidth
+from .analysis import metric_columns
+from .design import Sweep, is_number
+
+
+def _ci(values) -> tuple[float, float]:
+    """Mean and 95% half-width over the runs that produced a figure."""
+    return mean_halfwidth(finite(values))
+
+
+def _slug(text: str) -> str:
+    return text.replace(".", "-")
+
+
+def write_figures(out: Path, sweep: Sweep, df, sens=None) -> list[Path]:
+    """Draw the figures into a temporary folder that then replaces ``out/figures`` in one rename."""
+    names: list[str] = []
+    write_atomically(Path(out) / "figures", lambda tmp: names.extend(draw(tmp, sweep, df, sens)), force=True)
+    return [Path(out) / "figures" / name for name in names]
+
+
+def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
+    """Each metric against each factor (means with 95% intervals over replications); a heat map for
+    two-factor grids; the sensitivity indices. Returns the file names drawn into ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = df[df["status"] == "ok"]
+    names = []
+
+    def save(fig, name):
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+
+    for metric in sweep.metrics:
+        cols = metric_columns(metric)
+        for f in sweep.factors:
+            others = [g for g in sweep.factors if g.key != f.key]
+            fig, axes = plt.subplots(1, len(cols), figsize=(5.2 * len(cols), 3.8), squeeze=False)
+            for ax, col in zip(axes[0], cols):
+                if sweep.design == "grid":
+                    split = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
+                    levels = split.values if split else [None]
+                    cmap = plt.get_cmap("viridis")
+                    for i, level in enumerate(levels):
+                        sub = ok if split is None else ok[ok[split.key] == level]
+                        xs = list(f.values)
+                        stats_ = [_ci(sub.loc[sub[f.key] == x, col]) for x in xs]
+                        colour = cmap(0.85 * i / max(len(levels) - 1, 1)) if split else "tab:blue"
+                        label = f"{split.key} = {level}" if split else None
+                        numeric = all(is_number(x) for x in xs)
+                        xpos = xs if numeric else list(range(len(xs)))
+                        ax.errorbar(xpos, [m for m, _ in stats_], yerr=[h for _, h in stats_], marker="o",
+                                    capsize=3, color=colour, label=label, lw=1.4)
+                        if not numeric or len(xs) <= 12:
+                            ax.set_xticks(xpos, [str(x) for x in xs])
+                    if split:
+                        ax.legend(fontsize=7, frameon=False)
+                else:
+                    ax.scatter(ok[f.key], ok[col], s=6, alpha=0.25, color="0.4", label="runs")
+                    edges = np.unique(np.quantile(ok[f.key], np.linspace(0, 1, 9))) if len(ok) else []
+                    if len(edges) > 2:
+                        bins = np.clip(np.searchsorted(edges, ok[f.key], side="right") - 1, 0, len(edges) - 2)
+                        centres, stats_ = [], []
+                        for b in range(len(edges) - 1):
+                            centres.append((edges[b] + edges[b + 1]) / 2)
+                            stats_.append(_ci(ok.loc[bins == b, col]))
+                        ax.errorbar(centres, [m for m, _ in stats_], yerr=[h for _, h in stats_], marker="o",
+                                    capsize=3, color="tab:blue", lw=1.6, label="binned mean, 95% interval")
+                        ax.legend(fontsize=7, frameon=False)
+                if col.startswith("advantage."):
+                    ax.axhline(0, color="0.6", lw=0.8, ls=":")
+                ax.set_xlabel(f.key)
+                ax.set_ylabel(col)
+            fig.suptitle(f"{metric} against {f.key}\n(long-run means, 95% intervals over replications)", fontsize=9)
+            save(fig, f"{_slug(metric)}__{_slug(f.key)}.png")
+
+    if sweep.design == "grid" and len(sweep.factors) == 2:
+        fy, fx = sweep.factors
+        for metric in sweep.metrics:
+            cols = metric_columns(metric)
+            fig, axes = plt.subplots(1, len(cols), figsize=(5.4 * len(cols), 4.2), squeeze=False)
+            for ax, col in zip(axes[0], cols):
+                grid = np.full((len(fy.values), len(fx.values)), np.nan)
+                for i, vy in enumerate(fy.values):
+                    for j, vx in enumerate(fx.values):
+                        grid[i, j] = _ci(ok.loc[(ok[fy.key] == vy) & (ok[fx.key] == vx), col])[0]
+                im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+                ax.set_xticks(range(len(fx.values)), [str(v) for v in fx.values])
+                ax.set_yticks(range(len(fy.values)), [str(v) for v in fy.values])
+                ax.set_xlabel(fx.key)
+                ax.set_ylabel(fy.key)
+                ax.set_title(col, fontsize=9)
+                finite = grid[np.isfinite(grid)]
+                mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
+                for i in range(grid.shape[0]):
+                    for j in range(grid.shape[1]):
+                        if np.isfinite(grid[i, j]):
+                            ax.text(j, i, f"{grid[i, j]:.3g}", ha="center", va="center", fontsize=8,
+                                    color="white" if grid[i, j] < mid else "black")
+                fig.colorbar(im, ax=ax, shrink=0.85)
+            fig.suptitle(f"{metric}: mean over {sweep.replications} replications", fontsize=10)
+            save(fig, f"heatmap__{_slug(metric)}.png")
+
+    if sens is not None and len(sens):
+        metrics = list(dict.fromkeys(sens["metric"]))
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.2 + 0.35 * len(sweep.factors) * len(metrics)),
+                                 squeeze=False)
+        for ax, m in zip(axes[:, 0], metrics):
+            s = sens[sens["metric"] == m]
+            y = np.arange(len(s))
+            if sweep.design == "sobol":
+                ax.barh(y - 0.2, s["S1"], 0.4, xerr=s["S1_conf"], label="first order S1", color="tab:blue", capsize=2)
+                ax.barh(y + 0.2, s["ST"], 0.4, xerr=s["ST_conf"], label="total ST", color="tab:orange", capsize=2)
+                ax.set_xlabel("Sobol index (95% interval)")
+            else:
+                ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label="μ*", color="tab:blue", capsize=2)
+                ax.barh(y + 0.2, s["sigma"], 0.4, label="σ", color="tab:orange")
+                ax.set_xlabel("Morris elementary effects")
+            ax.set_yticks(y, s["factor"])
+            ax.invert_yaxis()
+            ax.set_title(m, fontsize=9)
+            ax.legend(fontsize=7, frameon=False)
+        save(fig, "sensitivity.png")
+
+    return names

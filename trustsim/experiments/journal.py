@@ -1,0 +1,176 @@
+"""A sweep's folder: its state file, the journal of finished runs, resuming, and the final tables.
+
+The parent appends each finished run to ``journal.jsonl`` at once, so a killed sweep keeps every
+finished run and ``--resume`` skips them. ``sweep.json`` says which sweep a folder holds (a
+fingerprint of the base parameters and the ``[sweep]`` table), so a folder is resumed only by the
+sweep that began it. The final tables are built from the journal alone, sorted by run id, so they are
+the same however the sweep got there; the manifest is written last and marks a finished folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from ..params import ParamError, Params
+from ..results import replace_file
+from ..stats import ADVANTAGES
+from .analysis import runs_frame, sensitivity, write_tables
+from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, shard_ids
+from .figures import write_figures
+
+STATE = "sweep.json"
+JOURNAL = "journal.jsonl"
+OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "manifest.json", "sensitivity.csv")
+OUR_DIRS = ("figures", "timeseries")
+
+
+def fingerprint(base: Params, table: dict, timeseries: bool) -> str:
+    """What makes two sweeps the same sweep: the base parameters, the ``[sweep]`` table, ``--timeseries``."""
+    blob = json.dumps({"base": base.nested(), "sweep": table, "timeseries": timeseries}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _write_text(path: Path, text: str) -> None:
+    replace_file(path, lambda tmp: tmp.write_text(text))
+
+
+def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
+    """The contents of ``sweep.json``: which sweep (and which shard of it) a folder holds."""
+    sc = sweep.scenario
+    return {"trustsim": "sweep state", "name": sweep.name, "source": sweep.source,
+            "fingerprint": fingerprint(sweep.base, sweep.table, timeseries),
+            "shard": list(shard) if shard else None, "timeseries": timeseries,
+            "runs": len(shard_ids(sweep.n_runs, shard)),
+            "base": sweep.base.nested(), "sweep": sweep.table,
+            "scenario": {"name": sweep.name,
+                         "path": str(Path(sc.path).resolve()) if getattr(sc, "path", None) else None,
+                         "sha256": getattr(sc, "sha256", None),
+                         "chain": list(getattr(sc, "chain", ())), "overrides": dict(getattr(sc, "overrides", {}))}}
+
+def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
+    """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``)."""
+    runs: dict[int, dict] = {}
+    if not path.exists():
+        return runs
+    good = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                entry = json.loads(line)
+                runs.setdefault(int(entry["row"]["run_id"]), entry)
+            except (ValueError, KeyError, TypeError):
+                break
+            good += len(line)
+    if repair and good != path.stat().st_size:
+        with open(path, "r+b") as fh:
+            fh.truncate(good)
+    return runs
+
+
+class Journal:
+    """Appends one line per finished run: flushed at once (a killed process loses nothing), fsynced each second."""
+
+    def __init__(self, path: Path):
+        self.fh = open(path, "a", encoding="utf-8")
+        self.synced = time.monotonic()
+
+    def write(self, entry: dict) -> None:
+        self.fh.write(json.dumps(entry, allow_nan=False) + "\n")
+        self.fh.flush()
+        if time.monotonic() - self.synced > 1.0:
+            os.fsync(self.fh.fileno())
+            self.synced = time.monotonic()
+
+    def close(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+
+
+def _clear(out: Path) -> None:
+    for name in OUR_FILES:
+        (out / name).unlink(missing_ok=True)
+    for name in OUR_DIRS:
+        shutil.rmtree(out / name, ignore_errors=True)
+
+
+def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only: bool = False) -> dict[int, dict]:
+    """Make the folder ready and return the runs already done (``--resume``); refuse a folder of other things.
+    ``check_only``: raise what would be refused, change nothing."""
+    if out.exists() and not out.is_dir():
+        raise ParamError(str(out), None, "exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        old = None
+        try:
+            old = json.loads((out / STATE).read_text())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError):
+            old = {}
+        if old is None and not force:
+            raise ParamError(str(out), None,
+                             "holds files that are not a trustsim sweep; choose another --out or pass --force")
+        if old is not None:
+            same = old.get("fingerprint") == state["fingerprint"] and old.get("shard") == state["shard"]
+            if resume:
+                if not same:
+                    raise ParamError(str(out), None,
+                                     "holds a different sweep (the sweep file, its scenario, --shard or --timeseries "
+                                     "changed); drop --resume to start afresh, or choose another --out")
+                done = read_journal(out / JOURNAL, repair=not check_only)
+                if done and not (out / "timeseries").exists() and state["timeseries"]:
+                    raise ParamError(str(out), None, "the time series of earlier runs are missing")
+                return done
+            finished = (out / "manifest.json").exists()
+            if not finished and not force:
+                n = len(read_journal(out / JOURNAL))
+                raise ParamError(str(out), None, f"holds an unfinished sweep ({n} runs done); pass --resume to "
+                                                 f"finish it, or --force to start afresh")
+            if check_only:
+                return {}
+            _clear(out)
+    if check_only:
+        return {}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_text(out / STATE, json.dumps(state, indent=2, default=str) + "\n")
+    except OSError as exc:
+        raise ParamError(str(out), None, f"cannot write the results folder ({exc.strerror})") from None
+    return {}
+
+
+def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, figures: bool = True,
+           extra: dict | None = None):
+    """Final tables, sensitivity, figures and manifest from the journal (the manifest last: it marks the end)."""
+    from .. import __version__
+    from ..results import manifest
+
+    entries = read_journal(out / JOURNAL).values()
+    df = runs_frame(sweep, entries)
+    write_tables(out, df)
+    sens = None
+    complete = state["shard"] is None
+    if complete and sweep.design in ("sobol", "morris"):
+        sens = sensitivity(sweep, df)
+        replace_file(out / "sensitivity.csv", lambda tmp: sens.to_csv(tmp, index=False))
+    if complete and figures:
+        write_figures(out, sweep, df, sens)
+    scenario = sweep.scenario or SimpleNamespace(**state["scenario"])
+    failed = df.loc[df["status"] != "ok", "run_id"].tolist()
+    info = manifest(scenario, sweep.base, started, wall, kind="sweep", version=__version__,
+                    sweep=sweep.table, design=sweep.design, root_seed=sweep.seed, seeds=sweep.seeds,
+                    replications=sweep.replications, factors=sweep.keys,
+                    points=sweep.points, runs=len(df), failed=len(failed), failed_run_ids=failed[:1000],
+                    shard=state["shard"], columns={"ids": list(ID_COLUMNS), "factors": sweep.keys,
+                                                   "metrics": list(METRIC_COLUMNS), "advantages": ADVANTAGES},
+                    **(extra or {}))
+    _write_text(out / "manifest.json", json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n")
+    return df

@@ -1,0 +1,78 @@
+"""Shards merged: the folders of ``trustsim sweep --shard K/N`` runs combined into the folder the whole
+sweep would have written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+from ..params import ParamError, validate
+from ..results import write_atomically
+from .design import build_sweep
+from .journal import JOURNAL, STATE, finish, read_journal
+
+
+def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures: bool = True) -> Path:
+    """Combine the folders of ``--shard K/N`` runs into the folder the whole sweep would have written."""
+    states = []
+    for d in map(Path, dirs):
+        try:
+            st = json.loads((d / STATE).read_text())
+        except (OSError, ValueError):
+            raise ParamError(str(d), None, "not a sweep folder (no sweep.json)") from None
+        if not (d / "manifest.json").exists():
+            n = len(read_journal(d / JOURNAL))
+            raise ParamError(str(d), None, f"is not finished ({n} of {st.get('runs')} runs); finish it with "
+                                           f"'trustsim sweep FILE --shard … --resume'")
+        states.append((d, st))
+    first = states[0][1]
+    for d, st in states[1:]:
+        if st["fingerprint"] != first["fingerprint"]:
+            raise ParamError(str(d), None, f"is a different sweep from {states[0][0]} (sweep file or scenario differ)")
+    shards = [tuple(st["shard"]) if st["shard"] else None for _, st in states]
+    if None in shards:
+        raise ParamError(str(states[shards.index(None)][0]), None, "is a whole sweep, not a shard; nothing to merge")
+    ns = {n for _, n in shards}
+    if len(ns) > 1:
+        splits = ", ".join(f"{k}/{n}" for k, n in shards)
+        raise ParamError(str(states[0][0]), None, f"shards of different splits ({splits})")
+    n = ns.pop()
+    ks = [k for k, _ in shards]
+    dup = sorted({k for k in ks if ks.count(k) > 1})
+    if dup:
+        raise ParamError(str(out), None, f"shard {dup[0]}/{n} given twice")
+    missing = sorted(set(range(1, n + 1)) - set(ks))
+    if missing:
+        shown = ", ".join(f"{k}/{n}" for k in missing)
+        raise ParamError(str(out), None, f"shard{'s' if len(missing) > 1 else ''} {shown} missing")
+    scenario = SimpleNamespace(**first["scenario"])
+    base = validate(first["base"], first["source"])
+    sweep = build_sweep(first["name"], first["source"], base, first["sweep"], scenario)
+    entries: dict[int, dict] = {}
+    for d, _ in states:
+        entries.update(read_journal(d / JOURNAL))
+    absent = [i for i in range(sweep.n_runs) if i not in entries]
+    if absent:
+        raise ParamError(str(out), None, f"{len(absent)} runs are missing from the shards (first: run {absent[0]})")
+    state = {**first, "shard": None, "runs": sweep.n_runs, "merged_from": [str(d) for d, _ in states]}
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+
+    def write(tmp: Path) -> None:
+        (tmp / STATE).write_text(json.dumps(state, indent=2, default=str) + "\n")
+        with open(tmp / JOURNAL, "w", encoding="utf-8") as fh:
+            for i in sorted(entries):
+                fh.write(json.dumps(entries[i], allow_nan=False) + "\n")
+        if first["timeseries"]:
+            (tmp / "timeseries").mkdir()
+            for d, _ in states:
+                for f in sorted((d / "timeseries").glob("run-*.parquet")):
+                    shutil.copyfile(f, tmp / "timeseries" / f.name)
+        finish(tmp, sweep, state, started=started, wall=time.perf_counter() - t0, figures=figures,
+               extra={"merged_from": [str(Path(d).resolve()) for d, _ in states]})
+
+    return write_atomically(out, write, force)

@@ -1,0 +1,194 @@
+"""The pattern checks P1–P10: each turns the measured runs into a figure, an interval and a verdict.
+
+A check is one function ``pN(runs) -> Result``, registered with ``@pattern``; ``runs`` maps each variant
+(``variants.py``) to the figures of its seeds (``measure.py``). Registration order is the order of the
+table. To add a pattern: measure what it needs in ``measure.py`` (and add a variant if it compares
+one), then write its check here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..stats import mean_ci
+from .measure import P10_STEPS
+from .variants import SIGMAS
+
+PATTERNS: dict[str, Callable[[dict], "Result"]] = {}
+
+
+def pattern(check: Callable[[dict], "Result"]) -> Callable[[dict], "Result"]:
+    """Register a pattern check under its name (``p7`` → ``P7``)."""
+    PATTERNS[check.__name__.upper()] = check
+    return check
+
+
+def col(runs, key):
+    """One figure over the seeds of a variant (seeds that lack it are left out)."""
+    return np.array([r[key] for r in runs if key in r], dtype=float)
+
+
+@dataclass
+class Result:
+    pattern: str
+    claim: str
+    measured: str
+    target: str
+    passed: bool
+    values: dict = field(default_factory=dict)   # per-seed series of the compared quantities
+    targets: dict = field(default_factory=dict)  # published figure for a series, where there is one
+
+    def row(self) -> list[str]:
+        return [self.pattern, self.claim, self.measured, self.target, "pass" if self.passed else "FAIL"]
+
+
+def _fmt_ci(m, lo, hi, digits=3) -> str:
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+@pattern
+def p1(r) -> Result:
+    d = col(r["baseline"], "price_partner") - col(r["baseline"], "price_aggressive")
+    m, lo, hi = mean_ci(d)
+    pa, pg = col(r["baseline"], "price_partner").mean(), col(r["baseline"], "price_aggressive").mean()
+    return Result("P1", "S18", f"price partner {pa:.3f} − aggressive {pg:.3f} = {_fmt_ci(m, lo, hi)}",
+                  "difference > 0 (CI excludes 0)", lo > 0,
+                  {"partner": col(r["baseline"], "price_partner"), "aggressive": col(r["baseline"], "price_aggressive"),
+                   "partner − aggressive": d}, {"partner − aggressive": 0.0})
+
+
+@pattern
+def p2(r) -> Result:
+    b = r["baseline"]
+    ds = col(b, "share_partner") - col(b, "share_aggressive")
+    dp = col(b, "profit_cum_partner") - col(b, "profit_cum_aggressive")
+    ms, los, _ = mean_ci(ds)
+    mp, lop, hip = mean_ci(dp)
+    return Result("P2", "S18, S19",
+                  f"share partner − aggressive {ms:+.3f} (lo {los:+.3f}); "
+                  f"cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}",
+                  "both > 0 (CIs exclude 0)", los > 0 and lop > 0,
+                  {"market share partner − aggressive": ds, "cum. profit per buyer (÷1000)": dp / 1000},
+                  {"market share partner − aggressive": 0.0, "cum. profit per buyer (÷1000)": 0.0})
+
+
+@pattern
+def p3(r) -> Result:
+    low, high = col(r["baseline"], "nonprod_low"), col(r["baseline"], "nonprod_high")
+    ml, mh = low.mean(), high.mean()
+    ok = abs(ml - 0.47) <= 0.07 and abs(mh - 0.24) <= 0.07
+    return Result("P3", "S15, S16",
+                  f"non-productive share: least-trusting fifth {ml:.3f}, most trusting fifth {mh:.3f}",
+                  "0.47 ± 0.07 and 0.24 ± 0.07", ok,
+                  {"least-trusting fifth": low, "most trusting fifth": high},
+                  {"least-trusting fifth": 0.47, "most trusting fifth": 0.24})
+
+
+@pattern
+def p4(r) -> Result:
+    insp, ratio = col(r["baseline"], "inspection_top_tenth"), col(r["baseline"], "units_per_hour_ratio")
+    mi, mr = insp.mean(), ratio.mean()
+    return Result("P4", "S15, S17",
+                  f"inspection rate top tenth {mi:.3f}; units per purchasing hour top/bottom fifth {mr:.2f}×",
+                  "≤ 0.05 and ≥ 3×", mi <= 0.05 and mr >= 3,
+                  {"inspection rate, top tenth": insp, "units/hour ratio ÷ 10": ratio / 10},
+                  {"inspection rate, top tenth": 0.05, "units/hour ratio ÷ 10": 0.3})
+
+
+@pattern
+def p5(r) -> Result:
+    xp, xa = col(r["baseline"], "ideas_partner"), col(r["baseline"], "ideas_aggressive")
+    ip, ia = xp.mean(), xa.mean()
+    ratio = ip / ia if ia > 0 else (math.inf if ip > 0 else 0.0)
+    return Result("P5", "S18", f"ideas per buyer and step: partner {ip:.3f}, aggressive {ia:.3f} (ratio {ratio:.1f})",
+                  "ratio ≥ 5 (and partners do receive ideas)", ip > 0 and ratio >= 5,
+                  {"partner": xp, "aggressive": xa, "ratio": ratio})
+
+
+@pattern
+def p6(r) -> Result:
+    by_sigma = [col(r[f"sigma={s}"], "share_advantage") for s in SIGMAS]
+    adv = [x.mean() for x in by_sigma]
+    mono = all(b > a for a, b in zip(adv, adv[1:]))
+    shown = ", ".join(f"{s}: {a:+.3f}" for s, a in zip(SIGMAS, adv))
+    return Result("P6", "S19", f"partner share advantage by σ {shown}",
+                  "increasing in σ (mean over seeds)", mono, {"advantage": adv, "by_sigma": by_sigma})
+
+
+@pattern
+def p7(r) -> Result:
+    d = col(r["silence"], "trust_partner") - col(r["passive"], "trust_partner")
+    m, lo, hi = mean_ci(d)
+    tp, ts = col(r["passive"], "trust_partner").mean(), col(r["silence"], "trust_partner").mean()
+    quiet, base = col(r["passive"], "quiet_before_exit"), col(r["passive"], "quiet_base_rate")
+    q = quiet[~np.isnan(quiet)]
+    mq, loq, _ = mean_ci(q - base[~np.isnan(quiet)]) if len(q) > 1 else (math.nan, math.nan, math.nan)
+    return Result("P7", "S6, S7",
+                  f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}; "
+                  f"exits (passive) with no complaint in the steps before {q.mean():.0%} "
+                  f"vs {base.mean():.0%} of all relationships",
+                  "trust Δ > 0 and exits quieter than the rest (CIs exclude 0)", lo > 0 and loq > 0,
+                  {"trust, passive": col(r["passive"], "trust_partner"),
+                   "trust, silence-triggered": col(r["silence"], "trust_partner"),
+                   "quiet before exit (passive)": q, "quiet base rate (passive)": base})
+
+
+@pattern
+def p8(r) -> Result:
+    dt = col(r["unbundled"], "tco_partner") - col(r["bundled"], "tco_partner")
+    dp = col(r["bundled"], "price_partner") - col(r["unbundled"], "price_partner")
+    mt, lot, hit = mean_ci(dt)
+    mp, lop, _ = mean_ci(dp)
+    return Result("P8", "S10, S11", f"partners, service billed on top vs priced in: TCO {_fmt_ci(mt, lot, hit, 4)} "
+                                    f"higher, price {mp:.4f} lower",
+                  "TCO higher and price lower (CIs exclude 0)", lot > 0 and lop > 0,
+                  {"TCO: unbundled − bundled": dt, "price: bundled − unbundled": dp},
+                  {"TCO: unbundled − bundled": 0.0, "price: bundled − unbundled": 0.0})
+
+
+@pattern
+def p9(r) -> Result:
+    adv = col(r["null"], "share_advantage")
+    m, lo, hi = mean_ci(adv)
+    return Result("P9", "—", f"null model partner share advantage {_fmt_ci(m, lo, hi)}",
+                  "≤ 0: gone (mean over seeds)", m <= 0,
+                  {"null model": adv, "baseline": col(r["baseline"], "share_advantage")}, {"null model": 0.0})
+
+
+@pattern
+def p10(r) -> Result:
+    dp, da = col(r["baseline"], "defect_drop_partner"), col(r["baseline"], "defect_drop_aggressive")
+    m, lo, hi = mean_ci(dp - da)
+    ratio = dp.mean() / da.mean() if da.mean() > 0 else math.inf
+    return Result("P10", "S18", f"defect rate fall over {P10_STEPS} steps: partner lots {dp.mean():.0%}, "
+                                f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})",
+                  "partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3)", lo > 0 and 1.5 <= ratio <= 3,
+                  {"partner lots": dp, "aggressive lots": da, "ratio": ratio},
+                  {"partner lots": 0.50, "aggressive lots": 0.26})
+
+def evaluate(runs) -> list[Result]:
+    """Every registered pattern checked on the same runs, in the order of the table."""
+    return [f(runs) for f in PATTERNS.values()]
+
+
+def markdown_table(results: list[Result]) -> str:
+    """The pattern table as Markdown (docs/ODD.md and the README embed it)."""
+    lines = ["| pattern | claims | measured (mean [95% interval] over seeds) | target | result |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        cells = [c.replace("|", "\\|") for c in r.row()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def table(results: list[Result]) -> str:
+    """A plain-text table: pattern, claim, measured figure with its interval, target, verdict."""
+    rows = [["pattern", "claims", "measured", "target", "result"]] + [r.row() for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

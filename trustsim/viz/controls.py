@@ -1,0 +1,26 @@
+"""The app's controls, defined once: the parameters a visitor changes, each with its control's label, the
+slider's step and the short name under which the key figures panel shows the market's setting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Control:
+    key: str            # the schema's "group.name"; the model takes the bare name as an override
+    label: str          # the control's label on the page
+    short: str          # the setting's name in the key figures panel ("This market: buyers 40 · …")
+    step: float | None  # the slider's step; None: a choice among the schema's values
+
+
+CONTROLS = (
+    Control("market.buyers", "Buyers", "buyers", 1),
+    Control("market.suppliers", "Suppliers", "suppliers", 1),
+    Control("buyers.partner_share", "Partner share", "partner share", 0.05),
+    Control("market.uncertainty", "Uncertainty σ", "uncertainty", 0.05),
+    Control("suppliers.attention_policy", "Attention policy", "attention", None),
+    Control("trust.gain", "Trust gain per good step", "gain", 0.01),
+    Control("trust.loss", "Trust loss per defect", "loss", 0.01),
+    Control("trust.erosion", "Trust erosion when unattended", "erosion", 0.005),
+)
