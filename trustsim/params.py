@@ -9,10 +9,15 @@ once, here, at the boundary: everything past this module trusts its parameters.
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
+import math
+import os
 import reprlib
+import stat
 import sys
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,13 +27,44 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 ATTENTION_POLICIES = ("passive", "periodic", "silence")
 
 
+MAX_SHOWN = 100  # characters of a user's value an error line repeats
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HIDDEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")  # control, format (bidi overrides), surrogates, line breaks
+
+
+def safe_text(value, limit: int | None = MAX_SHOWN) -> str:
+    """A user's value as an error line may repeat it: on one line, with no character that steers the
+    terminal (newlines, ANSI escapes, bidirectional overrides and the like are written as ``\\n``,
+    ``\\x1b``, ``\\u202e``), and, when longer than ``limit``, cut to its first 60 % of it with its length.
+    Everything that repeats a user's value in an error line goes through here."""
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit * 6 // 10]}…({len(text)} characters)"
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif unicodedata.category(ch) in _HIDDEN:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 class ParamError(Exception):
-    """Bad input: names the file, the key and what is wrong. The CLI turns it into exit 2."""
+    """Bad input: names the file, the key and what is wrong. The CLI turns it into exit 2.
+
+    The line it makes is safe to print: every part goes through :func:`safe_text` (the key cut at
+    MAX_SHOWN characters, the file and the message at 400)."""
 
     def __init__(self, source: str | None, key: str | None, message: str):
         self.source, self.key, self.message = source, key, message
-        shown = key if key is None or len(key) <= 100 else f"{key[:60]}…({len(key)} characters)"
-        where = ": ".join(part for part in (source, shown) if part)
+        shown = None if key is None else safe_text(key)
+        where = ": ".join(part for part in (None if source is None else safe_text(source, 400), shown) if part)
+        message = safe_text(message, 400)
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -342,15 +378,70 @@ class Scenario:
     overrides: dict = field(default_factory=dict)
 
 
-def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
+MAX_FILE_BYTES = 1_000_000  # a scenario is a few kilobytes; this refuses a device or a runaway file
+
+
+def resolve_path(path: str | os.PathLike, shown: str | None = None) -> Path:
+    """``path`` made absolute with its symbolic links followed; ParamError for a loop of links (which
+    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version)."""
+    shown = str(path) if shown is None else shown
     try:
-        raw = path.read_bytes()
+        resolved = Path(path).resolve()
+        if resolved.is_symlink():  # resolve() stops at a link it cannot follow: a loop
+            os.stat(resolved)
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            raise ParamError(shown, None, "is a loop of symbolic links") from None
+        if not isinstance(exc, FileNotFoundError):  # a dangling link: written where it leads
+            raise ParamError(shown, None, f"cannot be read ({exc.strerror})") from None
+    return resolved
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ParamError for anything else. A named
+    pipe or a device is refused without reading from it (no hang, no endless read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ParamError(shown, None, "no such file") from None
     except IsADirectoryError:
         raise ParamError(shown, None, "is a directory, not a TOML file") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ParamError(shown, None, "is a loop of symbolic links") from None
         raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ParamError(shown, None, "is a directory, not a TOML file")
+        if not stat.S_ISREG(mode):
+            raise ParamError(shown, None, f"is {_file_kind(mode)}, not a TOML file")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise ParamError(shown, None, f"is larger than {limit // 1_000_000} MB; a scenario file is a few kilobytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
+    raw = read_small_file(path, shown)
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not part of the text
     except UnicodeDecodeError as exc:
@@ -396,7 +487,7 @@ def _merge(base: dict, top: dict) -> dict:
 
 def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
     shown = str(path)
-    resolved = path.resolve()
+    resolved = resolve_path(path, shown)
     if resolved in seen:
         cycle = " -> ".join(p.name for p in (*seen, resolved))
         raise ParamError(shown, "extends", f"circular extends ({cycle})")
@@ -425,9 +516,17 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
         if not isinstance(parent, str) or not parent:
             raise ParamError(shown, "extends", "expected the path of another TOML file, as a string")
         target = path.parent / parent
-        if not target.is_file():
-            what = "is a directory" if target.is_dir() else "does not exist"
-            raise ParamError(shown, "extends", f'"{parent}" {what} (resolved to {target.resolve()})')
+        try:
+            mode = os.stat(target).st_mode
+            what = None if stat.S_ISREG(mode) else "is a directory" if stat.S_ISDIR(mode) else f"is {_file_kind(mode)}"
+        except OSError as exc:
+            what = "is a loop of symbolic links" if exc.errno == errno.ELOOP else "does not exist"
+        if what:
+            try:
+                where = resolve_path(target)
+            except ParamError:
+                where = target.absolute()
+            raise ParamError(shown, "extends", f'"{parent}" {what} (resolved to {where})')
         base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
         base.pop("sweep", None)  # a sweep belongs to the file that declares it
         base.pop("description", None)

@@ -83,20 +83,70 @@ def nonproductive_vs_trust(buyers: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
+TIMESERIES_COLUMNS = ("step", "group", "buyers", "tco_per_unit", "component_price", "trust_buyer", "trust_supplier",
+                      "market_share", *(f"cost_{c}" for c in COST_PARTS))
+BUYERS_COLUMNS = ("posture", "trust", "nonproductive_share")
+
+
+def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A results table with the columns the figures draw, at least one row and numbers where numbers
+    belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
+    import numpy as np
+
+    from .params import ParamError
+
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ParamError(str(path), None, "is empty; not a trustsim table") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise ParamError(str(path), None, f"is not a readable CSV table ({str(exc).splitlines()[0]})") from None
+    except OSError as exc:
+        raise ParamError(str(path), None, f"cannot read ({exc.strerror})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ParamError(str(path), None, f"lacks the column{'s' if len(missing) > 1 else ''} "
+                                          f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}; "
+                                          f"not a trustsim table")
+    if df.empty:
+        raise ParamError(str(path), None, "has no rows")
+    for c in columns:
+        if c in ("group", "posture"):
+            continue
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            raise ParamError(str(path), c, "holds values that are not numbers")
+        if c in ("step", "buyers") and not np.isfinite(df[c].to_numpy(float)).all():  # measures may be NaN
+            raise ParamError(str(path), c, "holds values that are not finite numbers")
+    return df
+
+
 def figures(folder: str | Path) -> list[Path]:
-    """Draw every figure of a results folder into ``folder/figures``; returns their paths."""
+    """Draw every figure of a results folder into ``folder/figures``; returns their paths.
+
+    The tables are read and checked first: a table that is empty, cut short or not trustsim's is a
+    ParamError and no ``figures/`` folder is made; a failure while drawing removes a ``figures/`` it made."""
     folder = Path(folder)
+    ts = read_table(folder / "timeseries.csv", TIMESERIES_COLUMNS)
+    buyers = read_table(folder / "buyers.csv", BUYERS_COLUMNS) if (folder / "buyers.csv").exists() else None
     out = folder / "figures"
+    made_folder = not out.exists()
     out.mkdir(exist_ok=True)
-    ts = pd.read_csv(folder / "timeseries.csv")
-    made = [out / "tco_breakdown.png", out / "costs.png", out / "trust.png", out / "market_share.png"]
-    tco_breakdown(ts, made[0])
-    over_time(ts, {"tco_per_unit": "cost of ownership", "component_price": "price"}, "money per unit",
-              "Component price and cost of ownership per unit", made[1])
-    over_time(ts, {"trust_buyer": "buyer → supplier", "trust_supplier": "supplier → buyer"}, "trust (0–1)",
-              "Trust both ways", made[2])
-    over_time(ts, {"market_share": ""}, "downstream market share (fraction)", "Market share by posture", made[3])
-    if (folder / "buyers.csv").exists():
-        made.append(out / "nonproductive_vs_trust.png")
-        nonproductive_vs_trust(pd.read_csv(folder / "buyers.csv"), made[-1])
+    try:
+        made = [out / "tco_breakdown.png", out / "costs.png", out / "trust.png", out / "market_share.png"]
+        tco_breakdown(ts, made[0])
+        over_time(ts, {"tco_per_unit": "cost of ownership", "component_price": "price"}, "money per unit",
+                  "Component price and cost of ownership per unit", made[1])
+        over_time(ts, {"trust_buyer": "buyer → supplier", "trust_supplier": "supplier → buyer"}, "trust (0–1)",
+                  "Trust both ways", made[2])
+        over_time(ts, {"market_share": ""}, "downstream market share (fraction)", "Market share by posture", made[3])
+        if buyers is not None:
+            made.append(out / "nonproductive_vs_trust.png")
+            nonproductive_vs_trust(buyers, made[-1])
+    except BaseException:
+        plt.close("all")
+        if made_folder:
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return made

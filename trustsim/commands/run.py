@@ -27,11 +27,11 @@ def arguments(p) -> None:
 def handle(args) -> int:
     from ..model import TrustMarket
     from ..params import load_scenario
-    from ..results import check_target, write_run
+    from ..results import check_target, scenario_files, write_run
 
     scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
     out = args.out or os.path.join("results", scenario.name)
-    check_target(out, args.force)  # refuse before spending the run's time
+    check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     model = TrustMarket(scenario.params)

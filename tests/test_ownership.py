@@ -1,0 +1,426 @@
+"""Nothing a user owns is lost: results folders, a second writer, leftovers of killed writers, special
+files, symbolic link loops, broken tables, error lines that echo what a user typed.
+
+Every data-loss case compares the victim's files byte for byte before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trustsim import results
+from trustsim.cli import main
+from trustsim.params import ParamError, load_scenario, safe_text
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+SMALL = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet"]
+BIG = ["--set", "market.buyers=20000", "--set", "market.suppliers=1000", "--steps", "80", "--quiet"]
+CLI = [sys.executable, "-m", "trustsim"]
+
+
+def run(capsys, out, *extra, scenario=BASELINE):
+    code = main(["run", str(scenario), *SMALL, "--out", str(out), *map(str, extra)])
+    _, err = capsys.readouterr()
+    return code, err
+
+
+def one_line(code, err, *needles):
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` by relative path, with its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def ours_beside(folder: Path) -> list[str]:
+    """What a writer may leave next to its results: temporary, replaced and lock files."""
+    return sorted(p.name for p in folder.iterdir() if any(s in p.name for s in (".tmp-", ".old-", ".lock")))
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture(scope="module")
+def sweep_result(tmp_path_factory):
+    """A finished sweep, made by `trustsim sweep` (copied by each test that needs one)."""
+    where = tmp_path_factory.mktemp("sweep")
+    path = where / "sw.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 4\n[market]\nbuyers = 6\nsuppliers = 3\n'
+                    '[sweep]\ndesign = "grid"\nreplications = 1\nseed = 3\n'
+                    '[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n')
+    proc = subprocess.run([*CLI, "sweep", str(path), "--out", str(where / "out"), "--workers", "1", "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return where / "out"
+
+
+# --- 1: a folder is replaced only by the same kind of result, and only when it holds nothing else ------
+
+def test_run_does_not_replace_a_finished_sweep(tmp_path, capsys, sweep_result):
+    out = tmp_path / "R"
+    shutil.copytree(sweep_result, out)
+    before = snapshot(out)
+    assert results.result_kind(out) == "sweep"
+    code, err = run(capsys, out)
+    one_line(code, err, "sweep", "--force")
+    assert snapshot(out) == before and ours_beside(tmp_path) == []
+
+
+def test_run_does_not_replace_an_unfinished_sweep(tmp_path, capsys, sweep_result):
+    out = tmp_path / "R"
+    shutil.copytree(sweep_result, out)
+    (out / "manifest.json").unlink()  # a sweep killed before its end has no manifest yet
+    before = snapshot(out)
+    one_line(*run(capsys, out), "sweep")
+    assert snapshot(out) == before
+
+
+def test_a_result_nested_in_a_result_is_not_lost(tmp_path, capsys):
+    outer, inner = tmp_path / "A", tmp_path / "A" / "B"
+    assert run(capsys, outer)[0] == 0
+    assert run(capsys, inner, "--seed", 5)[0] == 0
+    before = snapshot(outer)
+    one_line(*run(capsys, outer, "--seed", 6), "B/", "--force")
+    assert snapshot(outer) == before
+
+
+def test_a_result_inside_a_plain_folder_is_not_lost(tmp_path, capsys):
+    assert run(capsys, tmp_path / "A" / "B")[0] == 0
+    before = snapshot(tmp_path / "A")
+    one_line(*run(capsys, tmp_path / "A"), "not a trustsim result")
+    assert snapshot(tmp_path / "A") == before
+
+
+@pytest.mark.parametrize("where", ["notes.txt", "figures/my-plot.svg", "figures/drafts/a.png"])
+def test_user_files_inside_a_run_keep_it_from_being_replaced(tmp_path, capsys, where):
+    out = tmp_path / "res"
+    assert run(capsys, out)[0] == 0
+    (out / where).parent.mkdir(parents=True, exist_ok=True)
+    (out / where).write_text("mine")
+    before = snapshot(out)
+    one_line(*run(capsys, out, "--seed", 3), where.split("/")[-1] if "drafts" not in where else "drafts/")
+    assert snapshot(out) == before
+    assert run(capsys, out, "--seed", 3, "--force")[0] == 0  # --force says the contents may go
+    assert not (out / where).exists() and ours_beside(tmp_path) == []
+
+
+def test_a_run_replaces_a_run_and_marks_its_kind(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    first = snapshot(out)
+    assert json.loads(first["manifest.json"])["kind"] == "run"
+    assert run(capsys, out, "--seed", 2)[0] == 0
+    assert snapshot(out)["timeseries.csv"] != first["timeseries.csv"]
+    assert ours_beside(tmp_path) == []
+
+
+def test_a_manifest_without_kind_is_read_as_a_run(tmp_path, capsys):
+    out = tmp_path / "res"
+    shutil.copytree(ROOT / "results" / "example", out)  # written before manifests said their kind
+    info = json.loads((out / "manifest.json").read_text())
+    info.pop("kind", None)
+    (out / "manifest.json").write_text(json.dumps(info))
+    assert results.result_kind(out) == "run" and results.foreign_entries(out, "run") == []
+    assert run(capsys, out)[0] == 0
+
+
+def test_force_never_removes_the_folder_holding_the_scenario(tmp_path, capsys):
+    work = tmp_path / "study"
+    work.mkdir()
+    base = work / "base.toml"
+    base.write_text(BASELINE.read_text())
+    top = work / "sub" / "top.toml"
+    top.parent.mkdir()
+    top.write_text('extends = "../base.toml"\n[market]\nbuyers = 8\n')
+    before = snapshot(work)
+    one_line(*run(capsys, work, "--force", scenario=top), "which this command reads", "not even --force")
+    one_line(*run(capsys, work / "sub", "--force", scenario=top), "top.toml")
+    assert snapshot(work) == before and ours_beside(tmp_path) == []
+
+
+@pytest.mark.parametrize("folder", ["scenarios", "results"])
+def test_force_never_removes_the_projects_own_folders(tmp_path, capsys, monkeypatch, folder):
+    (tmp_path / "scenarios").mkdir()
+    shutil.copy(BASELINE, tmp_path / "scenarios" / "baseline.toml")
+    (tmp_path / "results" / "old").mkdir(parents=True)
+    (tmp_path / "results" / "old" / "notes.txt").write_text("keep")
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    one_line(*run(capsys, folder, "--force", scenario="scenarios/baseline.toml"), "not even --force")
+    assert snapshot(tmp_path) == before
+
+
+def test_force_never_removes_a_git_work_tree(tmp_path, capsys):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "code.py").write_text("x = 1\n")
+    before = snapshot(repo)
+    one_line(*run(capsys, repo, "--force"), "git")
+    assert snapshot(repo) == before
+
+
+def test_the_projects_folders_and_example_are_guarded(monkeypatch, tmp_path):
+    """Checked on the guard alone, so a mistake here could not delete the project's own files."""
+    monkeypatch.chdir(tmp_path)
+    for folder in (ROOT / "scenarios", ROOT / "results", ROOT / "trustsim", ROOT):
+        for force in (False, True):
+            with pytest.raises(ParamError, match="not even --force|current folder|not a trustsim"):
+                results.guard_target(folder, "run", force=force)
+    with pytest.raises(ParamError, match="committed example"):
+        results.guard_target(ROOT / "results" / "example", "run")
+    assert results.guard_target(ROOT / "results" / "example", "run", force=True) == ROOT / "results" / "example"
+
+
+# --- 3: one writer at a time ----------------------------------------------------------------------------
+
+HOLD = """
+import sys, time
+from trustsim.results import target_lock
+with target_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_second_writer_is_refused_and_names_the_holder(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    before = snapshot(out)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        one_line(*run(capsys, out, "--seed", 2), f"process {holder.pid}")
+        assert snapshot(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    # its lock file is left with a PID no longer alive: the next writer takes it over
+    assert (tmp_path / ".res.lock").read_text().strip() == str(holder.pid)
+    assert run(capsys, out, "--seed", 2)[0] == 0
+    assert snapshot(out) != before and ours_beside(tmp_path) == []
+
+
+def test_two_runs_into_one_folder_the_second_exits_2(tmp_path):
+    out = tmp_path / "res"
+    first = subprocess.Popen([*CLI, "run", str(BASELINE), *BIG, "--out", str(out)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / ".res.lock").exists() and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.02)
+        second = subprocess.run([*CLI, "run", str(BASELINE), *SMALL, "--out", str(out)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2, second.stderr
+        assert f"process {first.pid}" in second.stderr and len(second.stderr.splitlines()) == 1
+        assert first.wait(timeout=300) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert json.loads((out / "manifest.json").read_text())["params"]["market"]["buyers"] == 20000
+    assert ours_beside(tmp_path) == []
+
+
+def test_the_lock_is_reentrant_within_a_process_and_gone_after(tmp_path):
+    with results.target_lock(tmp_path / "res") as target:
+        with results.target_lock(tmp_path / "res"):
+            assert (tmp_path / ".res.lock").read_text().strip() == str(os.getpid())
+        out = results.write_atomically(target, lambda d: (d / "a.txt").write_text("1"))
+        assert (tmp_path / ".res.lock").exists()
+    assert (out / "a.txt").read_text() == "1" and ours_beside(tmp_path) == []
+
+
+def test_folders_made_for_the_lock_go_when_the_write_fails(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from trustsim import report
+
+    def full_disk(folder):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(report, "figures", full_disk)
+    one_line(*run(capsys, tmp_path / "new" / "deep" / "res"), "nothing was written")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- 4: leftovers of killed writers are cleaned; none is left on any failure Python sees -------------------
+
+def test_a_stale_old_folder_with_this_pid_does_not_block_writing(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    stale = tmp_path / f".res.old-{os.getpid()}"
+    shutil.copytree(out, stale)
+    assert run(capsys, out, "--seed", 2)[0] == 0
+    assert ours_beside(tmp_path) == []
+
+
+def test_leftovers_of_dead_processes_are_removed_those_of_live_ones_kept(tmp_path, capsys):
+    gone, alive = dead_pid(), os.getppid()
+    for name in (f".res.tmp-{gone}-abc123", f".res.old-{gone}", f".res.tmp-{alive}-xyz789",
+                 f".other.tmp-{gone}-abc123"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text("x")
+    (tmp_path / f".res.tmp-{gone}-notadir").mkdir()  # removed: ours by its name
+    (tmp_path / "my.res.old-1").mkdir()  # not our naming: kept
+    assert run(capsys, tmp_path / "res")[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["res", f".res.tmp-{alive}-xyz789", f".other.tmp-{gone}-abc123", "my.res.old-1"])
+
+
+def test_memory_error_while_writing_leaves_nothing_and_keeps_the_previous_result(tmp_path, capsys, monkeypatch):
+    from trustsim import report
+
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    before = snapshot(out)
+
+    def out_of_memory(folder):
+        (Path(folder) / "figures").mkdir()
+        raise MemoryError
+
+    monkeypatch.setattr(report, "figures", out_of_memory)
+    real_rmtree = shutil.rmtree
+    calls = []
+
+    def rmtree_short_of_memory(path, *a, **k):  # the first clean-up attempt itself runs out of memory
+        calls.append(path)
+        if len(calls) == 1:
+            raise MemoryError
+        return real_rmtree(path, *a, **k)
+
+    monkeypatch.setattr(results.shutil, "rmtree", rmtree_short_of_memory)
+    code, err = run(capsys, out, "--seed", 2)
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert snapshot(out) == before and ours_beside(tmp_path) == []
+
+
+def test_sigkill_while_writing_is_cleaned_up_by_the_next_write(tmp_path):
+    out = tmp_path / "res"
+    proc = subprocess.Popen([*CLI, "run", str(BASELINE), *BIG, "--out", str(out)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        tmp = [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+        if tmp and any(tmp[0].iterdir()):
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if out.exists():
+        pytest.skip("the run finished before it could be killed")
+    assert [p for p in tmp_path.iterdir() if ".tmp-" in p.name], "the kill should leave a temporary folder"
+    proc = subprocess.run([*CLI, "run", str(BASELINE), *SMALL, "--out", str(out)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert ours_beside(tmp_path) == []
+
+
+# --- 6: only regular files of sensible size are read -------------------------------------------------------
+
+def check_cli(*argv, timeout=20):
+    proc = subprocess.run([*CLI, *map(str, argv)], capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "scenario.toml"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    one_line(*check_cli("check", fifo), "named pipe")
+    top = tmp_path / "top.toml"
+    top.write_text('extends = "scenario.toml"\n')
+    one_line(*check_cli("run", top, "--out", tmp_path / "res"), "named pipe")
+    assert time.monotonic() - t0 < 20
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_refused_at_once(device):
+    if not Path(device).exists():
+        pytest.skip(f"no {device}")
+    one_line(*check_cli("check", device), "device")
+
+
+def test_a_file_larger_than_the_limit_is_refused(tmp_path, capsys):
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * 1_100_000 + b"\n")
+    code = main(["check", str(big)])
+    one_line(code, capsys.readouterr().err, "larger than 1 MB")
+
+
+# --- 7: symbolic link loops, broken tables -------------------------------------------------------------------
+
+def test_symlink_loops_are_one_line(tmp_path, capsys):
+    (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    one_line(main(["check", str(tmp_path / "a.toml")]), capsys.readouterr().err, "loop")
+    top = tmp_path / "top.toml"
+    top.write_text('extends = "a.toml"\n')
+    one_line(main(["check", str(top)]), capsys.readouterr().err, "loop", "extends")
+    (tmp_path / "o1").symlink_to(tmp_path / "o2")
+    (tmp_path / "o2").symlink_to(tmp_path / "o1")
+    one_line(*run(capsys, tmp_path / "o1"), "loop")
+    assert (tmp_path / "o1").is_symlink() and ours_beside(tmp_path) == []
+
+
+@pytest.mark.parametrize("content", [b"", b"step,group\n", b"\x00\xff garbage \x01\n\"unclosed",
+                                     b"a,b\n1,2\n", None])
+def test_report_on_a_broken_timeseries_is_one_line_and_makes_no_figures(tmp_path, capsys, content):
+    folder = tmp_path / "res"
+    folder.mkdir()
+    if content is None:  # every column there, but words where numbers belong
+        text = (ROOT / "results" / "example" / "timeseries.csv").read_text().splitlines()
+        text[1] = ",".join(["x"] + text[1].split(",")[1:])
+        content = ("\n".join(text) + "\n").encode()
+    (folder / "timeseries.csv").write_bytes(content)
+    one_line(main(["report", str(folder)]), capsys.readouterr().err, "timeseries.csv")
+    assert sorted(p.name for p in folder.iterdir()) == ["timeseries.csv"]
+
+
+# --- 8: error lines repeat what a user typed safely -----------------------------------------------------------
+
+def test_control_characters_and_long_keys_are_not_echoed_raw(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[market]\n"buy\\ners\\u001b[31m" = 1\n')
+    code = main(["check", str(bad)])
+    err = capsys.readouterr().err
+    one_line(code, err, "buy\\ners\\x1b[31m")
+    assert "\x1b" not in err
+    bad.write_text(f'[market]\n{"k" * 5000} = 1\n')
+    code = main(["check", str(bad)])
+    err = capsys.readouterr().err
+    one_line(code, err, "market.kkk", "(5007 characters)")
+    assert len(err) < 400
+
+
+def test_safe_text_escapes_and_cuts():
+    assert safe_text("a\nb\r\tc\x1b[2J\u202e\u2028\x7f") == "a\\nb\\r\\tc\\x1b[2J\\u202e\\u2028\\x7f"
+    assert safe_text("é → 信任 ok") == "é → 信任 ok"  # ordinary text is left as it is
+    assert safe_text("9" * 5000) == "9" * 60 + "…(5000 characters)"
+    assert safe_text("x" * 100) == "x" * 100
+    assert str(ParamError("f\n.toml", "a\x1bb", "bad\nvalue")) == "f\\n.toml: a\\x1bb: bad\\nvalue"
+
+
+def test_a_scenario_that_loads_records_what_no_force_may_remove(tmp_path):
+    top = tmp_path / "top.toml"
+    top.write_text(f'extends = "{BASELINE.as_posix()}"\n')
+    files = results.scenario_files(load_scenario(top))
+    assert {Path(f).resolve() for f in files} == {top.resolve(), BASELINE.resolve()}
