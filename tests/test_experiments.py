@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 
 from trustsim import cli
-from trustsim.experiments import (JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep)
+from trustsim.experiments import JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep
 from trustsim.params import ParamError
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"

@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import make_fuzz_corpus
 import pytest
 
-import make_fuzz_corpus
 from trustsim.cli import main
 
 CORPUS = make_fuzz_corpus.CORPUS

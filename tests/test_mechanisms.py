@@ -16,7 +16,6 @@ import pytest
 from trustsim import TrustMarket, phases
 from trustsim.metrics import COLUMNS, GROUPS
 
-
 # --- helpers -----------------------------------------------------------------------------------
 
 class Hooks:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from trustsim import results
+from trustsim import folders, results
 from trustsim.cli import main
 from trustsim.params import ParamError, load_scenario, safe_text
 
@@ -305,7 +305,7 @@ def test_memory_error_while_writing_leaves_nothing_and_keeps_the_previous_result
             raise MemoryError
         return real_rmtree(path, *a, **k)
 
-    monkeypatch.setattr(results.shutil, "rmtree", rmtree_short_of_memory)
+    monkeypatch.setattr(folders.shutil, "rmtree", rmtree_short_of_memory)
     code, err = run(capsys, out, "--seed", 2)
     assert code == 1 and len(err.splitlines()) == 1, err
     assert snapshot(out) == before and ours_beside(tmp_path) == []

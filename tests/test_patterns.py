@@ -1,7 +1,9 @@
-"""The patterns P1–P10 of MODEL.md, each over 10 seeds, with the measured figure printed beside its target.
+"""The patterns P1–P10 and the regularities R1, R2, R4 of docs/ODD.md section 1, each over 10 seeds, with the
+measured figure printed beside its target.
 
-Run with ``pytest tests/test_patterns.py -s`` to see the figures. The whole file takes well under a
-minute on two cores: a default market runs 120 quarters in a few hundredths of a second.
+Under model 2's defaults some patterns of model 1 no longer emerge (docs/ODD.md, "Pattern tests"): their
+tests are strict expected failures, so a change that makes one emerge again fails here and must be
+reported, not silently taken. Run with ``pytest tests/test_patterns.py -s`` to see the figures.
 """
 
 import math
@@ -36,6 +38,7 @@ def test_p1_aggressive_buyers_pay_lower_component_prices(runs):
     check(patterns.p1(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2: aggressive buyers earn suppliers' trust and ideas too")
 def test_p2_partners_win_market_share_and_profit(runs):
     check(patterns.p2(runs))
 
@@ -44,14 +47,17 @@ def test_p3_nonproductive_time_low_and_high_trust(runs):
     check(patterns.p3(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2's defaults: units per hour ratio about 2, not 3")
 def test_p4_trusting_buyers_do_not_inspect_and_handle_more_per_hour(runs):
     check(patterns.p4(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2: aggressive buyers who share plans get ideas (ratio 2.4)")
 def test_p5_partners_receive_many_more_ideas(runs):
     check(patterns.p5(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2's defaults: the advantage jumps from σ 0 to 0.3, then flattens")
 def test_p6_partner_advantage_grows_with_uncertainty(runs):
     check(patterns.p6(runs))
 
@@ -60,6 +66,7 @@ def test_p7_attention_keeps_trust_and_exits_are_silent(runs):
     check(patterns.p7(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2's defaults: the price difference no longer has a clear sign")
 def test_p8_service_left_out_of_the_price_costs_more_in_total(runs):
     check(patterns.p8(runs))
 
@@ -68,35 +75,35 @@ def test_p9_null_model_has_no_partner_advantage(runs):
     check(patterns.p9(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2's defaults: partner lots' defects fall 1.5 times as fast")
 def test_p10_defects_fall_twice_as_fast_for_partners(runs):
     check(patterns.p10(runs))
 
 
-# --- switching a mechanism off makes the patterns that stand on it fail -------------------------
+# --- model 2's regularities and the channel decomposition --------------------------------------------
 
-def test_p5_fails_without_the_playoff_mechanism():
-    """S18: ideas stay with partners because play-offs cost suppliers' trust; without that, they flow to all."""
-    off = Params().replace(**{"trust.playoff_penalty": 0.0})
-    r = patterns.p5(patterns.run_all(off, seeds=SEEDS, workers=2, names={"baseline"}))
-    print(f"\nP5 with playoff_penalty = 0: {r.measured}")
-    assert not r.passed
+def test_r1_trust_has_a_price(runs):
+    check(patterns.PATTERNS["R1"](runs))
 
 
-def test_p5_fails_without_supplier_ideas():
-    off = Params().replace(**{"innovation.idea_rate": 0.0})
-    runs = patterns.run_all(off, seeds=SEEDS, workers=2, names={"baseline"})
-    r = patterns.p5(runs)
-    print(f"\nP5 with idea_rate = 0: {r.measured}")
-    assert not r.passed
+@pytest.mark.xfail(strict=True, reason="does not emerge: with a large fit spread the advantage rises with σ, "
+                   "because anticipated changes keep partners' fit near 1")
+def test_r2_trust_against_flexibility(runs):
+    check(patterns.PATTERNS["R2"](runs))
 
 
-def test_p6_fails_when_uncertainty_costs_nothing():
-    """S19: the advantage grows with σ because unanticipated changes cost low-trust relationships more."""
-    off = Params().replace(**{"innovation.mismatch_cost": 0.0, "time.h_renegotiate": 0.0})
-    names = {f"sigma={s}" for s in patterns.SIGMAS}
-    r = patterns.p6(patterns.run_all(off, seeds=SEEDS, workers=2, names=names))
-    print(f"\nP6 with mismatch_cost = h_renegotiate = 0: {r.measured}")
-    assert not r.passed
+def test_r4_markets_discipline_opportunists(runs):
+    check(patterns.PATTERNS["R4"](runs))
+
+
+def test_the_decomposition_names_where_the_advantage_comes_from(runs):
+    r = patterns.PATTERNS["D"](runs)
+    print(f"\nD: {r.measured}")
+    contrib = r.values["contribution"]
+    assert set(contrib) == set(patterns.variants_module.CHANNELS)
+    ideas = patterns.mean_ci(contrib["ideas"])
+    assert ideas[1] > 0, "switching ideas off must cost partners share (its interval above 0)"
+    assert all(abs(np.mean(x)) <= abs(np.mean(contrib["ideas"])) for x in contrib.values())
 
 
 def test_pattern_statistics_are_sound():
@@ -114,7 +121,7 @@ def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_p
     code = main(["patterns", "--seeds", "3", "--out", str(tmp_path / "p"), "--workers", "2"])
     out = capsys.readouterr().out
     verdicts = json.loads((tmp_path / "p" / "patterns.json").read_text())
-    assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)]
+    assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R4", "D"]
     assert code == (0 if all(v["passed"] for v in verdicts) else 1)
     for v in verdicts:
         assert v["pattern"] in out and v["measured"] in out

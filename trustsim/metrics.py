@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import COLUMNS as REGISTRY, COUNT_COLUMNS, NAMES
+from .columns import COLUMNS as REGISTRY
+from .columns import COUNT_COLUMNS, NAMES
 from .state import COST_PARTS  # noqa: F401  (re-exported for the figures)
 
 GROUPS = ("partner", "aggressive", "all")

@@ -14,12 +14,11 @@ import numpy as np
 
 from . import phases
 from .agents import Buyer, Supplier
-from .market import Market
 from .columns import KEY_FIGURES
+from .market import Market
 from .metrics import COLUMNS, GROUPS, BuyerAccumulator, Recorder, step_measurements
 from .params import ParamError, Params, resolve_key
 from .state import Events
-
 
 
 def as_seed(rng: Any) -> Any:

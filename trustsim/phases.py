@@ -154,7 +154,7 @@ def sourcing(model: StepContext) -> None:
 
 
 def supplier_conduct(model: StepContext) -> None:
-    """Phase 3 (S5, S14): a supplier cuts corners with probability (1 − θ) · (1 − inspection seen) · (1 − θ · trust_s)."""
+    """Phase 3 (S5, S14): a supplier cuts corners with probability (1 − θ)(1 − inspection seen)(1 − θ · trust_s)."""
     mk = model.market
     prob = rules.shirk_probability(mk.integrity[mk.sup], mk.trust_s, mk.inspection_seen)
     model.ev.shirked = model.rng.random(mk.n_rel) < prob

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # --- 1. environment ----------------------------------------------------------------------------
 
 def demand_shock(demand, uncertainty, eps):
@@ -144,7 +143,8 @@ def financial_health(cash, start_cash):
 
 
 def delivered_service(alignment, health, unbundled, unbundled_priority):
-    """S2, S5, S11, S12: delivered level ``alignment · (0.5 + 0.5 · health)``, × ``unbundled_priority`` when paid per call."""
+    """S2, S5, S11, S12: delivered level ``alignment · (0.5 + 0.5 · health)``, × ``unbundled_priority`` when paid
+    per call."""
     level = alignment * (0.5 + 0.5 * health)
     return np.where(unbundled, level * unbundled_priority, level)
 

@@ -35,8 +35,9 @@ def defect_drop_by_posture(model: TrustMarket) -> tuple[float, float] | None:
 
 
 def quintile_figures(buyers) -> dict[str, float]:
-    """P3, P4: buyers ranked by long-run trust; figures of the least and most trusting fifth (and tenth)."""
-    b = buyers.sort_values("trust", kind="stable")
+    """P3, P4: buyers ranked by how much their suppliers trust them (long run), as Dyer & Chu measured "the most
+    trusted buyers"; figures of the least and most trusted fifth (and tenth)."""
+    b = buyers.sort_values("trusted_by_suppliers", kind="stable")
     n = len(b)
     fifth, tenth = max(n // 5, 1), max(n // 10, 1)
     low, high, top = b.iloc[:fifth], b.iloc[-fifth:], b.iloc[-tenth:]
@@ -49,18 +50,27 @@ def quintile_figures(buyers) -> dict[str, float]:
     }
 
 
+def low_integrity_share(model: TrustMarket) -> float:
+    """R4: the share of active relationships held by the bottom quarter of the current suppliers by integrity."""
+    mk = model.market
+    cut = np.quantile(mk.integrity, 0.25)
+    active = ~mk.vacant
+    return float((mk.integrity[mk.sup[active]] <= cut).mean()) if active.any() else math.nan
+
+
 def measure(params: Params, seed: int) -> dict[str, float]:
     """Run one market and return the figures the patterns use."""
     model = TrustMarket(params, rng=seed)
     drop = None
     quiet = params.suppliers.contact_interval  # "silent": no complaint for this many steps (P7)
     exits = silent_exits = 0
-    quiet_share = []
+    quiet_share, low_share = [], []
     while model.running:
         quiet_share.append(float((model.market.since_complaint >= quiet).mean()))
         model.step()
         exits += len(model.ev.left_since_complaint)
         silent_exits += int((model.ev.left_since_complaint >= quiet).sum())
+        low_share.append(low_integrity_share(model))
         if model.steps == P10_STEPS:
             drop = defect_drop_by_posture(model)
     s = model.recorder.summary()["long_run"]
@@ -79,6 +89,9 @@ def measure(params: Params, seed: int) -> dict[str, float]:
         # P7: share of buyer-initiated exits with no complaint in the steps before, and the base rate
         "quiet_before_exit": silent_exits / exits if exits else math.nan,
         "quiet_base_rate": float(np.mean(quiet_share)),
+        # R4: the bottom quarter of suppliers by integrity, their share of relationships early and late
+        "low_integrity_start": float(np.mean(low_share[:8])),
+        "low_integrity_end": float(np.mean(low_share[-len(low_share) // 4:])),
     }
     out.update(quintile_figures(model.buyer_sums.frame(model)))
     if drop is not None:

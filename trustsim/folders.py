@@ -1,0 +1,410 @@
+"""Which folders a results writer may replace, one writer at a time, and what a killed writer left.
+
+:func:`guard_target` decides whether a folder may be written: a results folder is replaced only by a
+result of the same kind (``manifest.json`` says which: run, sweep, patterns, …) and only when it holds
+nothing but that result; anything else needs ``--force``, and even ``--force`` never removes the folder
+the command runs in or one above it, a folder holding the scenario file, the project's ``scenarios/``
+or ``results/`` folders, or a git work tree. The committed ``results/example/`` needs ``--force``.
+:func:`target_lock` keeps a second writer out: the lock is the file ``.NAME.lock`` beside the target,
+holding the writer's PID; the operating system drops it when that process ends, so a lock left by a
+killed process is taken over. Leftovers of a killed process (``.NAME.tmp-PID-…``, ``.NAME.old-PID``)
+are removed before the next write.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import fnmatch
+import gc
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .params import ParamError, resolve_path, safe_text
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the lock relies on the PID written in it
+    fcntl = None
+
+MARKER = "manifest.json"
+
+# What each kind of result is made of, as paths inside its folder (shell patterns; ``*`` stays within a
+# folder). Anything else in a results folder is the user's and keeps the folder from being replaced.
+LAYOUTS: dict[str, tuple[str, ...]] = {
+    "run": ("manifest.json", "timeseries.csv", "summary.json", "buyers.csv", "network.graphml", "figures/*.png"),
+    "sweep": ("manifest.json", "sweep.json", "journal.jsonl", "runs.csv", "runs.parquet", "sensitivity.csv",
+              "figures/*.png", "timeseries/run-*.parquet", ".*.tmp-*", ".*.old-*"),
+    "patterns": ("manifest.json", "patterns.txt", "patterns.json", "figures/*.png"),
+}
+
+
+def register_kind(kind: str, layout: Iterable[str]) -> None:
+    """Declare what a kind of result (say ``replications``) writes, so :func:`guard_target` knows it."""
+    LAYOUTS[kind] = tuple(layout)
+
+
+# --- what a folder holds --------------------------------------------------------------------------
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        data = json.loads((path / MARKER).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) and "trustsim" in data else None
+
+
+def is_trustsim_result(path: Path) -> bool:
+    """A folder trustsim wrote: its manifest names trustsim."""
+    return _read_manifest(path) is not None
+
+
+def result_kind(path: str | Path) -> str | None:
+    """The kind of trustsim result a folder holds (``run``, ``sweep``, ``patterns``, …), else None.
+
+    The manifest's ``kind`` says it; manifests written before it did are read by their files (a sweep has
+    ``sweep.json``, a pattern suite ``patterns.json``, a run neither). A sweep still running or killed
+    before its manifest is a sweep too."""
+    path = Path(path)
+    info = _read_manifest(path)
+    if info is not None:
+        kind = info.get("kind")
+        if isinstance(kind, str) and kind:
+            return kind
+        if (path / "sweep.json").is_file():
+            return "sweep"
+        return "patterns" if (path / "patterns.json").is_file() else "run"
+    return "sweep" if (path / "sweep.json").is_file() else None
+
+
+def _entries(folder: Path, prefix: str = "") -> Iterator[tuple[str, bool]]:
+    """Every path below ``folder`` as (relative path, is a real folder), not following symbolic links."""
+    with os.scandir(folder) as it:
+        for entry in sorted(it, key=lambda e: e.name):
+            rel = f"{prefix}{entry.name}"
+            is_dir = entry.is_dir(follow_symlinks=False)
+            yield rel, is_dir
+            if is_dir:
+                yield from _entries(Path(entry.path), rel + "/")
+
+
+def foreign_entries(folder: str | Path, kind: str) -> list[str]:
+    """What in a results folder of ``kind`` that kind does not write: the user's files, a nested result."""
+    layout = LAYOUTS.get(kind)
+    if layout is None:
+        return []
+    folders = {p.rsplit("/", 1)[0] for p in layout if "/" in p}
+    found = []
+    for rel, is_dir in _entries(Path(folder)):
+        depth = rel.count("/")
+        if is_dir and rel in folders:
+            continue
+        if not is_dir and any(p.count("/") == depth and fnmatch.fnmatchcase(rel, p) for p in layout):
+            continue
+        if not any(rel.startswith(f) for f in found if f.endswith("/")):  # a foreign folder counts once
+            found.append(rel + ("/" if is_dir else ""))
+    return found
+
+
+# --- what is never replaced -------------------------------------------------------------------------
+
+def project_folders() -> dict[Path, str]:
+    """Folders no command replaces, with what they are: trustsim's own source, the project's
+    ``scenarios/`` and ``results/`` (of its source tree and of the current folder), the home folder."""
+    package = Path(__file__).resolve().parent
+    here = Path.cwd().resolve()
+    out = {package: "trustsim's own source"}
+    roots = [here] + ([package.parent] if (package.parent / "pyproject.toml").is_file() else [])
+    for root in roots:
+        out.setdefault(root / "scenarios", "the project's scenarios/ folder")
+        out.setdefault(root / "results", "the project's results/ folder")
+    with contextlib.suppress(RuntimeError, KeyError, OSError):
+        out.setdefault(Path.home().resolve(), "the home folder")
+    return out
+
+
+def example_folders() -> set[Path]:
+    """The committed example result(s): replaced only with ``--force``."""
+    package = Path(__file__).resolve().parent
+    return {package.parent / "results" / "example", Path.cwd().resolve() / "results" / "example"}
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    return folder == path or folder in path.parents
+
+
+def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | None:
+    """Why not even ``--force`` may replace ``target`` (a resolved path), or None.
+
+    ``protect``: files the command reads (the scenario and its ``extends`` chain); a folder holding one
+    is never replaced."""
+    for item in protect:
+        try:
+            path = resolve_path(item)
+        except ParamError:
+            continue
+        if _contains(target, path):
+            return f"holds {safe_text(str(item))}, which this command reads"
+    for folder, what in project_folders().items():
+        if _contains(target, folder):
+            return f"is or holds {what}"
+    if (target / ".git").exists():
+        return "is a git work tree"
+    return None
+
+
+def guard_target(out: str | Path, kind: str | None, force: bool = False,
+                 protect: Iterable[str | Path] = ()) -> Path:
+    """Whether a command writing a result of ``kind`` may write the folder ``out``: returns it resolved, or
+    raises ParamError (one line, exit 2) before anything is written.
+
+    An empty or missing folder may be written. A folder holding a result of the same kind and nothing else
+    is replaced. Anything else (another kind of result, a nested result, other files, a folder that is no
+    trustsim result) needs ``force``. Never, whatever ``force``: the current folder or one above it, a
+    folder holding a file in ``protect``, the project's own folders, a git work tree. The committed
+    example needs ``force`` even to be replaced by a run. ``kind=None`` accepts any trustsim result
+    (what a caller that does not say its kind used to get)."""
+    shown = safe_text(str(out))
+    if str(out) == "":
+        raise ParamError("--out", None, "is empty; name a folder for the results")
+    target = resolve_path(out, shown)
+    here = Path.cwd().resolve()
+    if _contains(target, here):  # even --force never replaces the folder the command runs in
+        raise ParamError(shown, None, "is the current folder or holds it; choose a folder for the results")
+    if target.exists() and not target.is_dir():
+        raise ParamError(shown, None, "exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()):
+        there = result_kind(target)
+        problem = None
+        if there is None:
+            problem = "holds files that are not a trustsim result"
+        elif kind is not None and there != kind:
+            problem = f"holds a trustsim {there} result, which a {kind} does not replace"
+        elif kind is not None:
+            extra = foreign_entries(target, there)
+            if extra:
+                more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+                problem = f"holds {safe_text(extra[0])}{more} besides its {there} result"
+        reason = protected_reason(target, protect)
+        if reason:
+            raise ParamError(shown, None, f"{reason}; not even --force replaces it")
+        if problem and not force:
+            raise ParamError(shown, None, f"{problem}; choose another --out, or pass --force to replace it "
+                                          f"(its contents are lost)")
+        if target in example_folders() and not force:
+            raise ParamError(shown, None, "is the committed example result; pass --force to regenerate it")
+    parent = target.parent
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise ParamError(shown, None, f"cannot write in {safe_text(str(parent))}")
+    return target
+
+
+# --- one writer at a time ---------------------------------------------------------------------------
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists (when unsure, it does: nothing of it is removed)."""
+    if pid <= 0:
+        return False
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+@dataclass
+class _Lock:
+    fd: int
+    file: Path
+    depth: int = 0
+    claimed: bool = False
+    made: list[Path] = field(default_factory=list)  # folders created to hold the lock file
+
+
+_HELD: dict[Path, _Lock] = {}
+
+
+def lock_file(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).decode().strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _busy(shown: str, pid: int | None, file: Path) -> ParamError:
+    who = f"process {pid}" if pid else "another process"
+    return ParamError(shown, None, f"is being written by {who} (lock {safe_text(str(file))}); "
+                                   f"wait for it to finish, or stop it")
+
+
+def _take(target: Path, shown: str) -> _Lock:
+    file = lock_file(target)
+    made = []
+    for folder in (target.parent, *target.parent.parents):
+        if folder.exists():
+            break
+        made.append(folder)
+    while True:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(file, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            _remove_empty(made)
+            raise ParamError(shown, None, f"cannot write in {safe_text(str(target.parent))} "
+                                          f"({exc.strerror or exc})") from None
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:
+                raise OSError(errno.ENOLCK, "no flock")
+        except BlockingIOError:
+            pid = _holder(fd)
+            os.close(fd)
+            _remove_empty(made)
+            raise _busy(shown, pid, file) from None
+        except OSError:  # no advisory locks here (some network file systems): the PID in the file decides
+            pid = _holder(fd)
+            if pid and pid != os.getpid() and pid_alive(pid):
+                os.close(fd)
+                _remove_empty(made)
+                raise _busy(shown, pid, file) from None
+        try:  # the previous holder may have removed the file between our open and our lock
+            same = os.stat(file).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return _Lock(fd, file, made=made)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _let_go(target: Path) -> None:
+    lock = _HELD.get(target)
+    if lock is None or lock.depth > 0 or lock.claimed:
+        return
+    del _HELD[target]
+    with contextlib.suppress(OSError):
+        if os.stat(lock.file).st_ino == os.fstat(lock.fd).st_ino:
+            os.unlink(lock.file)
+    with contextlib.suppress(OSError):
+        os.close(lock.fd)
+    if not target.exists():
+        _remove_empty(lock.made)
+
+
+def _hold(target: Path, shown: str) -> _Lock:
+    lock = _HELD.get(target)
+    if lock is None:
+        lock = _HELD[target] = _take(target, shown)
+    return lock
+
+
+@contextlib.contextmanager
+def target_lock(out: str | Path, shown: str | None = None) -> Iterator[Path]:
+    """Hold the lock of the results folder ``out`` for the ``with`` block; yields ``out`` resolved.
+
+    A second process asking for it gets ParamError naming the PID that holds it; a lock whose process
+    has ended is taken over (the operating system released it). Re-entrant within a process."""
+    shown = shown or safe_text(str(out))
+    target = resolve_path(out, shown)
+    lock = _hold(target, shown)
+    lock.depth += 1
+    try:
+        yield target
+    finally:
+        lock.depth -= 1
+        _let_go(target)
+
+
+def claim_target(out: str | Path, shown: str | None = None) -> Path:
+    """Take the lock of ``out`` until :func:`write_atomically` has written it (or failed to), or this
+    process ends: for a command that checks its target, computes, then writes."""
+    shown = shown or safe_text(str(out))
+    target = resolve_path(out, shown)
+    _hold(target, shown).claimed = True
+    return target
+
+
+def release_claim(out: str | Path) -> None:
+    with contextlib.suppress(ParamError):
+        target = resolve_path(out)
+        lock = _HELD.get(target)
+        if lock is not None:
+            lock.claimed = False
+            _let_go(target)
+
+
+@atexit.register
+def _release_all() -> None:
+    for target, lock in list(_HELD.items()):
+        lock.depth, lock.claimed = 0, False
+        _let_go(target)
+    for path in list(_LEFTOVERS):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# --- leftovers --------------------------------------------------------------------------------------
+
+_LEFTOVERS: set[Path] = set()  # temporary folders a failure could not remove at once; removed at exit
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder of ours, also when memory is short (a MemoryError on the way out)."""
+    for _ in range(3):
+        try:
+            shutil.rmtree(path, ignore_errors=True)
+            break
+        except MemoryError:
+            gc.collect()
+    if path.exists():
+        _LEFTOVERS.add(path)
+
+
+def stale_leftovers(target: Path) -> list[Path]:
+    """Folders ``.NAME.tmp-PID-…`` and ``.NAME.old-PID`` beside ``target`` that a process which no longer
+    runs left (killed, or out of power); also this process's own, which the lock says are stale."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(?:tmp-(\d+)-[A-Za-z0-9_]+|old-(\d+)(?:-\d+)?)")
+    found = []
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m:
+            pid = int(m.group(1) or m.group(2))
+            if pid == os.getpid() or not pid_alive(pid):
+                found.append(target.parent / name)
+    return sorted(found)
+
+
+def clean_leftovers(target: Path) -> list[Path]:
+    """Remove :func:`stale_leftovers` (call with the target's lock held); returns what was removed."""
+    gone = stale_leftovers(target)
+    for path in gone:
+        if path.is_dir() and not path.is_symlink():
+            _remove(path)
+    return gone

@@ -1,0 +1,75 @@
+"""The regularities R1, R2 and R4 of model 2 (docs/ODD.md section 1), and the channel decomposition.
+
+Like the patterns, each is a check over seeds with 95% intervals, registered in the same table; none is
+produced by a rule that names it, and one that does not emerge is reported with its figures (its
+verdict says so). R3 needs learning buyers, which model 2 part 2 brings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stats import mean_ci
+from .checks import Result, col, pattern
+from .variants import CHANNELS, FIT_SPREADS, INTEGRITIES, SIGMAS
+
+
+def _ci_text(x, digits=3) -> str:
+    m, lo, hi = mean_ci(x)
+    return f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+
+
+@pattern
+def r1(r) -> Result:
+    """R1, trust has a price: the partner advantage falls as suppliers' integrity falls."""
+    by = [col(r[f"integrity={t}"], "share_advantage") for t in INTEGRITIES]
+    means = np.array([x.mean() for x in by])
+    slope = np.polyfit(np.repeat(INTEGRITIES, [len(x) for x in by]), np.concatenate(by), 1)[0]
+    per_seed = np.array([np.polyfit(INTEGRITIES, [x[i] for x in by], 1)[0] for i in range(min(map(len, by)))])
+    m, lo, hi = mean_ci(per_seed)
+    crossing = next((f"between θ̄ {a} and {b}" for a, b, x, y in zip(INTEGRITIES, INTEGRITIES[1:], means, means[1:])
+                     if x >= 0 > y or x < 0 <= y), "none in the range")
+    shown = ", ".join(f"{t}: {a:+.3f}" for t, a in zip(INTEGRITIES, means))
+    return Result("R1", "S14", f"advantage by integrity mean {shown}; slope {m:+.3f} [{lo:+.3f}, {hi:+.3f}] "
+                  f"(pooled {slope:+.3f}); crosses 0 {crossing}", "slope > 0 (CI excludes 0)", lo > 0,
+                  {"advantage": list(means), "by_integrity": by})
+
+
+@pattern
+def r2(r) -> Result:
+    """R2, trust against flexibility: with ideas scarce and a large fit spread the advantage falls with σ."""
+    big = FIT_SPREADS[-1]
+    grid = {(s, f): col(r[f"scarce,sigma={s},fit={f}"], "share_advantage") for s in SIGMAS for f in FIT_SPREADS}
+    d = grid[(SIGMAS[-1], big)] - grid[(SIGMAS[0], big)]
+    m, lo, hi = mean_ci(d)
+    rows = "; ".join(f"fit {f}: " + " ".join(f"{grid[(s, f)].mean():+.2f}" for s in SIGMAS) for f in FIT_SPREADS)
+    return Result("R2", "S14, S19", f"scarce ideas, advantage over σ {SIGMAS} — {rows}; at fit {big}, "
+                  f"σ {SIGMAS[-1]} − σ {SIGMAS[0]} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                  "falls with σ at the largest fit spread (CI below 0)", hi < 0, {"grid": grid})
+
+
+@pattern
+def r4(r) -> Result:
+    """R4, markets discipline opportunists: with word of mouth the bottom quarter by integrity loses relationships."""
+    change = {name: col(r[name], "low_integrity_end") - col(r[name], "low_integrity_start")
+              for name in ("baseline", "no word of mouth")}
+    mw, low_w, hi_w = mean_ci(change["baseline"])
+    mn, low_n, hi_n = mean_ci(change["no word of mouth"])
+    diff = change["baseline"] - change["no word of mouth"]
+    md, lo_d, hi_d = mean_ci(diff)
+    return Result("R4", "S14", f"bottom-quarter suppliers' share of relationships, late − early: with word of mouth "
+                  f"{_ci_text(change['baseline'])}, without {_ci_text(change['no word of mouth'])}; "
+                  f"difference {md:+.3f} [{lo_d:+.3f}, {hi_d:+.3f}]",
+                  "falls with word of mouth (CI below 0) and falls less without it", hi_w < 0 and hi_d < 0,
+                  {"with word of mouth": change["baseline"], "without": change["no word of mouth"]})
+
+
+@pattern
+def d(r) -> Result:
+    """Where the partner advantage comes from: each channel switched off in turn, on the same seeds."""
+    base = col(r["baseline"], "share_advantage")
+    contrib = {name: base - col(r[f"off:{name}"], "share_advantage") for name in CHANNELS}
+    shown = "; ".join(f"{name} {_ci_text(x)}" for name, x in contrib.items())
+    m, lo, hi = mean_ci(base)
+    return Result("D", "S10, S18, S19", f"advantage {m:+.3f} [{lo:+.3f}, {hi:+.3f}]; lost when switched off: {shown}",
+                  "a decomposition (no verdict)", True, {"contribution": contrib})

@@ -1,0 +1,262 @@
+"""Scenario files: TOML read safely (regular files only, size-limited), ``extends`` chains, ``--set`` overrides.
+
+A file has one table per parameter group (``params.GROUPS``) and may say ``extends = "other.toml"``;
+the result is validated once by ``params.validate``. Every fault is a ``ParamError`` naming the file
+and the key (exit status 2 at the command line).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .params import (
+    GROUPS,
+    RETIRED,
+    ParamError,
+    Params,
+    resolve_key,
+    suggest,
+    validate,
+)
+
+TOP_LEVEL = ("extends", "description", "sweep")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: its parameters and where they came from."""
+
+    name: str
+    params: Params
+    path: str | None = None
+    sha256: str | None = None
+    description: str = ""
+    sweep: dict | None = None
+    chain: tuple[str, ...] = ()
+    overrides: dict = field(default_factory=dict)
+
+
+MAX_FILE_BYTES = 1_000_000  # a scenario is a few kilobytes; this refuses a device or a runaway file
+
+
+def resolve_path(path: str | os.PathLike, shown: str | None = None) -> Path:
+    """``path`` made absolute with its symbolic links followed; ParamError for a loop of links (which
+    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version)."""
+    shown = str(path) if shown is None else shown
+    try:
+        resolved = Path(path).resolve()
+        if resolved.is_symlink():  # resolve() stops at a link it cannot follow: a loop
+            os.stat(resolved)
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            raise ParamError(shown, None, "is a loop of symbolic links") from None
+        if not isinstance(exc, FileNotFoundError):  # a dangling link: written where it leads
+            raise ParamError(shown, None, f"cannot be read ({exc.strerror})") from None
+    return resolved
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ParamError for anything else. A named
+    pipe or a device is refused without reading from it (no hang, no endless read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ParamError(shown, None, "no such file") from None
+    except IsADirectoryError:
+        raise ParamError(shown, None, "is a directory, not a TOML file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ParamError(shown, None, "is a loop of symbolic links") from None
+        raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ParamError(shown, None, "is a directory, not a TOML file")
+        if not stat.S_ISREG(mode):
+            raise ParamError(shown, None, f"is {_file_kind(mode)}, not a TOML file")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise ParamError(shown, None, f"is larger than {limit // 1_000_000} MB; a scenario file is a few kilobytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
+    raw = read_small_file(path, shown)
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not part of the text
+    except UnicodeDecodeError as exc:
+        raise ParamError(shown, None, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamError(shown, None, f"TOML syntax error: {exc}") from None
+    except ValueError:  # Python refuses to read integers longer than sys.get_int_max_str_digits()
+        raise ParamError(shown, None, f"an integer longer than {sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise ParamError(shown, None, f"arrays or tables nested more than {MAX_NESTING} deep") from None
+    deep = _too_deep(data)
+    if deep:
+        raise ParamError(shown, deep, f"arrays or tables nested more than {MAX_NESTING} deep")
+    return data, raw
+
+
+MAX_NESTING = 8  # a scenario needs 4: [sweep.factors] name = { min, max }
+
+
+def _too_deep(data: dict) -> str | None:
+    """The key of the first value nested deeper than MAX_NESTING, or None (without recursion)."""
+    stack = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            return ".".join(path[:MAX_NESTING + 1]) + "…"
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((v, (*path, str(k))) for k, v in items if isinstance(v, (dict, list)))
+    return None
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
+    shown = str(path)
+    resolved = resolve_path(path, shown)
+    if resolved in seen:
+        cycle = " -> ".join(p.name for p in (*seen, resolved))
+        raise ParamError(shown, "extends", f"circular extends ({cycle})")
+    if depth > 32:
+        raise ParamError(shown, "extends", "extends chain deeper than 32 files")
+    data, raw = _read_toml(path, shown)
+    for key, value in data.items():
+        if key in TOP_LEVEL:
+            continue
+        if key not in GROUPS:
+            raise ParamError(shown, key, f'unknown table{suggest(key, list(GROUPS) + list(TOP_LEVEL))}')
+        if not isinstance(value, dict):
+            raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}")
+        for name, v in value.items():
+            if name not in GROUPS[key].model_fields:
+                raise ParamError(shown, f"{key}.{name}", RETIRED.get(f"{key}.{name}")
+                                 or f"unknown parameter{suggest(name, GROUPS[key].model_fields)}")
+    for key in ("description",):
+        if key in data and not isinstance(data[key], str):
+            raise ParamError(shown, key, "expected a string")
+    if "sweep" in data and not isinstance(data["sweep"], dict):
+        raise ParamError(shown, "sweep", "expected a table [sweep]")
+    parent = data.pop("extends", None)
+    chain = [resolved]
+    if parent is not None:
+        if not isinstance(parent, str) or not parent:
+            raise ParamError(shown, "extends", "expected the path of another TOML file, as a string")
+        target = path.parent / parent
+        try:
+            mode = os.stat(target).st_mode
+            what = None if stat.S_ISREG(mode) else "is a directory" if stat.S_ISDIR(mode) else f"is {_file_kind(mode)}"
+        except OSError as exc:
+            what = "is a loop of symbolic links" if exc.errno == errno.ELOOP else "does not exist"
+        if what:
+            try:
+                where = resolve_path(target)
+            except ParamError:
+                where = target.absolute()
+            raise ParamError(shown, "extends", f'"{parent}" {what} (resolved to {where})')
+        base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
+        base.pop("sweep", None)  # a sweep belongs to the file that declares it
+        base.pop("description", None)
+        data = _merge(base, data)
+        chain += base_chain
+    # every group is checked in the file that wrote it, so errors name the right file
+    try:
+        validate({k: v for k, v in data.items() if k in GROUPS}, shown)
+    except ParamError as exc:
+        raise ParamError(shown, exc.key, exc.message) from None
+    return data, chain, raw
+
+
+def parse_value(text: str):
+    """A ``--set`` value as TOML would read it: 3, 0.5, true, "silence" (bare words become strings)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except ValueError:  # not TOML (or an integer too long for Python to read): the text itself
+        return text
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``"trust.gain=0.1"`` → ``("trust.gain", 0.1)``."""
+    key, eq, value = item.partition("=")
+    if not eq or not key.strip():
+        raise ParamError("--set", item, "expected group.name=value")
+    return key.strip(), parse_value(value.strip())
+
+
+def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
+                  seed: int | None = None, steps: int | None = None) -> Scenario:
+    """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
+
+    ``path=None`` gives the defaults (docs/ODD.md, Parameters).
+    """
+    if path is None:
+        data, chain, raw, shown, name = {}, [], b"", None, "defaults"
+    else:
+        path = Path(path)
+        shown, name = str(path), path.stem
+        data, chain, raw = _load_chain(path, ())
+    overrides: dict[str, Any] = {}
+    for item in sets:
+        key, value = parse_set(item)
+        group, pname = resolve_key(key, "--set")
+        overrides[f"{group}.{pname}"] = value
+    if seed is not None:
+        overrides["run.seed"] = seed
+    if steps is not None:
+        overrides["run.steps"] = steps
+    nested = {k: dict(v) for k, v in data.items() if k in GROUPS}
+    for key, value in overrides.items():
+        group, pname = key.split(".")
+        nested.setdefault(group, {})[pname] = value
+    try:
+        params = validate(nested, shown)
+    except ParamError as exc:
+        src = "--set" if exc.key in overrides else shown
+        raise ParamError(src, exc.key, exc.message) from None
+    return Scenario(
+        name=name, params=params, path=shown,
+        sha256=hashlib.sha256(raw).hexdigest() if path is not None else None,
+        description=data.get("description", ""), sweep=data.get("sweep"),
+        chain=tuple(str(p) for p in chain), overrides=overrides,
+    )
+
+
