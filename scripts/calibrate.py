@@ -1,10 +1,11 @@
-"""Calibrate trustsim's free parameters to the quantitative patterns of MODEL.md (P3, P4, P10).
+"""Calibrate trustsim's free parameters to the published figures of patterns P3 and P10, and to nothing else.
 
 The free parameters are those no source fixes: the face-to-face hour constants, the play-off
 penalty and the quality learning of process ideas. The targets are the published figures: Dyer &
-Chu's non-productive shares (0.47 for the least-trusting fifth of buyers, 0.24 for the most trusting
+Chu's non-productive shares (0.47 for the least-trusted fifth of buyers, 0.24 for the most trusted
 fifth), Dyer & Hatch's defect reductions (50% for the knowledge-sharing customer's lots, 26% for
-the others over six years), and the directional patterns as constraints (P2, P4, P5 must hold).
+the others over six years). Every other pattern (P1, P2, P4–P9) and regularity is held out: no
+penalty steers the search toward it, so what the pattern suite then reports is out of sample.
 
 The search is Nelder–Mead (scipy) on common random numbers (the same seeds for every candidate),
 from a Latin-hypercube start: it prints the best point and its figures, and writes them as JSON
@@ -37,7 +38,7 @@ FREE = {
     "innovation.quality_idea_value": (0.02, 0.4),
     "innovation.quality_spillover": (0.02, 0.5),
 }
-# MODEL.md's first calibration of the same parameters, kept in the record for comparison
+# the specification's first calibration of the same parameters, kept in the record for comparison
 MODEL_MD = {"time.h_admin": 8.0, "time.h_monitor": 15.0, "time.h_collab": 30.0, "trust.playoff_penalty": 0.1,
             "innovation.quality_idea_value": 0.1, "innovation.quality_spillover": 0.15}
 TARGETS = {"nonprod_low": 0.47, "nonprod_high": 0.24, "defect_drop_partner": 0.50, "defect_drop_aggressive": 0.26}
@@ -54,13 +55,8 @@ def figures(theta: np.ndarray, base: Params, seeds: list[int], workers) -> dict[
 
 
 def loss(f: dict[str, float]) -> float:
-    """Squared distance to the published figures, plus hinge penalties where a directional pattern fails."""
-    err = sum((f[k] - t) ** 2 for k, t in TARGETS.items())
-    err += max(0.0, 6.0 - f["ideas_ratio"]) ** 2                  # P5, with a margin
-    err += max(0.0, 3.5 - f["units_per_hour_ratio"]) ** 2         # P4, with a margin
-    err += max(0.0, f["inspection_top_tenth"] - 0.05) ** 2        # P4
-    err += max(0.0, 0.02 - f["share_diff"]) ** 2 * 10             # P2
-    return float(err)
+    """Squared distance to the published figures of P3 and P10 (a missing figure counts as far off)."""
+    return float(sum((f.get(k, t + 1.0) - t) ** 2 for k, t in TARGETS.items()))
 
 
 def rounded(f: dict[str, float]) -> dict[str, float]:

@@ -146,20 +146,9 @@ class Events:
     @classmethod
     def cleared(cls, n_rel: int, n_buyers: int, demand: float = 0.0) -> "Events":
         """This step's events before anything happened."""
-        values = {}
-        for f in fields(cls):
-            per, kind = f.metadata["per"], f.type
-            if per == "relationship":
-                dtype = bool if f.name in _BOOL_EVENTS else (np.int64 if f.name in _COUNT_EVENTS else float)
-                values[f.name] = np.zeros(n_rel, dtype=dtype)
-            elif per == "buyer":
-                values[f.name] = np.zeros(n_buyers, dtype=np.int64)
-            elif per == "supplier":
-                values[f.name] = np.zeros(0)
-            elif per in ("exit", "entrant"):
-                values[f.name] = np.zeros(0, dtype=np.int64)
-            else:
-                values[f.name] = 0 if kind == "int" else 0.0
+        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "exit": 0, "entrant": 0}
+        values = {name: (np.zeros(sizes[per], dtype) if per in sizes else dtype())
+                  for name, per, dtype in _EVENT_KINDS}
         values["demand"] = demand
         return cls(**values)
 
@@ -178,6 +167,19 @@ _BOOL_EVENTS = frozenset({"spec_change", "rebid", "played_off", "shirked", "defe
                           "unbundled", "complained", "fixed", "contacted", "both_share", "unanticipated",
                           "new_link", "audited", "padding_found"})
 _COUNT_EVENTS = frozenset({"supplier_ideas", "process_ideas"})
+
+
+def _event_dtype(f) -> type:
+    if f.metadata["per"] == "relationship":
+        return bool if f.name in _BOOL_EVENTS else (np.int64 if f.name in _COUNT_EVENTS else float)
+    if f.metadata["per"] in ("buyer", "exit", "entrant"):
+        return np.int64
+    if f.metadata["per"] == "supplier":
+        return float
+    return int if f.type == "int" else float
+
+
+_EVENT_KINDS = tuple((f.name, f.metadata["per"], _event_dtype(f)) for f in fields(Events))
 
 
 class StepContext(Protocol):
