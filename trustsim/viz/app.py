@@ -166,20 +166,59 @@ def check_port(host: str, port: int) -> None:
         raise ParamError(f"--host {host} --port {port}", None, f"cannot listen there ({exc.strerror})") from None
 
 
+# A closed page's session (its kernel: a market, its controls, its charts) is kept this long for the page
+# to reconnect, then freed; Solara's default is 24 hours. At most MAX_SESSIONS pages are served at once,
+# a further page waits for one to close. Set SOLARA_KERNEL_CULL_TIMEOUT or SOLARA_KERNEL_MAX_COUNT to change.
+CULL_TIMEOUT = "2m"
+MAX_SESSIONS = 24
+
+
+def server_env(environ=None) -> dict:
+    """The server's environment: no usage reports, closed sessions culled within minutes, a bound on live
+    sessions (what the user's environment sets for Solara wins)."""
+    env = dict(os.environ if environ is None else environ)
+    env.update({
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",  # no usage reports leave the machine
+        # Solara warns on every page load that plain http cannot carry samesite=none cookies; on a
+        # loopback address that is expected
+        "PYTHONWARNINGS": "ignore::UserWarning:solara.server.starlette",
+    })
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
+    env.setdefault("SOLARA_KERNEL_MAX_COUNT", str(MAX_SESSIONS))
+    return env
+
+
 def server_command(host: str, port: int) -> list[str]:
     """The command that serves the page: Solara's server in production mode, opening no browser and
-    asking no package index for a newer Solara."""
-    return [sys.executable, "-m", "solara", "run", "trustsim.viz.app", "--host", host, "--port", str(port),
+    asking no package index for a newer Solara, run by :func:`run_server`."""
+    return [sys.executable, "-c", "from trustsim.viz.app import run_server; run_server()",
+            "run", "trustsim.viz.app", "--host", host, "--port", str(port),
             "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
+
+
+def run_server(argv: list[str] | None = None) -> None:
+    """Solara's command line, ending with exit status 130 on Ctrl-C (SIGINT) or SIGTERM as every
+    trustsim command does, instead of the status 1 its command-line library gives an interruption."""
+    import signal
+
+    import click
+    from solara.__main__ import cli
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="solara", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        print("trustsim viz: stopped", file=sys.stderr)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(0)
 
 
 def serve(args) -> int:
     """``trustsim viz``: check the scenario, pick the address, run Solara's server until interrupted."""
-    env = {**os.environ,
-           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",  # no usage reports leave the machine
-           # Solara warns on every page load that plain http cannot carry samesite=none cookies; on a
-           # loopback address that is expected
-           "PYTHONWARNINGS": "ignore::UserWarning:solara.server.starlette"}
+    env = server_env()
     name = "baseline"
     if args.scenario:
         name = load_scenario(args.scenario).name  # bad input: ParamError, exit 2, nothing started
