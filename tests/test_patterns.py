@@ -92,6 +92,10 @@ def test_r2_trust_against_flexibility(runs):
     check(patterns.PATTERNS["R2"](runs))
 
 
+def test_r3_partnership_is_learned_where_it_pays(runs):
+    check(patterns.PATTERNS["R3"](runs))
+
+
 def test_r4_markets_discipline_opportunists(runs):
     check(patterns.PATTERNS["R4"](runs))
 
@@ -121,7 +125,7 @@ def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_p
     code = main(["patterns", "--seeds", "3", "--out", str(tmp_path / "p"), "--workers", "2"])
     out = capsys.readouterr().out
     verdicts = json.loads((tmp_path / "p" / "patterns.json").read_text())
-    assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R4", "D"]
+    assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R3", "R4", "D"]
     assert code == (0 if all(v["passed"] for v in verdicts) else 1)
     for v in verdicts:
         assert v["pattern"] in out and v["measured"] in out

@@ -95,6 +95,30 @@ def test_supplier_trust_follows_margin_and_shared_plans():
     assert_allclose(got, [0.52, 0.5584, 0.5])
 
 
+def test_learning_rules():
+    # value = −tco + horizon · own-cost cut: −1.0 + 12 · 0.002 = −0.976; a short-termist (horizon 0) sees −1.0
+    assert_allclose(rules.realised_value(A([1.0, 1.0]), A([0.002, 0.002]), 12.0), [-0.976, -0.976])
+    assert_allclose(rules.realised_value(A([1.0]), A([0.002]), 0.0), [-1.0])
+    # A ← A + memory · (value − A): −1 + 0.3 · (−0.9 + 1) = −0.97
+    assert_allclose(rules.update_attraction(A([-1.0]), A([-0.9]), 0.3), [-0.97])
+    # logistic(50 · (−0.97 + 1.0) + 2 · (0.75 − 0.5)) = logistic(2) = 0.880797
+    assert_allclose(rules.partner_terms_probability(A([-0.97]), A([-1.0]), A([0.75]), 50.0, 2.0), [0.8807970779778823])
+    # equal attractions and trust 0.5: a coin; no overflow for huge differences
+    assert_allclose(rules.partner_terms_probability(A([0.0, 1e6, -1e6]), A([0.0, 0.0, 0.0]), A([0.5, 0.5, 0.5]),
+                                                    50.0, 2.0), [0.5, 1.0, 0.0])
+
+
+def test_repeated_better_value_makes_partner_terms_preferred():
+    """Derived from the equations: if partner terms keep realising more value than market terms, the
+    attractions converge to the two values and the probability of partner terms exceeds one half."""
+    ap, am = A([0.0]), A([0.02])
+    for _ in range(30):
+        ap, am = rules.update_attraction(ap, -0.95, 0.3), rules.update_attraction(am, -1.0, 0.3)
+    assert ap[0] == pytest.approx(-0.95, abs=1e-3) and am[0] == pytest.approx(-1.0, abs=1e-3)
+    assert rules.partner_terms_probability(ap, am, A([0.5]), 50.0, 2.0)[0] > 0.9
+    assert rules.partner_terms_probability(am, ap, A([0.5]), 50.0, 2.0)[0] < 0.1  # and the reverse
+
+
 def test_nash_price():
     # p = c + p̄ / (β (1 − s)): 1 + 1.2 / (8 · 0.75) = 1.2
     assert_allclose(rules.nash_price(A([1.0]), 1.2, A([0.25]), 8.0, 1.0), [1.2])

@@ -62,6 +62,12 @@ def _purchasing_hours(m):
     return m.ev.nonproductive + m.params.time.h_inspect * m.ev.inspected
 
 
+def _active_integrity(mk) -> float:
+    """Mean integrity of the suppliers that hold at least one relationship."""
+    held = np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0
+    return float(mk.integrity[held].mean()) if held.any() else float("nan")
+
+
 COST_TEXT = {
     "price": "component price", "transaction": "non-productive face-to-face hours, priced",
     "inspection": "inspection", "failure": "field failures of defects not found",
@@ -100,6 +106,9 @@ COLUMNS: tuple[Column, ...] = (
            _ev("padding_found"), count=True),
     Column("fit", "cost factor", "suppliers' cost factor for the buyers' specifications (1: average fit)", "mean",
            _mk("fit")),
+    Column("partner_terms_share", "share", "share of relationships on partner terms", "mean", _mk("partner_terms")),
+    Column("integrity_active", "share", "mean hidden integrity of the suppliers holding relationships (whole market)",
+           "market", lambda m: _active_integrity(m.market), on="market"),
     Column("retail_price", "money/unit", "price of the final product (logit-Nash)", "per_buyer", _mk("retail_price"),
            on="buyers"),
     Column("market_share", "share", "share of the final-product market", "total", _mk("share"), on="buyers",

@@ -34,6 +34,9 @@ class Market(MarketState):
         n_partners = int(round(p.buyers.partner_share * nb))
         self.is_partner = np.zeros(nb, dtype=bool)
         self.is_partner[rng.permutation(nb)[:n_partners]] = True
+        start = np.where(self.is_partner, p.buyers.initial_attraction, 0.0)  # ODD 7.2: attractions from the posture
+        self.attraction_partner = start
+        self.attraction_market = np.where(self.is_partner, 0.0, p.buyers.initial_attraction)
         self.rebid_phase = rng.integers(0, p.buyers.rebid_interval, nb)
         self.share = np.full(nb, 1.0 / nb)
         self.own_cost0 = np.full(nb, p.downstream.own_cost)
@@ -54,6 +57,7 @@ class Market(MarketState):
         self.base_defect0 = np.empty(ns)
         self.alignment = np.empty(ns)
         self.integrity = np.empty(ns)
+        self.cash_at_imitation = np.empty(ns)
         self.supplier_cash = np.empty(ns)
         self.supplier_cash0 = np.empty(ns)
         self.policy = np.full(ns, POLICY_CODES[p.suppliers.attention_policy])
@@ -62,6 +66,9 @@ class Market(MarketState):
         # relationships
         R = self.n_rel
         self.sup = np.zeros(R, dtype=np.int64)
+        self.partner_terms = self.is_partner[self.buyer_of]
+        self.value_sum = np.zeros(R)
+        self.value_steps = np.zeros(R, dtype=np.int64)
         self.vacant = np.ones(R, dtype=bool)  # a slot whose relationship ended (bankruptcy) or never began
         self.trust_b = np.full(R, p.trust.initial)
         self.trust_s = np.full(R, p.trust.initial)
@@ -92,14 +99,15 @@ class Market(MarketState):
         self.alignment[idx] = np.clip(rng.normal(s.alignment_mean, 0.08, n), 0.3, 1.0)
         self.supplier_cash[idx] = s.supplier_cash
         self.supplier_cash0[idx] = s.supplier_cash
+        self.cash_at_imitation[idx] = s.supplier_cash
         beta = rules.integrity_beta(s.integrity_mean, s.integrity_sd)
         self.integrity[idx] = s.integrity_mean if beta is None else rng.beta(*beta, n)
 
     # --- derived views --------------------------------------------------------------------------
     @property
     def rel_partner(self) -> np.ndarray:
-        """Whether each relationship is a partner contract (its buyer's posture)."""
-        return self.is_partner[self.buyer_of]
+        """Whether each relationship is on partner terms (with fixed conduct: its buyer's posture)."""
+        return self.partner_terms
 
     def service_in_price(self) -> np.ndarray:
         """S10, S11: service is in the price of partner contracts (unless partner_in_price is false)."""
@@ -184,9 +192,11 @@ class Market(MarketState):
                 return values[rows]
             return np.bincount(which, weights=values[rows], minlength=len(slots)) / slots
 
+        terms = np.where(self.partner_terms, "partner", "market")
         columns = [self.buyer_of[first_row], self.sup[first_row], mean(self.trust_b), mean(self.trust_s),
-                   mean(self.price), mean(self.fit), self.age[first_row], self.linked[first_row], slots]
+                   mean(self.price), mean(self.fit), self.age[first_row], self.linked[first_row], slots,
+                   terms[first_row]]
         g.add_edges_from((f"b{b}", f"s{s}", {"trust_buyer": tb, "trust_supplier": ts, "price": pr, "fit": fi,
-                                             "age": ag, "linked": li, "slots": n})
-                         for b, s, tb, ts, pr, fi, ag, li, n in zip(*(c[order].tolist() for c in columns)))
+                                             "age": ag, "linked": li, "slots": n, "terms": te})
+                         for b, s, tb, ts, pr, fi, ag, li, n, te in zip(*(c[order].tolist() for c in columns)))
         return g

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import reprlib
+import typing
 import unicodedata
 from typing import Any, Literal
 
@@ -90,6 +91,15 @@ class Buyers(Group):
     exit_dissatisfaction: float = P(1.0, 0.0, 1e6, "gap units", "a buyer leaves silently when unvoiced dissatisfaction exceeds this (S7)")
     tco_weight: float = P(0.3, 0.0, 10.0, "share", "quotes are ranked by quote · (1 + tco_weight · (1 − reputation)): the expected cost of ownership (S10)")
     word_of_mouth: float = P(0.5, 0.0, 1.0, "share", "weight of a supplier's reputation in a new relationship's starting trust")
+    conduct: Literal["fixed", "learning"] = Field(
+        "fixed", description="fixed: each buyer keeps its posture's terms; learning: at each review a buyer puts each relationship on partner or market terms by a logit on its learned attractions and its trust (S18)",
+        json_schema_extra={"unit": "setting"})
+    memory: float = P(0.3, 0.0, 1.0, "share", "learning: share of the way an attraction moves to the value realised in a review period")
+    horizon: float = P(12.0, 0.0, 1000.0, "steps", "learning: how many steps ahead a buyer values a lasting cut in its own cost from a supplier's ideas")
+    choice_sensitivity: float = P(50.0, 0.0, 10_000.0, "1/(money/unit)", "learning: weight of the difference in attractions in the logit choice of terms")
+    trust_weight: float = P(2.0, 0.0, 100.0, "", "learning: weight of trust in the supplier (minus 0.5) in the logit choice of partner terms")
+    initial_attraction: float = P(0.02, 0.0, 10.0, "money/unit", "learning: a partner starts with partner terms this much more attractive, others the reverse")
+    peer_learning: float = P(0.5, 0.0, 1.0, "share", "learning: weight of the values other buyers realised on each set of terms (0: own experience only)")
 
 
 class Prices(Group):
@@ -189,6 +199,8 @@ class Downstream(Group):
 class Adaptation(Group):
     enabled: bool = Field(False, description="buyers imitate the posture of more profitable buyers (replicator dynamics)", json_schema_extra={"unit": "flag"})
     imitation_interval: int = P(8, 1, 1_000_000, "steps", "steps between imitation rounds")
+    supplier_imitation: bool = Field(False, description="suppliers imitate the integrity of more profitable suppliers, with mutation (replicator dynamics)", json_schema_extra={"unit": "flag"})
+    integrity_mutation: float = P(0.02, 0.0, 1.0, "share", "standard deviation of the mutation added to an imitated integrity")
 
 
 GROUPS: dict[str, type[Group]] = {
@@ -324,7 +336,12 @@ def _type_text(key: str) -> str:
     if f is None:
         return "a table"
     ann = f.annotation
-    return {int: "an integer", float: "a number", bool: "true or false"}.get(ann, f"one of {ATTENTION_POLICIES}")
+    return {int: "an integer", float: "a number", bool: "true or false"}.get(ann, f"one of {choices(key)}")
+
+
+def choices(key: str) -> tuple[str, ...]:
+    """The allowed values of a parameter ``group.name`` that is one of a few words."""
+    return typing.get_args(_field(key).annotation)
 
 
 def bounds(key: str) -> tuple[Any, Any]:
@@ -362,7 +379,7 @@ def schema_rows() -> list[dict[str, Any]]:
             elif f.annotation is bool:
                 rng = "true / false"
             else:
-                rng = " / ".join(ATTENTION_POLICIES)
+                rng = " / ".join(choices(key))
             rows.append({"key": key, "default": f.default, "range": rng,
                          "unit": (f.json_schema_extra or {}).get("unit", ""), "meaning": f.description})
     return rows

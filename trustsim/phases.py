@@ -118,6 +118,44 @@ def _rebid(model: StepContext, rows: np.ndarray) -> None:
     _start(model, gone, winner[switch], q[switch], fit[switch])
 
 
+def review_terms(model: StepContext) -> None:
+    """S14, S18 (learning conduct): at its review, every ``rebid_interval`` steps (staggered), a buyer moves
+    the attraction of each set of terms toward the value per unit it realised on them since the last review
+    (and, by ``peer_learning``, toward what the whole market realised on them), then puts each relationship
+    on partner terms with the logit probability of its attractions and its trust in that supplier."""
+    mk, p, rng = model.market, model.params, model.rng
+    b = p.buyers
+    due_b = rules.due_for_rebid(model.steps, mk.rebid_phase, b.rebid_interval)
+    if not due_b.any():
+        return
+    seen = mk.value_steps > 0
+    value = np.divide(mk.value_sum, mk.value_steps, out=np.zeros(mk.n_rel), where=seen)
+    reviewed = due_b[mk.buyer_of] & seen
+    for on_partner in (True, False):
+        attraction = mk.attraction_partner if on_partner else mk.attraction_market
+        on = reviewed & (mk.partner_terms == on_partner)
+        n = mk.per_buyer(on)
+        own = np.divide(mk.per_buyer(np.where(on, value, 0.0)), n, out=np.zeros(mk.n_buyers), where=n > 0)
+        attraction = np.where(n > 0, rules.update_attraction(attraction, own, b.memory), attraction)
+        market = seen & (mk.partner_terms == on_partner)
+        if market.any() and b.peer_learning > 0:
+            peers = float(value[market].mean())
+            attraction = np.where(due_b, rules.update_attraction(attraction, peers, b.memory * b.peer_learning),
+                                  attraction)
+        if on_partner:
+            mk.attraction_partner = attraction
+        else:
+            mk.attraction_market = attraction
+    rows = np.flatnonzero(due_b[mk.buyer_of])
+    chosen = rules.partner_terms_probability(mk.attraction_partner[mk.buyer_of[rows]],
+                                             mk.attraction_market[mk.buyer_of[rows]], mk.trust_b[rows],
+                                             b.choice_sensitivity, b.trust_weight)
+    mk.partner_terms[rows] = rng.random(len(rows)) < chosen
+    mk.value_sum[rows] = 0.0
+    mk.value_steps[rows] = 0
+    mk.is_partner = 2 * mk.per_buyer(mk.partner_terms) >= mk.k  # a buyer's group: most of its terms
+
+
 def sourcing(model: StepContext) -> None:
     """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
     mk, p, ev = model.market, model.params, model.ev
@@ -135,7 +173,10 @@ def sourcing(model: StepContext) -> None:
     mk.pending_switching = np.zeros(mk.n_rel)
     fill_slots(model, np.flatnonzero(leaving | mk.vacant))
 
-    # aggressive rebids: play the incumbent off against the lowest quote
+    if p.buyers.conduct == "learning":
+        review_terms(model)
+
+    # rebids on market terms: play the incumbent off against the lowest quote
     due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of], p.buyers.rebid_interval)
     due &= ~ev.rebid
     for j in range(mk.k):  # slots of one buyer in turn, so a switch sees the supplier its other slot just took
@@ -251,7 +292,10 @@ def innovation(model: StepContext) -> None:
     ev.supplier_ideas = np.where(supplier_shares, rng.poisson(inn.idea_rate * mk.trust_s), 0)
     per_buyer = mk.per_buyer(ev.supplier_ideas)
     floor = (1.0 - p.suppliers.improvable) * mk.own_cost0
+    before = mk.own_cost
     mk.own_cost = rules.toward_floor(mk.own_cost, floor, inn.idea_value, per_buyer)
+    share = np.divide(ev.supplier_ideas, np.maximum(per_buyer, 1)[mk.buyer_of])  # this relationship's part
+    ev.own_cost_cut = (before - mk.own_cost)[mk.buyer_of] * share
     mk.ideas_received += per_buyer
     # buyer process ideas, where trust is mutual, lower the supplier's cost and defects (S18)
     ev.process_ideas = np.where(mutual, rng.poisson(inn.process_idea_rate * mk.trust_b), 0)
@@ -307,6 +351,8 @@ def downstream(model: StepContext) -> None:
     mk.profit_since_imitation += mk.profit
     mk.cash += mk.profit
     ev.paid_by_buyers = float(((mk.price + ev.cost_service_fee) * ev.volume).sum())
+    mk.value_sum += rules.realised_value(ev.tco(), ev.own_cost_cut, p.buyers.horizon)
+    mk.value_steps += 1
     mk.share = rules.update_shares(mk.share, rules.logit_attraction(retail, d.price_sensitivity), d.share_inertia)
 
 
@@ -337,18 +383,31 @@ def supplier_finance(model: StepContext) -> None:
 
 
 def adaptation(model: StepContext) -> None:
-    """Phase 13 (off by default): every ``imitation_interval`` steps buyers imitate more profitable postures."""
+    """Phase 13 (optional): every ``imitation_interval`` steps buyers imitate more profitable postures and,
+    with ``supplier_imitation``, suppliers the integrity of more profitable suppliers (replicator dynamics)."""
     mk, p, rng = model.market, model.params, model.rng
     a = p.adaptation
-    if not a.enabled or model.steps % a.imitation_interval != 0 or mk.n_buyers < 2:
+    if model.steps % a.imitation_interval != 0:
         return
-    nb = mk.n_buyers
-    other = (np.arange(nb) + rng.integers(1, nb, nb)) % nb   # a random other buyer
-    gained = mk.profit_since_imitation
-    prob = rules.imitation_probability(gained, gained[other], float(np.ptp(gained)))
-    adopt = rng.random(nb) < prob
-    mk.is_partner = np.where(adopt, mk.is_partner[other], mk.is_partner)
-    mk.profit_since_imitation = np.zeros(nb)
+    if a.enabled and mk.n_buyers >= 2:
+        nb = mk.n_buyers
+        other = (np.arange(nb) + rng.integers(1, nb, nb)) % nb   # a random other buyer
+        gained = mk.profit_since_imitation
+        prob = rules.imitation_probability(gained, gained[other], float(np.ptp(gained)))
+        adopt = rng.random(nb) < prob
+        mk.is_partner = np.where(adopt, mk.is_partner[other], mk.is_partner)
+        mk.profit_since_imitation = np.zeros(nb)
+        if p.buyers.conduct == "fixed":
+            mk.partner_terms = mk.is_partner[mk.buyer_of]
+    if a.supplier_imitation and mk.n_suppliers >= 2:
+        ns = mk.n_suppliers
+        other = (np.arange(ns) + rng.integers(1, ns, ns)) % ns
+        gained = mk.supplier_cash - mk.cash_at_imitation
+        prob = rules.imitation_probability(gained, gained[other], float(np.ptp(gained)))
+        adopt = rng.random(ns) < prob
+        mutated = np.clip(mk.integrity[other] + rng.normal(0.0, a.integrity_mutation, ns), 0.0, 1.0)
+        mk.integrity = np.where(adopt, mutated, mk.integrity)
+        mk.cash_at_imitation = mk.supplier_cash.copy()
 
 
 SCHEDULE = (environment, sourcing, supplier_conduct, inspection, after_sales_service, complaints, attention,

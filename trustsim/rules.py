@@ -302,10 +302,31 @@ def update_shares(share, attraction, inertia):
     return (1.0 - inertia) * share + inertia * attraction / attraction.sum()
 
 
+# --- 2. terms chosen and learned (conduct = "learning") -----------------------------------------
+
+def realised_value(tco, own_cost_cut, horizon):
+    """S10, S18: a period's value per unit of a relationship to its buyer, ``−(component cost of ownership)
+    + horizon · (cut in the buyer's own cost per unit from this relationship's ideas)``: a short-termist
+    (small horizon) sees the price and not the ideas."""
+    return -tco + horizon * own_cost_cut
+
+
+def update_attraction(attraction, value, memory):
+    """S18: experience-weighted attraction (Camerer & Ho 1999): ``A ← A + memory · (value − A)``."""
+    return attraction + memory * (value - attraction)
+
+
+def partner_terms_probability(attraction_partner, attraction_market, trust_b, choice_sensitivity, trust_weight):
+    """S14, S18: a buyer takes partner terms with probability
+    ``1 / (1 + exp(−(choice_sensitivity · (A_partner − A_market) + trust_weight · (trust_b − 0.5))))``."""
+    x = choice_sensitivity * (attraction_partner - attraction_market) + trust_weight * (trust_b - 0.5)
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # the logistic function, without overflow
+
+
 # --- 13. adaptation ----------------------------------------------------------------------------
 
 def imitation_probability(own_profit, other_profit, profit_range):
-    """Replicator dynamics: adopt the other's posture with probability ∝ the profit difference."""
+    """Replicator dynamics: adopt the other's posture (or integrity) with probability ∝ the profit difference."""
     if profit_range <= 0:
         return np.zeros_like(own_profit)
     return np.clip((other_profit - own_profit) / profit_range, 0.0, 1.0)

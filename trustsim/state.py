@@ -36,7 +36,10 @@ class MarketState:
     slot_of: np.ndarray = doc("the slot of each relationship, r % k", "relationship")
 
     # buyers
-    is_partner: np.ndarray = doc("posture: true for a partner buyer, false for an aggressive one", "buyer")
+    is_partner: np.ndarray = doc("group: a partner buyer (its posture; under learning, most of its relationships "
+                                 "on partner terms)", "buyer")
+    attraction_partner: np.ndarray = doc("learned attraction of partner terms, money per unit (learning)", "buyer")
+    attraction_market: np.ndarray = doc("learned attraction of market terms, money per unit (learning)", "buyer")
     rebid_phase: np.ndarray = doc("offset of the buyer's rebid calendar (rebids are staggered)", "buyer")
     share: np.ndarray = doc("market share of the final product", "buyer")
     own_cost0: np.ndarray = doc("own cost per unit of final product at the start", "buyer")
@@ -60,10 +63,16 @@ class MarketState:
                                 "(S14)", "supplier")
     supplier_cash: np.ndarray = doc("cash: financial health (S12)", "supplier")
     supplier_cash0: np.ndarray = doc("cash at entry", "supplier")
+    cash_at_imitation: np.ndarray = doc("cash at the last imitation round (supplier imitation)", "supplier")
     policy: np.ndarray = doc("attention policy code (rules.PASSIVE, PERIODIC, SILENCE)", "supplier")
 
     # relationships
     sup: np.ndarray = doc("the supplier holding the slot", "relationship")
+    partner_terms: np.ndarray = doc("on partner terms (cost-plus, service priced in, no rebids); else market terms",
+                                    "relationship")
+    value_sum: np.ndarray = doc("value per unit realised since the last review, summed over steps (learning)",
+                                "relationship")
+    value_steps: np.ndarray = doc("steps summed in value_sum", "relationship")
     vacant: np.ndarray = doc("the slot's relationship ended (bankruptcy) or never began", "relationship")
     trust_b: np.ndarray = doc("buyer's trust in its supplier, in [0, 1]", "relationship")
     trust_s: np.ndarray = doc("supplier's trust in its buyer, in [0, 1]", "relationship")
@@ -110,6 +119,8 @@ class Events:
     both_share: np.ndarray = doc("trust is high enough both ways to share plans and ideas (phase 9)",
                                  "relationship")
     supplier_ideas: np.ndarray = doc("ideas the supplier gave the buyer (phase 9)", "relationship")
+    own_cost_cut: np.ndarray = doc("cut in the buyer's own cost per unit from this relationship's ideas (phase 9)",
+                                   "relationship")
     process_ideas: np.ndarray = doc("process ideas the buyer gave the supplier (phase 9)", "relationship")
     unanticipated: np.ndarray = doc("a specification change the buyer had not shared (phase 9)", "relationship")
     new_link: np.ndarray = doc("the supplier invested in a link this step (phase 9)", "relationship")

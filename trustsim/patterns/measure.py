@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..metrics import COLUMNS
 from ..model import TrustMarket
 from ..params import Params
 from ..stats import share_advantage
@@ -64,13 +65,14 @@ def measure(params: Params, seed: int) -> dict[str, float]:
     drop = None
     quiet = params.suppliers.contact_interval  # "silent": no complaint for this many steps (P7)
     exits = silent_exits = 0
-    quiet_share, low_share = [], []
+    quiet_share, low_share, terms_share = [], [], []
     while model.running:
         quiet_share.append(float((model.market.since_complaint >= quiet).mean()))
         model.step()
         exits += len(model.ev.left_since_complaint)
         silent_exits += int((model.ev.left_since_complaint >= quiet).sum())
         low_share.append(low_integrity_share(model))
+        terms_share.append(float(model.market.partner_terms[~model.market.vacant].mean()))
         if model.steps == P10_STEPS:
             drop = defect_drop_by_posture(model)
     s = model.recorder.summary()["long_run"]
@@ -92,6 +94,12 @@ def measure(params: Params, seed: int) -> dict[str, float]:
         # R4: the bottom quarter of suppliers by integrity, their share of relationships early and late
         "low_integrity_start": float(np.mean(low_share[:8])),
         "low_integrity_end": float(np.mean(low_share[-len(low_share) // 4:])),
+        # R3: the share of relationships on partner terms, early and late, and step by step; suppliers' integrity
+        "terms_start": float(np.mean(terms_share[:8])),
+        "terms_end": float(np.mean(terms_share[-len(terms_share) // 4:])),
+        "terms_series": terms_share,
+        "integrity_start": float(model.recorder.rows[0, 2, COLUMNS.index("integrity_active")]),
+        "integrity_end": float(model.recorder.rows[-1, 2, COLUMNS.index("integrity_active")]),
     }
     out.update(quintile_figures(model.buyer_sums.frame(model)))
     if drop is not None:

@@ -2,7 +2,7 @@
 
 Like the patterns, each is a check over seeds with 95% intervals, registered in the same table; none is
 produced by a rule that names it, and one that does not emerge is reported with its figures (its
-verdict says so). R3 needs learning buyers, which model 2 part 2 brings.
+verdict says so). R3 runs buyers that learn their terms (``buyers.conduct = "learning"``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,25 @@ def r2(r) -> Result:
     return Result("R2", "S14, S19", f"scarce ideas, advantage over σ {SIGMAS} — {rows}; at fit {big}, "
                   f"σ {SIGMAS[-1]} − σ {SIGMAS[0]} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]",
                   "falls with σ at the largest fit spread (CI below 0)", hi < 0, {"grid": grid})
+
+
+R3_SETTINGS = ("learning", "learning, short-termist", "learning, null model", "learning, no peers")
+
+
+@pattern
+def r3(r) -> Result:
+    """R3, partnership is learned where it pays: with learning buyers (half starting each way) the share of
+    relationships on partner terms rises at the defaults and falls with short-termists and in the null model."""
+    change = {name: col(r[name], "terms_end") - col(r[name], "terms_start") for name in R3_SETTINGS}
+    ci = {name: mean_ci(x) for name, x in change.items()}
+    integrity = col(r["learning, suppliers adapt"], "integrity_end") - col(r["learning, suppliers adapt"],
+                                                                            "integrity_start")
+    shown = "; ".join(f"{name} {_ci_text(x)}" for name, x in change.items())
+    ok = ci["learning"][1] > 0 and ci["learning, short-termist"][2] < 0 and ci["learning, null model"][2] < 0
+    series = {name: np.array([run["terms_series"] for run in r[name]]) for name in R3_SETTINGS}
+    return Result("R3", "S18", f"share on partner terms, late − early: {shown}; suppliers' integrity when both "
+                  f"adapt {_ci_text(integrity)}", "rises at the defaults, falls for short-termists and in the "
+                  "null model (CIs exclude 0)", ok, {"change": change, "series": series, "integrity": integrity})
 
 
 @pattern

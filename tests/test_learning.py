@@ -1,0 +1,92 @@
+"""Buyers that learn their terms (``buyers.conduct = "learning"``, docs/ODD.md 7.2) in running markets.
+
+The direction of each effect is derived from the rules, not from the runs' own bookkeeping: the value a
+set of terms realises is −(cost of ownership) + horizon · (own-cost cut from ideas); raising the cost of
+one set of terms lowers the value it realises, so its attraction, and with it the probability of
+choosing it, must fall.
+"""
+
+import mesa
+import numpy as np
+import pytest
+
+from trustsim import TrustMarket, phases, rules
+from trustsim.metrics import COLUMNS, GROUPS
+
+SEEDS = range(1, 7)
+
+
+def share_on_partner_terms(**overrides) -> np.ndarray:
+    """Per seed: the share of relationships on partner terms over the last quarter of 80 steps."""
+    out = []
+    for seed in SEEDS:
+        m = TrustMarket(rng=seed, conduct="learning", steps=80, **overrides).run()
+        col = m.recorder.rows[:, GROUPS.index("all"), COLUMNS.index("partner_terms_share")]
+        out.append(col[-20:].mean())
+    return np.array(out)
+
+
+def test_costly_rebids_make_partner_terms_preferred_and_costly_partnership_the_reverse():
+    base = share_on_partner_terms()
+    costly_market = share_on_partner_terms(h_bid=400.0)        # every rebid costs 400 hours
+    costly_partner = share_on_partner_terms(fair_markup=0.6)   # cost-plus at a 60% markup
+    print(f"\nshare on partner terms: baseline {base.mean():.2f}, rebids costly {costly_market.mean():.2f}, "
+          f"cost-plus costly {costly_partner.mean():.2f}")
+    assert (costly_market > base).all()
+    assert (costly_partner < base).all()
+
+
+def test_reviews_follow_the_equations(monkeypatch):
+    """At a review the attractions move as update_attraction says, and the terms chosen follow the logit."""
+    m = TrustMarket(rng=3, conduct="learning", peer_learning=0.0, steps=40)
+    for _ in range(7):
+        m.step()
+    mk, p = m.market, m.params
+    due = rules.due_for_rebid(m.steps + 1, mk.rebid_phase, p.buyers.rebid_interval)
+    value = np.divide(mk.value_sum, mk.value_steps, out=np.zeros(mk.n_rel), where=mk.value_steps > 0)
+    b = int(np.flatnonzero(due & (mk.value_steps.reshape(-1, mk.k) > 0).all(axis=1))[0])
+    rows = np.arange(b * mk.k, (b + 1) * mk.k)
+    on_p = mk.partner_terms[rows]
+    ap, am = mk.attraction_partner[b], mk.attraction_market[b]
+    want_p = rules.update_attraction(ap, value[rows][on_p].mean(), p.buyers.memory) if on_p.any() else ap
+    want_m = rules.update_attraction(am, value[rows][~on_p].mean(), p.buyers.memory) if (~on_p).any() else am
+    seen = {}
+    real = phases.review_terms
+
+    def spy(model):
+        real(model)
+        seen.update(ap=model.market.attraction_partner[b], am=model.market.attraction_market[b])
+
+    monkeypatch.setattr(phases, "review_terms", spy)
+    m.step()
+    assert seen["ap"] == pytest.approx(want_p, rel=1e-12) and seen["am"] == pytest.approx(want_m, rel=1e-12)
+    assert mk.value_steps[rows].max() == 1  # reviewed: the period starts again (this step's value only)
+
+
+def test_fixed_conduct_keeps_every_relationship_on_its_posture_terms():
+    m = TrustMarket(rng=2, steps=30).run()
+    mk = m.market
+    assert np.array_equal(mk.partner_terms, mk.is_partner[mk.buyer_of])
+
+
+def test_batch_run_compares_fixed_and_learning_conduct():
+    rows = mesa.batch_run(TrustMarket, parameters={"conduct": ["fixed", "learning"], "steps": 12},
+                          rng=[5], number_processes=1, display_progress=False)
+    last = {r["conduct"]: r for r in rows if r["Step"] == 12}
+    assert set(last) == {"fixed", "learning"}
+    assert all(np.isfinite(r["market_share"]) for r in last.values())
+
+
+def test_suppliers_imitate_more_profitable_integrity():
+    """With supplier imitation, integrity changes only at imitation rounds and stays in [0, 1]."""
+    m = TrustMarket(rng=4, conduct="learning", supplier_imitation=True, integrity_mutation=0.05, steps=40)
+    before = m.market.integrity.copy()
+    changed_at = []
+    while m.running:
+        prev = m.market.integrity.copy()
+        m.step()
+        if m.ev.bankruptcies == 0 and not np.array_equal(prev, m.market.integrity):
+            changed_at.append(m.steps)
+    assert changed_at and all(s % m.params.adaptation.imitation_interval == 0 for s in changed_at)
+    assert ((m.market.integrity >= 0) & (m.market.integrity <= 1)).all()
+    assert not np.array_equal(before, m.market.integrity)
