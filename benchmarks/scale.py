@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORE = ("sourcing", "supplier_conduct", "inspection", "trust_update")  # MODEL.md phases 2–4 and 8
+CORE = ("sourcing", "supplier_conduct", "inspection", "trust_update")  # phases 2–4 and 8 (docs/ODD.md section 3)
 
 
 def child(kind: str, buyers: int, steps: int) -> None:

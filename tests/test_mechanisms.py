@@ -1,6 +1,6 @@
-"""The after-sales mechanisms of MODEL.md section 3 in running markets.
+"""The after-sales mechanisms of docs/ODD.md section 7 in running markets.
 
-Each test runs small markets through ``TrustMarket`` and checks a mechanism against MODEL.md with
+Each test runs small markets through ``TrustMarket`` and checks a mechanism against docs/ODD.md with
 bookkeeping of its own: what the supplier last heard from each buyer, the unvoiced dissatisfaction
 each buyer has built up, each supplier's cash flows. Where a phase's input matters (trust at the
 moment of inspection, cash at the moment of service), ``Hooks`` runs a callback just before that
@@ -305,7 +305,7 @@ def test_bankrupt_supplier_is_replaced_and_its_buyers_resourced(monkeypatch):
     assert old_agent not in m.agents and new_agent in m.agents
     assert new_agent.unique_id != old_id and new_agent.index == j
     assert len(m.agents_by_type[type(new_agent)]) == p.market.suppliers
-    # the entrant's fresh traits (MODEL.md 5)
+    # the entrant's fresh traits (ODD 5)
     assert mk.supplier_cash[j] == p.suppliers.supplier_cash == new_agent.cash
     assert mk.unit_cost[j] != old_traits["unit_cost"]
     assert (mk.quality[j], mk.alignment[j]) != (old_traits["quality"], old_traits["alignment"])

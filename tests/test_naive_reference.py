@@ -1,6 +1,6 @@
 """The engine and the per-agent reference (benchmarks/naive_reference.py) compute the same core rules.
 
-Under the reference's neutral parameters only phases 2–4 and 8 of MODEL.md have any effect in the
+Under the reference's neutral parameters only phases 2–4 and 8 of docs/ODD.md (section 3) have any effect in the
 engine; the two implementations then agree on the long-run means of component price, buyer trust and
 inspection rate, by posture, within sampling error. Each figure is compared over 12 seeds per
 implementation with Welch's t-test; it must not reject at α = 0.001 (six figures: family-wise about

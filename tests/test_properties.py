@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustsim import TrustMarket
-from trustsim.params import ATTENTION_POLICIES, GROUPS, Params, bounds, schema_rows
+from trustsim.params import GROUPS, Params, bounds, choices, schema_rows
 
 settings.register_profile("trustsim", derandomize=True, max_examples=150, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -59,7 +59,7 @@ def strategy(key):
             small = st.floats(lo, min(hi, 10.0), allow_nan=False, allow_infinity=False)
             return st.one_of(st.sampled_from([lo, hi]), small, span)
         return st.one_of(st.sampled_from([lo, hi]), span)
-    return st.sampled_from(ATTENTION_POLICIES)
+    return st.sampled_from(choices(key))
 
 
 @st.composite
@@ -141,7 +141,7 @@ def edge_cases():
         elif ann is bool:
             values = [False, True]
         else:
-            values = list(ATTENTION_POLICIES)
+            values = list(choices(key))
         for v in values:
             changes = {**SMALL, key: v}
             if key == "prices.min_markup" and v > DEFAULTS["prices.fair_markup"]:

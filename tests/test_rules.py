@@ -1,4 +1,4 @@
-"""Each rule of rules.py against its equation in MODEL.md section 3, on cases computed by hand."""
+"""Each rule of rules.py against its equation in docs/ODD.md section 7, on cases computed by hand."""
 
 import math
 import re

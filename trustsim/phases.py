@@ -1,4 +1,4 @@
-"""One step of the market, phase by phase, in the order of MODEL.md section 3.
+"""One step of the market, phase by phase, in the order of docs/ODD.md section 3 (submodels in section 7).
 
 Each phase is one function applied to all relationships (or buyers, or suppliers) at once with the
 rules of ``rules.py``; what a phase observes for later phases and for the measurements goes into
