@@ -276,3 +276,19 @@ def test_help_does_not_load_the_model_and_missing_commands_say_so(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "trustsim: error: 'sweep' is not available in this installation (trustsim.experiments is missing); "
         "reinstall trustsim"]
+
+
+@pytest.mark.parametrize("table, key, needle", [
+    ("suppliers", "opportunism = 0.5", "suppliers.integrity_mean"),
+    ("downstream", "retail_markup = 0.2", "logit-Nash"),
+])
+def test_a_retired_parameter_says_what_replaced_it(tmp_path, capsys, table, key, needle):
+    f = write(tmp_path / "old.toml", f"[{table}]\n{key}\n")
+    code, out, err = run_cli(["check", str(f)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert needle in err and "no longer exists" in err
+    code, out, err = run_cli(["run", str(f), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and needle in err and not (tmp_path / "o").exists()
+    code, out, err = run_cli(["run", str(tmp_path / "old.toml"), "--set", f"{table}.{key.split()[0]}=1",
+                              "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "no longer exists" in err
