@@ -57,7 +57,6 @@ def test_p5_partners_receive_many_more_ideas(runs):
     check(patterns.p5(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2's defaults: the advantage jumps from σ 0 to 0.3, then flattens")
 def test_p6_partner_advantage_grows_with_uncertainty(runs):
     check(patterns.p6(runs))
 
@@ -75,7 +74,6 @@ def test_p9_null_model_has_no_partner_advantage(runs):
     check(patterns.p9(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2's defaults: partner lots' defects fall 1.5 times as fast")
 def test_p10_defects_fall_twice_as_fast_for_partners(runs):
     check(patterns.p10(runs))
 
@@ -92,8 +90,17 @@ def test_r2_trust_against_flexibility(runs):
     check(patterns.PATTERNS["R2"](runs))
 
 
+@pytest.mark.xfail(strict=True, reason="short-termist buyers and the null model learn partnership too")
 def test_r3_partnership_is_learned_where_it_pays(runs):
     check(patterns.PATTERNS["R3"](runs))
+
+
+def test_r3_partnership_spreads_among_learning_buyers_at_the_defaults(runs):
+    """The half of R3 that emerges: at the defaults the share of relationships on partner terms rises."""
+    r = patterns.PATTERNS["R3"](runs)
+    m, lo, hi = patterns.mean_ci(r.values["change"]["learning"])
+    print(f"\nR3 at the defaults: share on partner terms, late − early {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    assert lo > 0
 
 
 def test_r4_markets_discipline_opportunists(runs):
