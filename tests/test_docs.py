@@ -25,7 +25,8 @@ ODD = ODD_PATH.read_text()
 README = (ROOT / "README.md").read_text()
 CALIBRATION = json.loads((ROOT / "docs" / "calibration.json").read_text())
 HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
-COLUMNS_HINT = "README.md's results columns differ from trustsim/columns.py: run  python scripts/update_docs.py --params"
+COLUMNS_HINT = ("README.md's results columns differ from trustsim/columns.py: "
+                "run  python scripts/update_docs.py --params")
 # trustsim/<module>.py:<name>[.<attribute>…] (or trustsim/<package>/<module>.py:…), not swallowing a full stop
 # that ends a sentence
 REF = re.compile(r"trustsim/((?:\w+/)*\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")

@@ -85,7 +85,8 @@ COST_TEXT = {  # part: (short name, meaning)
     "inspection": ("inspection", "inspection"), "failure": ("field failures", "field failures of defects not found"),
     "service_fee": ("service fees", "service billed per call"),
     "downtime": ("downtime", "downtime from service shortfalls"),
-    "mismatch": ("spec mismatch", "unanticipated specification changes"), "switching": ("switching", "switching suppliers"),
+    "mismatch": ("spec mismatch", "unanticipated specification changes"),
+    "switching": ("switching", "switching suppliers"),
 }
 
 COLUMNS: tuple[Column, ...] = (
