@@ -208,6 +208,19 @@ def test_picker_leaves_out_a_broken_file_and_says_why(tmp_path):
     assert any("gian" in p and "did you mean" in p for p in problems)
 
 
+def test_picker_leaves_out_sweep_files_and_viz_refuses_one(tmp_path, capsys, monkeypatch):
+    (tmp_path / "one.toml").write_text("[market]\nbuyers = 12\n")
+    (tmp_path / "many.toml").write_text('[sweep]\nfactors = { "market.uncertainty" = [0.1, 0.5] }\n')
+    choices, problems = app.load_choices(tmp_path / "one.toml")
+    assert "one.toml" in choices and "many.toml" not in choices and problems == []
+    assert all(s.sweep is None for s in choices.values())  # the repository's sweep files are left out too
+    assert "sweep_uncertainty.toml" not in choices
+    monkeypatch.setattr(app, "server_command", lambda host, port: pytest.fail("the server was started"))
+    assert main(["viz", str(tmp_path / "many.toml")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "many.toml" in err and "trustsim sweep" in err
+
+
 def test_csv_download_is_the_results_contract_time_series():
     model = TrustMarket(steps=5)
     model.run()
