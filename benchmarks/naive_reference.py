@@ -134,7 +134,8 @@ class NaiveMarket(mesa.Model):
                     b.price_partner(b.slots[-1])
         self.datacollector = mesa.DataCollector(model_reporters={
             f"{what}_{name}": (lambda m, what=what, partner=partner: m.mean_over_slots(partner, what))
-            for what in ("price", "trust_b", "inspected") for partner, name in ((True, "partner"), (False, "aggressive"))
+            for what in ("price", "trust_b", "inspected")
+            for partner, name in ((True, "partner"), (False, "aggressive"))
         })
 
     def mean_over_slots(self, partner: bool, what: str) -> float:

@@ -97,7 +97,8 @@ def main() -> None:
     args = ap.parse_args()
 
     print(f"machine: {machine()}")
-    print(f"{'buyers':>9} {'suppliers':>9} {'relations':>10} {'steps':>5} {'seconds':>8} {'buyer-steps/s':>14} {'peak MiB':>9}")
+    print(f"{'buyers':>9} {'suppliers':>9} {'relations':>10} {'steps':>5} {'seconds':>8} {'buyer-steps/s':>14} "
+          f"{'peak MiB':>9}")
     rows = []
     for n in args.sizes:
         r = measure("engine", n, args.steps, args.repeats if n <= 10_000 else 1)
@@ -117,7 +118,8 @@ def main() -> None:
     whole = measure("engine", ref_n, args.steps, args.repeats)
     print(f"per-agent reference at {ref_n:,} buyers: {naive['seconds']:.2f} s; engine whole step (13 phases + "
           f"measurements) {whole['seconds']:.3f} s = {naive['seconds'] / whole['seconds']:.0f}× faster; "
-          f"the same four phases (2–4, 8) {core['core_seconds']:.3f} s = {naive['seconds'] / core['core_seconds']:.0f}× faster")
+          f"the same four phases (2–4, 8) {core['core_seconds']:.3f} s = "
+          f"{naive['seconds'] / core['core_seconds']:.0f}× faster")
     default = measure("engine", 40, 120, args.repeats)
     print(f"default run (40 buyers × 20 suppliers × 120 steps): {default['seconds'] - default['build_seconds']:.3f} s "
           f"model time ({default['seconds']:.3f} s with building the market)")

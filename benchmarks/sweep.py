@@ -25,7 +25,8 @@ from trustsim.params import Params
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--replications", type=int, default=6, help="replications per uncertainty level (default 6: 24 runs)")
+    ap.add_argument("--replications", type=int, default=6,
+                    help="replications per uncertainty level (default 6: 24 runs)")
     ap.add_argument("--repeat", type=int, default=3, help="attempts per configuration; the best is kept (default 3)")
     ap.add_argument("--dask", action="store_true", help="also time a local Dask cluster with 2 workers")
     args = ap.parse_args()

@@ -60,13 +60,15 @@ def main(argv=None) -> int:
         "model step": timed(model.step, steps),
         "network PNG": timed(lambda: components.network_png(model), steps),
         "5 time series + cost options": timed(
-            lambda: [components.series_view(model, k) for k in components.SERIES] + [components.cost_view(model)], steps),
+            lambda: [components.series_view(model, k) for k in components.SERIES] + [components.cost_view(model)],
+            steps),
         "key figures": timed(lambda: components.key_figures_html(model, scenario.name), steps),
     }
     p = scenario.params.market
     print(f"scenario {scenario.name}: {p.buyers} buyers, {p.suppliers} suppliers; {steps} steps; "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print(f"step + redraw of the whole page (Step pressed, in-process render): median {statistics.median(page):.0f} ms, "
+    print("step + redraw of the whole page (Step pressed, in-process render): "
+          f"median {statistics.median(page):.0f} ms, "
           f"max {max(page):.0f} ms  (target <= 250 ms)")
     for name, values in parts.items():
         print(f"  {name:<30} median {statistics.median(values):7.2f} ms")

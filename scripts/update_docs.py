@@ -1,8 +1,9 @@
-"""Regenerate the generated blocks of docs/ODD.md and README.md: the parameter table and the pattern table.
+"""Regenerate the generated blocks of docs/ODD.md and README.md: the parameter table, the results columns
+(README) and the pattern table.
 
-    python scripts/update_docs.py            # both (the pattern suite takes a few seconds)
-    python scripts/update_docs.py --params   # the parameter table only
-    python scripts/update_docs.py --params --check   # exit 1 if the parameter table is out of date
+    python scripts/update_docs.py            # all (the pattern suite takes a few seconds)
+    python scripts/update_docs.py --params   # the parameter and column tables only
+    python scripts/update_docs.py --params --check   # exit 1 if the parameter or column table is out of date
 """
 
 from __future__ import annotations
@@ -45,9 +46,16 @@ def calibration_markdown(record: dict, defaults: dict[str, float]) -> str:
     return "\n".join([head, "", *rows, "", *figs, *([""] + edges if edges else [])])
 
 
+def columns_block(readme: str) -> str:
+    """The README with its table of results columns regenerated from the registry (trustsim/columns.py)."""
+    from trustsim.columns import markdown_table
+
+    return replace_block(readme, "columns", markdown_table())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--params", action="store_true", help="only the parameter table")
+    ap.add_argument("--params", action="store_true", help="only the parameter and column tables")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is out of date")
     ap.add_argument("--seeds", type=int, default=10)
     args = ap.parse_args()
@@ -60,11 +68,16 @@ def main() -> None:
     record = json.loads((ROOT / "docs" / "calibration.json").read_text())
     defaults = {k: float(Params().flat()[k]) for k in record["parameters"]}
     text = replace_block(text, "calibration", calibration_markdown(record, defaults))
+    readme = ROOT / "README.md"
+    readme_text = columns_block(readme.read_text())
     if args.check:
         if not args.params:
             raise SystemExit("--check needs --params (the pattern table changes with every recalibration)")
         if text != odd.read_text():
             raise SystemExit("docs/ODD.md: the parameter table differs from the schema; "
+                             "run: python scripts/update_docs.py --params")
+        if readme_text != readme.read_text():
+            raise SystemExit("README.md: the results columns differ from trustsim/columns.py; "
                              "run: python scripts/update_docs.py --params")
         return
     if not args.params:
@@ -72,10 +85,10 @@ def main() -> None:
 
         table = patterns.markdown_table(patterns.evaluate(patterns.run_all(Params(), seeds=args.seeds)))
         text = replace_block(text, "patterns", table)
-        readme = ROOT / "README.md"
-        if "<!-- patterns:begin -->" in readme.read_text():
-            readme.write_text(replace_block(readme.read_text(), "patterns", table))
+        if "<!-- patterns:begin -->" in readme_text:
+            readme_text = replace_block(readme_text, "patterns", table)
     odd.write_text(text)
+    readme.write_text(readme_text)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,16 @@
 
 The server runs offline as far as front-end files go: its asset proxy points at a closed local port,
 so a file missing from the installed assets fails here instead of being fetched from the internet.
-Screenshots are kept in ``test-artifacts/``. With ``TRUSTSIM_UPDATE_SCREENSHOT=1`` the load test also
-writes the README's ``docs/images/app.png``.
+Screenshots are kept in ``test-artifacts/``. The README's screenshot comes from ``scripts/app_screenshot.py``,
+whose Chromium settings these tests share and whose output one of them checks.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,16 +27,12 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-VIEWPORT = {"width": 1400, "height": 1000}
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
-
-
-def find_chromium() -> str | None:
-    candidates = [os.environ.get("TRUSTSIM_CHROMIUM"), shutil.which("chromium"),
-                  shutil.which("chromium-browser")]
-    return next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
+SCREENSHOT_SCRIPT = ROOT / "scripts" / "app_screenshot.py"
+_spec = importlib.util.spec_from_file_location("app_screenshot", SCREENSHOT_SCRIPT)
+shots = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(shots)
+CHROMIUM_ARGS, VIEWPORT, find_chromium = shots.CHROMIUM_ARGS, shots.VIEWPORT, shots.find_chromium
 
 
 def free_port() -> int:
@@ -103,11 +99,10 @@ class Watched:
         self.page.on("response", lambda r: self.failed.append(f"{r.url} ({r.status})") if r.status >= 400 else None)
         self.page.on("request", lambda r: None if r.url.startswith(LOCAL) else self.remote.append(r.url))
         self.page.goto(url)
-        self.page.get_by_text(re.compile(r"Step 0 of \d+")).wait_for(timeout=60_000)
-        self.wait_for_charts()
+        shots.wait_rendered(self.page, 0)
 
     def wait_for_charts(self):
-        self.page.wait_for_function("document.querySelectorAll('canvas').length >= 6", timeout=30_000)
+        self.page.wait_for_function(f"document.querySelectorAll('canvas').length >= {shots.CHARTS}", timeout=30_000)
         self.page.wait_for_timeout(500)
 
     def step_shown(self) -> int:
@@ -163,9 +158,6 @@ def test_page_loads_offline_and_draws_the_network_and_charts(app):
     assert canvases.count() >= 6
     for i in range(canvases.count()):
         assert variance(canvases.nth(i).screenshot()) > 5, f"chart {i} is blank"
-    if os.environ.get("TRUSTSIM_UPDATE_SCREENSHOT"):
-        (ROOT / "docs" / "images").mkdir(parents=True, exist_ok=True)
-        (ROOT / "docs" / "images" / "app.png").write_bytes(png)
 
 
 def test_step_advances_the_step_counter(app):
@@ -200,3 +192,69 @@ def test_changing_controls_and_reset_changes_the_market(app):
     app.screenshot("after-reset.png")
     assert variance(after) > 20 and after != before
     app.assert_clean()
+
+
+def table_rows(app) -> dict[str, list[str]]:
+    """The key figures table as {label: [partner, aggressive, all]}, as the page shows it."""
+    rows = app.page.locator(".trustsim-figures tbody tr")
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+    return {c[0]: c[1:4] for c in cells}
+
+
+def test_first_view_shows_the_market_at_step_0_slider_values_and_no_stray_tab(app):
+    from trustsim.model import TrustMarket
+    from trustsim.params import load_scenario
+
+    params = load_scenario(ROOT / "scenarios" / "baseline.toml").params
+    market = TrustMarket(params).market
+    partners = int(market.is_partner.sum())
+    assert app.step_shown() == 0
+    rows = table_rows(app)
+    assert rows["buyers"] == [str(partners), str(market.n_buyers - partners), str(market.n_buyers)]
+    assert rows["market share"][2] == "1.000"
+    # every slider shows its value on its thumb, without being touched
+    buyers = app.page.locator(".v-input", has_text="Buyers").locator(".v-slider__thumb-label").first
+    assert buyers.is_visible() and buyers.inner_text().strip() == str(params.market.buyers)
+    share = app.page.locator(".v-input", has_text="Partner share").locator(".v-slider__thumb-label").first
+    assert share.is_visible() and float(share.inner_text()) == params.buyers.partner_share
+    labels = app.page.locator(".v-slider__thumb-label")
+    assert labels.count() >= 8 and all(labels.nth(i).is_visible() for i in range(labels.count()))
+    # one page of views: no tab bar saying "Page 0"
+    assert not re.search(r"page 0", app.page.locator("body").inner_text(), re.I)
+    assert not any(t.is_visible() for t in app.page.get_by_role("tab").all())
+    app.screenshot("step-0.png")
+    app.assert_clean()
+
+
+def test_scenario_picker_lists_scenarios_not_sweep_files(app):
+    from trustsim.params import load_scenario
+
+    files = sorted((ROOT / "scenarios").glob("*.toml"))
+    sweeps = {p.name for p in files if load_scenario(p).sweep is not None}
+    assert sweeps, "the repository's scenarios include sweep files"
+    app.page.locator(".v-select", has_text="Scenario file").click()
+    items = app.page.locator(".v-menu__content .v-list-item")
+    items.first.wait_for(timeout=10_000)
+    shown = set(items.all_inner_texts())
+    assert shown == {p.name for p in files} - sweeps
+    app.page.keyboard.press("Escape")
+    app.assert_clean()
+
+
+def test_the_readme_screenshot_command_photographs_the_rendered_app(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    assert "python scripts/app_screenshot.py" in readme
+    if find_chromium() is None:
+        pytest.skip("no Chromium found")
+    out = tmp_path / "app.png"
+    done = subprocess.run([sys.executable, str(SCREENSHOT_SCRIPT), "--steps", "3", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from PIL import Image
+
+    png = out.read_bytes()
+    assert Image.open(io.BytesIO(png)).size == (VIEWPORT["width"], VIEWPORT["height"])
+    assert variance(png) > 10
+    red, green, blue = Image.open(io.BytesIO(png)).convert("RGB").getpixel((VIEWPORT["width"] // 2, 20))
+    assert blue > 150 and red < 100, "no app bar: the page was photographed before the app arrived"
+    assert not list(tmp_path.glob(".*partial*"))

@@ -1,4 +1,5 @@
-"""The command line: results folders, reproducibility, and every kind of bad input (exit 2, one line, nothing written)."""
+"""The command line: results folders, reproducibility, and every kind of bad input (exit 2, one line,
+nothing written)."""
 
 import json
 import os
@@ -45,7 +46,8 @@ def test_run_writes_the_results_contract(tmp_path, capsys):
     assert set(summary) == {"long_run", "short_run"}
     assert set(summary["long_run"]) == {"partner", "aggressive", "all"}
     manifest = json.loads((out / "manifest.json").read_text())
-    for key in ("trustsim", "mesa", "python", "numpy", "params", "seed", "steps", "scenario", "started_utc", "wall_seconds"):
+    for key in ("trustsim", "mesa", "python", "numpy", "params", "seed", "steps", "scenario", "started_utc",
+                "wall_seconds"):
         assert key in manifest
     assert manifest["params"]["market"]["buyers"] == 12 and manifest["steps"] == 30
     assert manifest["scenario"]["sha256"]
@@ -199,7 +201,8 @@ def test_real_entry_point_behaves_the_same(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "trustsim", "run", str(f), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"trustsim: error: {f}: trust.gian: unknown parameter (did you mean \"gain\"?)"]
+    assert proc.stderr.strip().splitlines() == [
+        f"trustsim: error: {f}: trust.gian: unknown parameter (did you mean \"gain\"?)"]
     assert not (tmp_path / "o").exists()
 
 

@@ -1,7 +1,8 @@
-"""docs/ODD.md stays in step with the code: its parameter table is the schema's, the functions it names
-exist, every rule and phase is described, and its links lead somewhere.
+"""docs/ODD.md and README.md stay in step with the code: the parameter table is the schema's, the README's
+results columns are the registry's, the functions the ODD names exist, every rule and phase is described, and
+its links lead somewhere.
 
-When the parameter table is out of date, regenerate it with ``python scripts/update_docs.py --params``.
+When the parameter or column table is out of date, regenerate it with ``python scripts/update_docs.py --params``.
 """
 
 import importlib
@@ -15,20 +16,24 @@ from pathlib import Path
 import numpy as np
 
 from trustsim import cli
+from trustsim.columns import markdown_table
 from trustsim.params import schema_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()
+README = (ROOT / "README.md").read_text()
 CALIBRATION = json.loads((ROOT / "docs" / "calibration.json").read_text())
 HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
+COLUMNS_HINT = ("README.md's results columns differ from trustsim/columns.py: "
+                "run  python scripts/update_docs.py --params")
 # trustsim/<module>.py:<name>[.<attribute>…] (or trustsim/<package>/<module>.py:…), not swallowing a full stop
 # that ends a sentence
 REF = re.compile(r"trustsim/((?:\w+/)*\w+)\.py:([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 
 
 def block(text, name):
-    assert f"<!-- {name}:begin -->\n" in text and f"<!-- {name}:end -->" in text, f"no {name} block in docs/ODD.md"
+    assert f"<!-- {name}:begin -->\n" in text and f"<!-- {name}:end -->" in text, f"no {name} block"
     return text.split(f"<!-- {name}:begin -->\n", 1)[1].split(f"<!-- {name}:end -->", 1)[0].rstrip()
 
 
@@ -39,6 +44,15 @@ def test_parameter_table_is_generated_from_the_schema():
 def test_cli_and_docs_print_the_same_parameter_table(capsys):
     assert cli.main(["params", "--markdown"]) == 0
     assert capsys.readouterr().out.rstrip() == block(ODD, "params"), HINT
+
+
+def test_readme_results_columns_are_generated_from_the_registry():
+    assert block(README, "columns") == markdown_table().rstrip(), COLUMNS_HINT
+
+
+def test_cli_and_readme_print_the_same_column_table(capsys):
+    assert cli.main(["columns", "--markdown"]) == 0
+    assert capsys.readouterr().out.rstrip() == block(README, "columns"), COLUMNS_HINT
 
 
 def test_update_script_check_mode_agrees():

@@ -250,9 +250,12 @@ def _bad(tmp_path, capsys, body, *extra):
     (("replications = 3", "replicatoins = 3"), 'sweep.replicatoins: unknown key (did you mean "replications"?)'),
     (('"grid"', '"gird"'), "sweep.design: 'gird' is not one of grid, lhs, sobol, morris (did you mean \"grid\"?)"),
     (("[0.0, 0.6]", "[0.0, 1.6]"), "sweep.factors.market.uncertainty: 1.6 is out of range (allowed 0.0 to 1.0)"),
-    (("partner_share =", "partner_shar ="), 'sweep.factors.partner_shar: unknown parameter (did you mean "partner_share"?)'),
+    (("partner_share =", "partner_shar ="),
+     'sweep.factors.partner_shar: unknown parameter (did you mean "partner_share"?)'),
     (('"tco_per_unit"]', '"tco_per_unti"]'), 'unknown metric "tco_per_unti" (did you mean "tco_per_unit"?)'),
-    (("partner_share = [0.3, 0.7]", "min_markup = [0.01, 0.5]"), "sweep.factors: design point 1 (market.uncertainty=0.0, prices.min_markup=0.5): prices.min_markup must not exceed"),
+    (("partner_share = [0.3, 0.7]", "min_markup = [0.01, 0.5]"),
+     "sweep.factors: design point 1 (market.uncertainty=0.0, prices.min_markup=0.5): "
+     "prices.min_markup must not exceed"),
     (("partner_share = [0.3, 0.7]", 'seed = [1, 2]'), "sweep.factors.seed: seeds come from the root seed"),
     (("[0.0, 0.6]", "0.5"), "sweep.factors.market.uncertainty: expected a list of values"),
 ])
@@ -263,8 +266,10 @@ def test_bad_sweep_files_are_refused_with_one_line(tmp_path, capsys, change, exp
 
 @pytest.mark.parametrize("change, expect", [
     (("samples = 32", "samples = 30"), "sweep.samples: 30 is not a power of 2"),
-    (("max = 0.9", "max = 1.5"), "sweep.factors.buyers.partner_share: range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
-    (("{ min = 0.02, max = 0.2 }", "{ min = 0.02, mx = 0.2 }"), 'sweep.factors.trust.gain.mx: unknown key (did you mean "max"?)'),
+    (("max = 0.9", "max = 1.5"),
+     "sweep.factors.buyers.partner_share: range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
+    (("{ min = 0.02, max = 0.2 }", "{ min = 0.02, mx = 0.2 }"),
+     'sweep.factors.trust.gain.mx: unknown key (did you mean "max"?)'),
     (("{ min = 0.02, max = 0.2 }", "[0.02, 0.2]"), "expected a range { min = …, max = … } for the sobol design"),
 ])
 def test_bad_sampled_designs_are_refused(tmp_path, capsys, change, expect):

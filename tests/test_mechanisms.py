@@ -386,7 +386,7 @@ def test_ideas_flow_only_above_the_sharing_thresholds(monkeypatch):
 
 
 def test_spec_changes_are_anticipated_only_where_the_buyer_shares_plans(monkeypatch):
-    hooks = Hooks(monkeypatch)
+    Hooks(monkeypatch)
     m = TrustMarket(rng=14, uncertainty=0.9, steps=60)
     th = m.params.trust.share_threshold
     changes = {"shared": [0, []], "not shared": [0, 0]}

@@ -195,8 +195,8 @@ def test_anticipation_and_linkage():
     assert got.tolist() == [True, False, False, False]
 
 
-H = SimpleNamespace(audit_hours=6.0, h_admin=8.0, h_monitor=15.0, h_collab=30.0, h_bid=20.0, h_dispute=15.0, h_renegotiate=25.0,
-                    h_idea=4.0)
+H = SimpleNamespace(audit_hours=6.0, h_admin=8.0, h_monitor=15.0, h_collab=30.0, h_bid=20.0, h_dispute=15.0,
+                    h_renegotiate=25.0, h_idea=4.0)
 
 
 def test_nonproductive_hours():
@@ -204,7 +204,8 @@ def test_nonproductive_hours():
     got = rules.nonproductive_hours(A([0.6, 0.6]), A([False, True]), A([1, 0]), A([1, 0]), A([1, 0]), H)
     assert_allclose(got, [59.0, 10.0])
     # null model: trust-scaled terms fixed at zero trust: 8 + 15 + 25 = 48
-    assert_allclose(rules.nonproductive_hours(A([0.6]), A([False]), A([0]), A([0]), A([1]), H, trust_scaled=False), [48.0])
+    assert_allclose(rules.nonproductive_hours(A([0.6]), A([False]), A([0]), A([0]), A([1]), H, trust_scaled=False),
+                    [48.0])
 
 
 def test_productive_hours_and_transaction_cost():

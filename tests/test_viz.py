@@ -22,8 +22,9 @@ import solara
 from solara.components.echarts import EchartsWidget
 from solara.widgets import HTML
 
+from trustsim import columns
 from trustsim.cli import main
-from trustsim.metrics import TIMESERIES_HEADER
+from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
 from trustsim.params import ParamError, load_scenario
 from trustsim.viz import app, components
@@ -58,8 +59,9 @@ def shown_step(rc) -> int:
 
 def shown_table(rc) -> dict[str, list[str]]:
     """The key figures table as {label: [partner, aggressive, all]}."""
-    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", figures_html(rc))
-    return {html.unescape(label): [p, a, t] for label, p, a, t in rows}
+    body = figures_html(rc).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+    return {html.unescape(cells[0]): cells[1:4] for cells in rows}
 
 
 def charts(rc) -> list[dict]:
@@ -94,6 +96,37 @@ def test_page_renders_every_view(page):
     assert page.find(v.Select, label="Scenario file").widget.v_model == "baseline.toml"
 
 
+def test_before_the_first_step_the_table_shows_the_market_as_it_starts(page):
+    assert shown_step(page) == 0
+    table = shown_table(page)
+    twin = TrustMarket(load_scenario(BASELINE).params)
+    partners = int(twin.market.is_partner.sum())
+    assert table["buyers"] == [str(partners), str(twin.market.n_buyers - partners), str(twin.market.n_buyers)]
+    assert partners > 0 and twin.market.n_buyers > partners  # the baseline has both postures
+    start = twin.market.trust_b[~twin.market.vacant].mean()
+    assert table[columns.BY_NAME["trust_buyer"].title][2] == f"{start:.3f}"
+    assert table[columns.BY_NAME["market_share"].title][2] == "1.000"
+    assert table[columns.BY_NAME["tco_per_unit"].title] == ["–"] * 3  # nothing bought yet
+    assert "at the start" in figures_html(page) and "This step:" not in figures_html(page)
+    button(page, "Step").click()
+    assert "this step" in figures_html(page) and "This step:" in figures_html(page)
+    assert "–" not in "".join(sum(shown_table(page).values(), []))
+
+
+def test_table_and_charts_take_their_rows_labels_and_units_from_the_column_registry(page):
+    table = shown_table(page)
+    assert list(table) == ["buyers", *(columns.BY_NAME[n].title for n in columns.KEY_FIGURES)]
+    for name in columns.KEY_FIGURES:
+        assert f"<td title=\"{html.escape(columns.BY_NAME[name].meaning)}\">" in figures_html(page)
+    shown = {c["title"]["text"]: c for c in charts(page)}
+    for chart in components.SERIES.values():
+        first = columns.BY_NAME[chart.columns[0]]
+        option = shown[chart.title or first.title[:1].upper() + first.title[1:]]
+        assert first.unit_text in option["yAxis"]["name"]
+    costs = next(c for c in charts(page) if c["yAxis"]["type"] == "category")  # the stacked bars
+    assert [s["name"] for s in costs["series"]] == [columns.BY_NAME[f"cost_{p}"].title for p in COST_PARTS]
+
+
 def test_step_advances_the_model_and_every_view(page):
     button(page, "Step").click()
     button(page, "Step").click()
@@ -105,7 +138,8 @@ def test_step_advances_the_model_and_every_view(page):
     twin = TrustMarket(load_scenario(BASELINE).params)
     twin.step()
     twin.step()
-    assert shown_table(page)["buyer's trust in suppliers"][0] == f"{twin.latest('trust_buyer', 'partner'):.3f}"
+    trust = columns.BY_NAME["trust_buyer"].title
+    assert shown_table(page)[trust][0] == f"{twin.latest('trust_buyer', 'partner'):.3f}"
 
 
 def test_reset_builds_the_market_the_controls_describe_with_a_text_seed(page):
@@ -172,6 +206,19 @@ def test_picker_leaves_out_a_broken_file_and_says_why(tmp_path):
     choices, problems = app.load_choices(tmp_path / "mine.toml")
     assert "mine.toml" not in choices and "good.toml" not in choices
     assert any("gian" in p and "did you mean" in p for p in problems)
+
+
+def test_picker_leaves_out_sweep_files_and_viz_refuses_one(tmp_path, capsys, monkeypatch):
+    (tmp_path / "one.toml").write_text("[market]\nbuyers = 12\n")
+    (tmp_path / "many.toml").write_text('[sweep]\nfactors = { "market.uncertainty" = [0.1, 0.5] }\n')
+    choices, problems = app.load_choices(tmp_path / "one.toml")
+    assert "one.toml" in choices and "many.toml" not in choices and problems == []
+    assert all(s.sweep is None for s in choices.values())  # the repository's sweep files are left out too
+    assert "sweep_uncertainty.toml" not in choices
+    monkeypatch.setattr(app, "server_command", lambda host, port: pytest.fail("the server was started"))
+    assert main(["viz", str(tmp_path / "many.toml")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "many.toml" in err and "trustsim sweep" in err
 
 
 def test_csv_download_is_the_results_contract_time_series():

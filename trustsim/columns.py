@@ -18,6 +18,7 @@ Aggregations (``how``), for a group of buyers (partner, aggressive, all):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +31,8 @@ HOW_TEXT = {
     "buyers": "number of buyers", "mean": "mean over relationships", "ratio": "ratio of group totals",
     "per_buyer": "per buyer", "total": "group total", "market": "whole market",
 }
+UNIT_FORMATS = {"money/unit": "{:.4f}", "money": "{:,.0f}", "money/step": "{:,.0f}", "ideas": "{:.2f}",
+                "ideas/step": "{:.2f}"}  # other units: three decimals
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,21 @@ class Column:
     over: tuple[Callable, ...] = ()
     count: bool = False        # a whole number in the tables
     key_figure: bool = False   # reported by the DataCollector and shown in the app's key figures
+    label: str = ""            # a short name for tables and charts; by default the meaning without its claims
+
+    @property
+    def title(self) -> str:
+        """The column's short name: ``label``, else its meaning without a trailing "(S…)" citation."""
+        return self.label or re.sub(r"\s*\(S\d+[^)]*\)$", "", self.meaning)
+
+    @property
+    def unit_text(self) -> str:
+        """The unit as the app shows it beside the short name: figures per buyer say so ("ideas per buyer")."""
+        return f"{self.unit} per buyer" if self.how == "per_buyer" else self.unit
+
+    def format(self, value: float) -> str:
+        """A value as tables show it: counts whole, money to the unit, rates by their unit's precision."""
+        return ("{:.0f}" if self.count else UNIT_FORMATS.get(self.unit, "{:.3f}")).format(value)
 
 
 def _ev(name):
@@ -68,30 +86,34 @@ def _active_integrity(mk) -> float:
     return float(mk.integrity[held].mean()) if held.any() else float("nan")
 
 
-COST_TEXT = {
-    "price": "component price", "transaction": "non-productive face-to-face hours, priced",
-    "inspection": "inspection", "failure": "field failures of defects not found",
-    "service_fee": "service billed per call", "downtime": "downtime from service shortfalls",
-    "mismatch": "unanticipated specification changes", "switching": "switching suppliers",
+COST_TEXT = {  # part: (short name, meaning)
+    "price": ("price", "component price"), "transaction": ("transaction", "non-productive face-to-face hours, priced"),
+    "inspection": ("inspection", "inspection"), "failure": ("field failures", "field failures of defects not found"),
+    "service_fee": ("service fees", "service billed per call"),
+    "downtime": ("downtime", "downtime from service shortfalls"),
+    "mismatch": ("spec mismatch", "unanticipated specification changes"),
+    "switching": ("switching", "switching suppliers"),
 }
 
 COLUMNS: tuple[Column, ...] = (
     Column("buyers", "buyers", "buyers in the group", "buyers", lambda m: np.ones(m.market.n_buyers),
-           on="buyers", count=True),
-    Column("component_price", "money/unit", "component price paid", "mean", _ev("cost_price"), key_figure=True),
+           on="buyers", count=True, label="buyers"),
+    Column("component_price", "money/unit", "component price paid", "mean", _ev("cost_price"), key_figure=True,
+           label="component price"),
     Column("tco_per_unit", "money/unit", "total cost of ownership of components: the eight parts below", "mean",
-           lambda m: m.ev.tco(), key_figure=True),
-    *(Column(f"cost_{part}", "money/unit", f"cost of ownership: {COST_TEXT[part]}", "mean", _ev(f"cost_{part}"))
-      for part in COST_PARTS),
+           lambda m: m.ev.tco(), key_figure=True, label="cost of ownership per unit"),
+    *(Column(f"cost_{part}", "money/unit", f"cost of ownership: {COST_TEXT[part][1]}", "mean", _ev(f"cost_{part}"),
+             label=COST_TEXT[part][0]) for part in COST_PARTS),
     Column("nonproductive_share", "share", "non-productive share of face-to-face hours with suppliers (S16)",
-           "ratio", _ev("nonproductive"), over=(_ev("nonproductive"), _ev("productive")), key_figure=True),
+           "ratio", _ev("nonproductive"), over=(_ev("nonproductive"), _ev("productive")), key_figure=True,
+           label="non-productive share of hours"),
     Column("inspection_rate", "share", "share of lots inspected (S17)", "mean", _ev("inspected"), key_figure=True),
     Column("units_per_purchasing_hour", "units/hour", "units bought per purchasing hour (S17)", "ratio",
            _ev("volume"), over=(_purchasing_hours,)),
     Column("ideas_received", "ideas/step", "supplier ideas received this step", "per_buyer",
            lambda m: m.market.per_buyer(m.ev.supplier_ideas), on="buyers"),
     Column("ideas_received_cum", "ideas", "supplier ideas received since the start", "per_buyer",
-           _mk("ideas_received"), on="buyers", key_figure=True),
+           _mk("ideas_received"), on="buyers", key_figure=True, label="ideas received to date"),
     Column("trust_buyer", "trust", "buyers' trust in their suppliers", "mean", _mk("trust_b"), key_figure=True),
     Column("trust_supplier", "trust", "suppliers' trust in their buyers", "mean", _mk("trust_s"), key_figure=True),
     Column("defect_rate", "probability", "defect probability of a lot at full effort", "mean",
@@ -103,30 +125,32 @@ COLUMNS: tuple[Column, ...] = (
     Column("audit_rate", "share", "share of relationships whose costs were audited (cost-plus only)", "mean",
            _ev("audited")),
     Column("padding_found", "relationships", "audits that found padded costs (refunded)", "total",
-           _ev("padding_found"), count=True),
+           _ev("padding_found"), count=True, label="padded costs found"),
     Column("fit", "cost factor", "suppliers' cost factor for the buyers' specifications (1: average fit)", "mean",
            _mk("fit")),
-    Column("partner_terms_share", "share", "share of relationships on partner terms", "mean", _mk("partner_terms")),
+    Column("partner_terms_share", "share", "share of relationships on partner terms", "mean", _mk("partner_terms"),
+           label="on partner terms"),
     Column("integrity_active", "share", "mean hidden integrity of the suppliers holding relationships (whole market)",
-           "market", lambda m: _active_integrity(m.market), on="market"),
+           "market", lambda m: _active_integrity(m.market), on="market", label="integrity of active suppliers"),
     Column("retail_price", "money/unit", "price of the final product (logit-Nash)", "per_buyer", _mk("retail_price"),
            on="buyers"),
     Column("market_share", "share", "share of the final-product market", "total", _mk("share"), on="buyers",
-           key_figure=True),
+           key_figure=True, label="market share"),
     Column("profit", "money/step", "profit this step", "per_buyer", _mk("profit"), on="buyers"),
     Column("profit_cum", "money", "profit since the start", "per_buyer", _mk("profit_cum"), on="buyers",
-           key_figure=True),
-    Column("complaints", "complaints", "complaints voiced this step", "total", _ev("complained"), count=True),
+           key_figure=True, label="profit to date"),
+    Column("complaints", "complaints", "complaints voiced this step", "total", _ev("complained"), count=True,
+           label="complaints"),
     Column("exits_low_trust", "relationships", "relationships the buyer left on low trust", "total",
-           _ev("exit_low"), on="buyers", count=True),
+           _ev("exit_low"), on="buyers", count=True, label="exits for low trust"),
     Column("exits_silent", "relationships", "relationships the buyer left without a complaint (S7)", "total",
-           _ev("exit_silent"), on="buyers", count=True),
+           _ev("exit_silent"), on="buyers", count=True, label="silent exits"),
     Column("exits_outbid", "relationships", "relationships lost to a cheaper rival at a rebid", "total",
-           _ev("exit_outbid"), on="buyers", count=True),
+           _ev("exit_outbid"), on="buyers", count=True, label="exits outbid"),
     Column("exits_bankruptcy", "relationships", "relationships ended by the supplier's bankruptcy", "total",
-           _ev("exit_bankrupt"), on="buyers", count=True),
+           _ev("exit_bankrupt"), on="buyers", count=True, label="exits by bankruptcy"),
     Column("bankruptcies", "suppliers", "suppliers gone bankrupt this step (whole market)", "market",
-           _ev("bankruptcies"), on="market", count=True),
+           _ev("bankruptcies"), on="market", count=True, label="bankruptcies"),
 )
 
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)

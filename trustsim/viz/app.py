@@ -25,6 +25,16 @@ from .controls import CONTROLS
 SCENARIO_ENV = "TRUSTSIM_VIZ_SCENARIO"  # the scenario `trustsim viz` was given, for the server process
 DEFAULT_SCENARIO = "baseline.toml"
 SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allows millions; a browser does not
+# SolaraViz draws its sliders without their values and its views under a tab bar even when there is one page:
+# show every slider's value on its thumb (Vuetify renders the label, hidden until dragged) and hide a bar of one tab
+PAGE_CSS = """
+.v-slider__thumb-label-container { display: block !important; }
+.v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
+                         width: auto !important; min-width: 22px; padding: 0 4px; line-height: 18px;
+                         text-align: center; font-size: 11px; border-radius: 3px !important; }
+.v-slider__thumb-label > * { transform: none !important; display: inline !important; }
+.v-tabs:not(:has(.v-tab + .v-tab)) { display: none; }
+"""
 
 
 class AppMarket(TrustMarket):
@@ -78,7 +88,8 @@ def scenario_files(extra: str | os.PathLike | None = None) -> list[Path]:
 
 
 def load_choices(extra: str | os.PathLike | None = None) -> tuple[dict[str, Scenario], list[str]]:
-    """Scenarios for the picker by label, and one line per file that does not load (it is left out)."""
+    """Scenarios for the picker by label, and one line per file that does not load (it is left out).
+    Sweep files (with a ``[sweep]`` table) describe many markets, not one: the picker leaves them out."""
     choices: dict[str, Scenario] = {}
     problems: list[str] = []
     for path in scenario_files(extra):
@@ -86,6 +97,8 @@ def load_choices(extra: str | os.PathLike | None = None) -> tuple[dict[str, Scen
             scenario = load_scenario(path)
         except ParamError as exc:
             problems.append(str(exc))
+            continue
+        if scenario.sweep is not None:
             continue
         label = path.name if path.name not in choices else str(path)
         choices[label] = scenario
@@ -119,7 +132,7 @@ def MarketViz(label: str, scenario: Scenario):
     """SolaraViz on one scenario's parameters: controls, step/play/reset and the views."""
     model = solara.use_memo(lambda: AppMarket(scenario.params), [label])
     return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
-                     name=f"trustsim · {scenario.name}", play_interval=150)
+                     name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
 
 
 @solara.component
@@ -128,6 +141,7 @@ def Page():
     choices, problems = solara.use_memo(lambda: load_choices(extra), [extra])
     current = solara.use_reactive(first_choice(choices, extra))
     scenario = choices[current.value]
+    solara.Style(PAGE_CSS)
     with solara.Sidebar():
         with solara.Card("Scenario"):
             solara.Select("Scenario file", values=list(choices), value=current)
@@ -221,7 +235,11 @@ def serve(args) -> int:
     env = server_env()
     name = "baseline"
     if args.scenario:
-        name = load_scenario(args.scenario).name  # bad input: ParamError, exit 2, nothing started
+        scenario = load_scenario(args.scenario)  # bad input: ParamError, exit 2, nothing started
+        if scenario.sweep is not None:
+            raise ParamError(args.scenario, "sweep", "a sweep file describes many markets and the app shows one: "
+                             "run it with trustsim sweep, or give the app a scenario without [sweep]")
+        name = scenario.name
         env[SCENARIO_ENV] = str(Path(args.scenario).resolve())
     host = args.host or "127.0.0.1"
     if args.port:

@@ -17,13 +17,15 @@ import html
 import io
 import threading
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..metrics import COLUMNS, COST_PARTS, GROUPS
+from .. import columns as registry
+from ..metrics import COLUMNS, COST_PARTS, GROUPS, step_measurements
 from ..rules import financial_health
 from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
@@ -140,17 +142,26 @@ def figure_png(fig: Figure) -> bytes:
 
 # --- time series and cost breakdown --------------------------------------------------------------
 
-SERIES = {  # panel -> title, columns (a line style each), groups drawn, y-axis name, y-axis from zero
-    "tco": ("Total cost of ownership per unit", ("tco_per_unit",), GROUPS, "money per unit", False),
-    "share": ("Market share", ("market_share",), GROUPS[:2], "share of final demand", True),
-    "trust": ("Trust both ways", ("trust_buyer", "trust_supplier"), GROUPS[:2], "trust", True),
-    "nonproductive": ("Non-productive share of purchasing hours", ("nonproductive_share",), GROUPS, "share", True),
-    "ideas": ("Ideas received per buyer, cumulative", ("ideas_received_cum",), GROUPS, "ideas", True),
+@dataclass(frozen=True)
+class Chart:
+    """A time series panel: which columns it draws for which groups. Its title, line names and y-axis come
+    from the columns' declarations (``trustsim/columns.py``): the title is the column's short name (or
+    ``title`` for a panel of several columns, whose lines are then named by column and dashed in turn)."""
+
+    columns: tuple[str, ...]
+    groups: tuple[str, ...] = GROUPS
+    from_zero: bool = True  # the y axis starts at 0 (else it fits the data)
+    title: str = ""
+
+
+SERIES = {  # panel key -> chart; the key names the panel in views() (trustsim/viz/app.py)
+    "tco": Chart(("tco_per_unit",), from_zero=False),
+    "share": Chart(("market_share",), GROUPS[:2]),  # the whole market's share is always 1
+    "trust": Chart(("trust_buyer", "trust_supplier"), GROUPS[:2], title="Trust both ways"),
+    "nonproductive": Chart(("nonproductive_share",)),
+    "ideas": Chart(("ideas_received_cum",)),
 }
-LINE_STYLES = {"trust_buyer": ("buyer's trust", "solid"), "trust_supplier": ("supplier's trust", "dashed")}
-COST_NAMES = {"price": "price", "transaction": "transaction", "inspection": "inspection", "failure": "field failures",
-              "service_fee": "service fees", "downtime": "downtime", "mismatch": "spec mismatch",
-              "switching": "switching"}
+DASHES = ("solid", "dashed", "dotted")
 
 
 def _axis(name: str, **extra) -> dict:
@@ -159,15 +170,18 @@ def _axis(name: str, **extra) -> dict:
 
 
 def series_view(model, key: str) -> dict:
-    """One time series panel (``key`` in SERIES) as an ECharts option: a line per posture (and direction)."""
-    title, columns, groups, y_name, from_zero = SERIES[key]
+    """One time series panel (``key`` in SERIES) as an ECharts option: a line per posture (and column)."""
+    chart = SERIES[key]
+    declared = [registry.BY_NAME[c] for c in chart.columns]
+    title = chart.title or declared[0].title[:1].upper() + declared[0].title[1:]
+    y_name = " · ".join(dict.fromkeys(c.unit_text for c in declared))
     rows = model.recorder.rows
     steps = np.arange(1, len(rows) + 1)
     series = []
-    for column in columns:
-        label, dash = LINE_STYLES.get(column, ("", "solid"))
-        values = rows[:, :, COLUMNS.index(column)]
-        for group in groups:
+    for column, dash in zip(declared, DASHES):
+        label = column.title if len(declared) > 1 else ""
+        values = rows[:, :, COLUMNS.index(column.name)]
+        for group in chart.groups:
             series.append({
                 "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": False,
                 "data": np.column_stack([steps, values[:, GROUPS.index(group)]]).round(6).tolist(),
@@ -181,7 +195,7 @@ def series_view(model, key: str) -> dict:
         "legend": {"bottom": 0, "itemWidth": 18},
         "grid": {"left": 70, "right": 18, "top": 36, "bottom": 62 if len(series) <= 3 else 84},
         "xAxis": _axis("step (quarter)", min=0, max=max(model.params.run.steps, 1), nameGap=24),
-        "yAxis": _axis(y_name, scale=not from_zero),
+        "yAxis": _axis(y_name, scale=not chart.from_zero),
         "series": series,
     }
 
@@ -209,7 +223,7 @@ def cost_view(model) -> dict:
         "grid": {"left": 80, "right": 24, "top": 36, "bottom": 92},
         "xAxis": _axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(GROUPS[:2]), "inverse": True},
-        "series": [{"name": COST_NAMES[part], "type": "bar", "stack": "cost", "barWidth": "45%",
+        "series": [{"name": registry.BY_NAME[f"cost_{part}"].title, "type": "bar", "stack": "cost", "barWidth": "45%",
                     "itemStyle": {"color": COST_COLOURS[part]}, "data": [round(v, 6) for v in parts[part]]}
                    for part in COST_PARTS],
     }
@@ -217,28 +231,33 @@ def cost_view(model) -> dict:
 
 # --- key figures ---------------------------------------------------------------------------------
 
-KEY_FIGURES = (
-    ("buyers", "buyers", "{:.0f}"),
-    ("tco_per_unit", "cost of ownership per unit", "{:.4f}"),
-    ("component_price", "component price", "{:.4f}"),
-    ("trust_buyer", "buyer's trust in suppliers", "{:.3f}"),
-    ("trust_supplier", "suppliers' trust in buyer", "{:.3f}"),
-    ("market_share", "market share", "{:.3f}"),
-    ("nonproductive_share", "non-productive share of hours", "{:.3f}"),
-    ("inspection_rate", "share of lots inspected", "{:.3f}"),
-    ("ideas_received_cum", "ideas received per buyer, to date", "{:.2f}"),
-    ("profit_cum", "profit per buyer, to date", "{:,.0f}"),
-)
+def key_figure_columns() -> tuple:
+    """The key figures table's rows: the group's size, then the registry's key figures (``key_figure=True``)."""
+    return (registry.BY_NAME["buyers"], *(registry.BY_NAME[name] for name in registry.KEY_FIGURES))
+
+
+def event_columns() -> tuple:
+    """The step's events under the table: the registry's counts other than the group's size."""
+    return tuple(registry.BY_NAME[name] for name in registry.COUNT_COLUMNS if name != "buyers")
 
 
 def key_figures(model) -> dict:
-    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all)],
-    "events", "settings"}``."""
-    rec = model.recorder
-    rows = [(label, *(fmt.format(rec.latest(g, col)) for g in GROUPS)) for col, label, fmt in KEY_FIGURES]
-    events = {name: int(rec.latest("all", col)) for col, name in (
-        ("exits_low_trust", "exits for low trust"), ("exits_silent", "silent exits"), ("exits_outbid", "outbid"),
-        ("bankruptcies", "bankruptcies"), ("complaints", "complaints"))}
+    """This step's key figures: ``{"step", "steps", "running", "rows": [(label, partner, aggressive, all, unit,
+    meaning)], "events", "settings"}``.
+
+    Before the first step nothing is recorded yet; the table then shows the market as it starts (the
+    measurements of its state now: its buyers, trust and shares), with "–" for what only a step brings.
+    """
+    if model.recorder.n:
+        latest = model.recorder.rows[-1]
+    else:
+        latest = step_measurements(model)
+    rows = []
+    for c in key_figure_columns():
+        values = latest[:, COLUMNS.index(c.name)]
+        cells = [c.format(x) if model.recorder.n or c.count or x != 0 else "–" for x in values]
+        rows.append((c.title, *cells, "" if c.unit_text == c.title else c.unit_text, c.meaning))
+    events = {c.title: int(latest[GROUPS.index("all"), COLUMNS.index(c.name)]) for c in event_columns()}
     flat = model.params.flat()
     settings = {c.short: flat[c.key] for c in CONTROLS}
     return {"step": model.steps, "steps": model.params.run.steps, "running": model.running, "rows": rows,
@@ -253,12 +272,17 @@ def key_figures_html(model, scenario_name: str) -> str:
         status += " · press Step or ▶"
     head = (f'<p style="margin:0 0 4px;font-size:14px"><b class="trustsim-step">Step {k["step"]} of {k["steps"]}</b> · '
             f'{html.escape(scenario_name)} · seed {model.params.run.seed} · {status}</p>')
-    cells = "".join(f"<tr><td>{html.escape(label)}</td><td>{p}</td><td>{a}</td><td>{t}</td></tr>"
-                    for label, p, a, t in k["rows"])
+    cells = "".join(f'<tr><td title="{html.escape(meaning)}">{html.escape(label)}</td><td>{p}</td><td>{a}</td>'
+                    f'<td>{t}</td><td class="unit">{html.escape(unit)}</td></tr>'
+                    for label, p, a, t, unit, meaning in k["rows"])
+    when = "this step" if k["step"] else "at the start"
     table = ('<table class="trustsim-figures" style="border-collapse:collapse;font-size:12px;width:100%">'
-             '<thead><tr><th style="text-align:left">this step</th><th>partner</th><th>aggressive</th><th>all</th>'
-             f'</tr></thead><tbody>{cells}</tbody></table>')
-    events = ", ".join(f"{v} {name}" for name, v in k["events"].items())
+             f'<thead><tr><th style="text-align:left">{when}</th><th>partner</th><th>aggressive</th><th>all</th>'
+             f'<th></th></tr></thead><tbody>{cells}</tbody></table>')
+    if k["step"]:
+        events = "This step: " + ", ".join(f"{v} {name}" for name, v in k["events"].items()) + "."
+    else:
+        events = "No step yet: – marks what the first step brings."
     settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
                           for name, value in k["settings"].items())
     notice = getattr(model, "notice", None)
@@ -266,8 +290,9 @@ def key_figures_html(model, scenario_name: str) -> str:
         head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
                  f'{html.escape(notice)}</p>')
     style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:1px 6px;border-bottom:1px solid #ddd}"
-             ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}</style>")
-    return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">This step: {events}.</p>'
+             ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}"
+             ".trustsim-figures td.unit{text-align:left;color:#888;font-size:11px}</style>")
+    return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">{events}</p>'
             f'<p class="trustsim-settings" style="margin:2px 0 0;font-size:12px;color:#666">This market: '
             f'{html.escape(settings)}.</p>')
 

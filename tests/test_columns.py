@@ -1,0 +1,118 @@
+"""The results columns are declared once (trustsim/columns.py) and everything that shows them follows.
+
+The last test adds one ``Column(...)`` line to a copy of the package and checks that the recorder,
+``timeseries.csv``, ``summary.json``, Mesa's DataCollector, ``trustsim columns``, the app's key figures and
+the README generator all pick it up with no other edit.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from trustsim import cli, columns
+from trustsim.metrics import TIMESERIES_HEADER
+from trustsim.model import TrustMarket
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_columns_command_prints_every_column_with_unit_aggregation_and_meaning(capsys):
+    assert cli.main(["columns"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(columns.COLUMNS)
+    for line, c in zip(lines, columns.COLUMNS):
+        name, rest = line.split(maxsplit=1)
+        assert name == c.name and c.unit in rest and columns.HOW_TEXT[c.how] in rest and rest.endswith(c.meaning)
+    assert cli.main(["columns", "--markdown"]) == 0
+    assert capsys.readouterr().out == columns.markdown_table()
+
+
+def test_the_recorder_and_the_datacollector_follow_the_registry():
+    m = TrustMarket(rng=3, buyers=8, suppliers=4, steps=6).run()
+    assert TIMESERIES_HEADER == ("step", "group", *columns.NAMES)
+    frame = m.recorder.frame()
+    assert list(frame.columns) == list(TIMESERIES_HEADER)
+    assert all(frame[c].dtype.kind == "i" for c in columns.COUNT_COLUMNS)
+    reported = set(m.datacollector.get_model_vars_dataframe().columns)
+    for name in columns.KEY_FIGURES:
+        assert {name, f"{name}_partner", f"{name}_aggressive"} <= reported
+
+
+def test_short_names_and_formats():
+    assert columns.BY_NAME["inspection_rate"].title == "share of lots inspected"  # the claim's citation dropped
+    assert columns.BY_NAME["buyers"].format(40.0) == "40"
+    assert columns.BY_NAME["profit_cum"].format(3088.4) == "3,088"
+    assert columns.BY_NAME["profit_cum"].unit_text == "money per buyer"
+    assert all(c.title and "\n" not in c.title for c in columns.COLUMNS)
+
+
+NEW_COLUMN = ('Column("trust_gap", "trust", "buyers\' trust in suppliers less suppliers\' trust in buyers", "mean", '
+              'lambda m: m.market.trust_b - m.market.trust_s, key_figure=True, label="trust gap"),')
+
+CHECK = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+
+    import trustsim
+    from trustsim.model import TrustMarket
+    from trustsim.viz.components import key_figures
+
+    assert Path(trustsim.__file__).resolve().is_relative_to(Path.cwd().resolve()), trustsim.__file__
+    m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=8).run()
+    reported = m.datacollector.get_model_vars_dataframe()
+    assert {"trust_gap", "trust_gap_partner", "trust_gap_aggressive"} <= set(reported.columns)
+    rows = {row[0]: row[1:] for row in key_figures(m)["rows"]}
+    assert "trust gap" in rows, rows
+    print("ok")
+""")
+
+
+def test_a_new_column_is_one_declaration(tmp_path):
+    copy = tmp_path / "tree"
+    skip = shutil.ignore_patterns("__pycache__", "*.png")
+    for folder in ("trustsim", "scripts", "docs", "scenarios"):
+        shutil.copytree(ROOT / folder, copy / folder, ignore=skip)
+    shutil.copy(ROOT / "README.md", copy / "README.md")
+    source = copy / "trustsim" / "columns.py"
+    text = source.read_text()
+    end = "\n)\n\nNAMES"  # the end of the COLUMNS tuple: the new column goes last
+    assert text.count(end) == 1
+    source.write_text(text.replace(end, f"\n    {NEW_COLUMN}{end}"))
+
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+
+    def run(*args):
+        return subprocess.run([sys.executable, *map(str, args)], cwd=copy, env=env, capture_output=True, text=True,
+                              timeout=240)
+
+    listed = run("-m", "trustsim", "columns")
+    assert listed.returncode == 0, listed.stderr
+    gap = [line for line in listed.stdout.splitlines() if line.startswith("trust_gap ")]
+    assert len(gap) == 1 and "mean over relationships" in gap[0] and gap[0].endswith("suppliers' trust in buyers")
+
+    out = tmp_path / "out"
+    done = run("-m", "trustsim", "run", "scenarios/baseline.toml", "--set", "market.buyers=12", "--set",
+               "market.suppliers=6", "--steps", "20", "--out", out)
+    assert done.returncode == 0, done.stderr
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert ts.columns[-1] == "trust_gap"
+    busy = ts[ts["buyers"] > 0]
+    assert (busy["trust_gap"] - (busy["trust_buyer"] - busy["trust_supplier"])).abs().max() < 1e-9
+    assert busy["trust_gap"].abs().max() > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert all("trust_gap" in summary[span]["all"] for span in ("long_run", "short_run"))
+
+    stale = run("scripts/update_docs.py", "--params", "--check")
+    assert stale.returncode != 0 and "README.md" in stale.stderr
+    assert run("scripts/update_docs.py", "--params").returncode == 0
+    assert "| `trust_gap` | trust | mean over relationships |" in (copy / "README.md").read_text()
+    assert run("scripts/update_docs.py", "--params", "--check").returncode == 0
+
+    app = run("-c", CHECK)
+    assert app.returncode == 0 and app.stdout.strip() == "ok", app.stderr[-2000:]

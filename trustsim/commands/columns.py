@@ -1,0 +1,23 @@
+"""``trustsim columns``: print the results columns of ``timeseries.csv`` (the registry in ``trustsim/columns.py``)."""
+
+from __future__ import annotations
+
+NAME = "columns"
+HELP = "print the results columns: name, unit, aggregation, meaning"
+
+
+def arguments(p) -> None:
+    p.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's results table)")
+
+
+def handle(args) -> int:
+    from .. import columns
+
+    if args.markdown:
+        print(columns.markdown_table(), end="")
+        return 0
+    rows = [(c.name, c.unit, columns.HOW_TEXT[c.how], c.meaning) for c in columns.COLUMNS]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(f"{x:<{w}}" for x, w in zip(row, widths)) + "  " + row[3])
+    return 0
