@@ -10,7 +10,7 @@ import mesa
 import numpy as np
 import pytest
 
-from trustsim import TrustMarket, phases, rules
+from trustsim import TrustMarket, learning, rules
 from trustsim.metrics import COLUMNS, GROUPS
 
 SEEDS = range(1, 7)
@@ -51,13 +51,13 @@ def test_reviews_follow_the_equations(monkeypatch):
     want_p = rules.update_attraction(ap, value[rows][on_p].mean(), p.buyers.memory) if on_p.any() else ap
     want_m = rules.update_attraction(am, value[rows][~on_p].mean(), p.buyers.memory) if (~on_p).any() else am
     seen = {}
-    real = phases.review_terms
+    real = learning.review_terms
 
     def spy(model):
         real(model)
         seen.update(ap=model.market.attraction_partner[b], am=model.market.attraction_market[b])
 
-    monkeypatch.setattr(phases, "review_terms", spy)
+    monkeypatch.setattr(learning, "review_terms", spy)
     m.step()
     assert seen["ap"] == pytest.approx(want_p, rel=1e-12) and seen["am"] == pytest.approx(want_m, rel=1e-12)
     assert mk.value_steps[rows].max() == 1  # reviewed: the period starts again (this step's value only)

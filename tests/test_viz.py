@@ -88,7 +88,7 @@ def test_page_renders_every_view(page):
     for label in ("Reset", "Step", "▶"):
         button(page, label)
     assert shown_step(page) == 0
-    assert len(charts(page)) == 6  # five time series and the cost breakdown
+    assert len(charts(page)) == 1 + len(components.SERIES)  # the time series and the cost breakdown
     titles = {c["title"]["text"] for c in charts(page)}
     assert "Trust both ways" in titles and any(t.startswith("Cost of ownership per unit") for t in titles)
     images = page.find(ipywidgets.Image).widgets

@@ -18,7 +18,7 @@ import solara
 from mesa.visualization import Slider, SolaraViz
 
 from ..model import TrustMarket, as_seed
-from ..params import ATTENTION_POLICIES, ParamError, Params, Scenario, bounds, load_scenario
+from ..params import ParamError, Params, Scenario, bounds, choices, load_scenario
 from . import components as c
 from .controls import CONTROLS
 
@@ -64,7 +64,7 @@ def model_params(params: Params) -> dict:
         key, label, step = control.key, control.label, control.step
         name, value = key.split(".")[1], flat[key]
         if step is None:
-            out[name] = {"type": "Select", "value": value, "values": list(ATTENTION_POLICIES), "label": label}
+            out[name] = {"type": "Select", "value": value, "values": list(choices(key)), "label": label}
             continue
         lo, hi = bounds(key)
         hi = max(min(hi, SLIDER_CAPS.get(key, hi)), value)
@@ -124,6 +124,7 @@ def views(scenario_name: str) -> list:
         c.make_series_panel("tco"), c.cost_panel,
         c.make_series_panel("share"), c.make_series_panel("trust"),
         c.make_series_panel("nonproductive"), c.make_series_panel("ideas"),
+        c.make_series_panel("terms"),
     ]
 
 

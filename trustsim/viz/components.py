@@ -93,7 +93,9 @@ class NetworkFigure:
                                     edgecolors="white", linewidths=0.5, zorder=3)
         handles = [Line2D([], [], ls="", marker="o", color=COLOURS["partner"], label="partner buyer"),
                    Line2D([], [], ls="", marker="o", color=COLOURS["aggressive"], label="aggressive buyer"),
-                   Line2D([], [], ls="", marker="s", color="#333333", label="supplier (size: health)")]
+                   Line2D([], [], ls="", marker="s", color="#333333", label="supplier (size: health)"),
+                   Line2D([], [], ls="-", color="#777777", label="partner terms"),
+                   Line2D([], [], ls="--", color="#777777", label="market terms")]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncols=3, fontsize=7,
                   frameon=False, handletextpad=0.2, columnspacing=1.0)
         cax = self.fig.add_axes((0.86, 0.15, 0.025, 0.6))
@@ -102,7 +104,7 @@ class NetworkFigure:
         cbar.ax.tick_params(labelsize=7)
 
     def update(self, model) -> Figure:
-        """Redraw for the model's current state: edges and their trust, postures, suppliers' health."""
+        """Redraw for the model's current state: edges and their trust and terms, postures, suppliers' health."""
         mk = model.market
         self.title.set_text(f"Relationships at step {model.steps}")
         if self.drawn:
@@ -110,6 +112,7 @@ class NetworkFigure:
             ends = [self.buyer_xy[mk.buyer_of[rows]], self.supplier_xy[mk.sup[rows]]]
             self.edges.set_segments(np.stack(ends, axis=1))
             self.edges.set_array(mk.trust_b[rows])
+            self.edges.set_linestyles(np.where(mk.partner_terms[rows], "solid", "dashed").tolist())
             self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
             self.suppliers.set_sizes(15 + 110 * financial_health(mk.supplier_cash, mk.supplier_cash0))
         return self.fig
@@ -160,6 +163,7 @@ SERIES = {  # panel key -> chart; the key names the panel in views() (trustsim/v
     "trust": Chart(("trust_buyer", "trust_supplier"), GROUPS[:2], title="Trust both ways"),
     "nonproductive": Chart(("nonproductive_share",)),
     "ideas": Chart(("ideas_received_cum",)),
+    "terms": Chart(("partner_terms_share",), title="Share of relationships on partner terms"),
 }
 DASHES = ("solid", "dashed", "dotted")
 
