@@ -101,7 +101,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("component_price", "money/unit", "component price paid", "mean", _ev("cost_price"), key_figure=True,
            label="component price"),
     Column("tco_per_unit", "money/unit", "total cost of ownership of components: the eight parts below", "mean",
-           lambda m: m.ev.tco(), key_figure=True, label="cost of ownership per unit"),
+           _ev("tco"), key_figure=True, label="cost of ownership per unit"),
     *(Column(f"cost_{part}", "money/unit", f"cost of ownership: {COST_TEXT[part][1]}", "mean", _ev(f"cost_{part}"),
              label=COST_TEXT[part][0]) for part in COST_PARTS),
     Column("nonproductive_share", "share", "non-productive share of face-to-face hours with suppliers (S16)",

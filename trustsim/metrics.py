@@ -20,40 +20,62 @@ TIMESERIES_HEADER = ("step", "group", *COLUMNS)
 SHORT_RUN_STEPS = 8
 
 
+def _plan():
+    """Which value functions are summed by group, and where each column takes its totals from (once, at import):
+    ``{(how, on): (columns, sources, denominators)}``."""
+    rel, buy, plan = [], [], {}
+    for i, c in enumerate(REGISTRY):
+        cols, src, over = plan.setdefault((c.how, c.on), ([], [], []))
+        cols.append(i)
+        if c.on == "relationships":
+            src.append(len(rel))
+            rel.append(c.value)
+            over.append(list(range(len(rel), len(rel) + len(c.over))))
+            rel.extend(c.over)
+        elif c.on == "buyers":
+            src.append(len(buy))
+            buy.append(c.value)
+        else:
+            src.append(c.value)
+    return rel, buy, plan
+
+
+_REL_VALUES, _BUYER_VALUES, _PLAN = _plan()
+
+
 def step_measurements(model) -> np.ndarray:
     """The registry's columns for this step, one row per group (partner, aggressive, all).
 
     Group totals of every column's values come from two matrix products (groups × relationships,
     groups × buyers), so measuring costs the same few calls whatever the market's size; each column's
-    aggregation (``columns.HOWS``) then turns totals into its figure.
+    aggregation (``columns.HOWS``) then turns totals into its figure, all columns of one kind at once.
     """
     mk = model.market
     partner_b = mk.is_partner.astype(float)
     groups_b = np.stack([partner_b, 1.0 - partner_b, np.ones(mk.n_buyers)])          # (3, buyers)
     groups_r = np.repeat(groups_b, mk.k, axis=1)                                        # (3, relationships)
-    rel = [f for c in REGISTRY if c.on == "relationships" for f in (c.value, *c.over)]
-    buy = [c.value for c in REGISTRY if c.on == "buyers"]
-    rel_totals = iter(np.stack([f(model) for f in rel]) @ groups_r.T)    # each: totals of the three groups
-    buy_totals = iter(np.stack([f(model) for f in buy]) @ groups_b.T)
+    totals = {"relationships": (np.stack([f(model) for f in _REL_VALUES]) @ groups_r.T).T,  # (3 groups, values)
+              "buyers": (np.stack([f(model) for f in _BUYER_VALUES]) @ groups_b.T).T}
     rows = np.zeros((len(GROUPS), len(COLUMNS)))
-    n = None
-    for i, c in enumerate(REGISTRY):
-        if c.on == "market":
-            rows[:, i] = c.value(model)
+    cols, src, _ = _PLAN[("buyers", "buyers")]
+    n = rows[:, cols[0]] = totals["buyers"][:, src[0]]
+    for (how, on), (cols, src, over) in _PLAN.items():
+        if how == "buyers":
             continue
-        totals = rel_totals if c.on == "relationships" else buy_totals
-        total = next(totals)
-        if c.how == "buyers":
-            n = rows[:, i] = total
-        elif c.how == "mean":
-            rows[:, i] = total / np.maximum(n * mk.k, 1)
-        elif c.how == "ratio":
-            over = sum(next(totals) for _ in c.over)
-            rows[:, i] = np.divide(total, over, out=np.zeros(len(GROUPS)), where=over > 0)
-        elif c.how == "per_buyer":
-            rows[:, i] = total / np.maximum(n, 1)
+        if on == "market":
+            rows[:, cols] = [f(model) for f in src]
+            continue
+        total = totals[on][:, src]
+        if how == "mean":
+            rows[:, cols] = total / np.maximum(n * mk.k, 1)[:, None]
+        elif how == "ratio":
+            for j, (col, denominators) in enumerate(zip(cols, over)):
+                below = sum(totals[on][:, d] for d in denominators)
+                rows[:, col] = np.divide(total[:, j], below, out=np.zeros(len(GROUPS)), where=below > 0)
+        elif how == "per_buyer":
+            rows[:, cols] = total / np.maximum(n, 1)[:, None]
         else:  # total
-            rows[:, i] = total
+            rows[:, cols] = total
     rows[n == 0, 1:] = 0.0  # an empty group reports nothing but its size
     return rows
 
@@ -121,7 +143,7 @@ class BuyerAccumulator:
         rel = np.stack([
             mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, ev.volume,
             ev.nonproductive + model.params.time.h_inspect * ev.inspected, ev.supplier_ideas,
-            ev.tco() / k, mk.price / k, mk.trust_s / k, mk.integrity[mk.sup] / k,
+            ev.tco / k, mk.price / k, mk.trust_s / k, mk.integrity[mk.sup] / k,
         ])
         mk.per_buyer(rel, into=self.matrix)
         self.steps += 1

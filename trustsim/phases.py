@@ -302,7 +302,8 @@ def downstream(model: StepContext) -> None:
     ev.cost_downtime = s.downtime_cost * ev.gap
     ev.cost_mismatch = p.innovation.mismatch_cost * ev.unanticipated
     ev.cost_switching = ev.switching
-    unit_cost = mk.own_cost + mk.per_buyer(ev.tco()) / mk.k
+    ev.tco = ev.total_cost_parts()
+    unit_cost = mk.own_cost + mk.per_buyer(ev.tco) / mk.k
     mean_price = mk.mean_retail if np.isfinite(mk.mean_retail) else rules.symmetric_nash_mean(
         float(unit_cost.mean()), mk.n_buyers, d.price_sensitivity, d.max_markup)
     retail = mk.retail_price = rules.nash_price(unit_cost, mean_price, mk.share, d.price_sensitivity, d.max_markup)
@@ -313,7 +314,7 @@ def downstream(model: StepContext) -> None:
     mk.profit_since_imitation += mk.profit
     mk.cash += mk.profit
     ev.paid_by_buyers = float(((mk.price + ev.cost_service_fee) * ev.volume).sum())
-    mk.value_sum += rules.realised_value(ev.tco(), ev.own_cost_cut, p.buyers.horizon)
+    mk.value_sum += rules.realised_value(ev.tco, ev.own_cost_cut, p.buyers.horizon)
     mk.value_steps += 1
     mk.share = rules.update_shares(mk.share, rules.logit_attraction(retail, d.price_sensitivity), d.share_inertia)
 

@@ -138,6 +138,7 @@ class Events:
     cost_mismatch: np.ndarray = doc("cost of ownership per unit: unanticipated changes (phase 11)",
                                     "relationship")
     cost_switching: np.ndarray = doc("cost of ownership per unit: switching suppliers (phase 11)", "relationship")
+    tco: np.ndarray = doc("cost of ownership per unit: the sum of the eight parts (phase 11)", "relationship")
     volume: np.ndarray = doc("units bought through the slot this step, share · D_t / k (phase 1)", "relationship")
     exit_low: np.ndarray = doc("relationships the buyer left on low trust (phase 2)", "buyer")
     exit_silent: np.ndarray = doc("relationships the buyer left silently (phase 2)", "buyer")
@@ -168,8 +169,8 @@ class Events:
         """The parts of the cost of ownership per unit, in the order of ``COST_PARTS``."""
         return {part: getattr(self, f"cost_{part}") for part in COST_PARTS}
 
-    def tco(self) -> np.ndarray:
-        """Cost of ownership per unit of each relationship: the sum of its parts."""
+    def total_cost_parts(self) -> np.ndarray:
+        """Cost of ownership per unit of each relationship: the sum of its parts (phase 11 keeps it as ``tco``)."""
         return sum(self.cost_parts.values())
 
 
