@@ -26,7 +26,7 @@ from .figures import write_figures
 
 STATE = "sweep.json"
 JOURNAL = "journal.jsonl"
-OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "manifest.json", "sensitivity.csv")
+OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "points.csv", "manifest.json", "sensitivity.csv")
 OUR_DIRS = ("figures", "timeseries")
 
 
