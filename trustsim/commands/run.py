@@ -76,8 +76,8 @@ def refuse_other_files(path: str) -> None:
     p = Path(path)
     if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
         shown = p if p.suffix.lower() == ".json" else p / "manifest.json"
-        raise ParamError(path, None, f"is a results manifest, not a scenario; to reproduce that result: "
-                                     f"trustsim rerun {shown}")
+        what = "a results manifest" if p.suffix.lower() == ".json" else "a results folder"
+        raise ParamError(path, None, f"is {what}, not a scenario; to make that result again: trustsim rerun {shown}")
 
 
 def replications(args, scenario) -> int:
