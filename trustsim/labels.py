@@ -32,6 +32,9 @@ def param_label(key: str, width: int = WIDTH) -> str:
     return _wrap(_with_unit(meaning, unit), width)
 
 
+ADVANTAGE_SHORT = {"advantage.market_share": "partner advantage in market share",
+                   "advantage.profit_cum": "partner advantage in cumulative profit",
+                   "advantage.tco_per_unit": "partner advantage in cost of ownership"}
 POSTURE_TEXT = {"partner": "partner buyers", "aggressive": "aggressive buyers", "all": "all buyers"}
 
 
@@ -52,7 +55,7 @@ def column_label(name: str, width: int = WIDTH) -> str:
 def short_column_label(name: str) -> str:
     """A column's meaning in one short line (no unit, cut at a comma or parenthesis), for legends and tables."""
     if name in ADVANTAGES:
-        return "advantage: " + name.split(".", 1)[1].replace("_", " ")
+        return ADVANTAGE_SHORT.get(name, name)
     posture, _, column = name.partition(".") if "." in name else ("", "", name)
     c = BY_NAME.get(column)
     meaning = c.meaning.split(":")[0].split("(")[0].split(",")[0].strip() if c else column

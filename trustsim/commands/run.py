@@ -36,6 +36,9 @@ def handle(args) -> int:
     refuse_other_files(args.scenario)
     scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
     if scenario.sweep is not None:
+        from ..experiments import build_sweep
+
+        build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
         raise ParamError(args.scenario, "sweep", f"is a sweep file; run it with: trustsim sweep {args.scenario}")
     if args.seeds is not None:
         return replications(args, scenario)
