@@ -9,6 +9,6 @@ needs (NumPy, Mesa, pandas, Matplotlib, Solara), so ``trustsim --help`` stays fa
 ``ParamError`` (exit 2, one line); ``cli.main`` turns every outcome into an exit status.
 """
 
-from . import check, merge, params, patterns, report, rerun, run, sweep, viz
+from . import check, compare, merge, params, patterns, report, rerun, run, sweep, viz
 
-COMMANDS = (run, rerun, check, params, report, viz, sweep, merge, patterns)
+COMMANDS = (run, rerun, compare, check, params, report, viz, sweep, merge, patterns)
