@@ -71,6 +71,16 @@ class Replicated:
         rows = [{"figure": c, **describe(ok[c])} for c in METRIC_COLUMNS]
         return pd.DataFrame.from_records(rows)
 
+    def save(self, out, force: bool = False) -> Path:
+        """Write the results folder ``trustsim run SCENARIO --seeds N`` writes."""
+        from ..results import scenario_files
+
+        return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
+                                                             if Path(p).exists()])
+
+    def __repr__(self) -> str:
+        return f"<trustsim replications of {self.scenario.name!r}: {len(self.runs)} seeds from {self.root_seed}>"
+
     def bands(self):
         """Per step and posture: each column's mean and 95% interval over the replicates (``c``, ``c.low``,
         ``c.high``)."""
