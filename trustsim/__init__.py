@@ -8,7 +8,7 @@ common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until
 __version__ = "0.1.0"
 
 _LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params",
-         "simulate": ".api", "replicate": ".api", "compare": ".api", "Run": ".api"}
+         "simulate": ".api", "replicate": ".api", "compare": ".api", "sweep": ".api", "Run": ".api"}
 
 
 def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
@@ -21,5 +21,5 @@ def __getattr__(name):  # imported on first use, so `trustsim --help` does not l
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "simulate", "replicate", "compare", "Run",
+__all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "simulate", "replicate", "compare", "sweep", "Run",
            "__version__"]

@@ -100,6 +100,13 @@ class Run:
         return pd.DataFrame(self.summary["long_run"]).T
 
     @property
+    def advantages(self) -> dict:
+        """The partner advantages in the long run (``advantage.market_share``, …; None with one posture)."""
+        from .stats import advantages
+
+        return advantages(self.summary["long_run"])
+
+    @property
     def network(self):
         """The relationship network at the last step (networkx)."""
         return self.model.network()
@@ -150,3 +157,42 @@ def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: 
     sa = as_scenario(a, steps=steps, **overrides)
     sb = as_scenario(b, steps=steps, **overrides)
     return compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+
+
+@dataclass
+class SweepResult:
+    """A sweep's tables: ``runs`` (runs.csv) and ``points`` (points.csv: means and 95% intervals per point)."""
+
+    sweep: Any
+    runs: Any
+    points: Any
+
+    def __repr__(self) -> str:
+        return (f"<trustsim sweep {self.sweep.name!r}: {len(self.sweep.points)} points × "
+                f"{self.sweep.replications} replications>")
+
+
+def sweep(scenario: Any = None, factors: dict | None = None, replications: int = 1, *, design: str = "grid",
+          samples: int | None = None, seed: int | None = None, seeds: str = "independent",
+          metrics: list[str] | None = None, steps: int | None = None, workers: int | None = None,
+          **overrides: Any) -> SweepResult:
+    """A batch experiment, as a sweep file's ``[sweep]`` table would declare it (``factors``: lists of values
+    for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables."""
+    import tempfile
+
+    import pandas as pd
+
+    from .experiments import build_sweep, run_sweep
+
+    sc = as_scenario(scenario, steps=steps, **overrides)
+    table: dict[str, Any] = {"design": design, "replications": replications, "seeds": seeds,
+                             "factors": dict(factors or {})}
+    for key, value in (("samples", samples), ("seed", seed), ("metrics", metrics)):
+        if value is not None:
+            table[key] = list(value) if key == "metrics" else value
+    sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
+    with tempfile.TemporaryDirectory(prefix="trustsim-sweep-") as tmp:
+        folder = Path(tmp) / "sweep"
+        run_sweep(sw, folder, workers=workers, quiet=True, figures=False)
+        runs, points = pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "points.csv")
+    return SweepResult(sw, runs, points)
