@@ -30,8 +30,9 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..comparison import KIND, compare_folders, compare_scenarios
+    from ..experiments.replicate import replication_sweep
     from ..params import ParamError, load_scenario
-    from ..results import check_target, scenario_files
+    from ..results import check_target, release_claim, scenario_files
 
     folders = [Path(x).is_dir() for x in (args.a, args.b)]
     if folders[0] != folders[1]:
@@ -58,10 +59,16 @@ def handle(args) -> int:
         comparison = None
     names = [Path(x).stem if not f else Path(x).resolve().name for x, f in zip((args.a, args.b), folders)]
     out = args.out or os.path.join("results", f"compare-{names[0]}-vs-{names[1]}")
-    check_target(out, args.force, kind=KIND, protect=protect)
     if comparison is None:
-        comparison = compare_scenarios(*scenarios, args.seeds or 10, root=args.seed, workers=args.workers,
-                                       quiet=args.quiet)
+        replication_sweep(scenarios[0], args.seeds or 10)  # refuse bad input before the folder is claimed
+    check_target(out, args.force, kind=KIND, protect=protect)
+    try:
+        if comparison is None:
+            comparison = compare_scenarios(*scenarios, args.seeds or 10, root=args.seed, workers=args.workers,
+                                           quiet=args.quiet)
+    except BaseException:
+        release_claim(out)
+        raise
     comparison.save(out, args.force)
     a, b = comparison.names
     how = (f"paired on {len(comparison.runs_a)} common seeds" if comparison.paired

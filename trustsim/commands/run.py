@@ -85,12 +85,17 @@ def refuse_other_files(path: str) -> None:
 
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
-    from ..experiments.replicate import replicate, write_replications
-    from ..results import check_target, scenario_files
+    from ..experiments.replicate import replicate, replication_sweep, write_replications
+    from ..results import check_target, release_claim, scenario_files
 
     out = args.out or os.path.join("results", f"{scenario.name}-replications")
+    replication_sweep(scenario, args.seeds)  # refuse bad input before the folder is claimed
     check_target(out, args.force, kind="replications", protect=scenario_files(scenario))
-    rep = replicate(scenario, args.seeds, workers=args.workers, quiet=args.quiet)
+    try:
+        rep = replicate(scenario, args.seeds, workers=args.workers, quiet=args.quiet)
+    except BaseException:
+        release_claim(out)
+        raise
     write_replications(rep, out, args.force, protect=scenario_files(scenario))
     print(f"{scenario.name}: {args.seeds} replications of {scenario.params.run.steps} steps in {rep.wall:.1f} s "
           f"→ {out}/")

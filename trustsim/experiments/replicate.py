@@ -155,5 +155,5 @@ def read_runs(folder: Path):
     missing = [c for c in (*ID_COLUMNS, *METRIC_COLUMNS) if c not in df.columns]
     if missing or df.empty:
         raise ParamError(str(path), None, f"not a trustsim replications table (lacks {missing[0] if missing else 'rows'})")
-    df["error"] = df["error"].fillna("").astype(str)
+    df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
     return df
