@@ -325,3 +325,72 @@ def test_the_committed_example_is_not_overwritten_without_force(capsys):
     before = {p: p.stat().st_mtime_ns for p in example.rglob("*")}
     refused(*cli(capsys, "run", BASELINE, *SMALL, "--out", example)[::2], "committed example", "--force")
     assert {p: p.stat().st_mtime_ns for p in example.rglob("*")} == before
+
+
+# --- patterns ---------------------------------------------------------------------------------------
+
+def test_patterns_with_few_seeds_warn_before_running(monkeypatch, tmp_path, capsys):
+    from trustsim import patterns
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(patterns, "run_all", stop)
+    code, _, err = cli(capsys, "patterns", "--seeds", 3, "--out", tmp_path / "p")
+    assert code == 130 and "warning: with 3 seeds" in err.splitlines()[0] and "--seeds 10" in err
+    code, _, err = cli(capsys, "patterns", "--seeds", 10, "--out", tmp_path / "p")
+    assert code == 130 and "warning" not in err
+    assert listing(tmp_path) == []
+
+
+def synthetic_results():
+    """One result of each shape the checks make (series, per-σ, per-integrity, a grid, channels), long texts."""
+    from trustsim.patterns import Result
+    from trustsim.patterns.variants import CHANNELS, FIT_SPREADS, INTEGRITIES, SIGMAS
+
+    rng = np.random.default_rng(0)
+    x = lambda: rng.normal(size=4)  # noqa: E731
+    long = "; ".join(f"channel {i} +0.123 [-0.456, +0.789]" for i in range(8))
+    return [
+        Result("P1", "S18", long, "difference > 0 (CI excludes 0)", True, {"partner": x(), "aggressive": x()},
+               {"partner": 0.9}),
+        Result("P6", "S19", long, "increasing in σ", False,
+               {"advantage": [0.1] * 4, "by_sigma": [x() for _ in SIGMAS]}),
+        Result("R1", "S14", long, "slope > 0", False,
+               {"advantage": [0.1] * 5, "by_integrity": [x() for _ in INTEGRITIES]}),
+        Result("R2", "S14, S19", long, "falls with σ", True,
+               {"grid": {(s, f): x() for s in SIGMAS for f in FIT_SPREADS}}),
+        Result("D", "S10, S18, S19", long, "a decomposition (no verdict)", True,
+               {"contribution": {c: x() for c in CHANNELS}}),
+    ]
+
+
+def test_pattern_table_fits_100_columns_and_every_figure_has_labelled_axes(tmp_path, monkeypatch, capsys):
+    import matplotlib.figure
+
+    from trustsim.patterns import markdown_table, table
+    from trustsim.patterns.figures import jsonable
+
+    results = synthetic_results()
+    text = table(results)
+    assert max(map(len, text.splitlines())) <= 100
+    assert all(r.measured.split(";")[-1].strip().split()[-1] in text for r in results)  # nothing cut off
+    labels = []
+    original = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        labels.extend((ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    folder = tmp_path / "pat"
+    (folder / "figures").mkdir(parents=True)
+    (folder / "patterns.json").write_text(json.dumps(
+        [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target, "passed": r.passed,
+          "values": jsonable(r.values), "targets": jsonable(r.targets)} for r in results]))
+    (folder / "patterns.md").write_text(markdown_table(results))
+    (folder / "manifest.json").write_text(json.dumps({"trustsim": "0.1.0", "kind": "patterns"}))
+    code, out, err = cli(capsys, "report", folder)
+    assert code == 0, err
+    assert len(out.splitlines()) == len(results) == len(labels)
+    assert all(x.strip() and y.strip() for x, y in labels), labels

@@ -30,7 +30,7 @@ from typing import Any
 
 def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
     """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts."""
-    from .params import Params, ParamError, resolve_key, validate
+    from .params import ParamError, Params, resolve_key, validate
     from .scenario import Scenario, load_scenario
 
     if scenario is None or isinstance(scenario, (str, Path)):

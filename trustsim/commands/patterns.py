@@ -30,8 +30,8 @@ def handle(args) -> int:
     from tqdm import tqdm
 
     from .. import patterns
-    from ..patterns.figures import jsonable
     from ..params import ParamError, Params, Scenario
+    from ..patterns.figures import jsonable
     from ..results import manifest, write_atomically
 
     if args.seeds < 2:

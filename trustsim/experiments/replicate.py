@@ -154,6 +154,7 @@ def read_runs(folder: Path):
         raise ParamError(str(path), None, f"cannot be read as a replications table ({exc})") from None
     missing = [c for c in (*ID_COLUMNS, *METRIC_COLUMNS) if c not in df.columns]
     if missing or df.empty:
-        raise ParamError(str(path), None, f"not a trustsim replications table (lacks {missing[0] if missing else 'rows'})")
+        lacks = missing[0] if missing else "rows"
+        raise ParamError(str(path), None, f"not a trustsim replications table (lacks {lacks})")
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
     return df

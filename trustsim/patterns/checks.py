@@ -195,7 +195,8 @@ def table(results: list[Result], width: int = 100) -> str:
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(3)]
     indent = sum(widths) + 2 * len(widths)
     text_width = max(width - indent, 30)
-    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths)) + "  measured (mean [95% interval] over seeds); target",
+    title = "  measured (mean [95% interval] over seeds); target"
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths)) + title,
              "-" * min(width, indent + text_width)]
     for r, row in zip(results, rows):
         body = textwrap.wrap(r.measured, text_width) + textwrap.wrap("target: " + r.target, text_width)
