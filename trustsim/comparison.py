@@ -78,16 +78,16 @@ class Comparison:
         return runs[runs["status"] == "ok"] if "status" in runs else runs
 
     def text(self, figures=KEY_FIGURES) -> str:
-        """The key figures as a table of at most 100 columns."""
+        """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")
-        a, b = (n[:12] for n in self.names)
-        lines = [f"{'figure':<44} {a:>12} {b:>12}  B − A [95% interval]", "-" * 99]
+        a, b = (n[:10] for n in self.names)
+        lines = [f"{'figure':<41} {a:>10} {b:>10}  B − A [95% interval]", "-" * 99]
         for f in figures:
             r = t.loc[f]
             if r[["a", "b"]].isna().any():
                 continue
             interval = "" if r.isna()[["low", "high"]].any() else f" [{r['low']:+.3g}, {r['high']:+.3g}]"
-            lines.append(f"{figure_text(f)[:44]:<44} {r['a']:>12.4g} {r['b']:>12.4g}  "
+            lines.append(f"{figure_text(f)[:41]:<41} {r['a']:>10.4g} {r['b']:>10.4g}  "
                          f"{r['difference']:+.3g}{interval}")
         return "\n".join(lines)
 
