@@ -125,9 +125,9 @@ def classify(raw: bytes) -> dict:
 
     try:
         build_sweep("case", "case", params, data["sweep"])
-    except ParamError as exc:
-        return {"check": 0, "run": 0, "sweep": 2, "key": exc.key}
-    return {"check": 0, "run": 0, "sweep": 0, "key": None}
+    except ParamError as exc:  # check validates a [sweep] table whole; run names its fault before refusing it
+        return {"check": 2, "run": 2, "sweep": 2, "key": exc.key}
+    return {"check": 0, "run": 2, "sweep": 0, "key": "sweep"}  # run says: use trustsim sweep
 
 
 # --- the cases ------------------------------------------------------------------------------------
@@ -281,7 +281,7 @@ def non_finite() -> dict[str, tuple[bytes, dict]]:
 
 
 def broken_sweeps() -> dict[str, tuple[bytes, dict]]:
-    """A valid scenario with a broken [sweep] table: check and run accept it, sweep refuses it."""
+    """A valid scenario with a broken [sweep] table: check, run and sweep refuse it, naming the fault."""
     grid = '[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n'
     cases = {
         "unknown_key": ('[sweep]\nrepetitions = 3\n' + grid, "sweep.repetitions"),
@@ -433,8 +433,10 @@ def build() -> tuple[dict[str, bytes], dict[str, dict]]:
             got = classify(raw)
             assert got["check"] == got["run"] == 0, (entry, got)
             return {**got, "blame": None}
-        if decl.get("sweep_only"):
+        if decl.get("sweep_only") and decl.get("key") == "sweep":  # no [sweep] table: only sweep refuses it
             res = {"check": 0, "run": 0, "sweep": 2}
+        elif decl.get("sweep_only"):  # a fault of the [sweep] table: check, run and sweep all name it
+            res = {"check": 2, "run": 2, "sweep": 2}
         else:
             res = {"check": 2, "run": 2, "sweep": 2}
         res.update(key=decl.get("key"), blame=entry, **({"needle": decl["needle"]} if "needle" in decl else {}))

@@ -1,8 +1,14 @@
-"""trustsim: an agent-based simulation of trust between industrial buyers and their suppliers."""
+"""trustsim: an agent-based simulation of trust between industrial buyers and their suppliers.
+
+From Python: ``trustsim.simulate(scenario, seed=…, steps=…, **overrides)`` runs once,
+``trustsim.replicate(scenario, seeds=N)`` over seeds, ``trustsim.compare(a, b, seeds=N)`` two scenarios on
+common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until one of them is used.
+"""
 
 __version__ = "0.1.0"
 
-_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params"}
+_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params",
+         "simulate": ".api", "replicate": ".api", "compare": ".api", "sweep": ".api", "Run": ".api"}
 
 
 def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
@@ -15,4 +21,5 @@ def __getattr__(name):  # imported on first use, so `trustsim --help` does not l
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "__version__"]
+__all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "simulate", "replicate", "compare", "sweep", "Run",
+           "__version__"]

@@ -39,9 +39,12 @@ MARKER = "manifest.json"
 # folder). Anything else in a results folder is the user's and keeps the folder from being replaced.
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "run": ("manifest.json", "timeseries.csv", "summary.json", "buyers.csv", "network.graphml", "figures/*.png"),
-    "sweep": ("manifest.json", "sweep.json", "journal.jsonl", "runs.csv", "runs.parquet", "sensitivity.csv",
-              "figures/*.png", "timeseries/run-*.parquet", ".*.tmp-*", ".*.old-*"),
-    "patterns": ("manifest.json", "patterns.txt", "patterns.json", "figures/*.png"),
+    "sweep": ("manifest.json", "sweep.json", "journal.jsonl", "runs.csv", "runs.parquet", "points.csv",
+              "sensitivity.csv", "figures/*.png", "timeseries/run-*.parquet", ".*.tmp-*", ".*.old-*"),
+    "patterns": ("manifest.json", "patterns.txt", "patterns.md", "patterns.json", "figures/*.png"),
+    "replications": ("manifest.json", "replications.csv", "summary.json", "bands.csv", "timeseries/replicate-*.csv",
+                     "figures/*.png"),
+    "compare": ("manifest.json", "compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "figures/*.png"),
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from .params import (
     GROUPS,
+    NAME_TO_GROUP,
     RETIRED,
     ParamError,
     Params,
@@ -163,8 +164,17 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
     for key, value in data.items():
         if key in TOP_LEVEL:
             continue
+        if key not in GROUPS and key in NAME_TO_GROUP and not isinstance(value, dict):
+            group = NAME_TO_GROUP[key]
+            raise ParamError(shown, key, f'a parameter outside its table (did you mean "{group}.{key}"? write it '
+                                         f'under [{group}], or as {group}.{key} = …)')
         if key not in GROUPS:
-            raise ParamError(shown, key, f'unknown table{suggest(key, list(GROUPS) + list(TOP_LEVEL))}')
+            hint = suggest(key, list(GROUPS) + list(TOP_LEVEL))
+            if not hint and not isinstance(value, dict):  # a misspelt parameter outside its table
+                hint = suggest(key, NAME_TO_GROUP)
+                name = hint.split('"')[1] if hint else None
+                hint = f' (did you mean "{NAME_TO_GROUP[name]}.{name}"?)' if name else ""
+            raise ParamError(shown, key, f"unknown table{hint}")
         if not isinstance(value, dict):
             raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}")
         for name, v in value.items():

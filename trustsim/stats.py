@@ -61,3 +61,59 @@ def advantages(long_run: dict) -> dict[str, float | None]:
         "advantage.profit_cum": p["profit_cum"] - a["profit_cum"] if both else None,
         "advantage.tco_per_unit": a["tco_per_unit"] - p["tco_per_unit"] if both else None,
     }
+
+
+def _t975(dof):
+    """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (vectorised)."""
+    from scipy import stats
+
+    return stats.t.ppf(0.975, dof)
+
+
+def describe(values) -> dict[str, float | int]:
+    """Mean, standard deviation, 95% interval (low, high) and count of the finite values."""
+    v = finite(values)
+    m, h = mean_halfwidth(v)
+    sd = float(v.std(ddof=1)) if len(v) > 1 else (0.0 if len(v) else math.nan)
+    return {"mean": m, "sd": sd, "low": m - h, "high": m + h, "n": int(len(v))}
+
+
+def interval_frame(df, by, columns):
+    """Per group of ``by``: each column's mean and 95% interval over the rows (NaN left out), as columns
+    ``c``, ``c.low``, ``c.high``, after ``n``, the group's rows: :func:`mean_halfwidth` for many groups at once."""
+    import pandas as pd
+
+    g = df.groupby(by, sort=True)[list(columns)]
+    mean, sd, n = g.mean(), g.std(ddof=1), g.count()
+    t = pd.DataFrame(np.where(n > 1, _t975(np.maximum(n.to_numpy(float) - 1, 1)), 0.0), index=n.index,
+                     columns=n.columns)
+    half = (t * sd.fillna(0.0) / np.sqrt(n.where(n > 0))).where(n > 0)
+    out = {}
+    for c in columns:
+        out[c], out[f"{c}.low"], out[f"{c}.high"] = mean[c], mean[c] - half[c], mean[c] + half[c]
+    frame = pd.DataFrame(out)
+    frame.insert(0, "n", df.groupby(by, sort=True).size())
+    return frame.reset_index()
+
+
+def difference(a, b, paired: bool) -> dict[str, float | int]:
+    """B minus A: the mean difference and its 95% interval. Paired (the same seeds, in order): the interval
+    of the mean of the differences; otherwise Welch's interval of the difference of the means."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if paired:
+        keep = np.isfinite(a) & np.isfinite(b)
+        d = describe(b[keep] - a[keep])
+        return {"difference": d["mean"], "low": d["low"], "high": d["high"], "n": d["n"]}
+    a, b = finite(a), finite(b)
+    if not len(a) or not len(b):
+        return {"difference": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+    diff = float(b.mean() - a.mean())
+    if len(a) < 2 or len(b) < 2:
+        return {"difference": diff, "low": math.nan, "high": math.nan, "n": int(min(len(a), len(b)))}
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se2 = va + vb
+    if se2 == 0:
+        return {"difference": diff, "low": diff, "high": diff, "n": int(min(len(a), len(b)))}
+    dof = se2 ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    h = float(_t975(dof) * math.sqrt(se2))
+    return {"difference": diff, "low": diff - h, "high": diff + h, "n": int(min(len(a), len(b)))}

@@ -9,6 +9,6 @@ needs (NumPy, Mesa, pandas, Matplotlib, Solara), so ``trustsim --help`` stays fa
 ``ParamError`` (exit 2, one line); ``cli.main`` turns every outcome into an exit status.
 """
 
-from . import check, columns, merge, params, patterns, report, run, sweep, viz
+from . import check, columns, compare, merge, params, patterns, report, rerun, run, sweep, viz
 
-COMMANDS = (run, check, params, columns, report, viz, sweep, merge, patterns)
+COMMANDS = (run, rerun, compare, check, params, columns, report, viz, sweep, merge, patterns)

@@ -1,20 +1,27 @@
-"""``trustsim check SCENARIO``: validate a scenario file and show what it resolves to."""
+"""``trustsim check SCENARIO``: validate a scenario or sweep file and show what it resolves to."""
 
 from __future__ import annotations
 
 NAME = "check"
-HELP = "validate a scenario file and show what it resolves to"
+HELP = "validate a scenario or sweep file and show what it resolves to (runs nothing)"
 
 
 def arguments(p) -> None:
-    p.add_argument("scenario")
-    p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE")
+    p.add_argument("scenario", help="scenario or sweep TOML file; a [sweep] table is checked whole (design, "
+                                    "factors and their ranges, metrics, every design point) and its runs counted")
+    p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
+                   help="override one parameter, as trustsim run does (repeatable)")
 
 
 def handle(args) -> int:
     from ..params import Params, load_scenario
 
     scenario = load_scenario(args.scenario, args.set)
+    sweep = None
+    if scenario.sweep is not None:  # checked whole before anything is printed
+        from ..experiments import build_sweep
+
+        sweep = build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)
     print(f"{args.scenario}: valid")
     if len(scenario.chain) > 1:
         print("extends: " + " -> ".join(scenario.chain))
@@ -26,6 +33,12 @@ def handle(args) -> int:
             print(f"  {k} = {v!r}  (default {defaults[k]!r})")
     else:
         print("every parameter at its default")
-    if scenario.sweep is not None:
-        print(f"[sweep] table present ({', '.join(sorted(scenario.sweep))}); check it with 'trustsim sweep'")
+    if sweep is not None:
+        factors = ", ".join(sweep.keys) or "none (replications of the scenario)"
+        print(f"[sweep] valid: {sweep.design} design, {len(sweep.points)} design point"
+              f"{'s' if len(sweep.points) != 1 else ''} × {sweep.replications} replication"
+              f"{'s' if sweep.replications != 1 else ''} = {sweep.n_runs} runs of {scenario.params.run.steps} steps")
+        print(f"  factors: {factors}")
+        print(f"  metrics: {', '.join(sweep.metrics)}")
+        print(f"  seeds: root {sweep.seed}, {sweep.seeds}; run it with: trustsim sweep {args.scenario}")
     return 0

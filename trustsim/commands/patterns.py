@@ -7,6 +7,7 @@ import sys
 from .argtypes import pos_int
 
 NAME = "patterns"
+ADVISED_SEEDS = 10
 HELP = "run the pattern suite P1–P10 and print its table"
 
 
@@ -20,7 +21,8 @@ def arguments(p) -> None:
 
 def handle(args) -> int:
     """Exit 0 when every pattern is reproduced, 1 when one is not; the folder holds the figures
-    (``figures/P1.png`` …), the table (``patterns.txt``, ``patterns.json``) and the manifest."""
+    (``figures/P1.png`` …), the table (``patterns.txt`` at most 100 columns wide, ``patterns.md`` with the
+    full text, ``patterns.json`` with every series the figures draw) and the manifest."""
     import json
     import time
     from datetime import datetime, timezone
@@ -29,10 +31,14 @@ def handle(args) -> int:
 
     from .. import patterns
     from ..params import ParamError, Params, Scenario
+    from ..patterns.figures import jsonable
     from ..results import manifest, write_atomically
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
+    if args.seeds < ADVISED_SEEDS:
+        print(f"trustsim: warning: with {args.seeds} seeds the 95% intervals are so wide that a pattern can fail "
+              f"by chance; the suite's verdicts are made with --seeds {ADVISED_SEEDS} or more", file=sys.stderr)
     base = Params()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -49,14 +55,17 @@ def handle(args) -> int:
         for r in results:
             patterns.plot(r, tmp / "figures" / f"{r.pattern}.png")
         (tmp / "patterns.txt").write_text(patterns.table(results) + "\n")
+        (tmp / "patterns.md").write_text(patterns.markdown_table(results) + "\n")
         (tmp / "patterns.json").write_text(json.dumps(
             [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target,
-              "passed": bool(r.passed)} for r in results], indent=2, ensure_ascii=False) + "\n")
+              "passed": bool(r.passed), "values": jsonable(r.values), "targets": jsonable(r.targets)}
+             for r in results], indent=2, ensure_ascii=False) + "\n")
         info = manifest(Scenario("defaults", base), base, started, wall, kind="patterns",
                         seeds=list(range(1, args.seeds + 1)))
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
-    write_atomically(args.out, write, force=args.force)
+    write_atomically(args.out, write, force=args.force, kind="patterns")
     print(f"{len(results) - len(failed)} of {len(results)} patterns reproduced"
-          + (f"; failed: {', '.join(failed)}" if failed else "") + f"; figures in {args.out}/figures")
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(f"figures in {args.out}/figures; the full table in {args.out}/patterns.md")
     return 0 if not failed else 1

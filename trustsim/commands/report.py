@@ -1,4 +1,5 @@
-"""``trustsim report FOLDER``: redraw the figures of a results folder."""
+"""``trustsim report FOLDER``: redraw the figures of a results folder (a run, replications, a sweep, the
+pattern suite or a comparison)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,45 @@ HELP = "redraw the figures of a results folder"
 
 
 def arguments(p) -> None:
-    p.add_argument("folder")
+    p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
+                                  "compare); its figures/ are drawn again from its tables")
 
 
 def handle(args) -> int:
     from pathlib import Path
 
-    from .. import report
     from ..params import ParamError
+    from ..results import result_kind
 
     folder = Path(args.folder)
-    if not (folder / "timeseries.csv").is_file():
-        raise ParamError(str(folder), None, "not a results folder (no timeseries.csv)")
-    for path in report.figures(folder):
+    if not folder.is_dir():
+        raise ParamError(str(folder), None, "no such folder" if not folder.exists() else "is not a folder")
+    kind = result_kind(folder)
+    if kind is None and (folder / "timeseries.csv").is_file():
+        kind = "run"  # a run's tables without their manifest
+    if kind == "run":
+        from .. import report
+
+        paths = report.figures(folder)
+    elif kind == "replications":
+        from ..experiments.replicate_figures import redraw
+
+        paths = redraw(folder)
+    elif kind == "sweep":
+        from ..experiments.figures import redraw
+
+        paths = redraw(folder)
+    elif kind == "patterns":
+        from ..patterns.figures import redraw
+
+        paths = redraw(folder)
+    elif kind == "compare":
+        from ..comparison import redraw
+
+        paths = redraw(folder)
+    else:
+        raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
+                                            "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
+    for path in paths:
         print(path)
     return 0

@@ -22,14 +22,28 @@ def arguments(p) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds files other than a trustsim result (its contents are lost)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--seeds", type=pos_int, metavar="N",
+                   help="replications: N runs with seeds derived from the seed as sweeps derive them, on all cores; "
+                        "writes each run, replications.csv, summary.json (means, sd, 95%% intervals) and band figures")
+    p.add_argument("--workers", type=pos_int, help="with --seeds: worker processes (default: all cores)")
 
 
 def handle(args) -> int:
     from ..model import TrustMarket
-    from ..params import load_scenario
+    from ..params import ParamError, load_scenario
     from ..results import check_target, scenario_files, write_run
 
+    refuse_other_files(args.scenario)
     scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
+    if scenario.sweep is not None:
+        from ..experiments import build_sweep
+
+        build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
+        raise ParamError(args.scenario, "sweep", f"is a sweep file; run it with: trustsim sweep {args.scenario}")
+    if args.seeds is not None:
+        return replications(args, scenario)
+    if args.workers is not None:
+        raise ParamError("--workers", None, "applies to --seeds N only (one run uses one core)")
     out = args.out or os.path.join("results", scenario.name)
     check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -54,3 +68,51 @@ def handle(args) -> int:
                   f"  cost of ownership {s[g]['tco_per_unit']:.3f}/unit  trust {s[g]['trust_buyer']:.2f}"
                   f"  ideas/step {s[g]['ideas_received']:.2f}")
     return 0
+
+
+def refuse_other_files(path: str) -> None:
+    """A manifest or a results folder given where a scenario belongs: say which command takes it."""
+    from pathlib import Path
+
+    from ..params import ParamError
+
+    p = Path(path)
+    if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
+        shown = p if p.suffix.lower() == ".json" else p / "manifest.json"
+        what = "a results manifest" if p.suffix.lower() == ".json" else "a results folder"
+        raise ParamError(path, None, f"is {what}, not a scenario; to make that result again: trustsim rerun {shown}")
+
+
+def replications(args, scenario) -> int:
+    """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
+    from ..experiments.replicate import replicate, replication_sweep, write_replications
+    from ..results import check_target, release_claim, scenario_files
+
+    out = args.out or os.path.join("results", f"{scenario.name}-replications")
+    replication_sweep(scenario, args.seeds)  # refuse bad input before the folder is claimed
+    check_target(out, args.force, kind="replications", protect=scenario_files(scenario))
+    try:
+        rep = replicate(scenario, args.seeds, workers=args.workers, quiet=args.quiet)
+    except BaseException:
+        release_claim(out)
+        raise
+    write_replications(rep, out, args.force, protect=scenario_files(scenario))
+    print(f"{scenario.name}: {args.seeds} replications of {scenario.params.run.steps} steps in {rep.wall:.1f} s "
+          f"→ {out}/")
+    summary = rep.summary()
+    for g in ("partner", "aggressive"):
+        s = summary["long_run"][g]
+        if s["buyers"]["mean"]:
+            print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"
+                  f"  trust {_ci(s['trust_buyer'], 2)}")
+    if rep.failed:
+        print(f"{len(rep.failed)} of {args.seeds} runs failed (replicates {', '.join(map(str, rep.failed[:10]))}); "
+              f"see the error column of {out}/replications.csv")
+        return 1
+    return 0
+
+
+def _ci(d: dict, digits: int = 3) -> str:
+    if d["mean"] is None:
+        return "–"
+    return f"{d['mean']:.{digits}f} [{d['low']:.{digits}f}, {d['high']:.{digits}f}]"

@@ -36,6 +36,26 @@ def write_tables(out: Path, df) -> None:
     replace_file(out / "runs.parquet", lambda tmp: df.to_parquet(tmp, index=False))
 
 
+def point_table(sweep: Sweep, df):
+    """One row per design point: its factor values, ``n`` (its successful runs) and each metric's mean and 95%
+    interval over its replications (``c``, ``c.low``, ``c.high``; empty where no run of the point succeeded)."""
+    import pandas as pd
+
+    from ..stats import interval_frame
+
+    ok = df[df["status"] == "ok"]
+    table = interval_frame(ok, "point", METRIC_COLUMNS).set_index("point").reindex(range(len(sweep.points)))
+    table["n"] = table["n"].fillna(0).astype("int64")
+    factors = pd.DataFrame.from_records(sweep.points, index=range(len(sweep.points)), columns=sweep.keys)
+    return pd.concat([factors, table], axis=1).rename_axis("point").reset_index()
+
+
+def write_point_table(out: Path, sweep: Sweep, df) -> None:
+    """points.csv beside runs.csv, written under a temporary name and renamed."""
+    table = point_table(sweep, df)
+    replace_file(out / "points.csv", lambda tmp: table.to_csv(tmp, index=False))
+
+
 def metric_columns(metric: str) -> list[str]:
     """A bare contract column means its partner and aggressive columns; a full name means itself."""
     return [metric] if metric in METRIC_COLUMNS else [f"partner.{metric}", f"aggressive.{metric}"]

@@ -140,9 +140,13 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
         if m not in METRIC_COLUMNS and m not in COLUMNS:
             raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMNS)}')
 
-    raw = table.get("factors")
-    if not isinstance(raw, dict) or not raw:
-        raise err("factors", "expected a table [sweep.factors] with at least one parameter")
+    raw = table.get("factors", {})
+    if not isinstance(raw, dict):
+        raise err("factors", "expected a table [sweep.factors] of parameters")
+    if not raw and (design != "grid" or replications < 2):
+        raise err("factors", "expected a table [sweep.factors] with at least one parameter"
+                  + (f" (the {design} design samples factors)" if design != "grid" else
+                     ", or replications of at least 2 (replications of the scenario alone)"))
     factors: list[Factor] = []
     seen: dict[str, str] = {}
     for given, spec in raw.items():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..labels import column_label, param_label, short_column_label
 from ..results import write_atomically
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
@@ -61,7 +62,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                         xs = list(f.values)
                         stats_ = [_ci(sub.loc[sub[f.key] == x, col]) for x in xs]
                         colour = cmap(0.85 * i / max(len(levels) - 1, 1)) if split else "tab:blue"
-                        label = f"{split.key} = {level}" if split else None
+                        label = f"{split.key.split('.')[1]} = {level}" if split else None
                         numeric = all(is_number(x) for x in xs)
                         xpos = xs if numeric else list(range(len(xs)))
                         ax.errorbar(xpos, [m for m, _ in stats_], yerr=[h for _, h in stats_], marker="o",
@@ -84,9 +85,13 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                         ax.legend(fontsize=7, frameon=False)
                 if col.startswith("advantage."):
                     ax.axhline(0, color="0.6", lw=0.8, ls=":")
-                ax.set_xlabel(f.key)
-                ax.set_ylabel(col)
-            fig.suptitle(f"{metric} against {f.key}\n(long-run means, 95% intervals over replications)", fontsize=9)
+                ax.set_xlabel(param_label(f.key))
+                ax.set_ylabel(column_label(col, 40), fontsize=8)
+                if len(cols) > 1:
+                    ax.set_title(col.split(".")[0] + " buyers", fontsize=9)
+            what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
+            fig.suptitle(f"{what} against {param_label(f.key, 80).splitlines()[0]}\n(long-run means, "
+                         f"95% intervals over {sweep.replications} replications)", fontsize=9)
             save(fig, f"{_slug(metric)}__{_slug(f.key)}.png")
 
     if sweep.design == "grid" and len(sweep.factors) == 2:
@@ -102,9 +107,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                 im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
                 ax.set_xticks(range(len(fx.values)), [str(v) for v in fx.values])
                 ax.set_yticks(range(len(fy.values)), [str(v) for v in fy.values])
-                ax.set_xlabel(fx.key)
-                ax.set_ylabel(fy.key)
-                ax.set_title(col, fontsize=9)
+                ax.set_xlabel(param_label(fx.key, 40), fontsize=8)
+                ax.set_ylabel(param_label(fy.key, 40), fontsize=8)
+                ax.set_title(column_label(col, 50), fontsize=8)
                 finite = grid[np.isfinite(grid)]
                 mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
                 for i in range(grid.shape[0]):
@@ -113,7 +118,8 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                             ax.text(j, i, f"{grid[i, j]:.3g}", ha="center", va="center", fontsize=8,
                                     color="white" if grid[i, j] < mid else "black")
                 fig.colorbar(im, ax=ax, shrink=0.85)
-            fig.suptitle(f"{metric}: mean over {sweep.replications} replications", fontsize=10)
+            what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
+            fig.suptitle(f"{what}: mean over {sweep.replications} replications", fontsize=10)
             save(fig, f"heatmap__{_slug(metric)}.png")
 
     if sens is not None and len(sens):
@@ -131,10 +137,41 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                 ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label="μ*", color="tab:blue", capsize=2)
                 ax.barh(y + 0.2, s["sigma"], 0.4, label="σ", color="tab:orange")
                 ax.set_xlabel("Morris elementary effects")
-            ax.set_yticks(y, s["factor"])
+            ax.set_yticks(y, [param_label(k, 36) for k in s["factor"]], fontsize=7)
             ax.invert_yaxis()
-            ax.set_title(m, fontsize=9)
+            ax.set_title(column_label(m, 80), fontsize=9)
             ax.legend(fontsize=7, frameon=False)
         save(fig, "sensitivity.png")
 
     return names
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a finished sweep folder: its figures again from ``sweep.json``, the runs table
+    and ``sensitivity.csv``."""
+    import json
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from ..params import ParamError, validate
+    from .design import build_sweep
+
+    folder = Path(folder)
+    try:
+        state = json.loads((folder / "sweep.json").read_text())
+        base = validate(state["base"], str(folder / "sweep.json"))
+        sweep = build_sweep(state["name"], state["source"], base, state["sweep"], SimpleNamespace(**state["scenario"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder / "sweep.json"), None, f"cannot be read as a sweep's state ({exc})") from None
+    if state.get("shard"):
+        raise ParamError(str(folder), None, "is one shard of a sweep; merge the shards (trustsim merge) and "
+                                            "report on the merged folder")
+    if not (folder / "manifest.json").is_file():
+        raise ParamError(str(folder), None, "holds an unfinished sweep; finish it with trustsim sweep FILE --resume")
+    try:
+        df = pd.read_parquet(folder / "runs.parquet")
+        sens = pd.read_csv(folder / "sensitivity.csv") if (folder / "sensitivity.csv").is_file() else None
+    except (OSError, ValueError) as exc:
+        raise ParamError(str(folder), None, f"its tables cannot be read ({str(exc).splitlines()[0]})") from None
+    return write_figures(folder, sweep, df, sens)

@@ -20,13 +20,13 @@ from types import SimpleNamespace
 from ..params import ParamError, Params
 from ..results import replace_file
 from ..stats import ADVANTAGES
-from .analysis import runs_frame, sensitivity, write_tables
+from .analysis import runs_frame, sensitivity, write_point_table, write_tables
 from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, shard_ids
 from .figures import write_figures
 
 STATE = "sweep.json"
 JOURNAL = "journal.jsonl"
-OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "manifest.json", "sensitivity.csv")
+OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "points.csv", "manifest.json", "sensitivity.csv")
 OUR_DIRS = ("figures", "timeseries")
 
 
@@ -156,6 +156,7 @@ def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, f
     entries = read_journal(out / JOURNAL).values()
     df = runs_frame(sweep, entries)
     write_tables(out, df)
+    write_point_table(out, sweep, df)
     sens = None
     complete = state["shard"] is None
     if complete and sweep.design in ("sobol", "morris"):

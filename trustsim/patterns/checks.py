@@ -185,10 +185,21 @@ def markdown_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def table(results: list[Result]) -> str:
-    """A plain-text table: pattern, claim, measured figure with its interval, target, verdict."""
-    rows = [["pattern", "claims", "measured", "target", "result"]] + [r.row() for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def table(results: list[Result], width: int = 100) -> str:
+    """A plain-text table no wider than ``width``: pattern, claims, verdict, then what was measured and the
+    target, wrapped under each other (the full text in one line each: :func:`markdown_table`)."""
+    import textwrap
+
+    head = ["pattern", "claims", "result"]
+    rows = [[r.pattern, r.claim, "pass" if r.passed else "FAIL"] for r in results]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(3)]
+    indent = sum(widths) + 2 * len(widths)
+    text_width = max(width - indent, 30)
+    title = "  measured (mean [95% interval] over seeds); target"
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths)) + title,
+             "-" * min(width, indent + text_width)]
+    for r, row in zip(results, rows):
+        body = textwrap.wrap(r.measured, text_width) + textwrap.wrap("target: " + r.target, text_width)
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + body[0])
+        lines += [" " * indent + b for b in body[1:]]
+    return "\n".join(line.rstrip() for line in lines)

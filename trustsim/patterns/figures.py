@@ -1,6 +1,11 @@
-"""One figure per pattern: each compared quantity over seeds (dots), its mean and 95% interval, and the target."""
+"""One figure per pattern: each compared quantity over seeds (dots), its mean and 95% interval, and the target;
+figures over a parameter (P6, R1, R2) draw the means against it. Every axis says what it shows."""
 
 from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
 
 import numpy as np
 
@@ -8,90 +13,143 @@ from ..stats import mean_ci
 from .checks import Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 
+ADVANTAGE = "partner advantage in market share\n(per buyer, in units of 1/n)"
+Y_LABELS = {
+    "P1": "component price paid (money/unit)",
+    "P2": "partner − aggressive\n(market share; profit ÷ 1000)",
+    "P3": "non-productive share of\nface-to-face hours",
+    "P4": "inspection rate (share);\nproductivity ratio ÷ 10",
+    "P5": "supplier ideas per buyer and step;\nratio partner / aggressive",
+    "P6": ADVANTAGE,
+    "P7": "trust (0–1); share of exits",
+    "P8": "difference (money/unit)",
+    "P9": ADVANTAGE,
+    "P10": "fall of the defect rate over the\nfirst steps (share); ratio",
+    "R1": ADVANTAGE,
+    "R2": ADVANTAGE,
+    "R3": "share of relationships\non partner terms",
+    "R4": "change in the bottom quarter's\nshare of relationships",
+    "D": "advantage lost with the channel off\n(market share per buyer, × 1/n)",
+}
+X_CATEGORIES = "compared quantity (dots: seeds; bars: mean and 95% interval)"
 
-def _band(ax, x, runs, label):
-    """Mean over seeds with its 95% interval as a band."""
-    stats = np.array([mean_ci(col) for col in np.asarray(runs, float).T])
-    ax.plot(x, stats[:, 0], label=label)
-    ax.fill_between(x, stats[:, 1], stats[:, 2], alpha=0.2)
+
+def _errorbar(ax, xs, series, **kw):
+    means = [mean_ci(np.asarray(x, float)) for x in series]
+    ax.errorbar(xs, [m[0] for m in means], yerr=[[m[0] - m[1] for m in means], [m[2] - m[0] for m in means]],
+                marker="o", capsize=4, zorder=2, **kw)
 
 
-def _regularity(result: Result, ax) -> bool:
-    """The figure a researcher would draw for R1–R4 and the decomposition; False for any other result."""
-    v = result.values
-    if result.pattern == "R1":
-        stats = [mean_ci(x) for x in v["by_integrity"]]
-        ax.errorbar(INTEGRITIES, [m[0] for m in stats], yerr=[[m[0] - m[1] for m in stats],
-                                                               [m[2] - m[0] for m in stats]], marker="o", capsize=4)
-        ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xlabel("mean supplier integrity")
-        ax.set_ylabel("partner advantage\n(market share per buyer, × 1/n)")
-    elif result.pattern == "R2":
-        grid = np.array([[v["grid"][(s, f)].mean() for s in SIGMAS] for f in FIT_SPREADS])
-        lim = float(np.abs(grid).max()) or 1.0
-        im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
-        ax.set_xticks(range(len(SIGMAS)), [str(s) for s in SIGMAS])
-        ax.set_yticks(range(len(FIT_SPREADS)), [str(f) for f in FIT_SPREADS])
-        for (i, j), x in np.ndenumerate(grid):
-            ax.text(j, i, f"{x:+.2f}", ha="center", va="center", fontsize=8)
-        ax.figure.colorbar(im, ax=ax, label="partner advantage")
-        ax.set_xlabel("environmental uncertainty σ (ideas scarce)")
-        ax.set_ylabel("fit spread")
-    elif result.pattern == "R3":
-        for name, runs in v["series"].items():
-            _band(ax, np.arange(1, runs.shape[1] + 1), runs, name)
-        ax.set_xlabel("step (quarter)")
-        ax.set_ylabel("share of relationships\non partner terms")
-        ax.legend(fontsize=7, frameon=False)
-    elif result.pattern == "D":
-        names = list(v["contribution"])
-        stats = [mean_ci(x) for x in v["contribution"].values()]
-        ax.barh(range(len(names)), [m[0] for m in stats], xerr=[[m[0] - m[1] for m in stats],
-                                                               [m[2] - m[0] for m in stats]], capsize=3)
-        ax.set_yticks(range(len(names)), names, fontsize=8)
-        ax.axvline(0, color="0.3", lw=0.8)
-        ax.set_xlabel("partner advantage lost when the channel is switched off")
-    else:
-        return False
-    return True
+def _over(ax, xs, series, xlabel):
+    for x, values in zip(xs, series):
+        ax.scatter(np.full(len(values), x), values, s=10, color="0.6", zorder=1)
+    _errorbar(ax, xs, series, color="tab:blue")
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xlabel(xlabel)
+
+
+def _key(k):
+    """A grid key (σ, fit) as the check makes it, or as patterns.json keeps it ("0.3,0.1")."""
+    return tuple(k) if isinstance(k, (tuple, list)) else tuple(float(x) for x in str(k).split(","))
 
 
 def plot(result: Result, path) -> None:
-    """One figure per pattern: each compared quantity over seeds (dots), its mean and 95% interval."""
+    """One figure per pattern, with both axes labelled."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
-    if _regularity(result, ax):
-        pass
-    elif result.pattern == "P6":
-        adv = result.values["by_sigma"]
-        for i, (s, x) in enumerate(zip(SIGMAS, adv)):
-            ax.scatter(np.full(len(x), s), x, s=10, color="0.6", zorder=1)
-        means = [mean_ci(x) for x in adv]
-        ax.errorbar(SIGMAS, [m[0] for m in means], yerr=[[m[0] - m[1] for m in means], [m[2] - m[0] for m in means]],
-                    marker="o", color="tab:blue", capsize=4, zorder=2)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=110)
+    v = result.values
+    if result.pattern == "P6":
+        _over(ax, SIGMAS, v["by_sigma"], "environmental uncertainty σ")
+    elif result.pattern == "R1":
+        _over(ax, INTEGRITIES, v["by_integrity"], "mean supplier integrity θ̄")
+    elif result.pattern == "R2":
+        grid = {_key(k): np.asarray(x, float) for k, x in v["grid"].items()}
+        cmap = plt.get_cmap("viridis")
+        for i, f in enumerate(FIT_SPREADS):
+            _errorbar(ax, SIGMAS, [grid[(s, f)] for s in SIGMAS], color=cmap(0.85 * i / max(len(FIT_SPREADS) - 1, 1)),
+                      label=f"fit spread {f}")
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xlabel("environmental uncertainty σ")
-        ax.set_ylabel("partner advantage\n(market share per buyer, × 1/n)")
+        ax.set_xlabel("environmental uncertainty σ (ideas scarce)")
+        ax.legend(fontsize=8, frameon=False)
+    elif result.pattern == "R3":
+        for name, runs in v["series"].items():
+            runs = np.asarray(runs, float)
+            stats = np.array([mean_ci(step) for step in runs.T])
+            steps = np.arange(1, runs.shape[1] + 1)
+            ax.plot(steps, stats[:, 0], label=name)
+            ax.fill_between(steps, stats[:, 1], stats[:, 2], alpha=0.2)
+        ax.set_xlabel("step (quarter)")
+        ax.legend(fontsize=7, frameon=False)
     else:
-        series = {k: np.asarray(v, float) for k, v in result.values.items() if np.ndim(v) == 1 and len(v) > 1}
+        series = v["contribution"] if result.pattern == "D" else v
+        series = {k: np.asarray(x, float) for k, x in series.items() if np.ndim(x) == 1 and len(x) > 1}
         for i, (name, x) in enumerate(series.items()):
-            m, lo, hi = mean_ci(x)
             ax.scatter(np.full(len(x), i) + np.linspace(-0.12, 0.12, len(x)), x, s=10, color="0.6", zorder=1)
-            ax.errorbar([i], [m], yerr=[[m - lo], [hi - m]], marker="o", color="tab:blue", capsize=5, zorder=2)
+            _errorbar(ax, [i], [x], color="tab:blue")
             target = result.targets.get(name)
             if target is not None:
-                ax.hlines(target, i - 0.3, i + 0.3, color="tab:red", lw=2, zorder=3, label="target" if i == 0 or
-                          "target" not in ax.get_legend_handles_labels()[1] else None)
-        ax.set_xticks(range(len(series)), [n.replace(", ", "\n").replace(" (", "\n(") for n in series], fontsize=8)
-        if any(t is not None for t in result.targets.values()):
+                ax.hlines(target, i - 0.3, i + 0.3, color="tab:red", lw=2, zorder=3,
+                          label=None if "target" in ax.get_legend_handles_labels()[1] else "target")
+        ax.set_xticks(range(len(series)), ["\n".join(textwrap.wrap(n, 14)) for n in series], fontsize=7)
+        if result.pattern == "D":
+            ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_xlabel(X_CATEGORIES, fontsize=8)
+        if ax.get_legend_handles_labels()[1]:
             ax.legend(fontsize=8, frameon=False)
-    ax.set_title(f"{result.pattern} ({result.claim}): {'pass' if result.passed else 'FAIL'}", fontsize=10)
+    ax.set_ylabel(Y_LABELS.get(result.pattern, "measured value"), fontsize=8)
+    verdict = "pass" if result.passed else "FAIL"
+    ax.set_title(f"{result.pattern} ({result.claim}): {verdict}", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
+
+def jsonable(values):
+    """A result's per-seed series as JSON keeps them: arrays as lists, grid keys (σ, fit) as "σ,fit"."""
+    if isinstance(values, dict):
+        return {(",".join(map(str, k)) if isinstance(k, tuple) else str(k)): jsonable(x) for k, x in values.items()}
+    if isinstance(values, (list, tuple)) or isinstance(values, np.ndarray):
+        return [jsonable(x) for x in values]
+    if isinstance(values, (np.floating, float)):
+        return float(values) if np.isfinite(values) else None
+    if isinstance(values, (np.integer, int)):
+        return int(values)
+    return values
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
+    from ..params import ParamError
+    from ..results import write_atomically
+
+    folder = Path(folder)
+    try:
+        rows = json.loads((folder / "patterns.json").read_text())
+        results = [Result(r["pattern"], r["claims"], r["measured"], r["target"], bool(r["passed"]),
+                          {k: _nan(x) for k, x in r["values"].items()}, r.get("targets", {})) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder / "patterns.json"), None,
+                         f"cannot redraw from it ({exc}); a suite run before patterns.json kept its series "
+                         f"needs trustsim patterns again") from None
+
+    def draw(tmp: Path) -> None:
+        for r in results:
+            plot(r, tmp / f"{r.pattern}.png")
+
+    write_atomically(folder / "figures", draw, force=True)
+    return [folder / "figures" / f"{r.pattern}.png" for r in results]
+
+
+def _nan(x):
+    """JSON nulls back to NaN in series (lists of numbers, lists of lists, grids)."""
+    if isinstance(x, dict):
+        return {k: _nan(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_nan(v) for v in x] if x and isinstance(x[0], (list, dict)) else \
+            np.array([np.nan if v is None else v for v in x], dtype=float)
+    return x

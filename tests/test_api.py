@@ -1,0 +1,67 @@
+"""trustsim from Python: the same numbers as the command line, overrides in every spelling, bad input as
+ParamError, tables as DataFrames, and an import that loads nothing heavy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import trustsim
+from trustsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+def test_import_trustsim_loads_nothing_heavy(tmp_path):
+    code = ("import sys, trustsim\n"
+            "heavy = ('numpy', 'pandas', 'mesa', 'matplotlib', 'solara', 'pydantic', 'scipy')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+def test_simulate_is_trustsim_run(tmp_path, capsys):
+    run = trustsim.simulate(BASELINE, seed=4, steps=25, buyers=12, suppliers=6)
+    assert isinstance(run.timeseries, pd.DataFrame) and isinstance(run.buyers, pd.DataFrame)
+    assert len(run.timeseries) == 25 * 3 and len(run.buyers) == 12
+    assert run.long_run.loc["partner", "market_share"] == run.summary["long_run"]["partner"]["market_share"]
+    assert run.network.number_of_nodes() == 18
+    assert main(["run", str(BASELINE), "--seed", "4", "--steps", "25", "--set", "market.buyers=12", "--set",
+                 "market.suppliers=6", "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    run.save(tmp_path / "api")
+    for name in ("timeseries.csv", "summary.json", "buyers.csv"):
+        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+
+
+def test_overrides_in_every_spelling_and_bad_ones():
+    a = trustsim.simulate(None, seed=2, steps=10, uncertainty=0.8, market__buyers=10)
+    b = trustsim.simulate(trustsim.Params(), seed=2, steps=10, **{"market.uncertainty": 0.8, "buyers": 10})
+    c = trustsim.simulate({"market": {"uncertainty": 0.8, "buyers": 10}, "run": {"seed": 2, "steps": 10}})
+    assert a.params == b.params == c.params
+    pd.testing.assert_frame_equal(a.timeseries, c.timeseries)
+    with pytest.raises(trustsim.ParamError, match='did you mean "uncertainty"'):
+        trustsim.simulate(uncertanty=0.3)
+    with pytest.raises(trustsim.ParamError, match="out of range"):
+        trustsim.simulate(uncertainty=1.5)
+    with pytest.raises(trustsim.ParamError, match="expected a path"):
+        trustsim.simulate(42)
+
+
+def test_replicate_compare_and_sweep(tmp_path):
+    reps = trustsim.replicate(BASELINE, seeds=3, seed=9, steps=15, buyers=10, suppliers=5, workers=1)
+    table = reps.table().set_index("figure")
+    assert table.loc["all.tco_per_unit", "mean"] == pytest.approx(reps.runs["all.tco_per_unit"].mean())
+    assert list(reps.timeseries["replicate"].unique()) == [0, 1, 2]
+    reps.save(tmp_path / "reps")
+    assert (tmp_path / "reps" / "replications.csv").is_file()
+    diff = trustsim.compare(BASELINE, BASELINE, seeds=2, steps=15, buyers=10, suppliers=5, workers=1,
+                            uncertainty=0.5)
+    assert diff.paired and (diff.table()["difference"].dropna() == 0).all()
+    sw = trustsim.sweep(BASELINE, {"market.uncertainty": [0.0, 0.9]}, replications=2, steps=15, buyers=10,
+                        suppliers=5, workers=1)
+    assert list(sw.points["n"]) == [2, 2] and len(sw.runs) == 4

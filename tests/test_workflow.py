@@ -1,0 +1,396 @@
+"""The researcher's workflow at the command line: replications with intervals (run --seeds), rerun from a
+manifest, compare, the sweep's per-point table and check, report on every kind of folder, and the bad
+input of each (one line, exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trustsim.cli import main
+from trustsim.experiments import run_seed
+from trustsim.stats import mean_ci
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+HIGH = ROOT / "scenarios" / "high_uncertainty.toml"
+SMALL = ["--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", "20"]
+
+
+def cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(code, err, *needles):
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("trustsim") and " error: " in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def replications(tmp_path_factory):
+    """`trustsim run baseline --seeds 3` on two workers, made once for the tests that read it."""
+    out = tmp_path_factory.mktemp("reps") / "reps"
+    code = main([str(a) for a in ["run", BASELINE, *SMALL, "--seed", 7, "--seeds", 3, "--workers", 2, "--out", out,
+                                  "--quiet"]])
+    assert code == 0
+    return out
+
+
+# --- run --seeds ------------------------------------------------------------------------------------
+
+def test_replications_folder_holds_each_run_the_table_the_summary_and_bands(replications):
+    out = replications
+    assert {"manifest.json", "replications.csv", "summary.json", "bands.csv"} <= set(listing(out))
+    runs = pd.read_csv(out / "replications.csv")
+    assert list(runs["replicate"]) == [0, 1, 2] and (runs["status"] == "ok").all()
+    assert list(runs["seed"]) == [run_seed(7, 0, r) for r in range(3)]  # as a sweep derives them
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == list(runs["seed"]) and summary["root_seed"] == 7
+    for group in ("partner", "aggressive", "all"):
+        for column in ("market_share", "tco_per_unit", "trust_buyer"):
+            s = summary["long_run"][group][column]
+            values = runs[f"{group}.{column}"].to_numpy()
+            m, lo, hi = mean_ci(values)
+            assert s["mean"] == pytest.approx(m) and s["sd"] == pytest.approx(values.std(ddof=1))
+            assert (s["low"], s["high"]) == pytest.approx((lo, hi)) and s["n"] == 3
+    assert summary["advantages"]["advantage.market_share"]["n"] == 3
+    bands = pd.read_csv(out / "bands.csv")
+    assert len(bands) == 20 * 3 and (bands["n"] == 3).all()
+    assert (bands["trust_buyer.low"] <= bands["trust_buyer"] + 1e-12).all()
+    for name in ("tco_per_unit", "trust", "market_share", "advantages"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 5000
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "replications" and manifest["seeds"] == summary["seeds"]
+
+
+def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):
+    seed = int(pd.read_csv(replications / "replications.csv")["seed"][2])
+    assert cli(capsys, "run", BASELINE, *SMALL, "--seed", seed, "--out", tmp_path / "one", "--quiet")[0] == 0
+    assert (tmp_path / "one" / "timeseries.csv").read_bytes() == \
+        (replications / "timeseries" / "replicate-002.csv").read_bytes()
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--seeds", "1"], ["--seeds", "at least 2"]),
+    (["--workers", "2"], ["--workers", "--seeds"]),
+    (["--seeds", "0"], ["--seeds", "at least 1"]),
+])
+def test_bad_replications_are_refused(args, needles, tmp_path, capsys):
+    refused(*cli(capsys, "run", BASELINE, *SMALL, *args, "--out", tmp_path / "o")[::2], *needles)
+    assert listing(tmp_path) == []
+
+
+def test_run_on_a_sweep_file_or_a_manifest_names_the_right_command(replications, tmp_path, capsys):
+    refused(*cli(capsys, "run", ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", tmp_path / "o")[::2],
+            "is a sweep file", "trustsim sweep")
+    refused(*cli(capsys, "run", replications / "manifest.json", "--out", tmp_path / "o")[::2], "trustsim rerun")
+    refused(*cli(capsys, "run", replications, "--out", tmp_path / "o")[::2], "trustsim rerun")
+    assert listing(tmp_path) == []
+
+
+# --- rerun ------------------------------------------------------------------------------------------
+
+def test_rerun_of_a_fresh_run_is_byte_identical(tmp_path, capsys):
+    assert cli(capsys, "run", BASELINE, *SMALL, "--seed", 11, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    code, out, err = cli(capsys, "rerun", tmp_path / "orig" / "manifest.json")
+    assert code == 0, err
+    again = tmp_path / "orig-rerun"
+    for name in ("timeseries.csv", "summary.json", "buyers.csv"):
+        assert (again / name).read_bytes() == (tmp_path / "orig" / name).read_bytes(), name
+        assert f"{name}: byte-identical" in out
+    assert json.loads((again / "manifest.json").read_text())["params"] == \
+        json.loads((tmp_path / "orig" / "manifest.json").read_text())["params"]
+
+
+def test_rerun_of_replications_and_a_note_on_other_versions(replications, tmp_path, capsys):
+    shutil.copytree(replications, tmp_path / "reps")
+    info = json.loads((tmp_path / "reps" / "manifest.json").read_text())
+    info["numpy"] = "0.0.1"
+    (tmp_path / "reps" / "manifest.json").write_text(json.dumps(info))
+    code, out, err = cli(capsys, "rerun", tmp_path / "reps", "--out", tmp_path / "again", "--workers", 1, "--quiet")
+    assert code == 0, err
+    assert "numpy 0.0.1 recorded" in err and "installed" in err
+    for name in ("replications.csv", "summary.json", "bands.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (replications / name).read_bytes(), name
+
+
+def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
+    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    info = json.loads((tmp_path / "orig" / "manifest.json").read_text())
+    info["params"]["run"]["seed"] = 12  # the tables beside it were made with another seed
+    (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
+    code, out, err = cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    assert code == 1 and "DIFFERS" in out and "not reproduced" in err
+
+
+BAD_MANIFESTS = {
+    "not_json": ("{ nope", "not a JSON manifest"),
+    "not_trustsim": (json.dumps({"hello": 1}), "not a trustsim manifest"),
+    "sweep": (json.dumps({"trustsim": "0.1.0", "kind": "sweep"}), "trustsim sweep"),
+    "no_params": (json.dumps({"trustsim": "0.1.0", "kind": "run"}), "params"),
+    "unknown_param": (json.dumps({"trustsim": "0.1.0", "kind": "run", "params": {"trust": {"gian": 0.1}}}),
+                      'did you mean "gain"'),
+    "out_of_range": (json.dumps({"trustsim": "0.1.0", "params": {"market": {"uncertainty": 3.0}}}),
+                     "market.uncertainty"),
+    "bad_root_seed": (json.dumps({"trustsim": "0.1.0", "kind": "replications", "params": {}, "root_seed": "x",
+                                  "replications": 3}), "root_seed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_rerun_refuses_a_manifest_it_cannot_use(case, tmp_path, capsys):
+    text, needle = BAD_MANIFESTS[case]
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "manifest.json").write_text(text)
+    before = listing(tmp_path)
+    refused(*cli(capsys, "rerun", tmp_path / "m" / "manifest.json", "--out", tmp_path / "o")[::2], needle)
+    assert listing(tmp_path) == before
+
+
+def test_rerun_of_a_missing_manifest(tmp_path, capsys):
+    refused(*cli(capsys, "rerun", tmp_path / "none.json")[::2], "no such file")
+    assert listing(tmp_path) == []
+
+
+def test_rerun_of_the_committed_example_matches_it(tmp_path, capsys):
+    """Another machine made results/example/: equal within floating-point summation order, if not byte for byte."""
+    code, out, err = cli(capsys, "rerun", ROOT / "results" / "example" / "manifest.json", "--out", tmp_path / "ex")
+    assert code == 0, out + err
+    for name in ("timeseries.csv", "summary.json", "buyers.csv"):
+        assert f"{name}: byte-identical" in out or f"{name}: equal to the original within" in out
+
+
+# --- compare ----------------------------------------------------------------------------------------
+
+def test_compare_two_scenarios_pairs_them_on_common_seeds(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code, stdout, err = cli(capsys, "compare", BASELINE, HIGH, "--seeds", 3, *SMALL[:4], "--steps", 20,
+                            "--workers", 1, "--out", out, "--quiet")
+    assert code == 0, err
+    assert {"compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "manifest.json", "figures/compare.png"} \
+        <= set(listing(out))
+    a, b = pd.read_csv(out / "runs_a.csv"), pd.read_csv(out / "runs_b.csv")
+    assert list(a["seed"]) == list(b["seed"]) == [run_seed(0, 0, r) for r in range(3)]
+    table = pd.read_csv(out / "compare.csv").set_index("figure")
+    row = table.loc["partner.tco_per_unit"]
+    d = b["partner.tco_per_unit"] - a["partner.tco_per_unit"]
+    assert row["difference"] == pytest.approx(d.mean()) and bool(row["paired"])
+    assert (row["low"], row["high"]) == pytest.approx(mean_ci(d)[1:])
+    assert "paired on 3 common seeds" in stdout and "B − A" in stdout
+    assert max(len(line) for line in stdout.splitlines()[1:]) <= 100
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "compare"
+
+
+def test_compare_a_scenario_with_itself_finds_no_difference(tmp_path, capsys):
+    code, _, err = cli(capsys, "compare", BASELINE, BASELINE, "--seeds", 2, *SMALL, "--workers", 1,
+                       "--out", tmp_path / "same", "--quiet")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "same" / "compare.csv")
+    assert np.nanmax(np.abs(table["difference"])) == 0
+
+
+def test_compare_two_results_folders(replications, tmp_path, capsys):
+    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "one", "--quiet")[0] == 0
+    code, out, err = cli(capsys, "compare", tmp_path / "one", replications, "--out", tmp_path / "c")
+    assert code == 0, err
+    assert "Welch" in out
+    table = pd.read_csv(tmp_path / "c" / "compare.csv").set_index("figure")
+    reps = pd.read_csv(replications / "replications.csv")
+    one = json.loads((tmp_path / "one" / "summary.json").read_text())["long_run"]["all"]["tco_per_unit"]
+    assert table.loc["all.tco_per_unit", "difference"] == pytest.approx(reps["all.tco_per_unit"].mean() - one)
+    code, out, _ = cli(capsys, "compare", replications, replications, "--out", tmp_path / "c2")
+    assert code == 0 and "paired on 3 common seeds" in out
+
+
+def test_bad_comparisons_are_refused(replications, tmp_path, capsys):
+    out = tmp_path / "o"
+    refused(*cli(capsys, "compare", BASELINE, replications, "--out", out)[::2], "two scenario files or two results")
+    refused(*cli(capsys, "compare", replications, replications, "--seeds", 3, "--out", out)[::2], "--seeds")
+    refused(*cli(capsys, "compare", BASELINE, ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", out)[::2],
+            "sweep")
+    refused(*cli(capsys, "compare", BASELINE, HIGH, "--seeds", 1, "--out", out)[::2], "at least 2")
+    refused(*cli(capsys, "compare", BASELINE, tmp_path / "missing.toml", "--out", out)[::2], "no such file")
+    assert listing(tmp_path) == []
+
+
+# --- sweeps, check, report --------------------------------------------------------------------------
+
+SWEEP = f"""extends = "{BASELINE.as_posix()}"
+[run]
+steps = 12
+[market]
+buyers = 10
+suppliers = 5
+[sweep]
+replications = 3
+seed = 5
+[sweep.factors]
+"market.uncertainty" = [0.0, 0.6]
+"""
+
+
+def test_sweep_writes_a_per_point_table_and_report_redraws_it(tmp_path, capsys):
+    path = tmp_path / "sw.toml"
+    path.write_text(SWEEP)
+    code, out, _ = cli(capsys, "check", path)
+    assert code == 0 and "2 design points × 3 replications = 6 runs" in out
+    assert not (tmp_path / "results").exists()
+    assert cli(capsys, "sweep", path, "--out", tmp_path / "sw", "--workers", 1, "--quiet")[0] == 0
+    runs = pd.read_csv(tmp_path / "sw" / "runs.csv")
+    points = pd.read_csv(tmp_path / "sw" / "points.csv")
+    assert list(points["market.uncertainty"]) == [0.0, 0.6] and list(points["n"]) == [3, 3]
+    for p in (0, 1):
+        values = runs.loc[runs["point"] == p, "advantage.market_share"]
+        m, lo, hi = mean_ci(values)
+        row = points.loc[p]
+        assert (row["advantage.market_share"], row["advantage.market_share.low"],
+                row["advantage.market_share.high"]) == pytest.approx((m, lo, hi))
+    (tmp_path / "sw" / "figures" / "heatmap__x.png").unlink(missing_ok=True)
+    shutil.rmtree(tmp_path / "sw" / "figures")
+    code, out, err = cli(capsys, "report", tmp_path / "sw")
+    assert code == 0, err
+    assert len(out.splitlines()) == len(list((tmp_path / "sw" / "figures").glob("*.png"))) >= 2
+
+
+def test_a_sweep_of_replications_alone(tmp_path, capsys):
+    path = tmp_path / "reps.toml"
+    path.write_text(SWEEP.split("[sweep.factors]")[0])
+    code, out, _ = cli(capsys, "check", path)
+    assert code == 0 and "1 design point × 3 replications = 3 runs" in out
+    assert cli(capsys, "sweep", path, "--out", tmp_path / "r", "--workers", 1, "--quiet")[0] == 0
+    assert len(pd.read_csv(tmp_path / "r" / "runs.csv")) == 3
+    path.write_text(SWEEP.split("[sweep.factors]")[0].replace("replications = 3", "replications = 1"))
+    refused(*cli(capsys, "check", path)[::2], "sweep.factors", "replications of at least 2")
+
+
+def test_check_refuses_a_broken_sweep_table_before_printing(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(SWEEP.replace("[0.0, 0.6]", "[0.0, 1.6]"))
+    code, out, err = cli(capsys, "check", path)
+    refused(code, err, "sweep.factors.market.uncertainty", "out of range")
+    assert out == ""
+
+
+def test_report_on_replications_and_on_a_folder_it_cannot_read(replications, tmp_path, capsys):
+    shutil.copytree(replications, tmp_path / "reps")
+    shutil.rmtree(tmp_path / "reps" / "figures")
+    code, out, err = cli(capsys, "report", tmp_path / "reps")
+    assert code == 0, err
+    assert (tmp_path / "reps" / "figures" / "trust.png").is_file() and len(out.splitlines()) == 8
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    refused(*cli(capsys, "report", tmp_path / "other")[::2], "not a results folder")
+    refused(*cli(capsys, "report", tmp_path / "missing")[::2], "no such folder")
+
+
+# --- small things -----------------------------------------------------------------------------------
+
+def test_a_parameter_outside_its_table_is_named_with_its_group(tmp_path, capsys):
+    path = tmp_path / "bare.toml"
+    path.write_text('extends = "' + BASELINE.as_posix() + '"\nuncertainty = 0.9\n')
+    refused(*cli(capsys, "check", path)[::2], 'did you mean "market.uncertainty"')
+    path.write_text("uncertainy = 0.9\n")
+    refused(*cli(capsys, "check", path)[::2], 'did you mean "market.uncertainty"')
+
+
+@pytest.mark.parametrize("command,needles", [
+    ("check", ["scenario or sweep TOML file", "--set"]),
+    ("report", ["results folder", "sweep", "patterns"]),
+    ("rerun", ["manifest.json", "--out"]),
+    ("compare", ["scenario TOML file", "--seeds"]),
+])
+def test_help_describes_the_arguments(command, needles, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for needle in needles:
+        assert needle in text, needle
+
+
+def test_the_committed_example_is_not_overwritten_without_force(capsys):
+    example = ROOT / "results" / "example"
+    before = {p: p.stat().st_mtime_ns for p in example.rglob("*")}
+    refused(*cli(capsys, "run", BASELINE, *SMALL, "--out", example)[::2], "committed example", "--force")
+    assert {p: p.stat().st_mtime_ns for p in example.rglob("*")} == before
+
+
+# --- patterns ---------------------------------------------------------------------------------------
+
+def test_patterns_with_few_seeds_warn_before_running(monkeypatch, tmp_path, capsys):
+    from trustsim import patterns
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(patterns, "run_all", stop)
+    code, _, err = cli(capsys, "patterns", "--seeds", 3, "--out", tmp_path / "p")
+    assert code == 130 and "warning: with 3 seeds" in err.splitlines()[0] and "--seeds 10" in err
+    code, _, err = cli(capsys, "patterns", "--seeds", 10, "--out", tmp_path / "p")
+    assert code == 130 and "warning" not in err
+    assert listing(tmp_path) == []
+
+
+def synthetic_results():
+    """One result of each shape the checks make (series, per-σ, per-integrity, a grid, channels), long texts."""
+    from trustsim.patterns import Result
+    from trustsim.patterns.variants import CHANNELS, FIT_SPREADS, INTEGRITIES, SIGMAS
+
+    rng = np.random.default_rng(0)
+    x = lambda: rng.normal(size=4)  # noqa: E731
+    long = "; ".join(f"channel {i} +0.123 [-0.456, +0.789]" for i in range(8))
+    return [
+        Result("P1", "S18", long, "difference > 0 (CI excludes 0)", True, {"partner": x(), "aggressive": x()},
+               {"partner": 0.9}),
+        Result("P6", "S19", long, "increasing in σ", False,
+               {"advantage": [0.1] * 4, "by_sigma": [x() for _ in SIGMAS]}),
+        Result("R1", "S14", long, "slope > 0", False,
+               {"advantage": [0.1] * 5, "by_integrity": [x() for _ in INTEGRITIES]}),
+        Result("R2", "S14, S19", long, "falls with σ", True,
+               {"grid": {(s, f): x() for s in SIGMAS for f in FIT_SPREADS}}),
+        Result("D", "S10, S18, S19", long, "a decomposition (no verdict)", True,
+               {"contribution": {c: x() for c in CHANNELS}}),
+    ]
+
+
+def test_pattern_table_fits_100_columns_and_every_figure_has_labelled_axes(tmp_path, monkeypatch, capsys):
+    import matplotlib.figure
+
+    from trustsim.patterns import markdown_table, table
+    from trustsim.patterns.figures import jsonable
+
+    results = synthetic_results()
+    text = table(results)
+    assert max(map(len, text.splitlines())) <= 100
+    assert all(r.measured.split(";")[-1].strip().split()[-1] in text for r in results)  # nothing cut off
+    labels = []
+    original = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        labels.extend((ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    folder = tmp_path / "pat"
+    (folder / "figures").mkdir(parents=True)
+    (folder / "patterns.json").write_text(json.dumps(
+        [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target, "passed": r.passed,
+          "values": jsonable(r.values), "targets": jsonable(r.targets)} for r in results]))
+    (folder / "patterns.md").write_text(markdown_table(results))
+    (folder / "manifest.json").write_text(json.dumps({"trustsim": "0.1.0", "kind": "patterns"}))
+    code, out, err = cli(capsys, "report", folder)
+    assert code == 0, err
+    assert len(out.splitlines()) == len(results) == len(labels)
+    assert all(x.strip() and y.strip() for x, y in labels), labels

@@ -1,0 +1,198 @@
+"""trustsim from Python: one run, replications over seeds, and two scenarios compared, as objects that hold
+pandas DataFrames, for notebooks and other tools (the EMA Workbench, SALib, one's own scripts).
+
+    import trustsim
+    run = trustsim.simulate("scenarios/baseline.toml", seed=3, steps=60, uncertainty=0.9)
+    run.timeseries          # one row per step and posture, the columns of timeseries.csv
+    run.buyers              # one row per buyer, the columns of buyers.csv
+    run.summary["long_run"]["partner"]["market_share"]
+    run.save("results/mine")                      # the folder `trustsim run` writes
+
+    reps = trustsim.replicate("scenarios/baseline.toml", seeds=10)      # `trustsim run … --seeds 10`
+    reps.table()            # each long-run figure's mean, sd and 95% interval
+    diff = trustsim.compare("scenarios/baseline.toml", "scenarios/high_uncertainty.toml", seeds=10)
+    diff.table()            # B − A with 95% intervals, paired on common seeds
+
+A scenario is a TOML file's path, a ``Params``, a ``Scenario`` (``trustsim.load_scenario``), a nested
+``{"market": {"buyers": 60}}`` mapping, or None for the defaults. Overrides are keyword arguments with a
+parameter's bare name (``uncertainty=0.9``), ``group__name`` (``market__uncertainty=0.9``), or, unpacked,
+its full key (``**{"market.uncertainty": 0.9}``). Bad input raises ``trustsim.ParamError``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
+    """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts."""
+    from .params import ParamError, Params, resolve_key, validate
+    from .scenario import Scenario, load_scenario
+
+    if scenario is None or isinstance(scenario, (str, Path)):
+        sc = load_scenario(scenario)
+    elif isinstance(scenario, Scenario):
+        sc = scenario
+    elif isinstance(scenario, Params):
+        sc = Scenario("params", scenario)
+    elif isinstance(scenario, dict):
+        sc = Scenario("params", validate(scenario, "scenario"))
+    else:
+        raise ParamError("scenario", None, f"expected a path, Params, Scenario or mapping, got "
+                                           f"{type(scenario).__name__}")
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        group, name = resolve_key(key.replace("__", ".") if "__" in key else key)
+        changes[f"{group}.{name}"] = value
+    if seed is not None:
+        changes["run.seed"] = seed
+    if steps is not None:
+        changes["run.steps"] = steps
+    if not changes:
+        return sc
+    params = sc.params.replace(**changes)
+    return Scenario(sc.name, params, sc.path, sc.sha256, sc.description, sc.sweep, sc.chain,
+                    {**sc.overrides, **changes})
+
+
+@dataclass
+class Run:
+    """One run: the model after its last step, with its tables as DataFrames."""
+
+    model: Any
+    scenario: Any
+    started: str
+    wall: float
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def params(self):
+        return self.model.params
+
+    @property
+    def timeseries(self):
+        """One row per step and posture (``partner``, ``aggressive``, ``all``): the columns of timeseries.csv."""
+        if "ts" not in self._cache:
+            self._cache["ts"] = self.model.recorder.frame()
+        return self._cache["ts"]
+
+    @property
+    def buyers(self):
+        """One row per buyer: posture, long-run trust, non-productive share, … (buyers.csv)."""
+        if "buyers" not in self._cache:
+            self._cache["buyers"] = self.model.buyer_sums.frame(self.model)
+        return self._cache["buyers"]
+
+    @property
+    def summary(self) -> dict:
+        """``long_run`` (means over the second half) and ``short_run`` (first 8 steps) by posture."""
+        return self.model.recorder.summary()
+
+    @property
+    def long_run(self):
+        """The long-run means as a table: one row per posture, one column per results column."""
+        import pandas as pd
+
+        return pd.DataFrame(self.summary["long_run"]).T
+
+    @property
+    def advantages(self) -> dict:
+        """The partner advantages in the long run (``advantage.market_share``, …; None with one posture)."""
+        from .stats import advantages
+
+        return advantages(self.summary["long_run"])
+
+    @property
+    def network(self):
+        """The relationship network at the last step (networkx)."""
+        return self.model.network()
+
+    def save(self, out: str | Path, force: bool = False) -> Path:
+        """Write the results folder ``trustsim run`` writes (tables, summary, manifest, network, figures)."""
+        from .results import write_run
+
+        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
+                         network=self.params.market.buyers <= 20_000)
+
+    def __repr__(self) -> str:
+        return f"<trustsim run {self.scenario.name!r}: {self.params.run.steps} steps, seed {self.params.run.seed}>"
+
+
+def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any) -> Run:
+    """Run a scenario once; returns a :class:`Run` (``timeseries``, ``buyers``, ``summary``, ``network``,
+    ``save(dir)``). The same scenario and seed give the same numbers as ``trustsim run``."""
+    from .model import TrustMarket
+
+    sc = as_scenario(scenario, seed=seed, steps=steps, **overrides)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    model = TrustMarket(sc.params).run()
+    return Run(model, sc, started, time.perf_counter() - t0)
+
+
+def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None, steps: int | None = None,
+              workers: int | None = None, **overrides: Any):
+    """Run a scenario on ``seeds`` seeds derived from ``seed`` (default its run.seed) as ``trustsim run
+    --seeds`` does; returns a :class:`~trustsim.experiments.replicate.Replicated` (``runs``, ``timeseries``,
+    ``summary()``, ``table()``, ``bands()``, ``save(dir)``). ``workers``: processes (None: all cores)."""
+    from .experiments.replicate import replicate as run_replications
+
+    sc = as_scenario(scenario, steps=steps, **overrides)
+    return run_replications(sc, seeds, root=seed, workers=workers)
+
+
+def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: int | None = None,
+            workers: int | None = None, **overrides: Any):
+    """Two scenarios on the same ``seeds`` seeds, or two results folders (paths of folders); returns a
+    :class:`~trustsim.comparison.Comparison` (``table()`` of B − A with 95% intervals, ``text()``,
+    ``save(dir)``). Overrides apply to both scenarios."""
+    from .comparison import compare_folders, compare_scenarios
+
+    if all(isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)):
+        return compare_folders(a, b)
+    sa = as_scenario(a, steps=steps, **overrides)
+    sb = as_scenario(b, steps=steps, **overrides)
+    return compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+
+
+@dataclass
+class SweepResult:
+    """A sweep's tables: ``runs`` (runs.csv) and ``points`` (points.csv: means and 95% intervals per point)."""
+
+    sweep: Any
+    runs: Any
+    points: Any
+
+    def __repr__(self) -> str:
+        return (f"<trustsim sweep {self.sweep.name!r}: {len(self.sweep.points)} points × "
+                f"{self.sweep.replications} replications>")
+
+
+def sweep(scenario: Any = None, factors: dict | None = None, replications: int = 1, *, design: str = "grid",
+          samples: int | None = None, seed: int | None = None, seeds: str = "independent",
+          metrics: list[str] | None = None, steps: int | None = None, workers: int | None = None,
+          **overrides: Any) -> SweepResult:
+    """A batch experiment, as a sweep file's ``[sweep]`` table would declare it (``factors``: lists of values
+    for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables."""
+    import tempfile
+
+    import pandas as pd
+
+    from .experiments import build_sweep, run_sweep
+
+    sc = as_scenario(scenario, steps=steps, **overrides)
+    table: dict[str, Any] = {"design": design, "replications": replications, "seeds": seeds,
+                             "factors": dict(factors or {})}
+    for key, value in (("samples", samples), ("seed", seed), ("metrics", metrics)):
+        if value is not None:
+            table[key] = list(value) if key == "metrics" else value
+    sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
+    with tempfile.TemporaryDirectory(prefix="trustsim-sweep-") as tmp:
+        folder = Path(tmp) / "sweep"
+        run_sweep(sw, folder, workers=workers, quiet=True, figures=False)
+        runs, points = pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "points.csv")
+    return SweepResult(sw, runs, points)

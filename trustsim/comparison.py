@@ -1,0 +1,210 @@
+"""Two scenarios, or two results folders, side by side (``trustsim compare A B``, ``trustsim.compare``):
+each long-run figure's difference B − A with its 95% interval.
+
+Two scenarios run on the same seeds (derived from one root seed as replications derive them), so each
+difference is paired seed by seed, which removes the noise the two share. Two results folders (runs or
+replications) are paired on the seeds they have in common when they have the same ones, and compared
+by Welch's interval otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .experiments.design import METRIC_COLUMNS
+from .params import ParamError
+from .stats import ADVANTAGES, describe, difference
+
+KIND = "compare"
+KEY_COLUMNS = {"market_share": "market share", "tco_per_unit": "cost of ownership per unit",
+               "component_price": "price per unit", "trust_buyer": "trust in its suppliers",
+               "trust_supplier": "trusted by its suppliers", "nonproductive_share": "non-productive share of hours",
+               "ideas_received_cum": "ideas received per buyer", "profit_cum": "cumulative profit per buyer"}
+KEY_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in ("partner", "aggressive", "all") for c in KEY_COLUMNS
+                             if (g, c) != ("all", "market_share")))
+
+
+def figure_text(figure: str) -> str:
+    """A key figure in a few words: "partner: market share", "advantage: market share"."""
+    group, _, column = figure.partition(".")
+    if group == "advantage":
+        return "partner advantage: " + {"market_share": "market share", "profit_cum": "cumulative profit",
+                                        "tco_per_unit": "cost of ownership"}.get(column, column)
+    return f"{group}: {KEY_COLUMNS.get(column, column.replace('_', ' '))}"
+
+
+@dataclass
+class Comparison:
+    """A against B: ``runs_a`` and ``runs_b`` (one row per run: seed and long-run figures), ``paired``."""
+
+    scenario_a: object
+    scenario_b: object
+    runs_a: object
+    runs_b: object
+    paired: bool
+    sources: dict
+    started: str
+    wall: float
+
+    @property
+    def names(self) -> tuple[str, str]:
+        a, b = self.scenario_a.name, self.scenario_b.name
+        return (f"A {a}", f"B {b}") if a == b else (a, b)
+
+    def table(self):
+        """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired."""
+        import pandas as pd
+
+        a, b = self._ok(self.runs_a), self._ok(self.runs_b)
+        if self.paired:
+            joined = a.merge(b, on="seed", suffixes=(".a", ".b"))
+            pairs = {c: (joined[f"{c}.a"], joined[f"{c}.b"]) for c in METRIC_COLUMNS}
+        else:
+            pairs = {c: (a[c], b[c]) for c in METRIC_COLUMNS}
+        rows = []
+        for c, (x, y) in pairs.items():
+            da, db = describe(x), describe(y)
+            rows.append({"figure": c, "a": da["mean"], "a.low": da["low"], "a.high": da["high"], "b": db["mean"],
+                         "b.low": db["low"], "b.high": db["high"], **difference(x, y, self.paired),
+                         "paired": self.paired})
+        return pd.DataFrame.from_records(rows)
+
+    @staticmethod
+    def _ok(runs):
+        return runs[runs["status"] == "ok"] if "status" in runs else runs
+
+    def text(self, figures=KEY_FIGURES) -> str:
+        """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
+        t = self.table().set_index("figure")
+        a, b = (n[:10] for n in self.names)
+        lines = [f"{'figure':<41} {a:>10} {b:>10}  B − A [95% interval]", "-" * 99]
+        for f in figures:
+            r = t.loc[f]
+            if r[["a", "b"]].isna().any():
+                continue
+            interval = "" if r.isna()[["low", "high"]].any() else f" [{r['low']:+.3g}, {r['high']:+.3g}]"
+            lines.append(f"{figure_text(f)[:41]:<41} {r['a']:>10.4g} {r['b']:>10.4g}  "
+                         f"{r['difference']:+.3g}{interval}")
+        return "\n".join(lines)
+
+    def save(self, out, force: bool = False) -> Path:
+        """The results folder: ``compare.csv``, ``compare.json``, ``runs_a.csv``, ``runs_b.csv``, the figure and
+        the manifest."""
+        from .results import manifest, scenario_files, write_atomically
+
+        table = self.table()
+
+        def write(tmp: Path) -> None:
+            table.to_csv(tmp / "compare.csv", index=False)
+            self.runs_a.to_csv(tmp / "runs_a.csv", index=False)
+            self.runs_b.to_csv(tmp / "runs_b.csv", index=False)
+            (tmp / "compare.json").write_text(json.dumps(self.info(), indent=2, ensure_ascii=False) + "\n")
+            (tmp / "figures").mkdir()
+            draw(table, self.names, self.paired, tmp / "figures" / "compare.png")
+            info = manifest(self.scenario_a, self.scenario_a.params, self.started, self.wall, kind=KIND,
+                            compare=self.info(), params_b=self.scenario_b.params.nested())
+            (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+
+        protect = [*scenario_files(self.scenario_a), *scenario_files(self.scenario_b)]
+        return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()])
+
+    def info(self) -> dict:
+        return {"a": self.names[0], "b": self.names[1], "sources": self.sources, "paired": self.paired,
+                "runs_a": len(self.runs_a), "runs_b": len(self.runs_b),
+                "seeds": [int(s) for s in self.runs_a["seed"]] if self.paired else None,
+                "difference": "B − A; 95% intervals: paired t on the common seeds, else Welch"}
+
+
+def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int | None = None,
+                      quiet: bool = True) -> Comparison:
+    """Run scenarios ``a`` and ``b`` on the same ``seeds`` seeds (from ``root``, default A's run.seed)."""
+    from .experiments.replicate import replicate
+
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    root = a.params.run.seed if root is None else root
+    ra = replicate(a, seeds, root=root, workers=workers, quiet=quiet)
+    rb = replicate(b, seeds, root=root, workers=workers, quiet=quiet)
+    return Comparison(a, b, ra.runs, rb.runs, True, {"a": a.path, "b": b.path, "root_seed": root, "seeds": seeds},
+                      started, time.perf_counter() - t0)
+
+
+def load_folder(folder: str | Path):
+    """A results folder as (scenario, runs table): a run (one row) or replications."""
+    import pandas as pd
+
+    from .experiments.execute import metric_row
+    from .experiments.replicate import read_runs
+    from .reproduce import read_manifest, scenario_of
+
+    folder = Path(folder)
+    info, _ = read_manifest(folder)
+    scenario = scenario_of(info, str(folder / "manifest.json"))
+    if info["kind"] == "replications":
+        return scenario, read_runs(folder)
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+        row = metric_row(summary["long_run"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder / "summary.json"), None, f"cannot be read as a run's summary ({exc})") from None
+    return scenario, pd.DataFrame([{"replicate": 0, "seed": scenario.params.run.seed, "status": "ok", "error": "",
+                                    **row}])
+
+
+def compare_folders(a: str | Path, b: str | Path) -> Comparison:
+    """Two results folders: paired when both hold runs on the same seeds, else Welch's interval."""
+    sa, ra = load_folder(a)
+    sb, rb = load_folder(b)
+    paired = sorted(ra["seed"]) == sorted(rb["seed"]) and ra["seed"].is_unique and len(ra) > 1
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return Comparison(sa, sb, ra, rb, paired, {"a": str(a), "b": str(b)}, now, 0.0)
+
+
+def draw(table, names, paired: bool, path: Path) -> None:
+    """B − A for the key figures, each relative to A's mean (%), with its 95% interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    t = table.set_index("figure").reindex(list(KEY_FIGURES))
+    t = t[np.isfinite(t["a"].astype(float)) & np.isfinite(t["b"].astype(float)) & (t["a"].abs() > 1e-12)]
+    scale = 100 / t["a"].abs()
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.28 * max(len(t), 1)))
+    y = np.arange(len(t))
+    d, lo, hi = t["difference"] * scale, t["low"] * scale, t["high"] * scale
+    has = np.isfinite(lo.astype(float)) & np.isfinite(hi.astype(float))
+    err = np.vstack([np.where(has, d - lo, 0), np.where(has, hi - d, 0)])
+    ax.errorbar(d, y, xerr=err, fmt="o", color="tab:blue", capsize=3, ms=4)
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_yticks(y, [figure_text(f) for f in t.index], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{names[1]} − {names[0]}, in % of {names[0]}'s mean\n(95% interval"
+                  f"{', paired on common seeds' if paired else ', Welch'})", fontsize=9)
+    ax.set_title(f"{names[1]} against {names[0]}: long-run figures", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
+    import pandas as pd
+
+    from .results import write_atomically
+
+    folder = Path(folder)
+    try:
+        table = pd.read_csv(folder / "compare.csv")
+        info = json.loads((folder / "compare.json").read_text())
+        names, paired = (info["a"], info["b"]), bool(info["paired"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder), None, f"not a complete comparison folder ({exc})") from None
+    write_atomically(folder / "figures", lambda tmp: draw(table, names, paired, tmp / "compare.png"), force=True)
+    return [folder / "figures" / "compare.png"]

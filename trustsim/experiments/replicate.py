@@ -1,0 +1,160 @@
+"""Replications of one scenario (``trustsim run SCENARIO --seeds N``, ``trustsim.replicate``): a sweep with
+one design point and N replications, run on all cores by the sweep machinery, so replicate r gets the seed a
+sweep gives it, ``SeedSequence(root, spawn_key=(0, r))``, and is the run ``trustsim run SCENARIO --seed S``
+makes with that seed. The result: each run's time series, each run's long-run figures, and their mean,
+standard deviation and 95% interval by posture.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..metrics import COLUMNS, GROUPS
+from ..params import ParamError
+from ..stats import ADVANTAGES, describe, interval_frame
+from .design import METRIC_COLUMNS, build_sweep
+
+KIND = "replications"
+ID_COLUMNS = ("replicate", "seed", "status", "error")
+MIN_SEEDS = 2
+
+
+def _clean(value):
+    """NaN and infinities as JSON null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Replicated:
+    """The runs of one scenario over seeds: ``runs`` (one row per replicate: seed, status, the long-run
+    figures as in a sweep's runs table) and ``timeseries`` (every run's per-step table, ``replicate`` first)."""
+
+    scenario: object
+    root_seed: int
+    runs: object
+    timeseries: object
+    started: str
+    wall: float
+
+    @property
+    def seeds(self) -> list[int]:
+        return [int(s) for s in self.runs["seed"]]
+
+    @property
+    def failed(self) -> list[int]:
+        return [int(r) for r in self.runs.loc[self.runs["status"] != "ok", "replicate"]]
+
+    def summary(self) -> dict:
+        """``long_run``: by posture, each contract column's mean, sd, 95% interval and count over the
+        replicates; ``advantages``: the same for the partner advantages."""
+        ok = self.runs[self.runs["status"] == "ok"]
+        long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMNS} for g in GROUPS}
+        adv = {a: describe(ok[a]) for a in ADVANTAGES}
+        return _clean({"scenario": self.scenario.name, "replications": len(self.runs), "root_seed": self.root_seed,
+                       "seeds": self.seeds, "failed": self.failed, "long_run": long_run, "advantages": adv})
+
+    def table(self):
+        """The summary as a table: one row per figure (``partner.market_share``, …, the advantages)."""
+        import pandas as pd
+
+        ok = self.runs[self.runs["status"] == "ok"]
+        rows = [{"figure": c, **describe(ok[c])} for c in METRIC_COLUMNS]
+        return pd.DataFrame.from_records(rows)
+
+    def save(self, out, force: bool = False) -> Path:
+        """Write the results folder ``trustsim run SCENARIO --seeds N`` writes."""
+        from ..results import scenario_files
+
+        return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
+                                                             if Path(p).exists()])
+
+    def __repr__(self) -> str:
+        return f"<trustsim replications of {self.scenario.name!r}: {len(self.runs)} seeds from {self.root_seed}>"
+
+    def bands(self):
+        """Per step and posture: each column's mean and 95% interval over the replicates (``c``, ``c.low``,
+        ``c.high``)."""
+        ts = self.timeseries
+        ok = ts[ts["replicate"].isin(self.runs.loc[self.runs["status"] == "ok", "replicate"])]
+        return interval_frame(ok, ["step", "group"], [c for c in COLUMNS if c != "buyers"])
+
+
+def replication_sweep(scenario, n: int, root: int | None = None):
+    """The sweep that replicates ``scenario`` ``n`` times from the root seed (default: its ``run.seed``)."""
+    if n < MIN_SEEDS:
+        raise ParamError("--seeds", None, f"{n} is too few: the intervals need at least {MIN_SEEDS} seeds")
+    table = {"replications": n, "seed": scenario.params.run.seed if root is None else root}
+    return build_sweep(scenario.name, scenario.path or scenario.name, scenario.params, table, scenario)
+
+
+def replicate(scenario, n: int, *, root: int | None = None, workers: int | None = None,
+              quiet: bool = True) -> Replicated:
+    """Run ``scenario`` with ``n`` seeds derived from ``root`` (default its ``run.seed``) on ``workers``
+    processes (default: all cores); a failed run is a row with status "error"."""
+    import pandas as pd
+
+    from .execute import run_sweep
+
+    sweep = replication_sweep(scenario, n, root)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="trustsim-replications-") as tmp:
+        folder = Path(tmp) / "runs"
+        run_sweep(sweep, folder, workers=workers, quiet=quiet, timeseries=True, figures=False)
+        df = pd.read_parquet(folder / "runs.parquet")
+        frames = [pd.read_parquet(f) for f in sorted((folder / "timeseries").glob("run-*.parquet"))]
+    runs = df[[*ID_COLUMNS, *METRIC_COLUMNS]].reset_index(drop=True)  # one point: run id = replicate
+    ts = pd.concat(frames, ignore_index=True).rename(columns={"run_id": "replicate"}) if frames else None
+    return Replicated(scenario, sweep.seed, runs, ts, started, time.perf_counter() - t0)
+
+
+def write_replications(rep: Replicated, out, force: bool = False, protect=()) -> Path:
+    """The results folder: ``replications.csv``, ``summary.json``, ``bands.csv``, each run's time series
+    (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
+    from ..results import manifest, write_atomically
+    from .replicate_figures import draw
+
+    def write(tmp: Path) -> None:
+        rep.runs.to_csv(tmp / "replications.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2) + "\n")
+        bands = rep.bands()
+        bands.to_csv(tmp / "bands.csv", index=False)
+        if rep.timeseries is not None:
+            (tmp / "timeseries").mkdir()
+            for r, frame in rep.timeseries.groupby("replicate", sort=True):
+                frame.drop(columns="replicate").to_csv(tmp / "timeseries" / f"replicate-{r:03d}.csv", index=False)
+        (tmp / "figures").mkdir()
+        draw(tmp / "figures", bands, rep.runs, rep.scenario.name)
+        info = manifest(rep.scenario, rep.scenario.params, rep.started, rep.wall, kind=KIND,
+                        root_seed=rep.root_seed, replications=len(rep.runs), seeds=rep.seeds, failed=rep.failed,
+                        seed_rule="replicate r: SeedSequence(root_seed, spawn_key=(0, r)), 63 bits, as in sweeps")
+        (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+
+    return write_atomically(out, write, force, kind=KIND, protect=protect)
+
+
+def read_runs(folder: Path):
+    """The replications table of a replications folder (ParamError when it is not one)."""
+    import pandas as pd
+
+    path = Path(folder) / "replications.csv"
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ParamError(str(path), None, f"cannot be read as a replications table ({exc})") from None
+    missing = [c for c in (*ID_COLUMNS, *METRIC_COLUMNS) if c not in df.columns]
+    if missing or df.empty:
+        lacks = missing[0] if missing else "rows"
+        raise ParamError(str(path), None, f"not a trustsim replications table (lacks {lacks})")
+    df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
+    return df

@@ -1,0 +1,107 @@
+"""The figures of a replications folder: each key figure over time by posture, the mean over replicates
+with its 95% band, and the partner advantages' long-run values over replicates with their interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..labels import column_label
+from ..stats import ADVANTAGES, finite, mean_ci
+from ..style import POSTURE_COLOURS
+
+OVER_TIME = {  # file name: columns drawn (the second dashed)
+    "tco_per_unit": ("tco_per_unit",),
+    "component_price": ("component_price",),
+    "trust": ("trust_buyer", "trust_supplier"),
+    "market_share": ("market_share",),
+    "profit_cum": ("profit_cum",),
+    "nonproductive_share": ("nonproductive_share",),
+    "ideas_received_cum": ("ideas_received_cum",),
+}
+
+ADVANTAGE_TITLES = {"advantage.market_share": "market share", "advantage.profit_cum": "cumulative profit",
+                    "advantage.tco_per_unit": "cost of ownership"}
+
+
+def draw(folder: Path, bands, runs, name: str) -> list[Path]:
+    """Draw the figures into ``folder`` from the bands table and the replications table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    ok = runs[runs["status"] == "ok"]
+    n = len(ok)
+    for file, cols in OVER_TIME.items():
+        fig, ax = plt.subplots(figsize=(6.4, 3.9))
+        for col, style in zip(cols, ("-", "--")):
+            for group in ("partner", "aggressive"):
+                g = bands[bands["group"] == group]
+                if g.empty or not np.isfinite(g[col].to_numpy(float)).any() or not ok[f"{group}.buyers"].max() > 0:
+                    continue
+                colour = POSTURE_COLOURS[group]
+                what = f" ({col.replace('_', ' ')})" if len(cols) > 1 else ""
+                ax.plot(g["step"], g[col], style, color=colour, lw=1.4, label=f"{group}{what}")
+                ax.fill_between(g["step"], g[f"{col}.low"], g[f"{col}.high"], color=colour, alpha=0.2, lw=0)
+        ax.set_xlabel("step (quarter)")
+        ax.set_ylabel(column_label(cols[0]) if len(cols) == 1 else "trust (0–1): buyer's solid, supplier's dashed")
+        ax.set_title(f"{name}: mean over {n} replicates, 95% band", fontsize=10)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, frameon=False)
+        made.append(_save(fig, folder / f"{file}.png"))
+
+    fig, axes = plt.subplots(1, len(ADVANTAGES), figsize=(4.0 * len(ADVANTAGES), 3.9), squeeze=False)
+    for ax, adv in zip(axes[0], ADVANTAGES):
+        values = finite(ok[adv])
+        if len(values):
+            m, lo, hi = mean_ci(values)
+            ax.scatter(np.linspace(-0.12, 0.12, len(values)), values, s=10, color="0.6", label="replicates")
+            ax.errorbar([0], [m], yerr=[[m - lo], [hi - m]], marker="o", capsize=5, color="tab:blue",
+                        label="mean, 95% interval")
+            ax.legend(fontsize=7, frameon=False)
+        ax.axhline(0, color="0.5", lw=0.8, ls=":")
+        ax.set_xticks([])
+        ax.set_xlim(-0.5, 0.5)
+        ax.set_xlabel(f"{n} replicates")
+        ax.set_ylabel(column_label(adv, 36), fontsize=8)
+        ax.set_title(ADVANTAGE_TITLES[adv], fontsize=9)
+    fig.suptitle(f"{name}: partner advantages in the long run", fontsize=10)
+    made.append(_save(fig, folder / "advantages.png"))
+    return made
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
+    ``replications.csv``."""
+    import json
+
+    import pandas as pd
+
+    from ..params import ParamError
+    from ..results import write_atomically
+    from .replicate import read_runs
+
+    folder = Path(folder)
+    runs = read_runs(folder)
+    try:
+        bands = pd.read_csv(folder / "bands.csv")
+        name = json.loads((folder / "manifest.json").read_text())["scenario"]["name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
+    names: list[Path] = []
+    write_atomically(folder / "figures", lambda tmp: names.extend(p.name for p in draw(tmp, bands, runs, name)),
+                     force=True)
+    return [folder / "figures" / n for n in names]

@@ -1,0 +1,62 @@
+"""Axis labels and titles in words: a parameter by its meaning and unit (the schema's), a results column by
+its meaning and unit (``columns.py``), a partner advantage by its definition (``stats.ADVANTAGES``)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .columns import BY_NAME
+from .params import GROUPS
+from .stats import ADVANTAGES
+
+WIDTH = 46  # characters per line of a label
+
+
+def _wrap(text: str, width: int = WIDTH) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _with_unit(text: str, unit: str) -> str:
+    return f"{text} ({unit})" if unit and unit not in text else text
+
+
+def param_label(key: str, width: int = WIDTH) -> str:
+    """``market.uncertainty`` → "σ: chance of a specification change per relationship and step
+    (probability)": the schema's meaning up to its first semicolon, with the unit."""
+    group, _, name = key.partition(".")
+    field = GROUPS[group].model_fields.get(name) if group in GROUPS else None
+    if field is None:
+        return key
+    meaning = (field.description or name).split(";")[0].strip()
+    unit = (field.json_schema_extra or {}).get("unit", "")
+    return _wrap(_with_unit(meaning, unit), width)
+
+
+ADVANTAGE_SHORT = {"advantage.market_share": "partner advantage in market share",
+                   "advantage.profit_cum": "partner advantage in cumulative profit",
+                   "advantage.tco_per_unit": "partner advantage in cost of ownership"}
+POSTURE_TEXT = {"partner": "partner buyers", "aggressive": "aggressive buyers", "all": "all buyers"}
+
+
+def column_label(name: str, width: int = WIDTH) -> str:
+    """A results column (``tco_per_unit``), a posture's column (``partner.market_share``) or a partner
+    advantage (``advantage.profit_cum``) in words, with its unit."""
+    if name in ADVANTAGES:
+        return _wrap("partner advantage: " + ADVANTAGES[name], width)
+    posture, _, column = name.partition(".") if "." in name else ("", "", name)
+    c = BY_NAME.get(column)
+    if c is None:
+        return name
+    meaning = c.meaning.split(":")[0] if "below" in c.meaning else c.meaning  # not "the parts below"
+    text = _with_unit(meaning, c.unit)
+    return _wrap(f"{text}, {POSTURE_TEXT.get(posture, posture)}" if posture else text, width)
+
+
+def short_column_label(name: str) -> str:
+    """A column's meaning in one short line (no unit, cut at a comma or parenthesis), for legends and tables."""
+    if name in ADVANTAGES:
+        return ADVANTAGE_SHORT.get(name, name)
+    posture, _, column = name.partition(".") if "." in name else ("", "", name)
+    c = BY_NAME.get(column)
+    meaning = c.meaning.split(":")[0].split("(")[0].split(",")[0].strip() if c else column
+    return f"{meaning}, {posture}" if posture else meaning

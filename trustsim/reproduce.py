@@ -1,0 +1,123 @@
+"""A result made again from its manifest (``trustsim rerun results/x/manifest.json``): the manifest holds the
+resolved parameters and the seed, so no scenario file is needed, and the new tables are compared byte for
+byte with those beside the manifest.
+
+A run's manifest is rerun as one run, a replications manifest as the same replications (root seed and
+count). Sweeps are rerun with ``trustsim sweep`` from their sweep file, the pattern suite with
+``trustsim patterns``. Any manifest this cannot use is a ParamError (one line, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .params import ParamError, validate
+from .scenario import Scenario, read_small_file
+
+TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
+          "replications": ("replications.csv", "summary.json", "bands.csv")}
+OTHER_KINDS = {"sweep": "a sweep's manifest; a sweep is made again from its sweep file: trustsim sweep FILE",
+               "patterns": "the pattern suite's manifest; make it again with: trustsim patterns",
+               "compare": "a comparison's manifest; make it again with: trustsim compare A B"}
+
+
+def read_manifest(path: str | Path) -> tuple[dict, Path]:
+    """The manifest (a file, or a results folder holding ``manifest.json``) and the folder it lies in."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    shown = str(path)
+    raw = read_small_file(path, shown, limit=50_000_000)
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ParamError(shown, None, f"is not a JSON manifest ({str(exc).splitlines()[0][:80]})") from None
+    if not isinstance(info, dict) or "trustsim" not in info:
+        raise ParamError(shown, None, "is not a trustsim manifest (no \"trustsim\" version in it)")
+    kind = info.get("kind") or ("sweep" if "sweep" in info else "patterns" if "seeds" in info and
+                                "root_seed" not in info else "run")
+    if kind in OTHER_KINDS:
+        raise ParamError(shown, "kind", f"is {OTHER_KINDS[kind]}")
+    if kind not in TABLES:
+        raise ParamError(shown, "kind", f"{kind!r} is not a kind of result rerun makes (run, replications)")
+    info["kind"] = kind
+    if not isinstance(info.get("params"), dict):
+        raise ParamError(shown, "params", "missing: the manifest does not hold the resolved parameters")
+    if kind == "replications":
+        for key in ("root_seed", "replications"):
+            value = info.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ParamError(shown, key, f"expected a whole number, got {value!r}")
+    return info, path.parent
+
+
+def scenario_of(info: dict, source: str) -> Scenario:
+    """The scenario a manifest records: its resolved parameters (validated again), name and provenance."""
+    params = validate(info["params"], source)
+    sc = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
+    name = sc.get("name") if isinstance(sc.get("name"), str) and sc.get("name") else "rerun"
+    chain = sc.get("extends_chain") if isinstance(sc.get("extends_chain"), list) else []
+    overrides = sc.get("overrides") if isinstance(sc.get("overrides"), dict) else {}
+    path = sc.get("path") if isinstance(sc.get("path"), str) else None
+    return Scenario(name=name, params=params, path=path, sha256=sc.get("sha256"),
+                    chain=tuple(str(p) for p in chain), overrides=overrides)
+
+
+def installed_versions() -> dict[str, str]:
+    import platform
+
+    import mesa
+    import numpy
+
+    from . import __version__
+
+    return {"trustsim": __version__, "mesa": mesa.__version__, "python": platform.python_version(),
+            "numpy": numpy.__version__}
+
+
+def version_differences(info: dict) -> list[str]:
+    """``"numpy 1.26.4 recorded, 2.1.0 installed"`` for each version that differs from the manifest's."""
+    return [f"{name} {info.get(name)} recorded, {now} installed" for name, now in installed_versions().items()
+            if info.get(name) is not None and str(info.get(name)) != now]
+
+
+def compare_file(new: Path, old: Path) -> tuple[str, float]:
+    """("identical", 0) when the bytes agree; else ("close"/"differs", the largest relative difference of
+    the numbers, or inf when the tables' shapes or texts differ); ("missing", nan) without the old file."""
+    if not old.is_file():
+        return "missing", math.nan
+    if new.read_bytes() == old.read_bytes():
+        return "identical", 0.0
+    gap = _relative_gap(new, old)
+    return ("close" if gap <= 1e-9 else "differs"), gap
+
+
+def _relative_gap(new: Path, old: Path) -> float:
+    import numpy as np
+    import pandas as pd
+
+    try:
+        if new.suffix == ".json":
+            a, b = pd.json_normalize(json.loads(new.read_text())), pd.json_normalize(json.loads(old.read_text()))
+        else:
+            a, b = pd.read_csv(new), pd.read_csv(old)
+    except (OSError, ValueError):
+        return math.inf
+    if list(a.columns) != list(b.columns) or a.shape != b.shape:
+        return math.inf
+    gap = 0.0
+    for c in a.columns:
+        x, y = a[c], b[c]
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            x, y = x.to_numpy(float), y.to_numpy(float)
+            if not np.array_equal(np.isnan(x), np.isnan(y)):
+                return math.inf
+            x, y = np.nan_to_num(x), np.nan_to_num(y)
+            scale = np.maximum(np.abs(x), np.abs(y))
+            rel = np.divide(np.abs(x - y), scale, out=np.zeros_like(x), where=scale > 0)
+            gap = max(gap, float(rel.max(initial=0.0)))
+        elif not x.astype(str).equals(y.astype(str)):
+            return math.inf
+    return gap
