@@ -7,7 +7,7 @@ import os
 from .argtypes import nonneg_int, pos_int
 
 NAME = "compare"
-HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95% intervals"
+HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
 
 
 def arguments(p) -> None:
