@@ -81,9 +81,9 @@ def _purchasing_hours(m):
 
 
 def _active_integrity(mk) -> float:
-    """Mean integrity of the suppliers that hold at least one relationship."""
+    """Mean integrity of the suppliers that hold at least one relationship (of all suppliers when none does)."""
     held = np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0
-    return float(mk.integrity[held].mean()) if held.any() else float("nan")
+    return float(mk.integrity[held].mean() if held.any() else mk.integrity.mean())
 
 
 COST_TEXT = {  # part: (short name, meaning)
