@@ -29,10 +29,11 @@ def handle(args) -> int:
 
     from .. import patterns
     from ..params import ParamError, Params, Scenario
-    from ..results import manifest, write_atomically
+    from ..results import check_target, manifest, write_atomically
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
+    check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
     base = Params()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -56,7 +57,7 @@ def handle(args) -> int:
                         seeds=list(range(1, args.seeds + 1)))
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
-    write_atomically(args.out, write, force=args.force)
+    write_atomically(args.out, write, force=args.force, kind="patterns")
     print(f"{len(results) - len(failed)} of {len(results)} patterns reproduced"
           + (f"; failed: {', '.join(failed)}" if failed else "") + f"; figures in {args.out}/figures")
     return 0 if not failed else 1
