@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .argtypes import pos_int
+from .argtypes import folder, pos_int
 
 NAME = "patterns"
 HELP = "run the pattern suite P1–P10 and print its table"
@@ -12,7 +12,8 @@ HELP = "run the pattern suite P1–P10 and print its table"
 
 def arguments(p) -> None:
     p.add_argument("--seeds", type=pos_int, default=10, help="seeds per scenario variant (default 10)")
-    p.add_argument("--out", default="results/patterns", help="folder for the figures (default results/patterns)")
+    p.add_argument("--out", type=folder, default="results/patterns",
+                   help="folder for the figures (default results/patterns)")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
@@ -28,7 +29,7 @@ def handle(args) -> int:
     from tqdm import tqdm
 
     from .. import patterns
-    from ..params import ParamError, Params, Scenario
+    from ..params import ParamError, Params, Scenario, safe_text
     from ..results import check_target, manifest, write_atomically
 
     if args.seeds < 2:
@@ -59,5 +60,5 @@ def handle(args) -> int:
 
     write_atomically(args.out, write, force=args.force, kind="patterns")
     print(f"{len(results) - len(failed)} of {len(results)} patterns reproduced"
-          + (f"; failed: {', '.join(failed)}" if failed else "") + f"; figures in {args.out}/figures")
+          + (f"; failed: {', '.join(failed)}" if failed else "") + f"; figures in {safe_text(args.out, 400)}/figures")
     return 0 if not failed else 1

@@ -14,11 +14,11 @@ def handle(args) -> int:
     from pathlib import Path
 
     from .. import report
-    from ..params import ParamError
+    from ..params import ParamError, safe_text
 
     folder = Path(args.folder)
     if not (folder / "timeseries.csv").is_file():
         raise ParamError(str(folder), None, "not a results folder (no timeseries.csv)")
     for path in report.figures(folder):
-        print(path)
+        print(safe_text(path, 400))
     return 0

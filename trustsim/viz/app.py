@@ -18,7 +18,7 @@ import solara
 from mesa.visualization import Slider, SolaraViz
 
 from ..model import TrustMarket, as_seed
-from ..params import ATTENTION_POLICIES, ParamError, Params, Scenario, bounds, load_scenario
+from ..params import ATTENTION_POLICIES, ParamError, Params, Scenario, bounds, load_scenario, safe_text
 from . import components as c
 from .controls import CONTROLS
 
@@ -163,7 +163,8 @@ def check_port(host: str, port: int) -> None:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as exc:
-        raise ParamError(f"--host {host} --port {port}", None, f"cannot listen there ({exc.strerror})") from None
+        raise ParamError(f"--host {safe_text(host)} --port {port}", None,
+                         f"cannot listen there ({exc.strerror})") from None
 
 
 def server_command(host: str, port: int) -> list[str]:
@@ -194,10 +195,10 @@ def serve(args) -> int:
         except OSError as exc:
             raise ParamError("--host", host, f"cannot listen there ({exc.strerror})") from None
     if not is_loopback(host):
-        print(f"trustsim viz: warning: listening on {host}, not only this machine: anyone who can reach it on "
-              f"port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"trustsim viz: {name} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
+        print(f"trustsim viz: warning: listening on {safe_text(host)}, not only this machine: anyone who can reach "
+              f"it on port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
+    shown = safe_text(f"[{host}]" if ":" in host else host)
+    print(f"trustsim viz: {safe_text(name)} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
     sys.stdout.flush()
     command = server_command(host, port)
     if os.name == "posix":  # become the server: Ctrl-C and kill reach it directly, no process is left behind
