@@ -36,7 +36,7 @@ def handle(args) -> int:
     check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    model = TrustMarket(scenario.params)
+    model = TrustMarket(scenario.params, rng=scenario.params.run.seed)
     show = not args.quiet and sys.stderr.isatty()
     if show:
         from tqdm import tqdm

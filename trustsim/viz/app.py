@@ -38,7 +38,7 @@ class AppMarket(TrustMarket):
         except ParamError:
             seed = (params or Params()).run.seed
             notice = f"Seed {str(rng)[:40]!r} is not an integer; the scenario's seed {seed} is used."
-            rng = None
+            rng = seed
         super().__init__(params, rng=rng, **overrides)
         self.notice = notice
 
@@ -117,7 +117,7 @@ def views(scenario_name: str) -> list:
 @solara.component
 def MarketViz(label: str, scenario: Scenario):
     """SolaraViz on one scenario's parameters: controls, step/play/reset and the views."""
-    model = solara.use_memo(lambda: AppMarket(scenario.params), [label])
+    model = solara.use_memo(lambda: AppMarket(scenario.params, rng=scenario.params.run.seed), [label])
     return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
                      name=f"trustsim · {scenario.name}", play_interval=150)
 
