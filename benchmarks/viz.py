@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         page = timed(step_button.click, steps)
         rc.close()
 
-    model = TrustMarket(scenario.params)
+    model = TrustMarket(scenario.params, rng=scenario.params.run.seed)
     model.step()
     parts = {
         "model step": timed(model.step, steps),

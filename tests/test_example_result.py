@@ -26,7 +26,7 @@ def fresh():
     assert info["scenario"]["overrides"] == {}
     scenario = load_scenario(ROOT / info["scenario"]["path"], seed=info["seed"], steps=info["steps"])
     assert scenario.params.nested() == info["params"], "the baseline's parameters changed since the example"
-    model = TrustMarket(scenario.params)
+    model = TrustMarket(scenario.params, rng=scenario.params.run.seed)
     model.run()
     return model
 

@@ -285,7 +285,7 @@ def test_bad_command_line_and_folders(tmp_path, capsys, monkeypatch):
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     assert cli.main(["sweep", str(path), "--out", str(foreign), "--quiet"]) == 2
-    assert "not a trustsim sweep" in capsys.readouterr().err
+    assert "not a trustsim result" in capsys.readouterr().err
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
     no_sweep = tmp_path / "plain.toml"
     no_sweep.write_text('[market]\nbuyers = 10\n')

@@ -20,8 +20,10 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+    def error(self, message):  # one line, not argparse's usage block, repeating what was typed safely
+        from .params import safe_text
+
+        raise UsageError(f"{self.prog}: error: {safe_text(message, 400)} (see '{self.prog} --help')")
 
 
 def build_parser() -> Parser:

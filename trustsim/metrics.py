@@ -8,6 +8,8 @@ sums (second half of the run) for the per-agent outputs and the quintile pattern
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .columns import COLUMNS as REGISTRY
@@ -16,6 +18,7 @@ from .state import COST_PARTS  # noqa: F401  (re-exported for the figures)
 
 GROUPS = ("partner", "aggressive", "all")
 COLUMNS = NAMES
+COUNTED = np.array([c.count for c in REGISTRY])  # counts of events: 0 where nothing was counted; other figures NaN
 TIMESERIES_HEADER = ("step", "group", *COLUMNS)
 SHORT_RUN_STEPS = 8
 
@@ -76,7 +79,7 @@ def step_measurements(model) -> np.ndarray:
             rows[:, cols] = total / np.maximum(n, 1)[:, None]
         else:  # total
             rows[:, cols] = total
-    rows[n == 0, 1:] = 0.0  # an empty group reports nothing but its size
+    rows[n == 0] = np.where(COUNTED, 0.0, np.nan)  # an empty group: its size and counts 0, every other figure NaN
     return rows
 
 
@@ -98,17 +101,21 @@ class Recorder:
         return self.data[: self.n]
 
     def latest(self, group: str, column: str) -> float:
+        """The last step's figure; NaN (a count: 0) for a group with no buyers, or before the first step."""
         if self.n == 0:
-            return 0.0
+            return 0.0 if COUNTED[COLUMNS.index(column)] else float("nan")
         return float(self.data[self.n - 1, GROUPS.index(group), COLUMNS.index(column)])
 
     def summary(self) -> dict:
-        """``long_run`` (means over the second half) and ``short_run`` (first 8 steps), by group."""
+        """``long_run`` (means over the second half) and ``short_run`` (first 8 steps), by group; a figure
+        is the mean over the steps its group had buyers, NaN if it had none."""
         rows = self.rows
         n = len(rows)
         spans = {"long_run": rows[n // 2:] if n > 1 else rows, "short_run": rows[:SHORT_RUN_STEPS]}
-        return {name: {g: dict(zip(COLUMNS, (float(x) for x in span[:, i].mean(axis=0))))
-                       for i, g in enumerate(GROUPS)} for name, span in spans.items() if len(span)}
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():  # over the steps a group had buyers
+            warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
+            return {name: {g: dict(zip(COLUMNS, (float(x) for x in np.nanmean(span[:, i], axis=0))))
+                           for i, g in enumerate(GROUPS)} for name, span in spans.items() if len(span)}
 
     def frame(self):
         """The time series as a tidy table: one row per step and group."""

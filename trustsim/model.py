@@ -48,9 +48,9 @@ class TrustMarket(mesa.Model):
                 resolve_key(key)
             params = params.replace(**overrides)
         rng = as_seed(rng)
-        if rng is None:
-            rng = params.run.seed
-        elif isinstance(rng, (int, np.integer)):
+        if rng is None:  # as Mesa: a fresh seed, recorded in params.run.seed so that the run can be repeated
+            rng = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+        if isinstance(rng, (int, np.integer)):
             params = params.replace(**{"run.seed": int(rng)})
         super().__init__(rng=rng)
         self.params = params

@@ -1,26 +1,53 @@
-"""Argument types shared by the commands: integers read strictly, with argparse's one-line errors."""
+"""Argument types shared by the commands: integers read strictly, ports, folders, with argparse's one-line
+errors. A value a user typed is repeated only through ``params.safe_text`` (escaped, long ones cut); the
+schema is imported only on that error path, so ``--help`` stays light."""
 
 from __future__ import annotations
 
 import argparse
 
 
+def shown(value) -> str:
+    """A user's value as an error line may repeat it (:func:`trustsim.params.safe_text`)."""
+    from ..params import safe_text
+
+    return safe_text(value)
+
+
 def integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        digits = text.strip().lstrip("+-").replace("_", "")
+        if digits.isdigit():  # more digits than Python converts (4300)
+            raise argparse.ArgumentTypeError(f"{shown(text)} is too large ({len(digits)} digits)") from None
+        raise argparse.ArgumentTypeError(f"'{shown(text)}' is not an integer") from None
 
 
 def nonneg_int(text: str) -> int:
     value = integer(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
+        raise argparse.ArgumentTypeError(f"{shown(value)} is negative")
     return value
 
 
 def pos_int(text: str) -> int:
     value = integer(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+        raise argparse.ArgumentTypeError(f"{shown(value)} must be at least 1")
     return value
+
+
+def port(text: str) -> int:
+    """A TCP port: 1 to 65535."""
+    value = integer(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a port (1 to 65535)")
+    return value
+
+
+def folder(text: str) -> str:
+    """A folder to write: not empty (an empty --out would fall back to the default folder unnoticed)."""
+    if text == "":
+        raise argparse.ArgumentTypeError("is empty; name a folder for the results")
+    return text

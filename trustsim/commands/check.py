@@ -14,7 +14,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    from ..params import Params, load_scenario
+    from ..params import Params, load_scenario, safe_text
 
     scenario = load_scenario(args.scenario, args.set)
     sweep = None
@@ -22,9 +22,9 @@ def handle(args) -> int:
         from ..experiments import build_sweep
 
         sweep = build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)
-    print(f"{args.scenario}: valid")
+    print(f"{safe_text(args.scenario, 400)}: valid")
     if len(scenario.chain) > 1:
-        print("extends: " + " -> ".join(scenario.chain))
+        print("extends: " + " -> ".join(safe_text(p, 400) for p in scenario.chain))
     defaults = Params().flat()
     changed = [(k, v) for k, v in scenario.params.flat().items() if v != defaults[k]]
     if changed:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from .argtypes import folder
+
 NAME = "merge"
 HELP = "merge the folders of sweep shards into one"
 
 
 def arguments(p) -> None:
     p.add_argument("dirs", nargs="+", metavar="DIR")
-    p.add_argument("--out", required=True, help="merged results folder")
+    p.add_argument("--out", type=folder, required=True, help="merged results folder")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
 
 
 def handle(args) -> int:
     from ..experiments import merge
+    from ..params import safe_text
 
     out = merge(args.dirs, args.out, force=args.force)
-    print(f"merged {len(args.dirs)} shards → {out}/")
+    print(f"merged {len(args.dirs)} shards → {safe_text(out, 400)}/")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .argtypes import pos_int
+from .argtypes import folder, pos_int
 
 NAME = "patterns"
 ADVISED_SEEDS = 10
@@ -13,7 +13,8 @@ HELP = "run the pattern suite P1–P10 and print its table"
 
 def arguments(p) -> None:
     p.add_argument("--seeds", type=pos_int, default=10, help="seeds per scenario variant (default 10)")
-    p.add_argument("--out", default="results/patterns", help="folder for the figures (default results/patterns)")
+    p.add_argument("--out", type=folder, default="results/patterns",
+                   help="folder for the figures (default results/patterns)")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
@@ -30,15 +31,16 @@ def handle(args) -> int:
     from tqdm import tqdm
 
     from .. import patterns
-    from ..params import ParamError, Params, Scenario
+    from ..params import ParamError, Params, Scenario, safe_text
     from ..patterns.figures import jsonable
-    from ..results import manifest, write_atomically
+    from ..results import check_target, manifest, write_atomically
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
     if args.seeds < ADVISED_SEEDS:
         print(f"trustsim: warning: with {args.seeds} seeds the 95% intervals are so wide that a pattern can fail "
               f"by chance; the suite's verdicts are made with --seeds {ADVISED_SEEDS} or more", file=sys.stderr)
+    check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
     base = Params()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -67,5 +69,5 @@ def handle(args) -> int:
     write_atomically(args.out, write, force=args.force, kind="patterns")
     print(f"{len(results) - len(failed)} of {len(results)} patterns reproduced"
           + (f"; failed: {', '.join(failed)}" if failed else ""))
-    print(f"figures in {args.out}/figures; the full table in {args.out}/patterns.md")
+    print(f"figures in {safe_text(args.out, 400)}/figures; the full table in {safe_text(args.out, 400)}/patterns.md")
     return 0 if not failed else 1

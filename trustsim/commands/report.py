@@ -15,7 +15,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     from pathlib import Path
 
-    from ..params import ParamError
+    from ..params import ParamError, safe_text
     from ..results import result_kind
 
     folder = Path(args.folder)
@@ -48,5 +48,5 @@ def handle(args) -> int:
         raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
                                             "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
     for path in paths:
-        print(path)
+        print(safe_text(path, 400))
     return 0

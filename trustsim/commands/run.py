@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from .argtypes import nonneg_int, pos_int
+from .argtypes import folder, nonneg_int, pos_int
 
 NAME = "run"
 HELP = "run a scenario and write its results folder"
@@ -18,7 +18,7 @@ def arguments(p) -> None:
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
     p.add_argument("--seed", type=nonneg_int, help="seed of the random generator (overrides run.seed)")
     p.add_argument("--steps", type=pos_int, help="number of steps (overrides run.steps)")
-    p.add_argument("--out", help="results folder (default results/<scenario name>)")
+    p.add_argument("--out", type=folder, help="results folder (default results/<scenario name>)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds files other than a trustsim result (its contents are lost)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -29,8 +29,9 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    from ..capacity import check_memory
     from ..model import TrustMarket
-    from ..params import ParamError, load_scenario
+    from ..params import ParamError, load_scenario, safe_text
     from ..results import check_target, scenario_files, write_run
 
     refuse_other_files(args.scenario)
@@ -40,6 +41,7 @@ def handle(args) -> int:
 
         build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
         raise ParamError(args.scenario, "sweep", f"is a sweep file; run it with: trustsim sweep {args.scenario}")
+    check_memory(scenario.params, args.scenario)  # refuse a market this machine cannot hold, before allocating
     if args.seeds is not None:
         return replications(args, scenario)
     if args.workers is not None:
@@ -48,7 +50,7 @@ def handle(args) -> int:
     check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    model = TrustMarket(scenario.params)
+    model = TrustMarket(scenario.params, rng=scenario.params.run.seed)
     show = not args.quiet and sys.stderr.isatty()
     if show:
         from tqdm import tqdm
@@ -61,7 +63,7 @@ def handle(args) -> int:
     write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force,
               network=scenario.params.market.buyers <= 20_000)
     s = model.recorder.summary()["long_run"]
-    print(f"{scenario.name}: {scenario.params.run.steps} steps in {wall:.2f} s → {out}/")
+    print(f"{safe_text(scenario.name)}: {scenario.params.run.steps} steps in {wall:.2f} s → {safe_text(out, 400)}/")
     for g in ("partner", "aggressive"):
         if s[g]["buyers"]:
             print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
@@ -86,6 +88,7 @@ def refuse_other_files(path: str) -> None:
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
     from ..experiments.replicate import replicate, replication_sweep, write_replications
+    from ..params import safe_text
     from ..results import check_target, release_claim, scenario_files
 
     out = args.out or os.path.join("results", f"{scenario.name}-replications")
@@ -97,8 +100,8 @@ def replications(args, scenario) -> int:
         release_claim(out)
         raise
     write_replications(rep, out, args.force, protect=scenario_files(scenario))
-    print(f"{scenario.name}: {args.seeds} replications of {scenario.params.run.steps} steps in {rep.wall:.1f} s "
-          f"→ {out}/")
+    print(f"{safe_text(scenario.name)}: {args.seeds} replications of {scenario.params.run.steps} steps "
+          f"in {rep.wall:.1f} s → {safe_text(out, 400)}/")
     summary = rep.summary()
     for g in ("partner", "aggressive"):
         s = summary["long_run"][g]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .argtypes import pos_int
+from .argtypes import folder, pos_int
 
 NAME = "sweep"
 HELP = "run a batch experiment (grid, Latin hypercube, Sobol, Morris)"
@@ -16,7 +16,7 @@ def arguments(p) -> None:
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
     p.add_argument("--resume", action="store_true", help="finish an interrupted sweep without recomputing")
-    p.add_argument("--out", help="results folder (default results/<sweep name>)")
+    p.add_argument("--out", type=folder, help="results folder (default results/<sweep name>)")
     p.add_argument("--shard", metavar="K/N", help="run only part K of N (cluster array jobs); merge afterwards")
     p.add_argument("--force", action="store_true",
                    help="write into a folder that holds other files, or start an unfinished sweep there afresh")
@@ -31,7 +31,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
-    from ..params import ParamError
+    from ..params import ParamError, safe_text
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard)
@@ -44,8 +44,9 @@ def handle(args) -> int:
                         force=args.force, quiet=args.quiet, timeseries=args.timeseries)
     except KeyboardInterrupt:
         n = len(read_journal(out / JOURNAL))
-        print(f"trustsim: interrupted; {n} finished runs are kept in {out / JOURNAL}; "
-              f"finish with: trustsim sweep {args.file} --resume" + (f" --out {args.out}" if args.out else ""),
+        print(f"trustsim: interrupted; {n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; "
+              f"finish with: trustsim sweep {safe_text(args.file, 400)} --resume"
+              + (f" --out {safe_text(args.out, 400)}" if args.out else ""),
               file=sys.stderr)
         return 130
     except BrokenProcessPool:
@@ -54,8 +55,9 @@ def handle(args) -> int:
               f"finish with --resume", file=sys.stderr)
         return 1
     nf = len(res["failed"])
-    where = f"{out}/"
-    print(f"{sweep.name}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s → {where}")
+    where = f"{safe_text(out, 400)}/"
+    print(f"{safe_text(sweep.name)}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s "
+          f"→ {where}")
     if nf:
         shown = ", ".join(map(str, res["failed"][:10])) + (" …" if nf > 10 else "")
         print(f"{nf} of {res['runs']} runs failed (run ids {shown}); see the error column of {where}runs.csv")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .argtypes import pos_int
+from .argtypes import port
 
 NAME = "viz"
 HELP = "explore a market in the browser"
@@ -11,7 +11,7 @@ HELP = "explore a market in the browser"
 def arguments(p) -> None:
     p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the baseline)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=pos_int, help="port (default: a free one)")
+    p.add_argument("--port", type=port, help="port (default: a free one)")
 
 
 def handle(args) -> int:

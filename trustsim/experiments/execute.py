@@ -12,6 +12,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from ..metrics import COLUMNS
 from ..params import ParamError
-from ..results import replace_file
+from ..results import replace_file, target_lock
 from ..stats import advantages
 from .design import POSTURES, Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, prepare_folder, state_of
@@ -86,11 +87,68 @@ class InProcess:
         pass
 
 
+def die_with_parent(owner: int | None = None) -> None:
+    """Make this worker process end when ``owner`` (the process that made the pool; default: this
+    worker's parent) ends, even by ``kill -9``, which gives it no chance to stop its pool: a worker left
+    behind would hold 90 MB and a core for good. Used as the pool's ``initializer``.
+
+    A forked worker's parent is the owner: on Linux the kernel kills it when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``). Under a fork server (or spawn) the parent is the server, which itself
+    lives as long as any worker does, so a watcher thread waits for the owner itself to end: on a pidfd
+    where there is one (Linux), else by polling the owner and ``os.getppid()``."""
+    parent = os.getppid()
+    owner = owner or parent
+    if sys.platform == "linux" and owner == parent:
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # the watcher below still ends it
+    try:
+        pidfd = os.pidfd_open(owner)
+    except ProcessLookupError:  # the owner died before this worker got here
+        os._exit(1)
+    except (AttributeError, OSError):
+        pidfd = None
+    if owner == parent and os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        if pidfd is not None:
+            import select
+
+            select.select([pidfd], [], [])  # readable once the owner has ended
+        else:
+            while os.getppid() == parent and _running(owner):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="trustsim-owner-watch", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and has not ended (a zombie waiting to be reaped has ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 def local_executor(workers: int | None):
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         return InProcess(), 1
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
     pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
     return pool, workers
 
@@ -197,7 +255,15 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     out = Path(out)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
-    prepare_folder(out, state, resume, force, check_only=True)   # refuse before starting any worker
+    prepare_folder(out, state, resume, force, check_only=True)   # refuse before taking the lock
+    with target_lock(out):  # one writer at a time: a second sweep or --resume here is refused, naming this PID
+        return _run_locked(sweep, out, state, fail, workers=workers, dask=dask, resume=resume, shard=shard,
+                           force=force, quiet=quiet, timeseries=timeseries, figures=figures)
+
+
+def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, workers, dask, resume, shard, force,
+                quiet, timeseries, figures) -> dict:
+    prepare_folder(out, state, resume, force, check_only=True)   # again, now that no other writer can change it
     close = None
     if dask:
         executor, slots, close = dask_executor(dask, workers)

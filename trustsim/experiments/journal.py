@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..params import ParamError, Params
+from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
+from ..params import ParamError, Params, safe_text
 from ..results import replace_file
 from ..stats import ADVANTAGES
 from .analysis import runs_frame, sensitivity, write_point_table, write_tables
@@ -102,48 +103,81 @@ def _clear(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
+def _read_files(state: dict) -> list[str]:
+    """The files the sweep was read from (the sweep file and its ``extends`` chain): no --force removes them."""
+    sc = state.get("scenario") or {}
+    return [p for p in (sc.get("path"), *(sc.get("chain") or ())) if p]
+
+
+def _guard(out: Path, state: dict, resume: bool, force: bool) -> None:
+    """The guard every results writer uses (:func:`trustsim.folders.guard_target`): a folder holding
+    anything but a sweep, or a sweep and other things, is started afresh only with ``--force`` (never the
+    current folder, one above it, one holding the sweep file, the project's own folders); ``--resume``
+    adds to a folder that holds nothing but its sweep."""
+    shown = safe_text(str(out))
+    if resume and out.is_dir() and result_kind(out) == "sweep":
+        extra = foreign_entries(out, "sweep")
+        if extra:
+            more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+            raise ParamError(shown, None, f"holds {safe_text(extra[0])}{more} besides its sweep; move "
+                                          f"{'them' if more else 'it'} out of the folder before resuming")
+    guard_target(out, "sweep", force, protect=_read_files(state))
+
+
+def _start_afresh(out: Path) -> None:
+    """Replace a folder that ``--force`` allows to be replaced by an empty one: moved aside, then removed."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    n = 0
+    while os.path.lexists(old):
+        n += 1
+        old = out.parent / f".{out.name}.old-{os.getpid()}-{n}"
+    os.rename(out, old)
+    out.mkdir()
+    _remove(old)
+
+
 def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only: bool = False) -> dict[int, dict]:
     """Make the folder ready and return the runs already done (``--resume``); refuse a folder of other things.
-    ``check_only``: raise what would be refused, change nothing."""
-    if out.exists() and not out.is_dir():
-        raise ParamError(str(out), None, "exists and is not a folder")
+    ``check_only``: raise what would be refused, change nothing. Call with the folder's lock held
+    (:func:`trustsim.folders.target_lock`) unless ``check_only``."""
+    _guard(out, state, resume, force)
+    shown = safe_text(str(out))
     if out.is_dir() and any(out.iterdir()):
-        old = None
-        try:
-            old = json.loads((out / STATE).read_text())
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError):
-            old = {}
-        if old is None and not force:
-            raise ParamError(str(out), None,
-                             "holds files that are not a trustsim sweep; choose another --out or pass --force")
-        if old is not None:
+        if result_kind(out) != "sweep" or foreign_entries(out, "sweep"):  # --force given: the guard says so
+            if check_only:
+                return {}
+            _start_afresh(out)
+        else:
+            try:
+                old = json.loads((out / STATE).read_text())
+            except (OSError, ValueError):
+                old = {}
             same = old.get("fingerprint") == state["fingerprint"] and old.get("shard") == state["shard"]
             if resume:
                 if not same:
-                    raise ParamError(str(out), None,
+                    raise ParamError(shown, None,
                                      "holds a different sweep (the sweep file, its scenario, --shard or --timeseries "
                                      "changed); drop --resume to start afresh, or choose another --out")
                 done = read_journal(out / JOURNAL, repair=not check_only)
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
-                    raise ParamError(str(out), None, "the time series of earlier runs are missing")
+                    raise ParamError(shown, None, "the time series of earlier runs are missing")
                 return done
             finished = (out / "manifest.json").exists()
             if not finished and not force:
                 n = len(read_journal(out / JOURNAL))
-                raise ParamError(str(out), None, f"holds an unfinished sweep ({n} runs done); pass --resume to "
-                                                 f"finish it, or --force to start afresh")
+                raise ParamError(shown, None, f"holds an unfinished sweep ({n} runs done); pass --resume to "
+                                              f"finish it, or --force to start afresh")
             if check_only:
                 return {}
             _clear(out)
     if check_only:
         return {}
     try:
+        clean_leftovers(out)
         out.mkdir(parents=True, exist_ok=True)
         _write_text(out / STATE, json.dumps(state, indent=2, default=str) + "\n")
     except OSError as exc:
-        raise ParamError(str(out), None, f"cannot write the results folder ({exc.strerror})") from None
+        raise ParamError(shown, None, f"cannot write the results folder ({exc.strerror})") from None
     return {}
 
 

@@ -58,6 +58,9 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     absent = [i for i in range(sweep.n_runs) if i not in entries]
     if absent:
         raise ParamError(str(out), None, f"{len(absent)} runs are missing from the shards (first: run {absent[0]})")
+    # the shards and the sweep file are read: no --force removes a folder that holds them
+    read = first.get("scenario") or {}
+    protect = [*map(str, dirs), *(p for p in (read.get("path"), *(read.get("chain") or ())) if p)]
     state = {**first, "shard": None, "runs": sweep.n_runs, "merged_from": [str(d) for d, _ in states]}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -75,4 +78,4 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         finish(tmp, sweep, state, started=started, wall=time.perf_counter() - t0, figures=figures,
                extra={"merged_from": [str(Path(d).resolve()) for d, _ in states]})
 
-    return write_atomically(out, write, force)
+    return write_atomically(out, write, force, kind="sweep", protect=protect)

@@ -18,7 +18,7 @@ import solara
 from mesa.visualization import Slider, SolaraViz
 
 from ..model import TrustMarket, as_seed
-from ..params import ParamError, Params, Scenario, bounds, choices, load_scenario
+from ..params import ParamError, Params, Scenario, bounds, choices, load_scenario, safe_text
 from . import components as c
 from .controls import CONTROLS
 
@@ -48,7 +48,7 @@ class AppMarket(TrustMarket):
         except ParamError:
             seed = (params or Params()).run.seed
             notice = f"Seed {str(rng)[:40]!r} is not an integer; the scenario's seed {seed} is used."
-            rng = None
+            rng = seed
         super().__init__(params, rng=rng, **overrides)
         self.notice = notice
 
@@ -131,7 +131,7 @@ def views(scenario_name: str) -> list:
 @solara.component
 def MarketViz(label: str, scenario: Scenario):
     """SolaraViz on one scenario's parameters: controls, step/play/reset and the views."""
-    model = solara.use_memo(lambda: AppMarket(scenario.params), [label])
+    model = solara.use_memo(lambda: AppMarket(scenario.params, rng=scenario.params.run.seed), [label])
     return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
                      name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
 
@@ -178,7 +178,8 @@ def check_port(host: str, port: int) -> None:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as exc:
-        raise ParamError(f"--host {host} --port {port}", None, f"cannot listen there ({exc.strerror})") from None
+        raise ParamError(f"--host {safe_text(host)} --port {port}", None,
+                         f"cannot listen there ({exc.strerror})") from None
 
 
 # A closed page's session (its kernel: a market, its controls, its charts) is kept this long for the page
@@ -252,10 +253,10 @@ def serve(args) -> int:
         except OSError as exc:
             raise ParamError("--host", host, f"cannot listen there ({exc.strerror})") from None
     if not is_loopback(host):
-        print(f"trustsim viz: warning: listening on {host}, not only this machine: anyone who can reach it on "
-              f"port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"trustsim viz: {name} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
+        print(f"trustsim viz: warning: listening on {safe_text(host)}, not only this machine: anyone who can reach "
+              f"it on port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
+    shown = safe_text(f"[{host}]" if ":" in host else host)
+    print(f"trustsim viz: {safe_text(name)} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
     sys.stdout.flush()
     command = server_command(host, port)
     if os.name == "posix":  # become the server: Ctrl-C and kill reach it directly, no process is left behind

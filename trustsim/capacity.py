@@ -1,0 +1,103 @@
+"""Whether a run fits in this machine's memory, asked before anything is allocated.
+
+The schema allows markets of up to 10 million buyers, which the engine can hold where there is the
+memory for them (about 16 GB); on a smaller machine such a run used to die part-way with MemoryError.
+So ``trustsim run`` estimates what a run needs from the size of its market and run, compares it with
+the memory the machine has free for it, and refuses a run that does not fit with one line saying both.
+
+The estimate is measured, not derived: peak resident memory of ``trustsim run`` (model, tables,
+figures, written results) at 1 to 200 000 buyers, 1 000 to 50 000 suppliers, 2 and 10 slots per
+buyer, fitted per buyer, per relationship, per supplier and per step, with a quarter added for what
+the measurements did not cover; ``tests/test_writers.py`` checks it against a real run's peak.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .params import ParamError, Params
+
+FIXED = 120 * 2**20          # figures and tables of any run, beyond the libraries already loaded
+PER_BUYER = 600              # bytes: the buyer agent, its state and long-run sums, its row of buyers.csv
+PER_RELATIONSHIP = 480       # bytes: each buyer-supplier slot's state and this step's events
+PER_SUPPLIER = 350           # bytes
+PER_STEP = 7_000             # bytes: one step's rows of the time series, the DataCollector, the table
+MARGIN = 1.25
+
+
+def memory_needed(params: Params) -> int:
+    """Bytes a run of these parameters needs at its peak (an estimate, on the safe side)."""
+    m = params.market
+    relationships = m.buyers * m.slots_per_buyer
+    need = (FIXED + PER_BUYER * m.buyers + PER_RELATIONSHIP * relationships + PER_SUPPLIER * m.suppliers
+            + PER_STEP * params.run.steps)
+    return int(need * MARGIN)
+
+
+def _cgroup_room() -> int | None:
+    """What a container's memory limit (cgroup v2, else v1) leaves to this process's group."""
+    v1 = "/sys/fs/cgroup/memory/memory."
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         (v1 + "limit_in_bytes", v1 + "usage_in_bytes")):
+        try:
+            with open(limit) as fh:
+                text = fh.read().strip()
+            if text == "max" or int(text) >= 2**60:
+                return None
+            with open(usage) as fh:
+                return max(int(text) - int(fh.read().strip()), 0)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def memory_available() -> int | None:
+    """Bytes this process may still take: the least of the free memory the system reports
+    (``MemAvailable``), a container's limit and the address-space limit; None where unknown."""
+    room = []
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    room.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        try:
+            room.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            pass
+    cgroup = _cgroup_room()
+    if cgroup is not None:
+        room.append(cgroup)
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):  # not POSIX
+        soft = None
+    if soft is not None and soft != resource.RLIM_INFINITY:
+        room.append(max(soft - _address_space_used(), 0))
+    return min(room) if room else None
+
+
+def _address_space_used() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def gigabytes(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def check_memory(params: Params, source: str | None = None) -> None:
+    """ParamError (one line, exit 2) when a run of ``params`` would not fit in the memory available."""
+    need, have = memory_needed(params), memory_available()
+    if have is None or need <= have:
+        return
+    m = params.market
+    raise ParamError(source, "market.buyers",
+                     f"a market of {m.buyers} buyers ({m.slots_per_buyer} slots each) and {m.suppliers} suppliers "
+                     f"over {params.run.steps} steps needs about {gigabytes(need)} of memory; this machine has "
+                     f"{gigabytes(have)} available; choose a smaller market or run it where there is more")
