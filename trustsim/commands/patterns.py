@@ -37,10 +37,10 @@ def handle(args) -> int:
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
+    check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
     if args.seeds < ADVISED_SEEDS:
         print(f"trustsim: warning: with {args.seeds} seeds the 95% intervals are so wide that a pattern can fail "
               f"by chance; the suite's verdicts are made with --seeds {ADVISED_SEEDS} or more", file=sys.stderr)
-    check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
     base = Params()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()

@@ -1,0 +1,181 @@
+"""One writer at a time: the lock on a results folder (``.NAME.lock`` beside it, holding the writer's PID).
+
+The operating system drops the lock (``flock``) when its process ends, so a lock left by a killed process
+is taken over; where ``flock`` is missing, the PID written in the file decides. ``target_lock`` holds it
+for a block, ``claim_target`` from a command's check until ``release_claim`` or the process's end.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .params import ParamError, resolve_path, safe_text
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the lock relies on the PID written in it
+    fcntl = None
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists (when unsure, it does: nothing of it is removed)."""
+    if pid <= 0:
+        return False
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+@dataclass
+class _Lock:
+    fd: int
+    file: Path
+    depth: int = 0
+    claimed: bool = False
+    made: list[Path] = field(default_factory=list)  # folders created to hold the lock file
+
+
+_HELD: dict[Path, _Lock] = {}
+
+
+def lock_file(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).decode().strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _busy(shown: str, pid: int | None, file: Path) -> ParamError:
+    who = f"process {pid}" if pid else "another process"
+    return ParamError(shown, None, f"is being written by {who} (lock {safe_text(str(file))}); "
+                                   f"wait for it to finish, or stop it")
+
+
+def _take(target: Path, shown: str) -> _Lock:
+    file = lock_file(target)
+    made = []
+    for folder in (target.parent, *target.parent.parents):
+        if folder.exists():
+            break
+        made.append(folder)
+    while True:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(file, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            _remove_empty(made)
+            raise ParamError(shown, None, f"cannot write in {safe_text(str(target.parent))} "
+                                          f"({exc.strerror or exc})") from None
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:
+                raise OSError(errno.ENOLCK, "no flock")
+        except BlockingIOError:
+            pid = _holder(fd)
+            os.close(fd)
+            _remove_empty(made)
+            raise _busy(shown, pid, file) from None
+        except OSError:  # no advisory locks here (some network file systems): the PID in the file decides
+            pid = _holder(fd)
+            if pid and pid != os.getpid() and pid_alive(pid):
+                os.close(fd)
+                _remove_empty(made)
+                raise _busy(shown, pid, file) from None
+        try:  # the previous holder may have removed the file between our open and our lock
+            same = os.stat(file).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return _Lock(fd, file, made=made)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _let_go(target: Path) -> None:
+    lock = _HELD.get(target)
+    if lock is None or lock.depth > 0 or lock.claimed:
+        return
+    del _HELD[target]
+    with contextlib.suppress(OSError):
+        if os.stat(lock.file).st_ino == os.fstat(lock.fd).st_ino:
+            os.unlink(lock.file)
+    with contextlib.suppress(OSError):
+        os.close(lock.fd)
+    if not target.exists():
+        _remove_empty(lock.made)
+
+
+def _hold(target: Path, shown: str) -> _Lock:
+    lock = _HELD.get(target)
+    if lock is None:
+        lock = _HELD[target] = _take(target, shown)
+    return lock
+
+
+@contextlib.contextmanager
+def target_lock(out: str | Path, shown: str | None = None) -> Iterator[Path]:
+    """Hold the lock of the results folder ``out`` for the ``with`` block; yields ``out`` resolved.
+
+    A second process asking for it gets ParamError naming the PID that holds it; a lock whose process
+    has ended is taken over (the operating system released it). Re-entrant within a process."""
+    shown = shown or safe_text(str(out))
+    target = resolve_path(out, shown)
+    lock = _hold(target, shown)
+    lock.depth += 1
+    try:
+        yield target
+    finally:
+        lock.depth -= 1
+        _let_go(target)
+
+
+def claim_target(out: str | Path, shown: str | None = None) -> Path:
+    """Take the lock of ``out`` until :func:`write_atomically` has written it (or failed to), or this
+    process ends: for a command that checks its target, computes, then writes."""
+    shown = shown or safe_text(str(out))
+    target = resolve_path(out, shown)
+    _hold(target, shown).claimed = True
+    return target
+
+
+def release_claim(out: str | Path) -> None:
+    with contextlib.suppress(ParamError):
+        target = resolve_path(out)
+        lock = _HELD.get(target)
+        if lock is not None:
+            lock.claimed = False
+            _let_go(target)
+
+
+@atexit.register
+def _release_all() -> None:
+    for target, lock in list(_HELD.items()):
+        lock.depth, lock.claimed = 0, False
+        _let_go(target)
+
+
