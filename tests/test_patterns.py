@@ -134,8 +134,11 @@ def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_p
     verdicts = json.loads((tmp_path / "p" / "patterns.json").read_text())
     assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R3", "R4", "D"]
     assert code == (0 if all(v["passed"] for v in verdicts) else 1)
+    assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 100
+    flowing = " ".join(out.split())  # the table wraps the measured text within 100 columns
+    full = (tmp_path / "p" / "patterns.md").read_text()
     for v in verdicts:
-        assert v["pattern"] in out and v["measured"] in out
+        assert v["pattern"] in out and " ".join(v["measured"].split()) in flowing and v["measured"] in full
         assert (tmp_path / "p" / "figures" / f"{v['pattern']}.png").stat().st_size > 5000
 
 

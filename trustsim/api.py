@@ -130,7 +130,7 @@ def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None
     sc = as_scenario(scenario, seed=seed, steps=steps, **overrides)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    model = TrustMarket(sc.params).run()
+    model = TrustMarket(sc.params, rng=sc.params.run.seed).run()
     return Run(model, sc, started, time.perf_counter() - t0)
 
 

@@ -97,9 +97,9 @@ def integrity_beta(mean, sd):
     supplier gets the mean (sd 0, or a mean of 0 or 1). An sd beyond the largest a Beta allows,
     √(mean · (1 − mean)), is taken as √0.98 (about 0.99) of it."""
     var_max = mean * (1.0 - mean)
-    if sd <= 0 or var_max <= 0:
-        return None
     var = min(sd * sd, 0.98 * var_max)
+    if var <= 0:  # no spread (also an sd so small that its square is 0)
+        return None
     common = var_max / var - 1.0
     return mean * common, (1.0 - mean) * common
 

@@ -33,7 +33,7 @@ def handle(args) -> int:
     from .. import patterns
     from ..params import ParamError, Params, Scenario, safe_text
     from ..patterns.figures import jsonable
-    from ..results import check_target, manifest, write_atomically
+    from ..results import check_target, manifest, release_claim, write_atomically
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
@@ -45,8 +45,12 @@ def handle(args) -> int:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     total = len(patterns.variants(base)) * args.seeds
-    with tqdm(total=total, desc="pattern runs", unit="run", disable=not sys.stderr.isatty()) as bar:
-        runs = patterns.run_all(base, seeds=args.seeds, workers=args.workers, progress=bar.update)
+    try:
+        with tqdm(total=total, desc="pattern runs", unit="run", disable=not sys.stderr.isatty()) as bar:
+            runs = patterns.run_all(base, seeds=args.seeds, workers=args.workers, progress=bar.update)
+    except BaseException:
+        release_claim(args.out)  # interrupted before anything was written: the folder is free again
+        raise
     results = patterns.evaluate(runs)
     print(patterns.table(results))
     failed = [r.pattern for r in results if not r.passed]

@@ -44,7 +44,7 @@ def handle(args) -> int:
         from ..model import TrustMarket
         from ..results import write_run
 
-        model = TrustMarket(scenario.params).run()
+        model = TrustMarket(scenario.params, rng=scenario.params.run.seed).run()
         write_run(model, scenario, out, started=started, wall_seconds=time.perf_counter() - t0, force=args.force,
                   network=scenario.params.market.buyers <= 20_000)
     else:
