@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..locks import pid_alive
 from ..metrics import COLUMNS
 from ..params import ParamError
 from ..results import replace_file, target_lock
@@ -130,12 +131,8 @@ def die_with_parent(owner: int | None = None) -> None:
 
 def _running(pid: int) -> bool:
     """Whether a process exists and has not ended (a zombie waiting to be reaped has ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except OSError:
-        return True
     try:
         with open(f"/proc/{pid}/stat") as fh:
             return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
