@@ -63,7 +63,10 @@ class Column:
         return f"{self.unit} per buyer" if self.how == "per_buyer" else self.unit
 
     def format(self, value: float) -> str:
-        """A value as tables show it: counts whole, money to the unit, rates by their unit's precision."""
+        """A value as tables show it: counts whole, money to the unit, rates by their unit's precision; "–" for
+        a figure a group without buyers does not have (NaN)."""
+        if value != value:
+            return "–"
         return ("{:.0f}" if self.count else UNIT_FORMATS.get(self.unit, "{:.3f}")).format(value)
 
 

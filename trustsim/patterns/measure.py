@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..experiments.execute import die_with_parent
 from ..metrics import COLUMNS
 from ..model import TrustMarket
 from ..params import Params
@@ -119,7 +121,8 @@ def run_all(base: Params, seeds: int, workers: int | None = None, names=None, pr
     if workers == 1:
         results = map(_measure_job, jobs)
     else:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))  # none outlives the suite
         results = pool.map(_measure_job, jobs, chunksize=4)
     for name, seed, fig in results:
         out[name][seed - 1] = fig
