@@ -221,6 +221,7 @@ def run_server(argv: list[str] | None = None) -> None:
     from solara.__main__ import cli
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with Ctrl-C ignored (a background job)
     try:
         cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="solara", standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):
