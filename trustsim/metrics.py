@@ -46,6 +46,14 @@ def _plan():
 _REL_VALUES, _BUYER_VALUES, _PLAN = _plan()
 
 
+def _ratio(top, below):
+    """``top / below``, 0 where ``below`` is 0 or so small that the ratio overflows (no hours: no productivity)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        r = np.divide(top, below, out=np.zeros(np.shape(top)), where=below > 0)
+    r[~np.isfinite(r)] = 0.0
+    return r
+
+
 def step_measurements(model) -> np.ndarray:
     """The registry's columns for this step, one row per group (partner, aggressive, all).
 
@@ -74,7 +82,7 @@ def step_measurements(model) -> np.ndarray:
         elif how == "ratio":
             for j, (col, denominators) in enumerate(zip(cols, over)):
                 below = sum(totals[on][:, d] for d in denominators)
-                rows[:, col] = np.divide(total[:, j], below, out=np.zeros(len(GROUPS)), where=below > 0)
+                rows[:, col] = _ratio(total[:, j], below)
         elif how == "per_buyer":
             rows[:, cols] = total / np.maximum(n, 1)[:, None]
         else:  # total
@@ -168,10 +176,9 @@ class BuyerAccumulator:
             "posture": np.where(mk.is_partner, "partner", "aggressive"),
             "trust": s["trust_b"] / steps,
             "trusted_by_suppliers": s["trust_s"] / steps,
-            "nonproductive_share": np.divide(s["nonproductive"], hours, out=np.zeros_like(hours), where=hours > 0),
+            "nonproductive_share": _ratio(s["nonproductive"], hours),
             "inspection_rate": s["inspected"] / lots if lots else np.zeros_like(hours),
-            "units_per_purchasing_hour": np.divide(s["units"], s["purchasing"], out=np.zeros_like(hours),
-                                                   where=s["purchasing"] > 0),
+            "units_per_purchasing_hour": _ratio(s["units"], s["purchasing"]),
             "ideas_per_step": s["ideas"] / steps,
             "component_price": s["price"] / steps,
             "tco_per_unit": s["tco"] / steps,

@@ -101,7 +101,8 @@ def integrity_beta(mean, sd):
     if var <= 0:  # no spread (also an sd so small that its square is 0)
         return None
     common = var_max / var - 1.0
-    return mean * common, (1.0 - mean) * common
+    a, b = mean * common, (1.0 - mean) * common
+    return (a, b) if a > 0 and b > 0 else None  # a mean so close to 0 or 1 that a Beta cannot hold it
 
 
 def shirk_probability(integrity, trust_s, inspection_seen):
