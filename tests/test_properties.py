@@ -97,7 +97,7 @@ def check_run(changes: dict) -> TrustMarket:
         assert mk.trust_s.min() >= 0 and mk.trust_s.max() <= 1, "supplier trust left [0, 1]"
         assert math.isclose(mk.share.sum(), 1.0, rel_tol=1e-9), f"shares sum to {mk.share.sum()}"
         assert math.isclose(m.recorder.latest("all", "market_share"), 1.0, rel_tol=1e-9)
-        paid, received = m.ev.paid_by_buyers, m.ev.received_by_suppliers
+        paid, received = m.ev.paid_by_buyers.item(), m.ev.received_by_suppliers.item()  # one market
         assert math.isfinite(paid) and math.isfinite(received)
         assert math.isclose(paid, received, rel_tol=1e-9, abs_tol=1e-9), (paid, received)
     assert m.steps == params.run.steps and len(m.recorder.rows) == params.run.steps

@@ -55,13 +55,16 @@ def test_shirk_probability():
 
 
 def test_integrity_beta_has_the_asked_mean_and_spread():
-    a, b = rules.integrity_beta(0.8, 0.15)
+    a, b, spread = rules.integrity_beta(0.8, 0.15)
     # mean a / (a + b), variance ab / ((a + b)² (a + b + 1))
-    assert a / (a + b) == pytest.approx(0.8)
+    assert spread and a / (a + b) == pytest.approx(0.8)
     assert math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))) == pytest.approx(0.15)
-    assert rules.integrity_beta(0.8, 0.0) is None and rules.integrity_beta(1.0, 0.2) is None
-    a, b = rules.integrity_beta(0.5, 0.5)  # beyond the largest Beta spread (0.5): √0.98 of it
+    assert not rules.integrity_beta(0.8, 0.0)[2] and not rules.integrity_beta(1.0, 0.2)[2]
+    a, b, _ = rules.integrity_beta(0.5, 0.5)  # beyond the largest Beta spread (0.5): √0.98 of it
     assert math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))) == pytest.approx(math.sqrt(0.98) * 0.5)
+    # per member: each mean and sd gets its own Beta
+    a, b, spread = rules.integrity_beta(np.array([0.8, 0.5, 1.0]), np.array([0.15, 0.0, 0.2]))
+    assert spread.tolist() == [True, False, False] and a[0] / (a[0] + b[0]) == pytest.approx(0.8)
 
 
 def test_padding_and_cost_plus_on_the_reported_cost():

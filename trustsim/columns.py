@@ -38,8 +38,8 @@ UNIT_FORMATS = {"money/unit": "{:.4f}", "money": "{:,.0f}", "money/step": "{:,.0
 @dataclass(frozen=True)
 class Column:
     """One results column: ``value(model)`` gives an array per relationship (``on="relationships"``) or per
-    buyer (``on="buyers"``), or a number for the market; ``over`` (ratios) the arrays whose group totals,
-    added, divide it."""
+    buyer (``on="buyers"``), or one number per market (``on="market"``); ``over`` (ratios) the arrays whose
+    group totals, added, divide it."""
 
     name: str
     unit: str
@@ -80,13 +80,17 @@ def _mk(name):
 
 def _purchasing_hours(m):
     """Purchasing workload: non-productive hours plus inspection hours (P4's productivity measure)."""
-    return m.ev.nonproductive + m.params.time.h_inspect * m.ev.inspected
+    return m.ev.nonproductive + m.pp.rel.time.h_inspect * m.ev.inspected
 
 
-def _active_integrity(mk) -> float:
-    """Mean integrity of the suppliers that hold at least one relationship (of all suppliers when none does)."""
-    held = np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0
-    return float(mk.integrity[held].mean() if held.any() else mk.integrity.mean())
+def _active_integrity(mk) -> np.ndarray:
+    """Per market: mean integrity of the suppliers that hold at least one relationship (of all its suppliers when
+    none does)."""
+    held = (np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0).reshape(mk.members, -1)
+    integrity = mk.integrity.reshape(mk.members, -1)
+    n = held.sum(axis=1)
+    held_mean = np.where(held, integrity, 0.0).sum(axis=1) / np.maximum(n, 1)
+    return np.where(n > 0, held_mean, integrity.mean(axis=1))
 
 
 COST_TEXT = {  # part: (short name, meaning)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import rules
-from .state import StepContext
+from .draws import SITE
+from .state import StepContext, per_market
 
 
 def review_terms(model: StepContext) -> None:
@@ -20,9 +21,9 @@ def review_terms(model: StepContext) -> None:
     the attraction of each set of terms toward the value per unit it realised on them since the last review
     (and, by ``peer_learning``, toward what the whole market realised on them), then puts each relationship
     on partner terms with the logit probability of its attractions and its trust in that supplier."""
-    mk, p, rng = model.market, model.params, model.rng
-    b = p.buyers
-    due_b = rules.due_for_rebid(model.steps, mk.rebid_phase, b.rebid_interval)
+    mk, pp = model.market, model.pp
+    b = pp.buyer.buyers
+    due_b = rules.due_for_rebid(model.steps, mk.rebid_phase, pp.shared.buyers.rebid_interval)
     if not due_b.any():
         return
     seen = mk.value_steps > 0
@@ -35,19 +36,22 @@ def review_terms(model: StepContext) -> None:
         own = np.divide(mk.per_buyer(np.where(on, value, 0.0)), n, out=np.zeros(mk.n_buyers), where=n > 0)
         attraction = np.where(n > 0, rules.update_attraction(attraction, own, b.memory), attraction)
         market = seen & (mk.partner_terms == on_partner)
-        if market.any() and b.peer_learning > 0:
-            peers = float(value[market].mean())
-            attraction = np.where(due_b, rules.update_attraction(attraction, peers, b.memory * b.peer_learning),
-                                  attraction)
+        counted = per_market(market, mk).sum(axis=1)
+        peers = np.divide(per_market(np.where(market, value, 0.0), mk).sum(axis=1), counted,
+                          out=np.zeros(mk.members), where=counted > 0)  # what each market realised on these terms
+        learns = due_b & (counted > 0)[mk.member_of_buyer] & (b.peer_learning > 0)
+        attraction = np.where(learns, rules.update_attraction(attraction, peers[mk.member_of_buyer],
+                                                              b.memory * b.peer_learning), attraction)
         if on_partner:
             mk.attraction_partner = attraction
         else:
             mk.attraction_market = attraction
     rows = np.flatnonzero(due_b[mk.buyer_of])
+    r = pp.at("relationship", rows).buyers
     chosen = rules.partner_terms_probability(mk.attraction_partner[mk.buyer_of[rows]],
                                              mk.attraction_market[mk.buyer_of[rows]], mk.trust_b[rows],
-                                             b.choice_sensitivity, b.trust_weight)
-    mk.partner_terms[rows] = rng.random(len(rows)) < chosen
+                                             r.choice_sensitivity, r.trust_weight)
+    mk.partner_terms[rows] = model.draws.uniform(SITE["terms"], mk.base_rel[rows]) < chosen
     mk.value_sum[rows] = 0.0
     mk.value_steps[rows] = 0
     mk.is_partner = 2 * mk.per_buyer(mk.partner_terms) >= mk.k  # a buyer's group: most of its terms

@@ -10,7 +10,8 @@ import networkx as nx
 import numpy as np
 
 from . import rules
-from .params import Params
+from .draws import SITE, Draws
+from .members import ParamSpace
 from .state import MarketState
 
 POLICY_CODES = {"passive": rules.PASSIVE, "periodic": rules.PERIODIC, "silence": rules.SILENCE}
@@ -21,35 +22,58 @@ class Market(MarketState):
 
     __slots__ = ()
 
-    def __init__(self, p: Params, rng: np.random.Generator):
+    def __init__(self, space: ParamSpace, draws: Draws):
+        """The state of ``space.n`` markets (members) side by side, member after member, drawn from ``draws``.
+
+        Indices are global: buyer ``b`` of member ``i`` is ``i · buyers + b``, and ``sup`` holds global
+        supplier numbers, so gathers and per-buyer or per-supplier sums need no member index; what is per
+        market (demand, prices' mean, shares' total) is reduced member by member.
+        """
+        p = space.shared
         m = p.market
-        self.p = p
-        self.n_buyers, self.n_suppliers, self.k = m.buyers, m.suppliers, m.slots_per_buyer
-        nb, ns, k = self.n_buyers, self.n_suppliers, self.k
-        self.n_rel = nb * k
-        self.buyer_of = np.repeat(np.arange(nb), k)
-        self.slot_of = np.tile(np.arange(k), nb)
+        self.pp, self.draws, self.members = space, draws, space.n
+        nb, ns, k = m.buyers, m.suppliers, m.slots_per_buyer
+        self.buyers_each, self.suppliers_each, self.k = nb, ns, k
+        M = self.members
+        self.n_buyers, self.n_suppliers = M * nb, M * ns
+        self.n_rel = self.n_buyers * k
+        self.buyer_of = np.repeat(np.arange(self.n_buyers), k)
+        self.slot_of = np.tile(np.arange(k), self.n_buyers)
+        self.member_of_rel = space.member_of["relationship"]
+        self.member_of_buyer = space.member_of["buyer"]
+        self.member_of_supplier = space.member_of["supplier"]
+        self.supplier_offset = self.member_of_rel * ns  # global number of the member's supplier 0, per relationship
+        self.rel_local = np.tile(np.arange(nb * k), M)
+        self.base_rel = draws.base(self.member_of_rel, self.rel_local)
+        self.base_buyer = draws.base(self.member_of_buyer, np.tile(np.arange(nb), M))
+        self.base_supplier = draws.base(self.member_of_supplier, np.tile(np.arange(ns), M))
+        self.base_market = draws.base(np.arange(M), np.zeros(M, dtype=np.int64))
+        pb = space.buyer
 
         # buyers
-        n_partners = int(round(p.buyers.partner_share * nb))
-        self.is_partner = np.zeros(nb, dtype=bool)
-        self.is_partner[rng.permutation(nb)[:n_partners]] = True
-        start = np.where(self.is_partner, p.buyers.initial_attraction, 0.0)  # ODD 7.2: attractions from the posture
+        n_partners = np.round(np.broadcast_to(space.market.buyers.partner_share * nb, (M,)))
+        rank = np.empty((M, nb), dtype=np.int64)
+        order = np.argsort(draws.uniform(SITE["posture"], self.base_buyer).reshape(M, nb), axis=1, kind="stable")
+        np.put_along_axis(rank, order, np.arange(nb)[None, :], axis=1)
+        self.is_partner = (rank < n_partners[:, None]).ravel()  # a random partner_share of each market's buyers
+        start = np.where(self.is_partner, pb.buyers.initial_attraction, 0.0)  # ODD 7.2: attractions from the posture
         self.attraction_partner = start
-        self.attraction_market = np.where(self.is_partner, 0.0, p.buyers.initial_attraction)
-        self.rebid_phase = rng.integers(0, p.buyers.rebid_interval, nb)
-        self.share = np.full(nb, 1.0 / nb)
-        self.own_cost0 = np.full(nb, p.downstream.own_cost)
+        self.attraction_market = np.where(self.is_partner, 0.0, pb.buyers.initial_attraction)
+        self.rebid_phase = (draws.uniform(SITE["rebid_calendar"], self.base_buyer) * p.buyers.rebid_interval
+                            ).astype(np.int64)
+        self.share = np.full(self.n_buyers, 1.0 / nb)
+        self.own_cost0 = np.broadcast_to(pb.downstream.own_cost, (self.n_buyers,)).astype(float)
         self.own_cost = self.own_cost0.copy()
-        self.cash = np.zeros(nb)
-        self.profit = np.zeros(nb)
-        self.profit_cum = np.zeros(nb)
-        self.profit_since_imitation = np.zeros(nb)
-        self.ideas_received = np.zeros(nb)
-        self.retail_price = np.zeros(nb)
-        self.mean_retail = np.nan
+        self.cash = np.zeros(self.n_buyers)
+        self.profit = np.zeros(self.n_buyers)
+        self.profit_cum = np.zeros(self.n_buyers)
+        self.profit_since_imitation = np.zeros(self.n_buyers)
+        self.ideas_received = np.zeros(self.n_buyers)
+        self.retail_price = np.zeros(self.n_buyers)
+        self.mean_retail = np.full(M, np.nan)
 
         # suppliers
+        ns = self.n_suppliers
         self.unit_cost = np.empty(ns)
         self.cost_floor = np.empty(ns)
         self.quality = np.empty(ns)
@@ -61,17 +85,18 @@ class Market(MarketState):
         self.supplier_cash = np.empty(ns)
         self.supplier_cash0 = np.empty(ns)
         self.policy = np.full(ns, POLICY_CODES[p.suppliers.attention_policy])
-        self.new_entrant_traits(np.arange(ns), rng)
+        self.new_entrant_traits(np.arange(ns))
 
         # relationships
         R = self.n_rel
+        pr = space.rel
         self.sup = np.zeros(R, dtype=np.int64)
         self.partner_terms = self.is_partner[self.buyer_of]
         self.value_sum = np.zeros(R)
         self.value_steps = np.zeros(R, dtype=np.int64)
         self.vacant = np.ones(R, dtype=bool)  # a slot whose relationship ended (bankruptcy) or never began
-        self.trust_b = np.full(R, p.trust.initial)
-        self.trust_s = np.full(R, p.trust.initial)
+        self.trust_b = np.broadcast_to(pr.trust.initial, (R,)).astype(float)
+        self.trust_s = self.trust_b.copy()
         self.price = np.zeros(R)
         self.age = np.zeros(R, dtype=np.int64)
         self.since_contact = np.zeros(R, dtype=np.int64)
@@ -79,29 +104,31 @@ class Market(MarketState):
         self.latent = np.zeros(R)
         self.linked = np.zeros(R, dtype=bool)
         self.defect_mult = np.ones(R)
-        self.inspection_seen = np.full(R, rules.inspection_probability(np.array(p.trust.initial),
-                                                                       p.trust.no_inspection_trust).item())
+        self.inspection_seen = rules.inspection_probability(self.trust_b, pr.trust.no_inspection_trust)
         self.pending_switching = np.zeros(R)
         self.audit_seen = self.inspection_seen.copy()
         self.fit = np.ones(R)
 
     # --- traits ---------------------------------------------------------------------------------
-    def new_entrant_traits(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+    def new_entrant_traits(self, idx: np.ndarray) -> None:
         """ODD 5 (initialisation): fresh random traits for suppliers ``idx`` (at the start, and for entrants)."""
-        s, n = self.p.suppliers, len(idx)
+        n = len(idx)
         if n == 0:
             return
-        self.unit_cost[idx] = np.maximum(rng.normal(s.cost_mean, s.cost_sd, n), 0.5)
+        s = self.pp.at("supplier", idx).suppliers
+        dr, base = self.draws, self.base_supplier[idx]
+        self.unit_cost[idx] = np.maximum(s.cost_mean + s.cost_sd * dr.normal(SITE["cost"], base), 0.5)
         self.cost_floor[idx] = (1.0 - s.improvable) * self.unit_cost[idx]
-        self.quality[idx] = np.clip(rng.normal(s.quality, 0.01, n), 0.8, 1.0)
+        self.quality[idx] = np.clip(s.quality + 0.01 * dr.normal(SITE["quality"], base), 0.8, 1.0)
         self.base_defect[idx] = 1.0 - self.quality[idx]
         self.base_defect0[idx] = self.base_defect[idx]
-        self.alignment[idx] = np.clip(rng.normal(s.alignment_mean, 0.08, n), 0.3, 1.0)
+        self.alignment[idx] = np.clip(s.alignment_mean + 0.08 * dr.normal(SITE["alignment"], base), 0.3, 1.0)
         self.supplier_cash[idx] = s.supplier_cash
         self.supplier_cash0[idx] = s.supplier_cash
         self.cash_at_imitation[idx] = s.supplier_cash
-        beta = rules.integrity_beta(s.integrity_mean, s.integrity_sd)
-        self.integrity[idx] = s.integrity_mean if beta is None else rng.beta(*beta, n)
+        a, b, spread = rules.integrity_beta(s.integrity_mean, s.integrity_sd)
+        drawn = dr.beta(SITE["integrity"], base, np.where(spread, a, 1.0), np.where(spread, b, 1.0))
+        self.integrity[idx] = np.where(spread, drawn, s.integrity_mean)
 
     # --- derived views --------------------------------------------------------------------------
     @property
@@ -111,7 +138,7 @@ class Market(MarketState):
 
     def service_in_price(self) -> np.ndarray:
         """S10, S11: service is in the price of partner contracts (unless partner_in_price is false)."""
-        return self.rel_partner & self.p.service.partner_in_price
+        return self.rel_partner & self.pp.shared.service.partner_in_price
 
     def cost_for_buyer(self) -> np.ndarray:
         """Each relationship's supplier cost per unit for this buyer's specification: unit cost × fit (S19)."""
@@ -125,7 +152,7 @@ class Market(MarketState):
                             fit: np.ndarray) -> None:
         """A new relationship in each of ``rows``: the buyer's trust ``trust_b`` (word of mouth), the
         supplier's at ``trust.initial``, the winning bid's ``fit``; clocks and links reset."""
-        t = self.p.trust
+        t = self.pp.at("relationship", rows).trust
         self.sup[rows] = suppliers
         self.vacant[rows] = False
         self.fit[rows] = fit

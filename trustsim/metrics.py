@@ -54,10 +54,21 @@ def _ratio(top, below):
     return r
 
 
-def step_measurements(model) -> np.ndarray:
-    """The registry's columns for this step, one row per group (partner, aggressive, all).
+def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
+    """Totals of each value over each group, per market: ``(markets, groups, values)``.
 
-    Group totals of every column's values come from two matrix products (groups × relationships,
+    One matrix product per market (values × elements by elements × groups), each on its own contiguous
+    block, so a market's totals are the same numbers whether it is measured alone or among others.
+    """
+    v = np.ascontiguousarray(np.stack(values).astype(float).reshape(len(values), members, -1).transpose(1, 0, 2))
+    g = np.ascontiguousarray(groups.reshape(len(groups), members, -1).transpose(1, 2, 0))
+    return np.matmul(v, g).transpose(0, 2, 1)
+
+
+def step_measurements(model) -> np.ndarray:
+    """The registry's columns for this step: ``(markets, groups, columns)``, groups partner, aggressive, all.
+
+    Group totals of every column's values come from two matrix products per market (groups × relationships,
     groups × buyers), so measuring costs the same few calls whatever the market's size; each column's
     aggregation (``columns.HOWS``) then turns totals into its figure, all columns of one kind at once.
     """
@@ -65,54 +76,65 @@ def step_measurements(model) -> np.ndarray:
     partner_b = mk.is_partner.astype(float)
     groups_b = np.stack([partner_b, 1.0 - partner_b, np.ones(mk.n_buyers)])          # (3, buyers)
     groups_r = np.repeat(groups_b, mk.k, axis=1)                                        # (3, relationships)
-    totals = {"relationships": (np.stack([f(model) for f in _REL_VALUES]) @ groups_r.T).T,  # (3 groups, values)
-              "buyers": (np.stack([f(model) for f in _BUYER_VALUES]) @ groups_b.T).T}
-    rows = np.zeros((len(GROUPS), len(COLUMNS)))
+    totals = {"relationships": _group_totals([f(model) for f in _REL_VALUES], groups_r, mk.members),
+              "buyers": _group_totals([f(model) for f in _BUYER_VALUES], groups_b, mk.members)}
+    rows = np.zeros((mk.members, len(GROUPS), len(COLUMNS)))
     cols, src, _ = _PLAN[("buyers", "buyers")]
-    n = rows[:, cols[0]] = totals["buyers"][:, src[0]]
+    n = rows[:, :, cols[0]] = totals["buyers"][:, :, src[0]]
     for (how, on), (cols, src, over) in _PLAN.items():
         if how == "buyers":
             continue
         if on == "market":
-            rows[:, cols] = [f(model) for f in src]
+            rows[:, :, cols] = np.stack([np.broadcast_to(f(model), (mk.members,)) for f in src], axis=1)[:, None, :]
             continue
-        total = totals[on][:, src]
+        total = totals[on][:, :, src]
         if how == "mean":
-            rows[:, cols] = total / np.maximum(n * mk.k, 1)[:, None]
+            rows[:, :, cols] = total / np.maximum(n * mk.k, 1)[:, :, None]
         elif how == "ratio":
             for j, (col, denominators) in enumerate(zip(cols, over)):
-                below = sum(totals[on][:, d] for d in denominators)
-                rows[:, col] = _ratio(total[:, j], below)
+                below = sum(totals[on][:, :, d] for d in denominators)
+                rows[:, :, col] = _ratio(total[:, :, j], below)
         elif how == "per_buyer":
-            rows[:, cols] = total / np.maximum(n, 1)[:, None]
+            rows[:, :, cols] = total / np.maximum(n, 1)[:, :, None]
         else:  # total
-            rows[:, cols] = total
+            rows[:, :, cols] = total
     rows[n == 0] = np.where(COUNTED, 0.0, np.nan)  # an empty group: its size and counts 0, every other figure NaN
     return rows
 
 
 class Recorder:
-    """One row per step and group, preallocated and grown by doubling for open-ended runs."""
+    """One row per step, market and group, preallocated and grown by doubling for open-ended runs.
 
-    def __init__(self, expected_steps: int):
-        self.data = np.zeros((max(expected_steps, 1), len(GROUPS), len(COLUMNS)))
+    ``rows``, ``latest``, ``summary`` and ``frame`` are the first market's (a single run's); ``member(i)``
+    gives the same for market ``i`` of an ensemble.
+    """
+
+    def __init__(self, expected_steps: int, members: int = 1):
+        self.data = np.zeros((max(expected_steps, 1), members, len(GROUPS), len(COLUMNS)))
         self.n = 0
 
     def append(self, rows: np.ndarray) -> None:
+        """This step's ``(markets, groups, columns)`` figures."""
         if self.n == len(self.data):
             self.data = np.concatenate([self.data, np.zeros_like(self.data)])
         self.data[self.n] = rows
         self.n += 1
 
+    def member(self, i: int) -> "Recorder":
+        """Market ``i``'s record alone (a copy)."""
+        one = Recorder.__new__(Recorder)
+        one.data, one.n = self.data[: self.n, i: i + 1].copy(), self.n
+        return one
+
     @property
     def rows(self) -> np.ndarray:
-        return self.data[: self.n]
+        return self.data[: self.n, 0]
 
     def latest(self, group: str, column: str) -> float:
         """The last step's figure; NaN (a count: 0) for a group with no buyers, or before the first step."""
         if self.n == 0:
             return 0.0 if COUNTED[COLUMNS.index(column)] else float("nan")
-        return float(self.data[self.n - 1, GROUPS.index(group), COLUMNS.index(column)])
+        return float(self.data[self.n - 1, 0, GROUPS.index(group), COLUMNS.index(column)])
 
     def summary(self) -> dict:
         """``long_run`` (means over the second half) and ``short_run`` (first 8 steps), by group; a figure
@@ -157,23 +179,26 @@ class BuyerAccumulator:
         k = mk.k
         rel = np.stack([
             mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, ev.volume,
-            ev.nonproductive + model.params.time.h_inspect * ev.inspected, ev.supplier_ideas,
+            ev.nonproductive + model.pp.rel.time.h_inspect * ev.inspected, ev.supplier_ideas,
             ev.tco / k, mk.price / k, mk.trust_s / k, mk.integrity[mk.sup] / k,
         ])
         mk.per_buyer(rel, into=self.matrix)
         self.steps += 1
 
-    def frame(self, model):
-        """Per buyer: posture, long-run trust, non-productive share, inspection rate, units per hour…"""
+    def frame(self, model, member: int = 0):
+        """Per buyer of market ``member``: posture, long-run trust, non-productive share, inspection rate, units
+        per hour…"""
         import pandas as pd
 
-        s, mk = dict(zip(self.FIELDS, self.matrix)), model.market
+        mk = model.market
+        mine = slice(member * mk.buyers_each, (member + 1) * mk.buyers_each)
+        s = dict(zip(self.FIELDS, self.matrix[:, mine]))
         steps = max(self.steps, 1)
         lots = float(self.steps * mk.k)
         hours = s["nonproductive"] + s["productive"]
         return pd.DataFrame({
-            "buyer": np.arange(mk.n_buyers),
-            "posture": np.where(mk.is_partner, "partner", "aggressive"),
+            "buyer": np.arange(mk.buyers_each),
+            "posture": np.where(mk.is_partner[mine], "partner", "aggressive"),
             "trust": s["trust_b"] / steps,
             "trusted_by_suppliers": s["trust_s"] / steps,
             "nonproductive_share": _ratio(s["nonproductive"], hours),
@@ -183,7 +208,7 @@ class BuyerAccumulator:
             "component_price": s["price"] / steps,
             "tco_per_unit": s["tco"] / steps,
             "supplier_integrity_hidden": s["integrity"] / steps,
-            "own_cost": mk.own_cost,
-            "market_share": mk.share,
-            "profit_cum": mk.profit_cum,
+            "own_cost": mk.own_cost[mine],
+            "market_share": mk.share[mine],
+            "profit_cum": mk.profit_cum[mine],
         })

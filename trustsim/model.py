@@ -12,13 +12,11 @@ from typing import Any
 import mesa
 import numpy as np
 
-from . import phases
 from .agents import Buyer, Supplier
 from .columns import KEY_FIGURES
-from .market import Market
-from .metrics import COLUMNS, GROUPS, BuyerAccumulator, Recorder, step_measurements
+from .ensemble import Markets
+from .metrics import COLUMNS, GROUPS
 from .params import ParamError, Params, resolve_key
-from .state import Events
 
 
 def as_seed(rng: Any) -> Any:
@@ -31,7 +29,7 @@ def as_seed(rng: Any) -> Any:
     return rng
 
 
-class TrustMarket(mesa.Model):
+class TrustMarket(mesa.Model, Markets):
     """The market. ``TrustMarket(params, rng=seed, **overrides)``; overrides are ``name=value`` with the
     bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them.
     """
@@ -54,13 +52,10 @@ class TrustMarket(mesa.Model):
             params = params.replace(**{"run.seed": int(rng)})
         super().__init__(rng=rng)
         self.params = params
-        self.market = Market(params, self.rng)
+        # a single run is an ensemble of one: its random numbers come from its seed by counter (draws.py)
+        self.setup([params], [params.run.seed])
         self.buyers = [Buyer(self, i) for i in range(params.market.buyers)]
         self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
-        self.ev = Events.cleared(self.market.n_rel, self.market.n_buyers, demand=params.market.demand)
-        phases.initial_sourcing(self)
-        self.recorder = Recorder(params.run.steps)
-        self.buyer_sums = BuyerAccumulator(params.market.buyers, params.run.steps // 2)
         self.datacollector = mesa.DataCollector(model_reporters={
             f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
             for c in KEY_FIGURES for g in GROUPS
@@ -68,15 +63,13 @@ class TrustMarket(mesa.Model):
 
     def step(self) -> None:
         """One quarter: the phases of docs/ODD.md section 3, then the measurements."""
-        for phase in phases.SCHEDULE:
-            phase(self)
+        self.advance()
         self.replace_suppliers(self.ev.entrants)
         self.observe()
 
     def observe(self) -> None:
         """Phase 14: record this step's figures (arrays only), then Mesa's DataCollector."""
-        self.recorder.append(step_measurements(self))
-        self.buyer_sums.add(self)
+        self.measure()
         self.datacollector.collect(self)
         if self.steps >= self.params.run.steps:
             self.running = False

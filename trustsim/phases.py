@@ -2,7 +2,11 @@
 
 Each phase is one function applied to all relationships (or buyers, or suppliers) at once with the
 rules of ``rules.py``; what a phase observes for later phases and for the measurements goes into
-``model.ev``, this step's events. Random draws come from ``model.rng`` in a fixed order.
+``model.ev``, this step's events. Random draws come from ``model.draws`` (``draws.py``): each is a function of
+the run's seed, the step, the draw's site and the element, so a market draws the same numbers alone or in
+an ensemble. Parameters come from ``model.pp`` (``members.py``), as seen per relationship (``pp.rel``), per
+buyer, per supplier or per market: numbers in a single run, arrays of members' values in an ensemble whose
+members differ.
 """
 
 from __future__ import annotations
@@ -10,16 +14,25 @@ from __future__ import annotations
 import numpy as np
 
 from . import learning, rules
-from .state import Events, StepContext
+from .draws import SITE
+from .state import Events, StepContext, per_market
 
 
 def environment(model: StepContext) -> None:
     """Phase 1 (S19): specification changes with probability σ; demand shock; this step's volumes."""
-    mk, p, rng = model.market, model.params, model.rng
-    ev = model.ev = Events.cleared(mk.n_rel, mk.n_buyers)
-    ev.spec_change = rng.random(mk.n_rel) < p.market.uncertainty
-    ev.demand = float(rules.demand_shock(p.market.demand, p.market.uncertainty, rng.standard_normal()))
-    ev.volume = mk.share[mk.buyer_of] * ev.demand / mk.k
+    mk, pp, dr = model.market, model.pp, model.draws
+    dr.step = model.steps
+    ev = model.ev = Events.cleared(mk.n_rel, mk.n_buyers, mk.members)
+    ev.spec_change = dr.uniform(SITE["spec_change"], mk.base_rel) < pp.rel.market.uncertainty
+    pm = pp.market.market
+    ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, dr.normal(SITE["demand"], mk.base_market))
+    ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
+
+
+def _grid(model: StepContext, rows: np.ndarray, width: int) -> np.ndarray:
+    """Counter bases of a table of draws, ``width`` per row of ``rows``: element ``local row · width + column``."""
+    mk = model.market
+    return model.draws.base(mk.member_of_rel[rows, None], mk.rel_local[rows, None] * width + np.arange(width))
 
 
 def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
@@ -32,11 +45,17 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     the incumbent unchallenged and a slot to fill goes to a random supplier the buyer does not hold.
     Returns the winning quote, supplier, fit and score.
     """
-    mk, p, rng, ev = model.market, model.params, model.rng, model.ev
-    n, nb = len(rows), p.buyers.n_bids
-    bidders = rng.integers(0, mk.n_suppliers, (n, nb))
-    markup = rng.uniform(p.prices.min_markup, p.prices.fair_markup, (n, nb))
-    fits = rules.fit_factor(p.market.fit_spread, rng.standard_normal((n, nb)))
+    mk, ev, dr = model.market, model.ev, model.draws
+    n, nb, ns = len(rows), model.pp.shared.buyers.n_bids, mk.suppliers_each
+    p = model.pp.at("relationship", rows, grid=True)
+    kind = "rebid_" if not exclude_incumbent else ""
+    column = int(mk.slot_of[rows[0]]) if n else 0
+    base = _grid(model, rows, nb)
+    offset = mk.supplier_offset[rows, None]
+    bidders = offset + (dr.uniform(dr.slot_site(kind + "bidder", column), base) * ns).astype(np.int64)
+    u = dr.uniform(dr.slot_site(kind + "markup", column), base)
+    markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u
+    fits = rules.fit_factor(p.market.fit_spread, dr.normal(dr.slot_site(kind + "fit", column), base))
     if not exclude_incumbent:
         fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
     quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)
@@ -55,9 +74,11 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
         winner[barred_all] = mk.sup[rows[barred_all]]
     elif barred_all.any():     # a slot to fill and every bidder barred: ask a supplier it does not hold
         fb = np.flatnonzero(barred_all)
-        free = ~(np.arange(mk.n_suppliers)[None, :, None] == others[fb, None, :]).any(axis=2)
+        candidates = offset[fb] + np.arange(ns)  # (fb, ns): every supplier of the row's market
+        free = ~(candidates[:, :, None] == others[fb, None, :]).any(axis=2)
         free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
-        winner[fb] = np.argmax(rng.random(free.shape) * free, axis=1)
+        pick_free = dr.uniform(dr.slot_site("fallback", column), _grid(model, rows[fb], ns)) * free
+        winner[fb] = offset[fb, 0] + np.argmax(pick_free, axis=1)
         fit[fb] = fits[fb, 0]
         q[fb] = rules.quote(mk.unit_cost[winner[fb]] * fit[fb], markup[fb, 0])
     return q, winner, fit, score
@@ -65,7 +86,8 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
 
 def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.ndarray, fit: np.ndarray) -> None:
     """S14: new relationships in ``rows``; the buyer's starting trust follows the winner's reputation."""
-    mk, p = model.market, model.params
+    mk = model.market
+    p = model.pp.at("relationship", rows)
     trust_b = rules.starting_trust(p.trust.initial, model.ev.reputation[winner], p.buyers.word_of_mouth)
     mk.start_relationships(rows, winner, trust_b, fit)
     mk.price[rows] = price
@@ -86,7 +108,7 @@ def fill_slots(model: StepContext, rows: np.ndarray) -> None:
 def initial_sourcing(model: StepContext) -> None:
     """ODD 5: every slot goes to the best of ``n_bids`` quotes; every supplier has the reputation ``trust.initial``."""
     mk = model.market
-    model.ev.reputation = np.full(mk.n_suppliers, float(model.params.trust.initial))
+    model.ev.reputation = np.broadcast_to(model.pp.supplier.trust.initial, (mk.n_suppliers,)).astype(float)
     fill_slots(model, np.arange(mk.n_rel))
 
 
@@ -96,7 +118,8 @@ def _rebid(model: StepContext, rows: np.ndarray) -> None:
     The buyer judges its incumbent on its own trust and rivals on reputation: the incumbent keeps the
     slot at the price whose expected cost of ownership equals the rival's, if that is above its floor.
     """
-    mk, p, ev = model.market, model.params, model.ev
+    mk, ev = model.market, model.ev
+    p = model.pp.at("relationship", rows)
     w = p.buyers.tco_weight
     ev.rebid[rows] = True
     q, winner, fit, score = _best_quotes(model, rows, exclude_incumbent=False)
@@ -120,8 +143,9 @@ def _rebid(model: StepContext, rows: np.ndarray) -> None:
 
 def sourcing(model: StepContext) -> None:
     """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
-    mk, p, ev = model.market, model.params, model.ev
-    ev.reputation = rules.reputation(mk.sup, mk.trust_b, ~mk.vacant, mk.n_suppliers, p.trust.initial)
+    mk, ev, pp = model.market, model.ev, model.pp
+    p = pp.rel
+    ev.reputation = rules.reputation(mk.sup, mk.trust_b, ~mk.vacant, mk.n_suppliers, pp.supplier.trust.initial)
     # exits: low trust, or silently on accumulated unvoiced dissatisfaction; vacancies from bankruptcy
     low, silent = rules.leaves(mk.trust_b, mk.latent, p.buyers.exit_threshold, p.buyers.exit_dissatisfaction)
     low &= ~mk.vacant
@@ -131,15 +155,17 @@ def sourcing(model: StepContext) -> None:
     leaving = low | silent
     ev.silent_exit_since_complaint = mk.since_complaint[silent]  # steps since the last complaint, for P7
     ev.left_since_complaint = mk.since_complaint[leaving]
+    ev.left_after = np.where(leaving, mk.since_complaint, -1)
     ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + mk.pending_switching
     mk.pending_switching = np.zeros(mk.n_rel)
     fill_slots(model, np.flatnonzero(leaving | mk.vacant))
 
-    if p.buyers.conduct == "learning":
+    if pp.shared.buyers.conduct == "learning":
         learning.review_terms(model)
 
     # rebids on market terms: play the incumbent off against the lowest quote
-    due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of], p.buyers.rebid_interval)
+    due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of],
+                                                pp.shared.buyers.rebid_interval)
     due &= ~ev.rebid
     for j in range(mk.k):  # slots of one buyer in turn, so a switch sees the supplier its other slot just took
         rows = np.flatnonzero(due & (mk.slot_of == j))
@@ -160,35 +186,39 @@ def supplier_conduct(model: StepContext) -> None:
     """Phase 3 (S5, S14): a supplier cuts corners with probability (1 − θ)(1 − inspection seen)(1 − θ · trust_s)."""
     mk = model.market
     prob = rules.shirk_probability(mk.integrity[mk.sup], mk.trust_s, mk.inspection_seen)
-    model.ev.shirked = model.rng.random(mk.n_rel) < prob
+    model.ev.shirked = model.draws.uniform(SITE["shirk"], mk.base_rel) < prob
 
 
 def inspection(model: StepContext) -> None:
     """Phase 4 (S14, S17): lots are defective by hidden quality; the buyer inspects lots, and audits a cost-plus
     supplier's costs, as trust allows; padding found is refunded."""
-    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
-    q, s = p.quality, p.service
+    mk, ev, dr = model.market, model.ev, model.draws
+    p, base = model.pp.rel, mk.base_rel
+    q = p.quality
     p_def = rules.lot_defect_probability(mk.base_defect[mk.sup], mk.defect_mult, ev.shirked, p.suppliers.shirk_defect)
-    ev.defect = rng.random(mk.n_rel) < p_def
+    ev.defect = dr.uniform(SITE["defect"], base) < p_def
     watch = rules.inspection_probability(mk.trust_b, p.trust.no_inspection_trust)
-    ev.inspected = rng.random(mk.n_rel) < watch
-    ev.found = ev.defect & ev.inspected & (rng.random(mk.n_rel) < q.detection)
+    ev.inspected = dr.uniform(SITE["inspect"], base) < watch
+    ev.found = ev.defect & ev.inspected & (dr.uniform(SITE["detect"], base) < q.detection)
     mk.inspection_seen = rules.update_inspection_seen(mk.inspection_seen, ev.inspected, q.inspection_memory)
     cost_plus = mk.rel_partner
-    ev.audited = cost_plus & (rng.random(mk.n_rel) < watch)
-    ev.padding_found = ev.audited & (ev.padding > 0) & (rng.random(mk.n_rel) < q.detection)
+    ev.audited = cost_plus & (dr.uniform(SITE["audit"], base) < watch)
+    ev.padding_found = ev.audited & (ev.padding > 0) & (dr.uniform(SITE["detect_padding"], base) < q.detection)
     refunded = np.flatnonzero(ev.padding_found)
-    mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer()[refunded], s.service_need, s.service_cost,
-                                               p.prices.fair_markup, mk.service_in_price()[refunded])
+    if len(refunded):
+        r = model.pp.at("relationship", refunded)
+        mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer()[refunded], r.service.service_need,
+                                                   r.service.service_cost, r.prices.fair_markup,
+                                                   mk.service_in_price()[refunded])
     mk.audit_seen = np.where(cost_plus, rules.update_inspection_seen(mk.audit_seen, ev.audited, q.inspection_memory),
                              mk.audit_seen)
 
 
 def after_sales_service(model: StepContext) -> None:
     """Phase 5 (S2, S4, S5, S11, S12): service needs, delivered vs promised level, the gap."""
-    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
-    s = p.service
-    ev.need = rng.random(mk.n_rel) < s.service_need
+    mk, ev = model.market, model.ev
+    s = model.pp.rel.service
+    ev.need = model.draws.uniform(SITE["service_need"], mk.base_rel) < s.service_need
     health = rules.financial_health(mk.supplier_cash, mk.supplier_cash0)[mk.sup]
     delivered = rules.delivered_service(mk.alignment[mk.sup], health, ev.unbundled, s.unbundled_priority)
     promised = np.where(mk.rel_partner, s.promise_partner, s.promise_aggressive)
@@ -201,11 +231,12 @@ def complaints(model: StepContext) -> None:
     A voiced complaint is fixed with probability ``alignment`` (dissatisfaction cleared, small trust
     gain) or, unfixed, turns the gap and what had built up into open distrust (phase 8).
     """
-    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    mk, ev, dr = model.market, model.ev, model.draws
+    p = model.pp.rel
     dissatisfied = ev.gap > p.service.complaint_gap
     recently = mk.since_contact <= p.suppliers.contact_interval
-    ev.complained = dissatisfied & (rng.random(mk.n_rel) < rules.candour(mk.trust_b, recently))
-    fix_draw = rng.random(mk.n_rel)
+    ev.complained = dissatisfied & (dr.uniform(SITE["candour"], mk.base_rel) < rules.candour(mk.trust_b, recently))
+    fix_draw = dr.uniform(SITE["fix_complaint"], mk.base_rel)
     ev.fixed = ev.complained & (fix_draw < mk.alignment[mk.sup])
     unfixed = ev.complained & ~ev.fixed
     ev.unfixed_gap = np.where(unfixed, ev.gap + mk.latent, 0.0)
@@ -216,11 +247,12 @@ def complaints(model: StepContext) -> None:
 
 def attention(model: StepContext) -> None:
     """Phase 7 (S6, S7, S13): suppliers contact buyers by policy; unattended relationships erode."""
-    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    mk, ev = model.market, model.ev
+    p = model.pp.rel
     s, t = p.suppliers, p.trust
     ev.contacted = rules.contacts(mk.policy[mk.sup], mk.age, mk.since_contact, s.contact_interval)
     surfaced = ev.contacted & (mk.latent > 0)
-    fixed = surfaced & (rng.random(mk.n_rel) < mk.alignment[mk.sup])
+    fixed = surfaced & (model.draws.uniform(SITE["fix_surfaced"], mk.base_rel) < mk.alignment[mk.sup])
     ev.fixed |= fixed
     ev.unfixed_gap += np.where(surfaced & ~fixed, mk.latent, 0.0)
     mk.latent = np.where(surfaced, 0.0, mk.latent)
@@ -233,7 +265,8 @@ def attention(model: StepContext) -> None:
 def trust_update(model: StepContext) -> None:
     """Phase 8 (S14, S18): asymmetric buyer trust update, betrayals (defects, padding found) costing most;
     suppliers trust buyers that pay them fairly and share their plans."""
-    mk, p, ev = model.market, model.params, model.ev
+    mk, ev = model.market, model.ev
+    p = model.pp.rel
     t = p.trust
     clean = ~ev.defect & ~(ev.gap > 0) & ~ev.padding_found
     betrayed = ev.defect | ev.padding_found
@@ -245,35 +278,41 @@ def trust_update(model: StepContext) -> None:
 
 def innovation(model: StepContext) -> None:
     """Phase 9 (S8, S9, S13, S18, S19): information sharing, ideas both ways, spec changes, linkage."""
-    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    mk, ev, dr, pp = model.market, model.ev, model.draws, model.pp
+    p = pp.rel
     inn, t = p.innovation, p.trust
     buyer_shares = mk.trust_b >= t.share_threshold
     supplier_shares = mk.trust_s >= t.share_threshold
     mutual = ev.both_share = buyer_shares & supplier_shares
     # supplier ideas lower the buyer's own cost (S18)
-    ev.supplier_ideas = np.where(supplier_shares, rng.poisson(inn.idea_rate * mk.trust_s), 0)
+    ideas = dr.poisson(SITE["supplier_ideas"], mk.base_rel, inn.idea_rate * mk.trust_s)
+    ev.supplier_ideas = np.where(supplier_shares, ideas, 0)
     per_buyer = mk.per_buyer(ev.supplier_ideas)
-    floor = (1.0 - p.suppliers.improvable) * mk.own_cost0
+    pb = pp.buyer
+    floor = (1.0 - pb.suppliers.improvable) * mk.own_cost0
     before = mk.own_cost
-    mk.own_cost = rules.toward_floor(mk.own_cost, floor, inn.idea_value, per_buyer)
+    mk.own_cost = rules.toward_floor(mk.own_cost, floor, pb.innovation.idea_value, per_buyer)
     share = np.divide(ev.supplier_ideas, np.maximum(per_buyer, 1)[mk.buyer_of])  # this relationship's part
     ev.own_cost_cut = (before - mk.own_cost)[mk.buyer_of] * share
     mk.ideas_received += per_buyer
     # buyer process ideas, where trust is mutual, lower the supplier's cost and defects (S18)
-    ev.process_ideas = np.where(mutual, rng.poisson(inn.process_idea_rate * mk.trust_b), 0)
+    process = dr.poisson(SITE["process_ideas"], mk.base_rel, inn.process_idea_rate * mk.trust_b)
+    ev.process_ideas = np.where(mutual, process, 0)
     per_supplier = np.bincount(mk.sup, weights=ev.process_ideas, minlength=mk.n_suppliers)
-    mk.unit_cost = rules.toward_floor(mk.unit_cost, mk.cost_floor, inn.process_idea_value, per_supplier)
+    si = pp.supplier.innovation
+    mk.unit_cost = rules.toward_floor(mk.unit_cost, mk.cost_floor, si.process_idea_value, per_supplier)
     mk.defect_mult = rules.toward_floor(mk.defect_mult, 1.0 - inn.quality_improvable, inn.quality_idea_value,
                                         ev.process_ideas)
-    mk.base_defect = rules.toward_floor(mk.base_defect, (1.0 - inn.quality_improvable) * mk.base_defect0,
-                                        inn.quality_idea_value * inn.quality_spillover, per_supplier)
+    mk.base_defect = rules.toward_floor(mk.base_defect, (1.0 - si.quality_improvable) * mk.base_defect0,
+                                        si.quality_idea_value * si.quality_spillover, per_supplier)
     # specification changes: anticipated where plans are shared (S9)
-    anticipated = rng.random(mk.n_rel) < rules.anticipated_probability(mk.trust_b, buyer_shares)
+    anticipated = (dr.uniform(SITE["anticipated"], mk.base_rel)
+                   < rules.anticipated_probability(mk.trust_b, buyer_shares))
     ev.unanticipated = ev.spec_change & ~anticipated
     # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
     spread = np.where(anticipated, p.market.fit_spread * (1.0 - mk.trust_s), p.market.fit_spread)
-    new_fit = np.where(ev.spec_change, rules.fit_factor(spread, rng.standard_normal(mk.n_rel)), mk.fit)
+    new_fit = np.where(ev.spec_change, rules.fit_factor(spread, dr.normal(SITE["refit"], mk.base_rel)), mk.fit)
     mk.price = np.where(mk.rel_partner, mk.price, mk.price * (new_fit / mk.fit))
     mk.fit = new_fit
     # linkage (S8)
@@ -283,7 +322,8 @@ def innovation(model: StepContext) -> None:
 
 def face_to_face_time(model: StepContext) -> None:
     """Phase 10 (S13, S15, S16): non-productive and productive hours per relationship."""
-    mk, p, ev = model.market, model.params, model.ev
+    mk, ev = model.market, model.ev
+    p = model.pp.rel
     ev.nonproductive = rules.nonproductive_hours(mk.trust_b, mk.linked, ev.rebid, ev.defect, ev.unanticipated,
                                                  p.time, p.time.trust_scaled_hours, ev.audited)
     ev.productive = rules.productive_hours(ev.both_share, ev.supplier_ideas + ev.process_ideas, p.time)
@@ -291,8 +331,9 @@ def face_to_face_time(model: StepContext) -> None:
 
 def downstream(model: StepContext) -> None:
     """Phase 11 (S1, S10, S19): cost of ownership, logit-Nash retail prices, market shares, buyers' profit."""
-    mk, p, ev = model.market, model.params, model.ev
-    q, s, tm, d = p.quality, p.service, p.time, p.downstream
+    mk, ev, pp = model.market, model.ev, model.pp
+    p = pp.rel
+    q, s, tm = p.quality, p.service, p.time
     need_fee = ev.need & ev.unbundled
     ev.cost_price = mk.price
     ev.cost_transaction = rules.transaction_cost_per_unit(ev.nonproductive, tm.hour_cost, tm.reference_volume)
@@ -304,42 +345,49 @@ def downstream(model: StepContext) -> None:
     ev.cost_switching = ev.switching
     ev.tco = ev.total_cost_parts()
     unit_cost = mk.own_cost + mk.per_buyer(ev.tco) / mk.k
-    mean_price = mk.mean_retail if np.isfinite(mk.mean_retail) else rules.symmetric_nash_mean(
-        float(unit_cost.mean()), mk.n_buyers, d.price_sensitivity, d.max_markup)
-    retail = mk.retail_price = rules.nash_price(unit_cost, mean_price, mk.share, d.price_sensitivity, d.max_markup)
-    mk.mean_retail = float(retail.mean())
-    volume_b = mk.share * ev.demand
+    dm, db = pp.market.downstream, pp.buyer.downstream
+    first = rules.symmetric_nash_mean(per_market(unit_cost, mk).mean(axis=1), mk.buyers_each, dm.price_sensitivity,
+                                      dm.max_markup)
+    mean_price = np.where(np.isfinite(mk.mean_retail), mk.mean_retail, first)
+    retail = mk.retail_price = rules.nash_price(unit_cost, mean_price[mk.member_of_buyer], mk.share,
+                                                db.price_sensitivity, db.max_markup)
+    mk.mean_retail = per_market(retail, mk).mean(axis=1)
+    volume_b = mk.share * ev.demand[mk.member_of_buyer]
     mk.profit = volume_b * (retail - unit_cost)
     mk.profit_cum += mk.profit
     mk.profit_since_imitation += mk.profit
     mk.cash += mk.profit
-    ev.paid_by_buyers = float(((mk.price + ev.cost_service_fee) * ev.volume).sum())
+    ev.paid_by_buyers = per_market((mk.price + ev.cost_service_fee) * ev.volume, mk).sum(axis=1)
     mk.value_sum += rules.realised_value(ev.tco, ev.own_cost_cut, p.buyers.horizon)
     mk.value_steps += 1
-    mk.share = rules.update_shares(mk.share, rules.logit_attraction(retail, d.price_sensitivity), d.share_inertia)
+    beta = np.reshape(dm.price_sensitivity, (-1, 1))  # one row per market
+    attraction = rules.logit_attraction(per_market(retail, mk), beta)
+    mk.share = rules.update_shares(per_market(mk.share, mk), attraction, np.reshape(dm.share_inertia, (-1, 1))).ravel()
 
 
 def supplier_finance(model: StepContext) -> None:
     """Phase 12 (S12): supplier cash flows; bankrupt suppliers leave and fresh entrants take their place."""
-    mk, p, ev, rng = model.market, model.params, model.ev, model.rng
+    mk, ev, pp = model.market, model.ev, model.pp
+    p, ps = pp.rel, pp.supplier
     v, s, q = ev.volume, p.service, p.quality
     revenue = mk.price * v + s.service_fee * (ev.need & ev.unbundled) * v
     cost = (mk.cost_for_buyer() * (1.0 - p.suppliers.shirk_saving * ev.shirked) * v
             + s.service_cost * ev.need * v + q.rework_cost * ev.found * v)
     net = np.bincount(mk.sup, weights=revenue - cost, minlength=mk.n_suppliers)
-    ev.received_by_suppliers = float(np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers).sum())
-    net -= np.bincount(mk.sup, weights=ev.contacted, minlength=mk.n_suppliers) * p.suppliers.contact_cost
-    net -= np.bincount(mk.sup, weights=ev.new_link, minlength=mk.n_suppliers) * p.linkage.linkage_cost
+    received = np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers)
+    ev.received_by_suppliers = per_market(received, mk).sum(axis=1)
+    net -= np.bincount(mk.sup, weights=ev.contacted, minlength=mk.n_suppliers) * ps.suppliers.contact_cost
+    net -= np.bincount(mk.sup, weights=ev.new_link, minlength=mk.n_suppliers) * ps.linkage.linkage_cost
     mk.supplier_cash += net
     broke = np.flatnonzero(mk.supplier_cash < 0)
-    ev.bankruptcies = len(broke)
+    ev.bankruptcies = np.bincount(mk.member_of_supplier[broke], minlength=mk.members)
     if len(broke):
         ended = np.isin(mk.sup, broke)
         np.add.at(ev.exit_bankrupt, mk.buyer_of[ended], 1)
         mk.pending_switching = np.where(ended & mk.linked, p.linkage.linkage_switching_cost, 0.0)
         mk.vacant |= ended  # re-sourced at the next sourcing phase
         mk.linked[ended] = False
-        mk.new_entrant_traits(broke, rng)
+        mk.new_entrant_traits(broke)
         ev.entrants = broke  # the model gives each entrant a new agent
     mk.age += 1  # the quarter is over for every relationship
     mk.since_contact += 1  # so, during a step, the clock is the steps since the last contact (0: this one)
@@ -348,29 +396,38 @@ def supplier_finance(model: StepContext) -> None:
 def adaptation(model: StepContext) -> None:
     """Phase 13 (optional): every ``imitation_interval`` steps buyers imitate more profitable postures and,
     with ``supplier_imitation``, suppliers the integrity of more profitable suppliers (replicator dynamics)."""
-    mk, p, rng = model.market, model.params, model.rng
-    a = p.adaptation
+    mk, dr, pp = model.market, model.draws, model.pp
+    a = pp.shared.adaptation
     if model.steps % a.imitation_interval != 0:
         return
-    if a.enabled and mk.n_buyers >= 2:
-        nb = mk.n_buyers
-        other = (np.arange(nb) + rng.integers(1, nb, nb)) % nb   # a random other buyer
+    if a.enabled and mk.buyers_each >= 2:
+        other = _other(dr, "imitate_buyer_other", mk.base_buyer, mk.buyers_each)  # a random other buyer of its market
         gained = mk.profit_since_imitation
-        prob = rules.imitation_probability(gained, gained[other], float(np.ptp(gained)))
-        adopt = rng.random(nb) < prob
+        spread = np.ptp(per_market(gained, mk), axis=1)[mk.member_of_buyer]
+        prob = rules.imitation_probability(gained, gained[other], spread)
+        adopt = dr.uniform(SITE["imitate_buyer"], mk.base_buyer) < prob
         mk.is_partner = np.where(adopt, mk.is_partner[other], mk.is_partner)
-        mk.profit_since_imitation = np.zeros(nb)
-        if p.buyers.conduct == "fixed":
+        mk.profit_since_imitation = np.zeros(mk.n_buyers)
+        if pp.shared.buyers.conduct == "fixed":
             mk.partner_terms = mk.is_partner[mk.buyer_of]
-    if a.supplier_imitation and mk.n_suppliers >= 2:
-        ns = mk.n_suppliers
-        other = (np.arange(ns) + rng.integers(1, ns, ns)) % ns
+    if a.supplier_imitation and mk.suppliers_each >= 2:
+        other = _other(dr, "imitate_supplier_other", mk.base_supplier, mk.suppliers_each)
         gained = mk.supplier_cash - mk.cash_at_imitation
-        prob = rules.imitation_probability(gained, gained[other], float(np.ptp(gained)))
-        adopt = rng.random(ns) < prob
-        mutated = np.clip(mk.integrity[other] + rng.normal(0.0, a.integrity_mutation, ns), 0.0, 1.0)
+        spread = np.ptp(per_market(gained, mk), axis=1)[mk.member_of_supplier]
+        prob = rules.imitation_probability(gained, gained[other], spread)
+        adopt = dr.uniform(SITE["imitate_supplier"], mk.base_supplier) < prob
+        mutation = pp.supplier.adaptation.integrity_mutation * dr.normal(SITE["mutation"], mk.base_supplier)
+        mutated = np.clip(mk.integrity[other] + mutation, 0.0, 1.0)
         mk.integrity = np.where(adopt, mutated, mk.integrity)
         mk.cash_at_imitation = mk.supplier_cash.copy()
+
+
+def _other(dr, site: str, base: np.ndarray, n: int) -> np.ndarray:
+    """For each of ``n`` agents per market (``base``: their counter bases), a random other one of its market."""
+    number = np.arange(len(base))
+    local = number % n
+    step = 1 + (dr.uniform(SITE[site], base) * (n - 1)).astype(np.int64)
+    return number - local + (local + step) % n
 
 
 SCHEDULE = (environment, sourcing, supplier_conduct, inspection, after_sales_service, complaints, attention,

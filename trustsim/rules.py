@@ -2,7 +2,7 @@
 
 Each function reads like its equation and cites the claims (S-numbers) it stands on. The same
 function serves one relationship or a million; nothing here draws random numbers — callers pass the
-draws (from ``model.rng``) in, so each rule can be tested on hand-computed cases.
+draws (from ``draws.py``) in, so each rule can be tested on hand-computed cases.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def reputation(sup, trust_b, active, n_suppliers, initial):
     a supplier with none)."""
     n = np.bincount(sup[active], minlength=n_suppliers)
     total = np.bincount(sup[active], weights=trust_b[active], minlength=n_suppliers)
-    return np.divide(total, n, out=np.full(n_suppliers, float(initial)), where=n > 0)
+    return np.divide(total, n, out=np.broadcast_to(initial, (n_suppliers,)).astype(float), where=n > 0)
 
 
 def expected_cost_score(quote_, reputation_, tco_weight):
@@ -93,16 +93,16 @@ def due_for_rebid(step, phase, rebid_interval):
 # --- 3. supplier conduct -----------------------------------------------------------------------
 
 def integrity_beta(mean, sd):
-    """S14: the Beta distribution's (a, b) with this mean and standard deviation, or None when every
-    supplier gets the mean (sd 0, or a mean of 0 or 1). An sd beyond the largest a Beta allows,
-    √(mean · (1 − mean)), is taken as √0.98 (about 0.99) of it."""
+    """S14: the Beta distribution's ``(a, b, spread)`` with this mean and standard deviation; ``spread`` is
+    false where every supplier gets the mean (sd 0, or a mean of 0 or 1). An sd beyond the largest a Beta
+    allows, √(mean · (1 − mean)), is taken as √0.98 (about 0.99) of it."""
+    mean = np.asarray(mean, dtype=float)
     var_max = mean * (1.0 - mean)
-    var = min(sd * sd, 0.98 * var_max)
-    if var <= 0:  # no spread (also an sd so small that its square is 0)
-        return None
-    common = var_max / var - 1.0
+    var = np.minimum(np.square(sd), 0.98 * var_max)
+    spread = var > 0  # no spread: also an sd so small that its square is 0
+    common = np.where(spread, var_max / np.where(spread, var, 1.0) - 1.0, 0.0)
     a, b = mean * common, (1.0 - mean) * common
-    return (a, b) if a > 0 and b > 0 else None  # a mean so close to 0 or 1 that a Beta cannot hold it
+    return a, b, spread & (a > 0) & (b > 0)  # a mean so close to 0 or 1 that a Beta cannot hold it
 
 
 def shirk_probability(integrity, trust_s, inspection_seen):
@@ -126,9 +126,10 @@ def inspection_probability(trust_b, no_inspection_trust):
 
     Above ``no_inspection_trust`` it never inspects (and a threshold of 0 means it never does).
     """
-    if no_inspection_trust <= 0:
-        return np.zeros_like(trust_b)
-    return np.clip(1.0 - trust_b / no_inspection_trust, 0.0, 1.0)
+    positive = np.asarray(no_inspection_trust) > 0
+    if positive.all():
+        return np.clip(1.0 - trust_b / no_inspection_trust, 0.0, 1.0)
+    return np.where(positive, np.clip(1.0 - trust_b / np.where(positive, no_inspection_trust, 1.0), 0.0, 1.0), 0.0)
 
 
 def update_inspection_seen(seen, inspected, memory):
@@ -206,9 +207,11 @@ def margin_factor(price, cost, min_markup, fair_markup):
     with ``m = price / cost − 1`` its markup over its cost for this buyer (all or nothing when the two
     markups are equal)."""
     m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
-    if fair_markup <= min_markup:
-        return (m >= min_markup).astype(float)
-    return np.clip((m - min_markup) / (fair_markup - min_markup), 0.0, 1.0)
+    width = np.asarray(fair_markup - min_markup)
+    if (width > 0).all():
+        return np.clip((m - min_markup) / width, 0.0, 1.0)
+    graded = np.clip((m - min_markup) / np.where(width > 0, width, 1.0), 0.0, 1.0)
+    return np.where(width > 0, graded, (m >= min_markup).astype(float))
 
 
 def supplier_trust_update(trust_s, played_off, gain, margin=1.0, plans_shared=False):
@@ -277,30 +280,33 @@ def nash_price(cost, mean_price, share, price_sensitivity, max_markup):
 def symmetric_nash_mean(mean_cost, n_buyers, price_sensitivity, max_markup):
     """S1, S19: the mean price where all buyers have equal cost and shares, ``c̄ · (1 + 1 / (β · (1 − 1/n) − 1))``
     (capped as ``nash_price``): the p̄ of the first step, which has no last step."""
-    denom = price_sensitivity * (1.0 - 1.0 / n_buyers) - 1.0
-    markup = 1.0 / denom if denom > 0 else np.inf
-    return mean_cost * (1.0 + min(markup, max_markup))
+    denom = np.asarray(price_sensitivity * (1.0 - 1.0 / n_buyers) - 1.0)
+    markup = np.divide(1.0, denom, out=np.full(denom.shape, np.inf), where=denom > 0)
+    return mean_cost * (1.0 + np.minimum(markup, max_markup))
 
 
 def logit_attraction(retail_price, price_sensitivity):
-    """S1, S19: ``a_i = exp(−β · p_i / mean p)``.
+    """S1, S19: ``a_i = exp(−β · p_i / mean p)``, over the buyers of one market (the last axis).
 
     Only the ratios matter (shares are ``a_i / Σa``): when a steep β underflows every ``a_i`` to 0 or to
     subnormal numbers (which have lost their precision), the same ratios are taken relative to the
-    cheapest price, ``exp(−β · (p_i − min p) / mean p)``.
+    cheapest price, ``exp(−β · (p_i − min p) / mean p)``. A market whose mean price is not positive gets
+    equal attractions.
     """
-    mean = retail_price.mean()
-    if not mean > 0:
-        return np.ones_like(retail_price)
-    a = np.exp(-price_sensitivity * retail_price / mean)
-    if a.max() < np.finfo(a.dtype).tiny:
-        a = np.exp(-price_sensitivity * (retail_price - retail_price.min()) / mean)
-    return a
+    mean = retail_price.mean(axis=-1, keepdims=True)
+    positive = mean > 0
+    scale = np.where(positive, mean, 1.0)
+    a = np.exp(-price_sensitivity * retail_price / scale)
+    under = a.max(axis=-1, keepdims=True) < np.finfo(a.dtype).tiny
+    if under.any():
+        cheapest = retail_price.min(axis=-1, keepdims=True)
+        a = np.where(under, np.exp(-price_sensitivity * (retail_price - cheapest) / scale), a)
+    return np.where(positive, a, 1.0)
 
 
 def update_shares(share, attraction, inertia):
-    """S1, S19: ``share ← (1 − λ) share + λ a_i / Σa``."""
-    return (1.0 - inertia) * share + inertia * attraction / attraction.sum()
+    """S1, S19: ``share ← (1 − λ) share + λ a_i / Σa``, Σ over the buyers of one market (the last axis)."""
+    return (1.0 - inertia) * share + inertia * attraction / attraction.sum(axis=-1, keepdims=True)
 
 
 # --- 2. terms chosen and learned (conduct = "learning") -----------------------------------------
@@ -328,6 +334,5 @@ def partner_terms_probability(attraction_partner, attraction_market, trust_b, ch
 
 def imitation_probability(own_profit, other_profit, profit_range):
     """Replicator dynamics: adopt the other's posture (or integrity) with probability ∝ the profit difference."""
-    if profit_range <= 0:
-        return np.zeros_like(own_profit)
-    return np.clip((other_profit - own_profit) / profit_range, 0.0, 1.0)
+    spread = profit_range > 0
+    return np.where(spread, np.clip((other_profit - own_profit) / np.where(spread, profit_range, 1.0), 0.0, 1.0), 0.0)

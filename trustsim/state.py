@@ -14,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .params import Params
+from .draws import Draws
+from .members import ParamSpace
 
 
 def doc(meaning: str, per: str):
@@ -26,14 +27,28 @@ def doc(meaning: str, per: str):
 class MarketState:
     """What the market carries from one step to the next (``docs/ODD.md`` section 2)."""
 
-    # sizes and indices
-    p: Params = doc("the run's parameters (read only)", "market")
-    n_buyers: int = doc("number of buyers", "market")
-    n_suppliers: int = doc("number of suppliers", "market")
+    # sizes and indices (of all markets together: an ensemble's members lie one after another)
+    pp: ParamSpace = doc("the members' parameters, as seen per kind of element (read only; members.py)", "market")
+    draws: Draws = doc("the members' counter-based random numbers (draws.py)", "market")
+    members: int = doc("number of markets held side by side (1 for a single run)", "market")
+    buyers_each: int = doc("buyers of each market", "market")
+    suppliers_each: int = doc("suppliers of each market", "market")
+    n_buyers: int = doc("number of buyers, all markets", "market")
+    n_suppliers: int = doc("number of suppliers, all markets", "market")
     k: int = doc("supplier slots per buyer", "market")
     n_rel: int = doc("number of relationships (slots), n_buyers · k", "market")
     buyer_of: np.ndarray = doc("the buyer of each relationship, r // k", "relationship")
     slot_of: np.ndarray = doc("the slot of each relationship, r % k", "relationship")
+    member_of_rel: np.ndarray = doc("the market of each relationship", "relationship")
+    member_of_buyer: np.ndarray = doc("the market of each buyer", "buyer")
+    member_of_supplier: np.ndarray = doc("the market of each supplier", "supplier")
+    rel_local: np.ndarray = doc("the relationship's number within its market", "relationship")
+    supplier_offset: np.ndarray = doc("global number of the first supplier of the relationship's market",
+                                      "relationship")
+    base_rel: np.ndarray = doc("counter base of draws per relationship (draws.Draws.base)", "relationship")
+    base_buyer: np.ndarray = doc("counter base of draws per buyer", "buyer")
+    base_supplier: np.ndarray = doc("counter base of draws per supplier", "supplier")
+    base_market: np.ndarray = doc("counter base of draws per market", "market")
 
     # buyers
     is_partner: np.ndarray = doc("group: a partner buyer (its posture; under learning, most of its relationships "
@@ -50,7 +65,7 @@ class MarketState:
     profit_since_imitation: np.ndarray = doc("profit since the last imitation round (adaptation)", "buyer")
     ideas_received: np.ndarray = doc("supplier ideas received since the start", "buyer")
     retail_price: np.ndarray = doc("price of the final product this step (logit-Nash, phase 11)", "buyer")
-    mean_retail: float = doc("mean final-product price of the last step (NaN before the first)", "market")
+    mean_retail: np.ndarray = doc("mean final-product price of the last step (NaN before the first)", "market")
 
     # suppliers
     unit_cost: np.ndarray = doc("current unit cost", "supplier")
@@ -148,20 +163,22 @@ class Events:
                                                   "exit")
     left_since_complaint: np.ndarray = doc("steps since the last complaint, of each exit by the buyer (phase 2)",
                                            "exit")
+    left_after: np.ndarray = doc("steps since the last complaint of a relationship the buyer left (phase 2); −1: "
+                                 "not left", "relationship")
     entrants: np.ndarray = doc("suppliers replaced by entrants this step (phase 12)", "entrant")
-    demand: float = doc("final demand D_t this step (phase 1)", "market")
-    bankruptcies: int = doc("suppliers gone bankrupt this step (phase 12)", "market")
-    paid_by_buyers: float = doc("money buyers paid suppliers this step: price and service fees (phase 11)",
-                                "market")
-    received_by_suppliers: float = doc("money suppliers received this step (phase 12)", "market")
+    demand: np.ndarray = doc("final demand D_t this step (phase 1)", "market")
+    bankruptcies: np.ndarray = doc("suppliers gone bankrupt this step (phase 12)", "market")
+    paid_by_buyers: np.ndarray = doc("money buyers paid suppliers this step: price and service fees (phase 11)",
+                                     "market")
+    received_by_suppliers: np.ndarray = doc("money suppliers received this step (phase 12)", "market")
 
     @classmethod
-    def cleared(cls, n_rel: int, n_buyers: int, demand: float = 0.0) -> "Events":
-        """This step's events before anything happened."""
-        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "exit": 0, "entrant": 0}
-        values = {name: (np.zeros(sizes[per], dtype) if per in sizes else dtype())
-                  for name, per, dtype in _EVENT_KINDS}
-        values["demand"] = demand
+    def cleared(cls, n_rel: int, n_buyers: int, members: int = 1, demand=0.0) -> "Events":
+        """This step's events before anything happened (figures per market: one per member)."""
+        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "exit": 0, "entrant": 0,
+                 "market": members}
+        values = {name: np.zeros(sizes[per], dtype) for name, per, dtype in _EVENT_KINDS}
+        values["demand"] = np.broadcast_to(demand, (members,)).astype(float)
         return cls(**values)
 
     @property
@@ -178,7 +195,7 @@ COST_PARTS = ("price", "transaction", "inspection", "failure", "service_fee", "d
 _BOOL_EVENTS = frozenset({"spec_change", "rebid", "played_off", "shirked", "defect", "inspected", "found", "need",
                           "unbundled", "complained", "fixed", "contacted", "both_share", "unanticipated",
                           "new_link", "audited", "padding_found"})
-_COUNT_EVENTS = frozenset({"supplier_ideas", "process_ideas"})
+_COUNT_EVENTS = frozenset({"supplier_ideas", "process_ideas", "left_after"})
 
 
 def _event_dtype(f) -> type:
@@ -188,23 +205,28 @@ def _event_dtype(f) -> type:
         return np.int64
     if f.metadata["per"] == "supplier":
         return float
-    return int if f.type == "int" else float
+    return np.int64 if f.name == "bankruptcies" else float
 
 
 _EVENT_KINDS = tuple((f.name, f.metadata["per"], _event_dtype(f)) for f in fields(Events))
 
 
 class StepContext(Protocol):
-    """What a phase sees: the parameters, the state, this step's events, the generator and the step count.
+    """What a phase sees: the parameters, the state, this step's events, the random numbers and the step count.
 
     ``TrustMarket`` is one; phases never call back into the model, so the dependency is one-way.
     """
 
-    params: Params
+    pp: ParamSpace
     market: MarketState
     ev: Events
-    rng: np.random.Generator
+    draws: Draws
     steps: int
+
+
+def per_market(values: np.ndarray, mk: MarketState) -> np.ndarray:
+    """``values`` (one per buyer, relationship or supplier of every market) as a table, one row per market."""
+    return values.reshape(mk.members, -1)
 
 
 def describe(cls) -> list[tuple[str, str, str]]:

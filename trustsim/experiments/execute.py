@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..locks import pid_alive
 from ..metrics import COLUMNS
-from ..params import ParamError
+from ..params import ParamError, resolve_key
 from ..results import replace_file, target_lock
 from ..stats import advantages
 from .design import POSTURES, Sweep, shard_ids, tasks
@@ -46,32 +46,99 @@ def metric_row(long_run: dict) -> dict[str, float | None]:
     return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}
 
 
+def _row(task: dict) -> dict:
+    return {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"], "seed": task["seed"],
+            "status": "ok", "error": "", **task["factors"]}
+
+
+def _result(task: dict, row: dict, recorder, wall: float) -> dict:
+    """A finished run's row (its long-run figures) and, if asked, its time series as Parquet bytes."""
+    row.update(metric_row(recorder.summary()["long_run"]))
+    ts = None
+    if task["timeseries"]:
+        frame = recorder.frame()
+        frame.insert(0, "run_id", task["run_id"])
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        ts = buf.getvalue()
+    return {"row": row, "wall": round(wall, 4), "timeseries": ts}
+
+
 def run_one(task: dict) -> dict:
     """Run one design point with one seed; never raises: a failure becomes a row with status "error"."""
     from ..model import TrustMarket
 
     t0 = time.perf_counter()
-    row = {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"], "seed": task["seed"],
-           "status": "ok", "error": "", **task["factors"]}
-    ts = None
+    row = _row(task)
     try:
         if task["fail"]:
             raise RuntimeError(f"deliberate failure of run {task['run_id']} ({FAIL_ENV} test hook)")
         params = task["base"].replace(**task["factors"])
         model = TrustMarket(params, rng=task["seed"]).run()
-        row.update(metric_row(model.recorder.summary()["long_run"]))
-        if task["timeseries"]:
-            frame = model.recorder.frame()
-            frame.insert(0, "run_id", task["run_id"])
-            buf = io.BytesIO()
-            frame.to_parquet(buf, index=False)
-            ts = buf.getvalue()
+        return _result(task, row, model.recorder, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 — recorded, the sweep goes on
         row["status"] = "error"
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
         row["error"] = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
-    return {"row": row, "wall": round(time.perf_counter() - t0, 4), "timeseries": ts}
+    return {"row": row, "wall": round(time.perf_counter() - t0, 4), "timeseries": None}
+
+
+def run_batch(batch: list[dict]) -> list[dict]:
+    """Run tasks whose markets share their shapes together, as one ensemble (``ensemble.py``); never raises.
+
+    Each run's figures are those it has alone. Should the ensemble fail, its runs are run one at a time, so
+    that only a run that fails by itself is recorded as failed; so is a run the test hook fails on purpose.
+    """
+    from ..ensemble import Ensemble
+
+    alone = [t for t in batch if t["fail"]]
+    together = [t for t in batch if not t["fail"]]
+    results = [run_one(t) for t in alone]
+    if len(together) == 1:
+        return results + [run_one(together[0])]
+    if together:
+        t0 = time.perf_counter()
+        try:
+            params = [t["base"].replace(**t["factors"]) for t in together]
+            ens = Ensemble(params, [t["seed"] for t in together]).run()
+            wall = (time.perf_counter() - t0) / len(together)
+            results += [_result(t, _row(t), ens.recorder.member(i), wall) for i, t in enumerate(together)]
+        except Exception:  # noqa: BLE001 — find the run that fails, alone
+            results += [run_one(t) for t in together]
+    return results
+
+
+def _shape(task: dict) -> tuple:
+    """What decides which tasks can share a batch: the base parameters and every factor not a real number."""
+    from ..members import REAL_KEYS
+
+    fixed = []
+    for key, value in task["factors"].items():
+        group, name = resolve_key(key)
+        if f"{group}.{name}" not in REAL_KEYS:
+            fixed.append((f"{group}.{name}", repr(value)))
+    return id(task["base"]), tuple(sorted(fixed))
+
+
+def batch_size(sweep: Sweep, runs: int, slots: int) -> int:
+    """Runs per batch: as many as the memory budget allows (``ensemble.batch_size``), but at least two batches
+    per worker, so that every worker has work to the end."""
+    from ..ensemble import batch_size as fits
+
+    return max(1, min(fits(sweep.base), math.ceil(runs / (2 * slots))))
+
+
+def batches(stream, size: int):
+    """Tasks from ``stream`` in batches of up to ``size`` whose markets share their shapes (``_shape``)."""
+    groups: dict = {}
+    for task in stream:
+        key = _shape(task)
+        group = groups.setdefault(key, [])
+        group.append(task)
+        if len(group) >= size:
+            yield groups.pop(key)
+    yield from groups.values()
 
 
 class InProcess:
@@ -287,28 +354,28 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
     computed = 0
     pending: set = set()
     try:
-        stream = tasks(sweep, todo, timeseries, fail)
-        window = 4 * slots
+        stream = batches(tasks(sweep, todo, timeseries, fail), batch_size(sweep, n_todo, slots))
+        window = 2 * slots
         exhausted = False
         while True:
             while not exhausted and len(pending) < window:
-                task = next(stream, None)
-                if task is None:
+                batch = next(stream, None)
+                if batch is None:
                     exhausted = True
                     break
-                pending.add(executor.submit(run_one, task))
+                pending.add(executor.submit(run_batch, batch))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                result = fut.result()  # run_one never raises; a dead worker process does
-                row = result["row"]
-                if result["timeseries"] is not None:
-                    replace_file(out / "timeseries" / f"run-{row['run_id']:07d}.parquet",
-                                 lambda tmp: tmp.write_bytes(result["timeseries"]))
-                journal.write({"row": row, "wall": result["wall"]})
-                computed += 1
-                progress.update(row["status"] == "ok")
+                for result in fut.result():  # run_batch never raises; a dead worker process does
+                    row = result["row"]
+                    if result["timeseries"] is not None:
+                        replace_file(out / "timeseries" / f"run-{row['run_id']:07d}.parquet",
+                                     lambda tmp: tmp.write_bytes(result["timeseries"]))
+                    journal.write({"row": row, "wall": result["wall"]})
+                    computed += 1
+                    progress.update(row["status"] == "ok")
     except BaseException:
         for fut in pending:
             fut.cancel()

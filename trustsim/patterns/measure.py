@@ -9,20 +9,22 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..ensemble import Ensemble, batch_size
 from ..experiments.execute import die_with_parent
+from ..members import batch_key
 from ..metrics import COLUMNS
-from ..model import TrustMarket
 from ..params import Params
+from ..state import MarketState, per_market
 from ..stats import share_advantage
 from .variants import variants
 
 P10_STEPS = 24          # Dyer & Hatch: six years
 
 
-def defect_drop_by_posture(model: TrustMarket) -> tuple[float, float] | None:
-    """P10: among suppliers serving both postures, the mean fall of the defect rate of lots delivered to
-    partner and to aggressive buyers, each relative to the supplier's initial base rate."""
-    mk = model.market
+def defect_drop_by_posture(mk: MarketState) -> np.ndarray:
+    """P10, per market: among suppliers serving both postures, the mean fall of the defect rate of lots delivered
+    to partner and to aggressive buyers, each relative to the supplier's initial base rate; ``(markets, 2)``,
+    NaN for a market with no such supplier."""
     base0 = mk.base_defect0[mk.sup]
     rate = np.divide(mk.defect_rate(), base0, out=np.ones_like(base0), where=base0 > 0)
     partner = mk.rel_partner
@@ -30,11 +32,14 @@ def defect_drop_by_posture(model: TrustMarket) -> tuple[float, float] | None:
     n_p = np.bincount(mk.sup[partner], minlength=ns)
     n_a = np.bincount(mk.sup[~partner], minlength=ns)
     both = (n_p > 0) & (n_a > 0) & (mk.base_defect0 > 0)  # a flawless supplier has nothing to improve
-    if not both.any():
-        return None
-    r_p = np.bincount(mk.sup[partner], weights=rate[partner], minlength=ns)[both] / n_p[both]
-    r_a = np.bincount(mk.sup[~partner], weights=rate[~partner], minlength=ns)[both] / n_a[both]
-    return float(1 - r_p.mean()), float(1 - r_a.mean())
+    n = per_market(both, mk).sum(axis=1)
+    out = np.full((mk.members, 2), np.nan)
+    for j, on in enumerate((partner, ~partner)):
+        counts = n_p if j == 0 else n_a
+        r = np.bincount(mk.sup[on], weights=rate[on], minlength=ns) / np.maximum(counts, 1)
+        mean = per_market(np.where(both, r, 0.0), mk).sum(axis=1) / np.maximum(n, 1)
+        out[:, j] = np.where(n > 0, 1.0 - mean, np.nan)
+    return out
 
 
 def quintile_figures(buyers) -> dict[str, float]:
@@ -53,81 +58,115 @@ def quintile_figures(buyers) -> dict[str, float]:
     }
 
 
-def low_integrity_share(model: TrustMarket) -> float:
-    """R4: the share of active relationships held by the bottom quarter of the current suppliers by integrity."""
-    mk = model.market
-    cut = np.quantile(mk.integrity, 0.25)
+def low_integrity_share(mk: MarketState) -> np.ndarray:
+    """R4, per market: the share of active relationships held by the bottom quarter of its current suppliers by
+    integrity (NaN for a market with none active)."""
+    cut = np.quantile(per_market(mk.integrity, mk), 0.25, axis=1)
     active = ~mk.vacant
-    return float((mk.integrity[mk.sup[active]] <= cut).mean()) if active.any() else math.nan
+    low = active & (mk.integrity[mk.sup] <= cut[mk.member_of_rel])
+    return _share(low, active, mk)
+
+
+def _share(part: np.ndarray, whole: np.ndarray, mk: MarketState) -> np.ndarray:
+    n = per_market(whole, mk).sum(axis=1)
+    return np.where(n > 0, per_market(part, mk).sum(axis=1) / np.maximum(n, 1), np.nan)
+
+
+def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, float]]:
+    """Run markets (alike in ``batch_key``) together and return each one's figures the patterns use; each is
+    what the market gives alone (``measure``)."""
+    ens = Ensemble(members, seeds)
+    mk = ens.market
+    quiet = ens.pp.shared.suppliers.contact_interval  # "silent": no complaint for this many steps (P7)
+    exits = np.zeros(mk.members)
+    silent_exits = np.zeros(mk.members)
+    drop = np.full((mk.members, 2), np.nan)
+    quiet_share, low_share, terms_share = [], [], []
+    for _ in range(ens.pp.shared.run.steps):
+        quiet_share.append(per_market(mk.since_complaint >= quiet, mk).mean(axis=1))
+        ens.step()
+        left = per_market(ens.ev.left_after, mk)
+        exits += (left >= 0).sum(axis=1)
+        silent_exits += (left >= quiet).sum(axis=1)
+        low_share.append(low_integrity_share(mk))
+        terms_share.append(_share(mk.partner_terms & ~mk.vacant, ~mk.vacant, mk))
+        if ens.steps == P10_STEPS:
+            drop = defect_drop_by_posture(mk)
+    quiet_share, low_share, terms_share = (np.array(x) for x in (quiet_share, low_share, terms_share))
+    out = []
+    for i in range(mk.members):
+        rec = ens.recorder.member(i)
+        s = rec.summary()["long_run"]
+        p, a = s["partner"], s["aggressive"]
+        terms = terms_share[:, i]
+        fig = {
+            "price_partner": p["component_price"], "price_aggressive": a["component_price"],
+            "tco_partner": p["tco_per_unit"], "tco_aggressive": a["tco_per_unit"],
+            "share_partner": p["market_share"], "share_aggressive": a["market_share"],
+            # market share per buyer of each posture, in units of the equal share 1/n (0 when a posture is empty)
+            "share_advantage": share_advantage(p, a) or 0.0,
+            "profit_cum_partner": float(rec.latest("partner", "profit_cum")),
+            "profit_cum_aggressive": float(rec.latest("aggressive", "profit_cum")),
+            "ideas_partner": p["ideas_received"], "ideas_aggressive": a["ideas_received"],
+            "trust_partner": p["trust_buyer"], "trust_aggressive": a["trust_buyer"],
+            "buyer_exits": float(exits[i]),
+            # P7: share of buyer-initiated exits with no complaint in the steps before, and the base rate
+            "quiet_before_exit": silent_exits[i] / exits[i] if exits[i] else math.nan,
+            "quiet_base_rate": float(np.mean(quiet_share[:, i])),
+            # R4: the bottom quarter of suppliers by integrity, their share of relationships early and late
+            "low_integrity_start": float(np.mean(low_share[:8, i])),
+            "low_integrity_end": float(np.mean(low_share[-len(low_share) // 4:, i])),
+            # R3: the share of relationships on partner terms, early and late, and step by step; suppliers'
+            # integrity
+            "terms_start": float(np.mean(terms[:8])),
+            "terms_end": float(np.mean(terms[-len(terms) // 4:])),
+            "terms_series": terms.tolist(),
+            "integrity_start": float(rec.rows[0, 2, COLUMNS.index("integrity_active")]),
+            "integrity_end": float(rec.rows[-1, 2, COLUMNS.index("integrity_active")]),
+        }
+        fig.update(quintile_figures(ens.buyer_sums.frame(ens, i)))
+        if np.isfinite(drop[i]).all():
+            fig["defect_drop_partner"], fig["defect_drop_aggressive"] = (float(x) for x in drop[i])
+        out.append(fig)
+    return out
 
 
 def measure(params: Params, seed: int) -> dict[str, float]:
     """Run one market and return the figures the patterns use."""
-    model = TrustMarket(params, rng=seed)
-    drop = None
-    quiet = params.suppliers.contact_interval  # "silent": no complaint for this many steps (P7)
-    exits = silent_exits = 0
-    quiet_share, low_share, terms_share = [], [], []
-    while model.running:
-        quiet_share.append(float((model.market.since_complaint >= quiet).mean()))
-        model.step()
-        exits += len(model.ev.left_since_complaint)
-        silent_exits += int((model.ev.left_since_complaint >= quiet).sum())
-        low_share.append(low_integrity_share(model))
-        terms_share.append(float(model.market.partner_terms[~model.market.vacant].mean()))
-        if model.steps == P10_STEPS:
-            drop = defect_drop_by_posture(model)
-    s = model.recorder.summary()["long_run"]
-    p, a = s["partner"], s["aggressive"]
-    out = {
-        "price_partner": p["component_price"], "price_aggressive": a["component_price"],
-        "tco_partner": p["tco_per_unit"], "tco_aggressive": a["tco_per_unit"],
-        "share_partner": p["market_share"], "share_aggressive": a["market_share"],
-        # market share per buyer of each posture, in units of the equal share 1/n (0 when a posture is empty)
-        "share_advantage": share_advantage(p, a) or 0.0,
-        "profit_cum_partner": float(model.recorder.latest("partner", "profit_cum")),
-        "profit_cum_aggressive": float(model.recorder.latest("aggressive", "profit_cum")),
-        "ideas_partner": p["ideas_received"], "ideas_aggressive": a["ideas_received"],
-        "trust_partner": p["trust_buyer"], "trust_aggressive": a["trust_buyer"],
-        "buyer_exits": float(exits),
-        # P7: share of buyer-initiated exits with no complaint in the steps before, and the base rate
-        "quiet_before_exit": silent_exits / exits if exits else math.nan,
-        "quiet_base_rate": float(np.mean(quiet_share)),
-        # R4: the bottom quarter of suppliers by integrity, their share of relationships early and late
-        "low_integrity_start": float(np.mean(low_share[:8])),
-        "low_integrity_end": float(np.mean(low_share[-len(low_share) // 4:])),
-        # R3: the share of relationships on partner terms, early and late, and step by step; suppliers' integrity
-        "terms_start": float(np.mean(terms_share[:8])),
-        "terms_end": float(np.mean(terms_share[-len(terms_share) // 4:])),
-        "terms_series": terms_share,
-        "integrity_start": float(model.recorder.rows[0, 2, COLUMNS.index("integrity_active")]),
-        "integrity_end": float(model.recorder.rows[-1, 2, COLUMNS.index("integrity_active")]),
-    }
-    out.update(quintile_figures(model.buyer_sums.frame(model)))
-    if drop is not None:
-        out["defect_drop_partner"], out["defect_drop_aggressive"] = drop
-    return out
+    return measure_many([params], [seed])[0]
 
-def _measure_job(job):
-    return job[0], job[1], measure(job[2], job[1])
+
+def _measure_batch(batch):
+    names, seeds, members = zip(*batch)
+    return list(zip(names, seeds, measure_many(list(members), list(seeds))))
 
 
 def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None
             ) -> dict[str, list[dict[str, float]]]:
-    """Measure every variant over ``seeds`` seeds (1 … seeds): ``{variant: [figures per seed]}``."""
+    """Measure every variant over ``seeds`` seeds (1 … seeds): ``{variant: [figures per seed]}``.
+
+    Runs alike in their shapes and switches (``batch_key``) go together in ensembles, at least two per worker.
+    """
     chosen = variants(base) if names is None else {k: v for k, v in variants(base).items() if k in names}
     jobs = [(name, seed, p) for name, p in chosen.items() for seed in range(1, seeds + 1)]
     out: dict[str, list] = {name: [None] * seeds for name in chosen}
+    groups: dict = {}
+    for job in jobs:
+        groups.setdefault(batch_key(job[2]), []).append(job)
+    slots = workers or os.cpu_count() or 1
+    size = max(1, min(batch_size(base), math.ceil(len(jobs) / (2 * slots))))
+    batches = [g[i: i + size] for g in groups.values() for i in range(0, len(g), size)]
     if workers == 1:
-        results = map(_measure_job, jobs)
+        results = map(_measure_batch, batches)
     else:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
                                    initializer=die_with_parent, initargs=(os.getpid(),))  # none outlives the suite
-        results = pool.map(_measure_job, jobs, chunksize=4)
-    for name, seed, fig in results:
-        out[name][seed - 1] = fig
-        if progress:
-            progress(1)
+        results = pool.map(_measure_batch, batches)
+    for batch in results:
+        for name, seed, fig in batch:
+            out[name][seed - 1] = fig
+            if progress:
+                progress(1)
     if workers != 1:
         pool.shutdown()
     return out

@@ -1,0 +1,76 @@
+"""The counter-based random numbers (trustsim/draws.py): right distributions, no visible dependence between
+neighbouring counters, and a market's numbers independent of the ensemble it runs in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from trustsim.draws import MAX_STEP, SITE, SITES, SLOT_SITES, Draws
+
+N = 200_000
+
+
+def _uniform(seed=7, step=3, site="defect", n=N):
+    d = Draws([seed])
+    d.step = step
+    return d.uniform(SITE[site], d.base(np.zeros(n, dtype=np.int64), np.arange(n)))
+
+
+def test_uniforms_are_uniform_on_the_unit_interval():
+    u = _uniform()
+    assert u.min() >= 0.0 and u.max() < 1.0
+    counts = np.histogram(u, bins=50, range=(0, 1))[0]
+    p = stats.chisquare(counts).pvalue
+    print(f"\nχ² over 50 bins of {N} uniforms: p = {p:.3f}; mean {u.mean():.4f}, var {u.var():.5f}")
+    assert p > 1e-4
+    assert u.mean() == pytest.approx(0.5, abs=0.005) and u.var() == pytest.approx(1 / 12, abs=0.002)
+
+
+@pytest.mark.parametrize("other", [dict(step=4), dict(site="inspect"), dict(seed=8)], ids=["step", "site", "seed"])
+def test_neighbouring_counters_are_uncorrelated(other):
+    u = _uniform()
+    v = _uniform(**{"seed": 7, "step": 3, "site": "defect", **other})
+    r_lag = np.corrcoef(u[:-1], u[1:])[0, 1]   # neighbouring elements
+    r_other = np.corrcoef(u, v)[0, 1]          # the same elements at the next step, site or seed
+    print(f"\ncorrelation with the next element {r_lag:+.4f}, with {list(other)[0]} changed {r_other:+.4f}")
+    bound = 4 / np.sqrt(N)
+    assert abs(r_lag) < bound and abs(r_other) < bound
+    assert not np.array_equal(u, v)
+
+
+def test_normal_poisson_and_beta_have_their_moments():
+    d = Draws([11])
+    base = d.base(np.zeros(N, dtype=np.int64), np.arange(N))
+    z = d.normal(SITE["refit"], base)
+    assert stats.kstest(z, "norm").pvalue > 1e-4
+    for lam in (0.05, 0.4, 3.0):
+        k = d.poisson(SITE["supplier_ideas"], base, np.full(N, lam))
+        assert k.mean() == pytest.approx(lam, rel=0.03) and k.var() == pytest.approx(lam, rel=0.05)
+    a, b = 4.5, 1.2
+    x = d.beta(SITE["integrity"], base, a, b)
+    assert stats.kstest(x, "beta", args=(a, b)).pvalue > 1e-4
+
+
+def test_a_members_numbers_do_not_depend_on_the_others():
+    seeds = [5, 99, 3, 12345]
+    together = Draws(seeds)
+    together.step = 17
+    members = np.repeat(np.arange(4), 50)
+    elements = np.tile(np.arange(50), 4)
+    u = together.uniform(SITE["candour"], together.base(members, elements)).reshape(4, 50)
+    for i, seed in enumerate(seeds):
+        alone = Draws([seed])
+        alone.step = 17
+        assert np.array_equal(alone.uniform(SITE["candour"], alone.base(np.zeros(50, dtype=np.int64),
+                                                                        np.arange(50))), u[i])
+
+
+def test_sites_have_distinct_counters():
+    assert len(set(SITES)) == len(SITES) and len(SITES) < SLOT_SITES
+    d = Draws([1])
+    slot_sites = {d.slot_site(name, column) for name in SITES for column in range(50)}
+    assert len(slot_sites) == len(SITES) * 50 and max(slot_sites) < 2 ** 12
+    assert not slot_sites & set(SITE.values())
+    assert MAX_STEP > 1_000_000

@@ -1,0 +1,101 @@
+"""The ensemble engine (trustsim/ensemble.py): a run's tables do not depend on batching.
+
+A market stepped among others, in any batch, in any position, is byte for byte the market run alone; members
+may differ in every real-valued parameter; sweeps batch their runs and give the same tables whatever the
+batch size or number of workers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trustsim import TrustMarket
+from trustsim.ensemble import Ensemble
+from trustsim.members import ParamSpace, batch_key
+from trustsim.metrics import COLUMNS
+from trustsim.params import Params
+
+SMALL = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
+
+
+def _params(**changes):
+    return Params().replace(**{**SMALL, **changes})
+
+
+MEMBERS = [  # differ in real-valued parameters of every kind of element
+    _params(),
+    _params(**{"market.uncertainty": 0.9, "trust.gain": 0.2, "suppliers.integrity_sd": 0.0}),
+    _params(**{"downstream.price_sensitivity": 3.0, "innovation.idea_rate": 2.0, "buyers.partner_share": 0.25}),
+    _params(**{"suppliers.supplier_cash": 0.0, "suppliers.contact_cost": 500.0, "trust.no_inspection_trust": 0.0,
+               "prices.fair_markup": 0.2}),
+]
+SEEDS = [3, 1, 4, 1]
+
+
+def _tables(recorder, buyers):
+    return recorder.frame().to_csv(index=False).encode(), buyers.to_csv(index=False).encode()
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    return Ensemble(MEMBERS, SEEDS).run()
+
+
+@pytest.mark.parametrize("i", range(len(MEMBERS)))
+def test_a_member_has_the_tables_of_its_run_alone(ensemble, i):
+    alone = TrustMarket(MEMBERS[i], rng=SEEDS[i]).run()
+    assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
+        ensemble.recorder.member(i), ensemble.buyer_sums.frame(ensemble, i))
+
+
+def test_position_and_company_in_the_batch_do_not_matter(ensemble):
+    order = [2, 0, 3, 1]
+    shuffled = Ensemble([MEMBERS[j] for j in order] + MEMBERS[:2], [SEEDS[j] for j in order] + [77, 78]).run()
+    for pos, j in enumerate(order):
+        assert np.array_equal(shuffled.recorder.member(pos).rows, ensemble.recorder.member(j).rows, equal_nan=True)
+
+
+def test_members_differ_where_their_parameters_do(ensemble):
+    """Not one market copied: the members' figures differ, the bankrupt-prone member has bankruptcies."""
+    share = [ensemble.recorder.member(i).summary()["long_run"]["all"]["trust_buyer"] for i in range(4)]
+    assert len(set(share)) == 4
+    column = COLUMNS.index("bankruptcies")
+    bankrupt = [ensemble.recorder.member(i).rows[:, 2, column].sum() for i in range(4)]
+    assert bankrupt[3] > 0 and bankrupt[0] == 0
+
+
+def test_only_real_valued_parameters_may_differ_within_a_batch():
+    with pytest.raises(ValueError, match="market.buyers"):
+        ParamSpace([_params(), _params(**{"market.buyers": 13})])
+    assert batch_key(_params()) == batch_key(_params(**{"trust.gain": 0.5, "run.seed": 9}))
+    assert batch_key(_params()) != batch_key(_params(**{"buyers.conduct": "learning"}))
+    space = ParamSpace([_params(), _params(**{"trust.gain": 0.5})])
+    assert set(space.varying) == {"trust.gain"}
+    assert space.rel.trust.gain.shape == (2 * 12 * 2,) and space.rel.trust.loss == 0.35
+
+
+def test_sweeps_give_the_same_runs_whatever_the_batching(tmp_path, monkeypatch):
+    from trustsim.api import sweep
+    from trustsim.experiments import execute
+
+    factors = {"uncertainty": [0.0, 0.5, 1.0], "buyers": [10, 14]}  # buyers: two shapes, never batched together
+    kw = dict(replications=3, steps=20, suppliers=6, workers=1)
+    batched = sweep(None, factors, **kw).runs
+    monkeypatch.setattr(execute, "batch_size", lambda *a: 1)
+    one_at_a_time = sweep(None, factors, **kw).runs
+    cols = [c for c in batched.columns if c not in ("wall",)]
+    a = batched.sort_values("run_id")[cols].reset_index(drop=True)
+    b = one_at_a_time.sort_values("run_id")[cols].reset_index(drop=True)
+    assert (a["status"] == "ok").all() and a.equals(b)
+
+
+def test_a_failing_member_fails_alone(monkeypatch):
+    from trustsim.experiments import execute
+
+    tasks = [{"run_id": i, "point": i, "replicate": 0, "seed": i, "factors": {"trust.gain": g},
+              "base": _params(), "timeseries": False, "fail": i == 1} for i, g in enumerate([0.1, 0.2, 0.3])]
+    rows = {r["row"]["run_id"]: r["row"] for r in execute.run_batch(tasks)}
+    assert rows[1]["status"] == "error" and rows[0]["status"] == rows[2]["status"] == "ok"
+    alone = execute.run_one(tasks[2])["row"]
+    assert rows[2] == {**alone, "error": ""} or rows[2] == alone

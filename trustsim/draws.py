@@ -1,0 +1,110 @@
+"""Counter-based random numbers: every draw is a function of (run seed, step, draw site, element).
+
+A run's random numbers do not come from a stream whose position depends on what was drawn before, but
+from a hash of where the draw is made: the run's key (from its seed), the step, the *site* (which draw
+of the step: one name per ``rng`` call in ``phases.py``) and the element (the relationship, buyer or
+supplier within its own market, and the bidder). So a market gets the same numbers whether it runs
+alone or as one member of an ensemble of a thousand (``ensemble.py``), on any worker, in any batch.
+
+The hash is SplitMix64 (Steele, Lea & Flood 2014): the 64-bit counter ``step·2⁴⁴ + site·2³² + element``
+is multiplied by the golden-ratio constant, added to the run's key and passed through the SplitMix64
+finaliser; the top 53 bits give a uniform number in [0, 1). Normal numbers are its inverse normal
+distribution function, Poisson counts its inverse distribution function, Beta numbers its inverse
+regularised incomplete beta function: one uniform per draw, so an element's draw never depends on the
+others'. docs/ODD.md (design concepts, stochasticity) states the scheme.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy import special
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TO_UNIT = 2.0 ** -53
+MAX_STEP = 2 ** 20        # steps a run can take under this scheme (params cap run.steps at 1 000 000)
+MAX_ELEMENT = 2 ** 32     # elements one draw can cover
+
+SITES = (  # every draw of a step, by name; a site's number is its place here (append only: never reorder)
+    "posture", "rebid_calendar", "cost", "quality", "alignment", "integrity",
+    "spec_change", "demand", "bidder", "markup", "fit", "fallback", "rebid_bidder", "rebid_markup", "rebid_fit",
+    "shirk", "defect", "inspect", "detect", "audit", "detect_padding", "service_need",
+    "candour", "fix_complaint", "fix_surfaced", "supplier_ideas", "process_ideas", "anticipated", "refit",
+    "imitate_buyer_other", "imitate_buyer", "imitate_supplier_other", "imitate_supplier", "mutation", "terms",
+)
+SITE = {name: i for i, name in enumerate(SITES)}
+SLOT_SITES = 64  # a site drawn once per slot column adds (column + 1) · 64 (columns < 50): sites stay < 2¹²
+
+
+def run_key(seed: int) -> np.uint64:
+    """The 64-bit key of a run: the first word NumPy's SeedSequence derives from the seed."""
+    return np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)[0]
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (in place on a fresh uint64 array)."""
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+class Draws:
+    """The random numbers of an ensemble of runs (one key per member, from its seed).
+
+    A draw names its site and gives, per element, its member and its element number within that member's
+    market (``member`` and ``element`` broadcast together); ``step`` is the model's step count.
+    """
+
+    def __init__(self, seeds: Sequence[int]):
+        self.keys = np.array([run_key(s) for s in seeds], dtype=np.uint64)
+        self.step = 0
+
+    def base(self, member: np.ndarray, element: np.ndarray) -> np.ndarray:
+        """``key[member] + element · γ``: the part of the counter that does not change between steps."""
+        element = np.asarray(element, dtype=np.uint64)
+        return self.keys[member] + element * _GAMMA
+
+    def _counter(self, site: int) -> np.ndarray:
+        return np.array([(self.step << 44) + (site << 32)], dtype=np.uint64) * _GAMMA
+
+    def uniform(self, site: int, base: np.ndarray) -> np.ndarray:
+        """Uniform numbers in [0, 1), one per element of ``base`` (``self.base(member, element)``)."""
+        z = _mix(base + self._counter(site))
+        return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+    def normal(self, site: int, base: np.ndarray) -> np.ndarray:
+        """Standard normal numbers: the inverse normal distribution function of uniforms."""
+        u = self.uniform(site, base)
+        u[u == 0.0] = _TO_UNIT  # a zero would give −∞
+        return special.ndtri(u)
+
+    def poisson(self, site: int, base: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """Poisson counts of mean ``lam`` (small: ideas per step) by the inverse distribution function."""
+        u = self.uniform(site, base)
+        lam = np.broadcast_to(lam, u.shape)
+        term = np.exp(-lam)
+        cdf = term.copy()
+        k = np.zeros(u.shape, dtype=np.int64)
+        more = u > cdf
+        i = 0
+        while more.any() and i < 1000:
+            i += 1
+            k += more
+            term = term * lam / i
+            cdf += term
+            more &= u > cdf
+        return k
+
+    def beta(self, site: int, base: np.ndarray, a, b) -> np.ndarray:
+        """Beta(a, b) numbers: the inverse regularised incomplete beta function of uniforms."""
+        return special.betaincinv(a, b, self.uniform(site, base))
+
+    def slot_site(self, name: str, column: int) -> int:
+        """The site of a draw made once per slot column (sourcing fills and rebids slot by slot)."""
+        return SITE[name] + SLOT_SITES * (column + 1)

@@ -1,0 +1,83 @@
+"""Many markets stepped together in one set of arrays: the engine behind sweeps, replications and comparisons.
+
+An ``Ensemble`` holds markets (members) that share their array shapes (``members.batch_key``) one after
+another in the arrays of ``Market``, and steps them with the phases of a single run: every phase is one
+rule applied to every relationship of every market, so NumPy's cost per call is shared by all of them. Its
+random numbers are counter-based (``draws.py``) and its per-market sums run market by market, so each
+member's tables are byte-identical to those of the same run alone (``TrustMarket``), in any batch.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import phases
+from .draws import Draws
+from .market import Market
+from .members import ParamSpace
+from .metrics import BuyerAccumulator, Recorder, step_measurements
+from .params import Params
+from .state import Events
+
+
+class Markets:
+    """The stepping shared by a single run and an ensemble: state, events, draws, measurements."""
+
+    def setup(self, members: Sequence[Params], seeds: Sequence[int]) -> None:
+        self.pp = ParamSpace(members)
+        self.draws = Draws(seeds)
+        self.market = Market(self.pp, self.draws)
+        mk = self.market
+        self.ev = Events.cleared(mk.n_rel, mk.n_buyers, mk.members, demand=self.pp.market.market.demand)
+        phases.initial_sourcing(self)
+        steps = self.pp.shared.run.steps
+        self.recorder = Recorder(steps, mk.members)
+        self.buyer_sums = BuyerAccumulator(mk.n_buyers, steps // 2)
+
+    def advance(self) -> None:
+        """One quarter: the phases of docs/ODD.md section 3, then the measurements (phase 14)."""
+        for phase in phases.SCHEDULE:
+            phase(self)
+
+    def measure(self) -> None:
+        self.recorder.append(step_measurements(self))
+        self.buyer_sums.add(self)
+
+
+class Ensemble(Markets):
+    """Markets ``members`` (validated ``Params``, alike in ``batch_key``) with their ``seeds``, run together.
+
+    ``run()`` steps them to ``run.steps``; ``recorder.member(i)`` is market ``i``'s time series, as
+    ``TrustMarket(members[i], rng=seeds[i]).run().recorder`` would hold it.
+    """
+
+    def __init__(self, members: Sequence[Params], seeds: Sequence[int]):
+        if len(members) != len(seeds) or not members:
+            raise ValueError("an ensemble needs one seed per member, and at least one member")
+        self.steps = 0
+        self.setup(members, seeds)
+
+    def step(self) -> None:
+        self.steps += 1
+        self.advance()
+        self.measure()
+
+    def run(self) -> "Ensemble":
+        for _ in range(self.pp.shared.run.steps):
+            self.step()
+        return self
+
+    def summaries(self) -> list[dict]:
+        """Each market's ``Recorder.summary()``."""
+        return [self.recorder.member(i).summary() for i in range(self.market.members)]
+
+
+def batch_size(params: Params, budget_bytes: int = 64 << 20) -> int:
+    """How many markets of this shape to step together: enough to spread NumPy's cost per call, few enough
+    that the batch's arrays (about 60 per relationship, 8 bytes each, plus the bidding tables) stay within
+    ``budget_bytes``, which keeps them near the cache and the memory small on every worker."""
+    m = params.market
+    per_market = 8 * (60 * m.buyers * m.slots_per_buyer + 30 * m.buyers + 30 * m.suppliers) + 4096
+    return int(np.clip(budget_bytes // per_market, 1, 1000))
