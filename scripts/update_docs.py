@@ -57,7 +57,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--params", action="store_true", help="only the parameter and column tables")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is out of date")
-    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seeds", type=int, default=30)
     args = ap.parse_args()
     from trustsim.params import schema_markdown
 

@@ -1,4 +1,4 @@
-"""The patterns P1–P10 and the regularities R1, R2, R4 of docs/ODD.md section 1, each over 10 seeds, with the
+"""The patterns P1–P10 and the regularities R1, R2, R4 of docs/ODD.md section 1, each over 30 seeds, with the
 measured figure printed beside its target.
 
 Under model 2's defaults some patterns of model 1 no longer emerge (docs/ODD.md, "Pattern tests"): their
@@ -14,7 +14,7 @@ import pytest
 from trustsim import patterns
 from trustsim.params import Params
 
-SEEDS = 10
+SEEDS = 30  # the ensemble engine runs the suite in seconds; 30 seeds narrow the intervals
 
 pytestmark = pytest.mark.patterns
 
@@ -31,7 +31,7 @@ def check(result):
 
 def test_every_pattern_uses_enough_seeds(runs):
     assert all(len(v) == SEEDS for v in runs.values())
-    assert SEEDS >= 10
+    assert SEEDS >= 30
 
 
 def test_p1_aggressive_buyers_pay_lower_component_prices(runs):
@@ -74,6 +74,8 @@ def test_p9_null_model_has_no_partner_advantage(runs):
     check(patterns.p9(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="model 2's defaults: partner lots' defects fall 1.48× as fast as aggressive "
+                                       "ones over 30 seeds, just short of the 1.5–3 band")
 def test_p10_defects_fall_twice_as_fast_for_partners(runs):
     check(patterns.p10(runs))
 

@@ -337,8 +337,8 @@ def test_patterns_with_few_seeds_warn_before_running(monkeypatch, tmp_path, caps
 
     monkeypatch.setattr(patterns, "run_all", stop)
     code, _, err = cli(capsys, "patterns", "--seeds", 3, "--out", tmp_path / "p")
-    assert code == 130 and "warning: with 3 seeds" in err.splitlines()[0] and "--seeds 10" in err
-    code, _, err = cli(capsys, "patterns", "--seeds", 10, "--out", tmp_path / "p")
+    assert code == 130 and "warning: with 3 seeds" in err.splitlines()[0] and "--seeds 30" in err
+    code, _, err = cli(capsys, "patterns", "--seeds", 30, "--out", tmp_path / "p")
     assert code == 130 and "warning" not in err
     assert listing(tmp_path) == []
 

@@ -22,6 +22,9 @@ def arguments(p) -> None:
                    help="write into a folder that holds other files, or start an unfinished sweep there afresh")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--timeseries", action="store_true", help="also keep every run's per-step time series")
+    p.add_argument("--batch", type=pos_int, metavar="N",
+                   help="runs stepped together in one ensemble (default: as many as fit 64 MiB, at least two "
+                        "batches per worker; 1: one run at a time). The results do not depend on it")
 
 
 def handle(args) -> int:
@@ -41,7 +44,7 @@ def handle(args) -> int:
     out = Path(args.out or os.path.join("results", name))
     try:
         res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, resume=args.resume, shard=shard,
-                        force=args.force, quiet=args.quiet, timeseries=args.timeseries)
+                        force=args.force, quiet=args.quiet, timeseries=args.timeseries, batch=args.batch)
     except KeyboardInterrupt:
         n = len(read_journal(out / JOURNAL))
         print(f"trustsim: interrupted; {n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; "

@@ -314,19 +314,23 @@ def fail_hook() -> frozenset:
 
 def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask: str | None = None,
               resume: bool = False, shard: tuple[int, int] | None = None, force: bool = False, quiet: bool = False,
-              timeseries: bool = False, figures: bool = True) -> dict:
-    """Run (the rest of) a sweep into ``out``; returns counts. The journal keeps every finished run."""
+              timeseries: bool = False, figures: bool = True, batch: int | None = None) -> dict:
+    """Run (the rest of) a sweep into ``out``; returns counts. The journal keeps every finished run.
+
+    Runs go to the workers in ensembles of ``batch`` runs (None: ``batch_size``; 1: one at a time); a run's
+    figures are the same whatever the batch.
+    """
     out = Path(out)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
     prepare_folder(out, state, resume, force, check_only=True)   # refuse before taking the lock
     with target_lock(out):  # one writer at a time: a second sweep or --resume here is refused, naming this PID
         return _run_locked(sweep, out, state, fail, workers=workers, dask=dask, resume=resume, shard=shard,
-                           force=force, quiet=quiet, timeseries=timeseries, figures=figures)
+                           force=force, quiet=quiet, timeseries=timeseries, figures=figures, batch=batch)
 
 
 def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, workers, dask, resume, shard, force,
-                quiet, timeseries, figures) -> dict:
+                quiet, timeseries, figures, batch) -> dict:
     prepare_folder(out, state, resume, force, check_only=True)   # again, now that no other writer can change it
     close = None
     if dask:
@@ -354,7 +358,8 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
     computed = 0
     pending: set = set()
     try:
-        stream = batches(tasks(sweep, todo, timeseries, fail), batch_size(sweep, n_todo, slots))
+        size = batch or batch_size(sweep, n_todo, slots)
+        stream = batches(tasks(sweep, todo, timeseries, fail), size)
         window = 2 * slots
         exhausted = False
         while True:
