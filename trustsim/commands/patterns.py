@@ -12,7 +12,8 @@ HELP = "run the pattern suite P1–P10 and print its table"
 
 
 def arguments(p) -> None:
-    p.add_argument("--seeds", type=pos_int, default=ADVISED_SEEDS, help=f"seeds per scenario variant (default {ADVISED_SEEDS})")
+    p.add_argument("--seeds", type=pos_int, default=ADVISED_SEEDS,
+                   help=f"seeds per scenario variant (default {ADVISED_SEEDS})")
     p.add_argument("--out", type=folder, default="results/patterns",
                    help="folder for the figures (default results/patterns)")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
