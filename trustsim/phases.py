@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import learning, rules
+from . import rules
 from .draws import SITE
+from .sourcing import initial_sourcing, sourcing
 from .state import Events, StepContext, per_market
+
+__all__ = ["SCHEDULE", "initial_sourcing", "sourcing"]
 
 
 def environment(model: StepContext) -> None:
@@ -27,159 +30,6 @@ def environment(model: StepContext) -> None:
     pm = pp.market.market
     ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, dr.normal(SITE["demand"], mk.base_market))
     ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
-
-
-def _grid(model: StepContext, rows: np.ndarray, width: int) -> np.ndarray:
-    """Counter bases of a table of draws, ``width`` per row of ``rows``: element ``local row · width + column``."""
-    mk = model.market
-    return model.draws.base(mk.member_of_rel[rows, None], mk.rel_local[rows, None] * width + np.arange(width))
-
-
-def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
-    """S3, S10, S18, S19: ``n_bids`` random suppliers quote for each row; the best by expected cost of ownership.
-
-    Each bidder quotes on its cost for the buyer's specification, unit cost × a fresh fit (the incumbent,
-    when it bids, keeps its fit); the buyer ranks quotes by ``expected_cost_score`` on the bidders'
-    reputations. A supplier already holding another slot of the same buyer does not bid (dual sourcing),
-    nor, when ``exclude_incumbent``, the supplier being left. When every bidder is barred, a rebid leaves
-    the incumbent unchallenged and a slot to fill goes to a random supplier the buyer does not hold.
-    Returns the winning quote, supplier, fit and score.
-    """
-    mk, ev, dr = model.market, model.ev, model.draws
-    n, nb, ns = len(rows), model.pp.shared.buyers.n_bids, mk.suppliers_each
-    p = model.pp.at("relationship", rows, grid=True)
-    kind = "rebid_" if not exclude_incumbent else ""
-    column = int(mk.slot_of[rows[0]]) if n else 0
-    base = _grid(model, rows, nb)
-    offset = mk.supplier_offset[rows, None]
-    bidders = offset + (dr.uniform(dr.slot_site(kind + "bidder", column), base) * ns).astype(np.int64)
-    u = dr.uniform(dr.slot_site(kind + "markup", column), base)
-    markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u
-    fits = rules.fit_factor(p.market.fit_spread, dr.normal(dr.slot_site(kind + "fit", column), base))
-    if not exclude_incumbent:
-        fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
-    quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)
-    scores = rules.expected_cost_score(quotes, ev.reputation[bidders], p.buyers.tco_weight)
-    held = np.where(mk.vacant, -1, mk.sup).reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]  # (n, k) its suppliers
-    own = (held == mk.sup[rows, None])
-    others = held if exclude_incumbent else np.where(own, -2, held)     # the incumbent may bid unless left
-    barred = (bidders[:, :, None] == others[:, None, :]).any(axis=2)
-    scores[barred] = np.inf
-    best = np.argmin(scores, axis=1)
-    pick = (np.arange(n), best)
-    q, winner, fit, score = quotes[pick], bidders[pick], fits[pick], scores[pick]
-    barred_all = ~np.isfinite(score)
-    q[barred_all] = np.inf
-    if not exclude_incumbent:  # a rebid that drew no eligible rival: the incumbent keeps the slot unchallenged
-        winner[barred_all] = mk.sup[rows[barred_all]]
-    elif barred_all.any():     # a slot to fill and every bidder barred: ask a supplier it does not hold
-        fb = np.flatnonzero(barred_all)
-        candidates = offset[fb] + np.arange(ns)  # (fb, ns): every supplier of the row's market
-        free = ~(candidates[:, :, None] == others[fb, None, :]).any(axis=2)
-        free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
-        pick_free = dr.uniform(dr.slot_site("fallback", column), _grid(model, rows[fb], ns)) * free
-        winner[fb] = offset[fb, 0] + np.argmax(pick_free, axis=1)
-        fit[fb] = fits[fb, 0]
-        q[fb] = rules.quote(mk.unit_cost[winner[fb]] * fit[fb], markup[fb, 0])
-    return q, winner, fit, score
-
-
-def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.ndarray, fit: np.ndarray) -> None:
-    """S14: new relationships in ``rows``; the buyer's starting trust follows the winner's reputation."""
-    mk = model.market
-    p = model.pp.at("relationship", rows)
-    trust_b = rules.starting_trust(p.trust.initial, model.ev.reputation[winner], p.buyers.word_of_mouth)
-    mk.start_relationships(rows, winner, trust_b, fit)
-    mk.price[rows] = price
-
-
-def fill_slots(model: StepContext, rows: np.ndarray) -> None:
-    """S3: fill ``rows`` (vacant or just left) with the best quote, slot column by slot column (also ODD 5)."""
-    mk, ev = model.market, model.ev
-    for j in range(mk.k):  # slots of one buyer in turn, so its suppliers stay distinct
-        col = rows[mk.slot_of[rows] == j]
-        if len(col) == 0:
-            continue
-        q, winner, fit, _ = _best_quotes(model, col, exclude_incumbent=True)
-        _start(model, col, winner, q, fit)
-        ev.rebid[col] = True
-
-
-def initial_sourcing(model: StepContext) -> None:
-    """ODD 5: every slot goes to the best of ``n_bids`` quotes; every supplier has the reputation ``trust.initial``."""
-    mk = model.market
-    model.ev.reputation = np.broadcast_to(model.pp.supplier.trust.initial, (mk.n_suppliers,)).astype(float)
-    fill_slots(model, np.arange(mk.n_rel))
-
-
-def _rebid(model: StepContext, rows: np.ndarray) -> None:
-    """S3, S10, S18: the incumbent answers the best rival bid; it matches (played off) or loses the slot.
-
-    The buyer judges its incumbent on its own trust and rivals on reputation: the incumbent keeps the
-    slot at the price whose expected cost of ownership equals the rival's, if that is above its floor.
-    """
-    mk, ev = model.market, model.ev
-    p = model.pp.at("relationship", rows)
-    w = p.buyers.tco_weight
-    ev.rebid[rows] = True
-    q, winner, fit, score = _best_quotes(model, rows, exclude_incumbent=False)
-    inc = mk.sup[rows]
-    by_incumbent = winner == inc
-    own_score = rules.expected_cost_score(mk.price[rows], mk.trust_b[rows], w)
-    cheaper = np.where(by_incumbent, q < mk.price[rows], score < own_score)
-    match = np.where(by_incumbent, q, score / (1.0 + w * (1.0 - mk.trust_b[rows])))
-    can_match = rules.price_floor(mk.unit_cost[inc] * mk.fit[rows], p.prices.min_markup) <= match
-    switch = cheaper & ~by_incumbent & ~can_match
-    kept = cheaper & (by_incumbent | can_match)
-    mk.price[rows[kept]] = match[kept]
-    matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
-    mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
-    ev.played_off[matched] = True
-    gone = rows[switch]
-    np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
-    ev.switching[gone] += np.where(mk.linked[gone], p.linkage.linkage_switching_cost, 0.0)
-    _start(model, gone, winner[switch], q[switch], fit[switch])
-
-
-def sourcing(model: StepContext) -> None:
-    """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
-    mk, ev, pp = model.market, model.ev, model.pp
-    p = pp.rel
-    ev.reputation = rules.reputation(mk.sup, mk.trust_b, ~mk.vacant, mk.n_suppliers, pp.supplier.trust.initial)
-    # exits: low trust, or silently on accumulated unvoiced dissatisfaction; vacancies from bankruptcy
-    low, silent = rules.leaves(mk.trust_b, mk.latent, p.buyers.exit_threshold, p.buyers.exit_dissatisfaction)
-    low &= ~mk.vacant
-    silent &= ~mk.vacant
-    np.add.at(ev.exit_low, mk.buyer_of[low], 1)
-    np.add.at(ev.exit_silent, mk.buyer_of[silent], 1)
-    leaving = low | silent
-    ev.silent_exit_since_complaint = mk.since_complaint[silent]  # steps since the last complaint, for P7
-    ev.left_since_complaint = mk.since_complaint[leaving]
-    ev.left_after = np.where(leaving, mk.since_complaint, -1)
-    ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + mk.pending_switching
-    mk.pending_switching = np.zeros(mk.n_rel)
-    fill_slots(model, np.flatnonzero(leaving | mk.vacant))
-
-    if pp.shared.buyers.conduct == "learning":
-        learning.review_terms(model)
-
-    # rebids on market terms: play the incumbent off against the lowest quote
-    due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of],
-                                                pp.shared.buyers.rebid_interval)
-    due &= ~ev.rebid
-    for j in range(mk.k):  # slots of one buyer in turn, so a switch sees the supplier its other slot just took
-        rows = np.flatnonzero(due & (mk.slot_of == j))
-        if len(rows):
-            _rebid(model, rows)
-
-    # partners pay cost-plus every step, so supplier cost reductions are shared; the dishonest pad the cost
-    partner = mk.rel_partner
-    s = p.service
-    ev.padding = np.where(partner, rules.padding(mk.integrity[mk.sup], mk.audit_seen, p.suppliers.padding_max), 0.0)
-    cp = rules.cost_plus_price(mk.cost_for_buyer(), s.service_need, s.service_cost, p.prices.fair_markup,
-                               mk.service_in_price(), ev.padding)
-    mk.price = np.where(partner, cp, mk.price)
-    ev.unbundled = ~mk.service_in_price()
 
 
 def supplier_conduct(model: StepContext) -> None:

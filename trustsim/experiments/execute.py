@@ -7,106 +7,24 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 
 from __future__ import annotations
 
-import io
 import math
 import multiprocessing
 import os
 import sys
 import threading
 import time
-import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..locks import pid_alive
-from ..metrics import COLUMNS
 from ..params import ParamError, resolve_key
 from ..results import replace_file, target_lock
-from ..stats import advantages
-from .design import POSTURES, Sweep, shard_ids, tasks
+from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, prepare_folder, state_of
+from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
-FAIL_ENV = "TRUSTSIM_FAIL_RUNS"  # test hook: comma-separated run ids that raise on purpose
-
-
-# --- one run, in a worker --------------------------------------------------------------------------
-
-def metric_row(long_run: dict) -> dict[str, float | None]:
-    """Long-run figures by posture as ``posture.column``, plus the partner advantages.
-
-    A posture with no buyers reports nothing (None) but its size.
-    """
-    row: dict[str, float | None] = {}
-    for g in POSTURES:
-        empty = long_run[g]["buyers"] == 0
-        for c in COLUMNS:
-            row[f"{g}.{c}"] = None if empty and c != "buyers" else long_run[g][c]
-    row.update(advantages(long_run))
-    return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}
-
-
-def _row(task: dict) -> dict:
-    return {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"], "seed": task["seed"],
-            "status": "ok", "error": "", **task["factors"]}
-
-
-def _result(task: dict, row: dict, recorder, wall: float) -> dict:
-    """A finished run's row (its long-run figures) and, if asked, its time series as Parquet bytes."""
-    row.update(metric_row(recorder.summary()["long_run"]))
-    ts = None
-    if task["timeseries"]:
-        frame = recorder.frame()
-        frame.insert(0, "run_id", task["run_id"])
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        ts = buf.getvalue()
-    return {"row": row, "wall": round(wall, 4), "timeseries": ts}
-
-
-def run_one(task: dict) -> dict:
-    """Run one design point with one seed; never raises: a failure becomes a row with status "error"."""
-    from ..model import TrustMarket
-
-    t0 = time.perf_counter()
-    row = _row(task)
-    try:
-        if task["fail"]:
-            raise RuntimeError(f"deliberate failure of run {task['run_id']} ({FAIL_ENV} test hook)")
-        params = task["base"].replace(**task["factors"])
-        model = TrustMarket(params, rng=task["seed"]).run()
-        return _result(task, row, model.recorder, time.perf_counter() - t0)
-    except Exception as exc:  # noqa: BLE001 — recorded, the sweep goes on
-        row["status"] = "error"
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
-        row["error"] = " ".join(f"{type(exc).__name__}: {exc}{at}".split())
-    return {"row": row, "wall": round(time.perf_counter() - t0, 4), "timeseries": None}
-
-
-def run_batch(batch: list[dict]) -> list[dict]:
-    """Run tasks whose markets share their shapes together, as one ensemble (``ensemble.py``); never raises.
-
-    Each run's figures are those it has alone. Should the ensemble fail, its runs are run one at a time, so
-    that only a run that fails by itself is recorded as failed; so is a run the test hook fails on purpose.
-    """
-    from ..ensemble import Ensemble
-
-    alone = [t for t in batch if t["fail"]]
-    together = [t for t in batch if not t["fail"]]
-    results = [run_one(t) for t in alone]
-    if len(together) == 1:
-        return results + [run_one(together[0])]
-    if together:
-        t0 = time.perf_counter()
-        try:
-            params = [t["base"].replace(**t["factors"]) for t in together]
-            ens = Ensemble(params, [t["seed"] for t in together]).run()
-            wall = (time.perf_counter() - t0) / len(together)
-            results += [_result(t, _row(t), ens.recorder.member(i), wall) for i, t in enumerate(together)]
-        except Exception:  # noqa: BLE001 — find the run that fails, alone
-            results += [run_one(t) for t in together]
-    return results
+__all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep"]
 
 
 def _shape(task: dict) -> tuple:

@@ -255,7 +255,7 @@ def key_figures(model) -> dict:
     if model.recorder.n:
         latest = model.recorder.rows[-1]
     else:
-        latest = step_measurements(model)
+        latest = step_measurements(model)[0]  # the one market's (markets, groups, columns)
     rows = []
     for c in key_figure_columns():
         values = latest[:, COLUMNS.index(c.name)]
