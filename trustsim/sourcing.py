@@ -117,11 +117,13 @@ def _rebid(model: StepContext, rows: np.ndarray) -> None:
     kept = cheaper & (by_incumbent | can_match)
     mk.price[rows[kept]] = match[kept]
     matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
-    mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], p.trust.playoff_penalty)
+    penalty = model.pp.at("relationship", matched).trust.playoff_penalty
+    mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], penalty)
     ev.played_off[matched] = True
     gone = rows[switch]
     np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
-    ev.switching[gone] += np.where(mk.linked[gone], p.linkage.linkage_switching_cost, 0.0)
+    ev.switching[gone] += np.where(mk.linked[gone], model.pp.at("relationship", gone).linkage.linkage_switching_cost,
+                                   0.0)
     _start(model, gone, winner[switch], q[switch], fit[switch])
 
 
