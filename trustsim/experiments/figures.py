@@ -14,6 +14,9 @@ from .analysis import metric_columns
 from .design import Sweep, is_number
 
 
+SENSITIVITY_TOP = 15  # factors shown per metric in sensitivity.png (every factor's indices are in the table)
+
+
 def _ci(values) -> tuple[float, float]:
     """Mean and 95% half-width over the runs that produced a figure."""
     return mean_halfwidth(finite(values))
@@ -124,10 +127,12 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
 
     if sens is not None and len(sens):
         metrics = list(dict.fromkeys(sens["metric"]))
-        fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.2 + 0.35 * len(sweep.factors) * len(metrics)),
-                                 squeeze=False)
+        shown = min(len(sweep.factors), SENSITIVITY_TOP)
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)), squeeze=False)
         for ax, m in zip(axes[:, 0], metrics):
             s = sens[sens["metric"] == m]
+            if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first
+                s = s.sort_values("ST" if sweep.design == "sobol" else "mu_star", ascending=False).head(shown)
             y = np.arange(len(s))
             if sweep.design == "sobol":
                 ax.barh(y - 0.2, s["S1"], 0.4, xerr=s["S1_conf"], label="first order S1", color="tab:blue", capsize=2)
@@ -139,7 +144,10 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                 ax.set_xlabel("Morris elementary effects")
             ax.set_yticks(y, [param_label(k, 36) for k in s["factor"]], fontsize=7)
             ax.invert_yaxis()
-            ax.set_title(column_label(m, 80), fontsize=9)
+            more = (f"\n(the {shown} of {len(sweep.factors)} parameters with the largest "
+                    f"{'total index' if sweep.design == 'sobol' else 'μ*'}; all in sensitivity.csv)"
+                    if len(sweep.factors) > shown else "")
+            ax.set_title(column_label(m, 80) + more, fontsize=9)
             ax.legend(fontsize=7, frameon=False)
         save(fig, "sensitivity.png")
 
