@@ -353,5 +353,5 @@ def test_readme_mechanism_table_names_real_functions_and_every_rule():
               if callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
     missing = public - {n for m, n in named if m == "rules"}
     assert not missing, f"rules missing from the README's mechanism table: {sorted(missing)}"
-    unnamed = {f.__name__ for f in phases.SCHEDULE} - {n for m, n in named if m == "phases"}
+    unnamed = {(f.__module__.rsplit(".", 1)[1], f.__name__) for f in phases.SCHEDULE} - set(named)
     assert not unnamed, f"phases of the step missing from the README's mechanism table: {sorted(unnamed)}"

@@ -13,7 +13,6 @@ from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
 from .design import Sweep, is_number
 
-
 SENSITIVITY_TOP = 15  # factors shown per metric in sensitivity.png (every factor's indices are in the table)
 
 
