@@ -21,7 +21,9 @@ from typing import Sequence
 import numpy as np
 from scipy import special
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_GAMMA_INT = 0x9E3779B97F4A7C15
+_GAMMA = np.uint64(_GAMMA_INT)
+_MASK = (1 << 64) - 1
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0 ** -53
@@ -70,8 +72,9 @@ class Draws:
         element = np.asarray(element, dtype=np.uint64)
         return self.keys[member] + element * _GAMMA
 
-    def _counter(self, site: int) -> np.ndarray:
-        return np.array([(self.step << 44) + (site << 32)], dtype=np.uint64) * _GAMMA
+    def _counter(self, site: int) -> np.uint64:
+        """``(step · 2⁴⁴ + site · 2³²) · γ`` modulo 2⁶⁴ (Python integers: no overflow warnings)."""
+        return np.uint64((((self.step << 44) + (site << 32)) * _GAMMA_INT) & _MASK)
 
     def uniform(self, site: int, base: np.ndarray) -> np.ndarray:
         """Uniform numbers in [0, 1), one per element of ``base`` (``self.base(member, element)``)."""
