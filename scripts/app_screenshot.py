@@ -15,32 +15,23 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from trustsim.viz.components import SERIES
+from trustsim.viz.serve import ServerError, app_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1400, "height": 1000}
-CHARTS = 6  # five time series and the cost breakdown
+CHARTS = len(SERIES) + 1  # the time series and the cost breakdown, each an ECharts canvas
 
 
 def find_chromium() -> str | None:
     """``TRUSTSIM_CHROMIUM``, else ``chromium`` or ``chromium-browser`` on the path."""
     candidates = [os.environ.get("TRUSTSIM_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")]
     return next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_rendered(page, step: int, timeout_ms: int = 60_000) -> None:
@@ -89,40 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     if chromium is None:
         print("app_screenshot: no Chromium found: install Debian's chromium or set TRUSTSIM_CHROMIUM", file=sys.stderr)
         return 2
-    port = free_port()
-    command = [sys.executable, "-m", "trustsim", "viz", "--port", str(port)]
-    if args.scenario:
-        command.insert(4, str(Path(args.scenario).resolve()))
-    log = tempfile.TemporaryFile("w+")  # the server's messages, shown if it stops early
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
-    url = f"http://127.0.0.1:{port}/"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                log.seek(0)
-                print(f"app_screenshot: trustsim viz stopped: {log.read().strip()[-2000:]}", file=sys.stderr)
-                return server.returncode or 1
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                print("app_screenshot: trustsim viz did not answer within 90 s", file=sys.stderr)
-                return 1
-            time.sleep(0.3)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        shoot(url, args.out, args.steps, chromium)
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        with app_server(args.scenario, cwd=ROOT) as server:
+            shoot(server.url, args.out, args.steps, chromium)
+    except ServerError as exc:
+        print(f"app_screenshot: {exc}", file=sys.stderr)
+        return exc.returncode or 1
     print(f"{args.out}: the app after {args.steps} steps")
     return 0
 

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -32,49 +27,21 @@ SCREENSHOT_SCRIPT = ROOT / "scripts" / "app_screenshot.py"
 _spec = importlib.util.spec_from_file_location("app_screenshot", SCREENSHOT_SCRIPT)
 shots = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(shots)
-CHROMIUM_ARGS, VIEWPORT, find_chromium = shots.CHROMIUM_ARGS, shots.VIEWPORT, shots.find_chromium
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+CHROMIUM_ARGS, VIEWPORT, find_chromium, CHARTS = shots.CHROMIUM_ARGS, shots.VIEWPORT, shots.find_chromium, shots.CHARTS
 
 
 @pytest.fixture(scope="module")
 def server():
-    """`trustsim viz` on a free loopback port; always stopped at the end."""
-    port = free_port()
-    env = {**os.environ, "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/"}  # port 9 (discard): nothing answers
-    env.pop("TRUSTSIM_VIZ_SCENARIO", None)
+    """`trustsim viz` on a free loopback port, its messages in test-artifacts/server.log; always stopped at the end."""
+    from trustsim.viz.serve import ServerError, app_server
+
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "trustsim", "viz", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    env = {"SOLARA_ASSETS_CDN": "http://127.0.0.1:9/", "TRUSTSIM_VIZ_SCENARIO": None}  # port 9 (discard): no answer
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"trustsim viz exited with {proc.returncode}; see test-artifacts/server.log")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("trustsim viz did not answer within 90 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        with app_server(env=env, log=ARTIFACTS / "server.log", cwd=ROOT) as running:
+            yield running.url
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +57,13 @@ def browser():
 
 
 class Watched:
-    """A page and every request it made that failed or left this machine."""
+    """A page, every request it made that failed or left this machine, and every error it logged."""
 
     def __init__(self, browser, url):
         self.page = browser.new_page(viewport=VIEWPORT)
-        self.failed, self.remote = [], []
+        self.failed, self.remote, self.errors = [], [], []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
         self.page.on("response", lambda r: self.failed.append(f"{r.url} ({r.status})") if r.status >= 400 else None)
         self.page.on("request", lambda r: None if r.url.startswith(LOCAL) else self.remote.append(r.url))
@@ -102,7 +71,7 @@ class Watched:
         shots.wait_rendered(self.page, 0)
 
     def wait_for_charts(self):
-        self.page.wait_for_function(f"document.querySelectorAll('canvas').length >= {shots.CHARTS}", timeout=30_000)
+        self.page.wait_for_function(f"document.querySelectorAll('canvas').length >= {CHARTS}", timeout=30_000)
         self.page.wait_for_timeout(500)
 
     def step_shown(self) -> int:
@@ -131,6 +100,7 @@ class Watched:
         assert self.page.locator(".v-alert.error").count() == 0
         assert not self.failed, f"failed requests: {self.failed}"
         assert not self.remote, f"requests that left this machine: {self.remote}"
+        assert not self.errors, f"the page logged errors: {self.errors[:5]}"
 
 
 def variance(png: bytes) -> float:
@@ -155,7 +125,7 @@ def test_page_loads_offline_and_draws_the_network_and_charts(app):
     network = app.page.locator("img.widget-image").first
     assert variance(network.screenshot()) > 20, "the network image is blank"
     canvases = app.page.locator("canvas")
-    assert canvases.count() >= 6
+    assert canvases.count() >= CHARTS
     for i in range(canvases.count()):
         assert variance(canvases.nth(i).screenshot()) > 5, f"chart {i} is blank"
 

@@ -153,6 +153,53 @@ def Page():
     MarketViz(current.value, scenario).key(f"viz-{current.value}")
 
 
+# --- closed pages -----------------------------------------------------------------------------------
+
+def is_page_task_registration(entry) -> bool:
+    """Whether a Solara kernel-start callback was registered by the task of one component (``use_task``).
+
+    Solara 1.58 wraps each task in a ``Singleton``, which registers a reset callback to run at every
+    later kernel start and never takes it back. For a module's task that is one callback per process;
+    ``use_task`` makes a task per component, so every page's SolaraViz (its Play loop is such a task)
+    adds one: a callback holding the task, the loop's function and through it the page's market, its
+    network figure and its controls, about 3.5 MB a page, kept until the server stops. Such a task's
+    function is defined inside the component's render (a module's task is not), and its callback does
+    nothing for a later page, which makes its own task. (Solara 1.59.2 takes it back itself when the
+    component goes; this then finds none.)
+    """
+    callback = getattr(entry, "callback", None)
+    if getattr(callback, "__qualname__", "") != "Singleton.__init__.<locals>.reset":
+        return False
+    cells = dict(zip(callback.__code__.co_freevars, (c.cell_contents for c in callback.__closure__ or ())))
+    factory = getattr(getattr(cells.get("self"), "_storage", None), "factory", None)
+    if not getattr(getattr(factory, "__code__", None), "co_qualname", "").endswith(".create_task"):
+        return False  # not a task's Singleton
+    return "<locals>" in getattr(getattr(factory, "__wrapped__", None), "__qualname__", "")
+
+
+def forget_page_tasks() -> int:
+    """Take back the kernel-start callbacks of components' tasks (see :func:`is_page_task_registration`);
+    their number. Run as each page's kernel closes."""
+    from solara import lifecycle
+
+    entries = getattr(lifecycle, "_on_kernel_start_callbacks", [])
+    stale = [entry for entry in list(entries) if is_page_task_registration(entry)]
+    for entry in stale:
+        try:
+            entry.cleanup()  # the registration's own undo: removes it from the list
+        except ValueError:  # already gone
+            pass
+    return len(stale)
+
+
+def on_page_kernel():
+    """Run for each page's kernel as it starts; what it returns runs when the kernel closes (culled)."""
+    return forget_page_tasks
+
+
+solara.lab.on_kernel_start(on_page_kernel)
+
+
 # --- `trustsim viz` ---------------------------------------------------------------------------------
 
 def is_loopback(host: str) -> bool:

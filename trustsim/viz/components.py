@@ -2,7 +2,7 @@
 
 Each ``*_view(model)`` function builds what one panel shows (a Matplotlib figure, an ECharts option or an
 HTML table) and is plain Python, so tests and ``benchmarks/viz.py`` call it without a browser. The
-``*_panel`` functions wrap them for SolaraViz, which calls them again after every step.
+``*_panel`` components show them in SolaraViz, drawn again after every step.
 
 The network is drawn with Matplotlib on a fixed layout (buyers on an outer ring, partners and aggressive
 buyers on opposite arcs; suppliers on an inner ring), computed once per model, so nodes stay put while
@@ -13,6 +13,7 @@ so it works with no internet; Solara's Vega-Lite and Markdown widgets ask for fi
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import threading
@@ -20,9 +21,12 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+import reacton
+import solara
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from mesa.visualization.utils import update_counter
 
 from .. import columns as registry
 from ..metrics import COLUMNS, COST_PARTS, GROUPS, step_measurements
@@ -307,37 +311,54 @@ def timeseries_csv(model) -> bytes:
 
 
 # --- SolaraViz panels ----------------------------------------------------------------------------
-# SolaraViz calls each of these with the current model after every step and on reset.
+# Each panel is a Solara component of the model, made once (per series, per scenario name): SolaraViz then
+# keeps a panel's widget from one render of its grid to the next, and the browser keeps the chart drawn in
+# it. (SolaraViz wraps a plain function in a component of its own anew at every render of the grid, and it
+# renders the grid again as soon as the browser reports its layout: every chart was made twice on a page
+# load, and the first ones, still loading ECharts, failed with "Initialize failed: invalid dom".)
+# Reading Mesa's update counter redraws a panel after every step, as SolaraViz's own panels do.
 
 CHART_STYLE = {"style": "height: 360px; width: 100%;"}
 
 
-def network_panel(model):
-    import solara
+def _named(name: str, render):
+    """``render`` as a component named ``name`` (reacton's decorator, which ``solara.component`` wraps with a
+    check of hook use that cannot read the source of a function defined inside another; these use no hook)."""
+    render.__name__ = render.__qualname__ = name
+    return reacton.component(render)
 
+
+def _network_panel(model):
+    update_counter.get()
     return solara.Image(network_png(model), format="png", width="100%")
 
 
-def make_series_panel(key: str):
-    def series_panel(model):
-        import solara
+network_panel = _named("NetworkPanel", _network_panel)
 
+
+@functools.cache
+def make_series_panel(key: str):
+    """The panel of the time series ``key`` (in SERIES): one component per key, however often it is asked for."""
+    def series_panel(model):
+        update_counter.get()
         return solara.FigureEcharts(option=series_view(model, key), attributes=CHART_STYLE, responsive=True)
 
-    series_panel.__name__ = f"{key}_panel"
-    return series_panel
+    return _named(f"SeriesPanel_{key}", series_panel)
 
 
-def cost_panel(model):
-    import solara
-
+def _cost_panel(model):
+    update_counter.get()
     return solara.FigureEcharts(option=cost_view(model), attributes=CHART_STYLE, responsive=True)
 
 
-def make_key_figures_panel(scenario_name: str):
-    def key_figures_panel(model):
-        import solara
+cost_panel = _named("CostPanel", _cost_panel)
 
+
+@functools.lru_cache(maxsize=256)  # one per scenario name: a server offers a folder's scenarios
+def make_key_figures_panel(scenario_name: str):
+    """The key figures panel of a scenario: one component per scenario name."""
+    def key_figures_panel(model):
+        update_counter.get()
         with solara.Column(style={"padding": "0 12px"}, gap="4px") as column:
             solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name))
             solara.FileDownload(lambda: timeseries_csv(model),
@@ -345,4 +366,4 @@ def make_key_figures_panel(scenario_name: str):
                                 label="Download the time series (CSV)", mime_type="text/csv")
         return column
 
-    return key_figures_panel
+    return _named("KeyFiguresPanel", key_figures_panel)
