@@ -122,3 +122,15 @@ def test_members_differing_in_every_real_parameter_match_their_runs_alone():
         alone = TrustMarket(members[i], rng=seeds[i]).run()
         assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
             ens.recorder.member(i), ens.buyer_sums.frame(ens, i))
+
+
+def test_a_member_of_a_thousand_matches_its_run_alone():
+    small = {"market.buyers": 4, "market.suppliers": 3, "run.steps": 12}
+    members = [Params().replace(**small, **{"market.uncertainty": u, "trust.gain": 0.02 + u / 10})
+               for u in np.linspace(0.0, 1.0, 1000)]
+    seeds = list(range(5000, 6000))
+    ens = Ensemble(members, seeds).run()
+    for i in (0, 499, 998):
+        alone = TrustMarket(members[i], rng=seeds[i]).run()
+        assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
+            ens.recorder.member(i), ens.buyer_sums.frame(ens, i))
