@@ -38,6 +38,10 @@ SITES = (  # every draw of a step, by name; a site's number is its place here (a
     "imitate_buyer_other", "imitate_buyer", "imitate_supplier_other", "imitate_supplier", "mutation", "terms",
 )
 SITE = {name: i for i, name in enumerate(SITES)}
+# the draws every step makes for every relationship: drawn together in phase 1 (Events.uniform reads them)
+REL_SITES = ("spec_change", "shirk", "defect", "inspect", "detect", "audit", "detect_padding", "service_need",
+             "candour", "fix_complaint", "fix_surfaced", "supplier_ideas", "process_ideas", "anticipated", "refit")
+REL_ROW = {name: i for i, name in enumerate(REL_SITES)}
 SLOT_SITES = 64  # a site drawn once per slot column adds (column + 1) · 64 (columns < 50): sites stay < 2¹²
 
 
@@ -81,28 +85,20 @@ class Draws:
         z = _mix(base + self._counter(site))
         return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
+    def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
+        """The uniforms of several sites on the same elements at once, one row per site: the numbers of
+        ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site."""
+        counters = np.array([self._counter(site) for site in sites], dtype=np.uint64)
+        z = _mix(base[None, ...] + counters.reshape((-1,) + (1,) * np.ndim(base)))
+        return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
     def normal(self, site: int, base: np.ndarray) -> np.ndarray:
         """Standard normal numbers: the inverse normal distribution function of uniforms."""
-        u = self.uniform(site, base)
-        u[u == 0.0] = _TO_UNIT  # a zero would give −∞
-        return special.ndtri(u)
+        return as_normal(self.uniform(site, base))
 
     def poisson(self, site: int, base: np.ndarray, lam: np.ndarray) -> np.ndarray:
         """Poisson counts of mean ``lam`` (small: ideas per step) by the inverse distribution function."""
-        u = self.uniform(site, base)
-        lam = np.broadcast_to(lam, u.shape)
-        term = np.exp(-lam)
-        cdf = term.copy()
-        k = np.zeros(u.shape, dtype=np.int64)
-        more = u > cdf
-        i = 0
-        while more.any() and i < 1000:
-            i += 1
-            k += more
-            term = term * lam / i
-            cdf += term
-            more &= u > cdf
-        return k
+        return as_poisson(self.uniform(site, base), lam)
 
     def beta(self, site: int, base: np.ndarray, a, b) -> np.ndarray:
         """Beta(a, b) numbers: the inverse regularised incomplete beta function of uniforms."""
@@ -111,3 +107,27 @@ class Draws:
     def slot_site(self, name: str, column: int) -> int:
         """The site of a draw made once per slot column (sourcing fills and rebids slot by slot)."""
         return SITE[name] + SLOT_SITES * (column + 1)
+
+
+def as_normal(u: np.ndarray) -> np.ndarray:
+    """Standard normal numbers from uniforms: the inverse normal distribution function."""
+    u = np.where(u == 0.0, _TO_UNIT, u)  # a zero would give −∞
+    return special.ndtri(u)
+
+
+def as_poisson(u: np.ndarray, lam) -> np.ndarray:
+    """Poisson counts of mean ``lam`` (small: ideas per step) from uniforms, by the inverse distribution
+    function."""
+    lam = np.broadcast_to(lam, u.shape)
+    term = np.exp(-lam)
+    cdf = term.copy()
+    k = np.zeros(u.shape, dtype=np.int64)
+    more = u > cdf
+    i = 0
+    while more.any() and i < 1000:
+        i += 1
+        k += more
+        term = term * lam / i
+        cdf += term
+        more &= u > cdf
+    return k

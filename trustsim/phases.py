@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rules
-from .draws import SITE
+from .draws import REL_SITES, SITE, as_normal, as_poisson
 from .sourcing import initial_sourcing, sourcing
 from .state import Events, StepContext, per_market
 
@@ -26,7 +26,9 @@ def environment(model: StepContext) -> None:
     mk, pp, dr = model.market, model.pp, model.draws
     dr.step = model.steps
     ev = model.ev = Events.cleared(mk.n_rel, mk.n_buyers, mk.members)
-    ev.spec_change = dr.uniform(SITE["spec_change"], mk.base_rel) < pp.rel.market.uncertainty
+    # every relationship's uniform numbers of the step at once: they depend on where they are drawn, not when
+    ev.uniforms = dr.uniforms([SITE[name] for name in REL_SITES], mk.base_rel)
+    ev.spec_change = ev.uniform("spec_change") < pp.rel.market.uncertainty
     pm = pp.market.market
     ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, dr.normal(SITE["demand"], mk.base_market))
     ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
@@ -36,24 +38,24 @@ def supplier_conduct(model: StepContext) -> None:
     """Phase 3 (S5, S14): a supplier cuts corners with probability (1 − θ)(1 − inspection seen)(1 − θ · trust_s)."""
     mk = model.market
     prob = rules.shirk_probability(mk.integrity[mk.sup], mk.trust_s, mk.inspection_seen)
-    model.ev.shirked = model.draws.uniform(SITE["shirk"], mk.base_rel) < prob
+    model.ev.shirked = model.ev.uniform("shirk") < prob
 
 
 def inspection(model: StepContext) -> None:
     """Phase 4 (S14, S17): lots are defective by hidden quality; the buyer inspects lots, and audits a cost-plus
     supplier's costs, as trust allows; padding found is refunded."""
-    mk, ev, dr = model.market, model.ev, model.draws
-    p, base = model.pp.rel, mk.base_rel
+    mk, ev = model.market, model.ev
+    p = model.pp.rel
     q = p.quality
     p_def = rules.lot_defect_probability(mk.base_defect[mk.sup], mk.defect_mult, ev.shirked, p.suppliers.shirk_defect)
-    ev.defect = dr.uniform(SITE["defect"], base) < p_def
+    ev.defect = ev.uniform("defect") < p_def
     watch = rules.inspection_probability(mk.trust_b, p.trust.no_inspection_trust)
-    ev.inspected = dr.uniform(SITE["inspect"], base) < watch
-    ev.found = ev.defect & ev.inspected & (dr.uniform(SITE["detect"], base) < q.detection)
+    ev.inspected = ev.uniform("inspect") < watch
+    ev.found = ev.defect & ev.inspected & (ev.uniform("detect") < q.detection)
     mk.inspection_seen = rules.update_inspection_seen(mk.inspection_seen, ev.inspected, q.inspection_memory)
     cost_plus = mk.rel_partner
-    ev.audited = cost_plus & (dr.uniform(SITE["audit"], base) < watch)
-    ev.padding_found = ev.audited & (ev.padding > 0) & (dr.uniform(SITE["detect_padding"], base) < q.detection)
+    ev.audited = cost_plus & (ev.uniform("audit") < watch)
+    ev.padding_found = ev.audited & (ev.padding > 0) & (ev.uniform("detect_padding") < q.detection)
     refunded = np.flatnonzero(ev.padding_found)
     if len(refunded):
         r = model.pp.at("relationship", refunded)
@@ -68,7 +70,7 @@ def after_sales_service(model: StepContext) -> None:
     """Phase 5 (S2, S4, S5, S11, S12): service needs, delivered vs promised level, the gap."""
     mk, ev = model.market, model.ev
     s = model.pp.rel.service
-    ev.need = model.draws.uniform(SITE["service_need"], mk.base_rel) < s.service_need
+    ev.need = ev.uniform("service_need") < s.service_need
     health = rules.financial_health(mk.supplier_cash, mk.supplier_cash0)[mk.sup]
     delivered = rules.delivered_service(mk.alignment[mk.sup], health, ev.unbundled, s.unbundled_priority)
     promised = np.where(mk.rel_partner, s.promise_partner, s.promise_aggressive)
@@ -81,12 +83,12 @@ def complaints(model: StepContext) -> None:
     A voiced complaint is fixed with probability ``alignment`` (dissatisfaction cleared, small trust
     gain) or, unfixed, turns the gap and what had built up into open distrust (phase 8).
     """
-    mk, ev, dr = model.market, model.ev, model.draws
+    mk, ev = model.market, model.ev
     p = model.pp.rel
     dissatisfied = ev.gap > p.service.complaint_gap
     recently = mk.since_contact <= p.suppliers.contact_interval
-    ev.complained = dissatisfied & (dr.uniform(SITE["candour"], mk.base_rel) < rules.candour(mk.trust_b, recently))
-    fix_draw = dr.uniform(SITE["fix_complaint"], mk.base_rel)
+    ev.complained = dissatisfied & (ev.uniform("candour") < rules.candour(mk.trust_b, recently))
+    fix_draw = ev.uniform("fix_complaint")
     ev.fixed = ev.complained & (fix_draw < mk.alignment[mk.sup])
     unfixed = ev.complained & ~ev.fixed
     ev.unfixed_gap = np.where(unfixed, ev.gap + mk.latent, 0.0)
@@ -102,7 +104,7 @@ def attention(model: StepContext) -> None:
     s, t = p.suppliers, p.trust
     ev.contacted = rules.contacts(mk.policy[mk.sup], mk.age, mk.since_contact, s.contact_interval)
     surfaced = ev.contacted & (mk.latent > 0)
-    fixed = surfaced & (model.draws.uniform(SITE["fix_surfaced"], mk.base_rel) < mk.alignment[mk.sup])
+    fixed = surfaced & (ev.uniform("fix_surfaced") < mk.alignment[mk.sup])
     ev.fixed |= fixed
     ev.unfixed_gap += np.where(surfaced & ~fixed, mk.latent, 0.0)
     mk.latent = np.where(surfaced, 0.0, mk.latent)
@@ -128,14 +130,14 @@ def trust_update(model: StepContext) -> None:
 
 def innovation(model: StepContext) -> None:
     """Phase 9 (S8, S9, S13, S18, S19): information sharing, ideas both ways, spec changes, linkage."""
-    mk, ev, dr, pp = model.market, model.ev, model.draws, model.pp
+    mk, ev, pp = model.market, model.ev, model.pp
     p = pp.rel
     inn, t = p.innovation, p.trust
     buyer_shares = mk.trust_b >= t.share_threshold
     supplier_shares = mk.trust_s >= t.share_threshold
     mutual = ev.both_share = buyer_shares & supplier_shares
     # supplier ideas lower the buyer's own cost (S18)
-    ideas = dr.poisson(SITE["supplier_ideas"], mk.base_rel, inn.idea_rate * mk.trust_s)
+    ideas = as_poisson(ev.uniform("supplier_ideas"), inn.idea_rate * mk.trust_s)
     ev.supplier_ideas = np.where(supplier_shares, ideas, 0)
     per_buyer = mk.per_buyer(ev.supplier_ideas)
     pb = pp.buyer
@@ -146,7 +148,7 @@ def innovation(model: StepContext) -> None:
     ev.own_cost_cut = (before - mk.own_cost)[mk.buyer_of] * share
     mk.ideas_received += per_buyer
     # buyer process ideas, where trust is mutual, lower the supplier's cost and defects (S18)
-    process = dr.poisson(SITE["process_ideas"], mk.base_rel, inn.process_idea_rate * mk.trust_b)
+    process = as_poisson(ev.uniform("process_ideas"), inn.process_idea_rate * mk.trust_b)
     ev.process_ideas = np.where(mutual, process, 0)
     per_supplier = np.bincount(mk.sup, weights=ev.process_ideas, minlength=mk.n_suppliers)
     si = pp.supplier.innovation
@@ -156,13 +158,12 @@ def innovation(model: StepContext) -> None:
     mk.base_defect = rules.toward_floor(mk.base_defect, (1.0 - si.quality_improvable) * mk.base_defect0,
                                         si.quality_idea_value * si.quality_spillover, per_supplier)
     # specification changes: anticipated where plans are shared (S9)
-    anticipated = (dr.uniform(SITE["anticipated"], mk.base_rel)
-                   < rules.anticipated_probability(mk.trust_b, buyer_shares))
+    anticipated = ev.uniform("anticipated") < rules.anticipated_probability(mk.trust_b, buyer_shares)
     ev.unanticipated = ev.spec_change & ~anticipated
     # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
     spread = np.where(anticipated, p.market.fit_spread * (1.0 - mk.trust_s), p.market.fit_spread)
-    new_fit = np.where(ev.spec_change, rules.fit_factor(spread, dr.normal(SITE["refit"], mk.base_rel)), mk.fit)
+    new_fit = np.where(ev.spec_change, rules.fit_factor(spread, as_normal(ev.uniform("refit"))), mk.fit)
     mk.price = np.where(mk.rel_partner, mk.price, mk.price * (new_fit / mk.fit))
     mk.fit = new_fit
     # linkage (S8)

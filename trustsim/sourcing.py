@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import learning, rules
+from .draws import as_normal
 from .state import StepContext
 
 
@@ -36,10 +37,11 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     column = int(mk.slot_of[rows[0]]) if n else 0
     base = _grid(model, rows, nb)
     offset = mk.supplier_offset[rows, None]
-    bidders = offset + (dr.uniform(dr.slot_site(kind + "bidder", column), base) * ns).astype(np.int64)
-    u = dr.uniform(dr.slot_site(kind + "markup", column), base)
-    markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u
-    fits = rules.fit_factor(p.market.fit_spread, dr.normal(dr.slot_site(kind + "fit", column), base))
+    u_bid, u_markup, u_fit = dr.uniforms([dr.slot_site(kind + name, column) for name in ("bidder", "markup", "fit")],
+                                         base)
+    bidders = offset + (u_bid * ns).astype(np.int64)
+    markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u_markup
+    fits = rules.fit_factor(p.market.fit_spread, as_normal(u_fit))
     if not exclude_incumbent:
         fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
     quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .draws import Draws
+from .draws import REL_ROW, Draws
 from .members import ParamSpace
 
 
@@ -110,6 +110,8 @@ class MarketState:
 class Events:
     """What happened this step, per relationship unless said otherwise; cleared by phase 1."""
 
+    uniforms: np.ndarray = doc("this step's uniform numbers per relationship, one row per site of draws.REL_SITES "
+                               "(phase 1; read through Events.uniform)", "relationship")
     spec_change: np.ndarray = doc("a specification change (phase 1)", "relationship")
     rebid: np.ndarray = doc("a bid was run: a new relationship or an aggressive rebid (phase 2)", "relationship")
     played_off: np.ndarray = doc("the incumbent was made to match a rival's quote (phase 2)", "relationship")
@@ -180,6 +182,10 @@ class Events:
         values = {name: np.zeros(sizes[per], dtype) for name, per, dtype in _EVENT_KINDS}
         values["demand"] = np.broadcast_to(demand, (members,)).astype(float)
         return cls(**values)
+
+    def uniform(self, site: str) -> np.ndarray:
+        """This step's uniform numbers of a relationship draw site (``draws.REL_SITES``), one per relationship."""
+        return self.uniforms[REL_ROW[site]]
 
     @property
     def cost_parts(self) -> dict[str, np.ndarray]:
