@@ -60,8 +60,11 @@ def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
     One matrix product per market (values × elements by elements × groups), each on its own contiguous
     block, so a market's totals are the same numbers whether it is measured alone or among others.
     """
-    v = np.ascontiguousarray(np.stack(values).astype(float).reshape(len(values), members, -1).transpose(1, 0, 2))
-    g = np.ascontiguousarray(groups.reshape(len(groups), members, -1).transpose(1, 2, 0))
+    n = np.shape(values[0])[-1] // members
+    v = np.empty((members, len(values), n))
+    for j, value in enumerate(values):  # one copy into (markets, values, elements), converting bools and counts
+        v[:, j, :] = value.reshape(members, n)
+    g = np.ascontiguousarray(groups.reshape(len(groups), members, n).transpose(1, 2, 0))
     return np.matmul(v, g).transpose(0, 2, 1)
 
 
