@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trustsim.draws import MAX_STEP, SITE, SITES, SLOT_SITES, Draws
+from trustsim.draws import MAX_STEP, SITE, SITES, SLOT_SITES, Draws, as_poisson
 
 N = 200_000
 
@@ -46,7 +46,7 @@ def test_normal_poisson_and_beta_have_their_moments():
     z = d.normal(SITE["refit"], base)
     assert stats.kstest(z, "norm").pvalue > 1e-4
     for lam in (0.05, 0.4, 3.0):
-        k = d.poisson(SITE["supplier_ideas"], base, np.full(N, lam))
+        k = as_poisson(d.uniform(SITE["supplier_ideas"], base), np.full(N, lam))
         assert k.mean() == pytest.approx(lam, rel=0.03) and k.var() == pytest.approx(lam, rel=0.05)
     a, b = 4.5, 1.2
     x = d.beta(SITE["integrity"], base, a, b)
@@ -74,3 +74,14 @@ def test_sites_have_distinct_counters():
     assert len(slot_sites) == len(SITES) * 50 and max(slot_sites) < 2 ** 12
     assert not slot_sites & set(SITE.values())
     assert MAX_STEP > 1_000_000
+
+
+def test_several_sites_at_once_are_the_numbers_of_each_site_alone():
+    d = Draws([21])
+    d.step = 9
+    base = d.base(np.zeros(300, dtype=np.int64), np.arange(300))
+    sites = [SITE["defect"], SITE["refit"], d.slot_site("bidder", 3)]
+    together = d.uniforms(sites, base)
+    assert together.shape == (3, 300)
+    for row, site in zip(together, sites):
+        assert np.array_equal(row, d.uniform(site, base))

@@ -50,6 +50,11 @@ def run_key(seed: int) -> np.uint64:
     return np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)[0]
 
 
+def _unit(z: np.ndarray) -> np.ndarray:
+    """Hashes as uniform numbers in [0, 1): their top 53 bits."""
+    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+
 def _mix(z: np.ndarray) -> np.ndarray:
     """The SplitMix64 finaliser (in place on a fresh uint64 array)."""
     z ^= z >> np.uint64(30)
@@ -82,23 +87,17 @@ class Draws:
 
     def uniform(self, site: int, base: np.ndarray) -> np.ndarray:
         """Uniform numbers in [0, 1), one per element of ``base`` (``self.base(member, element)``)."""
-        z = _mix(base + self._counter(site))
-        return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        return _unit(_mix(base + self._counter(site)))
 
     def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
         """The uniforms of several sites on the same elements at once, one row per site: the numbers of
         ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site."""
         counters = np.array([self._counter(site) for site in sites], dtype=np.uint64)
-        z = _mix(base[None, ...] + counters.reshape((-1,) + (1,) * np.ndim(base)))
-        return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        return _unit(_mix(base[None, ...] + counters.reshape((-1,) + (1,) * np.ndim(base))))
 
     def normal(self, site: int, base: np.ndarray) -> np.ndarray:
         """Standard normal numbers: the inverse normal distribution function of uniforms."""
         return as_normal(self.uniform(site, base))
-
-    def poisson(self, site: int, base: np.ndarray, lam: np.ndarray) -> np.ndarray:
-        """Poisson counts of mean ``lam`` (small: ideas per step) by the inverse distribution function."""
-        return as_poisson(self.uniform(site, base), lam)
 
     def beta(self, site: int, base: np.ndarray, a, b) -> np.ndarray:
         """Beta(a, b) numbers: the inverse regularised incomplete beta function of uniforms."""
