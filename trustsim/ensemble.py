@@ -69,10 +69,6 @@ class Ensemble(Markets):
             self.step()
         return self
 
-    def summaries(self) -> list[dict]:
-        """Each market's ``Recorder.summary()``."""
-        return [self.recorder.member(i).summary() for i in range(self.market.members)]
-
 
 def batch_size(params: Params, budget_bytes: int = 64 << 20) -> int:
     """How many markets of this shape to step together: enough to spread NumPy's cost per call, few enough that

@@ -141,9 +141,7 @@ def sourcing(model: StepContext) -> None:
     np.add.at(ev.exit_low, mk.buyer_of[low], 1)
     np.add.at(ev.exit_silent, mk.buyer_of[silent], 1)
     leaving = low | silent
-    ev.silent_exit_since_complaint = mk.since_complaint[silent]  # steps since the last complaint, for P7
-    ev.left_since_complaint = mk.since_complaint[leaving]
-    ev.left_after = np.where(leaving, mk.since_complaint, -1)
+    ev.left_after = np.where(leaving, mk.since_complaint, -1)  # steps since the last complaint, for P7
     ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + mk.pending_switching
     mk.pending_switching = np.zeros(mk.n_rel)
     fill_slots(model, np.flatnonzero(leaving | mk.vacant))

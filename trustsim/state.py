@@ -161,10 +161,6 @@ class Events:
     exit_silent: np.ndarray = doc("relationships the buyer left silently (phase 2)", "buyer")
     exit_outbid: np.ndarray = doc("relationships lost to a cheaper rival at a rebid (phase 2)", "buyer")
     exit_bankrupt: np.ndarray = doc("relationships ended by the supplier's bankruptcy (phase 12)", "buyer")
-    silent_exit_since_complaint: np.ndarray = doc("steps since the last complaint, of each silent exit (phase 2)",
-                                                  "exit")
-    left_since_complaint: np.ndarray = doc("steps since the last complaint, of each exit by the buyer (phase 2)",
-                                           "exit")
     left_after: np.ndarray = doc("steps since the last complaint of a relationship the buyer left (phase 2); −1: "
                                  "not left", "relationship")
     entrants: np.ndarray = doc("suppliers replaced by entrants this step (phase 12)", "entrant")
@@ -177,7 +173,7 @@ class Events:
     @classmethod
     def cleared(cls, n_rel: int, n_buyers: int, members: int = 1, demand=0.0) -> "Events":
         """This step's events before anything happened (figures per market: one per member)."""
-        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "exit": 0, "entrant": 0,
+        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "entrant": 0,
                  "market": members}
         values = {name: np.zeros(sizes[per], dtype) for name, per, dtype in _EVENT_KINDS}
         values["demand"] = np.broadcast_to(demand, (members,)).astype(float)
@@ -207,7 +203,7 @@ _COUNT_EVENTS = frozenset({"supplier_ideas", "process_ideas", "left_after"})
 def _event_dtype(f) -> type:
     if f.metadata["per"] == "relationship":
         return bool if f.name in _BOOL_EVENTS else (np.int64 if f.name in _COUNT_EVENTS else float)
-    if f.metadata["per"] in ("buyer", "exit", "entrant"):
+    if f.metadata["per"] in ("buyer", "entrant"):
         return np.int64
     if f.metadata["per"] == "supplier":
         return float
