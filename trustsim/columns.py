@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from .state import COST_PARTS
+from .state import COST_PARTS, per_market, per_market_mean
 
 HOWS = ("buyers", "mean", "ratio", "per_buyer", "total", "market")
 HOW_TEXT = {
@@ -86,11 +86,8 @@ def _purchasing_hours(m):
 def _active_integrity(mk) -> np.ndarray:
     """Per market: mean integrity of the suppliers that hold at least one relationship (of all its suppliers when
     none does)."""
-    held = (np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0).reshape(mk.members, -1)
-    integrity = mk.integrity.reshape(mk.members, -1)
-    n = held.sum(axis=1)
-    held_mean = np.where(held, integrity, 0.0).sum(axis=1) / np.maximum(n, 1)
-    return np.where(n > 0, held_mean, integrity.mean(axis=1))
+    held = np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0
+    return per_market_mean(mk.integrity, held, mk, empty=per_market(mk.integrity, mk).mean(axis=1))
 
 
 COST_TEXT = {  # part: (short name, meaning)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import rules
 from .draws import SITE
-from .state import StepContext, per_market
+from .state import StepContext, per_market, per_market_mean
 
 
 def review_terms(model: StepContext) -> None:
@@ -36,10 +36,8 @@ def review_terms(model: StepContext) -> None:
         own = np.divide(mk.per_buyer(np.where(on, value, 0.0)), n, out=np.zeros(mk.n_buyers), where=n > 0)
         attraction = np.where(n > 0, rules.update_attraction(attraction, own, b.memory), attraction)
         market = seen & (mk.partner_terms == on_partner)
-        counted = per_market(market, mk).sum(axis=1)
-        peers = np.divide(per_market(np.where(market, value, 0.0), mk).sum(axis=1), counted,
-                          out=np.zeros(mk.members), where=counted > 0)  # what each market realised on these terms
-        learns = due_b & (counted > 0)[mk.member_of_buyer] & (b.peer_learning > 0)
+        peers = per_market_mean(value, market, mk, empty=0.0)  # what each market realised on these terms
+        learns = due_b & per_market(market, mk).any(axis=1)[mk.member_of_buyer] & (b.peer_learning > 0)
         attraction = np.where(learns, rules.update_attraction(attraction, peers[mk.member_of_buyer],
                                                               b.memory * b.peer_learning), attraction)
         if on_partner:

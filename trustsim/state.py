@@ -231,6 +231,14 @@ def per_market(values: np.ndarray, mk: MarketState) -> np.ndarray:
     return values.reshape(mk.members, -1)
 
 
+def per_market_mean(values: np.ndarray, where: np.ndarray, mk: MarketState, empty=np.nan) -> np.ndarray:
+    """Per market: the mean of ``values`` over the elements ``where`` holds; ``empty`` (a number, or one per
+    market) for a market where it holds for none."""
+    n = per_market(where, mk).sum(axis=1)
+    total = per_market(np.where(where, values, 0.0), mk).sum(axis=1)
+    return np.divide(total, n, out=np.broadcast_to(empty, n.shape).astype(float), where=n > 0)
+
+
 def describe(cls) -> list[tuple[str, str, str]]:
     """``(name, indexed by, meaning)`` of every declared field of ``MarketState`` or ``Events``."""
     return [(f.name, f.metadata["per"], f.metadata["doc"]) for f in fields(cls)]

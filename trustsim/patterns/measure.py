@@ -14,7 +14,7 @@ from ..experiments.execute import die_with_parent
 from ..members import batch_key
 from ..metrics import COLUMNS
 from ..params import Params
-from ..state import MarketState, per_market
+from ..state import MarketState, per_market, per_market_mean
 from ..stats import share_advantage
 from .variants import variants
 
@@ -32,13 +32,11 @@ def defect_drop_by_posture(mk: MarketState) -> np.ndarray:
     n_p = np.bincount(mk.sup[partner], minlength=ns)
     n_a = np.bincount(mk.sup[~partner], minlength=ns)
     both = (n_p > 0) & (n_a > 0) & (mk.base_defect0 > 0)  # a flawless supplier has nothing to improve
-    n = per_market(both, mk).sum(axis=1)
     out = np.full((mk.members, 2), np.nan)
     for j, on in enumerate((partner, ~partner)):
         counts = n_p if j == 0 else n_a
         r = np.bincount(mk.sup[on], weights=rate[on], minlength=ns) / np.maximum(counts, 1)
-        mean = per_market(np.where(both, r, 0.0), mk).sum(axis=1) / np.maximum(n, 1)
-        out[:, j] = np.where(n > 0, 1.0 - mean, np.nan)
+        out[:, j] = 1.0 - per_market_mean(r, both, mk)  # NaN stays NaN
     return out
 
 
@@ -63,13 +61,7 @@ def low_integrity_share(mk: MarketState) -> np.ndarray:
     integrity (NaN for a market with none active)."""
     cut = np.quantile(per_market(mk.integrity, mk), 0.25, axis=1)
     active = ~mk.vacant
-    low = active & (mk.integrity[mk.sup] <= cut[mk.member_of_rel])
-    return _share(low, active, mk)
-
-
-def _share(part: np.ndarray, whole: np.ndarray, mk: MarketState) -> np.ndarray:
-    n = per_market(whole, mk).sum(axis=1)
-    return np.where(n > 0, per_market(part, mk).sum(axis=1) / np.maximum(n, 1), np.nan)
+    return per_market_mean(mk.integrity[mk.sup] <= cut[mk.member_of_rel], active, mk)
 
 
 def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, float]]:
@@ -89,7 +81,7 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
         exits += (left >= 0).sum(axis=1)
         silent_exits += (left >= quiet).sum(axis=1)
         low_share.append(low_integrity_share(mk))
-        terms_share.append(_share(mk.partner_terms & ~mk.vacant, ~mk.vacant, mk))
+        terms_share.append(per_market_mean(mk.partner_terms, ~mk.vacant, mk))
         if ens.steps == P10_STEPS:
             drop = defect_drop_by_posture(mk)
     quiet_share, low_share, terms_share = (np.array(x) for x in (quiet_share, low_share, terms_share))
