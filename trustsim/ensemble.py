@@ -70,9 +70,10 @@ class Ensemble(Markets):
         return self
 
 
-def batch_size(params: Params, budget_bytes: int = 64 << 20) -> int:
+def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget_bytes: int = 64 << 20) -> int:
     """How many markets of this shape to step together: enough to spread NumPy's cost per call, few enough that
-    the batch's memory stays within ``budget_bytes`` on every worker.
+    the batch's memory stays within ``budget_bytes`` on every worker, and, for ``runs`` runs on ``workers``
+    workers, at least two batches per worker, so that every worker has work to the end.
 
     A market costs about 2.6 KB per relationship while it runs (its state, a step's events and draws, the
     bidding tables and the measurements; measured with the default market), so 64 MiB holds about 300
@@ -81,4 +82,7 @@ def batch_size(params: Params, budget_bytes: int = 64 << 20) -> int:
     """
     m = params.market
     per_market = 2600 * m.buyers * m.slots_per_buyer + 4096
-    return int(np.clip(budget_bytes // per_market, 1, 1000))
+    size = int(np.clip(budget_bytes // per_market, 1, 1000))
+    if runs is not None:
+        size = min(size, -(-runs // (2 * workers)))
+    return max(size, 1)

@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..ensemble import batch_size
 from ..locks import pid_alive
 from ..params import ParamError, resolve_key
 from ..results import replace_file, target_lock
@@ -37,14 +38,6 @@ def _shape(task: dict) -> tuple:
         if f"{group}.{name}" not in REAL_KEYS:
             fixed.append((f"{group}.{name}", repr(value)))
     return id(task["base"]), tuple(sorted(fixed))
-
-
-def batch_size(sweep: Sweep, runs: int, slots: int) -> int:
-    """Runs per batch: as many as the memory budget allows (``ensemble.batch_size``), but at least two batches
-    per worker, so that every worker has work to the end."""
-    from ..ensemble import batch_size as fits
-
-    return max(1, min(fits(sweep.base), math.ceil(runs / (2 * slots))))
 
 
 def batches(stream, size: int):
@@ -276,7 +269,7 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
     computed = 0
     pending: set = set()
     try:
-        size = batch or batch_size(sweep, n_todo, slots)
+        size = batch or batch_size(sweep.base, n_todo, slots)
         stream = batches(tasks(sweep, todo, timeseries, fail), size)
         window = 2 * slots
         exhausted = False

@@ -146,7 +146,7 @@ def run_all(base: Params, seeds: int, workers: int | None = None, names=None, pr
     for job in jobs:
         groups.setdefault(batch_key(job[2]), []).append(job)
     slots = workers or os.cpu_count() or 1
-    size = max(1, min(batch_size(base), math.ceil(len(jobs) / (2 * slots))))
+    size = batch_size(base, len(jobs), slots)
     batches = [g[i: i + size] for g in groups.values() for i in range(0, len(g), size)]
     if workers == 1:
         results = map(_measure_batch, batches)
