@@ -21,6 +21,7 @@ from ..model import TrustMarket, as_seed
 from ..params import ParamError, Params, Scenario, bounds, choices, load_scenario, safe_text
 from . import components as c
 from .controls import CONTROLS
+from .serve import free_port
 
 SCENARIO_ENV = "TRUSTSIM_VIZ_SCENARIO"  # the scenario `trustsim viz` was given, for the server process
 DEFAULT_SCENARIO = "baseline.toml"
@@ -232,13 +233,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def free_port(host: str) -> int:
-    """A port nobody listens on now (the OS picks it)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def check_port(host: str, port: int) -> None:
