@@ -66,6 +66,7 @@ def test_a_closed_page_leaves_no_task_registration_behind(monkeypatch):
 
     monkeypatch.delenv(app.SCENARIO_ENV, raising=False)
     monkeypatch.chdir(ROOT)
+    app.forget_page_tasks()  # pages other tests rendered in this process and never closed leave theirs
     before = list(lifecycle._on_kernel_start_callbacks)
     assert any(entry.callback is app.on_page_kernel for entry in before)
     assert not any(app.is_page_task_registration(entry) for entry in before)
