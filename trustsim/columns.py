@@ -78,7 +78,7 @@ def _mk(name):
     return lambda m: getattr(m.market, name)
 
 
-def _purchasing_hours(m):
+def purchasing_hours(m):
     """Purchasing workload: non-productive hours plus inspection hours (P4's productivity measure)."""
     return m.ev.nonproductive + m.pp.rel.time.h_inspect * m.ev.inspected
 
@@ -113,7 +113,7 @@ COLUMNS: tuple[Column, ...] = (
            label="non-productive share of hours"),
     Column("inspection_rate", "share", "share of lots inspected (S17)", "mean", _ev("inspected"), key_figure=True),
     Column("units_per_purchasing_hour", "units/hour", "units bought per purchasing hour (S17)", "ratio",
-           _ev("volume"), over=(_purchasing_hours,)),
+           _ev("volume"), over=(purchasing_hours,)),
     Column("ideas_received", "ideas/step", "supplier ideas received this step", "per_buyer",
            lambda m: m.market.per_buyer(m.ev.supplier_ideas), on="buyers"),
     Column("ideas_received_cum", "ideas", "supplier ideas received since the start", "per_buyer",

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .columns import COLUMNS as REGISTRY
-from .columns import COUNT_COLUMNS, NAMES
+from .columns import COUNT_COLUMNS, NAMES, purchasing_hours
 from .state import COST_PARTS  # noqa: F401  (re-exported for the figures)
 
 GROUPS = ("partner", "aggressive", "all")
@@ -182,7 +182,7 @@ class BuyerAccumulator:
         k = mk.k
         rel = np.stack([
             mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, ev.volume,
-            ev.nonproductive + model.pp.rel.time.h_inspect * ev.inspected, ev.supplier_ideas,
+            purchasing_hours(model), ev.supplier_ideas,
             ev.tco / k, mk.price / k, mk.trust_s / k, mk.integrity[mk.sup] / k,
         ])
         mk.per_buyer(rel, into=self.matrix)
