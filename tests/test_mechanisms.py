@@ -93,7 +93,7 @@ def test_passive_attention_lets_partner_trust_erode():
     passive, silence = [], []
     for seed in range(1, 6):
         for policy, out in (("passive", passive), ("silence", silence)):
-            m = TrustMarket(rng=seed, attention_policy=policy)
+            m = TrustMarket(steps=120, rng=seed, attention_policy=policy)
             m.run()
             out.append(long_run(m, "partner", "trust_buyer"))
     print("\nlong-run partner trust by seed, passive:", np.round(passive, 3),
@@ -182,7 +182,7 @@ def test_candour_depends_on_trust_and_recent_contact_and_alignment_fixes(monkeyp
     stats = {"recent": [0, []], "not recent": [0, []], "fixed": [0, []]}
     for seed in (1, 2, 3):
         hooks.reset()
-        m = TrustMarket(rng=seed, attention_policy="passive", alignment_mean=0.7)
+        m = TrustMarket(steps=120, rng=seed, attention_policy="passive", alignment_mean=0.7)
         words = LastWord(hooks, m)
         state = {}
 
@@ -385,17 +385,20 @@ def test_ideas_flow_only_above_the_sharing_thresholds(monkeypatch):
     assert reached[~open_.market.rel_partner].any()  # process ideas flow to aggressive buyers' suppliers too
 
 
-def test_spec_changes_are_anticipated_only_where_the_buyer_shares_plans(monkeypatch):
+@pytest.mark.parametrize("plan_sharing", ["partner_terms", "trust"])
+def test_spec_changes_are_anticipated_only_where_the_buyer_shares_plans(monkeypatch, plan_sharing):
     Hooks(monkeypatch)
-    m = TrustMarket(rng=14, uncertainty=0.9, steps=60)
+    m = TrustMarket(rng=14, uncertainty=0.9, steps=60, plan_sharing=plan_sharing)
     th = m.params.trust.share_threshold
+    only_partner = plan_sharing == "partner_terms"
     changes = {"shared": [0, []], "not shared": [0, 0]}
     while m.running:
         m.step()
         mk, ev = m.market, m.ev
         assert not (ev.unanticipated & ~ev.spec_change).any()
-        shares = ev.spec_change & (mk.trust_b >= th)
-        assert (ev.unanticipated[ev.spec_change & (mk.trust_b < th)]).all()  # nothing shared, nothing anticipated
+        plans = (mk.trust_b >= th) & (mk.rel_partner | (not only_partner))
+        shares = ev.spec_change & plans
+        assert (ev.unanticipated[ev.spec_change & ~plans]).all()  # nothing shared, nothing anticipated
         changes["shared"][0] += int((shares & ~ev.unanticipated).sum())
         changes["shared"][1].extend(mk.trust_b[shares])
         assert (m.ev.cost_parts["mismatch"] == m.params.innovation.mismatch_cost * ev.unanticipated).all()
@@ -410,7 +413,7 @@ def test_spec_changes_are_anticipated_only_where_the_buyer_shares_plans(monkeypa
 def test_adaptation_changes_the_partner_share_within_bounds():
     shares_by_seed = []
     for seed in (3, 4):
-        m = TrustMarket(rng=seed, enabled=True, partner_share=0.5, imitation_interval=4)
+        m = TrustMarket(steps=120, rng=seed, enabled=True, partner_share=0.5, imitation_interval=4)
         shares = []
         while m.running:
             before = m.market.is_partner.copy()
@@ -424,7 +427,7 @@ def test_adaptation_changes_the_partner_share_within_bounds():
               f"range [{shares.min():.2f}, {shares.max():.2f}]")
         assert ((shares >= 0) & (shares <= 1)).all()
         assert len(np.unique(shares)) > 1
-    still = TrustMarket(rng=3, enabled=False, partner_share=0.5)
+    still = TrustMarket(steps=120, rng=3, enabled=False, partner_share=0.5)
     still.run()
     assert still.market.is_partner.mean() == 0.5
 
@@ -436,7 +439,7 @@ def test_money_is_conserved_every_step(monkeypatch):
     suppliers receive (from their side in the finance phase); and a supplier's cash changes by exactly
     what it received less production, service, rework, contacts and new links."""
     hooks = Hooks(monkeypatch)
-    m = TrustMarket(rng=5, attention_policy="silence", uncertainty=0.6, linkage_age=2)
+    m = TrustMarket(steps=120, rng=5, attention_policy="silence", uncertainty=0.6, linkage_age=2)
     cash = {}
     hooks.add(phases.supplier_finance, lambda x: cash.update(before=x.market.supplier_cash.copy()))
     p, steps_checked = m.params, 0
@@ -535,7 +538,7 @@ def test_unbundled_partners_pay_a_lower_price_but_the_fee_and_more_downtime():
     for flag in (True, False):
         fee[flag], downtime[flag] = [], []
         for seed in (6, 7):
-            m = TrustMarket(rng=seed, partner_share=1.0, partner_in_price=flag)
+            m = TrustMarket(steps=120, rng=seed, partner_share=1.0, partner_in_price=flag)
             m.run()
             fee[flag].append(column(m, "cost_service_fee", "partner").sum())
             downtime[flag].append(long_run(m, "partner", "cost_downtime"))

@@ -87,7 +87,7 @@ def test_network_export():
 def test_p1_aggressive_buyers_pay_lower_component_prices_over_ten_seeds():
     partner, aggressive = [], []
     for seed in range(1, 11):
-        m = TrustMarket(rng=seed)
+        m = TrustMarket(rng=seed, steps=120)
         m.run()
         s = m.recorder.summary()["long_run"]
         partner.append(s["partner"]["component_price"])

@@ -36,6 +36,7 @@ SITES = (  # every draw of a step, by name; a site's number is its place here (a
     "shirk", "defect", "inspect", "detect", "audit", "detect_padding", "service_need",
     "candour", "fix_complaint", "fix_surfaced", "supplier_ideas", "process_ideas", "anticipated", "refit",
     "imitate_buyer_other", "imitate_buyer", "imitate_supplier_other", "imitate_supplier", "mutation", "terms",
+    "supplier_fit",
 )
 SITE = {name: i for i, name in enumerate(SITES)}
 # the draws every step makes for every relationship: drawn together in phase 1 (Events.uniform reads them)
@@ -88,6 +89,13 @@ class Draws:
     def uniform(self, site: int, base: np.ndarray) -> np.ndarray:
         """Uniform numbers in [0, 1), one per element of ``base`` (``self.base(member, element)``)."""
         return _unit(_mix(base + self._counter(site)))
+
+    def uniform_at(self, site: int, base: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Like ``uniform``, but drawn as at ``step`` (an array broadcast with ``base``) rather than the current
+        step: a number fixed by an earlier event, such as a supplier's fit to the specification of that step."""
+        step = np.asarray(step, dtype=np.uint64)
+        counter = ((step << np.uint64(44)) + np.uint64(site << 32)) * _GAMMA
+        return _unit(_mix(base + counter))
 
     def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
         """The uniforms of several sites on the same elements at once, one row per site: the numbers of

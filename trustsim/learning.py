@@ -29,6 +29,7 @@ def review_terms(model: StepContext) -> None:
     seen = mk.value_steps > 0
     value = np.divide(mk.value_sum, mk.value_steps, out=np.zeros(mk.n_rel), where=seen)
     reviewed = due_b[mk.buyer_of] & seen
+    _first_attractions(mk, due_b, np.where(reviewed, value, np.nan), b.initial_attraction)
     for on_partner in (True, False):
         attraction = mk.attraction_partner if on_partner else mk.attraction_market
         on = reviewed & (mk.partner_terms == on_partner)
@@ -53,3 +54,19 @@ def review_terms(model: StepContext) -> None:
     mk.value_sum[rows] = 0.0
     mk.value_steps[rows] = 0
     mk.is_partner = 2 * mk.per_buyer(mk.partner_terms) >= mk.k  # a buyer's group: most of its terms
+
+
+def _first_attractions(mk, due_b: np.ndarray, value: np.ndarray, initial_attraction) -> None:
+    """S18 (learning conduct): a buyer's attractions start, at its first review, on the scale of what terms
+    realise: both at the mean value per unit its relationships realised (NaN: not reviewed), the terms of its
+    posture ``initial_attraction`` above the other (Camerer & Ho's initial attractions; docs/ODD.md 7.2a)."""
+    fresh = due_b & np.isnan(mk.attraction_partner)
+    if not fresh.any():
+        return
+    seen = ~np.isnan(value)
+    n = mk.per_buyer(seen)
+    start = np.divide(mk.per_buyer(np.where(seen, value, 0.0)), n, out=np.full(mk.n_buyers, np.nan), where=n > 0)
+    fresh &= n > 0
+    lean = np.where(mk.is_partner, initial_attraction, -initial_attraction)
+    mk.attraction_partner = np.where(fresh, start + np.maximum(lean, 0.0), mk.attraction_partner)
+    mk.attraction_market = np.where(fresh, start + np.maximum(-lean, 0.0), mk.attraction_market)

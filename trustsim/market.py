@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 
 from . import rules
-from .draws import SITE, Draws
+from .draws import SITE, Draws, as_normal
 from .members import ParamSpace
 from .state import MarketState
 
@@ -56,9 +56,9 @@ class Market(MarketState):
         order = np.argsort(draws.uniform(SITE["posture"], self.base_buyer).reshape(M, nb), axis=1, kind="stable")
         np.put_along_axis(rank, order, np.arange(nb)[None, :], axis=1)
         self.is_partner = (rank < n_partners[:, None]).ravel()  # a random partner_share of each market's buyers
-        start = np.where(self.is_partner, pb.buyers.initial_attraction, 0.0)  # ODD 7.2: attractions from the posture
-        self.attraction_partner = start
-        self.attraction_market = np.where(self.is_partner, 0.0, pb.buyers.initial_attraction)
+        # ODD 7.2a: attractions are set at a buyer's first review, on the scale of the values it realised
+        self.attraction_partner = np.full(self.n_buyers, np.nan)
+        self.attraction_market = np.full(self.n_buyers, np.nan)
         self.rebid_phase = (draws.uniform(SITE["rebid_calendar"], self.base_buyer) * p.buyers.rebid_interval
                             ).astype(np.int64)
         self.share = np.full(self.n_buyers, 1.0 / nb)
@@ -108,6 +108,7 @@ class Market(MarketState):
         self.pending_switching = np.zeros(R)
         self.audit_seen = self.inspection_seen.copy()
         self.fit = np.ones(R)
+        self.spec_epoch = np.zeros(R, dtype=np.int64)
 
     # --- traits ---------------------------------------------------------------------------------
     def new_entrant_traits(self, idx: np.ndarray) -> None:
@@ -143,6 +144,17 @@ class Market(MarketState):
     def cost_for_buyer(self) -> np.ndarray:
         """Each relationship's supplier cost per unit for this buyer's specification: unit cost × fit (S19)."""
         return self.unit_cost[self.sup] * self.fit
+
+    def supplier_fit(self, rows: np.ndarray, suppliers: np.ndarray, fit_spread) -> np.ndarray:
+        """S14, S19 (``market.refit = current_spec``): the fit of ``suppliers`` (global numbers; an array whose
+        first axis runs along ``rows``) to the current specification of slots ``rows``,
+        ``exp(fit_spread · ε)``, with ε drawn once per slot, specification and supplier: the same supplier
+        quotes the same fit until the slot's specification changes."""
+        rows_b = rows.reshape(rows.shape + (1,) * (np.ndim(suppliers) - 1))
+        local = suppliers - self.supplier_offset[rows_b]
+        base = self.draws.base(self.member_of_rel[rows_b], self.rel_local[rows_b] * self.suppliers_each + local)
+        eps = as_normal(self.draws.uniform_at(SITE["supplier_fit"], base, self.spec_epoch[rows_b]))
+        return rules.fit_factor(fit_spread, eps)
 
     def defect_rate(self) -> np.ndarray:
         """Each relationship's defect probability at full effort: supplier base rate × multiplier."""

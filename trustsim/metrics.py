@@ -15,12 +15,14 @@ import numpy as np
 from .columns import COLUMNS as REGISTRY
 from .columns import COUNT_COLUMNS, NAMES, purchasing_hours
 from .state import COST_PARTS  # noqa: F401  (re-exported for the figures)
+from .stats import mser5
 
 GROUPS = ("partner", "aggressive", "all")
 COLUMNS = NAMES
 COUNTED = np.array([c.count for c in REGISTRY])  # counts of events: 0 where nothing was counted; other figures NaN
 TIMESERIES_HEADER = ("step", "group", *COLUMNS)
 SHORT_RUN_STEPS = 8
+BUSINESS_STEPS = 40  # a business horizon of ten years (docs/ODD.md, Observation)
 
 
 def _plan():
@@ -140,15 +142,34 @@ class Recorder:
         return float(self.data[self.n - 1, 0, GROUPS.index(group), COLUMNS.index(column)])
 
     def summary(self) -> dict:
-        """``long_run`` (means over the second half) and ``short_run`` (first 8 steps), by group; a figure
-        is the mean over the steps its group had buyers, NaN if it had none."""
+        """``long_run`` (means over the second half, the steps ``long_run_steps``), ``business_horizon`` (the
+        first 40 steps, ten years) and ``short_run`` (first 8 steps), by group; a figure is the mean over the
+        steps its group had buyers, NaN if it had none. ``steady_state``: MSER-5's warm-up of this run's partner
+        share advantage (of its buyers' trust when a posture is empty), and whether it ends in the first half,
+        so that the long run is steady (docs/ODD.md, Observation)."""
         rows = self.rows
         n = len(rows)
-        spans = {"long_run": rows[n // 2:] if n > 1 else rows, "short_run": rows[:SHORT_RUN_STEPS]}
+        first = n // 2 if n > 1 else 0
+        spans = {"long_run": rows[first:], "business_horizon": rows[:BUSINESS_STEPS],
+                 "short_run": rows[:SHORT_RUN_STEPS]}
         with np.errstate(invalid="ignore"), warnings.catch_warnings():  # over the steps a group had buyers
             warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
-            return {name: {g: dict(zip(COLUMNS, (float(x) for x in np.nanmean(span[:, i], axis=0))))
-                           for i, g in enumerate(GROUPS)} for name, span in spans.items() if len(span)}
+            out = {name: {g: dict(zip(COLUMNS, (float(x) for x in np.nanmean(span[:, i], axis=0))))
+                          for i, g in enumerate(GROUPS)} for name, span in spans.items() if len(span)}
+        warm_up, steady = mser5(self.steady_series())
+        out["long_run_steps"] = [first + 1, n]
+        out["steady_state"] = {"mser5_warm_up_steps": warm_up, "steady": bool(steady and warm_up <= first)}
+        return out
+
+    def steady_series(self) -> np.ndarray:
+        """The series whose warm-up decides the steady state: the partner share advantage per step (in units of
+        the equal share), or the buyers' mean trust when a posture has no buyers."""
+        rows = self.rows
+        b, s = COLUMNS.index("buyers"), COLUMNS.index("market_share")
+        p, a = rows[:, 0], rows[:, 1]
+        if (p[:, b] > 0).all() and (a[:, b] > 0).all():
+            return (p[:, s] / p[:, b] - a[:, s] / a[:, b]) * (p[:, b] + a[:, b])
+        return rows[:, 2, COLUMNS.index("trust_buyer")]
 
     def frame(self):
         """The time series as a tidy table: one row per step and group."""

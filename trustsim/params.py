@@ -70,7 +70,7 @@ class Group(BaseModel):
 
 
 class Run(Group):
-    steps: int = P(120, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter)")
+    steps: int = P(1200, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter); the default reaches steady state in its first half (docs/ODD.md, Observation)")
     seed: int = P(0, 0, 2**63 - 1, "", "seed of the model's one random generator")
 
 
@@ -81,6 +81,9 @@ class Market(Group):
     uncertainty: float = P(0.3, 0.0, 1.0, "probability", "σ: chance of a specification change per relationship and step; scale of demand shocks")
     fit_spread: float = P(0.1, 0.0, 2.0, "log cost", "spread of a supplier's cost factor for a buyer's specification, exp(fit_spread · ε), re-drawn at each specification change (S14, S19)")
     demand: float = P(10_000.0, 0.0, 1e12, "units/step", "total final demand D, all buyers together")
+    refit: Literal["current_spec", "incumbent_keeps"] = Field(
+        "current_spec", description="current_spec: every supplier's fit is to the buyer's current specification (the same bidder quotes the same fit until the next change; a change makes every fit new); incumbent_keeps: rivals draw a fresh fit at every rebid while the incumbent keeps its own, so repeated rebids keep the best of all draws (docs/ODD.md, decision 36)",
+        json_schema_extra={"unit": "setting"})
 
 
 class Buyers(Group):
@@ -97,9 +100,12 @@ class Buyers(Group):
     memory: float = P(0.3, 0.0, 1.0, "share", "learning: share of the way an attraction moves to the value realised in a review period")
     horizon: float = P(12.0, 0.0, 1000.0, "steps", "learning: how many steps ahead a buyer values a lasting cut in its own cost from a supplier's ideas")
     choice_sensitivity: float = P(50.0, 0.0, 10_000.0, "1/(money/unit)", "learning: weight of the difference in attractions in the logit choice of terms")
-    trust_weight: float = P(2.0, 0.0, 100.0, "", "learning: weight of trust in the supplier (minus 0.5) in the logit choice of partner terms")
+    trust_weight: float = P(0.0, 0.0, 100.0, "", "learning: weight of trust in the supplier (minus 0.5) in the logit choice of partner terms")
     initial_attraction: float = P(0.02, 0.0, 10.0, "money/unit", "learning: a partner starts with partner terms this much more attractive, others the reverse")
     peer_learning: float = P(0.5, 0.0, 1.0, "share", "learning: weight of the values other buyers realised on each set of terms (0: own experience only)")
+    plan_sharing: Literal["partner_terms", "trust"] = Field(
+        "partner_terms", description="partner_terms: a buyer shares its plans with a supplier it trusts enough only on partner terms (MODEL 9.3); trust: on any terms, whenever it trusts enough (docs/ODD.md, decision 37)",
+        json_schema_extra={"unit": "setting"})
 
 
 class Prices(Group):
@@ -135,6 +141,9 @@ class Trust(Group):
     playoff_penalty: float = P(0.35, 0.0, 1.0, "share", "share of its trust a supplier loses when played off against a rival quote")
     share_threshold: float = P(0.6, 0.0, 1.0, "trust", "trust needed to share plans (buyer) or ideas (supplier)")
     no_inspection_trust: float = P(0.8, 0.0, 1.0, "trust", "above this trust a buyer never inspects")
+    padding_loss: Literal["proportional", "betrayal"] = Field(
+        "proportional", description="proportional: padding found by an audit costs the buyer's trust in proportion to its size, loss · (padding / padding_max); betrayal: any padding found costs as much as a defect (docs/ODD.md, decision 38)",
+        json_schema_extra={"unit": "setting"})
 
 
 class Quality(Group):

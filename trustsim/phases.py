@@ -121,11 +121,20 @@ def trust_update(model: StepContext) -> None:
     p = model.pp.rel
     t = p.trust
     clean = ~ev.defect & ~(ev.gap > 0) & ~ev.padding_found
-    betrayed = ev.defect | ev.padding_found
+    proportional = model.pp.shared.trust.padding_loss == "proportional"
+    betrayed = rules.betrayal_severity(ev.defect, ev.padding_found, ev.padding, p.suppliers.padding_max, proportional)
     margin = rules.margin_factor(mk.price, mk.cost_for_buyer(), p.prices.min_markup, p.prices.fair_markup)
-    plans_shared = mk.trust_b >= t.share_threshold
+    plans_shared = _shares_plans(model)
     mk.trust_b = rules.buyer_trust_update(mk.trust_b, betrayed, clean, ev.unfixed_gap, ev.fixed, t.gain, t.loss)
     mk.trust_s = rules.supplier_trust_update(mk.trust_s, ev.played_off, t.gain, margin, plans_shared)
+
+
+def _shares_plans(model: StepContext) -> np.ndarray:
+    """S9: the relationships whose buyer shares its plans (``buyers.plan_sharing``: on partner terms only, or
+    wherever it trusts enough)."""
+    mk = model.market
+    only_partner = model.pp.shared.buyers.plan_sharing == "partner_terms"
+    return rules.shares_plans(mk.trust_b, model.pp.rel.trust.share_threshold, mk.rel_partner, only_partner)
 
 
 def innovation(model: StepContext) -> None:
@@ -133,9 +142,9 @@ def innovation(model: StepContext) -> None:
     mk, ev, pp = model.market, model.ev, model.pp
     p = pp.rel
     inn, t = p.innovation, p.trust
-    buyer_shares = mk.trust_b >= t.share_threshold
+    buyer_shares = _shares_plans(model)
     supplier_shares = mk.trust_s >= t.share_threshold
-    mutual = ev.both_share = buyer_shares & supplier_shares
+    mutual = ev.both_share = (mk.trust_b >= t.share_threshold) & supplier_shares  # trust both ways (S18)
     # supplier ideas lower the buyer's own cost (S18)
     ideas = as_poisson(ev.uniform("supplier_ideas"), inn.idea_rate * mk.trust_s)
     ev.supplier_ideas = np.where(supplier_shares, ideas, 0)
@@ -163,7 +172,11 @@ def innovation(model: StepContext) -> None:
     # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
     spread = np.where(anticipated, p.market.fit_spread * (1.0 - mk.trust_s), p.market.fit_spread)
-    new_fit = np.where(ev.spec_change, rules.fit_factor(spread, as_normal(ev.uniform("refit"))), mk.fit)
+    if model.pp.shared.market.refit == "current_spec":  # every supplier's fit is new: the incumbent's is one of them
+        mk.spec_epoch = np.where(ev.spec_change, model.steps, mk.spec_epoch)
+        new_fit = np.where(ev.spec_change, mk.supplier_fit(np.arange(mk.n_rel), mk.sup, spread), mk.fit)
+    else:
+        new_fit = np.where(ev.spec_change, rules.fit_factor(spread, as_normal(ev.uniform("refit"))), mk.fit)
     mk.price = np.where(mk.rel_partner, mk.price, mk.price * (new_fit / mk.fit))
     mk.fit = new_fit
     # linkage (S8)

@@ -187,15 +187,25 @@ def erode(trust, baseline, erosion, unattended):
 
 # --- 8. trust update ---------------------------------------------------------------------------
 
-def buyer_trust_update(trust_b, defect, clean, unfixed_gap, fixed, gain, loss):
+def betrayal_severity(defect, padding_found, padding, padding_max, proportional):
+    """S14: how much of a betrayal a step's evidence is, in [0, 1]. A defective lot (found or failed) is a
+    whole one; padding found by an audit is a whole one too, or, ``proportional``, its size relative to the
+    most a supplier can pad, ``padding / padding_max`` (an audit that finds a cent is not the betrayal that
+    finding a tenth of the price is; docs/ODD.md, decision 38)."""
+    size = np.divide(padding, padding_max, out=np.ones(np.shape(padding)), where=np.asarray(padding_max) > 0)
+    found = np.where(padding_found, np.where(proportional, np.minimum(size, 1.0), 1.0), 0.0)
+    return np.where(defect, 1.0, found)
+
+
+def buyer_trust_update(trust_b, betrayal, clean, unfixed_gap, fixed, gain, loss):
     """S14: trust builds slowly and falls fast.
 
-    a betrayal, a defective lot (found or failed) or padding found by an audit: ``trust_b −= loss ·
-    trust_b``; a clean lot with no service
+    a betrayal of severity ``betrayal`` in [0, 1] (``betrayal_severity``: a defective lot, padding found by
+    an audit): ``trust_b −= loss · betrayal · trust_b``; a clean lot with no service
     gap: ``trust_b += gain · (1 − trust_b)``; an unfixed voiced gap: ``trust_b −= 0.5 · loss · gap ·
     trust_b``; a fixed complaint: a small gain, ``0.5 · gain · (1 − trust_b)``.
     """
-    t = trust_b - np.where(defect, loss * trust_b, 0.0)
+    t = trust_b - loss * betrayal * trust_b
     t = t + np.where(clean, gain * (1.0 - t), 0.0)
     t = t + np.where(fixed, 0.5 * gain * (1.0 - t), 0.0)
     t = t - 0.5 * loss * np.minimum(unfixed_gap, 1.0) * t
@@ -230,6 +240,13 @@ def supplier_trust_update(trust_s, played_off, gain, margin=1.0, plans_shared=Fa
 def toward_floor(value, floor, step_share, n):
     """S13, S18: ``n`` improvements, each taking ``step_share`` of the distance to ``floor`` off."""
     return floor + (value - floor) * (1.0 - step_share) ** n
+
+
+def shares_plans(trust_b, share_threshold, on_partner_terms, partner_terms_only):
+    """S9, S18: a buyer shares its plans with a supplier it trusts (``trust_b ≥ share_threshold``); with
+    ``partner_terms_only`` (MODEL 9.3: shared plans are part of partner terms) only on partner terms."""
+    trusts = trust_b >= share_threshold
+    return trusts & on_partner_terms if partner_terms_only else trusts
 
 
 def anticipated_probability(trust_b, buyer_shares):

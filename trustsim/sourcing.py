@@ -41,7 +41,11 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
                                          base)
     bidders = offset + (u_bid * ns).astype(np.int64)
     markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u_markup
-    fits = rules.fit_factor(p.market.fit_spread, as_normal(u_fit))
+    current_spec = model.pp.shared.market.refit == "current_spec"
+    if current_spec:  # each supplier's fit to the slot's current specification: a repeated search finds no new fit
+        fits = mk.supplier_fit(rows, bidders, p.market.fit_spread)
+    else:             # a fresh fit at every quote
+        fits = rules.fit_factor(p.market.fit_spread, as_normal(u_fit))
     if not exclude_incumbent:
         fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
     quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)
@@ -65,7 +69,8 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
         free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
         pick_free = dr.uniform(dr.slot_site("fallback", column), _grid(model, rows[fb], ns)) * free
         winner[fb] = offset[fb, 0] + np.argmax(pick_free, axis=1)
-        fit[fb] = fits[fb, 0]
+        spread = np.broadcast_to(p.market.fit_spread, (n, 1))[fb, 0]
+        fit[fb] = mk.supplier_fit(rows[fb], winner[fb], spread) if current_spec else fits[fb, 0]
         q[fb] = rules.quote(mk.unit_cost[winner[fb]] * fit[fb], markup[fb, 0])
     return q, winner, fit, score
 

@@ -102,6 +102,8 @@ class MarketState:
     audit_seen: np.ndarray = doc("the supplier's estimate of how often this buyer audits its costs", "relationship")
     fit: np.ndarray = doc("cost factor of the supplier for this buyer's specification, exp(fit_spread · ε)",
                           "relationship")
+    spec_epoch: np.ndarray = doc("the step of the slot's last specification change (0: the first one); with "
+                                 "market.refit = current_spec, every supplier's fit is drawn for it", "relationship")
     pending_switching: np.ndarray = doc("switching cost per unit owed at the next sourcing (a bankrupt linked "
                                         "supplier's slot)", "relationship")
 

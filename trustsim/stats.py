@@ -117,3 +117,26 @@ def difference(a, b, paired: bool) -> dict[str, float | int]:
     dof = se2 ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     h = float(_t975(dof) * math.sqrt(se2))
     return {"difference": diff, "low": diff - h, "high": diff + h, "n": int(min(len(a), len(b)))}
+
+
+def mser5(series) -> tuple[int, bool]:
+    """The warm-up to delete from a simulated series by MSER-5 (White 1997; White, Cobb & Spratt 2000;
+    Hoad, Robinson & Davies 2010): average the series in batches of 5, and choose the number ``d`` of leading
+    batches that minimises the squared standard error of the mean of the rest, ``Σ_{j>d} (z_j − z̄_d)² /
+    (m − d)²``, over all but the last 5 batches. Returns ``(steps to delete, steady)``; ``steady`` is False when
+    the minimum lies in the second half of the series, MSER's sign that the run is too short to reach steady
+    state. NaN steps (a posture with no buyers) are left out."""
+    y = np.asarray(series, dtype=float)
+    y = y[np.isfinite(y)]
+    m = len(y) // 5
+    if m < 10:
+        return 0, False
+    z = y[len(y) - 5 * m:].reshape(m, 5).mean(axis=1)
+    tail = z[::-1]
+    count = np.arange(1, m + 1)
+    mean = np.cumsum(tail) / count                  # mean of the last c batches
+    sq = np.cumsum(tail ** 2) / count
+    sse = (sq - mean ** 2) * count                  # Σ (z − z̄)² over the last c batches
+    stat = (sse / count ** 2)[::-1]                 # by d = m − c leading batches deleted
+    d = int(np.argmin(stat[: m - 5]))
+    return 5 * d + (len(y) - 5 * m), d <= m // 2
