@@ -1,8 +1,8 @@
-"""The patterns P1–P10 and the regularities R1, R2, R4 of docs/ODD.md section 1, each over 30 seeds, with the
-measured figure printed beside its target.
+"""The patterns P1–P10 and the regularities R1–R4 of docs/ODD.md section 1, each over 30 seeds (fixed in advance),
+with the measured figure printed beside its target.
 
-Under model 2's defaults some patterns of model 1 no longer emerge (docs/ODD.md, "Pattern tests"): their
-tests are strict expected failures, so a change that makes one emerge again fails here and must be
+At the defaults some of them do not emerge (docs/ODD.md, "Pattern tests"): their tests are strict expected
+failures whose reason states the measured cause, so a change that makes one emerge fails here and must be
 reported, not silently taken. Run with ``pytest tests/test_patterns.py -s`` to see the figures.
 """
 
@@ -29,30 +29,28 @@ def check(result):
     assert result.passed, f"{result.pattern} not reproduced: {result.measured} (target {result.target})"
 
 
-def test_every_pattern_uses_enough_seeds(runs):
-    assert all(len(v) == SEEDS for v in runs.values())
-    assert SEEDS >= 30
+def test_every_variant_ran_on_every_seed(runs):
+    assert all(len(v) == SEEDS and all(run is not None for run in v) for v in runs.values())
 
 
 def test_p1_aggressive_buyers_pay_lower_component_prices(runs):
     check(patterns.p1(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2: aggressive buyers earn suppliers' trust and ideas too")
 def test_p2_partners_win_market_share_and_profit(runs):
     check(patterns.p2(runs))
 
 
+@pytest.mark.xfail(strict=True, reason="uncalibrated for the default readings: the least-trusted fifth spends 0.57 of "
+                   "its face-to-face time on non-productive matters (10 seeds), not 0.47 ± 0.07")
 def test_p3_nonproductive_time_low_and_high_trust(runs):
     check(patterns.p3(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2's defaults: units per hour ratio about 2, not 3")
 def test_p4_trusting_buyers_do_not_inspect_and_handle_more_per_hour(runs):
     check(patterns.p4(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2: aggressive buyers who share plans get ideas (ratio 2.4)")
 def test_p5_partners_receive_many_more_ideas(runs):
     check(patterns.p5(runs))
 
@@ -65,7 +63,6 @@ def test_p7_attention_keeps_trust_and_exits_are_silent(runs):
     check(patterns.p7(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2's defaults: the price difference no longer has a clear sign")
 def test_p8_service_left_out_of_the_price_costs_more_in_total(runs):
     check(patterns.p8(runs))
 
@@ -74,8 +71,8 @@ def test_p9_null_model_has_no_partner_advantage(runs):
     check(patterns.p9(runs))
 
 
-@pytest.mark.xfail(strict=True, reason="model 2's defaults: partner lots' defects fall 1.48× as fast as aggressive "
-                                       "ones over 30 seeds, just short of the 1.5–3 band")
+@pytest.mark.xfail(strict=True, reason="uncalibrated for the default readings: over 24 steps partner lots' defects "
+                   "fall 30% and aggressive lots' 9% (10 seeds), below Dyer & Hatch's 50% and 26%; ratio 3.4")
 def test_p10_defects_fall_twice_as_fast_for_partners(runs):
     check(patterns.p10(runs))
 
@@ -86,13 +83,16 @@ def test_r1_trust_has_a_price(runs):
     check(patterns.PATTERNS["R1"](runs))
 
 
-@pytest.mark.xfail(strict=True, reason="does not emerge: with a large fit spread the advantage rises with σ, "
-                   "because anticipated changes keep partners' fit near 1")
+@pytest.mark.xfail(strict=True, reason="does not emerge: with scarce ideas and fit spread 0.3 the advantage rises "
+                   "from σ 0 to 0.9 by +0.37 (10 seeds): unanticipated changes cost market-terms buyers mismatch and "
+                   "renegotiation, and their search gains less than partners' anticipation saves")
 def test_r2_trust_against_flexibility(runs):
     check(patterns.PATTERNS["R2"](runs))
 
 
-@pytest.mark.xfail(strict=True, reason="short-termist buyers and the null model learn partnership too")
+@pytest.mark.xfail(strict=True, reason="does not emerge both ways: the share on partner terms rises by about +0.6 at "
+                   "the defaults, for short-termists (horizon 2) and in the null model alike (10 seeds): partner terms "
+                   "pay there through bids saved and cost-plus, not ideas")
 def test_r3_partnership_is_learned_where_it_pays(runs):
     check(patterns.PATTERNS["R3"](runs))
 
@@ -105,12 +105,29 @@ def test_r3_partnership_spreads_among_learning_buyers_at_the_defaults(runs):
     assert lo > 0
 
 
+@pytest.mark.xfail(strict=True, reason="half emerges: with word of mouth low-integrity suppliers' share falls "
+                   "(−0.105), but without it it falls as much (−0.098, 10 seeds): exits after betrayals discipline "
+                   "them without any word of mouth")
 def test_r4_markets_discipline_opportunists(runs):
     check(patterns.PATTERNS["R4"](runs))
 
 
+def test_r3_reported_with_and_without_the_lean_toward_partner_terms(runs):
+    """R3 at trust_weight 0 (the default) and 2 (MODEL 9.3's lean): both are measured and printed."""
+    change = patterns.PATTERNS["R3"](runs).values["change"]
+    for name in ("learning", "learning, trust lean"):
+        m, lo, hi = patterns.mean_ci(change[name])
+        print(f"\nR3 {name}: share on partner terms, late − early {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        assert np.isfinite(m) and len(change[name]) == SEEDS
+
+
+def test_the_decomposition_is_apart_from_the_counted_patterns(runs):
+    assert "D" not in patterns.PATTERNS and "D" in patterns.DECOMPOSITIONS
+    assert set(patterns.PATTERNS) == {f"P{i}" for i in range(1, 11)} | {f"R{i}" for i in range(1, 5)}
+
+
 def test_the_decomposition_names_where_the_advantage_comes_from(runs):
-    r = patterns.PATTERNS["D"](runs)
+    r = patterns.DECOMPOSITIONS["D"](runs)
     print(f"\nD: {r.measured}")
     contrib = r.values["contribution"]
     assert set(contrib) == set(patterns.variants_module.CHANNELS)
@@ -135,7 +152,9 @@ def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_p
     out = capsys.readouterr().out
     verdicts = json.loads((tmp_path / "p" / "patterns.json").read_text())
     assert [v["pattern"] for v in verdicts] == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R3", "R4", "D"]
-    assert code == (0 if all(v["passed"] for v in verdicts) else 1)
+    assert verdicts[-1]["passed"] is None  # the decomposition has no verdict and is not counted
+    assert code == (0 if all(v["passed"] for v in verdicts[:-1]) else 1)
+    assert "of 14 patterns and regularities" in out and "partner advantage by horizon" in out
     assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 100
     flowing = " ".join(out.split())  # the table wraps the measured text within 100 columns
     full = (tmp_path / "p" / "patterns.md").read_text()

@@ -52,7 +52,8 @@ def test_the_old_import_paths_still_work():
 def test_patterns_are_registered_in_order():
     from trustsim import patterns
 
-    assert list(patterns.PATTERNS) == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R3", "R4", "D"]
+    assert list(patterns.PATTERNS) == [f"P{i}" for i in range(1, 11)] + ["R1", "R2", "R3", "R4"]
+    assert list(patterns.DECOMPOSITIONS) == ["D"]
     assert patterns.PATTERNS["P7"] is patterns.p7
 
 

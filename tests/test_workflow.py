@@ -360,7 +360,7 @@ def synthetic_results():
                {"advantage": [0.1] * 5, "by_integrity": [x() for _ in INTEGRITIES]}),
         Result("R2", "S14, S19", long, "falls with σ", True,
                {"grid": {(s, f): x() for s in SIGMAS for f in FIT_SPREADS}}),
-        Result("D", "S10, S18, S19", long, "a decomposition (no verdict)", True,
+        Result("D", "S10, S18, S19", long, "a decomposition (no verdict)", None,
                {"contribution": {c: x() for c in CHANNELS}}),
     ]
 

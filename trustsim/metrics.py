@@ -141,6 +141,13 @@ class Recorder:
             return 0.0 if COUNTED[COLUMNS.index(column)] else float("nan")
         return float(self.data[self.n - 1, 0, GROUPS.index(group), COLUMNS.index(column)])
 
+    def at(self, step: int, group: str, column: str) -> float:
+        """A figure at ``step`` (1-based; the last step if the run is shorter)."""
+        n = min(step, self.n)
+        if n == 0:
+            return float("nan")
+        return float(self.data[n - 1, 0, GROUPS.index(group), COLUMNS.index(column)])
+
     def summary(self) -> dict:
         """``long_run`` (means over the second half, the steps ``long_run_steps``), ``business_horizon`` (the
         first 40 steps, ten years) and ``short_run`` (first 8 steps), by group; a figure is the mean over the

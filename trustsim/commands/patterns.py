@@ -8,7 +8,7 @@ from .argtypes import folder, pos_int
 
 NAME = "patterns"
 ADVISED_SEEDS = 30
-HELP = "run the pattern suite P1–P10 and print its table"
+HELP = "run the pattern suite P1–P10 and R1–R4 and print its table"
 
 
 def arguments(p) -> None:
@@ -53,26 +53,33 @@ def handle(args) -> int:
         release_claim(args.out)  # interrupted before anything was written: the folder is free again
         raise
     results = patterns.evaluate(runs)
+    parts = patterns.decompose(runs)
     print(patterns.table(results))
+    print("\nwhere the baseline's partner advantage comes from (no verdict, not counted):")
+    print(patterns.table(parts))
+    print("\npartner advantage by horizon (mean [95% interval] over seeds):")
+    print(patterns.horizons_table(runs))
     failed = [r.pattern for r in results if not r.passed]
     wall = time.perf_counter() - t0
 
     def write(tmp):
         (tmp / "figures").mkdir(parents=True, exist_ok=True)
-        for r in results:
+        for r in results + parts:
             patterns.plot(r, tmp / "figures" / f"{r.pattern}.png")
-        (tmp / "patterns.txt").write_text(patterns.table(results) + "\n")
-        (tmp / "patterns.md").write_text(patterns.markdown_table(results) + "\n")
+        (tmp / "patterns.txt").write_text(patterns.table(results) + "\n\n" + patterns.table(parts) + "\n")
+        (tmp / "patterns.md").write_text(patterns.markdown_table(results) + "\n\n" + patterns.markdown_table(parts)
+                                         + "\n\n" + patterns.horizons_table(runs) + "\n")
         (tmp / "patterns.json").write_text(json.dumps(
             [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target,
-              "passed": bool(r.passed), "values": jsonable(r.values), "targets": jsonable(r.targets)}
-             for r in results], indent=2, ensure_ascii=False) + "\n")
+              "passed": None if r.passed is None else bool(r.passed),  # None: a decomposition
+              "values": jsonable(r.values), "targets": jsonable(r.targets)}
+             for r in results + parts], indent=2, ensure_ascii=False) + "\n")
         info = manifest(Scenario("defaults", base), base, started, wall, kind="patterns",
                         seeds=list(range(1, args.seeds + 1)))
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
     write_atomically(args.out, write, force=args.force, kind="patterns")
-    print(f"{len(results) - len(failed)} of {len(results)} patterns reproduced"
+    print(f"{len(results) - len(failed)} of {len(results)} patterns and regularities (P1–P10, R1–R4) reproduced"
           + (f"; failed: {', '.join(failed)}" if failed else ""))
     print(f"figures in {safe_text(args.out, 400)}/figures; the full table in {safe_text(args.out, 400)}/patterns.md")
     return 0 if not failed else 1

@@ -8,13 +8,16 @@ pattern. No rule of the model names a pattern: these are only measurements of wh
 """
 
 from ..stats import mean_ci
-from . import regularities  # noqa: F401  (registers R1, R2, R4 and the decomposition)
+from . import regularities  # noqa: F401  (registers R1–R4 and the decomposition)
 from . import variants as variants_module
 from .checks import (
+    DECOMPOSITIONS,
     PATTERNS,
     Result,
     col,
+    decompose,
     evaluate,
+    horizons_table,
     markdown_table,
     p1,
     p2,
@@ -33,6 +36,7 @@ from .figures import plot
 from .measure import P10_STEPS, defect_drop_by_posture, measure, quintile_figures, run_all
 from .variants import SIGMAS, null_model, variants
 
-__all__ = ["P10_STEPS", "PATTERNS", "Result", "SIGMAS", "col", "defect_drop_by_posture", "evaluate", "markdown_table",
+__all__ = ["DECOMPOSITIONS", "P10_STEPS", "PATTERNS", "decompose", "horizons_table",
+           "Result", "SIGMAS", "col", "defect_drop_by_posture", "evaluate", "markdown_table",
            "mean_ci", "measure", "null_model", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "pattern",
            "plot", "quintile_figures", "run_all", "table", "variants", "variants_module"]

@@ -19,11 +19,18 @@ from .measure import P10_STEPS
 from .variants import SIGMAS
 
 PATTERNS: dict[str, Callable[[dict], "Result"]] = {}
+DECOMPOSITIONS: dict[str, Callable[[dict], "Result"]] = {}  # printed apart from the patterns, never counted
 
 
 def pattern(check: Callable[[dict], "Result"]) -> Callable[[dict], "Result"]:
     """Register a pattern check under its name (``p7`` → ``P7``)."""
     PATTERNS[check.__name__.upper()] = check
+    return check
+
+
+def decomposition(check: Callable[[dict], "Result"]) -> Callable[[dict], "Result"]:
+    """Register a decomposition (a figure with no verdict) under its name."""
+    DECOMPOSITIONS[check.__name__.upper()] = check
     return check
 
 
@@ -42,8 +49,13 @@ class Result:
     values: dict = field(default_factory=dict)   # per-seed series of the compared quantities
     targets: dict = field(default_factory=dict)  # published figure for a series, where there is one
 
+    @property
+    def verdict(self) -> str:
+        """pass, FAIL, or — for a decomposition, which has none."""
+        return "—" if self.passed is None else "pass" if self.passed else "FAIL"
+
     def row(self) -> list[str]:
-        return [self.pattern, self.claim, self.measured, self.target, "pass" if self.passed else "FAIL"]
+        return [self.pattern, self.claim, self.measured, self.target, self.verdict]
 
 
 def _fmt_ci(m, lo, hi, digits=3) -> str:
@@ -111,12 +123,18 @@ def p5(r) -> Result:
 
 @pattern
 def p6(r) -> Result:
+    """The advantage grows with σ: the slope of each seed's advantage over σ (the same seeds at every σ, paired)
+    has a 95% interval above 0. Whether the mean rises at every step of σ is reported beside it."""
     by_sigma = [col(r[f"sigma={s}"], "share_advantage") for s in SIGMAS]
     adv = [x.mean() for x in by_sigma]
     mono = all(b > a for a, b in zip(adv, adv[1:]))
-    shown = ", ".join(f"{s}: {a:+.3f}" for s, a in zip(SIGMAS, adv))
-    return Result("P6", "S19", f"partner share advantage by σ {shown}",
-                  "increasing in σ (mean over seeds)", mono, {"advantage": adv, "by_sigma": by_sigma})
+    slopes = np.polyfit(np.array(SIGMAS, dtype=float), np.vstack(by_sigma), 1)[0]  # one per seed
+    m, lo, hi = mean_ci(slopes)
+    levels = ", ".join(f"{s}: {_fmt_ci(*mean_ci(x))}" for s, x in zip(SIGMAS, by_sigma))
+    return Result("P6", "S19", f"partner share advantage by σ {levels}; paired slope per unit σ {_fmt_ci(m, lo, hi)};"
+                               f" the mean {'rises' if mono else 'does not rise'} at every step of σ",
+                  "paired slope > 0 (CI excludes 0)", lo > 0,
+                  {"advantage": adv, "by_sigma": by_sigma, "slope": slopes})
 
 
 @pattern
@@ -152,27 +170,66 @@ def p8(r) -> Result:
 
 @pattern
 def p9(r) -> Result:
-    adv = col(r["null"], "share_advantage")
-    m, lo, hi = mean_ci(adv)
-    return Result("P9", "—", f"null model partner share advantage {_fmt_ci(m, lo, hi)}",
-                  "≤ 0: gone (mean over seeds)", m <= 0,
-                  {"null model": adv, "baseline": col(r["baseline"], "share_advantage")}, {"null model": 0.0})
+    """The null model takes the advantage away: on the same seeds, the baseline's advantage minus the null
+    model's has a 95% interval above 0, and the null model's own advantage is not above 0."""
+    null, base = col(r["null"], "share_advantage"), col(r["baseline"], "share_advantage")
+    m, lo, hi = mean_ci(null)
+    md, lod, hid = mean_ci(base - null)
+    return Result("P9", "—", f"null model partner share advantage {_fmt_ci(m, lo, hi)}; baseline − null "
+                             f"{_fmt_ci(md, lod, hid)} (same seeds)",
+                  "baseline − null > 0 (CI excludes 0) and the null advantage ≤ 0 (mean)", lod > 0 and m <= 0,
+                  {"null model": null, "baseline": base, "baseline − null": base - null},
+                  {"null model": 0.0, "baseline − null": 0.0})
+
+
+P10_LEVELS = {"partner lots": 0.50, "aggressive lots": 0.26}  # Dyer & Hatch (2006), 1990–96
+P10_LEVEL_TOLERANCE = 0.10
 
 
 @pattern
 def p10(r) -> Result:
+    """Partner lots' defects fall about twice as fast as aggressive lots' at the same suppliers, and each fall
+    is near Dyer & Hatch's level (50% and 26% over six years, ± 0.10)."""
     dp, da = col(r["baseline"], "defect_drop_partner"), col(r["baseline"], "defect_drop_aggressive")
     m, lo, hi = mean_ci(dp - da)
     ratio = dp.mean() / da.mean() if da.mean() > 0 else math.inf
+    levels = all(abs(x.mean() - P10_LEVELS[k]) <= P10_LEVEL_TOLERANCE
+                 for k, x in (("partner lots", dp), ("aggressive lots", da)))
     return Result("P10", "S18", f"defect rate fall over {P10_STEPS} steps: partner lots {dp.mean():.0%}, "
                                 f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})",
-                  "partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3)", lo > 0 and 1.5 <= ratio <= 3,
-                  {"partner lots": dp, "aggressive lots": da, "ratio": ratio},
-                  {"partner lots": 0.50, "aggressive lots": 0.26})
+                  f"partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3) and levels 50% and 26% "
+                  f"± {P10_LEVEL_TOLERANCE:.0%}", lo > 0 and 1.5 <= ratio <= 3 and levels,
+                  {"partner lots": dp, "aggressive lots": da, "ratio": ratio}, dict(P10_LEVELS))
+
+
+def horizons(r) -> list[tuple[str, str, str]]:
+    """The partner advantage by horizon: for the baseline and each σ, the share advantage (in units of the equal
+    share) and the cumulative profit advantage per buyer over the first ten years and in the steady state."""
+    rows = []
+    for name in ["baseline", *(f"sigma={s}" for s in SIGMAS)]:
+        cells = [name]
+        for share, profit in (("share_advantage_business", "profit_advantage_business"),
+                              ("share_advantage", "profit_advantage")):
+            cells.append(f"share {_fmt_ci(*mean_ci(col(r[name], share)))}; "
+                         f"profit {_fmt_ci(*mean_ci(col(r[name], profit)), 0)}")
+        rows.append(tuple(cells))
+    return rows
+
+
+def horizons_table(r) -> str:
+    """:func:`horizons` as Markdown."""
+    lines = ["| runs | first ten years (steps 1–40) | steady state (long run) |", "|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in horizons(r)]
+    return "\n".join(lines)
 
 def evaluate(runs) -> list[Result]:
     """Every registered pattern checked on the same runs, in the order of the table."""
     return [f(runs) for f in PATTERNS.values()]
+
+
+def decompose(runs) -> list[Result]:
+    """The decompositions (no verdict), on the same runs."""
+    return [f(runs) for f in DECOMPOSITIONS.values()]
 
 
 def markdown_table(results: list[Result]) -> str:
@@ -191,7 +248,7 @@ def table(results: list[Result], width: int = 100) -> str:
     import textwrap
 
     head = ["pattern", "claims", "result"]
-    rows = [[r.pattern, r.claim, "pass" if r.passed else "FAIL"] for r in results]
+    rows = [[r.pattern, r.claim, r.verdict] for r in results]
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(3)]
     indent = sum(widths) + 2 * len(widths)
     text_width = max(width - indent, 30)

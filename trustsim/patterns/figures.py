@@ -101,7 +101,7 @@ def plot(result: Result, path) -> None:
         if ax.get_legend_handles_labels()[1]:
             ax.legend(fontsize=8, frameon=False)
     ax.set_ylabel(Y_LABELS.get(result.pattern, "measured value"), fontsize=8)
-    verdict = "pass" if result.passed else "FAIL"
+    verdict = result.verdict
     ax.set_title(f"{result.pattern} ({result.claim}): {verdict}", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -130,7 +130,8 @@ def redraw(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     try:
         rows = json.loads((folder / "patterns.json").read_text())
-        results = [Result(r["pattern"], r["claims"], r["measured"], r["target"], bool(r["passed"]),
+        results = [Result(r["pattern"], r["claims"], r["measured"], r["target"],
+                          None if r["passed"] is None else bool(r["passed"]),
                           {k: _nan(x) for k, x in r["values"].items()}, r.get("targets", {})) for r in rows]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "patterns.json"), None,

@@ -12,7 +12,7 @@ import numpy as np
 from ..ensemble import Ensemble, batch_size
 from ..experiments.execute import die_with_parent
 from ..members import batch_key
-from ..metrics import COLUMNS
+from ..metrics import BUSINESS_STEPS, COLUMNS
 from ..params import Params
 from ..state import MarketState, per_market, per_market_mean
 from ..stats import share_advantage
@@ -88,8 +88,10 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
     out = []
     for i in range(mk.members):
         rec = ens.recorder.member(i)
-        s = rec.summary()["long_run"]
+        summary = rec.summary()
+        s = summary["long_run"]
         p, a = s["partner"], s["aggressive"]
+        business = summary["business_horizon"]
         terms = terms_share[:, i]
         fig = {
             "price_partner": p["component_price"], "price_aggressive": a["component_price"],
@@ -99,6 +101,12 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
             "share_advantage": share_advantage(p, a) or 0.0,
             "profit_cum_partner": float(rec.latest("partner", "profit_cum")),
             "profit_cum_aggressive": float(rec.latest("aggressive", "profit_cum")),
+            "profit_advantage": float(rec.latest("partner", "profit_cum") - rec.latest("aggressive", "profit_cum")),
+            # the first ten years (a business horizon): share advantage, and cumulative profit at its end
+            "share_advantage_business": share_advantage(business["partner"], business["aggressive"]) or 0.0,
+            "profit_advantage_business": float(rec.at(BUSINESS_STEPS, "partner", "profit_cum")
+                                               - rec.at(BUSINESS_STEPS, "aggressive", "profit_cum")),
+            "steady_warm_up": summary["steady_state"]["mser5_warm_up_steps"],
             "ideas_partner": p["ideas_received"], "ideas_aggressive": a["ideas_received"],
             "trust_partner": p["trust_buyer"], "trust_aggressive": a["trust_buyer"],
             "buyer_exits": float(exits[i]),

@@ -7,8 +7,9 @@ from ..params import Params
 SIGMAS = (0.0, 0.3, 0.6, 0.9)  # environmental uncertainty σ of the P6 and R2 variants
 INTEGRITIES = (0.9, 0.7, 0.5, 0.3, 0.1)  # R1: mean supplier integrity
 FIT_SPREADS = (0.0, 0.1, 0.3)  # R2: spread of fit
-SCARCE_IDEAS = 0.25
-SHORT_HORIZON = 2.0  # R3: a short-termist buyer's horizon, in steps  # R2: idea rates at this share of the baseline's
+SCARCE_IDEAS = 0.25  # R2: idea rates at this share of the baseline's
+SHORT_HORIZON = 2.0  # R3: a short-termist buyer's horizon, in steps
+TRUST_LEAN = 2.0  # R3 reported again with this lean toward partner terms (buyers.trust_weight; MODEL 9.3's value)
 CHANNELS = {  # the channel decomposition: each channel of the partner advantage switched off
     "ideas": {"innovation.idea_rate": 0.0, "innovation.process_idea_rate": 0.0},
     "transaction time": {"time.trust_scaled_hours": False},
@@ -42,6 +43,7 @@ def variants(base: Params) -> dict[str, Params]:
     v["learning, short-termist"] = base.replace(**learning, **{"buyers.horizon": SHORT_HORIZON})
     v["learning, null model"] = null_model(base).replace(**learning)
     v["learning, no peers"] = base.replace(**learning, **{"buyers.peer_learning": 0.0})
+    v["learning, trust lean"] = base.replace(**learning, **{"buyers.trust_weight": TRUST_LEAN})
     v["learning, suppliers adapt"] = base.replace(**learning, **{"adaptation.supplier_imitation": True})
     v["no word of mouth"] = base.replace(**{"buyers.word_of_mouth": 0.0, "buyers.tco_weight": 0.0})
     for name, off in CHANNELS.items():
