@@ -94,7 +94,8 @@ class Draws:
         """Like ``uniform``, but drawn as at ``step`` (an array broadcast with ``base``) rather than the current
         step: a number fixed by an earlier event, such as a supplier's fit to the specification of that step."""
         step = np.asarray(step, dtype=np.uint64)
-        counter = ((step << np.uint64(44)) + np.uint64(site << 32)) * _GAMMA
+        with np.errstate(over="ignore"):  # modulo 2⁶⁴, as the counter is meant
+            counter = ((step << np.uint64(44)) + np.uint64(site << 32)) * _GAMMA
         return _unit(_mix(base + counter))
 
     def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:

@@ -1,0 +1,171 @@
+"""The contested readings of docs/ODD.md (decisions 36–39), each setting on both sides, and the steady long run.
+
+Each reading is checked on hand-computed cases of its rule and, where it acts through the market, on a run that
+shows the two readings apart. The steady state is checked with MSER-5 on series with a known warm-up, and on the
+default market over ten seeds.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from trustsim import TrustMarket, rules
+from trustsim.draws import SITE, Draws
+from trustsim.ensemble import Ensemble
+from trustsim.params import Params
+from trustsim.stats import mean_ci, mser5
+
+A = np.array
+
+
+# --- what a found padding costs (trust.padding_loss) ---------------------------------------------------------
+
+def test_a_found_padding_costs_trust_in_proportion_or_as_a_whole_betrayal():
+    defect, found = A([True, False, False, False]), A([False, True, True, False])
+    padding = A([0.0, 0.03, 0.15, 0.09])
+    # proportional: 0.03 of a most-possible 0.15 is a fifth of a betrayal; a defect always a whole one
+    assert_allclose(rules.betrayal_severity(defect, found, padding, 0.15, True), [1.0, 0.2, 1.0, 0.0])
+    assert_allclose(rules.betrayal_severity(defect, found, padding, 0.15, False), [1.0, 1.0, 1.0, 0.0])
+    # trust 0.5, loss 0.35: a fifth of a betrayal takes 0.035, a whole one 0.175
+    t = rules.buyer_trust_update(A([0.5, 0.5]), A([0.2, 1.0]), A([False, False]), A([0.0, 0.0]),
+                                 A([False, False]), 0.08, 0.35)
+    assert_allclose(t, [0.465, 0.325])
+
+
+def test_proportional_padding_loss_keeps_partners_trust_higher_than_betrayal():
+    trust = {}
+    for reading in ("proportional", "betrayal"):
+        ens = Ensemble([Params().replace(**{"trust.padding_loss": reading, "run.steps": 60})] * 4, [1, 2, 3, 4]).run()
+        trust[reading] = np.mean([ens.recorder.member(i).summary()["long_run"]["partner"]["trust_buyer"]
+                                  for i in range(4)])
+    print(f"\npartners' trust, long run: proportional {trust['proportional']:.3f}, betrayal {trust['betrayal']:.3f}")
+    assert trust["proportional"] > trust["betrayal"]
+
+
+# --- who shares plans (buyers.plan_sharing) --------------------------------------------------------------------
+
+def test_plans_are_shared_on_partner_terms_only_or_wherever_trust_allows():
+    trust, partner = A([0.7, 0.7, 0.5, 0.5]), A([True, False, True, False])
+    assert rules.shares_plans(trust, 0.6, partner, True).tolist() == [True, False, False, False]
+    assert rules.shares_plans(trust, 0.6, partner, False).tolist() == [True, True, False, False]
+
+
+@pytest.mark.parametrize("reading", ["partner_terms", "trust"])
+def test_market_terms_buyers_anticipate_changes_only_when_plans_go_with_trust(reading):
+    m = TrustMarket(rng=5, steps=40, uncertainty=0.9, plan_sharing=reading)
+    anticipated_on_market_terms = 0
+    while m.running:
+        m.step()
+        anticipated_on_market_terms += int((m.ev.spec_change & ~m.ev.unanticipated & ~m.market.rel_partner).sum())
+    print(f"\n{reading}: changes anticipated on market terms {anticipated_on_market_terms}")
+    assert (anticipated_on_market_terms == 0) == (reading == "partner_terms")
+
+
+# --- flexibility (market.refit) --------------------------------------------------------------------------------
+
+def test_a_draw_at_an_earlier_step_is_the_draw_made_at_that_step():
+    dr = Draws([7, 8])
+    base = dr.base(np.array([0, 1, 1]), np.array([3, 4, 5]))
+    dr.step = 17
+    assert np.array_equal(dr.uniform(SITE["supplier_fit"], base), dr.uniform_at(SITE["supplier_fit"], base, 17))
+    assert not np.array_equal(dr.uniform_at(SITE["supplier_fit"], base, np.array([17, 18, 17])),
+                              dr.uniform(SITE["supplier_fit"], base))
+
+
+def test_with_fit_to_the_current_specification_every_incumbent_has_its_own_fit_and_search_ratchets_no_further():
+    """σ = 0: no specification ever changes. Fit to the current specification: each relationship's fit is its
+    supplier's one fit for that slot, so no rebid can beat the best supplier's fit. A fresh fit at every quote
+    (incumbent_keeps): repeated rebids keep the best of ever more draws, below every supplier's one fit."""
+    below_best = {}
+    for reading in ("current_spec", "incumbent_keeps"):
+        m = TrustMarket(rng=3, steps=80, uncertainty=0.0, fit_spread=0.3, refit=reading, partner_share=0.0).run()
+        mk = m.market
+        rows = np.flatnonzero(~mk.vacant)
+        everyone = np.arange(mk.n_suppliers)
+        fits = mk.supplier_fit(np.repeat(rows, len(everyone)), np.tile(everyone, len(rows)), 0.3)
+        best = fits.reshape(len(rows), -1).min(axis=1)
+        if reading == "current_spec":
+            assert_allclose(mk.fit[rows], mk.supplier_fit(rows, mk.sup[rows], 0.3), rtol=1e-12)
+        below_best[reading] = float(np.mean(mk.fit[rows] < best - 1e-12))
+    print(f"\nshare of slots whose fit beats every supplier's one fit: {below_best}")
+    assert below_best["current_spec"] == 0.0
+    assert below_best["incumbent_keeps"] > 0.3
+
+
+def test_a_specification_change_makes_every_fit_new():
+    """A supplier's fit to a slot changes exactly when the slot's specification changes."""
+    m = TrustMarket(rng=4, steps=30, uncertainty=0.5, fit_spread=0.2, partner_share=0.0)
+    mk = m.market
+    rows = np.arange(mk.n_rel)
+    first = mk.supplier_offset  # every slot's view of its market's supplier 0
+    before = mk.supplier_fit(rows, first, 0.2)
+    while m.running:
+        epoch = mk.spec_epoch.copy()
+        m.step()
+        changed = m.ev.spec_change
+        assert (mk.spec_epoch[changed] == m.steps).all() and (mk.spec_epoch[~changed] == epoch[~changed]).all()
+        now = mk.supplier_fit(rows, first, 0.2)
+        assert (now[changed] != before[changed]).all() and (now[~changed] == before[~changed]).all()
+        before = now
+
+
+# --- the lean toward partner terms (buyers.trust_weight) and initial attractions ------------------------------
+
+def test_a_learning_buyer_starts_its_attractions_at_its_first_realised_value():
+    m = TrustMarket(rng=6, steps=12, conduct="learning", initial_attraction=0.02)
+    mk = m.market
+    assert np.isnan(mk.attraction_partner).all() and np.isnan(mk.attraction_market).all()
+    m.run()
+    assert np.isfinite(mk.attraction_partner).all() and np.isfinite(mk.attraction_market).all()
+    # on the scale of the values realised (−(cost of ownership) + horizon · own-cost cut: about −0.9), not near 0
+    assert mk.attraction_partner.max() < -0.3 and mk.attraction_market.max() < -0.3
+
+
+def test_the_lean_toward_partner_terms_is_zero_by_default_and_moves_the_choice_when_set():
+    assert Params().buyers.trust_weight == 0.0
+    p0 = rules.partner_terms_probability(A([-0.9]), A([-0.9]), A([0.9]), 50.0, 0.0)
+    p2 = rules.partner_terms_probability(A([-0.9]), A([-0.9]), A([0.9]), 50.0, 2.0)
+    assert_allclose(p0, [0.5])
+    assert_allclose(p2, [1.0 / (1.0 + np.exp(-0.8))])
+
+
+# --- the steady long run --------------------------------------------------------------------------------------
+
+def test_mser5_finds_a_known_warm_up_and_flags_a_run_too_short():
+    rng = np.random.default_rng(1)
+    t = np.arange(1000)
+    warm, steady = mser5(2.0 * np.exp(-t / 50.0) + rng.normal(0.0, 0.1, 1000))
+    print(f"\nexponential transient (time constant 50): warm-up {warm}, steady {steady}")
+    assert 100 <= warm <= 300 and steady
+    assert mser5(rng.normal(0.0, 1.0, 1000)) == (0, True)  # no transient: nothing to delete
+    warm, steady = mser5(t / 1000.0 + rng.normal(0.0, 0.01, 1000))  # a trend to the end: never steady
+    assert not steady and warm > 500
+
+
+def test_a_run_reports_its_long_run_window_and_whether_it_is_steady():
+    s = TrustMarket(rng=2, steps=60).run().recorder.summary()
+    assert s["long_run_steps"] == [31, 60]
+    assert set(s["steady_state"]) == {"mser5_warm_up_steps", "steady"}
+    assert set(s["business_horizon"]) == {"partner", "aggressive", "all"}
+
+
+@pytest.mark.patterns
+@pytest.mark.xfail(strict=True, reason="no steady state within 2000 steps: the mean advantage rises to about +0.95 "
+                   "near step 700, then falls slowly (+0.80 at step 2000, 10 seeds); over steps 601–1200 its drift "
+                   "is −0.044, beyond ±0.03")
+def test_the_default_market_is_steady_over_its_long_run_window():
+    """At the defaults, over 10 seeds: the mean partner share advantage has no trend over the long-run window
+    (|slope × window| ≤ 0.03) and MSER-5's warm-up of the mean series ends within the first half."""
+    p = Params()
+    seeds = list(range(1, 11))
+    ens = Ensemble([p] * len(seeds), seeds).run()
+    series = np.array([ens.recorder.member(i).steady_series() for i in range(len(seeds))])
+    n = p.run.steps
+    window = series[:, n // 2:]
+    drift = np.array([np.polyfit(np.arange(window.shape[1]), w, 1)[0] * window.shape[1] for w in window])
+    m, lo, hi = mean_ci(drift)
+    warm, steady = mser5(series.mean(axis=0))
+    print(f"\nlong-run window steps {n // 2 + 1}–{n}: slope × window {m:+.4f} [{lo:+.4f}, {hi:+.4f}]; "
+          f"MSER-5 warm-up of the mean series {warm} steps")
+    assert abs(m) <= 0.03
+    assert steady and warm <= n // 2
