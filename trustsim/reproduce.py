@@ -109,11 +109,12 @@ def relative_gap(a, b) -> float:
 
 
 def differences(want, got, where: str = "") -> list[str]:
-    """Where two JSON-shaped records (dicts, lists, numbers, text) disagree: keys, lengths, text, whole
-    numbers and types exactly, real numbers within ``RELATIVE_TOLERANCE`` (``relative_gap``)."""
+    """Where two JSON-shaped records (dicts, lists, numbers, text) disagree: keys (in any order, as JSON's),
+    lengths, text, whole numbers and types exactly, real numbers within ``RELATIVE_TOLERANCE``
+    (``relative_gap``)."""
     if isinstance(want, dict) and isinstance(got, dict):
-        if list(want) != list(got):
-            return [f"{where}: keys {sorted(set(want) ^ set(got)) or 'in another order'}"]
+        if set(want) != set(got):
+            return [f"{where}: keys {sorted(set(want) ^ set(got))} on one side only"]
         return [d for k in want for d in differences(want[k], got[k], f"{where}/{k}")]
     if isinstance(want, list) and isinstance(got, list):
         if len(want) != len(got):
