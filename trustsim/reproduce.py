@@ -1,6 +1,8 @@
 """A result made again from its manifest (``trustsim rerun results/x/manifest.json``): the manifest holds the
 resolved parameters and the seed, so no scenario file is needed, and the new tables are compared byte for
-byte with those beside the manifest.
+byte with those beside the manifest, and where the bytes differ, number by number within ``RELATIVE_TOLERANCE``
+(``relative_gap``): another processor or library build may take floating-point sums in another order, or
+NumPy may pick other SIMD code for ``exp`` and ``log``, and change the last bits.
 
 A run's manifest is rerun as one run, a replications manifest as the same replications (root seed and
 count). Sweeps are rerun with ``trustsim sweep`` from their sweep file, the pattern suite with
@@ -83,6 +85,48 @@ def version_differences(info: dict) -> list[str]:
             if info.get(name) is not None and str(info.get(name)) != now]
 
 
+RELATIVE_TOLERANCE = 1e-9
+"""Two numbers are the same figure when they differ by at most this share of the larger (rerun, and the
+tests holding fresh runs to committed records: ``tests/test_golden.py``, ``tests/test_example_result.py``)."""
+ABSOLUTE_FLOOR = 1e-12
+"""... or by at most this much: a figure that is 0 on one machine may be 1e-17 on another."""
+
+
+def relative_gap(a, b) -> float:
+    """The largest ``|a − b| / max(|a|, |b|, ABSOLUTE_FLOOR / RELATIVE_TOLERANCE)`` over two arrays of the
+    same shape, so a gap ``<= RELATIVE_TOLERANCE`` means every pair is equal within the relative tolerance
+    or the absolute floor; NaN opposite a number is an infinite gap, NaN opposite NaN none."""
+    import numpy as np
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape:
+        return math.inf
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), ABSOLUTE_FLOOR / RELATIVE_TOLERANCE)
+    with np.errstate(invalid="ignore"):
+        gap = np.where(same, 0.0, np.abs(a - b) / scale)
+    return float(np.nan_to_num(gap, nan=math.inf).max(initial=0.0))  # NaN or inf opposite another value
+
+
+def differences(want, got, where: str = "") -> list[str]:
+    """Where two JSON-shaped records (dicts, lists, numbers, text) disagree: keys (in any order, as JSON's),
+    lengths, text, whole numbers and types exactly, real numbers within ``RELATIVE_TOLERANCE``
+    (``relative_gap``)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        if set(want) != set(got):
+            return [f"{where}: keys {sorted(set(want) ^ set(got))} on one side only"]
+        return [d for k in want for d in differences(want[k], got[k], f"{where}/{k}")]
+    if isinstance(want, list) and isinstance(got, list):
+        if len(want) != len(got):
+            return [f"{where}: {len(got)} values, {len(want)} recorded"]
+        return [d for i, (w, g) in enumerate(zip(want, got)) for d in differences(w, g, f"{where}[{i}]")]
+    if type(want) is float and type(got) is float:
+        gap = relative_gap(want, got)
+        return [f"{where}: {got!r}, {want!r} recorded (relative difference {gap:.2e})"] if gap > RELATIVE_TOLERANCE \
+            else []
+    return [] if type(want) is type(got) and want == got else [f"{where}: {got!r}, {want!r} recorded"]
+
+
 def compare_file(new: Path, old: Path) -> tuple[str, float]:
     """("identical", 0) when the bytes agree; else ("close"/"differs", the largest relative difference of
     the numbers, or inf when the tables' shapes or texts differ); ("missing", nan) without the old file."""
@@ -91,11 +135,10 @@ def compare_file(new: Path, old: Path) -> tuple[str, float]:
     if new.read_bytes() == old.read_bytes():
         return "identical", 0.0
     gap = _relative_gap(new, old)
-    return ("close" if gap <= 1e-9 else "differs"), gap
+    return ("close" if gap <= RELATIVE_TOLERANCE else "differs"), gap
 
 
 def _relative_gap(new: Path, old: Path) -> float:
-    import numpy as np
     import pandas as pd
 
     try:
@@ -111,13 +154,7 @@ def _relative_gap(new: Path, old: Path) -> float:
     for c in a.columns:
         x, y = a[c], b[c]
         if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
-            x, y = x.to_numpy(float), y.to_numpy(float)
-            if not np.array_equal(np.isnan(x), np.isnan(y)):
-                return math.inf
-            x, y = np.nan_to_num(x), np.nan_to_num(y)
-            scale = np.maximum(np.abs(x), np.abs(y))
-            rel = np.divide(np.abs(x - y), scale, out=np.zeros_like(x), where=scale > 0)
-            gap = max(gap, float(rel.max(initial=0.0)))
+            gap = max(gap, relative_gap(x.to_numpy(float), y.to_numpy(float)))
         elif not x.astype(str).equals(y.astype(str)):
             return math.inf
     return gap
