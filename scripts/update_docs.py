@@ -53,6 +53,20 @@ def columns_block(readme: str) -> str:
     return replace_block(readme, "columns", markdown_table())
 
 
+def generated_tables(runs, seeds: int) -> dict[str, str]:
+    """The blocks the pattern suite fills in: the pattern table (with the decomposition apart) and the partner
+    advantage by horizon. ``tests/test_patterns.py`` renders them from its own runs and compares the README's."""
+    from trustsim import patterns
+
+    return {
+        "patterns": patterns.markdown_table(patterns.evaluate(runs)) + "\n\nNot counted (a decomposition):\n\n"
+        + patterns.markdown_table(patterns.decompose(runs)),
+        "horizons": f"Partner advantage over {seeds} seeds (mean [95% interval]): market share per buyer, partner "
+        "minus aggressive, in units of the equal share 1/n, and cumulative profit per buyer.\n\n"
+        + patterns.horizons_table(runs),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--params", action="store_true", help="only the parameter and column tables")
@@ -83,10 +97,12 @@ def main() -> None:
     if not args.params:
         from trustsim import patterns
 
-        table = patterns.markdown_table(patterns.evaluate(patterns.run_all(Params(), seeds=args.seeds)))
-        text = replace_block(text, "patterns", table)
-        if "<!-- patterns:begin -->" in readme_text:
-            readme_text = replace_block(readme_text, "patterns", table)
+        runs = patterns.run_all(Params(), seeds=args.seeds)
+        table = generated_tables(runs, args.seeds)
+        text = replace_block(text, "patterns", table["patterns"])
+        for name, body in table.items():
+            if f"<!-- {name}:begin -->" in readme_text:
+                readme_text = replace_block(readme_text, name, body)
     odd.write_text(text)
     readme.write_text(readme_text)
 

@@ -6,7 +6,10 @@ failures whose reason states the measured cause, so a change that makes one emer
 reported, not silently taken. Run with ``pytest tests/test_patterns.py -s`` to see the figures.
 """
 
+import importlib.util
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +17,8 @@ import pytest
 from trustsim import patterns
 from trustsim.params import Params
 
-SEEDS = 30  # the ensemble engine runs the suite in seconds; 30 seeds narrow the intervals
+SEEDS = 30  # fixed in advance: 30 seeds narrow the intervals
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.patterns
 
@@ -170,3 +174,28 @@ def test_null_model_scenario_file_is_the_null_model_of_the_patterns():
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "null_model.toml"
     assert load_scenario(path).params == patterns.null_model(Params())
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"[-+−]?\d+(?:\.\d+)?", text)
+
+
+def test_the_readme_and_odd_show_what_the_suite_now_measures(runs):
+    """The README's pattern table and advantage by horizon, and docs/ODD.md's pattern table, are what
+    ``scripts/update_docs.py`` renders from these runs: the same words, every number within one unit of its
+    last printed digit (another processor may move a last bit across a rounding edge)."""
+    spec = importlib.util.spec_from_file_location("update_docs", ROOT / "scripts" / "update_docs.py")
+    update_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update_docs)
+    for path, blocks in ((ROOT / "README.md", ("patterns", "horizons")), (ROOT / "docs" / "ODD.md", ("patterns",))):
+        text = path.read_text()
+        want = update_docs.generated_tables(runs, SEEDS)
+        for name in blocks:
+            shown = text.split(f"<!-- {name}:begin -->\n", 1)[1].split(f"<!-- {name}:end -->", 1)[0].strip()
+            fresh = want[name].strip()
+            assert re.sub(r"[-+−]?\d+(?:\.\d+)?", "#", shown) == re.sub(r"[-+−]?\d+(?:\.\d+)?", "#", fresh), \
+                f"{path.name} {name}: the words differ; run python scripts/update_docs.py"
+            for a, b in zip(_numbers(shown), _numbers(fresh)):
+                unit = 10.0 ** -len(a.split(".")[1]) if "." in a else 1.0
+                assert abs(float(a.replace("−", "-")) - float(b.replace("−", "-"))) <= unit * 1.001, \
+                    f"{path.name} {name}: {a} shown, {b} measured; run python scripts/update_docs.py"
