@@ -204,7 +204,7 @@ def p10(r) -> Result:
 
 def horizons(r) -> list[tuple[str, str, str]]:
     """The partner advantage by horizon: for the baseline and each σ, the share advantage (in units of the equal
-    share) and the cumulative profit advantage per buyer over the first ten years and in the steady state."""
+    share) and the cumulative profit advantage per buyer over the first ten years and in the long run."""
     rows = []
     for name in ["baseline", *(f"sigma={s}" for s in SIGMAS)]:
         cells = [name]
@@ -218,7 +218,7 @@ def horizons(r) -> list[tuple[str, str, str]]:
 
 def horizons_table(r) -> str:
     """:func:`horizons` as Markdown."""
-    lines = ["| runs | first ten years (steps 1–40) | steady state (long run) |", "|---|---|---|"]
+    lines = ["| runs | first ten years (steps 1–40) | long run (second half of the run) |", "|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in horizons(r)]
     return "\n".join(lines)
 
