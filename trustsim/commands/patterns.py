@@ -58,7 +58,7 @@ def handle(args) -> int:
     print("\nwhere the baseline's partner advantage comes from (no verdict, not counted):")
     print(patterns.table(parts))
     print("\npartner advantage by horizon (mean [95% interval] over seeds):")
-    print(patterns.horizons_table(runs))
+    print(patterns.horizons_text(runs))
     failed = [r.pattern for r in results if not r.passed]
     wall = time.perf_counter() - t0
 

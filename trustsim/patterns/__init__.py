@@ -18,6 +18,7 @@ from .checks import (
     decompose,
     evaluate,
     horizons_table,
+    horizons_text,
     markdown_table,
     p1,
     p2,
@@ -36,7 +37,7 @@ from .figures import plot
 from .measure import P10_STEPS, defect_drop_by_posture, measure, quintile_figures, run_all
 from .variants import SIGMAS, null_model, variants
 
-__all__ = ["DECOMPOSITIONS", "P10_STEPS", "PATTERNS", "decompose", "horizons_table",
+__all__ = ["DECOMPOSITIONS", "P10_STEPS", "PATTERNS", "decompose", "horizons_table", "horizons_text",
            "Result", "SIGMAS", "col", "defect_drop_by_posture", "evaluate", "markdown_table",
            "mean_ci", "measure", "null_model", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "pattern",
            "plot", "quintile_figures", "run_all", "table", "variants", "variants_module"]

@@ -216,6 +216,17 @@ def horizons(r) -> list[tuple[str, str, str]]:
     return rows
 
 
+def horizons_text(r) -> str:
+    """:func:`horizons` as plain text within 100 columns (``trustsim patterns`` prints it)."""
+    rows = horizons(r)
+    width = max(len(row[0]) for row in rows)
+    lines = []
+    for name, business, long_run in rows:
+        lines.append(f"{name.ljust(width)}  first ten years  {business}")
+        lines.append(f"{' ' * width}  long run         {long_run}")
+    return "\n".join(lines)
+
+
 def horizons_table(r) -> str:
     """:func:`horizons` as Markdown."""
     lines = ["| runs | first ten years (steps 1–40) | long run (second half of the run) |", "|---|---|---|"]
