@@ -69,7 +69,7 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
     map (σ × fit spread). A star marks a cell whose 95% interval excludes 0; blue: partners ahead."""
     shares = sorted(table.loc[table["map"] == "integrity", "idea_share"].unique())
     vmax = float(np.nanmax(np.abs(table[col].to_numpy(float)))) or 1.0
-    fig = Figure(figsize=(3.3 * (len(shares) + 1) + 1, 6.5))
+    fig = Figure(figsize=(3.4 * (len(shares) + 1) + 1.5, 7.5), layout="constrained")
     axes = fig.subplots(len(HORIZONS), len(shares) + 1, squeeze=False)
     for r, (h, hname) in enumerate(HORIZONS.items()):
         t = table[table["horizon"] == h]
@@ -77,14 +77,15 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
             g = t[(t["map"] == "integrity") & (t["idea_share"] == share)]
             im = _heat(axes[r, c], g, col, "market.uncertainty", "suppliers.integrity_mean", vmax)
             axes[r, c].set_title(f"{hname}; idea rates ×{share:g}", fontsize=9)
-            axes[r, c].set_ylabel("suppliers.integrity_mean")
+            if c == 0:
+                axes[r, c].set_ylabel("suppliers.integrity_mean")
         g = t[t["map"] == "fit_spread"]
         im = _heat(axes[r, -1], g, col, "market.uncertainty", "market.fit_spread", vmax)
         axes[r, -1].set_title(f"{hname}; fit spread", fontsize=9)
         axes[r, -1].set_ylabel("market.fit_spread")
         for ax in axes[r]:
             ax.set_xlabel("σ (market.uncertainty)")
-    fig.colorbar(im, ax=axes, shrink=0.8, label=f"{FIGURES[col]} ({UNITS[col]})")
+    fig.colorbar(im, ax=axes, shrink=0.6, label=f"{FIGURES[col]} ({UNITS[col]})")
     fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults (* : 95% interval excludes 0)")
     fig.savefig(path, dpi=100)
     return path
