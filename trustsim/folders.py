@@ -50,6 +50,9 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "replications": ("manifest.json", "replications.csv", "summary.json", "bands.csv", "timeseries/replicate-*.csv",
                      "figures/*.png"),
     "compare": ("manifest.json", "compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "figures/*.png"),
+    "structures": ("manifest.json", "structures.csv", "verdicts.csv", "conclusions.csv", "structures.md",
+                   "figures/*.png"),
+    "regimes": ("manifest.json", "regimes.csv", "regimes.md", "figures/*.png"),
 }
 
 

@@ -1,5 +1,5 @@
 """``trustsim report FOLDER``: redraw the figures of a results folder (a run, replications, a sweep, the
-pattern suite or a comparison)."""
+pattern suite, a comparison, the structures or the regime map)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ HELP = "redraw the figures of a results folder"
 
 def arguments(p) -> None:
     p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
-                                  "compare); its figures/ are drawn again from its tables")
+                                  "compare, structures, regimes); its figures/ are drawn again from its tables")
 
 
 def handle(args) -> int:
@@ -38,6 +38,10 @@ def handle(args) -> int:
         paths = redraw(folder)
     elif kind == "patterns":
         from ..patterns.figures import redraw
+
+        paths = redraw(folder)
+    elif kind in ("structures", "regimes"):
+        from ..structures.figures import redraw
 
         paths = redraw(folder)
     elif kind == "compare":

@@ -1,0 +1,149 @@
+"""``trustsim structures`` and ``trustsim regimes``: every combination of the contested readings, the files and
+figures they write, bad input refused before any run, the table of conclusions, and the same output for the
+same seeds. Small: few seeds and steps."""
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trustsim import structures
+from trustsim.cli import main
+from trustsim.params import Params
+from trustsim.patterns import SIGMAS
+from trustsim.structures.grid import READINGS, reading_choices
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["--seeds", "2", "--steps", "10", "--workers", "2"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def structures_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("s") / "structures"
+    code = main(["structures", *QUICK, "--suite-seeds", "2", "--out", str(out)])
+    return code, out
+
+
+def test_the_grid_covers_every_combination_of_the_readings_at_every_sigma():
+    points = structures.structure_points(Params())
+    combos = {tuple(p[k] for k in READINGS) for p in points}
+    assert len(combos) == 8
+    assert all(len(reading_choices(k)) == 2 for k in READINGS)
+    assert {(c, s) for c in combos for s in SIGMAS} == {(tuple(p[k] for k in READINGS), p["market.uncertainty"])
+                                                        for p in points}
+    assert len(points) == 8 * len(SIGMAS)
+    default = Params().flat()
+    assert tuple(points[0][k] for k in READINGS) == tuple(default[k] for k in READINGS)  # S1: the defaults
+
+
+def test_trust_weight_changes_nothing_under_fixed_conduct():
+    """Why buyers.trust_weight is not an axis of the grid: under the default conduct it has no effect."""
+    from trustsim.ensemble import Ensemble
+
+    assert Params().buyers.conduct == "fixed"
+    p = Params().replace(**{"run.steps": 12})
+    a = Ensemble([p], [3]).run().recorder.member(0).rows
+    b = Ensemble([p.replace(**{"buyers.trust_weight": 2.0})], [3]).run().recorder.member(0).rows
+    assert (a == b).all()
+
+
+def test_structures_writes_its_files_and_report_redraws_them(structures_run, capsys):
+    code, out = structures_run
+    assert code == 0
+    for name in ("structures.csv", "verdicts.csv", "conclusions.csv", "structures.md", "manifest.json",
+                 "figures/structures.png"):
+        assert (out / name).is_file(), name
+    table = pd.read_csv(out / "structures.csv")
+    assert len(table) == 8 * len(SIGMAS) * 2  # structure × σ × horizon
+    assert set(table["horizon"]) == {"business_horizon", "long_run"}
+    assert (table["share_advantage.low"] <= table["share_advantage"]).all()
+    verdicts = pd.read_csv(out / "verdicts.csv")
+    assert verdicts["structure"].nunique() == 8 and {"P1", "P6"} <= set(verdicts["pattern"])
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "structures"
+    (out / "figures" / "structures.png").unlink()
+    code, stdout, _ = run_cli(["report", out], capsys)
+    assert code == 0 and (out / "figures" / "structures.png").is_file()
+
+
+def test_regimes_writes_its_map(tmp_path, capsys):
+    out = tmp_path / "regimes"
+    code, stdout, _ = run_cli(["regimes", *QUICK, "--out", out], capsys)
+    assert code == 0
+    table = pd.read_csv(out / "regimes.csv")
+    assert set(table["map"]) == {"integrity", "fit_spread"}
+    assert {"share_advantage.low", "profit_advantage.high"} <= set(table.columns)
+    assert (out / "figures" / "regimes_share.png").is_file() and (out / "figures" / "regimes_profit.png").is_file()
+    assert "cells" in stdout
+
+
+@pytest.mark.parametrize("command", ["structures", "regimes"])
+@pytest.mark.parametrize("args, needle", [(["--seeds", "1"], "--seeds"), (["--seeds", "x"], "not an integer"),
+                                          (["--steps", "0"], "at least 1"), (["--out", ""], "empty")])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, args, needle, tmp_path, capsys):
+    out = tmp_path / "res"
+    code, _, err = run_cli([command, *args, "--out", out] if "--out" not in args else [command, *args], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["structures", "regimes"])
+def test_never_writes_into_the_folder_it_runs_in_or_a_folder_of_the_users(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.txt").write_text("keep")
+    code, _, err = run_cli([command, *QUICK, "--out", ".", "--force"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    code, _, err = run_cli([command, *QUICK, "--out", other], capsys)
+    assert code == 2 and "--force" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["mine.txt", "other"] and os.listdir(other) == ["notes.txt"]
+
+
+def _hand_table():
+    rows = []
+    for s, lows in (("A", (0.1, -0.5)), ("B", (0.2, -0.4)), ("C", (-0.1, -0.3))):
+        for sigma, low in zip((0.0, 0.9), lows):
+            for h in ("business_horizon", "long_run"):
+                rows.append({"structure": s, "market.uncertainty": sigma, "horizon": h,
+                             "share_advantage": low + 0.05, "share_advantage.low": low,
+                             "share_advantage.high": low + 0.1,
+                             "profit_advantage": 0.0, "profit_advantage.low": -1.0, "profit_advantage.high": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_conclusions_are_classified_all_some_none_on_a_hand_made_table():
+    table = _hand_table()
+    verdicts = pd.DataFrame({"structure": ["A", "B", "C"], "pattern": "P1", "verdict": ["pass", "pass", "pass"]})
+    conc = structures.conclusions(table, verdicts).set_index("conclusion")
+    print(conc.to_string())
+    pos0 = conc.loc["partner share advantage > 0 (CI excludes 0), steady state, σ=0"]
+    assert (pos0["holds"], pos0["of"], pos0["class"], pos0["under"]) == (2, 3, "some", "A; B")
+    neg0 = conc.loc["partner share advantage < 0 (CI excludes 0), steady state, σ=0"]
+    assert (neg0["holds"], neg0["class"]) == (0, "none")  # C's interval [-0.1, 0] reaches 0
+    neg9 = conc.loc["partner share advantage < 0 (CI excludes 0), business horizon, σ=0.9"]
+    assert (neg9["holds"], neg9["class"]) == (3, "all")
+    assert conc.loc["partner profit advantage > 0 (CI excludes 0), steady state, σ=0.9", "class"] == "none"
+    assert conc.loc["P1 passes", "class"] == "all"
+    assert [structures.classify(k, 8) for k in (0, 1, 7, 8)] == ["none", "some", "some", "all"]
+    text = structures.conclusions_table(structures.conclusions(table, verdicts), {"A": "S1", "B": "S2", "C": "S3"})
+    assert "some 2 of 3 (S1, S2)" in text and "all  3 of 3" in text
+
+
+def test_same_seeds_give_the_same_figures_and_other_seeds_differ():
+    base = Params().replace(**{"run.steps": 12})
+    points = structures.structure_points(base)[:2]
+    a, _ = structures.run_points(base, points, seeds=2, workers=1)
+    b, _ = structures.run_points(base, points, seeds=2, workers=2)
+    key = lambda r: (r["point"], r["seed"], r["horizon"])  # noqa: E731
+    assert sorted(a, key=key) == sorted(b, key=key)
+    by_seed = [[r["share_advantage"] for r in a if r["point"] == 0 and r["seed"] == seed] for seed in (1, 2)]
+    assert by_seed[0] != by_seed[1]

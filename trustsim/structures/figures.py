@@ -1,0 +1,116 @@
+"""The figures of ``trustsim structures`` and ``trustsim regimes``, drawn from their CSV tables (so ``trustsim
+report`` redraws them): advantage against σ, a line per structure; heat maps of the regime grid, a dot where
+the 95% interval excludes 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .engine import HORIZONS
+from .tables import FIGURES, structure_legend
+
+UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
+
+
+def structures_figure(table: pd.DataFrame, path: Path) -> Path:
+    """Rows: share and profit advantage; columns: business horizon and steady state; a line per structure with
+    its 95% intervals (S1, the base's readings, drawn thick)."""
+    legend = structure_legend(table)
+    fig = Figure(figsize=(12, 8.5))
+    axes = fig.subplots(2, 2, sharex=True)
+    offsets = np.linspace(-0.03, 0.03, len(legend))
+    for row, (col, name) in enumerate(FIGURES.items()):
+        for c, (h, hname) in enumerate(HORIZONS.items()):
+            ax = axes[row, c]
+            for off, (label, short) in zip(offsets, legend.items()):
+                g = table[(table["structure"] == label) & (table["horizon"] == h)].sort_values("market.uncertainty")
+                x = g["market.uncertainty"].to_numpy(float) + off
+                y = g[col].to_numpy(float)
+                err = [y - g[f"{col}.low"].to_numpy(float), g[f"{col}.high"].to_numpy(float) - y]
+                ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, lw=2.4 if short == "S1" else 1.1,
+                            label=f"{short}: {label}")
+            ax.axhline(0, color="0.4", lw=0.8, ls="--")
+            ax.set_title(f"{name}, {hname}", fontsize=10)
+            ax.set_ylabel(f"partner − aggressive\n({UNITS[col]})", fontsize=9)
+            ax.grid(alpha=0.3)
+            if row == 1:
+                ax.set_xlabel("environmental uncertainty σ (market.uncertainty)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds)")
+    fig.tight_layout(rect=(0, 0.12, 1, 0.97))
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _heat(ax, grid: pd.DataFrame, col: str, x: str, y: str, vmax: float):
+    xs, ys = sorted(grid[x].unique()), sorted(grid[y].unique())
+    g = grid.set_index([y, x])
+    z = np.array([[g.loc[(b, a), col] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
+    lo = np.array([[g.loc[(b, a), f"{col}.low"] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
+    hi = np.array([[g.loc[(b, a), f"{col}.high"] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
+    im = ax.imshow(z, origin="lower", cmap="RdBu", vmin=-vmax, vmax=vmax, aspect="auto")
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            sure = lo[i, j] > 0 or hi[i, j] < 0
+            ax.text(j, i, f"{z[i, j]:.2g}" + ("*" if sure else ""), ha="center", va="center", fontsize=7,
+                    fontweight="bold" if sure else "normal")
+    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    return im
+
+
+def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
+    """Heat maps of one advantage: rows the horizons; columns the idea rates (σ × integrity) and the fit-spread
+    map (σ × fit spread). A star marks a cell whose 95% interval excludes 0; blue: partners ahead."""
+    shares = sorted(table.loc[table["map"] == "integrity", "idea_share"].unique())
+    vmax = float(np.nanmax(np.abs(table[col].to_numpy(float)))) or 1.0
+    fig = Figure(figsize=(3.4 * (len(shares) + 1) + 1.5, 7.5), layout="constrained")
+    axes = fig.subplots(len(HORIZONS), len(shares) + 1, squeeze=False)
+    for r, (h, hname) in enumerate(HORIZONS.items()):
+        t = table[table["horizon"] == h]
+        for c, share in enumerate(shares):
+            g = t[(t["map"] == "integrity") & (t["idea_share"] == share)]
+            im = _heat(axes[r, c], g, col, "market.uncertainty", "suppliers.integrity_mean", vmax)
+            axes[r, c].set_title(f"{hname}; idea rates ×{share:g}", fontsize=9)
+            if c == 0:
+                axes[r, c].set_ylabel("suppliers.integrity_mean")
+        g = t[t["map"] == "fit_spread"]
+        im = _heat(axes[r, -1], g, col, "market.uncertainty", "market.fit_spread", vmax)
+        axes[r, -1].set_title(f"{hname}; fit spread", fontsize=9)
+        axes[r, -1].set_ylabel("market.fit_spread")
+        for ax in axes[r]:
+            ax.set_xlabel("σ (market.uncertainty)")
+    fig.colorbar(im, ax=axes, shrink=0.6, label=f"{FIGURES[col]} ({UNITS[col]})")
+    fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults (* : 95% interval excludes 0)")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a structures or regimes folder: its figures again from its CSV table."""
+    from ..params import ParamError
+    from ..results import result_kind, write_atomically
+
+    folder = Path(folder)
+    kind = result_kind(folder)
+    name = "structures.csv" if kind == "structures" else "regimes.csv"
+    try:
+        table = pd.read_csv(folder / name)
+    except (OSError, ValueError) as exc:
+        raise ParamError(str(folder / name), None, f"cannot redraw from it ({exc})") from None
+    names = ["structures.png"] if kind == "structures" else [f"regimes_{c.split('_')[0]}.png" for c in FIGURES]
+
+    def draw(tmp: Path) -> None:
+        if kind == "structures":
+            structures_figure(table, tmp / names[0])
+        else:
+            for c, n in zip(FIGURES, names):
+                regimes_figure(table, c, tmp / n)
+
+    write_atomically(folder / "figures", draw, force=True)
+    return [folder / "figures" / n for n in names]
