@@ -125,13 +125,13 @@ def test_conclusions_are_classified_all_some_none_on_a_hand_made_table():
     verdicts = pd.DataFrame({"structure": ["A", "B", "C"], "pattern": "P1", "verdict": ["pass", "pass", "pass"]})
     conc = structures.conclusions(table, verdicts).set_index("conclusion")
     print(conc.to_string())
-    pos0 = conc.loc["partner share advantage > 0 (CI excludes 0), steady state, σ=0"]
+    pos0 = conc.loc["partner share advantage > 0 (CI excludes 0), long run, σ=0"]
     assert (pos0["holds"], pos0["of"], pos0["class"], pos0["under"]) == (2, 3, "some", "A; B")
-    neg0 = conc.loc["partner share advantage < 0 (CI excludes 0), steady state, σ=0"]
+    neg0 = conc.loc["partner share advantage < 0 (CI excludes 0), long run, σ=0"]
     assert (neg0["holds"], neg0["class"]) == (0, "none")  # C's interval [-0.1, 0] reaches 0
     neg9 = conc.loc["partner share advantage < 0 (CI excludes 0), business horizon, σ=0.9"]
     assert (neg9["holds"], neg9["class"]) == (3, "all")
-    assert conc.loc["partner profit advantage > 0 (CI excludes 0), steady state, σ=0.9", "class"] == "none"
+    assert conc.loc["partner profit advantage > 0 (CI excludes 0), long run, σ=0.9", "class"] == "none"
     assert conc.loc["P1 passes", "class"] == "all"
     assert [structures.classify(k, 8) for k in (0, 1, 7, 8)] == ["none", "some", "some", "all"]
     text = structures.conclusions_table(structures.conclusions(table, verdicts), {"A": "S1", "B": "S2", "C": "S3"})

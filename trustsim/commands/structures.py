@@ -18,8 +18,8 @@ def common_arguments(p, out: str, seeds: int) -> None:
     p.add_argument("--seeds", type=pos_int, default=seeds, help=f"seeds per point (default {seeds})")
     p.add_argument("--out", type=folder, default=out, help=f"results folder (default {out})")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
-    p.add_argument("--steps", type=pos_int, help="steps per run (default: run.steps, long enough to reach steady "
-                                                 "state)")
+    p.add_argument("--steps", type=pos_int, help="steps per run (default: run.steps; the long run is its "
+                                                 "second half)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
 

@@ -14,9 +14,10 @@ from ..params import Params
 from ..stats import share_advantage
 from .grid import params_of
 
-HORIZONS = {"business_horizon": "business horizon", "long_run": "steady state"}
+HORIZONS = {"business_horizon": "business horizon", "long_run": "long run"}
 """The windows of ``Recorder.summary()`` the figures are taken over: the first ten years (40 steps) and the
-second half of the run, which the default run length makes steady (MSER-5; docs/ODD.md, Observation)."""
+second half of the run; whether that half is steady (MSER-5) is reported beside it (``steady_share``;
+docs/ODD.md decision 40: at the defaults it is near steady, not steady)."""
 
 
 def headline_figures(recorder) -> list[dict]:

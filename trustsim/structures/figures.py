@@ -17,7 +17,7 @@ UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage":
 
 
 def structures_figure(table: pd.DataFrame, path: Path) -> Path:
-    """Rows: share and profit advantage; columns: business horizon and steady state; a line per structure with
+    """Rows: share and profit advantage; columns: business horizon and long run; a line per structure with
     its 95% intervals (S1, the base's readings, drawn thick)."""
     legend = structure_legend(table)
     fig = Figure(figsize=(12, 8.5))
