@@ -109,7 +109,8 @@ class Comparison:
                             compare=self.info(), params_b=self.scenario_b.params.nested())
             (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
-        protect = [*scenario_files(self.scenario_a), *scenario_files(self.scenario_b)]
+        protect = [*scenario_files(self.scenario_a), *scenario_files(self.scenario_b),
+                   *(self.sources.get(k) for k in ("a", "b") if self.sources.get(k))]  # compared folders too
         return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()])
 
     def info(self) -> dict:
@@ -197,7 +198,7 @@ def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
     import pandas as pd
 
-    from .results import write_atomically
+    from .results import redraw_figures
 
     folder = Path(folder)
     try:
@@ -206,5 +207,8 @@ def redraw(folder: str | Path) -> list[Path]:
         names, paired = (info["a"], info["b"]), bool(info["paired"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete comparison folder ({exc})") from None
-    write_atomically(folder / "figures", lambda tmp: draw(table, names, paired, tmp / "compare.png"), force=True)
-    return [folder / "figures" / "compare.png"]
+    def draw_one(tmp: Path) -> list[str]:
+        draw(table, names, paired, tmp / "compare.png")
+        return ["compare.png"]
+
+    return redraw_figures(folder, draw_one)

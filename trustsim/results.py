@@ -98,6 +98,29 @@ def _write(out: Path, write: Callable[[Path], None]) -> Path:
     return out
 
 
+def redraw_figures(folder: str | Path, draw: Callable[[Path], Iterable[str | Path]]) -> list[Path]:
+    """Draw a result's figures again into ``folder/figures``, replacing only the files drawn: ``draw(tmp)``
+    fills a temporary folder inside ``folder`` and returns what it drew; each file is then renamed over its
+    namesake in ``figures/``. What else ``figures/`` holds is the user's and stays; a ``figures`` that is a
+    symbolic link (which could lead out of the results folder) or not a folder is refused, nothing drawn."""
+    folder = Path(folder)
+    figures = folder / "figures"
+    if figures.is_symlink() or (os.path.lexists(figures) and not figures.is_dir()):
+        what = "a symbolic link" if figures.is_symlink() else "not a folder"
+        raise ParamError(safe_text(str(figures)), None, f"is {what}; figures are drawn only into a figures/ "
+                                                        f"folder inside the results folder; move it away first")
+    clean_leftovers(figures)
+    tmp = Path(tempfile.mkdtemp(prefix=f".figures.tmp-{os.getpid()}-", dir=folder))
+    try:
+        names = [Path(n).name for n in draw(tmp)]
+        figures.mkdir(exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, figures / name)
+    finally:
+        _remove(tmp)
+    return [figures / name for name in names]
+
+
 def _shown_path(path) -> str:
     """A scenario file's path relative to the working folder when it lies inside it (so a result
     made in a project folder names ``scenarios/x.toml``, not where the project sits), else absolute."""
@@ -137,7 +160,7 @@ def scenario_files(scenario) -> list[str]:
 
 
 def write_run(model, scenario, out, *, started: str, wall_seconds: float, force: bool = False,
-              network: bool = True) -> Path:
+              network: bool = True, protect: Iterable[str | Path] = ()) -> Path:
     """The results folder of one run: tables, summary, manifest, network and figures."""
     import networkx as nx
 
@@ -154,7 +177,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
             manifest(scenario, model.params, started, wall_seconds, kind="run"), indent=2, ensure_ascii=False)
             + "\n")
 
-    return write_atomically(out, write, force, kind="run", protect=scenario_files(scenario))
+    return write_atomically(out, write, force, kind="run", protect=[*scenario_files(scenario), *protect])
 
 
 def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .argtypes import nonneg_int, pos_int
+from .argtypes import folder, nonneg_int, pos_int
 
 NAME = "compare"
 HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
@@ -19,7 +19,7 @@ def arguments(p) -> None:
     p.add_argument("--steps", type=pos_int, help="scenarios: number of steps of every run")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                    help="scenarios: override one parameter in both")
-    p.add_argument("--out", help="results folder (default results/compare-A-vs-B)")
+    p.add_argument("--out", type=folder, help="results folder (default results/compare-A-vs-B)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
@@ -44,7 +44,7 @@ def handle(args) -> int:
         if given:
             raise ParamError(given[0], None, "applies to scenario files; results folders hold their runs already")
         comparison = compare_folders(args.a, args.b)
-        protect = []
+        protect = [args.a, args.b]  # never written into, whatever --force says
     else:
         from .run import refuse_other_files
 
