@@ -65,3 +65,10 @@ def test_replicate_compare_and_sweep(tmp_path):
     sw = trustsim.sweep(BASELINE, {"market.uncertainty": [0.0, 0.9]}, replications=2, steps=15, buyers=10,
                         suppliers=5, workers=1)
     assert list(sw.points["n"]) == [2, 2] and len(sw.runs) == 4
+
+
+def test_replicate_warns_how_many_runs_failed(monkeypatch):
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
+    with pytest.warns(RuntimeWarning, match=r"1 of 2 runs failed; their errors are in \.runs\['error'\]"):
+        reps = trustsim.replicate(BASELINE, seeds=2, steps=4, buyers=6, suppliers=3, workers=1)
+    assert reps.failed == [1] and reps.bands() is not None

@@ -142,7 +142,9 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     from .experiments.replicate import replicate as run_replications
 
     sc = as_scenario(scenario, steps=steps, **overrides)
-    return run_replications(sc, seeds, root=seed, workers=workers)
+    rep = run_replications(sc, seeds, root=seed, workers=workers)
+    warn_failed(rep.runs, "runs")
+    return rep
 
 
 def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: int | None = None,
@@ -156,7 +158,10 @@ def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: 
         return compare_folders(a, b)
     sa = as_scenario(a, steps=steps, **overrides)
     sb = as_scenario(b, steps=steps, **overrides)
-    return compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+    diff = compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+    warn_failed(diff.runs_a, "runs_a")
+    warn_failed(diff.runs_b, "runs_b")
+    return diff
 
 
 @dataclass
@@ -195,4 +200,15 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
         folder = Path(tmp) / "sweep"
         run_sweep(sw, folder, workers=workers, quiet=True, figures=False)
         runs, points = pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "points.csv")
+    warn_failed(runs, "runs")
     return SweepResult(sw, runs, points)
+
+
+def warn_failed(runs, name: str) -> None:
+    """A RuntimeWarning saying how many of ``runs`` failed and where their errors are (``.NAME["error"]``)."""
+    import warnings
+
+    failed = int((runs["status"] != "ok").sum())
+    if failed:
+        warnings.warn(f"{failed} of {len(runs)} runs failed; their errors are in .{name}['error']",
+                      RuntimeWarning, stacklevel=3)

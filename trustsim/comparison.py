@@ -77,6 +77,19 @@ class Comparison:
     def _ok(runs):
         return runs[runs["status"] == "ok"] if "status" in runs else runs
 
+    def failed(self) -> tuple[list[int], list[int]]:
+        """The replicates of A's and of B's runs that failed."""
+        return tuple([int(s) for s in r.loc[r["status"] != "ok", "replicate"]] if "status" in r else []
+                     for r in (self.runs_a, self.runs_b))
+
+    def compared(self) -> int:
+        """How many runs the table rests on: the seeds both A and B ran without failure when paired, else the
+        fewer of A's and B's successful runs."""
+        a, b = self._ok(self.runs_a), self._ok(self.runs_b)
+        if self.paired:
+            return len(set(a["seed"]) & set(b["seed"]))
+        return min(len(a), len(b))
+
     def text(self, figures=KEY_FIGURES) -> str:
         """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")
@@ -160,7 +173,8 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
     """Two results folders: paired when both hold runs on the same seeds, else Welch's interval."""
     sa, ra = load_folder(a)
     sb, rb = load_folder(b)
-    paired = sorted(ra["seed"]) == sorted(rb["seed"]) and ra["seed"].is_unique and len(ra) > 1
+    oa, ob = Comparison._ok(ra), Comparison._ok(rb)  # paired on the seeds both ran without failure
+    paired = sorted(oa["seed"]) == sorted(ob["seed"]) and oa["seed"].is_unique and len(oa) > 1
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Comparison(sa, sb, ra, rb, paired, {"a": str(a), "b": str(b)}, now, 0.0)
 

@@ -70,9 +70,32 @@ def handle(args) -> int:
         release_claim(out)
         raise
     comparison.save(out, args.force)
+    return report(comparison, out)
+
+
+def report(comparison, out) -> int:
+    """Print what a saved comparison found; exit 1 when runs failed (their errors are in ``runs_a.csv`` and
+    ``runs_b.csv``), with an error line instead of the table when no figure could be compared."""
+    import sys
+
+    from ..experiments.execute import failure_line
+    from ..params import safe_text
+
     a, b = comparison.names
-    how = (f"paired on {len(comparison.runs_a)} common seeds" if comparison.paired
-           else f"{len(comparison.runs_a)} and {len(comparison.runs_b)} runs, Welch intervals")
-    print(f"{b} − {a} ({how}) → {out}/")
+    n = comparison.compared()
+    ok_a, ok_b = (len(comparison._ok(r)) for r in (comparison.runs_a, comparison.runs_b))
+    how = f"paired on {n} common seeds" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
+    where = safe_text(out, 400)
+    fa, fb = comparison.failed()
+    lines = [failure_line(f, len(r), f"{where}/runs_{x}.csv", f"{name}'s replicates")
+             for f, r, x, name in ((fa, comparison.runs_a, "a", "A"), (fb, comparison.runs_b, "b", "B")) if f]
+    if n == 0:
+        print(f"trustsim: error: nothing to compare: {len(fa)} of {len(comparison.runs_a)} runs of A and "
+              f"{len(fb)} of {len(comparison.runs_b)} of B failed, leaving no common seed; see the error column "
+              f"of {where}/runs_a.csv and runs_b.csv", file=sys.stderr)
+        return 1
+    print(f"{b} − {a} ({how}) → {where}/")
     print(comparison.text())
-    return 0
+    for line in lines:
+        print(line)
+    return 1 if lines else 0

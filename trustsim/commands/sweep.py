@@ -34,6 +34,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
+    from ..experiments.execute import failure_line
     from ..params import ParamError, safe_text
 
     sweep = load_sweep(args.file)
@@ -62,8 +63,11 @@ def handle(args) -> int:
     print(f"{safe_text(sweep.name)}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s "
           f"→ {where}")
     if nf:
-        shown = ", ".join(map(str, res["failed"][:10])) + (" …" if nf > 10 else "")
-        print(f"{nf} of {res['runs']} runs failed (run ids {shown}); see the error column of {where}runs.csv")
+        line = failure_line(res["failed"], res["runs"], f"{where}runs.csv")
+        if nf == res["runs"]:  # nothing to summarise: an error, not a result
+            print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
+        else:
+            print(line)
         return 1
     print(f"0 of {res['runs']} runs failed")
     return 0

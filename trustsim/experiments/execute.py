@@ -213,6 +213,13 @@ class Progress:
 
 # --- the sweep ------------------------------------------------------------------------------------
 
+def failure_line(failed: list, total: int, table: str, ids: str = "run ids") -> str:
+    """How many of a command's runs failed, which, and where their errors are: the line every command that
+    runs many prints (``sweep``, ``run --seeds``, ``compare``)."""
+    shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
+    return f"{len(failed)} of {total} runs failed ({ids} {shown}); see the error column of {table}"
+
+
 def fail_hook() -> frozenset:
     text = os.environ.get(FAIL_ENV, "").strip()
     if not text:
