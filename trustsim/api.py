@@ -125,9 +125,11 @@ class Run:
 def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any) -> Run:
     """Run a scenario once; returns a :class:`Run` (``timeseries``, ``buyers``, ``summary``, ``network``,
     ``save(dir)``). The same scenario and seed give the same numbers as ``trustsim run``."""
+    from .capacity import check_memory
     from .model import TrustMarket
 
     sc = as_scenario(scenario, seed=seed, steps=steps, **overrides)
+    check_memory(sc.params, str(sc.path or sc.name))  # a ParamError naming the estimate, before allocating
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     model = TrustMarket(sc.params, rng=sc.params.run.seed).run()

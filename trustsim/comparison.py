@@ -136,8 +136,11 @@ class Comparison:
 def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int | None = None,
                       quiet: bool = True) -> Comparison:
     """Run scenarios ``a`` and ``b`` on the same ``seeds`` seeds (from ``root``, default A's run.seed)."""
+    from .capacity import check_memory
     from .experiments.replicate import replicate
 
+    for sc in (a, b):  # both, before A's runs
+        check_memory(sc.params, sc.path or sc.name)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     root = a.params.run.seed if root is None else root

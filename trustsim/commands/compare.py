@@ -29,6 +29,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     from pathlib import Path
 
+    from ..capacity import check_memory
     from ..comparison import KIND, compare_folders, compare_scenarios
     from ..experiments.replicate import replication_sweep
     from ..params import ParamError, load_scenario
@@ -56,6 +57,8 @@ def handle(args) -> int:
                 raise ParamError(path, "sweep", "is a sweep file; compare scenarios, or sweep with trustsim sweep")
             scenarios.append(sc)
         protect = [*scenario_files(scenarios[0]), *scenario_files(scenarios[1])]
+        for sc, path in zip(scenarios, (args.a, args.b)):
+            check_memory(sc.params, path)  # before the folder is claimed or anything allocated
         comparison = None
     names = [Path(x).stem if not f else Path(x).resolve().name for x, f in zip((args.a, args.b), folders)]
     out = args.out or os.path.join("results", f"compare-{names[0]}-vs-{names[1]}")

@@ -26,12 +26,14 @@ def handle(args) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
+    from ..capacity import check_memory
     from ..reproduce import TABLES, compare_file, read_manifest, scenario_of, version_differences
     from ..results import check_target, scenario_files
 
     info, folder = read_manifest(args.manifest)
     source = str(Path(args.manifest) / "manifest.json" if Path(args.manifest).is_dir() else args.manifest)
     scenario = scenario_of(info, source)
+    check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
     kind = info["kind"]
     for line in version_differences(info):
         print(f"trustsim: note: {line}; the tables may differ in the last digits", file=sys.stderr)

@@ -238,7 +238,11 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     Runs go to the workers in ensembles of ``batch`` runs (None: ``batch_size``; 1: one at a time); a run's
     figures are the same whatever the batch.
     """
+    from ..capacity import check_sweep_memory
+
     out = Path(out)
+    if not dask or dask == "local":  # the largest market, and --batch of them on each worker, fit this machine
+        check_sweep_memory(sweep, batch, workers or os.cpu_count() or 1, sweep.source)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
     prepare_folder(out, state, resume, force, check_only=True)   # refuse before taking the lock
