@@ -507,3 +507,23 @@ def test_a_blank_out_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     one_line(*run(capsys, " "), "blank")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_drops_journal_rows_that_do_not_belong_to_the_sweep(tmp_path, sweep_result):
+    out = tmp_path / "S"
+    shutil.copytree(sweep_result, out)
+    shutil.copy(sweep_result.parent / "sw.toml", tmp_path / "sw.toml")
+    original = (out / "runs.csv").read_text()
+    rows = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    stranger = json.loads(json.dumps(rows[0]))
+    stranger["row"]["run_id"] = 500
+    wrong = next(r for r in rows if r["row"]["run_id"] == 1)
+    wrong["row"]["seed"] = 12345  # a row with the wrong seed, and its figures made up
+    wrong["row"]["all.tco_per_unit"] = 99.0
+    (out / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [*rows, stranger]))
+    proc = subprocess.run([*CLI, "sweep", str(tmp_path / "sw.toml"), "--out", str(out), "--resume", "--workers", "1",
+                           "--quiet"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 journal rows" in proc.stderr and "dropped (run 1: its seed is not the design's)" in proc.stderr
+    assert (out / "runs.csv").read_text() == original  # 2 runs, the design's seeds, run 1 made again
+    assert len((out / "journal.jsonl").read_text().splitlines()) == 2

@@ -22,7 +22,7 @@ from ..locks import pid_alive
 from ..params import ParamError, resolve_key
 from ..results import replace_file, target_lock
 from .design import Sweep, shard_ids, tasks
-from .journal import JOURNAL, Journal, finish, prepare_folder, state_of
+from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
 __all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep"]
@@ -261,6 +261,7 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         executor, slots = local_executor(workers)
     try:
         done = prepare_folder(out, state, resume, force)
+        done = keep_own_runs(out, sweep, shard, done) if done else done
     except BaseException:
         executor.shutdown(wait=False)
         if close:
