@@ -30,6 +30,7 @@ from .locks import (  # noqa: F401  (re-exported: results and the commands take 
     pid_alive,
     release_claim,
     target_lock,
+    write_failure,
 )
 from .params import ParamError, resolve_path, safe_text
 
@@ -196,7 +197,7 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     shown = safe_text(str(out))
     if str(out).strip() == "":
         raise ParamError("--out", None, "is empty or blank; name a folder for the results")
-    target = resolve_path(out, shown)
+    target = resolve_path(out, shown, verb="written")
     here = Path.cwd().resolve()
     if _contains(target, here):  # even --force never replaces the folder the command runs in
         raise ParamError(shown, None, "is the current folder or holds it; choose a folder for the results")

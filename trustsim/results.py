@@ -8,7 +8,6 @@ Which folders may be replaced, the lock and the leftovers are ``folders.py``'s.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import tempfile
@@ -24,6 +23,7 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
     release_claim,
     result_kind,
     target_lock,
+    write_failure,
 )
 from .params import ParamError, safe_text
 
@@ -88,10 +88,9 @@ def _write(out: Path, write: Callable[[Path], None]) -> Path:
         _remove(tmp)
         if old is not None and not out.exists():
             os.rename(old, out)
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
-                                                      errno.EPERM):
-            raise ParamError(safe_text(str(out)), None,
-                             f"cannot write results ({os.strerror(exc.errno)}); nothing was written") from None
+        failure = write_failure(exc) if isinstance(exc, Exception) else None
+        if failure:
+            raise ParamError(safe_text(str(out)), None, f"{failure}; nothing was written") from None
         raise
     if old is not None:
         _remove(old)

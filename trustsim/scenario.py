@@ -48,9 +48,10 @@ class Scenario:
 MAX_FILE_BYTES = 1_000_000  # a scenario is a few kilobytes; this refuses a device or a runaway file
 
 
-def resolve_path(path: str | os.PathLike, shown: str | None = None) -> Path:
+def resolve_path(path: str | os.PathLike, shown: str | None = None, verb: str = "read") -> Path:
     """``path`` made absolute with its symbolic links followed; ParamError for a loop of links (which
-    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version)."""
+    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version), or a path
+    that ``cannot be {verb}`` (``"written"`` for an output: a name too long, say)."""
     shown = str(path) if shown is None else shown
     try:
         resolved = Path(path).resolve()
@@ -60,7 +61,7 @@ def resolve_path(path: str | os.PathLike, shown: str | None = None) -> Path:
         if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
             raise ParamError(shown, None, "is a loop of symbolic links") from None
         if not isinstance(exc, FileNotFoundError):  # a dangling link: written where it leads
-            raise ParamError(shown, None, f"cannot be read ({exc.strerror})") from None
+            raise ParamError(shown, None, f"cannot be {verb} ({exc.strerror})") from None
     return resolved
 
 

@@ -35,6 +35,7 @@ def handle(args) -> int:
 
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
     from ..experiments.execute import failure_line
+    from ..locks import write_failure
     from ..params import ParamError, safe_text
 
     sweep = load_sweep(args.file)
@@ -53,6 +54,14 @@ def handle(args) -> int:
               + (f" --out {safe_text(args.out, 400)}" if args.out else ""),
               file=sys.stderr)
         return 130
+    except OSError as exc:
+        failure = write_failure(exc)
+        if not failure:
+            raise
+        n = len(read_journal(out / JOURNAL))
+        print(f"trustsim: error: {failure}; {n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; "
+              f"finish with --resume once it can be written", file=sys.stderr)
+        return 2
     except BrokenProcessPool:
         n = len(read_journal(out / JOURNAL))
         print(f"trustsim: a worker process died (out of memory?); {n} finished runs are kept; "

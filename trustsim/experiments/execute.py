@@ -7,6 +7,7 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
@@ -308,8 +309,10 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         for fut in pending:
             fut.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
-        journal.close()
-        progress.close()
+        with contextlib.suppress(OSError):  # the failure being raised may be the disk's: it is the one to tell
+            journal.close()
+        with contextlib.suppress(OSError):
+            progress.close()
         if close:
             close()
         raise

@@ -91,9 +91,16 @@ class Journal:
             self.synced = time.monotonic()
 
     def close(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
+        """Flush, sync and close; the file is closed even when the flush fails (a full disk, a file-size
+        limit), so nothing is left to fail again, with a traceback, when Python collects it."""
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        finally:
+            try:
+                self.fh.close()
+            except OSError:
+                pass
 
 
 def _clear(out: Path) -> None:
