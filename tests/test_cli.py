@@ -326,3 +326,19 @@ def test_compare_with_every_run_failed_exits_non_zero_with_one_line(tmp_path, ca
     code, out, err = run_cli(["compare", BASELINE, BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "C"], capsys)
     assert code == 1 and out == "" and len(err.splitlines()) == 1, (out, err)
     assert "nothing to compare: 2 of 2 runs of A and 2 of 2 of B failed" in err and "runs_a.csv" in err
+
+
+# --- options named as typed (issue 23) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", BASELINE, "--seeds", "1000000000"], "trustsim: error: --seeds: expected a whole number"),
+    (["compare", BASELINE, BASELINE, "--seeds", "1000000000"], "trustsim: error: --seeds: expected a whole number"),
+    (["run", BASELINE, "--seed", str(2**63)], "trustsim: error: --seed: 9223372036854775808 is out of range"),
+    (["compare", BASELINE, BASELINE, "--seed", str(2**63)], "trustsim: error: --seed: expected a whole number"),
+    (["run", BASELINE, "--out", "a" * 300], "cannot be written (File name too long)"),
+])
+def test_an_out_of_range_option_is_named_as_typed(args, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(args, capsys)
+    assert_one_line_error(code, err, needle)
+    assert "sweep." not in err and "--set" not in err and list(tmp_path.iterdir()) == []

@@ -250,10 +250,11 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         key, value = parse_set(item)
         group, pname = resolve_key(key, "--set")
         overrides[f"{group}.{pname}"] = value
+    flags = {}  # overrides given by their own option: an error names the option (--seed), not --set
     if seed is not None:
-        overrides["run.seed"] = seed
+        overrides["run.seed"], flags["run.seed"] = seed, "--seed"
     if steps is not None:
-        overrides["run.steps"] = steps
+        overrides["run.steps"], flags["run.steps"] = steps, "--steps"
     nested = {k: dict(v) for k, v in data.items() if k in GROUPS}
     for key, value in overrides.items():
         group, pname = key.split(".")
@@ -261,6 +262,8 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     try:
         params = validate(nested, shown)
     except ParamError as exc:
+        if exc.key in flags:
+            raise ParamError(flags[exc.key], None, exc.message) from None
         src = "--set" if exc.key in overrides else shown
         raise ParamError(src, exc.key, exc.message) from None
     return Scenario(

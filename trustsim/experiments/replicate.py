@@ -93,10 +93,18 @@ class Replicated:
 
 def replication_sweep(scenario, n: int, root: int | None = None):
     """The sweep that replicates ``scenario`` ``n`` times from the root seed (default: its ``run.seed``)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ParamError("--seeds", None, f"expected a whole number, got {type(n).__name__} {n!r}")
     if n < MIN_SEEDS:
         raise ParamError("--seeds", None, f"{n} is too few: the intervals need at least {MIN_SEEDS} seeds")
     table = {"replications": n, "seed": scenario.params.run.seed if root is None else root}
-    return build_sweep(scenario.name, scenario.path or scenario.name, scenario.params, table, scenario)
+    try:
+        return build_sweep(scenario.name, scenario.path or scenario.name, scenario.params, table, scenario)
+    except ParamError as exc:  # the table is made from --seeds and --seed: name them, not the sweep's keys
+        flag = {"sweep.replications": "--seeds", "sweep.seed": "--seed"}.get(exc.key)
+        if flag is None:
+            raise
+        raise ParamError(flag, None, exc.message) from None
 
 
 def replicate(scenario, n: int, *, root: int | None = None, workers: int | None = None,
