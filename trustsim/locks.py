@@ -41,6 +41,8 @@ def write_failure(exc: BaseException | None) -> str | None:
                 (n for n in WRITE_ERRNOS if f"[Errno {n}]" in text or os.strerror(n) in text), None)
             if code is not None:
                 what = safe_text(os.fsdecode(exc.filename), 400) if exc.filename else "results"
+                if code in (errno.EACCES, errno.EPERM, errno.ENAMETOOLONG):  # may be met reading, too
+                    return f"{what}: {os.strerror(code)}"
                 return f"cannot write {what}: {os.strerror(code)}{_HINTS.get(code, '')}"
         exc = exc.__cause__ or exc.__context__
     return None
