@@ -65,3 +65,34 @@ def test_replicate_compare_and_sweep(tmp_path):
     sw = trustsim.sweep(BASELINE, {"market.uncertainty": [0.0, 0.9]}, replications=2, steps=15, buyers=10,
                         suppliers=5, workers=1)
     assert list(sw.points["n"]) == [2, 2] and len(sw.runs) == 4
+
+
+def test_replicate_warns_how_many_runs_failed(monkeypatch):
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
+    with pytest.warns(RuntimeWarning, match=r"1 of 2 runs failed; their errors are in \.runs\['error'\]"):
+        reps = trustsim.replicate(BASELINE, seeds=2, steps=4, buyers=6, suppliers=3, workers=1)
+    assert reps.failed == [1] and reps.bands() is not None
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda: trustsim.replicate(seeds="3"), "seeds: expected a whole number, got str '3'"),
+    (lambda: trustsim.replicate(seeds=None), "seeds: expected a whole number"),
+    (lambda: trustsim.replicate(seeds=2, workers=0), "workers: 0 must be at least 1"),
+    (lambda: trustsim.compare(None, None, seeds=1.5), "seeds: expected a whole number"),
+    (lambda: trustsim.sweep(None, [0.1, 0.2]), "factors: expected a dict"),
+    (lambda: trustsim.sweep(None, {None: [1, 2]}), "factors: expected a dict"),
+    (lambda: trustsim.sweep(None, {"uncertainty": [0.1, 0.2]}, workers=0), "workers: 0 must be at least 1"),
+])
+def test_bad_api_arguments_are_param_errors_not_type_errors(call, needle):
+    with pytest.raises(trustsim.ParamError, match=needle.replace("(", r"\(").replace(".", r"\.")):
+        call()
+
+
+def test_numpy_integers_are_integers():
+    import numpy as np
+
+    run = trustsim.simulate(seed=np.int64(3), steps=np.int64(4), buyers=np.int32(6), suppliers=np.uint8(3))
+    assert run.params.run.seed == 3 and run.params.market.buyers == 6 and len(run.timeseries) == 4 * 3
+    assert trustsim.Params().replace(**{"market.buyers": np.int64(7)}).market.buyers == 7
+    reps = trustsim.replicate(seeds=np.int64(2), steps=3, buyers=6, suppliers=3, workers=np.int64(1))
+    assert len(reps.runs) == 2

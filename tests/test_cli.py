@@ -295,3 +295,50 @@ def test_a_retired_parameter_says_what_replaced_it(tmp_path, capsys, table, key,
     code, out, err = run_cli(["run", str(tmp_path / "old.toml"), "--set", f"{table}.{key.split()[0]}=1",
                               "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "no longer exists" in err
+
+
+# --- runs that fail: counted, reported, and an empty result is an error (issue 23) ----------------------
+
+TINY = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet", "--workers", "1"]
+
+
+def test_run_seeds_with_every_run_failed_says_so_instead_of_crashing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "0,1")
+    code, out, err = run_cli(["run", BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "R"], capsys)
+    assert code == 1 and "Traceback" not in err and "internal error" not in err, err
+    assert err.strip() == (f"trustsim: error: every run failed: 2 of 2 runs failed (replicates 0, 1); "
+                           f"see the error column of {tmp_path / 'R'}/replications.csv")
+    table = (tmp_path / "R" / "replications.csv").read_text()
+    assert table.count("deliberate failure") == 2
+
+
+def test_compare_does_not_count_failed_runs_as_paired_seeds(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
+    code, out, err = run_cli(["compare", BASELINE, BASELINE, *TINY, "--seeds", "3", "--out", tmp_path / "C"], capsys)
+    assert code == 1, err
+    assert "paired on 2 common seeds" in out.splitlines()[0], out
+    assert out.strip().splitlines()[-1] == f"1 of 3 runs failed (B's replicates 1); see the error column of " \
+                                          f"{tmp_path / 'C'}/runs_b.csv"
+
+
+def test_compare_with_every_run_failed_exits_non_zero_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "0,1")
+    code, out, err = run_cli(["compare", BASELINE, BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "C"], capsys)
+    assert code == 1 and out == "" and len(err.splitlines()) == 1, (out, err)
+    assert "nothing to compare: 2 of 2 runs of A and 2 of 2 of B failed" in err and "runs_a.csv" in err
+
+
+# --- options named as typed (issue 23) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", BASELINE, "--seeds", "1000000000"], "trustsim: error: --seeds: expected a whole number"),
+    (["compare", BASELINE, BASELINE, "--seeds", "1000000000"], "trustsim: error: --seeds: expected a whole number"),
+    (["run", BASELINE, "--seed", str(2**63)], "trustsim: error: --seed: 9223372036854775808 is out of range"),
+    (["compare", BASELINE, BASELINE, "--seed", str(2**63)], "trustsim: error: --seed: expected a whole number"),
+    (["run", BASELINE, "--out", "a" * 300], "cannot be written (File name too long)"),
+])
+def test_an_out_of_range_option_is_named_as_typed(args, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(args, capsys)
+    assert_one_line_error(code, err, needle)
+    assert "sweep." not in err and "--set" not in err and list(tmp_path.iterdir()) == []

@@ -85,7 +85,7 @@ def test_read_only_folder_refused_before_the_run(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("err_no", [errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EDQUOT])
+@pytest.mark.parametrize("err_no", [errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG])
 def test_write_failure_part_way_leaves_nothing(tmp_path, capsys, monkeypatch, err_no):
     """The folder becomes unwritable (or the disk fills) after some files are written."""
     from trustsim import report
@@ -237,3 +237,89 @@ def test_target_through_a_missing_folder_and_dot_dot(tmp_path, capsys):
     code, err = run(capsys, tmp_path / "missing" / ".." / "mine")
     assert_one_line(code, err, "not a trustsim result")
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"] and leftovers(tmp_path) == []
+
+
+# --- OS errors while writing, wherever they come: one line, exit 2, no lock or half-written file (issue 23) ---
+
+SWEEP = """extends = "{base}"
+[run]
+steps = 4
+[market]
+buyers = 6
+suppliers = 3
+[sweep]
+design = "grid"
+replications = 1
+[sweep.factors]
+"market.uncertainty" = [0.0, 0.6]
+"""
+
+
+def _ours(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if any(s in p.name for s in (".tmp-", ".old-", ".lock")))
+
+
+@pytest.mark.parametrize("err_no", [errno.ENOSPC, errno.EFBIG, errno.EROFS])
+def test_a_disk_that_fills_while_a_sweep_writes_its_tables_is_one_line(tmp_path, capsys, monkeypatch, err_no):
+    import pandas as pd
+
+    path = tmp_path / "sw.toml"
+    path.write_text(SWEEP.format(base=BASELINE.as_posix()))
+
+    def full(self, *a, **k):  # as pyarrow says it: the errno only in its text
+        raise OSError(f"[Errno {err_no}] Error writing bytes to file. Detail: [errno {err_no}] "
+                      f"{os.strerror(err_no)}")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    code = main(["sweep", str(path), "--out", str(tmp_path / "S"), "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert_one_line(code, err, os.strerror(err_no), "2 finished runs are kept", "--resume")
+    assert _ours(tmp_path) == []
+
+
+def test_report_on_a_full_disk_is_one_line_and_keeps_the_figures(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "res"
+    assert run(capsys, out)[0] == 0
+    before = {p.name: p.read_bytes() for p in (out / "figures").iterdir()}
+    import matplotlib.figure
+
+    def no_space(self, *a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", no_space)
+    code = main(["report", str(out)])
+    assert_one_line(code, capsys.readouterr().err, "No space left on device")
+    assert {p.name: p.read_bytes() for p in (out / "figures").iterdir()} == before and _ours(tmp_path) == []
+
+
+def test_a_lock_that_cannot_be_written_leaves_no_lock_file(tmp_path, capsys, monkeypatch):
+    from trustsim import locks
+
+    real = os.write
+
+    def full(fd, data):
+        if data.strip().isdigit():  # the PID into the lock file
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    monkeypatch.setattr(locks.os, "write", full)
+    code = main(["compare", str(BASELINE), str(BASELINE), *SMALL, "--seeds", "2", "--out", str(tmp_path / "C")])
+    assert_one_line(code, capsys.readouterr().err, "cannot write its lock", "No space left")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs ulimit")
+@pytest.mark.parametrize("command", [["run"], ["run", "--seeds", "2", "--workers", "2"], ["sweep"]])
+def test_a_file_size_limit_is_one_line_without_a_traceback(tmp_path, command):
+    """``ulimit -f`` (EFBIG on every write past the limit; SIGXFSZ is ignored by Python): one line, exit 2."""
+    path = tmp_path / "sw.toml"
+    path.write_text(SWEEP.format(base=BASELINE.as_posix()).replace("buyers = 6", "buyers = 40"))
+    args = ([command[0], str(BASELINE), *SMALL, "--set", "market.buyers=40", *command[1:]] if command[0] == "run"
+            else ["sweep", str(path), "--workers", "2", "--timeseries", "--quiet"])
+    line = " ".join([sys.executable, "-m", "trustsim", *args, "--out", str(tmp_path / "out")])
+    proc = subprocess.run(["bash", "-c", f"ulimit -f 8; exec {line}"], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert_one_line(proc.returncode, proc.stderr, "File too large", "ulimit -f")
+    assert "Exception ignored" not in proc.stderr and _ours(tmp_path) == []
+    if command[0] == "run":
+        assert not (tmp_path / "out").exists()

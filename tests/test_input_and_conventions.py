@@ -108,6 +108,67 @@ def test_a_market_larger_than_the_memory_available_is_refused(tmp_path, capsys, 
     assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "r")[0] == 0
 
 
+HUGE = {"market.buyers": 10_000_000}
+
+
+def test_every_command_that_builds_a_market_checks_the_memory_estimate(tmp_path, capsys, monkeypatch):
+    """rerun, compare, sweep and patterns refuse a market larger than the memory available, as run does,
+    at once (nothing allocated, nothing written); sweep also for the largest market of its design."""
+    import time
+
+    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "X")[0] == 0
+    info = json.loads((tmp_path / "X" / "manifest.json").read_text())
+    info["params"]["market"]["buyers"] = HUGE["market.buyers"]
+    (tmp_path / "X" / "manifest.json").write_text(json.dumps(info))
+    huge = tmp_path / "huge.toml"
+    huge.write_text(f'extends = "{BASELINE.as_posix()}"\n[market]\nbuyers = 10000000\n')
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 4\n[market]\nbuyers = 6\nsuppliers = 3\n'
+                     '[sweep]\ndesign = "grid"\nreplications = 1\n[sweep.factors]\n"market.buyers" = [6, 10000000]\n')
+    monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for command in (["rerun", tmp_path / "X", "--out", tmp_path / "r"],
+                    ["compare", BASELINE, huge, "--seeds", "2", "--out", tmp_path / "c"],
+                    ["run", huge, "--seeds", "2", "--out", tmp_path / "s"],
+                    ["sweep", sweep, "--out", tmp_path / "w"]):
+        t0 = time.monotonic()
+        code, out, err = cli(capsys, *command)
+        one_line(code, err, "10000000 buyers", "needs about 18.3 GB of memory", "4.0 GB available")
+        assert time.monotonic() - t0 < 10, command
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    monkeypatch.setattr(capacity, "memory_available", lambda: 1)
+    code, out, err = cli(capsys, "patterns", "--out", tmp_path / "p")
+    one_line(code, err, "needs about")
+
+
+def test_sweep_batch_respects_the_memory_available(tmp_path, capsys, monkeypatch):
+    from trustsim.ensemble import batch_size
+
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 4\n[market]\nbuyers = 100000\n'
+                     '[sweep]\ndesign = "grid"\nreplications = 4000\n')
+    monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
+    code, out, err = cli(capsys, "sweep", sweep, "--batch", "1000", "--workers", "2", "--out", tmp_path / "w")
+    big = Params().replace(**{"market.buyers": 100_000})
+    fits = 4 * 2**30 // (2 * capacity.market_in_ensemble(big))
+    one_line(code, err, "--batch: 1000 markets", "4.0 GB available", f"choose --batch {fits} or less")
+    assert not (tmp_path / "w").exists() and fits < 1000
+    assert batch_size(big, 4000, 2) * capacity.market_in_ensemble(big) * 2 <= 4 * 2**30
+    monkeypatch.setattr(capacity, "memory_available", lambda: 64 << 20)  # a quarter of the 64 MiB per worker
+    assert batch_size(Params(), 4000, 4) == (16 << 20) // capacity.market_in_ensemble(Params())
+
+
+def test_the_api_refuses_a_market_larger_than_the_memory_available(monkeypatch):
+    import trustsim
+
+    monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
+    for call in (lambda: trustsim.simulate(**HUGE), lambda: trustsim.replicate(seeds=2, **HUGE),
+                 lambda: trustsim.compare(BASELINE, BASELINE, seeds=2, **HUGE),
+                 lambda: trustsim.sweep(None, {"market.uncertainty": [0.1, 0.2]}, **HUGE)):
+        with pytest.raises(trustsim.ParamError, match=r"needs about 18\.3 GB of memory; this machine has 4\.0 GB"):
+            call()
+
+
 def test_the_memory_estimate_grows_with_every_size():
     base = Params()
     need = capacity.memory_needed(base)

@@ -424,3 +424,106 @@ def test_a_scenario_that_loads_records_what_no_force_may_remove(tmp_path):
     top.write_text(f'extends = "{BASELINE.as_posix()}"\n')
     files = results.scenario_files(load_scenario(top))
     assert {Path(f).resolve() for f in files} == {top.resolve(), BASELINE.resolve()}
+
+
+# --- 9: a command never writes into a folder it reads (issue 23: rerun, compare, merge, report) ---------------
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory):
+    """A run and a replications folder of the small market (copied by each test that changes them)."""
+    where = tmp_path_factory.mktemp("small")
+    assert main(["run", str(BASELINE), *SMALL, "--out", str(where / "run")]) == 0
+    assert main(["run", str(BASELINE), *SMALL, "--seeds", "2", "--workers", "1", "--out", str(where / "reps")]) == 0
+    return where
+
+
+@pytest.mark.parametrize("spelling", ["X", "./X/", "link"])
+def test_rerun_refuses_to_write_into_the_folder_it_checks(tmp_path, capsys, small_results, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(small_results / "run", tmp_path / "X")
+    (tmp_path / "link").symlink_to("X")
+    with open(tmp_path / "X" / "timeseries.csv", "a") as fh:  # the user's edit that rerun must detect, not erase
+        fh.write("0,partner" + ",0" * 5 + "\n")
+    before = snapshot(tmp_path / "X")
+    code = main(["rerun", "X", "--out", spelling, "--force"])
+    one_line(code, capsys.readouterr().err, "never writes into a folder it reads")
+    assert snapshot(tmp_path / "X") == before and ours_beside(tmp_path) == []
+    assert main(["rerun", "X", "--out", "elsewhere"]) == 1  # compared with the untouched original: it differs
+    assert "DIFFERS" in capsys.readouterr().out
+
+
+def test_compare_never_writes_into_a_folder_it_compares(tmp_path, capsys, small_results):
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(small_results / "reps", a)
+    shutil.copytree(small_results / "reps", b)
+    before = snapshot(a)
+    for out in (a, a / "sub", tmp_path / "." / "A"):
+        code = main(["compare", str(a), str(b), "--out", str(out), "--force"])
+        one_line(code, capsys.readouterr().err, "which this command reads")
+    assert snapshot(a) == before and not (a / "sub").exists()
+
+
+def test_merge_of_one_folder_twice_names_that_folder(tmp_path, capsys):
+    path = tmp_path / "sw.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 2\n[market]\nbuyers = 6\nsuppliers = 3\n'
+                    '[sweep]\ndesign = "grid"\nreplications = 1\nseed = 3\n'
+                    '[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n')
+    shard, other = tmp_path / "S1", tmp_path / "S2"
+    for k, where in ((1, shard), (2, other)):
+        assert main(["sweep", str(path), "--shard", f"{k}/2", "--out", str(where), "--workers", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    code = main(["merge", str(shard), str(shard), "--out", str(tmp_path / "M")])
+    one_line(code, capsys.readouterr().err, f"{shard}: shard 1/2 given twice (the same folder")
+    before = snapshot(shard)
+    code = main(["merge", str(shard), str(other), "--out", str(shard), "--force"])
+    one_line(code, capsys.readouterr().err, "never writes into a folder it reads")
+    assert snapshot(shard) == before
+
+
+@pytest.mark.parametrize("kind", ["run", "reps"])
+def test_report_keeps_the_users_files_in_figures(tmp_path, capsys, small_results, kind):
+    folder = tmp_path / kind
+    shutil.copytree(small_results / kind, folder)
+    (folder / "figures" / "notes.txt").write_text("mine")
+    (folder / "figures" / "old").mkdir()
+    assert main(["report", str(folder)]) == 0, capsys.readouterr().err
+    assert (folder / "figures" / "notes.txt").read_text() == "mine" and (folder / "figures" / "old").is_dir()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [] and ours_beside(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["run", "reps"])
+def test_report_never_follows_a_symlinked_figures_folder_out_of_the_results(tmp_path, capsys, small_results, kind):
+    folder, outside = tmp_path / kind, tmp_path / "outside"
+    shutil.copytree(small_results / kind, folder)
+    shutil.rmtree(folder / "figures")
+    outside.mkdir()
+    (outside / "thesis.tex").write_text("years of work")
+    (folder / "figures").symlink_to(outside)
+    one_line(main(["report", str(folder)]), capsys.readouterr().err, "symbolic link")
+    assert snapshot(outside) == {"thesis.tex": b"years of work"} and ours_beside(tmp_path) == []
+
+
+def test_a_blank_out_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_line(*run(capsys, " "), "blank")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_drops_journal_rows_that_do_not_belong_to_the_sweep(tmp_path, sweep_result):
+    out = tmp_path / "S"
+    shutil.copytree(sweep_result, out)
+    shutil.copy(sweep_result.parent / "sw.toml", tmp_path / "sw.toml")
+    original = (out / "runs.csv").read_text()
+    rows = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    stranger = json.loads(json.dumps(rows[0]))
+    stranger["row"]["run_id"] = 500
+    wrong = next(r for r in rows if r["row"]["run_id"] == 1)
+    wrong["row"]["seed"] = 12345  # a row with the wrong seed, and its figures made up
+    wrong["row"]["all.tco_per_unit"] = 99.0
+    (out / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [*rows, stranger]))
+    proc = subprocess.run([*CLI, "sweep", str(tmp_path / "sw.toml"), "--out", str(out), "--resume", "--workers", "1",
+                           "--quiet"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 journal rows" in proc.stderr and "dropped (run 1: its seed is not the design's)" in proc.stderr
+    assert (out / "runs.csv").read_text() == original  # 2 runs, the design's seeds, run 1 made again
+    assert len((out / "journal.jsonl").read_text().splitlines()) == 2

@@ -168,3 +168,34 @@ def test_viz_listens_on_loopback_by_default(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         app.serve(SimpleNamespace(scenario=None, host=None, port=None))
     assert started["argv"][started["argv"].index("--host") + 1] == "127.0.0.1"
+
+
+def test_the_app_answers_a_nul_in_a_static_path_with_400_not_a_traceback(tmp_path, monkeypatch):
+    """``GET /static/public/%00`` reached the file system through Starlette's static files, which raised: a
+    500 and a traceback in the server's log. The server (``run_server``) now refuses such a path first."""
+    import asyncio
+
+    from starlette.staticfiles import StaticFiles
+
+    from trustsim.viz.app import refuse_nul_paths
+
+    monkeypatch.setattr(StaticFiles, "get_response", StaticFiles.get_response)  # put back after the test
+    refuse_nul_paths()
+    (tmp_path / "a.txt").write_text("hello")
+    files = StaticFiles(directory=tmp_path)
+
+    async def status(path: str) -> int:
+        sent = []
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": [], "query_string": b""}
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await files(scope, receive, send)
+        return sent[0]["status"]
+
+    assert asyncio.run(status("/\x00")) == 400 and asyncio.run(status("/public/a\x00b.txt")) == 400
+    assert asyncio.run(status("/a.txt")) == 200

@@ -125,9 +125,11 @@ class Run:
 def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any) -> Run:
     """Run a scenario once; returns a :class:`Run` (``timeseries``, ``buyers``, ``summary``, ``network``,
     ``save(dir)``). The same scenario and seed give the same numbers as ``trustsim run``."""
+    from .capacity import check_memory
     from .model import TrustMarket
 
     sc = as_scenario(scenario, seed=seed, steps=steps, **overrides)
+    check_memory(sc.params, str(sc.path or sc.name))  # a ParamError naming the estimate, before allocating
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     model = TrustMarket(sc.params, rng=sc.params.run.seed).run()
@@ -141,8 +143,11 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     ``summary()``, ``table()``, ``bands()``, ``save(dir)``). ``workers``: processes (None: all cores)."""
     from .experiments.replicate import replicate as run_replications
 
+    seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
     sc = as_scenario(scenario, steps=steps, **overrides)
-    return run_replications(sc, seeds, root=seed, workers=workers)
+    rep = run_replications(sc, seeds, root=seed, workers=workers)
+    warn_failed(rep.runs, "runs")
+    return rep
 
 
 def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: int | None = None,
@@ -152,11 +157,15 @@ def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: 
     ``save(dir)``). Overrides apply to both scenarios."""
     from .comparison import compare_folders, compare_scenarios
 
+    seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
     if all(isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)):
         return compare_folders(a, b)
     sa = as_scenario(a, steps=steps, **overrides)
     sb = as_scenario(b, steps=steps, **overrides)
-    return compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+    diff = compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+    warn_failed(diff.runs_a, "runs_a")
+    warn_failed(diff.runs_b, "runs_b")
+    return diff
 
 
 @dataclass
@@ -183,7 +192,12 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
     import pandas as pd
 
     from .experiments import build_sweep, run_sweep
+    from .params import ParamError
 
+    workers = whole("workers", workers, 1, none=True)
+    if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
+        raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
+                                          f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')
     sc = as_scenario(scenario, steps=steps, **overrides)
     table: dict[str, Any] = {"design": design, "replications": replications, "seeds": seeds,
                              "factors": dict(factors or {})}
@@ -195,4 +209,30 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
         folder = Path(tmp) / "sweep"
         run_sweep(sw, folder, workers=workers, quiet=True, figures=False)
         runs, points = pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "points.csv")
+    warn_failed(runs, "runs")
     return SweepResult(sw, runs, points)
+
+
+def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None:
+    """``value`` as a whole number of at least ``minimum`` (a Python or NumPy integer; None when ``none``),
+    else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
+    from .params import ParamError, plain_number
+
+    if value is None and none:
+        return None
+    value = plain_number(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(None, name, f"expected a whole number, got {type(value).__name__} {value!r:.80}")
+    if value < minimum:
+        raise ParamError(None, name, f"{value} must be at least {minimum}")
+    return value
+
+
+def warn_failed(runs, name: str) -> None:
+    """A RuntimeWarning saying how many of ``runs`` failed and where their errors are (``.NAME["error"]``)."""
+    import warnings
+
+    failed = int((runs["status"] != "ok").sum())
+    if failed:
+        warnings.warn(f"{failed} of {len(runs)} runs failed; their errors are in .{name}['error']",
+                      RuntimeWarning, stacklevel=3)

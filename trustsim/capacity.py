@@ -26,13 +26,33 @@ PER_STEP = 7_000             # bytes: one step's rows of the time series, the Da
 MARGIN = 1.25
 
 
+PER_ENSEMBLE_RELATIONSHIP = 2600  # bytes: a relationship of a market stepped in an ensemble (``ensemble.py``)
+PER_ENSEMBLE_MARKET = 4096
+SIZE_KEYS = ("market.buyers", "market.slots_per_buyer", "market.suppliers", "run.steps")
+
+
+def _sizes(params: Params) -> dict[str, int]:
+    m = params.market
+    return {"market.buyers": m.buyers, "market.slots_per_buyer": m.slots_per_buyer, "market.suppliers": m.suppliers,
+            "run.steps": params.run.steps}
+
+
+def _needed(sizes: dict[str, int]) -> int:
+    relationships = sizes["market.buyers"] * sizes["market.slots_per_buyer"]
+    need = (FIXED + PER_BUYER * sizes["market.buyers"] + PER_RELATIONSHIP * relationships
+            + PER_SUPPLIER * sizes["market.suppliers"] + PER_STEP * sizes["run.steps"])
+    return int(need * MARGIN)
+
+
 def memory_needed(params: Params) -> int:
     """Bytes a run of these parameters needs at its peak (an estimate, on the safe side)."""
+    return _needed(_sizes(params))
+
+
+def market_in_ensemble(params: Params) -> int:
+    """Bytes one market of these parameters takes while stepped in an ensemble (``ensemble.batch_size``)."""
     m = params.market
-    relationships = m.buyers * m.slots_per_buyer
-    need = (FIXED + PER_BUYER * m.buyers + PER_RELATIONSHIP * relationships + PER_SUPPLIER * m.suppliers
-            + PER_STEP * params.run.steps)
-    return int(need * MARGIN)
+    return PER_ENSEMBLE_RELATIONSHIP * m.buyers * m.slots_per_buyer + PER_ENSEMBLE_MARKET
 
 
 def _cgroup_room() -> int | None:
@@ -93,12 +113,49 @@ def gigabytes(n: int) -> str:
 
 
 def check_memory(params: Params, source: str | None = None) -> None:
-    """ParamError (one line, exit 2) when a run of ``params`` would not fit in the memory available."""
-    need, have = memory_needed(params), memory_available()
+    """ParamError (one line, exit 2) when a run of ``params`` would not fit in the memory available: asked
+    wherever a market is built from parameters (``run``, ``rerun``, ``compare``, ``sweep``, ``patterns``,
+    ``trustsim.simulate`` and the other API calls), before anything is allocated."""
+    _refuse_if_short(_sizes(params), source)
+
+
+def _refuse_if_short(sizes: dict[str, int], source: str | None) -> None:
+    need, have = _needed(sizes), memory_available()
     if have is None or need <= have:
         return
-    m = params.market
     raise ParamError(source, "market.buyers",
-                     f"a market of {m.buyers} buyers ({m.slots_per_buyer} slots each) and {m.suppliers} suppliers "
-                     f"over {params.run.steps} steps needs about {gigabytes(need)} of memory; this machine has "
-                     f"{gigabytes(have)} available; choose a smaller market or run it where there is more")
+                     f"a market of {sizes['market.buyers']} buyers ({sizes['market.slots_per_buyer']} slots each) "
+                     f"and {sizes['market.suppliers']} suppliers over {sizes['run.steps']} steps needs about "
+                     f"{gigabytes(need)} of memory; this machine has {gigabytes(have)} available; choose a smaller "
+                     f"market or run it where there is more")
+
+
+def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | None = None) -> None:
+    """ParamError when the largest market of a sweep's design does not fit (:func:`check_memory`), or when
+    ``batch`` such markets stepped together on each of ``workers`` workers (``--batch``) exceed the memory
+    available."""
+    from .params import resolve_key
+
+    base = _sizes(sweep.base)
+    keys = {k: ".".join(resolve_key(k)) for k in sweep.keys}
+    keys = {k: full for k, full in keys.items() if full in SIZE_KEYS}
+    largest = max(({**base, **{full: int(point[k]) for k, full in keys.items()}} for point in sweep.points),
+                  key=_needed, default=base) if keys else base
+    _refuse_if_short(largest, source)
+    have = memory_available()
+    if batch is None or have is None:
+        return
+    one = PER_ENSEMBLE_RELATIONSHIP * largest["market.buyers"] * largest["market.slots_per_buyer"] \
+        + PER_ENSEMBLE_MARKET
+    need = batch * one * workers
+    if need > have:
+        fits = max(have // (one * workers), 1)
+        raise ParamError("--batch", None, f"{batch} markets stepped together on each of {workers} workers need about "
+                                          f"{gigabytes(need)} of memory; this machine has {gigabytes(have)} available; "
+                                          f"choose --batch {fits} or less, or fewer --workers")
+
+
+def memory_budget(workers: int, budget_bytes: int) -> int:
+    """The bytes a worker's batch may take: ``budget_bytes``, or its share of the memory available if less."""
+    have = memory_available()
+    return budget_bytes if have is None else max(min(budget_bytes, have // max(workers, 1)), 1)

@@ -81,6 +81,10 @@ def main(argv=None) -> int:
         if _is_bad_input(exc):
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
+        failure = _write_failure(exc)
+        if failure:  # a full disk, a file-size limit, a read-only folder: the user's to fix, one line
+            print(f"{PROG}: error: {failure}", file=sys.stderr)
+            return 2
         return _internal_error(exc)
     finally:
         restore()
@@ -91,6 +95,15 @@ def _is_bad_input(exc: BaseException) -> bool:
     one, so ``--help`` need not load it.)"""
     params = sys.modules.get(f"{PROG}.params")
     return params is not None and isinstance(exc, params.ParamError)
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """An OS error while writing, in a line (``locks.write_failure``); None for anything else."""
+    if not isinstance(exc, OSError) and not isinstance(exc.__cause__ or exc.__context__, OSError):
+        return None
+    from .locks import write_failure
+
+    return write_failure(exc)
 
 
 def _internal_error(exc: Exception) -> int:

@@ -77,6 +77,19 @@ class Comparison:
     def _ok(runs):
         return runs[runs["status"] == "ok"] if "status" in runs else runs
 
+    def failed(self) -> tuple[list[int], list[int]]:
+        """The replicates of A's and of B's runs that failed."""
+        return tuple([int(s) for s in r.loc[r["status"] != "ok", "replicate"]] if "status" in r else []
+                     for r in (self.runs_a, self.runs_b))
+
+    def compared(self) -> int:
+        """How many runs the table rests on: the seeds both A and B ran without failure when paired, else the
+        fewer of A's and B's successful runs."""
+        a, b = self._ok(self.runs_a), self._ok(self.runs_b)
+        if self.paired:
+            return len(set(a["seed"]) & set(b["seed"]))
+        return min(len(a), len(b))
+
     def text(self, figures=KEY_FIGURES) -> str:
         """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")
@@ -109,7 +122,8 @@ class Comparison:
                             compare=self.info(), params_b=self.scenario_b.params.nested())
             (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
-        protect = [*scenario_files(self.scenario_a), *scenario_files(self.scenario_b)]
+        protect = [*scenario_files(self.scenario_a), *scenario_files(self.scenario_b),
+                   *(self.sources.get(k) for k in ("a", "b") if self.sources.get(k))]  # compared folders too
         return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()])
 
     def info(self) -> dict:
@@ -122,8 +136,11 @@ class Comparison:
 def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int | None = None,
                       quiet: bool = True) -> Comparison:
     """Run scenarios ``a`` and ``b`` on the same ``seeds`` seeds (from ``root``, default A's run.seed)."""
+    from .capacity import check_memory
     from .experiments.replicate import replicate
 
+    for sc in (a, b):  # both, before A's runs
+        check_memory(sc.params, sc.path or sc.name)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     root = a.params.run.seed if root is None else root
@@ -159,7 +176,8 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
     """Two results folders: paired when both hold runs on the same seeds, else Welch's interval."""
     sa, ra = load_folder(a)
     sb, rb = load_folder(b)
-    paired = sorted(ra["seed"]) == sorted(rb["seed"]) and ra["seed"].is_unique and len(ra) > 1
+    oa, ob = Comparison._ok(ra), Comparison._ok(rb)  # paired on the seeds both ran without failure
+    paired = sorted(oa["seed"]) == sorted(ob["seed"]) and oa["seed"].is_unique and len(oa) > 1
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Comparison(sa, sb, ra, rb, paired, {"a": str(a), "b": str(b)}, now, 0.0)
 
@@ -197,7 +215,7 @@ def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
     import pandas as pd
 
-    from .results import write_atomically
+    from .results import redraw_figures
 
     folder = Path(folder)
     try:
@@ -206,5 +224,8 @@ def redraw(folder: str | Path) -> list[Path]:
         names, paired = (info["a"], info["b"]), bool(info["paired"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete comparison folder ({exc})") from None
-    write_atomically(folder / "figures", lambda tmp: draw(table, names, paired, tmp / "compare.png"), force=True)
-    return [folder / "figures" / "compare.png"]
+    def draw_one(tmp: Path) -> list[str]:
+        draw(table, names, paired, tmp / "compare.png")
+        return ["compare.png"]
+
+    return redraw_figures(folder, draw_one)

@@ -80,9 +80,10 @@ def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget
     default markets: the throughput per run is flat from about 250 to 500 markets and falls beyond, where a
     phase's arrays no longer stay in the processor's caches.
     """
-    m = params.market
-    per_market = 2600 * m.buyers * m.slots_per_buyer + 4096
-    size = int(np.clip(budget_bytes // per_market, 1, 1000))
+    from .capacity import market_in_ensemble, memory_budget
+
+    per_market = market_in_ensemble(params)
+    size = int(np.clip(memory_budget(workers, budget_bytes) // per_market, 1, 1000))
     if runs is not None:
         size = min(size, -(-runs // (2 * workers)))
     return max(size, 1)

@@ -30,6 +30,7 @@ from .locks import (  # noqa: F401  (re-exported: results and the commands take 
     pid_alive,
     release_claim,
     target_lock,
+    write_failure,
 )
 from .params import ParamError, resolve_path, safe_text
 
@@ -150,18 +151,33 @@ def _contains(folder: Path, path: Path) -> bool:
     return folder == path or folder in path.parents
 
 
-def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | None:
-    """Why not even ``--force`` may replace ``target`` (a resolved path), or None.
+def reads_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | None:
+    """Why a command may not write ``target`` (a resolved path) because it reads it, or None: the one rule
+    every writer obeys, whatever ``--force`` says and however the path is spelled (``a``, ``./a/``, a
+    symbolic link to it).
 
-    ``protect``: files the command reads (the scenario and its ``extends`` chain); a folder holding one
-    is never replaced."""
+    ``protect``: what the command reads — the scenario and its ``extends`` chain, a manifest's folder
+    (``rerun``), the two results folders (``compare``), the shards (``merge``). A folder holding one of them
+    is never written; nor is a folder the command reads, or one inside it."""
     for item in protect:
         try:
             path = resolve_path(item)
         except ParamError:
             continue
         if _contains(target, path):
-            return f"holds {safe_text(str(item))}, which this command reads"
+            what = "is" if target == path else "holds"
+            return f"{what} {safe_text(str(item))}, which this command reads"
+        if path.is_dir() and _contains(path, target):
+            return f"lies inside {safe_text(str(item))}, which this command reads"
+    return None
+
+
+def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | None:
+    """Why not even ``--force`` may replace ``target`` (a resolved path), or None: what the command reads
+    (:func:`reads_reason`), the project's own folders, a git work tree."""
+    reason = reads_reason(target, protect)
+    if reason:
+        return reason
     for folder, what in project_folders().items():
         if _contains(target, folder):
             return f"is or holds {what}"
@@ -178,16 +194,20 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     An empty or missing folder may be written. A folder holding a result of the same kind and nothing else
     is replaced. Anything else (another kind of result, a nested result, other files, a folder that is no
     trustsim result) needs ``force``. Never, whatever ``force``: the current folder or one above it, a
-    folder holding a file in ``protect``, the project's own folders, a git work tree. The committed
-    example needs ``force`` even to be replaced by a run. ``kind=None`` accepts any trustsim result
-    (what a caller that does not say its kind used to get)."""
+    folder the command reads or one inside it, a folder holding a file in ``protect`` (:func:`reads_reason`),
+    the project's own folders, a git work tree. The committed example needs ``force`` even to be replaced by
+    a run. ``kind=None`` accepts any trustsim result (what a caller that does not say its kind used to get)."""
     shown = safe_text(str(out))
-    if str(out) == "":
-        raise ParamError("--out", None, "is empty; name a folder for the results")
-    target = resolve_path(out, shown)
+    if str(out).strip() == "":
+        raise ParamError("--out", None, "is empty or blank; name a folder for the results")
+    target = resolve_path(out, shown, verb="written")
     here = Path.cwd().resolve()
     if _contains(target, here):  # even --force never replaces the folder the command runs in
         raise ParamError(shown, None, "is the current folder or holds it; choose a folder for the results")
+    reading = reads_reason(target, protect)
+    if reading:  # whether or not it exists or holds anything: a command never writes into what it reads
+        raise ParamError(shown, None, f"{reading}; a command never writes into a folder it reads, and not even "
+                                      f"--force replaces it; choose another --out")
     if target.exists() and not target.is_dir():
         raise ParamError(shown, None, "exists and is not a folder")
     if target.is_dir() and any(target.iterdir()):

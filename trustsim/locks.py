@@ -22,6 +22,32 @@ try:
 except ImportError:  # not POSIX: the lock relies on the PID written in it
     fcntl = None
 
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM,
+                errno.ENAMETOOLONG)
+_HINTS = {errno.EFBIG: " (the file-size limit, ulimit -f)", errno.ENOSPC: "; free some space and run it again",
+          errno.EDQUOT: "; free some space and run it again"}
+
+
+def write_failure(exc: BaseException | None) -> str | None:
+    """What an OS error while writing results says, in a line (its file, the reason, what to do), or None for
+    any other failure: a full disk, a quota, a file-size limit, a read-only disk, no permission, a name too
+    long. Libraries that wrap the OS error (pyarrow, Matplotlib) are seen through, by its cause or its text."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError):
+            text = str(exc)
+            code = exc.errno if exc.errno in WRITE_ERRNOS else next(
+                (n for n in WRITE_ERRNOS if f"[Errno {n}]" in text or os.strerror(n) in text), None)
+            if code is not None:
+                what = safe_text(os.fsdecode(exc.filename), 400) if exc.filename else "results"
+                if code in (errno.EACCES, errno.EPERM, errno.ENAMETOOLONG):  # may be met reading, too
+                    return f"{what}: {os.strerror(code)}"
+                return f"cannot write {what}: {os.strerror(code)}{_HINTS.get(code, '')}"
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this PID exists (when unsure, it does: nothing of it is removed)."""
     if pid <= 0:
@@ -105,8 +131,16 @@ def _take(target: Path, shown: str) -> _Lock:
         if not same:
             os.close(fd)
             continue
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:  # a full disk, a file-size limit: no empty lock file is left behind
+            with contextlib.suppress(OSError):
+                os.unlink(file)
+            os.close(fd)
+            _remove_empty(made)
+            raise ParamError(shown, None, f"cannot write its lock {safe_text(str(file))} "
+                                          f"({exc.strerror or exc})") from None
         return _Lock(fd, file, made=made)
 
 
@@ -144,7 +178,7 @@ def target_lock(out: str | Path, shown: str | None = None) -> Iterator[Path]:
     A second process asking for it gets ParamError naming the PID that holds it; a lock whose process
     has ended is taken over (the operating system released it). Re-entrant within a process."""
     shown = shown or safe_text(str(out))
-    target = resolve_path(out, shown)
+    target = resolve_path(out, shown, verb="written")
     lock = _hold(target, shown)
     lock.depth += 1
     try:
@@ -158,7 +192,7 @@ def claim_target(out: str | Path, shown: str | None = None) -> Path:
     """Take the lock of ``out`` until :func:`write_atomically` has written it (or failed to), or this
     process ends: for a command that checks its target, computes, then writes."""
     shown = shown or safe_text(str(out))
-    target = resolve_path(out, shown)
+    target = resolve_path(out, shown, verb="written")
     _hold(target, shown).claimed = True
     return target
 

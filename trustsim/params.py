@@ -364,11 +364,20 @@ def bounds(key: str) -> tuple[Any, Any]:
     return lo, hi
 
 
+def plain_number(value: Any) -> Any:
+    """A NumPy scalar (``np.int64`` from a DataFrame or ``np.arange``, say) as the Python number it holds;
+    anything else as it is."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 def validate(data: dict, source: str | None = None) -> Params:
     """Validate a nested ``{group: {name: value}}`` mapping into Params, or raise ParamError."""
     for group, table in data.items():
         if group in GROUPS and not isinstance(table, dict):
             raise ParamError(source, group, f"expected a table [{group}], got {type(table).__name__}")
+    data = {g: {k: plain_number(v) for k, v in t.items()} if isinstance(t, dict) else t for g, t in data.items()}
     try:
         return Params.model_validate(data)
     except ValidationError as exc:

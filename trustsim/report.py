@@ -120,15 +120,15 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
-def figures(folder: str | Path) -> list[Path]:
-    """Draw every figure of a results folder into ``folder/figures``; returns their paths.
+def figures(folder: str | Path, into: str | Path | None = None) -> list[Path]:
+    """Draw every figure of a results folder into ``into`` (default ``folder/figures``); returns their paths.
 
     The tables are read and checked first: a table that is empty, cut short or not trustsim's is a
     ParamError and no ``figures/`` folder is made; a failure while drawing removes a ``figures/`` it made."""
     folder = Path(folder)
     ts = read_table(folder / "timeseries.csv", TIMESERIES_COLUMNS)
     buyers = read_table(folder / "buyers.csv", BUYERS_COLUMNS) if (folder / "buyers.csv").exists() else None
-    out = folder / "figures"
+    out = Path(into) if into is not None else folder / "figures"
     made_folder = not out.exists()
     out.mkdir(exist_ok=True)
     try:

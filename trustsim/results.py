@@ -8,7 +8,6 @@ Which folders may be replaced, the lock and the leftovers are ``folders.py``'s.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import tempfile
@@ -24,6 +23,7 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
     release_claim,
     result_kind,
     target_lock,
+    write_failure,
 )
 from .params import ParamError, safe_text
 
@@ -88,14 +88,36 @@ def _write(out: Path, write: Callable[[Path], None]) -> Path:
         _remove(tmp)
         if old is not None and not out.exists():
             os.rename(old, out)
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
-                                                      errno.EPERM):
-            raise ParamError(safe_text(str(out)), None,
-                             f"cannot write results ({os.strerror(exc.errno)}); nothing was written") from None
+        failure = write_failure(exc) if isinstance(exc, Exception) else None
+        if failure:
+            raise ParamError(safe_text(str(out)), None, f"{failure}; nothing was written") from None
         raise
     if old is not None:
         _remove(old)
     return out
+
+
+def redraw_figures(folder: str | Path, draw: Callable[[Path], Iterable[str | Path]]) -> list[Path]:
+    """Draw a result's figures again into ``folder/figures``, replacing only the files drawn: ``draw(tmp)``
+    fills a temporary folder inside ``folder`` and returns what it drew; each file is then renamed over its
+    namesake in ``figures/``. What else ``figures/`` holds is the user's and stays; a ``figures`` that is a
+    symbolic link (which could lead out of the results folder) or not a folder is refused, nothing drawn."""
+    folder = Path(folder)
+    figures = folder / "figures"
+    if figures.is_symlink() or (os.path.lexists(figures) and not figures.is_dir()):
+        what = "a symbolic link" if figures.is_symlink() else "not a folder"
+        raise ParamError(safe_text(str(figures)), None, f"is {what}; figures are drawn only into a figures/ "
+                                                        f"folder inside the results folder; move it away first")
+    clean_leftovers(figures)
+    tmp = Path(tempfile.mkdtemp(prefix=f".figures.tmp-{os.getpid()}-", dir=folder))
+    try:
+        names = [Path(n).name for n in draw(tmp)]
+        figures.mkdir(exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, figures / name)
+    finally:
+        _remove(tmp)
+    return [figures / name for name in names]
 
 
 def _shown_path(path) -> str:
@@ -137,7 +159,7 @@ def scenario_files(scenario) -> list[str]:
 
 
 def write_run(model, scenario, out, *, started: str, wall_seconds: float, force: bool = False,
-              network: bool = True) -> Path:
+              network: bool = True, protect: Iterable[str | Path] = ()) -> Path:
     """The results folder of one run: tables, summary, manifest, network and figures."""
     import networkx as nx
 
@@ -154,7 +176,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
             manifest(scenario, model.params, started, wall_seconds, kind="run"), indent=2, ensure_ascii=False)
             + "\n")
 
-    return write_atomically(out, write, force, kind="run", protect=scenario_files(scenario))
+    return write_atomically(out, write, force, kind="run", protect=[*scenario_files(scenario), *protect])
 
 
 def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:

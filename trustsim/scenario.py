@@ -48,9 +48,10 @@ class Scenario:
 MAX_FILE_BYTES = 1_000_000  # a scenario is a few kilobytes; this refuses a device or a runaway file
 
 
-def resolve_path(path: str | os.PathLike, shown: str | None = None) -> Path:
+def resolve_path(path: str | os.PathLike, shown: str | None = None, verb: str = "read") -> Path:
     """``path`` made absolute with its symbolic links followed; ParamError for a loop of links (which
-    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version)."""
+    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version), or a path
+    that ``cannot be {verb}`` (``"written"`` for an output: a name too long, say)."""
     shown = str(path) if shown is None else shown
     try:
         resolved = Path(path).resolve()
@@ -60,7 +61,7 @@ def resolve_path(path: str | os.PathLike, shown: str | None = None) -> Path:
         if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
             raise ParamError(shown, None, "is a loop of symbolic links") from None
         if not isinstance(exc, FileNotFoundError):  # a dangling link: written where it leads
-            raise ParamError(shown, None, f"cannot be read ({exc.strerror})") from None
+            raise ParamError(shown, None, f"cannot be {verb} ({exc.strerror})") from None
     return resolved
 
 
@@ -249,10 +250,11 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         key, value = parse_set(item)
         group, pname = resolve_key(key, "--set")
         overrides[f"{group}.{pname}"] = value
+    flags = {}  # overrides given by their own option: an error names the option (--seed), not --set
     if seed is not None:
-        overrides["run.seed"] = seed
+        overrides["run.seed"], flags["run.seed"] = seed, "--seed"
     if steps is not None:
-        overrides["run.steps"] = steps
+        overrides["run.steps"], flags["run.steps"] = steps, "--steps"
     nested = {k: dict(v) for k, v in data.items() if k in GROUPS}
     for key, value in overrides.items():
         group, pname = key.split(".")
@@ -260,6 +262,8 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     try:
         params = validate(nested, shown)
     except ParamError as exc:
+        if exc.key in flags:
+            raise ParamError(flags[exc.key], None, exc.message) from None
         src = "--set" if exc.key in overrides else shown
         raise ParamError(src, exc.key, exc.message) from None
     return Scenario(

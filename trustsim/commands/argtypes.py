@@ -48,6 +48,6 @@ def port(text: str) -> int:
 
 def folder(text: str) -> str:
     """A folder to write: not empty (an empty --out would fall back to the default folder unnoticed)."""
-    if text == "":
-        raise argparse.ArgumentTypeError("is empty; name a folder for the results")
+    if text.strip() == "":  # a blank one would make a folder named by spaces
+        raise argparse.ArgumentTypeError("is empty or blank; name a folder for the results")
     return text

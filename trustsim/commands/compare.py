@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .argtypes import nonneg_int, pos_int
+from .argtypes import folder, nonneg_int, pos_int
 
 NAME = "compare"
 HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
@@ -19,7 +19,7 @@ def arguments(p) -> None:
     p.add_argument("--steps", type=pos_int, help="scenarios: number of steps of every run")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                    help="scenarios: override one parameter in both")
-    p.add_argument("--out", help="results folder (default results/compare-A-vs-B)")
+    p.add_argument("--out", type=folder, help="results folder (default results/compare-A-vs-B)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
@@ -29,6 +29,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     from pathlib import Path
 
+    from ..capacity import check_memory
     from ..comparison import KIND, compare_folders, compare_scenarios
     from ..experiments.replicate import replication_sweep
     from ..params import ParamError, load_scenario
@@ -44,7 +45,7 @@ def handle(args) -> int:
         if given:
             raise ParamError(given[0], None, "applies to scenario files; results folders hold their runs already")
         comparison = compare_folders(args.a, args.b)
-        protect = []
+        protect = [args.a, args.b]  # never written into, whatever --force says
     else:
         from .run import refuse_other_files
 
@@ -56,6 +57,8 @@ def handle(args) -> int:
                 raise ParamError(path, "sweep", "is a sweep file; compare scenarios, or sweep with trustsim sweep")
             scenarios.append(sc)
         protect = [*scenario_files(scenarios[0]), *scenario_files(scenarios[1])]
+        for sc, path in zip(scenarios, (args.a, args.b)):
+            check_memory(sc.params, path)  # before the folder is claimed or anything allocated
         comparison = None
     names = [Path(x).stem if not f else Path(x).resolve().name for x, f in zip((args.a, args.b), folders)]
     out = args.out or os.path.join("results", f"compare-{names[0]}-vs-{names[1]}")
@@ -70,9 +73,32 @@ def handle(args) -> int:
         release_claim(out)
         raise
     comparison.save(out, args.force)
+    return report(comparison, out)
+
+
+def report(comparison, out) -> int:
+    """Print what a saved comparison found; exit 1 when runs failed (their errors are in ``runs_a.csv`` and
+    ``runs_b.csv``), with an error line instead of the table when no figure could be compared."""
+    import sys
+
+    from ..experiments.execute import failure_line
+    from ..params import safe_text
+
     a, b = comparison.names
-    how = (f"paired on {len(comparison.runs_a)} common seeds" if comparison.paired
-           else f"{len(comparison.runs_a)} and {len(comparison.runs_b)} runs, Welch intervals")
-    print(f"{b} − {a} ({how}) → {out}/")
+    n = comparison.compared()
+    ok_a, ok_b = (len(comparison._ok(r)) for r in (comparison.runs_a, comparison.runs_b))
+    how = f"paired on {n} common seeds" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
+    where = safe_text(out, 400)
+    fa, fb = comparison.failed()
+    lines = [failure_line(f, len(r), f"{where}/runs_{x}.csv", f"{name}'s replicates")
+             for f, r, x, name in ((fa, comparison.runs_a, "a", "A"), (fb, comparison.runs_b, "b", "B")) if f]
+    if n == 0:
+        print(f"trustsim: error: nothing to compare: {len(fa)} of {len(comparison.runs_a)} runs of A and "
+              f"{len(fb)} of {len(comparison.runs_b)} of B failed, leaving no common seed; see the error column "
+              f"of {where}/runs_a.csv and runs_b.csv", file=sys.stderr)
+        return 1
+    print(f"{b} − {a} ({how}) → {where}/")
     print(comparison.text())
-    return 0
+    for line in lines:
+        print(line)
+    return 1 if lines else 0

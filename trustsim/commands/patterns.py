@@ -32,17 +32,20 @@ def handle(args) -> int:
     from tqdm import tqdm
 
     from .. import patterns
+    from ..capacity import check_memory
     from ..params import ParamError, Params, Scenario, safe_text
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, write_atomically
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
+    base = Params()
+    for params in patterns.variants(base).values():
+        check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed
     check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
     if args.seeds < ADVISED_SEEDS:
         print(f"trustsim: warning: with {args.seeds} seeds the 95% intervals are so wide that a pattern can fail "
               f"by chance; the suite's verdicts are made with --seeds {ADVISED_SEEDS} or more", file=sys.stderr)
-    base = Params()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     total = len(patterns.variants(base)) * args.seeds

@@ -16,7 +16,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..params import ParamError, safe_text
-    from ..results import result_kind
+    from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -24,10 +24,22 @@ def handle(args) -> int:
     kind = result_kind(folder)
     if kind is None and (folder / "timeseries.csv").is_file():
         kind = "run"  # a run's tables without their manifest
+    with target_lock(folder):  # no other writer replaces the folder meanwhile
+        paths = _redraw(folder, kind)
+    for path in paths:
+        print(safe_text(path, 400))
+    return 0
+
+
+def _redraw(folder, kind: str | None) -> list:
+    """The figures of a results folder of ``kind`` drawn again; each replaces only its own file in figures/."""
+    from ..params import ParamError
+    from ..results import redraw_figures
+
     if kind == "run":
         from .. import report
 
-        paths = report.figures(folder)
+        paths = redraw_figures(folder, lambda tmp: report.figures(folder, into=tmp))
     elif kind == "replications":
         from ..experiments.replicate_figures import redraw
 
@@ -51,6 +63,4 @@ def handle(args) -> int:
     else:
         raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
                                             "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
-    for path in paths:
-        print(safe_text(path, 400))
-    return 0
+    return paths

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .argtypes import pos_int
+from .argtypes import folder, pos_int
 
 NAME = "rerun"
 HELP = "make a result again from its manifest.json and compare it with the original"
@@ -12,7 +12,7 @@ HELP = "make a result again from its manifest.json and compare it with the origi
 
 def arguments(p) -> None:
     p.add_argument("manifest", help="a run's or a replications' manifest.json (or the folder holding it)")
-    p.add_argument("--out", help="results folder (default: the manifest's folder with -rerun appended)")
+    p.add_argument("--out", type=folder, help="results folder (default: the manifest's folder with -rerun appended)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
     p.add_argument("--workers", type=pos_int, help="replications: worker processes (default: all cores)")
@@ -26,17 +26,19 @@ def handle(args) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
+    from ..capacity import check_memory
     from ..reproduce import TABLES, compare_file, read_manifest, scenario_of, version_differences
     from ..results import check_target, scenario_files
 
     info, folder = read_manifest(args.manifest)
     source = str(Path(args.manifest) / "manifest.json" if Path(args.manifest).is_dir() else args.manifest)
     scenario = scenario_of(info, source)
+    check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
     kind = info["kind"]
     for line in version_differences(info):
         print(f"trustsim: note: {line}; the tables may differ in the last digits", file=sys.stderr)
     out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
-    protect = [p for p in scenario_files(scenario) if Path(p).exists()]
+    protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
     check_target(out, args.force, kind=kind, protect=protect)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -46,7 +48,7 @@ def handle(args) -> int:
 
         model = TrustMarket(scenario.params, rng=scenario.params.run.seed).run()
         write_run(model, scenario, out, started=started, wall_seconds=time.perf_counter() - t0, force=args.force,
-                  network=scenario.params.market.buyers <= 20_000)
+                  network=scenario.params.market.buyers <= 20_000, protect=protect)
     else:
         from ..experiments.replicate import replicate, write_replications
 

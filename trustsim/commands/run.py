@@ -87,6 +87,7 @@ def refuse_other_files(path: str) -> None:
 
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
+    from ..experiments.execute import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications
     from ..params import safe_text
     from ..results import check_target, release_claim, scenario_files
@@ -109,8 +110,11 @@ def replications(args, scenario) -> int:
             print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"
                   f"  trust {_ci(s['trust_buyer'], 2)}")
     if rep.failed:
-        print(f"{len(rep.failed)} of {args.seeds} runs failed (replicates {', '.join(map(str, rep.failed[:10]))}); "
-              f"see the error column of {out}/replications.csv")
+        line = failure_line(rep.failed, args.seeds, f"{safe_text(out, 400)}/replications.csv", "replicates")
+        if len(rep.failed) == args.seeds:  # nothing to summarise: an error, not a result
+            print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
+        else:
+            print(line)
         return 1
     return 0
 

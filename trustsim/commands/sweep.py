@@ -34,6 +34,8 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
+    from ..experiments.execute import failure_line
+    from ..locks import write_failure
     from ..params import ParamError, safe_text
 
     sweep = load_sweep(args.file)
@@ -52,6 +54,14 @@ def handle(args) -> int:
               + (f" --out {safe_text(args.out, 400)}" if args.out else ""),
               file=sys.stderr)
         return 130
+    except OSError as exc:
+        failure = write_failure(exc)
+        if not failure:
+            raise
+        n = len(read_journal(out / JOURNAL))
+        print(f"trustsim: error: {failure}; {n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; "
+              f"finish with --resume once it can be written", file=sys.stderr)
+        return 2
     except BrokenProcessPool:
         n = len(read_journal(out / JOURNAL))
         print(f"trustsim: a worker process died (out of memory?); {n} finished runs are kept; "
@@ -62,8 +72,11 @@ def handle(args) -> int:
     print(f"{safe_text(sweep.name)}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s "
           f"→ {where}")
     if nf:
-        shown = ", ".join(map(str, res["failed"][:10])) + (" …" if nf > 10 else "")
-        print(f"{nf} of {res['runs']} runs failed (run ids {shown}); see the error column of {where}runs.csv")
+        line = failure_line(res["failed"], res["runs"], f"{where}runs.csv")
+        if nf == res["runs"]:  # nothing to summarise: an error, not a result
+            print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
+        else:
+            print(line)
         return 1
     print(f"0 of {res['runs']} runs failed")
     return 0

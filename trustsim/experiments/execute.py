@@ -7,6 +7,7 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
@@ -22,7 +23,7 @@ from ..locks import pid_alive
 from ..params import ParamError, resolve_key
 from ..results import replace_file, target_lock
 from .design import Sweep, shard_ids, tasks
-from .journal import JOURNAL, Journal, finish, prepare_folder, state_of
+from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
 __all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep"]
@@ -213,6 +214,13 @@ class Progress:
 
 # --- the sweep ------------------------------------------------------------------------------------
 
+def failure_line(failed: list, total: int, table: str, ids: str = "run ids") -> str:
+    """How many of a command's runs failed, which, and where their errors are: the line every command that
+    runs many prints (``sweep``, ``run --seeds``, ``compare``)."""
+    shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
+    return f"{len(failed)} of {total} runs failed ({ids} {shown}); see the error column of {table}"
+
+
 def fail_hook() -> frozenset:
     text = os.environ.get(FAIL_ENV, "").strip()
     if not text:
@@ -231,7 +239,11 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     Runs go to the workers in ensembles of ``batch`` runs (None: ``batch_size``; 1: one at a time); a run's
     figures are the same whatever the batch.
     """
+    from ..capacity import check_sweep_memory
+
     out = Path(out)
+    if not dask or dask == "local":  # the largest market, and --batch of them on each worker, fit this machine
+        check_sweep_memory(sweep, batch, workers or os.cpu_count() or 1, sweep.source)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
     prepare_folder(out, state, resume, force, check_only=True)   # refuse before taking the lock
@@ -250,6 +262,7 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         executor, slots = local_executor(workers)
     try:
         done = prepare_folder(out, state, resume, force)
+        done = keep_own_runs(out, sweep, shard, done) if done else done
     except BaseException:
         executor.shutdown(wait=False)
         if close:
@@ -296,8 +309,10 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         for fut in pending:
             fut.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
-        journal.close()
-        progress.close()
+        with contextlib.suppress(OSError):  # the failure being raised may be the disk's: it is the one to tell
+            journal.close()
+        with contextlib.suppress(OSError):
+            progress.close()
         if close:
             close()
         raise

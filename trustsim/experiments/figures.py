@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..labels import column_label, param_label, short_column_label
-from ..results import write_atomically
+from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
 from .design import Sweep, is_number
@@ -26,10 +26,8 @@ def _slug(text: str) -> str:
 
 
 def write_figures(out: Path, sweep: Sweep, df, sens=None) -> list[Path]:
-    """Draw the figures into a temporary folder that then replaces ``out/figures`` in one rename."""
-    names: list[str] = []
-    write_atomically(Path(out) / "figures", lambda tmp: names.extend(draw(tmp, sweep, df, sens)), force=True)
-    return [Path(out) / "figures" / name for name in names]
+    """Draw the figures into ``out/figures``, replacing only those files (:func:`trustsim.results.redraw_figures`)."""
+    return redraw_figures(out, lambda tmp: draw(tmp, sweep, df, sens))
 
 
 def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:

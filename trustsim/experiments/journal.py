@@ -91,9 +91,16 @@ class Journal:
             self.synced = time.monotonic()
 
     def close(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
+        """Flush, sync and close; the file is closed even when the flush fails (a full disk, a file-size
+        limit), so nothing is left to fail again, with a traceback, when Python collects it."""
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        finally:
+            try:
+                self.fh.close()
+            except OSError:
+                pass
 
 
 def _clear(out: Path) -> None:
@@ -179,6 +186,51 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
     except OSError as exc:
         raise ParamError(shown, None, f"cannot write the results folder ({exc.strerror})") from None
     return {}
+
+
+def foreign_row(entry: dict, sweep: Sweep, ids: set[int]) -> str | None:
+    """Why a journal row does not belong to this sweep (``--resume`` trusts none blindly), or None: its run id
+    outside the design (or this shard), or its point, replicate, seed or factor values not the design's."""
+    from .design import run_seed
+
+    row = entry.get("row") if isinstance(entry, dict) else None
+    if not isinstance(row, dict):
+        return "not a run's row"
+    run_id = row.get("run_id")
+    if not isinstance(run_id, int) or run_id not in ids:
+        return "its run id is not in the design" + (" (or this shard)" if len(ids) < sweep.n_runs else "")
+    point, rep = divmod(run_id, sweep.replications)
+    if row.get("point") != point or row.get("replicate") != rep:
+        return "its point or replicate is not its run id's"
+    if row.get("seed") != run_seed(sweep.seed, point, rep, sweep.seeds):
+        return "its seed is not the design's"
+    if row.get("status") not in ("ok", "error"):
+        return "its status is neither ok nor error"
+    wrong = [k for k, v in sweep.points[point].items() if row.get(k) != v]
+    if wrong:
+        return f"its {safe_text(wrong[0])} is not the design's"
+    return None
+
+
+def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict[int, dict]:
+    """The journal's runs that belong to this sweep (:func:`foreign_row`); the others are dropped from the
+    journal (and their time series removed), said on standard error, and run again."""
+    import sys
+
+    ids = set(shard_ids(sweep.n_runs, shard))
+    dropped = {i: why for i, e in done.items() if (why := foreign_row(e, sweep, ids))}
+    if not dropped:
+        return done
+    kept = {i: e for i, e in done.items() if i not in dropped}
+    _write_text(out / JOURNAL, "".join(json.dumps(kept[i], allow_nan=False) + "\n" for i in sorted(kept)))
+    for i in dropped:
+        (out / "timeseries" / f"run-{i:07d}.parquet").unlink(missing_ok=True)
+    first, why = next(iter(sorted(dropped.items())))
+    print(f"trustsim: note: {len(dropped)} journal row{'s' if len(dropped) > 1 else ''} of "
+          f"{safe_text(out / JOURNAL, 400)} did not belong to this sweep and {'were' if len(dropped) > 1 else 'was'} "
+          f"dropped (run {first}: {why}); {'they are' if len(dropped) > 1 else 'it is'} run again if in the design",
+          file=sys.stderr)
+    return kept
 
 
 def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, figures: bool = True,

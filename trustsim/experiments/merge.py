@@ -44,7 +44,9 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     ks = [k for k, _ in shards]
     dup = sorted({k for k in ks if ks.count(k) > 1})
     if dup:
-        raise ParamError(str(out), None, f"shard {dup[0]}/{n} given twice")
+        twice = [str(d) for (d, _), k in zip(states, ks) if k == dup[0]]
+        same = "the same folder" if len({Path(d).resolve() for d in twice}) == 1 else "two folders"
+        raise ParamError(twice[-1], None, f"shard {dup[0]}/{n} given twice ({same}: {', '.join(twice)})")
     missing = sorted(set(range(1, n + 1)) - set(ks))
     if missing:
         shown = ", ".join(f"{k}/{n}" for k in missing)

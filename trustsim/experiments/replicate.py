@@ -83,18 +83,28 @@ class Replicated:
 
     def bands(self):
         """Per step and posture: each column's mean and 95% interval over the replicates (``c``, ``c.low``,
-        ``c.high``)."""
+        ``c.high``); None when no run succeeded (there is nothing to summarise)."""
         ts = self.timeseries
+        if ts is None:
+            return None
         ok = ts[ts["replicate"].isin(self.runs.loc[self.runs["status"] == "ok", "replicate"])]
         return interval_frame(ok, ["step", "group"], [c for c in COLUMNS if c != "buyers"])
 
 
 def replication_sweep(scenario, n: int, root: int | None = None):
     """The sweep that replicates ``scenario`` ``n`` times from the root seed (default: its ``run.seed``)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ParamError("--seeds", None, f"expected a whole number, got {type(n).__name__} {n!r}")
     if n < MIN_SEEDS:
         raise ParamError("--seeds", None, f"{n} is too few: the intervals need at least {MIN_SEEDS} seeds")
     table = {"replications": n, "seed": scenario.params.run.seed if root is None else root}
-    return build_sweep(scenario.name, scenario.path or scenario.name, scenario.params, table, scenario)
+    try:
+        return build_sweep(scenario.name, scenario.path or scenario.name, scenario.params, table, scenario)
+    except ParamError as exc:  # the table is made from --seeds and --seed: name them, not the sweep's keys
+        flag = {"sweep.replications": "--seeds", "sweep.seed": "--seed"}.get(exc.key)
+        if flag is None:
+            raise
+        raise ParamError(flag, None, exc.message) from None
 
 
 def replicate(scenario, n: int, *, root: int | None = None, workers: int | None = None,
@@ -128,13 +138,13 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
         rep.runs.to_csv(tmp / "replications.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2) + "\n")
         bands = rep.bands()
-        bands.to_csv(tmp / "bands.csv", index=False)
-        if rep.timeseries is not None:
+        if bands is not None:  # every run failed: the table of their errors, no bands or figures
+            bands.to_csv(tmp / "bands.csv", index=False)
             (tmp / "timeseries").mkdir()
             for r, frame in rep.timeseries.groupby("replicate", sort=True):
                 frame.drop(columns="replicate").to_csv(tmp / "timeseries" / f"replicate-{r:03d}.csv", index=False)
-        (tmp / "figures").mkdir()
-        draw(tmp / "figures", bands, rep.runs, rep.scenario.name)
+            (tmp / "figures").mkdir()
+            draw(tmp / "figures", bands, rep.runs, rep.scenario.name)
         info = manifest(rep.scenario, rep.scenario.params, rep.started, rep.wall, kind=KIND,
                         root_seed=rep.root_seed, replications=len(rep.runs), seeds=rep.seeds, failed=rep.failed,
                         seed_rule="replicate r: SeedSequence(root_seed, spawn_key=(0, r)), 63 bits, as in sweeps")

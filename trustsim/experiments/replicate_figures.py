@@ -91,7 +91,7 @@ def redraw(folder: str | Path) -> list[Path]:
     import pandas as pd
 
     from ..params import ParamError
-    from ..results import write_atomically
+    from ..results import redraw_figures
     from .replicate import read_runs
 
     folder = Path(folder)
@@ -101,7 +101,4 @@ def redraw(folder: str | Path) -> list[Path]:
         name = json.loads((folder / "manifest.json").read_text())["scenario"]["name"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
-    names: list[Path] = []
-    write_atomically(folder / "figures", lambda tmp: names.extend(p.name for p in draw(tmp, bands, runs, name)),
-                     force=True)
-    return [folder / "figures" / n for n in names]
+    return redraw_figures(folder, lambda tmp: draw(tmp, bands, runs, name))

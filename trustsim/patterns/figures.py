@@ -125,7 +125,7 @@ def jsonable(values):
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
     from ..params import ParamError
-    from ..results import write_atomically
+    from ..results import redraw_figures
 
     folder = Path(folder)
     try:
@@ -138,12 +138,12 @@ def redraw(folder: str | Path) -> list[Path]:
                          f"cannot redraw from it ({exc}); a suite run before patterns.json kept its series "
                          f"needs trustsim patterns again") from None
 
-    def draw(tmp: Path) -> None:
+    def draw(tmp: Path) -> list[str]:
         for r in results:
             plot(r, tmp / f"{r.pattern}.png")
+        return [f"{r.pattern}.png" for r in results]
 
-    write_atomically(folder / "figures", draw, force=True)
-    return [folder / "figures" / f"{r.pattern}.png" for r in results]
+    return redraw_figures(folder, draw)
 
 
 def _nan(x):

@@ -276,14 +276,36 @@ def server_command(host: str, port: int) -> list[str]:
             "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
 
 
+def refuse_nul_paths() -> None:
+    """A static file whose path holds a NUL character (``GET /static/public/%00``) is answered 400:
+    Starlette's static files (which Solara serves its own with) pass such a path to the file system, which
+    raises, so the server logged a traceback and answered 500."""
+    from starlette.responses import PlainTextResponse
+    from starlette.staticfiles import StaticFiles
+
+    serve = StaticFiles.get_response
+    if getattr(serve, "refuses_nul", False):
+        return
+
+    async def get_response(self, path: str, scope):
+        if "\x00" in path:
+            return PlainTextResponse("bad request: a NUL character in the path\n", status_code=400)
+        return await serve(self, path, scope)
+
+    get_response.refuses_nul = True
+    StaticFiles.get_response = get_response
+
+
 def run_server(argv: list[str] | None = None) -> None:
     """Solara's command line, ending with exit status 130 on Ctrl-C (SIGINT) or SIGTERM as every
-    trustsim command does, instead of the status 1 its command-line library gives an interruption."""
+    trustsim command does, instead of the status 1 its command-line library gives an interruption;
+    requests with a NUL character in their path are refused (:func:`refuse_nul_paths`)."""
     import signal
 
     import click
     from solara.__main__ import cli
 
+    refuse_nul_paths()
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with Ctrl-C ignored (a background job)
     try:
