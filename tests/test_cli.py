@@ -43,7 +43,8 @@ def test_run_writes_the_results_contract(tmp_path, capsys):
     rows = (out / "timeseries.csv").read_text().splitlines()[1:]
     assert len(rows) == 30 * 3
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"long_run", "short_run"}
+    assert set(summary) == {"long_run", "business_horizon", "short_run", "long_run_steps", "steady_state"}
+    assert summary["long_run_steps"] == [16, 30]                     # the second half of 30 steps
     assert set(summary["long_run"]) == {"partner", "aggressive", "all"}
     manifest = json.loads((out / "manifest.json").read_text())
     for key in ("trustsim", "mesa", "python", "numpy", "params", "seed", "steps", "scenario", "started_utc",

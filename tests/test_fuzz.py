@@ -110,7 +110,7 @@ def test_case_through_check_run_and_sweep(case, tmp_path, capsys, monkeypatch):
 
 
 ENTRY_POINT_CASES = ["garbage/random_256.bin.toml", "extends/cycle_of_2/main.toml", "huge/int_5000_digits.toml",
-                     "encoding/utf16_bom.toml", "garbage/deep_array.toml", "unknown/key_trust.erosion.toml",
+                     "encoding/utf16_bom.toml", "garbage/deep_array.toml", "unknown/key_trust.gain.toml",
                      "sweep/bad_design.toml"]
 
 

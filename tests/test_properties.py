@@ -108,8 +108,9 @@ def check_run(changes: dict) -> TrustMarket:
     assert not np.isinf(rows).any(), "infinity in the per-step rows"
     assert np.array_equal(m.recorder.frame().drop(columns=["step", "group"]).isna().to_numpy(),
                           expected_nan.reshape(-1, len(COLUMNS)))
-    for span in m.recorder.summary().values():
-        for group, cols in span.items():
+    summary = m.recorder.summary()
+    for span in ("long_run", "business_horizon", "short_run"):
+        for group, cols in summary.get(span, {}).items():
             none = cols["buyers"] == 0
             bad = [c for c, v in cols.items() if not math.isfinite(v) and not (none and math.isnan(v))]
             assert not bad, f"summary {group}: {bad}"
