@@ -95,8 +95,9 @@ def test_resuming_from_the_kept_generations_gives_the_same_posterior():
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main
 
-    text = (f'extends = "{(Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()}"\n{table}\n[[calibrate.targets]]\nname = "a"\nmeasure = "nonprod_least_trusted"\nvalue = 0.47\n'
-            f'sd = 0.03\n')
+    baseline = (Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()
+    text = (f'extends = "{baseline}"\n{table}\n[[calibrate.targets]]\nname = "a"\n'
+            f'measure = "nonprod_least_trusted"\nvalue = 0.47\nsd = 0.03\n')
     if "parameters" not in table:
         text += '[calibrate.parameters]\n"time.h_admin" = { lo = 2.0, hi = 40.0 }\n'
     path = tmp_path / "cal.toml"
