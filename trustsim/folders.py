@@ -50,6 +50,8 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "replications": ("manifest.json", "replications.csv", "summary.json", "bands.csv", "timeseries/replicate-*.csv",
                      "figures/*.png"),
     "compare": ("manifest.json", "compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "figures/*.png"),
+    "calibration": ("manifest.json", "calibration.json", "journal.jsonl", "posterior.parquet", "coverage.csv",
+                    "predictive.csv", "screening.csv", "calibration.md", "figures/*.png"),
 }
 
 
@@ -88,6 +90,8 @@ def result_kind(path: str | Path) -> str | None:
         if (path / "sweep.json").is_file():
             return "sweep"
         return "patterns" if (path / "patterns.json").is_file() else "run"
+    if (path / "calibration.json").is_file():
+        return "calibration"  # a calibration still running or killed before its manifest
     return "sweep" if (path / "sweep.json").is_file() else None
 
 

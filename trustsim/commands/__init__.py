@@ -9,6 +9,6 @@ needs (NumPy, Mesa, pandas, Matplotlib, Solara), so ``trustsim --help`` stays fa
 ``ParamError`` (exit 2, one line); ``cli.main`` turns every outcome into an exit status.
 """
 
-from . import check, columns, compare, merge, params, patterns, report, rerun, run, sweep, viz
+from . import calibrate, check, columns, compare, merge, params, patterns, report, rerun, run, sweep, viz
 
-COMMANDS = (run, rerun, compare, check, params, columns, report, viz, sweep, merge, patterns)
+COMMANDS = (run, rerun, compare, check, params, columns, report, viz, sweep, merge, patterns, calibrate)

@@ -9,7 +9,7 @@ HELP = "redraw the figures of a results folder"
 
 def arguments(p) -> None:
     p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
-                                  "compare); its figures/ are drawn again from its tables")
+                                  "compare, calibrate); its figures/ are drawn again from its tables")
 
 
 def handle(args) -> int:
@@ -42,6 +42,10 @@ def handle(args) -> int:
         paths = redraw(folder)
     elif kind == "compare":
         from ..comparison import redraw
+
+        paths = redraw(folder)
+    elif kind == "calibration":
+        from ..calibration.report import redraw
 
         paths = redraw(folder)
     else:
