@@ -106,3 +106,121 @@ def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, 
     err = capsys.readouterr().err
     print(err)
     assert code == 2 and err.count("\n") == 1 and key in err and needle in err
+
+
+# --- trustsim calibrate on a small market ---------------------------------------------------------------
+
+SMALL = """extends = "{baseline}"
+[run]
+steps = 30
+[market]
+buyers = 10
+suppliers = 5
+[calibrate]
+budget = {budget}
+population = 10
+noise_replicates = 3
+seed = 5
+[calibrate.predictive]
+draws = 4
+pattern_draws = {pattern_draws}
+pattern_seeds = 2
+[calibrate.parameters]
+"time.h_monitor" = {{ lo = 2.0, hi = 40.0 }}
+"innovation.quality_idea_value" = {{ lo = 0.02, hi = 0.4 }}
+[calibrate.structures]
+"suppliers.attention_policy" = {{ values = ["silence", "periodic"], weights = [0.7, 0.3] }}
+[[calibrate.targets]]
+name = "nonprod_low"
+measure = "nonprod_least_trusted"
+value = 0.47
+sd = 0.03
+[[calibrate.targets]]
+name = "drop_partner"
+measure = "defect_drop_partner"
+value = 0.5
+sd = 0.08
+[[calibrate.targets]]
+name = "ratio"
+measure = "units_per_hour_ratio"
+value = 5
+sd = 1.5
+role = "held_out"
+"""
+
+
+def small_file(tmp_path, budget=100, pattern_draws=0) -> Path:
+    path = tmp_path / "small.toml"
+    baseline = (Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()
+    path.write_text(SMALL.format(baseline=baseline, budget=budget, pattern_draws=pattern_draws))
+    return path
+
+
+def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path, pattern_draws=1), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    print(capsys.readouterr().out)
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert {"generation", "weight", "structure", "time.h_monitor", "innovation.quality_idea_value"} <= set(post)
+    last = post[post.generation == post.generation.max()]
+    assert len(last) == 10 and abs(last.weight.sum() - 1) < 1e-9
+    assert post["time.h_monitor"].between(2, 40).all()
+    pred = pd.read_csv(out / "predictive.csv")
+    assert set(pred.loc[pred.kind == "target", "role"]) == {"calibrate", "held_out"}
+    assert {"P3", "P10", "R1", "R4"} <= set(pred.loc[pred.kind == "pattern", "name"])
+    info = json.loads((out / "manifest.json").read_text())
+    assert info["kind"] == "calibration" and info["calibration_file"]["sha256"] == hashlib.sha256(
+        path.read_bytes()).hexdigest()
+    assert "## Posterior" in (out / "calibration.md").read_text()
+    for png in (out / "figures").glob("*.png"):
+        png.unlink()
+    assert main(["report", str(out)]) == 0
+    assert {p.name for p in (out / "figures").glob("*.png")} >= {"marginals.png", "pairs.png", "predictive.png"}
+    # a second run into the same finished folder replaces it; an unfinished one needs --resume or --force
+    (out / "manifest.json").unlink()
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
+    """A kill after the first generation leaves the journal's noise estimate and that generation: --resume goes
+    on from there to the posterior of a run never interrupted."""
+    import json
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]) == 0
+    whole = pd.read_parquet(out / "posterior.parquet")
+    assert whole.generation.max() >= 2
+    lines = (out / "journal.jsonl").read_text().splitlines(keepends=True)
+    kept = [ln for ln in lines if "noise" in json.loads(ln) or json.loads(ln)["population"]["generation"] == 0]
+    (out / "journal.jsonl").write_text("".join(kept) + lines[2][:40])  # and a line cut short by the kill
+    for name in ("manifest.json", "posterior.parquet", "calibration.md"):
+        (out / name).unlink()
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive",
+                 "--resume"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole)
+
+
+def test_the_same_seed_gives_the_same_posterior_on_one_worker_or_two(tmp_path):
+    import pandas as pd
+
+    import trustsim
+
+    path = small_file(tmp_path, budget=70)
+    one = trustsim.calibrate(path, workers=1, predictive=False)
+    two = trustsim.calibrate(path, workers=2, predictive=False)
+    print(one["parameters"].to_string())
+    pd.testing.assert_frame_equal(one["posterior"], two["posterior"])
+    other = trustsim.calibrate(path, workers=1, predictive=False, seed=6)
+    assert not other["posterior"].equals(one["posterior"])
