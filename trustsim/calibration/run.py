@@ -164,13 +164,6 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     return tables
 
 
-def _bar(total: int, desc: str, quiet: bool, initial: int = 0):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True,
-                disable=quiet or not sys.stderr.isatty())
-
-
 def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                predictive) -> dict:
     import pandas as pd
@@ -196,9 +189,11 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     problem = problem_of(cal, Simulator(cal, executor, slots, [measures[i] for i in ids]), run_var)
     settings = replace(settings_of(cal), budget=spec.budget - noise["runs"])
     start = [Population(**e["population"]) for e in entries if "population" in e]
-    bar = _bar(settings.budget, "calibration runs", quiet, start[-1].used if start else 0)
+    from ..experiments.execute import Progress
+
+    bar = Progress(f"{cal.name} calibration", settings.budget, start[-1].used if start else 0, 0, quiet)
     try:
-        pops, why = abc_smc(problem, settings, start=start, progress=bar.update,
+        pops, why = abc_smc(problem, settings, start=start, progress=lambda n: [bar.update(True) for _ in range(n)],
                             on_generation=lambda p: journal({"population": p.to_json()}))
     finally:
         bar.close()
