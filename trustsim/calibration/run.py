@@ -227,8 +227,10 @@ def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measure
     prior = np.array(cal.structure_prior)
     m = int(rng.choice(len(prior), p=prior / prior.sum()))
     ids = [spec.targets.index(t) for t in cal.calibrate_targets]
-    sim = Simulator(cal, executor, slots, [measures[i] for i in ids], (COVERAGE, j))
-    clean = sim(truth[None, :], np.array([m]), np.array([[-1, 0, 0]]))[0]
+    fitted = [measures[i] for i in ids]
+    truth_sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 1))  # the pseudo-observation's own seeds
+    clean = truth_sim(truth[None, :], np.array([m]), np.zeros((1, 3), int))[0]
+    sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 0))
     sd = np.array([t.sd for t in cal.calibrate_targets])
     pseudo = clean + rng.standard_normal(len(sd)) * sd
     problem = problem_of(cal, sim, run_var, observed=pseudo)
