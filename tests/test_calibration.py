@@ -243,3 +243,20 @@ def test_coverage_on_trustsim_at_known_parameters(tmp_path):
         assert abs(s["rate"] - s["level"]) <= 3 * s["se"] + 1e-9
     r = cov[cov.parameter == "innovation.quality_idea_value"][["truth", "posterior_mean"]].corr().iloc[0, 1]
     print(f"recovery of innovation.quality_idea_value: corr(truth, posterior mean) {r:.2f}")
+
+
+def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
+    """Sobol indices of the targets over the priors: the defect fall of partner lots cannot depend on
+    monitoring hours (hours move no defect), and does depend on what a process idea does to quality."""
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    out = tmp_path / "screen"
+    assert main(["calibrate", str(small_file(tmp_path)), "--screen", "8", "--out", str(out), "--workers", "1",
+                 "--quiet"]) == 0
+    print(capsys.readouterr().out)
+    sc = pd.read_csv(out / "screening.csv").set_index(["target", "parameter"])
+    assert sc.loc[("drop_partner", "time.h_monitor"), "ST"] < 0.02
+    assert sc.loc[("drop_partner", "innovation.quality_idea_value"), "ST"] > 0.2
+    assert (out / "figures" / "screening.png").exists() and not (out / "posterior.parquet").exists()

@@ -19,7 +19,8 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
     from .. import __version__
     from ..results import manifest
 
-    replace_file(out / "posterior.parquet", lambda tmp: tables["posterior"].to_parquet(tmp, index=False))
+    if "posterior" in tables:
+        replace_file(out / "posterior.parquet", lambda tmp: tables["posterior"].to_parquet(tmp, index=False))
     for name in ("predictive", "coverage", "screening"):
         if name in tables:
             replace_file(out / f"{name}.csv", lambda tmp, n=name: tables[n].to_csv(tmp, index=False))
@@ -33,10 +34,10 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
     info = manifest(scenario, cal.base, started, wall, kind="calibration", version=__version__,
                     calibration_file={"path": cal.source, "sha256": cal.sha256}, calibrate=cal.table,
                     budget=cal.spec.budget, calibration_seed=cal.spec.seed, workers=workers,
-                    runs=int(tables["generations"]["runs_so_far"].iloc[-1]), stop=tables["stop"],
+                    runs=int(tables["runs"]), stop=tables.get("stop", "screening only"),
                     parameters=list(cal.keys), prior={k: [a, b] for k, a, b in zip(cal.keys, cal.lo, cal.hi)},
                     structures=[cal.structure_label(i) for i in range(len(cal.structures))],
-                    run_variance=tables["noise"]["variance"], distance_scale=tables["scale"])
+                    run_variance=tables.get("noise", {}).get("variance"), distance_scale=tables.get("scale"))
     replace_file(out / "manifest.json", lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False,
                                                                                 default=str) + "\n"))
 
@@ -50,6 +51,10 @@ def _f(x, digits=3) -> str:
 
 def markdown(cal: Calibration, tables: dict, wall: float) -> str:
     """calibration.md: what was calibrated, how far it got, the posterior, the structures, the checks."""
+    if "posterior" not in tables:
+        return (f"# Screening of {cal.name}\n\nFrom `{cal.source}` (sha256 {cal.sha256}): {tables['runs']} market "
+                f"runs in {wall:.0f} s. Seed {cal.spec.seed}.\n" + "\n".join(screening_lines(tables["screening"]))
+                + "\n")
     gens, params = tables["generations"], tables["parameters"]
     lines = [f"# Calibration of {cal.name}", "",
              f"ABC-SMC (docs/ODD.md, Calibration) from `{cal.source}` (sha256 {cal.sha256}): "
@@ -125,19 +130,22 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
         for k, g in cov.groupby("parameter", sort=False):
             r = np.corrcoef(g.truth, g.posterior_mean)[0, 1] if len(g) > 2 else np.nan
             lines.append(f"| `{k}` | {g.in50.mean():.0%} | {g.in90.mean():.0%} | {_f(r, 2)} |")
-    if "screening" in tables:
-        from .screen import INFORMED, informed
-
-        sc = tables["screening"]
-        chosen = informed(sc)
-        lines += ["", "## Screening (Sobol total indices on the targets)", "",
-                  f"Parameters whose total index reaches {INFORMED} on some calibrate-role target: "
-                  + (", ".join(f"`{k}` ({v:.2f})" for k, v in chosen) or "none")
-                  + ". The others move no fitted figure: calibrating them would return their prior.", "",
-                  "| target | parameter | S1 | ST |", "|---|---|---|---|"]
-        lines += [f"| {r.target} | `{r.parameter}` | {r.S1:.2f} ± {r.S1_conf:.2f} | {r.ST:.2f} ± {r.ST_conf:.2f} |"
-                  for _, r in sc.iterrows()]
     return "\n".join(lines) + "\n"
+
+
+def screening_lines(sc) -> list[str]:
+    """The screening section: the informed parameters, then every index."""
+    from .screen import INFORMED, informed
+
+    chosen = informed(sc)
+    lines = ["", "## Screening (Sobol indices of the targets over the priors' box)", "",
+             f"Parameters whose total index reaches {INFORMED} on some calibrate-role target: "
+             + (", ".join(f"`{k}` ({v:.2f})" for k, v in chosen) or "none")
+             + ". The others move no fitted figure: calibrating them would return their prior.", "",
+             "| target | role | parameter | S1 | ST |", "|---|---|---|---|---|"]
+    lines += [f"| {r.target} | {r.role} | `{r.parameter}` | {r.S1:.2f} ± {r.S1_conf:.2f} | "
+              f"{r.ST:.2f} ± {r.ST_conf:.2f} |" for r in sc.itertuples()]
+    return lines
 
 
 # --- figures ------------------------------------------------------------------------------------------
@@ -151,16 +159,14 @@ def draw(folder: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    folder = Path(folder)
-    state = json.loads((folder / STATE).read_text())
-    (folder / "figures").mkdir(exist_ok=True)
-    post = pd.read_parquet(folder / "posterior.parquet")
-    last = post[post.generation == post.generation.max()]
     from ..params import validate
     from .config import build_calibration
 
+    folder = Path(folder)
+    state = json.loads((folder / STATE).read_text())
+    (folder / "figures").mkdir(exist_ok=True)
     cal = build_calibration(state["name"], state["source"], validate(state["base"]), state["calibrate"])
-    keys, w = list(cal.keys), last["weight"].to_numpy()
+    keys = list(cal.keys)
     paths = []
 
     def save(fig, name):
@@ -168,6 +174,22 @@ def draw(folder: Path) -> list[Path]:
         replace_file(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
         plt.close(fig)
         paths.append(path)
+
+    if (folder / "screening.csv").exists():
+        sc = pd.read_csv(folder / "screening.csv")
+        st = sc.pivot(index="parameter", columns="target", values="ST").reindex(keys)
+        fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5))
+        st.plot.bar(ax=ax, width=0.8)
+        ax.axhline(0.05, color="k", ls="--", lw=1)
+        ax.set_ylabel("Sobol total index")
+        ax.set_title("Screening: total indices of each target")
+        ax.legend(fontsize=7)
+        save(fig, "screening.png")
+    if not (folder / "posterior.parquet").exists():
+        return paths
+    post = pd.read_parquet(folder / "posterior.parquet")
+    last = post[post.generation == post.generation.max()]
+    w = last["weight"].to_numpy()
 
     d = len(keys)
     cols = min(d, 3)
@@ -250,6 +272,6 @@ def redraw(folder: str | Path) -> list[Path]:
     from ..params import ParamError
 
     folder = Path(folder)
-    if not (folder / "posterior.parquet").exists() or not (folder / STATE).exists():
+    if not (folder / "manifest.json").exists() or not (folder / STATE).exists():
         raise ParamError(str(folder), None, "an unfinished calibration has no figures; finish it with --resume")
     return draw(folder)

@@ -124,8 +124,9 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
               predictive: bool = True, figures: bool = True) -> dict:
     """Calibrate the scenario of a calibration file (a path or a ``Calibration``) and return its tables as
     pandas DataFrames: ``posterior`` (one row per particle of every generation), ``predictive``, ``coverage``
-    (with ``check_coverage`` > 0), ``screening`` (with ``screen`` > 0), ``generations``, ``parameters``
-    (posterior summary, shrinkage), ``structures``. With ``out`` the folder of ``trustsim calibrate``."""
+    (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
+    ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
+    samples), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
     from ..experiments.execute import dask_executor, local_executor
 
     cal = file if isinstance(file, Calibration) else load_calibration(file)
@@ -173,10 +174,12 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     journal = (lambda e: _append(out / JOURNAL, e)) if out is not None else (lambda e: None)
     tables: dict = {}
-    if screen:
+    if screen:  # screening alone: which parameters the targets can inform, before any calibration
         from .screen import screening
 
         tables["screening"] = screening(cal, executor, slots, screen, quiet)
+        tables["runs"] = 2 * screen * (len(cal.keys) + 2)
+        return tables
     sim = Simulator(cal, executor, slots, measures)
     noise = next((e["noise"] for e in entries if "noise" in e), None)
     if noise is None:
@@ -198,6 +201,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     finally:
         bar.close()
     tables.update(posterior_tables(cal, pops, why, noise, problem))
+    tables["runs"] = pops[-1].used + noise["runs"]
     if predictive:
         from .predictive import predictive_table
 

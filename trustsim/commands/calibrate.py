@@ -25,8 +25,8 @@ def arguments(p) -> None:
     p.add_argument("--coverage-budget", type=pos_int, metavar="N",
                    help="market runs per coverage data set (default: the budget, at most 2000)")
     p.add_argument("--screen", type=int, default=0, metavar="N",
-                   help="first, Sobol indices of the targets over the parameters' priors with N base samples "
-                        "(N × (parameters + 2) × 2 runs; screening.csv)")
+                   help="screen instead of calibrating: Sobol indices of the targets over the parameters' priors "
+                        "with N base samples, a power of 2 (N × (parameters + 2) × 2 runs; screening.csv)")
     p.add_argument("--no-predictive", action="store_true", help="skip the posterior predictive checks")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -58,6 +58,15 @@ def handle(args) -> int:
               f"finish with: trustsim calibrate {safe_text(args.file, 400)} --resume"
               + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
         return 130
+    if "screening" in tables:
+        from ..calibration.screen import informed
+
+        chosen = informed(tables["screening"])
+        print(f"{safe_text(cal.name)}: screening, {tables['runs']} runs in {tables['wall_seconds']:.0f} s → "
+              f"{safe_text(out, 400)}/")
+        print("  informed (total index ≥ 0.05 on a fitted target): "
+              + (", ".join(f"{k} ({v:.2f})" for k, v in chosen) or "none"))
+        return 0
     gens = tables["generations"]
     print(f"{safe_text(cal.name)}: {len(gens)} generations, {int(gens['runs_so_far'].iloc[-1])} runs in "
           f"{tables['wall_seconds']:.0f} s (stopped by {tables['stop']}) → {safe_text(out, 400)}/")
