@@ -174,7 +174,8 @@ def _weights(z, m, prev: Population | None, problem: Problem, settings: Settings
 def run_generation(t: int, prev: Population | None, problem: Problem, settings: Settings, used: int,
                    progress: Callable[[int], None] | None = None) -> tuple[Population | None, str | None]:
     """Generation ``t``: proposals in batches until N are accepted. Returns the population (None when the
-    budget ran out first) and why the calibration stops after it (None: go on)."""
+    budget ran out before half of N were accepted; fewer than N when it ran out after) and why the calibration
+    stops after it (None: go on)."""
     n = settings.population
     if prev is None:
         eps = math.inf
@@ -189,7 +190,9 @@ def run_generation(t: int, prev: Population | None, problem: Problem, settings: 
     while sum(len(x) for x in keep_d) < n:
         need = n - sum(len(x) for x in keep_d)
         left = (settings.budget - used) // problem.cost
-        if left <= 0:
+        if left <= 0:  # the budget ends within the generation: keep it if half of it was accepted
+            if n - need >= max(n // 2, 2):
+                break
             return None, "budget"
         size = int(min(max(math.ceil(need / rate * 1.1), need), left, max(20 * n, 1)))
         z, m = _propose(prev, problem, settings, rng, size)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..params import ParamError, safe_text
+from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights
 from .config import Calibration, load_calibration
 from .simulate import COVERAGE, PREDICTIVE, Simulator, calibration_seed, run_noise
@@ -112,7 +113,7 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> li
         if out.is_dir() and any(out.iterdir()):
             _start_afresh(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / STATE).write_text(json.dumps(state, indent=2, default=str) + "\n")
+    replace_file(out / STATE, lambda tmp: tmp.write_text(json.dumps(state, indent=2, default=str) + "\n"))
     return []
 
 
@@ -194,9 +195,10 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     start = [Population(**e["population"]) for e in entries if "population" in e]
     from ..experiments.execute import Progress
 
-    bar = Progress(f"{cal.name} calibration", settings.budget, start[-1].used if start else 0, 0, quiet)
+    bar = Progress(f"calibrating {cal.name}", settings.budget, start[-1].used if start else 0, 0, quiet)
+    problem.simulate.progress = lambda n: [bar.update(True) for _ in range(n)]
     try:
-        pops, why = abc_smc(problem, settings, start=start, progress=lambda n: [bar.update(True) for _ in range(n)],
+        pops, why = abc_smc(problem, settings, start=start,
                             on_generation=lambda p: journal({"population": p.to_json()}))
     finally:
         bar.close()

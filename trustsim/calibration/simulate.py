@@ -38,6 +38,7 @@ class Simulator:
         self.cal, self.executor, self.slots, self.measures = cal, executor, slots, measures
         self.namespace = namespace
         self.replicates = replicates or cal.spec.replicates
+        self.progress = None  # called with the number of runs each finished batch held
 
     def runs(self, params: list, seeds: list[int]) -> np.ndarray:
         """The figures of each (params, seed) run, ``(runs, measures)``, in the order given."""
@@ -54,6 +55,8 @@ class Simulator:
         out = np.full((len(params), len(self.measures)), np.nan)
         for part, fut in futures:
             out[part] = np.array(fut.result(), dtype=float).reshape(len(part), -1)
+            if self.progress:
+                self.progress(len(part))
         return out
 
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
