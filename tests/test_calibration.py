@@ -212,7 +212,7 @@ def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole)
 
 
-def test_the_same_seed_gives_the_same_posterior_on_one_worker_or_two(tmp_path):
+def test_the_same_seed_gives_the_same_posterior_on_one_worker_two_or_dask(tmp_path):
     import pandas as pd
 
     import trustsim
@@ -222,6 +222,9 @@ def test_the_same_seed_gives_the_same_posterior_on_one_worker_or_two(tmp_path):
     two = trustsim.calibrate(path, workers=2, predictive=False)
     print(one["parameters"].to_string())
     pd.testing.assert_frame_equal(one["posterior"], two["posterior"])
+    pytest.importorskip("distributed")
+    on_dask = trustsim.calibrate(path, workers=2, dask="local", predictive=False)
+    pd.testing.assert_frame_equal(one["posterior"], on_dask["posterior"])
     other = trustsim.calibrate(path, workers=1, predictive=False, seed=6)
     assert not other["posterior"].equals(one["posterior"])
 

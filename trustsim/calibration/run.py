@@ -154,9 +154,11 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                             predictive)
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
-        if close:
+        if close:  # a Dask cluster's executor: closing the client cancels what is left
+            executor.shutdown(wait=False)
             close()
+        else:
+            executor.shutdown(wait=False, cancel_futures=True)
     wall = time.perf_counter() - t0
     tables["wall_seconds"] = wall
     if out is not None:
