@@ -263,3 +263,15 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
     assert sc.loc[("drop_partner", "time.h_monitor"), "ST"] < 0.02
     assert sc.loc[("drop_partner", "innovation.quality_idea_value"), "ST"] > 0.2
     assert (out / "figures" / "screening.png").exists() and not (out / "posterior.parquet").exists()
+
+
+@pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"), (["--screen", "6"], "power of 2"),
+                                          (["--check-coverage", "-1"], "--check-coverage")])
+def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, args, needle):
+    from trustsim.cli import main
+
+    out = tmp_path / "cal"
+    code = main(["calibrate", str(Path(__file__).parents[1] / "scenarios" / "calibration.toml"), "--out", str(out),
+                 *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and needle in err and not out.exists()

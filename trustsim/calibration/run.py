@@ -132,6 +132,10 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
 
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
+    if budget is not None and not (isinstance(budget, int) and budget >= 10):
+        raise ParamError("--budget", None, f"expected a whole number of at least 10, got {budget!r}")
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
+        raise ParamError("--seed", None, f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
     if budget is not None or seed is not None:
         spec = spec.model_copy(update={k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None})
         cal = replace(cal, spec=spec)
