@@ -13,6 +13,10 @@ with the figures of the shipped defaults on the same seeds and, for a point left
 search box, the loss a quarter of the box beyond that edge (does the box bind?).
 
     python scripts/calibrate.py --seeds 12 --starts 24 --out docs/calibration.json
+
+Superseded by ``trustsim calibrate`` (a posterior by ABC-SMC, with coverage and predictive checks); kept
+until the defaults are the posterior's, because docs/calibration.json, the record of the current defaults
+that docs/ODD.md's calibration table shows, is this script's output.
 """
 
 from __future__ import annotations

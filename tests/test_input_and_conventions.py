@@ -89,6 +89,7 @@ def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsy
     ["sweep", str(ROOT / "scenarios" / "sweep_uncertainty.toml"), "--quiet"],
     ["merge", "a", "b"],
     ["patterns", "--seeds", "2"],
+    ["calibrate", str(ROOT / "scenarios" / "calibration.toml")],
 ])
 def test_an_empty_out_is_an_error(tmp_path, capsys, monkeypatch, command):
     monkeypatch.chdir(tmp_path)

@@ -8,7 +8,8 @@ common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until
 __version__ = "0.1.0"
 
 _LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params",
-         "simulate": ".api", "replicate": ".api", "compare": ".api", "sweep": ".api", "Run": ".api"}
+         "simulate": ".api", "replicate": ".api", "compare": ".api", "sweep": ".api", "Run": ".api",
+         "calibrate": ".calibration.run"}
 
 
 def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
@@ -22,4 +23,4 @@ def __getattr__(name):  # imported on first use, so `trustsim --help` does not l
 
 
 __all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "simulate", "replicate", "compare", "sweep", "Run",
-           "__version__"]
+           "calibrate", "__version__"]

@@ -54,6 +54,8 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "structures": ("manifest.json", "structures.csv", "verdicts.csv", "conclusions.csv", "structures.md",
                    "figures/*.png"),
     "regimes": ("manifest.json", "regimes.csv", "regimes.md", "figures/*.png"),
+    "calibration": ("manifest.json", "calibration.json", "journal.jsonl", "posterior.parquet", "coverage.csv",
+                    "predictive.csv", "screening.csv", "calibration.md", "figures/*.png"),
 }
 
 
@@ -92,6 +94,8 @@ def result_kind(path: str | Path) -> str | None:
         if (path / "sweep.json").is_file():
             return "sweep"
         return "patterns" if (path / "patterns.json").is_file() else "run"
+    if (path / "calibration.json").is_file():
+        return "calibration"  # a calibration still running or killed before its manifest
     return "sweep" if (path / "sweep.json").is_file() else None
 
 

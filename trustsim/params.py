@@ -305,7 +305,7 @@ def _describe_error(err: dict) -> tuple[str, str]:
     if kind == "extra_forbidden":
         *parent, name = [str(p) for p in err["loc"]]
         if not parent:
-            return key, f'unknown table "{name}"{suggest(name, list(GROUPS) + ["extends", "sweep", "description"])}'
+            return key, f'unknown table "{name}"{suggest(name, list(GROUPS) + ["extends", "sweep", "calibrate", "description"])}'
         if key in RETIRED:
             return key, RETIRED[key]
         return key, f"unknown parameter{suggest(name, GROUPS[parent[0]].model_fields)}"

@@ -28,7 +28,7 @@ from .params import (
     validate,
 )
 
-TOP_LEVEL = ("extends", "description", "sweep")
+TOP_LEVEL = ("extends", "description", "sweep", "calibrate")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Scenario:
     sweep: dict | None = None
     chain: tuple[str, ...] = ()
     overrides: dict = field(default_factory=dict)
+    calibrate: dict | None = None
 
 
 MAX_FILE_BYTES = 1_000_000  # a scenario is a few kilobytes; this refuses a device or a runaway file
@@ -185,8 +186,9 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
     for key in ("description",):
         if key in data and not isinstance(data[key], str):
             raise ParamError(shown, key, "expected a string")
-    if "sweep" in data and not isinstance(data["sweep"], dict):
-        raise ParamError(shown, "sweep", "expected a table [sweep]")
+    for key in ("sweep", "calibrate"):
+        if key in data and not isinstance(data[key], dict):
+            raise ParamError(shown, key, f"expected a table [{key}]")
     parent = data.pop("extends", None)
     chain = [resolved]
     if parent is not None:
@@ -205,7 +207,8 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
                 where = target.absolute()
             raise ParamError(shown, "extends", f'"{parent}" {what} (resolved to {where})')
         base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
-        base.pop("sweep", None)  # a sweep belongs to the file that declares it
+        base.pop("sweep", None)  # a sweep (or a calibration) belongs to the file that declares it
+        base.pop("calibrate", None)
         base.pop("description", None)
         data = _merge(base, data)
         chain += base_chain
@@ -270,7 +273,7 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         name=name, params=params, path=shown,
         sha256=hashlib.sha256(raw).hexdigest() if path is not None else None,
         description=data.get("description", ""), sweep=data.get("sweep"),
-        chain=tuple(str(p) for p in chain), overrides=overrides,
+        chain=tuple(str(p) for p in chain), overrides=overrides, calibrate=data.get("calibrate"),
     )
 
 

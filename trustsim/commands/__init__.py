@@ -9,6 +9,22 @@ needs (NumPy, Mesa, pandas, Matplotlib, Solara), so ``trustsim --help`` stays fa
 ``ParamError`` (exit 2, one line); ``cli.main`` turns every outcome into an exit status.
 """
 
-from . import check, columns, compare, merge, params, patterns, regimes, report, rerun, run, structures, sweep, viz
+from . import (
+    calibrate,
+    check,
+    columns,
+    compare,
+    merge,
+    params,
+    patterns,
+    regimes,
+    report,
+    rerun,
+    run,
+    structures,
+    sweep,
+    viz,
+)
 
-COMMANDS = (run, rerun, compare, check, params, columns, report, viz, sweep, merge, patterns, structures, regimes)
+COMMANDS = (run, rerun, compare, check, params, columns, report, viz, sweep, merge, patterns, structures, regimes,
+            calibrate)

@@ -7,8 +7,9 @@ HELP = "validate a scenario or sweep file and show what it resolves to (runs not
 
 
 def arguments(p) -> None:
-    p.add_argument("scenario", help="scenario or sweep TOML file; a [sweep] table is checked whole (design, "
-                                    "factors and their ranges, metrics, every design point) and its runs counted")
+    p.add_argument("scenario", help="scenario, sweep or calibration TOML file; a [sweep] table is checked whole "
+                                    "(design, factors, metrics, every design point) and its runs counted, "
+                                    "a [calibrate] table whole (priors, structures, targets)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                    help="override one parameter, as trustsim run does (repeatable)")
 
@@ -22,6 +23,11 @@ def handle(args) -> int:
         from ..experiments import build_sweep
 
         sweep = build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)
+    cal = None
+    if scenario.calibrate is not None:
+        from ..calibration.config import build_calibration
+
+        cal = build_calibration(scenario.name, args.scenario, scenario.params, scenario.calibrate, scenario)
     print(f"{safe_text(args.scenario, 400)}: valid")
     if len(scenario.chain) > 1:
         print("extends: " + " -> ".join(safe_text(p, 400) for p in scenario.chain))
@@ -41,4 +47,18 @@ def handle(args) -> int:
         print(f"  factors: {factors}")
         print(f"  metrics: {', '.join(sweep.metrics)}")
         print(f"  seeds: root {sweep.seed}, {sweep.seeds}; run it with: trustsim sweep {args.scenario}")
+    if cal is not None:
+        spec = cal.spec
+        print(f"[calibrate] valid: {len(cal.keys)} parameters, {len(cal.structures)} structure"
+              f"{'s' if len(cal.structures) != 1 else ''}, {len(cal.calibrate_targets)} targets to fit and "
+              f"{len(spec.targets) - len(cal.calibrate_targets)} held out; budget {spec.budget} runs, "
+              f"population {spec.population}")
+        for key, lo, hi in zip(cal.keys, cal.lo, cal.hi):
+            print(f"  {key} ~ uniform({lo:g}, {hi:g})")
+        for m, w in enumerate(cal.structure_prior):
+            if len(cal.structures) > 1:
+                print(f"  structure {cal.structure_label(m)}: prior weight {w:.3g}")
+        for t in spec.targets:
+            print(f"  target {t.name} ({t.role}): {t.measure} = {t.value:g} ± {t.sd:g}")
+        print(f"  run it with: trustsim calibrate {args.scenario}")
     return 0

@@ -9,7 +9,8 @@ HELP = "redraw the figures of a results folder"
 
 def arguments(p) -> None:
     p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
-                                  "compare, structures, regimes); its figures/ are drawn again from its tables")
+                                  "compare, structures, regimes, calibrate); its figures/ are drawn again from "
+                                  "its tables")
 
 
 def handle(args) -> int:
@@ -58,6 +59,10 @@ def _redraw(folder, kind: str | None) -> list:
         paths = redraw(folder)
     elif kind == "compare":
         from ..comparison import redraw
+
+        paths = redraw(folder)
+    elif kind == "calibration":
+        from ..calibration.report import redraw
 
         paths = redraw(folder)
     else:

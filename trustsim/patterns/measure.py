@@ -141,14 +141,15 @@ def _measure_batch(batch):
     return list(zip(names, seeds, measure_many(list(members), list(seeds))))
 
 
-def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None
+def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None, first: int = 1
             ) -> dict[str, list[dict[str, float]]]:
-    """Measure every variant over ``seeds`` seeds (1 … seeds): ``{variant: [figures per seed]}``.
+    """Measure every variant over ``seeds`` seeds (``first`` … ``first`` + seeds − 1; the tests' are 1 … 30):
+    ``{variant: [figures per seed]}``.
 
     Runs alike in their shapes and switches (``batch_key``) go together in ensembles, at least two per worker.
     """
     chosen = variants(base) if names is None else {k: v for k, v in variants(base).items() if k in names}
-    jobs = [(name, seed, p) for name, p in chosen.items() for seed in range(1, seeds + 1)]
+    jobs = [(name, seed, p) for name, p in chosen.items() for seed in range(first, first + seeds)]
     out: dict[str, list] = {name: [None] * seeds for name in chosen}
     groups: dict = {}
     for job in jobs:
@@ -164,7 +165,7 @@ def run_all(base: Params, seeds: int, workers: int | None = None, names=None, pr
         results = pool.map(_measure_batch, batches)
     for batch in results:
         for name, seed, fig in batch:
-            out[name][seed - 1] = fig
+            out[name][seed - first] = fig
             if progress:
                 progress(1)
     if workers != 1:

@@ -1,0 +1,277 @@
+"""`trustsim calibrate`: the calibration file, the ABC-SMC core against analytic posteriors on toy models,
+coverage, resuming, workers, and the report (docs/ODD.md, Calibration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trustsim.calibration.abc import Problem, Settings, abc_smc, structure_weights
+from trustsim.calibration.diagnostics import coverage_records, coverage_summary, weighted_moments
+
+
+def _normal_toy(y, s=1.0, tau=0.5, lo=-10.0, hi=10.0):
+    """A figure that is the parameter plus run noise (sd s), published with error sd tau."""
+    def simulate(theta, m, keys):
+        rng = np.random.default_rng(np.random.SeedSequence(11, spawn_key=tuple(int(k) for k in keys[0])))
+        return theta + s * rng.standard_normal(theta.shape)
+
+    return Problem(lo=np.array([lo]), hi=np.array([hi]), observed=np.array([y]), scale=np.array([np.hypot(s, tau)]),
+                   obs_sd=np.array([tau]), simulate=simulate)
+
+
+def test_abc_smc_finds_the_analytic_posterior_of_a_normal_mean():
+    """Flat prior, figure ~ N(μ, s²), published with error τ: the posterior is N(y, s² + τ²), so both the run
+    noise and the observation uncertainty must widen it."""
+    s, tau, y = 1.0, 0.5, 1.3
+    pops, why = abc_smc(_normal_toy(y, s, tau), Settings(population=1000, budget=60000, generations=30, seed=3))
+    mean, cov = weighted_moments(pops[-1])
+    sd, exact = float(np.sqrt(cov[0, 0])), float(np.hypot(s, tau))
+    print(f"ABC posterior {mean[0]:.3f} ± {sd:.3f}, analytic {y} ± {exact:.3f} ({len(pops)} generations, {why})")
+    assert len(pops) >= 4 and pops[-1].tolerance < 0.1
+    assert abs(mean[0] - y) < 0.2
+    assert abs(sd / exact - 1) < 0.12
+
+
+def test_abc_model_choice_matches_the_analytic_bayes_factor():
+    """Two readings of one figure: the sum of squares of n draws with sd 1 or 1.5; the Bayes factor is
+    (σ_B/σ_A)^(n−1) exp(−S/2 (1/σ_A² − 1/σ_B²))."""
+    n, sig, S = 10, np.array([1.0, 1.5]), 12.0
+
+    def simulate(theta, m, keys):
+        rng = np.random.default_rng(np.random.SeedSequence(5, spawn_key=tuple(int(k) for k in keys[0])))
+        x = theta + sig[m][:, None] * rng.standard_normal((len(m), n))
+        return ((x - x.mean(1, keepdims=True)) ** 2).sum(1)[:, None]
+
+    problem = Problem(lo=np.array([-5.0]), hi=np.array([5.0]), observed=np.array([S]), scale=np.array([6.0]),
+                      obs_sd=np.zeros(1), simulate=simulate, structure_prior=np.array([0.5, 0.5]))
+    pops, _ = abc_smc(problem, Settings(population=1000, budget=50000, generations=30, seed=1))
+    bf = (sig[1] / sig[0]) ** (n - 1) * np.exp(-S / 2 * (1 / sig[0] ** 2 - 1 / sig[1] ** 2))
+    exact, got = bf / (1 + bf), structure_weights(pops[-1], 2)[0]
+    print(f"posterior weight of reading A: ABC {got:.3f}, analytic {exact:.3f}")
+    assert abs(got - exact) < 0.06
+
+
+def test_intervals_cover_the_truth_at_their_nominal_rates_on_the_toy():
+    """Simulation-based calibration: truths drawn from the prior, pseudo-observed figures made from them."""
+    rng = np.random.default_rng(2024)
+    rows = []
+    for i in range(40):
+        truth = rng.uniform(-3, 3)
+        y = truth + rng.standard_normal() * 1.0 + rng.standard_normal() * 0.5
+        pops, _ = abc_smc(_normal_toy(y, lo=-3.0, hi=3.0), Settings(population=300, budget=8000, seed=100 + i))
+        rows += coverage_records(i, ["mu"], [truth], pops[-1])
+    for s in coverage_summary(rows):
+        print(f"{s['level']:.0%} intervals held the truth in {s['rate']:.0%} of {s['n']} (se {s['se']:.3f})")
+        assert abs(s["rate"] - s["level"]) <= 3 * s["se"]
+
+
+def test_the_same_seed_gives_the_same_posterior_and_another_seed_another():
+    a, _ = abc_smc(_normal_toy(0.5), Settings(population=100, budget=2000, seed=7))
+    b, _ = abc_smc(_normal_toy(0.5), Settings(population=100, budget=2000, seed=7))
+    c, _ = abc_smc(_normal_toy(0.5), Settings(population=100, budget=2000, seed=8))
+    assert [p.to_json() for p in a] == [p.to_json() for p in b]
+    assert a[-1].theta != c[-1].theta
+
+
+def test_resuming_from_the_kept_generations_gives_the_same_posterior():
+    settings = Settings(population=100, budget=3000, seed=9)
+    whole, _ = abc_smc(_normal_toy(0.5), settings)
+    assert len(whole) >= 3
+    resumed, _ = abc_smc(_normal_toy(0.5), settings, start=whole[:2])
+    assert [p.to_json() for p in resumed] == [p.to_json() for p in whole]
+
+
+@pytest.mark.parametrize("table, key, needle", [
+    ("[calibrate]\nbudjet = 10", "calibrate.budjet", 'did you mean "budget"'),
+    ('[calibrate.parameters]\n"time.h_admn" = {}', "calibrate.parameters.time.h_admn", 'did you mean'),
+    ('[calibrate.parameters]\n"time.h_admin" = { lo = 1, hii = 2 }', "hii", 'did you mean "hi"'),
+    ('[calibrate.structures]\n"suppliers.attention_policy" = { values = ["silence", "periodc"] }',
+     "attention_policy", "'periodc' is not one of"),
+    ('[calibrate.structures]\n"trust.gain" = { values = [0.1, 0.2] }', "trust.gain", "not a real number"),
+])
+def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
+    from trustsim.cli import main
+
+    baseline = (Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()
+    text = (f'extends = "{baseline}"\n{table}\n[[calibrate.targets]]\nname = "a"\n'
+            f'measure = "nonprod_least_trusted"\nvalue = 0.47\nsd = 0.03\n')
+    if "parameters" not in table:
+        text += '[calibrate.parameters]\n"time.h_admin" = { lo = 2.0, hi = 40.0 }\n'
+    path = tmp_path / "cal.toml"
+    path.write_text(text)
+    code = main(["check", str(path)])
+    err = capsys.readouterr().err
+    print(err)
+    assert code == 2 and err.count("\n") == 1 and key in err and needle in err
+
+
+# --- trustsim calibrate on a small market ---------------------------------------------------------------
+
+SMALL = """extends = "{baseline}"
+[run]
+steps = 30
+[market]
+buyers = 10
+suppliers = 5
+[calibrate]
+budget = {budget}
+population = 10
+noise_replicates = 3
+seed = 5
+[calibrate.predictive]
+draws = 4
+pattern_draws = {pattern_draws}
+pattern_seeds = 2
+[calibrate.parameters]
+"time.h_monitor" = {{ lo = 2.0, hi = 40.0 }}
+"innovation.quality_idea_value" = {{ lo = 0.02, hi = 0.4 }}
+[calibrate.structures]
+"suppliers.attention_policy" = {{ values = ["silence", "periodic"], weights = [0.7, 0.3] }}
+[[calibrate.targets]]
+name = "nonprod_low"
+measure = "nonprod_least_trusted"
+value = 0.47
+sd = 0.03
+[[calibrate.targets]]
+name = "drop_partner"
+measure = "defect_drop_partner"
+value = 0.5
+sd = 0.08
+[[calibrate.targets]]
+name = "ratio"
+measure = "units_per_hour_ratio"
+value = 5
+sd = 1.5
+role = "held_out"
+"""
+
+
+def small_file(tmp_path, budget=100, pattern_draws=0) -> Path:
+    path = tmp_path / "small.toml"
+    baseline = (Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()
+    path.write_text(SMALL.format(baseline=baseline, budget=budget, pattern_draws=pattern_draws))
+    return path
+
+
+def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path, pattern_draws=1), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    print(capsys.readouterr().out)
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert {"generation", "weight", "structure", "time.h_monitor", "innovation.quality_idea_value"} <= set(post)
+    last = post[post.generation == post.generation.max()]
+    assert len(last) == 10 and abs(last.weight.sum() - 1) < 1e-9
+    assert post["time.h_monitor"].between(2, 40).all()
+    pred = pd.read_csv(out / "predictive.csv")
+    assert set(pred.loc[pred.kind == "target", "role"]) == {"calibrate", "held_out"}
+    assert {"P3", "P10", "R1", "R4"} <= set(pred.loc[pred.kind == "pattern", "name"])
+    info = json.loads((out / "manifest.json").read_text())
+    assert info["kind"] == "calibration" and info["calibration_file"]["sha256"] == hashlib.sha256(
+        path.read_bytes()).hexdigest()
+    assert "## Posterior" in (out / "calibration.md").read_text()
+    for png in (out / "figures").glob("*.png"):
+        png.unlink()
+    assert main(["report", str(out)]) == 0
+    assert {p.name for p in (out / "figures").glob("*.png")} >= {"marginals.png", "pairs.png", "predictive.png"}
+    # a second run into the same finished folder replaces it; an unfinished one needs --resume or --force
+    (out / "manifest.json").unlink()
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
+    """A kill after the first generation leaves the journal's noise estimate and that generation: --resume goes
+    on from there to the posterior of a run never interrupted."""
+    import json
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]) == 0
+    whole = pd.read_parquet(out / "posterior.parquet")
+    assert whole.generation.max() >= 2
+    lines = (out / "journal.jsonl").read_text().splitlines(keepends=True)
+    kept = [ln for ln in lines if "noise" in json.loads(ln) or json.loads(ln)["population"]["generation"] == 0]
+    (out / "journal.jsonl").write_text("".join(kept) + lines[2][:40])  # and a line cut short by the kill
+    for name in ("manifest.json", "posterior.parquet", "calibration.md"):
+        (out / name).unlink()
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive",
+                 "--resume"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole)
+
+
+def test_the_same_seed_gives_the_same_posterior_on_one_worker_two_or_dask(tmp_path):
+    import pandas as pd
+
+    import trustsim
+
+    path = small_file(tmp_path, budget=70)
+    one = trustsim.calibrate(path, workers=1, predictive=False)
+    two = trustsim.calibrate(path, workers=2, predictive=False)
+    print(one["parameters"].to_string())
+    pd.testing.assert_frame_equal(one["posterior"], two["posterior"])
+    pytest.importorskip("distributed")
+    on_dask = trustsim.calibrate(path, workers=2, dask="local", predictive=False)
+    pd.testing.assert_frame_equal(one["posterior"], on_dask["posterior"])
+    other = trustsim.calibrate(path, workers=1, predictive=False, seed=6)
+    assert not other["posterior"].equals(one["posterior"])
+
+
+@pytest.mark.slow
+def test_coverage_on_trustsim_at_known_parameters(tmp_path):
+    """Simulation-based calibration on the model itself (small market, small budget): truths drawn from the
+    prior, their figures simulated on fresh seeds; the intervals hold them at about their nominal rates."""
+    import trustsim
+    from trustsim.calibration.diagnostics import coverage_summary
+
+    tables = trustsim.calibrate(small_file(tmp_path, budget=60), workers=2, predictive=False, check_coverage=8,
+                                coverage_budget=80)
+    cov = tables["coverage"]
+    assert cov["dataset"].nunique() == 8 and set(cov["parameter"]) == {"time.h_monitor",
+                                                                      "innovation.quality_idea_value"}
+    for s in coverage_summary(cov.to_dict("records")):
+        print(f"{s['level']:.0%} intervals held the truth in {s['rate']:.0%} of {s['n']} (se {s['se']:.3f})")
+        assert abs(s["rate"] - s["level"]) <= 3 * s["se"] + 1e-9
+    r = cov[cov.parameter == "innovation.quality_idea_value"][["truth", "posterior_mean"]].corr().iloc[0, 1]
+    print(f"recovery of innovation.quality_idea_value: corr(truth, posterior mean) {r:.2f}")
+
+
+def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
+    """Sobol indices of the targets over the priors: the defect fall of partner lots cannot depend on
+    monitoring hours (hours move no defect), and does depend on what a process idea does to quality."""
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    out = tmp_path / "screen"
+    assert main(["calibrate", str(small_file(tmp_path)), "--screen", "8", "--out", str(out), "--workers", "1",
+                 "--quiet"]) == 0
+    print(capsys.readouterr().out)
+    sc = pd.read_csv(out / "screening.csv").set_index(["target", "parameter"])
+    assert sc.loc[("drop_partner", "time.h_monitor"), "ST"] < 0.02
+    assert sc.loc[("drop_partner", "innovation.quality_idea_value"), "ST"] > 0.2
+    assert (out / "figures" / "screening.png").exists() and not (out / "posterior.parquet").exists()
+
+
+@pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"), (["--screen", "6"], "power of 2"),
+                                          (["--check-coverage", "-1"], "--check-coverage")])
+def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, args, needle):
+    from trustsim.cli import main
+
+    out = tmp_path / "cal"
+    code = main(["calibrate", str(Path(__file__).parents[1] / "scenarios" / "calibration.toml"), "--out", str(out),
+                 *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and needle in err and not out.exists()

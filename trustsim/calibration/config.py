@@ -1,0 +1,219 @@
+"""A calibration file: a scenario with a ``[calibrate]`` table, read and checked once, before any run.
+
+The table names the parameters to calibrate with their priors, the structural readings to compare with
+their prior weights, the targets (a measurement of ``targets.py``, a published value, its uncertainty, its
+source, its role) and the budget. Every fault is one ``ParamError`` line naming the key (exit status 2).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..params import ParamError, Params, bounds, load_scenario, resolve_key, suggest
+from .targets import MEASUREMENTS
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class Prior(_Table):
+    """A uniform prior over [lo, hi] (default: the range ``trustsim params`` shows)."""
+    distribution: Literal["uniform"] = "uniform"
+    lo: float | int | None = None
+    hi: float | int | None = None
+
+
+class Structure(_Table):
+    values: list[Any] = Field(min_length=1)
+    weights: list[float | int] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+
+class Target(_Table):
+    name: str = Field(min_length=1)
+    measure: str
+    value: float | int
+    sd: float | int = Field(gt=0)
+    source: str = ""
+    role: Literal["calibrate", "held_out"] = "calibrate"
+
+    @model_validator(mode="after")
+    def _measure(self):
+        if self.measure not in MEASUREMENTS:
+            raise ValueError(f'unknown measure "{self.measure}"{suggest(self.measure, MEASUREMENTS)}; '
+                             f"one of {', '.join(MEASUREMENTS)}")
+        return self
+
+
+class Predictive(_Table):
+    draws: int = Field(50, ge=1, le=100_000)            # posterior draws re-simulated for the targets
+    pattern_draws: int = Field(10, ge=0, le=10_000)     # posterior draws the pattern suite runs at
+    pattern_seeds: int = Field(4, ge=2, le=1000)        # seeds per pattern variant and draw
+
+
+class Calibrate(_Table):
+    budget: int = Field(3000, ge=10, le=100_000_000)     # market runs in all (the noise estimate included)
+    population: int = Field(200, ge=4, le=1_000_000)     # particles per generation
+    generations: int = Field(20, ge=1, le=10_000)        # at most
+    min_tolerance: float | int = Field(0.0, ge=0)        # stop when the tolerance falls to this
+    min_acceptance: float = Field(0.02, gt=0, le=1)     # stop when a generation accepts fewer of its proposals
+    quantile: float = Field(0.5, gt=0, lt=1)            # next tolerance: this quantile of the distances
+    replicates: int = Field(1, ge=1, le=1000)            # runs (seeds) per particle, their figures averaged
+    noise_replicates: int = Field(12, ge=2, le=10_000)   # runs at the prior's centre: run-to-run variance
+    switch_probability: float = Field(0.1, ge=0, le=1)  # chance a perturbed particle changes structure
+    seed: int = Field(20250125, ge=0, le=2**63 - 1)      # root of every seed of the calibration
+    parameters: dict[str, Prior] = Field(min_length=1)
+    structures: dict[str, Structure] = {}
+    targets: list[Target] = Field(min_length=1)
+    predictive: Predictive = Predictive()
+
+
+TABLE_KEYS = tuple(Calibrate.model_fields)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A validated calibration: the scenario's parameters, the priors and structures, the targets."""
+    name: str
+    source: str
+    base: Params
+    table: dict                         # [calibrate] as written
+    spec: Calibrate
+    keys: tuple[str, ...]               # calibrated parameters, "group.name"
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
+    structures: tuple[dict, ...]        # each structure: {"group.name": value}
+    structure_prior: tuple[float, ...]
+    sha256: str | None = None
+    scenario: Any = None
+
+    @property
+    def calibrate_targets(self) -> list[Target]:
+        return [t for t in self.spec.targets if t.role == "calibrate"]
+
+    def structure_label(self, m: int) -> str:
+        s = self.structures[m]
+        return ", ".join(f"{k}={_shown(v)}" for k, v in s.items()) or "as the scenario"
+
+    def params(self, theta, m: int) -> Params:
+        """The scenario's parameters with ``theta`` (one value per calibrated key) and structure ``m``."""
+        return self.base.replace(**dict(zip(self.keys, (float(x) for x in theta))), **self.structures[m])
+
+
+def _shown(v) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _error(source: str, exc: ValidationError) -> ParamError:
+    """The first validation error as one line naming its key, with a suggestion for a misspelt key."""
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
+    loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-after", "union"))]
+    key = ".".join(["calibrate", *loc])
+    if err["type"] == "extra_forbidden":
+        model: Any = Calibrate
+        for part in loc[:-1]:
+            field = model.model_fields.get(part) if isinstance(model, type) else None
+            ann = getattr(field, "annotation", None)
+            inner = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (inner[-1] if inner else model)
+        return ParamError(source, key, f"unknown key{suggest(loc[-1], list(model.model_fields))}")
+    msg = err["msg"].removeprefix("Value error, ")
+    return ParamError(source, key, msg[0].lower() + msg[1:])
+
+
+def build_calibration(name: str, source: str, base: Params, table: Any, scenario: Any = None) -> Calibration:
+    """Validate a ``[calibrate]`` table against the schema and lay out its priors and structures."""
+    if not isinstance(table, dict):
+        raise ParamError(source, "calibrate", "expected a table [calibrate]")
+    try:
+        spec = Calibrate.model_validate(table)
+    except ValidationError as exc:
+        raise _error(source, exc) from None
+    keys, lo, hi = [], [], []
+    from ..members import REAL_KEYS
+
+    for given, prior in spec.parameters.items():
+        where = f"calibrate.parameters.{given}"
+        try:
+            key = ".".join(resolve_key(given))
+        except ParamError as exc:
+            raise ParamError(source, where, exc.message) from None
+        if key not in REAL_KEYS:
+            raise ParamError(source, where, "is not a real-valued parameter; compare its values as a structure "
+                                            "([calibrate.structures]) instead")
+        if key in keys:
+            raise ParamError(source, where, "names the same parameter twice")
+        dlo, dhi = bounds(key)
+        a = dlo if prior.lo is None else float(prior.lo)
+        b = dhi if prior.hi is None else float(prior.hi)
+        if a is None or b is None or not math.isfinite(a) or not math.isfinite(b):
+            raise ParamError(source, where, "has no finite range; give lo and hi")
+        if (dlo is not None and a < dlo) or (dhi is not None and b > dhi):
+            raise ParamError(source, where, f"range {a} … {b} leaves the allowed range {dlo} to {dhi}")
+        if not a < b:
+            raise ParamError(source, where, f"lo ({a}) must be below hi ({b})")
+        keys.append(key)
+        lo.append(float(a))
+        hi.append(float(b))
+    settings, values, weights = [], [], []
+    for given, st in spec.structures.items():
+        where = f"calibrate.structures.{given}"
+        try:
+            key = ".".join(resolve_key(given))
+        except ParamError as exc:
+            raise ParamError(source, where, exc.message) from None
+        if key in REAL_KEYS or key in keys or key == "run.seed":
+            raise ParamError(source, where, "a structure is a setting that is not a real number (a choice of words "
+                                            "or true/false); calibrate a real-valued parameter under parameters")
+        for v in st.values:
+            try:
+                base.replace(**{key: v})
+            except ParamError as exc:
+                raise ParamError(source, where, exc.message) from None
+        if len(set(map(repr, st.values))) < len(st.values):
+            raise ParamError(source, where, "repeats a value")
+        settings.append(key)
+        values.append(st.values)
+        w = st.weights or [1.0] * len(st.values)
+        weights.append([x / sum(w) for x in w])
+    combos = list(itertools.product(*[range(len(v)) for v in values]))
+    structures = tuple({k: values[j][i] for j, (k, i) in enumerate(zip(settings, c))} for c in combos)
+    prior = tuple(math.prod(weights[j][i] for j, i in enumerate(c)) for c in combos)
+    names = [t.name for t in spec.targets]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ParamError(source, f"calibrate.targets.{i}.name", f'"{n}" names two targets')
+    if not any(t.role == "calibrate" for t in spec.targets):
+        raise ParamError(source, "calibrate.targets", "no target has role \"calibrate\"")
+    for i, (s, p) in enumerate(zip(structures, prior)):
+        if p > 0:
+            base.replace(**s)  # every structure must make valid parameters
+    return Calibration(name=name, source=source, base=base, table=table, spec=spec, keys=tuple(keys), lo=tuple(lo),
+                       hi=tuple(hi), structures=structures, structure_prior=prior,
+                       sha256=getattr(scenario, "sha256", None), scenario=scenario)
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    """Read and validate a calibration file (a scenario with a ``[calibrate]`` table); ParamError on bad input."""
+    scenario = load_scenario(path)
+    if scenario.calibrate is None:
+        raise ParamError(str(path), "calibrate", "no [calibrate] table: a calibration file is a scenario with a "
+                                                 "[calibrate] table (parameters, targets, budget)")
+    return build_calibration(scenario.name, str(path), scenario.params, scenario.calibrate, scenario)
+

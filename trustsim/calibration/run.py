@@ -1,0 +1,293 @@
+"""``trustsim calibrate``: the calibration run end to end, into a results folder that a kill does not lose.
+
+The folder holds ``calibration.json`` (which calibration it is: a fingerprint of the scenario, the
+``[calibrate]`` table, the budget and the seed) and ``journal.jsonl``: the run-noise estimate, then each
+generation's population as it completes, then each coverage dataset. ``--resume`` reads them and goes on
+from the last complete generation, which gives the same posterior as a run never interrupted. The tables,
+report, figures and, last, the manifest are written from the journal at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..params import ParamError, safe_text
+from ..results import replace_file
+from .abc import Population, Problem, Settings, abc_smc, structure_weights
+from .config import Calibration, load_calibration
+from .simulate import COVERAGE, PREDICTIVE, Simulator, calibration_seed, run_noise
+
+STATE, JOURNAL = "calibration.json", "journal.jsonl"
+TABLES = ("posterior.parquet", "coverage.csv", "predictive.csv", "screening.csv", "calibration.md")
+
+
+def fingerprint(cal: Calibration, budget: int, seed: int) -> str:
+    """What makes two calibrations the same: the scenario's parameters, the [calibrate] table, budget, seed."""
+    blob = json.dumps({"base": cal.base.nested(), "calibrate": cal.table, "budget": budget, "seed": seed},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def settings_of(cal: Calibration) -> Settings:
+    s = cal.spec
+    return Settings(population=s.population, budget=s.budget, generations=s.generations, quantile=s.quantile,
+                    min_acceptance=s.min_acceptance, min_tolerance=float(s.min_tolerance),
+                    switch_probability=s.switch_probability, seed=s.seed)
+
+
+def problem_of(cal: Calibration, sim: Simulator, run_var: np.ndarray, observed=None) -> Problem:
+    """The ABC problem of the calibrate-role targets: scale² = sd² + run-to-run variance of a particle's mean."""
+    targets = cal.calibrate_targets
+    sd = np.array([t.sd for t in targets], dtype=float)
+    idx = [cal.spec.targets.index(t) for t in targets]
+    var = np.nan_to_num(np.asarray(run_var, dtype=float)[idx]) / cal.spec.replicates
+    obs = np.array([t.value for t in targets], dtype=float) if observed is None else np.asarray(observed)
+    return Problem(lo=np.array(cal.lo), hi=np.array(cal.hi), observed=obs, scale=np.sqrt(sd ** 2 + var), obs_sd=sd,
+                   simulate=sim, structure_prior=np.array(cal.structure_prior), cost=cal.spec.replicates)
+
+
+# --- the folder ---------------------------------------------------------------------------------------
+
+def read_journal(path: Path) -> list[dict]:
+    """The journal's complete lines (a line cut short by a kill is dropped)."""
+    entries = []
+    if not path.exists():
+        return entries
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                break
+    return entries
+
+
+def _append(path: Path, entry: dict) -> None:
+    import os
+
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> list[dict]:
+    """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
+    written) a folder of other things without --force, an unfinished calibration without --resume or
+    --force, and --resume of a different calibration."""
+    from ..experiments.journal import _start_afresh
+    from ..folders import foreign_entries, guard_target, result_kind
+
+    shown = safe_text(str(out))
+    ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
+    if ours and any(out.iterdir()):
+        try:
+            old = json.loads((out / STATE).read_text())
+        except (OSError, ValueError):
+            old = {}
+        if resume:
+            if old.get("fingerprint") != state["fingerprint"]:
+                raise ParamError(shown, None, "holds a different calibration (the file, --budget or --seed "
+                                              "changed); drop --resume to start afresh, or choose another --out")
+            return read_journal(out / JOURNAL)
+        if not (out / "manifest.json").exists() and not force:
+            raise ParamError(shown, None, "holds an unfinished calibration; pass --resume to finish it, or --force "
+                                          "to start afresh")
+        for name in (STATE, JOURNAL, "manifest.json", *TABLES):
+            (out / name).unlink(missing_ok=True)
+    else:
+        if resume and out.exists():
+            raise ParamError(shown, None, "holds no calibration to resume")
+        guard_target(out, "calibration", force, protect=protect)
+        if out.is_dir() and any(out.iterdir()):
+            _start_afresh(out)
+    out.mkdir(parents=True, exist_ok=True)
+    replace_file(out / STATE, lambda tmp: tmp.write_text(json.dumps(state, indent=2, default=str) + "\n"))
+    return []
+
+
+# --- the calibration ----------------------------------------------------------------------------------
+
+def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = None, workers: int | None = None,
+              dask: str | None = None, resume: bool = False, force: bool = False, quiet: bool = True,
+              check_coverage: int = 0, coverage_budget: int | None = None, screen: int = 0,
+              predictive: bool = True, figures: bool = True) -> dict:
+    """Calibrate the scenario of a calibration file (a path or a ``Calibration``) and return its tables as
+    pandas DataFrames: ``posterior`` (one row per particle of every generation), ``predictive``, ``coverage``
+    (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
+    ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
+    samples), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
+    from ..experiments.execute import dask_executor, local_executor
+
+    cal = file if isinstance(file, Calibration) else load_calibration(file)
+    spec = cal.spec
+    if budget is not None and not (isinstance(budget, int) and budget >= 10):
+        raise ParamError("--budget", None, f"expected a whole number of at least 10, got {budget!r}")
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
+        raise ParamError("--seed", None, f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
+    if budget is not None or seed is not None:
+        spec = spec.model_copy(update={k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None})
+        cal = replace(cal, spec=spec)
+    state = {"trustsim": "calibration state", "name": cal.name, "source": cal.source, "sha256": cal.sha256,
+             "fingerprint": fingerprint(cal, spec.budget, spec.seed), "budget": spec.budget, "seed": spec.seed,
+             "base": cal.base.nested(), "calibrate": cal.table}
+    entries: list[dict] = []
+    if out is not None:
+        out = Path(out)
+        protect = [p for p in (getattr(cal.scenario, "path", None), *getattr(cal.scenario, "chain", ())) if p]
+        entries = prepare(out, state, resume, force, protect)
+    close = None
+    if dask:
+        executor, slots, close = dask_executor(dask, workers)
+    else:
+        executor, slots = local_executor(workers)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    try:
+        tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
+                            predictive)
+    finally:
+        if close:  # a Dask cluster's executor: closing the client cancels what is left
+            executor.shutdown(wait=False)
+            close()
+        else:
+            executor.shutdown(wait=False, cancel_futures=True)
+    wall = time.perf_counter() - t0
+    tables["wall_seconds"] = wall
+    if out is not None:
+        from .report import write_outputs
+
+        write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
+    return tables
+
+
+def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
+               predictive) -> dict:
+    import pandas as pd
+
+    spec = cal.spec
+    measures = [t.measure for t in spec.targets]
+    log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    journal = (lambda e: _append(out / JOURNAL, e)) if out is not None else (lambda e: None)
+    tables: dict = {}
+    if screen:  # screening alone: which parameters the targets can inform, before any calibration
+        from .screen import screening
+
+        tables["screening"] = screening(cal, executor, slots, screen, quiet)
+        tables["runs"] = 2 * screen * (len(cal.keys) + 2)
+        return tables
+    sim = Simulator(cal, executor, slots, measures)
+    noise = next((e["noise"] for e in entries if "noise" in e), None)
+    if noise is None:
+        log(f"run-to-run variance from {spec.noise_replicates} runs at the prior's centre")
+        var, _ = run_noise(sim, spec.noise_replicates)
+        noise = {"variance": [None if not math.isfinite(v) else float(v) for v in var], "runs": spec.noise_replicates}
+        journal({"noise": noise})
+    run_var = np.array([np.nan if v is None else v for v in noise["variance"]], dtype=float)
+    ids = [spec.targets.index(t) for t in cal.calibrate_targets]
+    problem = problem_of(cal, Simulator(cal, executor, slots, [measures[i] for i in ids]), run_var)
+    settings = replace(settings_of(cal), budget=spec.budget - noise["runs"])
+    start = [Population(**e["population"]) for e in entries if "population" in e]
+    from ..experiments.execute import Progress
+
+    bar = Progress(f"calibrating {cal.name}", settings.budget, start[-1].used if start else 0, 0, quiet)
+    problem.simulate.progress = lambda n: [bar.update(True) for _ in range(n)]
+    try:
+        pops, why = abc_smc(problem, settings, start=start,
+                            on_generation=lambda p: journal({"population": p.to_json()}))
+    finally:
+        bar.close()
+    tables.update(posterior_tables(cal, pops, why, noise, problem))
+    tables["runs"] = pops[-1].used + noise["runs"]
+    if predictive:
+        from .predictive import predictive_table
+
+        tables["predictive"] = predictive_table(cal, pops[-1], Simulator(cal, executor, slots, measures, (PREDICTIVE,)),
+                                                slots, quiet)
+    if check_coverage:
+        done = [e["coverage"] for e in entries if "coverage" in e]
+        rows = [r for d in done for r in d]
+        for j in range(len(done), check_coverage):
+            rows_j = coverage_dataset(cal, j, executor, slots, run_var, measures, coverage_budget)
+            journal({"coverage": rows_j})
+            rows += rows_j
+            log(f"coverage dataset {j + 1}/{check_coverage} done")
+        tables["coverage"] = pd.DataFrame(rows)
+    return tables
+
+
+def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measures, budget: int | None) -> list[dict]:
+    """One simulation-based-calibration dataset: a truth drawn from the prior, its pseudo-observed figures (one
+    simulation on a fresh seed plus the published figures' error), calibrated as the published ones are."""
+    from .diagnostics import coverage_records
+
+    spec = cal.spec
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(COVERAGE, j)))
+    lo, hi = np.array(cal.lo), np.array(cal.hi)
+    truth = lo + rng.random(len(lo)) * (hi - lo)
+    prior = np.array(cal.structure_prior)
+    m = int(rng.choice(len(prior), p=prior / prior.sum()))
+    ids = [spec.targets.index(t) for t in cal.calibrate_targets]
+    fitted = [measures[i] for i in ids]
+    truth_sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 1))  # the pseudo-observation's own seeds
+    clean = truth_sim(truth[None, :], np.array([m]), np.zeros((1, 3), int))[0]
+    sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 0))
+    sd = np.array([t.sd for t in cal.calibrate_targets])
+    pseudo = clean + rng.standard_normal(len(sd)) * sd
+    problem = problem_of(cal, sim, run_var, observed=pseudo)
+    settings = replace(settings_of(cal), budget=budget or min(spec.budget, 2000),
+                       seed=calibration_seed(spec.seed, COVERAGE, j))
+    pops, _ = abc_smc(problem, settings)
+    rows = coverage_records(j, cal.keys, truth, pops[-1])
+    weights = structure_weights(pops[-1], len(cal.structures))
+    for r in rows:
+        r.update({"structure_truth": cal.structure_label(m), "structure_weight_of_truth": float(weights[m]),
+                  "generations": len(pops), "tolerance": pops[-1].tolerance})
+    return rows
+
+
+def posterior_tables(cal: Calibration, pops: list[Population], why: str, noise: dict, problem: Problem) -> dict:
+    """The posterior (every generation's particles), the generations, the parameters' summary, the structures."""
+    import pandas as pd
+
+    from .abc import weighted_quantile
+    from .diagnostics import correlations, shrinkage, weighted_moments
+
+    rows = []
+    for p in pops:
+        theta, m, w, d = p.arrays()
+        for i in range(len(w)):
+            rows.append({"generation": p.generation, "particle": i, "weight": w[i],
+                         "structure": cal.structure_label(int(m[i])), "distance": d[i],
+                         **{k: theta[i, j] for j, k in enumerate(cal.keys)}})
+    posterior = pd.DataFrame(rows)
+    gens = pd.DataFrame([{"generation": p.generation, "tolerance": p.tolerance, "proposed": p.proposed,
+                          "acceptance": len(p.weight) / p.proposed, "runs_so_far": p.used + noise["runs"],
+                          "ess": 1.0 / float(np.sum(np.square(p.weight)))} for p in pops])
+    last = pops[-1]
+    theta, _, w, _ = last.arrays()
+    mean, cov = weighted_moments(last)
+    shrink = shrinkage(last, cal.lo, cal.hi)
+    default = cal.base.flat()
+    params = pd.DataFrame([{"parameter": k, "prior_lo": cal.lo[j], "prior_hi": cal.hi[j], "default": default[k],
+                            "mean": mean[j], "sd": math.sqrt(max(cov[j, j], 0.0)),
+                            **{f"q{int(q * 100):02d}": float(weighted_quantile(theta[:, j], w, q))
+                               for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+                            "shrinkage": shrink[j]} for j, k in enumerate(cal.keys)])
+    sw = structure_weights(last, len(cal.structures))
+    structures = pd.DataFrame([{"structure": cal.structure_label(i), "prior": cal.structure_prior[i],
+                                "posterior": sw[i]} for i in range(len(cal.structures))])
+    corr = pd.DataFrame(correlations(last), index=list(cal.keys), columns=list(cal.keys))
+    return {"posterior": posterior, "generations": gens, "parameters": params, "structures": structures,
+            "correlations": corr, "stop": why, "noise": noise, "scale": problem.scale.tolist()}

@@ -1,0 +1,88 @@
+"""The trustsim side of a calibration: candidates simulated as ensembles on the workers, seeds from the
+calibration's root seed, and the run-to-run variance of the targets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ensemble import batch_size
+from ..members import batch_key
+from .config import Calibration
+from .targets import target_values
+
+# seed namespaces: the inference, the noise estimate, posterior predictive draws, coverage truths, screening
+ABC, NOISE, PREDICTIVE, COVERAGE, SCREEN = range(5)
+
+
+def calibration_seed(root: int, *key: int) -> int:
+    """A market run's seed from the calibration's root seed and the run's identity (63 bits): far from the tests'
+    seeds (1–30, 101–112) and from every other run's, whatever the order or the workers."""
+    state = np.random.SeedSequence(root, spawn_key=tuple(int(k) for k in key)).generate_state(1, dtype=np.uint64)[0]
+    return int(state) & (2**63 - 1)
+
+
+def measure_jobs(jobs: list) -> list[list[float]]:
+    """In a worker: markets alike in their shapes run as one ensemble; each one's target figures."""
+    from ..patterns.measure import measure_many
+
+    members, seeds, measures = [j[0] for j in jobs], [j[1] for j in jobs], jobs[0][2]
+    return [target_values(fig, measures) for fig in measure_many(members, seeds)]
+
+
+class Simulator:
+    """``simulate(theta, structure, keys)`` for the ABC core: each candidate's figures, the mean over its
+    ``replicates`` runs, every run in ensembles spread over the executor's workers."""
+
+    def __init__(self, cal: Calibration, executor, slots: int, measures: list[str], namespace: tuple = (ABC,),
+                 replicates: int | None = None):
+        self.cal, self.executor, self.slots, self.measures = cal, executor, slots, measures
+        self.namespace = namespace
+        self.replicates = replicates or cal.spec.replicates
+        self.progress = None  # called with the number of runs each finished batch held
+
+    def runs(self, params: list, seeds: list[int]) -> np.ndarray:
+        """The figures of each (params, seed) run, ``(runs, measures)``, in the order given."""
+        groups: dict = {}
+        for i, p in enumerate(params):
+            groups.setdefault(batch_key(p), []).append(i)
+        size = batch_size(self.cal.base, len(params), self.slots)
+        futures = []
+        for idx in groups.values():
+            for a in range(0, len(idx), size):
+                part = idx[a: a + size]
+                jobs = [(params[i], seeds[i], self.measures) for i in part]
+                futures.append((part, self.executor.submit(measure_jobs, jobs)))
+        out = np.full((len(params), len(self.measures)), np.nan)
+        for part, fut in futures:
+            out[part] = np.array(fut.result(), dtype=float).reshape(len(part), -1)
+            if self.progress:
+                self.progress(len(part))
+        return out
+
+    def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        reps = self.replicates
+        params, seeds = [], []
+        for th, m, key in zip(theta, structure, keys):
+            p = self.cal.params(th, int(m))
+            for r in range(reps):
+                params.append(p)
+                seeds.append(calibration_seed(self.cal.spec.seed, *self.namespace, *key, r))
+        figs = self.runs(params, seeds).reshape(len(theta), reps, -1)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return np.nanmean(figs, axis=1)
+
+
+def run_noise(sim: Simulator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The targets' run-to-run variance from ``n`` runs at the prior's centre in its most probable structure:
+    (variance per figure, the figures of the runs)."""
+    cal = sim.cal
+    centre = (np.array(cal.lo) + np.array(cal.hi)) / 2
+    m = int(np.argmax(cal.structure_prior))
+    p = cal.params(centre, m)
+    seeds = [calibration_seed(cal.spec.seed, NOISE, i) for i in range(n)]
+    figs = sim.runs([p] * n, seeds)
+    return np.nanvar(figs, axis=0, ddof=1), figs

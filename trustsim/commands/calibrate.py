@@ -1,0 +1,78 @@
+"""``trustsim calibrate FILE``: a posterior over the parameters the published figures can inform (ABC-SMC)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .argtypes import folder, pos_int
+
+NAME = "calibrate"
+HELP = "calibrate parameters to published figures: a posterior by ABC-SMC, with checks"
+
+
+def arguments(p) -> None:
+    p.add_argument("file", help="calibration TOML file: a scenario with a [calibrate] table")
+    p.add_argument("--budget", type=pos_int, metavar="N", help="market runs in all (default: the file's budget)")
+    p.add_argument("--seed", type=int, help="root seed of the calibration (default: the file's)")
+    p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
+    p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
+    p.add_argument("--out", type=folder, help="results folder (default results/<file name>)")
+    p.add_argument("--resume", action="store_true", help="go on from the last complete generation of a killed run")
+    p.add_argument("--force", action="store_true", help="replace an --out folder that holds other files")
+    p.add_argument("--check-coverage", type=int, default=0, metavar="N",
+                   help="also calibrate N pseudo-observed data sets made at known parameters (coverage.csv)")
+    p.add_argument("--coverage-budget", type=pos_int, metavar="N",
+                   help="market runs per coverage data set (default: the budget, at most 2000)")
+    p.add_argument("--screen", type=int, default=0, metavar="N",
+                   help="screen instead of calibrating: Sobol indices of the targets over the parameters' priors "
+                        "with N base samples, a power of 2 (N × (parameters + 2) × 2 runs; screening.csv)")
+    p.add_argument("--no-predictive", action="store_true", help="skip the posterior predictive checks")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def handle(args) -> int:
+    """Exit 0 when done, 2 on bad input (nothing written), 130 when interrupted (complete generations are kept
+    in the journal; finish with --resume)."""
+    from pathlib import Path
+
+    from ..calibration.config import load_calibration
+    from ..calibration.run import calibrate
+    from ..params import ParamError, safe_text
+
+    if args.check_coverage < 0 or args.screen < 0:
+        raise ParamError("--check-coverage" if args.check_coverage < 0 else "--screen", None, "must not be negative")
+    if args.screen and args.screen & (args.screen - 1):
+        raise ParamError("--screen", None, f"{args.screen} is not a power of 2, which Sobol sequences need")
+    if args.dask == "":
+        raise ParamError("--dask", None, "expected tcp://host:port or local")
+    cal = load_calibration(args.file)
+    out = Path(args.out or os.path.join("results", cal.name))
+    try:
+        tables = calibrate(cal, out, budget=args.budget, seed=args.seed, workers=args.workers, dask=args.dask,
+                           resume=args.resume, force=args.force, quiet=args.quiet,
+                           check_coverage=args.check_coverage, coverage_budget=args.coverage_budget,
+                           screen=args.screen, predictive=not args.no_predictive)
+    except KeyboardInterrupt:
+        print(f"trustsim: interrupted; the complete generations are kept in {safe_text(out, 400)}/journal.jsonl; "
+              f"finish with: trustsim calibrate {safe_text(args.file, 400)} --resume"
+              + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
+        return 130
+    if "screening" in tables:
+        from ..calibration.screen import informed
+
+        chosen = informed(tables["screening"])
+        print(f"{safe_text(cal.name)}: screening, {tables['runs']} runs in {tables['wall_seconds']:.0f} s → "
+              f"{safe_text(out, 400)}/")
+        print("  informed (total index ≥ 0.05 on a fitted target): "
+              + (", ".join(f"{k} ({v:.2f})" for k, v in chosen) or "none"))
+        return 0
+    gens = tables["generations"]
+    print(f"{safe_text(cal.name)}: {len(gens)} generations, {int(gens['runs_so_far'].iloc[-1])} runs in "
+          f"{tables['wall_seconds']:.0f} s (stopped by {tables['stop']}) → {safe_text(out, 400)}/")
+    for _, p in tables["parameters"].iterrows():
+        print(f"  {p.parameter}: median {p.q50:.4g} [{p.q05:.4g}, {p.q95:.4g}], shrinkage {p.shrinkage:.2f}")
+    if len(tables["structures"]) > 1:
+        for _, s in tables["structures"].iterrows():
+            print(f"  structure {s.structure}: posterior weight {s.posterior:.3f} (prior {s.prior:.3f})")
+    return 0
