@@ -70,7 +70,7 @@ class Group(BaseModel):
 
 
 class Run(Group):
-    steps: int = P(1200, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter); the default reaches steady state in its first half (docs/ODD.md, Observation)")
+    steps: int = P(1200, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter); the default ends near, not in, steady state (docs/ODD.md, decision 40)")
     seed: int = P(0, 0, 2**63 - 1, "", "seed of the model's one random generator")
 
 
