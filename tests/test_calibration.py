@@ -170,7 +170,7 @@ def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
     post = pd.read_parquet(out / "posterior.parquet")
     assert {"generation", "weight", "structure", "time.h_monitor", "innovation.quality_idea_value"} <= set(post)
     last = post[post.generation == post.generation.max()]
-    assert len(last) == 10 and abs(last.weight.sum() - 1) < 1e-9
+    assert 5 <= len(last) <= 10 and abs(last.weight.sum() - 1) < 1e-9  # a generation cut by the budget keeps ≥ half
     assert post["time.h_monitor"].between(2, 40).all()
     pred = pd.read_csv(out / "predictive.csv")
     assert set(pred.loc[pred.kind == "target", "role"]) == {"calibrate", "held_out"}

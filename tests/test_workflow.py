@@ -307,7 +307,7 @@ def test_a_parameter_outside_its_table_is_named_with_its_group(tmp_path, capsys)
 
 
 @pytest.mark.parametrize("command,needles", [
-    ("check", ["scenario or sweep TOML file", "--set"]),
+    ("check", ["scenario, sweep or calibration TOML file", "--set"]),
     ("report", ["results folder", "sweep", "patterns"]),
     ("rerun", ["manifest.json", "--out"]),
     ("compare", ["scenario TOML file", "--seeds"]),
