@@ -1,5 +1,5 @@
-"""Regenerate the generated blocks of docs/ODD.md and README.md: the parameter table, the results columns
-(README) and the pattern table.
+"""Regenerate the generated blocks of docs/ODD.md, docs/results.md and README.md: the parameter table (ODD),
+the results columns (docs/results.md) and the pattern table and advantage by horizon (ODD and README).
 
     python scripts/update_docs.py            # all (the pattern suite takes a few seconds)
     python scripts/update_docs.py --params   # the parameter and column tables only
@@ -46,11 +46,11 @@ def calibration_markdown(record: dict, defaults: dict[str, float]) -> str:
     return "\n".join([head, "", *rows, "", *figs, *([""] + edges if edges else [])])
 
 
-def columns_block(readme: str) -> str:
-    """The README with its table of results columns regenerated from the registry (trustsim/columns.py)."""
+def columns_block(page: str) -> str:
+    """docs/results.md with its table of results columns regenerated from the registry (trustsim/columns.py)."""
     from trustsim.columns import markdown_table
 
-    return replace_block(readme, "columns", markdown_table())
+    return replace_block(page, "columns", markdown_table())
 
 
 def generated_tables(runs, seeds: int) -> dict[str, str]:
@@ -82,16 +82,18 @@ def main() -> None:
     record = json.loads((ROOT / "docs" / "calibration.json").read_text())
     defaults = {k: float(Params().flat()[k]) for k in record["parameters"]}
     text = replace_block(text, "calibration", calibration_markdown(record, defaults))
+    results = ROOT / "docs" / "results.md"
+    results_text = columns_block(results.read_text())
     readme = ROOT / "README.md"
-    readme_text = columns_block(readme.read_text())
+    readme_text = readme.read_text()
     if args.check:
         if not args.params:
             raise SystemExit("--check needs --params (the pattern table changes with every recalibration)")
         if text != odd.read_text():
             raise SystemExit("docs/ODD.md: the parameter table differs from the schema; "
                              "run: python scripts/update_docs.py --params")
-        if readme_text != readme.read_text():
-            raise SystemExit("README.md: the results columns differ from trustsim/columns.py; "
+        if results_text != results.read_text():
+            raise SystemExit("docs/results.md: the results columns differ from trustsim/columns.py; "
                              "run: python scripts/update_docs.py --params")
         return
     if not args.params:
@@ -104,6 +106,7 @@ def main() -> None:
             if f"<!-- {name}:begin -->" in readme_text:
                 readme_text = replace_block(readme_text, name, body)
     odd.write_text(text)
+    results.write_text(results_text)
     readme.write_text(readme_text)
 
 

@@ -2,7 +2,7 @@
 
 The last test adds one ``Column(...)`` line to a copy of the package and checks that the recorder,
 ``timeseries.csv``, ``summary.json``, Mesa's DataCollector, ``trustsim columns``, the app's key figures and
-the README generator all pick it up with no other edit.
+the docs generator all pick it up with no other edit.
 """
 
 import json
@@ -109,9 +109,9 @@ def test_a_new_column_is_one_declaration(tmp_path):
     assert all("trust_gap" in summary[span]["all"] for span in ("long_run", "short_run"))
 
     stale = run("scripts/update_docs.py", "--params", "--check")
-    assert stale.returncode != 0 and "README.md" in stale.stderr
+    assert stale.returncode != 0 and "docs/results.md" in stale.stderr
     assert run("scripts/update_docs.py", "--params").returncode == 0
-    assert "| `trust_gap` | trust | mean over relationships |" in (copy / "README.md").read_text()
+    assert "| `trust_gap` | trust | mean over relationships |" in (copy / "docs" / "results.md").read_text()
     assert run("scripts/update_docs.py", "--params", "--check").returncode == 0
 
     app = run("-c", CHECK)

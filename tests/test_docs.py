@@ -1,4 +1,4 @@
-"""docs/ODD.md and README.md stay in step with the code: the parameter table is the schema's, the README's
+"""docs/ODD.md and docs/results.md stay in step with the code: the parameter table is the schema's, the
 results columns are the registry's, the functions the ODD names exist, every rule and phase is described, and
 its links lead somewhere.
 
@@ -22,10 +22,10 @@ from trustsim.params import schema_markdown
 ROOT = Path(__file__).resolve().parents[1]
 ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()
-README = (ROOT / "README.md").read_text()
+RESULTS = (ROOT / "docs" / "results.md").read_text()
 CALIBRATION = json.loads((ROOT / "docs" / "calibration.json").read_text())
 HINT = "docs/ODD.md's parameter table differs from the schema: run  python scripts/update_docs.py --params"
-COLUMNS_HINT = ("README.md's results columns differ from trustsim/columns.py: "
+COLUMNS_HINT = ("docs/results.md's results columns differ from trustsim/columns.py: "
                 "run  python scripts/update_docs.py --params")
 # trustsim/<module>.py:<name>[.<attribute>…] (or trustsim/<package>/<module>.py:…), not swallowing a full stop
 # that ends a sentence
@@ -46,13 +46,13 @@ def test_cli_and_docs_print_the_same_parameter_table(capsys):
     assert capsys.readouterr().out.rstrip() == block(ODD, "params"), HINT
 
 
-def test_readme_results_columns_are_generated_from_the_registry():
-    assert block(README, "columns") == markdown_table().rstrip(), COLUMNS_HINT
+def test_results_page_columns_are_generated_from_the_registry():
+    assert block(RESULTS, "columns") == markdown_table().rstrip(), COLUMNS_HINT
 
 
-def test_cli_and_readme_print_the_same_column_table(capsys):
+def test_cli_and_results_page_print_the_same_column_table(capsys):
     assert cli.main(["columns", "--markdown"]) == 0
-    assert capsys.readouterr().out.rstrip() == block(README, "columns"), COLUMNS_HINT
+    assert capsys.readouterr().out.rstrip() == block(RESULTS, "columns"), COLUMNS_HINT
 
 
 def test_update_script_check_mode_agrees():

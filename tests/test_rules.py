@@ -334,15 +334,15 @@ def test_every_rule_cites_a_claim_or_its_source():
             assert re.search(r"S\d+|[Rr]eplicator", doc), f"{name} cites no claim"
 
 
-def test_readme_mechanism_table_names_real_functions_and_every_rule():
+def test_odd_submodels_name_real_functions_and_every_rule():
     import importlib
 
     import trustsim.phases as phases
 
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Mechanisms", 1)[1].split("\n## ", 1)[0]
+    text = (ROOT / "docs" / "ODD.md").read_text()
+    section = text.split("## 7. Submodels", 1)[1].split("\n## ", 1)[0]
     named = re.findall(r"`trustsim/(\w+)\.py:([\w.]+)`", section)
-    assert named, "the README's mechanism table names no function"
+    assert named, "docs/ODD.md's submodels name no function"
     for module, name in named:
         target = importlib.import_module(f"trustsim.{module}")
         for part in name.split("."):
@@ -352,6 +352,6 @@ def test_readme_mechanism_table_names_real_functions_and_every_rule():
     public = {n for n in dir(rules)
               if callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
     missing = public - {n for m, n in named if m == "rules"}
-    assert not missing, f"rules missing from the README's mechanism table: {sorted(missing)}"
+    assert not missing, f"rules missing from docs/ODD.md's submodels: {sorted(missing)}"
     unnamed = {(f.__module__.rsplit(".", 1)[1], f.__name__) for f in phases.SCHEDULE} - set(named)
-    assert not unnamed, f"phases of the step missing from the README's mechanism table: {sorted(unnamed)}"
+    assert not unnamed, f"phases of the step missing from docs/ODD.md's submodels: {sorted(unnamed)}"
