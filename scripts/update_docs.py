@@ -23,34 +23,34 @@ def replace_block(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
-def calibration_markdown(record: dict, defaults: dict[str, float]) -> str:
-    """The calibration's outcome from docs/calibration.json: the point found and the shipped defaults,
-    their figures against the targets, and whether the search box binds where the point sits on its edge."""
-    start, shipped = record.get("model_md", {}), record["defaults"]
-    rows = ["| parameter | specification | calibrated | default |", "|---|---|---|---|"]
-    rows += [f"| `{k}` | {start.get(k, '')} | {v:.4g} | {defaults[k]:g} |" for k, v in record["parameters"].items()]
-    figs = ["| figure | target | calibrated point | defaults |", "|---|---|---|---|"]
-    targets = [(k, f"{t:g}") for k, t in record["targets"].items()]
-    targets += [("ideas_ratio", "≥ 5 (P5)"), ("units_per_hour_ratio", "≥ 3 (P4)"),
-                ("inspection_top_tenth", "≤ 0.05 (P4)"), ("share_diff", "> 0 (P2)")]
-    figs += [f"| `{k}` | {t} | {record['figures'][k]:.3f} | {shipped['figures'][k]:.3f} |" for k, t in targets]
-    figs.append(f"| loss | 0 | {record['loss']:.2g} | {shipped['loss']:.2g} |")
-    head = (f"Outcome: loss {record['loss']:.2g} after {record['evaluations']} evaluations "
-            f"({record['optimiser']}) on seeds {record['seeds'][0]}–{record['seeds'][-1]}, "
-            f"{record['seconds']:.0f} s. The last column evaluates the defaults as shipped on the same seeds; "
-            "the pattern table gives them on the pattern tests' own seeds.")
-    edges = [f"`{k}` ends on the edge {e['edge']:g} of its search box; a quarter of the box beyond it "
-             f"({e['beyond']:.4g}, the others held) the loss is {e['loss_beyond']:.2g} against {record['loss']:.2g}, "
-             f"so the box {'does not bind' if e['loss_beyond'] > record['loss'] else 'binds: widen it'}."
-             for k, e in record.get("edges", {}).items()]
-    return "\n".join([head, "", *rows, "", *figs, *([""] + edges if edges else [])])
-
-
 def columns_block(page: str) -> str:
     """docs/results.md with its table of results columns regenerated from the registry (trustsim/columns.py)."""
     from trustsim.columns import markdown_table
 
     return replace_block(page, "columns", markdown_table())
+
+
+EXAMPLE_FIGURES = (("price per component", "component_price"), ("costs beyond the price, per unit", None),
+                   ("cost of ownership per unit", "tco_per_unit"),
+                   ("non-productive share of face-to-face hours", "nonproductive_share"),
+                   ("supplier ideas received a step", "ideas_received"), ("market share", "market_share"))
+
+
+def example_block(summary: dict) -> str:
+    """The README's reading of results/example/: its figures by posture over the business horizon and the long
+    run, from its summary.json (costs beyond the price: cost of ownership minus the price)."""
+    first, last = summary["long_run_steps"]
+    rows = [f"| figure | first 40 steps: partners | aggressive | steps {first}–{last}: partners | aggressive |",
+            "|---|---|---|---|---|"]
+    for label, column in EXAMPLE_FIGURES:
+        cells = []
+        for span in ("business_horizon", "long_run"):
+            for group in ("partner", "aggressive"):
+                x = summary[span][group]
+                value = x["tco_per_unit"] - x["component_price"] if column is None else x[column]
+                cells.append(f"{value:.3f}")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def generated_tables(runs, seeds: int) -> dict[str, str]:
@@ -77,15 +77,18 @@ def main() -> None:
 
     odd = ROOT / "docs" / "ODD.md"
     text = replace_block(odd.read_text(), "params", schema_markdown())
+    from trustsim.calibration.defaults import markdown as calibration_markdown
     from trustsim.params import Params
 
-    record = json.loads((ROOT / "docs" / "calibration.json").read_text())
-    defaults = {k: float(Params().flat()[k]) for k in record["parameters"]}
-    text = replace_block(text, "calibration", calibration_markdown(record, defaults))
+    record = ROOT / "docs" / "calibration"
+    flat = Params().flat()
+    shipped = {k: float(flat[k]) for k in json.loads((record / "manifest.json").read_text())["parameters"]}
+    text = replace_block(text, "calibration", calibration_markdown(record, shipped))
     results = ROOT / "docs" / "results.md"
     results_text = columns_block(results.read_text())
     readme = ROOT / "README.md"
-    readme_text = readme.read_text()
+    summary = json.loads((ROOT / "results" / "example" / "summary.json").read_text())
+    readme_text = replace_block(readme.read_text(), "example", example_block(summary))
     if args.check:
         if not args.params:
             raise SystemExit("--check needs --params (the pattern table changes with every recalibration)")
@@ -94,6 +97,9 @@ def main() -> None:
                              "run: python scripts/update_docs.py --params")
         if results_text != results.read_text():
             raise SystemExit("docs/results.md: the results columns differ from trustsim/columns.py; "
+                             "run: python scripts/update_docs.py --params")
+        if readme_text != readme.read_text():
+            raise SystemExit("README.md: the example's figures differ from results/example/summary.json; "
                              "run: python scripts/update_docs.py --params")
         return
     if not args.params:

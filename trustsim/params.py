@@ -135,11 +135,11 @@ class Suppliers(Group):
 class Trust(Group):
     initial: float = P(0.5, 0.0, 1.0, "trust", "trust both ways at the start of a relationship")
     baseline: float = P(0.3, 0.0, 1.0, "trust", "level that trust erodes toward when nobody looks after the relationship")
-    gain: float = P(0.08, 0.0, 1.0, "share", "trust gained per good step, as a share of the distance to 1")
+    gain: float = P(0.131, 0.0, 1.0, "share", "trust gained per good step, as a share of the distance to 1")
     loss: float = P(0.35, 0.0, 1.0, "share", "trust lost per defect, as a share of current trust")
     erosion: float = P(0.03, 0.0, 1.0, "share/step", "per step, share of the distance to baseline that an unattended relationship erodes")
     playoff_penalty: float = P(0.35, 0.0, 1.0, "share", "share of its trust a supplier loses when played off against a rival quote")
-    share_threshold: float = P(0.6, 0.0, 1.0, "trust", "trust needed to share plans (buyer) or ideas (supplier)")
+    share_threshold: float = P(0.584, 0.0, 1.0, "trust", "trust needed to share plans (buyer) or ideas (supplier)")
     no_inspection_trust: float = P(0.8, 0.0, 1.0, "trust", "above this trust a buyer never inspects")
     padding_loss: Literal["proportional", "betrayal"] = Field(
         "proportional", description="proportional: padding found by an audit costs the buyer's trust in proportion to its size, loss · (padding / padding_max); betrayal: any padding found costs as much as a defect (docs/ODD.md, decision 38)",
@@ -167,9 +167,9 @@ class Service(Group):
 
 
 class Time(Group):
-    h_admin: float = P(24.0, 0.0, 1e4, "hours", "ordering and administration per relationship and step (halved by a link)")
+    h_admin: float = P(22.9, 0.0, 1e4, "hours", "ordering and administration per relationship and step (halved by a link)")
     h_monitor: float = P(7.0, 0.0, 1e4, "hours", "monitoring and haggling at zero trust, scaled by 1 − trust")
-    h_collab: float = P(39.0, 0.0, 1e4, "hours", "joint engineering work, 60% alone, all of it when both share")
+    h_collab: float = P(45.8, 0.0, 1e4, "hours", "joint engineering work, 60% alone, all of it when both share")
     h_bid: float = P(20.0, 0.0, 1e4, "hours", "running a bid or negotiating a new contract")
     h_dispute: float = P(15.0, 0.0, 1e4, "hours", "assigning blame for a defective lot")
     h_renegotiate: float = P(25.0, 0.0, 1e4, "hours", "renegotiating an unanticipated specification change, at zero trust")
@@ -187,7 +187,7 @@ class Innovation(Group):
     process_idea_rate: float = P(0.3, 0.0, 100.0, "ideas/step", "buyer process ideas per step at full trust, where trust is mutual")
     process_idea_value: float = P(0.005, 0.0, 1.0, "share", "share of the distance to its floor that one process idea takes off the supplier's unit cost")
     mismatch_cost: float = P(0.08, 0.0, 100.0, "money/unit", "cost of an unanticipated specification change, per unit")
-    quality_idea_value: float = P(0.165, 0.0, 1.0, "share", "share of the distance to its floor that one process idea takes off this relationship's defect multiplier")
+    quality_idea_value: float = P(0.128, 0.0, 1.0, "share", "share of the distance to its floor that one process idea takes off this relationship's defect multiplier")
     quality_improvable: float = P(0.7, 0.0, 1.0, "share", "share of the defect rate that process ideas can remove")
     quality_spillover: float = P(0.1, 0.0, 1.0, "share", "share of a process idea's quality effect that reaches all the supplier's customers")
 
