@@ -104,9 +104,11 @@ def main() -> None:
         return
     if not args.params:
         from trustsim import patterns
+        from trustsim.patterns.figures import plot
 
         runs = patterns.run_all(Params(), seeds=args.seeds)
         table = generated_tables(runs, args.seeds)
+        plot(patterns.PATTERNS["P6"](runs), ROOT / "docs" / "images" / "p6_uncertainty.png")  # the README's figure
         text = replace_block(text, "patterns", table["patterns"])
         for name, body in table.items():
             if f"<!-- {name}:begin -->" in readme_text:
