@@ -256,7 +256,7 @@ def test_read_only_target(tmp_path, capsys):
 
 
 def test_results_writer_is_reusable(tmp_path):
-    from trustsim.params import ParamError
+    from trustsim.errors import ParamError
     from trustsim.results import write_atomically
 
     out = write_atomically(tmp_path / "sweep", lambda d: (d / "runs.csv").write_text("a\n1\n"))

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from trustsim.model import TrustMarket
-from trustsim.params import load_scenario
 from trustsim.reproduce import RELATIVE_TOLERANCE as RTOL
 from trustsim.reproduce import differences, relative_gap
+from trustsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "results" / "example"

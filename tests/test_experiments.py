@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from trustsim import cli
+from trustsim.errors import ParamError
 from trustsim.experiments import JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep
-from trustsim.params import ParamError
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 

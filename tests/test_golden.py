@@ -28,8 +28,8 @@ import pytest
 
 from trustsim import reproduce, rules
 from trustsim.model import TrustMarket
-from trustsim.params import load_scenario
 from trustsim.reproduce import RELATIVE_TOLERANCE, differences
+from trustsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = Path(__file__).with_name("golden.json")

@@ -6,8 +6,9 @@ import pytest
 
 from trustsim import TrustMarket
 from trustsim.agents import Buyer, Supplier
+from trustsim.errors import ParamError
 from trustsim.metrics import COLUMNS
-from trustsim.params import ParamError, Params
+from trustsim.params import Params
 
 
 def test_batch_run_returns_the_model_level_measurements():

@@ -19,7 +19,8 @@ import pytest
 
 from trustsim import folders, results
 from trustsim.cli import main
-from trustsim.params import ParamError, load_scenario, safe_text
+from trustsim.errors import ParamError, safe_text
+from trustsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"

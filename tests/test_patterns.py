@@ -170,7 +170,7 @@ def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_p
 def test_null_model_scenario_file_is_the_null_model_of_the_patterns():
     from pathlib import Path
 
-    from trustsim.params import load_scenario
+    from trustsim.scenario import load_scenario
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "null_model.toml"
     assert load_scenario(path).params == patterns.null_model(Params())

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from trustsim.cli import build_parser, main
-from trustsim.params import ParamError, load_scenario
+from trustsim.errors import ParamError
+from trustsim.scenario import load_scenario
 
 PACKAGE = Path(__file__).resolve().parents[1] / "trustsim"
 PAYLOAD = "__import__('os').system('touch pwned')"

@@ -24,9 +24,10 @@ from solara.widgets import HTML
 
 from trustsim import columns
 from trustsim.cli import main
+from trustsim.errors import ParamError
 from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
-from trustsim.params import ParamError, load_scenario
+from trustsim.scenario import load_scenario
 from trustsim.viz import app, components
 
 ROOT = Path(__file__).resolve().parents[1]

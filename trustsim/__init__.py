@@ -7,7 +7,7 @@ common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until
 
 __version__ = "0.1.0"
 
-_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params",
+_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".errors", "load_scenario": ".scenario",
          "simulate": ".api", "replicate": ".api", "compare": ".api", "sweep": ".api", "Run": ".api",
          "calibrate": ".calibration.run"}
 

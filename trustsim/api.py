@@ -30,7 +30,8 @@ from typing import Any
 
 def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
     """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts."""
-    from .params import ParamError, Params, resolve_key, validate
+    from .errors import ParamError
+    from .params import Params, resolve_key, validate
     from .scenario import Scenario, load_scenario
 
     if scenario is None or isinstance(scenario, (str, Path)):
@@ -191,8 +192,8 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
 
     import pandas as pd
 
+    from .errors import ParamError
     from .experiments import build_sweep, run_sweep
-    from .params import ParamError
 
     workers = whole("workers", workers, 1, none=True)
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
@@ -216,7 +217,8 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
 def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None:
     """``value`` as a whole number of at least ``minimum`` (a Python or NumPy integer; None when ``none``),
     else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
-    from .params import ParamError, plain_number
+    from .errors import ParamError
+    from .params import plain_number
 
     if value is None and none:
         return None

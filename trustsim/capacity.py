@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 
-from .params import ParamError, Params
+from .errors import ParamError
+from .params import Params
 
 FIXED = 120 * 2**20          # figures and tables of any run, beyond the libraries already loaded
 PER_BUYER = 600              # bytes: the buyer agent, its state and long-run sums, its row of buyers.csv

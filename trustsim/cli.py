@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from .errors import ParamError, safe_text
+
 PROG = "trustsim"
 
 
@@ -21,8 +23,6 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not argparse's usage block, repeating what was typed safely
-        from .params import safe_text
-
         raise UsageError(f"{self.prog}: error: {safe_text(message, 400)} (see '{self.prog} --help')")
 
 
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 — the last line of defence: one line, no traceback
-        if _is_bad_input(exc):
+        if isinstance(exc, ParamError):  # bad input, named in one line
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
         failure = _write_failure(exc)
@@ -88,13 +88,6 @@ def main(argv=None) -> int:
         return _internal_error(exc)
     finally:
         restore()
-
-
-def _is_bad_input(exc: BaseException) -> bool:
-    """A ParamError: bad input, named in one line. (Only a command that loaded the parameter schema can raise
-    one, so ``--help`` need not load it.)"""
-    params = sys.modules.get(f"{PROG}.params")
-    return params is not None and isinstance(exc, params.ParamError)
 
 
 def _write_failure(exc: BaseException) -> str | None:

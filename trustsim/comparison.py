@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .errors import ParamError
 from .experiments.design import METRIC_COLUMNS
-from .params import ParamError
 from .stats import ADVANTAGES, describe, difference
 
 KIND = "compare"

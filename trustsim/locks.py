@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .params import ParamError, resolve_path, safe_text
+from .errors import ParamError, safe_text
+from .scenario import resolve_path
 
 try:
     import fcntl

@@ -156,6 +156,11 @@ class Market(MarketState):
         eps = as_normal(self.draws.uniform_at(SITE["supplier_fit"], base, self.spec_epoch[rows_b]))
         return rules.fit_factor(fit_spread, eps)
 
+    def supplier_health(self) -> np.ndarray:
+        """Each supplier's financial health now (S12, ``rules.financial_health``): what phase 5 reads and what
+        the network view sizes suppliers by."""
+        return rules.financial_health(self.supplier_cash, self.supplier_cash0)
+
     def defect_rate(self) -> np.ndarray:
         """Each relationship's defect probability at full effort: supplier base rate × multiplier."""
         return self.base_defect[self.sup] * self.defect_mult
@@ -213,7 +218,7 @@ class Market(MarketState):
         g.add_nodes_from((f"b{i}", {"kind": "buyer", "posture": po, "market_share": sh, "own_cost": oc, "cash": ca})
                          for i, po, sh, oc, ca in zip(range(self.n_buyers), posture, self.share.tolist(),
                                                       self.own_cost.tolist(), self.cash.tolist()))
-        health = rules.financial_health(self.supplier_cash, self.supplier_cash0)
+        health = self.supplier_health()
         g.add_nodes_from((f"s{j}", {"kind": "supplier", "unit_cost": uc, "cash": ca, "health": he, "alignment": al,
                                     "quality": qu, "integrity_hidden": th})
                          for j, uc, ca, he, al, qu, th in zip(range(self.n_suppliers), self.unit_cost.tolist(),

@@ -15,8 +15,9 @@ import numpy as np
 from .agents import Buyer, Supplier
 from .columns import KEY_FIGURES
 from .ensemble import Markets
+from .errors import ParamError
 from .metrics import COLUMNS, GROUPS
-from .params import ParamError, Params, resolve_key
+from .params import Params, resolve_key
 
 
 def as_seed(rng: Any) -> Any:

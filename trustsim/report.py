@@ -93,7 +93,7 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
     import numpy as np
 
-    from .params import ParamError
+    from .errors import ParamError
 
     try:
         df = pd.read_csv(path)

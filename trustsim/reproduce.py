@@ -15,7 +15,8 @@ import json
 import math
 from pathlib import Path
 
-from .params import ParamError, validate
+from .errors import ParamError
+from .params import validate
 from .scenario import Scenario, read_small_file
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .errors import ParamError, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
     _remove,
     claim_target,
@@ -25,7 +26,6 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
     target_lock,
     write_failure,
 )
-from .params import ParamError, safe_text
 
 # --- writing ----------------------------------------------------------------------------------------
 

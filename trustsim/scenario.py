@@ -17,16 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .params import (
-    GROUPS,
-    NAME_TO_GROUP,
-    RETIRED,
-    ParamError,
-    Params,
-    resolve_key,
-    suggest,
-    validate,
-)
+from .errors import ParamError
+from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, suggest, validate
 
 TOP_LEVEL = ("extends", "description", "sweep", "calibrate")
 

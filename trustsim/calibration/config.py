@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..params import ParamError, Params, bounds, load_scenario, resolve_key, suggest
+from ..errors import ParamError
+from ..params import Params, bounds, resolve_key, suggest
+from ..scenario import load_scenario
 from .targets import MEASUREMENTS
 
 
@@ -84,6 +86,9 @@ class Calibrate(_Table):
 
 
 TABLE_KEYS = tuple(Calibrate.model_fields)
+# a calibration folder: its state, the journal of its runs, and the tables the report writes
+STATE, JOURNAL = "calibration.json", "journal.jsonl"
+TABLES = ("posterior.parquet", "coverage.csv", "predictive.csv", "screening.csv", "calibration.md")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..results import replace_file
-from .config import Calibration
-from .run import STATE
+from .config import STATE, Calibration
 
 
 def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wall: float, figures: bool,
@@ -269,7 +268,7 @@ def draw(folder: Path) -> list[Path]:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a calibration folder."""
-    from ..params import ParamError
+    from ..errors import ParamError
 
     folder = Path(folder)
     if not (folder / "manifest.json").exists() or not (folder / STATE).exists():

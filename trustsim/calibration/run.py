@@ -20,14 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..params import ParamError, safe_text
+from ..errors import ParamError, safe_text
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights
-from .config import Calibration, load_calibration
+from .config import JOURNAL, STATE, TABLES, Calibration, load_calibration
 from .simulate import COVERAGE, PREDICTIVE, Simulator, calibration_seed, run_noise
-
-STATE, JOURNAL = "calibration.json", "journal.jsonl"
-TABLES = ("posterior.parquet", "coverage.csv", "predictive.csv", "screening.csv", "calibration.md")
 
 
 def fingerprint(cal: Calibration, budget: int, seed: int) -> str:

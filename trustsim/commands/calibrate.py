@@ -38,7 +38,7 @@ def handle(args) -> int:
 
     from ..calibration.config import load_calibration
     from ..calibration.run import calibrate
-    from ..params import ParamError, safe_text
+    from ..errors import ParamError, safe_text
 
     if args.check_coverage < 0 or args.screen < 0:
         raise ParamError("--check-coverage" if args.check_coverage < 0 else "--screen", None, "must not be negative")

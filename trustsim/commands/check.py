@@ -15,7 +15,9 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    from ..params import Params, load_scenario, safe_text
+    from ..errors import safe_text
+    from ..params import Params
+    from ..scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.set)
     sweep = None

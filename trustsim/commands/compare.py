@@ -31,9 +31,10 @@ def handle(args) -> int:
 
     from ..capacity import check_memory
     from ..comparison import KIND, compare_folders, compare_scenarios
+    from ..errors import ParamError
     from ..experiments.replicate import replication_sweep
-    from ..params import ParamError, load_scenario
     from ..results import check_target, release_claim, scenario_files
+    from ..scenario import load_scenario
 
     folders = [Path(x).is_dir() for x in (args.a, args.b)]
     if folders[0] != folders[1]:
@@ -81,8 +82,8 @@ def report(comparison, out) -> int:
     ``runs_b.csv``), with an error line instead of the table when no figure could be compared."""
     import sys
 
+    from ..errors import safe_text
     from ..experiments.execute import failure_line
-    from ..params import safe_text
 
     a, b = comparison.names
     n = comparison.compared()

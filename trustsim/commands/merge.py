@@ -16,8 +16,8 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    from ..errors import safe_text
     from ..experiments import merge
-    from ..params import safe_text
 
     out = merge(args.dirs, args.out, force=args.force)
     print(f"merged {len(args.dirs)} shards → {safe_text(out, 400)}/")

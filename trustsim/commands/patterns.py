@@ -33,9 +33,11 @@ def handle(args) -> int:
 
     from .. import patterns
     from ..capacity import check_memory
-    from ..params import ParamError, Params, Scenario, safe_text
+    from ..errors import ParamError, safe_text
+    from ..params import Params
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, write_atomically
+    from ..scenario import Scenario
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")

@@ -20,7 +20,7 @@ def handle(args) -> int:
     import time
     from datetime import datetime, timezone
 
-    from ..params import safe_text
+    from ..errors import safe_text
     from ..results import write_atomically
     from ..structures import interval_table, regime_points
     from ..structures.figures import regimes_figure

@@ -16,7 +16,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     from pathlib import Path
 
-    from ..params import ParamError, safe_text
+    from ..errors import ParamError, safe_text
     from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
@@ -34,7 +34,7 @@ def handle(args) -> int:
 
 def _redraw(folder, kind: str | None) -> list:
     """The figures of a results folder of ``kind`` drawn again; each replaces only its own file in figures/."""
-    from ..params import ParamError
+    from ..errors import ParamError
     from ..results import redraw_figures
 
     if kind == "run":
@@ -42,7 +42,7 @@ def _redraw(folder, kind: str | None) -> list:
 
         paths = redraw_figures(folder, lambda tmp: report.figures(folder, into=tmp))
     elif kind == "replications":
-        from ..experiments.replicate_figures import redraw
+        from ..experiments.replicate import redraw
 
         paths = redraw(folder)
     elif kind == "sweep":

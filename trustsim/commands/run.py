@@ -30,9 +30,10 @@ def arguments(p) -> None:
 
 def handle(args) -> int:
     from ..capacity import check_memory
+    from ..errors import ParamError, safe_text
     from ..model import TrustMarket
-    from ..params import ParamError, load_scenario, safe_text
     from ..results import check_target, scenario_files, write_run
+    from ..scenario import load_scenario
 
     refuse_other_files(args.scenario)
     scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
@@ -76,7 +77,7 @@ def refuse_other_files(path: str) -> None:
     """A manifest or a results folder given where a scenario belongs: say which command takes it."""
     from pathlib import Path
 
-    from ..params import ParamError
+    from ..errors import ParamError
 
     p = Path(path)
     if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
@@ -87,9 +88,9 @@ def refuse_other_files(path: str) -> None:
 
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
+    from ..errors import safe_text
     from ..experiments.execute import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications
-    from ..params import safe_text
     from ..results import check_target, release_claim, scenario_files
 
     out = args.out or os.path.join("results", f"{scenario.name}-replications")

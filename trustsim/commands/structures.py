@@ -33,7 +33,8 @@ def arguments(p) -> None:
 
 def start(args, kind: str):
     """Check the input and claim the folder before any run; the base parameters."""
-    from ..params import ParamError, Params
+    from ..errors import ParamError
+    from ..params import Params
     from ..results import check_target
 
     if args.seeds < 2:
@@ -63,8 +64,8 @@ def execute(args, base, points, total: int, desc: str, **suites):
 def write_manifest(tmp, base, started: str, wall: float, kind: str, **extra) -> None:
     import json
 
-    from ..params import Scenario
     from ..results import manifest
+    from ..scenario import Scenario
 
     info = manifest(Scenario("defaults", base), base, started, wall, kind=kind, **extra)
     (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
@@ -79,7 +80,7 @@ def handle(args) -> int:
     import pandas as pd
 
     from .. import patterns
-    from ..params import safe_text
+    from ..errors import safe_text
     from ..results import write_atomically
     from ..structures import READINGS, conclusions, conclusions_table, interval_table, structure_points
     from ..structures.figures import structures_figure

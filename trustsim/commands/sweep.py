@@ -33,10 +33,10 @@ def handle(args) -> int:
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
+    from ..errors import ParamError, safe_text
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
     from ..experiments.execute import failure_line
     from ..locks import write_failure
-    from ..params import ParamError, safe_text
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard)

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ParamError
 from ..metrics import COLUMNS
 from ..params import GROUPS as PARAM_GROUPS
-from ..params import ParamError, Params, bounds, load_scenario, resolve_key, suggest
+from ..params import Params, bounds, resolve_key, suggest
+from ..scenario import load_scenario
 from ..stats import ADVANTAGES
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")

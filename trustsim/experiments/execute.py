@@ -19,8 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..ensemble import batch_size
+from ..errors import ParamError
 from ..locks import pid_alive
-from ..params import ParamError, resolve_key
+from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of

@@ -159,7 +159,8 @@ def redraw(folder: str | Path) -> list[Path]:
 
     import pandas as pd
 
-    from ..params import ParamError, validate
+    from ..errors import ParamError
+    from ..params import validate
     from .design import build_sweep
 
     folder = Path(folder)

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from ..errors import ParamError, safe_text
 from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
-from ..params import ParamError, Params, safe_text
+from ..params import Params
 from ..results import replace_file
 from ..stats import ADVANTAGES
 from .analysis import runs_frame, sensitivity, write_point_table, write_tables

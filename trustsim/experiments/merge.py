@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..params import ParamError, validate
+from ..errors import ParamError
+from ..params import validate
 from ..results import write_atomically
 from .design import build_sweep
 from .journal import JOURNAL, STATE, finish, read_journal

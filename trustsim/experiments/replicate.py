@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import ParamError
 from ..metrics import COLUMNS, GROUPS
-from ..params import ParamError
 from ..stats import ADVANTAGES, describe, interval_frame
 from .design import METRIC_COLUMNS, build_sweep
+from .replicate_figures import draw
 
 KIND = "replications"
 ID_COLUMNS = ("replicate", "seed", "status", "error")
@@ -132,7 +133,6 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
     """The results folder: ``replications.csv``, ``summary.json``, ``bands.csv``, each run's time series
     (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
     from ..results import manifest, write_atomically
-    from .replicate_figures import draw
 
     def write(tmp: Path) -> None:
         rep.runs.to_csv(tmp / "replications.csv", index=False)
@@ -168,3 +168,20 @@ def read_runs(folder: Path):
         raise ParamError(str(path), None, f"not a trustsim replications table (lacks {lacks})")
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
     return df
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
+    ``replications.csv``."""
+    import pandas as pd
+
+    from ..results import redraw_figures
+
+    folder = Path(folder)
+    runs = read_runs(folder)
+    try:
+        bands = pd.read_csv(folder / "bands.csv")
+        name = json.loads((folder / "manifest.json").read_text())["scenario"]["name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
+    return redraw_figures(folder, lambda tmp: draw(tmp, bands, runs, name))

@@ -124,7 +124,7 @@ def jsonable(values):
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
-    from ..params import ParamError
+    from ..errors import ParamError
     from ..results import redraw_figures
 
     folder = Path(folder)

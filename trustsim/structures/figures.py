@@ -93,7 +93,7 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a structures or regimes folder: its figures again from its CSV table."""
-    from ..params import ParamError
+    from ..errors import ParamError
     from ..results import result_kind, write_atomically
 
     folder = Path(folder)

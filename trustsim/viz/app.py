@@ -17,8 +17,10 @@ from pathlib import Path
 import solara
 from mesa.visualization import Slider, SolaraViz
 
+from ..errors import ParamError, safe_text
 from ..model import TrustMarket, as_seed
-from ..params import ParamError, Params, Scenario, bounds, choices, load_scenario, safe_text
+from ..params import Params, bounds, choices
+from ..scenario import Scenario, load_scenario
 from . import components as c
 from .controls import CONTROLS
 from .serve import free_port

@@ -30,7 +30,6 @@ from mesa.visualization.utils import update_counter
 
 from .. import columns as registry
 from ..metrics import COLUMNS, COST_PARTS, GROUPS, step_measurements
-from ..rules import financial_health
 from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
 from .controls import CONTROLS
@@ -118,7 +117,7 @@ class NetworkFigure:
             self.edges.set_array(mk.trust_b[rows])
             self.edges.set_linestyles(np.where(mk.partner_terms[rows], "solid", "dashed").tolist())
             self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
-            self.suppliers.set_sizes(15 + 110 * financial_health(mk.supplier_cash, mk.supplier_cash0))
+            self.suppliers.set_sizes(15 + 110 * mk.supplier_health())
         return self.fig
 
 
