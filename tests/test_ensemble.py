@@ -78,6 +78,17 @@ def test_only_real_valued_parameters_may_differ_within_a_batch():
     assert space.rel.trust.gain.shape == (2 * 12 * 2,) and space.rel.trust.loss == 0.35
 
 
+def test_shared_refuses_a_real_valued_parameter_the_members_differ_in():
+    from trustsim.members import VaryingParameter
+
+    space = ParamSpace([_params(), _params(**{"trust.gain": 0.5})])
+    with pytest.raises(VaryingParameter, match="trust.gain differs"):
+        _ = space.shared.trust.gain
+    assert space.shared.trust.loss == 0.35 and space.shared.market.buyers == 12
+    alike = ParamSpace([_params(), _params(**{"run.seed": 9})])
+    assert alike.shared.trust.gain == _params().trust.gain
+
+
 def test_sweeps_give_the_same_runs_whatever_the_batching(tmp_path, monkeypatch):
     from trustsim.api import sweep
     from trustsim.experiments import execute
