@@ -35,7 +35,7 @@ def test_columns_command_prints_every_column_with_unit_aggregation_and_meaning(c
 
 def test_the_recorder_and_the_datacollector_follow_the_registry():
     m = TrustMarket(rng=3, buyers=8, suppliers=4, steps=6).run()
-    assert TIMESERIES_HEADER == ("step", "group", *columns.NAMES)
+    assert TIMESERIES_HEADER == ("step", "group", *columns.COLUMN_NAMES)
     frame = m.recorder.frame()
     assert list(frame.columns) == list(TIMESERIES_HEADER)
     assert all(frame[c].dtype.kind == "i" for c in columns.COUNT_COLUMNS)
@@ -81,7 +81,7 @@ def test_a_new_column_is_one_declaration(tmp_path):
     shutil.copy(ROOT / "README.md", copy / "README.md")
     source = copy / "trustsim" / "columns.py"
     text = source.read_text()
-    end = "\n)\n\nNAMES"  # the end of the COLUMNS tuple: the new column goes last
+    end = "\n)\n\nCOLUMN_NAMES"  # the end of the COLUMNS tuple: the new column goes last
     assert text.count(end) == 1
     source.write_text(text.replace(end, f"\n    {NEW_COLUMN}{end}"))
 

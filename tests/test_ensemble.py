@@ -15,7 +15,7 @@ import pytest
 from trustsim import TrustMarket
 from trustsim.ensemble import Ensemble
 from trustsim.members import ParamSpace, batch_key
-from trustsim.metrics import COLUMNS
+from trustsim.metrics import COLUMN_NAMES
 from trustsim.params import Params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def test_members_differ_where_their_parameters_do(ensemble):
     """Not one market copied: the members' figures differ, the bankrupt-prone member has bankruptcies."""
     share = [ensemble.recorder.member(i).summary()["long_run"]["all"]["trust_buyer"] for i in range(4)]
     assert len(set(share)) == 4
-    column = COLUMNS.index("bankruptcies")
+    column = COLUMN_NAMES.index("bankruptcies")
     bankrupt = [ensemble.recorder.member(i).rows[:, 2, column].sum() for i in range(4)]
     assert bankrupt[3] > 0 and bankrupt[0] == 0
 

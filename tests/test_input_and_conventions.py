@@ -19,7 +19,7 @@ import pytest
 from trustsim import TrustMarket, capacity
 from trustsim.cli import main
 from trustsim.columns import COUNT_COLUMNS
-from trustsim.metrics import COLUMNS, COUNTED
+from trustsim.metrics import COLUMN_NAMES, COUNTED
 from trustsim.params import Params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,7 +277,7 @@ def test_a_group_emptied_part_way_is_averaged_over_the_steps_it_had_buyers():
     m = TrustMarket(buyers=10, suppliers=4, steps=8, rng=2).run()
     rows = m.recorder.data[:8, 0]  # the one market's rows (a view)
     rows[-2:, 0] = np.where(COUNTED, 0.0, np.nan)  # the partners' last two steps as if the group had emptied
-    trust = COLUMNS.index("trust_buyer")
+    trust = COLUMN_NAMES.index("trust_buyer")
     long_run = m.recorder.summary()["long_run"]["partner"]
     assert long_run["trust_buyer"] == pytest.approx(rows[4:6, 0, trust].mean())
     assert long_run["buyers"] == pytest.approx(rows[4:, 0, 0].mean())

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from trustsim import TrustMarket, phases
-from trustsim.metrics import COLUMNS, GROUPS
+from trustsim.metrics import COLUMN_NAMES, POSTURE_GROUPS
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -44,7 +44,7 @@ class Hooks:
 
 def column(model, name, group="all"):
     """One column of the recorded time series, one value per step."""
-    return model.recorder.rows[:, GROUPS.index(group), COLUMNS.index(name)]
+    return model.recorder.rows[:, POSTURE_GROUPS.index(group), COLUMN_NAMES.index(name)]
 
 
 def long_run(model, group, name):

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from trustsim import TrustMarket
 from trustsim.columns import COUNT_COLUMNS
-from trustsim.metrics import COLUMNS, COUNTED
+from trustsim.metrics import COLUMN_NAMES, COUNTED
 from trustsim.params import GROUPS, Params, bounds, choices, schema_rows
 
 settings.register_profile("trustsim", derandomize=True, max_examples=150, deadline=None, print_blob=True,
@@ -102,12 +102,12 @@ def check_run(changes: dict) -> TrustMarket:
         assert math.isclose(paid, received, rel_tol=1e-9, abs_tol=1e-9), (paid, received)
     assert m.steps == params.run.steps and len(m.recorder.rows) == params.run.steps
     rows = m.recorder.rows
-    empty = rows[:, :, COLUMNS.index("buyers")] == 0                   # (steps, groups)
+    empty = rows[:, :, COLUMN_NAMES.index("buyers")] == 0                   # (steps, groups)
     expected_nan = empty[:, :, None] & ~COUNTED                         # figures of a group with no buyers
     assert np.array_equal(np.isnan(rows), expected_nan), "NaN where a group has buyers, or a number where not"
     assert not np.isinf(rows).any(), "infinity in the per-step rows"
     assert np.array_equal(m.recorder.frame().drop(columns=["step", "group"]).isna().to_numpy(),
-                          expected_nan.reshape(-1, len(COLUMNS)))
+                          expected_nan.reshape(-1, len(COLUMN_NAMES)))
     summary = m.recorder.summary()
     for span in ("long_run", "business_horizon", "short_run"):
         for group, cols in summary.get(span, {}).items():

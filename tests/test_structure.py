@@ -142,7 +142,7 @@ def _posture(buyers, share, profit, tco):
 
 def test_partner_advantages_are_one_definition_for_sweeps_and_patterns():
     from trustsim.experiments import metric_row
-    from trustsim.metrics import COLUMNS
+    from trustsim.metrics import COLUMN_NAMES
     from trustsim.stats import advantages, share_advantage
 
     p, a = _posture(10, 0.6, 500.0, 0.9), _posture(30, 0.4, 200.0, 1.0)
@@ -153,7 +153,7 @@ def test_partner_advantages_are_one_definition_for_sweeps_and_patterns():
          "advantage.tco_per_unit": 0.1})
     empty = _posture(0, 0.0, 0.0, 0.0)
     assert share_advantage(empty, a) is None and set(advantages({"partner": empty, "aggressive": a}).values()) == {None}
-    full = {g: {c: 1.0 for c in COLUMNS} for g in ("partner", "aggressive", "all")}
+    full = {g: {c: 1.0 for c in COLUMN_NAMES} for g in ("partner", "aggressive", "all")}
     full["partner"].update(p)
     full["aggressive"].update(a)
     assert metric_row(full)["advantage.market_share"] == pytest.approx(share_advantage(p, a))
@@ -187,11 +187,11 @@ def test_a_replaced_file_is_whole_or_untouched(tmp_path):
 
 def test_one_palette_for_report_and_app():
     from trustsim import report, style
-    from trustsim.metrics import COST_PARTS, GROUPS
+    from trustsim.metrics import COST_PARTS, POSTURE_GROUPS
     from trustsim.viz import components
 
     assert tuple(style.COST_COLOURS) == COST_PARTS
-    assert set(style.POSTURE_COLOURS) == set(GROUPS)
+    assert set(style.POSTURE_COLOURS) == set(POSTURE_GROUPS)
     assert report.COLOURS is style.POSTURE_COLOURS is components.COLOURS
 
 
@@ -208,3 +208,28 @@ def test_app_controls_and_settings_line_come_from_one_list():
     from trustsim.viz.components import key_figures
 
     assert list(key_figures(model)["settings"]) == [c.short for c in CONTROLS]
+
+
+def test_figures_are_drawn_without_pyplot_or_a_backend_switch(tmp_path):
+    """Every figure is a ``matplotlib.figure.Figure``: importing the package's figure modules leaves a notebook's
+    backend as it was, and loads no pyplot."""
+    switched = [str(p.relative_to(ROOT)) for p in (ROOT / "trustsim").rglob("*.py")
+                if "matplotlib.use(" in p.read_text() or "pyplot" in p.read_text()]
+    assert switched == []
+    code = ("import sys\n"
+            "import trustsim.report, trustsim.comparison, trustsim.experiments.figures, trustsim.patterns.figures\n"
+            "print('matplotlib.figure' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.split() == ["True", "False"], proc.stdout + proc.stderr
+
+
+def test_one_limit_for_writing_the_network():
+    from trustsim.results import NETWORK_MAX_BUYERS
+
+    written = [str(p.relative_to(ROOT)) for p in (ROOT / "trustsim").rglob("*.py") if "20_000" in p.read_text()]
+    assert NETWORK_MAX_BUYERS == 20_000 and written == ["trustsim/results.py"]
+
+
+def test_the_server_code_is_in_serve_only():
+    app = (ROOT / "trustsim" / "viz" / "app.py").read_text()
+    assert not any(word in app for word in ("malloc_trim", "socket", "subprocess", "execve", "free_port"))

@@ -28,7 +28,7 @@ from trustsim.errors import ParamError
 from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
 from trustsim.scenario import load_scenario
-from trustsim.viz import app, components
+from trustsim.viz import app, components, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -217,7 +217,7 @@ def test_picker_leaves_out_sweep_files_and_viz_refuses_one(tmp_path, capsys, mon
     assert "one.toml" in choices and "many.toml" not in choices and problems == []
     assert all(s.sweep is None for s in choices.values())  # the repository's sweep files are left out too
     assert "sweep_uncertainty.toml" not in choices
-    monkeypatch.setattr(app, "server_command", lambda host, port: pytest.fail("the server was started"))
+    monkeypatch.setattr(serve, "server_command", lambda host, port: pytest.fail("the server was started"))
     assert main(["viz", str(tmp_path / "many.toml")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "many.toml" in err and "trustsim sweep" in err
@@ -276,16 +276,16 @@ def test_viz_busy_port_is_exit_2(capsys):
 
 def test_viz_serves_on_loopback_unless_told_and_warns_when_exposed(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(app.os, "execve", lambda path, argv, env: calls.append((argv, env)))
-    monkeypatch.setattr(app.subprocess, "call", lambda argv, env: calls.append((argv, env)) or 0)
-    app.serve(SimpleNamespace(scenario=str(BASELINE), host="127.0.0.1", port=None))
+    monkeypatch.setattr(serve.os, "execve", lambda path, argv, env: calls.append((argv, env)))
+    monkeypatch.setattr(serve.subprocess, "call", lambda argv, env: calls.append((argv, env)) or 0)
+    serve.serve(SimpleNamespace(scenario=str(BASELINE), host="127.0.0.1", port=None))
     argv, env = calls[-1]
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and int(argv[argv.index("--port") + 1]) > 0
-    assert env[app.SCENARIO_ENV] == str(BASELINE) and "--no-check-version" in argv
+    assert env[serve.SCENARIO_ENV] == str(BASELINE) and "--no-check-version" in argv
     assert "warning" not in capsys.readouterr().err
-    app.serve(SimpleNamespace(scenario=None, host="0.0.0.0", port=None))
+    serve.serve(SimpleNamespace(scenario=None, host="0.0.0.0", port=None))
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
-    assert app.is_loopback("localhost") and app.is_loopback("::1") and not app.is_loopback("0.0.0.0")
+    assert serve.is_loopback("localhost") and serve.is_loopback("::1") and not serve.is_loopback("0.0.0.0")
 
 
 def test_param_error_from_a_bad_seed_names_the_seed():

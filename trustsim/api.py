@@ -116,8 +116,7 @@ class Run:
         """Write the results folder ``trustsim run`` writes (tables, summary, manifest, network, figures)."""
         from .results import write_run
 
-        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
-                         network=self.params.market.buyers <= 20_000)
+        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force)
 
     def __repr__(self) -> str:
         return f"<trustsim run {self.scenario.name!r}: {self.params.run.steps} steps, seed {self.params.run.seed}>"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import ParamError
 from .experiments.design import METRIC_COLUMNS
+from .metrics import POSTURE_GROUPS
 from .stats import ADVANTAGES, describe, difference
 
 KIND = "compare"
@@ -24,7 +25,7 @@ KEY_COLUMNS = {"market_share": "market share", "tco_per_unit": "cost of ownershi
                "component_price": "price per unit", "trust_buyer": "trust in its suppliers",
                "trust_supplier": "trusted by its suppliers", "nonproductive_share": "non-productive share of hours",
                "ideas_received_cum": "ideas received per buyer", "profit_cum": "cumulative profit per buyer"}
-KEY_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in ("partner", "aggressive", "all") for c in KEY_COLUMNS
+COMPARED_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in POSTURE_GROUPS for c in KEY_COLUMNS
                              if (g, c) != ("all", "market_share")))
 
 
@@ -90,7 +91,7 @@ class Comparison:
             return len(set(a["seed"]) & set(b["seed"]))
         return min(len(a), len(b))
 
-    def text(self, figures=KEY_FIGURES) -> str:
+    def text(self, figures=COMPARED_FIGURES) -> str:
         """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")
         a, b = (n[:10] for n in self.names)
@@ -184,16 +185,14 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
 
 def draw(table, names, paired: bool, path: Path) -> None:
     """B − A for the key figures, each relative to A's mean (%), with its 95% interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure
 
-    t = table.set_index("figure").reindex(list(KEY_FIGURES))
+    t = table.set_index("figure").reindex(list(COMPARED_FIGURES))
     t = t[np.isfinite(t["a"].astype(float)) & np.isfinite(t["b"].astype(float)) & (t["a"].abs() > 1e-12)]
     scale = 100 / t["a"].abs()
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.28 * max(len(t), 1)))
+    fig = Figure(figsize=(8, 1.2 + 0.28 * max(len(t), 1)))
+    ax = fig.subplots()
     y = np.arange(len(t))
     d, lo, hi = t["difference"] * scale, t["low"] * scale, t["high"] * scale
     has = np.isfinite(lo.astype(float)) & np.isfinite(hi.astype(float))
@@ -208,7 +207,6 @@ def draw(table, names, paired: bool, path: Path) -> None:
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def redraw(folder: str | Path) -> list[Path]:

@@ -12,6 +12,7 @@ import numpy as np
 from . import rules
 from .draws import SITE, Draws, as_normal
 from .members import ParamSpace
+from .metrics import POSTURES
 from .state import MarketState
 
 POLICY_CODES = {"passive": rules.PASSIVE, "periodic": rules.PERIODIC, "silence": rules.SILENCE}
@@ -214,7 +215,7 @@ class Market(MarketState):
         trust and price and ``slots=2``.
         """
         g = nx.Graph()
-        posture = np.where(self.is_partner, "partner", "aggressive").tolist()
+        posture = np.where(self.is_partner, *POSTURES).tolist()
         g.add_nodes_from((f"b{i}", {"kind": "buyer", "posture": po, "market_share": sh, "own_cost": oc, "cash": ca})
                          for i, po, sh, oc, ca in zip(range(self.n_buyers), posture, self.share.tolist(),
                                                       self.own_cost.tolist(), self.cash.tolist()))

@@ -16,7 +16,7 @@ from .agents import Buyer, Supplier
 from .columns import KEY_FIGURES
 from .ensemble import Markets
 from .errors import ParamError
-from .metrics import COLUMNS, GROUPS
+from .metrics import COLUMN_NAMES, POSTURE_GROUPS
 from .params import Params, resolve_key
 
 
@@ -59,7 +59,7 @@ class TrustMarket(mesa.Model, Markets):
         self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
         self.datacollector = mesa.DataCollector(model_reporters={
             f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
-            for c in KEY_FIGURES for g in GROUPS
+            for c in KEY_FIGURES for g in POSTURE_GROUPS
         })
 
     def step(self) -> None:
@@ -99,4 +99,4 @@ class TrustMarket(mesa.Model, Markets):
         return self.market.to_networkx()
 
 
-__all__ = ["TrustMarket", "COLUMNS", "GROUPS"]
+__all__ = ["TrustMarket", "COLUMN_NAMES", "POSTURE_GROUPS"]

@@ -158,9 +158,13 @@ def scenario_files(scenario) -> list[str]:
     return [p for p in (scenario.path, *scenario.chain) if p]
 
 
+NETWORK_MAX_BUYERS = 20_000  # network.graphml is written for markets up to this many buyers (docs/ODD.md, Observation)
+
+
 def write_run(model, scenario, out, *, started: str, wall_seconds: float, force: bool = False,
-              network: bool = True, protect: Iterable[str | Path] = ()) -> Path:
-    """The results folder of one run: tables, summary, manifest, network and figures."""
+              protect: Iterable[str | Path] = ()) -> Path:
+    """The results folder of one run: tables, summary, manifest, figures and, for a market of at most
+    NETWORK_MAX_BUYERS buyers, the relationship network."""
     import networkx as nx
 
     from . import report
@@ -169,7 +173,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
         model.recorder.frame().to_csv(tmp / "timeseries.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(model.recorder.summary(), indent=2, sort_keys=True) + "\n")
         model.buyer_sums.frame(model).to_csv(tmp / "buyers.csv", index=False)
-        if network:
+        if model.params.market.buyers <= NETWORK_MAX_BUYERS:
             nx.write_graphml(model.network(), tmp / "network.graphml")
         report.figures(tmp)
         (tmp / "manifest.json").write_text(json.dumps(

@@ -152,11 +152,8 @@ def screening_lines(sc) -> list[str]:
 def draw(folder: Path) -> list[Path]:
     """The figures of a calibration folder, from its tables: marginals against priors, pairs, predictive
     checks and coverage (each where its table exists)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from ..params import validate
     from .config import build_calibration
@@ -171,13 +168,13 @@ def draw(folder: Path) -> list[Path]:
     def save(fig, name):
         path = folder / "figures" / name
         replace_file(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-        plt.close(fig)
         paths.append(path)
 
     if (folder / "screening.csv").exists():
         sc = pd.read_csv(folder / "screening.csv")
         st = sc.pivot(index="parameter", columns="target", values="ST").reindex(keys)
-        fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5))
+        fig = Figure(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5))
+        ax = fig.subplots()
         st.plot.bar(ax=ax, width=0.8)
         ax.axhline(0.05, color="k", ls="--", lw=1)
         ax.set_ylabel("Sobol total index")
@@ -193,7 +190,8 @@ def draw(folder: Path) -> list[Path]:
     d = len(keys)
     cols = min(d, 3)
     rows = -(-d // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * cols, 3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for j, k in enumerate(keys):
         ax = axes.flat[j]
         ax.hist(last[k], bins=20, weights=w, density=True, range=(cal.lo[j], cal.hi[j]), color="#0072B2", alpha=0.7,
@@ -207,7 +205,8 @@ def draw(folder: Path) -> list[Path]:
     fig.suptitle("Posterior marginals against uniform priors")
     save(fig, "marginals.png")
 
-    fig, axes = plt.subplots(d, d, figsize=(2.2 * d, 2.2 * d), squeeze=False)
+    fig = Figure(figsize=(2.2 * d, 2.2 * d))
+    axes = fig.subplots(d, d, squeeze=False)
     for i, a in enumerate(keys):
         for j, b in enumerate(keys):
             ax = axes[i, j]
@@ -228,7 +227,8 @@ def draw(folder: Path) -> list[Path]:
     if (folder / "predictive.csv").exists():
         pr = pd.read_csv(folder / "predictive.csv")
         t = pr[pr.kind == "target"]
-        fig, axes = plt.subplots(1, len(t), figsize=(2.6 * len(t), 3.2), squeeze=False)
+        fig = Figure(figsize=(2.6 * len(t), 3.2))
+        axes = fig.subplots(1, len(t), squeeze=False)
         for ax, (_, r) in zip(axes.flat, t.iterrows()):
             ax.errorbar([0], [r["mean"]], yerr=[[r["mean"] - r.lo90], [r.hi90 - r["mean"]]], fmt="o",
                         color="#0072B2", label="posterior")
@@ -243,7 +243,8 @@ def draw(folder: Path) -> list[Path]:
         save(fig, "predictive.png")
         pt = pr[pr.kind == "pattern"]
         if len(pt):
-            fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(pt)), 3))
+            fig = Figure(figsize=(max(6, 0.45 * len(pt)), 3))
+            ax = fig.subplots()
             x = np.arange(len(pt))
             ax.bar(x - 0.2, pt.p_posterior, 0.4, label="posterior", color="#0072B2")
             ax.bar(x + 0.2, pt.p_defaults.astype(float), 0.4, label="defaults", color="#7a7a7a")
@@ -253,7 +254,8 @@ def draw(folder: Path) -> list[Path]:
             save(fig, "patterns.png")
     if (folder / "coverage.csv").exists():
         cov = pd.read_csv(folder / "coverage.csv")
-        fig, axes = plt.subplots(1, d, figsize=(3 * d, 3), squeeze=False)
+        fig = Figure(figsize=(3 * d, 3))
+        axes = fig.subplots(1, d, squeeze=False)
         for ax, (j, k) in zip(axes.flat, enumerate(keys)):
             g = cov[cov.parameter == k]
             ax.errorbar(g.truth, g.posterior_mean, yerr=[g.posterior_mean - g.lo90, g.hi90 - g.posterior_mean],

@@ -48,7 +48,7 @@ def handle(args) -> int:
 
         model = TrustMarket(scenario.params, rng=scenario.params.run.seed).run()
         write_run(model, scenario, out, started=started, wall_seconds=time.perf_counter() - t0, force=args.force,
-                  network=scenario.params.market.buyers <= 20_000, protect=protect)
+                  protect=protect)
     else:
         from ..experiments.replicate import replicate, write_replications
 

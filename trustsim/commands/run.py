@@ -31,6 +31,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     from ..capacity import check_memory
     from ..errors import ParamError, safe_text
+    from ..metrics import POSTURES
     from ..model import TrustMarket
     from ..results import check_target, scenario_files, write_run
     from ..scenario import load_scenario
@@ -61,11 +62,10 @@ def handle(args) -> int:
     else:
         model.run()
     wall = time.perf_counter() - t0
-    write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force,
-              network=scenario.params.market.buyers <= 20_000)
+    write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force)
     s = model.recorder.summary()["long_run"]
     print(f"{safe_text(scenario.name)}: {scenario.params.run.steps} steps in {wall:.2f} s → {safe_text(out, 400)}/")
-    for g in ("partner", "aggressive"):
+    for g in POSTURES:
         if s[g]["buyers"]:
             print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
                   f"  cost of ownership {s[g]['tco_per_unit']:.3f}/unit  trust {s[g]['trust_buyer']:.2f}"
@@ -91,6 +91,7 @@ def replications(args, scenario) -> int:
     from ..errors import safe_text
     from ..experiments.execute import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications
+    from ..metrics import POSTURES
     from ..results import check_target, release_claim, scenario_files
 
     out = args.out or os.path.join("results", f"{scenario.name}-replications")
@@ -105,7 +106,7 @@ def replications(args, scenario) -> int:
     print(f"{safe_text(scenario.name)}: {args.seeds} replications of {scenario.params.run.steps} steps "
           f"in {rep.wall:.1f} s → {safe_text(out, 400)}/")
     summary = rep.summary()
-    for g in ("partner", "aggressive"):
+    for g in POSTURES:
         s = summary["long_run"][g]
         if s["buyers"]["mean"]:
             print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"

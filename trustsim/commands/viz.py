@@ -15,6 +15,6 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    from ..viz.app import serve
+    from ..viz.serve import serve
 
     return serve(args)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError
-from ..metrics import COLUMNS
+from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
 from ..params import Params, bounds, resolve_key, suggest
 from ..scenario import load_scenario
@@ -29,8 +29,7 @@ SEED_MODES = ("independent", "common")
 SWEEP_KEYS = ("design", "replications", "samples", "seed", "seeds", "levels", "metrics", "factors")
 RANGE_KEYS = ("min", "max")
 
-POSTURES = ("partner", "aggressive", "all")
-METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURES for c in COLUMNS) + tuple(ADVANTAGES)
+METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURE_GROUPS for c in COLUMN_NAMES) + tuple(ADVANTAGES)
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
 DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
 
@@ -139,8 +138,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
         raise err("metrics", "expected a non-empty list of metric names, "
                              "e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
     for m in metrics:
-        if m not in METRIC_COLUMNS and m not in COLUMNS:
-            raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMNS)}')
+        if m not in METRIC_COLUMNS and m not in COLUMN_NAMES:
+            raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMN_NAMES)}')
 
     raw = table.get("factors", {})
     if not isinstance(raw, dict):

@@ -33,10 +33,8 @@ def write_figures(out: Path, sweep: Sweep, df, sens=None) -> list[Path]:
 def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     """Each metric against each factor (means with 95% intervals over replications); a heat map for
     two-factor grids; the sensitivity indices. Returns the file names drawn into ``folder``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     ok = df[df["status"] == "ok"]
     names = []
@@ -44,19 +42,19 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     def save(fig, name):
         fig.tight_layout()
         fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
         names.append(name)
 
     for metric in sweep.metrics:
         cols = metric_columns(metric)
         for f in sweep.factors:
             others = [g for g in sweep.factors if g.key != f.key]
-            fig, axes = plt.subplots(1, len(cols), figsize=(5.2 * len(cols), 3.8), squeeze=False)
+            fig = Figure(figsize=(5.2 * len(cols), 3.8))
+            axes = fig.subplots(1, len(cols), squeeze=False)
             for ax, col in zip(axes[0], cols):
                 if sweep.design == "grid":
                     split = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
                     levels = split.values if split else [None]
-                    cmap = plt.get_cmap("viridis")
+                    cmap = colormaps["viridis"]
                     for i, level in enumerate(levels):
                         sub = ok if split is None else ok[ok[split.key] == level]
                         xs = list(f.values)
@@ -98,7 +96,8 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
         fy, fx = sweep.factors
         for metric in sweep.metrics:
             cols = metric_columns(metric)
-            fig, axes = plt.subplots(1, len(cols), figsize=(5.4 * len(cols), 4.2), squeeze=False)
+            fig = Figure(figsize=(5.4 * len(cols), 4.2))
+            axes = fig.subplots(1, len(cols), squeeze=False)
             for ax, col in zip(axes[0], cols):
                 grid = np.full((len(fy.values), len(fx.values)), np.nan)
                 for i, vy in enumerate(fy.values):
@@ -125,7 +124,8 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     if sens is not None and len(sens):
         metrics = list(dict.fromkeys(sens["metric"]))
         shown = min(len(sweep.factors), SENSITIVITY_TOP)
-        fig, axes = plt.subplots(len(metrics), 1, figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)), squeeze=False)
+        fig = Figure(figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)))
+        axes = fig.subplots(len(metrics), 1, squeeze=False)
         for ax, m in zip(axes[:, 0], metrics):
             s = sens[sens["metric"] == m]
             if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first

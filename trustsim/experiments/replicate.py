@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ParamError
-from ..metrics import COLUMNS, GROUPS
+from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..stats import ADVANTAGES, describe, interval_frame
 from .design import METRIC_COLUMNS, build_sweep
 from .replicate_figures import draw
@@ -59,7 +59,7 @@ class Replicated:
         """``long_run``: by posture, each contract column's mean, sd, 95% interval and count over the
         replicates; ``advantages``: the same for the partner advantages."""
         ok = self.runs[self.runs["status"] == "ok"]
-        long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMNS} for g in GROUPS}
+        long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMN_NAMES} for g in POSTURE_GROUPS}
         adv = {a: describe(ok[a]) for a in ADVANTAGES}
         return _clean({"scenario": self.scenario.name, "replications": len(self.runs), "root_seed": self.root_seed,
                        "seeds": self.seeds, "failed": self.failed, "long_run": long_run, "advantages": adv})
@@ -89,7 +89,7 @@ class Replicated:
         if ts is None:
             return None
         ok = ts[ts["replicate"].isin(self.runs.loc[self.runs["status"] == "ok", "replicate"])]
-        return interval_frame(ok, ["step", "group"], [c for c in COLUMNS if c != "buyers"])
+        return interval_frame(ok, ["step", "group"], [c for c in COLUMN_NAMES if c != "buyers"])
 
 
 def replication_sweep(scenario, n: int, root: int | None = None):

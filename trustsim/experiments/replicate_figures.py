@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..labels import column_label
+from ..metrics import POSTURES
 from ..stats import ADVANTAGES, finite, mean_ci
 from ..style import POSTURE_COLOURS
 
@@ -36,7 +37,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
         fig = Figure(figsize=(6.4, 3.9))
         ax = fig.subplots()
         for col, style in zip(cols, ("-", "--")):
-            for group in ("partner", "aggressive"):
+            for group in POSTURES:
                 g = bands[bands["group"] == group]
                 if g.empty or not np.isfinite(g[col].to_numpy(float)).any() or not ok[f"{group}.buyers"].max() > 0:
                     continue

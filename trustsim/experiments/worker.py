@@ -12,9 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
-from ..metrics import COLUMNS
+from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..stats import advantages
-from .design import POSTURES
 
 FAIL_ENV = "TRUSTSIM_FAIL_RUNS"  # test hook: comma-separated run ids that raise on purpose
 
@@ -25,9 +24,9 @@ def metric_row(long_run: dict) -> dict[str, float | None]:
     A posture with no buyers reports nothing (None) but its size.
     """
     row: dict[str, float | None] = {}
-    for g in POSTURES:
+    for g in POSTURE_GROUPS:
         empty = long_run[g]["buyers"] == 0
-        for c in COLUMNS:
+        for c in COLUMN_NAMES:
             row[f"{g}.{c}"] = None if empty and c != "buyers" else long_run[g][c]
     row.update(advantages(long_run))
     return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}

@@ -55,12 +55,11 @@ def _key(k):
 
 def plot(result: Result, path) -> None:
     """One figure per pattern, with both axes labelled."""
-    import matplotlib
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=110)
+    fig = Figure(figsize=(6.4, 3.8), dpi=110)
+    ax = fig.subplots()
     v = result.values
     if result.pattern == "P6":
         _over(ax, SIGMAS, v["by_sigma"], "environmental uncertainty σ")
@@ -68,7 +67,7 @@ def plot(result: Result, path) -> None:
         _over(ax, INTEGRITIES, v["by_integrity"], "mean supplier integrity θ̄")
     elif result.pattern == "R2":
         grid = {_key(k): np.asarray(x, float) for k, x in v["grid"].items()}
-        cmap = plt.get_cmap("viridis")
+        cmap = colormaps["viridis"]
         for i, f in enumerate(FIT_SPREADS):
             _errorbar(ax, SIGMAS, [grid[(s, f)] for s in SIGMAS], color=cmap(0.85 * i / max(len(FIT_SPREADS) - 1, 1)),
                       label=f"fit spread {f}")
@@ -106,7 +105,6 @@ def plot(result: Result, path) -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def jsonable(values):
