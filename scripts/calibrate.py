@@ -49,7 +49,7 @@ TARGETS = {"nonprod_low": 0.47, "nonprod_high": 0.24, "defect_drop_partner": 0.5
 
 
 def figures(theta: np.ndarray, base: Params, seeds: list[int], workers) -> dict[str, float]:
-    params = base.replace(**dict(zip(FREE, (float(x) for x in theta))))
+    params = base.replace(**dict(zip(FREE, (float(x) for x in theta), strict=True)))
     runs = list(workers.map(measure, [params] * len(seeds), seeds)) if workers else [measure(params, s) for s in seeds]
     keys = set.intersection(*(set(r) for r in runs))
     out = {k: float(np.mean([r[k] for r in runs])) for k in keys}
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     res = minimize(objective, best_start, method="Nelder-Mead",
                    options={"maxiter": args.maxiter, "xatol": 1e-3, "fatol": 1e-6, "initial_simplex": None})
     value, theta, f = min(evals, key=lambda e: e[0])
-    chosen = {k: round(float(v), 4) for k, v in zip(FREE, theta)}
+    chosen = {k: round(float(v), 4) for k, v in zip(FREE, theta, strict=True)}
     seconds = round(time.perf_counter() - t0, 1)
     shipped = np.array([float(base.flat()[k]) for k in FREE])
     f_shipped = figures(shipped, base, seeds, pool)
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
               "figures": rounded(f), "targets": TARGETS,
               "optimiser": f"Nelder-Mead from the best of {len(starts)} Latin-hypercube starts; {res.message}",
               "seconds": seconds, "model_md": MODEL_MD,
-              "defaults": {"parameters": dict(zip(FREE, shipped.tolist())), "loss": loss(f_shipped),
+              "defaults": {"parameters": dict(zip(FREE, shipped.tolist(), strict=True)), "loss": loss(f_shipped),
                            "figures": rounded(f_shipped)},
               "edges": beyond_edges(theta, lambda th: loss(figures(th, base, seeds, pool)))}
     print(json.dumps(report, indent=2))

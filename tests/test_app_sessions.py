@@ -14,10 +14,11 @@ import pytest
 
 pytest.importorskip("solara")
 
+from conftest import ROOT
+
 from trustsim.viz import app, serve  # noqa: E402
 from trustsim.viz.serve import ServerError, app_server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 OFFLINE = {"SOLARA_ASSETS_CDN": "http://127.0.0.1:9/"}  # front-end files only from the installed assets
 
 

@@ -7,10 +7,9 @@ batch size or number of workers.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import ROOT, SMALL_PARAMS
 
 from trustsim import TrustMarket
 from trustsim.ensemble import Ensemble
@@ -18,12 +17,9 @@ from trustsim.members import ParamSpace, batch_key
 from trustsim.metrics import COLUMN_NAMES
 from trustsim.params import Params
 
-ROOT = Path(__file__).resolve().parents[1]
-SMALL = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
-
 
 def _params(**changes):
-    return Params().replace(**{**SMALL, **changes})
+    return Params().replace(**{**SMALL_PARAMS, **changes})
 
 
 MEMBERS = [  # differ in real-valued parameters of every kind of element

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SMALL_PARAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,7 +141,6 @@ def test_invariants_hold_across_the_parameter_space(changes):
 
 # --- edges: every declared range's ends, one parameter at a time, and the named corner markets ----------
 
-SMALL = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
 
 
 def edge_cases():
@@ -154,7 +154,7 @@ def edge_cases():
         else:
             values = list(choices(key))
         for v in values:
-            changes = {**SMALL, key: v}
+            changes = {**SMALL_PARAMS, key: v}
             if key == "prices.min_markup" and v > DEFAULTS["prices.fair_markup"]:
                 changes["prices.fair_markup"] = v
             if key == "prices.fair_markup" and v < DEFAULTS["prices.min_markup"]:
@@ -181,7 +181,7 @@ def edge_cases():
            for v in (0.0, 1.0)},
     }
     for name, changes in corners.items():
-        yield pytest.param({**SMALL, **changes}, id=name)
+        yield pytest.param({**SMALL_PARAMS, **changes}, id=name)
 
 
 @pytest.mark.parametrize("changes", list(edge_cases()))

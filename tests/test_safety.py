@@ -138,7 +138,7 @@ def test_manifest_names_resolved_paths(tmp_path, monkeypatch, capsys, inside):
     expected = [(tmp_path / "project" / "mine" / "child.toml").resolve(),
                 (tmp_path / "project" / "mine" / "child.toml").resolve(),
                 (tmp_path / "project" / "base" / "parent.toml").resolve()]
-    for shown, real in zip(paths, expected):
+    for shown, real in zip(paths, expected, strict=True):
         assert ".." not in Path(shown).parts and "." not in Path(shown).parts[1:], shown
         assert (cwd / shown).resolve() == real  # relative to where the command ran, or absolute
         assert Path(shown).is_absolute() != inside

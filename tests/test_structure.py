@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
 RULE_MODULES = {"trustsim.rules", "trustsim.learning", "trustsim.sourcing", "trustsim.phases"}  # the mechanisms
 
@@ -233,3 +233,25 @@ def test_one_limit_for_writing_the_network():
 def test_the_server_code_is_in_serve_only():
     app = (ROOT / "trustsim" / "viz" / "app.py").read_text()
     assert not any(word in app for word in ("malloc_trim", "socket", "subprocess", "execve", "free_port"))
+
+
+def test_every_import_inside_a_function_says_why():
+    """An import is at the top of its module unless it waits for a reason (``--help`` stays fast, an optional or
+    heavy dependency only one path needs): a comment on the line above the imports, or on the line itself."""
+    silent = []
+    for path in (ROOT / "trustsim").rglob("*.py"):
+        lines = path.read_text().splitlines()
+        for f in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for block in ast.walk(f):
+                stmts = getattr(block, "body", None)
+                if not isinstance(stmts, list):
+                    continue
+                for i, st in enumerate(stmts):
+                    starts_run = isinstance(st, (ast.Import, ast.ImportFrom)) and not (
+                        i and isinstance(stmts[i - 1], (ast.Import, ast.ImportFrom)))
+                    if starts_run and not (lines[st.lineno - 2].strip().startswith("#") or "#" in lines[st.lineno - 1]):
+                        silent.append(f"{path.relative_to(ROOT)}:{st.lineno}")
+    print(f"{len(silent)} imports inside functions without a reason")
+    assert silent == []

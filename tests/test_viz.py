@@ -10,7 +10,6 @@ import html
 import io
 import re
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 
 import ipyvuetify as v
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import solara
+from conftest import BASELINE, ROOT
 from solara.components.echarts import EchartsWidget
 from solara.widgets import HTML
 
@@ -29,9 +29,6 @@ from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
 from trustsim.scenario import load_scenario
 from trustsim.viz import app, components, serve
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
 @pytest.fixture
@@ -239,7 +236,7 @@ def test_network_layout_stays_put_and_draws_no_random_numbers():
         plain.step()
         components.network_png(drawn)
     after = components.network_layout(drawn)
-    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
     assert drawn.recorder.rows.tolist() == plain.recorder.rows.tolist()
     figure = components.network_view(drawn)
     edges = next(c for c in figure.axes[0].collections if c.get_array() is not None and len(c.get_segments()))

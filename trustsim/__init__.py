@@ -14,6 +14,7 @@ _LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".errors", 
 
 def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
     if name in _LAZY:
+        # on first use: `import trustsim` loads nothing heavy
         import importlib
 
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)

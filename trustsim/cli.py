@@ -28,6 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     """The command line: one subcommand per module of ``trustsim.commands``, in its order."""
+    # here, not at the top: `trustsim --help` imports this module
     from . import __version__
     from .commands import COMMANDS
 
@@ -94,6 +95,7 @@ def _write_failure(exc: BaseException) -> str | None:
     """An OS error while writing, in a line (``locks.write_failure``); None for anything else."""
     if not isinstance(exc, OSError) and not isinstance(exc.__cause__ or exc.__context__, OSError):
         return None
+    # here, not at the top: `trustsim --help` imports this module
     from .locks import write_failure
 
     return write_failure(exc)

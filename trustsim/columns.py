@@ -19,8 +19,8 @@ Aggregations (``how``), for a group of buyers (partner, aggressive, all):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import ParamError
@@ -58,6 +58,7 @@ class Comparison:
 
     def table(self):
         """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired."""
+        # on use: only this path needs pandas
         import pandas as pd
 
         a, b = self._ok(self.runs_a), self._ok(self.runs_b)
@@ -108,6 +109,7 @@ class Comparison:
     def save(self, out, force: bool = False) -> Path:
         """The results folder: ``compare.csv``, ``compare.json``, ``runs_a.csv``, ``runs_b.csv``, the figure and
         the manifest."""
+        # on use: only this path needs results
         from .results import manifest, scenario_files, write_atomically
 
         table = self.table()
@@ -137,12 +139,13 @@ class Comparison:
 def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int | None = None,
                       quiet: bool = True) -> Comparison:
     """Run scenarios ``a`` and ``b`` on the same ``seeds`` seeds (from ``root``, default A's run.seed)."""
+    # on use: only this path needs capacity, replicate
     from .capacity import check_memory
     from .experiments.replicate import replicate
 
     for sc in (a, b):  # both, before A's runs
         check_memory(sc.params, sc.path or sc.name)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     root = a.params.run.seed if root is None else root
     ra = replicate(a, seeds, root=root, workers=workers, quiet=quiet)
@@ -153,6 +156,7 @@ def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int
 
 def load_folder(folder: str | Path):
     """A results folder as (scenario, runs table): a run (one row) or replications."""
+    # on use: only this path needs pandas, execute, replicate …
     import pandas as pd
 
     from .experiments.execute import metric_row
@@ -179,12 +183,13 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
     sb, rb = load_folder(b)
     oa, ob = Comparison._ok(ra), Comparison._ok(rb)  # paired on the seeds both ran without failure
     paired = sorted(oa["seed"]) == sorted(ob["seed"]) and oa["seed"].is_unique and len(oa) > 1
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return Comparison(sa, sb, ra, rb, paired, {"a": str(a), "b": str(b)}, now, 0.0)
 
 
 def draw(table, names, paired: bool, path: Path) -> None:
     """B − A for the key figures, each relative to A's mean (%), with its 95% interval."""
+    # only drawing needs matplotlib
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -211,6 +216,7 @@ def draw(table, names, paired: bool, path: Path) -> None:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
+    # on use: only this path needs pandas, results
     import pandas as pd
 
     from .results import redraw_figures

@@ -21,8 +21,8 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .errors import ParamError, safe_text
 from .locks import (  # noqa: F401  (re-exported: results and the commands take them from here)

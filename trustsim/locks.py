@@ -11,9 +11,9 @@ import atexit
 import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .errors import ParamError, safe_text
 from .scenario import resolve_path

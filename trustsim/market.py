@@ -218,14 +218,14 @@ class Market(MarketState):
         posture = np.where(self.is_partner, *POSTURES).tolist()
         g.add_nodes_from((f"b{i}", {"kind": "buyer", "posture": po, "market_share": sh, "own_cost": oc, "cash": ca})
                          for i, po, sh, oc, ca in zip(range(self.n_buyers), posture, self.share.tolist(),
-                                                      self.own_cost.tolist(), self.cash.tolist()))
+                                                      self.own_cost.tolist(), self.cash.tolist(), strict=True))
         health = self.supplier_health()
         g.add_nodes_from((f"s{j}", {"kind": "supplier", "unit_cost": uc, "cash": ca, "health": he, "alignment": al,
                                     "quality": qu, "integrity_hidden": th})
                          for j, uc, ca, he, al, qu, th in zip(range(self.n_suppliers), self.unit_cost.tolist(),
                                                               self.supplier_cash.tolist(), health.tolist(),
                                                               self.alignment.tolist(), self.quality.tolist(),
-                                                              self.integrity.tolist()))
+                                                              self.integrity.tolist(), strict=True))
         rows = np.flatnonzero(~self.vacant)
         pair = self.buyer_of[rows] * self.n_suppliers + self.sup[rows]
         _, first, which, slots = np.unique(pair, return_index=True, return_inverse=True, return_counts=True)
@@ -243,5 +243,6 @@ class Market(MarketState):
                    terms[first_row]]
         g.add_edges_from((f"b{b}", f"s{s}", {"trust_buyer": tb, "trust_supplier": ts, "price": pr, "fit": fi,
                                              "age": ag, "linked": li, "slots": n, "terms": te})
-                         for b, s, tb, ts, pr, fi, ag, li, n, te in zip(*(c[order].tolist() for c in columns)))
+                         for b, s, tb, ts, pr, fi, ag, li, n, te in zip(*(c[order].tolist() for c in columns),
+                                                                       strict=True))
         return g

@@ -11,7 +11,8 @@ the equations read.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def batch_key(params: Params) -> tuple:
 class _Group:
     __slots__ = ("_view", "_group")
 
-    def __init__(self, view: "View", group: str):
+    def __init__(self, view: View, group: str):
         self._view, self._group = view, group
 
     def __getattr__(self, name: str) -> Any:
@@ -75,7 +76,7 @@ class View:
 
     __slots__ = ("_space", "_index", "_cache", "_groups")
 
-    def __init__(self, space: "ParamSpace", index: np.ndarray):
+    def __init__(self, space: ParamSpace, index: np.ndarray):
         self._space, self._index, self._cache, self._groups = space, index, {}, {}
 
     def value(self, group: str, name: str) -> Any:
@@ -106,7 +107,7 @@ class ParamSpace:
         key = batch_key(self.first)
         for p in members[1:]:
             if batch_key(p) != key:
-                differ = [k for (k, v), (_, w) in zip(key, batch_key(p)) if v != w]
+                differ = [k for (k, v), (_, w) in zip(key, batch_key(p), strict=True) if v != w]
                 raise ValueError(f"members of one batch must share {', '.join(differ)}")
         self.varying: dict[str, np.ndarray] = {}
         if self.n > 1:

@@ -95,7 +95,7 @@ def step_measurements(model) -> np.ndarray:
         if how == "mean":
             rows[:, :, cols] = total / np.maximum(n * mk.k, 1)[:, :, None]
         elif how == "ratio":
-            for j, (col, denominators) in enumerate(zip(cols, over)):
+            for j, (col, denominators) in enumerate(zip(cols, over, strict=True)):
                 below = sum(totals[on][:, :, d] for d in denominators)
                 rows[:, :, col] = _ratio(total[:, :, j], below)
         elif how == "per_buyer":
@@ -124,7 +124,7 @@ class Recorder:
         self.data[self.n] = rows
         self.n += 1
 
-    def member(self, i: int) -> "Recorder":
+    def member(self, i: int) -> Recorder:
         """Market ``i``'s record alone (a copy)."""
         one = Recorder.__new__(Recorder)
         one.data, one.n = self.data[: self.n, i: i + 1].copy(), self.n
@@ -160,7 +160,7 @@ class Recorder:
                  "short_run": rows[:SHORT_RUN_STEPS]}
         with np.errstate(invalid="ignore"), warnings.catch_warnings():  # over the steps a group had buyers
             warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
-            out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in np.nanmean(span[:, i], axis=0))))
+            out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in np.nanmean(span[:, i], axis=0)), strict=True))
                           for i, g in enumerate(POSTURE_GROUPS)} for name, span in spans.items() if len(span)}
         warm_up, steady = mser5(self.steady_series())
         out["long_run_steps"] = [first + 1, n]
@@ -179,6 +179,7 @@ class Recorder:
 
     def frame(self):
         """The time series as a tidy table: one row per step and group."""
+        # on use: only this path needs pandas
         import pandas as pd
 
         rows = self.rows
@@ -218,11 +219,12 @@ class BuyerAccumulator:
     def frame(self, model, member: int = 0):
         """Per buyer of market ``member``: posture, long-run trust, non-productive share, inspection rate, units
         per hour…"""
+        # on use: only this path needs pandas
         import pandas as pd
 
         mk = model.market
         mine = slice(member * mk.buyers_each, (member + 1) * mk.buyers_each)
-        s = dict(zip(self.FIELDS, self.matrix[:, mine]))
+        s = dict(zip(self.FIELDS, self.matrix[:, mine], strict=True))
         steps = max(self.steps, 1)
         lots = float(self.steps * mk.k)
         hours = s["nonproductive"] + s["productive"]

@@ -81,7 +81,7 @@ class TrustMarket(mesa.Model, Markets):
             self.suppliers[j].remove()
             self.suppliers[j] = Supplier(self, int(j))
 
-    def run(self, progress=None) -> "TrustMarket":
+    def run(self, progress=None) -> TrustMarket:
         """Run to ``run.steps``; ``progress(n)`` is called after each step if given."""
         while self.running:
             self.step()

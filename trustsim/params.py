@@ -210,7 +210,7 @@ class Params(Group):
     def nested(self) -> dict[str, dict[str, Any]]:
         return self.model_dump()
 
-    def replace(self, **changes: Any) -> "Params":
+    def replace(self, **changes: Any) -> Params:
         """A validated copy with changes given as ``group.name`` or a unique bare ``name``."""
         data = self.nested()
         for key, value in changes.items():

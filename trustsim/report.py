@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .errors import ParamError
 from .metrics import COST_PARTS, POSTURES
 from .style import COST_COLOURS
 from .style import POSTURE_COLOURS as COLOURS
@@ -48,7 +50,7 @@ def over_time(ts: pd.DataFrame, columns: dict[str, str], ylabel: str, title: str
     """Lines over steps, one per posture (and per column, dashed for the second)."""
     fig = Figure(figsize=(6.4, 3.8))
     ax = fig.subplots()
-    for (col, label), style in zip(columns.items(), ("-", "--", ":")):
+    for (col, label), style in zip(columns.items(), ("-", "--", ":"), strict=False):
         for group in POSTURES:
             g = ts[ts["group"] == group]
             if g["buyers"].max() > 0:
@@ -89,9 +91,8 @@ BUYERS_COLUMNS = ("posture", "trust", "nonproductive_share")
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results table with the columns the figures draw, at least one row and numbers where numbers
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
+    # on use: only this path needs numpy
     import numpy as np
-
-    from .errors import ParamError
 
     try:
         df = pd.read_csv(path)
@@ -142,8 +143,6 @@ def figures(folder: str | Path, into: str | Path | None = None) -> list[Path]:
             nonproductive_vs_trust(buyers, made[-1])
     except BaseException:
         if made_folder:
-            import shutil
-
             shutil.rmtree(out, ignore_errors=True)
         raise
     return made

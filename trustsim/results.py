@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import ParamError, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
@@ -132,6 +132,7 @@ def _shown_path(path) -> str:
 
 def manifest(scenario, params, started: str, wall_seconds: float, **extra) -> dict:
     """What a result was made from: versions, resolved parameters, seed, steps, scenario file and hash, times."""
+    # on use: only this path needs platform, mesa, numpy …
     import platform
 
     import mesa
@@ -165,6 +166,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
               protect: Iterable[str | Path] = ()) -> Path:
     """The results folder of one run: tables, summary, manifest, figures and, for a market of at most
     NETWORK_MAX_BUYERS buyers, the relationship network."""
+    # on use: only this path needs networkx, report
     import networkx as nx
 
     from . import report

@@ -117,7 +117,7 @@ class Calibration:
 
     def params(self, theta, m: int) -> Params:
         """The scenario's parameters with ``theta`` (one value per calibrated key) and structure ``m``."""
-        return self.base.replace(**dict(zip(self.keys, (float(x) for x in theta))), **self.structures[m])
+        return self.base.replace(**dict(zip(self.keys, (float(x) for x in theta), strict=True)), **self.structures[m])
 
 
 def _shown(v) -> str:
@@ -151,6 +151,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
     except ValidationError as exc:
         raise _error(source, exc) from None
     keys, lo, hi = [], [], []
+    # on use: only this path needs members
     from ..members import REAL_KEYS
 
     for given, prior in spec.parameters.items():
@@ -198,7 +199,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
         w = st.weights or [1.0] * len(st.values)
         weights.append([x / sum(w) for x in w])
     combos = list(itertools.product(*[range(len(v)) for v in values]))
-    structures = tuple({k: values[j][i] for j, (k, i) in enumerate(zip(settings, c))} for c in combos)
+    structures = tuple({k: values[j][i] for j, (k, i) in enumerate(zip(settings, c, strict=True))} for c in combos)
     prior = tuple(math.prod(weights[j][i] for j, i in enumerate(c)) for c in combos)
     names = [t.name for t in spec.targets]
     for i, n in enumerate(names):
@@ -206,7 +207,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
             raise ParamError(source, f"calibrate.targets.{i}.name", f'"{n}" names two targets')
     if not any(t.role == "calibrate" for t in spec.targets):
         raise ParamError(source, "calibrate.targets", "no target has role \"calibrate\"")
-    for i, (s, p) in enumerate(zip(structures, prior)):
+    for s, p in zip(structures, prior, strict=True):
         if p > 0:
             base.replace(**s)  # every structure must make valid parameters
     return Calibration(name=name, source=source, base=base, table=table, spec=spec, keys=tuple(keys), lo=tuple(lo),

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import ParamError
 from ..results import replace_file
 from .config import STATE, Calibration
 
 
 def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wall: float, figures: bool,
                   workers: int) -> None:
+    # on use: only this path needs __version__, results
     from .. import __version__
     from ..results import manifest
 
@@ -27,14 +30,14 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
     if figures:
         draw(out)
     sc = cal.scenario
-    from types import SimpleNamespace
 
     scenario = sc or SimpleNamespace(name=cal.name, path=None, sha256=None, chain=(), overrides={})
     info = manifest(scenario, cal.base, started, wall, kind="calibration", version=__version__,
                     calibration_file={"path": cal.source, "sha256": cal.sha256}, calibrate=cal.table,
                     budget=cal.spec.budget, calibration_seed=cal.spec.seed, workers=workers,
                     runs=int(tables["runs"]), stop=tables.get("stop", "screening only"),
-                    parameters=list(cal.keys), prior={k: [a, b] for k, a, b in zip(cal.keys, cal.lo, cal.hi)},
+                    parameters=list(cal.keys),
+                    prior={k: [a, b] for k, a, b in zip(cal.keys, cal.lo, cal.hi, strict=True)},
                     structures=[cal.structure_label(i) for i in range(len(cal.structures))],
                     run_variance=tables.get("noise", {}).get("variance"), distance_scale=tables.get("scale"))
     replace_file(out / "manifest.json", lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False,
@@ -114,6 +117,7 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
             lines += [f"| {r['name']} | {r.p_posterior:.2f} | {'yes' if r.p_defaults else 'no'} |"
                       for _, r in pt.iterrows()]
     if "coverage" in tables and len(tables["coverage"]):
+        # on use: only this path needs diagnostics
         from .diagnostics import coverage_summary
 
         cov = tables["coverage"]
@@ -134,6 +138,7 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
 
 def screening_lines(sc) -> list[str]:
     """The screening section: the informed parameters, then every index."""
+    # on use: only this path needs screen
     from .screen import INFORMED, informed
 
     chosen = informed(sc)
@@ -146,12 +151,13 @@ def screening_lines(sc) -> list[str]:
               f"{r.ST:.2f} ± {r.ST_conf:.2f} |" for r in sc.itertuples()]
     return lines
 
-
 # --- figures ------------------------------------------------------------------------------------------
+
 
 def draw(folder: Path) -> list[Path]:
     """The figures of a calibration folder, from its tables: marginals against priors, pairs, predictive
     checks and coverage (each where its table exists)."""
+    # only drawing needs matplotlib
     import pandas as pd
     from matplotlib.figure import Figure
 
@@ -229,7 +235,7 @@ def draw(folder: Path) -> list[Path]:
         t = pr[pr.kind == "target"]
         fig = Figure(figsize=(2.6 * len(t), 3.2))
         axes = fig.subplots(1, len(t), squeeze=False)
-        for ax, (_, r) in zip(axes.flat, t.iterrows()):
+        for ax, (_, r) in zip(axes.flat, t.iterrows(), strict=False):
             ax.errorbar([0], [r["mean"]], yerr=[[r["mean"] - r.lo90], [r.hi90 - r["mean"]]], fmt="o",
                         color="#0072B2", label="posterior")
             ax.errorbar([1], [r.defaults_mean], yerr=[[r.defaults_mean - r.defaults_lo90],
@@ -256,7 +262,7 @@ def draw(folder: Path) -> list[Path]:
         cov = pd.read_csv(folder / "coverage.csv")
         fig = Figure(figsize=(3 * d, 3))
         axes = fig.subplots(1, d, squeeze=False)
-        for ax, (j, k) in zip(axes.flat, enumerate(keys)):
+        for ax, (j, k) in zip(axes.flat, enumerate(keys), strict=False):
             g = cov[cov.parameter == k]
             ax.errorbar(g.truth, g.posterior_mean, yerr=[g.posterior_mean - g.lo90, g.hi90 - g.posterior_mean],
                         fmt="o", ms=3, color="#0072B2", alpha=0.7)
@@ -270,7 +276,6 @@ def draw(folder: Path) -> list[Path]:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a calibration folder."""
-    from ..errors import ParamError
 
     folder = Path(folder)
     if not (folder / "manifest.json").exists() or not (folder / STATE).exists():

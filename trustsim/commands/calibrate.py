@@ -34,6 +34,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     """Exit 0 when done, 2 on bad input (nothing written), 130 when interrupted (complete generations are kept
     in the journal; finish with --resume)."""
+    # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
     from ..calibration.config import load_calibration
@@ -59,6 +60,7 @@ def handle(args) -> int:
               + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
         return 130
     if "screening" in tables:
+        # here, not at the top: `trustsim --help` imports this module
         from ..calibration.screen import informed
 
         chosen = informed(tables["screening"])

@@ -16,6 +16,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments import merge
 

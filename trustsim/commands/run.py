@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .argtypes import folder, nonneg_int, pos_int
 
@@ -29,6 +29,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
     from ..capacity import check_memory
     from ..errors import ParamError, safe_text
     from ..metrics import POSTURES
@@ -39,6 +40,7 @@ def handle(args) -> int:
     refuse_other_files(args.scenario)
     scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
     if scenario.sweep is not None:
+        # here, not at the top: `trustsim --help` imports this module
         from ..experiments import build_sweep
 
         build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
@@ -50,11 +52,12 @@ def handle(args) -> int:
         raise ParamError("--workers", None, "applies to --seeds N only (one run uses one core)")
     out = args.out or os.path.join("results", scenario.name)
     check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     model = TrustMarket(scenario.params, rng=scenario.params.run.seed)
     show = not args.quiet and sys.stderr.isatty()
     if show:
+        # here, not at the top: `trustsim --help` imports this module
         from tqdm import tqdm
 
         with tqdm(total=scenario.params.run.steps, desc=scenario.name, unit="step", file=sys.stderr) as bar:
@@ -75,6 +78,7 @@ def handle(args) -> int:
 
 def refuse_other_files(path: str) -> None:
     """A manifest or a results folder given where a scenario belongs: say which command takes it."""
+    # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
     from ..errors import ParamError
@@ -88,6 +92,7 @@ def refuse_other_files(path: str) -> None:
 
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
+    # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments.execute import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications

@@ -30,6 +30,7 @@ def arguments(p) -> None:
 def handle(args) -> int:
     """Exit 0 when every run succeeded, 1 when some failed (all results kept), 2 on bad input (nothing
     written), 130 when interrupted (finished runs kept; finish with --resume)."""
+    # here, not at the top: `trustsim --help` imports this module
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 

@@ -225,19 +225,24 @@ def layout(sweep: Sweep) -> tuple[list[dict], np.ndarray | None]:
     """
     if sweep.design == "grid":
         keys = sweep.keys
-        return [dict(zip(keys, combo)) for combo in itertools.product(*(f.values for f in sweep.factors))], None
+        combos = itertools.product(*(f.values for f in sweep.factors))
+        return [dict(zip(keys, combo, strict=True)) for combo in combos], None
     needs_salib(sweep.design, sweep.source)
     problem, n, seed = sweep.problem(), sweep.samples, sweep.seed % 2**32
     if sweep.design == "lhs":
+        # an optional dependency, needed only here
         from SALib.sample import latin
         X = latin.sample(problem, n, seed=seed)
     elif sweep.design == "sobol":
+        # an optional dependency, needed only here
         from SALib.sample import sobol
         X = sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
     else:
+        # an optional dependency, needed only here
         from SALib.sample import morris
         X = morris.sample(problem, n, num_levels=sweep.levels, seed=seed)
-    points = [{f.key: (int(round(x)) if f.integer else float(x)) for f, x in zip(sweep.factors, row)} for row in X]
+    points = [{f.key: (int(round(x)) if f.integer else float(x)) for f, x in zip(sweep.factors, row, strict=True)}
+              for row in X]
     return points, X
 
 

@@ -3,10 +3,13 @@ map for two-factor grids, and the sensitivity indices."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import ParamError
 from ..labels import column_label, param_label, short_column_label
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
@@ -33,6 +36,7 @@ def write_figures(out: Path, sweep: Sweep, df, sens=None) -> list[Path]:
 def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     """Each metric against each factor (means with 95% intervals over replications); a heat map for
     two-factor grids; the sensitivity indices. Returns the file names drawn into ``folder``."""
+    # only drawing needs matplotlib
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
@@ -50,7 +54,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
             others = [g for g in sweep.factors if g.key != f.key]
             fig = Figure(figsize=(5.2 * len(cols), 3.8))
             axes = fig.subplots(1, len(cols), squeeze=False)
-            for ax, col in zip(axes[0], cols):
+            for ax, col in zip(axes[0], cols, strict=True):
                 if sweep.design == "grid":
                     split = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
                     levels = split.values if split else [None]
@@ -98,7 +102,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
             cols = metric_columns(metric)
             fig = Figure(figsize=(5.4 * len(cols), 4.2))
             axes = fig.subplots(1, len(cols), squeeze=False)
-            for ax, col in zip(axes[0], cols):
+            for ax, col in zip(axes[0], cols, strict=True):
                 grid = np.full((len(fy.values), len(fx.values)), np.nan)
                 for i, vy in enumerate(fy.values):
                     for j, vx in enumerate(fx.values):
@@ -126,7 +130,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
         shown = min(len(sweep.factors), SENSITIVITY_TOP)
         fig = Figure(figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)))
         axes = fig.subplots(len(metrics), 1, squeeze=False)
-        for ax, m in zip(axes[:, 0], metrics):
+        for ax, m in zip(axes[:, 0], metrics, strict=True):
             s = sens[sens["metric"] == m]
             if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first
                 s = s.sort_values("ST" if sweep.design == "sobol" else "mu_star", ascending=False).head(shown)
@@ -154,12 +158,10 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a finished sweep folder: its figures again from ``sweep.json``, the runs table
     and ``sensitivity.csv``."""
-    import json
-    from types import SimpleNamespace
 
+    # on use: only this path needs pandas, params, design
     import pandas as pd
 
-    from ..errors import ParamError
     from ..params import validate
     from .design import build_sweep
 

@@ -12,7 +12,7 @@ import math
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ParamError
@@ -66,6 +66,7 @@ class Replicated:
 
     def table(self):
         """The summary as a table: one row per figure (``partner.market_share``, …, the advantages)."""
+        # on use: only this path needs pandas
         import pandas as pd
 
         ok = self.runs[self.runs["status"] == "ok"]
@@ -74,6 +75,7 @@ class Replicated:
 
     def save(self, out, force: bool = False) -> Path:
         """Write the results folder ``trustsim run SCENARIO --seeds N`` writes."""
+        # on use: only this path needs results
         from ..results import scenario_files
 
         return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
@@ -112,12 +114,13 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
               quiet: bool = True) -> Replicated:
     """Run ``scenario`` with ``n`` seeds derived from ``root`` (default its ``run.seed``) on ``workers``
     processes (default: all cores); a failed run is a row with status "error"."""
+    # on use: only this path needs pandas, execute
     import pandas as pd
 
     from .execute import run_sweep
 
     sweep = replication_sweep(scenario, n, root)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="trustsim-replications-") as tmp:
         folder = Path(tmp) / "runs"
@@ -132,6 +135,7 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
 def write_replications(rep: Replicated, out, force: bool = False, protect=()) -> Path:
     """The results folder: ``replications.csv``, ``summary.json``, ``bands.csv``, each run's time series
     (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
+    # on use: only this path needs results
     from ..results import manifest, write_atomically
 
     def write(tmp: Path) -> None:
@@ -155,6 +159,7 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
 
 def read_runs(folder: Path):
     """The replications table of a replications folder (ParamError when it is not one)."""
+    # on use: only this path needs pandas
     import pandas as pd
 
     path = Path(folder) / "replications.csv"
@@ -173,6 +178,7 @@ def read_runs(folder: Path):
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
     ``replications.csv``."""
+    # on use: only this path needs pandas, results
     import pandas as pd
 
     from ..results import redraw_figures

@@ -36,7 +36,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
     for file, cols in OVER_TIME.items():
         fig = Figure(figsize=(6.4, 3.9))
         ax = fig.subplots()
-        for col, style in zip(cols, ("-", "--")):
+        for col, style in zip(cols, ("-", "--"), strict=False):
             for group in POSTURES:
                 g = bands[bands["group"] == group]
                 if g.empty or not np.isfinite(g[col].to_numpy(float)).any() or not ok[f"{group}.buyers"].max() > 0:
@@ -55,7 +55,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
 
     fig = Figure(figsize=(4.0 * len(ADVANTAGES), 3.9))
     axes = fig.subplots(1, len(ADVANTAGES), squeeze=False)
-    for ax, adv in zip(axes[0], ADVANTAGES):
+    for ax, adv in zip(axes[0], ADVANTAGES, strict=True):
         values = finite(ok[adv])
         if len(values):
             m, lo, hi = mean_ci(values)

@@ -52,6 +52,7 @@ def _result(task: dict, row: dict, recorder, wall: float) -> dict:
 
 def run_one(task: dict) -> dict:
     """Run one design point with one seed; never raises: a failure becomes a row with status "error"."""
+    # on use: only this path needs model
     from ..model import TrustMarket
 
     t0 = time.perf_counter()
@@ -76,6 +77,7 @@ def run_batch(batch: list[dict]) -> list[dict]:
     Each run's figures are those it has alone. Should the ensemble fail, its runs are run one at a time, so
     that only a run that fails by itself is recorded as failed; so is a run the test hook fails on purpose.
     """
+    # on use: only this path needs ensemble
     from ..ensemble import Ensemble
 
     alone = [t for t in batch if t["fail"]]

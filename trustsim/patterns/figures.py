@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ParamError
 from ..stats import mean_ci
 from .checks import Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
@@ -41,7 +42,7 @@ def _errorbar(ax, xs, series, **kw):
 
 
 def _over(ax, xs, series, xlabel):
-    for x, values in zip(xs, series):
+    for x, values in zip(xs, series, strict=True):
         ax.scatter(np.full(len(values), x), values, s=10, color="0.6", zorder=1)
     _errorbar(ax, xs, series, color="tab:blue")
     ax.axhline(0, color="0.3", lw=0.8)
@@ -55,6 +56,7 @@ def _key(k):
 
 def plot(result: Result, path) -> None:
     """One figure per pattern, with both axes labelled."""
+    # only drawing needs matplotlib
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
@@ -111,7 +113,7 @@ def jsonable(values):
     """A result's per-seed series as JSON keeps them: arrays as lists, grid keys (σ, fit) as "σ,fit"."""
     if isinstance(values, dict):
         return {(",".join(map(str, k)) if isinstance(k, tuple) else str(k)): jsonable(x) for k, x in values.items()}
-    if isinstance(values, (list, tuple)) or isinstance(values, np.ndarray):
+    if isinstance(values, (list, tuple, np.ndarray)):
         return [jsonable(x) for x in values]
     if isinstance(values, (np.floating, float)):
         return float(values) if np.isfinite(values) else None
@@ -122,7 +124,7 @@ def jsonable(values):
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
-    from ..errors import ParamError
+    # on use: only this path needs results
     from ..results import redraw_figures
 
     folder = Path(folder)

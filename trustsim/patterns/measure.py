@@ -137,8 +137,8 @@ def measure(params: Params, seed: int) -> dict[str, float]:
 
 
 def _measure_batch(batch):
-    names, seeds, members = zip(*batch)
-    return list(zip(names, seeds, measure_many(list(members), list(seeds))))
+    names, seeds, members = zip(*batch, strict=True)
+    return list(zip(names, seeds, measure_many(list(members), list(seeds)), strict=True))
 
 
 def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None, first: int = 1

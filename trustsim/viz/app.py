@@ -7,6 +7,8 @@ the base parameters. ``trustsim viz`` starts the server that runs this page (``s
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 from pathlib import Path
 
@@ -141,17 +143,16 @@ def Page():
     current = solara.use_reactive(first_choice(choices, extra))
     scenario = choices[current.value]
     solara.Style(PAGE_CSS)
-    with solara.Sidebar():
-        with solara.Card("Scenario"):
-            solara.Select("Scenario file", values=list(choices), value=current)
-            if scenario.description:
-                solara.Text(scenario.description, style={"font-size": "13px"})
-            for line in problems:
-                solara.Warning(f"left out: {line}", dense=True)
+    with solara.Sidebar(), solara.Card("Scenario"):
+        solara.Select("Scenario file", values=list(choices), value=current)
+        if scenario.description:
+            solara.Text(scenario.description, style={"font-size": "13px"})
+        for line in problems:
+            solara.Warning(f"left out: {line}", dense=True)
     MarketViz(current.value, scenario).key(f"viz-{current.value}")
 
-
 # --- closed pages -----------------------------------------------------------------------------------
+
 
 def is_page_task_registration(entry) -> bool:
     """Whether a Solara kernel-start callback was registered by the task of one component (``use_task``).
@@ -168,7 +169,8 @@ def is_page_task_registration(entry) -> bool:
     callback = getattr(entry, "callback", None)
     if getattr(callback, "__qualname__", "") != "Singleton.__init__.<locals>.reset":
         return False
-    cells = dict(zip(callback.__code__.co_freevars, (c.cell_contents for c in callback.__closure__ or ())))
+    contents = (c.cell_contents for c in callback.__closure__ or ())
+    cells = dict(zip(callback.__code__.co_freevars, contents, strict=False))
     factory = getattr(getattr(cells.get("self"), "_storage", None), "factory", None)
     if not getattr(getattr(factory, "__code__", None), "co_qualname", "").endswith(".create_task"):
         return False  # not a task's Singleton
@@ -178,22 +180,20 @@ def is_page_task_registration(entry) -> bool:
 def forget_page_tasks() -> int:
     """Take back the kernel-start callbacks of components' tasks (see :func:`is_page_task_registration`);
     their number. Run as each page's kernel closes."""
+    # only the app's server process needs it
     from solara import lifecycle
 
     entries = getattr(lifecycle, "_on_kernel_start_callbacks", [])
     stale = [entry for entry in list(entries) if is_page_task_registration(entry)]
     for entry in stale:
-        try:
+        with contextlib.suppress(ValueError):  # already gone
             entry.cleanup()  # the registration's own undo: removes it from the list
-        except ValueError:  # already gone
-            pass
     return len(stale)
 
 
 def close_page() -> None:
     """When a page's kernel closes: take back its task registrations, collect its objects, give the memory
     back."""
-    import gc
 
     forget_page_tasks()
     gc.collect()

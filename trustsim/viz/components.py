@@ -38,7 +38,7 @@ TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
 COST_WINDOW = 8  # the cost breakdown averages the last this many steps (single steps jump with rebids)
 
-_layouts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 # --- network -------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class NetworkFigure:
         return self.fig
 
 
-_figures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_figures: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -185,7 +185,7 @@ def series_view(model, key: str) -> dict:
     rows = model.recorder.rows
     steps = np.arange(1, len(rows) + 1)
     series = []
-    for column, dash in zip(declared, DASHES):
+    for column, dash in zip(declared, DASHES, strict=False):
         label = column.title if len(declared) > 1 else ""
         values = rows[:, :, COLUMN_NAMES.index(column.name)]
         for group in chart.groups:
@@ -255,10 +255,8 @@ def key_figures(model) -> dict:
     Before the first step nothing is recorded yet; the table then shows the market as it starts (the
     measurements of its state now: its buyers, trust and shares), with "–" for what only a step brings.
     """
-    if model.recorder.n:
-        latest = model.recorder.rows[-1]
-    else:
-        latest = step_measurements(model)[0]  # the one market's (markets, groups, columns)
+    # the last recorded step, else measurements of the state now (the one market's: markets, groups, columns)
+    latest = model.recorder.rows[-1] if model.recorder.n else step_measurements(model)[0]
     rows = []
     for c in key_figure_columns():
         values = latest[:, COLUMN_NAMES.index(c.name)]

@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from ..errors import ParamError, safe_text
 from ..scenario import load_scenario
@@ -120,7 +121,7 @@ def app_server(scenario: str | os.PathLike | None = None, *, env: dict | None = 
     command = [sys.executable, "-m", "trustsim", "viz", "--port", str(port)]
     if scenario is not None:
         command.insert(4, str(Path(scenario).resolve()))
-    logfile = open(log, "w+", encoding="utf-8") if log else tempfile.NamedTemporaryFile("w+", encoding="utf-8")
+    logfile = open(log, "w+", encoding="utf-8") if log else tempfile.NamedTemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 — closed in the finally below
     try:
         proc = subprocess.Popen(command, cwd=cwd, env=environ, stdout=logfile, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
@@ -142,13 +143,12 @@ def release_freed_memory() -> None:
     """Hand memory Python has freed back to the system (glibc's ``malloc_trim``): the allocator otherwise
     keeps the arenas a closed page's objects lived in, about 1–2 MB a page, and the server only grows.
     Elsewhere than glibc, nothing."""
+    # not on every platform
     import ctypes
     import ctypes.util
 
-    try:
+    with suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
 
 
 # --- `trustsim viz` ---------------------------------------------------------------------------------
@@ -207,6 +207,7 @@ def refuse_nul_paths() -> None:
     """A static file whose path holds a NUL character (``GET /static/public/%00``) is answered 400:
     Starlette's static files (which Solara serves its own with) pass such a path to the file system, which
     raises, so the server logged a traceback and answered 500."""
+    # only the app's server process needs it
     from starlette.responses import PlainTextResponse
     from starlette.staticfiles import StaticFiles
 
