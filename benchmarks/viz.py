@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     import solara
 
     from trustsim.model import TrustMarket
-    from trustsim.params import load_scenario
+    from trustsim.scenario import load_scenario
     from trustsim.viz import app, components
 
     scenario = load_scenario(args.scenario)

@@ -93,7 +93,8 @@ def _schema():
 
 def classify(raw: bytes) -> dict:
     """What check, run and sweep must do with a file that extends nothing: exit codes and the key named."""
-    from trustsim.params import GROUPS, ParamError, validate
+    from trustsim.errors import ParamError
+    from trustsim.params import GROUPS, validate
 
     refused = lambda key: {"check": 2, "run": 2, "sweep": 2, "key": key}  # noqa: E731
     try:

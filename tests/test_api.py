@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import BASELINE
 
 import trustsim
 from trustsim.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 
 def test_import_trustsim_loads_nothing_heavy(tmp_path):

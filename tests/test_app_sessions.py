@@ -14,10 +14,11 @@ import pytest
 
 pytest.importorskip("solara")
 
-from trustsim.viz import app  # noqa: E402
+from conftest import ROOT
+
+from trustsim.viz import app, serve  # noqa: E402
 from trustsim.viz.serve import ServerError, app_server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 OFFLINE = {"SOLARA_ASSETS_CDN": "http://127.0.0.1:9/"}  # front-end files only from the installed assets
 
 
@@ -36,14 +37,14 @@ def rss_mb(pid: int) -> float:
 
 
 def test_server_culls_closed_sessions_within_minutes_and_bounds_live_ones():
-    env = app.server_env({"PATH": "/bin"})
-    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == app.CULL_TIMEOUT == "2m"
-    assert int(env["SOLARA_KERNEL_MAX_COUNT"]) == app.MAX_SESSIONS
-    mine = app.server_env({"SOLARA_KERNEL_CULL_TIMEOUT": "30s", "SOLARA_KERNEL_MAX_COUNT": "4"})
+    env = serve.server_env({"PATH": "/bin"})
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == serve.CULL_TIMEOUT == "2m"
+    assert int(env["SOLARA_KERNEL_MAX_COUNT"]) == serve.MAX_SESSIONS
+    mine = serve.server_env({"SOLARA_KERNEL_CULL_TIMEOUT": "30s", "SOLARA_KERNEL_MAX_COUNT": "4"})
     assert mine["SOLARA_KERNEL_CULL_TIMEOUT"] == "30s" and mine["SOLARA_KERNEL_MAX_COUNT"] == "4"
     import solara.util
 
-    assert solara.util.parse_timedelta(app.CULL_TIMEOUT) <= 600
+    assert solara.util.parse_timedelta(serve.CULL_TIMEOUT) <= 600
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals")

@@ -13,14 +13,13 @@ import io
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 SCREENSHOT_SCRIPT = ROOT / "scripts" / "app_screenshot.py"
@@ -173,7 +172,7 @@ def table_rows(app) -> dict[str, list[str]]:
 
 def test_first_view_shows_the_market_at_step_0_slider_values_and_no_stray_tab(app):
     from trustsim.model import TrustMarket
-    from trustsim.params import load_scenario
+    from trustsim.scenario import load_scenario
 
     params = load_scenario(ROOT / "scenarios" / "baseline.toml").params
     market = TrustMarket(params).market
@@ -197,7 +196,7 @@ def test_first_view_shows_the_market_at_step_0_slider_values_and_no_stray_tab(ap
 
 
 def test_scenario_picker_lists_scenarios_not_sweep_files(app):
-    from trustsim.params import load_scenario
+    from trustsim.scenario import load_scenario
 
     files = sorted((ROOT / "scenarios").glob("*.toml"))
     sweeps = {p.name for p in files if load_scenario(p).sweep is not None}

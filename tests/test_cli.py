@@ -8,19 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import BASELINE, ROOT, SMALL, run_cli
 
-from trustsim.cli import main
 from trustsim.metrics import TIMESERIES_HEADER
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-SMALL = ["--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", "30"]
-
-
-def run_cli(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(path: Path, text: str) -> Path:
@@ -32,7 +22,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_run_writes_the_results_contract(tmp_path, capsys):
     out = tmp_path / "res"
-    code, stdout, err = run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)
+    code, stdout, err = run_cli(capsys, "run", BASELINE, *SMALL, "--out", out)
     assert code == 0, err
     for name in ("timeseries.csv", "summary.json", "manifest.json", "network.graphml", "buyers.csv"):
         assert (out / name).is_file(), name
@@ -59,8 +49,8 @@ def test_run_writes_the_results_contract(tmp_path, capsys):
 
 def test_same_seed_gives_identical_files_and_other_seeds_differ(tmp_path, capsys):
     outs = [tmp_path / n for n in ("a", "b", "c")]
-    for out, seed in zip(outs, (5, 5, 6)):
-        assert run_cli(["run", BASELINE, *SMALL, "--seed", seed, "--out", out], capsys)[0] == 0
+    for out, seed in zip(outs, (5, 5, 6), strict=True):
+        assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", seed, "--out", out)[0] == 0
     for name in ("timeseries.csv", "summary.json", "buyers.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     assert (outs[0] / "timeseries.csv").read_bytes() != (outs[2] / "timeseries.csv").read_bytes()
@@ -68,43 +58,43 @@ def test_same_seed_gives_identical_files_and_other_seeds_differ(tmp_path, capsys
 
 def test_rerun_replaces_a_trustsim_result_but_not_other_folders(tmp_path, capsys):
     out = tmp_path / "res"
-    assert run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)[0] == 0
-    assert run_cli(["run", BASELINE, *SMALL, "--seed", 9, "--out", out], capsys)[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", out)[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", 9, "--out", out)[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 9
     other = tmp_path / "mine"
     other.mkdir()
     write(other / "notes.txt", "precious")
-    code, _, err = run_cli(["run", BASELINE, *SMALL, "--out", other], capsys)
+    code, _, err = run_cli(capsys, "run", BASELINE, *SMALL, "--out", other)
     assert code == 2 and "not a trustsim result" in err and "--force" in err
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
 
 
 def test_check_shows_the_chain_and_the_changes(capsys):
-    code, out, _ = run_cli(["check", ROOT / "scenarios" / "high_uncertainty.toml"], capsys)
+    code, out, _ = run_cli(capsys, "check", ROOT / "scenarios" / "high_uncertainty.toml")
     assert code == 0
     assert "baseline.toml" in out and "market.uncertainty = 0.9" in out
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.toml")), ids=lambda p: p.name)
 def test_every_scenario_file_is_valid(path, capsys):
-    code, _, err = run_cli(["check", path], capsys)
+    code, _, err = run_cli(capsys, "check", path)
     assert code == 0, err
 
 
 def test_params_prints_every_parameter(capsys):
     from trustsim.params import ALL_KEYS
 
-    code, out, _ = run_cli(["params"], capsys)
+    code, out, _ = run_cli(capsys, "params")
     assert code == 0 and all(k in out for k in ALL_KEYS)
-    code, md, _ = run_cli(["params", "--markdown"], capsys)
+    code, md, _ = run_cli(capsys, "params", "--markdown")
     assert md.startswith("| parameter |") and md.count("\n| `") == len(ALL_KEYS)
 
 
 def test_report_redraws_figures(tmp_path, capsys):
     out = tmp_path / "res"
-    run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)
+    run_cli(capsys, "run", BASELINE, *SMALL, "--out", out)
     (out / "figures" / "trust.png").unlink()
-    assert run_cli(["report", out], capsys)[0] == 0
+    assert run_cli(capsys, "report", out)[0] == 0
     assert (out / "figures" / "trust.png").is_file()
 
 
@@ -140,21 +130,21 @@ def test_bad_file_is_one_line_exit_2_and_writes_nothing(case, tmp_path, capsys):
     text, needles = BAD_FILES[case]
     f = write(tmp_path / f"{case}.toml", text)
     out = tmp_path / "out"
-    code, _, err = run_cli(["run", f, "--out", out], capsys)
+    code, _, err = run_cli(capsys, "run", f, "--out", out)
     assert_one_line_error(code, err, str(f), *needles)
     assert not out.exists()
-    code, _, err = run_cli(["check", f], capsys)
+    code, _, err = run_cli(capsys, "check", f)
     assert_one_line_error(code, err, str(f), *needles)
 
 
 def test_missing_file_directory_and_non_utf8(tmp_path, capsys):
-    code, _, err = run_cli(["run", tmp_path / "nope.toml", "--out", tmp_path / "o"], capsys)
+    code, _, err = run_cli(capsys, "run", tmp_path / "nope.toml", "--out", tmp_path / "o")
     assert_one_line_error(code, err, "nope.toml", "no such file")
-    code, _, err = run_cli(["run", tmp_path, "--out", tmp_path / "o"], capsys)
+    code, _, err = run_cli(capsys, "run", tmp_path, "--out", tmp_path / "o")
     assert_one_line_error(code, err, "directory")
     f = tmp_path / "latin1.toml"
     f.write_bytes(b"[market]\n# caf\xe9\nbuyers = 4\n")
-    code, _, err = run_cli(["check", f], capsys)
+    code, _, err = run_cli(capsys, "check", f)
     assert_one_line_error(code, err, "latin1.toml", "UTF-8")
     assert not (tmp_path / "o").exists()
 
@@ -163,14 +153,14 @@ def test_missing_file_directory_and_non_utf8(tmp_path, capsys):
 def test_unreadable_file(tmp_path, capsys):
     f = write(tmp_path / "secret.toml", "[market]\nbuyers = 4\n")
     f.chmod(0)
-    code, _, err = run_cli(["check", f], capsys)
+    code, _, err = run_cli(capsys, "check", f)
     assert_one_line_error(code, err, "secret.toml", "cannot read")
 
 
 def test_circular_extends(tmp_path, capsys):
     write(tmp_path / "a.toml", 'extends = "b.toml"\n')
     write(tmp_path / "b.toml", 'extends = "a.toml"\n')
-    code, _, err = run_cli(["run", tmp_path / "a.toml", "--out", tmp_path / "o"], capsys)
+    code, _, err = run_cli(capsys, "run", tmp_path / "a.toml", "--out", tmp_path / "o")
     assert_one_line_error(code, err, "extends", "circular")
     assert not (tmp_path / "o").exists()
 
@@ -178,7 +168,7 @@ def test_circular_extends(tmp_path, capsys):
 def test_error_in_an_extended_file_names_that_file(tmp_path, capsys):
     write(tmp_path / "base.toml", "[trust]\nloss = 7\n")
     write(tmp_path / "child.toml", 'extends = "base.toml"\n')
-    code, _, err = run_cli(["check", tmp_path / "child.toml"], capsys)
+    code, _, err = run_cli(capsys, "check", tmp_path / "child.toml")
     assert_one_line_error(code, err, "base.toml", "trust.loss")
 
 
@@ -192,7 +182,7 @@ def test_error_in_an_extended_file_names_that_file(tmp_path, capsys):
     (["--frobnicate"], ["unrecognized arguments"]),
 ])
 def test_bad_command_line(args, needles, tmp_path, capsys):
-    code, _, err = run_cli(["run", BASELINE, *args, "--out", tmp_path / "o"], capsys)
+    code, _, err = run_cli(capsys, "run", BASELINE, *args, "--out", tmp_path / "o")
     assert_one_line_error(code, err, *needles)
     assert not (tmp_path / "o").exists()
 
@@ -227,17 +217,17 @@ def _fail_in_figures(monkeypatch, exc):
 def test_failure_while_writing_leaves_nothing(exc, code, needle, tmp_path, capsys, monkeypatch):
     _fail_in_figures(monkeypatch, exc)
     out = tmp_path / "res"
-    got, _, err = run_cli(["run", BASELINE, *SMALL, "--out", out], capsys)
+    got, _, err = run_cli(capsys, "run", BASELINE, *SMALL, "--out", out)
     assert got == code and len(err.strip().splitlines()) == 1 and needle in err, err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_failure_while_replacing_keeps_the_old_result(tmp_path, capsys, monkeypatch):
     out = tmp_path / "res"
-    assert run_cli(["run", BASELINE, *SMALL, "--seed", 3, "--out", out], capsys)[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", 3, "--out", out)[0] == 0
     before = (out / "timeseries.csv").read_bytes()
     _fail_in_figures(monkeypatch, KeyboardInterrupt())
-    assert run_cli(["run", BASELINE, *SMALL, "--seed", 4, "--out", out], capsys)[0] == 130
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", 4, "--out", out)[0] == 130
     assert (out / "timeseries.csv").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["res"]
 
@@ -248,7 +238,7 @@ def test_read_only_target(tmp_path, capsys):
     parent.mkdir()
     parent.chmod(0o555)
     try:
-        code, _, err = run_cli(["run", BASELINE, *SMALL, "--out", parent / "res"], capsys)
+        code, _, err = run_cli(capsys, "run", BASELINE, *SMALL, "--out", parent / "res")
     finally:
         parent.chmod(0o755)
     assert_one_line_error(code, err, "cannot write")
@@ -256,7 +246,7 @@ def test_read_only_target(tmp_path, capsys):
 
 
 def test_results_writer_is_reusable(tmp_path):
-    from trustsim.params import ParamError
+    from trustsim.errors import ParamError
     from trustsim.results import write_atomically
 
     out = write_atomically(tmp_path / "sweep", lambda d: (d / "runs.csv").write_text("a\n1\n"))
@@ -288,13 +278,13 @@ def test_help_does_not_load_the_model_and_missing_commands_say_so(tmp_path):
 ])
 def test_a_retired_parameter_says_what_replaced_it(tmp_path, capsys, table, key, needle):
     f = write(tmp_path / "old.toml", f"[{table}]\n{key}\n")
-    code, out, err = run_cli(["check", str(f)], capsys)
+    code, out, err = run_cli(capsys, "check", str(f))
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert needle in err and "no longer exists" in err
-    code, out, err = run_cli(["run", str(f), "--out", str(tmp_path / "o")], capsys)
+    code, out, err = run_cli(capsys, "run", str(f), "--out", str(tmp_path / "o"))
     assert code == 2 and needle in err and not (tmp_path / "o").exists()
-    code, out, err = run_cli(["run", str(tmp_path / "old.toml"), "--set", f"{table}.{key.split()[0]}=1",
-                              "--out", str(tmp_path / "o")], capsys)
+    code, out, err = run_cli(capsys, *["run", str(tmp_path / "old.toml"), "--set", f"{table}.{key.split()[0]}=1",
+                              "--out", str(tmp_path / "o")])
     assert code == 2 and "no longer exists" in err
 
 
@@ -305,7 +295,7 @@ TINY = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6
 
 def test_run_seeds_with_every_run_failed_says_so_instead_of_crashing(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "0,1")
-    code, out, err = run_cli(["run", BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "R"], capsys)
+    code, out, err = run_cli(capsys, "run", BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "R")
     assert code == 1 and "Traceback" not in err and "internal error" not in err, err
     assert err.strip() == (f"trustsim: error: every run failed: 2 of 2 runs failed (replicates 0, 1); "
                            f"see the error column of {tmp_path / 'R'}/replications.csv")
@@ -315,7 +305,7 @@ def test_run_seeds_with_every_run_failed_says_so_instead_of_crashing(tmp_path, c
 
 def test_compare_does_not_count_failed_runs_as_paired_seeds(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
-    code, out, err = run_cli(["compare", BASELINE, BASELINE, *TINY, "--seeds", "3", "--out", tmp_path / "C"], capsys)
+    code, out, err = run_cli(capsys, "compare", BASELINE, BASELINE, *TINY, "--seeds", "3", "--out", tmp_path / "C")
     assert code == 1, err
     assert "paired on 2 common seeds" in out.splitlines()[0], out
     assert out.strip().splitlines()[-1] == f"1 of 3 runs failed (B's replicates 1); see the error column of " \
@@ -324,7 +314,7 @@ def test_compare_does_not_count_failed_runs_as_paired_seeds(tmp_path, capsys, mo
 
 def test_compare_with_every_run_failed_exits_non_zero_with_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "0,1")
-    code, out, err = run_cli(["compare", BASELINE, BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "C"], capsys)
+    code, out, err = run_cli(capsys, "compare", BASELINE, BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "C")
     assert code == 1 and out == "" and len(err.splitlines()) == 1, (out, err)
     assert "nothing to compare: 2 of 2 runs of A and 2 of 2 of B failed" in err and "runs_a.csv" in err
 
@@ -340,6 +330,6 @@ def test_compare_with_every_run_failed_exits_non_zero_with_one_line(tmp_path, ca
 ])
 def test_an_out_of_range_option_is_named_as_typed(args, needle, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(args, capsys)
+    code, out, err = run_cli(capsys, *args)
     assert_one_line_error(code, err, needle)
     assert "sweep." not in err and "--set" not in err and list(tmp_path.iterdir()) == []

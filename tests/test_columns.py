@@ -11,22 +11,20 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pandas as pd
+from conftest import ROOT
 
 from trustsim import cli, columns
 from trustsim.metrics import TIMESERIES_HEADER
 from trustsim.model import TrustMarket
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_columns_command_prints_every_column_with_unit_aggregation_and_meaning(capsys):
     assert cli.main(["columns"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(columns.COLUMNS)
-    for line, c in zip(lines, columns.COLUMNS):
+    for line, c in zip(lines, columns.COLUMNS, strict=True):
         name, rest = line.split(maxsplit=1)
         assert name == c.name and c.unit in rest and columns.HOW_TEXT[c.how] in rest and rest.endswith(c.meaning)
     assert cli.main(["columns", "--markdown"]) == 0
@@ -35,7 +33,7 @@ def test_columns_command_prints_every_column_with_unit_aggregation_and_meaning(c
 
 def test_the_recorder_and_the_datacollector_follow_the_registry():
     m = TrustMarket(rng=3, buyers=8, suppliers=4, steps=6).run()
-    assert TIMESERIES_HEADER == ("step", "group", *columns.NAMES)
+    assert ("step", "group", *columns.COLUMN_NAMES) == TIMESERIES_HEADER
     frame = m.recorder.frame()
     assert list(frame.columns) == list(TIMESERIES_HEADER)
     assert all(frame[c].dtype.kind == "i" for c in columns.COUNT_COLUMNS)
@@ -81,7 +79,7 @@ def test_a_new_column_is_one_declaration(tmp_path):
     shutil.copy(ROOT / "README.md", copy / "README.md")
     source = copy / "trustsim" / "columns.py"
     text = source.read_text()
-    end = "\n)\n\nNAMES"  # the end of the COLUMNS tuple: the new column goes last
+    end = "\n)\n\nCOLUMN_NAMES"  # the end of the COLUMNS tuple: the new column goes last
     assert text.count(end) == 1
     source.write_text(text.replace(end, f"\n    {NEW_COLUMN}{end}"))
 

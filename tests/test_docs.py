@@ -11,15 +11,14 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
+from conftest import ROOT
 
 from trustsim import cli
 from trustsim.columns import markdown_table
 from trustsim.params import schema_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()
 RESULTS = (ROOT / "docs" / "results.md").read_text()

@@ -83,5 +83,5 @@ def test_several_sites_at_once_are_the_numbers_of_each_site_alone():
     sites = [SITE["defect"], SITE["refit"], d.slot_site("bidder", 3)]
     together = d.uniforms(sites, base)
     assert together.shape == (3, 300)
-    for row, site in zip(together, sites):
+    for row, site in zip(together, sites, strict=True):
         assert np.array_equal(row, d.uniform(site, base))

@@ -7,23 +7,19 @@ batch size or number of workers.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import ROOT, SMALL_PARAMS
 
 from trustsim import TrustMarket
 from trustsim.ensemble import Ensemble
 from trustsim.members import ParamSpace, batch_key
-from trustsim.metrics import COLUMNS
+from trustsim.metrics import COLUMN_NAMES
 from trustsim.params import Params
-
-ROOT = Path(__file__).resolve().parents[1]
-SMALL = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
 
 
 def _params(**changes):
-    return Params().replace(**{**SMALL, **changes})
+    return Params().replace(**{**SMALL_PARAMS, **changes})
 
 
 MEMBERS = [  # differ in real-valued parameters of every kind of element
@@ -63,7 +59,7 @@ def test_members_differ_where_their_parameters_do(ensemble):
     """Not one market copied: the members' figures differ, the bankrupt-prone member has bankruptcies."""
     share = [ensemble.recorder.member(i).summary()["long_run"]["all"]["trust_buyer"] for i in range(4)]
     assert len(set(share)) == 4
-    column = COLUMNS.index("bankruptcies")
+    column = COLUMN_NAMES.index("bankruptcies")
     bankrupt = [ensemble.recorder.member(i).rows[:, 2, column].sum() for i in range(4)]
     assert bankrupt[3] > 0 and bankrupt[0] == 0
 
@@ -76,6 +72,17 @@ def test_only_real_valued_parameters_may_differ_within_a_batch():
     space = ParamSpace([_params(), _params(**{"trust.gain": 0.5})])
     assert set(space.varying) == {"trust.gain"}
     assert space.rel.trust.gain.shape == (2 * 12 * 2,) and space.rel.trust.loss == 0.35
+
+
+def test_shared_refuses_a_real_valued_parameter_the_members_differ_in():
+    from trustsim.members import VaryingParameter
+
+    space = ParamSpace([_params(), _params(**{"trust.gain": 0.5})])
+    with pytest.raises(VaryingParameter, match="trust.gain differs"):
+        _ = space.shared.trust.gain
+    assert space.shared.trust.loss == 0.35 and space.shared.market.buyers == 12
+    alike = ParamSpace([_params(), _params(**{"run.seed": 9})])
+    assert alike.shared.trust.gain == _params().trust.gain
 
 
 def test_sweeps_give_the_same_runs_whatever_the_batching(tmp_path, monkeypatch):

@@ -7,18 +7,17 @@ floating-point summation order and NumPy's SIMD code for ``exp`` and ``log`` may
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from trustsim.model import TrustMarket
-from trustsim.params import load_scenario
 from trustsim.reproduce import RELATIVE_TOLERANCE as RTOL
 from trustsim.reproduce import differences, relative_gap
+from trustsim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "results" / "example"
 
 

@@ -16,27 +16,18 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BASELINE, TINY, one_line
 
 from trustsim import results
 from trustsim.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-SMALL = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet"]
 RESULT_FILES = ("timeseries.csv", "summary.json", "buyers.csv", "network.graphml", "manifest.json")
 
 
 def run(capsys, out, *extra):
-    code = main(["run", str(BASELINE), *SMALL, "--out", str(out), *map(str, extra)])
+    code = main(["run", str(BASELINE), *TINY, "--out", str(out), *map(str, extra)])
     _, err = capsys.readouterr()
     return code, err
-
-
-def assert_one_line(code, err, *needles):
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -56,7 +47,7 @@ def assert_whole_result(out: Path):
 def test_parent_that_is_a_file(tmp_path, capsys):
     (tmp_path / "plain").write_text("a file, not a folder")
     code, err = run(capsys, tmp_path / "plain" / "res")
-    assert_one_line(code, err, "plain")
+    one_line(code, err, "plain")
     assert (tmp_path / "plain").read_text() == "a file, not a folder"
     assert leftovers(tmp_path) == []
 
@@ -65,14 +56,14 @@ def test_target_that_is_a_file(tmp_path, capsys):
     target = tmp_path / "res"
     target.write_text("keep me")
     code, err = run(capsys, target, "--force")
-    assert_one_line(code, err, "not a folder")
+    one_line(code, err, "not a folder")
     assert target.read_text() == "keep me"
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs a /proc file system")
 def test_folder_in_a_file_system_that_refuses_writes(capsys):
     code, err = run(capsys, "/proc/trustsim-results")
-    assert_one_line(code, err, "trustsim-results")
+    one_line(code, err, "trustsim-results")
     assert not Path("/proc/trustsim-results").exists()
 
 
@@ -81,7 +72,7 @@ def test_read_only_folder_refused_before_the_run(tmp_path, capsys, monkeypatch):
     real_access = os.access
     monkeypatch.setattr(results.os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
     code, err = run(capsys, tmp_path / "res")
-    assert_one_line(code, err, "cannot write in")
+    one_line(code, err, "cannot write in")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -98,7 +89,7 @@ def test_write_failure_part_way_leaves_nothing(tmp_path, capsys, monkeypatch, er
     monkeypatch.setattr(report, "figures", failing_figures)
     out = tmp_path / "res"
     code, err = run(capsys, out)
-    assert_one_line(code, err, str(out), os.strerror(err_no), "nothing was written")
+    one_line(code, err, str(out), os.strerror(err_no), "nothing was written")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -113,7 +104,7 @@ def test_full_disk_keeps_the_previous_result(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", no_space)
     code, err = run(capsys, out, "--seed", 2)
-    assert_one_line(code, err, "No space left")
+    one_line(code, err, "No space left")
     assert {n: (out / n).read_bytes() for n in RESULT_FILES} == before
     assert leftovers(tmp_path) == []
 
@@ -141,7 +132,7 @@ def test_really_full_disk(small_disk, capsys):
     code = main(["run", str(BASELINE), "--set", "market.buyers=2000", "--set", "market.suppliers=100", "--steps",
                  "10", "--quiet", "--out", str(out)])
     _, err = capsys.readouterr()
-    assert_one_line(code, err, "No space left", "nothing was written")
+    one_line(code, err, "No space left", "nothing was written")
     assert list(small_disk.iterdir()) == []
 
 
@@ -159,7 +150,7 @@ def test_foreign_folder_needs_force(tmp_path, capsys, content):
     for name, text in content.items():
         (out / name).write_text(text)
     code, err = run(capsys, out)
-    assert_one_line(code, err, str(out), "not a trustsim result", "--force")
+    one_line(code, err, str(out), "not a trustsim result", "--force")
     assert {p.name: p.read_text() for p in out.iterdir()} == content
     code, err = run(capsys, out, "--force")
     assert code == 0, err
@@ -223,7 +214,7 @@ def test_force_never_replaces_the_folder_the_command_runs_in(tmp_path, capsys, m
     (work / "notes.txt").write_text("precious")
     monkeypatch.chdir(work)
     code, err = run(capsys, where, "--force")
-    assert_one_line(code, err, "current folder")
+    one_line(code, err, "current folder")
     assert (work / "notes.txt").read_text() == "precious" and leftovers(tmp_path) == []
 
 
@@ -235,7 +226,7 @@ def test_target_through_a_missing_folder_and_dot_dot(tmp_path, capsys):
     foreign.mkdir()
     (foreign / "notes.txt").write_text("precious")
     code, err = run(capsys, tmp_path / "missing" / ".." / "mine")
-    assert_one_line(code, err, "not a trustsim result")
+    one_line(code, err, "not a trustsim result")
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"] and leftovers(tmp_path) == []
 
 
@@ -273,7 +264,7 @@ def test_a_disk_that_fills_while_a_sweep_writes_its_tables_is_one_line(tmp_path,
     monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
     code = main(["sweep", str(path), "--out", str(tmp_path / "S"), "--workers", "1", "--quiet"])
     err = capsys.readouterr().err
-    assert_one_line(code, err, os.strerror(err_no), "2 finished runs are kept", "--resume")
+    one_line(code, err, os.strerror(err_no), "2 finished runs are kept", "--resume")
     assert _ours(tmp_path) == []
 
 
@@ -288,7 +279,7 @@ def test_report_on_a_full_disk_is_one_line_and_keeps_the_figures(tmp_path, capsy
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", no_space)
     code = main(["report", str(out)])
-    assert_one_line(code, capsys.readouterr().err, "No space left on device")
+    one_line(code, capsys.readouterr().err, "No space left on device")
     assert {p.name: p.read_bytes() for p in (out / "figures").iterdir()} == before and _ours(tmp_path) == []
 
 
@@ -303,8 +294,8 @@ def test_a_lock_that_cannot_be_written_leaves_no_lock_file(tmp_path, capsys, mon
         return real(fd, data)
 
     monkeypatch.setattr(locks.os, "write", full)
-    code = main(["compare", str(BASELINE), str(BASELINE), *SMALL, "--seeds", "2", "--out", str(tmp_path / "C")])
-    assert_one_line(code, capsys.readouterr().err, "cannot write its lock", "No space left")
+    code = main(["compare", str(BASELINE), str(BASELINE), *TINY, "--seeds", "2", "--out", str(tmp_path / "C")])
+    one_line(code, capsys.readouterr().err, "cannot write its lock", "No space left")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -314,12 +305,12 @@ def test_a_file_size_limit_is_one_line_without_a_traceback(tmp_path, command):
     """``ulimit -f`` (EFBIG on every write past the limit; SIGXFSZ is ignored by Python): one line, exit 2."""
     path = tmp_path / "sw.toml"
     path.write_text(SWEEP.format(base=BASELINE.as_posix()).replace("buyers = 6", "buyers = 40"))
-    args = ([command[0], str(BASELINE), *SMALL, "--set", "market.buyers=40", *command[1:]] if command[0] == "run"
+    args = ([command[0], str(BASELINE), *TINY, "--set", "market.buyers=40", *command[1:]] if command[0] == "run"
             else ["sweep", str(path), "--workers", "2", "--timeseries", "--quiet"])
     line = " ".join([sys.executable, "-m", "trustsim", *args, "--out", str(tmp_path / "out")])
     proc = subprocess.run(["bash", "-c", f"ulimit -f 8; exec {line}"], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)
-    assert_one_line(proc.returncode, proc.stderr, "File too large", "ulimit -f")
+    one_line(proc.returncode, proc.stderr, "File too large", "ulimit -f")
     assert "Exception ignored" not in proc.stderr and _ours(tmp_path) == []
     if command[0] == "run":
         assert not (tmp_path / "out").exists()

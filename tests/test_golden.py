@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from trustsim import reproduce, rules
 from trustsim.model import TrustMarket
-from trustsim.params import load_scenario
 from trustsim.reproduce import RELATIVE_TOLERANCE, differences
+from trustsim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORD = Path(__file__).with_name("golden.json")
 CASES = [("baseline", 1), ("baseline", 2), ("baseline", 3), ("passive_attention", 4),
          ("service_unbundled", 5), ("evolution", 6)]

@@ -10,43 +10,31 @@ import math
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BASELINE, ROOT, TINY, run_cli
+from conftest import one_line as shared_one_line
 
 from trustsim import TrustMarket, capacity
-from trustsim.cli import main
 from trustsim.columns import COUNT_COLUMNS
-from trustsim.metrics import COLUMNS, COUNTED
+from trustsim.metrics import COLUMN_NAMES, COUNTED
 from trustsim.params import Params
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-SMALL = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet"]
-
-
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(code, err, *needles, longest=400):
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    """The shared check (conftest.one_line), and the line short and free of terminal control characters."""
+    shared_one_line(code, err, *needles)
     assert len(err) < longest, err
     assert "\x1b" not in err and "\r" not in err, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 # --- 7: bad ports -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("port", ["70000", "65536", "0", "-1", "http", "9" * 5000])
 def test_viz_with_a_bad_port_is_one_line(capsys, port):
-    code, out, err = cli(capsys, "viz", "--port", port)
+    code, out, err = run_cli(capsys, "viz", "--port", port)
     one_line(code, err, "--port")
     assert out == ""
 
@@ -55,7 +43,7 @@ def test_viz_with_a_bad_port_is_one_line(capsys, port):
 
 def test_a_5000_digit_seed_is_cut(tmp_path, capsys):
     for digits in (5000, 4000, 400):
-        code, out, err = cli(capsys, "run", BASELINE, *SMALL, "--seed", "9" * digits, "--out", tmp_path / "r")
+        code, out, err = run_cli(capsys, "run", BASELINE, *TINY, "--seed", "9" * digits, "--out", tmp_path / "r")
         one_line(code, err, "seed", *(["(5000 digits)"] if digits == 5000 else ["out of range"]))
         assert "9" * 100 not in err
     assert list(tmp_path.iterdir()) == []
@@ -68,7 +56,7 @@ def test_a_5000_digit_seed_is_cut(tmp_path, capsys):
     ["--bogus\x1b[31m", "x\ny"],
 ])
 def test_control_characters_typed_on_the_command_line_are_escaped(tmp_path, capsys, argv):
-    code, out, err = cli(capsys, "run", BASELINE, *SMALL, *argv, "--out", tmp_path / "r")
+    code, out, err = run_cli(capsys, "run", BASELINE, *TINY, *argv, "--out", tmp_path / "r")
     one_line(code, err)
     assert "\\x1b" in err or "\\n" in err
     assert list(tmp_path.iterdir()) == []
@@ -76,7 +64,7 @@ def test_control_characters_typed_on_the_command_line_are_escaped(tmp_path, caps
 
 def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsys):
     out = tmp_path / "a\nb\x1b[31m"
-    code, stdout, err = cli(capsys, "run", BASELINE, *SMALL, "--out", out)
+    code, stdout, err = run_cli(capsys, "run", BASELINE, *TINY, "--out", out)
     assert code == 0, err
     assert "a\\nb\\x1b[31m" in stdout and "\x1b" not in stdout
     assert (out / "manifest.json").is_file()  # the folder itself has the name asked for
@@ -85,7 +73,7 @@ def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsy
 # --- 9: an empty --out, a market larger than the machine ---------------------------------------------------
 
 @pytest.mark.parametrize("command", [
-    ["run", str(BASELINE), *SMALL],
+    ["run", str(BASELINE), *TINY],
     ["sweep", str(ROOT / "scenarios" / "sweep_uncertainty.toml"), "--quiet"],
     ["merge", "a", "b"],
     ["patterns", "--seeds", "2"],
@@ -93,20 +81,20 @@ def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsy
 ])
 def test_an_empty_out_is_an_error(tmp_path, capsys, monkeypatch, command):
     monkeypatch.chdir(tmp_path)
-    code, out, err = cli(capsys, *command, "--out", "")
+    code, out, err = run_cli(capsys, *command, "--out", "")
     one_line(code, err, "--out", "empty")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_market_larger_than_the_memory_available_is_refused(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
-    code, out, err = cli(capsys, "run", BASELINE, "--set", "market.buyers=10000000", "--out", tmp_path / "r")
+    code, out, err = run_cli(capsys, "run", BASELINE, "--set", "market.buyers=10000000", "--out", tmp_path / "r")
     one_line(code, err, "market.buyers", "10000000 buyers", "needs about", "GB of memory", "4.0 GB available")
     assert list(tmp_path.iterdir()) == []
     need = capacity.memory_needed(Params().replace(**{"market.buyers": 10_000_000}))
     assert f"{need / 2**30:.1f} GB" in err and need > 4 * 2**30
     # a market that fits is run as before
-    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "r")[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *TINY, "--out", tmp_path / "r")[0] == 0
 
 
 HUGE = {"market.buyers": 10_000_000}
@@ -117,7 +105,7 @@ def test_every_command_that_builds_a_market_checks_the_memory_estimate(tmp_path,
     at once (nothing allocated, nothing written); sweep also for the largest market of its design."""
     import time
 
-    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "X")[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *TINY, "--out", tmp_path / "X")[0] == 0
     info = json.loads((tmp_path / "X" / "manifest.json").read_text())
     info["params"]["market"]["buyers"] = HUGE["market.buyers"]
     (tmp_path / "X" / "manifest.json").write_text(json.dumps(info))
@@ -133,12 +121,12 @@ def test_every_command_that_builds_a_market_checks_the_memory_estimate(tmp_path,
                     ["run", huge, "--seeds", "2", "--out", tmp_path / "s"],
                     ["sweep", sweep, "--out", tmp_path / "w"]):
         t0 = time.monotonic()
-        code, out, err = cli(capsys, *command)
+        code, out, err = run_cli(capsys, *command)
         one_line(code, err, "10000000 buyers", "needs about 18.3 GB of memory", "4.0 GB available")
         assert time.monotonic() - t0 < 10, command
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     monkeypatch.setattr(capacity, "memory_available", lambda: 1)
-    code, out, err = cli(capsys, "patterns", "--out", tmp_path / "p")
+    code, out, err = run_cli(capsys, "patterns", "--out", tmp_path / "p")
     one_line(code, err, "needs about")
 
 
@@ -149,7 +137,7 @@ def test_sweep_batch_respects_the_memory_available(tmp_path, capsys, monkeypatch
     sweep.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 4\n[market]\nbuyers = 100000\n'
                      '[sweep]\ndesign = "grid"\nreplications = 4000\n')
     monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
-    code, out, err = cli(capsys, "sweep", sweep, "--batch", "1000", "--workers", "2", "--out", tmp_path / "w")
+    code, out, err = run_cli(capsys, "sweep", sweep, "--batch", "1000", "--workers", "2", "--out", tmp_path / "w")
     big = Params().replace(**{"market.buyers": 100_000})
     fits = 4 * 2**30 // (2 * capacity.market_in_ensemble(big))
     one_line(code, err, "--batch: 1000 markets", "4.0 GB available", f"choose --batch {fits} or less")
@@ -244,7 +232,7 @@ def test_batch_run_replicates_differ():
 
 def test_the_cli_keeps_the_scenarios_seed(tmp_path, capsys):
     for name in ("a", "b"):
-        assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / name)[0] == 0
+        assert run_cli(capsys, "run", BASELINE, *TINY, "--out", tmp_path / name)[0] == 0
     assert (tmp_path / "a" / "timeseries.csv").read_bytes() == (tmp_path / "b" / "timeseries.csv").read_bytes()
     assert json.loads((tmp_path / "a" / "manifest.json").read_text())["seed"] == Params().run.seed
 
@@ -261,7 +249,7 @@ def test_an_empty_group_reports_nan_in_the_datacollector_tables_and_summary(tmp_
     assert math.isnan(TrustMarket(rng=1).recorder.latest("all", "trust_buyer"))  # nothing measured yet
 
     out = tmp_path / "r"
-    assert cli(capsys, "run", BASELINE, *SMALL, "--set", "buyers.partner_share=0.0", "--out", out)[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *TINY, "--set", "buyers.partner_share=0.0", "--out", out)[0] == 0
     ts = pd.read_csv(out / "timeseries.csv")
     partner = ts[ts["group"] == "partner"]
     figures = [c for c in ts.columns if c not in ("step", "group", *COUNT_COLUMNS)]
@@ -277,7 +265,7 @@ def test_a_group_emptied_part_way_is_averaged_over_the_steps_it_had_buyers():
     m = TrustMarket(buyers=10, suppliers=4, steps=8, rng=2).run()
     rows = m.recorder.data[:8, 0]  # the one market's rows (a view)
     rows[-2:, 0] = np.where(COUNTED, 0.0, np.nan)  # the partners' last two steps as if the group had emptied
-    trust = COLUMNS.index("trust_buyer")
+    trust = COLUMN_NAMES.index("trust_buyer")
     long_run = m.recorder.summary()["long_run"]["partner"]
     assert long_run["trust_buyer"] == pytest.approx(rows[4:6, 0, trust].mean())
     assert long_run["buyers"] == pytest.approx(rows[4:, 0, 0].mean())

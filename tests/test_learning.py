@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trustsim import TrustMarket, learning, rules
-from trustsim.metrics import COLUMNS, GROUPS
+from trustsim.metrics import COLUMN_NAMES, POSTURE_GROUPS
 
 SEEDS = range(1, 7)
 
@@ -21,7 +21,7 @@ def share_on_partner_terms(**overrides) -> np.ndarray:
     out = []
     for seed in SEEDS:
         m = TrustMarket(rng=seed, conduct="learning", steps=80, **overrides).run()
-        col = m.recorder.rows[:, GROUPS.index("all"), COLUMNS.index("partner_terms_share")]
+        col = m.recorder.rows[:, POSTURE_GROUPS.index("all"), COLUMN_NAMES.index("partner_terms_share")]
         out.append(col[-20:].mean())
     return np.array(out)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from trustsim import TrustMarket, phases
-from trustsim.metrics import COLUMNS, GROUPS
+from trustsim.metrics import COLUMN_NAMES, POSTURE_GROUPS
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -44,7 +44,7 @@ class Hooks:
 
 def column(model, name, group="all"):
     """One column of the recorded time series, one value per step."""
-    return model.recorder.rows[:, GROUPS.index(group), COLUMNS.index(name)]
+    return model.recorder.rows[:, POSTURE_GROUPS.index(group), COLUMN_NAMES.index(name)]
 
 
 def long_run(model, group, name):
@@ -180,7 +180,8 @@ def test_candour_depends_on_trust_and_recent_contact_and_alignment_fixes(monkeyp
     complaint is fixed with probability ``alignment``. Passive suppliers leave many buyers uncontacted."""
     hooks = Hooks(monkeypatch)
     stats = {"recent": [0, []], "not recent": [0, []], "fixed": [0, []]}
-    for seed in (1, 2, 3):
+
+    def one_market(seed):  # the hooks close over this market's state and run within m.run()
         hooks.reset()
         m = TrustMarket(steps=120, rng=seed, attention_policy="passive", alignment_mean=0.7)
         words = LastWord(hooks, m)
@@ -204,6 +205,9 @@ def test_candour_depends_on_trust_and_recent_contact_and_alignment_fixes(monkeyp
         hooks.add(phases.complaints, before_complaints)
         hooks.add(phases.attention, count)
         m.run()
+
+    for seed in (1, 2, 3):
+        one_market(seed)
     print()
     for name, (observed, probs) in stats.items():
         z = binomial_z(observed, probs)
@@ -228,7 +232,8 @@ def test_buyers_that_leave_silently_had_not_complained(monkeypatch, policy):
     hooks = Hooks(monkeypatch)
     quiet_steps, unvoiced_steps, exits = [], [], 0
     max_gap = 0.0
-    for seed in (1, 2, 3):
+
+    def one_market(seed):  # the hooks close over this market's state and run within m.run()
         hooks.reset()
         m = TrustMarket(rng=seed, attention_policy=policy, alignment_mean=0.6, steps=80)
         p, n = m.params, m.market.n_rel
@@ -264,7 +269,12 @@ def test_buyers_that_leave_silently_had_not_complained(monkeypatch, policy):
         hooks.add(phases.attention, after_complaints)
         hooks.add(phases.trust_update, after_attention)
         m.run()
+        return m
+
+    for seed in (1, 2, 3):
+        m = one_market(seed)
         exits += column(m, "exits_silent").sum()
+    p = m.params
     quiet_steps, unvoiced_steps = np.array(quiet_steps), np.array(unvoiced_steps)
     assert exits == len(quiet_steps) > (20 if policy == "passive" else 0)
     print(f"\n{policy}: {exits:.0f} silent exits; steps without a complaint before them: min {quiet_steps.min()}, "
@@ -332,7 +342,7 @@ def test_bankruptcies_in_a_poor_market_end_exactly_the_bankrupts_relationships(m
     while m.running:
         m.step()
         mk = m.market
-        gone = np.array([s.unique_id != i for s, i in zip(m.suppliers, before["ids"])])
+        gone = np.array([s.unique_id != i for s, i in zip(m.suppliers, before["ids"], strict=True)])
         assert gone.sum() == m.ev.bankruptcies
         ended = gone[before["sup"]] & ~before["vacant"]
         assert np.array_equal(m.ev.exit_bankrupt, np.bincount(mk.buyer_of[ended], minlength=mk.n_buyers))
@@ -422,7 +432,7 @@ def test_adaptation_changes_the_partner_share_within_bounds():
                 assert np.array_equal(m.market.is_partner, before)
             shares.append(m.market.is_partner.mean())
         shares_by_seed.append(np.array(shares))
-    for seed, shares in zip((3, 4), shares_by_seed):
+    for seed, shares in zip((3, 4), shares_by_seed, strict=True):
         print(f"\nseed {seed}: partner share of buyers from {shares[0]:.2f} to {shares[-1]:.2f}, "
               f"range [{shares.min():.2f}, {shares.max():.2f}]")
         assert ((shares >= 0) & (shares <= 1)).all()

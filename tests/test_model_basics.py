@@ -6,8 +6,9 @@ import pytest
 
 from trustsim import TrustMarket
 from trustsim.agents import Buyer, Supplier
-from trustsim.metrics import COLUMNS
-from trustsim.params import ParamError, Params
+from trustsim.errors import ParamError
+from trustsim.metrics import COLUMN_NAMES
+from trustsim.params import Params
 
 
 def test_batch_run_returns_the_model_level_measurements():
@@ -101,6 +102,6 @@ def test_p1_aggressive_buyers_pay_lower_component_prices_over_ten_seeds():
 def test_every_contract_column_is_measured():
     m = TrustMarket(rng=1, attention_policy="passive", steps=120)
     m.run()
-    totals = dict(zip(COLUMNS, np.abs(m.recorder.rows).sum(axis=(0, 1))))
+    totals = dict(zip(COLUMN_NAMES, np.abs(m.recorder.rows).sum(axis=(0, 1)), strict=True))
     zero = [c for c, v in totals.items() if v == 0 and c not in ("exits_bankruptcy", "bankruptcies", "cost_inspection")]
     assert not zero, f"never non-zero: {zero}"

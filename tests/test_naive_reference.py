@@ -11,15 +11,14 @@ The last test shows the comparison has teeth: the reference with a wrong trust r
 """
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from scipy import stats
 
 from trustsim import TrustMarket
 
-ROOT = Path(__file__).resolve().parents[1]
 SEEDS = 12
 ALPHA = 0.001
 SIZE = {"market.buyers": 40, "market.suppliers": 20, "run.steps": 60}

@@ -3,12 +3,10 @@ bottom (figures drawn, the app rendered inline), and the EMA Workbench drives th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 
 

@@ -16,29 +16,21 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BASELINE, ROOT, TINY, one_line
 
 from trustsim import folders, results
 from trustsim.cli import main
-from trustsim.params import ParamError, load_scenario, safe_text
+from trustsim.errors import ParamError, safe_text
+from trustsim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-SMALL = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet"]
 BIG = ["--set", "market.buyers=20000", "--set", "market.suppliers=1000", "--steps", "80", "--quiet"]
 CLI = [sys.executable, "-m", "trustsim"]
 
 
 def run(capsys, out, *extra, scenario=BASELINE):
-    code = main(["run", str(scenario), *SMALL, "--out", str(out), *map(str, extra)])
+    code = main(["run", str(scenario), *TINY, "--out", str(out), *map(str, extra)])
     _, err = capsys.readouterr()
     return code, err
-
-
-def one_line(code, err, *needles):
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -225,7 +217,7 @@ def test_two_runs_into_one_folder_the_second_exits_2(tmp_path):
         deadline = time.monotonic() + 60
         while not (tmp_path / ".res.lock").exists() and time.monotonic() < deadline and first.poll() is None:
             time.sleep(0.02)
-        second = subprocess.run([*CLI, "run", str(BASELINE), *SMALL, "--out", str(out)], cwd=tmp_path,
+        second = subprocess.run([*CLI, "run", str(BASELINE), *TINY, "--out", str(out)], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)
         assert second.returncode == 2, second.stderr
         assert f"process {first.pid}" in second.stderr and len(second.stderr.splitlines()) == 1
@@ -326,7 +318,7 @@ def test_sigkill_while_writing_is_cleaned_up_by_the_next_write(tmp_path):
     if out.exists():
         pytest.skip("the run finished before it could be killed")
     assert [p for p in tmp_path.iterdir() if ".tmp-" in p.name], "the kill should leave a temporary folder"
-    proc = subprocess.run([*CLI, "run", str(BASELINE), *SMALL, "--out", str(out)], cwd=tmp_path,
+    proc = subprocess.run([*CLI, "run", str(BASELINE), *TINY, "--out", str(out)], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert ours_beside(tmp_path) == []
@@ -432,8 +424,8 @@ def test_a_scenario_that_loads_records_what_no_force_may_remove(tmp_path):
 def small_results(tmp_path_factory):
     """A run and a replications folder of the small market (copied by each test that changes them)."""
     where = tmp_path_factory.mktemp("small")
-    assert main(["run", str(BASELINE), *SMALL, "--out", str(where / "run")]) == 0
-    assert main(["run", str(BASELINE), *SMALL, "--seeds", "2", "--workers", "1", "--out", str(where / "reps")]) == 0
+    assert main(["run", str(BASELINE), *TINY, "--out", str(where / "run")]) == 0
+    assert main(["run", str(BASELINE), *TINY, "--seeds", "2", "--workers", "1", "--out", str(where / "reps")]) == 0
     return where
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from trustsim import patterns
 from trustsim.params import Params
 
 SEEDS = 30  # fixed in advance: 30 seeds narrow the intervals
-ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.patterns
 
@@ -169,9 +169,8 @@ def test_patterns_command_prints_the_table_and_writes_a_figure_per_pattern(tmp_p
 
 
 def test_null_model_scenario_file_is_the_null_model_of_the_patterns():
-    from pathlib import Path
 
-    from trustsim.params import load_scenario
+    from trustsim.scenario import load_scenario
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "null_model.toml"
     assert load_scenario(path).params == patterns.null_model(Params())
@@ -196,7 +195,7 @@ def test_the_readme_and_odd_show_what_the_suite_now_measures(runs):
             fresh = want[name].strip()
             assert re.sub(r"[-+−]?\d+(?:\.\d+)?", "#", shown) == re.sub(r"[-+−]?\d+(?:\.\d+)?", "#", fresh), \
                 f"{path.name} {name}: the words differ; run python scripts/update_docs.py"
-            for a, b in zip(_numbers(shown), _numbers(fresh)):
+            for a, b in zip(_numbers(shown), _numbers(fresh), strict=True):
                 unit = 10.0 ** -len(a.split(".")[1]) if "." in a else 1.0
                 assert abs(float(a.replace("−", "-")) - float(b.replace("−", "-"))) <= unit * 1.001, \
                     f"{path.name} {name}: {a} shown, {b} measured; run python scripts/update_docs.py"

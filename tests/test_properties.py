@@ -17,12 +17,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SMALL_PARAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustsim import TrustMarket
 from trustsim.columns import COUNT_COLUMNS
-from trustsim.metrics import COLUMNS, COUNTED
+from trustsim.metrics import COLUMN_NAMES, COUNTED
 from trustsim.params import GROUPS, Params, bounds, choices, schema_rows
 
 settings.register_profile("trustsim", derandomize=True, max_examples=150, deadline=None, print_blob=True,
@@ -102,12 +103,12 @@ def check_run(changes: dict) -> TrustMarket:
         assert math.isclose(paid, received, rel_tol=1e-9, abs_tol=1e-9), (paid, received)
     assert m.steps == params.run.steps and len(m.recorder.rows) == params.run.steps
     rows = m.recorder.rows
-    empty = rows[:, :, COLUMNS.index("buyers")] == 0                   # (steps, groups)
+    empty = rows[:, :, COLUMN_NAMES.index("buyers")] == 0                   # (steps, groups)
     expected_nan = empty[:, :, None] & ~COUNTED                         # figures of a group with no buyers
     assert np.array_equal(np.isnan(rows), expected_nan), "NaN where a group has buyers, or a number where not"
     assert not np.isinf(rows).any(), "infinity in the per-step rows"
     assert np.array_equal(m.recorder.frame().drop(columns=["step", "group"]).isna().to_numpy(),
-                          expected_nan.reshape(-1, len(COLUMNS)))
+                          expected_nan.reshape(-1, len(COLUMN_NAMES)))
     summary = m.recorder.summary()
     for span in ("long_run", "business_horizon", "short_run"):
         for group, cols in summary.get(span, {}).items():
@@ -140,7 +141,6 @@ def test_invariants_hold_across_the_parameter_space(changes):
 
 # --- edges: every declared range's ends, one parameter at a time, and the named corner markets ----------
 
-SMALL = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
 
 
 def edge_cases():
@@ -154,7 +154,7 @@ def edge_cases():
         else:
             values = list(choices(key))
         for v in values:
-            changes = {**SMALL, key: v}
+            changes = {**SMALL_PARAMS, key: v}
             if key == "prices.min_markup" and v > DEFAULTS["prices.fair_markup"]:
                 changes["prices.fair_markup"] = v
             if key == "prices.fair_markup" and v < DEFAULTS["prices.min_markup"]:
@@ -181,7 +181,7 @@ def edge_cases():
            for v in (0.0, 1.0)},
     }
     for name, changes in corners.items():
-        yield pytest.param({**SMALL, **changes}, id=name)
+        yield pytest.param({**SMALL_PARAMS, **changes}, id=name)
 
 
 @pytest.mark.parametrize("changes", list(edge_cases()))

@@ -2,16 +2,15 @@
 
 import math
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from numpy.testing import assert_allclose
 
 from trustsim import rules
 
-ROOT = Path(__file__).resolve().parents[1]
 A = np.array
 
 

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from trustsim.cli import build_parser, main
-from trustsim.params import ParamError, load_scenario
+from trustsim.errors import ParamError
+from trustsim.scenario import load_scenario
 
 PACKAGE = Path(__file__).resolve().parents[1] / "trustsim"
 PAYLOAD = "__import__('os').system('touch pwned')"
@@ -137,7 +138,7 @@ def test_manifest_names_resolved_paths(tmp_path, monkeypatch, capsys, inside):
     expected = [(tmp_path / "project" / "mine" / "child.toml").resolve(),
                 (tmp_path / "project" / "mine" / "child.toml").resolve(),
                 (tmp_path / "project" / "base" / "parent.toml").resolve()]
-    for shown, real in zip(paths, expected):
+    for shown, real in zip(paths, expected, strict=True):
         assert ".." not in Path(shown).parts and "." not in Path(shown).parts[1:], shown
         assert (cwd / shown).resolve() == real  # relative to where the command ran, or absolute
         assert Path(shown).is_absolute() != inside
@@ -147,7 +148,7 @@ def test_manifest_names_resolved_paths(tmp_path, monkeypatch, capsys, inside):
 # --- the browser app listens on 127.0.0.1 unless told otherwise ----------------------------------
 
 def test_viz_listens_on_loopback_by_default(monkeypatch, capsys):
-    app = pytest.importorskip("trustsim.viz.app")
+    serve = pytest.importorskip("trustsim.viz.serve")
     args = build_parser().parse_args(["viz"])
     assert args.host == "127.0.0.1"
     started = {}
@@ -156,17 +157,17 @@ def test_viz_listens_on_loopback_by_default(monkeypatch, capsys):
         started["argv"] = argv
         raise SystemExit(0)
 
-    monkeypatch.setattr(app.os, "execve", fake_exec)
-    monkeypatch.setattr(app.subprocess, "call", lambda argv, env=None: fake_exec(None, argv, env))
+    monkeypatch.setattr(serve.os, "execve", fake_exec)
+    monkeypatch.setattr(serve.subprocess, "call", lambda argv, env=None: fake_exec(None, argv, env))
     with pytest.raises(SystemExit):
-        app.serve(args)
+        serve.serve(args)
     argv = started["argv"]
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert "--no-open" in argv
     assert "warning" not in capsys.readouterr().err.split("listening")[0]
     started.clear()
     with pytest.raises(SystemExit):
-        app.serve(SimpleNamespace(scenario=None, host=None, port=None))
+        serve.serve(SimpleNamespace(scenario=None, host=None, port=None))
     assert started["argv"][started["argv"].index("--host") + 1] == "127.0.0.1"
 
 
@@ -177,7 +178,7 @@ def test_the_app_answers_a_nul_in_a_static_path_with_400_not_a_traceback(tmp_pat
 
     from starlette.staticfiles import StaticFiles
 
-    from trustsim.viz.app import refuse_nul_paths
+    from trustsim.viz.serve import refuse_nul_paths
 
     monkeypatch.setattr(StaticFiles, "get_response", StaticFiles.get_response)  # put back after the test
     refuse_nul_paths()

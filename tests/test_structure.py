@@ -1,22 +1,101 @@
-"""The package's shape: modules short enough to read, one registration per command, one definition of each
-shared figure (intervals, partner advantages, colours, controls), and files replaced whole."""
+"""The package's shape: modules short enough to read, no import circles, an app that shows state without
+reaching into the rules, one registration per command, one definition of each shared figure (intervals, partner
+advantages, colours, controls), and files replaced whole."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
-NOT_YET_SPLIT = {"params.py"}  # the schema and its loader, to be split apart
+RULE_MODULES = {"trustsim.rules", "trustsim.learning", "trustsim.sourcing", "trustsim.phases"}  # the mechanisms
 
 
 def test_no_module_is_longer_than_one_sitting():
     long = {str(p.relative_to(ROOT / "trustsim")): n for p in (ROOT / "trustsim").rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
-    assert set(long) <= NOT_YET_SPLIT, long
+    assert long == {}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_imports() -> dict[str, set[str]]:
+    """Each module of the package and the package modules it imports, at module level or inside a function
+    (``from .a import b`` counts as importing ``a``, or ``a.b`` when that is a module)."""
+    modules = {_module_name(p): p for p in (ROOT / "trustsim").rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            else:
+                continue
+            found |= {t for t in targets if t in modules and t != name}
+        graph[name] = found
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan): each an import circle."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while not group or group[-1] != v:
+                group.append(stack.pop())
+                on_stack.discard(group[-1])
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_circle_and_only_a_circle():
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+def test_no_import_circles_in_the_package():
+    graph = package_imports()
+    assert "trustsim.params" in graph["trustsim.scenario"] and "trustsim.errors" in graph["trustsim.params"]
+    assert "trustsim.experiments.replicate" in graph["trustsim.api"]  # a function-local import counts too
+    cycles = import_cycles(graph)
+    print(f"{len(graph)} modules, {sum(map(len, graph.values()))} imports, circles: {cycles}")
+    assert cycles == []
+
+
+def test_the_app_shows_state_and_imports_no_rule():
+    graph = package_imports()
+    app = {m: sorted(graph[m] & RULE_MODULES) for m in graph if m.startswith("trustsim.viz")}
+    assert len(app) >= 4 and all(v == [] for v in app.values()), app
 
 
 def test_every_command_module_is_registered_once_with_its_handler():
@@ -63,7 +142,7 @@ def _posture(buyers, share, profit, tco):
 
 def test_partner_advantages_are_one_definition_for_sweeps_and_patterns():
     from trustsim.experiments import metric_row
-    from trustsim.metrics import COLUMNS
+    from trustsim.metrics import COLUMN_NAMES
     from trustsim.stats import advantages, share_advantage
 
     p, a = _posture(10, 0.6, 500.0, 0.9), _posture(30, 0.4, 200.0, 1.0)
@@ -74,7 +153,7 @@ def test_partner_advantages_are_one_definition_for_sweeps_and_patterns():
          "advantage.tco_per_unit": 0.1})
     empty = _posture(0, 0.0, 0.0, 0.0)
     assert share_advantage(empty, a) is None and set(advantages({"partner": empty, "aggressive": a}).values()) == {None}
-    full = {g: {c: 1.0 for c in COLUMNS} for g in ("partner", "aggressive", "all")}
+    full = {g: {c: 1.0 for c in COLUMN_NAMES} for g in ("partner", "aggressive", "all")}
     full["partner"].update(p)
     full["aggressive"].update(a)
     assert metric_row(full)["advantage.market_share"] == pytest.approx(share_advantage(p, a))
@@ -108,11 +187,11 @@ def test_a_replaced_file_is_whole_or_untouched(tmp_path):
 
 def test_one_palette_for_report_and_app():
     from trustsim import report, style
-    from trustsim.metrics import COST_PARTS, GROUPS
+    from trustsim.metrics import COST_PARTS, POSTURE_GROUPS
     from trustsim.viz import components
 
     assert tuple(style.COST_COLOURS) == COST_PARTS
-    assert set(style.POSTURE_COLOURS) == set(GROUPS)
+    assert set(style.POSTURE_COLOURS) == set(POSTURE_GROUPS)
     assert report.COLOURS is style.POSTURE_COLOURS is components.COLOURS
 
 
@@ -129,3 +208,50 @@ def test_app_controls_and_settings_line_come_from_one_list():
     from trustsim.viz.components import key_figures
 
     assert list(key_figures(model)["settings"]) == [c.short for c in CONTROLS]
+
+
+def test_figures_are_drawn_without_pyplot_or_a_backend_switch(tmp_path):
+    """Every figure is a ``matplotlib.figure.Figure``: importing the package's figure modules leaves a notebook's
+    backend as it was, and loads no pyplot."""
+    switched = [str(p.relative_to(ROOT)) for p in (ROOT / "trustsim").rglob("*.py")
+                if "matplotlib.use(" in p.read_text() or "pyplot" in p.read_text()]
+    assert switched == []
+    code = ("import sys\n"
+            "import trustsim.report, trustsim.comparison, trustsim.experiments.figures, trustsim.patterns.figures\n"
+            "print('matplotlib.figure' in sys.modules, 'matplotlib.pyplot' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.split() == ["True", "False"], proc.stdout + proc.stderr
+
+
+def test_one_limit_for_writing_the_network():
+    from trustsim.results import NETWORK_MAX_BUYERS
+
+    written = [str(p.relative_to(ROOT)) for p in (ROOT / "trustsim").rglob("*.py") if "20_000" in p.read_text()]
+    assert NETWORK_MAX_BUYERS == 20_000 and written == ["trustsim/results.py"]
+
+
+def test_the_server_code_is_in_serve_only():
+    app = (ROOT / "trustsim" / "viz" / "app.py").read_text()
+    assert not any(word in app for word in ("malloc_trim", "socket", "subprocess", "execve", "free_port"))
+
+
+def test_every_import_inside_a_function_says_why():
+    """An import is at the top of its module unless it waits for a reason (``--help`` stays fast, an optional or
+    heavy dependency only one path needs): a comment on the line above the imports, or on the line itself."""
+    silent = []
+    for path in (ROOT / "trustsim").rglob("*.py"):
+        lines = path.read_text().splitlines()
+        for f in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for block in ast.walk(f):
+                stmts = getattr(block, "body", None)
+                if not isinstance(stmts, list):
+                    continue
+                for i, st in enumerate(stmts):
+                    starts_run = isinstance(st, (ast.Import, ast.ImportFrom)) and not (
+                        i and isinstance(stmts[i - 1], (ast.Import, ast.ImportFrom)))
+                    if starts_run and not (lines[st.lineno - 2].strip().startswith("#") or "#" in lines[st.lineno - 1]):
+                        silent.append(f"{path.relative_to(ROOT)}:{st.lineno}")
+    print(f"{len(silent)} imports inside functions without a reason")
+    assert silent == []

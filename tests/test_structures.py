@@ -4,10 +4,10 @@ same seeds. Small: few seeds and steps."""
 
 import json
 import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from trustsim import structures
 from trustsim.cli import main
@@ -15,14 +15,7 @@ from trustsim.params import Params
 from trustsim.patterns import SIGMAS
 from trustsim.structures.grid import READINGS, reading_choices
 
-ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--seeds", "2", "--steps", "10", "--workers", "2"]
-
-
-def run_cli(args, capsys):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +62,13 @@ def test_structures_writes_its_files_and_report_redraws_them(structures_run, cap
     assert verdicts["structure"].nunique() == 8 and {"P1", "P6"} <= set(verdicts["pattern"])
     assert json.loads((out / "manifest.json").read_text())["kind"] == "structures"
     (out / "figures" / "structures.png").unlink()
-    code, stdout, _ = run_cli(["report", out], capsys)
+    code, stdout, _ = run_cli(capsys, "report", out)
     assert code == 0 and (out / "figures" / "structures.png").is_file()
 
 
 def test_regimes_writes_its_map(tmp_path, capsys):
     out = tmp_path / "regimes"
-    code, stdout, _ = run_cli(["regimes", *QUICK, "--out", out], capsys)
+    code, stdout, _ = run_cli(capsys, "regimes", *QUICK, "--out", out)
     assert code == 0
     table = pd.read_csv(out / "regimes.csv")
     assert set(table["map"]) == {"integrity", "fit_spread"}
@@ -89,7 +82,7 @@ def test_regimes_writes_its_map(tmp_path, capsys):
                                           (["--steps", "0"], "at least 1"), (["--out", ""], "empty")])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, args, needle, tmp_path, capsys):
     out = tmp_path / "res"
-    code, _, err = run_cli([command, *args, "--out", out] if "--out" not in args else [command, *args], capsys)
+    code, _, err = run_cli(capsys, *([command, *args, "--out", out] if "--out" not in args else [command, *args]))
     assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
@@ -98,12 +91,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(command, args, needle, 
 def test_never_writes_into_the_folder_it_runs_in_or_a_folder_of_the_users(command, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mine.txt").write_text("keep")
-    code, _, err = run_cli([command, *QUICK, "--out", ".", "--force"], capsys)
+    code, _, err = run_cli(capsys, command, *QUICK, "--out", ".", "--force")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("keep")
-    code, _, err = run_cli([command, *QUICK, "--out", other], capsys)
+    code, _, err = run_cli(capsys, command, *QUICK, "--out", other)
     assert code == 2 and "--force" in err, err
     assert sorted(os.listdir(tmp_path)) == ["mine.txt", "other"] and os.listdir(other) == ["notes.txt"]
 
@@ -111,7 +104,7 @@ def test_never_writes_into_the_folder_it_runs_in_or_a_folder_of_the_users(comman
 def _hand_table():
     rows = []
     for s, lows in (("A", (0.1, -0.5)), ("B", (0.2, -0.4)), ("C", (-0.1, -0.3))):
-        for sigma, low in zip((0.0, 0.9), lows):
+        for sigma, low in zip((0.0, 0.9), lows, strict=True):
             for h in ("business_horizon", "long_run"):
                 rows.append({"structure": s, "market.uncertainty": sigma, "horizon": h,
                              "share_advantage": low + 0.05, "share_advantage.low": low,

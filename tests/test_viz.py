@@ -10,7 +10,6 @@ import html
 import io
 import re
 import socket
-from pathlib import Path
 from types import SimpleNamespace
 
 import ipyvuetify as v
@@ -19,18 +18,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import solara
+from conftest import BASELINE, ROOT
 from solara.components.echarts import EchartsWidget
 from solara.widgets import HTML
 
 from trustsim import columns
 from trustsim.cli import main
+from trustsim.errors import ParamError
 from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
-from trustsim.params import ParamError, load_scenario
-from trustsim.viz import app, components
-
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
+from trustsim.scenario import load_scenario
+from trustsim.viz import app, components, serve
 
 
 @pytest.fixture
@@ -216,7 +214,7 @@ def test_picker_leaves_out_sweep_files_and_viz_refuses_one(tmp_path, capsys, mon
     assert "one.toml" in choices and "many.toml" not in choices and problems == []
     assert all(s.sweep is None for s in choices.values())  # the repository's sweep files are left out too
     assert "sweep_uncertainty.toml" not in choices
-    monkeypatch.setattr(app, "server_command", lambda host, port: pytest.fail("the server was started"))
+    monkeypatch.setattr(serve, "server_command", lambda host, port: pytest.fail("the server was started"))
     assert main(["viz", str(tmp_path / "many.toml")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "many.toml" in err and "trustsim sweep" in err
@@ -238,7 +236,7 @@ def test_network_layout_stays_put_and_draws_no_random_numbers():
         plain.step()
         components.network_png(drawn)
     after = components.network_layout(drawn)
-    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
     assert drawn.recorder.rows.tolist() == plain.recorder.rows.tolist()
     figure = components.network_view(drawn)
     edges = next(c for c in figure.axes[0].collections if c.get_array() is not None and len(c.get_segments()))
@@ -275,16 +273,16 @@ def test_viz_busy_port_is_exit_2(capsys):
 
 def test_viz_serves_on_loopback_unless_told_and_warns_when_exposed(monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(app.os, "execve", lambda path, argv, env: calls.append((argv, env)))
-    monkeypatch.setattr(app.subprocess, "call", lambda argv, env: calls.append((argv, env)) or 0)
-    app.serve(SimpleNamespace(scenario=str(BASELINE), host="127.0.0.1", port=None))
+    monkeypatch.setattr(serve.os, "execve", lambda path, argv, env: calls.append((argv, env)))
+    monkeypatch.setattr(serve.subprocess, "call", lambda argv, env: calls.append((argv, env)) or 0)
+    serve.serve(SimpleNamespace(scenario=str(BASELINE), host="127.0.0.1", port=None))
     argv, env = calls[-1]
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and int(argv[argv.index("--port") + 1]) > 0
-    assert env[app.SCENARIO_ENV] == str(BASELINE) and "--no-check-version" in argv
+    assert env[serve.SCENARIO_ENV] == str(BASELINE) and "--no-check-version" in argv
     assert "warning" not in capsys.readouterr().err
-    app.serve(SimpleNamespace(scenario=None, host="0.0.0.0", port=None))
+    serve.serve(SimpleNamespace(scenario=None, host="0.0.0.0", port=None))
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
-    assert app.is_loopback("localhost") and app.is_loopback("::1") and not app.is_loopback("0.0.0.0")
+    assert serve.is_loopback("localhost") and serve.is_loopback("::1") and not serve.is_loopback("0.0.0.0")
 
 
 def test_param_error_from_a_bad_seed_names_the_seed():

@@ -11,21 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BASELINE, ROOT, run_cli
 
 from trustsim.cli import main
 from trustsim.experiments import run_seed
 from trustsim.stats import mean_ci
 
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 HIGH = ROOT / "scenarios" / "high_uncertainty.toml"
 SMALL = ["--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", "20"]
-
-
-def cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def refused(code, err, *needles):
@@ -78,7 +71,7 @@ def test_replications_folder_holds_each_run_the_table_the_summary_and_bands(repl
 
 def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):
     seed = int(pd.read_csv(replications / "replications.csv")["seed"][2])
-    assert cli(capsys, "run", BASELINE, *SMALL, "--seed", seed, "--out", tmp_path / "one", "--quiet")[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", seed, "--out", tmp_path / "one", "--quiet")[0] == 0
     assert (tmp_path / "one" / "timeseries.csv").read_bytes() == \
         (replications / "timeseries" / "replicate-002.csv").read_bytes()
 
@@ -89,23 +82,23 @@ def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):
     (["--seeds", "0"], ["--seeds", "at least 1"]),
 ])
 def test_bad_replications_are_refused(args, needles, tmp_path, capsys):
-    refused(*cli(capsys, "run", BASELINE, *SMALL, *args, "--out", tmp_path / "o")[::2], *needles)
+    refused(*run_cli(capsys, "run", BASELINE, *SMALL, *args, "--out", tmp_path / "o")[::2], *needles)
     assert listing(tmp_path) == []
 
 
 def test_run_on_a_sweep_file_or_a_manifest_names_the_right_command(replications, tmp_path, capsys):
-    refused(*cli(capsys, "run", ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", tmp_path / "o")[::2],
+    refused(*run_cli(capsys, "run", ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", tmp_path / "o")[::2],
             "is a sweep file", "trustsim sweep")
-    refused(*cli(capsys, "run", replications / "manifest.json", "--out", tmp_path / "o")[::2], "trustsim rerun")
-    refused(*cli(capsys, "run", replications, "--out", tmp_path / "o")[::2], "trustsim rerun")
+    refused(*run_cli(capsys, "run", replications / "manifest.json", "--out", tmp_path / "o")[::2], "trustsim rerun")
+    refused(*run_cli(capsys, "run", replications, "--out", tmp_path / "o")[::2], "trustsim rerun")
     assert listing(tmp_path) == []
 
 
 # --- rerun ------------------------------------------------------------------------------------------
 
 def test_rerun_of_a_fresh_run_is_byte_identical(tmp_path, capsys):
-    assert cli(capsys, "run", BASELINE, *SMALL, "--seed", 11, "--out", tmp_path / "orig", "--quiet")[0] == 0
-    code, out, err = cli(capsys, "rerun", tmp_path / "orig" / "manifest.json")
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", 11, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig" / "manifest.json")
     assert code == 0, err
     again = tmp_path / "orig-rerun"
     for name in ("timeseries.csv", "summary.json", "buyers.csv"):
@@ -120,7 +113,7 @@ def test_rerun_of_replications_and_a_note_on_other_versions(replications, tmp_pa
     info = json.loads((tmp_path / "reps" / "manifest.json").read_text())
     info["numpy"] = "0.0.1"
     (tmp_path / "reps" / "manifest.json").write_text(json.dumps(info))
-    code, out, err = cli(capsys, "rerun", tmp_path / "reps", "--out", tmp_path / "again", "--workers", 1, "--quiet")
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "reps", "--out", tmp_path / "again", "--workers", 1, "--quiet")
     assert code == 0, err
     assert "numpy 0.0.1 recorded" in err and "installed" in err
     for name in ("replications.csv", "summary.json", "bands.csv"):
@@ -128,11 +121,11 @@ def test_rerun_of_replications_and_a_note_on_other_versions(replications, tmp_pa
 
 
 def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
-    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
     info = json.loads((tmp_path / "orig" / "manifest.json").read_text())
     info["params"]["run"]["seed"] = 12  # the tables beside it were made with another seed
     (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
-    code, out, err = cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
     assert code == 1 and "DIFFERS" in out and "not reproduced" in err
 
 
@@ -156,18 +149,18 @@ def test_rerun_refuses_a_manifest_it_cannot_use(case, tmp_path, capsys):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "manifest.json").write_text(text)
     before = listing(tmp_path)
-    refused(*cli(capsys, "rerun", tmp_path / "m" / "manifest.json", "--out", tmp_path / "o")[::2], needle)
+    refused(*run_cli(capsys, "rerun", tmp_path / "m" / "manifest.json", "--out", tmp_path / "o")[::2], needle)
     assert listing(tmp_path) == before
 
 
 def test_rerun_of_a_missing_manifest(tmp_path, capsys):
-    refused(*cli(capsys, "rerun", tmp_path / "none.json")[::2], "no such file")
+    refused(*run_cli(capsys, "rerun", tmp_path / "none.json")[::2], "no such file")
     assert listing(tmp_path) == []
 
 
 def test_rerun_of_the_committed_example_matches_it(tmp_path, capsys):
     """Another machine made results/example/: equal within floating-point summation order, if not byte for byte."""
-    code, out, err = cli(capsys, "rerun", ROOT / "results" / "example" / "manifest.json", "--out", tmp_path / "ex")
+    code, out, err = run_cli(capsys, "rerun", ROOT / "results" / "example" / "manifest.json", "--out", tmp_path / "ex")
     assert code == 0, out + err
     for name in ("timeseries.csv", "summary.json", "buyers.csv"):
         assert f"{name}: byte-identical" in out or f"{name}: equal to the original within" in out
@@ -177,7 +170,7 @@ def test_rerun_of_the_committed_example_matches_it(tmp_path, capsys):
 
 def test_compare_two_scenarios_pairs_them_on_common_seeds(tmp_path, capsys):
     out = tmp_path / "cmp"
-    code, stdout, err = cli(capsys, "compare", BASELINE, HIGH, "--seeds", 3, *SMALL[:4], "--steps", 20,
+    code, stdout, err = run_cli(capsys, "compare", BASELINE, HIGH, "--seeds", 3, *SMALL[:4], "--steps", 20,
                             "--workers", 1, "--out", out, "--quiet")
     assert code == 0, err
     assert {"compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "manifest.json", "figures/compare.png"} \
@@ -195,7 +188,7 @@ def test_compare_two_scenarios_pairs_them_on_common_seeds(tmp_path, capsys):
 
 
 def test_compare_a_scenario_with_itself_finds_no_difference(tmp_path, capsys):
-    code, _, err = cli(capsys, "compare", BASELINE, BASELINE, "--seeds", 2, *SMALL, "--workers", 1,
+    code, _, err = run_cli(capsys, "compare", BASELINE, BASELINE, "--seeds", 2, *SMALL, "--workers", 1,
                        "--out", tmp_path / "same", "--quiet")
     assert code == 0, err
     table = pd.read_csv(tmp_path / "same" / "compare.csv")
@@ -203,26 +196,26 @@ def test_compare_a_scenario_with_itself_finds_no_difference(tmp_path, capsys):
 
 
 def test_compare_two_results_folders(replications, tmp_path, capsys):
-    assert cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "one", "--quiet")[0] == 0
-    code, out, err = cli(capsys, "compare", tmp_path / "one", replications, "--out", tmp_path / "c")
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "one", "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "compare", tmp_path / "one", replications, "--out", tmp_path / "c")
     assert code == 0, err
     assert "Welch" in out
     table = pd.read_csv(tmp_path / "c" / "compare.csv").set_index("figure")
     reps = pd.read_csv(replications / "replications.csv")
     one = json.loads((tmp_path / "one" / "summary.json").read_text())["long_run"]["all"]["tco_per_unit"]
     assert table.loc["all.tco_per_unit", "difference"] == pytest.approx(reps["all.tco_per_unit"].mean() - one)
-    code, out, _ = cli(capsys, "compare", replications, replications, "--out", tmp_path / "c2")
+    code, out, _ = run_cli(capsys, "compare", replications, replications, "--out", tmp_path / "c2")
     assert code == 0 and "paired on 3 common seeds" in out
 
 
 def test_bad_comparisons_are_refused(replications, tmp_path, capsys):
     out = tmp_path / "o"
-    refused(*cli(capsys, "compare", BASELINE, replications, "--out", out)[::2], "two scenario files or two results")
-    refused(*cli(capsys, "compare", replications, replications, "--seeds", 3, "--out", out)[::2], "--seeds")
-    refused(*cli(capsys, "compare", BASELINE, ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", out)[::2],
+    refused(*run_cli(capsys, "compare", BASELINE, replications, "--out", out)[::2], "two scenario files or two results")
+    refused(*run_cli(capsys, "compare", replications, replications, "--seeds", 3, "--out", out)[::2], "--seeds")
+    refused(*run_cli(capsys, "compare", BASELINE, ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", out)[::2],
             "sweep")
-    refused(*cli(capsys, "compare", BASELINE, HIGH, "--seeds", 1, "--out", out)[::2], "at least 2")
-    refused(*cli(capsys, "compare", BASELINE, tmp_path / "missing.toml", "--out", out)[::2], "no such file")
+    refused(*run_cli(capsys, "compare", BASELINE, HIGH, "--seeds", 1, "--out", out)[::2], "at least 2")
+    refused(*run_cli(capsys, "compare", BASELINE, tmp_path / "missing.toml", "--out", out)[::2], "no such file")
     assert listing(tmp_path) == []
 
 
@@ -245,10 +238,10 @@ seed = 5
 def test_sweep_writes_a_per_point_table_and_report_redraws_it(tmp_path, capsys):
     path = tmp_path / "sw.toml"
     path.write_text(SWEEP)
-    code, out, _ = cli(capsys, "check", path)
+    code, out, _ = run_cli(capsys, "check", path)
     assert code == 0 and "2 design points × 3 replications = 6 runs" in out
     assert not (tmp_path / "results").exists()
-    assert cli(capsys, "sweep", path, "--out", tmp_path / "sw", "--workers", 1, "--quiet")[0] == 0
+    assert run_cli(capsys, "sweep", path, "--out", tmp_path / "sw", "--workers", 1, "--quiet")[0] == 0
     runs = pd.read_csv(tmp_path / "sw" / "runs.csv")
     points = pd.read_csv(tmp_path / "sw" / "points.csv")
     assert list(points["market.uncertainty"]) == [0.0, 0.6] and list(points["n"]) == [3, 3]
@@ -260,7 +253,7 @@ def test_sweep_writes_a_per_point_table_and_report_redraws_it(tmp_path, capsys):
                 row["advantage.market_share.high"]) == pytest.approx((m, lo, hi))
     (tmp_path / "sw" / "figures" / "heatmap__x.png").unlink(missing_ok=True)
     shutil.rmtree(tmp_path / "sw" / "figures")
-    code, out, err = cli(capsys, "report", tmp_path / "sw")
+    code, out, err = run_cli(capsys, "report", tmp_path / "sw")
     assert code == 0, err
     assert len(out.splitlines()) == len(list((tmp_path / "sw" / "figures").glob("*.png"))) >= 2
 
@@ -268,18 +261,18 @@ def test_sweep_writes_a_per_point_table_and_report_redraws_it(tmp_path, capsys):
 def test_a_sweep_of_replications_alone(tmp_path, capsys):
     path = tmp_path / "reps.toml"
     path.write_text(SWEEP.split("[sweep.factors]")[0])
-    code, out, _ = cli(capsys, "check", path)
+    code, out, _ = run_cli(capsys, "check", path)
     assert code == 0 and "1 design point × 3 replications = 3 runs" in out
-    assert cli(capsys, "sweep", path, "--out", tmp_path / "r", "--workers", 1, "--quiet")[0] == 0
+    assert run_cli(capsys, "sweep", path, "--out", tmp_path / "r", "--workers", 1, "--quiet")[0] == 0
     assert len(pd.read_csv(tmp_path / "r" / "runs.csv")) == 3
     path.write_text(SWEEP.split("[sweep.factors]")[0].replace("replications = 3", "replications = 1"))
-    refused(*cli(capsys, "check", path)[::2], "sweep.factors", "replications of at least 2")
+    refused(*run_cli(capsys, "check", path)[::2], "sweep.factors", "replications of at least 2")
 
 
 def test_check_refuses_a_broken_sweep_table_before_printing(tmp_path, capsys):
     path = tmp_path / "bad.toml"
     path.write_text(SWEEP.replace("[0.0, 0.6]", "[0.0, 1.6]"))
-    code, out, err = cli(capsys, "check", path)
+    code, out, err = run_cli(capsys, "check", path)
     refused(code, err, "sweep.factors.market.uncertainty", "out of range")
     assert out == ""
 
@@ -287,13 +280,13 @@ def test_check_refuses_a_broken_sweep_table_before_printing(tmp_path, capsys):
 def test_report_on_replications_and_on_a_folder_it_cannot_read(replications, tmp_path, capsys):
     shutil.copytree(replications, tmp_path / "reps")
     shutil.rmtree(tmp_path / "reps" / "figures")
-    code, out, err = cli(capsys, "report", tmp_path / "reps")
+    code, out, err = run_cli(capsys, "report", tmp_path / "reps")
     assert code == 0, err
     assert (tmp_path / "reps" / "figures" / "trust.png").is_file() and len(out.splitlines()) == 8
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
-    refused(*cli(capsys, "report", tmp_path / "other")[::2], "not a results folder")
-    refused(*cli(capsys, "report", tmp_path / "missing")[::2], "no such folder")
+    refused(*run_cli(capsys, "report", tmp_path / "other")[::2], "not a results folder")
+    refused(*run_cli(capsys, "report", tmp_path / "missing")[::2], "no such folder")
 
 
 # --- small things -----------------------------------------------------------------------------------
@@ -301,9 +294,9 @@ def test_report_on_replications_and_on_a_folder_it_cannot_read(replications, tmp
 def test_a_parameter_outside_its_table_is_named_with_its_group(tmp_path, capsys):
     path = tmp_path / "bare.toml"
     path.write_text('extends = "' + BASELINE.as_posix() + '"\nuncertainty = 0.9\n')
-    refused(*cli(capsys, "check", path)[::2], 'did you mean "market.uncertainty"')
+    refused(*run_cli(capsys, "check", path)[::2], 'did you mean "market.uncertainty"')
     path.write_text("uncertainy = 0.9\n")
-    refused(*cli(capsys, "check", path)[::2], 'did you mean "market.uncertainty"')
+    refused(*run_cli(capsys, "check", path)[::2], 'did you mean "market.uncertainty"')
 
 
 @pytest.mark.parametrize("command,needles", [
@@ -323,7 +316,7 @@ def test_help_describes_the_arguments(command, needles, capsys):
 def test_the_committed_example_is_not_overwritten_without_force(capsys):
     example = ROOT / "results" / "example"
     before = {p: p.stat().st_mtime_ns for p in example.rglob("*")}
-    refused(*cli(capsys, "run", BASELINE, *SMALL, "--out", example)[::2], "committed example", "--force")
+    refused(*run_cli(capsys, "run", BASELINE, *SMALL, "--out", example)[::2], "committed example", "--force")
     assert {p: p.stat().st_mtime_ns for p in example.rglob("*")} == before
 
 
@@ -336,9 +329,9 @@ def test_patterns_with_few_seeds_warn_before_running(monkeypatch, tmp_path, caps
         raise KeyboardInterrupt
 
     monkeypatch.setattr(patterns, "run_all", stop)
-    code, _, err = cli(capsys, "patterns", "--seeds", 3, "--out", tmp_path / "p")
+    code, _, err = run_cli(capsys, "patterns", "--seeds", 3, "--out", tmp_path / "p")
     assert code == 130 and "warning: with 3 seeds" in err.splitlines()[0] and "--seeds 30" in err
-    code, _, err = cli(capsys, "patterns", "--seeds", 30, "--out", tmp_path / "p")
+    code, _, err = run_cli(capsys, "patterns", "--seeds", 30, "--out", tmp_path / "p")
     assert code == 130 and "warning" not in err
     assert listing(tmp_path) == []
 
@@ -390,7 +383,7 @@ def test_pattern_table_fits_100_columns_and_every_figure_has_labelled_axes(tmp_p
           "values": jsonable(r.values), "targets": jsonable(r.targets)} for r in results]))
     (folder / "patterns.md").write_text(markdown_table(results))
     (folder / "manifest.json").write_text(json.dumps({"trustsim": "0.1.0", "kind": "patterns"}))
-    code, out, err = cli(capsys, "report", folder)
+    code, out, err = run_cli(capsys, "report", folder)
     assert code == 0, err
     assert len(out.splitlines()) == len(results) == len(labels)
     assert all(x.strip() and y.strip() for x, y in labels), labels

@@ -15,11 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BASELINE, one_line
 
 from trustsim.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT / "scenarios" / "baseline.toml"
 CLI = [sys.executable, "-m", "trustsim"]
 
 
@@ -34,13 +33,6 @@ def sweep_file(where: Path, steps: int = 4, buyers: int = 6, replications: int =
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def one_line(code, err, *needles):
-    assert code == 2, err
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def cli(capsys, *argv):

@@ -7,13 +7,14 @@ common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until
 
 __version__ = "0.1.0"
 
-_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".params", "load_scenario": ".params",
+_LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".errors", "load_scenario": ".scenario",
          "simulate": ".api", "replicate": ".api", "compare": ".api", "sweep": ".api", "Run": ".api",
          "calibrate": ".calibration.run"}
 
 
 def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
     if name in _LAZY:
+        # on first use: `import trustsim` loads nothing heavy
         import importlib
 
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)

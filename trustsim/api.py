@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 
 def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
     """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts."""
-    from .params import ParamError, Params, resolve_key, validate
+    # on first use: `import trustsim` loads nothing heavy
+    from .errors import ParamError
+    from .params import Params, resolve_key, validate
     from .scenario import Scenario, load_scenario
 
     if scenario is None or isinstance(scenario, (str, Path)):
@@ -95,6 +97,7 @@ class Run:
     @property
     def long_run(self):
         """The long-run means as a table: one row per posture, one column per results column."""
+        # on first use: `import trustsim` loads nothing heavy
         import pandas as pd
 
         return pd.DataFrame(self.summary["long_run"]).T
@@ -102,6 +105,7 @@ class Run:
     @property
     def advantages(self) -> dict:
         """The partner advantages in the long run (``advantage.market_share``, …; None with one posture)."""
+        # on first use: `import trustsim` loads nothing heavy
         from .stats import advantages
 
         return advantages(self.summary["long_run"])
@@ -113,10 +117,10 @@ class Run:
 
     def save(self, out: str | Path, force: bool = False) -> Path:
         """Write the results folder ``trustsim run`` writes (tables, summary, manifest, network, figures)."""
+        # on first use: `import trustsim` loads nothing heavy
         from .results import write_run
 
-        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
-                         network=self.params.market.buyers <= 20_000)
+        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force)
 
     def __repr__(self) -> str:
         return f"<trustsim run {self.scenario.name!r}: {self.params.run.steps} steps, seed {self.params.run.seed}>"
@@ -125,12 +129,13 @@ class Run:
 def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any) -> Run:
     """Run a scenario once; returns a :class:`Run` (``timeseries``, ``buyers``, ``summary``, ``network``,
     ``save(dir)``). The same scenario and seed give the same numbers as ``trustsim run``."""
+    # on first use: `import trustsim` loads nothing heavy
     from .capacity import check_memory
     from .model import TrustMarket
 
     sc = as_scenario(scenario, seed=seed, steps=steps, **overrides)
     check_memory(sc.params, str(sc.path or sc.name))  # a ParamError naming the estimate, before allocating
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     model = TrustMarket(sc.params, rng=sc.params.run.seed).run()
     return Run(model, sc, started, time.perf_counter() - t0)
@@ -141,6 +146,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     """Run a scenario on ``seeds`` seeds derived from ``seed`` (default its run.seed) as ``trustsim run
     --seeds`` does; returns a :class:`~trustsim.experiments.replicate.Replicated` (``runs``, ``timeseries``,
     ``summary()``, ``table()``, ``bands()``, ``save(dir)``). ``workers``: processes (None: all cores)."""
+    # on first use: `import trustsim` loads nothing heavy
     from .experiments.replicate import replicate as run_replications
 
     seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
@@ -155,6 +161,7 @@ def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: 
     """Two scenarios on the same ``seeds`` seeds, or two results folders (paths of folders); returns a
     :class:`~trustsim.comparison.Comparison` (``table()`` of B − A with 95% intervals, ``text()``,
     ``save(dir)``). Overrides apply to both scenarios."""
+    # on first use: `import trustsim` loads nothing heavy
     from .comparison import compare_folders, compare_scenarios
 
     seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
@@ -187,12 +194,13 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
           **overrides: Any) -> SweepResult:
     """A batch experiment, as a sweep file's ``[sweep]`` table would declare it (``factors``: lists of values
     for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables."""
+    # on first use: `import trustsim` loads nothing heavy
     import tempfile
 
     import pandas as pd
 
+    from .errors import ParamError
     from .experiments import build_sweep, run_sweep
-    from .params import ParamError
 
     workers = whole("workers", workers, 1, none=True)
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
@@ -216,7 +224,9 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
 def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None:
     """``value`` as a whole number of at least ``minimum`` (a Python or NumPy integer; None when ``none``),
     else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
-    from .params import ParamError, plain_number
+    # on first use: `import trustsim` loads nothing heavy
+    from .errors import ParamError
+    from .params import plain_number
 
     if value is None and none:
         return None
@@ -230,6 +240,7 @@ def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None
 
 def warn_failed(runs, name: str) -> None:
     """A RuntimeWarning saying how many of ``runs`` failed and where their errors are (``.NAME["error"]``)."""
+    # on first use: `import trustsim` loads nothing heavy
     import warnings
 
     failed = int((runs["status"] != "ok").sum())

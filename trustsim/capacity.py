@@ -14,9 +14,11 @@ allocates.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
-from .params import ParamError, Params
+from .errors import ParamError
+from .params import Params
 
 FIXED = 120 * 2**20          # figures and tables of any run, beyond the libraries already loaded
 PER_BUYER = 600              # bytes: the buyer agent, its state and long-run sums, its row of buyers.csv
@@ -82,14 +84,13 @@ def memory_available() -> int | None:
                 if line.startswith("MemAvailable:"):
                     room.append(int(line.split()[1]) * 1024)
     except (OSError, ValueError, IndexError):
-        try:
+        with contextlib.suppress(AttributeError, ValueError, OSError):
             room.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (AttributeError, ValueError, OSError):
-            pass
     cgroup = _cgroup_room()
     if cgroup is not None:
         room.append(cgroup)
     try:
+        # not on every platform
         import resource
 
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
@@ -134,6 +135,7 @@ def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | Non
     """ParamError when the largest market of a sweep's design does not fit (:func:`check_memory`), or when
     ``batch`` such markets stepped together on each of ``workers`` workers (``--batch``) exceed the memory
     available."""
+    # on use: only this path needs params
     from .params import resolve_key
 
     base = _sizes(sweep.base)

@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from .errors import ParamError, safe_text
+
 PROG = "trustsim"
 
 
@@ -21,13 +23,12 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not argparse's usage block, repeating what was typed safely
-        from .params import safe_text
-
         raise UsageError(f"{self.prog}: error: {safe_text(message, 400)} (see '{self.prog} --help')")
 
 
 def build_parser() -> Parser:
     """The command line: one subcommand per module of ``trustsim.commands``, in its order."""
+    # here, not at the top: `trustsim --help` imports this module
     from . import __version__
     from .commands import COMMANDS
 
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
         print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 — the last line of defence: one line, no traceback
-        if _is_bad_input(exc):
+        if isinstance(exc, ParamError):  # bad input, named in one line
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
         failure = _write_failure(exc)
@@ -90,17 +91,11 @@ def main(argv=None) -> int:
         restore()
 
 
-def _is_bad_input(exc: BaseException) -> bool:
-    """A ParamError: bad input, named in one line. (Only a command that loaded the parameter schema can raise
-    one, so ``--help`` need not load it.)"""
-    params = sys.modules.get(f"{PROG}.params")
-    return params is not None and isinstance(exc, params.ParamError)
-
-
 def _write_failure(exc: BaseException) -> str | None:
     """An OS error while writing, in a line (``locks.write_failure``); None for anything else."""
     if not isinstance(exc, OSError) and not isinstance(exc.__cause__ or exc.__context__, OSError):
         return None
+    # here, not at the top: `trustsim --help` imports this module
     from .locks import write_failure
 
     return write_failure(exc)

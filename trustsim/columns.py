@@ -19,8 +19,8 @@ Aggregations (``how``), for a group of buyers (partner, aggressive, all):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -157,11 +157,11 @@ COLUMNS: tuple[Column, ...] = (
            _ev("bankruptcies"), on="market", count=True, label="bankruptcies"),
 )
 
-NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 KEY_FIGURES: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.key_figure)
 COUNT_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.count)
-assert all(c.how in HOWS for c in COLUMNS) and len(set(NAMES)) == len(NAMES)
+assert all(c.how in HOWS for c in COLUMNS) and len(set(COLUMN_NAMES)) == len(COLUMN_NAMES)
 
 
 def markdown_table() -> str:

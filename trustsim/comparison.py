@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from .errors import ParamError
 from .experiments.design import METRIC_COLUMNS
-from .params import ParamError
+from .metrics import POSTURE_GROUPS
 from .stats import ADVANTAGES, describe, difference
 
 KIND = "compare"
@@ -24,7 +25,7 @@ KEY_COLUMNS = {"market_share": "market share", "tco_per_unit": "cost of ownershi
                "component_price": "price per unit", "trust_buyer": "trust in its suppliers",
                "trust_supplier": "trusted by its suppliers", "nonproductive_share": "non-productive share of hours",
                "ideas_received_cum": "ideas received per buyer", "profit_cum": "cumulative profit per buyer"}
-KEY_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in ("partner", "aggressive", "all") for c in KEY_COLUMNS
+COMPARED_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in POSTURE_GROUPS for c in KEY_COLUMNS
                              if (g, c) != ("all", "market_share")))
 
 
@@ -57,6 +58,7 @@ class Comparison:
 
     def table(self):
         """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired."""
+        # on use: only this path needs pandas
         import pandas as pd
 
         a, b = self._ok(self.runs_a), self._ok(self.runs_b)
@@ -90,7 +92,7 @@ class Comparison:
             return len(set(a["seed"]) & set(b["seed"]))
         return min(len(a), len(b))
 
-    def text(self, figures=KEY_FIGURES) -> str:
+    def text(self, figures=COMPARED_FIGURES) -> str:
         """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")
         a, b = (n[:10] for n in self.names)
@@ -107,6 +109,7 @@ class Comparison:
     def save(self, out, force: bool = False) -> Path:
         """The results folder: ``compare.csv``, ``compare.json``, ``runs_a.csv``, ``runs_b.csv``, the figure and
         the manifest."""
+        # on use: only this path needs results
         from .results import manifest, scenario_files, write_atomically
 
         table = self.table()
@@ -136,12 +139,13 @@ class Comparison:
 def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int | None = None,
                       quiet: bool = True) -> Comparison:
     """Run scenarios ``a`` and ``b`` on the same ``seeds`` seeds (from ``root``, default A's run.seed)."""
+    # on use: only this path needs capacity, replicate
     from .capacity import check_memory
     from .experiments.replicate import replicate
 
     for sc in (a, b):  # both, before A's runs
         check_memory(sc.params, sc.path or sc.name)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     root = a.params.run.seed if root is None else root
     ra = replicate(a, seeds, root=root, workers=workers, quiet=quiet)
@@ -152,6 +156,7 @@ def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int
 
 def load_folder(folder: str | Path):
     """A results folder as (scenario, runs table): a run (one row) or replications."""
+    # on use: only this path needs pandas, execute, replicate …
     import pandas as pd
 
     from .experiments.execute import metric_row
@@ -178,22 +183,21 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
     sb, rb = load_folder(b)
     oa, ob = Comparison._ok(ra), Comparison._ok(rb)  # paired on the seeds both ran without failure
     paired = sorted(oa["seed"]) == sorted(ob["seed"]) and oa["seed"].is_unique and len(oa) > 1
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return Comparison(sa, sb, ra, rb, paired, {"a": str(a), "b": str(b)}, now, 0.0)
 
 
 def draw(table, names, paired: bool, path: Path) -> None:
     """B − A for the key figures, each relative to A's mean (%), with its 95% interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # only drawing needs matplotlib
     import numpy as np
+    from matplotlib.figure import Figure
 
-    t = table.set_index("figure").reindex(list(KEY_FIGURES))
+    t = table.set_index("figure").reindex(list(COMPARED_FIGURES))
     t = t[np.isfinite(t["a"].astype(float)) & np.isfinite(t["b"].astype(float)) & (t["a"].abs() > 1e-12)]
     scale = 100 / t["a"].abs()
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.28 * max(len(t), 1)))
+    fig = Figure(figsize=(8, 1.2 + 0.28 * max(len(t), 1)))
+    ax = fig.subplots()
     y = np.arange(len(t))
     d, lo, hi = t["difference"] * scale, t["low"] * scale, t["high"] * scale
     has = np.isfinite(lo.astype(float)) & np.isfinite(hi.astype(float))
@@ -208,11 +212,11 @@ def draw(table, names, paired: bool, path: Path) -> None:
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
+    # on use: only this path needs pandas, results
     import pandas as pd
 
     from .results import redraw_figures

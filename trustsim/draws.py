@@ -16,7 +16,7 @@ others'. docs/ODD.md (design concepts, stochasticity) states the scheme.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import special

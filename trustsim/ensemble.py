@@ -9,7 +9,7 @@ member's tables are byte-identical to those of the same run alone (``TrustMarket
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Ensemble(Markets):
         self.advance()
         self.measure()
 
-    def run(self) -> "Ensemble":
+    def run(self) -> Ensemble:
         for _ in range(self.pp.shared.run.steps):
             self.step()
         return self
@@ -80,6 +80,7 @@ def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget
     default markets: the throughput per run is flat from about 250 to 500 markets and falls beyond, where a
     phase's arrays no longer stay in the processor's caches.
     """
+    # on use: only this path needs capacity
     from .capacity import market_in_ensemble, memory_budget
 
     per_market = market_in_ensemble(params)

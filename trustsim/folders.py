@@ -21,9 +21,10 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
+from .errors import ParamError, safe_text
 from .locks import (  # noqa: F401  (re-exported: results and the commands take them from here)
     claim_target,
     lock_file,
@@ -32,7 +33,7 @@ from .locks import (  # noqa: F401  (re-exported: results and the commands take 
     target_lock,
     write_failure,
 )
-from .params import ParamError, resolve_path, safe_text
+from .scenario import resolve_path
 
 try:
     import fcntl

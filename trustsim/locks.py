@@ -11,11 +11,12 @@ import atexit
 import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from .params import ParamError, resolve_path, safe_text
+from .errors import ParamError, safe_text
+from .scenario import resolve_path
 
 try:
     import fcntl

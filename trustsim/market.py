@@ -12,6 +12,7 @@ import numpy as np
 from . import rules
 from .draws import SITE, Draws, as_normal
 from .members import ParamSpace
+from .metrics import POSTURES
 from .state import MarketState
 
 POLICY_CODES = {"passive": rules.PASSIVE, "periodic": rules.PERIODIC, "silence": rules.SILENCE}
@@ -156,6 +157,11 @@ class Market(MarketState):
         eps = as_normal(self.draws.uniform_at(SITE["supplier_fit"], base, self.spec_epoch[rows_b]))
         return rules.fit_factor(fit_spread, eps)
 
+    def supplier_health(self) -> np.ndarray:
+        """Each supplier's financial health now (S12, ``rules.financial_health``): what phase 5 reads and what
+        the network view sizes suppliers by."""
+        return rules.financial_health(self.supplier_cash, self.supplier_cash0)
+
     def defect_rate(self) -> np.ndarray:
         """Each relationship's defect probability at full effort: supplier base rate × multiplier."""
         return self.base_defect[self.sup] * self.defect_mult
@@ -209,17 +215,17 @@ class Market(MarketState):
         trust and price and ``slots=2``.
         """
         g = nx.Graph()
-        posture = np.where(self.is_partner, "partner", "aggressive").tolist()
+        posture = np.where(self.is_partner, *POSTURES).tolist()
         g.add_nodes_from((f"b{i}", {"kind": "buyer", "posture": po, "market_share": sh, "own_cost": oc, "cash": ca})
                          for i, po, sh, oc, ca in zip(range(self.n_buyers), posture, self.share.tolist(),
-                                                      self.own_cost.tolist(), self.cash.tolist()))
-        health = rules.financial_health(self.supplier_cash, self.supplier_cash0)
+                                                      self.own_cost.tolist(), self.cash.tolist(), strict=True))
+        health = self.supplier_health()
         g.add_nodes_from((f"s{j}", {"kind": "supplier", "unit_cost": uc, "cash": ca, "health": he, "alignment": al,
                                     "quality": qu, "integrity_hidden": th})
                          for j, uc, ca, he, al, qu, th in zip(range(self.n_suppliers), self.unit_cost.tolist(),
                                                               self.supplier_cash.tolist(), health.tolist(),
                                                               self.alignment.tolist(), self.quality.tolist(),
-                                                              self.integrity.tolist()))
+                                                              self.integrity.tolist(), strict=True))
         rows = np.flatnonzero(~self.vacant)
         pair = self.buyer_of[rows] * self.n_suppliers + self.sup[rows]
         _, first, which, slots = np.unique(pair, return_index=True, return_inverse=True, return_counts=True)
@@ -237,5 +243,6 @@ class Market(MarketState):
                    terms[first_row]]
         g.add_edges_from((f"b{b}", f"s{s}", {"trust_buyer": tb, "trust_supplier": ts, "price": pr, "fit": fi,
                                              "age": ag, "linked": li, "slots": n, "terms": te})
-                         for b, s, tb, ts, pr, fi, ag, li, n, te in zip(*(c[order].tolist() for c in columns)))
+                         for b, s, tb, ts, pr, fi, ag, li, n, te in zip(*(c[order].tolist() for c in columns),
+                                                                       strict=True))
         return g

@@ -12,15 +12,14 @@ import warnings
 
 import numpy as np
 
-from .columns import COLUMNS as REGISTRY
-from .columns import COUNT_COLUMNS, NAMES, purchasing_hours
+from .columns import COLUMN_NAMES, COLUMNS, COUNT_COLUMNS, purchasing_hours
 from .state import COST_PARTS  # noqa: F401  (re-exported for the figures)
 from .stats import mser5
 
-GROUPS = ("partner", "aggressive", "all")
-COLUMNS = NAMES
-COUNTED = np.array([c.count for c in REGISTRY])  # counts of events: 0 where nothing was counted; other figures NaN
-TIMESERIES_HEADER = ("step", "group", *COLUMNS)
+POSTURES = ("partner", "aggressive")  # a buyer's posture (is_partner: the first)
+POSTURE_GROUPS = (*POSTURES, "all")  # the rows of each step's measurements: by posture, then the market
+COUNTED = np.array([c.count for c in COLUMNS])  # counts of events: 0 where nothing was counted; other figures NaN
+TIMESERIES_HEADER = ("step", "group", *COLUMN_NAMES)
 SHORT_RUN_STEPS = 8
 BUSINESS_STEPS = 40  # a business horizon of ten years (docs/ODD.md, Observation)
 
@@ -29,7 +28,7 @@ def _plan():
     """Which value functions are summed by group, and where each column takes its totals from (once, at import):
     ``{(how, on): (columns, sources, denominators)}``."""
     rel, buy, plan = [], [], {}
-    for i, c in enumerate(REGISTRY):
+    for i, c in enumerate(COLUMNS):
         cols, src, over = plan.setdefault((c.how, c.on), ([], [], []))
         cols.append(i)
         if c.on == "relationships":
@@ -83,7 +82,7 @@ def step_measurements(model) -> np.ndarray:
     groups_r = np.repeat(groups_b, mk.k, axis=1)                                        # (3, relationships)
     totals = {"relationships": _group_totals([f(model) for f in _REL_VALUES], groups_r, mk.members),
               "buyers": _group_totals([f(model) for f in _BUYER_VALUES], groups_b, mk.members)}
-    rows = np.zeros((mk.members, len(GROUPS), len(COLUMNS)))
+    rows = np.zeros((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
     cols, src, _ = _PLAN[("buyers", "buyers")]
     n = rows[:, :, cols[0]] = totals["buyers"][:, :, src[0]]
     for (how, on), (cols, src, over) in _PLAN.items():
@@ -96,7 +95,7 @@ def step_measurements(model) -> np.ndarray:
         if how == "mean":
             rows[:, :, cols] = total / np.maximum(n * mk.k, 1)[:, :, None]
         elif how == "ratio":
-            for j, (col, denominators) in enumerate(zip(cols, over)):
+            for j, (col, denominators) in enumerate(zip(cols, over, strict=True)):
                 below = sum(totals[on][:, :, d] for d in denominators)
                 rows[:, :, col] = _ratio(total[:, :, j], below)
         elif how == "per_buyer":
@@ -115,7 +114,7 @@ class Recorder:
     """
 
     def __init__(self, expected_steps: int, members: int = 1):
-        self.data = np.zeros((max(expected_steps, 1), members, len(GROUPS), len(COLUMNS)))
+        self.data = np.zeros((max(expected_steps, 1), members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
         self.n = 0
 
     def append(self, rows: np.ndarray) -> None:
@@ -125,7 +124,7 @@ class Recorder:
         self.data[self.n] = rows
         self.n += 1
 
-    def member(self, i: int) -> "Recorder":
+    def member(self, i: int) -> Recorder:
         """Market ``i``'s record alone (a copy)."""
         one = Recorder.__new__(Recorder)
         one.data, one.n = self.data[: self.n, i: i + 1].copy(), self.n
@@ -138,15 +137,15 @@ class Recorder:
     def latest(self, group: str, column: str) -> float:
         """The last step's figure; NaN (a count: 0) for a group with no buyers, or before the first step."""
         if self.n == 0:
-            return 0.0 if COUNTED[COLUMNS.index(column)] else float("nan")
-        return float(self.data[self.n - 1, 0, GROUPS.index(group), COLUMNS.index(column)])
+            return 0.0 if COUNTED[COLUMN_NAMES.index(column)] else float("nan")
+        return float(self.data[self.n - 1, 0, POSTURE_GROUPS.index(group), COLUMN_NAMES.index(column)])
 
     def at(self, step: int, group: str, column: str) -> float:
         """A figure at ``step`` (1-based; the last step if the run is shorter)."""
         n = min(step, self.n)
         if n == 0:
             return float("nan")
-        return float(self.data[n - 1, 0, GROUPS.index(group), COLUMNS.index(column)])
+        return float(self.data[n - 1, 0, POSTURE_GROUPS.index(group), COLUMN_NAMES.index(column)])
 
     def summary(self) -> dict:
         """``long_run`` (means over the second half, the steps ``long_run_steps``), ``business_horizon`` (the
@@ -161,8 +160,8 @@ class Recorder:
                  "short_run": rows[:SHORT_RUN_STEPS]}
         with np.errstate(invalid="ignore"), warnings.catch_warnings():  # over the steps a group had buyers
             warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
-            out = {name: {g: dict(zip(COLUMNS, (float(x) for x in np.nanmean(span[:, i], axis=0))))
-                          for i, g in enumerate(GROUPS)} for name, span in spans.items() if len(span)}
+            out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in np.nanmean(span[:, i], axis=0)), strict=True))
+                          for i, g in enumerate(POSTURE_GROUPS)} for name, span in spans.items() if len(span)}
         warm_up, steady = mser5(self.steady_series())
         out["long_run_steps"] = [first + 1, n]
         out["steady_state"] = {"mser5_warm_up_steps": warm_up, "steady": bool(steady and warm_up <= first)}
@@ -172,21 +171,22 @@ class Recorder:
         """The series whose warm-up decides the steady state: the partner share advantage per step (in units of
         the equal share), or the buyers' mean trust when a posture has no buyers."""
         rows = self.rows
-        b, s = COLUMNS.index("buyers"), COLUMNS.index("market_share")
+        b, s = COLUMN_NAMES.index("buyers"), COLUMN_NAMES.index("market_share")
         p, a = rows[:, 0], rows[:, 1]
         if (p[:, b] > 0).all() and (a[:, b] > 0).all():
             return (p[:, s] / p[:, b] - a[:, s] / a[:, b]) * (p[:, b] + a[:, b])
-        return rows[:, 2, COLUMNS.index("trust_buyer")]
+        return rows[:, 2, COLUMN_NAMES.index("trust_buyer")]
 
     def frame(self):
         """The time series as a tidy table: one row per step and group."""
+        # on use: only this path needs pandas
         import pandas as pd
 
         rows = self.rows
         n = len(rows)
-        df = pd.DataFrame(rows.reshape(n * len(GROUPS), len(COLUMNS)), columns=COLUMNS)
-        df.insert(0, "group", np.tile(GROUPS, n))
-        df.insert(0, "step", np.repeat(np.arange(1, n + 1), len(GROUPS)))
+        df = pd.DataFrame(rows.reshape(n * len(POSTURE_GROUPS), len(COLUMN_NAMES)), columns=COLUMN_NAMES)
+        df.insert(0, "group", np.tile(POSTURE_GROUPS, n))
+        df.insert(0, "step", np.repeat(np.arange(1, n + 1), len(POSTURE_GROUPS)))
         for c in COUNT_COLUMNS:
             df[c] = df[c].astype(np.int64)
         return df
@@ -219,17 +219,18 @@ class BuyerAccumulator:
     def frame(self, model, member: int = 0):
         """Per buyer of market ``member``: posture, long-run trust, non-productive share, inspection rate, units
         per hour…"""
+        # on use: only this path needs pandas
         import pandas as pd
 
         mk = model.market
         mine = slice(member * mk.buyers_each, (member + 1) * mk.buyers_each)
-        s = dict(zip(self.FIELDS, self.matrix[:, mine]))
+        s = dict(zip(self.FIELDS, self.matrix[:, mine], strict=True))
         steps = max(self.steps, 1)
         lots = float(self.steps * mk.k)
         hours = s["nonproductive"] + s["productive"]
         return pd.DataFrame({
             "buyer": np.arange(mk.buyers_each),
-            "posture": np.where(mk.is_partner[mine], "partner", "aggressive"),
+            "posture": np.where(mk.is_partner[mine], *POSTURES),
             "trust": s["trust_b"] / steps,
             "trusted_by_suppliers": s["trust_s"] / steps,
             "nonproductive_share": _ratio(s["nonproductive"], hours),

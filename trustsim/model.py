@@ -15,8 +15,9 @@ import numpy as np
 from .agents import Buyer, Supplier
 from .columns import KEY_FIGURES
 from .ensemble import Markets
-from .metrics import COLUMNS, GROUPS
-from .params import ParamError, Params, resolve_key
+from .errors import ParamError
+from .metrics import COLUMN_NAMES, POSTURE_GROUPS
+from .params import Params, resolve_key
 
 
 def as_seed(rng: Any) -> Any:
@@ -58,7 +59,7 @@ class TrustMarket(mesa.Model, Markets):
         self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
         self.datacollector = mesa.DataCollector(model_reporters={
             f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
-            for c in KEY_FIGURES for g in GROUPS
+            for c in KEY_FIGURES for g in POSTURE_GROUPS
         })
 
     def step(self) -> None:
@@ -80,7 +81,7 @@ class TrustMarket(mesa.Model, Markets):
             self.suppliers[j].remove()
             self.suppliers[j] = Supplier(self, int(j))
 
-    def run(self, progress=None) -> "TrustMarket":
+    def run(self, progress=None) -> TrustMarket:
         """Run to ``run.steps``; ``progress(n)`` is called after each step if given."""
         while self.running:
             self.step()
@@ -98,4 +99,4 @@ class TrustMarket(mesa.Model, Markets):
         return self.market.to_networkx()
 
 
-__all__ = ["TrustMarket", "COLUMNS", "GROUPS"]
+__all__ = ["TrustMarket", "COLUMN_NAMES", "POSTURE_GROUPS"]

@@ -1,9 +1,9 @@
 """The parameter schema of trustsim, defined once.
 
 Every parameter of the model (docs/ODD.md, Parameters) lives here with its default, allowed range, unit and a
-one-line meaning. Scenario files are TOML with one table per group; a file may say
-``extends = "other.toml"``; ``--set group.name=value`` overrides one value. Validation happens
-once, here, at the boundary: everything past this module trusts its parameters.
+one-line meaning. Scenario files (``scenario.py`` reads them) are TOML with one table per group; ``--set
+group.name=value`` overrides one value. Validation happens once, here, at the boundary: everything past this
+module trusts its parameters.
 """
 
 from __future__ import annotations
@@ -11,53 +11,13 @@ from __future__ import annotations
 import difflib
 import reprlib
 import typing
-import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .errors import ParamError
+
 ATTENTION_POLICIES = ("passive", "periodic", "silence")
-
-
-MAX_SHOWN = 100  # characters of a user's value an error line repeats
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_HIDDEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")  # control, format (bidi overrides), surrogates, line breaks
-
-
-def safe_text(value, limit: int | None = MAX_SHOWN) -> str:
-    """A user's value as an error line may repeat it: on one line, with no character that steers the
-    terminal (newlines, ANSI escapes, bidirectional overrides and the like are written as ``\\n``,
-    ``\\x1b``, ``\\u202e``), and, when longer than ``limit``, cut to its first 60 % of it with its length.
-    Everything that repeats a user's value in an error line goes through here."""
-    text = str(value)
-    if limit is not None and len(text) > limit:
-        text = f"{text[:limit * 6 // 10]}…({len(text)} characters)"
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif unicodedata.category(ch) in _HIDDEN:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-class ParamError(Exception):
-    """Bad input: names the file, the key and what is wrong. The CLI turns it into exit 2.
-
-    The line it makes is safe to print: every part goes through :func:`safe_text` (the key cut at
-    MAX_SHOWN characters, the file and the message at 400)."""
-
-    def __init__(self, source: str | None, key: str | None, message: str):
-        self.source, self.key, self.message = source, key, message
-        shown = None if key is None else safe_text(key)
-        where = ": ".join(part for part in (None if source is None else safe_text(source, 400), shown) if part)
-        message = safe_text(message, 400)
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 def P(default, lo=None, hi=None, unit="", doc="", *, gt=None):
@@ -250,7 +210,7 @@ class Params(Group):
     def nested(self) -> dict[str, dict[str, Any]]:
         return self.model_dump()
 
-    def replace(self, **changes: Any) -> "Params":
+    def replace(self, **changes: Any) -> Params:
         """A validated copy with changes given as ``group.name`` or a unique bare ``name``."""
         data = self.nested()
         for key, value in changes.items():
@@ -421,10 +381,3 @@ def _fmt(x) -> str:
     if isinstance(x, int) and x >= 10**6:
         return f"{x:,}".replace(",", " ") if x != 2**63 - 1 else "2⁶³−1"
     return str(x)
-
-
-# scenario files (re-exported: most callers import them from here)
-from .scenario import (  # noqa: E402, F401, I001
-    TOP_LEVEL, Scenario, MAX_FILE_BYTES, resolve_path, _file_kind, read_small_file, _read_toml, MAX_NESTING,
-    _too_deep, _merge, _load_chain, parse_value, parse_set, load_scenario,
-)

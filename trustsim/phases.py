@@ -71,7 +71,7 @@ def after_sales_service(model: StepContext) -> None:
     mk, ev = model.market, model.ev
     s = model.pp.rel.service
     ev.need = ev.uniform("service_need") < s.service_need
-    health = rules.financial_health(mk.supplier_cash, mk.supplier_cash0)[mk.sup]
+    health = mk.supplier_health()[mk.sup]
     delivered = rules.delivered_service(mk.alignment[mk.sup], health, ev.unbundled, s.unbundled_priority)
     promised = np.where(mk.rel_partner, s.promise_partner, s.promise_aggressive)
     ev.gap = np.where(ev.need, rules.service_gap(promised, delivered), 0.0)

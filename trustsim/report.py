@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .metrics import COST_PARTS  # noqa: E402
-from .style import COST_COLOURS  # noqa: E402
+from .errors import ParamError
+from .metrics import COST_PARTS, POSTURES
+from .style import COST_COLOURS
 from .style import POSTURE_COLOURS as COLOURS
 
 
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def tco_breakdown(ts: pd.DataFrame, path: Path) -> None:
     """Stacked bars of the eight parts of component cost of ownership per unit (long-run means), by posture;
     the right panel zooms in on the parts other than the price."""
     half = ts[ts["step"] > ts["step"].max() // 2]
-    means = half.groupby("group")[[f"cost_{c}" for c in COST_PARTS]].mean().reindex(["partner", "aggressive"])
+    means = half.groupby("group")[[f"cost_{c}" for c in COST_PARTS]].mean().reindex(list(POSTURES))
     means = means[half.groupby("group")["buyers"].max().reindex(means.index) > 0]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2), gridspec_kw={"width_ratios": [1, 1]})
+    fig = Figure(figsize=(8, 4.2))
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1]})
     for ax, parts, title in ((axes[0], COST_PARTS, "all parts"), (axes[1], COST_PARTS[1:], "without the price")):
         bottom = pd.Series(0.0, index=means.index)
         for part in parts:
@@ -45,14 +44,14 @@ def tco_breakdown(ts: pd.DataFrame, path: Path) -> None:
     fig.suptitle("Component cost of ownership by posture (long-run means)")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def over_time(ts: pd.DataFrame, columns: dict[str, str], ylabel: str, title: str, path: Path) -> None:
     """Lines over steps, one per posture (and per column, dashed for the second)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for (col, label), style in zip(columns.items(), ("-", "--", ":")):
-        for group in ("partner", "aggressive"):
+    fig = Figure(figsize=(6.4, 3.8))
+    ax = fig.subplots()
+    for (col, label), style in zip(columns.items(), ("-", "--", ":"), strict=False):
+        for group in POSTURES:
             g = ts[ts["group"] == group]
             if g["buyers"].max() > 0:
                 ax.plot(g["step"], g[col], style, color=COLOURS[group], label=f"{group} {label}".strip(), lw=1.4)
@@ -66,8 +65,9 @@ def over_time(ts: pd.DataFrame, columns: dict[str, str], ylabel: str, title: str
 
 def nonproductive_vs_trust(buyers: pd.DataFrame, path: Path) -> None:
     """Each buyer's long-run share of non-productive face-to-face time against its trust in its suppliers."""
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    for group in ("partner", "aggressive"):
+    fig = Figure(figsize=(6.4, 4))
+    ax = fig.subplots()
+    for group in POSTURES:
         b = buyers[buyers["posture"] == group]
         ax.scatter(b["trust"], b["nonproductive_share"], s=14, alpha=0.7, color=COLOURS[group], label=group)
     ax.axhline(0.47, color="0.5", ls="--", lw=0.8)
@@ -91,9 +91,8 @@ BUYERS_COLUMNS = ("posture", "trust", "nonproductive_share")
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results table with the columns the figures draw, at least one row and numbers where numbers
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
+    # on use: only this path needs numpy
     import numpy as np
-
-    from .params import ParamError
 
     try:
         df = pd.read_csv(path)
@@ -143,10 +142,7 @@ def figures(folder: str | Path, into: str | Path | None = None) -> list[Path]:
             made.append(out / "nonproductive_vs_trust.png")
             nonproductive_vs_trust(buyers, made[-1])
     except BaseException:
-        plt.close("all")
         if made_folder:
-            import shutil
-
             shutil.rmtree(out, ignore_errors=True)
         raise
     return made

@@ -15,7 +15,8 @@ import json
 import math
 from pathlib import Path
 
-from .params import ParamError, validate
+from .errors import ParamError
+from .params import validate
 from .scenario import Scenario, read_small_file
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
@@ -68,6 +69,7 @@ def scenario_of(info: dict, source: str) -> Scenario:
 
 
 def installed_versions() -> dict[str, str]:
+    # on use: only this path needs platform, mesa, numpy …
     import platform
 
     import mesa
@@ -96,6 +98,7 @@ def relative_gap(a, b) -> float:
     """The largest ``|a − b| / max(|a|, |b|, ABSOLUTE_FLOOR / RELATIVE_TOLERANCE)`` over two arrays of the
     same shape, so a gap ``<= RELATIVE_TOLERANCE`` means every pair is equal within the relative tolerance
     or the absolute floor; NaN opposite a number is an infinite gap, NaN opposite NaN none."""
+    # on use: only this path needs numpy
     import numpy as np
 
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -119,7 +122,7 @@ def differences(want, got, where: str = "") -> list[str]:
     if isinstance(want, list) and isinstance(got, list):
         if len(want) != len(got):
             return [f"{where}: {len(got)} values, {len(want)} recorded"]
-        return [d for i, (w, g) in enumerate(zip(want, got)) for d in differences(w, g, f"{where}[{i}]")]
+        return [d for i, (w, g) in enumerate(zip(want, got, strict=True)) for d in differences(w, g, f"{where}[{i}]")]
     if type(want) is float and type(got) is float:
         gap = relative_gap(want, got)
         return [f"{where}: {got!r}, {want!r} recorded (relative difference {gap:.2e})"] if gap > RELATIVE_TOLERANCE \
@@ -139,6 +142,7 @@ def compare_file(new: Path, old: Path) -> tuple[str, float]:
 
 
 def _relative_gap(new: Path, old: Path) -> float:
+    # on use: only this path needs pandas
     import pandas as pd
 
     try:

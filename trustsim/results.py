@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
+from .errors import ParamError, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
     _remove,
     claim_target,
@@ -25,7 +26,6 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
     target_lock,
     write_failure,
 )
-from .params import ParamError, safe_text
 
 # --- writing ----------------------------------------------------------------------------------------
 
@@ -132,6 +132,7 @@ def _shown_path(path) -> str:
 
 def manifest(scenario, params, started: str, wall_seconds: float, **extra) -> dict:
     """What a result was made from: versions, resolved parameters, seed, steps, scenario file and hash, times."""
+    # on use: only this path needs platform, mesa, numpy …
     import platform
 
     import mesa
@@ -158,9 +159,14 @@ def scenario_files(scenario) -> list[str]:
     return [p for p in (scenario.path, *scenario.chain) if p]
 
 
+NETWORK_MAX_BUYERS = 20_000  # network.graphml is written for markets up to this many buyers (docs/ODD.md, Observation)
+
+
 def write_run(model, scenario, out, *, started: str, wall_seconds: float, force: bool = False,
-              network: bool = True, protect: Iterable[str | Path] = ()) -> Path:
-    """The results folder of one run: tables, summary, manifest, network and figures."""
+              protect: Iterable[str | Path] = ()) -> Path:
+    """The results folder of one run: tables, summary, manifest, figures and, for a market of at most
+    NETWORK_MAX_BUYERS buyers, the relationship network."""
+    # on use: only this path needs networkx, report
     import networkx as nx
 
     from . import report
@@ -169,7 +175,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
         model.recorder.frame().to_csv(tmp / "timeseries.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(model.recorder.summary(), indent=2, sort_keys=True) + "\n")
         model.buyer_sums.frame(model).to_csv(tmp / "buyers.csv", index=False)
-        if network:
+        if model.params.market.buyers <= NETWORK_MAX_BUYERS:
             nx.write_graphml(model.network(), tmp / "network.graphml")
         report.figures(tmp)
         (tmp / "manifest.json").write_text(json.dumps(

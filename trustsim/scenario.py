@@ -17,16 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .params import (
-    GROUPS,
-    NAME_TO_GROUP,
-    RETIRED,
-    ParamError,
-    Params,
-    resolve_key,
-    suggest,
-    validate,
-)
+from .errors import ParamError
+from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, suggest, validate
 
 TOP_LEVEL = ("extends", "description", "sweep", "calibrate")
 
@@ -179,7 +171,7 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
             raise ParamError(shown, key, f"unknown table{hint}")
         if not isinstance(value, dict):
             raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}")
-        for name, v in value.items():
+        for name in value:
             if name not in GROUPS[key].model_fields:
                 raise ParamError(shown, f"{key}.{name}", RETIRED.get(f"{key}.{name}")
                                  or f"unknown parameter{suggest(name, GROUPS[key].model_fields)}")

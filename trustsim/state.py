@@ -173,7 +173,7 @@ class Events:
     received_by_suppliers: np.ndarray = doc("money suppliers received this step (phase 12)", "market")
 
     @classmethod
-    def cleared(cls, n_rel: int, n_buyers: int, members: int = 1, demand=0.0) -> "Events":
+    def cleared(cls, n_rel: int, n_buyers: int, members: int = 1, demand=0.0) -> Events:
         """This step's events before anything happened (figures per market: one per member)."""
         sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "entrant": 0,
                  "market": members}

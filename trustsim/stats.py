@@ -25,6 +25,7 @@ def mean_halfwidth(values) -> tuple[float, float]:
     m = float(v.mean())
     if len(v) < 2:
         return m, 0.0
+    # on use: only this path needs scipy
     from scipy import stats
 
     return m, float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
@@ -65,6 +66,7 @@ def advantages(long_run: dict) -> dict[str, float | None]:
 
 def _t975(dof):
     """The 97.5% quantile of Student's t with ``dof`` degrees of freedom (vectorised)."""
+    # on use: only this path needs scipy
     from scipy import stats
 
     return stats.t.ppf(0.975, dof)
@@ -81,6 +83,7 @@ def describe(values) -> dict[str, float | int]:
 def interval_frame(df, by, columns):
     """Per group of ``by``: each column's mean and 95% interval over the rows (NaN left out), as columns
     ``c``, ``c.low``, ``c.high``, after ``n``, the group's rows: :func:`mean_halfwidth` for many groups at once."""
+    # on use: only this path needs pandas
     import pandas as pd
 
     g = df.groupby(by, sort=True)[list(columns)]

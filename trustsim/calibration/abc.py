@@ -24,8 +24,8 @@ before it: the same seed gives the same posterior, resumed or not, on any number
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit, logit, logsumexp

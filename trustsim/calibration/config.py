@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..params import ParamError, Params, bounds, load_scenario, resolve_key, suggest
+from ..errors import ParamError
+from ..params import Params, bounds, resolve_key, suggest
+from ..scenario import load_scenario
 from .targets import MEASUREMENTS
 
 
@@ -84,6 +86,9 @@ class Calibrate(_Table):
 
 
 TABLE_KEYS = tuple(Calibrate.model_fields)
+# a calibration folder: its state, the journal of its runs, and the tables the report writes
+STATE, JOURNAL = "calibration.json", "journal.jsonl"
+TABLES = ("posterior.parquet", "coverage.csv", "predictive.csv", "screening.csv", "calibration.md")
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ class Calibration:
 
     def params(self, theta, m: int) -> Params:
         """The scenario's parameters with ``theta`` (one value per calibrated key) and structure ``m``."""
-        return self.base.replace(**dict(zip(self.keys, (float(x) for x in theta))), **self.structures[m])
+        return self.base.replace(**dict(zip(self.keys, (float(x) for x in theta), strict=True)), **self.structures[m])
 
 
 def _shown(v) -> str:
@@ -146,6 +151,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
     except ValidationError as exc:
         raise _error(source, exc) from None
     keys, lo, hi = [], [], []
+    # on use: only this path needs members
     from ..members import REAL_KEYS
 
     for given, prior in spec.parameters.items():
@@ -193,7 +199,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
         w = st.weights or [1.0] * len(st.values)
         weights.append([x / sum(w) for x in w])
     combos = list(itertools.product(*[range(len(v)) for v in values]))
-    structures = tuple({k: values[j][i] for j, (k, i) in enumerate(zip(settings, c))} for c in combos)
+    structures = tuple({k: values[j][i] for j, (k, i) in enumerate(zip(settings, c, strict=True))} for c in combos)
     prior = tuple(math.prod(weights[j][i] for j, i in enumerate(c)) for c in combos)
     names = [t.name for t in spec.targets]
     for i, n in enumerate(names):
@@ -201,7 +207,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
             raise ParamError(source, f"calibrate.targets.{i}.name", f'"{n}" names two targets')
     if not any(t.role == "calibrate" for t in spec.targets):
         raise ParamError(source, "calibrate.targets", "no target has role \"calibrate\"")
-    for i, (s, p) in enumerate(zip(structures, prior)):
+    for s, p in zip(structures, prior, strict=True):
         if p > 0:
             base.replace(**s)  # every structure must make valid parameters
     return Calibration(name=name, source=source, base=base, table=table, spec=spec, keys=tuple(keys), lo=tuple(lo),

@@ -24,6 +24,7 @@ def posterior_draws(cal: Calibration, pop: Population, n: int, stream: int):
 
 
 def predictive_table(cal: Calibration, pop: Population, sim: Simulator, slots: int, quiet: bool = True):
+    # on use: only this path needs pandas
     import pandas as pd
 
     spec = cal.spec.predictive
@@ -51,13 +52,14 @@ def predictive_table(cal: Calibration, pop: Population, sim: Simulator, slots: i
 def pattern_rows(cal: Calibration, pop: Population, slots: int, quiet: bool) -> list[dict]:
     """How often each pattern and regularity holds at ``pattern_draws`` posterior draws and, on the same seeds,
     at the scenario's own parameters (each with ``pattern_seeds`` seeds per variant)."""
+    # on use: only this path needs tqdm, patterns
     from tqdm import tqdm
 
     from ..patterns import evaluate, run_all, variants
 
     spec = cal.spec.predictive
     theta, m, _ = posterior_draws(cal, pop, spec.pattern_draws, 2)
-    sets = [cal.base] + [cal.params(th, int(mm)) for th, mm in zip(theta, m)]
+    sets = [cal.base] + [cal.params(th, int(mm)) for th, mm in zip(theta, m, strict=True)]
     held: dict[str, list] = {}
     with tqdm(total=len(sets) * len(variants(cal.base)) * spec.pattern_seeds, desc="pattern runs", unit="run",
               file=sys.stderr, disable=quiet or not sys.stderr.isatty()) as bar:

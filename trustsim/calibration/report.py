@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import ParamError
 from ..results import replace_file
-from .config import Calibration
-from .run import STATE
+from .config import STATE, Calibration
 
 
 def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wall: float, figures: bool,
                   workers: int) -> None:
+    # on use: only this path needs __version__, results
     from .. import __version__
     from ..results import manifest
 
@@ -28,14 +30,14 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
     if figures:
         draw(out)
     sc = cal.scenario
-    from types import SimpleNamespace
 
     scenario = sc or SimpleNamespace(name=cal.name, path=None, sha256=None, chain=(), overrides={})
     info = manifest(scenario, cal.base, started, wall, kind="calibration", version=__version__,
                     calibration_file={"path": cal.source, "sha256": cal.sha256}, calibrate=cal.table,
                     budget=cal.spec.budget, calibration_seed=cal.spec.seed, workers=workers,
                     runs=int(tables["runs"]), stop=tables.get("stop", "screening only"),
-                    parameters=list(cal.keys), prior={k: [a, b] for k, a, b in zip(cal.keys, cal.lo, cal.hi)},
+                    parameters=list(cal.keys),
+                    prior={k: [a, b] for k, a, b in zip(cal.keys, cal.lo, cal.hi, strict=True)},
                     structures=[cal.structure_label(i) for i in range(len(cal.structures))],
                     run_variance=tables.get("noise", {}).get("variance"), distance_scale=tables.get("scale"))
     replace_file(out / "manifest.json", lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False,
@@ -115,6 +117,7 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
             lines += [f"| {r['name']} | {r.p_posterior:.2f} | {'yes' if r.p_defaults else 'no'} |"
                       for _, r in pt.iterrows()]
     if "coverage" in tables and len(tables["coverage"]):
+        # on use: only this path needs diagnostics
         from .diagnostics import coverage_summary
 
         cov = tables["coverage"]
@@ -135,6 +138,7 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
 
 def screening_lines(sc) -> list[str]:
     """The screening section: the informed parameters, then every index."""
+    # on use: only this path needs screen
     from .screen import INFORMED, informed
 
     chosen = informed(sc)
@@ -147,17 +151,15 @@ def screening_lines(sc) -> list[str]:
               f"{r.ST:.2f} ± {r.ST_conf:.2f} |" for r in sc.itertuples()]
     return lines
 
-
 # --- figures ------------------------------------------------------------------------------------------
+
 
 def draw(folder: Path) -> list[Path]:
     """The figures of a calibration folder, from its tables: marginals against priors, pairs, predictive
     checks and coverage (each where its table exists)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # only drawing needs matplotlib
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from ..params import validate
     from .config import build_calibration
@@ -172,13 +174,13 @@ def draw(folder: Path) -> list[Path]:
     def save(fig, name):
         path = folder / "figures" / name
         replace_file(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-        plt.close(fig)
         paths.append(path)
 
     if (folder / "screening.csv").exists():
         sc = pd.read_csv(folder / "screening.csv")
         st = sc.pivot(index="parameter", columns="target", values="ST").reindex(keys)
-        fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5))
+        fig = Figure(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5))
+        ax = fig.subplots()
         st.plot.bar(ax=ax, width=0.8)
         ax.axhline(0.05, color="k", ls="--", lw=1)
         ax.set_ylabel("Sobol total index")
@@ -194,7 +196,8 @@ def draw(folder: Path) -> list[Path]:
     d = len(keys)
     cols = min(d, 3)
     rows = -(-d // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * cols, 3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for j, k in enumerate(keys):
         ax = axes.flat[j]
         ax.hist(last[k], bins=20, weights=w, density=True, range=(cal.lo[j], cal.hi[j]), color="#0072B2", alpha=0.7,
@@ -208,7 +211,8 @@ def draw(folder: Path) -> list[Path]:
     fig.suptitle("Posterior marginals against uniform priors")
     save(fig, "marginals.png")
 
-    fig, axes = plt.subplots(d, d, figsize=(2.2 * d, 2.2 * d), squeeze=False)
+    fig = Figure(figsize=(2.2 * d, 2.2 * d))
+    axes = fig.subplots(d, d, squeeze=False)
     for i, a in enumerate(keys):
         for j, b in enumerate(keys):
             ax = axes[i, j]
@@ -229,8 +233,9 @@ def draw(folder: Path) -> list[Path]:
     if (folder / "predictive.csv").exists():
         pr = pd.read_csv(folder / "predictive.csv")
         t = pr[pr.kind == "target"]
-        fig, axes = plt.subplots(1, len(t), figsize=(2.6 * len(t), 3.2), squeeze=False)
-        for ax, (_, r) in zip(axes.flat, t.iterrows()):
+        fig = Figure(figsize=(2.6 * len(t), 3.2))
+        axes = fig.subplots(1, len(t), squeeze=False)
+        for ax, (_, r) in zip(axes.flat, t.iterrows(), strict=False):
             ax.errorbar([0], [r["mean"]], yerr=[[r["mean"] - r.lo90], [r.hi90 - r["mean"]]], fmt="o",
                         color="#0072B2", label="posterior")
             ax.errorbar([1], [r.defaults_mean], yerr=[[r.defaults_mean - r.defaults_lo90],
@@ -244,7 +249,8 @@ def draw(folder: Path) -> list[Path]:
         save(fig, "predictive.png")
         pt = pr[pr.kind == "pattern"]
         if len(pt):
-            fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(pt)), 3))
+            fig = Figure(figsize=(max(6, 0.45 * len(pt)), 3))
+            ax = fig.subplots()
             x = np.arange(len(pt))
             ax.bar(x - 0.2, pt.p_posterior, 0.4, label="posterior", color="#0072B2")
             ax.bar(x + 0.2, pt.p_defaults.astype(float), 0.4, label="defaults", color="#7a7a7a")
@@ -254,8 +260,9 @@ def draw(folder: Path) -> list[Path]:
             save(fig, "patterns.png")
     if (folder / "coverage.csv").exists():
         cov = pd.read_csv(folder / "coverage.csv")
-        fig, axes = plt.subplots(1, d, figsize=(3 * d, 3), squeeze=False)
-        for ax, (j, k) in zip(axes.flat, enumerate(keys)):
+        fig = Figure(figsize=(3 * d, 3))
+        axes = fig.subplots(1, d, squeeze=False)
+        for ax, (j, k) in zip(axes.flat, enumerate(keys), strict=False):
             g = cov[cov.parameter == k]
             ax.errorbar(g.truth, g.posterior_mean, yerr=[g.posterior_mean - g.lo90, g.hi90 - g.posterior_mean],
                         fmt="o", ms=3, color="#0072B2", alpha=0.7)
@@ -269,7 +276,6 @@ def draw(folder: Path) -> list[Path]:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a calibration folder."""
-    from ..params import ParamError
 
     folder = Path(folder)
     if not (folder / "manifest.json").exists() or not (folder / STATE).exists():

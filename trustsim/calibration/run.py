@@ -12,22 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from ..params import ParamError, safe_text
+from ..errors import ParamError, safe_text
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights
-from .config import Calibration, load_calibration
+from .config import JOURNAL, STATE, TABLES, Calibration, load_calibration
 from .simulate import COVERAGE, PREDICTIVE, Simulator, calibration_seed, run_noise
-
-STATE, JOURNAL = "calibration.json", "journal.jsonl"
-TABLES = ("posterior.parquet", "coverage.csv", "predictive.csv", "screening.csv", "calibration.md")
 
 
 def fingerprint(cal: Calibration, budget: int, seed: int) -> str:
@@ -54,8 +52,8 @@ def problem_of(cal: Calibration, sim: Simulator, run_var: np.ndarray, observed=N
     return Problem(lo=np.array(cal.lo), hi=np.array(cal.hi), observed=obs, scale=np.sqrt(sd ** 2 + var), obs_sd=sd,
                    simulate=sim, structure_prior=np.array(cal.structure_prior), cost=cal.spec.replicates)
 
-
 # --- the folder ---------------------------------------------------------------------------------------
+
 
 def read_journal(path: Path) -> list[dict]:
     """The journal's complete lines (a line cut short by a kill is dropped)."""
@@ -74,7 +72,6 @@ def read_journal(path: Path) -> list[dict]:
 
 
 def _append(path: Path, entry: dict) -> None:
-    import os
 
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
@@ -86,6 +83,7 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> li
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
     written) a folder of other things without --force, an unfinished calibration without --resume or
     --force, and --resume of a different calibration."""
+    # on use: only this path needs journal, folders
     from ..experiments.journal import _start_afresh
     from ..folders import foreign_entries, guard_target, result_kind
 
@@ -116,8 +114,8 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> li
     replace_file(out / STATE, lambda tmp: tmp.write_text(json.dumps(state, indent=2, default=str) + "\n"))
     return []
 
-
 # --- the calibration ----------------------------------------------------------------------------------
+
 
 def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = None, workers: int | None = None,
               dask: str | None = None, resume: bool = False, force: bool = False, quiet: bool = True,
@@ -128,6 +126,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
     ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
     samples), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
+    # on use: only this path needs execute
     from ..experiments.execute import dask_executor, local_executor
 
     cal = file if isinstance(file, Calibration) else load_calibration(file)
@@ -152,7 +151,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         executor, slots, close = dask_executor(dask, workers)
     else:
         executor, slots = local_executor(workers)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     try:
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
@@ -166,6 +165,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     wall = time.perf_counter() - t0
     tables["wall_seconds"] = wall
     if out is not None:
+        # on use: only this path needs report
         from .report import write_outputs
 
         write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
@@ -174,6 +174,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
 
 def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                predictive) -> dict:
+    # on use: only this path needs pandas
     import pandas as pd
 
     spec = cal.spec
@@ -182,6 +183,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     journal = (lambda e: _append(out / JOURNAL, e)) if out is not None else (lambda e: None)
     tables: dict = {}
     if screen:  # screening alone: which parameters the targets can inform, before any calibration
+        # on use: only this path needs screen
         from .screen import screening
 
         tables["screening"] = screening(cal, executor, slots, screen, quiet)
@@ -199,6 +201,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     problem = problem_of(cal, Simulator(cal, executor, slots, [measures[i] for i in ids]), run_var)
     settings = replace(settings_of(cal), budget=spec.budget - noise["runs"])
     start = [Population(**e["population"]) for e in entries if "population" in e]
+    # on use: only this path needs execute
     from ..experiments.execute import Progress
 
     bar = Progress(f"calibrating {cal.name}", settings.budget, start[-1].used if start else 0, 0, quiet)
@@ -211,6 +214,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     tables.update(posterior_tables(cal, pops, why, noise, problem))
     tables["runs"] = pops[-1].used + noise["runs"]
     if predictive:
+        # on use: only this path needs predictive
         from .predictive import predictive_table
 
         tables["predictive"] = predictive_table(cal, pops[-1], Simulator(cal, executor, slots, measures, (PREDICTIVE,)),
@@ -230,6 +234,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
 def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measures, budget: int | None) -> list[dict]:
     """One simulation-based-calibration dataset: a truth drawn from the prior, its pseudo-observed figures (one
     simulation on a fresh seed plus the published figures' error), calibrated as the published ones are."""
+    # on use: only this path needs diagnostics
     from .diagnostics import coverage_records
 
     spec = cal.spec
@@ -259,6 +264,7 @@ def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measure
 
 def posterior_tables(cal: Calibration, pops: list[Population], why: str, noise: dict, problem: Problem) -> dict:
     """The posterior (every generation's particles), the generations, the parameters' summary, the structures."""
+    # on use: only this path needs pandas, abc, diagnostics
     import pandas as pd
 
     from .abc import weighted_quantile

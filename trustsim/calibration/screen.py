@@ -17,15 +17,18 @@ INFORMED = 0.05  # a parameter whose total index on some calibrate-role target r
 def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool = True):
     """Sobol first-order and total indices (95% intervals) per target and parameter, ``samples`` base samples
     (N × (parameters + 2) runs), every run on the same few seeds (common random numbers)."""
+    # on use: only this path needs pandas, design
     import pandas as pd
 
     from ..experiments.design import needs_salib
 
     needs_salib("sobol", cal.source)
+    # an optional dependency, needed only here
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample
 
-    problem = {"num_vars": len(cal.keys), "names": list(cal.keys), "bounds": [[a, b] for a, b in zip(cal.lo, cal.hi)]}
+    problem = {"num_vars": len(cal.keys), "names": list(cal.keys),
+               "bounds": [[a, b] for a, b in zip(cal.lo, cal.hi, strict=True)]}
     X = sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=cal.spec.seed % 2**32)
     measures = [t.measure for t in cal.spec.targets]
     sim = Simulator(cal, executor, slots, measures, (SCREEN,), replicates=2)

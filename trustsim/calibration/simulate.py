@@ -3,6 +3,8 @@ calibration's root seed, and the run-to-run variance of the targets."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..ensemble import batch_size
@@ -23,6 +25,7 @@ def calibration_seed(root: int, *key: int) -> int:
 
 def measure_jobs(jobs: list) -> list[list[float]]:
     """In a worker: markets alike in their shapes run as one ensemble; each one's target figures."""
+    # on use: only this path needs measure
     from ..patterns.measure import measure_many
 
     members, seeds, measures = [j[0] for j in jobs], [j[1] for j in jobs], jobs[0][2]
@@ -62,18 +65,15 @@ class Simulator:
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
         reps = self.replicates
         params, seeds = [], []
-        for th, m, key in zip(theta, structure, keys):
+        for th, m, key in zip(theta, structure, keys, strict=True):
             p = self.cal.params(th, int(m))
             for r in range(reps):
                 params.append(p)
                 seeds.append(calibration_seed(self.cal.spec.seed, *self.namespace, *key, r))
         figs = self.runs(params, seeds).reshape(len(theta), reps, -1)
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.nanmean(figs, axis=1)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(figs, axis=1)
 
 
 def run_noise(sim: Simulator, n: int) -> tuple[np.ndarray, np.ndarray]:

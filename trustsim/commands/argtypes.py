@@ -1,16 +1,15 @@
 """Argument types shared by the commands: integers read strictly, ports, folders, with argparse's one-line
-errors. A value a user typed is repeated only through ``params.safe_text`` (escaped, long ones cut); the
-schema is imported only on that error path, so ``--help`` stays light."""
+errors. A value a user typed is repeated only through ``errors.safe_text`` (escaped, long ones cut)."""
 
 from __future__ import annotations
 
 import argparse
 
+from ..errors import safe_text
+
 
 def shown(value) -> str:
-    """A user's value as an error line may repeat it (:func:`trustsim.params.safe_text`)."""
-    from ..params import safe_text
-
+    """A user's value as an error line may repeat it (:func:`trustsim.errors.safe_text`)."""
     return safe_text(value)
 
 

@@ -34,11 +34,12 @@ def arguments(p) -> None:
 def handle(args) -> int:
     """Exit 0 when done, 2 on bad input (nothing written), 130 when interrupted (complete generations are kept
     in the journal; finish with --resume)."""
+    # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
     from ..calibration.config import load_calibration
     from ..calibration.run import calibrate
-    from ..params import ParamError, safe_text
+    from ..errors import ParamError, safe_text
 
     if args.check_coverage < 0 or args.screen < 0:
         raise ParamError("--check-coverage" if args.check_coverage < 0 else "--screen", None, "must not be negative")
@@ -59,6 +60,7 @@ def handle(args) -> int:
               + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
         return 130
     if "screening" in tables:
+        # here, not at the top: `trustsim --help` imports this module
         from ..calibration.screen import informed
 
         chosen = informed(tables["screening"])

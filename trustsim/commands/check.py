@@ -15,16 +15,21 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    from ..params import Params, load_scenario, safe_text
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import safe_text
+    from ..params import Params
+    from ..scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.set)
     sweep = None
     if scenario.sweep is not None:  # checked whole before anything is printed
+        # here, not at the top: `trustsim --help` imports this module
         from ..experiments import build_sweep
 
         sweep = build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)
     cal = None
     if scenario.calibrate is not None:
+        # here, not at the top: `trustsim --help` imports this module
         from ..calibration.config import build_calibration
 
         cal = build_calibration(scenario.name, args.scenario, scenario.params, scenario.calibrate, scenario)
@@ -53,7 +58,7 @@ def handle(args) -> int:
               f"{'s' if len(cal.structures) != 1 else ''}, {len(cal.calibrate_targets)} targets to fit and "
               f"{len(spec.targets) - len(cal.calibrate_targets)} held out; budget {spec.budget} runs, "
               f"population {spec.population}")
-        for key, lo, hi in zip(cal.keys, cal.lo, cal.hi):
+        for key, lo, hi in zip(cal.keys, cal.lo, cal.hi, strict=True):
             print(f"  {key} ~ uniform({lo:g}, {hi:g})")
         for m, w in enumerate(cal.structure_prior):
             if len(cal.structures) > 1:

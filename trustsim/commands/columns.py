@@ -11,6 +11,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
     from .. import columns
 
     if args.markdown:
@@ -19,5 +20,5 @@ def handle(args) -> int:
     rows = [(c.name, c.unit, columns.HOW_TEXT[c.how], c.meaning) for c in columns.COLUMNS]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        print("  ".join(f"{x:<{w}}" for x, w in zip(row, widths)) + "  " + row[3])
+        print("  ".join(f"{x:<{w}}" for x, w in zip(row, widths, strict=False)) + "  " + row[3])
     return 0

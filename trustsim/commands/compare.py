@@ -27,13 +27,15 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
     from ..capacity import check_memory
     from ..comparison import KIND, compare_folders, compare_scenarios
+    from ..errors import ParamError
     from ..experiments.replicate import replication_sweep
-    from ..params import ParamError, load_scenario
     from ..results import check_target, release_claim, scenario_files
+    from ..scenario import load_scenario
 
     folders = [Path(x).is_dir() for x in (args.a, args.b)]
     if folders[0] != folders[1]:
@@ -47,6 +49,7 @@ def handle(args) -> int:
         comparison = compare_folders(args.a, args.b)
         protect = [args.a, args.b]  # never written into, whatever --force says
     else:
+        # here, not at the top: `trustsim --help` imports this module
         from .run import refuse_other_files
 
         scenarios = []
@@ -57,10 +60,10 @@ def handle(args) -> int:
                 raise ParamError(path, "sweep", "is a sweep file; compare scenarios, or sweep with trustsim sweep")
             scenarios.append(sc)
         protect = [*scenario_files(scenarios[0]), *scenario_files(scenarios[1])]
-        for sc, path in zip(scenarios, (args.a, args.b)):
+        for sc, path in zip(scenarios, (args.a, args.b), strict=True):
             check_memory(sc.params, path)  # before the folder is claimed or anything allocated
         comparison = None
-    names = [Path(x).stem if not f else Path(x).resolve().name for x, f in zip((args.a, args.b), folders)]
+    names = [Path(x).stem if not f else Path(x).resolve().name for x, f in zip((args.a, args.b), folders, strict=True)]
     out = args.out or os.path.join("results", f"compare-{names[0]}-vs-{names[1]}")
     if comparison is None:
         replication_sweep(scenarios[0], args.seeds or 10)  # refuse bad input before the folder is claimed
@@ -79,10 +82,11 @@ def handle(args) -> int:
 def report(comparison, out) -> int:
     """Print what a saved comparison found; exit 1 when runs failed (their errors are in ``runs_a.csv`` and
     ``runs_b.csv``), with an error line instead of the table when no figure could be compared."""
+    # here, not at the top: `trustsim --help` imports this module
     import sys
 
+    from ..errors import safe_text
     from ..experiments.execute import failure_line
-    from ..params import safe_text
 
     a, b = comparison.names
     n = comparison.compared()

@@ -16,8 +16,9 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import safe_text
     from ..experiments import merge
-    from ..params import safe_text
 
     out = merge(args.dirs, args.out, force=args.force)
     print(f"merged {len(args.dirs)} shards → {safe_text(out, 400)}/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 
 from .argtypes import folder, pos_int
 
@@ -25,17 +26,20 @@ def handle(args) -> int:
     """Exit 0 when every pattern is reproduced, 1 when one is not; the folder holds the figures
     (``figures/P1.png`` …), the table (``patterns.txt`` at most 100 columns wide, ``patterns.md`` with the
     full text, ``patterns.json`` with every series the figures draw) and the manifest."""
+    # here, not at the top: `trustsim --help` imports this module
     import json
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tqdm import tqdm
 
     from .. import patterns
     from ..capacity import check_memory
-    from ..params import ParamError, Params, Scenario, safe_text
+    from ..errors import ParamError, safe_text
+    from ..params import Params
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, write_atomically
+    from ..scenario import Scenario
 
     if args.seeds < 2:
         raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
@@ -46,7 +50,7 @@ def handle(args) -> int:
     if args.seeds < ADVISED_SEEDS:
         print(f"trustsim: warning: with {args.seeds} seeds the 95% intervals are so wide that a pattern can fail "
               f"by chance; the suite's verdicts are made with --seeds {ADVISED_SEEDS} or more", file=sys.stderr)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     total = len(patterns.variants(base)) * args.seeds
     try:

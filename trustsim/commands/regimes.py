@@ -3,6 +3,8 @@ reverses, over σ × supplier integrity × idea rate, and σ × fit spread."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from .structures import common_arguments
 
 NAME = "regimes"
@@ -17,10 +19,11 @@ def arguments(p) -> None:
 def handle(args) -> int:
     """Exit 0; the folder holds regimes.csv (a row per cell and horizon: figures, 95% intervals), regimes.md,
     the heat maps (figures/regimes_share.png, figures/regimes_profit.png) and the manifest."""
+    # here, not at the top: `trustsim --help` imports this module
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from ..params import safe_text
+    from ..errors import safe_text
     from ..results import write_atomically
     from ..structures import interval_table, regime_points
     from ..structures.figures import regimes_figure
@@ -28,7 +31,7 @@ def handle(args) -> int:
     from .structures import execute, start, write_manifest
 
     base = start(args, NAME)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     points = regime_points(base)
     rows, _ = execute(args, base, points, len(points) * args.seeds, "regime runs")

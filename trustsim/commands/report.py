@@ -14,9 +14,10 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
-    from ..params import ParamError, safe_text
+    from ..errors import ParamError, safe_text
     from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
@@ -34,34 +35,42 @@ def handle(args) -> int:
 
 def _redraw(folder, kind: str | None) -> list:
     """The figures of a results folder of ``kind`` drawn again; each replaces only its own file in figures/."""
-    from ..params import ParamError
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import ParamError
     from ..results import redraw_figures
 
     if kind == "run":
+        # here, not at the top: `trustsim --help` imports this module
         from .. import report
 
         paths = redraw_figures(folder, lambda tmp: report.figures(folder, into=tmp))
     elif kind == "replications":
-        from ..experiments.replicate_figures import redraw
+        # here, not at the top: `trustsim --help` imports this module
+        from ..experiments.replicate import redraw
 
         paths = redraw(folder)
     elif kind == "sweep":
+        # here, not at the top: `trustsim --help` imports this module
         from ..experiments.figures import redraw
 
         paths = redraw(folder)
     elif kind == "patterns":
+        # here, not at the top: `trustsim --help` imports this module
         from ..patterns.figures import redraw
 
         paths = redraw(folder)
     elif kind in ("structures", "regimes"):
+        # here, not at the top: `trustsim --help` imports this module
         from ..structures.figures import redraw
 
         paths = redraw(folder)
     elif kind == "compare":
+        # here, not at the top: `trustsim --help` imports this module
         from ..comparison import redraw
 
         paths = redraw(folder)
     elif kind == "calibration":
+        # here, not at the top: `trustsim --help` imports this module
         from ..calibration.report import redraw
 
         paths = redraw(folder)

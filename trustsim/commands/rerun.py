@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 
 from .argtypes import folder, pos_int
 
@@ -22,8 +23,9 @@ def arguments(p) -> None:
 def handle(args) -> int:
     """Exit 0 when every table is byte-identical to the original's (or equal to within 1e-9 relative, as
     on another machine), 1 when one differs, 2 on a manifest it cannot use (nothing written)."""
+    # here, not at the top: `trustsim --help` imports this module
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     from ..capacity import check_memory
@@ -40,16 +42,18 @@ def handle(args) -> int:
     out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
     protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
     check_target(out, args.force, kind=kind, protect=protect)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if kind == "run":
+        # here, not at the top: `trustsim --help` imports this module
         from ..model import TrustMarket
         from ..results import write_run
 
         model = TrustMarket(scenario.params, rng=scenario.params.run.seed).run()
         write_run(model, scenario, out, started=started, wall_seconds=time.perf_counter() - t0, force=args.force,
-                  network=scenario.params.market.buyers <= 20_000, protect=protect)
+                  protect=protect)
     else:
+        # here, not at the top: `trustsim --help` imports this module
         from ..experiments.replicate import replicate, write_replications
 
         rep = replicate(scenario, info["replications"], root=info["root_seed"], workers=args.workers,

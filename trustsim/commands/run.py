@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .argtypes import folder, nonneg_int, pos_int
 
@@ -29,14 +29,18 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    # here, not at the top: `trustsim --help` imports this module
     from ..capacity import check_memory
+    from ..errors import ParamError, safe_text
+    from ..metrics import POSTURES
     from ..model import TrustMarket
-    from ..params import ParamError, load_scenario, safe_text
     from ..results import check_target, scenario_files, write_run
+    from ..scenario import load_scenario
 
     refuse_other_files(args.scenario)
     scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
     if scenario.sweep is not None:
+        # here, not at the top: `trustsim --help` imports this module
         from ..experiments import build_sweep
 
         build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
@@ -48,11 +52,12 @@ def handle(args) -> int:
         raise ParamError("--workers", None, "applies to --seeds N only (one run uses one core)")
     out = args.out or os.path.join("results", scenario.name)
     check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     model = TrustMarket(scenario.params, rng=scenario.params.run.seed)
     show = not args.quiet and sys.stderr.isatty()
     if show:
+        # here, not at the top: `trustsim --help` imports this module
         from tqdm import tqdm
 
         with tqdm(total=scenario.params.run.steps, desc=scenario.name, unit="step", file=sys.stderr) as bar:
@@ -60,11 +65,10 @@ def handle(args) -> int:
     else:
         model.run()
     wall = time.perf_counter() - t0
-    write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force,
-              network=scenario.params.market.buyers <= 20_000)
+    write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force)
     s = model.recorder.summary()["long_run"]
     print(f"{safe_text(scenario.name)}: {scenario.params.run.steps} steps in {wall:.2f} s → {safe_text(out, 400)}/")
-    for g in ("partner", "aggressive"):
+    for g in POSTURES:
         if s[g]["buyers"]:
             print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
                   f"  cost of ownership {s[g]['tco_per_unit']:.3f}/unit  trust {s[g]['trust_buyer']:.2f}"
@@ -74,9 +78,10 @@ def handle(args) -> int:
 
 def refuse_other_files(path: str) -> None:
     """A manifest or a results folder given where a scenario belongs: say which command takes it."""
+    # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
-    from ..params import ParamError
+    from ..errors import ParamError
 
     p = Path(path)
     if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
@@ -87,9 +92,11 @@ def refuse_other_files(path: str) -> None:
 
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import safe_text
     from ..experiments.execute import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications
-    from ..params import safe_text
+    from ..metrics import POSTURES
     from ..results import check_target, release_claim, scenario_files
 
     out = args.out or os.path.join("results", f"{scenario.name}-replications")
@@ -104,7 +111,7 @@ def replications(args, scenario) -> int:
     print(f"{safe_text(scenario.name)}: {args.seeds} replications of {scenario.params.run.steps} steps "
           f"in {rep.wall:.1f} s → {safe_text(out, 400)}/")
     summary = rep.summary()
-    for g in ("partner", "aggressive"):
+    for g in POSTURES:
         s = summary["long_run"][g]
         if s["buyers"]["mean"]:
             print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"

@@ -4,6 +4,7 @@ contested readings, and which conclusions hold under all of them, some or none."
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 
 from .argtypes import folder, pos_int
 
@@ -33,7 +34,9 @@ def arguments(p) -> None:
 
 def start(args, kind: str):
     """Check the input and claim the folder before any run; the base parameters."""
-    from ..params import ParamError, Params
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import ParamError
+    from ..params import Params
     from ..results import check_target
 
     if args.seeds < 2:
@@ -47,6 +50,7 @@ def start(args, kind: str):
 
 def execute(args, base, points, total: int, desc: str, **suites):
     """The runs, with a progress bar on a terminal; the folder is released if they are interrupted."""
+    # here, not at the top: `trustsim --help` imports this module
     from tqdm import tqdm
 
     from ..results import release_claim
@@ -61,10 +65,11 @@ def execute(args, base, points, total: int, desc: str, **suites):
 
 
 def write_manifest(tmp, base, started: str, wall: float, kind: str, **extra) -> None:
+    # here, not at the top: `trustsim --help` imports this module
     import json
 
-    from ..params import Scenario
     from ..results import manifest
+    from ..scenario import Scenario
 
     info = manifest(Scenario("defaults", base), base, started, wall, kind=kind, **extra)
     (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
@@ -73,13 +78,14 @@ def write_manifest(tmp, base, started: str, wall: float, kind: str, **extra) -> 
 def handle(args) -> int:
     """Exit 0; the folder holds structures.csv, verdicts.csv, conclusions.csv, structures.md, the figure
     (figures/structures.png) and the manifest."""
+    # here, not at the top: `trustsim --help` imports this module
     import time
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import pandas as pd
 
     from .. import patterns
-    from ..params import safe_text
+    from ..errors import safe_text
     from ..results import write_atomically
     from ..structures import READINGS, conclusions, conclusions_table, interval_table, structure_points
     from ..structures.figures import structures_figure
@@ -87,7 +93,7 @@ def handle(args) -> int:
     from ..structures.tables import markdown, pattern_verdicts, structure_legend
 
     base = start(args, NAME)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     points = structure_points(base)
     suites = {p["structure"]: params_of(base, {k: p[k] for k in READINGS}) for p in points}

@@ -30,13 +30,14 @@ def arguments(p) -> None:
 def handle(args) -> int:
     """Exit 0 when every run succeeded, 1 when some failed (all results kept), 2 on bad input (nothing
     written), 130 when interrupted (finished runs kept; finish with --resume)."""
+    # here, not at the top: `trustsim --help` imports this module
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
+    from ..errors import ParamError, safe_text
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
     from ..experiments.execute import failure_line
     from ..locks import write_failure
-    from ..params import ParamError, safe_text
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard)

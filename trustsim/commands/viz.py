@@ -15,6 +15,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    from ..viz.app import serve
+    # here, not at the top: `trustsim --help` imports this module
+    from ..viz.serve import serve
 
     return serve(args)

@@ -18,7 +18,6 @@ from .design import (
     DESIGNS,
     ID_COLUMNS,
     METRIC_COLUMNS,
-    POSTURES,
     Factor,
     Sweep,
     build_sweep,
@@ -33,7 +32,7 @@ from .execute import FAIL_ENV, metric_row, run_one, run_sweep
 from .journal import JOURNAL, STATE, Journal, prepare_folder, read_journal
 from .merge import merge
 
-__all__ = ["DEFAULT_METRICS", "DESIGNS", "FAIL_ENV", "ID_COLUMNS", "JOURNAL", "METRIC_COLUMNS", "POSTURES", "STATE",
+__all__ = ["DEFAULT_METRICS", "DESIGNS", "FAIL_ENV", "ID_COLUMNS", "JOURNAL", "METRIC_COLUMNS", "STATE",
            "Factor", "Journal", "Sweep", "build_sweep", "layout", "load_sweep", "merge", "metric_columns",
            "metric_row", "parse_shard", "point_means", "prepare_folder", "read_journal", "run_one", "run_seed",
            "run_sweep", "runs_frame", "sensitivity", "shard_ids", "tasks"]

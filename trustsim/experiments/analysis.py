@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, annotation, needs_salib
 
 def runs_frame(sweep: Sweep, entries):
     """The runs table, one row per run sorted by run id, with a fixed column order and types."""
+    # on use: only this path needs pandas
     import pandas as pd
 
     rows = [e["row"] for e in sorted(entries, key=lambda e: e["row"]["run_id"])]
@@ -39,6 +41,7 @@ def write_tables(out: Path, df) -> None:
 def point_table(sweep: Sweep, df):
     """One row per design point: its factor values, ``n`` (its successful runs) and each metric's mean and 95%
     interval over its replications (``c``, ``c.low``, ``c.high``; empty where no run of the point succeeded)."""
+    # on use: only this path needs pandas, stats
     import pandas as pd
 
     from ..stats import interval_frame
@@ -70,8 +73,8 @@ def point_means(sweep: Sweep, df, column: str) -> np.ndarray:
 
 def sensitivity(sweep: Sweep, df):
     """Sobol first-order and total indices (95% intervals), or Morris μ*, μ and σ, per metric and factor."""
-    import warnings
 
+    # on use: only this path needs pandas
     import pandas as pd
 
     needs_salib(sweep.design, sweep.source)
@@ -84,19 +87,21 @@ def sensitivity(sweep: Sweep, df):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if sweep.design == "sobol":
+                    # an optional dependency, needed only here
                     from SALib.analyze import sobol
                     res = sobol.analyze(problem, Y, calc_second_order=False, conf_level=0.95,
                                         seed=sweep.seed % 2**32) if usable else None
                     for i, key in enumerate(sweep.keys):
-                        get = (lambda k: float(res[k][i])) if res else (lambda k: math.nan)
+                        get = (lambda k, i=i, res=res: float(res[k][i])) if res else (lambda k: math.nan)
                         records.append({"metric": column, "factor": key, "S1": get("S1"), "S1_conf": get("S1_conf"),
                                         "ST": get("ST"), "ST_conf": get("ST_conf")})
                 else:
+                    # an optional dependency, needed only here
                     from SALib.analyze import morris
                     res = morris.analyze(problem, sweep.matrix, Y, conf_level=0.95, num_levels=sweep.levels,
                                          seed=sweep.seed % 2**32) if usable else None
                     for i, key in enumerate(sweep.keys):
-                        get = (lambda k: float(res[k][i])) if res else (lambda k: math.nan)
+                        get = (lambda k, i=i, res=res: float(res[k][i])) if res else (lambda k: math.nan)
                         records.append({"metric": column, "factor": key, "mu_star": get("mu_star"),
                                         "mu_star_conf": get("mu_star_conf"), "mu": get("mu"), "sigma": get("sigma")})
     return pd.DataFrame.from_records(records)

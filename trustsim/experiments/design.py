@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import COLUMNS
+from ..errors import ParamError
+from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
-from ..params import ParamError, Params, bounds, load_scenario, resolve_key, suggest
+from ..params import Params, bounds, resolve_key, suggest
+from ..scenario import load_scenario
 from ..stats import ADVANTAGES
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -27,8 +29,7 @@ SEED_MODES = ("independent", "common")
 SWEEP_KEYS = ("design", "replications", "samples", "seed", "seeds", "levels", "metrics", "factors")
 RANGE_KEYS = ("min", "max")
 
-POSTURES = ("partner", "aggressive", "all")
-METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURES for c in COLUMNS) + tuple(ADVANTAGES)
+METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURE_GROUPS for c in COLUMN_NAMES) + tuple(ADVANTAGES)
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
 DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
 
@@ -137,8 +138,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
         raise err("metrics", "expected a non-empty list of metric names, "
                              "e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
     for m in metrics:
-        if m not in METRIC_COLUMNS and m not in COLUMNS:
-            raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMNS)}')
+        if m not in METRIC_COLUMNS and m not in COLUMN_NAMES:
+            raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMN_NAMES)}')
 
     raw = table.get("factors", {})
     if not isinstance(raw, dict):
@@ -224,19 +225,24 @@ def layout(sweep: Sweep) -> tuple[list[dict], np.ndarray | None]:
     """
     if sweep.design == "grid":
         keys = sweep.keys
-        return [dict(zip(keys, combo)) for combo in itertools.product(*(f.values for f in sweep.factors))], None
+        combos = itertools.product(*(f.values for f in sweep.factors))
+        return [dict(zip(keys, combo, strict=True)) for combo in combos], None
     needs_salib(sweep.design, sweep.source)
     problem, n, seed = sweep.problem(), sweep.samples, sweep.seed % 2**32
     if sweep.design == "lhs":
+        # an optional dependency, needed only here
         from SALib.sample import latin
         X = latin.sample(problem, n, seed=seed)
     elif sweep.design == "sobol":
+        # an optional dependency, needed only here
         from SALib.sample import sobol
         X = sobol.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
     else:
+        # an optional dependency, needed only here
         from SALib.sample import morris
         X = morris.sample(problem, n, num_levels=sweep.levels, seed=seed)
-    points = [{f.key: (int(round(x)) if f.integer else float(x)) for f, x in zip(sweep.factors, row)} for row in X]
+    points = [{f.key: (int(round(x)) if f.integer else float(x)) for f, x in zip(sweep.factors, row, strict=True)}
+              for row in X]
     return points, X
 
 

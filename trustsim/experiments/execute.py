@@ -8,19 +8,22 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..ensemble import batch_size
+from ..errors import ParamError
 from ..locks import pid_alive
-from ..params import ParamError, resolve_key
+from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of
@@ -31,6 +34,7 @@ __all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep"]
 
 def _shape(task: dict) -> tuple:
     """What decides which tasks can share a batch: the base parameters and every factor not a real number."""
+    # on use: only this path needs members
     from ..members import REAL_KEYS
 
     fixed = []
@@ -57,6 +61,7 @@ class InProcess:
     """One worker: runs in this process, one at a time, in the same futures interface."""
 
     def submit(self, fn, *args):
+        # on use: only this path needs concurrent
         from concurrent.futures import Future
 
         fut = Future()
@@ -80,8 +85,8 @@ def die_with_parent(owner: int | None = None) -> None:
     owner = owner or parent
     if sys.platform == "linux" and owner == parent:
         try:
+            # not on every platform
             import ctypes
-            import signal
 
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
         except (OSError, AttributeError):
@@ -97,6 +102,7 @@ def die_with_parent(owner: int | None = None) -> None:
 
     def watch() -> None:
         if pidfd is not None:
+            # not on every platform
             import select
 
             select.select([pidfd], [], [])  # readable once the owner has ended
@@ -148,8 +154,7 @@ def _context():
 def dask_executor(address: str, workers: int | None):
     """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
     try:
-        import logging
-
+        # an optional dependency, needed only here
         from distributed import Client, LocalCluster
     except ImportError:
         raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
@@ -181,6 +186,7 @@ class Progress:
         self.start, self.start_done, self.last = time.monotonic(), done, time.monotonic()
         self.bar = None
         if not quiet and sys.stderr.isatty():
+            # on use: only this path needs tqdm
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=sys.stderr, dynamic_ncols=True)
@@ -211,8 +217,8 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
 
-
 # --- the sweep ------------------------------------------------------------------------------------
+
 
 def failure_line(failed: list, total: int, table: str, ids: str = "run ids") -> str:
     """How many of a command's runs failed, which, and where their errors are: the line every command that
@@ -239,6 +245,7 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     Runs go to the workers in ensembles of ``batch`` runs (None: ``batch_size``; 1: one at a time); a run's
     figures are the same whatever the batch.
     """
+    # on use: only this path needs capacity
     from ..capacity import check_sweep_memory
 
     out = Path(out)
@@ -268,7 +275,7 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         if close:
             close()
         raise
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     ids = shard_ids(sweep.n_runs, shard)
     todo = (i for i in ids if i not in done)
@@ -301,7 +308,7 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
                     row = result["row"]
                     if result["timeseries"] is not None:
                         replace_file(out / "timeseries" / f"run-{row['run_id']:07d}.parquet",
-                                     lambda tmp: tmp.write_bytes(result["timeseries"]))
+                                     lambda tmp, data=result["timeseries"]: tmp.write_bytes(data))
                     journal.write({"row": row, "wall": result["wall"]})
                     computed += 1
                     progress.update(row["status"] == "ok")

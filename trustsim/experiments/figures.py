@@ -3,10 +3,13 @@ map for two-factor grids, and the sensitivity indices."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import ParamError
 from ..labels import column_label, param_label, short_column_label
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
@@ -33,10 +36,9 @@ def write_figures(out: Path, sweep: Sweep, df, sens=None) -> list[Path]:
 def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     """Each metric against each factor (means with 95% intervals over replications); a heat map for
     two-factor grids; the sensitivity indices. Returns the file names drawn into ``folder``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # only drawing needs matplotlib
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     ok = df[df["status"] == "ok"]
     names = []
@@ -44,19 +46,19 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     def save(fig, name):
         fig.tight_layout()
         fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
         names.append(name)
 
     for metric in sweep.metrics:
         cols = metric_columns(metric)
         for f in sweep.factors:
             others = [g for g in sweep.factors if g.key != f.key]
-            fig, axes = plt.subplots(1, len(cols), figsize=(5.2 * len(cols), 3.8), squeeze=False)
-            for ax, col in zip(axes[0], cols):
+            fig = Figure(figsize=(5.2 * len(cols), 3.8))
+            axes = fig.subplots(1, len(cols), squeeze=False)
+            for ax, col in zip(axes[0], cols, strict=True):
                 if sweep.design == "grid":
                     split = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
                     levels = split.values if split else [None]
-                    cmap = plt.get_cmap("viridis")
+                    cmap = colormaps["viridis"]
                     for i, level in enumerate(levels):
                         sub = ok if split is None else ok[ok[split.key] == level]
                         xs = list(f.values)
@@ -98,8 +100,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
         fy, fx = sweep.factors
         for metric in sweep.metrics:
             cols = metric_columns(metric)
-            fig, axes = plt.subplots(1, len(cols), figsize=(5.4 * len(cols), 4.2), squeeze=False)
-            for ax, col in zip(axes[0], cols):
+            fig = Figure(figsize=(5.4 * len(cols), 4.2))
+            axes = fig.subplots(1, len(cols), squeeze=False)
+            for ax, col in zip(axes[0], cols, strict=True):
                 grid = np.full((len(fy.values), len(fx.values)), np.nan)
                 for i, vy in enumerate(fy.values):
                     for j, vx in enumerate(fx.values):
@@ -125,8 +128,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     if sens is not None and len(sens):
         metrics = list(dict.fromkeys(sens["metric"]))
         shown = min(len(sweep.factors), SENSITIVITY_TOP)
-        fig, axes = plt.subplots(len(metrics), 1, figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)), squeeze=False)
-        for ax, m in zip(axes[:, 0], metrics):
+        fig = Figure(figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)))
+        axes = fig.subplots(len(metrics), 1, squeeze=False)
+        for ax, m in zip(axes[:, 0], metrics, strict=True):
             s = sens[sens["metric"] == m]
             if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first
                 s = s.sort_values("ST" if sweep.design == "sobol" else "mu_star", ascending=False).head(shown)
@@ -154,12 +158,11 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a finished sweep folder: its figures again from ``sweep.json``, the runs table
     and ``sensitivity.csv``."""
-    import json
-    from types import SimpleNamespace
 
+    # on use: only this path needs pandas, params, design
     import pandas as pd
 
-    from ..params import ParamError, validate
+    from ..params import validate
     from .design import build_sweep
 
     folder = Path(folder)

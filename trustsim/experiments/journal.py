@@ -9,16 +9,19 @@ the same however the sweep got there; the manifest is written last and marks a f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from ..errors import ParamError, safe_text
 from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
-from ..params import ParamError, Params, safe_text
+from ..params import Params
 from ..results import replace_file
 from ..stats import ADVANTAGES
 from .analysis import runs_frame, sensitivity, write_point_table, write_tables
@@ -54,6 +57,7 @@ def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
                          "sha256": getattr(sc, "sha256", None),
                          "chain": list(getattr(sc, "chain", ())), "overrides": dict(getattr(sc, "overrides", {}))}}
 
+
 def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
     """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``)."""
     runs: dict[int, dict] = {}
@@ -80,7 +84,7 @@ class Journal:
     """Appends one line per finished run: flushed at once (a killed process loses nothing), fsynced each second."""
 
     def __init__(self, path: Path):
-        self.fh = open(path, "a", encoding="utf-8")
+        self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 — held open across writes; close() closes it
         self.synced = time.monotonic()
 
     def write(self, entry: dict) -> None:
@@ -97,10 +101,8 @@ class Journal:
             self.fh.flush()
             os.fsync(self.fh.fileno())
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 self.fh.close()
-            except OSError:
-                pass
 
 
 def _clear(out: Path) -> None:
@@ -191,6 +193,7 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
 def foreign_row(entry: dict, sweep: Sweep, ids: set[int]) -> str | None:
     """Why a journal row does not belong to this sweep (``--resume`` trusts none blindly), or None: its run id
     outside the design (or this shard), or its point, replicate, seed or factor values not the design's."""
+    # on use: only this path needs design
     from .design import run_seed
 
     row = entry.get("row") if isinstance(entry, dict) else None
@@ -215,7 +218,6 @@ def foreign_row(entry: dict, sweep: Sweep, ids: set[int]) -> str | None:
 def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict[int, dict]:
     """The journal's runs that belong to this sweep (:func:`foreign_row`); the others are dropped from the
     journal (and their time series removed), said on standard error, and run again."""
-    import sys
 
     ids = set(shard_ids(sweep.n_runs, shard))
     dropped = {i: why for i, e in done.items() if (why := foreign_row(e, sweep, ids))}
@@ -236,6 +238,7 @@ def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict
 def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, figures: bool = True,
            extra: dict | None = None):
     """Final tables, sensitivity, figures and manifest from the journal (the manifest last: it marks the end)."""
+    # on use: only this path needs __version__, results
     from .. import __version__
     from ..results import manifest
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..params import ParamError, validate
+from ..errors import ParamError
+from ..params import validate
 from ..results import write_atomically
 from .design import build_sweep
 from .journal import JOURNAL, STATE, finish, read_journal
@@ -44,7 +45,7 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     ks = [k for k, _ in shards]
     dup = sorted({k for k in ks if ks.count(k) > 1})
     if dup:
-        twice = [str(d) for (d, _), k in zip(states, ks) if k == dup[0]]
+        twice = [str(d) for (d, _), k in zip(states, ks, strict=True) if k == dup[0]]
         same = "the same folder" if len({Path(d).resolve() for d in twice}) == 1 else "two folders"
         raise ParamError(twice[-1], None, f"shard {dup[0]}/{n} given twice ({same}: {', '.join(twice)})")
     missing = sorted(set(range(1, n + 1)) - set(ks))
@@ -64,7 +65,7 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     read = first.get("scenario") or {}
     protect = [*map(str, dirs), *(p for p in (read.get("path"), *(read.get("chain") or ())) if p)]
     state = {**first, "shard": None, "runs": sweep.n_runs, "merged_from": [str(d) for d, _ in states]}
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
 
     def write(tmp: Path) -> None:

@@ -12,13 +12,14 @@ import math
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ..metrics import COLUMNS, GROUPS
-from ..params import ParamError
+from ..errors import ParamError
+from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..stats import ADVANTAGES, describe, interval_frame
 from .design import METRIC_COLUMNS, build_sweep
+from .replicate_figures import draw
 
 KIND = "replications"
 ID_COLUMNS = ("replicate", "seed", "status", "error")
@@ -58,13 +59,14 @@ class Replicated:
         """``long_run``: by posture, each contract column's mean, sd, 95% interval and count over the
         replicates; ``advantages``: the same for the partner advantages."""
         ok = self.runs[self.runs["status"] == "ok"]
-        long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMNS} for g in GROUPS}
+        long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMN_NAMES} for g in POSTURE_GROUPS}
         adv = {a: describe(ok[a]) for a in ADVANTAGES}
         return _clean({"scenario": self.scenario.name, "replications": len(self.runs), "root_seed": self.root_seed,
                        "seeds": self.seeds, "failed": self.failed, "long_run": long_run, "advantages": adv})
 
     def table(self):
         """The summary as a table: one row per figure (``partner.market_share``, …, the advantages)."""
+        # on use: only this path needs pandas
         import pandas as pd
 
         ok = self.runs[self.runs["status"] == "ok"]
@@ -73,6 +75,7 @@ class Replicated:
 
     def save(self, out, force: bool = False) -> Path:
         """Write the results folder ``trustsim run SCENARIO --seeds N`` writes."""
+        # on use: only this path needs results
         from ..results import scenario_files
 
         return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
@@ -88,7 +91,7 @@ class Replicated:
         if ts is None:
             return None
         ok = ts[ts["replicate"].isin(self.runs.loc[self.runs["status"] == "ok", "replicate"])]
-        return interval_frame(ok, ["step", "group"], [c for c in COLUMNS if c != "buyers"])
+        return interval_frame(ok, ["step", "group"], [c for c in COLUMN_NAMES if c != "buyers"])
 
 
 def replication_sweep(scenario, n: int, root: int | None = None):
@@ -111,12 +114,13 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
               quiet: bool = True) -> Replicated:
     """Run ``scenario`` with ``n`` seeds derived from ``root`` (default its ``run.seed``) on ``workers``
     processes (default: all cores); a failed run is a row with status "error"."""
+    # on use: only this path needs pandas, execute
     import pandas as pd
 
     from .execute import run_sweep
 
     sweep = replication_sweep(scenario, n, root)
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="trustsim-replications-") as tmp:
         folder = Path(tmp) / "runs"
@@ -131,8 +135,8 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
 def write_replications(rep: Replicated, out, force: bool = False, protect=()) -> Path:
     """The results folder: ``replications.csv``, ``summary.json``, ``bands.csv``, each run's time series
     (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
+    # on use: only this path needs results
     from ..results import manifest, write_atomically
-    from .replicate_figures import draw
 
     def write(tmp: Path) -> None:
         rep.runs.to_csv(tmp / "replications.csv", index=False)
@@ -155,6 +159,7 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
 
 def read_runs(folder: Path):
     """The replications table of a replications folder (ParamError when it is not one)."""
+    # on use: only this path needs pandas
     import pandas as pd
 
     path = Path(folder) / "replications.csv"
@@ -168,3 +173,21 @@ def read_runs(folder: Path):
         raise ParamError(str(path), None, f"not a trustsim replications table (lacks {lacks})")
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
     return df
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
+    ``replications.csv``."""
+    # on use: only this path needs pandas, results
+    import pandas as pd
+
+    from ..results import redraw_figures
+
+    folder = Path(folder)
+    runs = read_runs(folder)
+    try:
+        bands = pd.read_csv(folder / "bands.csv")
+        name = json.loads((folder / "manifest.json").read_text())["scenario"]["name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
+    return redraw_figures(folder, lambda tmp: draw(tmp, bands, runs, name))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..labels import column_label
+from ..metrics import POSTURES
 from ..stats import ADVANTAGES, finite, mean_ci
 from ..style import POSTURE_COLOURS
 
@@ -27,18 +28,16 @@ ADVANTAGE_TITLES = {"advantage.market_share": "market share", "advantage.profit_
 
 def draw(folder: Path, bands, runs, name: str) -> list[Path]:
     """Draw the figures into ``folder`` from the bands table and the replications table."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # here, not at the top: reading a replications folder draws nothing
 
     made = []
     ok = runs[runs["status"] == "ok"]
     n = len(ok)
     for file, cols in OVER_TIME.items():
-        fig, ax = plt.subplots(figsize=(6.4, 3.9))
-        for col, style in zip(cols, ("-", "--")):
-            for group in ("partner", "aggressive"):
+        fig = Figure(figsize=(6.4, 3.9))
+        ax = fig.subplots()
+        for col, style in zip(cols, ("-", "--"), strict=False):
+            for group in POSTURES:
                 g = bands[bands["group"] == group]
                 if g.empty or not np.isfinite(g[col].to_numpy(float)).any() or not ok[f"{group}.buyers"].max() > 0:
                     continue
@@ -54,8 +53,9 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
             ax.legend(fontsize=8, frameon=False)
         made.append(_save(fig, folder / f"{file}.png"))
 
-    fig, axes = plt.subplots(1, len(ADVANTAGES), figsize=(4.0 * len(ADVANTAGES), 3.9), squeeze=False)
-    for ax, adv in zip(axes[0], ADVANTAGES):
+    fig = Figure(figsize=(4.0 * len(ADVANTAGES), 3.9))
+    axes = fig.subplots(1, len(ADVANTAGES), squeeze=False)
+    for ax, adv in zip(axes[0], ADVANTAGES, strict=True):
         values = finite(ok[adv])
         if len(values):
             m, lo, hi = mean_ci(values)
@@ -75,30 +75,6 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
-
-
-def redraw(folder: str | Path) -> list[Path]:
-    """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
-    ``replications.csv``."""
-    import json
-
-    import pandas as pd
-
-    from ..params import ParamError
-    from ..results import redraw_figures
-    from .replicate import read_runs
-
-    folder = Path(folder)
-    runs = read_runs(folder)
-    try:
-        bands = pd.read_csv(folder / "bands.csv")
-        name = json.loads((folder / "manifest.json").read_text())["scenario"]["name"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
-    return redraw_figures(folder, lambda tmp: draw(tmp, bands, runs, name))

@@ -12,9 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
-from ..metrics import COLUMNS
+from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..stats import advantages
-from .design import POSTURES
 
 FAIL_ENV = "TRUSTSIM_FAIL_RUNS"  # test hook: comma-separated run ids that raise on purpose
 
@@ -25,9 +24,9 @@ def metric_row(long_run: dict) -> dict[str, float | None]:
     A posture with no buyers reports nothing (None) but its size.
     """
     row: dict[str, float | None] = {}
-    for g in POSTURES:
+    for g in POSTURE_GROUPS:
         empty = long_run[g]["buyers"] == 0
-        for c in COLUMNS:
+        for c in COLUMN_NAMES:
             row[f"{g}.{c}"] = None if empty and c != "buyers" else long_run[g][c]
     row.update(advantages(long_run))
     return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}
@@ -53,6 +52,7 @@ def _result(task: dict, row: dict, recorder, wall: float) -> dict:
 
 def run_one(task: dict) -> dict:
     """Run one design point with one seed; never raises: a failure becomes a row with status "error"."""
+    # on use: only this path needs model
     from ..model import TrustMarket
 
     t0 = time.perf_counter()
@@ -77,6 +77,7 @@ def run_batch(batch: list[dict]) -> list[dict]:
     Each run's figures are those it has alone. Should the ensemble fail, its runs are run one at a time, so
     that only a run that fails by itself is recorded as failed; so is a run the test hook fails on purpose.
     """
+    # on use: only this path needs ensemble
     from ..ensemble import Ensemble
 
     alone = [t for t in batch if t["fail"]]

@@ -9,8 +9,9 @@ one), then write its check here.
 from __future__ import annotations
 
 import math
+import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -18,17 +19,17 @@ from ..stats import mean_ci
 from .measure import P10_STEPS
 from .variants import SIGMAS
 
-PATTERNS: dict[str, Callable[[dict], "Result"]] = {}
-DECOMPOSITIONS: dict[str, Callable[[dict], "Result"]] = {}  # printed apart from the patterns, never counted
+PATTERNS: dict[str, Callable[[dict], Result]] = {}
+DECOMPOSITIONS: dict[str, Callable[[dict], Result]] = {}  # printed apart from the patterns, never counted
 
 
-def pattern(check: Callable[[dict], "Result"]) -> Callable[[dict], "Result"]:
+def pattern(check: Callable[[dict], Result]) -> Callable[[dict], Result]:
     """Register a pattern check under its name (``p7`` → ``P7``)."""
     PATTERNS[check.__name__.upper()] = check
     return check
 
 
-def decomposition(check: Callable[[dict], "Result"]) -> Callable[[dict], "Result"]:
+def decomposition(check: Callable[[dict], Result]) -> Callable[[dict], Result]:
     """Register a decomposition (a figure with no verdict) under its name."""
     DECOMPOSITIONS[check.__name__.upper()] = check
     return check
@@ -127,10 +128,10 @@ def p6(r) -> Result:
     has a 95% interval above 0. Whether the mean rises at every step of σ is reported beside it."""
     by_sigma = [col(r[f"sigma={s}"], "share_advantage") for s in SIGMAS]
     adv = [x.mean() for x in by_sigma]
-    mono = all(b > a for a, b in zip(adv, adv[1:]))
+    mono = all(b > a for a, b in zip(adv, adv[1:], strict=False))
     slopes = np.polyfit(np.array(SIGMAS, dtype=float), np.vstack(by_sigma), 1)[0]  # one per seed
     m, lo, hi = mean_ci(slopes)
-    levels = ", ".join(f"{s}: {_fmt_ci(*mean_ci(x))}" for s, x in zip(SIGMAS, by_sigma))
+    levels = ", ".join(f"{s}: {_fmt_ci(*mean_ci(x))}" for s, x in zip(SIGMAS, by_sigma, strict=True))
     return Result("P6", "S19", f"partner share advantage by σ {levels}; paired slope per unit σ {_fmt_ci(m, lo, hi)};"
                                f" the mean {'rises' if mono else 'does not rise'} at every step of σ",
                   "paired slope > 0 (CI excludes 0)", lo > 0,
@@ -233,6 +234,7 @@ def horizons_table(r) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in horizons(r)]
     return "\n".join(lines)
 
+
 def evaluate(runs) -> list[Result]:
     """Every registered pattern checked on the same runs, in the order of the table."""
     return [f(runs) for f in PATTERNS.values()]
@@ -256,7 +258,6 @@ def markdown_table(results: list[Result]) -> str:
 def table(results: list[Result], width: int = 100) -> str:
     """A plain-text table no wider than ``width``: pattern, claims, verdict, then what was measured and the
     target, wrapped under each other (the full text in one line each: :func:`markdown_table`)."""
-    import textwrap
 
     head = ["pattern", "claims", "result"]
     rows = [[r.pattern, r.claim, r.verdict] for r in results]
@@ -264,10 +265,10 @@ def table(results: list[Result], width: int = 100) -> str:
     indent = sum(widths) + 2 * len(widths)
     text_width = max(width - indent, 30)
     title = "  measured (mean [95% interval] over seeds); target"
-    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths)) + title,
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=False)) + title,
              "-" * min(width, indent + text_width)]
-    for r, row in zip(results, rows):
+    for r, row in zip(results, rows, strict=True):
         body = textwrap.wrap(r.measured, text_width) + textwrap.wrap("target: " + r.target, text_width)
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + body[0])
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + body[0])
         lines += [" " * indent + b for b in body[1:]]
     return "\n".join(line.rstrip() for line in lines)

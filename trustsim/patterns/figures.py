@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ParamError
 from ..stats import mean_ci
 from .checks import Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
@@ -41,7 +42,7 @@ def _errorbar(ax, xs, series, **kw):
 
 
 def _over(ax, xs, series, xlabel):
-    for x, values in zip(xs, series):
+    for x, values in zip(xs, series, strict=True):
         ax.scatter(np.full(len(values), x), values, s=10, color="0.6", zorder=1)
     _errorbar(ax, xs, series, color="tab:blue")
     ax.axhline(0, color="0.3", lw=0.8)
@@ -55,12 +56,12 @@ def _key(k):
 
 def plot(result: Result, path) -> None:
     """One figure per pattern, with both axes labelled."""
-    import matplotlib
+    # only drawing needs matplotlib
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=110)
+    fig = Figure(figsize=(6.4, 3.8), dpi=110)
+    ax = fig.subplots()
     v = result.values
     if result.pattern == "P6":
         _over(ax, SIGMAS, v["by_sigma"], "environmental uncertainty σ")
@@ -68,7 +69,7 @@ def plot(result: Result, path) -> None:
         _over(ax, INTEGRITIES, v["by_integrity"], "mean supplier integrity θ̄")
     elif result.pattern == "R2":
         grid = {_key(k): np.asarray(x, float) for k, x in v["grid"].items()}
-        cmap = plt.get_cmap("viridis")
+        cmap = colormaps["viridis"]
         for i, f in enumerate(FIT_SPREADS):
             _errorbar(ax, SIGMAS, [grid[(s, f)] for s in SIGMAS], color=cmap(0.85 * i / max(len(FIT_SPREADS) - 1, 1)),
                       label=f"fit spread {f}")
@@ -106,14 +107,13 @@ def plot(result: Result, path) -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def jsonable(values):
     """A result's per-seed series as JSON keeps them: arrays as lists, grid keys (σ, fit) as "σ,fit"."""
     if isinstance(values, dict):
         return {(",".join(map(str, k)) if isinstance(k, tuple) else str(k)): jsonable(x) for k, x in values.items()}
-    if isinstance(values, (list, tuple)) or isinstance(values, np.ndarray):
+    if isinstance(values, (list, tuple, np.ndarray)):
         return [jsonable(x) for x in values]
     if isinstance(values, (np.floating, float)):
         return float(values) if np.isfinite(values) else None
@@ -124,7 +124,7 @@ def jsonable(values):
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
-    from ..params import ParamError
+    # on use: only this path needs results
     from ..results import redraw_figures
 
     folder = Path(folder)

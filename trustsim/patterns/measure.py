@@ -12,7 +12,7 @@ import numpy as np
 from ..ensemble import Ensemble, batch_size
 from ..experiments.execute import die_with_parent
 from ..members import batch_key
-from ..metrics import BUSINESS_STEPS, COLUMNS
+from ..metrics import BUSINESS_STEPS, COLUMN_NAMES
 from ..params import Params
 from ..state import MarketState, per_market, per_market_mean
 from ..stats import share_advantage
@@ -121,8 +121,8 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
             "terms_start": float(np.mean(terms[:8])),
             "terms_end": float(np.mean(terms[-len(terms) // 4:])),
             "terms_series": terms.tolist(),
-            "integrity_start": float(rec.rows[0, 2, COLUMNS.index("integrity_active")]),
-            "integrity_end": float(rec.rows[-1, 2, COLUMNS.index("integrity_active")]),
+            "integrity_start": float(rec.rows[0, 2, COLUMN_NAMES.index("integrity_active")]),
+            "integrity_end": float(rec.rows[-1, 2, COLUMN_NAMES.index("integrity_active")]),
         }
         fig.update(quintile_figures(ens.buyer_sums.frame(ens, i)))
         if np.isfinite(drop[i]).all():
@@ -137,8 +137,8 @@ def measure(params: Params, seed: int) -> dict[str, float]:
 
 
 def _measure_batch(batch):
-    names, seeds, members = zip(*batch)
-    return list(zip(names, seeds, measure_many(list(members), list(seeds))))
+    names, seeds, members = zip(*batch, strict=True)
+    return list(zip(names, seeds, measure_many(list(members), list(seeds)), strict=True))
 
 
 def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None, first: int = 1

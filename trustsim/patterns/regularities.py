@@ -27,9 +27,9 @@ def r1(r) -> Result:
     slope = np.polyfit(np.repeat(INTEGRITIES, [len(x) for x in by]), np.concatenate(by), 1)[0]
     per_seed = np.array([np.polyfit(INTEGRITIES, [x[i] for x in by], 1)[0] for i in range(min(map(len, by)))])
     m, lo, hi = mean_ci(per_seed)
-    crossing = next((f"between θ̄ {a} and {b}" for a, b, x, y in zip(INTEGRITIES, INTEGRITIES[1:], means, means[1:])
-                     if x >= 0 > y or x < 0 <= y), "none in the range")
-    shown = ", ".join(f"{t}: {a:+.3f}" for t, a in zip(INTEGRITIES, means))
+    steps = zip(INTEGRITIES, INTEGRITIES[1:], means, means[1:], strict=False)  # neighbours: one pair fewer
+    crossing = next((f"between θ̄ {a} and {b}" for a, b, x, y in steps if x >= 0 > y or x < 0 <= y), "none in the range")
+    shown = ", ".join(f"{t}: {a:+.3f}" for t, a in zip(INTEGRITIES, means, strict=True))
     return Result("R1", "S14", f"advantage by integrity mean {shown}; slope {m:+.3f} [{lo:+.3f}, {hi:+.3f}] "
                   f"(pooled {slope:+.3f}); crosses 0 {crossing}", "slope > 0 (CI excludes 0)", lo > 0,
                   {"advantage": list(means), "by_integrity": by})
@@ -81,7 +81,7 @@ def r4(r) -> Result:
               for name in ("baseline", "no word of mouth")}
     mw, low_w, hi_w = mean_ci(change["baseline"])
     mn, low_n, hi_n = mean_ci(change["no word of mouth"])
-    near = -R4_NEAR_START <= low_n and hi_n <= R4_NEAR_START
+    near = low_n >= -R4_NEAR_START and hi_n <= R4_NEAR_START
     return Result("R4", "S14", f"bottom-quarter suppliers' share of relationships, late − early: with word of mouth "
                   f"{_ci_text(change['baseline'])}, without {_ci_text(change['no word of mouth'])}",
                   f"falls with word of mouth (CI below 0); without it the CI within ± {R4_NEAR_START}",

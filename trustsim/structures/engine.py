@@ -40,14 +40,16 @@ def headline_figures(recorder) -> list[dict]:
 
 def _headline_batch(batch: list[tuple[int, int, Params]]) -> list[dict]:
     """Run points alike in ``batch_key`` as one ensemble; a row per run and horizon."""
-    ids, seeds, members = zip(*batch)
+    ids, seeds, members = zip(*batch, strict=True)
     ens = Ensemble(list(members), list(seeds)).run()
     return [{"point": i, "seed": seed, **fig}
-            for m, (i, seed) in enumerate(zip(ids, seeds)) for fig in headline_figures(ens.recorder.member(m))]
+            for m, (i, seed) in enumerate(zip(ids, seeds, strict=True))
+            for fig in headline_figures(ens.recorder.member(m))]
 
 
 def _pattern_runs(label: str, base: Params, seeds: int):
     """The pattern suite's runs under one structure, in this worker."""
+    # on use: only this path needs patterns
     from .. import patterns
 
     return label, patterns.run_all(base, seeds=seeds, workers=1)
@@ -61,6 +63,7 @@ def run_points(base: Params, points: list[dict], seeds: int, workers: int | None
 
     Runs alike in shape go together in ensembles, at least two batches per worker; the suites, the largest
     tasks, are handed out first. ``progress(n)`` is called with the runs each finished task held."""
+    # on use: only this path needs execute
     from ..experiments.execute import local_executor
 
     jobs = [(i, seed, params_of(base, p)) for i, p in enumerate(points) for seed in range(1, seeds + 1)]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..errors import ParamError
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
@@ -26,7 +27,7 @@ def structures_figure(table: pd.DataFrame, path: Path) -> Path:
     for row, (col, name) in enumerate(FIGURES.items()):
         for c, (h, hname) in enumerate(HORIZONS.items()):
             ax = axes[row, c]
-            for off, (label, short) in zip(offsets, legend.items()):
+            for off, (label, short) in zip(offsets, legend.items(), strict=True):
                 g = table[(table["structure"] == label) & (table["horizon"] == h)].sort_values("market.uncertainty")
                 x = g["market.uncertainty"].to_numpy(float) + off
                 y = g[col].to_numpy(float)
@@ -93,7 +94,7 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a structures or regimes folder: its figures again from its CSV table."""
-    from ..params import ParamError
+    # on use: only this path needs results
     from ..results import result_kind, write_atomically
 
     folder = Path(folder)
@@ -109,7 +110,7 @@ def redraw(folder: str | Path) -> list[Path]:
         if kind == "structures":
             structures_figure(table, tmp / names[0])
         else:
-            for c, n in zip(FIGURES, names):
+            for c, n in zip(FIGURES, names, strict=True):
                 regimes_figure(table, c, tmp / n)
 
     write_atomically(folder / "figures", draw, force=True)

@@ -38,7 +38,7 @@ def structure_points(base: Params) -> list[dict]:
     orders = [sorted(reading_choices(k), key=lambda v, k=k: v != flat[k]) for k in READINGS]
     points = []
     for combo in itertools.product(*orders):
-        settings = dict(zip(READINGS, combo))
+        settings = dict(zip(READINGS, combo, strict=True))
         for s in SIGMAS:
             points.append({"structure": structure_label(settings), **settings, "market.uncertainty": s})
     return points

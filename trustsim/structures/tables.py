@@ -28,6 +28,7 @@ def interval_table(rows: list[dict], points: list[dict], by: list[str]) -> pd.Da
 
 def pattern_verdicts(runs) -> list[dict]:
     """Each pattern's verdict and figure on one structure's runs (``patterns.evaluate``), as plain values."""
+    # on use: only this path needs patterns
     from .. import patterns
 
     out = []

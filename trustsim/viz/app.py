@@ -2,28 +2,27 @@
 
 Controls change the parameters people explore (their ranges are the schema's); Reset builds
 ``TrustMarket(params=<scenario's>, rng=<seed>, <name>=<value>, …)`` from them. A scenario picker switches
-the base parameters. ``trustsim viz [SCENARIO] [--host] [--port]`` calls :func:`serve`.
+the base parameters. ``trustsim viz`` starts the server that runs this page (``serve.py``).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import contextlib
+import gc
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import solara
 from mesa.visualization import Slider, SolaraViz
 
+from ..errors import ParamError
 from ..model import TrustMarket, as_seed
-from ..params import ParamError, Params, Scenario, bounds, choices, load_scenario, safe_text
+from ..params import Params, bounds, choices
+from ..scenario import Scenario, load_scenario
 from . import components as c
 from .controls import CONTROLS
-from .serve import free_port
+from .serve import SCENARIO_ENV, release_freed_memory
 
-SCENARIO_ENV = "TRUSTSIM_VIZ_SCENARIO"  # the scenario `trustsim viz` was given, for the server process
 DEFAULT_SCENARIO = "baseline.toml"
 SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allows millions; a browser does not
 # SolaraViz draws its sliders without their values and its views under a tab bar even when there is one page:
@@ -144,17 +143,16 @@ def Page():
     current = solara.use_reactive(first_choice(choices, extra))
     scenario = choices[current.value]
     solara.Style(PAGE_CSS)
-    with solara.Sidebar():
-        with solara.Card("Scenario"):
-            solara.Select("Scenario file", values=list(choices), value=current)
-            if scenario.description:
-                solara.Text(scenario.description, style={"font-size": "13px"})
-            for line in problems:
-                solara.Warning(f"left out: {line}", dense=True)
+    with solara.Sidebar(), solara.Card("Scenario"):
+        solara.Select("Scenario file", values=list(choices), value=current)
+        if scenario.description:
+            solara.Text(scenario.description, style={"font-size": "13px"})
+        for line in problems:
+            solara.Warning(f"left out: {line}", dense=True)
     MarketViz(current.value, scenario).key(f"viz-{current.value}")
 
-
 # --- closed pages -----------------------------------------------------------------------------------
+
 
 def is_page_task_registration(entry) -> bool:
     """Whether a Solara kernel-start callback was registered by the task of one component (``use_task``).
@@ -171,7 +169,8 @@ def is_page_task_registration(entry) -> bool:
     callback = getattr(entry, "callback", None)
     if getattr(callback, "__qualname__", "") != "Singleton.__init__.<locals>.reset":
         return False
-    cells = dict(zip(callback.__code__.co_freevars, (c.cell_contents for c in callback.__closure__ or ())))
+    contents = (c.cell_contents for c in callback.__closure__ or ())
+    cells = dict(zip(callback.__code__.co_freevars, contents, strict=False))
     factory = getattr(getattr(cells.get("self"), "_storage", None), "factory", None)
     if not getattr(getattr(factory, "__code__", None), "co_qualname", "").endswith(".create_task"):
         return False  # not a task's Singleton
@@ -181,35 +180,20 @@ def is_page_task_registration(entry) -> bool:
 def forget_page_tasks() -> int:
     """Take back the kernel-start callbacks of components' tasks (see :func:`is_page_task_registration`);
     their number. Run as each page's kernel closes."""
+    # only the app's server process needs it
     from solara import lifecycle
 
     entries = getattr(lifecycle, "_on_kernel_start_callbacks", [])
     stale = [entry for entry in list(entries) if is_page_task_registration(entry)]
     for entry in stale:
-        try:
+        with contextlib.suppress(ValueError):  # already gone
             entry.cleanup()  # the registration's own undo: removes it from the list
-        except ValueError:  # already gone
-            pass
     return len(stale)
-
-
-def release_freed_memory() -> None:
-    """Hand memory Python has freed back to the system (glibc's ``malloc_trim``): the allocator otherwise
-    keeps the arenas a closed page's objects lived in, about 1–2 MB a page, and the server only grows.
-    Elsewhere than glibc, nothing."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
 
 
 def close_page() -> None:
     """When a page's kernel closes: take back its task registrations, collect its objects, give the memory
     back."""
-    import gc
 
     forget_page_tasks()
     gc.collect()
@@ -222,130 +206,3 @@ def on_page_kernel():
 
 
 solara.lab.on_kernel_start(on_page_kernel)
-
-
-# --- `trustsim viz` ---------------------------------------------------------------------------------
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_port(host: str, port: int) -> None:
-    """ParamError unless ``host:port`` can be listened on."""
-    try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((host, port))
-    except OSError as exc:
-        raise ParamError(f"--host {safe_text(host)} --port {port}", None,
-                         f"cannot listen there ({exc.strerror})") from None
-
-
-# A closed page's session (its kernel: a market, its controls, its charts) is kept this long for the page
-# to reconnect, then freed; Solara's default is 24 hours. At most MAX_SESSIONS pages are served at once,
-# a further page waits for one to close. Set SOLARA_KERNEL_CULL_TIMEOUT or SOLARA_KERNEL_MAX_COUNT to change.
-CULL_TIMEOUT = "2m"
-MAX_SESSIONS = 24
-
-
-def server_env(environ=None) -> dict:
-    """The server's environment: no usage reports, closed sessions culled within minutes, a bound on live
-    sessions (what the user's environment sets for Solara wins)."""
-    env = dict(os.environ if environ is None else environ)
-    env.update({
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",  # no usage reports leave the machine
-        # Solara warns on every page load that plain http cannot carry samesite=none cookies; on a
-        # loopback address that is expected
-        "PYTHONWARNINGS": "ignore::UserWarning:solara.server.starlette",
-    })
-    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
-    env.setdefault("SOLARA_KERNEL_MAX_COUNT", str(MAX_SESSIONS))
-    return env
-
-
-def server_command(host: str, port: int) -> list[str]:
-    """The command that serves the page: Solara's server in production mode, opening no browser and
-    asking no package index for a newer Solara, run by :func:`run_server`."""
-    return [sys.executable, "-c", "from trustsim.viz.app import run_server; run_server()",
-            "run", "trustsim.viz.app", "--host", host, "--port", str(port),
-            "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
-
-
-def refuse_nul_paths() -> None:
-    """A static file whose path holds a NUL character (``GET /static/public/%00``) is answered 400:
-    Starlette's static files (which Solara serves its own with) pass such a path to the file system, which
-    raises, so the server logged a traceback and answered 500."""
-    from starlette.responses import PlainTextResponse
-    from starlette.staticfiles import StaticFiles
-
-    serve = StaticFiles.get_response
-    if getattr(serve, "refuses_nul", False):
-        return
-
-    async def get_response(self, path: str, scope):
-        if "\x00" in path:
-            return PlainTextResponse("bad request: a NUL character in the path\n", status_code=400)
-        return await serve(self, path, scope)
-
-    get_response.refuses_nul = True
-    StaticFiles.get_response = get_response
-
-
-def run_server(argv: list[str] | None = None) -> None:
-    """Solara's command line, ending with exit status 130 on Ctrl-C (SIGINT) or SIGTERM as every
-    trustsim command does, instead of the status 1 its command-line library gives an interruption;
-    requests with a NUL character in their path are refused (:func:`refuse_nul_paths`)."""
-    import signal
-
-    import click
-    from solara.__main__ import cli
-
-    refuse_nul_paths()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with Ctrl-C ignored (a background job)
-    try:
-        cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="solara", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        print("trustsim viz: stopped", file=sys.stderr)
-        sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(0)
-
-
-def serve(args) -> int:
-    """``trustsim viz``: check the scenario, pick the address, run Solara's server until interrupted."""
-    env = server_env()
-    name = "baseline"
-    if args.scenario:
-        scenario = load_scenario(args.scenario)  # bad input: ParamError, exit 2, nothing started
-        if scenario.sweep is not None:
-            raise ParamError(args.scenario, "sweep", "a sweep file describes many markets and the app shows one: "
-                             "run it with trustsim sweep, or give the app a scenario without [sweep]")
-        name = scenario.name
-        env[SCENARIO_ENV] = str(Path(args.scenario).resolve())
-    host = args.host or "127.0.0.1"
-    if args.port:
-        check_port(host, args.port)
-        port = args.port
-    else:
-        try:
-            port = free_port(host)
-        except OSError as exc:
-            raise ParamError("--host", host, f"cannot listen there ({exc.strerror})") from None
-    if not is_loopback(host):
-        print(f"trustsim viz: warning: listening on {safe_text(host)}, not only this machine: anyone who can reach "
-              f"it on port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
-    shown = safe_text(f"[{host}]" if ":" in host else host)
-    print(f"trustsim viz: {safe_text(name)} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
-    sys.stdout.flush()
-    command = server_command(host, port)
-    if os.name == "posix":  # become the server: Ctrl-C and kill reach it directly, no process is left behind
-        os.execve(command[0], command, env)
-    return subprocess.call(command, env=env)

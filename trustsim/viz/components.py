@@ -29,8 +29,7 @@ from matplotlib.lines import Line2D
 from mesa.visualization.utils import update_counter
 
 from .. import columns as registry
-from ..metrics import COLUMNS, COST_PARTS, GROUPS, step_measurements
-from ..rules import financial_health
+from ..metrics import COLUMN_NAMES, COST_PARTS, POSTURE_GROUPS, step_measurements
 from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
 from .controls import CONTROLS
@@ -39,7 +38,7 @@ TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
 COST_WINDOW = 8  # the cost breakdown averages the last this many steps (single steps jump with rebids)
 
-_layouts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 # --- network -------------------------------------------------------------------------------------
@@ -118,11 +117,11 @@ class NetworkFigure:
             self.edges.set_array(mk.trust_b[rows])
             self.edges.set_linestyles(np.where(mk.partner_terms[rows], "solid", "dashed").tolist())
             self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
-            self.suppliers.set_sizes(15 + 110 * financial_health(mk.supplier_cash, mk.supplier_cash0))
+            self.suppliers.set_sizes(15 + 110 * mk.supplier_health())
         return self.fig
 
 
-_figures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_figures: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -156,15 +155,15 @@ class Chart:
     ``title`` for a panel of several columns, whose lines are then named by column and dashed in turn)."""
 
     columns: tuple[str, ...]
-    groups: tuple[str, ...] = GROUPS
+    groups: tuple[str, ...] = POSTURE_GROUPS
     from_zero: bool = True  # the y axis starts at 0 (else it fits the data)
     title: str = ""
 
 
 SERIES = {  # panel key -> chart; the key names the panel in views() (trustsim/viz/app.py)
     "tco": Chart(("tco_per_unit",), from_zero=False),
-    "share": Chart(("market_share",), GROUPS[:2]),  # the whole market's share is always 1
-    "trust": Chart(("trust_buyer", "trust_supplier"), GROUPS[:2], title="Trust both ways"),
+    "share": Chart(("market_share",), POSTURE_GROUPS[:2]),  # the whole market's share is always 1
+    "trust": Chart(("trust_buyer", "trust_supplier"), POSTURE_GROUPS[:2], title="Trust both ways"),
     "nonproductive": Chart(("nonproductive_share",)),
     "ideas": Chart(("ideas_received_cum",)),
     "terms": Chart(("partner_terms_share",), title="Share of relationships on partner terms"),
@@ -186,13 +185,13 @@ def series_view(model, key: str) -> dict:
     rows = model.recorder.rows
     steps = np.arange(1, len(rows) + 1)
     series = []
-    for column, dash in zip(declared, DASHES):
+    for column, dash in zip(declared, DASHES, strict=False):
         label = column.title if len(declared) > 1 else ""
-        values = rows[:, :, COLUMNS.index(column.name)]
+        values = rows[:, :, COLUMN_NAMES.index(column.name)]
         for group in chart.groups:
             series.append({
                 "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": False,
-                "data": np.column_stack([steps, values[:, GROUPS.index(group)]]).round(6).tolist(),
+                "data": np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]]).round(6).tolist(),
                 "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
                 "itemStyle": {"color": COLOURS[group]},
             })
@@ -211,7 +210,7 @@ def series_view(model, key: str) -> dict:
 def cost_breakdown(model) -> dict[str, list[float]]:
     """Cost of ownership per unit by part, ``{part: [partner, aggressive]}``, mean of the last COST_WINDOW steps."""
     rows = model.recorder.rows[-COST_WINDOW:]
-    return {part: [float(rows[:, g, COLUMNS.index(f"cost_{part}")].mean()) if len(rows) else 0.0 for g in (0, 1)]
+    return {part: [float(rows[:, g, COLUMN_NAMES.index(f"cost_{part}")].mean()) if len(rows) else 0.0 for g in (0, 1)]
             for part in COST_PARTS}
 
 
@@ -230,7 +229,7 @@ def cost_view(model) -> dict:
         "legend": {"bottom": 0, "itemWidth": 14},
         "grid": {"left": 80, "right": 24, "top": 36, "bottom": 92},
         "xAxis": _axis("money per unit", nameGap=24),
-        "yAxis": {"type": "category", "data": list(GROUPS[:2]), "inverse": True},
+        "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
         "series": [{"name": registry.BY_NAME[f"cost_{part}"].title, "type": "bar", "stack": "cost", "barWidth": "45%",
                     "itemStyle": {"color": COST_COLOURS[part]}, "data": [round(v, 6) for v in parts[part]]}
                    for part in COST_PARTS],
@@ -256,16 +255,14 @@ def key_figures(model) -> dict:
     Before the first step nothing is recorded yet; the table then shows the market as it starts (the
     measurements of its state now: its buyers, trust and shares), with "–" for what only a step brings.
     """
-    if model.recorder.n:
-        latest = model.recorder.rows[-1]
-    else:
-        latest = step_measurements(model)[0]  # the one market's (markets, groups, columns)
+    # the last recorded step, else measurements of the state now (the one market's: markets, groups, columns)
+    latest = model.recorder.rows[-1] if model.recorder.n else step_measurements(model)[0]
     rows = []
     for c in key_figure_columns():
-        values = latest[:, COLUMNS.index(c.name)]
+        values = latest[:, COLUMN_NAMES.index(c.name)]
         cells = [c.format(x) if model.recorder.n or c.count or x != 0 else "–" for x in values]
         rows.append((c.title, *cells, "" if c.unit_text == c.title else c.unit_text, c.meaning))
-    events = {c.title: int(latest[GROUPS.index("all"), COLUMNS.index(c.name)]) for c in event_columns()}
+    events = {c.title: int(latest[POSTURE_GROUPS.index("all"), COLUMN_NAMES.index(c.name)]) for c in event_columns()}
     flat = model.params.flat()
     settings = {c.short: flat[c.key] for c in CONTROLS}
     return {"step": model.steps, "steps": model.params.run.steps, "running": model.running, "rows": rows,

@@ -1,0 +1,33 @@
+"""What the tests share: where the repository and its scenarios are, the small markets they run, the command
+line run in-process, and the check that bad input is refused in one line (exit status 2). Test files import them
+(``from conftest import ROOT, run_cli``): parametrize lists need them when the file is read."""
+
+from pathlib import Path
+
+from trustsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "baseline.toml"
+
+# small markets: as `trustsim run` options (TINY for a few steps, SMALL for a short run) and as parameter overrides
+TINY = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet"]
+SMALL = ["--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", "30"]
+SMALL_PARAMS = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
+
+
+def run_cli(capsys, *argv):
+    """``trustsim ARGV…`` in this process: its exit status, standard output and standard error."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(code, err, *needles):
+    """Bad input refused as every command promises: exit status 2 and one line, no traceback, naming each of
+    ``needles``."""
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, (n, err)
+

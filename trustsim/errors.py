@@ -1,0 +1,46 @@
+"""Bad input, and how an error line repeats it: the one exception every input fault raises (the command
+line turns it into one line and exit status 2) and the safe text that line is made of."""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_SHOWN = 100  # characters of a user's value an error line repeats
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HIDDEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")  # control, format (bidi overrides), surrogates, line breaks
+
+
+def safe_text(value, limit: int | None = MAX_SHOWN) -> str:
+    """A user's value as an error line may repeat it: on one line, with no character that steers the
+    terminal (newlines, ANSI escapes, bidirectional overrides and the like are written as ``\\n``,
+    ``\\x1b``, ``\\u202e``), and, when longer than ``limit``, cut to its first 60 % of it with its length.
+    Everything that repeats a user's value in an error line goes through here."""
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit * 6 // 10]}…({len(text)} characters)"
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif unicodedata.category(ch) in _HIDDEN:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class ParamError(Exception):
+    """Bad input: names the file, the key and what is wrong. The CLI turns it into exit 2.
+
+    The line it makes is safe to print: every part goes through :func:`safe_text` (the key cut at
+    MAX_SHOWN characters, the file and the message at 400)."""
+
+    def __init__(self, source: str | None, key: str | None, message: str):
+        self.source, self.key, self.message = source, key, message
+        shown = None if key is None else safe_text(key)
+        where = ": ".join(part for part in (None if source is None else safe_text(source, 400), shown) if part)
+        message = safe_text(message, 400)
+        super().__init__(f"{where}: {message}" if where else message)
