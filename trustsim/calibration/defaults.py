@@ -28,6 +28,7 @@ def three_figures(x: float) -> float:
 def posterior_summary(folder: str | Path) -> list[dict]:
     """Per calibrated parameter of the record in ``folder``: prior bounds, posterior median and 90% interval,
     shrinkage (1 − posterior variance / prior variance) and the default it gives (None: keeps its value)."""
+    # on use: reading the record needs pandas, the rule does not
     import pandas as pd
 
     folder = Path(folder)
