@@ -106,7 +106,7 @@ class NaiveBuyer(mesa.Agent):
             inspected = rng.random() < (min(max(1 - slot["trust_b"] / x, 0.0), 1.0) if x > 0 else 0.0)
             slot["seen"] += p.quality.inspection_memory * (inspected - slot["seen"])
             t = slot["trust_b"]                                                  # trust update
-            shares_plans = t >= p.trust.share_threshold
+            shares_plans = t >= p.trust.share_threshold and (self.partner or p.buyers.plan_sharing == "trust")
             t = t - p.trust.loss * t if defect else t + p.trust.gain * (1 - t)
             slot["trust_b"] = min(max(t, 0.0), 1.0)
             lo, hi = p.prices.min_markup, p.prices.fair_markup

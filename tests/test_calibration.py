@@ -198,7 +198,7 @@ def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
 
     from trustsim.cli import main
 
-    path, out = small_file(tmp_path), tmp_path / "cal"
+    path, out = small_file(tmp_path, budget=200), tmp_path / "cal"
     assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]) == 0
     whole = pd.read_parquet(out / "posterior.parquet")
     assert whole.generation.max() >= 2

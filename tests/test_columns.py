@@ -77,6 +77,8 @@ def test_a_new_column_is_one_declaration(tmp_path):
     for folder in ("trustsim", "scripts", "docs", "scenarios"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=skip)
     shutil.copy(ROOT / "README.md", copy / "README.md")
+    (copy / "results" / "example").mkdir(parents=True)                 # the README's example table reads it
+    shutil.copy(ROOT / "results" / "example" / "summary.json", copy / "results" / "example" / "summary.json")
     source = copy / "trustsim" / "columns.py"
     text = source.read_text()
     end = "\n)\n\nCOLUMN_NAMES"  # the end of the COLUMNS tuple: the new column goes last
