@@ -255,3 +255,14 @@ def test_every_import_inside_a_function_says_why():
                         silent.append(f"{path.relative_to(ROOT)}:{st.lineno}")
     print(f"{len(silent)} imports inside functions without a reason")
     assert silent == []
+
+
+def test_every_result_kind_is_one_registry_entry_that_report_uses():
+    """Each kind of result names its files and its redraw once (folders.KINDS); `report` has no list of its own."""
+    from trustsim.folders import KINDS
+
+    for kind, entry in KINDS.items():
+        assert callable(entry.redrawer()), kind
+        assert "manifest.json" in entry.files and "figures/*.png" in entry.files, kind
+    source = (ROOT / "trustsim" / "commands" / "report.py").read_text()
+    assert not [kind for kind in KINDS if f'kind == "{kind}"' in source] and "import redraw" not in source

@@ -17,11 +17,13 @@ import atexit
 import contextlib
 import fnmatch
 import gc
+import importlib
 import json
 import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParamError, safe_text
@@ -42,27 +44,43 @@ except ImportError:  # not POSIX: the lock relies on the PID written in it
 
 MARKER = "manifest.json"
 
-# What each kind of result is made of, as paths inside its folder (shell patterns; ``*`` stays within a
-# folder). Anything else in a results folder is the user's and keeps the folder from being replaced.
-LAYOUTS: dict[str, tuple[str, ...]] = {
-    "run": ("manifest.json", "timeseries.csv", "summary.json", "buyers.csv", "network.graphml", "figures/*.png"),
-    "sweep": ("manifest.json", "sweep.json", "journal.jsonl", "runs.csv", "runs.parquet", "points.csv",
-              "sensitivity.csv", "figures/*.png", "timeseries/run-*.parquet", ".*.tmp-*", ".*.old-*"),
-    "patterns": ("manifest.json", "patterns.txt", "patterns.md", "patterns.json", "figures/*.png"),
-    "replications": ("manifest.json", "replications.csv", "summary.json", "bands.csv", "timeseries/replicate-*.csv",
-                     "figures/*.png"),
-    "compare": ("manifest.json", "compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "figures/*.png"),
-    "structures": ("manifest.json", "structures.csv", "verdicts.csv", "conclusions.csv", "structures.md",
-                   "figures/*.png"),
-    "regimes": ("manifest.json", "regimes.csv", "regimes.md", "figures/*.png"),
-    "calibration": ("manifest.json", "calibration.json", "journal.jsonl", "posterior.parquet", "coverage.csv",
-                    "predictive.csv", "screening.csv", "calibration.md", "figures/*.png"),
+@dataclass(frozen=True)
+class Kind:
+    """A kind of result: the paths it writes inside its folder (shell patterns; ``*`` stays within a folder)
+    and the function that draws its figures again from its tables, as ``"module:function"`` (imported when
+    `trustsim report` needs it, so that `trustsim --help` loads no plotting). Anything else in a results
+    folder is the user's and keeps the folder from being replaced."""
+
+    files: tuple[str, ...]
+    redraw: str
+
+    def redrawer(self):
+        """The function ``redraw(folder) -> list of paths``."""
+        module, name = self.redraw.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+# The registry of result kinds: each writer's files and its redraw, looked up by `report` and `guard_target`.
+KINDS: dict[str, Kind] = {
+    "run": Kind(("manifest.json", "timeseries.csv", "summary.json", "buyers.csv", "network.graphml",
+                 "figures/*.png"), "trustsim.results:redraw_run"),
+    "sweep": Kind(("manifest.json", "sweep.json", "journal.jsonl", "runs.csv", "runs.parquet", "points.csv",
+                   "sensitivity.csv", "figures/*.png", "timeseries/run-*.parquet", ".*.tmp-*", ".*.old-*"),
+                  "trustsim.experiments.figures:redraw"),
+    "patterns": Kind(("manifest.json", "patterns.txt", "patterns.md", "patterns.json", "figures/*.png"),
+                     "trustsim.patterns.figures:redraw"),
+    "replications": Kind(("manifest.json", "replications.csv", "summary.json", "bands.csv",
+                          "timeseries/replicate-*.csv", "figures/*.png"), "trustsim.experiments.replicate:redraw"),
+    "compare": Kind(("manifest.json", "compare.csv", "compare.json", "runs_a.csv", "runs_b.csv", "figures/*.png"),
+                    "trustsim.comparison:redraw"),
+    "structures": Kind(("manifest.json", "structures.csv", "verdicts.csv", "conclusions.csv", "structures.md",
+                        "figures/*.png"), "trustsim.structures.figures:redraw"),
+    "regimes": Kind(("manifest.json", "regimes.csv", "regimes.md", "figures/*.png"),
+                    "trustsim.structures.figures:redraw"),
+    "calibration": Kind(("manifest.json", "calibration.json", "journal.jsonl", "posterior.parquet", "coverage.csv",
+                         "predictive.csv", "screening.csv", "calibration.md", "figures/*.png"),
+                        "trustsim.calibration.report:redraw"),
 }
-
-
-def register_kind(kind: str, layout: Iterable[str]) -> None:
-    """Declare what a kind of result (say ``replications``) writes, so :func:`guard_target` knows it."""
-    LAYOUTS[kind] = tuple(layout)
 
 
 # --- what a folder holds --------------------------------------------------------------------------
@@ -113,9 +131,9 @@ def _entries(folder: Path, prefix: str = "") -> Iterator[tuple[str, bool]]:
 
 def foreign_entries(folder: str | Path, kind: str) -> list[str]:
     """What in a results folder of ``kind`` that kind does not write: the user's files, a nested result."""
-    layout = LAYOUTS.get(kind)
-    if layout is None:
+    if kind not in KINDS:
         return []
+    layout = KINDS[kind].files
     folders = {p.rsplit("/", 1)[0] for p in layout if "/" in p}
     found = []
     for rel, is_dir in _entries(Path(folder)):

@@ -34,47 +34,13 @@ def handle(args) -> int:
 
 
 def _redraw(folder, kind: str | None) -> list:
-    """The figures of a results folder of ``kind`` drawn again; each replaces only its own file in figures/."""
+    """The figures of a results folder of ``kind`` drawn again, by the kind's own redraw in the registry
+    (``folders.KINDS``); each replaces only its own file in figures/."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import ParamError
-    from ..results import redraw_figures
+    from ..folders import KINDS
 
-    if kind == "run":
-        # here, not at the top: `trustsim --help` imports this module
-        from .. import report
-
-        paths = redraw_figures(folder, lambda tmp: report.figures(folder, into=tmp))
-    elif kind == "replications":
-        # here, not at the top: `trustsim --help` imports this module
-        from ..experiments.replicate import redraw
-
-        paths = redraw(folder)
-    elif kind == "sweep":
-        # here, not at the top: `trustsim --help` imports this module
-        from ..experiments.figures import redraw
-
-        paths = redraw(folder)
-    elif kind == "patterns":
-        # here, not at the top: `trustsim --help` imports this module
-        from ..patterns.figures import redraw
-
-        paths = redraw(folder)
-    elif kind in ("structures", "regimes"):
-        # here, not at the top: `trustsim --help` imports this module
-        from ..structures.figures import redraw
-
-        paths = redraw(folder)
-    elif kind == "compare":
-        # here, not at the top: `trustsim --help` imports this module
-        from ..comparison import redraw
-
-        paths = redraw(folder)
-    elif kind == "calibration":
-        # here, not at the top: `trustsim --help` imports this module
-        from ..calibration.report import redraw
-
-        paths = redraw(folder)
-    else:
+    if kind not in KINDS:
         raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
                                             "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
-    return paths
+    return KINDS[kind].redrawer()(folder)
