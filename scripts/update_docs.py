@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,12 +68,35 @@ def generated_tables(runs, seeds: int) -> dict[str, str]:
     }
 
 
+def structures_block(folder: Path) -> str:
+    """docs/experiments.md's reading of a `trustsim structures` folder: which conclusions hold under all the
+    contested readings, some (which) or none, as the command printed them."""
+    import pandas as pd
+
+    from trustsim.structures.tables import conclusions, conclusions_table, structure_legend
+
+    info = json.loads((folder / "manifest.json").read_text())
+    table = pd.read_csv(folder / "structures.csv")
+    verdicts = pd.read_csv(folder / "verdicts.csv") if (folder / "verdicts.csv").is_file() else None
+    head = (f"`trustsim structures --seeds {len(info['seeds'])}` at the defaults ({info['steps']} steps a run; pattern "
+            f"verdicts over {len(info['suite_seeds'])} seeds a variant, a first reading), trustsim {info['trustsim']}:")
+    text = conclusions_table(conclusions(table, verdicts), structure_legend(table))
+    return f"{head}\n\n```\n{text}\n```\n\n![The partner advantage under every reading](images/structures.png)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--params", action="store_true", help="only the parameter and column tables")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is out of date")
     ap.add_argument("--seeds", type=int, default=30)
+    ap.add_argument("--structures", type=Path, metavar="DIR",
+                    help="only docs/experiments.md's structures block and figure, from a `trustsim structures` folder")
     args = ap.parse_args()
+    if args.structures:
+        page = ROOT / "docs" / "experiments.md"
+        page.write_text(replace_block(page.read_text(), "structures", structures_block(args.structures)))
+        shutil.copyfile(args.structures / "figures" / "structures.png", ROOT / "docs" / "images" / "structures.png")
+        return
     from trustsim.params import schema_markdown
 
     odd = ROOT / "docs" / "ODD.md"
