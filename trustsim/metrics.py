@@ -23,6 +23,8 @@ POSTURE_GROUPS = (*POSTURES, "all")  # the rows of each step's measurements: by 
 COUNTED = np.array([c.count for c in COLUMNS])  # counts of events: 0 where nothing was counted; other figures NaN
 TIMESERIES_HEADER = ("step", "group", *COLUMN_NAMES)
 SHORT_RUN_STEPS = 8
+_GROUP_AT = {g: i for i, g in enumerate(POSTURE_GROUPS)}  # where a group and a column sit in a step's rows
+_COLUMN_AT = {c: i for i, c in enumerate(COLUMN_NAMES)}
 BUSINESS_STEPS = 40  # a business horizon of ten years (docs/ODD.md, Observation)
 
 
@@ -168,8 +170,8 @@ class Recorder:
     def latest(self, group: str, column: str) -> float:
         """The last step's figure; NaN (a count: 0) for a group with no buyers, or before the first step."""
         if self.n == 0:
-            return 0.0 if COUNTED[COLUMN_NAMES.index(column)] else float("nan")
-        return float(self.data[self.n - 1, 0, POSTURE_GROUPS.index(group), COLUMN_NAMES.index(column)])
+            return 0.0 if COUNTED[_COLUMN_AT[column]] else float("nan")
+        return float(self.data[self.n - 1, 0, _GROUP_AT[group], _COLUMN_AT[column]])
 
     def at(self, step: int, group: str, column: str) -> float:
         """A figure at ``step`` (1-based; the last step if the run is shorter)."""
