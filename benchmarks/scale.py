@@ -5,9 +5,9 @@ mechanisms on, demand scaled so that every slot keeps the baseline's volume. Pri
 buyer-steps and relationship-steps per second and peak resident memory per size, how many elementwise
 passes over the relationship arrays a step costs (a step's time over the time of ``a * b + c`` on arrays of
 as many doubles, measured beside each size: the distance to what the memory and NumPy's elementwise loops
-allow), the growth exponent of time in the number of relationships (log-log slope), the speed ratio against benchmarks/naive_reference.py at 1 000 buyers
-(for the whole step and for the same four phases the reference implements), and the default run's
-model time.
+allow), the growth exponent of time in the number of relationships (log-log slope), the speed ratio
+against benchmarks/naive_reference.py at 1 000 buyers (for the whole step and for the same four phases the
+reference implements), and the default run's model time.
 
     python benchmarks/scale.py                          # 1 000, 10 000, 100 000 buyers, 120 steps
     python benchmarks/scale.py --sizes 1000 10000 --steps 60
