@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import mesa
 import numpy as np
 
+from .results import NETWORK_MAX_BUYERS
+
 
 class Buyer(mesa.Agent):
     """A manufacturer buying components through ``k`` supplier slots."""
@@ -117,7 +119,8 @@ class Supplier(mesa.Agent):
         return mk.trust_s[mk.sup == self.index]
 
 
-EAGER_AGENTS = 20_000  # a market of up to this many buyers has all its agents from the start (the app shows them)
+# a market of up to this many buyers has all its agents from the start: the size up to which its network is shown
+EAGER_AGENTS = NETWORK_MAX_BUYERS
 
 
 class AgentRows(Sequence):
