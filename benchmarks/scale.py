@@ -2,10 +2,12 @@
 
 Each size runs in a fresh process (so peak memory is that run's own): 20 buyers per supplier, all
 mechanisms on, demand scaled so that every slot keeps the baseline's volume. Prints one table:
-buyer-steps per second and peak resident memory per size, the growth exponent of time in the number
-of relationships (log-log slope), the speed ratio against benchmarks/naive_reference.py at 1 000 buyers
-(for the whole step and for the same four phases the reference implements), and the default run's
-model time.
+buyer-steps and relationship-steps per second and peak resident memory per size, how many elementwise
+passes over the relationship arrays a step costs (a step's time over the time of ``a * b + c`` on arrays of
+as many doubles, measured beside each size: the distance to what the memory and NumPy's elementwise loops
+allow), the growth exponent of time in the number of relationships (log-log slope), the speed ratio
+against benchmarks/naive_reference.py at 1 000 buyers (for the whole step and for the same four phases the
+reference implements), and the default run's model time.
 
     python benchmarks/scale.py                          # 1 000, 10 000, 100 000 buyers, 120 steps
     python benchmarks/scale.py --sizes 1000 10000 --steps 60
@@ -76,6 +78,21 @@ def measure(kind: str, buyers: int, steps: int, repeats: int = 1) -> dict:
     return min(runs, key=lambda r: r["seconds"])  # the least disturbed run
 
 
+def elementwise_pass(n: int, budget: float = 0.2) -> float:
+    """Seconds for one ``a * b + c`` over ``n`` doubles (into a preallocated result): the best of repeats
+    filling about ``budget`` seconds, the unit a step's cost is counted in."""
+    rng = np.random.default_rng(0)
+    a, b, c, out = rng.random(n), rng.random(n), rng.random(n), np.empty(n)
+    best, spent = float("inf"), 0.0
+    while spent < budget or best == float("inf"):
+        t0 = time.perf_counter()
+        np.multiply(a, b, out=out)
+        np.add(out, c, out=out)
+        took = time.perf_counter() - t0
+        best, spent = min(best, took), spent + took
+    return best
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -99,13 +116,20 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"{'buyers':>9} {'suppliers':>9} {'relations':>10} {'steps':>5} {'seconds':>8} {'buyer-steps/s':>14} "
-          f"{'peak MiB':>9}")
+          f"{'rel-steps/s':>12} {'a*b+c ns':>9} {'passes/step':>11} {'peak MiB':>9}")
     rows = []
     for n in args.sizes:
         r = measure("engine", n, args.steps, args.repeats if n <= 10_000 else 1)
-        rows.append((2 * n, r["seconds"]))
-        print(f"{n:>9,} {max(n // 20, 1):>9,} {2 * n:>10,} {args.steps:>5} {r['seconds']:>8.2f} "
-              f"{n * args.steps / r['seconds']:>14,.0f} {r['peak_mib']:>9.0f}")
+        rel = 2 * n  # 2 slots per buyer
+        rows.append((rel, r["seconds"]))
+        model_seconds = r["seconds"] - r["build_seconds"]
+        unit = elementwise_pass(rel)  # measured now, beside the run: the same machine load
+        print(f"{n:>9,} {max(n // 20, 1):>9,} {rel:>10,} {args.steps:>5} {r['seconds']:>8.2f} "
+              f"{n * args.steps / r['seconds']:>14,.0f} {rel * args.steps / model_seconds:>12,.0f} "
+              f"{unit / rel * 1e9:>9.2f} {model_seconds / args.steps / unit:>11,.0f} {r['peak_mib']:>9.0f}")
+    print("rel-steps/s: relationship-steps per second of the model (without building the market); a*b+c ns: one "
+          "elementwise pass per relationship; passes/step: a step's time in such passes over the relationship arrays "
+          "(the distance to the elementwise limit)")
     if len(rows) >= 2:
         x, y = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
         slope = np.polyfit(x, y, 1)[0]

@@ -116,3 +116,24 @@ def test_a_new_column_is_one_declaration(tmp_path):
 
     app = run("-c", CHECK)
     assert app.returncode == 0 and app.stdout.strip() == "ok", app.stderr[-2000:]
+
+
+def test_group_totals_are_the_same_numbers_on_one_blas_thread_and_on_many():
+    """Measurements run BLAS on one thread for speed; the totals must not depend on it (exact equality)."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from trustsim import metrics
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    values = [rng.random(n) * 1e3 for _ in range(11)] + [rng.random(n) < 0.3]
+    partner = (rng.random(n) < 0.5).astype(float)
+    groups = np.stack([partner, 1.0 - partner, np.ones(n)])
+    assert np.stack(values).size >= metrics._THREADED_SIZE  # the path that limits the threads
+    one = metrics._group_totals(values, groups, 1)
+    with threadpool_limits(2, user_api="blas"):
+        many = np.matmul(np.stack(values).astype(float)[None], np.ascontiguousarray(groups.T)[None]).transpose(0, 2, 1)
+    print("largest difference:", np.abs(one - many).max())
+    assert np.array_equal(one, many)
+    assert np.allclose(one[0, 2, :11], [v.sum() for v in values[:11]])

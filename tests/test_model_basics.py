@@ -56,6 +56,24 @@ def test_agents_are_views_of_the_arrays():
     assert set(s.customers) <= set(range(10))
 
 
+
+def test_a_market_too_large_to_show_makes_its_agents_on_first_use(monkeypatch):
+    monkeypatch.setattr("trustsim.model.EAGER_AGENTS", 5)
+    m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=10)
+    assert len(m.agents) == 0 and len(m.buyers) == 10 and len(m.suppliers) == 5
+    m.run()
+    b = m.buyers[3]
+    assert b is m.buyers[-7] and isinstance(b, Buyer) and b in m.agents and len(m.agents) == 1
+    assert np.array_equal(b.trust_in_suppliers, m.market.trust_b[6:8])
+    assert [s.index for s in m.suppliers[1:4]] == [1, 2, 3] and len(m.agents_by_type[Supplier]) == 3
+    old = m.suppliers[2]
+    m.replace_suppliers(np.array([2, 4]))  # an entrant is a new agent; one never asked for stays unmade
+    assert old not in m.agents and m.suppliers[2] is not old and m.suppliers[2].index == 2
+    assert len(m.agents_by_type[Supplier]) == 3
+    with pytest.raises(IndexError):
+        m.buyers[10]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_invariants_every_step(seed):
     m = TrustMarket(rng=seed, buyers=30, suppliers=8, uncertainty=0.9, steps=60)

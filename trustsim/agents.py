@@ -7,8 +7,13 @@ browser app see ordinary Mesa agents.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
+
 import mesa
 import numpy as np
+
+from .results import NETWORK_MAX_BUYERS
 
 
 class Buyer(mesa.Agent):
@@ -112,3 +117,46 @@ class Supplier(mesa.Agent):
         """This supplier's trust in each buyer it serves."""
         mk = self.model.market
         return mk.trust_s[mk.sup == self.index]
+
+
+# a market of up to this many buyers has all its agents from the start: the size up to which its network is shown
+EAGER_AGENTS = NETWORK_MAX_BUYERS
+
+
+class AgentRows(Sequence):
+    """``model.buyers`` or ``model.suppliers``: the agent of each array row, made on first use in a market too
+    large to show (more than ``EAGER_AGENTS`` buyers), where an agent per row would cost more to create than
+    the steps that follow, and a gigabyte at a million buyers; every one at once in a smaller market. An
+    agent, once made, is an ordinary Mesa agent in ``model.agents``."""
+
+    def __init__(self, model, kind: type[mesa.Agent], n: int, eager: bool):
+        self._model, self._kind, self._n, self._eager = model, kind, n, eager
+        self._made: dict[int, mesa.Agent] = {}
+        if eager:
+            for i in range(n):
+                self._made[i] = kind(model, i)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        i = operator.index(i)
+        if not -self._n <= i < self._n:
+            raise IndexError(f"agent {i} of {self._n}")
+        i %= self._n
+        agent = self._made.get(i)
+        if agent is None:
+            agent = self._made[i] = self._kind(self._model, i)
+        return agent
+
+    def renew(self, indices) -> None:
+        """S12: the agents at ``indices`` leave the model; new ones (entrants) take their rows (made now in a
+        market that has every agent, on first use otherwise)."""
+        for j in map(int, indices):
+            gone = self._made.pop(j, None)
+            if gone is not None:
+                gone.remove()
+            if self._eager:
+                self._made[j] = self._kind(self._model, j)

@@ -27,6 +27,7 @@ _MASK = (1 << 64) - 1
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0 ** -53
+_SHIFT_53, _S30, _S27, _S31 = np.uint64(11), np.uint64(30), np.uint64(27), np.uint64(31)
 MAX_STEP = 2 ** 20        # steps a run can take under this scheme (params cap run.steps at 1 000 000)
 MAX_ELEMENT = 2 ** 32     # elements one draw can cover
 
@@ -52,17 +53,24 @@ def run_key(seed: int) -> np.uint64:
 
 
 def _unit(z: np.ndarray) -> np.ndarray:
-    """Hashes as uniform numbers in [0, 1): their top 53 bits."""
-    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    """Hashes as uniform numbers in [0, 1): their top 53 bits, written over the hashes' own memory (a fresh
+    uint64 array; the conversion is exact, so the numbers are those of ``(z >> 11) · 2⁻⁵³``)."""
+    z >>= _SHIFT_53
+    u = z.view(np.float64)
+    np.multiply(z, _TO_UNIT, out=u, casting="unsafe")
+    return u
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finaliser (in place on a fresh uint64 array)."""
-    z ^= z >> np.uint64(30)
-    z *= _M1
-    z ^= z >> np.uint64(27)
-    z *= _M2
-    z ^= z >> np.uint64(31)
+    """The SplitMix64 finaliser (in place on a fresh uint64 array, through one scratch array: no temporaries to
+    allocate and fault in per operation)."""
+    t = np.empty_like(z)
+    for shift, m in ((_S30, _M1), (_S27, _M2)):
+        np.right_shift(z, shift, out=t)
+        z ^= t
+        z *= m
+    np.right_shift(z, _S31, out=t)
+    z ^= t
     return z
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from .agents import Buyer, Supplier
+from .agents import EAGER_AGENTS, AgentRows, Buyer, Supplier
 from .columns import KEY_FIGURES
 from .ensemble import Markets
 from .errors import ParamError
@@ -55,8 +55,9 @@ class TrustMarket(mesa.Model, Markets):
         self.params = params
         # a single run is an ensemble of one: its random numbers come from its seed by counter (draws.py)
         self.setup([params], [params.run.seed])
-        self.buyers = [Buyer(self, i) for i in range(params.market.buyers)]
-        self.suppliers = [Supplier(self, j) for j in range(params.market.suppliers)]
+        eager = params.market.buyers <= EAGER_AGENTS  # larger markets make an agent when it is first asked for
+        self.buyers = AgentRows(self, Buyer, params.market.buyers, eager)
+        self.suppliers = AgentRows(self, Supplier, params.market.suppliers, eager)
         self.datacollector = mesa.DataCollector(model_reporters={
             f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
             for c in KEY_FIGURES for g in POSTURE_GROUPS
@@ -77,9 +78,7 @@ class TrustMarket(mesa.Model, Markets):
 
     def replace_suppliers(self, indices: np.ndarray) -> None:
         """S12: bankrupt suppliers leave the model; entrants (new agents) take their array rows (phase 12)."""
-        for j in indices:
-            self.suppliers[j].remove()
-            self.suppliers[j] = Supplier(self, int(j))
+        self.suppliers.renew(indices)
 
     def run(self, progress=None) -> TrustMarket:
         """Run to ``run.steps``; ``progress(n)`` is called after each step if given."""

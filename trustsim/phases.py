@@ -171,12 +171,16 @@ def innovation(model: StepContext) -> None:
     ev.unanticipated = ev.spec_change & ~anticipated
     # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
-    spread = np.where(anticipated, p.market.fit_spread * (1.0 - mk.trust_s), p.market.fit_spread)
+    # (drawn for the changed slots only: a draw depends on its element, not on which others are drawn)
+    changed = np.flatnonzero(ev.spec_change)
+    fit_spread = np.broadcast_to(p.market.fit_spread, (mk.n_rel,))[changed]
+    spread = np.where(anticipated[changed], fit_spread * (1.0 - mk.trust_s[changed]), fit_spread)
+    new_fit = mk.fit.copy()
     if model.pp.shared.market.refit == "current_spec":  # every supplier's fit is new: the incumbent's is one of them
-        mk.spec_epoch = np.where(ev.spec_change, model.steps, mk.spec_epoch)
-        new_fit = np.where(ev.spec_change, mk.supplier_fit(np.arange(mk.n_rel), mk.sup, spread), mk.fit)
+        mk.spec_epoch[changed] = model.steps
+        new_fit[changed] = mk.supplier_fit(changed, mk.sup[changed], spread)
     else:
-        new_fit = np.where(ev.spec_change, rules.fit_factor(spread, as_normal(ev.uniform("refit"))), mk.fit)
+        new_fit[changed] = rules.fit_factor(spread, as_normal(ev.uniform("refit")[changed]))
     mk.price = np.where(mk.rel_partner, mk.price, mk.price * (new_fit / mk.fit))
     mk.fit = new_fit
     # linkage (S8)

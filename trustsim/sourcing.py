@@ -128,6 +128,8 @@ def _rebid(model: StepContext, rows: np.ndarray) -> None:
     mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], penalty)
     ev.played_off[matched] = True
     gone = rows[switch]
+    if len(gone) == 0:  # most rebids keep every incumbent: nothing to start
+        return
     np.add.at(ev.exit_outbid, mk.buyer_of[gone], 1)
     ev.switching[gone] += np.where(mk.linked[gone], model.pp.at("relationship", gone).linkage.linkage_switching_cost,
                                    0.0)

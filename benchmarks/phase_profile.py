@@ -1,0 +1,84 @@
+"""Where one market's time goes: seconds per phase of the step, then cProfile's heaviest functions.
+
+Builds one market, times each phase of ``phases.SCHEDULE``, the measurements (phase 14), Mesa's
+DataCollector and the replacement of bankrupt suppliers' agents, and prints their shares; with
+``--cprofile N`` it then runs the same market again under cProfile and prints the N functions with the
+most time of their own.
+
+    python benchmarks/phase_profile.py                                    # the default market, 1200 steps
+    python benchmarks/phase_profile.py --buyers 20000 --suppliers 1000 --steps 30 --cprofile 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from collections import defaultdict
+
+from trustsim import TrustMarket, phases
+from trustsim.params import Params
+
+
+def build(args) -> TrustMarket:
+    changes = {"run.steps": args.steps}
+    if args.buyers:
+        changes |= {"market.buyers": args.buyers, "market.suppliers": args.suppliers or max(args.buyers // 20, 1),
+                    "market.demand": 250.0 * args.buyers}
+    return TrustMarket(Params().replace(**changes), rng=args.seed)
+
+
+def by_phase(args) -> None:
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(name, f):
+        def g(*a):
+            t = time.perf_counter()
+            f(*a)
+            spent[name] += time.perf_counter() - t
+        return g
+
+    saved = phases.SCHEDULE, TrustMarket.measure, TrustMarket.replace_suppliers
+    phases.SCHEDULE = tuple(timed(f.__name__, f) for f in saved[0])
+    TrustMarket.measure = timed("measurements", saved[1])
+    TrustMarket.replace_suppliers = timed("new supplier agents", saved[2])
+    try:
+        t0 = time.perf_counter()
+        model = build(args)
+        built = time.perf_counter() - t0
+        collect = model.datacollector.collect
+        model.datacollector.collect = timed("DataCollector", collect)
+        t0 = time.perf_counter()
+        model.run()
+        total = time.perf_counter() - t0
+    finally:
+        phases.SCHEDULE, TrustMarket.measure, TrustMarket.replace_suppliers = saved
+    rel_steps = model.market.n_rel * args.steps
+    print(f"building the market: {built:.3f} s; running {args.steps} steps: {total:.3f} s "
+          f"({total / rel_steps * 1e9:.0f} ns per relationship-step)")
+    for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<22} {s:8.3f} s {100 * s / total:5.1f} %")
+    rest = total - sum(spent.values())
+    print(f"  {'(the loop itself)':<22} {rest:8.3f} s {100 * rest / total:5.1f} %")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--buyers", type=int, default=0, help="0: the default market")
+    ap.add_argument("--suppliers", type=int, default=0, help="0: one per 20 buyers")
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cprofile", type=int, default=0, metavar="N", help="also print cProfile's N heaviest functions")
+    args = ap.parse_args()
+    by_phase(args)
+    if args.cprofile:
+        prof = cProfile.Profile()
+        prof.enable()
+        build(args).run()
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(args.cprofile)
+
+
+if __name__ == "__main__":
+    main()
