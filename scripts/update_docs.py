@@ -84,6 +84,20 @@ def structures_block(folder: Path) -> str:
     return f"{head}\n\n```\n{text}\n```\n\n![The partner advantage under every reading](images/structures.png)"
 
 
+def regimes_block(folder: Path) -> str:
+    """docs/experiments.md's regime map: the run that drew it, how many cells each sign holds, the figure."""
+    import pandas as pd
+
+    info = json.loads((folder / "manifest.json").read_text())
+    table = pd.read_csv(folder / "regimes.csv")
+    counts = {sign: int(test(table).sum()) for sign, test in (
+        ("positive", lambda t: t["share_advantage.low"] > 0), ("negative", lambda t: t["share_advantage.high"] < 0))}
+    return (f"`trustsim regimes --seeds {len(info['seeds'])}` at the defaults ({info['steps']} steps a run): the "
+            f"share advantage is positive in {counts['positive']}, negative in {counts['negative']} and undecided in "
+            f"{len(table) - sum(counts.values())} of {len(table)} cells × horizons (95% intervals).\n\n"
+            "![Regime map of the partner share advantage](images/regimes.png)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--params", action="store_true", help="only the parameter and column tables")
@@ -91,11 +105,19 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--structures", type=Path, metavar="DIR",
                     help="only docs/experiments.md's structures block and figure, from a `trustsim structures` folder")
+    ap.add_argument("--regimes", type=Path, metavar="DIR",
+                    help="only docs/experiments.md's regime map block and figure, from a `trustsim regimes` folder")
     args = ap.parse_args()
-    if args.structures:
+    if args.structures or args.regimes:
         page = ROOT / "docs" / "experiments.md"
-        page.write_text(replace_block(page.read_text(), "structures", structures_block(args.structures)))
-        shutil.copyfile(args.structures / "figures" / "structures.png", ROOT / "docs" / "images" / "structures.png")
+        text = page.read_text()
+        if args.structures:
+            text = replace_block(text, "structures", structures_block(args.structures))
+            shutil.copyfile(args.structures / "figures" / "structures.png", ROOT / "docs" / "images" / "structures.png")
+        if args.regimes:
+            text = replace_block(text, "regimes", regimes_block(args.regimes))
+            shutil.copyfile(args.regimes / "figures" / "regimes_share.png", ROOT / "docs" / "images" / "regimes.png")
+        page.write_text(text)
         return
     from trustsim.params import schema_markdown
 
