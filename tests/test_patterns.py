@@ -82,7 +82,7 @@ def test_p10_defects_fall_twice_as_fast_for_partners(runs):
     check(patterns.p10(runs))
 
 
-# --- model 2's regularities and the channel decomposition --------------------------------------------
+# --- the regularities R1–R4 and the channel decomposition ------------------------------------------------
 
 def test_r1_trust_has_a_price(runs):
     check(patterns.PATTERNS["R1"](runs))

@@ -79,7 +79,7 @@ def test_reputation_is_the_mean_trust_of_current_customers():
     # quote · (1 + w · (1 − rep)): 1.0 · (1 + 0.3 · 0.6) = 1.18
     assert_allclose(rules.expected_cost_score(A([1.0, 1.0]), A([0.4, 1.0]), 0.3), [1.18, 1.0])
     assert_allclose(rules.starting_trust(0.5, A([0.9, 0.1]), 0.5), [0.7, 0.3])
-    assert_allclose(rules.starting_trust(0.5, A([0.9]), 0.0), [0.5])  # no word of mouth: model 1
+    assert_allclose(rules.starting_trust(0.5, A([0.9]), 0.0), [0.5])  # no word of mouth: the starting trust alone
 
 
 def test_fit_factor_and_margin_factor():

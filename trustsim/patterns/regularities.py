@@ -1,4 +1,4 @@
-"""The regularities R1, R2 and R4 of model 2 (docs/ODD.md section 1), and the channel decomposition.
+"""The regularities R1, R2 and R4 of betrayable trust (docs/ODD.md section 1), and the channel decomposition.
 
 Like the patterns, each is a check over seeds with 95% intervals, registered in the same table; none is
 produced by a rule that names it, and one that does not emerge is reported with its figures (its
