@@ -15,7 +15,7 @@ from trustsim import TrustMarket
 from trustsim.ensemble import Ensemble
 from trustsim.members import ParamSpace, batch_key
 from trustsim.metrics import COLUMN_NAMES
-from trustsim.params import Params
+from trustsim.params import GROUPS, Params
 
 
 def _params(**changes):
@@ -141,3 +141,18 @@ def test_a_member_of_a_thousand_matches_its_run_alone():
         alone = TrustMarket(members[i], rng=seeds[i]).run()
         assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
             ens.recorder.member(i), ens.buyer_sums.frame(ens, i))
+
+
+def test_a_view_reads_each_group_as_its_own_class_so_a_parameter_leads_to_its_declaration():
+    """Views and shared parameters offer every group of params.GROUPS as a property typed as its class, and
+    a view's group is an instance of that class holding each element's member's value."""
+    from trustsim.members import Shared, View
+    for cls in (View, Shared):
+        missing = [g for g in GROUPS if not isinstance(getattr(cls, g, None), property)]
+        assert not missing, (cls.__name__, missing)
+    space = ParamSpace([_params(), _params(**{"trust.gain": 0.5}), _params(**{"trust.gain": 0.25})])
+    view = space.at("market", np.array([2, 0, 1]))
+    assert isinstance(view.trust, GROUPS["trust"]) and isinstance(view.market, GROUPS["market"])
+    assert view.trust.gain.tolist() == [0.25, _params().trust.gain, 0.5]
+    assert view.trust.loss == _params().trust.loss and view.market is space.first.market
+    assert isinstance(space.shared.trust, GROUPS["trust"])

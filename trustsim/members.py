@@ -16,7 +16,27 @@ from typing import Any
 
 import numpy as np
 
-from .params import GROUPS, Params
+from .params import (
+    GROUPS,
+    Adaptation,
+    Buyers,
+    Downstream,
+    Group,
+    Innovation,
+    Linkage,
+    Market,
+    Params,
+    Prices,
+    Quality,
+    Run,
+    Service,
+    Suppliers,
+    Time,
+    Trust,
+    VaryingParameter,
+)
+
+__all__ = ["REAL_KEYS", "ParamSpace", "Shared", "VaryingParameter", "View", "batch_key"]
 
 REAL_KEYS = tuple(f"{g}.{n}" for g, cls in GROUPS.items() for n, f in cls.model_fields.items()
                   if f.annotation is float)
@@ -28,71 +48,108 @@ def batch_key(params: Params) -> tuple:
     return tuple((k, v) for k, v in flat.items() if k not in REAL_KEYS and k != "run.seed")
 
 
-class _Group:
-    __slots__ = ("_view", "_group")
-
-    def __init__(self, view: View, group: str):
-        self._view, self._group = view, group
-
-    def __getattr__(self, name: str) -> Any:
-        return self._view.value(self._group, name)
+def _group_with(group: Group, values: dict[str, Any], held_back: Sequence[str] = ()) -> Group:
+    """A copy of one parameter group with some values replaced (arrays, one per element) and some held back."""
+    g = type(group).model_construct(**{**group.__dict__, **values})
+    for name in held_back:
+        del g.__dict__[name]
+    return g
 
 
-class VaryingParameter(LookupError):
-    """A real-valued parameter read through ``ParamSpace.shared`` while the members hold different values."""
+class _Groups:
+    """The parameter groups by name, each an instance of its class in ``params.py`` (so ``view.trust.gain`` leads
+    a reader and an editor to ``Trust.gain``); subclasses say how a group is built."""
+
+    __slots__ = ()
+
+    def _group(self, name: str) -> Group:
+        raise NotImplementedError
+
+    @property
+    def run(self) -> Run:
+        return self._group("run")
+
+    @property
+    def market(self) -> Market:
+        return self._group("market")
+
+    @property
+    def buyers(self) -> Buyers:
+        return self._group("buyers")
+
+    @property
+    def prices(self) -> Prices:
+        return self._group("prices")
+
+    @property
+    def suppliers(self) -> Suppliers:
+        return self._group("suppliers")
+
+    @property
+    def trust(self) -> Trust:
+        return self._group("trust")
+
+    @property
+    def quality(self) -> Quality:
+        return self._group("quality")
+
+    @property
+    def service(self) -> Service:
+        return self._group("service")
+
+    @property
+    def time(self) -> Time:
+        return self._group("time")
+
+    @property
+    def innovation(self) -> Innovation:
+        return self._group("innovation")
+
+    @property
+    def linkage(self) -> Linkage:
+        return self._group("linkage")
+
+    @property
+    def downstream(self) -> Downstream:
+        return self._group("downstream")
+
+    @property
+    def adaptation(self) -> Adaptation:
+        return self._group("adaptation")
 
 
-class _SharedGroup:
-    __slots__ = ("_values", "_group", "_varying")
-
-    def __init__(self, values, group: str, varying: dict):
-        self._values, self._group, self._varying = values, group, varying
-
-    def __getattr__(self, name: str) -> Any:
-        key = f"{self._group}.{name}"
-        if key in self._varying:
-            raise VaryingParameter(f"{key} differs between the members of this ensemble; read it through a view "
-                                   f"(pp.rel, pp.buyer, pp.supplier, pp.market or pp.at)")
-        return getattr(self._values, name)
-
-
-class Shared:
+class Shared(_Groups):
     """What every member shares, read as ``shared.market.buyers``: the first member's value of any parameter
-    the members agree on; a real-valued parameter that differs between members raises ``VaryingParameter``
-    (the first member's value would be silently wrong for the others)."""
+    the members agree on; a real-valued parameter that differs between members is held back, and reading it
+    raises ``VaryingParameter`` (the first member's value would be silently wrong for the others)."""
 
-    __slots__ = ("_params", "_varying")
+    __slots__ = ("_params", "_groups")
 
-    def __init__(self, params: Params, varying: dict):
-        self._params, self._varying = params, varying
+    def __init__(self, params: Params, varying: dict[str, dict[str, np.ndarray]]):
+        self._params = params
+        self._groups = {g: _group_with(getattr(params, g), {}, held_back=list(names)) for g, names in varying.items()}
 
-    def __getattr__(self, group: str) -> _SharedGroup:
-        return _SharedGroup(getattr(self._params, group), group, self._varying)
+    def _group(self, name: str) -> Group:
+        g = self._groups.get(name)
+        return getattr(self._params, name) if g is None else g
 
 
-class View:
+class View(_Groups):
     """The parameters as seen by elements whose members are ``index``: ``view.trust.gain`` is a number when
-    all members share it, else an array of each element's member's value (computed once per view)."""
+    all members share it, else an array of each element's member's value (a group is built once per view,
+    when a phase first reads it)."""
 
-    __slots__ = ("_space", "_index", "_cache", "_groups")
+    __slots__ = ("_space", "_index", "_groups")
 
     def __init__(self, space: ParamSpace, index: np.ndarray):
-        self._space, self._index, self._cache, self._groups = space, index, {}, {}
+        self._space, self._index, self._groups = space, index, {}
 
-    def value(self, group: str, name: str) -> Any:
-        key = f"{group}.{name}"
-        values = self._space.varying.get(key)
-        if values is None:
-            return getattr(getattr(self._space.first, group), name)
-        out = self._cache.get(key)
-        if out is None:
-            out = self._cache[key] = values[self._index]
-        return out
-
-    def __getattr__(self, group: str) -> _Group:
-        g = self._groups.get(group)
+    def _group(self, name: str) -> Group:
+        g = self._groups.get(name)
         if g is None:
-            g = self._groups[group] = _Group(self, group)
+            first, varying = getattr(self._space.first, name), self._space.varying_by_group.get(name)
+            g = self._groups[name] = first if varying is None else _group_with(
+                first, {n: values[self._index] for n, values in varying.items()})
         return g
 
 
@@ -116,7 +173,11 @@ class ParamSpace:
                 values = np.array([f[k] for f in flats], dtype=float)
                 if (values != values[0]).any():
                     self.varying[k] = values
-        self.shared = Shared(self.first, self.varying) if self.varying else self.first
+        self.varying_by_group: dict[str, dict[str, np.ndarray]] = {}
+        for k, values in self.varying.items():
+            group, name = k.split(".")
+            self.varying_by_group.setdefault(group, {})[name] = values
+        self.shared = Shared(self.first, self.varying_by_group) if self.varying else self.first
         m = self.first.market
         self.member_of = {
             "relationship": np.repeat(np.arange(self.n), m.buyers * m.slots_per_buyer),

@@ -25,8 +25,20 @@ def P(default, lo=None, hi=None, unit="", doc="", *, gt=None):
     return Field(default, ge=lo, le=hi, gt=gt, description=doc, json_schema_extra={"unit": unit})
 
 
+class VaryingParameter(LookupError):
+    """A real-valued parameter read through an ensemble's shared parameters while its members hold different
+    values (``members.Shared``)."""
+
+
 class Group(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only for a declared field an ensemble's shared parameters hold back: its members differ in it
+        if name in type(self).model_fields:
+            raise VaryingParameter(f"{type(self).__name__.lower()}.{name} differs between the members of this "
+                                   f"ensemble; read it through a view (pp.rel, pp.buyer, pp.supplier, pp.market or pp.at)")
+        return super().__getattr__(name)
 
 
 class Run(Group):
