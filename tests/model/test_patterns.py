@@ -9,7 +9,6 @@ reported, not silently taken. Run with ``pytest tests/test_patterns.py -s`` to s
 import importlib.util
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,7 +171,7 @@ def test_null_model_scenario_file_is_the_null_model_of_the_patterns():
 
     from trustsim.scenario import load_scenario
 
-    path = Path(__file__).resolve().parents[1] / "scenarios" / "null_model.toml"
+    path = ROOT / "scenarios" / "null_model.toml"
     assert load_scenario(path).params == patterns.null_model(Params())
 
 
