@@ -3,7 +3,7 @@ with the measured figure printed beside its target.
 
 At the defaults some of them do not emerge (docs/ODD.md, "Pattern tests"): their tests are strict expected
 failures whose reason states the measured cause, so a change that makes one emerge fails here and must be
-reported, not silently taken. Run with ``pytest tests/test_patterns.py -s`` to see the figures.
+reported, not silently taken. Run with ``pytest tests/model/test_patterns.py -s`` to see the figures.
 """
 
 import importlib.util
