@@ -8,7 +8,7 @@ The engine computes the same thing when the other mechanisms are neutralised by 
 (``NEUTRAL``): no service needs (no gaps, complaints or silent exits), no ideas (costs and defect
 rates constant), no uncertainty, no links, silence-triggered attention (no erosion), suppliers too rich
 to go bankrupt. Prices, trust and inspection then depend on these four phases only, so the two
-implementations must agree on their long-run means within sampling error (``tests/test_naive_reference.py``).
+implementations must agree on their long-run means within sampling error (``tests/model/test_naive_reference.py``).
 
     python benchmarks/naive_reference.py --buyers 1000 --steps 120
 """

@@ -56,7 +56,7 @@ def example_block(summary: dict) -> str:
 
 def generated_tables(runs, seeds: int) -> dict[str, str]:
     """The blocks the pattern suite fills in: the pattern table (with the decomposition apart) and the partner
-    advantage by horizon. ``tests/test_patterns.py`` renders them from its own runs and compares the README's."""
+    advantage by horizon. ``tests/model/test_patterns.py`` renders them from its own runs and compares the README's."""
     from trustsim import patterns
 
     return {

@@ -8,7 +8,7 @@ the memory the machine has free for it, and refuses a run that does not fit with
 The estimate is measured, not derived: peak resident memory of ``trustsim run`` (model, tables,
 figures, written results) at 1 to 200 000 buyers, 1 000 to 50 000 suppliers, 2 and 10 slots per
 buyer, fitted per buyer, per relationship, per supplier and per step, with a quarter added for what
-the measurements did not cover; ``tests/test_input_and_conventions.py`` checks it against what a real run
+the measurements did not cover; ``tests/cli/test_input_and_conventions.py`` checks it against what a real run
 allocates.
 """
 

@@ -89,7 +89,8 @@ def version_differences(info: dict) -> list[str]:
 
 RELATIVE_TOLERANCE = 1e-9
 """Two numbers are the same figure when they differ by at most this share of the larger (rerun, and the
-tests holding fresh runs to committed records: ``tests/test_golden.py``, ``tests/test_example_result.py``)."""
+tests holding fresh runs to committed records: ``tests/model/test_golden.py``,
+``tests/model/test_example_result.py``)."""
 ABSOLUTE_FLOOR = 1e-12
 """... or by at most this much: a figure that is 0 on one machine may be 1e-17 on another."""
 

@@ -3,13 +3,12 @@ with the measured figure printed beside its target.
 
 At the defaults some of them do not emerge (docs/ODD.md, "Pattern tests"): their tests are strict expected
 failures whose reason states the measured cause, so a change that makes one emerge fails here and must be
-reported, not silently taken. Run with ``pytest tests/test_patterns.py -s`` to see the figures.
+reported, not silently taken. Run with ``pytest tests/model/test_patterns.py -s`` to see the figures.
 """
 
 import importlib.util
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,7 +171,7 @@ def test_null_model_scenario_file_is_the_null_model_of_the_patterns():
 
     from trustsim.scenario import load_scenario
 
-    path = Path(__file__).resolve().parents[1] / "scenarios" / "null_model.toml"
+    path = ROOT / "scenarios" / "null_model.toml"
     assert load_scenario(path).params == patterns.null_model(Params())
 
 

@@ -1,6 +1,6 @@
 """Broken parameter files through `trustsim check`, `run` and `sweep`: exit 2, one line, nothing written.
 
-The corpus lives in ``tests/fuzz_corpus/`` and is written by ``tests/make_fuzz_corpus.py``; its
+The corpus lives in ``tests/cli/fuzz_corpus/`` and is written by ``tests/cli/make_fuzz_corpus.py``; its
 ``index.json`` says what each command must do with each case. Every case goes through the three
 commands in-process (``trustsim.cli.main``); a few go through the real entry point as well.
 """
@@ -63,7 +63,7 @@ def assert_refused(code, err, case, expect):
 
 def test_the_corpus_is_what_the_generator_writes():
     files, _ = make_fuzz_corpus.build()
-    assert make_fuzz_corpus.on_disk() == files, "run: python tests/make_fuzz_corpus.py"
+    assert make_fuzz_corpus.on_disk() == files, "run: python tests/cli/make_fuzz_corpus.py"
 
 
 @pytest.mark.parametrize("case", CASES)

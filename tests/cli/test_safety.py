@@ -11,12 +11,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import ROOT
 
 from trustsim.cli import build_parser, main
 from trustsim.errors import ParamError
 from trustsim.scenario import load_scenario
 
-PACKAGE = Path(__file__).resolve().parents[1] / "trustsim"
+PACKAGE = ROOT / "trustsim"
 PAYLOAD = "__import__('os').system('touch pwned')"
 
 

@@ -1,6 +1,6 @@
 """Golden outputs: the tables of a few runs hold the recorded numbers.
 
-Restructuring the code must not change a figure. ``tests/golden.json`` holds, for the baseline and three
+Restructuring the code must not change a figure. ``tests/model/golden.json`` holds, for the baseline and three
 other scenarios over several seeds, the numbers of the three tables ``trustsim run`` writes:
 ``timeseries.csv`` as every column of every group at steps 1, 2, 5, 10, 20, 40 and 60 (the last) and each
 column's sum over all steps; ``summary.json`` whole; ``buyers.csv`` whole, column by column.
@@ -10,10 +10,10 @@ another order, which changes the last bits. Real numbers compare within the tole
 uses, 1e-9 relative with an absolute floor of 1e-12 for figures near 0
 (``trustsim.reproduce.RELATIVE_TOLERANCE``, ``ABSOLUTE_FLOOR``); whole numbers (counts, steps, buyer
 ids), text (groups, postures), column names and order, and the tables' lengths compare exactly. On one
-machine and library build the tables are byte-identical run to run (``tests/test_workflow.py``).
+machine and library build the tables are byte-identical run to run (``tests/cli/test_workflow.py``).
 
 A change to the model that is meant to change the figures rewrites the record
-(``TRUSTSIM_UPDATE_GOLDEN=1 pytest tests/test_golden.py``) in the same commit, so the change of figures is
+(``TRUSTSIM_UPDATE_GOLDEN=1 pytest tests/model/test_golden.py``) in the same commit, so the change of figures is
 visible in review: one line per column.
 """
 

@@ -1,87 +1,13 @@
-"""`trustsim calibrate`: the calibration file, the ABC-SMC core against analytic posteriors on toy models,
-coverage, resuming, workers, and the report (docs/ODD.md, Calibration)."""
+"""`trustsim calibrate`: the calibration file, a small calibration written and redrawn, resuming, workers, coverage
+on the model itself, screening, and bad options (docs/ODD.md, Calibration). The ABC-SMC core is checked on toy
+models in tests/unit/test_calibration.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from trustsim.calibration.abc import Problem, Settings, abc_smc, structure_weights
-from trustsim.calibration.diagnostics import coverage_records, coverage_summary, weighted_moments
-
-
-def _normal_toy(y, s=1.0, tau=0.5, lo=-10.0, hi=10.0):
-    """A figure that is the parameter plus run noise (sd s), published with error sd tau."""
-    def simulate(theta, m, keys):
-        rng = np.random.default_rng(np.random.SeedSequence(11, spawn_key=tuple(int(k) for k in keys[0])))
-        return theta + s * rng.standard_normal(theta.shape)
-
-    return Problem(lo=np.array([lo]), hi=np.array([hi]), observed=np.array([y]), scale=np.array([np.hypot(s, tau)]),
-                   obs_sd=np.array([tau]), simulate=simulate)
-
-
-def test_abc_smc_finds_the_analytic_posterior_of_a_normal_mean():
-    """Flat prior, figure ~ N(μ, s²), published with error τ: the posterior is N(y, s² + τ²), so both the run
-    noise and the observation uncertainty must widen it."""
-    s, tau, y = 1.0, 0.5, 1.3
-    pops, why = abc_smc(_normal_toy(y, s, tau), Settings(population=1000, budget=60000, generations=30, seed=3))
-    mean, cov = weighted_moments(pops[-1])
-    sd, exact = float(np.sqrt(cov[0, 0])), float(np.hypot(s, tau))
-    print(f"ABC posterior {mean[0]:.3f} ± {sd:.3f}, analytic {y} ± {exact:.3f} ({len(pops)} generations, {why})")
-    assert len(pops) >= 4 and pops[-1].tolerance < 0.1
-    assert abs(mean[0] - y) < 0.2
-    assert abs(sd / exact - 1) < 0.12
-
-
-def test_abc_model_choice_matches_the_analytic_bayes_factor():
-    """Two readings of one figure: the sum of squares of n draws with sd 1 or 1.5; the Bayes factor is
-    (σ_B/σ_A)^(n−1) exp(−S/2 (1/σ_A² − 1/σ_B²))."""
-    n, sig, S = 10, np.array([1.0, 1.5]), 12.0
-
-    def simulate(theta, m, keys):
-        rng = np.random.default_rng(np.random.SeedSequence(5, spawn_key=tuple(int(k) for k in keys[0])))
-        x = theta + sig[m][:, None] * rng.standard_normal((len(m), n))
-        return ((x - x.mean(1, keepdims=True)) ** 2).sum(1)[:, None]
-
-    problem = Problem(lo=np.array([-5.0]), hi=np.array([5.0]), observed=np.array([S]), scale=np.array([6.0]),
-                      obs_sd=np.zeros(1), simulate=simulate, structure_prior=np.array([0.5, 0.5]))
-    pops, _ = abc_smc(problem, Settings(population=1000, budget=50000, generations=30, seed=1))
-    bf = (sig[1] / sig[0]) ** (n - 1) * np.exp(-S / 2 * (1 / sig[0] ** 2 - 1 / sig[1] ** 2))
-    exact, got = bf / (1 + bf), structure_weights(pops[-1], 2)[0]
-    print(f"posterior weight of reading A: ABC {got:.3f}, analytic {exact:.3f}")
-    assert abs(got - exact) < 0.06
-
-
-def test_intervals_cover_the_truth_at_their_nominal_rates_on_the_toy():
-    """Simulation-based calibration: truths drawn from the prior, pseudo-observed figures made from them."""
-    rng = np.random.default_rng(2024)
-    rows = []
-    for i in range(40):
-        truth = rng.uniform(-3, 3)
-        y = truth + rng.standard_normal() * 1.0 + rng.standard_normal() * 0.5
-        pops, _ = abc_smc(_normal_toy(y, lo=-3.0, hi=3.0), Settings(population=300, budget=8000, seed=100 + i))
-        rows += coverage_records(i, ["mu"], [truth], pops[-1])
-    for s in coverage_summary(rows):
-        print(f"{s['level']:.0%} intervals held the truth in {s['rate']:.0%} of {s['n']} (se {s['se']:.3f})")
-        assert abs(s["rate"] - s["level"]) <= 3 * s["se"]
-
-
-def test_the_same_seed_gives_the_same_posterior_and_another_seed_another():
-    a, _ = abc_smc(_normal_toy(0.5), Settings(population=100, budget=2000, seed=7))
-    b, _ = abc_smc(_normal_toy(0.5), Settings(population=100, budget=2000, seed=7))
-    c, _ = abc_smc(_normal_toy(0.5), Settings(population=100, budget=2000, seed=8))
-    assert [p.to_json() for p in a] == [p.to_json() for p in b]
-    assert a[-1].theta != c[-1].theta
-
-
-def test_resuming_from_the_kept_generations_gives_the_same_posterior():
-    settings = Settings(population=100, budget=3000, seed=9)
-    whole, _ = abc_smc(_normal_toy(0.5), settings)
-    assert len(whole) >= 3
-    resumed, _ = abc_smc(_normal_toy(0.5), settings, start=whole[:2])
-    assert [p.to_json() for p in resumed] == [p.to_json() for p in whole]
+from conftest import BASELINE, SCENARIOS
 
 
 @pytest.mark.parametrize("table, key, needle", [
@@ -95,7 +21,7 @@ def test_resuming_from_the_kept_generations_gives_the_same_posterior():
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main
 
-    baseline = (Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()
+    baseline = BASELINE.as_posix()
     text = (f'extends = "{baseline}"\n{table}\n[[calibrate.targets]]\nname = "a"\n'
             f'measure = "nonprod_least_trusted"\nvalue = 0.47\nsd = 0.03\n')
     if "parameters" not in table:
@@ -151,7 +77,7 @@ role = "held_out"
 
 def small_file(tmp_path, budget=100, pattern_draws=0) -> Path:
     path = tmp_path / "small.toml"
-    baseline = (Path(__file__).parents[1] / "scenarios" / "baseline.toml").as_posix()
+    baseline = BASELINE.as_posix()
     path.write_text(SMALL.format(baseline=baseline, budget=budget, pattern_draws=pattern_draws))
     return path
 
@@ -271,7 +197,7 @@ def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, caps
     from trustsim.cli import main
 
     out = tmp_path / "cal"
-    code = main(["calibrate", str(Path(__file__).parents[1] / "scenarios" / "calibration.toml"), "--out", str(out),
+    code = main(["calibrate", str(SCENARIOS / "calibration.toml"), "--out", str(out),
                  *args])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and needle in err and not out.exists()

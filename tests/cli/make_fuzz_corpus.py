@@ -1,7 +1,7 @@
-"""Write the corpus of broken parameter files in ``tests/fuzz_corpus/`` (deterministic).
+"""Write the corpus of broken parameter files in ``tests/cli/fuzz_corpus/`` (deterministic).
 
-    python tests/make_fuzz_corpus.py            # rewrite the corpus
-    python tests/make_fuzz_corpus.py --check    # exit 1 if the committed corpus differs
+    python tests/cli/make_fuzz_corpus.py            # rewrite the corpus
+    python tests/cli/make_fuzz_corpus.py --check    # exit 1 if the committed corpus differs
 
 Each case is one entry file; a case that needs companions (``extends``) is a folder whose entry is
 ``main.toml``. ``index.json`` lists every case with what ``trustsim check``, ``run`` and ``sweep`` must
@@ -480,7 +480,7 @@ def main(argv=None) -> int:
     files, index = build()
     if argv and "--check" in argv:
         same = on_disk() == files
-        print("corpus is up to date" if same else "corpus differs: run python tests/make_fuzz_corpus.py")
+        print("corpus is up to date" if same else "corpus differs: run python tests/cli/make_fuzz_corpus.py")
         return 0 if same else 1
     if CORPUS.exists():
         for p in sorted(CORPUS.rglob("*"), reverse=True):

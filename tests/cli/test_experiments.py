@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BASELINE
+from conftest import BASELINE, SCENARIOS
 
 from trustsim import cli
 from trustsim.errors import ParamError
@@ -297,7 +297,7 @@ def test_bad_command_line_and_folders(tmp_path, capsys, monkeypatch):
 
 
 def test_shipped_sweep_files_are_valid():
-    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    scenarios = SCENARIOS
     unc = load_sweep(scenarios / "sweep_uncertainty.toml")
     assert unc.design == "grid" and unc.replications == 10 and unc.n_runs == 4 * 3 * 10
     assert unc.keys == ["market.uncertainty", "buyers.partner_share"]
