@@ -91,6 +91,10 @@ def test_resuming_from_the_kept_generations_gives_the_same_posterior():
     ('[calibrate.structures]\n"suppliers.attention_policy" = { values = ["silence", "periodc"] }',
      "attention_policy", "'periodc' is not one of"),
     ('[calibrate.structures]\n"trust.gain" = { values = [0.1, 0.2] }', "trust.gain", "not a real number"),
+    ('[calibrate.structures]\n"suppliers.atention_policy" = { values = ["silence"] }',
+     "calibrate.structures.suppliers.atention_policy", 'unknown parameter (did you mean "attention_policy"?)'),
+    ('[calibrate.parameters]\n"trust.gain" = { lo = 0.1, hi = 1.5 }', "calibrate.parameters.trust.gain",
+     "range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main
