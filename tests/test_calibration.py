@@ -182,7 +182,12 @@ def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
     info = json.loads((out / "manifest.json").read_text())
     assert info["kind"] == "calibration" and info["calibration_file"]["sha256"] == hashlib.sha256(
         path.read_bytes()).hexdigest()
-    assert "## Posterior" in (out / "calibration.md").read_text()
+    report = (out / "calibration.md").read_text()
+    assert "## Posterior" in report
+    tables = [[line.count("|") - line.count("\\|") for line in block.splitlines() if line.startswith("|")]
+              for block in report.split("\n\n") if block.startswith("| ")]
+    print("calibration.md tables, cells per line:", tables)
+    assert len(tables) >= 4 and all(len(set(t)) == 1 and len(t) >= 3 for t in tables)  # every row as wide as its header
     for png in (out / "figures").glob("*.png"):
         png.unlink()
     assert main(["report", str(out)]) == 0
