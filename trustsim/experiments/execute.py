@@ -1,5 +1,6 @@
-"""Running a sweep: one run in a worker, the executors that carry runs, the progress line, and the loop
-that keeps workers busy and journals each finished run.
+"""Running a sweep: the executors that carry runs, the progress line, the loop that keeps workers busy
+(:func:`finished_runs`), and its two consumers: :func:`run_sweep`, which journals each finished run into a
+folder, and :func:`sweep_tables`, which keeps the tables in memory for the Python API.
 
 Runs go to any ``concurrent.futures`` executor: this process, a local process pool, or a Dask
 cluster's executor. A run never raises: a failure becomes a row with status "error".
