@@ -15,6 +15,17 @@ TINY = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6
 SMALL = ["--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", "30"]
 SMALL_PARAMS = {"market.buyers": 12, "market.suppliers": 6, "run.steps": 30}
 
+# a sweep file's market: 6 buyers and 3 suppliers for 4 steps
+SMALL_SWEEP_BASE = "[run]\nsteps = 4\n\n[market]\nbuyers = 6\nsuppliers = 3\n\n"
+
+
+def small_sweep(extends=None, *, replications=1, extra="", factors=('"market.uncertainty" = [0.0, 0.6]',)):
+    """A grid sweep file's text over the small market of ``SMALL_SWEEP_BASE``: ``extends`` a scenario (a path)
+    or nothing, ``extra`` lines for its ``[sweep]`` table (each ending in a newline), and ``factors`` lines."""
+    head = f'extends = "{Path(extends).as_posix()}"\n' if extends else ""
+    return (f'{head}{SMALL_SWEEP_BASE}[sweep]\ndesign = "grid"\nreplications = {replications}\n{extra}\n'
+            f'[sweep.factors]\n' + "".join(f"{line}\n" for line in factors))
+
 
 def run_cli(capsys, *argv):
     """``trustsim ARGV…`` in this process: its exit status, standard output and standard error."""

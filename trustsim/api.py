@@ -145,7 +145,8 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
               workers: int | None = None, **overrides: Any):
     """Run a scenario on ``seeds`` seeds derived from ``seed`` (default its run.seed) as ``trustsim run
     --seeds`` does; returns a :class:`~trustsim.experiments.replicate.Replicated` (``runs``, ``timeseries``,
-    ``summary()``, ``table()``, ``bands()``, ``save(dir)``). ``workers``: processes (None: all cores)."""
+    ``summary()``, ``table()``, ``bands()``, ``save(dir)``), built in memory: nothing is written until
+    ``save``. ``workers``: processes (None: all cores); the tables are the same for any number."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments.replicate import replicate as run_replications
 
@@ -193,14 +194,11 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
           metrics: list[str] | None = None, steps: int | None = None, workers: int | None = None,
           **overrides: Any) -> SweepResult:
     """A batch experiment, as a sweep file's ``[sweep]`` table would declare it (``factors``: lists of values
-    for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables."""
+    for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables, built
+    in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any ``workers``."""
     # on first use: `import trustsim` loads nothing heavy
-    import tempfile
-
-    import pandas as pd
-
     from .errors import ParamError
-    from .experiments import build_sweep, run_sweep
+    from .experiments import build_sweep, point_table, sweep_tables
 
     workers = whole("workers", workers, 1, none=True)
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
@@ -213,12 +211,9 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
         if value is not None:
             table[key] = list(value) if key == "metrics" else value
     sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
-    with tempfile.TemporaryDirectory(prefix="trustsim-sweep-") as tmp:
-        folder = Path(tmp) / "sweep"
-        run_sweep(sw, folder, workers=workers, quiet=True, figures=False)
-        runs, points = pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "points.csv")
+    runs, _ = sweep_tables(sw, workers=workers)
     warn_failed(runs, "runs")
-    return SweepResult(sw, runs, points)
+    return SweepResult(sw, runs, point_table(sw, runs))
 
 
 def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None:

@@ -336,6 +336,23 @@ def bounds(key: str) -> tuple[Any, Any]:
     return lo, hi
 
 
+def parameter_key(given: str, source: str | None, where: str) -> str:
+    """A table entry's parameter name (``"trust.gain"`` or ``"gain"``) as its full key ``"trust.gain"``; when no
+    parameter has that name, a ParamError naming the entry ``where``, with the nearest name suggested."""
+    try:
+        return ".".join(resolve_key(given))
+    except ParamError as exc:
+        raise ParamError(source, where, exc.message) from None
+
+
+def range_fault(key: str, lo: Any, hi: Any) -> str | None:
+    """Why the range ``lo … hi`` (a prior's, a sampled factor's) leaves ``key``'s declared range, else None."""
+    dlo, dhi = bounds(key)
+    if (dlo is not None and lo < dlo) or (dhi is not None and hi > dhi):
+        return f"range {lo} … {hi} leaves the allowed range {dlo} to {dhi}"
+    return None
+
+
 def plain_number(value: Any) -> Any:
     """A NumPy scalar (``np.int64`` from a DataFrame or ``np.arange``, say) as the Python number it holds;
     anything else as it is."""

@@ -19,6 +19,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from conftest import SMALL_SWEEP_BASE, small_sweep  # the script's folder is on the path
+
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "fuzz_corpus"
 
@@ -61,26 +63,9 @@ partner_in_price = true
 reference_volume = 125.0
 """
 
-SWEEP = """\
-[run]
-steps = 4
-
-[market]
-buyers = 6
-suppliers = 3
-
-[sweep]
-design = "grid"
-replications = 1
-seed = 11
-metrics = ["advantage.market_share", "tco_per_unit"]
-
-[sweep.factors]
-"market.uncertainty" = [0.0, 0.6]
-partner_share = [0.3, 0.7]
-"""
-
-SMALL_SWEEP_BASE = "[run]\nsteps = 4\n\n[market]\nbuyers = 6\nsuppliers = 3\n\n"
+# the valid sweep file the broken ones are made from
+SWEEP = small_sweep(extra='seed = 11\nmetrics = ["advantage.market_share", "tco_per_unit"]\n',
+                    factors=('"market.uncertainty" = [0.0, 0.6]', "partner_share = [0.3, 0.7]"))
 
 
 def _schema():

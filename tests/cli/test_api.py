@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BASELINE
+from conftest import BASELINE, TINY, small_sweep
 
 import trustsim
 from trustsim.cli import main
@@ -93,3 +95,61 @@ def test_numpy_integers_are_integers():
     assert trustsim.Params().replace(**{"market.buyers": np.int64(7)}).market.buyers == 7
     reps = trustsim.replicate(seeds=np.int64(2), steps=3, buyers=6, suppliers=3, workers=np.int64(1))
     assert len(reps.runs) == 2
+
+
+def _no_folders(monkeypatch):
+    """Make writing a temporary or results folder fail, as ``replicate`` and ``sweep`` must never do (the
+    process pool's own listener folder, ``mkdtemp``, stays allowed)."""
+    def refuse(*a, **k):
+        raise AssertionError("the API wrote a folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refuse)
+    from trustsim.experiments import execute, journal
+
+    monkeypatch.setattr(execute, "run_sweep", refuse)
+    monkeypatch.setattr(execute, "Journal", refuse)
+    monkeypatch.setattr(journal, "prepare_folder", refuse)
+
+
+def test_sweep_tables_in_memory_are_the_tables_trustsim_sweep_writes(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "sw.toml"
+    path.write_text(small_sweep(BASELINE, replications=2))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "cli"), "--workers", "1", "--quiet"]) == 0
+    files = pd.read_parquet(tmp_path / "cli" / "runs.parquet"), pd.read_csv(tmp_path / "cli" / "points.csv")
+    before, ours = sorted(p.name for p in tmp_path.iterdir()), _ours_in_tmp()
+    _no_folders(monkeypatch)
+    for workers in (1, 2):
+        sw = trustsim.sweep(BASELINE, {"market.uncertainty": [0.0, 0.6]}, replications=2, steps=4, buyers=6,
+                            suppliers=3, workers=workers)
+        for got, want in zip((sw.runs, sw.points), files, strict=True):
+            assert list(got.columns) == list(want.columns)
+            pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
+        print("workers", workers, "runs", len(sw.runs), "points", list(sw.points["n"]))
+        assert len(sw.runs) == 4 and (sw.runs["status"] == "ok").all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert _ours_in_tmp() == ours
+
+
+def _ours_in_tmp() -> list[str]:
+    return sorted(p.name for p in Path(tempfile.gettempdir()).glob("trustsim-*"))
+
+
+def test_replications_in_memory_are_the_tables_run_seeds_writes(tmp_path, monkeypatch):
+    out = tmp_path / "R"
+    assert main(["run", str(BASELINE), *TINY, "--seeds", "3", "--seed", "5", "--workers", "1", "--out",
+                 str(out)]) == 0
+    runs = pd.read_csv(out / "replications.csv", keep_default_na=False, na_values=[""])
+    _no_folders(monkeypatch)
+    reps = [trustsim.replicate(BASELINE, seeds=3, seed=5, steps=6, buyers=8, suppliers=4, workers=w)
+            for w in (1, 2)]
+    for rep in reps:
+        got = rep.runs.assign(error=rep.runs["error"].replace("", float("nan")))
+        pd.testing.assert_frame_equal(got, runs, check_exact=False, rtol=1e-12, atol=1e-12, check_dtype=False)
+        for r in range(3):
+            want = pd.read_csv(out / "timeseries" / f"replicate-{r:03d}.csv")
+            mine = rep.timeseries[rep.timeseries["replicate"] == r].drop(columns="replicate")
+            pd.testing.assert_frame_equal(mine.reset_index(drop=True), want, check_exact=False, rtol=1e-12,
+                                          atol=1e-12, check_dtype=False)
+    pd.testing.assert_frame_equal(reps[0].timeseries, reps[1].timeseries)  # any number of workers: same tables
+    pd.testing.assert_frame_equal(reps[0].runs, reps[1].runs)
+    print("replicates", reps[0].seeds, "timeseries rows", len(reps[0].timeseries))

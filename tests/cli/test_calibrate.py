@@ -17,6 +17,10 @@ from conftest import BASELINE, SCENARIOS
     ('[calibrate.structures]\n"suppliers.attention_policy" = { values = ["silence", "periodc"] }',
      "attention_policy", "'periodc' is not one of"),
     ('[calibrate.structures]\n"trust.gain" = { values = [0.1, 0.2] }', "trust.gain", "not a real number"),
+    ('[calibrate.structures]\n"suppliers.atention_policy" = { values = ["silence"] }',
+     "calibrate.structures.suppliers.atention_policy", 'unknown parameter (did you mean "attention_policy"?)'),
+    ('[calibrate.parameters]\n"trust.gain" = { lo = 0.1, hi = 1.5 }', "calibrate.parameters.trust.gain",
+     "range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main
@@ -104,7 +108,12 @@ def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
     info = json.loads((out / "manifest.json").read_text())
     assert info["kind"] == "calibration" and info["calibration_file"]["sha256"] == hashlib.sha256(
         path.read_bytes()).hexdigest()
-    assert "## Posterior" in (out / "calibration.md").read_text()
+    report = (out / "calibration.md").read_text()
+    assert "## Posterior" in report
+    tables = [[line.count("|") - line.count("\\|") for line in block.splitlines() if line.startswith("|")]
+              for block in report.split("\n\n") if block.startswith("| ")]
+    print("calibration.md tables, cells per line:", tables)
+    assert len(tables) >= 4 and all(len(set(t)) == 1 and len(t) >= 3 for t in tables)  # every row as wide as its header
     for png in (out / "figures").glob("*.png"):
         png.unlink()
     assert main(["report", str(out)]) == 0

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BASELINE, TINY, one_line
+from conftest import BASELINE, TINY, one_line, small_sweep
 
 from trustsim import results
 from trustsim.cli import main
@@ -232,18 +232,7 @@ def test_target_through_a_missing_folder_and_dot_dot(tmp_path, capsys):
 
 # --- OS errors while writing, wherever they come: one line, exit 2, no lock or half-written file (issue 23) ---
 
-SWEEP = """extends = "{base}"
-[run]
-steps = 4
-[market]
-buyers = 6
-suppliers = 3
-[sweep]
-design = "grid"
-replications = 1
-[sweep.factors]
-"market.uncertainty" = [0.0, 0.6]
-"""
+SWEEP = small_sweep(BASELINE)
 
 
 def _ours(folder: Path) -> list[str]:
@@ -255,7 +244,7 @@ def test_a_disk_that_fills_while_a_sweep_writes_its_tables_is_one_line(tmp_path,
     import pandas as pd
 
     path = tmp_path / "sw.toml"
-    path.write_text(SWEEP.format(base=BASELINE.as_posix()))
+    path.write_text(SWEEP)
 
     def full(self, *a, **k):  # as pyarrow says it: the errno only in its text
         raise OSError(f"[Errno {err_no}] Error writing bytes to file. Detail: [errno {err_no}] "
@@ -304,7 +293,7 @@ def test_a_lock_that_cannot_be_written_leaves_no_lock_file(tmp_path, capsys, mon
 def test_a_file_size_limit_is_one_line_without_a_traceback(tmp_path, command):
     """``ulimit -f`` (EFBIG on every write past the limit; SIGXFSZ is ignored by Python): one line, exit 2."""
     path = tmp_path / "sw.toml"
-    path.write_text(SWEEP.format(base=BASELINE.as_posix()).replace("buyers = 6", "buyers = 40"))
+    path.write_text(SWEEP.replace("buyers = 6", "buyers = 40"))
     args = ([command[0], str(BASELINE), *TINY, "--set", "market.buyers=40", *command[1:]] if command[0] == "run"
             else ["sweep", str(path), "--workers", "2", "--timeseries", "--quiet"])
     line = " ".join([sys.executable, "-m", "trustsim", *args, "--out", str(tmp_path / "out")])

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ParamError
-from ..params import Params, bounds, resolve_key, suggest
+from ..params import Params, bounds, parameter_key, range_fault, suggest
 from ..scenario import load_scenario
 from .targets import MEASUREMENTS
 
@@ -156,10 +156,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
 
     for given, prior in spec.parameters.items():
         where = f"calibrate.parameters.{given}"
-        try:
-            key = ".".join(resolve_key(given))
-        except ParamError as exc:
-            raise ParamError(source, where, exc.message) from None
+        key = parameter_key(given, source, where)
         if key not in REAL_KEYS:
             raise ParamError(source, where, "is not a real-valued parameter; compare its values as a structure "
                                             "([calibrate.structures]) instead")
@@ -170,8 +167,8 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
         b = dhi if prior.hi is None else float(prior.hi)
         if a is None or b is None or not math.isfinite(a) or not math.isfinite(b):
             raise ParamError(source, where, "has no finite range; give lo and hi")
-        if (dlo is not None and a < dlo) or (dhi is not None and b > dhi):
-            raise ParamError(source, where, f"range {a} … {b} leaves the allowed range {dlo} to {dhi}")
+        if why := range_fault(key, a, b):
+            raise ParamError(source, where, why)
         if not a < b:
             raise ParamError(source, where, f"lo ({a}) must be below hi ({b})")
         keys.append(key)
@@ -180,10 +177,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
     settings, values, weights = [], [], []
     for given, st in spec.structures.items():
         where = f"calibrate.structures.{given}"
-        try:
-            key = ".".join(resolve_key(given))
-        except ParamError as exc:
-            raise ParamError(source, where, exc.message) from None
+        key = parameter_key(given, source, where)
         if key in REAL_KEYS or key in keys or key == "run.seed":
             raise ParamError(source, where, "a structure is a setting that is not a real number (a choice of words "
                                             "or true/false); calibrate a real-valued parameter under parameters")

@@ -13,6 +13,7 @@ import json
 import math
 from pathlib import Path
 
+from ..markdown import table_lines
 from .abc import weighted_quantile
 
 INFORMED = 0.2   # shrinkage from which the published figures are taken to inform a parameter
@@ -65,11 +66,10 @@ def markdown(folder: str | Path, shipped: dict[str, float]) -> str:
             f"workers; trustsim {m['trustsim']}. A parameter takes its posterior median (three significant "
             f"figures) where its shrinkage is at least {INFORMED}; below that the figures do not inform it and it "
             "keeps the specification's value.")
-    rows = ["| parameter | prior | posterior median | 90% interval | shrinkage | default |",
-            "|---|---|---|---|---|---|"]
-    for r in posterior_summary(folder):
-        kept = "" if r["default"] is not None else " (kept: not informed)"
-        rows.append(f"| `{r['parameter']}` | U({r['lo']:g}, {r['hi']:g}) | {r['median']:.3g} | "
-                    f"[{r['q05']:.3g}, {r['q95']:.3g}] | {r['shrinkage']:.2f} | {shipped[r['parameter']]:g}{kept} |")
+    rows = table_lines(["parameter", "prior", "posterior median", "90% interval", "shrinkage", "default"],
+                       ([f"`{r['parameter']}`", f"U({r['lo']:g}, {r['hi']:g})", f"{r['median']:.3g}",
+                         f"[{r['q05']:.3g}, {r['q95']:.3g}]", f"{r['shrinkage']:.2f}",
+                         f"{shipped[r['parameter']]:g}" + ("" if r["default"] is not None else " (kept: not informed)")]
+                        for r in posterior_summary(folder)))
     return "\n".join([head, "", *rows])
 

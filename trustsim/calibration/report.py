@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import ParamError
+from ..markdown import table_lines
 from ..results import replace_file
 from .config import STATE, Calibration
 
@@ -68,19 +69,17 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
                  for t in cal.calibrate_targets) + ". Held out: "
              + (", ".join(f"{t.name} = {t.value:g}" for t in cal.spec.targets if t.role == "held_out") or "none")
              + ", and every pattern.", "",
-             "## Generations", "", "| generation | tolerance | proposed | acceptance | ESS | runs so far |",
-             "|---|---|---|---|---|---|"]
-    for g in gens.itertuples():
-        lines.append(f"| {g.generation} | {_f(g.tolerance)} | {g.proposed} | {g.acceptance:.3f} | {g.ess:.0f} | "
-                     f"{g.runs_so_far} |")
+             "## Generations", ""]
+    lines += table_lines(["generation", "tolerance", "proposed", "acceptance", "ESS", "runs so far"],
+                         ([str(g.generation), _f(g.tolerance), str(g.proposed), f"{g.acceptance:.3f}", f"{g.ess:.0f}",
+                           str(g.runs_so_far)] for g in gens.itertuples()))
     lines += ["", "## Posterior (last generation)", "",
               "Shrinkage is 1 − posterior variance / prior variance: near 0 the figures say nothing about a "
-              "parameter, near 1 they fix it.", "",
-              "| parameter | prior | default | median | 90% interval | mean ± sd | shrinkage |",
-              "|---|---|---|---|---|---|---|"]
-    for _, p in params.iterrows():
-        lines.append(f"| `{p.parameter}` | U({_f(p.prior_lo)}, {_f(p.prior_hi)}) | {_f(p.default)} | {_f(p.q50)} | "
-                     f"[{_f(p.q05)}, {_f(p.q95)}] | {_f(p['mean'])} ± {_f(p.sd, 2)} | {p.shrinkage:.2f} |")
+              "parameter, near 1 they fix it.", ""]
+    lines += table_lines(["parameter", "prior", "default", "median", "90% interval", "mean ± sd", "shrinkage"],
+                         ([f"`{p.parameter}`", f"U({_f(p.prior_lo)}, {_f(p.prior_hi)})", _f(p.default), _f(p.q50),
+                           f"[{_f(p.q05)}, {_f(p.q95)}]", f"{_f(p['mean'])} ± {_f(p.sd, 2)}", f"{p.shrinkage:.2f}"]
+                          for _, p in params.iterrows()))
     corr = tables["correlations"]
     strong = [(a, b, corr.loc[a, b]) for i, a in enumerate(corr.index) for b in corr.index[i + 1:]
               if abs(corr.loc[a, b]) >= 0.3]
@@ -88,9 +87,9 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
               + ("; ".join(f"`{a}` × `{b}` {r:+.2f}" for a, b, r in strong) or "none") + "."]
     st = tables["structures"]
     if len(st) > 1:
-        lines += ["", "## Structural readings (ABC model choice)", "", "| reading | prior | posterior |",
-                  "|---|---|---|"]
-        lines += [f"| {r.structure} | {r.prior:.3f} | {r.posterior:.3f} |" for _, r in st.iterrows()]
+        lines += ["", "## Structural readings (ABC model choice)", ""]
+        lines += table_lines(["reading", "prior", "posterior"],
+                             ([str(r.structure), f"{r.prior:.3f}", f"{r.posterior:.3f}"] for _, r in st.iterrows()))
         ratio = (st.posterior / st.prior).replace([np.inf], np.nan)
         spread = ratio.max() / max(ratio.min(), 1e-12)
         lines += ["", "The figures " + ("cannot tell the readings apart (every Bayes factor below 3)." if spread < 3
@@ -101,21 +100,19 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
         t = pr[pr.kind == "target"]
         lines += ["", "## Posterior predictive checks", "",
                   "Each target re-simulated at posterior draws on fresh seeds, with the published figure's error "
-                  "added (a new published figure's 90% interval), against the scenario's own parameters.", "",
-                  "| target | role | published | posterior mean [90%] | inside | defaults mean [90%] |",
-                  "|---|---|---|---|---|---|"]
-        for _, r in t.iterrows():
-            lines.append(f"| {r['name']} | {r.role} | {_f(r.published)} | {_f(r['mean'])} [{_f(r.lo90)}, "
-                         f"{_f(r.hi90)}] | {'yes' if r.inside90 else 'MISS'} | {_f(r.defaults_mean)} "
-                         f"[{_f(r.defaults_lo90)}, {_f(r.defaults_hi90)}] |")
+                  "added (a new published figure's 90% interval), against the scenario's own parameters.", ""]
+        lines += table_lines(["target", "role", "published", "posterior mean [90%]", "inside", "defaults mean [90%]"],
+                             ([str(r["name"]), str(r.role), _f(r.published), f"{_f(r['mean'])} [{_f(r.lo90)}, "
+                               f"{_f(r.hi90)}]", "yes" if r.inside90 else "MISS", f"{_f(r.defaults_mean)} "
+                               f"[{_f(r.defaults_lo90)}, {_f(r.defaults_hi90)}]"] for _, r in t.iterrows()))
         pt = pr[pr.kind == "pattern"]
         if len(pt):
             lines += ["", f"Patterns held at {int(pt.draws.iloc[0])} posterior draws against at the defaults, "
                           f"{int(pt.seeds.iloc[0])} seeds per variant each (the suite's verdicts use 30: with so "
-                          f"few, a pattern judged by an interval fails more often at both):", "",
-                      "| pattern | P(holds), posterior | holds at the defaults |", "|---|---|---|"]
-            lines += [f"| {r['name']} | {r.p_posterior:.2f} | {'yes' if r.p_defaults else 'no'} |"
-                      for _, r in pt.iterrows()]
+                          f"few, a pattern judged by an interval fails more often at both):", ""]
+            lines += table_lines(["pattern", "P(holds), posterior", "holds at the defaults"],
+                                 ([str(r["name"]), f"{r.p_posterior:.2f}", "yes" if r.p_defaults else "no"]
+                                  for _, r in pt.iterrows()))
     if "coverage" in tables and len(tables["coverage"]):
         # on use: only this path needs diagnostics
         from .diagnostics import coverage_summary

@@ -4,15 +4,17 @@ A sweep file is a scenario with a ``[sweep]`` table; ``trustsim sweep FILE`` run
 
 - ``design``: the sweep file validated once, its design points (grid, Latin hypercube, Sobol, Morris),
   run seeds and shards;
-- ``execute``: one run in a worker, the executors (this process, a process pool, Dask), the progress
-  line and :func:`run_sweep`, which keeps the workers busy;
+- ``execute``: the executors (this process, a process pool, Dask), the progress line, the loop that keeps
+  the workers busy, and what consumes its runs: :func:`run_sweep` (a folder with its journal) and
+  :func:`sweep_tables` (the tables in memory, for the Python API);
+- ``worker``: one run, or a batch of runs as an ensemble, in a worker;
 - ``journal``: the folder's state, the journal of finished runs (``--resume``) and the final tables;
 - ``analysis``: the runs table, means over replications, SALib sensitivity indices;
 - ``figures``: the sweep's figures;
 - ``merge``: the folders of ``--shard`` runs combined into one.
 """
 
-from .analysis import metric_columns, point_means, runs_frame, sensitivity
+from .analysis import metric_columns, point_means, point_table, runs_frame, sensitivity
 from .design import (
     DEFAULT_METRICS,
     DESIGNS,
@@ -28,11 +30,11 @@ from .design import (
     shard_ids,
     tasks,
 )
-from .execute import FAIL_ENV, metric_row, run_one, run_sweep
+from .execute import FAIL_ENV, metric_row, run_one, run_sweep, sweep_tables
 from .journal import JOURNAL, STATE, Journal, prepare_folder, read_journal
 from .merge import merge
 
 __all__ = ["DEFAULT_METRICS", "DESIGNS", "FAIL_ENV", "ID_COLUMNS", "JOURNAL", "METRIC_COLUMNS", "STATE",
            "Factor", "Journal", "Sweep", "build_sweep", "layout", "load_sweep", "merge", "metric_columns",
-           "metric_row", "parse_shard", "point_means", "prepare_folder", "read_journal", "run_one", "run_seed",
-           "run_sweep", "runs_frame", "sensitivity", "shard_ids", "tasks"]
+           "metric_row", "parse_shard", "point_means", "point_table", "prepare_folder", "read_journal", "run_one",
+           "run_seed", "run_sweep", "runs_frame", "sensitivity", "shard_ids", "sweep_tables", "tasks"]

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
-from ..params import Params, bounds, resolve_key, suggest
+from ..params import Params, bounds, parameter_key, range_fault, suggest
 from ..scenario import load_scenario
 from ..stats import ADVANTAGES
 
@@ -152,11 +152,7 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     seen: dict[str, str] = {}
     for given, spec in raw.items():
         where = f"factors.{given}"
-        try:
-            group, pname = resolve_key(given)
-        except ParamError as exc:
-            raise err(where, exc.message) from None
-        key = f"{group}.{pname}"
+        key = parameter_key(given, source, f"sweep.{where}")
         if key == "run.seed":
             raise err(where, "seeds come from the root seed (sweep.seed) and each run's identity; "
                              "it cannot be a factor")
@@ -189,9 +185,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
                 raise err(where, "expected numbers min and max")
             if not lo_ < hi_:
                 raise err(where, f"min ({lo_}) must be below max ({hi_})")
-            lo, hi = bounds(key)
-            if (lo is not None and lo_ < lo) or (hi is not None and hi_ > hi):
-                raise err(where, f"range {lo_} … {hi_} leaves the allowed range {lo} to {hi}")
+            if why := range_fault(key, lo_, hi_):
+                raise err(where, why)
             factors.append(Factor(key, lo=float(lo_), hi=float(hi_), integer=ann is int))
 
     sweep = Sweep(name=name, source=source, base=base, table=table, design=design, replications=replications,

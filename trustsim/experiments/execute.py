@@ -1,5 +1,6 @@
-"""Running a sweep: one run in a worker, the executors that carry runs, the progress line, and the loop
-that keeps workers busy and journals each finished run.
+"""Running a sweep: the executors that carry runs, the progress line, the loop that keeps workers busy
+(:func:`finished_runs`), and its two consumers: :func:`run_sweep`, which journals each finished run into a
+folder, and :func:`sweep_tables`, which keeps the tables in memory for the Python API.
 
 Runs go to any ``concurrent.futures`` executor: this process, a local process pool, or a Dask
 cluster's executor. A run never raises: a failure becomes a row with status "error".
@@ -8,6 +9,7 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
 import multiprocessing
@@ -25,11 +27,12 @@ from ..errors import ParamError
 from ..locks import pid_alive
 from ..params import resolve_key
 from ..results import replace_file, target_lock
+from .analysis import runs_frame
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
-__all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep"]
+__all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep", "sweep_tables"]
 
 
 def _shape(task: dict) -> tuple:
@@ -237,6 +240,99 @@ def fail_hook() -> frozenset:
         raise ParamError(FAIL_ENV, None, f"expected comma-separated run ids, got {text!r}") from None
 
 
+@contextlib.contextmanager
+def executor_for(workers: int | None, dask: str | None = None):
+    """The executor runs go to (``dask``'s cluster, else ``workers`` local processes) and its slots; shut down
+    when the block ends, its pending runs cancelled if the block fails."""
+    close = None
+    if dask:
+        executor, slots, close = dask_executor(dask, workers)
+    else:
+        executor, slots = local_executor(workers)
+    try:
+        yield executor, slots
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        if close:
+            close()
+        raise
+    executor.shutdown()
+    if close:
+        close()
+
+
+def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progress: Progress, *, timeseries: bool,
+                  fail: frozenset, batch: int | None = None):
+    """Each of the runs ``todo`` (``n_todo`` run ids) as it finishes, from ensembles of ``batch`` runs (None:
+    ``batch_size``) kept ``2 × slots`` deep on ``executor``: ``{"row", "wall", "timeseries"}`` (the time series
+    as Parquet bytes, if asked). Every run of a sweep, whether its rows go to a folder's journal
+    (:func:`run_sweep`) or to tables in memory (:func:`sweep_tables`), comes from here."""
+    size = batch or batch_size(sweep.base, n_todo, slots)
+    stream = batches(tasks(sweep, todo, timeseries, fail), size)
+    window = 2 * slots
+    exhausted = False
+    pending: set = set()
+    try:
+        while True:
+            while not exhausted and len(pending) < window:
+                group = next(stream, None)
+                if group is None:
+                    exhausted = True
+                    break
+                pending.add(executor.submit(run_batch, group))
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                for result in fut.result():  # run_batch never raises; a dead worker process does
+                    yield result
+                    progress.update(result["row"]["status"] == "ok")
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+def check_fits(sweep: Sweep, workers: int | None, dask: str | None, batch: int | None) -> None:
+    """Refuse (ParamError) a sweep whose largest market, ``batch`` of them on each worker, would not fit this
+    machine (on a Dask cluster other than ``local`` the workers' machines are not this one)."""
+    # on use: only this path needs capacity
+    from ..capacity import check_sweep_memory
+
+    if not dask or dask == "local":
+        check_sweep_memory(sweep, batch, workers or os.cpu_count() or 1, sweep.source)
+
+
+def sweep_tables(sweep: Sweep, *, workers: int | None = None, dask: str | None = None, quiet: bool = True,
+                 timeseries: bool = False, batch: int | None = None):
+    """Run every run of a sweep and return its tables in memory, writing nothing: the runs table (``runs.csv``
+    of ``trustsim sweep``, sorted by run id) and, with ``timeseries``, every run's per-step table with its
+    ``run_id`` first (else None). The same runs as :func:`run_sweep`, so the same numbers, for any
+    ``workers``."""
+    # on use: only this path needs pandas
+    import pandas as pd
+
+    check_fits(sweep, workers, dask, batch)
+    fail = fail_hook()
+    ids = shard_ids(sweep.n_runs, None)
+    entries, frames = [], []
+    with executor_for(workers, dask) as (executor, slots):
+        progress = Progress(sweep.name, len(ids), 0, 0, quiet)
+        try:
+            with contextlib.closing(finished_runs(sweep, iter(ids), len(ids), executor, slots, progress,
+                                                  timeseries=timeseries, fail=fail, batch=batch)) as results:
+                for result in results:
+                    entries.append({"row": result["row"], "wall": result["wall"]})
+                    if result["timeseries"] is not None:
+                        frames.append((result["row"]["run_id"], result["timeseries"]))
+        finally:
+            progress.close()
+    ts = None
+    if timeseries and frames:
+        ts = pd.concat([pd.read_parquet(io.BytesIO(data)) for _, data in sorted(frames, key=lambda f: f[0])],
+                       ignore_index=True)
+    return runs_frame(sweep, entries), ts
+
+
 def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask: str | None = None,
               resume: bool = False, shard: tuple[int, int] | None = None, force: bool = False, quiet: bool = False,
               timeseries: bool = False, figures: bool = True, batch: int | None = None) -> dict:
@@ -245,12 +341,8 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     Runs go to the workers in ensembles of ``batch`` runs (None: ``batch_size``; 1: one at a time); a run's
     figures are the same whatever the batch.
     """
-    # on use: only this path needs capacity
-    from ..capacity import check_sweep_memory
-
     out = Path(out)
-    if not dask or dask == "local":  # the largest market, and --batch of them on each worker, fit this machine
-        check_sweep_memory(sweep, batch, workers or os.cpu_count() or 1, sweep.source)
+    check_fits(sweep, workers, dask, batch)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
     prepare_folder(out, state, resume, force, check_only=True)   # refuse before taking the lock
@@ -262,72 +354,39 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
 def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, workers, dask, resume, shard, force,
                 quiet, timeseries, figures, batch) -> dict:
     prepare_folder(out, state, resume, force, check_only=True)   # again, now that no other writer can change it
-    close = None
-    if dask:
-        executor, slots, close = dask_executor(dask, workers)
-    else:
-        executor, slots = local_executor(workers)
-    try:
+    with executor_for(workers, dask) as (executor, slots):
         done = prepare_folder(out, state, resume, force)
         done = keep_own_runs(out, sweep, shard, done) if done else done
-    except BaseException:
-        executor.shutdown(wait=False)
-        if close:
-            close()
-        raise
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    t0 = time.perf_counter()
-    ids = shard_ids(sweep.n_runs, shard)
-    todo = (i for i in ids if i not in done)
-    n_todo = sum(1 for i in ids if i not in done) if done else len(ids)
-    if timeseries:
-        (out / "timeseries").mkdir(exist_ok=True)
-    failed_before = sum(1 for e in done.values() if e["row"]["status"] != "ok")
-    progress = Progress(sweep.name if shard is None else f"{sweep.name} {shard[0]}/{shard[1]}", len(ids),
-                        len(ids) - n_todo, failed_before, quiet)
-    journal = Journal(out / JOURNAL)
-    computed = 0
-    pending: set = set()
-    try:
-        size = batch or batch_size(sweep.base, n_todo, slots)
-        stream = batches(tasks(sweep, todo, timeseries, fail), size)
-        window = 2 * slots
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < window:
-                batch = next(stream, None)
-                if batch is None:
-                    exhausted = True
-                    break
-                pending.add(executor.submit(run_batch, batch))
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                for result in fut.result():  # run_batch never raises; a dead worker process does
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        t0 = time.perf_counter()
+        ids = shard_ids(sweep.n_runs, shard)
+        todo = (i for i in ids if i not in done)
+        n_todo = sum(1 for i in ids if i not in done) if done else len(ids)
+        if timeseries:
+            (out / "timeseries").mkdir(exist_ok=True)
+        failed_before = sum(1 for e in done.values() if e["row"]["status"] != "ok")
+        progress = Progress(sweep.name if shard is None else f"{sweep.name} {shard[0]}/{shard[1]}", len(ids),
+                            len(ids) - n_todo, failed_before, quiet)
+        journal = Journal(out / JOURNAL)
+        computed = 0
+        try:
+            with contextlib.closing(finished_runs(sweep, todo, n_todo, executor, slots, progress,
+                                                  timeseries=timeseries, fail=fail, batch=batch)) as results:
+                for result in results:
                     row = result["row"]
                     if result["timeseries"] is not None:
                         replace_file(out / "timeseries" / f"run-{row['run_id']:07d}.parquet",
                                      lambda tmp, data=result["timeseries"]: tmp.write_bytes(data))
                     journal.write({"row": row, "wall": result["wall"]})
                     computed += 1
-                    progress.update(row["status"] == "ok")
-    except BaseException:
-        for fut in pending:
-            fut.cancel()
-        executor.shutdown(wait=False, cancel_futures=True)
-        with contextlib.suppress(OSError):  # the failure being raised may be the disk's: it is the one to tell
-            journal.close()
-        with contextlib.suppress(OSError):
-            progress.close()
-        if close:
-            close()
-        raise
-    executor.shutdown()
-    journal.close()
-    progress.close()
-    if close:
-        close()
+        except BaseException:
+            with contextlib.suppress(OSError):  # the failure being raised may be the disk's: it is the one to tell
+                journal.close()
+            with contextlib.suppress(OSError):
+                progress.close()
+            raise
+        journal.close()
+        progress.close()
     wall = time.perf_counter() - t0
     df = finish(out, sweep, state, started=started, wall=wall, figures=figures,
                 extra={"computed_this_time": computed, "resumed_from": len(ids) - n_todo})

@@ -2,14 +2,13 @@
 one design point and N replications, run on all cores by the sweep machinery, so replicate r gets the seed a
 sweep gives it, ``SeedSequence(root, spawn_key=(0, r))``, and is the run ``trustsim run SCENARIO --seed S``
 makes with that seed. The result: each run's time series, each run's long-run figures, and their mean,
-standard deviation and 95% interval by posture.
+standard deviation and 95% interval by posture, as tables in memory (written only by ``save``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,22 +112,17 @@ def replication_sweep(scenario, n: int, root: int | None = None):
 def replicate(scenario, n: int, *, root: int | None = None, workers: int | None = None,
               quiet: bool = True) -> Replicated:
     """Run ``scenario`` with ``n`` seeds derived from ``root`` (default its ``run.seed``) on ``workers``
-    processes (default: all cores); a failed run is a row with status "error"."""
-    # on use: only this path needs pandas, execute
-    import pandas as pd
-
-    from .execute import run_sweep
+    processes (default: all cores); a failed run is a row with status "error". The tables are built in
+    memory (:func:`~trustsim.experiments.execute.sweep_tables`): nothing is written."""
+    # on use: only this path needs execute
+    from .execute import sweep_tables
 
     sweep = replication_sweep(scenario, n, root)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="trustsim-replications-") as tmp:
-        folder = Path(tmp) / "runs"
-        run_sweep(sweep, folder, workers=workers, quiet=quiet, timeseries=True, figures=False)
-        df = pd.read_parquet(folder / "runs.parquet")
-        frames = [pd.read_parquet(f) for f in sorted((folder / "timeseries").glob("run-*.parquet"))]
+    df, ts = sweep_tables(sweep, workers=workers, quiet=quiet, timeseries=True)
     runs = df[[*ID_COLUMNS, *METRIC_COLUMNS]].reset_index(drop=True)  # one point: run id = replicate
-    ts = pd.concat(frames, ignore_index=True).rename(columns={"run_id": "replicate"}) if frames else None
+    ts = ts.rename(columns={"run_id": "replicate"}) if ts is not None else None
     return Replicated(scenario, sweep.seed, runs, ts, started, time.perf_counter() - t0)
 
 

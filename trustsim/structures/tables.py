@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..markdown import table_lines
 from ..stats import interval_frame
 from .engine import HORIZONS
 from .grid import READINGS
@@ -100,6 +101,5 @@ def markdown(df: pd.DataFrame) -> str:
         text = f"{v:.4g}" if isinstance(v, float) else str(v)
         return text.replace("|", "\\|")
 
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+    return "\n".join(table_lines(list(map(str, df.columns)),
+                                  ([cell(v) for v in row] for row in df.itertuples(index=False))))
