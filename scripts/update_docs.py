@@ -119,7 +119,7 @@ def main() -> None:
             shutil.copyfile(args.regimes / "figures" / "regimes_share.png", ROOT / "docs" / "images" / "regimes.png")
         page.write_text(text)
         return
-    from trustsim.params import schema_markdown
+    from trustsim.schema_table import schema_markdown
 
     odd = ROOT / "docs" / "ODD.md"
     text = replace_block(odd.read_text(), "params", schema_markdown())

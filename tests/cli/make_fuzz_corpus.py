@@ -19,7 +19,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from conftest import SMALL_SWEEP_BASE, small_sweep  # the script's folder is on the path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, conftest's folder, when run as a script
+from conftest import SMALL_SWEEP_BASE, small_sweep  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "fuzz_corpus"

@@ -1,6 +1,6 @@
 """Properties of every run across the declared parameter space (Hypothesis), and runs at every edge.
 
-Parameters are drawn from the schema itself (``params.schema_rows`` and ``params.bounds``), so a new
+Parameters are drawn from the schema itself (``schema_table.schema_rows`` and ``params.bounds``), so a new
 parameter or a changed range is covered without touching this file. Market sizes are capped to keep
 each case small (the engine's scaling is measured in ``benchmarks/``). Each run must give:
 
@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from trustsim import TrustMarket
 from trustsim.columns import COUNT_COLUMNS
 from trustsim.metrics import COLUMN_NAMES, COUNTED
-from trustsim.params import GROUPS, Params, bounds, choices, schema_rows
+from trustsim.params import GROUPS, Params, bounds, choices
+from trustsim.schema_table import schema_rows
 
 settings.register_profile("trustsim", derandomize=True, max_examples=150, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,7 @@ from conftest import ROOT
 
 from trustsim import cli
 from trustsim.columns import markdown_table
-from trustsim.params import schema_markdown
+from trustsim.schema_table import schema_markdown
 
 ODD_PATH = ROOT / "docs" / "ODD.md"
 ODD = ODD_PATH.read_text()

@@ -12,7 +12,7 @@ def arguments(p) -> None:
 
 def handle(args) -> int:
     # here, not at the top: `trustsim --help` imports this module
-    from ..params import schema_markdown, schema_rows
+    from ..schema_table import schema_markdown, schema_rows
 
     if args.markdown:
         print(schema_markdown())
