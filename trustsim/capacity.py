@@ -18,7 +18,7 @@ import contextlib
 import os
 
 from .errors import ParamError
-from .params import Params
+from .params import Params, resolve_key
 
 FIXED = 120 * 2**20          # figures and tables of any run, beyond the libraries already loaded
 PER_BUYER = 600              # bytes: the buyer agent, its state and long-run sums, its row of buyers.csv
@@ -135,9 +135,6 @@ def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | Non
     """ParamError when the largest market of a sweep's design does not fit (:func:`check_memory`), or when
     ``batch`` such markets stepped together on each of ``workers`` workers (``--batch``) exceed the memory
     available."""
-    # on use: only this path needs params
-    from .params import resolve_key
-
     base = _sizes(sweep.base)
     keys = {k: ".".join(resolve_key(k)) for k in sweep.keys}
     keys = {k: full for k, full in keys.items() if full in SIZE_KEYS}

@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from .capacity import check_memory
 from .errors import ParamError
 from .experiments.design import METRIC_COLUMNS
+from .experiments.execute import metric_row
+from .experiments.replicate import read_runs, replicate
 from .metrics import POSTURE_GROUPS
+from .reproduce import read_manifest, scenario_of
+from .results import manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference
 
 KIND = "compare"
@@ -109,9 +116,6 @@ class Comparison:
     def save(self, out, force: bool = False) -> Path:
         """The results folder: ``compare.csv``, ``compare.json``, ``runs_a.csv``, ``runs_b.csv``, the figure and
         the manifest."""
-        # on use: only this path needs results
-        from .results import manifest, scenario_files, write_atomically
-
         table = self.table()
 
         def write(tmp: Path) -> None:
@@ -139,10 +143,6 @@ class Comparison:
 def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int | None = None,
                       quiet: bool = True) -> Comparison:
     """Run scenarios ``a`` and ``b`` on the same ``seeds`` seeds (from ``root``, default A's run.seed)."""
-    # on use: only this path needs capacity, replicate
-    from .capacity import check_memory
-    from .experiments.replicate import replicate
-
     for sc in (a, b):  # both, before A's runs
         check_memory(sc.params, sc.path or sc.name)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -159,9 +159,6 @@ def load_folder(folder: str | Path):
     # on use: only this path needs pandas, execute, replicate …
     import pandas as pd
 
-    from .experiments.execute import metric_row
-    from .experiments.replicate import read_runs
-    from .reproduce import read_manifest, scenario_of
 
     folder = Path(folder)
     info, _ = read_manifest(folder)
@@ -190,7 +187,6 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
 def draw(table, names, paired: bool, path: Path) -> None:
     """B − A for the key figures, each relative to A's mean (%), with its 95% interval."""
     # only drawing needs matplotlib
-    import numpy as np
     from matplotlib.figure import Figure
 
     t = table.set_index("figure").reindex(list(COMPARED_FIGURES))
@@ -219,7 +215,6 @@ def redraw(folder: str | Path) -> list[Path]:
     # on use: only this path needs pandas, results
     import pandas as pd
 
-    from .results import redraw_figures
 
     folder = Path(folder)
     try:

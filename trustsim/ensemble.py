@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import phases
+from .capacity import market_in_ensemble, memory_budget
 from .draws import Draws
 from .market import Market
 from .members import ParamSpace
@@ -80,9 +81,6 @@ def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget
     default markets: the throughput per run is flat from about 250 to 500 markets and falls beyond, where a
     phase's arrays no longer stay in the processor's caches.
     """
-    # on use: only this path needs capacity
-    from .capacity import market_in_ensemble, memory_budget
-
     per_market = market_in_ensemble(params)
     size = int(np.clip(memory_budget(workers, budget_bytes) // per_market, 1, 1000))
     if runs is not None:

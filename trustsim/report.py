@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -91,9 +92,6 @@ BUYERS_COLUMNS = ("posture", "trust", "nonproductive_share")
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results table with the columns the figures draw, at least one row and numbers where numbers
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
-    # on use: only this path needs numpy
-    import numpy as np
-
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError:

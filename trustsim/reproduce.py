@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import platform
 from pathlib import Path
 
+from . import __version__
 from .errors import ParamError
 from .params import validate
 from .scenario import Scenario, read_small_file
@@ -69,13 +71,9 @@ def scenario_of(info: dict, source: str) -> Scenario:
 
 
 def installed_versions() -> dict[str, str]:
-    # on use: only this path needs platform, mesa, numpy …
-    import platform
-
+    # on use: mesa and numpy only to name their versions (this module loads neither)
     import mesa
     import numpy
-
-    from . import __version__
 
     return {"trustsim": __version__, "mesa": mesa.__version__, "python": platform.python_version(),
             "numpy": numpy.__version__}

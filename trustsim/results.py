@@ -26,6 +26,7 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
     target_lock,
     write_failure,
 )
+from .reproduce import installed_versions  # what a manifest records, as `rerun` reads it back
 
 # --- writing ----------------------------------------------------------------------------------------
 
@@ -140,17 +141,8 @@ def _shown_path(path) -> str:
 
 def manifest(scenario, params, started: str, wall_seconds: float, **extra) -> dict:
     """What a result was made from: versions, resolved parameters, seed, steps, scenario file and hash, times."""
-    # on use: only this path needs platform, mesa, numpy …
-    import platform
-
-    import mesa
-    import numpy
-
-    from . import __version__
-
     return {
-        "trustsim": __version__, "mesa": mesa.__version__, "python": platform.python_version(),
-        "numpy": numpy.__version__,
+        **installed_versions(),
         "scenario": {"name": scenario.name,
                      "path": _shown_path(scenario.path) if scenario.path else None,
                      "sha256": scenario.sha256, "extends_chain": [_shown_path(p) for p in scenario.chain],

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from ..patterns import evaluate, run_all, variants
 from .abc import Population
 from .config import Calibration
 from .simulate import PREDICTIVE, Simulator, calibration_seed
@@ -55,7 +56,6 @@ def pattern_rows(cal: Calibration, pop: Population, slots: int, quiet: bool) -> 
     # on use: only this path needs tqdm, patterns
     from tqdm import tqdm
 
-    from ..patterns import evaluate, run_all, variants
 
     spec = cal.spec.predictive
     theta, m, _ = posterior_draws(cal, pop, spec.pattern_draws, 2)

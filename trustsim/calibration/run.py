@@ -22,9 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError, safe_text
+from ..experiments.execute import Progress, dask_executor, local_executor
+from ..experiments.journal import _start_afresh
+from ..folders import foreign_entries, guard_target, result_kind
 from ..results import replace_file
-from .abc import Population, Problem, Settings, abc_smc, structure_weights
+from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
 from .config import JOURNAL, STATE, TABLES, Calibration, load_calibration
+from .diagnostics import correlations, coverage_records, shrinkage, weighted_moments
+from .predictive import predictive_table
+from .report import write_outputs
+from .screen import screening
 from .simulate import COVERAGE, PREDICTIVE, Simulator, calibration_seed, run_noise
 
 
@@ -83,10 +90,6 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> li
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
     written) a folder of other things without --force, an unfinished calibration without --resume or
     --force, and --resume of a different calibration."""
-    # on use: only this path needs journal, folders
-    from ..experiments.journal import _start_afresh
-    from ..folders import foreign_entries, guard_target, result_kind
-
     shown = safe_text(str(out))
     ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
     if ours and any(out.iterdir()):
@@ -126,9 +129,6 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
     ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
     samples), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
-    # on use: only this path needs execute
-    from ..experiments.execute import dask_executor, local_executor
-
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
     if budget is not None and not (isinstance(budget, int) and budget >= 10):
@@ -165,9 +165,6 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     wall = time.perf_counter() - t0
     tables["wall_seconds"] = wall
     if out is not None:
-        # on use: only this path needs report
-        from .report import write_outputs
-
         write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
     return tables
 
@@ -183,8 +180,6 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     journal = (lambda e: _append(out / JOURNAL, e)) if out is not None else (lambda e: None)
     tables: dict = {}
     if screen:  # screening alone: which parameters the targets can inform, before any calibration
-        # on use: only this path needs screen
-        from .screen import screening
 
         tables["screening"] = screening(cal, executor, slots, screen, quiet)
         tables["runs"] = 2 * screen * (len(cal.keys) + 2)
@@ -201,8 +196,6 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     problem = problem_of(cal, Simulator(cal, executor, slots, [measures[i] for i in ids]), run_var)
     settings = replace(settings_of(cal), budget=spec.budget - noise["runs"])
     start = [Population(**e["population"]) for e in entries if "population" in e]
-    # on use: only this path needs execute
-    from ..experiments.execute import Progress
 
     bar = Progress(f"calibrating {cal.name}", settings.budget, start[-1].used if start else 0, 0, quiet)
     problem.simulate.progress = lambda n: [bar.update(True) for _ in range(n)]
@@ -214,9 +207,6 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     tables.update(posterior_tables(cal, pops, why, noise, problem))
     tables["runs"] = pops[-1].used + noise["runs"]
     if predictive:
-        # on use: only this path needs predictive
-        from .predictive import predictive_table
-
         tables["predictive"] = predictive_table(cal, pops[-1], Simulator(cal, executor, slots, measures, (PREDICTIVE,)),
                                                 slots, quiet)
     if check_coverage:
@@ -234,9 +224,6 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
 def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measures, budget: int | None) -> list[dict]:
     """One simulation-based-calibration dataset: a truth drawn from the prior, its pseudo-observed figures (one
     simulation on a fresh seed plus the published figures' error), calibrated as the published ones are."""
-    # on use: only this path needs diagnostics
-    from .diagnostics import coverage_records
-
     spec = cal.spec
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(COVERAGE, j)))
     lo, hi = np.array(cal.lo), np.array(cal.hi)
@@ -267,8 +254,6 @@ def posterior_tables(cal: Calibration, pops: list[Population], why: str, noise: 
     # on use: only this path needs pandas, abc, diagnostics
     import pandas as pd
 
-    from .abc import weighted_quantile
-    from .diagnostics import correlations, shrinkage, weighted_moments
 
     rows = []
     for p in pops:

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from ..experiments.design import needs_salib
 from .config import Calibration
 from .simulate import SCREEN, Simulator
 
@@ -20,7 +21,6 @@ def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool 
     # on use: only this path needs pandas, design
     import pandas as pd
 
-    from ..experiments.design import needs_salib
 
     needs_salib("sobol", cal.source)
     # an optional dependency, needed only here

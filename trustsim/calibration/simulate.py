@@ -9,6 +9,7 @@ import numpy as np
 
 from ..ensemble import batch_size
 from ..members import batch_key
+from ..patterns.measure import measure_many
 from .config import Calibration
 from .targets import target_values
 
@@ -25,9 +26,6 @@ def calibration_seed(root: int, *key: int) -> int:
 
 def measure_jobs(jobs: list) -> list[list[float]]:
     """In a worker: markets alike in their shapes run as one ensemble; each one's target figures."""
-    # on use: only this path needs measure
-    from ..patterns.measure import measure_many
-
     members, seeds, measures = [j[0] for j in jobs], [j[1] for j in jobs], jobs[0][2]
     return [target_values(fig, measures) for fig in measure_many(members, seeds)]
 

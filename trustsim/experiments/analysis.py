@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..results import replace_file
+from ..stats import interval_frame
 from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, annotation, needs_salib
 
 
@@ -44,7 +45,6 @@ def point_table(sweep: Sweep, df):
     # on use: only this path needs pandas, stats
     import pandas as pd
 
-    from ..stats import interval_frame
 
     ok = df[df["status"] == "ok"]
     table = interval_frame(ok, "point", METRIC_COLUMNS).set_index("point").reindex(range(len(sweep.points)))

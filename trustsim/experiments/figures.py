@@ -11,10 +11,11 @@ import numpy as np
 
 from ..errors import ParamError
 from ..labels import column_label, param_label, short_column_label
+from ..params import validate
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
-from .design import Sweep, is_number
+from .design import Sweep, build_sweep, is_number
 
 SENSITIVITY_TOP = 15  # factors shown per metric in sensitivity.png (every factor's indices are in the table)
 
@@ -162,8 +163,6 @@ def redraw(folder: str | Path) -> list[Path]:
     # on use: only this path needs pandas, params, design
     import pandas as pd
 
-    from ..params import validate
-    from .design import build_sweep
 
     folder = Path(folder)
     try:

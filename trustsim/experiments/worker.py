@@ -12,6 +12,7 @@ import time
 import traceback
 from pathlib import Path
 
+from ..ensemble import Ensemble
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..stats import advantages
 
@@ -77,9 +78,6 @@ def run_batch(batch: list[dict]) -> list[dict]:
     Each run's figures are those it has alone. Should the ensemble fail, its runs are run one at a time, so
     that only a run that fails by itself is recorded as failed; so is a run the test hook fails on purpose.
     """
-    # on use: only this path needs ensemble
-    from ..ensemble import Ensemble
-
     alone = [t for t in batch if t["fail"]]
     together = [t for t in batch if not t["fail"]]
     results = [run_one(t) for t in alone]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError
+from ..results import redraw_figures
 from ..stats import mean_ci
 from .checks import Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
@@ -124,9 +125,6 @@ def jsonable(values):
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
-    # on use: only this path needs results
-    from ..results import redraw_figures
-
     folder = Path(folder)
     try:
         rows = json.loads((folder / "patterns.json").read_text())

@@ -7,7 +7,9 @@ from __future__ import annotations
 import math
 from concurrent.futures import FIRST_COMPLETED, wait
 
+from .. import patterns
 from ..ensemble import Ensemble, batch_size
+from ..experiments.execute import local_executor
 from ..members import batch_key
 from ..metrics import BUSINESS_STEPS
 from ..params import Params
@@ -49,9 +51,6 @@ def _headline_batch(batch: list[tuple[int, int, Params]]) -> list[dict]:
 
 def _pattern_runs(label: str, base: Params, seeds: int):
     """The pattern suite's runs under one structure, in this worker."""
-    # on use: only this path needs patterns
-    from .. import patterns
-
     return label, patterns.run_all(base, seeds=seeds, workers=1)
 
 
@@ -63,9 +62,6 @@ def run_points(base: Params, points: list[dict], seeds: int, workers: int | None
 
     Runs alike in shape go together in ensembles, at least two batches per worker; the suites, the largest
     tasks, are handed out first. ``progress(n)`` is called with the runs each finished task held."""
-    # on use: only this path needs execute
-    from ..experiments.execute import local_executor
-
     jobs = [(i, seed, params_of(base, p)) for i, p in enumerate(points) for seed in range(1, seeds + 1)]
     groups: dict = {}
     for job in jobs:

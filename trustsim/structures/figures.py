@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import ParamError
+from ..results import result_kind, write_atomically
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
@@ -94,9 +95,6 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a structures or regimes folder: its figures again from its CSV table."""
-    # on use: only this path needs results
-    from ..results import result_kind, write_atomically
-
     folder = Path(folder)
     kind = result_kind(folder)
     name = "structures.csv" if kind == "structures" else "regimes.csv"

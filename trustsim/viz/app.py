@@ -14,6 +14,7 @@ from pathlib import Path
 
 import solara
 from mesa.visualization import Slider, SolaraViz
+from solara import lifecycle
 
 from ..errors import ParamError
 from ..model import TrustMarket, as_seed
@@ -181,7 +182,6 @@ def forget_page_tasks() -> int:
     """Take back the kernel-start callbacks of components' tasks (see :func:`is_page_task_registration`);
     their number. Run as each page's kernel closes."""
     # only the app's server process needs it
-    from solara import lifecycle
 
     entries = getattr(lifecycle, "_on_kernel_start_callbacks", [])
     stale = [entry for entry in list(entries) if is_page_task_registration(entry)]

@@ -13,6 +13,8 @@ while the page is in use; :meth:`AppServer.log_text` gives them back.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import ipaddress
 import os
 import signal
@@ -144,8 +146,6 @@ def release_freed_memory() -> None:
     keeps the arenas a closed page's objects lived in, about 1–2 MB a page, and the server only grows.
     Elsewhere than glibc, nothing."""
     # not on every platform
-    import ctypes
-    import ctypes.util
 
     with suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
