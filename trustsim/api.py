@@ -22,16 +22,18 @@ its full key (``**{"market.uncertainty": 0.9}``). Bad input raises ``trustsim.Pa
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import ParamError
+
 
 def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
     """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts."""
     # on first use: `import trustsim` loads nothing heavy
-    from .errors import ParamError
     from .params import Params, resolve_key, validate
     from .scenario import Scenario, load_scenario
 
@@ -197,7 +199,6 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
     for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables, built
     in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any ``workers``."""
     # on first use: `import trustsim` loads nothing heavy
-    from .errors import ParamError
     from .experiments import build_sweep, point_table, sweep_tables
 
     workers = whole("workers", workers, 1, none=True)
@@ -220,7 +221,6 @@ def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None
     """``value`` as a whole number of at least ``minimum`` (a Python or NumPy integer; None when ``none``),
     else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
     # on first use: `import trustsim` loads nothing heavy
-    from .errors import ParamError
     from .params import plain_number
 
     if value is None and none:
@@ -235,9 +235,6 @@ def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None
 
 def warn_failed(runs, name: str) -> None:
     """A RuntimeWarning saying how many of ``runs`` failed and where their errors are (``.NAME["error"]``)."""
-    # on first use: `import trustsim` loads nothing heavy
-    import warnings
-
     failed = int((runs["status"] != "ok").sum())
     if failed:
         warnings.warn(f"{failed} of {len(runs)} runs failed; their errors are in .{name}['error']",

@@ -257,6 +257,99 @@ def test_every_import_inside_a_function_says_why():
     assert silent == []
 
 
+HEAVY = {"numpy", "pandas", "scipy", "matplotlib", "networkx", "mesa", "solara", "pydantic", "dask", "distributed",
+         "SALib", "tqdm", "threadpoolctl", "pyarrow", "starlette", "click"}  # libraries worth not loading
+IMPLIES = {"pandas": {"numpy"}, "scipy": {"numpy"}, "matplotlib": {"numpy"}, "mesa": {"numpy", "pandas"},
+           "solara": {"numpy"}, "SALib": {"numpy", "scipy", "pandas"}, "pyarrow": {"numpy"}}
+LIGHT = {"trustsim", "trustsim.cli", "trustsim.errors"}  # loaded by `trustsim --help` (with trustsim.commands.*)
+
+
+def imports_by_place() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
+    """Each module's imports: those it runs when imported (its top level, ``if TYPE_CHECKING`` left out) and
+    those deferred into its functions (with their line numbers), as absolute module names; imports tried
+    under ``except ImportError`` are left out of both."""
+    modules = {_module_name(p): p for p in (ROOT / "trustsim").rglob("*.py")}
+    top, deferred = {}, {}
+
+    def targets(node, name, path):
+        if isinstance(node, ast.Import):
+            return [a.name for a in node.names]
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        base = node.module or ""
+        if node.level:
+            anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+            base = ".".join(anchor + ([base] if base else []))
+        return [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+
+    def visit(node, name, path, in_function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            caught = [ast.unparse(h.type) for h in getattr(child, "handlers", ()) if h.type is not None]
+            if isinstance(child, ast.Try) and any("ImportError" in c for c in caught):
+                continue  # an optional dependency, or one not on every platform: tried where it is needed
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                for t in targets(child, name, path):
+                    if in_function:
+                        deferred[name].append((child.lineno, t))
+                    else:
+                        top[name].add(t)
+            visit(child, name, path, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+    for name, path in modules.items():
+        top[name], deferred[name] = set(), []
+        visit(ast.parse(path.read_text()), name, path, False)
+    return top, deferred
+
+
+def heavy_loaded(module: str, top: dict[str, set[str]]) -> set[str]:
+    """The heavy libraries importing ``module`` loads: through the package modules it imports at top level."""
+    seen, stack, heavy = set(), [module], set()
+    while stack:
+        m = stack.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        if m in top:
+            stack.extend(top[m])
+            stack.extend(m.rsplit(".", k)[0] for k in range(1, m.count(".")))  # a module loads its packages
+        elif m.split(".")[0] in HEAVY:
+            heavy.add(m.split(".")[0])
+    return heavy | {i for h in heavy for i in IMPLIES.get(h, ())}
+
+
+def needless_deferred_imports() -> list[str]:
+    """Imports inside functions that keep nothing heavy away: at the top of their module they would load no
+    library it does not load already (modules `trustsim --help` reads may defer anything)."""
+    top, deferred = imports_by_place()
+    needless = []
+    for module, found in deferred.items():
+        if module in LIGHT or module.startswith("trustsim.commands"):
+            continue
+        loads = heavy_loaded(module, top)
+        for line, target in found:
+            if not heavy_loaded(target, top) - loads:
+                needless.append(f"{module}:{line} {target}")
+    return needless
+
+
+def test_an_import_waits_inside_a_function_only_to_keep_a_heavy_library_away():
+    """A function-local import is there so that importing its module (for `--help`, the app, a worker) does
+    not load a heavy library only that function needs; any other import belongs at the top of the module,
+    where a reader sees what the module depends on. Moving these up makes no import circle: the circle test
+    counts function-local imports too."""
+    needless = needless_deferred_imports()
+    print(f"{len(needless)} imports inside functions that keep nothing heavy away")
+    assert needless == []
+
+
+def test_the_deferred_import_check_tells_a_heavy_import_from_a_light_one():
+    top = {"trustsim.a": {"numpy"}, "trustsim.b": {"trustsim.a"}, "trustsim.c": {"pandas"}, "trustsim": set()}
+    assert heavy_loaded("trustsim.b", top) == {"numpy"}
+    assert heavy_loaded("trustsim.c", top) == {"pandas", "numpy"}
+    assert heavy_loaded("json", top) == set() and heavy_loaded("scipy.stats", top) == {"scipy", "numpy"}
+
+
 def test_every_result_kind_is_one_registry_entry_that_report_uses():
     """Each kind of result names its files and its redraw once (folders.KINDS); `report` has no list of its own."""
     from trustsim.folders import KINDS

@@ -10,18 +10,16 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .. import __version__
 from ..errors import ParamError
 from ..markdown import table_lines
-from ..results import replace_file
-from .config import STATE, Calibration
+from ..params import validate
+from ..results import manifest, replace_file
+from .config import STATE, Calibration, build_calibration
 
 
 def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wall: float, figures: bool,
                   workers: int) -> None:
-    # on use: only this path needs __version__, results
-    from .. import __version__
-    from ..results import manifest
-
     if "posterior" in tables:
         replace_file(out / "posterior.parquet", lambda tmp: tables["posterior"].to_parquet(tmp, index=False))
     for name in ("predictive", "coverage", "screening"):
@@ -158,8 +156,6 @@ def draw(folder: Path) -> list[Path]:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from ..params import validate
-    from .config import build_calibration
 
     folder = Path(folder)
     state = json.loads((folder / STATE).read_text())

@@ -9,22 +9,26 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import logging
 import math
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..capacity import check_sweep_memory
 from ..ensemble import batch_size
 from ..errors import ParamError
 from ..locks import pid_alive
+from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .analysis import runs_frame
@@ -37,9 +41,6 @@ __all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep", "sweep
 
 def _shape(task: dict) -> tuple:
     """What decides which tasks can share a batch: the base parameters and every factor not a real number."""
-    # on use: only this path needs members
-    from ..members import REAL_KEYS
-
     fixed = []
     for key, value in task["factors"].items():
         group, name = resolve_key(key)
@@ -64,9 +65,6 @@ class InProcess:
     """One worker: runs in this process, one at a time, in the same futures interface."""
 
     def submit(self, fn, *args):
-        # on use: only this path needs concurrent
-        from concurrent.futures import Future
-
         fut = Future()
         fut.set_result(fn(*args))
         return fut
@@ -87,13 +85,8 @@ def die_with_parent(owner: int | None = None) -> None:
     parent = os.getppid()
     owner = owner or parent
     if sys.platform == "linux" and owner == parent:
-        try:
-            # not on every platform
-            import ctypes
-
+        with contextlib.suppress(OSError, AttributeError):  # not everywhere: the watcher below still ends it
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass  # the watcher below still ends it
     try:
         pidfd = os.pidfd_open(owner)
     except ProcessLookupError:  # the owner died before this worker got here
@@ -105,9 +98,6 @@ def die_with_parent(owner: int | None = None) -> None:
 
     def watch() -> None:
         if pidfd is not None:
-            # not on every platform
-            import select
-
             select.select([pidfd], [], [])  # readable once the owner has ended
         else:
             while os.getppid() == parent and _running(owner):
@@ -295,9 +285,6 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
 def check_fits(sweep: Sweep, workers: int | None, dask: str | None, batch: int | None) -> None:
     """Refuse (ParamError) a sweep whose largest market, ``batch`` of them on each worker, would not fit this
     machine (on a Dask cluster other than ``local`` the workers' machines are not this one)."""
-    # on use: only this path needs capacity
-    from ..capacity import check_sweep_memory
-
     if not dask or dask == "local":
         check_sweep_memory(sweep, batch, workers or os.cpu_count() or 1, sweep.source)
 

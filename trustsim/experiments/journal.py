@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from .. import __version__
 from ..errors import ParamError, safe_text
 from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
 from ..params import Params
-from ..results import replace_file
+from ..results import manifest, replace_file
 from ..stats import ADVANTAGES
 from .analysis import runs_frame, sensitivity, write_point_table, write_tables
-from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, shard_ids
+from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, run_seed, shard_ids
 from .figures import write_figures
 
 STATE = "sweep.json"
@@ -193,9 +194,6 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
 def foreign_row(entry: dict, sweep: Sweep, ids: set[int]) -> str | None:
     """Why a journal row does not belong to this sweep (``--resume`` trusts none blindly), or None: its run id
     outside the design (or this shard), or its point, replicate, seed or factor values not the design's."""
-    # on use: only this path needs design
-    from .design import run_seed
-
     row = entry.get("row") if isinstance(entry, dict) else None
     if not isinstance(row, dict):
         return "not a run's row"
@@ -238,10 +236,6 @@ def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict
 def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, figures: bool = True,
            extra: dict | None = None):
     """Final tables, sensitivity, figures and manifest from the journal (the manifest last: it marks the end)."""
-    # on use: only this path needs __version__, results
-    from .. import __version__
-    from ..results import manifest
-
     entries = read_journal(out / JOURNAL).values()
     df = runs_frame(sweep, entries)
     write_tables(out, df)

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
+from ..results import manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame
 from .design import METRIC_COLUMNS, build_sweep
+from .execute import sweep_tables
 from .replicate_figures import draw
 
 KIND = "replications"
@@ -74,9 +76,6 @@ class Replicated:
 
     def save(self, out, force: bool = False) -> Path:
         """Write the results folder ``trustsim run SCENARIO --seeds N`` writes."""
-        # on use: only this path needs results
-        from ..results import scenario_files
-
         return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
                                                              if Path(p).exists()])
 
@@ -114,9 +113,6 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
     """Run ``scenario`` with ``n`` seeds derived from ``root`` (default its ``run.seed``) on ``workers``
     processes (default: all cores); a failed run is a row with status "error". The tables are built in
     memory (:func:`~trustsim.experiments.execute.sweep_tables`): nothing is written."""
-    # on use: only this path needs execute
-    from .execute import sweep_tables
-
     sweep = replication_sweep(scenario, n, root)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -129,9 +125,6 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
 def write_replications(rep: Replicated, out, force: bool = False, protect=()) -> Path:
     """The results folder: ``replications.csv``, ``summary.json``, ``bands.csv``, each run's time series
     (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
-    # on use: only this path needs results
-    from ..results import manifest, write_atomically
-
     def write(tmp: Path) -> None:
         rep.runs.to_csv(tmp / "replications.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2) + "\n")
@@ -175,7 +168,6 @@ def redraw(folder: str | Path) -> list[Path]:
     # on use: only this path needs pandas, results
     import pandas as pd
 
-    from ..results import redraw_figures
 
     folder = Path(folder)
     runs = read_runs(folder)

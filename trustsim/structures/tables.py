@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import patterns
 from ..markdown import table_lines
 from ..stats import interval_frame
 from .engine import HORIZONS
@@ -29,9 +30,6 @@ def interval_table(rows: list[dict], points: list[dict], by: list[str]) -> pd.Da
 
 def pattern_verdicts(runs) -> list[dict]:
     """Each pattern's verdict and figure on one structure's runs (``patterns.evaluate``), as plain values."""
-    # on use: only this path needs patterns
-    from .. import patterns
-
     out = []
     for r in patterns.evaluate(runs):
         name = getattr(r, "name", None) or r.pattern
