@@ -121,7 +121,8 @@ def step_measurements(model) -> np.ndarray:
         if how == "buyers":
             continue
         if on == "market":
-            rows[:, :, cols] = np.stack([np.broadcast_to(f(model), (mk.members,)) for f in src], axis=1)[:, None, :]
+            for col, f in zip(cols, src, strict=True):  # one value per market, or one for every market
+                rows[:, :, col] = np.reshape(f(model), (-1, 1))
             continue
         total = totals[on][:, :, src]
         if how == "mean":

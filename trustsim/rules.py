@@ -52,7 +52,7 @@ def reputation(sup, trust_b, active, n_suppliers, initial):
     a supplier with none)."""
     n = np.bincount(sup[active], minlength=n_suppliers)
     total = np.bincount(sup[active], weights=trust_b[active], minlength=n_suppliers)
-    return np.divide(total, n, out=np.broadcast_to(initial, (n_suppliers,)).astype(float), where=n > 0)
+    return np.divide(total, n, out=np.full((n_suppliers,), initial, dtype=float), where=n > 0)
 
 
 def expected_cost_score(quote_, reputation_, tco_weight):
