@@ -3,10 +3,12 @@
 Builds one market, times each phase of ``phases.SCHEDULE``, the measurements (phase 14), Mesa's
 DataCollector and the replacement of bankrupt suppliers' agents, and prints their shares; with
 ``--cprofile N`` it then runs the same market again under cProfile and prints the N functions with the
-most time of their own.
+most time of their own. With ``--ensemble N`` it steps N such markets together (seeds 1…N), as a sweep's
+worker does (``ensemble.Ensemble``): the same phases, over N times the rows.
 
     python benchmarks/phase_profile.py                                    # the default market, 1200 steps
     python benchmarks/phase_profile.py --buyers 20000 --suppliers 1000 --steps 30 --cprofile 25
+    python benchmarks/phase_profile.py --ensemble 300 --steps 120         # a sweep's batch
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ import time
 from collections import defaultdict
 
 from trustsim import TrustMarket, phases
+from trustsim.ensemble import Ensemble, Markets
 from trustsim.params import Params
 
 
-def build(args) -> TrustMarket:
+def build(args) -> TrustMarket | Ensemble:
     changes = {"run.steps": args.steps}
     if args.buyers:
         changes |= {"market.buyers": args.buyers, "market.suppliers": args.suppliers or max(args.buyers // 20, 1),
                     "market.demand": 250.0 * args.buyers}
-    return TrustMarket(Params().replace(**changes), rng=args.seed)
+    params = Params().replace(**changes)
+    if args.ensemble:
+        return Ensemble([params] * args.ensemble, [args.seed + i for i in range(args.ensemble)])
+    return TrustMarket(params, rng=args.seed)
 
 
 def by_phase(args) -> None:
@@ -39,23 +45,25 @@ def by_phase(args) -> None:
             spent[name] += time.perf_counter() - t
         return g
 
-    saved = phases.SCHEDULE, TrustMarket.measure, TrustMarket.replace_suppliers
+    saved = phases.SCHEDULE, TrustMarket.measure, Markets.measure, TrustMarket.replace_suppliers
     phases.SCHEDULE = tuple(timed(f.__name__, f) for f in saved[0])
     TrustMarket.measure = timed("measurements", saved[1])
-    TrustMarket.replace_suppliers = timed("new supplier agents", saved[2])
+    Markets.measure = timed("measurements", saved[2])
+    TrustMarket.replace_suppliers = timed("new supplier agents", saved[3])
     try:
         t0 = time.perf_counter()
         model = build(args)
         built = time.perf_counter() - t0
-        collect = model.datacollector.collect
-        model.datacollector.collect = timed("DataCollector", collect)
+        if not args.ensemble:  # an ensemble keeps its tables in its recorder only
+            model.datacollector.collect = timed("DataCollector", model.datacollector.collect)
         t0 = time.perf_counter()
         model.run()
         total = time.perf_counter() - t0
     finally:
-        phases.SCHEDULE, TrustMarket.measure, TrustMarket.replace_suppliers = saved
+        phases.SCHEDULE, TrustMarket.measure, Markets.measure, TrustMarket.replace_suppliers = saved
     rel_steps = model.market.n_rel * args.steps
-    print(f"building the market: {built:.3f} s; running {args.steps} steps: {total:.3f} s "
+    what = f"{args.ensemble} markets together" if args.ensemble else "the market"
+    print(f"building {what}: {built:.3f} s; running {args.steps} steps: {total:.3f} s "
           f"({total / rel_steps * 1e9:.0f} ns per relationship-step)")
     for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<22} {s:8.3f} s {100 * s / total:5.1f} %")
@@ -69,6 +77,7 @@ def main() -> None:
     ap.add_argument("--suppliers", type=int, default=0, help="0: one per 20 buyers")
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ensemble", type=int, default=0, metavar="N", help="step N markets together, as a sweep does")
     ap.add_argument("--cprofile", type=int, default=0, metavar="N", help="also print cProfile's N heaviest functions")
     args = ap.parse_args()
     by_phase(args)

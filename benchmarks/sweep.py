@@ -7,9 +7,10 @@ attempts is kept. One run at a time (`--batch 1`) is timed on --alone-runs runs,
 (automatic batches) on --runs runs; runs per minute compare the two at the same number of workers.
 
 How close to the machine's limit: a run of the default market is 80 relationships × 120 steps of
-relationship-steps; the benchmark measures, in the same invocation, how many elementwise array operations
-per second NumPy does on this machine (a multiply over 2²² doubles, out of cache), and reports how many
-such operations one relationship-step costs in each mode (fewer is closer to the limit).
+relationship-steps. Beside each configuration the benchmark times one elementwise pass, ``a * b + c``, over
+as many doubles as the relationship arrays that configuration steps at once (80 for a run alone, 80 × the
+batch for an ensemble; ``scale.elementwise_pass``), and reports relationship-steps per second and a step's
+cost in such passes (fewer is closer to what memory and NumPy's loops allow).
 
 Targets (ratios in one run): ensemble ≥ 10× one run at a time on the same workers; 2 workers ≥ 1.7× one.
 
@@ -28,22 +29,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scale import elementwise_pass  # benchmarks/scale.py: the same unit for one market and for sweeps
 
+from trustsim.ensemble import batch_size
 from trustsim.experiments import build_sweep, run_sweep
 from trustsim.params import Params
 
 LEVELS = [0.0, 0.3, 0.6, 0.9]
-
-
-def elementwise_rate(n: int = 1 << 22, repeat: int = 7) -> float:
-    """Elementwise operations per second: the best of ``repeat`` multiplies of two arrays of ``n`` doubles."""
-    a, b, c = np.random.default_rng(0).random(n), np.random.default_rng(1).random(n), np.empty(n)
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        np.multiply(a, b, out=c)
-        best = min(best, time.perf_counter() - t0)
-    return n / best
 
 
 def timed(sweep, tmp: Path, label: str, repeat: int, **kw) -> float:
@@ -63,7 +55,7 @@ def main() -> int:
     ap.add_argument("--dask", action="store_true", help="also time a local Dask cluster with 2 workers (ensembles)")
     args = ap.parse_args()
 
-    p = Params()
+    p = Params().replace(**{"run.steps": 120})  # ten business years: the runs the figures below were timed on
     rel_steps = p.market.buyers * p.market.slots_per_buyer * p.run.steps
 
     def sweep_of(runs: int):
@@ -72,12 +64,11 @@ def main() -> int:
         return build_sweep("bench", "benchmark", p, table)
 
     alone, together = sweep_of(args.alone_runs), sweep_of(args.runs)
-    ops = elementwise_rate()
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}; "
-          f"elementwise: {ops / 1e9:.2f}·10⁹ operations/s")
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"default market: {p.market.buyers} buyers × {p.market.slots_per_buyer} slots, {p.run.steps} steps = "
           f"{rel_steps:,} relationship-steps per run")
-    print(f"{'configuration':<34} {'runs':>5} {'seconds':>8} {'runs/min':>9} {'rel-steps/s':>12} {'ops/rel-step':>13}")
+    print(f"{'configuration':<34} {'runs':>5} {'seconds':>8} {'runs/min':>9} {'rel-steps/s':>12} {'batch':>6} "
+          f"{'a*b+c µs':>9} {'passes/step':>11}")
     rates: dict[tuple[str, int], float] = {}
     configs = [("one at a time", alone, {"batch": 1}), ("ensemble", together, {})]
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,12 +78,19 @@ def main() -> int:
                 best = timed(sweep, Path(tmp), label, args.repeat, workers=workers, **kw)
                 rate = rates[(mode, workers)] = sweep.n_runs / best * 60
                 per_s = sweep.n_runs * rel_steps / best
-                print(f"{label:<34} {sweep.n_runs:>5} {best:>8.2f} {rate:>9.0f} {per_s:>12,.0f} {ops / per_s:>13,.0f}")
+                batch = kw.get("batch") or batch_size(p, sweep.n_runs, workers)
+                rel = batch * p.market.buyers * p.market.slots_per_buyer  # relationships stepped at once
+                unit = elementwise_pass(rel)  # measured now, beside the configuration: the same machine load
+                step = rel * workers / per_s  # seconds of one step of one batch, on one worker
+                print(f"{label:<34} {sweep.n_runs:>5} {best:>8.2f} {rate:>9.0f} {per_s:>12,.0f} {batch:>6} "
+                      f"{unit * 1e6:>9.2f} {step / unit:>11,.0f}")
         if args.dask:
             best = timed(together, Path(tmp), "dask", args.repeat, workers=2, dask="local")
             rate = together.n_runs / best * 60
             print(f"{'ensemble, Dask local, 2 workers':<34} {together.n_runs:>5} {best:>8.2f} {rate:>9.0f} "
                   f"{together.n_runs * rel_steps / best:>12,.0f}")
+    print("batch: markets stepped together; a*b+c µs: one elementwise pass over the batch's relationship arrays; "
+          "passes/step: a step's time in such passes (whole sweep: workers, journal and tables included)")
     for workers in (1, 2):
         ratio = rates[("ensemble", workers)] / rates[("one at a time", workers)]
         print(f"ensemble / one at a time, {workers} worker{'s' if workers > 1 else ''}: {ratio:.1f}× (target ≥ 10×)")

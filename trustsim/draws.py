@@ -134,7 +134,7 @@ def as_normal(u: np.ndarray) -> np.ndarray:
 def as_poisson(u: np.ndarray, lam) -> np.ndarray:
     """Poisson counts of mean ``lam`` (small: ideas per step) from uniforms, by the inverse distribution
     function."""
-    lam = np.broadcast_to(lam, u.shape)
+    lam = np.full(u.shape, lam, dtype=float)  # a number, or one per element
     term = np.exp(-lam)
     cdf = term.copy()
     k = np.zeros(u.shape, dtype=np.int64)

@@ -63,7 +63,7 @@ class Market(MarketState):
         self.rebid_phase = (draws.uniform(SITE["rebid_calendar"], self.base_buyer) * p.buyers.rebid_interval
                             ).astype(np.int64)
         self.share = np.full(self.n_buyers, 1.0 / nb)
-        self.own_cost0 = np.broadcast_to(pb.downstream.own_cost, (self.n_buyers,)).astype(float)
+        self.own_cost0 = np.full((self.n_buyers,), pb.downstream.own_cost, dtype=float)
         self.own_cost = self.own_cost0.copy()
         self.cash = np.zeros(self.n_buyers)
         self.profit = np.zeros(self.n_buyers)
@@ -96,7 +96,7 @@ class Market(MarketState):
         self.value_sum = np.zeros(R)
         self.value_steps = np.zeros(R, dtype=np.int64)
         self.vacant = np.ones(R, dtype=bool)  # a slot whose relationship ended (bankruptcy) or never began
-        self.trust_b = np.broadcast_to(pr.trust.initial, (R,)).astype(float)
+        self.trust_b = np.full((R,), pr.trust.initial, dtype=float)
         self.trust_s = self.trust_b.copy()
         self.price = np.zeros(R)
         self.age = np.zeros(R, dtype=np.int64)

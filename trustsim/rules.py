@@ -11,6 +11,12 @@ import numpy as np
 
 # --- 1. environment ----------------------------------------------------------------------------
 
+def _unit_interval(x):
+    """``x`` clipped to [0, 1] (a share, a probability); NaN stays NaN. Two ufunc calls, not ``np.clip``'s wrapper,
+    which costs a small array's step several times more."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
 def demand_shock(demand, uncertainty, eps):
     """S19: final demand this step, ``D_t = D · exp(σ · 0.2 · ε)``, ε ~ N(0, 1)."""
     return demand * np.exp(uncertainty * 0.2 * eps)
@@ -52,7 +58,7 @@ def reputation(sup, trust_b, active, n_suppliers, initial):
     a supplier with none)."""
     n = np.bincount(sup[active], minlength=n_suppliers)
     total = np.bincount(sup[active], weights=trust_b[active], minlength=n_suppliers)
-    return np.divide(total, n, out=np.broadcast_to(initial, (n_suppliers,)).astype(float), where=n > 0)
+    return np.divide(total, n, out=np.full((n_suppliers,), initial, dtype=float), where=n > 0)
 
 
 def expected_cost_score(quote_, reputation_, tco_weight):
@@ -116,7 +122,7 @@ def shirk_probability(integrity, trust_s, inspection_seen):
 
 def lot_defect_probability(base_defect, defect_multiplier, shirked, shirk_defect):
     """S18: a lot is defective with probability ``base rate × multiplier (+ shirk_defect if corners were cut)``."""
-    return np.clip(base_defect * defect_multiplier + np.where(shirked, shirk_defect, 0.0), 0.0, 1.0)
+    return _unit_interval(base_defect * defect_multiplier + np.where(shirked, shirk_defect, 0.0))
 
 
 # --- 4. inspection -----------------------------------------------------------------------------
@@ -128,8 +134,8 @@ def inspection_probability(trust_b, no_inspection_trust):
     """
     positive = np.asarray(no_inspection_trust) > 0
     if positive.all():
-        return np.clip(1.0 - trust_b / no_inspection_trust, 0.0, 1.0)
-    return np.where(positive, np.clip(1.0 - trust_b / np.where(positive, no_inspection_trust, 1.0), 0.0, 1.0), 0.0)
+        return _unit_interval(1.0 - trust_b / no_inspection_trust)
+    return np.where(positive, _unit_interval(1.0 - trust_b / np.where(positive, no_inspection_trust, 1.0)), 0.0)
 
 
 def update_inspection_seen(seen, inspected, memory):
@@ -141,7 +147,7 @@ def update_inspection_seen(seen, inspected, memory):
 
 def financial_health(cash, start_cash):
     """S12: a supplier's health, its cash relative to its starting cash, clipped to [0, 1]."""
-    return np.clip(np.divide(cash, start_cash, out=np.ones_like(cash, dtype=float), where=start_cash > 0), 0.0, 1.0)
+    return _unit_interval(np.divide(cash, start_cash, out=np.ones_like(cash, dtype=float), where=start_cash > 0))
 
 
 def delivered_service(alignment, health, unbundled, unbundled_priority):
@@ -209,7 +215,7 @@ def buyer_trust_update(trust_b, betrayal, clean, unfixed_gap, fixed, gain, loss)
     t = t + np.where(clean, gain * (1.0 - t), 0.0)
     t = t + np.where(fixed, 0.5 * gain * (1.0 - t), 0.0)
     t = t - 0.5 * loss * np.minimum(unfixed_gap, 1.0) * t
-    return np.clip(t, 0.0, 1.0)
+    return _unit_interval(t)
 
 
 def margin_factor(price, cost, min_markup, fair_markup):
@@ -219,8 +225,8 @@ def margin_factor(price, cost, min_markup, fair_markup):
     m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
     width = np.asarray(fair_markup - min_markup)
     if (width > 0).all():
-        return np.clip((m - min_markup) / width, 0.0, 1.0)
-    graded = np.clip((m - min_markup) / np.where(width > 0, width, 1.0), 0.0, 1.0)
+        return _unit_interval((m - min_markup) / width)
+    graded = _unit_interval((m - min_markup) / np.where(width > 0, width, 1.0))
     return np.where(width > 0, graded, (m >= min_markup).astype(float))
 
 
@@ -352,4 +358,4 @@ def partner_terms_probability(attraction_partner, attraction_market, trust_b, ch
 def imitation_probability(own_profit, other_profit, profit_range):
     """Replicator dynamics: adopt the other's posture (or integrity) with probability ∝ the profit difference."""
     spread = profit_range > 0
-    return np.where(spread, np.clip((other_profit - own_profit) / np.where(spread, profit_range, 1.0), 0.0, 1.0), 0.0)
+    return np.where(spread, _unit_interval((other_profit - own_profit) / np.where(spread, profit_range, 1.0)), 0.0)

@@ -99,7 +99,7 @@ def fill_slots(model: StepContext, rows: np.ndarray) -> None:
 def initial_sourcing(model: StepContext) -> None:
     """ODD 5: every slot goes to the best of ``n_bids`` quotes; every supplier has the reputation ``trust.initial``."""
     mk = model.market
-    model.ev.reputation = np.broadcast_to(model.pp.supplier.trust.initial, (mk.n_suppliers,)).astype(float)
+    model.ev.reputation = np.full((mk.n_suppliers,), model.pp.supplier.trust.initial, dtype=float)
     fill_slots(model, np.arange(mk.n_rel))
 
 

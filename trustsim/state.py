@@ -178,7 +178,7 @@ class Events:
         sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "entrant": 0,
                  "market": members}
         values = {name: np.zeros(sizes[per], dtype) for name, per, dtype in _EVENT_KINDS}
-        values["demand"] = np.broadcast_to(demand, (members,)).astype(float)
+        values["demand"] = np.full((members,), demand, dtype=float)
         return cls(**values)
 
     def uniform(self, site: str) -> np.ndarray:
@@ -238,7 +238,7 @@ def per_market_mean(values: np.ndarray, where: np.ndarray, mk: MarketState, empt
     market) for a market where it holds for none."""
     n = per_market(where, mk).sum(axis=1)
     total = per_market(np.where(where, values, 0.0), mk).sum(axis=1)
-    return np.divide(total, n, out=np.broadcast_to(empty, n.shape).astype(float), where=n > 0)
+    return np.divide(total, n, out=np.full(n.shape, empty, dtype=float), where=n > 0)
 
 
 def describe(cls) -> list[tuple[str, str, str]]:

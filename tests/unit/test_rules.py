@@ -328,7 +328,7 @@ def test_edges_of_hours_and_shares():
 def test_every_rule_cites_a_claim_or_its_source():
     for name in dir(rules):
         f = getattr(rules, name)
-        if callable(f) and getattr(f, "__module__", "") == "trustsim.rules":
+        if callable(f) and getattr(f, "__module__", "") == "trustsim.rules" and not name.startswith("_"):
             doc = f.__doc__ or ""
             assert re.search(r"S\d+|[Rr]eplicator", doc), f"{name} cites no claim"
 
@@ -348,9 +348,16 @@ def test_odd_submodels_name_real_functions_and_every_rule():
             assert hasattr(target, part), f"trustsim/{module}.py:{name} does not exist"
             target = getattr(target, part)
         assert callable(target), f"trustsim/{module}.py:{name} is not a function"
-    public = {n for n in dir(rules)
-              if callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
+    public = {n for n in dir(rules) if not n.startswith("_")
+              and callable(getattr(rules, n)) and getattr(getattr(rules, n), "__module__", "") == "trustsim.rules"}
     missing = public - {n for m, n in named if m == "rules"}
     assert not missing, f"rules missing from docs/ODD.md's submodels: {sorted(missing)}"
     unnamed = {(f.__module__.rsplit(".", 1)[1], f.__name__) for f in phases.SCHEDULE} - set(named)
     assert not unnamed, f"phases of the step missing from docs/ODD.md's submodels: {sorted(unnamed)}"
+
+
+def test_the_unit_interval_clips_as_numpy_does():
+    """Rules clip shares and probabilities with two ufuncs instead of ``np.clip``: the same numbers, NaN kept."""
+    x = np.array([-2.0, -0.0, 0.0, 0.3, 1.0, 1.5, np.inf, -np.inf, np.nan])
+    assert_allclose(rules._unit_interval(x), np.clip(x, 0.0, 1.0), rtol=0, atol=0)
+    assert rules._unit_interval(0.4) == 0.4 and rules._unit_interval(-1.0) == 0.0
