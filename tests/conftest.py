@@ -1,10 +1,14 @@
 """What the tests share: where the repository and its scenarios are, the small markets they run, the command
-line run in-process, and the check that bad input is refused in one line (exit status 2). Test files import them
+line run in-process, the check that bad input is refused in one line (exit status 2), a run's recorded column,
+what a writer leaves beside its results and a PID no process holds. Test files import them
 (``from conftest import ROOT, run_cli``): parametrize lists need them when the file is read."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 from trustsim.cli import main
+from trustsim.metrics import COLUMN_NAMES, POSTURE_GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -42,3 +46,20 @@ def one_line(code, err, *needles):
     for n in needles:
         assert n in err, (n, err)
 
+
+
+def column(model, name, group="all"):
+    """One column of the recorded time series, one value per step."""
+    return model.recorder.rows[:, POSTURE_GROUPS.index(group), COLUMN_NAMES.index(name)]
+
+
+def ours_beside(folder: Path) -> list[str]:
+    """What a writer may leave next to its results: temporary, replaced and lock files."""
+    return sorted(p.name for p in folder.iterdir() if any(s in p.name for s in (".tmp-", ".old-", ".lock")))
+
+
+def dead_pid() -> int:
+    """The PID of a process that has ended."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid

@@ -134,6 +134,7 @@ def _take(target: Path, shown: str) -> _Lock:
             continue
         try:
             os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)  # reading the previous holder's PID moved the offset past it
             os.write(fd, f"{os.getpid()}\n".encode())
         except OSError as exc:  # a full disk, a file-size limit: no empty lock file is left behind
             with contextlib.suppress(OSError):

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BASELINE, ROOT, TINY, one_line
+from conftest import BASELINE, ROOT, TINY, dead_pid, one_line, ours_beside
 
 from trustsim import folders, results
 from trustsim.cli import main
@@ -36,17 +36,6 @@ def run(capsys, out, *extra, scenario=BASELINE):
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` by relative path, with its bytes."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def ours_beside(folder: Path) -> list[str]:
-    """What a writer may leave next to its results: temporary, replaced and lock files."""
-    return sorted(p.name for p in folder.iterdir() if any(s in p.name for s in (".tmp-", ".old-", ".lock")))
-
-
-def dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
 
 
 @pytest.fixture(scope="module")
@@ -228,15 +217,6 @@ def test_two_runs_into_one_folder_the_second_exits_2(tmp_path):
             first.wait()
     assert json.loads((out / "manifest.json").read_text())["params"]["market"]["buyers"] == 20000
     assert ours_beside(tmp_path) == []
-
-
-def test_the_lock_is_reentrant_within_a_process_and_gone_after(tmp_path):
-    with results.target_lock(tmp_path / "res") as target:
-        with results.target_lock(tmp_path / "res"):
-            assert (tmp_path / ".res.lock").read_text().strip() == str(os.getpid())
-        out = results.write_atomically(target, lambda d: (d / "a.txt").write_text("1"))
-        assert (tmp_path / ".res.lock").exists()
-    assert (out / "a.txt").read_text() == "1" and ours_beside(tmp_path) == []
 
 
 def test_folders_made_for_the_lock_go_when_the_write_fails(tmp_path, capsys, monkeypatch):

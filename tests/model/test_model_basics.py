@@ -94,15 +94,6 @@ def test_runs_stop_at_their_steps_and_count_like_mesa():
     assert len(m.datacollector.get_model_vars_dataframe()) == 7
 
 
-def test_network_export():
-    m = TrustMarket(rng=1, buyers=10, suppliers=5, steps=5)
-    m.run()
-    g = m.network()
-    assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "buyer") == 10
-    assert sum(d["slots"] for *_, d in g.edges(data=True)) == 20
-    assert all(0 <= d["trust_buyer"] <= 1 for *_, d in g.edges(data=True))
-
-
 def test_p1_aggressive_buyers_pay_lower_component_prices_over_ten_seeds():
     partner, aggressive = [], []
     for seed in range(1, 11):

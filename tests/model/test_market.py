@@ -1,0 +1,102 @@
+"""trustsim/market.py: the market's arrays over buyers, suppliers and relationships (one entry per element they
+are declared for, numbered member by member), their per-buyer and per-market reductions, what is read through
+each relationship's supplier, and the relationship network exported from them."""
+
+import numpy as np
+import pytest
+
+from trustsim import TrustMarket
+from trustsim.draws import Draws
+from trustsim.market import Market
+from trustsim.members import ParamSpace
+from trustsim.params import Params
+from trustsim.state import MarketState, describe, per_market, per_market_mean
+
+
+def test_network_export():
+    m = TrustMarket(rng=1, buyers=10, suppliers=5, steps=5)
+    m.run()
+    g = m.network()
+    assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "buyer") == 10
+    assert sum(d["slots"] for *_, d in g.edges(data=True)) == 20
+    assert all(0 <= d["trust_buyer"] <= 1 for *_, d in g.edges(data=True))
+
+
+def tiny_market(members=2, **overrides):
+    """The state of ``members`` markets of 3 buyers with 2 slots each and 4 suppliers, side by side, as drawn
+    at the start (before the first sourcing)."""
+    p = Params().replace(**{"market.buyers": 3, "market.suppliers": 4, "market.slots_per_buyer": 2, **overrides})
+    return Market(ParamSpace([p] * members), Draws(list(range(1, members + 1))))
+
+
+def test_every_array_has_one_entry_per_element_it_is_declared_for():
+    mk = tiny_market()
+    length = {"buyer": 6, "supplier": 8, "relationship": 12}
+    assert (mk.n_buyers, mk.n_suppliers, mk.n_rel, mk.k) == (6, 8, 12, 2)
+    for name, per, _ in describe(MarketState):
+        value = getattr(mk, name)
+        if per in length:
+            assert np.shape(value)[0] == length[per], (name, per, np.shape(value))
+        elif isinstance(value, np.ndarray):  # per market: one entry per member
+            assert value.shape == (2,), (name, value.shape)
+
+
+def test_relationships_are_numbered_buyer_by_buyer_and_member_by_member():
+    mk = tiny_market()
+    assert mk.buyer_of.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert mk.slot_of.tolist() == [0, 1] * 6
+    assert mk.member_of_rel.tolist() == [0] * 6 + [1] * 6
+    assert mk.rel_local.tolist() == [0, 1, 2, 3, 4, 5] * 2
+    assert mk.supplier_offset.tolist() == [0] * 6 + [4] * 6  # member 1's supplier 0 is supplier 4
+    assert mk.vacant.all() and np.allclose(mk.share, 1 / 3)  # no slot filled before the first sourcing
+
+
+def test_each_market_has_its_share_of_partners():
+    mk = tiny_market(**{"buyers.partner_share": 1 / 3})
+    assert per_market(mk.is_partner, mk).sum(axis=1).tolist() == [1, 1]
+    assert np.array_equal(mk.rel_partner, np.repeat(mk.is_partner, 2))
+
+
+@pytest.mark.parametrize("k", [2, 3, 8])
+def test_per_buyer_sums_each_buyers_slots(k):
+    mk = tiny_market(**{"market.slots_per_buyer": k})
+    values = np.arange(mk.n_rel, dtype=float)
+    expected = [sum(range(b * k, (b + 1) * k)) for b in range(6)]
+    assert mk.per_buyer(values).tolist() == expected
+    assert mk.per_buyer(np.stack([values, 2 * values])).tolist() == [expected, [2 * e for e in expected]]
+    assert mk.per_buyer(values % 2 == 0).tolist() == [(k + 1) // 2 if (b * k) % 2 == 0 else k // 2 for b in range(6)]
+    total = np.ones(6)
+    assert mk.per_buyer(values, into=total) is total and total.tolist() == [e + 1 for e in expected]
+
+
+def test_per_market_helpers_reduce_member_by_member():
+    mk = tiny_market()
+    values = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0])  # one per buyer
+    assert per_market(values, mk).tolist() == [[1, 2, 3], [10, 20, 30]]
+    assert per_market_mean(values, np.array([True, False, True, False, False, True]), mk).tolist() == [2.0, 30.0]
+    empty = per_market_mean(values, np.array([True, True, False, False, False, False]), mk, empty=-1.0)
+    assert empty.tolist() == [1.5, -1.0]
+
+
+def test_costs_and_defects_are_read_through_each_relationships_supplier():
+    mk = tiny_market(members=1)
+    mk.unit_cost[:] = [1.0, 2.0, 3.0, 4.0]
+    mk.base_defect[:] = [0.01, 0.02, 0.03, 0.04]
+    mk.sup[:] = [3, 0, 1, 2, 2, 3]
+    mk.fit[:] = [1.0, 1.0, 0.5, 2.0, 1.0, 1.0]
+    mk.defect_mult[:] = [1.0, 2.0, 1.0, 1.0, 3.0, 1.0]
+    assert mk.cost_for_buyer().tolist() == [4.0, 1.0, 1.0, 6.0, 3.0, 4.0]
+    assert np.allclose(mk.defect_rate(), [0.04, 0.02, 0.02, 0.03, 0.09, 0.04])
+
+
+def test_a_started_relationship_begins_afresh():
+    mk = tiny_market(members=1, **{"trust.initial": 0.4})
+    mk.age[:], mk.linked[:], mk.latent[:], mk.trust_s[:] = 7, True, 0.5, 0.9
+    rows = np.array([1, 4])
+    mk.start_relationships(rows, np.array([2, 3]), np.array([0.7, 0.2]), np.array([1.1, 0.9]))
+    assert mk.sup[rows].tolist() == [2, 3] and not mk.vacant[rows].any() and mk.vacant.sum() == 4
+    assert mk.trust_b[rows].tolist() == [0.7, 0.2] and mk.trust_s[rows].tolist() == [0.4, 0.4]
+    assert mk.fit[rows].tolist() == [1.1, 0.9]
+    assert (mk.age[rows] == 0).all() and not mk.linked[rows].any() and (mk.latent[rows] == 0).all()
+    others = np.setdiff1d(np.arange(6), rows)
+    assert (mk.age[others] == 7).all() and mk.linked[others].all() and (mk.trust_s[others] == 0.9).all()

@@ -1,0 +1,116 @@
+"""trustsim/sourcing.py, phase 2 (docs/ODD.md 7.2): exits, filling slots from the best quote, rebids and
+play-offs; in running markets and on markets whose costs and reputations are set by hand."""
+
+import numpy as np
+import pytest
+from conftest import column
+
+from trustsim import TrustMarket, sourcing
+from trustsim.params import Params
+
+
+def test_every_exit_cause_occurs_and_every_exit_gets_a_new_relationship():
+    """In a market of passive, poorly aligned and poor suppliers all four causes occur; each step the
+    relationships begun equal the exits of this step plus the bankruptcies of the last (re-sourced now)."""
+    totals = dict.fromkeys(("exits_low_trust", "exits_silent", "exits_outbid", "exits_bankruptcy"), 0)
+    for seed in (1, 2):
+        m = TrustMarket(rng=seed, attention_policy="passive", alignment_mean=0.6, supplier_cash=50.0, steps=60)
+        carried = 0
+        while m.running:
+            m.step()
+            ev = m.ev
+            begun = int((m.market.age == 1).sum())  # age 0 during their first step, 1 after it
+            assert m.steps == 1 or begun == ev.exit_low.sum() + ev.exit_silent.sum() + ev.exit_outbid.sum() + carried
+            carried = int(ev.exit_bankrupt.sum())
+        for c in totals:
+            totals[c] += column(m, c).sum()
+    print("\nexits over two runs:", {k: int(v) for k, v in totals.items()})
+    for c, n in totals.items():
+        assert n > 0, c
+
+
+@pytest.mark.parametrize("partner_share", [0.0, 0.5])
+def test_a_buyer_never_holds_one_supplier_in_two_slots(partner_share):
+    """Dual sourcing (S3): exits, rebids and bankruptcies never leave a buyer with the same supplier in
+    two of its slots, even when all its slots are rebid in the same step from a handful of suppliers."""
+    duplicates, steps = 0, 0
+    for seed in range(1, 6):
+        m = TrustMarket(rng=seed, buyers=30, suppliers=5, slots_per_buyer=3, partner_share=partner_share,
+                        rebid_interval=1, n_bids=8, supplier_cash=30.0, steps=80)
+        while m.running:
+            m.step()
+            held = np.sort(m.market.sup.reshape(m.market.n_buyers, 3), axis=1)
+            duplicates += int((np.diff(held, axis=1) == 0).sum())
+            steps += 1
+    print(f"\n{steps} steps of 30 buyers with 3 slots among 5 suppliers: {duplicates} duplicated slots")
+    assert duplicates == 0
+
+
+# --- the best quote, on costs and reputations set by hand -----------------------------------------------------
+
+COSTS = [1.0, 0.8, 0.9, 1.2, 0.85]
+REPUTATIONS = [0.5, 0.2, 0.9, 1.0, 0.5]
+# with tco_weight 1, quote · (1 + 1 − reputation) over the common factor (1 + markup), per supplier:
+# 1.5, 1.44, 0.99, 1.2, 1.275: the cheapest (1) is not the best (2), and the order is 2, 3, 4, 1, 0
+MARKUP = 0.1
+
+
+def hand_set_market(seed=1, buyers=2):
+    """A market of 5 suppliers with the costs and reputations above, every quote at the same markup, every fit 1,
+    and 200 quotes asked per slot, so that every supplier bids (each misses with probability 0.8²⁰⁰)."""
+    p = Params().replace(**{"market.buyers": buyers, "market.suppliers": 5, "market.slots_per_buyer": 2,
+                            "buyers.n_bids": 200, "buyers.tco_weight": 1.0, "prices.min_markup": MARKUP,
+                            "prices.fair_markup": MARKUP, "market.fit_spread": 0.0})
+    m = TrustMarket(p, rng=seed)
+    m.market.unit_cost[:] = COSTS
+    m.ev.reputation = np.array(REPUTATIONS)
+    return m
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_best_expected_cost_of_ownership_wins_not_the_lowest_quote(seed):
+    m = hand_set_market(seed)
+    mk = m.market
+    mk.vacant[:] = True
+    q, winner, fit, score = sourcing._best_quotes(m, np.array([0, 2]), exclude_incumbent=True)
+    assert winner.tolist() == [2, 2] and fit.tolist() == [1.0, 1.0]
+    assert q == pytest.approx([0.9 * (1 + MARKUP)] * 2) and score == pytest.approx([0.99 * (1 + MARKUP)] * 2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_supplier_of_the_buyers_other_slot_or_the_one_being_left_does_not_win(seed):
+    m = hand_set_market(seed)
+    mk = m.market
+    mk.vacant[:] = False
+    mk.sup[:] = [3, 2, 0, 4]  # buyer 0 leaves supplier 3 and holds 2; buyer 1 leaves 0 and holds 4
+    _, winner, _, _ = sourcing._best_quotes(m, np.array([0, 2]), exclude_incumbent=True)
+    assert winner.tolist() == [4, 2]  # buyer 0: 2 and 3 barred, 4 next; buyer 1: 2 is free
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_filling_both_slots_of_a_buyer_gives_them_distinct_suppliers(seed):
+    m = hand_set_market(seed)
+    mk = m.market
+    mk.vacant[:] = True
+    sourcing.fill_slots(m, np.arange(4))
+    assert mk.sup.tolist() == [2, 3, 2, 3]  # the best for slot 0; the second best for slot 1, the best being held
+    assert mk.price == pytest.approx([0.9 * (1 + MARKUP), 1.2 * (1 + MARKUP)] * 2)
+    assert not mk.vacant.any() and m.ev.rebid.all()
+    initial, wom = m.params.trust.initial, m.params.buyers.word_of_mouth
+    assert mk.trust_b == pytest.approx([(1 - wom) * initial + wom * REPUTATIONS[s] for s in (2, 3, 2, 3)])
+
+
+def test_a_slot_whose_every_bidder_is_barred_goes_to_a_supplier_the_buyer_does_not_hold():
+    """Three suppliers and one quote asked: each buyer leaves supplier 1 and holds supplier 0 in its other slot,
+    so a bidder is barred two times in three, and the slot still goes to supplier 2, the one it may take."""
+    p = Params().replace(**{"market.buyers": 40, "market.suppliers": 3, "market.slots_per_buyer": 2,
+                            "buyers.n_bids": 1})
+    m = TrustMarket(p, rng=5)
+    mk = m.market
+    rows = np.arange(0, mk.n_rel, 2)  # every buyer's slot 0
+    mk.vacant[:] = False
+    mk.sup[rows], mk.sup[rows + 1] = 1, 0
+    q, winner, _, score = sourcing._best_quotes(m, rows, exclude_incumbent=True)
+    barred = int(np.isinf(score).sum())
+    print(f"\n{barred} of {len(rows)} slots drew only a barred bidder")
+    assert 0 < barred < len(rows) and (winner == 2).all() and np.isfinite(q).all()

@@ -1,0 +1,100 @@
+"""trustsim/scenario.py: scenario files read safely, ``extends`` chains merged nearest-file-first, ``--set`` and
+option overrides on top, and every fault a one-line ParamError naming the file (or option) and the key."""
+
+import hashlib
+
+import pytest
+
+from trustsim.errors import ParamError
+from trustsim.params import Params
+from trustsim.scenario import load_scenario, parse_set, parse_value, read_small_file
+
+
+def chain_of_three(folder):
+    """``child.toml`` extends ``sub/parent.toml``, which extends ``grand.toml``: each sets some of the same keys."""
+    (folder / "sub").mkdir()
+    (folder / "grand.toml").write_text('description = "grand"\n[trust]\ngain = 0.1\nloss = 0.2\n'
+                                       "[market]\nbuyers = 10\nsuppliers = 3\n")
+    (folder / "sub" / "parent.toml").write_text('extends = "../grand.toml"\ndescription = "parent"\n'
+                                                "[trust]\ngain = 0.15\n[market]\nsuppliers = 4\n"
+                                                '[sweep]\ndesign = "grid"\n')
+    (folder / "child.toml").write_text('extends = "sub/parent.toml"\n[trust]\nloss = 0.25\n')
+    return folder / "child.toml"
+
+
+def test_an_extends_chain_is_merged_with_the_nearer_file_winning(tmp_path):
+    child = chain_of_three(tmp_path)
+    sc = load_scenario(child)
+    p = sc.params
+    assert p.trust.gain == 0.15      # parent over grand
+    assert p.trust.loss == 0.25      # child over grand
+    assert p.market.buyers == 10     # only grand says it
+    assert p.market.suppliers == 4   # parent over grand
+    assert p.market.slots_per_buyer == Params().market.slots_per_buyer  # nobody says it: the default
+    assert sc.chain == tuple(str(f.resolve()) for f in (child, tmp_path / "sub" / "parent.toml",
+                                                         tmp_path / "grand.toml"))
+    # a sweep and a description belong to the file that declares them
+    assert sc.sweep is None and sc.description == ""
+    assert sc.name == "child" and sc.sha256 == hashlib.sha256(child.read_bytes()).hexdigest()
+    parent = load_scenario(tmp_path / "sub" / "parent.toml")
+    assert parent.sweep == {"design": "grid"} and parent.description == "parent"
+
+
+def test_overrides_go_on_top_of_the_whole_chain_and_options_over_set(tmp_path):
+    sc = load_scenario(chain_of_three(tmp_path), sets=["trust.gain=0.3", "buyers=7", "run.seed=5"], seed=9, steps=11)
+    assert (sc.params.trust.gain, sc.params.market.buyers) == (0.3, 7)
+    assert (sc.params.run.seed, sc.params.run.steps) == (9, 11)  # --seed and --steps over --set
+    assert sc.overrides == {"trust.gain": 0.3, "market.buyers": 7, "run.seed": 9, "run.steps": 11}
+    assert sc.params.trust.loss == 0.25  # the rest of the chain stays
+
+
+def test_no_file_gives_the_defaults():
+    sc = load_scenario()
+    assert sc.params == Params() and sc.name == "defaults" and sc.sha256 is None and sc.chain == ()
+
+
+@pytest.mark.parametrize("files", [
+    {"a.toml": 'extends = "a.toml"\n'},
+    {"a.toml": 'extends = "b.toml"\n', "b.toml": 'extends = "c.toml"\n', "c.toml": 'extends = "a.toml"\n'},
+], ids=["itself", "three_files"])
+def test_a_circular_chain_is_one_line_naming_the_cycle(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ParamError) as exc:
+        load_scenario(tmp_path / "a.toml")
+    cycle = " -> ".join([*files, "a.toml"])
+    assert exc.value.key == "extends" and exc.value.message == f"circular extends ({cycle})"
+    assert len(str(exc.value).splitlines()) == 1
+
+
+def test_a_fault_in_an_extended_file_names_that_file_and_a_bad_override_its_option(tmp_path):
+    (tmp_path / "base.toml").write_text("[trust]\nloss = 7\n")
+    (tmp_path / "top.toml").write_text('extends = "base.toml"\n')
+    with pytest.raises(ParamError) as exc:
+        load_scenario(tmp_path / "top.toml")
+    assert exc.value.source == str(tmp_path / "base.toml") and exc.value.key == "trust.loss"
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, sets=["market.buyers=0"])
+    assert (exc.value.source, exc.value.key) == ("--set", "market.buyers")
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, seed=-1)
+    assert (exc.value.source, exc.value.key) == ("--seed", None)
+
+
+def test_set_values_are_read_as_toml_and_bare_words_as_text():
+    assert parse_set("trust.gain=0.1") == ("trust.gain", 0.1)
+    assert parse_set(" market.buyers = 12 ") == ("market.buyers", 12)
+    assert parse_value("true") is True and parse_value('"silence"') == "silence"
+    assert parse_value("silence") == "silence" and parse_value("1" * 5000) == "1" * 5000
+    for bad in ("trust.gain", "=0.1"):
+        with pytest.raises(ParamError, match="expected group.name=value"):
+            parse_set(bad)
+
+
+def test_a_file_is_read_up_to_its_limit_and_refused_beyond_it(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_bytes(b"x" * 10)
+    assert read_small_file(f, "s.toml", limit=10) == b"x" * 10
+    f.write_bytes(b"x" * 11)
+    with pytest.raises(ParamError, match="is larger than"):
+        read_small_file(f, "s.toml", limit=10)
