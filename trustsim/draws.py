@@ -133,17 +133,21 @@ def as_normal(u: np.ndarray) -> np.ndarray:
 
 def as_poisson(u: np.ndarray, lam) -> np.ndarray:
     """Poisson counts of mean ``lam`` (small: ideas per step) from uniforms, by the inverse distribution
-    function."""
+    function: the count is the first ``k`` whose cumulative probability reaches ``u``. Each round works on the
+    elements still above their cumulative probability only (with small means, a few in a hundred after
+    the first), each element's terms computed in the same order as over the whole array."""
     lam = np.full(u.shape, lam, dtype=float)  # a number, or one per element
-    term = np.exp(-lam)
-    cdf = term.copy()
+    term = np.exp(-lam).ravel()
     k = np.zeros(u.shape, dtype=np.int64)
-    more = u > cdf
+    open_ = np.flatnonzero(u.ravel() > term)  # the elements whose count is above 0
+    u_o, lam_o, term_o, cdf_o = u.ravel()[open_], lam.ravel()[open_], term[open_], term[open_]
+    counts = k.reshape(-1)
     i = 0
-    while more.any() and i < 1000:
+    while len(open_) and i < 1000:
         i += 1
-        k += more
-        term = term * lam / i
-        cdf += term
-        more &= u > cdf
+        counts[open_] += 1
+        term_o = term_o * lam_o / i
+        cdf_o = cdf_o + term_o
+        more = u_o > cdf_o
+        open_, u_o, lam_o, term_o, cdf_o = open_[more], u_o[more], lam_o[more], term_o[more], cdf_o[more]
     return k

@@ -85,3 +85,30 @@ def test_several_sites_at_once_are_the_numbers_of_each_site_alone():
     assert together.shape == (3, 300)
     for row, site in zip(together, sites, strict=True):
         assert np.array_equal(row, d.uniform(site, base))
+
+
+def _poisson_over_every_element(u, lam):
+    """The inverse distribution function over the whole array at every round (the definition as_poisson
+    computes on the open elements only)."""
+    lam = np.broadcast_to(lam, u.shape)
+    term = np.exp(-lam)
+    cdf, k, more, i = term.copy(), np.zeros(u.shape, dtype=np.int64), u > term, 0
+    while more.any() and i < 1000:
+        i += 1
+        k += more
+        term = term * lam / i
+        cdf += term
+        more &= u > cdf
+    return k
+
+
+@pytest.mark.parametrize("shape, lam", [((5000,), 0.05), ((5000,), 3.0), ((40, 50), "per element"), ((3,), 0.0),
+                                        ((0,), 0.2), ((2000,), 40.0)])
+def test_poisson_counts_are_those_of_the_whole_array_definition(shape, lam):
+    rng = np.random.default_rng(7)
+    u = rng.random(shape)
+    lam = rng.random(shape) * 5 if lam == "per element" else lam
+    k = as_poisson(u, lam)
+    assert k.shape == u.shape and (k == _poisson_over_every_element(u, lam)).all()
+    if np.ndim(lam) == 0 and lam > 0 and u.size:
+        assert abs(k.mean() - lam) < 4 * np.sqrt(lam / u.size), (k.mean(), lam)  # and they are Poisson counts
