@@ -66,8 +66,9 @@ def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
     block, so a market's totals are the same numbers whether it is measured alone or among others.
     """
     n = np.shape(values[0])[-1] // members
-    v = np.array(values, dtype=float).reshape(len(values), members, n)  # bools and counts as numbers
-    v = np.ascontiguousarray(v.transpose(1, 0, 2))                     # (markets, values, elements)
+    v = np.empty((members, len(values), n))
+    for j, value in enumerate(values):  # one copy into (markets, values, elements), converting bools and counts
+        v[:, j, :] = value.reshape(members, n)
     g = np.ascontiguousarray(groups.reshape(len(groups), members, n).transpose(1, 2, 0))
     if v.size < _THREADED_SIZE:  # BLAS runs products this small on one thread anyway
         return np.matmul(v, g).transpose(0, 2, 1)
