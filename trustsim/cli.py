@@ -18,11 +18,14 @@ PROG = "trustsim"
 
 
 class UsageError(Exception):
+    """Wrong use of the command line: printed as one line, exit status 2."""
     pass
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors raised as ``UsageError`` instead of printed with the usage and exited."""
     def error(self, message):  # one line, not argparse's usage block, repeating what was typed safely
+        """Raise the error as one ``UsageError`` line that names the command and points to its ``--help``."""
         raise UsageError(f"{self.prog}: error: {safe_text(message, 400)} (see '{self.prog} --help')")
 
 
@@ -55,6 +58,7 @@ def _interrupt_on_terminate():
 
 
 def main(argv=None) -> int:
+    """Run one command; its exit status: 0 done, 1 failed or a check not passed, 2 bad input, 130 interrupted."""
     restore = _interrupt_on_terminate()
     args = None
     try:

@@ -31,6 +31,7 @@ class VaryingParameter(LookupError):
 
 
 class Group(BaseModel):
+    """The base of the parameter groups: strict, closed to unknown keys, frozen, finite."""
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
     def __getattr__(self, name: str) -> Any:
@@ -42,11 +43,13 @@ class Group(BaseModel):
 
 
 class Run(Group):
+    """The run's length and seed (docs/ODD.md, 2. Entities, state variables and scales)."""
     steps: int = P(1200, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter); the default ends near, not in, steady state (docs/ODD.md, decision 40)")
     seed: int = P(0, 0, 2**63 - 1, "", "seed of the model's one random generator")
 
 
 class Market(Group):
+    """The market's size, its uncertainty and suppliers' fit (docs/ODD.md, 7.1 Environment)."""
     buyers: int = P(40, 1, 10_000_000, "firms", "number of buyers (manufacturers)")
     suppliers: int = P(20, 1, 1_000_000, "firms", "number of suppliers")
     slots_per_buyer: int = P(2, 1, 50, "slots", "supplier slots per buyer, k (dual sourcing by default)")
@@ -59,6 +62,7 @@ class Market(Group):
 
 
 class Buyers(Group):
+    """Buyers' postures, sourcing, exit and learned terms (docs/ODD.md, 7.2 and 7.2a)."""
     partner_share: float = P(0.5, 0.0, 1.0, "share", "share of buyers whose posture is partner")
     n_bids: int = P(5, 1, 1000, "quotes", "suppliers asked for a quote when a slot is (re)sourced")
     rebid_interval: int = P(4, 1, 10_000, "steps", "an aggressive buyer rebids each slot every this many steps")
@@ -81,11 +85,13 @@ class Buyers(Group):
 
 
 class Prices(Group):
+    """The range of markups suppliers quote (docs/ODD.md, 7.2 Sourcing and pricing)."""
     fair_markup: float = P(0.08, 0.0, 10.0, "share of cost", "cost-plus markup of partner contracts; top of the quote range")
     min_markup: float = P(0.02, 0.0, 10.0, "share of cost", "lowest markup a supplier accepts; bottom of the quote range")
 
 
 class Suppliers(Group):
+    """Suppliers' cost, quality, integrity, cash and attention (docs/ODD.md, 7.3, 7.7 and 7.12)."""
     cost_mean: float = P(1.0, 0.5, 100.0, "money/unit", "mean initial unit cost of suppliers")
     cost_sd: float = P(0.08, 0.0, 10.0, "money/unit", "spread of initial unit costs")
     improvable: float = P(0.3, 0.0, 0.95, "share", "share of unit cost that process improvement can remove")
@@ -105,6 +111,7 @@ class Suppliers(Group):
 
 
 class Trust(Group):
+    """How trust is gained, lost and eroded, and what it opens (docs/ODD.md, 7.8 Trust update)."""
     initial: float = P(0.5, 0.0, 1.0, "trust", "trust both ways at the start of a relationship")
     baseline: float = P(0.3, 0.0, 1.0, "trust", "level that trust erodes toward when nobody looks after the relationship")
     gain: float = P(0.131, 0.0, 1.0, "share", "trust gained per good step, as a share of the distance to 1")
@@ -119,6 +126,7 @@ class Trust(Group):
 
 
 class Quality(Group):
+    """Inspection and the cost of defects (docs/ODD.md, 7.4 Inspection)."""
     inspection_cost: float = P(0.004, 0.0, 100.0, "money/unit", "cost of inspecting a lot, per unit")
     detection: float = P(0.9, 0.0, 1.0, "probability", "chance that inspection finds a defective lot")
     failure_cost: float = P(0.06, 0.0, 100.0, "money/unit", "buyer's cost of a defect that fails in the field, per unit of the lot")
@@ -127,6 +135,7 @@ class Quality(Group):
 
 
 class Service(Group):
+    """After-sales service: its need, cost, promises and complaints (docs/ODD.md, 7.5 and 7.6)."""
     service_need: float = P(0.3, 0.0, 1.0, "probability", "chance per step that a relationship needs after-sales service")
     service_cost: float = P(0.03, 0.0, 100.0, "money/unit", "supplier's cost of a service event, per unit")
     service_fee: float = P(0.05, 0.0, 100.0, "money/unit", "fee per unit billed for a service event when service is not in the price")
@@ -139,6 +148,7 @@ class Service(Group):
 
 
 class Time(Group):
+    """Face-to-face hours and their cost (docs/ODD.md, 7.10 Face-to-face time and transaction cost)."""
     h_admin: float = P(22.9, 0.0, 1e4, "hours", "ordering and administration per relationship and step (halved by a link)")
     h_monitor: float = P(7.0, 0.0, 1e4, "hours", "monitoring and haggling at zero trust, scaled by 1 − trust")
     h_collab: float = P(45.8, 0.0, 1e4, "hours", "joint engineering work, 60% alone, all of it when both share")
@@ -154,6 +164,7 @@ class Time(Group):
 
 
 class Innovation(Group):
+    """Ideas, process improvement and specification changes (docs/ODD.md, 7.9 Information sharing, innovation)."""
     idea_rate: float = P(0.4, 0.0, 100.0, "ideas/step", "supplier ideas per step at full trust")
     idea_value: float = P(0.01, 0.0, 1.0, "share", "share of the distance to its floor that one idea takes off the buyer's own cost")
     process_idea_rate: float = P(0.3, 0.0, 100.0, "ideas/step", "buyer process ideas per step at full trust, where trust is mutual")
@@ -165,12 +176,14 @@ class Innovation(Group):
 
 
 class Linkage(Group):
+    """Links a trusting supplier invests in (docs/ODD.md, 7.9 Information sharing, innovation and linkage)."""
     linkage_age: int = P(8, 0, 1_000_000, "steps", "age a relationship needs before a trusting supplier invests in a link")
     linkage_cost: float = P(200.0, 0.0, 1e12, "money", "supplier's one-off cost of a link (e.g. an ordering terminal)")
     linkage_switching_cost: float = P(0.2, 0.0, 100.0, "money/unit", "what leaving a linked relationship costs the buyer, per unit of the slot's volume")
 
 
 class Downstream(Group):
+    """Buyers' own costs and final customers' choice (docs/ODD.md, 7.11 Downstream competition)."""
     own_cost: float = P(1.0, 0.0, 1e6, "money/unit", "buyer's initial own cost per unit of final product, excluding components")
     max_markup: float = P(1.0, 0.0, 100.0, "share of cost", "highest markup over unit cost final customers accept (caps the logit-Nash price)")
     price_sensitivity: float = P(8.0, 0.0, 1000.0, "", "β of the logit over relative retail prices")
@@ -178,6 +191,7 @@ class Downstream(Group):
 
 
 class Adaptation(Group):
+    """Imitation of postures and integrity, off by default (docs/ODD.md, 7.13 Adaptation)."""
     enabled: bool = Field(False, description="buyers imitate the posture of more profitable buyers (replicator dynamics)", json_schema_extra={"unit": "flag"})
     imitation_interval: int = P(8, 1, 1_000_000, "steps", "steps between imitation rounds")
     supplier_imitation: bool = Field(False, description="suppliers imitate the integrity of more profitable suppliers, with mutation (replicator dynamics)", json_schema_extra={"unit": "flag"})
@@ -220,6 +234,7 @@ class Params(Group):
         return {f"{g}.{k}": v for g in GROUPS for k, v in getattr(self, g).model_dump().items()}
 
     def nested(self) -> dict[str, dict[str, Any]]:
+        """``{"group": {"name": value}}``: every parameter, nested as in a scenario file."""
         return self.model_dump()
 
     def replace(self, **changes: Any) -> Params:

@@ -14,6 +14,7 @@ def shown(value) -> str:
 
 
 def integer(text: str) -> int:
+    """An integer argument, with a message for one too long for Python to convert."""
     try:
         return int(text)
     except ValueError:
@@ -24,6 +25,7 @@ def integer(text: str) -> int:
 
 
 def nonneg_int(text: str) -> int:
+    """An integer argument of 0 or more."""
     value = integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{shown(value)} is negative")
@@ -31,6 +33,7 @@ def nonneg_int(text: str) -> int:
 
 
 def pos_int(text: str) -> int:
+    """An integer argument of 1 or more."""
     value = integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{shown(value)} must be at least 1")

@@ -12,6 +12,7 @@ HELP = "calibrate parameters to published figures: a posterior by ABC-SMC, with 
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim calibrate``."""
     p.add_argument("file", help="calibration TOML file: a scenario with a [calibrate] table")
     p.add_argument("--budget", type=pos_int, metavar="N", help="market runs in all (default: the file's budget)")
     p.add_argument("--seed", type=int, help="root seed of the calibration (default: the file's)")

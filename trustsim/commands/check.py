@@ -7,6 +7,7 @@ HELP = "validate a scenario or sweep file and show what it resolves to (runs not
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim check``."""
     p.add_argument("scenario", help="scenario, sweep or calibration TOML file; a [sweep] table is checked whole "
                                     "(design, factors, metrics, every design point) and its runs counted, "
                                     "a [calibrate] table whole (priors, structures, targets)")
@@ -15,6 +16,8 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    """Exit 0 when the file and its overrides are valid, printing how they differ from the defaults and what a
+    [sweep] or [calibrate] table would run; bad input raises (exit 2)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..params import Params

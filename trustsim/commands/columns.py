@@ -7,10 +7,12 @@ HELP = "print the results columns: name, unit, aggregation, meaning"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim columns``."""
     p.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's results table)")
 
 
 def handle(args) -> int:
+    """Print every results column with its unit, how runs are summarised and its meaning; exit 0."""
     # here, not at the top: `trustsim --help` imports this module
     from .. import columns
 

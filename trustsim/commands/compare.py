@@ -11,6 +11,7 @@ HELP = "compare two scenarios (paired on common seeds) or two results folders: B
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim compare``."""
     p.add_argument("a", help="scenario TOML file, or a results folder (a run or replications)")
     p.add_argument("b", help="the same kind as A")
     p.add_argument("--seeds", type=pos_int, metavar="N",
@@ -27,6 +28,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    """Compare two scenarios on common seeds, or two saved results; exit 1 when runs failed, as ``report`` says."""
     # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 

@@ -9,6 +9,7 @@ HELP = "merge the folders of sweep shards into one"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim merge``."""
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--out", type=folder, required=True, help="merged results folder")
     p.add_argument("--force", action="store_true",
@@ -16,6 +17,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    """Merge a sweep's shard folders into one results folder; exit 0."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments import merge

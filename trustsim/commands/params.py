@@ -7,10 +7,12 @@ HELP = "print the parameter schema"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim params``."""
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
 
 
 def handle(args) -> int:
+    """Print every parameter with its default, range, unit and meaning (the schema in ``params.py``); exit 0."""
     # here, not at the top: `trustsim --help` imports this module
     from ..schema_table import schema_markdown, schema_rows
 

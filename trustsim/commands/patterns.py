@@ -13,6 +13,7 @@ HELP = "run the pattern suite P1–P10 and R1–R4 and print its table"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim patterns``."""
     p.add_argument("--seeds", type=pos_int, default=ADVISED_SEEDS,
                    help=f"seeds per scenario variant (default {ADVISED_SEEDS})")
     p.add_argument("--out", type=folder, default="results/patterns",

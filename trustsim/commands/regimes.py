@@ -13,6 +13,7 @@ HELP = "map the partner advantage over uncertainty, integrity, idea rate and fit
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim regimes``."""
     common_arguments(p, "results/regimes", SEEDS)
 
 

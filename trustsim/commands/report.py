@@ -8,12 +8,14 @@ HELP = "redraw the figures of a results folder"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim report``."""
     p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
                                   "compare, structures, regimes, calibrate); its figures/ are drawn again from "
                                   "its tables")
 
 
 def handle(args) -> int:
+    """Draw a results folder's figures again from its tables, under its lock; exit 0."""
     # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 

@@ -12,6 +12,7 @@ HELP = "make a result again from its manifest.json and compare it with the origi
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim rerun``."""
     p.add_argument("manifest", help="a run's or a replications' manifest.json (or the folder holding it)")
     p.add_argument("--out", type=folder, help="results folder (default: the manifest's folder with -rerun appended)")
     p.add_argument("--force", action="store_true",

@@ -14,6 +14,7 @@ HELP = "run a scenario and write its results folder"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim run``."""
     p.add_argument("scenario", help="scenario TOML file (e.g. scenarios/baseline.toml)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
     p.add_argument("--seed", type=nonneg_int, help="seed of the random generator (overrides run.seed)")
@@ -29,6 +30,7 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
+    """One run, or with ``--seeds N`` replications; exit 0, or 1 when a replication failed."""
     # here, not at the top: `trustsim --help` imports this module
     from ..capacity import check_memory
     from ..errors import ParamError, safe_text

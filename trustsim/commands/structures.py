@@ -26,6 +26,7 @@ def common_arguments(p, out: str, seeds: int) -> None:
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim structures``."""
     common_arguments(p, "results/structures", ADVISED_SEEDS)
     p.add_argument("--suite-seeds", type=pos_int, default=SUITE_SEEDS,
                    help=f"seeds of the pattern suite under each structure (default {SUITE_SEEDS}: the suite's "
@@ -65,6 +66,7 @@ def execute(args, base, points, total: int, desc: str, **suites):
 
 
 def write_manifest(tmp, base, started: str, wall: float, kind: str, **extra) -> None:
+    """Write ``manifest.json`` into the temporary folder ``tmp``, for a run of the defaults ``base``."""
     # here, not at the top: `trustsim --help` imports this module
     import json
 

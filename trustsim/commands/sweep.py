@@ -12,6 +12,7 @@ HELP = "run a batch experiment (grid, Latin hypercube, Sobol, Morris)"
 
 
 def arguments(p) -> None:
+    """The arguments of ``trustsim sweep``."""
     p.add_argument("file", help="sweep TOML file: a scenario with a [sweep] table")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
