@@ -75,6 +75,7 @@ class Run:
 
     @property
     def params(self):
+        """The run's validated parameters."""
         return self.model.params
 
     @property

@@ -110,6 +110,7 @@ def _address_space_used() -> int:
 
 
 def gigabytes(n: int) -> str:
+    """A byte count as GB or MB, for messages."""
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 

@@ -60,6 +60,7 @@ class Comparison:
 
     @property
     def names(self) -> tuple[str, str]:
+        """The two scenarios' names, marked ``A`` and ``B`` when they are the same."""
         a, b = self.scenario_a.name, self.scenario_b.name
         return (f"A {a}", f"B {b}") if a == b else (a, b)
 
@@ -134,6 +135,7 @@ class Comparison:
         return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()])
 
     def info(self) -> dict:
+        """What ``compare.json`` (and the manifest's ``compare``) holds: names, sources, pairing, run counts, seeds."""
         return {"a": self.names[0], "b": self.names[1], "sources": self.sources, "paired": self.paired,
                 "runs_a": len(self.runs_a), "runs_b": len(self.runs_b),
                 "seeds": [int(s) for s in self.runs_a["seed"]] if self.paired else None,

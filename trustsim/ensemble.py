@@ -27,6 +27,7 @@ class Markets:
     """The stepping shared by a single run and an ensemble: state, events, draws, measurements."""
 
     def setup(self, members: Sequence[Params], seeds: Sequence[int]) -> None:
+        """Build the markets of ``members`` on ``seeds``, source every slot (step 0) and open the recorders."""
         self.pp = ParamSpace(members)
         self.draws = Draws(seeds)
         self.market = Market(self.pp, self.draws)
@@ -43,6 +44,7 @@ class Markets:
             phase(self)
 
     def measure(self) -> None:
+        """Record this step's measurements (phase 14) and add it to the buyers' second-half sums."""
         self.recorder.append(step_measurements(self))
         self.buyer_sums.add(self)
 
@@ -61,11 +63,13 @@ class Ensemble(Markets):
         self.setup(members, seeds)
 
     def step(self) -> None:
+        """Advance every market one quarter and record it."""
         self.steps += 1
         self.advance()
         self.measure()
 
     def run(self) -> Ensemble:
+        """Step every market to ``run.steps``; the ensemble, its recorders full."""
         for _ in range(self.pp.shared.run.steps):
             self.step()
         return self

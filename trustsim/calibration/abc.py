@@ -36,6 +36,7 @@ Simulator = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass
 class Problem:
+    """What ABC-SMC fits: the prior box, the published figures, their distance scales and the simulator."""
     lo: np.ndarray               # the prior box
     hi: np.ndarray
     observed: np.ndarray         # published figures (k,)
@@ -48,6 +49,7 @@ class Problem:
 
 @dataclass
 class Settings:
+    """When ABC-SMC stops and how it proposes: population size, budget, tolerance quantile and seed."""
     population: int = 200
     budget: int = 3000
     generations: int = 20
@@ -60,6 +62,7 @@ class Settings:
 
 @dataclass
 class Population:
+    """One generation's accepted particles, their weights and distances, and what it cost; a journal line as JSON."""
     generation: int
     theta: list                  # (N, d)
     structure: list              # (N,)
@@ -70,10 +73,12 @@ class Population:
     used: int                    # simulations so far, this generation's included
 
     def arrays(self):
+        """``(theta (N, d), structure (N,), weight (N,), distance (N,))`` as NumPy arrays."""
         return (np.array(self.theta, dtype=float).reshape(len(self.weight), -1), np.array(self.structure, dtype=int),
                 np.array(self.weight, dtype=float), np.array(self.distance, dtype=float))
 
     def to_json(self) -> dict:
+        """The population as a JSON-ready dict, as the journal keeps it."""
         return asdict(self)
 
 
@@ -84,6 +89,7 @@ def to_logit(theta, lo, hi):
 
 
 def from_logit(z, lo, hi):
+    """Unbounded logit coordinates back to the prior box; the inverse of ``to_logit``."""
     return lo + expit(z) * (hi - lo)
 
 
@@ -219,6 +225,7 @@ def run_generation(t: int, prev: Population | None, problem: Problem, settings: 
 
 
 def prev_rate(pop: Population) -> float:
+    """The share of a generation's proposals it accepted (its acceptance rate)."""
     return len(pop.weight) / max(pop.proposed, 1)
 
 

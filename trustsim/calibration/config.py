@@ -33,6 +33,7 @@ class Prior(_Table):
 
 
 class Structure(_Table):
+    """A contested reading the calibration chooses between: its values and their prior weights (default equal)."""
     values: list[Any] = Field(min_length=1)
     weights: list[float | int] | None = None
 
@@ -47,6 +48,7 @@ class Structure(_Table):
 
 
 class Target(_Table):
+    """A published figure: its measure (``targets.MEASUREMENTS``), value, sd, source and role (fitted or held out)."""
     name: str = Field(min_length=1)
     measure: str
     value: float | int
@@ -63,12 +65,15 @@ class Target(_Table):
 
 
 class Predictive(_Table):
+    """How many posterior draws the predictive checks re-simulate, for the targets and for the pattern suite."""
     draws: int = Field(50, ge=1, le=100_000)            # posterior draws re-simulated for the targets
     pattern_draws: int = Field(10, ge=0, le=10_000)     # posterior draws the pattern suite runs at
     pattern_seeds: int = Field(4, ge=2, le=1000)        # seeds per pattern variant and draw
 
 
 class Calibrate(_Table):
+    """A ``[calibrate]`` table, validated: budget, ABC-SMC settings, priors, structures, targets (docs/ODD.md,
+    Calibration)."""
     budget: int = Field(3000, ge=10, le=100_000_000)     # market runs in all (the noise estimate included)
     population: int = Field(200, ge=4, le=1_000_000)     # particles per generation
     generations: int = Field(20, ge=1, le=10_000)        # at most
@@ -109,9 +114,11 @@ class Calibration:
 
     @property
     def calibrate_targets(self) -> list[Target]:
+        """The targets the calibration fits, without the held-out ones."""
         return [t for t in self.spec.targets if t.role == "calibrate"]
 
     def structure_label(self, m: int) -> str:
+        """Structure ``m`` as ``group.name=value`` pairs, or ``as the scenario`` when it changes nothing."""
         s = self.structures[m]
         return ", ".join(f"{k}={_shown(v)}" for k, v in s.items()) or "as the scenario"
 

@@ -25,6 +25,8 @@ def posterior_draws(cal: Calibration, pop: Population, n: int, stream: int):
 
 
 def predictive_table(cal: Calibration, pop: Population, sim: Simulator, slots: int, quiet: bool = True):
+    """The posterior predictive checks: per target, the 90% interval of ``draws`` re-simulated figures at posterior
+    draws and at the scenario's own parameters, and whether it holds the published value; then the patterns' rows."""
     # on use: only this path needs pandas
     import pandas as pd
 

@@ -20,6 +20,7 @@ from .config import STATE, Calibration, build_calibration
 
 def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wall: float, figures: bool,
                   workers: int) -> None:
+    """Write a calibration's tables, ``calibration.md``, its figures (if ``figures``) and its manifest into ``out``."""
     if "posterior" in tables:
         replace_file(out / "posterior.parquet", lambda tmp: tables["posterior"].to_parquet(tmp, index=False))
     for name in ("predictive", "coverage", "screening"):

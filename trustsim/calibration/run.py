@@ -43,6 +43,7 @@ def fingerprint(cal: Calibration, budget: int, seed: int) -> str:
 
 
 def settings_of(cal: Calibration) -> Settings:
+    """The ABC-SMC settings a validated ``[calibrate]`` table asks for."""
     s = cal.spec
     return Settings(population=s.population, budget=s.budget, generations=s.generations, quantile=s.quantile,
                     min_acceptance=s.min_acceptance, min_tolerance=float(s.min_tolerance),

@@ -61,6 +61,7 @@ class Simulator:
         return out
 
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """The figures of particles ``theta`` under structures ``structure``, each the mean over its replicate runs."""
         reps = self.replicates
         params, seeds = [], []
         for th, m, key in zip(theta, structure, keys, strict=True):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Measurement:
+    """A figure a target is compared with: its ``measure_many`` key, what it measures and its pattern."""
     figure: str        # the key of ``measure_many``'s figures
     what: str          # what it measures, in which buyers, over which steps, by which statistic
     pattern: str       # the pattern whose measurement it is
