@@ -77,6 +77,7 @@ _HELD: dict[Path, _Lock] = {}
 
 
 def lock_file(target: Path) -> Path:
+    """The lock file of ``target``: a hidden ``.<name>.lock`` beside it."""
     return target.parent / f".{target.name}.lock"
 
 
@@ -200,6 +201,7 @@ def claim_target(out: str | Path, shown: str | None = None) -> Path:
 
 
 def release_claim(out: str | Path) -> None:
+    """Let go a claim ``claim_target`` took, when the command fails before writing; a no-op if none is held."""
     with contextlib.suppress(ParamError):
         target = resolve_path(out)
         lock = _HELD.get(target)

@@ -166,6 +166,7 @@ class Recorder:
 
     @property
     def rows(self) -> np.ndarray:
+        """The recorded steps' ``(steps, groups, columns)`` figures of the first market."""
         return self.data[: self.n, 0]
 
     def latest(self, group: str, column: str) -> float:
@@ -238,6 +239,7 @@ class BuyerAccumulator:
         self.matrix = np.zeros((len(self.FIELDS), n_buyers))
 
     def add(self, model) -> None:
+        """Add this step's per-buyer figures to the sums, from the first step of the run's second half."""
         if model.steps <= self.start_step:
             return
         mk, ev = model.market, model.ev

@@ -36,6 +36,7 @@ DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
 
 @dataclass(frozen=True)
 class Factor:
+    """A swept parameter (``group.name``): its grid values, or its range and type for a sampled design."""
     key: str                       # "group.name"
     values: tuple | None = None    # grid
     lo: float | None = None        # sampled designs
@@ -45,6 +46,7 @@ class Factor:
 
 @dataclass
 class Sweep:
+    """A validated ``[sweep]`` table: design, replications, seeds, metrics, factors and the points as run."""
     name: str
     source: str
     base: Params
@@ -63,25 +65,31 @@ class Sweep:
 
     @property
     def n_runs(self) -> int:
+        """Runs in the sweep: design points × replications."""
         return len(self.points) * self.replications
 
     @property
     def keys(self) -> list[str]:
+        """The factors' parameter keys, ``group.name``, in the table's order."""
         return [f.key for f in self.factors]
 
     def problem(self) -> dict:
+        """The factors' ranges in SALib's problem format (``num_vars``, ``names``, ``bounds``)."""
         return {"num_vars": len(self.factors), "names": self.keys, "bounds": [[f.lo, f.hi] for f in self.factors]}
 
 
 def is_int(x) -> bool:
+    """True for an integer that is not a bool (TOML's true is no factor value)."""
     return isinstance(x, int) and not isinstance(x, bool)
 
 
 def is_number(x) -> bool:
+    """True for a finite int or float that is not a bool."""
     return (is_int(x) or isinstance(x, float)) and math.isfinite(x)
 
 
 def annotation(key: str):
+    """The type the schema declares for parameter ``key`` (``group.name``)."""
     group, name = key.split(".")
     return PARAM_GROUPS[group].model_fields[name].annotation
 
@@ -205,6 +213,7 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
 
 
 def needs_salib(design: str, source: str):
+    """ParamError naming ``source`` when a sampled ``design`` needs SALib and it is not installed."""
     try:
         import SALib  # noqa: F401
     except ImportError:
@@ -277,4 +286,5 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def shard_ids(total: int, shard: tuple[int, int] | None) -> range:
+    """The run ids of shard ``(K, N)``: every N-th from K − 1; all of them when ``shard`` is None."""
     return range(total) if shard is None else range(shard[0] - 1, total, shard[1])

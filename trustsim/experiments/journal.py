@@ -89,6 +89,7 @@ class Journal:
         self.synced = time.monotonic()
 
     def write(self, entry: dict) -> None:
+        """Append ``entry`` as one JSON line, flushed at once; fsynced when the last sync is over a second old."""
         self.fh.write(json.dumps(entry, allow_nan=False) + "\n")
         self.fh.flush()
         if time.monotonic() - self.synced > 1.0:

@@ -50,10 +50,12 @@ class Replicated:
 
     @property
     def seeds(self) -> list[int]:
+        """The replicates' seeds, in replicate order."""
         return [int(s) for s in self.runs["seed"]]
 
     @property
     def failed(self) -> list[int]:
+        """The replicates whose run failed."""
         return [int(r) for r in self.runs.loc[self.runs["status"] != "ok", "replicate"]]
 
     def summary(self) -> dict:
