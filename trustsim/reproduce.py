@@ -71,6 +71,7 @@ def scenario_of(info: dict, source: str) -> Scenario:
 
 
 def installed_versions() -> dict[str, str]:
+    """``{"trustsim", "mesa", "python", "numpy": version}`` as installed, the versions a manifest records."""
     # on use: mesa and numpy only to name their versions (this module loads neither)
     import mesa
     import numpy

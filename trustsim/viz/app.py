@@ -139,6 +139,7 @@ def MarketViz(label: str, scenario: Scenario):
 
 @solara.component
 def Page():
+    """The app's page: the scenario picker in the sidebar and the live market of the scenario chosen."""
     extra = os.environ.get(SCENARIO_ENV) or None
     choices, problems = solara.use_memo(lambda: load_choices(extra), [extra])
     current = solara.use_reactive(first_choice(choices, extra))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Control:
+    """A parameter the app lets people change: its schema key, label, name in the key figures and slider step."""
     key: str            # the schema's "group.name"; the model takes the bare name as an override
     label: str          # the control's label on the page
     short: str          # the setting's name in the key figures panel ("This market: buyers 40 · …")

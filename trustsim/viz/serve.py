@@ -50,16 +50,19 @@ class ServerError(RuntimeError):
 
 @dataclass
 class AppServer:
+    """A running app server: its URL, its process and the log file of its output."""
     url: str
     proc: subprocess.Popen
     log: IO[str] = field(repr=False)
 
     @property
     def pid(self) -> int:
+        """The server process's id."""
         return self.proc.pid
 
     @property
     def returncode(self) -> int | None:
+        """The server's exit status; None while it runs."""
         return self.proc.returncode
 
     def log_text(self) -> str:
@@ -154,6 +157,7 @@ def release_freed_memory() -> None:
 # --- `trustsim viz` ---------------------------------------------------------------------------------
 
 def is_loopback(host: str) -> bool:
+    """True for ``localhost`` or a loopback address, where the app is reachable from this machine only."""
     if host == "localhost":
         return True
     try:
