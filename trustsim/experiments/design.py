@@ -79,7 +79,7 @@ class Sweep:
 
 
 def is_int(x) -> bool:
-    """True for an integer that is not a bool (TOML's true is no factor value)."""
+    """True for an int that is not a bool (Python's bools are ints; a factor value is never one)."""
     return isinstance(x, int) and not isinstance(x, bool)
 
 
