@@ -79,7 +79,7 @@ class Sweep:
 
 
 def is_int(x) -> bool:
-    """True for an int that is not a bool (Python's bools are ints; a factor value is never one)."""
+    """True for an int that is not a bool (Python's bools are ints): a count or seed given as true is refused."""
     return isinstance(x, int) and not isinstance(x, bool)
 
 
