@@ -60,22 +60,33 @@ def _ratio(top, below):
 
 
 def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
-    """Totals of each value over each group, per market: ``(markets, groups, values)``.
+    """Totals of each value over each group, per market: ``(markets, groups, values)``; ``groups`` is each
+    element's membership, ``(elements, groups)``.
 
-    One matrix product per market (values × elements by elements × groups), each on its own contiguous
-    block, so a market's totals are the same numbers whether it is measured alone or among others.
+    Matrix products per market, each on its own contiguous block, so a market's totals are the same numbers
+    whether it is measured alone or among others. A small market's values are copied into one table
+    (values × elements) for one product; a large market's are multiplied one by one where they lie, rather
+    than copied into a table larger than the processor's caches (a market has one way or the other by its
+    own size, so alone and among others alike).
     """
-    n = np.shape(values[0])[-1] // members
-    v = np.empty((members, len(values), n))
-    for j, value in enumerate(values):  # one copy into (markets, values, elements), converting bools and counts
-        v[:, j, :] = value.reshape(members, n)
-    g = np.ascontiguousarray(groups.reshape(len(groups), members, n).transpose(1, 2, 0))
-    if v.size < _THREADED_SIZE:  # BLAS runs products this small on one thread anyway
-        return np.matmul(v, g).transpose(0, 2, 1)
+    n = len(groups) // members
+    g = groups.reshape(members, n, groups.shape[1])
+    if n < _PER_VALUE_FROM:
+        v = np.empty((members, len(values), n))
+        for j, value in enumerate(values):  # one copy into (markets, values, elements), converting bools and counts
+            v[:, j, :] = value.reshape(members, n)
+        if v.size < _THREADED_SIZE:  # BLAS runs products this small on one thread anyway
+            return np.matmul(v, g).transpose(0, 2, 1)
+        with _one_blas_thread():
+            return np.matmul(v, g).transpose(0, 2, 1)
+    out = np.empty((members, groups.shape[1], len(values)))
     with _one_blas_thread():
-        return np.matmul(v, g).transpose(0, 2, 1)
+        for j, value in enumerate(values):
+            out[:, :, j] = np.matmul(value.reshape(members, 1, n).astype(float, copy=False), g)[:, 0, :]
+    return out
 
 
+_PER_VALUE_FROM = 1 << 14  # elements of one market
 _THREADED_SIZE = 1 << 16
 
 
@@ -111,8 +122,8 @@ def step_measurements(model) -> np.ndarray:
     """
     mk = model.market
     partner_b = mk.is_partner.astype(float)
-    groups_b = np.stack([partner_b, 1.0 - partner_b, np.ones(mk.n_buyers)])          # (3, buyers)
-    groups_r = np.repeat(groups_b, mk.k, axis=1)                                        # (3, relationships)
+    groups_b = np.stack([partner_b, 1.0 - partner_b, np.ones(mk.n_buyers)], axis=1)  # (buyers, 3)
+    groups_r = np.repeat(groups_b, mk.k, axis=0)                                        # (relationships, 3)
     totals = {"relationships": _group_totals([f(model) for f in _REL_VALUES], groups_r, mk.members),
               "buyers": _group_totals([f(model) for f in _BUYER_VALUES], groups_b, mk.members)}
     rows = np.zeros((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))

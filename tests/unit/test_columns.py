@@ -118,6 +118,15 @@ def test_a_new_column_is_one_declaration(tmp_path):
     assert app.returncode == 0 and app.stdout.strip() == "ok", app.stderr[-2000:]
 
 
+def _values_and_groups(n: int, seed: int):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = [rng.random(n) * 1e3 for _ in range(11)] + [rng.random(n) < 0.3, rng.poisson(0.2, n)]
+    partner = (rng.random(n) < 0.5).astype(float)
+    return values, np.stack([partner, 1.0 - partner, np.ones(n)], axis=1)
+
+
 def test_group_totals_are_the_same_numbers_on_one_blas_thread_and_on_many():
     """Measurements run BLAS on one thread for speed; the totals must not depend on it (exact equality)."""
     import numpy as np
@@ -125,15 +134,33 @@ def test_group_totals_are_the_same_numbers_on_one_blas_thread_and_on_many():
 
     from trustsim import metrics
 
-    rng = np.random.default_rng(5)
-    n = 20_000
-    values = [rng.random(n) * 1e3 for _ in range(11)] + [rng.random(n) < 0.3]
-    partner = (rng.random(n) < 0.5).astype(float)
-    groups = np.stack([partner, 1.0 - partner, np.ones(n)])
-    assert np.stack(values).size >= metrics._THREADED_SIZE  # the path that limits the threads
+    n = 8_000
+    values, groups = _values_and_groups(n, 5)
+    assert n < metrics._PER_VALUE_FROM and np.stack(values).size >= metrics._THREADED_SIZE  # limits the threads
     one = metrics._group_totals(values, groups, 1)
     with threadpool_limits(2, user_api="blas"):
-        many = np.matmul(np.stack(values).astype(float)[None], np.ascontiguousarray(groups.T)[None]).transpose(0, 2, 1)
+        many = np.matmul(np.stack(values).astype(float)[None], groups[None]).transpose(0, 2, 1)
     print("largest difference:", np.abs(one - many).max())
     assert np.array_equal(one, many)
     assert np.allclose(one[0, 2, :11], [v.sum() for v in values[:11]])
+
+
+def test_a_large_markets_group_totals_are_the_tables_product_and_the_same_among_others():
+    """A large market's values are multiplied one by one (no table larger than the caches): the totals of
+    the one-table product within rounding, and a market's the same numbers alone as among others."""
+    import numpy as np
+
+    from trustsim import metrics
+
+    n = metrics._PER_VALUE_FROM + 3_000
+    first, groups_1 = _values_and_groups(n, 6)
+    second, groups_2 = _values_and_groups(n, 7)
+    alone = metrics._group_totals(first, groups_1, 1)
+    table = np.matmul(np.stack(first).astype(float)[None], groups_1[None]).transpose(0, 2, 1)
+    print("largest relative difference from the one-table product:", np.abs(alone / table - 1).max())
+    assert alone.shape == (1, 3, len(first)) and np.allclose(alone, table, rtol=1e-12, atol=0)
+    assert np.array_equal(alone[0, :2].sum(axis=0)[11:], alone[0, 2, 11:])  # counts: whole numbers, exact
+    together = metrics._group_totals([np.concatenate(pair) for pair in zip(first, second, strict=True)],
+                                     np.concatenate([groups_1, groups_2]), 2)
+    assert np.array_equal(together[0], alone[0])
+    assert np.array_equal(together[1], metrics._group_totals(second, groups_2, 1)[0])

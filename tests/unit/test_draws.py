@@ -112,3 +112,20 @@ def test_poisson_counts_are_those_of_the_whole_array_definition(shape, lam):
     assert k.shape == u.shape and (k == _poisson_over_every_element(u, lam)).all()
     if np.ndim(lam) == 0 and lam > 0 and u.size:
         assert abs(k.mean() - lam) < 4 * np.sqrt(lam / u.size), (k.mean(), lam)  # and they are Poisson counts
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "small"])
+def test_hashing_chunk_by_chunk_gives_the_numbers_of_the_whole_array(layout):
+    """A large array of counters is hashed a cache-sized chunk at a time: the numbers of the whole-array passes,
+    in the array's shape, whatever its memory layout."""
+    from trustsim import draws
+
+    rng = np.random.default_rng(11)
+    n = 7 if layout == "small" else 3 * draws._CHUNK + 5
+    counters = rng.integers(0, 2 ** 63, size=(n, 3), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    if layout == "transposed":
+        counters = counters.T  # Fortran-ordered: hashed through a contiguous copy
+    expected = draws._unit(draws._mix(np.array(counters, order="C")))
+    got = draws._hashed_units(counters.copy(order="K"))
+    assert got.shape == counters.shape and got.dtype == np.float64
+    assert np.array_equal(got, expected)
