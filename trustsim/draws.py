@@ -27,7 +27,7 @@ _MASK = (1 << 64) - 1
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0 ** -53
-_SHIFT_53, _S30, _S27, _S31 = np.uint64(11), np.uint64(30), np.uint64(27), np.uint64(31)
+_SHIFT_53, _S30, _S27, _S31, _S44 = np.uint64(11), np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(44)
 MAX_STEP = 2 ** 20        # steps a run can take under this scheme (params cap run.steps at 1 000 000)
 MAX_ELEMENT = 2 ** 32     # elements one draw can cover
 
@@ -120,8 +120,8 @@ class Draws:
         """Like ``uniform``, but drawn as at ``step`` (an array broadcast with ``base``) rather than the current
         step: a number fixed by an earlier event, such as a supplier's fit to the specification of that step."""
         step = np.asarray(step, dtype=np.uint64)
-        with np.errstate(over="ignore"):  # modulo 2⁶⁴, as the counter is meant
-            counter = ((step << np.uint64(44)) + np.uint64(site << 32)) * _GAMMA
+        # modulo 2⁶⁴, as the counter is meant: ufuncs wrap silently (scalar arithmetic would warn)
+        counter = np.multiply(np.add(np.left_shift(step, _S44), np.uint64(site << 32)), _GAMMA)
         return _hashed_units(base + counter)
 
     def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
@@ -145,7 +145,7 @@ class Draws:
 
 def as_normal(u: np.ndarray) -> np.ndarray:
     """Standard normal numbers from uniforms: the inverse normal distribution function."""
-    u = np.where(u == 0.0, _TO_UNIT, u)  # a zero would give −∞
+    u = np.maximum(u, _TO_UNIT)  # a zero would give −∞ (uniforms are multiples of 2⁻⁵³: only 0 lies below it)
     return special.ndtri(u)
 
 

@@ -121,8 +121,9 @@ def step_measurements(model) -> np.ndarray:
     aggregation (``columns.HOWS``) then turns totals into its figure, all columns of one kind at once.
     """
     mk = model.market
-    partner_b = mk.is_partner.astype(float)
-    groups_b = np.stack([partner_b, 1.0 - partner_b, np.ones(mk.n_buyers)], axis=1)  # (buyers, 3)
+    groups_b = np.ones((mk.n_buyers, len(POSTURE_GROUPS)))                        # (buyers, 3): membership
+    groups_b[:, 0] = mk.is_partner
+    groups_b[:, 1] = ~mk.is_partner
     groups_r = np.repeat(groups_b, mk.k, axis=0)                                        # (relationships, 3)
     totals = {"relationships": _group_totals([f(model) for f in _REL_VALUES], groups_r, mk.members),
               "buyers": _group_totals([f(model) for f in _BUYER_VALUES], groups_b, mk.members)}

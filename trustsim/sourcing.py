@@ -20,6 +20,15 @@ def _grid(model: StepContext, rows: np.ndarray, width: int) -> np.ndarray:
     return model.draws.base(mk.member_of_rel[rows, None], mk.rel_local[rows, None] * width + np.arange(width))
 
 
+def _holds_any(bidders: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Whether each bidder (``(n, bids)``) is one of its row's ``others`` (``(n, k)``): compared slot by slot, as
+    a few whole-table comparisons rather than a reduction over a short axis."""
+    barred = bidders == others[:, :1]
+    for j in range(1, others.shape[1]):
+        barred |= bidders == others[:, j: j + 1]
+    return barred
+
+
 def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     """S3, S10, S18, S19: ``n_bids`` random suppliers quote for each row; the best by expected cost of ownership.
 
@@ -37,23 +46,24 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     column = int(mk.slot_of[rows[0]]) if n else 0
     base = _grid(model, rows, nb)
     offset = mk.supplier_offset[rows, None]
-    u_bid, u_markup, u_fit = dr.uniforms([dr.slot_site(kind + name, column) for name in ("bidder", "markup", "fit")],
-                                         base)
+    current_spec = model.pp.shared.market.refit == "current_spec"
+    names = ("bidder", "markup") if current_spec else ("bidder", "markup", "fit")  # no site depends on the others
+    u_bid, u_markup, *u_fit = dr.uniforms([dr.slot_site(kind + name, column) for name in names], base)
     bidders = offset + (u_bid * ns).astype(np.int64)
     markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u_markup
-    current_spec = model.pp.shared.market.refit == "current_spec"
     if current_spec:  # each supplier's fit to the slot's current specification: a repeated search finds no new fit
         fits = mk.supplier_fit(rows, bidders, p.market.fit_spread)
     else:             # a fresh fit at every quote
-        fits = rules.fit_factor(p.market.fit_spread, as_normal(u_fit))
+        fits = rules.fit_factor(p.market.fit_spread, as_normal(u_fit[0]))
     if not exclude_incumbent:
         fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
     quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)
     scores = rules.expected_cost_score(quotes, ev.reputation[bidders], p.buyers.tco_weight)
-    held = np.where(mk.vacant, -1, mk.sup).reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]]  # (n, k) its suppliers
+    buyer = mk.buyer_of[rows]
+    held = np.where(mk.vacant.reshape(mk.n_buyers, mk.k)[buyer], -1, mk.sup.reshape(mk.n_buyers, mk.k)[buyer])  # (n, k)
     own = (held == mk.sup[rows, None])
     others = held if exclude_incumbent else np.where(own, -2, held)     # the incumbent may bid unless left
-    barred = (bidders[:, :, None] == others[:, None, :]).any(axis=2)
+    barred = _holds_any(bidders, others)
     scores[barred] = np.inf
     best = np.argmin(scores, axis=1)
     pick = (np.arange(n), best)
@@ -65,7 +75,7 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     elif barred_all.any():     # a slot to fill and every bidder barred: ask a supplier it does not hold
         fb = np.flatnonzero(barred_all)
         candidates = offset[fb] + np.arange(ns)  # (fb, ns): every supplier of the row's market
-        free = ~(candidates[:, :, None] == others[fb, None, :]).any(axis=2)
+        free = ~_holds_any(candidates, others[fb])
         free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
         pick_free = dr.uniform(dr.slot_site("fallback", column), _grid(model, rows[fb], ns)) * free
         winner[fb] = offset[fb, 0] + np.argmax(pick_free, axis=1)

@@ -129,3 +129,15 @@ def test_hashing_chunk_by_chunk_gives_the_numbers_of_the_whole_array(layout):
     got = draws._hashed_units(counters.copy(order="K"))
     assert got.shape == counters.shape and got.dtype == np.float64
     assert np.array_equal(got, expected)
+
+
+def test_a_zero_uniform_gives_the_normal_number_of_the_smallest_uniform_not_minus_infinity():
+    """``as_normal`` lifts a uniform of 0 to 2⁻⁵³, the smallest other uniform the hash gives; others are left."""
+    from scipy import special
+
+    from trustsim.draws import as_normal
+
+    u = np.array([0.0, 2.0 ** -53, 0.5, 1 - 2.0 ** -53])
+    z = as_normal(u)
+    assert np.isfinite(z).all() and z[0] == z[1] == special.ndtri(2.0 ** -53)
+    assert np.array_equal(z[1:], special.ndtri(u[1:]))
