@@ -100,3 +100,25 @@ def test_a_started_relationship_begins_afresh():
     assert (mk.age[rows] == 0).all() and not mk.linked[rows].any() and (mk.latent[rows] == 0).all()
     others = np.setdiff1d(np.arange(6), rows)
     assert (mk.age[others] == 7).all() and mk.linked[others].all() and (mk.trust_s[others] == 0.9).all()
+
+
+def test_a_cleared_steps_events_are_zeros_and_only_those_set_in_place_can_be_written_into():
+    """Phase 1 clears the step's events: every one reads as zeros; the relationship events a phase assigns whole
+    share one read-only array per type (writing into one before its phase assigned it fails), while the events
+    set element by element and the per-buyer counts are arrays of their own."""
+    from trustsim.state import _EVENT_KINDS, _SET_IN_PLACE, Events
+
+    ev = Events.cleared(6, 3, 2)
+    kinds = {name: per for name, per, _ in _EVENT_KINDS}
+    for name, per in kinds.items():
+        assert not np.any(getattr(ev, name)), name
+    assigned = [getattr(ev, n) for n, per in kinds.items() if per == "relationship" and n not in _SET_IN_PLACE]
+    assert all(not a.flags.writeable for a in assigned)
+    with pytest.raises(ValueError, match="read-only"):
+        ev.defect[0] = True
+    own = [getattr(ev, n) for n, per in kinds.items() if n in _SET_IN_PLACE or per in ("buyer", "market")]
+    assert all(a.flags.writeable for a in own)
+    assert len({id(a) for a in own}) == len(own)  # none shared
+    ev.rebid[1] = True
+    np.add.at(ev.exit_low, [0, 0], 1)
+    assert ev.rebid.sum() == 1 and ev.exit_low[0] == 2 and not ev.played_off.any() and not ev.exit_silent.any()
