@@ -110,7 +110,7 @@ def test_a_cleared_steps_events_are_zeros_and_only_those_set_in_place_can_be_wri
 
     ev = Events.cleared(6, 3, 2)
     kinds = {name: per for name, per, _ in _EVENT_KINDS}
-    for name, per in kinds.items():
+    for name in kinds:
         assert not np.any(getattr(ev, name)), name
     assigned = [getattr(ev, n) for n, per in kinds.items() if per == "relationship" and n not in _SET_IN_PLACE]
     assert all(not a.flags.writeable for a in assigned)
