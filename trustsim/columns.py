@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .state import COST_PARTS, per_market, per_market_mean
+from .state import COST_PARTS, market_means, per_market_mean
 
 HOWS = ("buyers", "mean", "ratio", "per_buyer", "total", "market")
 HOW_TEXT = {
@@ -87,7 +87,7 @@ def _active_integrity(mk) -> np.ndarray:
     """Per market: mean integrity of the suppliers that hold at least one relationship (of all its suppliers when
     none does)."""
     held = np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0
-    return per_market_mean(mk.integrity, held, mk, empty=per_market(mk.integrity, mk).mean(axis=1))
+    return per_market_mean(mk.integrity, held, mk, empty=market_means(mk.integrity, mk))
 
 
 COST_TEXT = {  # part: (short name, meaning)

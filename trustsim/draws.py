@@ -108,13 +108,13 @@ class Draws:
         element = np.asarray(element, dtype=np.uint64)
         return self.keys[member] + element * _GAMMA
 
-    def _counter(self, site: int) -> np.uint64:
+    def _counter(self, site: int) -> int:
         """``(step · 2⁴⁴ + site · 2³²) · γ`` modulo 2⁶⁴ (Python integers: no overflow warnings)."""
-        return np.uint64((((self.step << 44) + (site << 32)) * _GAMMA_INT) & _MASK)
+        return (((self.step << 44) + (site << 32)) * _GAMMA_INT) & _MASK
 
     def uniform(self, site: int, base: np.ndarray) -> np.ndarray:
         """Uniform numbers in [0, 1), one per element of ``base`` (``self.base(member, element)``)."""
-        return _hashed_units(base + self._counter(site))
+        return _hashed_units(base + np.uint64(self._counter(site)))
 
     def uniform_at(self, site: int, base: np.ndarray, step: np.ndarray) -> np.ndarray:
         """Like ``uniform``, but drawn as at ``step`` (an array broadcast with ``base``) rather than the current

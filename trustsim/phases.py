@@ -16,7 +16,7 @@ import numpy as np
 from . import rules
 from .draws import REL_SITES, SITE, as_normal, as_poisson
 from .sourcing import initial_sourcing, sourcing
-from .state import Events, StepContext, per_market
+from .state import Events, StepContext, market_means, per_market
 
 __all__ = ["SCHEDULE", "initial_sourcing", "sourcing"]
 
@@ -214,12 +214,12 @@ def downstream(model: StepContext) -> None:
     ev.tco = ev.total_cost_parts()
     unit_cost = mk.own_cost + mk.per_buyer(ev.tco) / mk.k
     dm, db = pp.market.downstream, pp.buyer.downstream
-    first = rules.symmetric_nash_mean(per_market(unit_cost, mk).mean(axis=1), mk.buyers_each, dm.price_sensitivity,
+    first = rules.symmetric_nash_mean(market_means(unit_cost, mk), mk.buyers_each, dm.price_sensitivity,
                                       dm.max_markup)
     mean_price = np.where(np.isfinite(mk.mean_retail), mk.mean_retail, first)
     retail = mk.retail_price = rules.nash_price(unit_cost, mean_price[mk.member_of_buyer], mk.share,
                                                 db.price_sensitivity, db.max_markup)
-    mk.mean_retail = per_market(retail, mk).mean(axis=1)
+    mk.mean_retail = market_means(retail, mk)
     volume_b = mk.share * ev.demand[mk.member_of_buyer]
     mk.profit = volume_b * (retail - unit_cost)
     mk.profit_cum += mk.profit

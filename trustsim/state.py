@@ -245,6 +245,13 @@ def per_market(values: np.ndarray, mk: MarketState) -> np.ndarray:
     return values.reshape(mk.members, -1)
 
 
+def market_means(values: np.ndarray, mk: MarketState) -> np.ndarray:
+    """Per market: the mean of ``values`` over all its elements; ``per_market(values, mk).mean(axis=1)``, the same
+    sum and division without ``np.mean``'s Python layer (a few microseconds a call, several calls a step)."""
+    table = per_market(values, mk)
+    return table.sum(axis=1) / table.shape[1]
+
+
 def per_market_mean(values: np.ndarray, where: np.ndarray, mk: MarketState, empty=np.nan) -> np.ndarray:
     """Per market: the mean of ``values`` over the elements ``where`` holds; ``empty`` (a number, or one per
     market) for a market where it holds for none."""

@@ -122,3 +122,13 @@ def test_a_cleared_steps_events_are_zeros_and_only_those_set_in_place_can_be_wri
     ev.rebid[1] = True
     np.add.at(ev.exit_low, [0, 0], 1)
     assert ev.rebid.sum() == 1 and ev.exit_low[0] == 2 and not ev.played_off.any() and not ev.exit_silent.any()
+
+
+def test_market_means_are_numpys_means_of_each_markets_row():
+    from trustsim.state import market_means
+
+    mk = tiny_market(members=3)
+    values = np.random.default_rng(4).lognormal(size=mk.n_buyers) * 1e3
+    expected = per_market(values, mk).mean(axis=1)
+    assert market_means(values, mk).shape == (3,)
+    assert np.array_equal(market_means(values, mk), expected)
