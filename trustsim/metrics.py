@@ -116,8 +116,9 @@ def _one_blas_thread():
 def step_measurements(model) -> np.ndarray:
     """The registry's columns for this step: ``(markets, groups, columns)``, groups partner, aggressive, all.
 
-    Group totals of every column's values come from two matrix products per market (groups × relationships,
-    groups × buyers), so measuring costs the same few calls whatever the market's size; each column's
+    Group totals of every column's values come from matrix products per market (values × relationships by
+    relationships × groups, and the same over buyers; one product per value in a large market,
+    ``_group_totals``), so measuring costs a few calls whatever the market's size; each column's
     aggregation (``columns.HOWS``) then turns totals into its figure, all columns of one kind at once.
     """
     mk = model.market
