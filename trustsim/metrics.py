@@ -75,12 +75,10 @@ def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
         v = np.empty((members, len(values), n))
         for j, value in enumerate(values):  # one copy into (markets, values, elements), converting bools and counts
             v[:, j, :] = value.reshape(members, n)
-        if v.size < _THREADED_SIZE:  # BLAS runs products this small on one thread anyway
-            return np.matmul(v, g).transpose(0, 2, 1)
-        with _one_blas_thread():
+        with _one_blas_thread(v.size):
             return np.matmul(v, g).transpose(0, 2, 1)
     out = np.empty((members, groups.shape[1], len(values)))
-    with _one_blas_thread():
+    with _one_blas_thread(members * len(values) * n):
         for j, value in enumerate(values):
             out[:, :, j] = np.matmul(value.reshape(members, 1, n).astype(float, copy=False), g)[:, 0, :]
     return out
@@ -101,15 +99,16 @@ def _blas_threads():
     return ThreadpoolController()
 
 
-def _one_blas_thread():
-    """A context that runs BLAS on one thread (nothing if threadpoolctl is not installed).
+def _one_blas_thread(size: int):
+    """A context that runs BLAS on one thread for products over ``size`` numbers (nothing if threadpoolctl is
+    not installed, or below ``_THREADED_SIZE``, where BLAS runs on one thread anyway).
 
     The group totals are products of a few values by three groups: threads cost more to wake than they save
     (on a busy machine a product of 11 values × 20 000 buyers took 8 ms on two threads and 0.25 ms on one),
     and under ensembles on every core they only contend. OpenBLAS splits a product's rows and columns among
     threads, never its sums, so the totals are the same numbers on any number of threads.
     """
-    controller = _blas_threads()
+    controller = _blas_threads() if size >= _THREADED_SIZE else None
     return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 

@@ -183,10 +183,9 @@ class Events:
         """
         sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "entrant": 0,
                  "market": members}
-        shared = {}
-        for dtype in {dtype for _, per, dtype in _EVENT_KINDS if per == "relationship"}:
-            shared[dtype] = np.zeros(n_rel, dtype)
-            shared[dtype].flags.writeable = False
+        shared = {dtype: np.zeros(n_rel, dtype) for dtype in _RELATIONSHIP_DTYPES}
+        for zeros in shared.values():
+            zeros.flags.writeable = False
         values = {name: shared[dtype] if per == "relationship" and name not in _SET_IN_PLACE
                   else np.zeros(sizes[per], dtype) for name, per, dtype in _EVENT_KINDS}
         values["demand"] = np.full((members,), demand, dtype=float)
@@ -225,6 +224,7 @@ def _event_dtype(f) -> type:
 
 
 _EVENT_KINDS = tuple((f.name, f.metadata["per"], _event_dtype(f)) for f in fields(Events))
+_RELATIONSHIP_DTYPES = frozenset(dtype for _, per, dtype in _EVENT_KINDS if per == "relationship")
 
 
 class StepContext(Protocol):
