@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rules
-from .draws import REL_SITES, SITE, as_normal, as_poisson
+from .draws import REL_EVERYWHERE, REL_ROW, REL_SITES, SITE, as_normal, as_poisson
 from .sourcing import initial_sourcing, sourcing
 from .state import Events, StepContext, market_means, per_market
 
@@ -27,11 +27,36 @@ def environment(model: StepContext) -> None:
     dr.step = model.steps
     ev = model.ev = Events.cleared(mk.n_rel, mk.n_buyers, mk.members)
     # every relationship's uniform numbers of the step at once: they depend on where they are drawn, not when
-    ev.uniforms = dr.uniforms([SITE[name] for name in REL_SITES], mk.base_rel)
+    # (a large market draws those needed only where an earlier event happened there, ``_happens``)
+    whole = REL_SITES if mk.n_rel < _DRAWN_WHOLE_BELOW else REL_EVERYWHERE
+    ev.uniforms = dr.uniforms([SITE[name] for name in whole], mk.base_rel)
     ev.spec_change = ev.uniform("spec_change") < pp.rel.market.uncertainty
     pm = pp.market.market
     ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, dr.normal(SITE["demand"], mk.base_market))
     ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
+
+
+_DRAWN_WHOLE_BELOW = 1 << 13  # relationships (all markets together); the same numbers either way
+
+
+def _uniform_of(model: StepContext, site: str, rows: np.ndarray) -> np.ndarray:
+    """This step's uniform numbers of relationship draw site ``site`` for relationships ``rows``: read from phase
+    1's block, or drawn now for those rows alone (a number depends on its site and relationship only)."""
+    if REL_ROW[site] < len(model.ev.uniforms):
+        return model.ev.uniforms[REL_ROW[site]][rows]
+    return model.draws.uniform(SITE[site], model.market.base_rel[rows])
+
+
+def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
+    """An event of probability ``p`` (a number or one per relationship) that can happen only ``among`` the
+    relationships where an earlier one did: ``among & (u < p)``, ``u`` this step's uniform of ``site``. A large
+    market draws ``u`` there alone: the same numbers, fewer of them."""
+    if REL_ROW[site] < len(model.ev.uniforms):
+        return among & (model.ev.uniform(site) < p)
+    rows = np.flatnonzero(among)
+    happened = np.zeros(len(among), dtype=bool)
+    happened[rows] = _uniform_of(model, site, rows) < (p[rows] if np.ndim(p) else p)
+    return happened
 
 
 def supplier_conduct(model: StepContext) -> None:
@@ -51,11 +76,11 @@ def inspection(model: StepContext) -> None:
     ev.defect = ev.uniform("defect") < p_def
     watch = rules.inspection_probability(mk.trust_b, p.trust.no_inspection_trust)
     ev.inspected = ev.uniform("inspect") < watch
-    ev.found = ev.defect & ev.inspected & (ev.uniform("detect") < q.detection)
+    ev.found = _happens(model, "detect", q.detection, among=ev.defect & ev.inspected)
     mk.inspection_seen = rules.update_inspection_seen(mk.inspection_seen, ev.inspected, q.inspection_memory)
     cost_plus = mk.rel_partner
-    ev.audited = cost_plus & (ev.uniform("audit") < watch)
-    ev.padding_found = ev.audited & (ev.padding > 0) & (ev.uniform("detect_padding") < q.detection)
+    ev.audited = _happens(model, "audit", watch, among=cost_plus)
+    ev.padding_found = _happens(model, "detect_padding", q.detection, among=ev.audited & (ev.padding > 0))
     refunded = np.flatnonzero(ev.padding_found)
     if len(refunded):
         r = model.pp.at("relationship", refunded)
@@ -87,9 +112,8 @@ def complaints(model: StepContext) -> None:
     p = model.pp.rel
     dissatisfied = ev.gap > p.service.complaint_gap
     recently = mk.since_contact <= p.suppliers.contact_interval
-    ev.complained = dissatisfied & (ev.uniform("candour") < rules.candour(mk.trust_b, recently))
-    fix_draw = ev.uniform("fix_complaint")
-    ev.fixed = ev.complained & (fix_draw < mk.alignment[mk.sup])
+    ev.complained = _happens(model, "candour", rules.candour(mk.trust_b, recently), among=dissatisfied)
+    ev.fixed = _happens(model, "fix_complaint", mk.alignment[mk.sup], among=ev.complained)
     unfixed = ev.complained & ~ev.fixed
     ev.unfixed_gap = np.where(unfixed, ev.gap + mk.latent, 0.0)
     mk.latent = np.where(ev.complained, 0.0, mk.latent + np.where(dissatisfied, ev.gap, 0.0))
@@ -104,7 +128,7 @@ def attention(model: StepContext) -> None:
     s, t = p.suppliers, p.trust
     ev.contacted = rules.contacts(mk.policy[mk.sup], mk.age, mk.since_contact, s.contact_interval)
     surfaced = ev.contacted & (mk.latent > 0)
-    fixed = surfaced & (ev.uniform("fix_surfaced") < mk.alignment[mk.sup])
+    fixed = _happens(model, "fix_surfaced", mk.alignment[mk.sup], among=surfaced)
     ev.fixed |= fixed
     ev.unfixed_gap += np.where(surfaced & ~fixed, mk.latent, 0.0)
     mk.latent = np.where(surfaced, 0.0, mk.latent)
@@ -167,7 +191,8 @@ def innovation(model: StepContext) -> None:
     mk.base_defect = rules.toward_floor(mk.base_defect, (1.0 - si.quality_improvable) * mk.base_defect0,
                                         si.quality_idea_value * si.quality_spillover, per_supplier)
     # specification changes: anticipated where plans are shared (S9)
-    anticipated = ev.uniform("anticipated") < rules.anticipated_probability(mk.trust_b, buyer_shares)
+    anticipated = _happens(model, "anticipated", rules.anticipated_probability(mk.trust_b, buyer_shares),
+                           among=ev.spec_change)
     ev.unanticipated = ev.spec_change & ~anticipated
     # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
@@ -180,7 +205,7 @@ def innovation(model: StepContext) -> None:
         mk.spec_epoch[changed] = model.steps
         new_fit[changed] = mk.supplier_fit(changed, mk.sup[changed], spread)
     else:
-        new_fit[changed] = rules.fit_factor(spread, as_normal(ev.uniform("refit")[changed]))
+        new_fit[changed] = rules.fit_factor(spread, as_normal(_uniform_of(model, "refit", changed)))
     mk.price = np.where(mk.rel_partner, mk.price, mk.price * (new_fit / mk.fit))
     mk.fit = new_fit
     # linkage (S8)

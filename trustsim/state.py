@@ -192,8 +192,12 @@ class Events:
         return cls(**values)
 
     def uniform(self, site: str) -> np.ndarray:
-        """This step's uniform numbers of a relationship draw site (``draws.REL_SITES``), one per relationship."""
-        return self.uniforms[REL_ROW[site]]
+        """This step's uniform numbers of a relationship draw site (``draws.REL_SITES``), one per relationship
+        (a site of ``draws.REL_WHERE_NEEDED`` in a large market: read through ``phases._happens`` instead)."""
+        row = REL_ROW[site]
+        if row >= len(self.uniforms):
+            raise LookupError(f"draw site {site!r} is drawn where needed in this market (phases._happens)")
+        return self.uniforms[row]
 
     @property
     def cost_parts(self) -> dict[str, np.ndarray]:

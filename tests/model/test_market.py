@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trustsim import TrustMarket
-from trustsim.draws import Draws
+from trustsim.draws import REL_EVERYWHERE, REL_SITES, Draws
 from trustsim.market import Market
 from trustsim.members import ParamSpace
 from trustsim.params import Params
@@ -132,3 +132,34 @@ def test_market_means_are_numpys_means_of_each_markets_row():
     expected = per_market(values, mk).mean(axis=1)
     assert market_means(values, mk).shape == (3,)
     assert np.array_equal(market_means(values, mk), expected)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "passive_attention", "service_unbundled", "evolution"])
+def test_draws_made_only_where_needed_give_the_run_of_draws_made_for_every_relationship(scenario, monkeypatch):
+    """A large market draws the sites of ``draws.REL_WHERE_NEEDED`` (a defect to detect, a complaint to fix, a
+    changed specification to refit…) for the relationships where they decide something, a small one for every
+    relationship; forced either way, the same market has the same events and figures, number for number."""
+    from conftest import ROOT
+
+    from trustsim import phases
+    from trustsim.scenario import load_scenario
+
+    params = load_scenario(ROOT / "scenarios" / f"{scenario}.toml").params.replace(**{"run.steps": 80})
+    events = ("found", "audited", "padding_found", "complained", "fixed", "unanticipated")
+
+    def run(drawn_whole_below):
+        monkeypatch.setattr(phases, "_DRAWN_WHOLE_BELOW", drawn_whole_below)
+        model, seen = TrustMarket(params, rng=11), []
+        while model.running:
+            model.step()
+            seen.append([getattr(model.ev, name).copy() for name in events])
+        return model, seen
+
+    whole, where_needed = run(1 << 40), run(0)
+    assert len(whole[0].ev.uniforms) == len(REL_SITES) and len(where_needed[0].ev.uniforms) == len(REL_EVERYWHERE)
+    assert np.array_equal(whole[0].recorder.data, where_needed[0].recorder.data, equal_nan=True)
+    for a, b in zip(whole[1], where_needed[1], strict=True):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    happened = {name: sum(int(step[i].sum()) for step in whole[1]) for i, name in enumerate(events)}
+    print(scenario, happened)
+    assert all(v > 0 for v in happened.values())  # the route is exercised, not a run where nothing happens
