@@ -42,10 +42,11 @@ SITES = (  # every draw of a step, by name; a site's number is its place here (a
 SITE = {name: i for i, name in enumerate(SITES)}
 # the draws a step makes per relationship, drawn together in phase 1 (Events.uniform reads them): first those
 # every relationship uses, then those that decide something only where an earlier event happened (a defect to
-# detect, a complaint to fix, a changed specification to refit), which a large market draws there alone
-REL_EVERYWHERE = ("spec_change", "shirk", "defect", "inspect", "service_need", "supplier_ideas", "process_ideas")
-REL_WHERE_NEEDED = ("detect", "audit", "detect_padding", "candour", "fix_complaint", "fix_surfaced", "anticipated",
-                    "refit")
+# detect, a complaint to fix, ideas where trust lets them flow, a changed specification to refit), which a large
+# market draws there alone
+REL_EVERYWHERE = ("spec_change", "shirk", "defect", "inspect", "service_need")
+REL_WHERE_NEEDED = ("detect", "audit", "detect_padding", "candour", "fix_complaint", "fix_surfaced", "supplier_ideas",
+                    "process_ideas", "anticipated", "refit")
 REL_SITES = REL_EVERYWHERE + REL_WHERE_NEEDED  # a block's rows; a number depends on its site, not on its row
 REL_ROW = {name: i for i, name in enumerate(REL_SITES)}
 SLOT_SITES = 64  # a site drawn once per slot column adds (column + 1) · 64 (columns < 50): sites stay < 2¹²

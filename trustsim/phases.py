@@ -59,6 +59,17 @@ def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
     return happened
 
 
+def _counts(model: StepContext, site: str, lam, among: np.ndarray) -> np.ndarray:
+    """Poisson counts of mean ``lam`` (a number or one per relationship) ``among`` the relationships where they can
+    occur, 0 elsewhere: ``as_poisson`` of this step's uniforms of ``site``, drawn there alone in a large market."""
+    if REL_ROW[site] < len(model.ev.uniforms):
+        return np.where(among, as_poisson(model.ev.uniform(site), lam), 0)
+    rows = np.flatnonzero(among)
+    counts = np.zeros(len(among), dtype=np.int64)
+    counts[rows] = as_poisson(_uniform_of(model, site, rows), lam[rows] if np.ndim(lam) else lam)
+    return counts
+
+
 def supplier_conduct(model: StepContext) -> None:
     """Phase 3 (S5, S14): a supplier cuts corners with probability (1 − θ)(1 − inspection seen)(1 − θ · trust_s)."""
     mk = model.market
@@ -170,8 +181,7 @@ def innovation(model: StepContext) -> None:
     supplier_shares = mk.trust_s >= t.share_threshold
     mutual = ev.both_share = (mk.trust_b >= t.share_threshold) & supplier_shares  # trust both ways (S18)
     # supplier ideas lower the buyer's own cost (S18)
-    ideas = as_poisson(ev.uniform("supplier_ideas"), inn.idea_rate * mk.trust_s)
-    ev.supplier_ideas = np.where(supplier_shares, ideas, 0)
+    ev.supplier_ideas = _counts(model, "supplier_ideas", inn.idea_rate * mk.trust_s, among=supplier_shares)
     per_buyer = mk.per_buyer(ev.supplier_ideas)
     pb = pp.buyer
     floor = (1.0 - pb.suppliers.improvable) * mk.own_cost0
@@ -181,8 +191,7 @@ def innovation(model: StepContext) -> None:
     ev.own_cost_cut = (before - mk.own_cost)[mk.buyer_of] * share
     mk.ideas_received += per_buyer
     # buyer process ideas, where trust is mutual, lower the supplier's cost and defects (S18)
-    process = as_poisson(ev.uniform("process_ideas"), inn.process_idea_rate * mk.trust_b)
-    ev.process_ideas = np.where(mutual, process, 0)
+    ev.process_ideas = _counts(model, "process_ideas", inn.process_idea_rate * mk.trust_b, among=mutual)
     per_supplier = np.bincount(mk.sup, weights=ev.process_ideas, minlength=mk.n_suppliers)
     si = pp.supplier.innovation
     mk.unit_cost = rules.toward_floor(mk.unit_cost, mk.cost_floor, si.process_idea_value, per_supplier)

@@ -145,7 +145,8 @@ def test_draws_made_only_where_needed_give_the_run_of_draws_made_for_every_relat
     from trustsim.scenario import load_scenario
 
     params = load_scenario(ROOT / "scenarios" / f"{scenario}.toml").params.replace(**{"run.steps": 80})
-    events = ("found", "audited", "padding_found", "complained", "fixed", "unanticipated")
+    events = ("found", "audited", "padding_found", "complained", "fixed", "supplier_ideas", "process_ideas",
+              "unanticipated")
 
     def run(drawn_whole_below):
         monkeypatch.setattr(phases, "_DRAWN_WHOLE_BELOW", drawn_whole_below)
