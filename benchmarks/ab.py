@@ -6,6 +6,13 @@ once under the old commit, once under the new, and the medians are compared. A m
 ``BUYERSxSUPPLIERSxSTEPS`` (``0x0xSTEPS``: the default market).
 
     python benchmarks/ab.py f522da1 HEAD 0x0x120 0x0x1200 20000x1000x30 --repeats 5
+
+When the machine's speed drifts faster than a fresh process starts (a shared host), ``--same-process``
+imports both commits' packages into one process, renamed side by side, and alternates their runs there
+(the order swapped every repeat): a change of a few per cent shows that fresh processes would drown in
+noise. It leaves out what a fresh process pays once (imports, first calls), so judge those without it.
+
+    python benchmarks/ab.py ab999dc HEAD 0x0x120 --repeats 60 --same-process
 """
 
 from __future__ import annotations
@@ -34,14 +41,38 @@ model.run()
 print(json.dumps({"build": t1 - t0, "run": time.perf_counter() - t1}))
 """
 
+SAME_PROCESS_CHILD = r"""
+import importlib, json, sys, time
+b, s, steps, repeats = map(int, sys.argv[1:5])
+changes = {"run.steps": steps}
+if b:
+    changes |= {"market.buyers": b, "market.suppliers": s, "market.demand": 250.0 * b}
+kinds = ("old", "new")
+code = {k: (importlib.import_module(f"trustsim_{k}.model").TrustMarket,
+            importlib.import_module(f"trustsim_{k}.params").Params) for k in kinds}
+if "trustsim" in sys.modules:
+    sys.exit("a commit's package imports itself as trustsim (an absolute import): it cannot run renamed")
+times = {k: [] for k in kinds}
+for i in range(repeats):
+    for k in kinds if i % 2 == 0 else kinds[::-1]:
+        market, params = code[k]
+        t0 = time.perf_counter()
+        model = market(params().replace(**changes), rng=1)
+        t1 = time.perf_counter()
+        model.run()
+        times[k].append({"build": t1 - t0, "run": time.perf_counter() - t1})
+print(json.dumps(times))
+"""
 
-def checkout(commit: str, into: str) -> str:
-    """The package ``trustsim`` as it was at ``commit``, unpacked under ``into``."""
-    tree = os.path.join(into, commit.replace("/", "_"))
-    os.makedirs(tree)
+
+def checkout(commit: str, into: str, name: str = "trustsim") -> str:
+    """The package ``trustsim`` as it was at ``commit``, unpacked into the folder ``into`` as ``name``."""
+    os.makedirs(into, exist_ok=True)
     archive = subprocess.run(["git", "-C", ROOT, "archive", commit, "trustsim"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
-    return tree
+    subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
+    if name != "trustsim":
+        os.rename(os.path.join(into, "trustsim"), os.path.join(into, name))
+    return into
 
 
 def once(tree: str, market: str) -> dict:
@@ -56,19 +87,34 @@ def main() -> None:
     ap.add_argument("new")
     ap.add_argument("markets", nargs="+", help="BUYERSxSUPPLIERSxSTEPS; 0x0xSTEPS is the default market")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--same-process", action="store_true",
+                    help="alternate both commits' runs within one process (see above)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"old": checkout(args.old, tmp), "new": checkout(args.new, tmp)}
+        if args.same_process:  # both packages beside each other, renamed
+            trees = {kind: checkout(commit, tmp, f"trustsim_{kind}") for kind, commit in (("old", args.old),
+                                                                                           ("new", args.new))}
+        else:
+            trees = {kind: checkout(commit, os.path.join(tmp, kind)) for kind, commit in (("old", args.old),
+                                                                                          ("new", args.new))}
         for market in args.markets:
-            runs: dict[str, list] = {k: [] for k in trees}
-            for _ in range(args.repeats):
-                for k, tree in trees.items():
-                    runs[k].append(once(tree, market))
+            if args.same_process:
+                out = subprocess.run([sys.executable, "-c", SAME_PROCESS_CHILD, *market.split("x"), str(args.repeats)],
+                                     env=dict(os.environ, PYTHONPATH=tmp), capture_output=True, text=True, cwd=tmp)
+                if out.returncode:
+                    sys.exit(f"{market}: {out.stderr.strip().splitlines()[-1]}")
+                runs = json.loads(out.stdout.strip().splitlines()[-1])
+            else:
+                runs = {k: [] for k in trees}
+                for _ in range(args.repeats):
+                    for k, tree in trees.items():
+                        runs[k].append(once(tree, market))
             med = {k: {f: statistics.median(r[f] for r in v) for f in ("build", "run")} for k, v in runs.items()}
             o, n = med["old"], med["new"]
             print(f"{market}: {args.old} build {o['build']:.3f} s run {o['run']:.3f} s | {args.new} build "
                   f"{n['build']:.3f} s run {n['run']:.3f} s | run {n['run'] / o['run']:.2f}×, build and run "
-                  f"{(n['run'] + n['build']) / (o['run'] + o['build']):.2f}× (medians of {args.repeats})")
+                  f"{(n['run'] + n['build']) / (o['run'] + o['build']):.2f}× (medians of {args.repeats}"
+                  f"{', in one process' if args.same_process else ''})")
 
 
 if __name__ == "__main__":
