@@ -111,9 +111,12 @@ def test_a_failing_member_fails_alone(monkeypatch):
     assert rows[2] == {**alone, "error": ""} or rows[2] == alone
 
 
-def test_members_differing_in_every_real_parameter_match_their_runs_alone():
+@pytest.mark.parametrize("where_needed", [False, True])
+def test_members_differing_in_every_real_parameter_match_their_runs_alone(where_needed, monkeypatch):
     """The shipped global sensitivity analysis varies all 75 real-valued parameters at once: eight of its design
-    points, stepped together, give each point's tables alone (every parameter seen per element where it must be)."""
+    points, stepped together, give each point's tables alone (every parameter seen per element where it must be),
+    also when the ensemble draws its rarely needed numbers only where needed, as a large one does."""
+    from trustsim import phases
     from trustsim.experiments import load_sweep
     from trustsim.experiments.design import tasks
     from trustsim.members import REAL_KEYS
@@ -123,7 +126,10 @@ def test_members_differing_in_every_real_parameter_match_their_runs_alone():
     chosen = list(tasks(sweep, range(0, 8 * 77, 77)))  # eight different base samples
     members = [t["base"].replace(**t["factors"], **{"run.steps": 40}) for t in chosen]
     seeds = [t["seed"] + i for i, t in enumerate(chosen)]
+    if where_needed:
+        monkeypatch.setattr(phases, "_DRAWN_WHOLE_BELOW", 0)
     ens = Ensemble(members, seeds).run()
+    monkeypatch.undo()
     assert len(ParamSpace(members).varying) == len(REAL_KEYS)
     for i in (0, 3, 7):
         alone = TrustMarket(members[i], rng=seeds[i]).run()
