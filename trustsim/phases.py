@@ -14,11 +14,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import rules
-from .draws import REL_EVERYWHERE, REL_ROW, REL_SITES, SITE, as_normal, as_poisson
+from .draws import REL_EVERYWHERE, REL_SITES, SITE, as_normal, as_poisson
 from .sourcing import initial_sourcing, sourcing
 from .state import Events, StepContext, market_means, per_market
 
 __all__ = ["SCHEDULE", "initial_sourcing", "sourcing"]
+
+
+_DRAWN_WHOLE_BELOW = 1 << 13  # relationships (all markets together) below which phase 1 draws every site whole
+# (the same numbers either way: a draw depends on its site and relationship, not on which others are drawn)
 
 
 def environment(model: StepContext) -> None:
@@ -36,14 +40,11 @@ def environment(model: StepContext) -> None:
     ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
 
 
-_DRAWN_WHOLE_BELOW = 1 << 13  # relationships (all markets together); the same numbers either way
-
-
 def _uniform_of(model: StepContext, site: str, rows: np.ndarray) -> np.ndarray:
     """This step's uniform numbers of relationship draw site ``site`` for relationships ``rows``: read from phase
     1's block, or drawn now for those rows alone (a number depends on its site and relationship only)."""
-    if REL_ROW[site] < len(model.ev.uniforms):
-        return model.ev.uniforms[REL_ROW[site]][rows]
+    if model.ev.drawn_whole(site):
+        return model.ev.uniform(site)[rows]
     return model.draws.uniform(SITE[site], model.market.base_rel[rows])
 
 
@@ -51,7 +52,7 @@ def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
     """An event of probability ``p`` (a number or one per relationship) that can happen only ``among`` the
     relationships where an earlier one did: ``among & (u < p)``, ``u`` this step's uniform of ``site``. A large
     market draws ``u`` there alone: the same numbers, fewer of them."""
-    if REL_ROW[site] < len(model.ev.uniforms):
+    if model.ev.drawn_whole(site):
         return among & (model.ev.uniform(site) < p)
     rows = np.flatnonzero(among)
     happened = np.zeros(len(among), dtype=bool)
@@ -62,7 +63,7 @@ def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
 def _counts(model: StepContext, site: str, lam, among: np.ndarray) -> np.ndarray:
     """Poisson counts of mean ``lam`` (a number or one per relationship) ``among`` the relationships where they can
     occur, 0 elsewhere: ``as_poisson`` of this step's uniforms of ``site``, drawn there alone in a large market."""
-    if REL_ROW[site] < len(model.ev.uniforms):
+    if model.ev.drawn_whole(site):
         return np.where(among, as_poisson(model.ev.uniform(site), lam), 0)
     rows = np.flatnonzero(among)
     counts = np.zeros(len(among), dtype=np.int64)

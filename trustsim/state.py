@@ -191,13 +191,17 @@ class Events:
         values["demand"] = np.full((members,), demand, dtype=float)
         return cls(**values)
 
+    def drawn_whole(self, site: str) -> bool:
+        """Whether phase 1 drew relationship draw site ``site`` for every relationship: every site in a small
+        market; in a large one, the sites of ``draws.REL_WHERE_NEEDED`` are drawn where needed instead."""
+        return REL_ROW[site] < len(self.uniforms)
+
     def uniform(self, site: str) -> np.ndarray:
         """This step's uniform numbers of a relationship draw site (``draws.REL_SITES``), one per relationship
-        (a site of ``draws.REL_WHERE_NEEDED`` in a large market: read through ``phases._happens`` instead)."""
-        row = REL_ROW[site]
-        if row >= len(self.uniforms):
+        (a site not drawn whole: read through ``phases._happens``, ``_counts`` or ``_uniform_of`` instead)."""
+        if not self.drawn_whole(site):
             raise LookupError(f"draw site {site!r} is drawn where needed in this market (phases._happens)")
-        return self.uniforms[row]
+        return self.uniforms[REL_ROW[site]]
 
     @property
     def cost_parts(self) -> dict[str, np.ndarray]:
