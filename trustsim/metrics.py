@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from .stats import mser5
 POSTURES = ("partner", "aggressive")  # a buyer's posture (is_partner: the first)
 POSTURE_GROUPS = (*POSTURES, "all")  # the rows of each step's measurements: by posture, then the market
 COUNTED = np.array([c.count for c in COLUMNS])  # counts of events: 0 where nothing was counted; other figures NaN
+_EMPTY_GROUP = np.where(COUNTED, 0.0, np.nan)  # a group without buyers: its size and counts 0, every other figure NaN
 TIMESERIES_HEADER = ("step", "group", *COLUMN_NAMES)
 SHORT_RUN_STEPS = 8
 _GROUP_AT = {g: i for i, g in enumerate(POSTURE_GROUPS)}  # where a group and a column sit in a step's rows
@@ -28,27 +30,53 @@ _COLUMN_AT = {c: i for i, c in enumerate(COLUMN_NAMES)}
 BUSINESS_STEPS = 40  # a business horizon of ten years (docs/ODD.md, Observation)
 
 
-def _plan():
-    """Which value functions are summed by group, and where each column takes its totals from (once, at import):
-    ``{(how, on): (columns, sources, denominators)}``."""
-    rel, buy, plan = [], [], {}
+_DIVISORS = ("total", "mean", "per_buyer")  # what a column's group total is divided by: 1, relationships, buyers
+
+
+class _Plan(NamedTuple):
+    """Where every column's figure comes from (once, at import). The step's group totals form one table,
+    the relationship values' totals first, then the buyer values'; a column is its total divided by 1, the
+    group's relationships or its buyers (``cols``, ``src``, ``divisor``), a ratio of totals (``ratio_*``:
+    ``over`` holds its denominators' places, one row per term of the sum, −1 where a ratio has fewer), or one
+    figure per market (``market``)."""
+
+    rel: list
+    buy: list
+    cols: np.ndarray
+    src: np.ndarray
+    divisor: np.ndarray
+    ratio_cols: np.ndarray
+    ratio_src: np.ndarray
+    ratio_over: np.ndarray
+    market: tuple
+    n_at: int
+
+
+def _plan() -> _Plan:
+    """The measurement plan of ``COLUMNS``."""
+    rel = [c.value for c in COLUMNS if c.on == "relationships"]
+    over = {}
     for i, c in enumerate(COLUMNS):
-        cols, src, over = plan.setdefault((c.how, c.on), ([], [], []))
-        cols.append(i)
-        if c.on == "relationships":
-            src.append(len(rel))
-            rel.append(c.value)
-            over.append(list(range(len(rel), len(rel) + len(c.over))))
+        if c.on == "relationships" and c.over:
+            over[i] = list(range(len(rel), len(rel) + len(c.over)))
             rel.extend(c.over)
-        elif c.on == "buyers":
-            src.append(len(buy))
-            buy.append(c.value)
-        else:
-            src.append(c.value)
-    return rel, buy, plan
+    buy = [c.value for c in COLUMNS if c.on == "buyers"]
+    at = {i: n for n, i in enumerate(i for i, c in enumerate(COLUMNS) if c.on == "relationships")}
+    at |= {i: len(rel) + n for n, i in enumerate(i for i, c in enumerate(COLUMNS) if c.on == "buyers")}
+    plain = [i for i in at if COLUMNS[i].how != "ratio"]
+    ratios = [i for i in at if COLUMNS[i].how == "ratio"]
+    terms = np.full((max((len(over[i]) for i in ratios), default=0), len(ratios)), -1)
+    for j, i in enumerate(ratios):
+        terms[: len(over[i]), j] = over[i]
+    divide = {"buyers": "total", "total": "total", "mean": "mean", "per_buyer": "per_buyer"}
+    return _Plan(rel, buy, np.array(plain), np.array([at[i] for i in plain]),
+                 np.array([_DIVISORS.index(divide[COLUMNS[i].how]) for i in plain]),
+                 np.array(ratios), np.array([at[i] for i in ratios]), terms,
+                 tuple((i, c.value) for i, c in enumerate(COLUMNS) if c.on == "market"),
+                 at[COLUMN_NAMES.index("buyers")])
 
 
-_REL_VALUES, _BUYER_VALUES, _PLAN = _plan()
+_PLAN = _plan()
 
 
 def _ratio(top, below):
@@ -71,10 +99,9 @@ def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
     """
     n = len(groups) // members
     g = groups.reshape(members, n, groups.shape[1])
-    if n < _PER_VALUE_FROM:
-        v = np.empty((members, len(values), n))
-        for j, value in enumerate(values):  # one copy into (markets, values, elements), converting bools and counts
-            v[:, j, :] = value.reshape(members, n)
+    if n < _PER_VALUE_FROM:  # one copy into (values, markets, elements), converting bools and counts; each
+        # market's (values, elements) block is then one matrix with rows apart in memory, which BLAS reads as such
+        v = np.concatenate(values, dtype=float).reshape(len(values), members, n).transpose(1, 0, 2)
         with _one_blas_thread(v.size):
             return np.matmul(v, g).transpose(0, 2, 1)
     out = np.empty((members, groups.shape[1], len(values)))
@@ -118,37 +145,30 @@ def step_measurements(model) -> np.ndarray:
     Group totals of every column's values come from matrix products per market (values × relationships by
     relationships × groups, and the same over buyers; one product per value in a large market,
     ``_group_totals``), so measuring costs a few calls whatever the market's size; each column's
-    aggregation (``columns.HOWS``) then turns totals into its figure, all columns of one kind at once.
+    aggregation (``columns.HOWS``) then turns totals into its figure, every column at once (``_PLAN``): a total
+    divided by 1, by the group's relationships or by its buyers, or a ratio of totals.
     """
     mk = model.market
     groups_b = np.ones((mk.n_buyers, len(POSTURE_GROUPS)))                        # (buyers, 3): membership
     groups_b[:, 0] = mk.is_partner
     groups_b[:, 1] = ~mk.is_partner
     groups_r = np.repeat(groups_b, mk.k, axis=0)                                        # (relationships, 3)
-    totals = {"relationships": _group_totals([f(model) for f in _REL_VALUES], groups_r, mk.members),
-              "buyers": _group_totals([f(model) for f in _BUYER_VALUES], groups_b, mk.members)}
-    rows = np.zeros((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
-    cols, src, _ = _PLAN[("buyers", "buyers")]
-    n = rows[:, :, cols[0]] = totals["buyers"][:, :, src[0]]
-    for (how, on), (cols, src, over) in _PLAN.items():
-        if how == "buyers":
-            continue
-        if on == "market":
-            for col, f in zip(cols, src, strict=True):  # one value per market, or one for every market
-                rows[:, :, col] = np.reshape(f(model), (-1, 1))
-            continue
-        total = totals[on][:, :, src]
-        if how == "mean":
-            rows[:, :, cols] = total / np.maximum(n * mk.k, 1)[:, :, None]
-        elif how == "ratio":
-            for j, (col, denominators) in enumerate(zip(cols, over, strict=True)):
-                below = sum(totals[on][:, :, d] for d in denominators)
-                rows[:, :, col] = _ratio(total[:, :, j], below)
-        elif how == "per_buyer":
-            rows[:, :, cols] = total / np.maximum(n, 1)[:, :, None]
-        else:  # total
-            rows[:, :, cols] = total
-    rows[n == 0] = np.where(COUNTED, 0.0, np.nan)  # an empty group: its size and counts 0, every other figure NaN
+    totals = np.concatenate([_group_totals([f(model) for f in _PLAN.rel], groups_r, mk.members),
+                             _group_totals([f(model) for f in _PLAN.buy], groups_b, mk.members)], axis=2)
+    n = totals[:, :, _PLAN.n_at]                                                        # buyers in each group
+    divisors = np.ones(n.shape + (len(_DIVISORS),))
+    divisors[:, :, 1] = np.maximum(n * mk.k, 1)
+    divisors[:, :, 2] = np.maximum(n, 1)
+    rows = np.empty((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
+    rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / divisors[:, :, _PLAN.divisor]
+    below = totals[:, :, _PLAN.ratio_over[0]]
+    for term in _PLAN.ratio_over[1:]:  # a ratio's denominators' totals, added in order
+        more = term >= 0
+        below[:, :, more] += totals[:, :, term[more]]
+    rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
+    for col, f in _PLAN.market:  # one value per market, or one for every market
+        rows[:, :, col] = np.reshape(f(model), (-1, 1))
+    rows[n == 0] = _EMPTY_GROUP
     return rows
 
 

@@ -145,6 +145,22 @@ def test_group_totals_are_the_same_numbers_on_one_blas_thread_and_on_many():
     assert np.allclose(one[0, 2, :11], [v.sum() for v in values[:11]])
 
 
+def test_a_small_markets_group_totals_are_the_same_numbers_alone_and_among_others():
+    """Small markets' values are copied into one table for the ensemble, each market's block a matrix with rows
+    apart in memory: a market's totals must be the numbers of its one-table product alone (exact equality)."""
+    import numpy as np
+
+    from trustsim import metrics
+
+    markets = [_values_and_groups(n, seed) for n, seed in ((80, 8), (80, 9), (80, 10))]
+    together = metrics._group_totals([np.concatenate(v) for v in zip(*(m[0] for m in markets), strict=True)],
+                                     np.concatenate([m[1] for m in markets]), len(markets))
+    for i, (values, groups) in enumerate(markets):
+        alone = metrics._group_totals(values, groups, 1)
+        assert np.array_equal(alone[0], np.matmul(np.stack(values).astype(float), groups).T)
+        assert np.array_equal(together[i], alone[0])
+
+
 def test_a_large_markets_group_totals_are_the_tables_product_and_the_same_among_others():
     """A large market's values are multiplied one by one (no table larger than the caches): the totals of
     the one-table product within rounding, and a market's the same numbers alone as among others."""
