@@ -156,10 +156,14 @@ def as_normal(u: np.ndarray) -> np.ndarray:
 
 def as_poisson(u: np.ndarray, lam) -> np.ndarray:
     """Poisson counts of mean ``lam`` (small: ideas per step) from uniforms, by the inverse distribution
-    function: the count is the first ``k`` whose cumulative probability reaches ``u``. Each round works on the
-    elements still above their cumulative probability only (with small means, a few in a hundred after
-    the first), each element's terms computed in the same order as over the whole array."""
+    function: the count is the first ``k`` whose cumulative probability reaches ``u``. In a large array each
+    round works on the elements still above their cumulative probability only (with small means, a few in a
+    hundred after the first); in a small one, where a call costs more than its elements, on all of them (a
+    cumulative probability only grows, so an element once below it stays below). Each element's terms are
+    computed in the same order either way."""
     lam = np.full(u.shape, lam, dtype=float)  # a number, or one per element
+    if u.size < _ROUNDS_ON_ALL_BELOW:
+        return _poisson_rounds_on_all(u, lam)
     term = np.exp(-lam).ravel()
     k = np.zeros(u.shape, dtype=np.int64)
     open_ = np.flatnonzero(u.ravel() > term)  # the elements whose count is above 0
@@ -173,4 +177,23 @@ def as_poisson(u: np.ndarray, lam) -> np.ndarray:
         cdf_o = cdf_o + term_o
         more = u_o > cdf_o
         open_, u_o, lam_o, term_o, cdf_o = open_[more], u_o[more], lam_o[more], term_o[more], cdf_o[more]
+    return k
+
+
+_ROUNDS_ON_ALL_BELOW = 1 << 10  # elements
+
+
+def _poisson_rounds_on_all(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``as_poisson`` for a small array: every round over every element."""
+    term = np.exp(-lam)
+    cdf = term
+    k = np.zeros(u.shape, dtype=np.int64)
+    above = u > cdf
+    i = 0
+    while i < 1000 and above.any():
+        i += 1
+        k += above
+        term = term * lam / i
+        cdf = cdf + term
+        above = u > cdf
     return k

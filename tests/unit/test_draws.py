@@ -103,8 +103,11 @@ def _poisson_over_every_element(u, lam):
 
 
 @pytest.mark.parametrize("shape, lam", [((5000,), 0.05), ((5000,), 3.0), ((40, 50), "per element"), ((3,), 0.0),
-                                        ((0,), 0.2), ((2000,), 40.0)])
+                                        ((0,), 0.2), ((2000,), 40.0), ((80,), 0.7), ((8, 10), "per element"),
+                                        ((500,), 40.0)])
 def test_poisson_counts_are_those_of_the_whole_array_definition(shape, lam):
+    """Large arrays (2 000 elements and more) are counted on the open elements only, small ones over every
+    element: both the definition's counts."""
     rng = np.random.default_rng(7)
     u = rng.random(shape)
     lam = rng.random(shape) * 5 if lam == "per element" else lam
