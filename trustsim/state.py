@@ -9,6 +9,7 @@ place to look up what a name means. Relationship ``r`` is slot ``r % k`` of buye
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Protocol
 
@@ -176,18 +177,14 @@ class Events:
     def cleared(cls, n_rel: int, n_buyers: int, members: int = 1, demand=0.0) -> Events:
         """This step's events before anything happened (figures per market: one per member).
 
-        The relationship events a phase assigns whole start as one read-only zero array per type, shared:
-        zeros to read until their phase, and a loud error for a phase that wrote into one before assigning
-        it; so clearing a large market's step is three allocations, not forty. The events phases set
-        element by element (``_SET_IN_PLACE``) and the counts per buyer and market have arrays of their own.
+        The relationship events a phase assigns whole start as one read-only zero array per type, shared, and
+        shared from step to step (``_shared_zeros``): zeros to read until their phase, and a loud error for a
+        phase that wrote into one before assigning it; so clearing a step allocates only the events phases set
+        element by element (``_SET_IN_PLACE``) and the counts per buyer and market.
         """
-        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "entrant": 0,
-                 "market": members}
-        shared = {dtype: np.zeros(n_rel, dtype) for dtype in _RELATIONSHIP_DTYPES}
-        for zeros in shared.values():
-            zeros.flags.writeable = False
-        values = {name: shared[dtype] if per == "relationship" and name not in _SET_IN_PLACE
-                  else np.zeros(sizes[per], dtype) for name, per, dtype in _EVENT_KINDS}
+        sizes = {"relationship": n_rel, "buyer": n_buyers, "supplier": 0, "entrant": 0, "market": members}
+        values = dict(_shared_zeros(n_rel))
+        values.update((name, np.zeros(sizes[per], dtype)) for name, per, dtype in _OWN_EVENTS)
         values["demand"] = np.full((members,), demand, dtype=float)
         return cls(**values)
 
@@ -232,7 +229,20 @@ def _event_dtype(f) -> type:
 
 
 _EVENT_KINDS = tuple((f.name, f.metadata["per"], _event_dtype(f)) for f in fields(Events))
-_RELATIONSHIP_DTYPES = frozenset(dtype for _, per, dtype in _EVENT_KINDS if per == "relationship")
+_OWN_EVENTS = tuple((name, per, dtype) for name, per, dtype in _EVENT_KINDS
+                    if per != "relationship" or name in _SET_IN_PLACE)  # the events that get arrays of their own
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_zeros(n_rel: int) -> dict[str, np.ndarray]:
+    """The relationship events a phase assigns whole, before it does: one read-only zero array per type, the
+    same arrays every step (made once per market size)."""
+    shared = {}
+    for dtype in {dtype for _, per, dtype in _EVENT_KINDS if per == "relationship"}:
+        shared[dtype] = np.zeros(n_rel, dtype)
+        shared[dtype].flags.writeable = False
+    return {name: shared[dtype] for name, per, dtype in _EVENT_KINDS
+            if per == "relationship" and name not in _SET_IN_PLACE}
 
 
 class StepContext(Protocol):

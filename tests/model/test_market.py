@@ -104,8 +104,8 @@ def test_a_started_relationship_begins_afresh():
 
 def test_a_cleared_steps_events_are_zeros_and_only_those_set_in_place_can_be_written_into():
     """Phase 1 clears the step's events: every one reads as zeros; the relationship events a phase assigns whole
-    share one read-only array per type (writing into one before its phase assigned it fails), while the events
-    set element by element and the per-buyer counts are arrays of their own."""
+    share one read-only array per type, from step to step (writing into one before its phase assigned it
+    fails), while the events set element by element and the per-buyer counts are arrays of their own."""
     from trustsim.state import _EVENT_KINDS, _SET_IN_PLACE, Events
 
     ev = Events.cleared(6, 3, 2)
@@ -122,6 +122,10 @@ def test_a_cleared_steps_events_are_zeros_and_only_those_set_in_place_can_be_wri
     ev.rebid[1] = True
     np.add.at(ev.exit_low, [0, 0], 1)
     assert ev.rebid.sum() == 1 and ev.exit_low[0] == 2 and not ev.played_off.any() and not ev.exit_silent.any()
+    after = Events.cleared(6, 3, 2)  # the next step: the read-only zeros again, fresh arrays for the rest
+    assert after.defect is ev.defect and not after.rebid.any() and after.exit_low[0] == 0
+    assert not {id(getattr(after, n)) for n in kinds if n in _SET_IN_PLACE or kinds[n] in ("buyer", "market")} & {
+        id(a) for a in own}
 
 
 def test_market_means_are_numpys_means_of_each_markets_row():
