@@ -27,7 +27,7 @@ _MASK = (1 << 64) - 1
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0 ** -53
-_SHIFT_53, _S30, _S27, _S31, _S44 = np.uint64(11), np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(44)
+_SHIFT_53, _S30, _S27, _S31, _S32, _S44 = (np.uint64(n) for n in (11, 30, 27, 31, 32, 44))
 MAX_STEP = 2 ** 20        # steps a run can take under this scheme (params cap run.steps at 1 000 000)
 MAX_ELEMENT = 2 ** 32     # elements one draw can cover
 
@@ -135,6 +135,13 @@ class Draws:
         counters = np.array([self._counter(site) for site in sites], dtype=np.uint64)
         return _hashed_units(base[None, ...] + counters.reshape((-1,) + (1,) * np.ndim(base)))
 
+    def uniforms_of_sites(self, sites: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Uniforms whose site differs from element to element (``sites``, broadcast with ``base``): a table of
+        draws for rows of several slot columns, each column drawing at its own site. The numbers of
+        ``uniform(site, base)`` element by element (the same counter, modulo 2⁶⁴)."""
+        sites = np.left_shift(np.asarray(sites, dtype=np.uint64), _S32)
+        return _hashed_units(base + np.multiply(np.add(sites, np.uint64(self.step << 44)), _GAMMA))
+
     def normal(self, site: int, base: np.ndarray) -> np.ndarray:
         """Standard normal numbers: the inverse normal distribution function of uniforms."""
         return as_normal(self.uniform(site, base))
@@ -143,8 +150,9 @@ class Draws:
         """Beta(a, b) numbers: the inverse regularised incomplete beta function of uniforms."""
         return special.betaincinv(a, b, self.uniform(site, base))
 
-    def slot_site(self, name: str, column: int) -> int:
-        """The site of a draw made once per slot column (sourcing fills and rebids slot by slot)."""
+    def slot_site(self, name: str, column):
+        """The site of a draw made once per slot column (sourcing fills and rebids slot by slot); ``column`` a
+        number or one per row."""
         return SITE[name] + SLOT_SITES * (column + 1)
 
 

@@ -1,11 +1,13 @@
 """Phase 2 of the step (docs/ODD.md 7.2): exits, filling slots from the best quote, aggressive rebids that
 play incumbents off against rivals, and partners' cost-plus prices; also the first sourcing (ODD 5).
 
-Like every phase, each function applies one rule to all the rows it is given at once; slots are taken
-one column after another so that a buyer's suppliers stay distinct.
+Like every phase, each function applies one rule to all the rows it is given at once; the slots of every
+column are quoted together, then taken one column after another so that a buyer's suppliers stay distinct.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,27 +31,37 @@ def _holds_any(bidders: np.ndarray, others: np.ndarray) -> np.ndarray:
     return barred
 
 
-def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
-    """S3, S10, S18, S19: ``n_bids`` random suppliers quote for each row; the best by expected cost of ownership.
+class _Quotes(NamedTuple):
+    """Each row's table of quotes, one column per bidder: who bids, at what markup, fit, price and expected cost
+    of ownership (the buyer's score)."""
+
+    bidders: np.ndarray
+    markup: np.ndarray
+    fits: np.ndarray
+    quotes: np.ndarray
+    scores: np.ndarray
+
+
+def _quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool) -> _Quotes:
+    """S3, S10, S18, S19: ``n_bids`` random suppliers quote for each row (of any slot columns: each column draws
+    at its own sites).
 
     Each bidder quotes on its cost for the buyer's specification, unit cost × a fresh fit (the incumbent,
-    when it bids, keeps its fit); the buyer ranks quotes by ``expected_cost_score`` on the bidders'
-    reputations. A supplier already holding another slot of the same buyer does not bid (dual sourcing),
-    nor, when ``exclude_incumbent``, the supplier being left. When every bidder is barred, a rebid leaves
-    the incumbent unchallenged and a slot to fill goes to a random supplier the buyer does not hold.
-    Returns the winning quote, supplier, fit and score.
+    when it bids, keeps its fit); the buyer scores quotes by ``expected_cost_score`` on the bidders'
+    reputations. Nothing here depends on which suppliers the buyer's other slots hold, so the rows of every
+    column are quoted at once; ``_best_quote`` then chooses column by column.
     """
     mk, ev, dr = model.market, model.ev, model.draws
-    n, nb, ns = len(rows), model.pp.shared.buyers.n_bids, mk.suppliers_each
+    nb, ns = model.pp.shared.buyers.n_bids, mk.suppliers_each
     p = model.pp.at("relationship", rows, grid=True)
     kind = "rebid_" if not exclude_incumbent else ""
-    column = int(mk.slot_of[rows[0]]) if n else 0
+    column = mk.slot_of[rows, None]
     base = _grid(model, rows, nb)
-    offset = mk.supplier_offset[rows, None]
     current_spec = model.pp.shared.market.refit == "current_spec"
     names = ("bidder", "markup") if current_spec else ("bidder", "markup", "fit")  # no site depends on the others
-    u_bid, u_markup, *u_fit = dr.uniforms([dr.slot_site(kind + name, column) for name in names], base)
-    bidders = offset + (u_bid * ns).astype(np.int64)
+    u_bid, u_markup, *u_fit = dr.uniforms_of_sites(np.stack([dr.slot_site(kind + name, column) for name in names]),
+                                                   base)
+    bidders = mk.supplier_offset[rows, None] + (u_bid * ns).astype(np.int64)
     markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u_markup
     if current_spec:  # each supplier's fit to the slot's current specification: a repeated search finds no new fit
         fits = mk.supplier_fit(rows, bidders, p.market.fit_spread)
@@ -58,31 +70,61 @@ def _best_quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     if not exclude_incumbent:
         fits = np.where(bidders == mk.sup[rows, None], mk.fit[rows, None], fits)
     quotes = rules.quote(mk.unit_cost[bidders] * fits, markup)
-    scores = rules.expected_cost_score(quotes, ev.reputation[bidders], p.buyers.tco_weight)
+    return _Quotes(bidders, markup, fits, quotes, rules.expected_cost_score(quotes, ev.reputation[bidders],
+                                                                            p.buyers.tco_weight))
+
+
+def _best_quote(model: StepContext, rows: np.ndarray, table: _Quotes, exclude_incumbent: bool):
+    """S3, S18: the best of each row's quotes (``table``, rows of one slot column) by expected cost of ownership.
+
+    A supplier already holding another slot of the same buyer does not bid (dual sourcing), nor, when
+    ``exclude_incumbent``, the supplier being left. When every bidder is barred, a rebid leaves the incumbent
+    unchallenged and a slot to fill goes to a random supplier the buyer does not hold. Returns the winning
+    quote, supplier, fit and score.
+    """
+    mk, dr = model.market, model.draws
+    n, ns = len(rows), mk.suppliers_each
+    bidders, fits = table.bidders, table.fits
     buyer = mk.buyer_of[rows]
     held = np.where(mk.vacant.reshape(mk.n_buyers, mk.k)[buyer], -1, mk.sup.reshape(mk.n_buyers, mk.k)[buyer])  # (n, k)
     own = (held == mk.sup[rows, None])
     others = held if exclude_incumbent else np.where(own, -2, held)     # the incumbent may bid unless left
-    barred = _holds_any(bidders, others)
-    scores[barred] = np.inf
+    scores = np.where(_holds_any(bidders, others), np.inf, table.scores)
     best = np.argmin(scores, axis=1)
     pick = (np.arange(n), best)
-    q, winner, fit, score = quotes[pick], bidders[pick], fits[pick], scores[pick]
+    q, winner, fit, score = table.quotes[pick], bidders[pick], fits[pick], scores[pick]
     barred_all = ~np.isfinite(score)
     q[barred_all] = np.inf
     if not exclude_incumbent:  # a rebid that drew no eligible rival: the incumbent keeps the slot unchallenged
         winner[barred_all] = mk.sup[rows[barred_all]]
     elif barred_all.any():     # a slot to fill and every bidder barred: ask a supplier it does not hold
+        column = int(mk.slot_of[rows[0]])
         fb = np.flatnonzero(barred_all)
-        candidates = offset[fb] + np.arange(ns)  # (fb, ns): every supplier of the row's market
+        offset = mk.supplier_offset[rows[fb], None]
+        candidates = offset + np.arange(ns)  # (fb, ns): every supplier of the row's market
         free = ~_holds_any(candidates, others[fb])
         free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
         pick_free = dr.uniform(dr.slot_site("fallback", column), _grid(model, rows[fb], ns)) * free
-        winner[fb] = offset[fb, 0] + np.argmax(pick_free, axis=1)
-        spread = np.broadcast_to(p.market.fit_spread, (n, 1))[fb, 0]
+        winner[fb] = offset[:, 0] + np.argmax(pick_free, axis=1)
+        spread = np.broadcast_to(model.pp.at("relationship", rows[fb]).market.fit_spread, (len(fb),))
+        current_spec = model.pp.shared.market.refit == "current_spec"
         fit[fb] = mk.supplier_fit(rows[fb], winner[fb], spread) if current_spec else fits[fb, 0]
-        q[fb] = rules.quote(mk.unit_cost[winner[fb]] * fit[fb], markup[fb, 0])
+        q[fb] = rules.quote(mk.unit_cost[winner[fb]] * fit[fb], table.markup[fb, 0])
     return q, winner, fit, score
+
+
+def _column_by_column(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
+    """The rows of each slot column in turn, with their tables of quotes: ``(column's rows, their table)``, all
+    quoted at once (``_quotes``), chosen and settled one column after another so that a buyer's suppliers stay
+    distinct."""
+    if len(rows) == 0:  # most steps, no slot to fill
+        return
+    table = _quotes(model, rows, exclude_incumbent)
+    column = model.market.slot_of[rows]
+    for j in range(model.market.k):
+        at = np.flatnonzero(column == j)
+        if len(at):
+            yield rows[at], _Quotes(*(t[at] for t in table))
 
 
 def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.ndarray, fit: np.ndarray) -> None:
@@ -96,14 +138,10 @@ def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.n
 
 def fill_slots(model: StepContext, rows: np.ndarray) -> None:
     """S3: fill ``rows`` (vacant or just left) with the best quote, slot column by slot column (also ODD 5)."""
-    mk, ev = model.market, model.ev
-    for j in range(mk.k):  # slots of one buyer in turn, so its suppliers stay distinct
-        col = rows[mk.slot_of[rows] == j]
-        if len(col) == 0:
-            continue
-        q, winner, fit, _ = _best_quotes(model, col, exclude_incumbent=True)
+    for col, table in _column_by_column(model, rows, exclude_incumbent=True):
+        q, winner, fit, _ = _best_quote(model, col, table, exclude_incumbent=True)
         _start(model, col, winner, q, fit)
-        ev.rebid[col] = True
+        model.ev.rebid[col] = True
 
 
 def initial_sourcing(model: StepContext) -> None:
@@ -113,7 +151,7 @@ def initial_sourcing(model: StepContext) -> None:
     fill_slots(model, np.arange(mk.n_rel))
 
 
-def _rebid(model: StepContext, rows: np.ndarray) -> None:
+def _rebid(model: StepContext, rows: np.ndarray, table: _Quotes) -> None:
     """S3, S10, S18: the incumbent answers the best rival bid; it matches (played off) or loses the slot.
 
     The buyer judges its incumbent on its own trust and rivals on reputation: the incumbent keeps the
@@ -123,7 +161,7 @@ def _rebid(model: StepContext, rows: np.ndarray) -> None:
     p = model.pp.at("relationship", rows)
     w = p.buyers.tco_weight
     ev.rebid[rows] = True
-    q, winner, fit, score = _best_quotes(model, rows, exclude_incumbent=False)
+    q, winner, fit, score = _best_quote(model, rows, table, exclude_incumbent=False)
     inc = mk.sup[rows]
     by_incumbent = winner == inc
     own_score = rules.expected_cost_score(mk.price[rows], mk.trust_b[rows], w)
@@ -170,10 +208,9 @@ def sourcing(model: StepContext) -> None:
     due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of],
                                                 pp.shared.buyers.rebid_interval)
     due &= ~ev.rebid
-    for j in range(mk.k):  # slots of one buyer in turn, so a switch sees the supplier its other slot just took
-        rows = np.flatnonzero(due & (mk.slot_of == j))
-        if len(rows):
-            _rebid(model, rows)
+    # (slot columns in turn, so that a switch sees the supplier the buyer's other slot just took)
+    for rows, table in _column_by_column(model, np.flatnonzero(due), exclude_incumbent=False):
+        _rebid(model, rows, table)
 
     # partners pay cost-plus every step, so supplier cost reductions are shared; the dishonest pad the cost
     partner = mk.rel_partner

@@ -67,12 +67,37 @@ def hand_set_market(seed=1, buyers=2):
     return m
 
 
+def best_quotes(m, rows):
+    """The winning quote, supplier, fit and score of slots ``rows`` (of one slot column) to fill."""
+    return sourcing._best_quote(m, rows, sourcing._quotes(m, rows, exclude_incumbent=True), exclude_incumbent=True)
+
+
+@pytest.mark.parametrize("exclude_incumbent", [True, False])
+@pytest.mark.parametrize("refit", ["current_spec", "incumbent_keeps"])
+def test_quoting_every_slot_column_at_once_gives_each_columns_quotes_alone(refit, exclude_incumbent):
+    """Sourcing quotes the rows of all slot columns in one table and then chooses column by column: each column's
+    quotes must be those it draws alone (its own sites), and differ from column to column."""
+    m = TrustMarket(Params().replace(**{"market.slots_per_buyer": 3, "market.refit": refit}), rng=4)
+    m.step()
+    rows = np.arange(m.market.n_rel)
+    together = sourcing._quotes(m, rows, exclude_incumbent)
+    for j in range(3):
+        alone = sourcing._quotes(m, rows[j::3], exclude_incumbent)
+        for name, table in zip(sourcing._Quotes._fields, alone, strict=True):
+            assert np.array_equal(getattr(together, name)[j::3], table), name
+        site = m.draws.slot_site(("" if exclude_incumbent else "rebid_") + "bidder", j)  # the column's own site
+        u = m.draws.uniform(site, sourcing._grid(m, rows[j::3], m.params.buyers.n_bids))
+        drawn = (u * m.market.suppliers_each).astype(int)
+        assert np.array_equal(alone.bidders, m.market.supplier_offset[rows[j::3], None] + drawn)
+    assert not np.array_equal(together.bidders[0::3], together.bidders[1::3])
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_best_expected_cost_of_ownership_wins_not_the_lowest_quote(seed):
     m = hand_set_market(seed)
     mk = m.market
     mk.vacant[:] = True
-    q, winner, fit, score = sourcing._best_quotes(m, np.array([0, 2]), exclude_incumbent=True)
+    q, winner, fit, score = best_quotes(m, np.array([0, 2]))
     assert winner.tolist() == [2, 2] and fit.tolist() == [1.0, 1.0]
     assert q == pytest.approx([0.9 * (1 + MARKUP)] * 2) and score == pytest.approx([0.99 * (1 + MARKUP)] * 2)
 
@@ -83,7 +108,7 @@ def test_a_supplier_of_the_buyers_other_slot_or_the_one_being_left_does_not_win(
     mk = m.market
     mk.vacant[:] = False
     mk.sup[:] = [3, 2, 0, 4]  # buyer 0 leaves supplier 3 and holds 2; buyer 1 leaves 0 and holds 4
-    _, winner, _, _ = sourcing._best_quotes(m, np.array([0, 2]), exclude_incumbent=True)
+    _, winner, _, _ = best_quotes(m, np.array([0, 2]))
     assert winner.tolist() == [4, 2]  # buyer 0: 2 and 3 barred, 4 next; buyer 1: 2 is free
 
 
@@ -110,7 +135,7 @@ def test_a_slot_whose_every_bidder_is_barred_goes_to_a_supplier_the_buyer_does_n
     rows = np.arange(0, mk.n_rel, 2)  # every buyer's slot 0
     mk.vacant[:] = False
     mk.sup[rows], mk.sup[rows + 1] = 1, 0
-    q, winner, _, score = sourcing._best_quotes(m, rows, exclude_incumbent=True)
+    q, winner, _, score = best_quotes(m, rows)
     barred = int(np.isinf(score).sum())
     print(f"\n{barred} of {len(rows)} slots drew only a barred bidder")
     assert 0 < barred < len(rows) and (winner == 2).all() and np.isfinite(q).all()
