@@ -161,11 +161,12 @@ def step_measurements(model) -> np.ndarray:
     divisors[:, :, 2] = np.maximum(n, 1)
     rows = np.empty((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
     rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / divisors[:, :, _PLAN.divisor]
-    below = totals[:, :, _PLAN.ratio_over[0]]
-    for term in _PLAN.ratio_over[1:]:  # a ratio's denominators' totals, added in order
-        more = term >= 0
-        below[:, :, more] += totals[:, :, term[more]]
-    rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
+    if len(_PLAN.ratio_cols):
+        below = totals[:, :, _PLAN.ratio_over[0]]
+        for term in _PLAN.ratio_over[1:]:  # a ratio's denominators' totals, added in order
+            more = term >= 0
+            below[:, :, more] += totals[:, :, term[more]]
+        rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
     for col, f in _PLAN.market:  # one value per market, or one for every market
         rows[:, :, col] = np.reshape(f(model), (-1, 1))
     rows[n == 0] = _EMPTY_GROUP
