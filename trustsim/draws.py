@@ -97,6 +97,14 @@ def _hashed_units(z: np.ndarray) -> np.ndarray:
     return flat.view(np.float64).reshape(np.shape(z))
 
 
+def _counters(step, site) -> np.ndarray:
+    """``(step · 2⁴⁴ + site · 2³²) · γ`` modulo 2⁶⁴ where the step or the site differs from element to element
+    (``Draws._counter`` is the same for one step and site, in Python integers); ufuncs wrap silently, as the
+    counter is meant (scalar arithmetic would warn)."""
+    step = np.left_shift(np.asarray(step, dtype=np.uint64), _S44)
+    return np.multiply(np.add(step, np.left_shift(np.asarray(site, dtype=np.uint64), _S32)), _GAMMA)
+
+
 class Draws:
     """The random numbers of an ensemble of runs (one key per member, from its seed).
 
@@ -124,10 +132,7 @@ class Draws:
     def uniform_at(self, site: int, base: np.ndarray, step: np.ndarray) -> np.ndarray:
         """Like ``uniform``, but drawn as at ``step`` (an array broadcast with ``base``) rather than the current
         step: a number fixed by an earlier event, such as a supplier's fit to the specification of that step."""
-        step = np.asarray(step, dtype=np.uint64)
-        # modulo 2⁶⁴, as the counter is meant: ufuncs wrap silently (scalar arithmetic would warn)
-        counter = np.multiply(np.add(np.left_shift(step, _S44), np.uint64(site << 32)), _GAMMA)
-        return _hashed_units(base + counter)
+        return _hashed_units(base + _counters(step, site))
 
     def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
         """The uniforms of several sites on the same elements at once, one row per site: the numbers of
@@ -139,8 +144,7 @@ class Draws:
         """Uniforms whose site differs from element to element (``sites``, broadcast with ``base``): a table of
         draws for rows of several slot columns, each column drawing at its own site. The numbers of
         ``uniform(site, base)`` element by element (the same counter, modulo 2⁶⁴)."""
-        sites = np.left_shift(np.asarray(sites, dtype=np.uint64), _S32)
-        return _hashed_units(base + np.multiply(np.add(sites, np.uint64(self.step << 44)), _GAMMA))
+        return _hashed_units(base + _counters(self.step, sites))
 
     def normal(self, site: int, base: np.ndarray) -> np.ndarray:
         """Standard normal numbers: the inverse normal distribution function of uniforms."""
@@ -160,6 +164,9 @@ def as_normal(u: np.ndarray) -> np.ndarray:
     """Standard normal numbers from uniforms: the inverse normal distribution function."""
     u = np.maximum(u, _TO_UNIT)  # a zero would give −∞ (uniforms are multiples of 2⁻⁵³: only 0 lies below it)
     return special.ndtri(u)
+
+
+_ROUNDS_ON_ALL_BELOW = 1 << 10  # elements: a smaller array's Poisson counts are computed over every element
 
 
 def as_poisson(u: np.ndarray, lam) -> np.ndarray:
@@ -186,9 +193,6 @@ def as_poisson(u: np.ndarray, lam) -> np.ndarray:
         more = u_o > cdf_o
         open_, u_o, lam_o, term_o, cdf_o = open_[more], u_o[more], lam_o[more], term_o[more], cdf_o[more]
     return k
-
-
-_ROUNDS_ON_ALL_BELOW = 1 << 10  # elements
 
 
 def _poisson_rounds_on_all(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
