@@ -115,16 +115,18 @@ def _best_quote(model: StepContext, rows: np.ndarray, table: _Quotes, exclude_in
 
 def _column_by_column(model: StepContext, rows: np.ndarray, exclude_incumbent: bool):
     """The rows of each slot column in turn, with their tables of quotes: ``(column's rows, their table)``, all
-    quoted at once (``_quotes``), chosen and settled one column after another so that a buyer's suppliers stay
-    distinct."""
+    quoted at once (``_quotes``, in column order so that a column's rows and quotes are slices of the table),
+    chosen and settled one column after another so that a buyer's suppliers stay distinct."""
     if len(rows) == 0:  # most steps, no slot to fill
         return
-    table = _quotes(model, rows, exclude_incumbent)
     column = model.market.slot_of[rows]
-    for j in range(model.market.k):
-        at = np.flatnonzero(column == j)
-        if len(at):
-            yield rows[at], _Quotes(*(t[at] for t in table))
+    rows = rows[np.argsort(column, kind="stable")]  # column after column: each column's rows are one slice
+    table = _quotes(model, rows, exclude_incumbent)
+    start = 0
+    for end in np.cumsum(np.bincount(column)).tolist():
+        if end > start:
+            yield rows[start:end], _Quotes(*(t[start:end] for t in table))
+        start = end
 
 
 def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.ndarray, fit: np.ndarray) -> None:
