@@ -208,6 +208,13 @@ class Recorder:
             return 0.0 if COUNTED[_COLUMN_AT[column]] else float("nan")
         return float(self.data[self.n - 1, 0, _GROUP_AT[group], _COLUMN_AT[column]])
 
+    def latest_of(self, groups: np.ndarray, columns: np.ndarray) -> list[float]:
+        """``latest`` of several figures at once (groups and columns by position, ``POSTURE_GROUPS`` and
+        ``COLUMN_NAMES``): one gather of the last step's row."""
+        if self.n == 0:
+            return [self.latest(POSTURE_GROUPS[g], COLUMN_NAMES[c]) for g, c in zip(groups, columns, strict=True)]
+        return self.data[self.n - 1, 0, groups, columns].tolist()
+
     def at(self, step: int, group: str, column: str) -> float:
         """A figure at ``step`` (1-based; the last step if the run is shorter)."""
         n = min(step, self.n)

@@ -30,6 +30,28 @@ def as_seed(rng: Any) -> Any:
     return rng
 
 
+class KeyFigureCollector(mesa.DataCollector):
+    """Mesa's DataCollector of the key figures by posture group (``columns.KEY_FIGURES``, named ``trust``,
+    ``trust_partner``, ``trust_aggressive``, ...): each reporter reads one figure of the recorder's last step,
+    and ``collect`` appends them all from one gather of that row — the reporters' numbers without calling
+    and deep-copying twenty-seven of them a step."""
+
+    def __init__(self):
+        figures = {f"{c}_{g}" if g != "all" else c: (g, c) for c in KEY_FIGURES for g in POSTURE_GROUPS}
+        super().__init__(model_reporters={name: (lambda m, g=g, c=c: m.recorder.latest(g, c))
+                                          for name, (g, c) in figures.items()})
+        self._groups = np.array([POSTURE_GROUPS.index(g) for g, _ in figures.values()])
+        self._columns = np.array([COLUMN_NAMES.index(c) for _, c in figures.values()])
+
+    def collect(self, model: TrustMarket) -> None:
+        """This step's key figures, one list per reporter (``model_vars``), as Mesa's ``collect`` records them."""
+        if hasattr(self, "_collection_steps"):  # as Mesa's own collect keeps it
+            self._collection_steps.append(model.time)
+        for values, figure in zip(self.model_vars.values(), model.recorder.latest_of(self._groups, self._columns),
+                                  strict=True):
+            values.append(figure)
+
+
 class TrustMarket(mesa.Model, Markets):
     """The market. ``TrustMarket(params, rng=seed, **overrides)``; overrides are ``name=value`` with the
     bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them.
@@ -58,10 +80,7 @@ class TrustMarket(mesa.Model, Markets):
         eager = params.market.buyers <= EAGER_AGENTS  # larger markets make an agent when it is first asked for
         self.buyers = AgentRows(self, Buyer, params.market.buyers, eager)
         self.suppliers = AgentRows(self, Supplier, params.market.suppliers, eager)
-        self.datacollector = mesa.DataCollector(model_reporters={
-            f"{c}_{g}" if g != "all" else c: (lambda m, g=g, c=c: m.recorder.latest(g, c))
-            for c in KEY_FIGURES for g in POSTURE_GROUPS
-        })
+        self.datacollector = KeyFigureCollector()
 
     def step(self) -> None:
         """One quarter: the phases of docs/ODD.md section 3, then the measurements."""

@@ -6,12 +6,14 @@ the docs generator all pick it up with no other edit.
 """
 
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
 
+import mesa
 import pandas as pd
 from conftest import ROOT
 
@@ -40,6 +42,23 @@ def test_the_recorder_and_the_datacollector_follow_the_registry():
     reported = set(m.datacollector.get_model_vars_dataframe().columns)
     for name in columns.KEY_FIGURES:
         assert {name, f"{name}_partner", f"{name}_aggressive"} <= reported
+
+
+def test_the_datacollector_records_what_its_reporters_report_step_by_step():
+    # the collector appends a step's figures from one gather of the recorder's row: the numbers Mesa's own collect
+    # gets by calling each reporter, in each reporter's column, an empty group's NaN included
+    m = TrustMarket(rng=4, buyers=12, suppliers=5, steps=9, partner_share=0.0)
+    plain = mesa.DataCollector(model_reporters=m.datacollector.model_reporters)
+    at = [columns.COLUMN_NAMES.index(c) for c in ("trust_buyer", "complaints")]
+    before = m.recorder.latest_of([2, 2], at)  # nothing measured yet: as ``latest``, NaN and a count of 0
+    assert math.isnan(before[0]) and before[1] == 0 and math.isnan(m.recorder.latest("all", "trust_buyer"))
+    while m.running:
+        m.step()
+        plain.collect(m)
+    ours, theirs = m.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe()
+    assert list(ours.columns) == list(theirs.columns) and len(ours) == 9
+    assert ours["trust_buyer_partner"].isna().all() and ours["trust_buyer_aggressive"].notna().all()
+    assert ours.equals(theirs), (ours - theirs).abs().max()
 
 
 def test_short_names_and_formats():
