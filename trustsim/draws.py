@@ -154,10 +154,12 @@ class Draws:
         """Beta(a, b) numbers: the inverse regularised incomplete beta function of uniforms."""
         return special.betaincinv(a, b, self.uniform(site, base))
 
-    def slot_site(self, name: str, column):
+    def slot_site(self, name: str | Sequence[str], column):
         """The site of a draw made once per slot column (sourcing fills and rebids slot by slot); ``column`` a
-        number or one per row."""
-        return SITE[name] + SLOT_SITES * (column + 1)
+        number or one per row. Several names give one row of sites per name (a table's draws at once)."""
+        site = SITE[name] if isinstance(name, str) else np.array([SITE[n] for n in name]).reshape(
+            (-1,) + (1,) * np.ndim(column))
+        return site + SLOT_SITES * (column + 1)
 
 
 def as_normal(u: np.ndarray) -> np.ndarray:

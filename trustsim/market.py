@@ -183,8 +183,8 @@ class Market(MarketState):
         self.linked[rows] = False
         self.defect_mult[rows] = 1.0
         # the supplier expects to be watched as a buyer of this starting trust would watch it
-        self.inspection_seen[rows] = rules.inspection_probability(self.trust_b[rows], t.no_inspection_trust)
-        self.audit_seen[rows] = self.inspection_seen[rows]
+        self.inspection_seen[rows] = self.audit_seen[rows] = rules.inspection_probability(self.trust_b[rows],
+                                                                                          t.no_inspection_trust)
 
     def per_buyer(self, values: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
         """Sum of relationship values (the last axis) over each buyer's slots, or added ``into`` a total.

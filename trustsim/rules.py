@@ -133,7 +133,7 @@ def inspection_probability(trust_b, no_inspection_trust):
     Above ``no_inspection_trust`` it never inspects (and a threshold of 0 means it never does).
     """
     positive = np.asarray(no_inspection_trust) > 0
-    if positive.all():
+    if positive if positive.ndim == 0 else positive.all():  # (a number's test without a reduction's call)
         return _unit_interval(1.0 - trust_b / no_inspection_trust)
     return np.where(positive, _unit_interval(1.0 - trust_b / np.where(positive, no_inspection_trust, 1.0)), 0.0)
 

@@ -59,8 +59,7 @@ def _quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool) -> _Q
     base = _grid(model, rows, nb)
     current_spec = model.pp.shared.market.refit == "current_spec"
     names = ("bidder", "markup") if current_spec else ("bidder", "markup", "fit")  # no site depends on the others
-    u_bid, u_markup, *u_fit = dr.uniforms_of_sites(np.stack([dr.slot_site(kind + name, column) for name in names]),
-                                                   base)
+    u_bid, u_markup, *u_fit = dr.uniforms_of_sites(dr.slot_site([kind + name for name in names], column), base)
     bidders = mk.supplier_offset[rows, None] + (u_bid * ns).astype(np.int64)
     markup = p.prices.min_markup + (p.prices.fair_markup - p.prices.min_markup) * u_markup
     if current_spec:  # each supplier's fit to the slot's current specification: a repeated search finds no new fit
@@ -164,11 +163,11 @@ def _rebid(model: StepContext, rows: np.ndarray, table: _Quotes) -> None:
     w = p.buyers.tco_weight
     ev.rebid[rows] = True
     q, winner, fit, score = _best_quote(model, rows, table, exclude_incumbent=False)
-    inc = mk.sup[rows]
+    inc, price, trust = mk.sup[rows], mk.price[rows], mk.trust_b[rows]
     by_incumbent = winner == inc
-    own_score = rules.expected_cost_score(mk.price[rows], mk.trust_b[rows], w)
-    cheaper = np.where(by_incumbent, q < mk.price[rows], score < own_score)
-    match = np.where(by_incumbent, q, score / (1.0 + w * (1.0 - mk.trust_b[rows])))
+    own_score = rules.expected_cost_score(price, trust, w)
+    cheaper = np.where(by_incumbent, q < price, score < own_score)
+    match = np.where(by_incumbent, q, score / (1.0 + w * (1.0 - trust)))
     can_match = rules.price_floor(mk.unit_cost[inc] * mk.fit[rows], p.prices.min_markup) <= match
     switch = cheaper & ~by_incumbent & ~can_match
     kept = cheaper & (by_incumbent | can_match)

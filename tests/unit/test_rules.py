@@ -139,6 +139,7 @@ def test_lot_defect_probability():
 def test_inspection_probability():
     assert_allclose(rules.inspection_probability(A([0.0, 0.4, 0.8, 0.95]), 0.8), [1.0, 0.5, 0.0, 0.0])
     assert_allclose(rules.inspection_probability(A([0.0, 0.5]), 0.0), [0.0, 0.0])  # threshold 0: never
+    assert_allclose(rules.inspection_probability(A([0.0, 0.5]), A([0.0, 1.0])), [0.0, 0.5])  # one threshold each
     assert_allclose(rules.inspection_probability(A([0.0, 0.5, 1.0]), 1.0), [1.0, 0.5, 0.0])
 
 
