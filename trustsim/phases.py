@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rules
-from .draws import REL_EVERYWHERE, REL_SITES, SITE, as_normal, as_poisson
+from .draws import REL_EVERYWHERE, REL_ROW, REL_SITES, SITE, as_normal, as_poisson
 from .sourcing import initial_sourcing, sourcing
 from .state import Events, StepContext, market_means, per_market
 
@@ -60,11 +60,23 @@ def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
     return happened
 
 
-def _counts(model: StepContext, site: str, lam, among: np.ndarray) -> np.ndarray:
-    """Poisson counts of mean ``lam`` (a number or one per relationship) ``among`` the relationships where they can
-    occur, 0 elsewhere: ``as_poisson`` of this step's uniforms of ``site``, drawn there alone in a large market."""
-    if model.ev.drawn_whole(site):
-        return np.where(among, as_poisson(model.ev.uniform(site), lam), 0)
+def _counts(model: StepContext, *draws: tuple[str, object, np.ndarray]) -> list[np.ndarray]:
+    """Poisson counts for each draw ``(site, lam, among)``: of mean ``lam`` (a number or one per relationship)
+    ``among`` the relationships where they can occur, 0 elsewhere; ``as_poisson`` of this step's uniforms of
+    ``site``. Where phase 1 drew the sites whole, all the draws' counts come from one call (an element's count
+    depends on its own uniform and mean alone); a large market draws each where it can occur alone."""
+    ev = model.ev
+    if not all(ev.drawn_whole(site) for site, _, _ in draws):
+        return [_counts_where(model, *draw) for draw in draws]
+    shape = (len(draws), len(ev.uniforms[0]))
+    lam, among = np.empty(shape), np.empty(shape, dtype=bool)
+    for i, (_, mean, where) in enumerate(draws):
+        lam[i], among[i] = mean, where
+    return list(np.where(among, as_poisson(ev.uniforms[[REL_ROW[site] for site, _, _ in draws]], lam), 0))
+
+
+def _counts_where(model: StepContext, site: str, lam, among: np.ndarray) -> np.ndarray:
+    """``_counts`` of one site not drawn whole: drawn ``among`` the relationships where counts can occur alone."""
     rows = np.flatnonzero(among)
     counts = np.zeros(len(among), dtype=np.int64)
     counts[rows] = as_poisson(_uniform_of(model, site, rows), lam[rows] if np.ndim(lam) else lam)
@@ -181,8 +193,11 @@ def innovation(model: StepContext) -> None:
     buyer_shares = _shares_plans(model)
     supplier_shares = mk.trust_s >= t.share_threshold
     mutual = ev.both_share = (mk.trust_b >= t.share_threshold) & supplier_shares  # trust both ways (S18)
-    # supplier ideas lower the buyer's own cost (S18)
-    ev.supplier_ideas = _counts(model, "supplier_ideas", inn.idea_rate * mk.trust_s, among=supplier_shares)
+    # ideas both ways: the supplier's where it shares, the buyer's process ideas where trust is mutual (S18)
+    ev.supplier_ideas, ev.process_ideas = _counts(model,
+                                                  ("supplier_ideas", inn.idea_rate * mk.trust_s, supplier_shares),
+                                                  ("process_ideas", inn.process_idea_rate * mk.trust_b, mutual))
+    # supplier ideas lower the buyer's own cost
     per_buyer = mk.per_buyer(ev.supplier_ideas)
     pb = pp.buyer
     floor = (1.0 - pb.suppliers.improvable) * mk.own_cost0
@@ -191,8 +206,7 @@ def innovation(model: StepContext) -> None:
     share = np.divide(ev.supplier_ideas, np.maximum(per_buyer, 1)[mk.buyer_of])  # this relationship's part
     ev.own_cost_cut = (before - mk.own_cost)[mk.buyer_of] * share
     mk.ideas_received += per_buyer
-    # buyer process ideas, where trust is mutual, lower the supplier's cost and defects (S18)
-    ev.process_ideas = _counts(model, "process_ideas", inn.process_idea_rate * mk.trust_b, among=mutual)
+    # buyer process ideas lower the supplier's cost and defects
     per_supplier = np.bincount(mk.sup, weights=ev.process_ideas, minlength=mk.n_suppliers)
     si = pp.supplier.innovation
     mk.unit_cost = rules.toward_floor(mk.unit_cost, mk.cost_floor, si.process_idea_value, per_supplier)
@@ -208,7 +222,7 @@ def innovation(model: StepContext) -> None:
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
     # (drawn for the changed slots only: a draw depends on its element, not on which others are drawn)
     changed = np.flatnonzero(ev.spec_change)
-    fit_spread = np.broadcast_to(p.market.fit_spread, (mk.n_rel,))[changed]
+    fit_spread = pp.at("relationship", changed).market.fit_spread
     spread = np.where(anticipated[changed], fit_spread * (1.0 - mk.trust_s[changed]), fit_spread)
     new_fit = mk.fit.copy()
     if model.pp.shared.market.refit == "current_spec":  # every supplier's fit is new: the incumbent's is one of them
