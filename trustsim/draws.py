@@ -118,8 +118,13 @@ class Draws:
 
     def base(self, member: np.ndarray, element: np.ndarray) -> np.ndarray:
         """``key[member] + element · γ``: the part of the counter that does not change between steps."""
-        element = np.asarray(element, dtype=np.uint64)
-        return self.keys[member] + element * _GAMMA
+        return self.shifted(self.keys[member], element)
+
+    @staticmethod
+    def shifted(base: np.ndarray, element: np.ndarray) -> np.ndarray:
+        """``base + element · γ``: the base of an element ``element`` further on (modulo 2⁶⁴, so a table's row
+        base ``base(member, row · width)`` shifted by a column is ``base(member, row · width + column)``)."""
+        return base + np.asarray(element, dtype=np.uint64) * _GAMMA
 
     def _counter(self, site: int) -> int:
         """``(step · 2⁴⁴ + site · 2³²) · γ`` modulo 2⁶⁴ (Python integers: no overflow warnings)."""

@@ -49,6 +49,9 @@ class Market(MarketState):
         self.base_buyer = draws.base(self.member_of_buyer, np.tile(np.arange(nb), M))
         self.base_supplier = draws.base(self.member_of_supplier, np.tile(np.arange(ns), M))
         self.base_market = draws.base(np.arange(M), np.zeros(M, dtype=np.int64))
+        # tables of draws per relationship, one column per bid or per supplier: element ``local · width + column``
+        self.base_bids = draws.base(self.member_of_rel, self.rel_local * p.buyers.n_bids)
+        self.base_fits = draws.base(self.member_of_rel, self.rel_local * ns)
         pb = space.buyer
 
         # buyers
@@ -152,8 +155,7 @@ class Market(MarketState):
         ``exp(fit_spread · ε)``, with ε drawn once per slot, specification and supplier: the same supplier
         quotes the same fit until the slot's specification changes."""
         rows_b = rows.reshape(rows.shape + (1,) * (np.ndim(suppliers) - 1))
-        local = suppliers - self.supplier_offset[rows_b]
-        base = self.draws.base(self.member_of_rel[rows_b], self.rel_local[rows_b] * self.suppliers_each + local)
+        base = self.draws.shifted(self.base_fits[rows_b], suppliers - self.supplier_offset[rows_b])
         eps = as_normal(self.draws.uniform_at(SITE["supplier_fit"], base, self.spec_epoch[rows_b]))
         return rules.fit_factor(fit_spread, eps)
 

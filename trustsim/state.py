@@ -50,6 +50,10 @@ class MarketState:
     base_buyer: np.ndarray = doc("counter base of draws per buyer", "buyer")
     base_supplier: np.ndarray = doc("counter base of draws per supplier", "supplier")
     base_market: np.ndarray = doc("counter base of draws per market", "market")
+    base_bids: np.ndarray = doc("counter base of a relationship's table of bids: its first bid's (sourcing)",
+                                "relationship")
+    base_fits: np.ndarray = doc("counter base of a relationship's fits to each of its market's suppliers: supplier "
+                                "0's", "relationship")
 
     # buyers
     is_partner: np.ndarray = doc("group: a partner buyer (its posture; under learning, most of its relationships "

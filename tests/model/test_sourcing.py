@@ -86,7 +86,9 @@ def test_quoting_every_slot_column_at_once_gives_each_columns_quotes_alone(refit
         for name, table in zip(sourcing._Quotes._fields, alone, strict=True):
             assert np.array_equal(getattr(together, name)[j::3], table), name
         site = m.draws.slot_site(("" if exclude_incumbent else "rebid_") + "bidder", j)  # the column's own site
-        u = m.draws.uniform(site, sourcing._grid(m, rows[j::3], m.params.buyers.n_bids))
+        nb, mine = m.params.buyers.n_bids, rows[j::3, None]  # bid b of a row: element local row · n_bids + b
+        mk = m.market
+        u = m.draws.uniform(site, m.draws.base(mk.member_of_rel[mine], mk.rel_local[mine] * nb + np.arange(nb)))
         drawn = (u * m.market.suppliers_each).astype(int)
         assert np.array_equal(alone.bidders, m.market.supplier_offset[rows[j::3], None] + drawn)
     assert not np.array_equal(together.bidders[0::3], together.bidders[1::3])

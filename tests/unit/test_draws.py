@@ -67,6 +67,17 @@ def test_a_members_numbers_do_not_depend_on_the_others():
                                                                         np.arange(50))), u[i])
 
 
+def test_a_table_rows_base_shifted_by_a_column_is_the_columns_own_base():
+    # sourcing keeps one base per relationship for its tables of draws (the bids, every supplier's fit) and adds
+    # the column: the counter of base(member, row · width + column), modulo 2⁶⁴, for keys near the top too
+    d = Draws([3, 2 ** 62 + 11, 77])
+    d.keys[1] = np.uint64(2 ** 64 - 5)  # a key that wraps at once
+    member, row, width = np.repeat(np.arange(3), 40), np.tile(np.arange(40), 3), 7
+    table = Draws.shifted(d.base(member, row * width)[:, None], np.arange(width))
+    assert np.array_equal(table, d.base(member[:, None], row[:, None] * width + np.arange(width)))
+    assert np.array_equal(Draws.shifted(d.base(member, row * width), 3), d.base(member, row * width + 3))
+
+
 def test_sites_have_distinct_counters():
     assert len(set(SITES)) == len(SITES) and len(SITES) < SLOT_SITES
     d = Draws([1])
