@@ -263,9 +263,11 @@ def downstream(model: StepContext) -> None:
     ev.tco = ev.total_cost_parts()
     unit_cost = mk.own_cost + mk.per_buyer(ev.tco) / mk.k
     dm, db = pp.market.downstream, pp.buyer.downstream
-    first = rules.symmetric_nash_mean(market_means(unit_cost, mk), mk.buyers_each, dm.price_sensitivity,
-                                      dm.max_markup)
-    mean_price = np.where(np.isfinite(mk.mean_retail), mk.mean_retail, first)
+    mean_price = mk.mean_retail
+    if not np.isfinite(mean_price).all():  # a market's first step has no last step's mean price
+        first = rules.symmetric_nash_mean(market_means(unit_cost, mk), mk.buyers_each, dm.price_sensitivity,
+                                          dm.max_markup)
+        mean_price = np.where(np.isfinite(mean_price), mean_price, first)
     retail = mk.retail_price = rules.nash_price(unit_cost, mean_price[mk.member_of_buyer], mk.share,
                                                 db.price_sensitivity, db.max_markup)
     mk.mean_retail = market_means(retail, mk)
@@ -277,9 +279,10 @@ def downstream(model: StepContext) -> None:
     ev.paid_by_buyers = per_market((mk.price + ev.cost_service_fee) * ev.volume, mk).sum(axis=1)
     mk.value_sum += rules.realised_value(ev.tco, ev.own_cost_cut, p.buyers.horizon)
     mk.value_steps += 1
-    beta = np.reshape(dm.price_sensitivity, (-1, 1))  # one row per market
+    beta = np.asarray(dm.price_sensitivity).reshape(-1, 1)  # one row per market
     attraction = rules.logit_attraction(per_market(retail, mk), beta)
-    mk.share = rules.update_shares(per_market(mk.share, mk), attraction, np.reshape(dm.share_inertia, (-1, 1))).ravel()
+    inertia = np.asarray(dm.share_inertia).reshape(-1, 1)
+    mk.share = rules.update_shares(per_market(mk.share, mk), attraction, inertia).ravel()
 
 
 def supplier_finance(model: StepContext) -> None:

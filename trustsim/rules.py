@@ -11,6 +11,9 @@ import numpy as np
 
 # --- 1. environment ----------------------------------------------------------------------------
 
+_TINY = np.finfo(float).tiny  # the smallest normal number: below it a float has lost precision
+
+
 def _unit_interval(x):
     """``x`` clipped to [0, 1] (a share, a probability); NaN stays NaN. Two ufunc calls, not ``np.clip``'s wrapper,
     which costs a small array's step several times more."""
@@ -224,7 +227,7 @@ def margin_factor(price, cost, min_markup, fair_markup):
     markups are equal)."""
     m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
     width = np.asarray(fair_markup - min_markup)
-    if (width > 0).all():
+    if width > 0 if width.ndim == 0 else (width > 0).all():  # (a number's test without a reduction's call)
         return _unit_interval((m - min_markup) / width)
     graded = _unit_interval((m - min_markup) / np.where(width > 0, width, 1.0))
     return np.where(width > 0, graded, (m >= min_markup).astype(float))
@@ -316,11 +319,11 @@ def logit_attraction(retail_price, price_sensitivity):
     cheapest price, ``exp(−β · (p_i − min p) / mean p)``. A market whose mean price is not positive gets
     equal attractions.
     """
-    mean = retail_price.mean(axis=-1, keepdims=True)
+    mean = retail_price.sum(axis=-1, keepdims=True) / retail_price.shape[-1]  # np.mean's sum and division
     positive = mean > 0
     scale = np.where(positive, mean, 1.0)
     a = np.exp(-price_sensitivity * retail_price / scale)
-    under = a.max(axis=-1, keepdims=True) < np.finfo(a.dtype).tiny
+    under = np.maximum.reduce(a, axis=-1, keepdims=True) < _TINY
     if under.any():
         cheapest = retail_price.min(axis=-1, keepdims=True)
         a = np.where(under, np.exp(-price_sensitivity * (retail_price - cheapest) / scale), a)

@@ -51,6 +51,17 @@ def test_relationships_are_numbered_buyer_by_buyer_and_member_by_member():
     assert mk.vacant.all() and np.allclose(mk.share, 1 / 3)  # no slot filled before the first sourcing
 
 
+def test_integrity_of_active_suppliers_is_over_those_holding_a_slot_or_all_when_none_does():
+    from trustsim.columns import _active_integrity
+
+    mk = tiny_market()  # two markets, every slot vacant before the first sourcing
+    mk.integrity[:] = [0.1, 0.2, 0.3, 0.6, 0.5, 0.7, 0.9, 1.0]
+    assert np.allclose(_active_integrity(mk), [0.3, 0.775])  # nobody holds a slot: every supplier's mean
+    mk.vacant[6:] = False  # market 1's slots, held by its suppliers 0 and 2 (global 4 and 6)
+    mk.sup[6:] = [4, 6] * 3
+    assert np.allclose(_active_integrity(mk), [0.3, 0.7])
+
+
 def test_each_market_has_its_share_of_partners():
     mk = tiny_market(**{"buyers.partner_share": 1 / 3})
     assert per_market(mk.is_partner, mk).sum(axis=1).tolist() == [1, 1]

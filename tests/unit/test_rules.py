@@ -224,6 +224,15 @@ def test_logit_shares():
     assert_allclose(s.sum(), 1.0)
     assert_allclose(s[0], 0.8 * 0.5 + 0.2 * a[0] / a.sum())
     assert s[0] > 0.5 > s[1]
+    # a table of markets (one row each, its own β): each row on its own mean price, as np.mean gives it; a row
+    # whose attractions all underflow is taken relative to its cheapest price; a non-positive mean: equal
+    table = np.array([[1.0, 1.2, 0.9, 1.1], [2.0, 2.5, 2.2, 2.4], [5.0, 5.5, 5.2, 6.0], [0.0, 0.0, 0.0, 0.0]])
+    beta = A([[8.0], [3.0], [1000.0], [8.0]])
+    a = rules.logit_attraction(table, beta)
+    assert np.array_equal(a[:2], np.exp(-beta[:2] * table[:2] / table[:2].mean(axis=1, keepdims=True)))
+    mean = table[2].mean()
+    assert np.array_equal(a[2], np.exp(-1000.0 * (table[2] - 5.0) / mean)) and a[2, 0] == 1.0
+    assert a[3].tolist() == [1.0] * 4
 
 
 def test_imitation_probability():
