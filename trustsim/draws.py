@@ -16,6 +16,7 @@ others'. docs/ODD.md (design concepts, stochasticity) states the scheme.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,6 +106,12 @@ def _counters(step, site) -> np.ndarray:
     return np.multiply(np.add(step, np.left_shift(np.asarray(site, dtype=np.uint64), _S32)), _GAMMA)
 
 
+@functools.lru_cache(maxsize=16)
+def _site_parts(sites: tuple[int, ...]) -> np.ndarray:
+    """``site · 2³² · γ`` modulo 2⁶⁴ of each site: a counter's part that does not change with the step."""
+    return np.array([((site << 32) * _GAMMA_INT) & _MASK for site in sites], dtype=np.uint64)
+
+
 class Draws:
     """The random numbers of an ensemble of runs (one key per member, from its seed).
 
@@ -141,8 +148,10 @@ class Draws:
 
     def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
         """The uniforms of several sites on the same elements at once, one row per site: the numbers of
-        ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site."""
-        counters = np.array([self._counter(site) for site in sites], dtype=np.uint64)
+        ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site. (A counter is
+        its step's part plus its site's, ``step · 2⁴⁴ · γ + site · 2³² · γ`` modulo 2⁶⁴; the sites' parts are
+        kept from step to step.)"""
+        counters = _site_parts(tuple(sites)) + np.uint64(self._counter(0))
         return _hashed_units(base[None, ...] + counters.reshape((-1,) + (1,) * np.ndim(base)))
 
     def uniforms_of_sites(self, sites: np.ndarray, base: np.ndarray) -> np.ndarray:

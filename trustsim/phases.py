@@ -23,6 +23,7 @@ __all__ = ["SCHEDULE", "initial_sourcing", "sourcing"]
 
 _DRAWN_WHOLE_BELOW = 1 << 13  # relationships (all markets together) below which phase 1 draws every site whole
 # (the same numbers either way: a draw depends on its site and relationship, not on which others are drawn)
+_REL_SITES, _REL_EVERYWHERE = (tuple(SITE[name] for name in names) for names in (REL_SITES, REL_EVERYWHERE))
 
 
 def environment(model: StepContext) -> None:
@@ -32,8 +33,8 @@ def environment(model: StepContext) -> None:
     ev = model.ev = Events.cleared(mk.n_rel, mk.n_buyers, mk.members)
     # every relationship's uniform numbers of the step at once: they depend on where they are drawn, not when
     # (a large market draws those needed only where an earlier event happened there, ``_happens``)
-    whole = REL_SITES if mk.n_rel < _DRAWN_WHOLE_BELOW else REL_EVERYWHERE
-    ev.uniforms = dr.uniforms([SITE[name] for name in whole], mk.base_rel)
+    whole = _REL_SITES if mk.n_rel < _DRAWN_WHOLE_BELOW else _REL_EVERYWHERE
+    ev.uniforms = dr.uniforms(whole, mk.base_rel)
     ev.spec_change = ev.uniform("spec_change") < pp.rel.market.uncertainty
     pm = pp.market.market
     ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, dr.normal(SITE["demand"], mk.base_market))

@@ -89,13 +89,14 @@ def test_sites_have_distinct_counters():
 
 def test_several_sites_at_once_are_the_numbers_of_each_site_alone():
     d = Draws([21])
-    d.step = 9
     base = d.base(np.zeros(300, dtype=np.int64), np.arange(300))
     sites = [SITE["defect"], SITE["refit"], d.slot_site("bidder", 3)]
-    together = d.uniforms(sites, base)
-    assert together.shape == (3, 300)
-    for row, site in zip(together, sites, strict=True):
-        assert np.array_equal(row, d.uniform(site, base))
+    for step in (9, 10, MAX_STEP - 1):  # the sites' parts are kept from step to step; the step's is added
+        d.step = step
+        together = d.uniforms(sites, base)
+        assert together.shape == (3, 300)
+        for row, site in zip(together, sites, strict=True):
+            assert np.array_equal(row, d.uniform(site, base))
 
 
 def _poisson_over_every_element(u, lam):
