@@ -85,9 +85,11 @@ def _best_quote(model: StepContext, rows: np.ndarray, table: _Quotes, exclude_in
     n, ns = len(rows), mk.suppliers_each
     bidders, fits = table.bidders, table.fits
     buyer = mk.buyer_of[rows]
-    held = np.where(mk.vacant.reshape(mk.n_buyers, mk.k)[buyer], -1, mk.sup.reshape(mk.n_buyers, mk.k)[buyer])  # (n, k)
-    own = (held == mk.sup[rows, None])
-    others = held if exclude_incumbent else np.where(own, -2, held)     # the incumbent may bid unless left
+    held = mk.sup.reshape(mk.n_buyers, mk.k)[buyer]  # (n, k): the buyer's slots
+    if exclude_incumbent:  # filling slots: a vacant one holds nobody (a rebid comes after every slot is filled)
+        others = np.where(mk.vacant.reshape(mk.n_buyers, mk.k)[buyer], -1, held)
+    else:                  # the incumbent may bid unless left
+        others = np.where(held == mk.sup[rows, None], -2, held)
     scores = np.where(_holds_any(bidders, others), np.inf, table.scores)
     best = np.argmin(scores, axis=1)
     pick = (np.arange(n), best)
