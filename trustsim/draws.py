@@ -17,6 +17,7 @@ others'. docs/ODD.md (design concepts, stochasticity) states the scheme.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -146,13 +147,23 @@ class Draws:
         step: a number fixed by an earlier event, such as a supplier's fit to the specification of that step."""
         return _hashed_units(base + _counters(step, site))
 
-    def uniforms(self, sites: Sequence[int], base: np.ndarray) -> np.ndarray:
+    def uniforms(self, sites: Sequence[int], base: np.ndarray, *more: tuple[Sequence[int], np.ndarray]):
         """The uniforms of several sites on the same elements at once, one row per site: the numbers of
-        ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site. (A counter is
-        its step's part plus its site's, ``step · 2⁴⁴ · γ + site · 2³² · γ`` modulo 2⁶⁴; the sites' parts are
-        kept from step to step.)"""
-        counters = _site_parts(tuple(sites)) + np.uint64(self._counter(0))
-        return _hashed_units(base[None, ...] + counters.reshape((-1,) + (1,) * np.ndim(base)))
+        ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site. Further
+        ``(sites, base)`` pairs (``more``: draws on other elements, such as each market's) are hashed in the same
+        pass, and then a list of tables, one per pair, is returned. (A counter is its step's part plus its
+        site's, ``step · 2⁴⁴ · γ + site · 2³² · γ`` modulo 2⁶⁴; the sites' parts are kept from step to step.)"""
+        pairs = ((sites, base), *more)
+        step = np.uint64(self._counter(0))
+        shapes = [(len(s), *np.shape(b)) for s, b in pairs]
+        ends = np.cumsum([math.prod(shape) for shape in shapes]).tolist()
+        z = np.empty(ends[-1], dtype=np.uint64)  # every pair's counters, one after the other, hashed in place
+        for (s, b), shape, end in zip(pairs, shapes, ends, strict=True):
+            np.add(b[None, ...], (_site_parts(tuple(s)) + step).reshape((-1,) + (1,) * np.ndim(b)),
+                   out=z[end - math.prod(shape): end].reshape(shape))
+        units = _hashed_units(z)
+        tables = [units[end - math.prod(shape): end].reshape(shape) for shape, end in zip(shapes, ends, strict=True)]
+        return tables if more else tables[0]
 
     def uniforms_of_sites(self, sites: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Uniforms whose site differs from element to element (``sites``, broadcast with ``base``): a table of

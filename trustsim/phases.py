@@ -24,6 +24,7 @@ __all__ = ["SCHEDULE", "initial_sourcing", "sourcing"]
 _DRAWN_WHOLE_BELOW = 1 << 13  # relationships (all markets together) below which phase 1 draws every site whole
 # (the same numbers either way: a draw depends on its site and relationship, not on which others are drawn)
 _REL_SITES, _REL_EVERYWHERE = (tuple(SITE[name] for name in names) for names in (REL_SITES, REL_EVERYWHERE))
+_DEMAND = (SITE["demand"],)
 
 
 def environment(model: StepContext) -> None:
@@ -34,10 +35,10 @@ def environment(model: StepContext) -> None:
     # every relationship's uniform numbers of the step at once: they depend on where they are drawn, not when
     # (a large market draws those needed only where an earlier event happened there, ``_happens``)
     whole = _REL_SITES if mk.n_rel < _DRAWN_WHOLE_BELOW else _REL_EVERYWHERE
-    ev.uniforms = dr.uniforms(whole, mk.base_rel)
+    ev.uniforms, (u_demand,) = dr.uniforms(whole, mk.base_rel, (_DEMAND, mk.base_market))  # (one hash for both)
     ev.spec_change = ev.uniform("spec_change") < pp.rel.market.uncertainty
     pm = pp.market.market
-    ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, dr.normal(SITE["demand"], mk.base_market))
+    ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, as_normal(u_demand))
     ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
 
 

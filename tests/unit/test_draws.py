@@ -97,6 +97,13 @@ def test_several_sites_at_once_are_the_numbers_of_each_site_alone():
         assert together.shape == (3, 300)
         for row, site in zip(together, sites, strict=True):
             assert np.array_equal(row, d.uniform(site, base))
+    # draws on other elements hashed in the same pass: each table the numbers it has alone
+    markets = d.base(np.zeros(4, dtype=np.int64), np.arange(4))
+    grid = base.reshape(30, 10)
+    first, second, third = d.uniforms(sites, base, ([SITE["demand"]], markets), (sites[:2], grid))
+    assert np.array_equal(first, together) and second.shape == (1, 4) and third.shape == (2, 30, 10)
+    assert np.array_equal(second[0], d.uniform(SITE["demand"], markets))
+    assert np.array_equal(third, together[:2].reshape(2, 30, 10))
 
 
 def _poisson_over_every_element(u, lam):
