@@ -36,9 +36,9 @@ _DIVISORS = ("total", "mean", "per_buyer")  # what a column's group total is div
 class _Plan(NamedTuple):
     """Where every column's figure comes from (once, at import). The step's group totals form one table,
     the relationship values' totals first, then the buyer values'; a column is its total divided by 1, the
-    group's relationships or its buyers (``cols``, ``src``, ``divisor``), a ratio of totals (``ratio_*``:
-    ``over`` holds its denominators' places, one row per term of the sum, −1 where a ratio has fewer), or one
-    figure per market (``market``)."""
+    group's relationships or its buyers (``cols``, ``src``, ``divisor``: a place in ``_DIVISORS``), a ratio of
+    totals (``ratio_*``: ``first`` holds its denominators' first terms' places, ``more`` the further terms of the
+    sum, each as the ratios that have one and their places), or one figure per market (``market``)."""
 
     rel: list
     buy: list
@@ -47,7 +47,8 @@ class _Plan(NamedTuple):
     divisor: np.ndarray
     ratio_cols: np.ndarray
     ratio_src: np.ndarray
-    ratio_over: np.ndarray
+    ratio_first: np.ndarray
+    ratio_more: tuple
     market: tuple
     n_at: int
 
@@ -71,12 +72,20 @@ def _plan() -> _Plan:
     divide = {"buyers": "total", "total": "total", "mean": "mean", "per_buyer": "per_buyer"}
     return _Plan(rel, buy, np.array(plain), np.array([at[i] for i in plain]),
                  np.array([_DIVISORS.index(divide[COLUMNS[i].how]) for i in plain]),
-                 np.array(ratios), np.array([at[i] for i in ratios]), terms,
+                 np.array(ratios), np.array([at[i] for i in ratios]), terms[0] if len(terms) else terms,
+                 tuple((term >= 0, term[term >= 0]) for term in terms[1:]),
                  tuple((i, c.value) for i, c in enumerate(COLUMNS) if c.on == "market"),
                  at[COLUMN_NAMES.index("buyers")])
 
 
 _PLAN = _plan()
+
+
+@functools.cache
+def _buyers_per_divisor(k: int) -> np.ndarray:
+    """Per plain column of ``_PLAN``, what its group total is divided by per buyer of the group: 0 for a total
+    (divided by 1: ``max(0, 1)``), ``k`` slots for a mean over relationships, 1 for a mean over buyers."""
+    return np.array([0.0, float(k), 1.0])[_PLAN.divisor]
 
 
 def _ratio(top, below):
@@ -139,6 +148,20 @@ def _one_blas_thread(size: int):
     return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
+@functools.lru_cache(maxsize=1)
+def _memberships(is_partner: bytes, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each buyer's and each relationship's membership of the groups partner, aggressive and all, ``(buyers, 3)``
+    and ``(relationships, 3)``, for the buyers' postures ``is_partner`` (as bytes): kept from step to step while
+    the postures stay (only the market last measured: the memory a step needed for them anyway); read-only."""
+    partner = np.frombuffer(is_partner, dtype=bool)
+    groups_b = np.ones((len(partner), len(POSTURE_GROUPS)))
+    groups_b[:, 0] = partner
+    groups_b[:, 1] = ~partner
+    groups_r = np.repeat(groups_b, k, axis=0)
+    groups_b.flags.writeable = groups_r.flags.writeable = False
+    return groups_b, groups_r
+
+
 def step_measurements(model) -> np.ndarray:
     """The registry's columns for this step: ``(markets, groups, columns)``, groups partner, aggressive, all.
 
@@ -149,23 +172,16 @@ def step_measurements(model) -> np.ndarray:
     divided by 1, by the group's relationships or by its buyers, or a ratio of totals.
     """
     mk = model.market
-    groups_b = np.ones((mk.n_buyers, len(POSTURE_GROUPS)))                        # (buyers, 3): membership
-    groups_b[:, 0] = mk.is_partner
-    groups_b[:, 1] = ~mk.is_partner
-    groups_r = np.repeat(groups_b, mk.k, axis=0)                                        # (relationships, 3)
+    groups_b, groups_r = _memberships(mk.is_partner.tobytes(), mk.k)
     totals = np.concatenate([_group_totals([f(model) for f in _PLAN.rel], groups_r, mk.members),
                              _group_totals([f(model) for f in _PLAN.buy], groups_b, mk.members)], axis=2)
     n = totals[:, :, _PLAN.n_at]                                                        # buyers in each group
-    divisors = np.ones(n.shape + (len(_DIVISORS),))
-    divisors[:, :, 1] = np.maximum(n * mk.k, 1)
-    divisors[:, :, 2] = np.maximum(n, 1)
     rows = np.empty((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
-    rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / divisors[:, :, _PLAN.divisor]
+    rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / np.maximum(n[:, :, None] * _buyers_per_divisor(mk.k), 1)
     if len(_PLAN.ratio_cols):
-        below = totals[:, :, _PLAN.ratio_over[0]]
-        for term in _PLAN.ratio_over[1:]:  # a ratio's denominators' totals, added in order
-            more = term >= 0
-            below[:, :, more] += totals[:, :, term[more]]
+        below = totals[:, :, _PLAN.ratio_first]
+        for more, places in _PLAN.ratio_more:  # a ratio's denominators' totals, added in order
+            below[:, :, more] += totals[:, :, places]
         rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
     for col, f in _PLAN.market:  # one value per market, or one for every market
         rows[:, :, col] = np.reshape(f(model), (-1, 1))

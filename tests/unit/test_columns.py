@@ -14,11 +14,13 @@ import sys
 import textwrap
 
 import mesa
+import numpy as np
 import pandas as pd
+import pytest
 from conftest import ROOT
 
 from trustsim import cli, columns
-from trustsim.metrics import TIMESERIES_HEADER
+from trustsim.metrics import TIMESERIES_HEADER, step_measurements
 from trustsim.model import TrustMarket
 
 
@@ -59,6 +61,20 @@ def test_the_datacollector_records_what_its_reporters_report_step_by_step():
     assert list(ours.columns) == list(theirs.columns) and len(ours) == 9
     assert ours["trust_buyer_partner"].isna().all() and ours["trust_buyer_aggressive"].notna().all()
     assert ours.equals(theirs), (ours - theirs).abs().max()
+
+
+def test_the_groups_follow_the_buyers_postures_as_they_change():
+    # the measurements keep the groups' memberships from step to step while postures stay; a change of posture
+    # (imitation, learning) must show at once, in the group sizes and in the figures summed over each group
+    m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=5)
+    m.step()
+    buyers, profit = columns.COLUMN_NAMES.index("buyers"), columns.COLUMN_NAMES.index("profit_cum")
+    for partners in (3, 7, 0, 3):
+        m.market.is_partner[:] = np.arange(10) < partners
+        rows = step_measurements(m)[0]
+        assert rows[:, buyers].tolist() == [partners, 10 - partners, 10]
+        if partners:
+            assert rows[0, profit] == pytest.approx(m.market.profit_cum[:partners].mean())
 
 
 def test_short_names_and_formats():
