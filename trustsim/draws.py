@@ -17,6 +17,7 @@ others'. docs/ODD.md (design concepts, stochasticity) states the scheme.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -156,7 +157,7 @@ class Draws:
         pairs = ((sites, base), *more)
         step = np.uint64(self._counter(0))
         shapes = [(len(s), *np.shape(b)) for s, b in pairs]
-        ends = np.cumsum([math.prod(shape) for shape in shapes]).tolist()
+        ends = list(itertools.accumulate(math.prod(shape) for shape in shapes))
         z = np.empty(ends[-1], dtype=np.uint64)  # every pair's counters, one after the other, hashed in place
         for (s, b), shape, end in zip(pairs, shapes, ends, strict=True):
             np.add(b[None, ...], (_site_parts(tuple(s)) + step).reshape((-1,) + (1,) * np.ndim(b)),
@@ -208,7 +209,7 @@ def as_poisson(u: np.ndarray, lam) -> np.ndarray:
         return _poisson_rounds_on_all(u, lam)
     term = np.exp(-lam).ravel()
     k = np.zeros(u.shape, dtype=np.int64)
-    open_ = np.flatnonzero(u.ravel() > term)  # the elements whose count is above 0
+    open_ = (u.ravel() > term).nonzero()[0]  # the elements whose count is above 0
     u_o, lam_o, term_o, cdf_o = u.ravel()[open_], lam.ravel()[open_], term[open_], term[open_]
     counts = k.reshape(-1)
     i = 0

@@ -45,7 +45,7 @@ def review_terms(model: StepContext) -> None:
             mk.attraction_partner = attraction
         else:
             mk.attraction_market = attraction
-    rows = np.flatnonzero(due_b[mk.buyer_of])
+    rows = due_b[mk.buyer_of].nonzero()[0]
     r = pp.at("relationship", rows).buyers
     chosen = rules.partner_terms_probability(mk.attraction_partner[mk.buyer_of[rows]],
                                              mk.attraction_market[mk.buyer_of[rows]], mk.trust_b[rows],

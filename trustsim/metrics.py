@@ -184,7 +184,7 @@ def step_measurements(model) -> np.ndarray:
             below[:, :, more] += totals[:, :, places]
         rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
     for col, f in _PLAN.market:  # one value per market, or one for every market
-        rows[:, :, col] = np.reshape(f(model), (-1, 1))
+        rows[:, :, col] = np.asarray(f(model)).reshape(-1, 1)
     rows[n == 0] = _EMPTY_GROUP
     return rows
 
@@ -300,7 +300,7 @@ class BuyerAccumulator:
             return
         mk, ev = model.market, model.ev
         k = mk.k
-        rel = np.stack([
+        rel = np.array([  # one row per figure (np.stack's table, without its Python layer)
             mk.trust_b / k, ev.nonproductive, ev.productive, ev.inspected, ev.volume,
             purchasing_hours(model), ev.supplier_ideas,
             ev.tco / k, mk.price / k, mk.trust_s / k, mk.integrity[mk.sup] / k,

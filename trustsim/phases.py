@@ -56,7 +56,7 @@ def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
     market draws ``u`` there alone: the same numbers, fewer of them."""
     if model.ev.drawn_whole(site):
         return among & (model.ev.uniform(site) < p)
-    rows = np.flatnonzero(among)
+    rows = among.nonzero()[0]
     happened = np.zeros(len(among), dtype=bool)
     happened[rows] = _uniform_of(model, site, rows) < (p[rows] if np.ndim(p) else p)
     return happened
@@ -79,7 +79,7 @@ def _counts(model: StepContext, *draws: tuple[str, object, np.ndarray]) -> list[
 
 def _counts_where(model: StepContext, site: str, lam, among: np.ndarray) -> np.ndarray:
     """``_counts`` of one site not drawn whole: drawn ``among`` the relationships where counts can occur alone."""
-    rows = np.flatnonzero(among)
+    rows = among.nonzero()[0]
     counts = np.zeros(len(among), dtype=np.int64)
     counts[rows] = as_poisson(_uniform_of(model, site, rows), lam[rows] if np.ndim(lam) else lam)
     return counts
@@ -107,7 +107,7 @@ def inspection(model: StepContext) -> None:
     cost_plus = mk.rel_partner
     ev.audited = _happens(model, "audit", watch, among=cost_plus)
     ev.padding_found = _happens(model, "detect_padding", q.detection, among=ev.audited & (ev.padding > 0))
-    refunded = np.flatnonzero(ev.padding_found)
+    refunded = ev.padding_found.nonzero()[0]
     if len(refunded):
         r = model.pp.at("relationship", refunded)
         mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer()[refunded], r.service.service_need,
@@ -223,7 +223,7 @@ def innovation(model: StepContext) -> None:
     # a change re-draws how well the incumbent fits; one it anticipated lets it prepare (S14, S19)
     # (a market-terms price is renegotiated at the same markup; cost-plus follows the cost by itself)
     # (drawn for the changed slots only: a draw depends on its element, not on which others are drawn)
-    changed = np.flatnonzero(ev.spec_change)
+    changed = ev.spec_change.nonzero()[0]
     fit_spread = pp.at("relationship", changed).market.fit_spread
     spread = np.where(anticipated[changed], fit_spread * (1.0 - mk.trust_s[changed]), fit_spread)
     new_fit = mk.fit.copy()
@@ -301,7 +301,7 @@ def supplier_finance(model: StepContext) -> None:
     net -= np.bincount(mk.sup, weights=ev.contacted, minlength=mk.n_suppliers) * ps.suppliers.contact_cost
     net -= np.bincount(mk.sup, weights=ev.new_link, minlength=mk.n_suppliers) * ps.linkage.linkage_cost
     mk.supplier_cash += net
-    broke = np.flatnonzero(mk.supplier_cash < 0)
+    broke = (mk.supplier_cash < 0).nonzero()[0]
     ev.bankruptcies = np.bincount(mk.member_of_supplier[broke], minlength=mk.members)
     if len(broke):
         ended = np.isin(mk.sup, broke)

@@ -91,7 +91,7 @@ def _best_quote(model: StepContext, rows: np.ndarray, table: _Quotes, exclude_in
     else:                  # the incumbent may bid unless left
         others = np.where(held == mk.sup[rows, None], -2, held)
     scores = np.where(_holds_any(bidders, others), np.inf, table.scores)
-    best = np.argmin(scores, axis=1)
+    best = scores.argmin(axis=1)
     pick = (np.arange(n), best)
     q, winner, fit, score = table.quotes[pick], bidders[pick], fits[pick], scores[pick]
     barred_all = ~np.isfinite(score)
@@ -121,10 +121,10 @@ def _column_by_column(model: StepContext, rows: np.ndarray, exclude_incumbent: b
     if len(rows) == 0:  # most steps, no slot to fill
         return
     column = model.market.slot_of[rows]
-    rows = rows[np.argsort(column, kind="stable")]  # column after column: each column's rows are one slice
+    rows = rows[column.argsort(kind="stable")]  # column after column: each column's rows are one slice
     table = _quotes(model, rows, exclude_incumbent)
     start = 0
-    for end in np.cumsum(np.bincount(column)).tolist():
+    for end in np.bincount(column).cumsum().tolist():
         if end > start:
             yield rows[start:end], _Quotes(*(t[start:end] for t in table))
         start = end
@@ -202,7 +202,7 @@ def sourcing(model: StepContext) -> None:
     ev.left_after = np.where(leaving, mk.since_complaint, -1)  # steps since the last complaint, for P7
     ev.switching = np.where(leaving & mk.linked, p.linkage.linkage_switching_cost, 0.0) + mk.pending_switching
     mk.pending_switching = np.zeros(mk.n_rel)
-    fill_slots(model, np.flatnonzero(leaving | mk.vacant))
+    fill_slots(model, (leaving | mk.vacant).nonzero()[0])
 
     if pp.shared.buyers.conduct == "learning":
         learning.review_terms(model)
@@ -212,7 +212,7 @@ def sourcing(model: StepContext) -> None:
                                                 pp.shared.buyers.rebid_interval)
     due &= ~ev.rebid
     # (slot columns in turn, so that a switch sees the supplier the buyer's other slot just took)
-    for rows, table in _column_by_column(model, np.flatnonzero(due), exclude_incumbent=False):
+    for rows, table in _column_by_column(model, due.nonzero()[0], exclude_incumbent=False):
         _rebid(model, rows, table)
 
     # partners pay cost-plus every step, so supplier cost reductions are shared; the dishonest pad the cost
