@@ -13,6 +13,9 @@ imports both commits' packages into one process, renamed side by side, and alter
 noise. It leaves out what a fresh process pays once (imports, first calls), so judge those without it.
 
     python benchmarks/ab.py ab999dc HEAD 0x0x120 --repeats 60 --same-process
+
+Each run's CPU time (``time.process_time``) is compared beside its wall time: when other tenants take the
+processor away from a shared host, wall times stretch and CPU times much less.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ if b:
     changes |= {"market.buyers": b, "market.suppliers": s, "market.demand": 250.0 * b}
 t0 = time.perf_counter()
 model = TrustMarket(Params().replace(**changes), rng=1)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 model.run()
-print(json.dumps({"build": t1 - t0, "run": time.perf_counter() - t1}))
+print(json.dumps({"build": t1 - t0, "run": time.perf_counter() - t1, "cpu": time.process_time() - c1}))
 """
 
 SAME_PROCESS_CHILD = r"""
@@ -58,9 +61,9 @@ for i in range(repeats):
         market, params = code[k]
         t0 = time.perf_counter()
         model = market(params().replace(**changes), rng=1)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         model.run()
-        times[k].append({"build": t1 - t0, "run": time.perf_counter() - t1})
+        times[k].append({"build": t1 - t0, "run": time.perf_counter() - t1, "cpu": time.process_time() - c1})
 print(json.dumps(times))
 """
 
@@ -109,11 +112,13 @@ def main() -> None:
                 for _ in range(args.repeats):
                     for k, tree in trees.items():
                         runs[k].append(once(tree, market))
-            med = {k: {f: statistics.median(r[f] for r in v) for f in ("build", "run")} for k, v in runs.items()}
+            med = {k: {f: statistics.median(r[f] for r in v) for f in ("build", "run", "cpu")}
+                   for k, v in runs.items()}
             o, n = med["old"], med["new"]
             print(f"{market}: {args.old} build {o['build']:.3f} s run {o['run']:.3f} s | {args.new} build "
                   f"{n['build']:.3f} s run {n['run']:.3f} s | run {n['run'] / o['run']:.2f}×, build and run "
-                  f"{(n['run'] + n['build']) / (o['run'] + o['build']):.2f}× (medians of {args.repeats}"
+                  f"{(n['run'] + n['build']) / (o['run'] + o['build']):.2f}×, run's CPU time "
+                  f"{n['cpu'] / o['cpu']:.2f}× (medians of {args.repeats}"
                   f"{', in one process' if args.same_process else ''})")
 
 

@@ -17,5 +17,5 @@ def test_ab_times_two_commits_side_by_side(same_process):
     assert out.returncode == 0
     line = out.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"0x0x3: HEAD build [\d.]+ s run [\d.]+ s \| HEAD build [\d.]+ s run [\d.]+ s \| run [\d.]+×, "
-                        r"build and run [\d.]+× \(medians of 2(, in one process)?\)", line)
+                        r"build and run [\d.]+×, run's CPU time [\d.]+× \(medians of 2(, in one process)?\)", line)
     assert line.endswith("in one process)") == same_process
