@@ -15,7 +15,9 @@ noise. It leaves out what a fresh process pays once (imports, first calls), so j
     python benchmarks/ab.py ab999dc HEAD 0x0x120 --repeats 60 --same-process
 
 Each run's CPU time (``time.process_time``) is compared beside its wall time: when other tenants take the
-processor away from a shared host, wall times stretch and CPU times much less.
+processor away from a shared host, wall times stretch and CPU times much less. CPU time counts every thread's,
+so where one commit runs BLAS on two threads and the other on one (large markets before the group sums ran on
+one BLAS thread) only the wall time compares them.
 """
 
 from __future__ import annotations
