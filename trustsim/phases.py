@@ -23,6 +23,7 @@ __all__ = ["SCHEDULE", "initial_sourcing", "sourcing"]
 
 _DRAWN_WHOLE_BELOW = 1 << 13  # relationships (all markets together) below which phase 1 draws every site whole
 # (the same numbers either way: a draw depends on its site and relationship, not on which others are drawn)
+# the site numbers phase 1 draws: per relationship (all, or those every relationship uses), and per market
 _REL_SITES, _REL_EVERYWHERE = (tuple(SITE[name] for name in names) for names in (REL_SITES, REL_EVERYWHERE))
 _DEMAND = (SITE["demand"],)
 
@@ -35,10 +36,10 @@ def environment(model: StepContext) -> None:
     # every relationship's uniform numbers of the step at once: they depend on where they are drawn, not when
     # (a large market draws those needed only where an earlier event happened there, ``_happens``)
     whole = _REL_SITES if mk.n_rel < _DRAWN_WHOLE_BELOW else _REL_EVERYWHERE
-    ev.uniforms, (u_demand,) = dr.uniforms(whole, mk.base_rel, (_DEMAND, mk.base_market))  # (one hash for both)
+    ev.uniforms, demand_draws = dr.uniforms(whole, mk.base_rel, (_DEMAND, mk.base_market))  # one hashing for both
     ev.spec_change = ev.uniform("spec_change") < pp.rel.market.uncertainty
     pm = pp.market.market
-    ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, as_normal(u_demand))
+    ev.demand = rules.demand_shock(pm.demand, pm.uncertainty, as_normal(demand_draws[0]))  # one row: the site
     ev.volume = mk.share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k
 
 
