@@ -110,8 +110,11 @@ def _counters(step, site) -> np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _site_parts(sites: tuple[int, ...]) -> np.ndarray:
-    """``site · 2³² · γ`` modulo 2⁶⁴ of each site: a counter's part that does not change with the step."""
-    return np.array([((site << 32) * _GAMMA_INT) & _MASK for site in sites], dtype=np.uint64)
+    """``site · 2³² · γ`` modulo 2⁶⁴ of each site (``_counters`` at step 0): a counter's part that does not change
+    with the step; kept, so read-only."""
+    parts = _counters(0, sites)
+    parts.flags.writeable = False
+    return parts
 
 
 class Draws:
@@ -157,13 +160,14 @@ class Draws:
         pairs = ((sites, base), *more)
         step = np.uint64(self._counter(0))
         shapes = [(len(s), *np.shape(b)) for s, b in pairs]
-        ends = list(itertools.accumulate(math.prod(shape) for shape in shapes))
-        z = np.empty(ends[-1], dtype=np.uint64)  # every pair's counters, one after the other, hashed in place
-        for (s, b), shape, end in zip(pairs, shapes, ends, strict=True):
+        sizes = [math.prod(shape) for shape in shapes]
+        places = [slice(end - size, end) for size, end in zip(sizes, itertools.accumulate(sizes), strict=True)]
+        z = np.empty(sum(sizes), dtype=np.uint64)  # every pair's counters, one after the other, hashed in place
+        for (s, b), shape, place in zip(pairs, shapes, places, strict=True):
             np.add(b[None, ...], (_site_parts(tuple(s)) + step).reshape((-1,) + (1,) * np.ndim(b)),
-                   out=z[end - math.prod(shape): end].reshape(shape))
+                   out=z[place].reshape(shape))
         units = _hashed_units(z)
-        tables = [units[end - math.prod(shape): end].reshape(shape) for shape, end in zip(shapes, ends, strict=True)]
+        tables = [units[place].reshape(shape) for shape, place in zip(shapes, places, strict=True)]
         return tables if more else tables[0]
 
     def uniforms_of_sites(self, sites: np.ndarray, base: np.ndarray) -> np.ndarray:
