@@ -85,7 +85,8 @@ _PLAN = _plan()
 def _buyers_per_divisor(k: int) -> np.ndarray:
     """Per plain column of ``_PLAN``, what its group total is divided by per buyer of the group: 0 for a total
     (divided by 1: ``max(0, 1)``), ``k`` slots for a mean over relationships, 1 for a mean over buyers."""
-    return np.array([0.0, float(k), 1.0])[_PLAN.divisor]
+    per_buyer = {"total": 0.0, "mean": float(k), "per_buyer": 1.0}
+    return np.array([per_buyer[d] for d in _DIVISORS])[_PLAN.divisor]
 
 
 def _ratio(top, below):

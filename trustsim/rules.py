@@ -14,6 +14,12 @@ import numpy as np
 _TINY = np.finfo(float).tiny  # the smallest normal number: below it a float has lost precision
 
 
+def _everywhere(holds: np.ndarray) -> bool:
+    """Whether a condition on parameters holds for every element: a number's test read as it is, an array's by
+    a reduction (whose call costs a small array's step more than the test)."""
+    return bool(holds) if holds.ndim == 0 else bool(holds.all())
+
+
 def _unit_interval(x):
     """``x`` clipped to [0, 1] (a share, a probability); NaN stays NaN. Two ufunc calls, not ``np.clip``'s wrapper,
     which costs a small array's step several times more."""
@@ -136,7 +142,7 @@ def inspection_probability(trust_b, no_inspection_trust):
     Above ``no_inspection_trust`` it never inspects (and a threshold of 0 means it never does).
     """
     positive = np.asarray(no_inspection_trust) > 0
-    if positive if positive.ndim == 0 else positive.all():  # (a number's test without a reduction's call)
+    if _everywhere(positive):
         return _unit_interval(1.0 - trust_b / no_inspection_trust)
     return np.where(positive, _unit_interval(1.0 - trust_b / np.where(positive, no_inspection_trust, 1.0)), 0.0)
 
@@ -227,7 +233,7 @@ def margin_factor(price, cost, min_markup, fair_markup):
     markups are equal)."""
     m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
     width = np.asarray(fair_markup - min_markup)
-    if width > 0 if width.ndim == 0 else (width > 0).all():  # (a number's test without a reduction's call)
+    if _everywhere(width > 0):
         return _unit_interval((m - min_markup) / width)
     graded = _unit_interval((m - min_markup) / np.where(width > 0, width, 1.0))
     return np.where(width > 0, graded, (m >= min_markup).astype(float))
