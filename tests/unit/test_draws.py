@@ -53,6 +53,32 @@ def test_normal_poisson_and_beta_have_their_moments():
     assert stats.kstest(x, "beta", args=(a, b)).pvalue > 1e-4
 
 
+def _splitmix64(x: int) -> int:
+    """The SplitMix64 finaliser in Python integers (Steele, Lea & Flood 2014), the reference the arrays follow."""
+    mask = (1 << 64) - 1
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return x ^ (x >> 31)
+
+
+def test_uniforms_are_the_top_53_bits_of_splitmix64_of_their_counters():
+    """A draw is (key + element · γ + (step · 2⁴⁴ + site · 2³²) · γ) mod 2⁶⁴ through SplitMix64's finaliser, its top
+    53 bits · 2⁻⁵³: computed here in Python integers for elements, steps and sites far apart (hashes above 2⁶³
+    included: the top bit must not turn a number negative)."""
+    gamma, mask = 0x9E3779B97F4A7C15, (1 << 64) - 1
+    assert _splitmix64(gamma) == 0xE220A8397B1DCDAF  # SplitMix64's first output from state 0, the published value
+    d = Draws([2024])
+    key = int(d.keys[0])
+    elements = [0, 1, 2, 999_999, 2 ** 32 - 1]
+    for step, site in ((0, 0), (5, SITE["defect"]), (MAX_STEP - 1, d.slot_site("fit", 49))):
+        d.step = step
+        got = d.uniform(site, d.base(np.zeros(len(elements), dtype=np.int64), np.array(elements)))
+        hashes = [_splitmix64((key + e * gamma + ((step << 44) + (site << 32)) * gamma) & mask) for e in elements]
+        assert got.tolist() == [(h >> 11) * 2.0 ** -53 for h in hashes]
+    top = [_splitmix64(x) >> 63 for x in range(1, 2000)]  # both halves of the range occur among 2 000 counters
+    assert 0 < sum(top) < len(top)
+
+
 def test_a_members_numbers_do_not_depend_on_the_others():
     seeds = [5, 99, 3, 12345]
     together = Draws(seeds)
