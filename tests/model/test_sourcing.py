@@ -46,6 +46,31 @@ def test_a_buyer_never_holds_one_supplier_in_two_slots(partner_share):
     assert duplicates == 0
 
 
+
+@pytest.mark.parametrize("conduct", ["fixed", "learning"])
+def test_a_rebid_finds_every_slot_of_its_buyers_filled(conduct, monkeypatch):
+    """A rebid reads its buyer's slots without a vacancy mask (``_best_quote``): it relies on phase 2 filling every
+    vacant slot (bankruptcies, exits) before any rebid, and on nothing between (terms reviewed by learning
+    buyers) vacating one. Markets with bankruptcies every few steps and rebids every step check both."""
+    seen = {"rebids": 0, "vacant": 0}
+    rebid = sourcing._rebid
+
+    def checked(model, rows, table):
+        mk = model.market
+        seen["rebids"] += len(rows)
+        seen["vacant"] += int(mk.vacant.reshape(mk.n_buyers, mk.k)[mk.buyer_of[rows]].sum())
+        rebid(model, rows, table)
+
+    monkeypatch.setattr(sourcing, "_rebid", checked)
+    bankrupt = 0
+    for seed in (1, 2, 3):
+        m = TrustMarket(rng=seed, conduct=conduct, buyers=40, suppliers=6, slots_per_buyer=3, rebid_interval=1,
+                        supplier_cash=30.0, steps=60).run()
+        bankrupt += int(column(m, "exits_bankruptcy").sum())
+    print(f"\n{seen['rebids']} rebid slots, {bankrupt} slots lost to bankruptcy: {seen['vacant']} vacant slots seen")
+    assert seen["rebids"] > 0 and bankrupt > 0
+    assert seen["vacant"] == 0
+
 # --- the best quote, on costs and reputations set by hand -----------------------------------------------------
 
 COSTS = [1.0, 0.8, 0.9, 1.2, 0.85]
