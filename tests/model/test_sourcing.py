@@ -46,7 +46,6 @@ def test_a_buyer_never_holds_one_supplier_in_two_slots(partner_share):
     assert duplicates == 0
 
 
-
 @pytest.mark.parametrize("conduct", ["fixed", "learning"])
 def test_a_rebid_finds_every_slot_of_its_buyers_filled(conduct, monkeypatch):
     """A rebid reads its buyer's slots without a vacancy mask (``_best_quote``): it relies on phase 2 filling every
@@ -70,6 +69,7 @@ def test_a_rebid_finds_every_slot_of_its_buyers_filled(conduct, monkeypatch):
     print(f"\n{seen['rebids']} rebid slots, {bankrupt} slots lost to bankruptcy: {seen['vacant']} vacant slots seen")
     assert seen["rebids"] > 0 and bankrupt > 0
     assert seen["vacant"] == 0
+
 
 # --- the best quote, on costs and reputations set by hand -----------------------------------------------------
 
