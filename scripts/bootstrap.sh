@@ -2,7 +2,8 @@
 # Set up trustsim in .venv/ with a Python >= 3.12 found on this machine, then do one job:
 #
 #   scripts/bootstrap.sh run [SCENARIO]   install, run a scenario (default scenarios/baseline.toml) into results/
-#   scripts/bootstrap.sh test [ARGS...]   install with the test extras (and Chromium for the browser tests), run pytest
+#   scripts/bootstrap.sh test [ARGS...]   install with the test extras (and Chromium for the browser tests), run pytest:
+#                                         without ARGS the whole suite on every core (-n auto), else pytest ARGS
 #   scripts/bootstrap.sh env              only create or update the environment
 #
 # Python is looked for on PATH first (python3.13, python3.12, python3, python), then among pyenv's
@@ -95,6 +96,7 @@ case "$job" in
         make_env "[test]"
         ensure_chromium
         started=$SECONDS status=0
+        [ $# -gt 0 ] || set -- -n auto  # the whole suite, spread over every core by pytest-xdist
         "$venv/bin/python" -m pytest "$@" || status=$?
         say "tests took $((SECONDS - started)) s; pytest's exit status: $status"
         exit "$status" ;;
