@@ -213,10 +213,14 @@ def as_poisson(u: np.ndarray, lam) -> np.ndarray:
     lam = np.full(u.shape, lam, dtype=float)  # a number, or one per element
     if u.size < _ROUNDS_ON_ALL_BELOW:
         return _poisson_rounds_on_all(u, lam)
-    term = np.exp(-lam).ravel()
+    u_all, lam_all = u.ravel(), lam.ravel()
+    maybe = (u_all >= _below_exp(lam_all)).nonzero()[0]  # below the bound, u ≤ e^(−λ): a count of 0
+    term = np.exp(-lam_all[maybe])
+    above = u_all[maybe] > term
+    open_ = maybe[above]  # the elements whose count is above 0
+    u_o, lam_o, term_o = u_all[open_], lam_all[open_], term[above]
+    cdf_o = term_o
     k = np.zeros(u.shape, dtype=np.int64)
-    open_ = (u.ravel() > term).nonzero()[0]  # the elements whose count is above 0
-    u_o, lam_o, term_o, cdf_o = u.ravel()[open_], lam.ravel()[open_], term[open_], term[open_]
     counts = k.reshape(-1)
     i = 0
     while len(open_) and i < 1000:
@@ -227,6 +231,17 @@ def as_poisson(u: np.ndarray, lam) -> np.ndarray:
         more = u_o > cdf_o
         open_, u_o, lam_o, term_o, cdf_o = open_[more], u_o[more], lam_o[more], term_o[more], cdf_o[more]
     return k
+
+
+_UNDER_ONE = 1.0 - 2.0**-20
+
+
+def _below_exp(lam: np.ndarray) -> np.ndarray:
+    """A bound below ``e^(−λ)`` as computed, without computing it: ``e^(−λ) ≥ 1 − λ``, and a millionth less covers
+    the rounding of ``1 − λ``, of the product and of any ``exp`` many times over (their errors are 2⁻⁵² or so, and
+    ``e^(−λ) − (1 − λ)`` only grows with λ). A uniform below it has a Poisson count of 0; with small means most do,
+    and their ``exp`` is skipped."""
+    return (1.0 - lam) * _UNDER_ONE
 
 
 def _poisson_rounds_on_all(u: np.ndarray, lam: np.ndarray) -> np.ndarray:

@@ -163,6 +163,25 @@ def test_poisson_counts_are_those_of_the_whole_array_definition(shape, lam):
         assert abs(k.mean() - lam) < 4 * np.sqrt(lam / u.size), (k.mean(), lam)  # and they are Poisson counts
 
 
+def test_poisson_counts_at_the_edge_of_zero_are_those_of_the_definition():
+    """A large array skips ``e^(−λ)`` where ``u`` lies below a bound under it: uniforms on either side of ``e^(−λ)``
+    and of the bound, for means from 0 to 40 (tiny ones, where ``1 − λ`` rounds to 1, among them), are counted as
+    the definition counts them."""
+    from trustsim.draws import _below_exp
+
+    rng = np.random.default_rng(11)
+    lam = np.concatenate([[0.0, 1e-300, 2.0**-60, 2.0**-30, 1e-6, 0.05, 0.5, 1 - 2.0**-52, 1.0, 1.5, 40.0],
+                          rng.random(300) * 0.3, rng.random(100) * 5])
+    edges = [np.exp(-lam), np.minimum(_below_exp(lam), np.nextafter(1.0, 0.0))]
+    u = np.concatenate([np.nextafter(e, way) for e in edges for way in (0.0, 1.0)] + edges)
+    u = np.clip(u, 0.0, np.nextafter(1.0, 0.0))  # uniforms lie in [0, 1)
+    n, lam = len(lam), np.tile(lam, 6)
+    k = as_poisson(u, lam)
+    assert u.size >= 2000 and (k == _poisson_over_every_element(u, lam)).all()
+    just_above = u[:n] < np.nextafter(1.0, 0.0)  # e^(−λ) below the largest uniform: one just above it
+    assert (k[:n] == 0).all() and (k[n: 2 * n][just_above] == 1).all() and just_above.sum() > 400
+
+
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "small"])
 def test_hashing_chunk_by_chunk_gives_the_numbers_of_the_whole_array(layout):
     """A large array of counters is hashed a cache-sized chunk at a time: the numbers of the whole-array passes,
