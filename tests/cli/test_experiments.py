@@ -73,6 +73,21 @@ def test_runs_table_identical_with_one_two_workers_and_local_dask(tmp_path):
     assert ((df["partner.buyers"] == 3) == (df["buyers.partner_share"] == 0.3)).all()
 
 
+def test_an_interrupted_sweep_on_dask_cancels_the_runs_it_has_not_started():
+    """Ctrl-C inside a sweep's executor block on Dask: the executor (which takes no ``cancel_futures``, unlike a
+    process pool) is shut down without waiting, its runs not started are cancelled, and the interrupt goes
+    on up, for the command to say how many runs are kept and exit 130."""
+    pytest.importorskip("distributed")
+    from trustsim.experiments.execute import executor_for
+
+    with pytest.raises(KeyboardInterrupt), executor_for(1, "local") as (executor, _):
+        executor.submit(time.sleep, 0.1).result()  # the worker is up
+        waiting = [executor.submit(time.sleep, 5) for _ in range(4)]
+        t0 = time.monotonic()
+        raise KeyboardInterrupt
+    assert sum(f.cancelled() for f in waiting) >= 3 and time.monotonic() - t0 < 5
+
+
 def test_a_run_is_the_model_run_with_its_seed(tmp_path):
     from trustsim.model import TrustMarket
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError, safe_text
-from ..experiments.execute import Progress, dask_executor, local_executor
+from ..experiments.execute import Progress, dask_executor, local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..folders import foreign_entries, guard_target, result_kind
 from ..results import replace_file
@@ -158,11 +158,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                             predictive)
     finally:
-        if close:  # a Dask cluster's executor: closing the client cancels what is left
-            executor.shutdown(wait=False)
-            close()
-        else:
-            executor.shutdown(wait=False, cancel_futures=True)
+        shut_down(executor, close, cancel=True)
     wall = time.perf_counter() - t0
     tables["wall_seconds"] = wall
     if out is not None:

@@ -242,11 +242,22 @@ def executor_for(workers: int | None, dask: str | None = None):
     try:
         yield executor, slots
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        if close:
-            close()
+        shut_down(executor, close, cancel=True)
         raise
-    executor.shutdown()
+    shut_down(executor, close, cancel=False)
+
+
+def shut_down(executor, close=None, *, cancel: bool) -> None:
+    """Shut ``executor`` down, then close its Dask client and cluster (``close``, if it runs on one). With
+    ``cancel`` nothing waits and the runs not started are cancelled: a process pool is told so
+    (``cancel_futures``); Dask's executor takes no such argument and cancels its pending runs itself when
+    told not to wait."""
+    if not cancel:
+        executor.shutdown()
+    elif close is None:
+        executor.shutdown(wait=False, cancel_futures=True)
+    else:
+        executor.shutdown(wait=False)
     if close:
         close()
 
