@@ -118,7 +118,13 @@ def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
         png.unlink()
     assert main(["report", str(out)]) == 0
     assert {p.name for p in (out / "figures").glob("*.png")} >= {"marginals.png", "pairs.png", "predictive.png"}
-    # a second run into the same finished folder replaces it; an unfinished one needs --resume or --force
+    # a second run into the same folder: a finished calibration is replaced only with --force (the new one runs in
+    # the folder, so the old would go before it is complete); an unfinished one needs --resume or --force
+    manifest = (out / "manifest.json").read_bytes()
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "finished calibration" in err and "--force" in err and len(err.splitlines()) == 1
+    assert (out / "manifest.json").read_bytes() == manifest
     (out / "manifest.json").unlink()
     assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 2
     assert "--resume" in capsys.readouterr().err

@@ -73,6 +73,20 @@ def test_run_does_not_replace_an_unfinished_sweep(tmp_path, capsys, sweep_result
     assert snapshot(out) == before
 
 
+def test_a_sweep_replaces_a_finished_sweep_only_with_force(tmp_path, capsys, sweep_result):
+    """A sweep runs in its folder (its journal is what --resume finishes), so a new one there would remove the
+    finished sweep before it is complete: refused without --force, the old sweep kept byte for byte."""
+    out = tmp_path / "S"
+    shutil.copytree(sweep_result, out)
+    before = snapshot(out)
+    args = ["sweep", str(sweep_result.parent / "sw.toml"), "--out", str(out), "--workers", "1", "--quiet"]
+    code = main(args)
+    one_line(code, capsys.readouterr().err, "finished sweep", "--force")
+    assert snapshot(out) == before and ours_beside(tmp_path) == []
+    assert main([*args, "--force"]) == 0 and results.result_kind(out) == "sweep"
+    assert snapshot(out)["runs.csv"] == before["runs.csv"]  # the same sweep again
+
+
 def test_a_result_nested_in_a_result_is_not_lost(tmp_path, capsys):
     outer, inner = tmp_path / "A", tmp_path / "A" / "B"
     assert run(capsys, outer)[0] == 0

@@ -89,7 +89,8 @@ def _append(path: Path, entry: dict) -> None:
 
 def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> list[dict]:
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
-    written) a folder of other things without --force, an unfinished calibration without --resume or
+    written) a folder of other things without --force, a finished calibration without --force (it runs in its
+    folder, so the old one would go before the new one is complete), an unfinished one without --resume or
     --force, and --resume of a different calibration."""
     shown = safe_text(str(out))
     ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
@@ -103,7 +104,10 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> li
                 raise ParamError(shown, None, "holds a different calibration (the file, --budget or --seed "
                                               "changed); drop --resume to start afresh, or choose another --out")
             return read_journal(out / JOURNAL)
-        if not (out / "manifest.json").exists() and not force:
+        if not force:  # a calibration runs in its folder: the old one would go before the new one is complete
+            if (out / "manifest.json").exists():
+                raise ParamError(shown, None, "holds a finished calibration; pass --force to replace it (it is "
+                                              "removed as the new one starts), or choose another --out")
             raise ParamError(shown, None, "holds an unfinished calibration; pass --resume to finish it, or --force "
                                           "to start afresh")
         for name in (STATE, JOURNAL, "manifest.json", *TABLES):

@@ -173,8 +173,10 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
                     raise ParamError(shown, None, "the time series of earlier runs are missing")
                 return done
-            finished = (out / "manifest.json").exists()
-            if not finished and not force:
+            if not force:  # a sweep runs in its folder: the old one would go before the new one is complete
+                if (out / "manifest.json").exists():
+                    raise ParamError(shown, None, "holds a finished sweep; pass --force to replace it (it is removed "
+                                                  "as the new sweep starts), or choose another --out")
                 n = len(read_journal(out / JOURNAL))
                 raise ParamError(shown, None, f"holds an unfinished sweep ({n} runs done); pass --resume to "
                                               f"finish it, or --force to start afresh")
