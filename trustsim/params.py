@@ -224,8 +224,9 @@ class Params(Group):
 
     @model_validator(mode="after")
     def _consistent(self):
-        if self.prices.min_markup > self.prices.fair_markup:
-            raise ValueError("prices.min_markup must not exceed prices.fair_markup")
+        low, high = self.prices.min_markup, self.prices.fair_markup
+        if low > high:
+            raise ValueError(f"prices.min_markup ({low!r}) must not exceed prices.fair_markup ({high!r})")
         return self
 
     # --- conveniences -------------------------------------------------------------------------
@@ -304,6 +305,8 @@ def _describe_error(err: dict) -> tuple[str, str]:
         return key, f"{given!r} is not one of {ctx.get('expected')}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return key, f"expected {_type_text(key)}, got {type(given.value).__name__} {given!r}"
+    if kind == "value_error" and "error" in ctx:  # a validator's own message, without pydantic's "Value error, "
+        return key, str(ctx["error"])
     return key, err["msg"][0].lower() + err["msg"][1:]
 
 

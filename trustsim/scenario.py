@@ -228,6 +228,16 @@ def parse_set(item: str) -> tuple[str, Any]:
     return key.strip(), parse_value(value.strip())
 
 
+def _valid_alone(data: dict, shown: str | None) -> bool:
+    """Whether a scenario's own parameters are valid without the command's overrides: then an error between
+    parameters (``prices.min_markup`` above ``prices.fair_markup``) is the overrides' doing."""
+    try:
+        validate({k: v for k, v in data.items() if k in GROUPS}, shown)
+    except ParamError:
+        return False
+    return True
+
+
 def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
                   seed: int | None = None, steps: int | None = None) -> Scenario:
     """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
@@ -259,7 +269,7 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     except ParamError as exc:
         if exc.key in flags:
             raise ParamError(flags[exc.key], None, exc.message) from None
-        src = "--set" if exc.key in overrides else shown
+        src = "--set" if exc.key in overrides or (overrides and _valid_alone(data, shown)) else shown
         raise ParamError(src, exc.key, exc.message) from None
     return Scenario(
         name=name, params=params, path=shown,

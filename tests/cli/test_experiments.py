@@ -269,7 +269,7 @@ def _bad(tmp_path, capsys, body, *extra):
     (('"tco_per_unit"]', '"tco_per_unti"]'), 'unknown metric "tco_per_unti" (did you mean "tco_per_unit"?)'),
     (("partner_share = [0.3, 0.7]", "min_markup = [0.01, 0.5]"),
      "sweep.factors: design point 1 (market.uncertainty=0.0, prices.min_markup=0.5): "
-     "prices.min_markup must not exceed"),
+     "prices.min_markup (0.5) must not exceed prices.fair_markup (0.08)"),
     (("partner_share = [0.3, 0.7]", 'seed = [1, 2]'), "sweep.factors.seed: seeds come from the root seed"),
     (("[0.0, 0.6]", "0.5"), "sweep.factors.market.uncertainty: expected a list of values"),
 ])

@@ -81,6 +81,22 @@ def test_a_fault_in_an_extended_file_names_that_file_and_a_bad_override_its_opti
     assert (exc.value.source, exc.value.key) == ("--seed", None)
 
 
+def test_a_rule_between_parameters_broken_by_an_override_names_the_option_and_both_values(tmp_path):
+    """``prices.min_markup`` above ``prices.fair_markup``: the override that made it so is named (not the scenario
+    file, valid alone), with both values; in the files themselves, the file that completes the chain."""
+    (tmp_path / "base.toml").write_text("[prices]\nmin_markup = 0.05\n")
+    (tmp_path / "top.toml").write_text('extends = "base.toml"\n[prices]\nfair_markup = 0.06\n')
+    assert load_scenario(tmp_path / "top.toml").params.prices.fair_markup == 0.06
+    with pytest.raises(ParamError) as exc:
+        load_scenario(tmp_path / "top.toml", sets=["prices.fair_markup=0.01"])
+    assert exc.value.source == "--set"
+    assert exc.value.message == "prices.min_markup (0.05) must not exceed prices.fair_markup (0.01)"
+    (tmp_path / "top.toml").write_text('extends = "base.toml"\n[prices]\nfair_markup = 0.04\n')
+    with pytest.raises(ParamError) as exc:
+        load_scenario(tmp_path / "top.toml", sets=["trust.gain=0.1"])
+    assert exc.value.source == str(tmp_path / "top.toml") and "(0.05) must not exceed" in exc.value.message
+
+
 def test_set_values_are_read_as_toml_and_bare_words_as_text():
     assert parse_set("trust.gain=0.1") == ("trust.gain", 0.1)
     assert parse_set(" market.buyers = 12 ") == ("market.buyers", 12)

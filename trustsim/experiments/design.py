@@ -207,8 +207,7 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
         except ParamError as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
             key = f"factors.{exc.key}" if exc.key in point else "factors"
-            message = exc.message.removeprefix("value error, ")
-            raise err(key, f"design point {i} ({shown}): {message}") from None
+            raise err(key, f"design point {i} ({shown}): {exc.message}") from None
     return sweep
 
 
