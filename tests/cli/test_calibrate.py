@@ -21,6 +21,7 @@ from conftest import BASELINE, SCENARIOS
      "calibrate.structures.suppliers.atention_policy", 'unknown parameter (did you mean "attention_policy"?)'),
     ('[calibrate.parameters]\n"trust.gain" = { lo = 0.1, hi = 1.5 }', "calibrate.parameters.trust.gain",
      "range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
+    ("[calibrate]\nbudget = 100\npopulation = 150", "calibrate.budget", "at least 162 (noise_replicates 12"),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main
@@ -207,7 +208,9 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"), (["--screen", "6"], "power of 2"),
-                                          (["--check-coverage", "-1"], "--check-coverage")])
+                                          (["--check-coverage", "-1"], "--check-coverage"),
+                                          (["--budget", "100"], "--budget: 100 runs do not cover the run-noise "
+                                                                "estimate and one generation: at least 212")])
 def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, args, needle):
     from trustsim.cli import main
 

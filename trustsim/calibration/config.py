@@ -149,6 +149,17 @@ def _error(source: str, exc: ValidationError) -> ParamError:
     return ParamError(source, key, msg[0].lower() + msg[1:])
 
 
+def budget_fault(spec: Calibrate, budget: int) -> str | None:
+    """Why ``budget`` runs cannot give a posterior, or None: they must cover the run-noise estimate and one whole
+    generation (ABC-SMC keeps a generation the budget cuts short only when half of it was accepted)."""
+    least = spec.noise_replicates + spec.population * spec.replicates
+    if budget >= least:
+        return None
+    return (f"{budget} runs do not cover the run-noise estimate and one generation: at least {least} "
+            f"(noise_replicates {spec.noise_replicates} + population {spec.population} × replicates "
+            f"{spec.replicates})")
+
+
 def build_calibration(name: str, source: str, base: Params, table: Any, scenario: Any = None) -> Calibration:
     """Validate a ``[calibrate]`` table against the schema and lay out its priors and structures."""
     if not isinstance(table, dict):
@@ -157,6 +168,8 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
         spec = Calibrate.model_validate(table)
     except ValidationError as exc:
         raise _error(source, exc) from None
+    if fault := budget_fault(spec, spec.budget):
+        raise ParamError(source, "calibrate.budget", fault)
     keys, lo, hi = [], [], []
     # on use: only this path needs members
     from ..members import REAL_KEYS

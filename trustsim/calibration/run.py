@@ -27,7 +27,7 @@ from ..experiments.journal import _start_afresh
 from ..folders import foreign_entries, guard_target, result_kind
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
-from .config import JOURNAL, STATE, TABLES, Calibration, load_calibration
+from .config import JOURNAL, STATE, TABLES, Calibration, budget_fault, load_calibration
 from .diagnostics import correlations, coverage_records, shrinkage, weighted_moments
 from .predictive import predictive_table
 from .report import write_outputs
@@ -138,6 +138,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     spec = cal.spec
     if budget is not None and not (isinstance(budget, int) and budget >= 10):
         raise ParamError("--budget", None, f"expected a whole number of at least 10, got {budget!r}")
+    if budget is not None and not screen and (fault := budget_fault(spec, budget)):
+        raise ParamError("--budget", None, fault)
     if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
         raise ParamError("--seed", None, f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
     if budget is not None or seed is not None:
