@@ -2,8 +2,11 @@
 option overrides on top, and every fault a one-line ParamError naming the file (or option) and the key."""
 
 import hashlib
+import re
+import tomllib
 
 import pytest
+from conftest import BASELINE
 
 from trustsim.errors import ParamError
 from trustsim.params import Params
@@ -114,3 +117,22 @@ def test_a_file_is_read_up_to_its_limit_and_refused_beyond_it(tmp_path):
     f.write_bytes(b"x" * 11)
     with pytest.raises(ParamError, match="is larger than"):
         read_small_file(f, "s.toml", limit=10)
+
+
+def test_the_baseline_file_lists_every_parameter_at_its_default_with_the_schema_s_meaning():
+    """scenarios/baseline.toml is the file users copy: every parameter, at its default, its comment opening with
+    the meaning `trustsim params` gives."""
+    from trustsim.params import _field
+
+    text = BASELINE.read_text()
+    listed = {f"{g}.{k}" for g, t in tomllib.loads(text).items() if isinstance(t, dict) for k in t}
+    assert listed == set(Params().flat())
+    assert load_scenario(BASELINE).params == Params()
+    group, seen = None, 0
+    for line in text.splitlines():
+        if m := re.match(r"^\[(\w+)\]", line):
+            group = m.group(1)
+        elif (m := re.match(r"^(\w+) = .*?# (.*)$", line)) and group:
+            assert m.group(2).startswith(_field(f"{group}.{m.group(1)}").description), line
+            seen += 1
+    assert seen == len(listed)
