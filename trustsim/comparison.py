@@ -126,7 +126,7 @@ class Comparison:
             (tmp / "compare.json").write_text(json.dumps(self.info(), indent=2, ensure_ascii=False) + "\n")
             (tmp / "figures").mkdir()
             draw(table, self.names, self.paired, tmp / "figures" / "compare.png")
-            info = manifest(self.scenario_a, self.scenario_a.params, self.started, self.wall, kind=KIND,
+            info = manifest(self.scenario_a, self.scenario_a.params, self.started, self.wall, tmp, kind=KIND,
                             compare=self.info(), params_b=self.scenario_b.params.nested())
             (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 

@@ -129,18 +129,34 @@ def _entries(folder: Path, prefix: str = "") -> Iterator[tuple[str, bool]]:
                 yield from _entries(Path(entry.path), rel + "/")
 
 
+def drawn_figures(folder: str | Path) -> list[str]:
+    """The names of the figures in ``folder/figures``, for the manifest of a result just drawn there: a figure
+    its manifest does not list is the user's (``foreign_entries``)."""
+    figures = Path(folder) / "figures"
+    return sorted(p.name for p in figures.glob("*.png")) if figures.is_dir() else []
+
+
+def _theirs(rel: str, listed) -> bool:
+    """Whether ``rel``, a figure's path the kind's layout allows, is one its manifest does not list (a result
+    written before manifests listed their figures counts every ``figures/*.png`` as its own)."""
+    return isinstance(listed, list) and rel.startswith("figures/") and rel.removeprefix("figures/") not in listed
+
+
 def foreign_entries(folder: str | Path, kind: str) -> list[str]:
-    """What in a results folder of ``kind`` that kind does not write: the user's files, a nested result."""
+    """What in a results folder of ``kind`` that kind does not write: the user's files (a figure among its own
+    that its manifest does not list, too), a nested result."""
     if kind not in KINDS:
         return []
     layout = KINDS[kind].files
     folders = {p.rsplit("/", 1)[0] for p in layout if "/" in p}
+    listed = (_read_manifest(Path(folder)) or {}).get("figures")
     found = []
     for rel, is_dir in _entries(Path(folder)):
         depth = rel.count("/")
         if is_dir and rel in folders:
             continue
-        if not is_dir and any(p.count("/") == depth and fnmatch.fnmatchcase(rel, p) for p in layout):
+        if (not is_dir and any(p.count("/") == depth and fnmatch.fnmatchcase(rel, p) for p in layout)
+                and not _theirs(rel, listed)):
             continue
         if not any(rel.startswith(f) for f in found if f.endswith("/")):  # a foreign folder counts once
             found.append(rel + ("/" if is_dir else ""))

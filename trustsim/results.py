@@ -19,6 +19,7 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
     _remove,
     claim_target,
     clean_leftovers,
+    drawn_figures,
     foreign_entries,
     guard_target,
     release_claim,
@@ -139,8 +140,11 @@ def _shown_path(path) -> str:
         return str(path)
 
 
-def manifest(scenario, params, started: str, wall_seconds: float, **extra) -> dict:
-    """What a result was made from: versions, resolved parameters, seed, steps, scenario file and hash, times."""
+def manifest(scenario, params, started: str, wall_seconds: float, folder: str | Path | None = None, **extra) -> dict:
+    """What a result was made from: versions, resolved parameters, seed, steps, scenario file and hash, times;
+    with ``folder`` (the result's, its figures drawn), the figures it drew there."""
+    if folder is not None:
+        extra["figures"] = drawn_figures(folder)
     return {
         **installed_versions(),
         "scenario": {"name": scenario.name,
@@ -179,7 +183,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
             nx.write_graphml(model.network(), tmp / "network.graphml")
         report.figures(tmp)
         (tmp / "manifest.json").write_text(json.dumps(
-            manifest(scenario, model.params, started, wall_seconds, kind="run"), indent=2, ensure_ascii=False)
+            manifest(scenario, model.params, started, wall_seconds, tmp, kind="run"), indent=2, ensure_ascii=False)
             + "\n")
 
     return write_atomically(out, write, force, kind="run", protect=[*scenario_files(scenario), *protect])

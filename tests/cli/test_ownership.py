@@ -73,6 +73,25 @@ def test_run_does_not_replace_an_unfinished_sweep(tmp_path, capsys, sweep_result
     assert snapshot(out) == before
 
 
+def test_a_figure_of_yours_among_a_result_s_figures_is_not_lost(tmp_path, capsys):
+    """A result's manifest lists the figures it drew: a .png of yours in its figures/ keeps the folder from being
+    replaced without --force; `report` adds what it draws to the list, so its own figures stay replaceable."""
+    out = tmp_path / "R"
+    assert run(capsys, out)[0] == 0
+    drawn = json.loads((out / "manifest.json").read_text())["figures"]
+    assert drawn and sorted(p.name for p in (out / "figures").iterdir()) == drawn
+    (out / "figures" / "mine.png").write_bytes(b"my own figure")
+    before = snapshot(out)
+    one_line(*run(capsys, out), "figures/mine.png", "--force")
+    assert snapshot(out) == before and ours_beside(tmp_path) == []
+    (out / "figures" / "mine.png").unlink()
+    (out / "figures" / drawn[0]).unlink()  # drawn again by report
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    assert json.loads((out / "manifest.json").read_text())["figures"] == drawn
+    assert run(capsys, out)[0] == 0
+
+
 def test_a_sweep_replaces_a_finished_sweep_only_with_force(tmp_path, capsys, sweep_result):
     """A sweep runs in its folder (its journal is what --resume finishes), so a new one there would remove the
     finished sweep before it is complete: refused without --force, the old sweep kept byte for byte."""

@@ -32,7 +32,7 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
     sc = cal.scenario
 
     scenario = sc or SimpleNamespace(name=cal.name, path=None, sha256=None, chain=(), overrides={})
-    info = manifest(scenario, cal.base, started, wall, kind="calibration", version=__version__,
+    info = manifest(scenario, cal.base, started, wall, out, kind="calibration", version=__version__,
                     calibration_file={"path": cal.source, "sha256": cal.sha256}, calibrate=cal.table,
                     budget=cal.spec.budget, calibration_seed=cal.spec.seed, workers=workers,
                     runs=int(tables["runs"]), stop=tables.get("stop", "screening only"),

@@ -82,7 +82,7 @@ def handle(args) -> int:
               "passed": None if r.passed is None else bool(r.passed),  # None: a decomposition
               "values": jsonable(r.values), "targets": jsonable(r.targets)}
              for r in results + parts], indent=2, ensure_ascii=False) + "\n")
-        info = manifest(Scenario("defaults", base), base, started, wall, kind="patterns",
+        info = manifest(Scenario("defaults", base), base, started, wall, tmp, kind="patterns",
                         seeds=list(range(1, args.seeds + 1)))
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 

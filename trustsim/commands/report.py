@@ -30,9 +30,31 @@ def handle(args) -> int:
         kind = "run"  # a run's tables without their manifest
     with target_lock(folder):  # no other writer replaces the folder meanwhile
         paths = _redraw(folder, kind)
+        _list_figures(folder, [p.name for p in map(Path, paths)])
     for path in paths:
         print(safe_text(path, 400))
     return 0
+
+
+def _list_figures(folder, names: list[str]) -> None:
+    """Add the figures just drawn to the list in the folder's manifest (which says a figure it does not list is
+    the user's); a manifest without a list, written before manifests listed their figures, is left as it is."""
+    # here, not at the top: `trustsim --help` imports this module
+    import json
+
+    from ..results import replace_file
+
+    path = folder / "manifest.json"
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(info, dict) or not isinstance(info.get("figures"), list):
+        return
+    listed = sorted(set(info["figures"]) | set(names))
+    if listed != info["figures"]:
+        info["figures"] = listed
+        replace_file(path, lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"))
 
 
 def _redraw(folder, kind: str | None) -> list:

@@ -73,7 +73,7 @@ def write_manifest(tmp, base, started: str, wall: float, kind: str, **extra) -> 
     from ..results import manifest
     from ..scenario import Scenario
 
-    info = manifest(Scenario("defaults", base), base, started, wall, kind=kind, **extra)
+    info = manifest(Scenario("defaults", base), base, started, wall, tmp, kind=kind, **extra)
     (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -252,7 +252,7 @@ def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, f
         write_figures(out, sweep, df, sens)
     scenario = sweep.scenario or SimpleNamespace(**state["scenario"])
     failed = df.loc[df["status"] != "ok", "run_id"].tolist()
-    info = manifest(scenario, sweep.base, started, wall, kind="sweep", version=__version__,
+    info = manifest(scenario, sweep.base, started, wall, out, kind="sweep", version=__version__,
                     sweep=sweep.table, design=sweep.design, root_seed=sweep.seed, seeds=sweep.seeds,
                     replications=sweep.replications, factors=sweep.keys,
                     points=sweep.points, runs=len(df), failed=len(failed), failed_run_ids=failed[:1000],

@@ -138,7 +138,7 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
                 frame.drop(columns="replicate").to_csv(tmp / "timeseries" / f"replicate-{r:03d}.csv", index=False)
             (tmp / "figures").mkdir()
             draw(tmp / "figures", bands, rep.runs, rep.scenario.name)
-        info = manifest(rep.scenario, rep.scenario.params, rep.started, rep.wall, kind=KIND,
+        info = manifest(rep.scenario, rep.scenario.params, rep.started, rep.wall, tmp, kind=KIND,
                         root_seed=rep.root_seed, replications=len(rep.runs), seeds=rep.seeds, failed=rep.failed,
                         seed_rule="replicate r: SeedSequence(root_seed, spawn_key=(0, r)), 63 bits, as in sweeps")
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
