@@ -42,19 +42,17 @@ def _list_figures(folder, names: list[str]) -> None:
     # here, not at the top: `trustsim --help` imports this module
     import json
 
+    from ..folders import MARKER, _read_manifest
     from ..results import replace_file
 
-    path = folder / "manifest.json"
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    if not isinstance(info, dict) or not isinstance(info.get("figures"), list):
+    info = _read_manifest(folder)
+    if info is None or not isinstance(info.get("figures"), list):
         return
     listed = sorted(set(info["figures"]) | set(names))
     if listed != info["figures"]:
         info["figures"] = listed
-        replace_file(path, lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"))
+        replace_file(folder / MARKER,
+                     lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"))
 
 
 def _redraw(folder, kind: str | None) -> list:
