@@ -82,10 +82,10 @@ def test_an_interrupted_sweep_on_dask_cancels_the_runs_it_has_not_started():
 
     with pytest.raises(KeyboardInterrupt), executor_for(1, "local") as (executor, _):
         executor.submit(time.sleep, 0.1).result()  # the worker is up
-        waiting = [executor.submit(time.sleep, 5) for _ in range(4)]
+        waiting = [executor.submit(time.sleep, 60) for _ in range(4)]
         t0 = time.monotonic()
         raise KeyboardInterrupt
-    assert sum(f.cancelled() for f in waiting) >= 3 and time.monotonic() - t0 < 5
+    assert sum(f.cancelled() for f in waiting) >= 3 and time.monotonic() - t0 < 30  # nothing waited for a run
 
 
 def test_a_run_is_the_model_run_with_its_seed(tmp_path):
