@@ -190,6 +190,21 @@ def test_coverage_on_trustsim_at_known_parameters(tmp_path):
     print(f"recovery of innovation.quality_idea_value: corr(truth, posterior mean) {r:.2f}")
 
 
+def test_coverage_runs_one_whole_generation_per_data_set_unless_told():
+    """The default runs per coverage data set (the budget, at most 2000) never fall below one generation, which a
+    data set's calibration needs whole: a population of 1500 with 2 replicates gets 3000."""
+    from trustsim.calibration.config import load_calibration
+    from trustsim.calibration.run import default_coverage_budget
+
+    spec = load_calibration(SCENARIOS / "calibration.toml").spec
+    for population, replicates, budget, expected in ((200, 1, 3000, 2000), (200, 1, 500, 500),
+                                                     (1500, 2, 9000, 3000), (1500, 2, 3012, 3000)):
+        runs = default_coverage_budget(spec.model_copy(update={"population": population, "replicates": replicates,
+                                                               "budget": budget}))
+        print(population, replicates, budget, "→", runs)
+        assert runs == expected
+
+
 def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
     """Sobol indices of the targets over the priors: the defect fall of partner lots cannot depend on
     monitoring hours (hours move no defect), and does depend on what a process idea does to quality."""
@@ -210,7 +225,10 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
 @pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"), (["--screen", "6"], "power of 2"),
                                           (["--check-coverage", "-1"], "--check-coverage"),
                                           (["--budget", "100"], "--budget: 100 runs do not cover the run-noise "
-                                                                "estimate and one generation: at least 212")])
+                                                                "estimate and one generation: at least 212"),
+                                          (["--check-coverage", "2", "--coverage-budget", "150"],
+                                           "--coverage-budget: 150 runs per data set do not cover one generation: "
+                                           "at least 200")])
 def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, args, needle):
     from trustsim.cli import main
 

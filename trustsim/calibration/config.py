@@ -160,6 +160,16 @@ def budget_fault(spec: Calibrate, budget: int) -> str | None:
             f"{spec.replicates})")
 
 
+def coverage_budget_fault(spec: Calibrate, budget: int) -> str | None:
+    """Why ``budget`` runs per coverage data set cannot give its posterior, or None: they must cover one whole
+    generation (a data set's calibration reuses the run-noise estimate, so it draws no noise runs of its own)."""
+    least = spec.population * spec.replicates
+    if budget >= least:
+        return None
+    return (f"{budget} runs per data set do not cover one generation: at least {least} (population "
+            f"{spec.population} × replicates {spec.replicates})")
+
+
 def build_calibration(name: str, source: str, base: Params, table: Any, scenario: Any = None) -> Calibration:
     """Validate a ``[calibrate]`` table against the schema and lay out its priors and structures."""
     if not isinstance(table, dict):

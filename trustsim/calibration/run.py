@@ -27,7 +27,7 @@ from ..experiments.journal import _start_afresh
 from ..folders import foreign_entries, guard_target, result_kind
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
-from .config import JOURNAL, STATE, TABLES, Calibration, budget_fault, load_calibration
+from .config import JOURNAL, STATE, TABLES, Calibration, budget_fault, coverage_budget_fault, load_calibration
 from .diagnostics import correlations, coverage_records, shrinkage, weighted_moments
 from .predictive import predictive_table
 from .report import write_outputs
@@ -140,6 +140,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError("--budget", None, f"expected a whole number of at least 10, got {budget!r}")
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
         raise ParamError("--budget", None, fault)
+    if check_coverage and coverage_budget is not None and (fault := coverage_budget_fault(spec, coverage_budget)):
+        raise ParamError("--coverage-budget", None, fault)
     if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
         raise ParamError("--seed", None, f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
     if budget is not None or seed is not None:
@@ -241,7 +243,7 @@ def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measure
     sd = np.array([t.sd for t in cal.calibrate_targets])
     pseudo = clean + rng.standard_normal(len(sd)) * sd
     problem = problem_of(cal, sim, run_var, observed=pseudo)
-    settings = replace(settings_of(cal), budget=budget or min(spec.budget, 2000),
+    settings = replace(settings_of(cal), budget=budget or default_coverage_budget(spec),
                        seed=calibration_seed(spec.seed, COVERAGE, j))
     pops, _ = abc_smc(problem, settings)
     rows = coverage_records(j, cal.keys, truth, pops[-1])
@@ -250,6 +252,12 @@ def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measure
         r.update({"structure_truth": cal.structure_label(m), "structure_weight_of_truth": float(weights[m]),
                   "generations": len(pops), "tolerance": pops[-1].tolerance})
     return rows
+
+
+def default_coverage_budget(spec) -> int:
+    """Runs per coverage data set unless told: the calibration's budget, at most 2000 but never less than one
+    generation (the budget covers one, ``budget_fault``)."""
+    return min(spec.budget, max(2000, spec.population * spec.replicates))
 
 
 def posterior_tables(cal: Calibration, pops: list[Population], why: str, noise: dict, problem: Problem) -> dict:

@@ -24,7 +24,8 @@ def arguments(p) -> None:
     p.add_argument("--check-coverage", type=int, default=0, metavar="N",
                    help="also calibrate N pseudo-observed data sets made at known parameters (coverage.csv)")
     p.add_argument("--coverage-budget", type=pos_int, metavar="N",
-                   help="market runs per coverage data set (default: the budget, at most 2000)")
+                   help="market runs per coverage data set, at least one generation "
+                        "(default: the budget, capped at 2000 unless one generation needs more)")
     p.add_argument("--screen", type=int, default=0, metavar="N",
                    help="screen instead of calibrating: Sobol indices of the targets over the parameters' priors "
                         "with N base samples, a power of 2 (N × (parameters + 2) × 2 runs; screening.csv)")
