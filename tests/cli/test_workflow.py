@@ -94,6 +94,21 @@ def test_run_on_a_sweep_file_or_a_manifest_names_the_right_command(replications,
     assert listing(tmp_path) == []
 
 
+def test_run_on_a_calibration_file_checks_its_table_then_runs_the_scenario_it_starts_from(tmp_path, capsys):
+    """A [calibrate] table is not run, but a mistake in it is one line and exit 2, as `check` and `calibrate` say."""
+    text = (ROOT / "scenarios" / "calibration.toml").read_text()
+    assert "\nbudget = " in text and 'extends = "baseline.toml"' in text
+    bad = tmp_path / "cal.toml"
+    bad.write_text(text.replace("\nbudget = ", "\nbudjet = ", 1).replace(
+        'extends = "baseline.toml"', f'extends = "{BASELINE.as_posix()}"'))
+    refused(*run_cli(capsys, "run", bad, *SMALL, "--out", tmp_path / "o")[::2], "calibrate.budjet", "did you mean")
+    assert listing(tmp_path) == ["cal.toml"]
+    code, out, err = run_cli(capsys, "run", ROOT / "scenarios" / "calibration.toml", *SMALL, "--out", tmp_path / "o",
+                             "--quiet")
+    assert code == 0, err
+    assert (tmp_path / "o" / "manifest.json").exists()
+
+
 # --- rerun ------------------------------------------------------------------------------------------
 
 def test_rerun_of_a_fresh_run_is_byte_identical(tmp_path, capsys):

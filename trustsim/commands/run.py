@@ -47,6 +47,11 @@ def handle(args) -> int:
 
         build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
         raise ParamError(args.scenario, "sweep", f"is a sweep file; run it with: trustsim sweep {args.scenario}")
+    if scenario.calibrate is not None:  # a calibration file runs its scenario, but a fault in its table is one
+        # here, not at the top: `trustsim --help` imports this module
+        from ..calibration.config import build_calibration
+
+        build_calibration(scenario.name, args.scenario, scenario.params, scenario.calibrate, scenario)
     check_memory(scenario.params, args.scenario)  # refuse a market this machine cannot hold, before allocating
     if args.seeds is not None:
         return replications(args, scenario)
