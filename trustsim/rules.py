@@ -155,8 +155,11 @@ def update_inspection_seen(seen, inspected, memory):
 # --- 5. after-sales service --------------------------------------------------------------------
 
 def financial_health(cash, start_cash):
-    """S12: a supplier's health, its cash relative to its starting cash, clipped to [0, 1]."""
-    return _unit_interval(np.divide(cash, start_cash, out=np.ones_like(cash, dtype=float), where=start_cash > 0))
+    """S12: a supplier's health, its cash relative to its starting cash, clipped to [0, 1] (1 without starting
+    cash). The cash is clipped to [0, starting cash] before the division, which gives the same numbers and cannot
+    overflow when the starting cash is tiny."""
+    within = np.minimum(np.maximum(cash, 0.0), start_cash)
+    return np.divide(within, start_cash, out=np.ones_like(cash, dtype=float), where=start_cash > 0)
 
 
 def delivered_service(alignment, health, unbundled, unbundled_priority):

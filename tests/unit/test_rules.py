@@ -2,12 +2,13 @@
 
 import math
 import re
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import ROOT
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from trustsim import rules
 
@@ -150,6 +151,14 @@ def test_inspection_seen_is_an_exponential_average():
 def test_financial_health():
     assert_allclose(rules.financial_health(A([3000.0, 1000.0, -5.0, 7.0]), A([2000.0, 2000.0, 2000.0, 0.0])),
                     [1.0, 0.5, 0.0, 1.0])
+    with warnings.catch_warnings():  # a tiny starting cash: no overflow on the way to 1 (or 0)
+        warnings.simplefilter("error")
+        assert_array_equal(rules.financial_health(A([1e300, -1e300, 0.0]), A([1e-310, 1e-310, 1e-310])),
+                           [1.0, 0.0, 0.0])
+    cash, start = np.random.default_rng(3).normal(0, 2, (2, 10_000))
+    start = np.abs(start)
+    with np.errstate(all="ignore"):
+        assert_array_equal(rules.financial_health(cash, start), np.clip(cash / start, 0.0, 1.0))  # the same numbers
 
 
 def test_delivered_service_and_gap():
