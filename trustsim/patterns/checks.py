@@ -209,14 +209,18 @@ def p10(r) -> Result:
     """Partner lots' defects fall about twice as fast as aggressive lots' at the same suppliers, and each fall
     is near Dyer & Hatch's level (50% and 26% over six years, ± 0.10)."""
     dp, da = col(r["baseline"], "defect_drop_partner"), col(r["baseline"], "defect_drop_aggressive")
+    target = (f"partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3) and levels 50% and 26% "
+              f"± {P10_LEVEL_TOLERANCE:.0%}")
+    if not len(dp):  # runs shorter than P10_STEPS, or without lots of one posture at that step
+        return Result("P10", "S18", f"not measured: no run had lots of both postures at step {P10_STEPS}", target,
+                      False, {}, dict(P10_LEVELS))
     m, lo, hi = mean_ci(dp - da)
     ratio = dp.mean() / da.mean() if da.mean() > 0 else math.inf
     levels = all(abs(x.mean() - P10_LEVELS[k]) <= P10_LEVEL_TOLERANCE
                  for k, x in (("partner lots", dp), ("aggressive lots", da)))
     return Result("P10", "S18", f"defect rate fall over {P10_STEPS} steps: partner lots {dp.mean():.0%}, "
                                 f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})",
-                  f"partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3) and levels 50% and 26% "
-                  f"± {P10_LEVEL_TOLERANCE:.0%}", lo > 0 and 1.5 <= ratio <= 3 and levels,
+                  target, lo > 0 and 1.5 <= ratio <= 3 and levels,
                   {"partner lots": dp, "aggressive lots": da, "ratio": ratio}, dict(P10_LEVELS))
 
 
