@@ -130,7 +130,9 @@ def local_executor(workers: int | None):
 
 def _context():
     """fork, which starts workers in milliseconds with trustsim already imported, where it is safe (Linux, a
-    single-threaded parent); otherwise a fork server that imports trustsim once."""
+    single-threaded parent); otherwise a fork server that imports trustsim once. In practice trustsim's parent
+    has another thread by then (NumPy's BLAS starts one on import), so on Linux too the pool usually starts from
+    a fork server (the README says so)."""
     try:
         single = len(os.listdir("/proc/self/task")) == 1
     except OSError:
