@@ -134,11 +134,29 @@ class Comparison:
                    *(self.sources.get(k) for k in ("a", "b") if self.sources.get(k))]  # compared folders too
         return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()])
 
+    def differences(self) -> dict[str, list]:
+        """The parameters whose values differ between A and B, ``{"group.name": [a, b]}`` (the seed left out: the
+        runs' seeds are listed apart). All that B − A can be put down to, besides run-to-run noise: two results
+        folders may differ in more than the question asked, such as their number of steps."""
+        a, b = self.scenario_a.params.flat(), self.scenario_b.params.flat()
+        return {k: [a[k], b[k]] for k in a if k != "run.seed" and a[k] != b[k]}
+
+    def differences_text(self, most: int = 6) -> str:
+        """The differing parameters in one line: ``run.steps 1200 → 200, …`` (the first ``most`` of them)."""
+        diff = self.differences()
+        if not diff:
+            return "parameters: the same (only the seeds differ)"
+        shown = [f"{k} {a!r} → {b!r}" for k, (a, b) in list(diff.items())[:most]]
+        more = f", and {len(diff) - most} more (compare.json)" if len(diff) > most else ""
+        return "parameters that differ: " + ", ".join(shown) + more
+
     def info(self) -> dict:
-        """What ``compare.json`` (and the manifest's ``compare``) holds: names, sources, pairing, run counts, seeds."""
+        """What ``compare.json`` (and the manifest's ``compare``) holds: names, sources, pairing, run counts, seeds,
+        the parameters that differ."""
         return {"a": self.names[0], "b": self.names[1], "sources": self.sources, "paired": self.paired,
                 "runs_a": len(self.runs_a), "runs_b": len(self.runs_b),
                 "seeds": [int(s) for s in self.runs_a["seed"]] if self.paired else None,
+                "parameters_that_differ": self.differences(),
                 "difference": "B − A; 95% intervals: paired t on the common seeds, else Welch"}
 
 

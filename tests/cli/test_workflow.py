@@ -219,8 +219,25 @@ def test_compare_two_results_folders(replications, tmp_path, capsys):
     reps = pd.read_csv(replications / "replications.csv")
     one = json.loads((tmp_path / "one" / "summary.json").read_text())["long_run"]["all"]["tco_per_unit"]
     assert table.loc["all.tco_per_unit", "difference"] == pytest.approx(reps["all.tco_per_unit"].mean() - one)
+    assert "parameters: the same (only the seeds differ)" in out
     code, out, _ = run_cli(capsys, "compare", replications, replications, "--out", tmp_path / "c2")
     assert code == 0 and "paired on 3 common seeds" in out
+
+
+def test_compare_of_two_results_folders_names_the_parameters_in_which_they_differ(tmp_path, capsys):
+    """Two folders can differ in more than the question asked (here the run length as well as the uncertainty):
+    the comparison says so on screen and in compare.json."""
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "short", "--quiet")[0] == 0
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--steps", 30, "--set", "market.uncertainty=0.6",
+                   "--out", tmp_path / "long", "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "compare", tmp_path / "short", tmp_path / "long", "--out", tmp_path / "c")
+    print(out)
+    assert code == 0, err
+    assert "run.steps 20 → 30" in out and "market.uncertainty" in out
+    assert max(len(line) for line in out.splitlines()[1:]) <= 100
+    info = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert set(info["parameters_that_differ"]) == {"run.steps", "market.uncertainty"}
+    assert info["parameters_that_differ"]["run.steps"] == [20, 30]
 
 
 def test_bad_comparisons_are_refused(replications, tmp_path, capsys):

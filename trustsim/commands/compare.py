@@ -86,6 +86,7 @@ def report(comparison, out) -> int:
     ``runs_b.csv``), with an error line instead of the table when no figure could be compared."""
     # here, not at the top: `trustsim --help` imports this module
     import sys
+    import textwrap
 
     from ..errors import safe_text
     from ..experiments.execute import failure_line
@@ -104,6 +105,7 @@ def report(comparison, out) -> int:
               f"of {where}/runs_a.csv and runs_b.csv", file=sys.stderr)
         return 1
     print(f"{b} − {a} ({how}) → {where}/")
+    print(textwrap.fill(safe_text(comparison.differences_text(), 400), 100, subsequent_indent="  "))
     print(comparison.text())
     for line in lines:
         print(line)
