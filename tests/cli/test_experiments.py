@@ -185,6 +185,27 @@ def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, ca
     assert "tco_per_unit__market-uncertainty.png" in names
 
 
+def test_resume_runs_the_failed_runs_again_and_ends_as_a_sweep_that_never_failed(tmp_path, monkeypatch, capsys):
+    """A failure that does not recur (memory, a lost worker; here the test hook, then unset) is made good by
+    --resume: the failed runs alone run again, on their seeds, and the tables are those of a sweep without failures."""
+    path = sweep_file(tmp_path, GRID)
+    run_sweep(load_sweep(path), tmp_path / "whole", workers=1, quiet=True, figures=False)
+    out = tmp_path / "out"
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1,4")
+    assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 1
+    monkeypatch.delenv("TRUSTSIM_FAIL_RUNS")
+    capsys.readouterr()
+    assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "1", "--resume"]) == 0
+    err = capsys.readouterr().err
+    print(err)
+    assert "2 runs that failed before are run again (run ids 1, 4)" in err
+    assert json.loads((out / "manifest.json").read_text())["failed"] == 0
+    assert (out / JOURNAL).read_text().count("\n") == 12 + 2   # the failures' lines stay; the later ones count
+    assert read_bytes(out) == read_bytes(tmp_path / "whole")
+    res = run_sweep(load_sweep(path), out, workers=1, resume=True, quiet=True, figures=False)
+    assert res["computed"] == 0 and res["failed"] == []
+
+
 SOBOL = """
 [sweep]
 design = "sobol"

@@ -16,7 +16,8 @@ def arguments(p) -> None:
     p.add_argument("file", help="sweep TOML file: a scenario with a [sweep] table")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
-    p.add_argument("--resume", action="store_true", help="finish an interrupted sweep without recomputing")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted sweep without recomputing finished runs (failed runs run again)")
     p.add_argument("--out", type=folder, help="results folder (default results/<sweep name>)")
     p.add_argument("--shard", metavar="K/N", help="run only part K of N (cluster array jobs); merge afterwards")
     p.add_argument("--force", action="store_true",
@@ -74,7 +75,8 @@ def handle(args) -> int:
     print(f"{safe_text(sweep.name)}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s "
           f"→ {where}")
     if nf:
-        line = failure_line(res["failed"], res["runs"], f"{where}runs.csv")
+        line = (failure_line(res["failed"], res["runs"], f"{where}runs.csv")
+                + "; --resume runs them again")
         if nf == res["runs"]:  # nothing to summarise: an error, not a result
             print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
         else:

@@ -60,7 +60,8 @@ def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
 
 
 def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
-    """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``)."""
+    """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``). A run that
+    failed and was run again (``--resume``) has a later line: that one counts, unless the earlier one succeeded."""
     runs: dict[int, dict] = {}
     if not path.exists():
         return runs
@@ -71,7 +72,9 @@ def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
                 break
             try:
                 entry = json.loads(line)
-                runs.setdefault(int(entry["row"]["run_id"]), entry)
+                run_id = int(entry["row"]["run_id"])
+                if run_id not in runs or runs[run_id]["row"].get("status") != "ok":
+                    runs[run_id] = entry
             except (ValueError, KeyError, TypeError):
                 break
             good += len(line)
