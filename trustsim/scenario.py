@@ -256,6 +256,10 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         group, pname = resolve_key(key, "--set")
         overrides[f"{group}.{pname}"] = value
     flags = {}  # overrides given by their own option: an error names the option (--seed), not --set
+    for key, value in (("run.seed", seed), ("run.steps", steps)):
+        if value is not None and key in overrides:  # the option wins, but a mistake in the --set is still one
+            group, pname = key.split(".")
+            validate({group: {pname: overrides[key]}}, "--set")
     if seed is not None:
         overrides["run.seed"], flags["run.seed"] = seed, "--seed"
     if steps is not None:

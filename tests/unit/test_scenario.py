@@ -100,6 +100,15 @@ def test_a_rule_between_parameters_broken_by_an_override_names_the_option_and_bo
     assert exc.value.source == str(tmp_path / "top.toml") and "(0.05) must not exceed" in exc.value.message
 
 
+@pytest.mark.parametrize("sets, option", [(["run.steps=-1"], {"steps": 5}), (["run.seed=x"], {"seed": 4})])
+def test_a_set_that_an_option_overrides_is_still_checked(sets, option):
+    """``--set run.steps=-1 --steps 5`` ran 5 steps: the option wins over --set, but hid the mistake in it."""
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, sets=sets, **option)
+    print(exc.value)
+    assert exc.value.source == "--set" and exc.value.key == sets[0].split("=")[0]
+
+
 def test_set_values_are_read_as_toml_and_bare_words_as_text():
     assert parse_set("trust.gain=0.1") == ("trust.gain", 0.1)
     assert parse_set(" market.buyers = 12 ") == ("market.buyers", 12)
