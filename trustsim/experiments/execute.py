@@ -26,14 +26,14 @@ from pathlib import Path
 
 from ..capacity import check_sweep_memory
 from ..ensemble import batch_size
-from ..errors import ParamError, safe_text
+from ..errors import ParamError
 from ..locks import pid_alive
 from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .analysis import runs_frame
 from .design import Sweep, shard_ids, tasks
-from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of
+from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
 __all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep", "sweep_tables"]
@@ -351,25 +351,13 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
                            force=force, quiet=quiet, timeseries=timeseries, figures=figures, batch=batch)
 
 
-def _without_failures(done: dict[int, dict], out: Path, quiet: bool) -> dict[int, dict]:
-    """The finished runs ``--resume`` keeps: those that succeeded. A run that failed is run again (on the same
-    seed): a lack of memory or a lost worker may not recur, and a fault of the model recurs the same."""
-    failed = [i for i, e in sorted(done.items()) if e["row"].get("status") != "ok"]
-    if failed and not quiet:
-        ids = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
-        many = len(failed) > 1
-        print(f"trustsim: note: {safe_text(out, 400)}: {len(failed)} run{'s' if many else ''} that failed before "
-              f"{'are' if many else 'is'} run again (run id{'s' if many else ''} {ids})", file=sys.stderr)
-    return {i: e for i, e in done.items() if e["row"].get("status") == "ok"}
-
-
 def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, workers, dask, resume, shard, force,
                 quiet, timeseries, figures, batch) -> dict:
     prepare_folder(out, state, resume, force, check_only=True)   # again, now that no other writer can change it
     with executor_for(workers, dask) as (executor, slots):
         done = prepare_folder(out, state, resume, force)
         done = keep_own_runs(out, sweep, shard, done) if done else done
-        done = _without_failures(done, out, quiet)
+        done = without_failures(done, out, quiet)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         t0 = time.perf_counter()
         ids = shard_ids(sweep.n_runs, shard)

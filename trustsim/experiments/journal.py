@@ -239,6 +239,18 @@ def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict
     return kept
 
 
+def without_failures(done: dict[int, dict], out: Path, quiet: bool) -> dict[int, dict]:
+    """The finished runs ``--resume`` keeps: those that succeeded. A run that failed is run again (on the same
+    seed): a lack of memory or a lost worker may not recur, and a fault of the model recurs the same."""
+    failed = [i for i, e in sorted(done.items()) if e["row"].get("status") != "ok"]
+    if failed and not quiet:
+        ids = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
+        many = len(failed) > 1
+        print(f"trustsim: note: {safe_text(out, 400)}: {len(failed)} run{'s' if many else ''} that failed before "
+              f"{'are' if many else 'is'} run again (run id{'s' if many else ''} {ids})", file=sys.stderr)
+    return {i: e for i, e in done.items() if e["row"].get("status") == "ok"}
+
+
 def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, figures: bool = True,
            extra: dict | None = None):
     """Final tables, sensitivity, figures and manifest from the journal (the manifest last: it marks the end)."""
