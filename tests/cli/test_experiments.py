@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -86,6 +87,30 @@ def test_an_interrupted_sweep_on_dask_cancels_the_runs_it_has_not_started():
         t0 = time.monotonic()
         raise KeyboardInterrupt
     assert sum(f.cancelled() for f in waiting) >= 3 and time.monotonic() - t0 < 30  # nothing waited for a run
+
+
+def test_ctrl_c_at_a_terminal_stops_a_sweep_on_a_local_cluster_with_one_line_and_no_worker_traceback(tmp_path):
+    """A terminal's Ctrl-C reaches every process of its foreground group, the local cluster's workers too: they
+    ignore it (the sweep's process closes them), so the user reads the sweep's line and no worker's traceback."""
+    pytest.importorskip("distributed")
+    path = sweep_file(tmp_path, GRID.replace("replications = 3", "replications = 100"), steps=120, buyers=20)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "trustsim", "sweep", str(path), "--dask", "local", "--workers",
+                             "2", "--batch", "1", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True,  # its own process group, as a terminal's foreground job
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / JOURNAL).exists() and (out / JOURNAL).read_bytes().count(b"\n") >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    err = err.decode()
+    print(err)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "finished runs are kept" in err.splitlines()[-1] and "--resume" in err.splitlines()[-1]
 
 
 def test_a_run_is_the_model_run_with_its_seed(tmp_path):

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError, safe_text
-from ..experiments.execute import Progress, dask_executor, local_executor, shut_down
+from ..experiments.execute import dask_executor, local_executor, shut_down
 from ..experiments.journal import _start_afresh
+from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile

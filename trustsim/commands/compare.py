@@ -89,7 +89,7 @@ def report(comparison, out) -> int:
     import textwrap
 
     from ..errors import safe_text
-    from ..experiments.execute import failure_line
+    from ..experiments.progress import failure_line
 
     a, b = comparison.names
     n = comparison.compared()

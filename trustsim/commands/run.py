@@ -101,7 +101,7 @@ def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
-    from ..experiments.execute import failure_line
+    from ..experiments.progress import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications
     from ..metrics import POSTURES
     from ..results import check_target, release_claim, scenario_files

@@ -38,7 +38,7 @@ def handle(args) -> int:
 
     from ..errors import ParamError, safe_text
     from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
-    from ..experiments.execute import failure_line
+    from ..experiments.progress import failure_line
     from ..locks import write_failure
 
     sweep = load_sweep(args.file)

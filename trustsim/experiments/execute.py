@@ -12,7 +12,6 @@ import contextlib
 import ctypes
 import io
 import logging
-import math
 import multiprocessing
 import os
 import select
@@ -34,6 +33,7 @@ from ..results import replace_file, target_lock
 from .analysis import runs_frame
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
+from .progress import Progress
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
 __all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep", "sweep_tables"]
@@ -146,6 +146,22 @@ def _context():
     return None
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while a local cluster starts its worker processes, which inherit that (and so their Python
+    raises no KeyboardInterrupt): a Ctrl-C at a terminal reaches every process of the foreground group, and the
+    workers printed tracebacks of their own beside the sweep's line. The sweep's process handles Ctrl-C and closes
+    the cluster. (Only the main thread may set a signal's handler; elsewhere nothing changes.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def dask_executor(address: str, workers: int | None):
     """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
     try:
@@ -155,8 +171,10 @@ def dask_executor(address: str, workers: int | None):
         raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+            with _sigint_ignored():
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
             cluster = None
@@ -173,53 +191,7 @@ def dask_executor(address: str, workers: int | None):
     return client.get_executor(pure=False), slots, close
 
 
-class Progress:
-    """A tqdm bar (runs done, failures, time left) on a terminal; plain lines every 10% or 30 s otherwise."""
-
-    def __init__(self, name: str, total: int, done: int, failed: int, quiet: bool):
-        self.name, self.total, self.done, self.failed, self.quiet = name, total, done, failed, quiet
-        self.start, self.start_done, self.last = time.monotonic(), done, time.monotonic()
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            # on use: only this path needs tqdm
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=sys.stderr, dynamic_ncols=True)
-            self.bar.set_postfix(failed=failed)
-        self.next_pct = (done * 10 // max(total, 1) + 1) * 10
-
-    def update(self, ok: bool) -> None:
-        self.done += 1
-        self.failed += not ok
-        if self.bar is not None:
-            self.bar.update(1)
-            if not ok:
-                self.bar.set_postfix(failed=self.failed)
-            return
-        if self.quiet:
-            return
-        now = time.monotonic()
-        pct = self.done * 100 // max(self.total, 1)
-        if (pct >= self.next_pct and now - self.last >= 5) or now - self.last >= 30 or self.done == self.total:
-            self.next_pct = (pct // 10 + 1) * 10
-            self.last = now
-            rate = (self.done - self.start_done) / max(now - self.start, 1e-9)
-            left = (self.total - self.done) / rate if rate > 0 else math.nan
-            print(f"{self.name}: {self.done}/{self.total} runs, {self.failed} failed, {now - self.start:.0f} s, "
-                  f"about {left:.0f} s left", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
 # --- the sweep ------------------------------------------------------------------------------------
-
-
-def failure_line(failed: list, total: int, table: str, ids: str = "run ids") -> str:
-    """How many of a command's runs failed, which, and where their errors are: the line every command that
-    runs many prints (``sweep``, ``run --seeds``, ``compare``)."""
-    shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
-    return f"{len(failed)} of {total} runs failed ({ids} {shown}); see the error column of {table}"
 
 
 def fail_hook() -> frozenset:

@@ -1,0 +1,57 @@
+"""What a command that runs many markets tells its user as they finish: progress (a bar on a terminal, lines
+elsewhere) and the one line that says which runs failed."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+
+class Progress:
+    """A tqdm bar (runs done, failures, time left) on a terminal; plain lines every 10% or 30 s otherwise."""
+
+    def __init__(self, name: str, total: int, done: int, failed: int, quiet: bool):
+        self.name, self.total, self.done, self.failed, self.quiet = name, total, done, failed, quiet
+        self.start, self.start_done, self.last = time.monotonic(), done, time.monotonic()
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            # on use: only this path needs tqdm
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=sys.stderr, dynamic_ncols=True)
+            self.bar.set_postfix(failed=failed)
+        self.next_pct = (done * 10 // max(total, 1) + 1) * 10
+
+    def update(self, ok: bool) -> None:
+        """One more run finished (``ok``: without failing): the bar moves, or a line when one is due."""
+        self.done += 1
+        self.failed += not ok
+        if self.bar is not None:
+            self.bar.update(1)
+            if not ok:
+                self.bar.set_postfix(failed=self.failed)
+            return
+        if self.quiet:
+            return
+        now = time.monotonic()
+        pct = self.done * 100 // max(self.total, 1)
+        if (pct >= self.next_pct and now - self.last >= 5) or now - self.last >= 30 or self.done == self.total:
+            self.next_pct = (pct // 10 + 1) * 10
+            self.last = now
+            rate = (self.done - self.start_done) / max(now - self.start, 1e-9)
+            left = (self.total - self.done) / rate if rate > 0 else math.nan
+            print(f"{self.name}: {self.done}/{self.total} runs, {self.failed} failed, {now - self.start:.0f} s, "
+                  f"about {left:.0f} s left", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Close the bar, if there is one."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def failure_line(failed: list, total: int, table: str, ids: str = "run ids") -> str:
+    """How many of a command's runs failed, which, and where their errors are: the line every command that
+    runs many prints (``sweep``, ``run --seeds``, ``compare``)."""
+    shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
+    return f"{len(failed)} of {total} runs failed ({ids} {shown}); see the error column of {table}"
