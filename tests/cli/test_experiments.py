@@ -3,6 +3,7 @@ Sobol indices that find the factors that matter, shards merged into the whole, b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -111,6 +112,26 @@ def test_ctrl_c_at_a_terminal_stops_a_sweep_on_a_local_cluster_with_one_line_and
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "finished runs are kept" in err.splitlines()[-1] and "--resume" in err.splitlines()[-1]
+
+
+def test_a_local_cluster_starts_without_a_warning_while_another_holds_the_dashboard_port():
+    """Two sweeps on local clusters at once: the second's scheduler printed "Port 8787 is already in use"."""
+    pytest.importorskip("distributed")
+    import socket
+    import warnings
+
+    from trustsim.experiments.execute import executor_for
+
+    with socket.socket() as held:
+        with contextlib.suppress(OSError):  # someone holds it already: the same test
+            held.bind(("127.0.0.1", 8787))
+        held.listen()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with executor_for(1, "local") as (executor, _):
+                assert executor.submit(sum, [1, 2]).result() == 3
+    print([str(w.message) for w in caught])
+    assert not [w for w in caught if "already in use" in str(w.message)]
 
 
 def test_a_run_is_the_model_run_with_its_seed(tmp_path):

@@ -172,8 +172,11 @@ def dask_executor(address: str, workers: int | None):
     try:
         if address == "local":
             with _sigint_ignored():
+                # no dashboard; the scheduler's own HTTP server on a free port, not 8787, which another cluster on
+                # the machine (a second sweep) may hold already
                 cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                        processes=True, host="127.0.0.1", dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                        silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
