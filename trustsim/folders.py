@@ -261,6 +261,9 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
             if extra:
                 more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
                 problem = f"holds {safe_text(extra[0])}{more} besides its {there} result"
+        if problem is None and (locked := read_only_folder(target)) is not None:
+            problem = ("is read-only" if locked == target else
+                       f"holds the read-only folder {safe_text(locked.relative_to(target))}")
         reason = protected_reason(target, protect)
         if reason:
             raise ParamError(shown, None, f"{reason}; not even --force replaces it")
@@ -273,6 +276,16 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     if parent.exists() and not os.access(parent, os.W_OK):
         raise ParamError(shown, None, f"cannot write in {safe_text(str(parent))}")
     return target
+
+
+def read_only_folder(target: Path) -> Path | None:
+    """The first of ``target`` and its folders whose owner may not write in it (its mode without ``u+w``, whoever
+    runs the command), or None: a result made read-only is kept unless ``--force``."""
+    for folder, _, _ in os.walk(target):
+        with contextlib.suppress(OSError):
+            if not os.stat(folder).st_mode & 0o200:
+                return Path(folder)
+    return None
 
 
 # --- leftovers --------------------------------------------------------------------------------------
@@ -288,11 +301,16 @@ def _remove_leftovers() -> None:
 
 
 def _remove(path: Path) -> None:
-    """Remove a folder of ours, also when memory is short (a MemoryError on the way out)."""
-    for _ in range(3):
+    """Remove a folder of ours, also when memory is short (a MemoryError on the way out), and when it was made
+    read-only (``--force`` replaces it): its folders are made writable for their owner and the removal tried again."""
+    for attempt in range(3):
         try:
             shutil.rmtree(path, ignore_errors=True)
-            break
+            if not path.exists() or attempt:
+                break
+            for folder, _, _ in os.walk(path):
+                with contextlib.suppress(OSError):
+                    os.chmod(folder, os.stat(folder).st_mode | 0o700)
         except MemoryError:
             gc.collect()
     if path.exists():

@@ -92,6 +92,26 @@ def test_a_figure_of_yours_among_a_result_s_figures_is_not_lost(tmp_path, capsys
     assert run(capsys, out)[0] == 0
 
 
+@pytest.mark.parametrize("where", [".", "figures"])
+def test_a_result_made_read_only_is_replaced_only_with_force(tmp_path, capsys, where):
+    """A result (or a folder in it) its owner made read-only is kept without --force (root, who may write
+    anyway, included); --force replaces it and leaves nothing beside it (a user who is not root met a hidden
+    .NAME.old-PID that could not be removed)."""
+    out = tmp_path / "R"
+    assert run(capsys, out)[0] == 0
+    locked = out / where
+    before = snapshot(out)
+    locked.chmod(0o555)
+    try:
+        one_line(*run(capsys, out), "read-only" if where == "." else "read-only folder figures", "--force")
+        assert snapshot(out) == before and ours_beside(tmp_path) == []
+        assert run(capsys, out, "--force")[0] == 0
+    finally:
+        if locked.exists():
+            locked.chmod(0o755)
+    assert results.result_kind(out) == "run" and ours_beside(tmp_path) == [] and sorted(os.listdir(tmp_path)) == ["R"]
+
+
 def test_a_sweep_replaces_a_finished_sweep_only_with_force(tmp_path, capsys, sweep_result):
     """A sweep runs in its folder (its journal is what --resume finishes), so a new one there would remove the
     finished sweep before it is complete: refused without --force, the old sweep kept byte for byte."""
