@@ -340,9 +340,8 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         n_todo = sum(1 for i in ids if i not in done) if done else len(ids)
         if timeseries:
             (out / "timeseries").mkdir(exist_ok=True)
-        failed_before = sum(1 for e in done.values() if e["row"]["status"] != "ok")
         progress = Progress(sweep.name if shard is None else f"{sweep.name} {shard[0]}/{shard[1]}", len(ids),
-                            len(ids) - n_todo, failed_before, quiet)
+                            len(ids) - n_todo, 0, quiet)  # the runs kept all succeeded (without_failures)
         journal = Journal(out / JOURNAL)
         computed = 0
         try:
