@@ -303,14 +303,15 @@ def _remove_leftovers() -> None:
 def _remove(path: Path) -> None:
     """Remove a folder of ours, also when memory is short (a MemoryError on the way out), and when it was made
     read-only (``--force`` replaces it): its folders are made writable for their owner and the removal tried again."""
-    for attempt in range(3):
+    for _ in range(3):
         try:
             shutil.rmtree(path, ignore_errors=True)
-            if not path.exists() or attempt:
-                break
-            for folder, _, _ in os.walk(path):
-                with contextlib.suppress(OSError):
-                    os.chmod(folder, os.stat(folder).st_mode | 0o700)
+            if path.exists():  # made read-only: its folders writable for their owner, and once more
+                for folder, _, _ in os.walk(path):
+                    with contextlib.suppress(OSError):
+                        os.chmod(folder, os.stat(folder).st_mode | 0o700)
+                shutil.rmtree(path, ignore_errors=True)
+            break
         except MemoryError:
             gc.collect()
     if path.exists():
