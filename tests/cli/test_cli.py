@@ -47,6 +47,16 @@ def test_run_writes_the_results_contract(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
 
 
+def test_run_counts_its_steps_in_words(tmp_path, capsys):
+    code, stdout, err = run_cli(capsys, "run", BASELINE, *SMALL[:4], "--steps", 1, "--quiet", "--out", tmp_path / "a")
+    assert code == 0, err
+    assert "baseline: 1 step in " in stdout, stdout
+    code, stdout, err = run_cli(capsys, "run", BASELINE, *SMALL[:4], "--steps", 1, "--seeds", 2, "--workers", 1,
+                                "--quiet", "--out", tmp_path / "b")
+    assert code == 0, err
+    assert "baseline: 2 replications of 1 step in " in stdout, stdout
+
+
 def test_same_seed_gives_identical_files_and_other_seeds_differ(tmp_path, capsys):
     outs = [tmp_path / n for n in ("a", "b", "c")]
     for out, seed in zip(outs, (5, 5, 6), strict=True):

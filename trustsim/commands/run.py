@@ -13,6 +13,11 @@ NAME = "run"
 HELP = "run a scenario and write its results folder"
 
 
+def _counted(n: int, noun: str) -> str:
+    """``n`` and its noun, plural unless one: "1 step", "12 steps"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def arguments(p) -> None:
     """The arguments of ``trustsim run``."""
     p.add_argument("scenario", help="scenario TOML file (e.g. scenarios/baseline.toml)")
@@ -74,7 +79,8 @@ def handle(args) -> int:
     wall = time.perf_counter() - t0
     write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force)
     s = model.recorder.summary()["long_run"]
-    print(f"{safe_text(scenario.name)}: {scenario.params.run.steps} steps in {wall:.2f} s → {safe_text(out, 400)}/")
+    print(f"{safe_text(scenario.name)}: {_counted(scenario.params.run.steps, 'step')} in {wall:.2f} s "
+          f"→ {safe_text(out, 400)}/")
     for g in POSTURES:
         if s[g]["buyers"]:
             print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
@@ -115,7 +121,7 @@ def replications(args, scenario) -> int:
         release_claim(out)
         raise
     write_replications(rep, out, args.force, protect=scenario_files(scenario))
-    print(f"{safe_text(scenario.name)}: {args.seeds} replications of {scenario.params.run.steps} steps "
+    print(f"{safe_text(scenario.name)}: {args.seeds} replications of {_counted(scenario.params.run.steps, 'step')} "
           f"in {rep.wall:.1f} s → {safe_text(out, 400)}/")
     summary = rep.summary()
     for g in POSTURES:
