@@ -122,13 +122,13 @@ def redraw_figures(folder: str | Path, draw: Callable[[Path], Iterable[str | Pat
     return [figures / name for name in names]
 
 
-
 def redraw_run(folder: str | Path) -> list[Path]:
     """A run's figures drawn again from its tables, replacing only the files drawn (`trustsim report`)."""
     # on use: only this path needs the run's figures (matplotlib)
     from . import report
 
     return redraw_figures(folder, lambda tmp: report.figures(folder, into=tmp))
+
 
 def _shown_path(path) -> str:
     """A scenario file's path relative to the working folder when it lies inside it (so a result

@@ -266,9 +266,9 @@ def test_report_on_a_full_disk_is_one_line_and_keeps_the_figures(tmp_path, capsy
     def no_space(self, *a, **k):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", no_space)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", no_space)  # an error that names no file
     code = main(["report", str(out)])
-    one_line(code, capsys.readouterr().err, "No space left on device")
+    one_line(code, capsys.readouterr().err, f"{out}: cannot write", "No space left on device")
     assert {p.name: p.read_bytes() for p in (out / "figures").iterdir()} == before and _ours(tmp_path) == []
 
 

@@ -20,6 +20,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
+    from ..locks import write_failure
     from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
@@ -29,8 +30,14 @@ def handle(args) -> int:
     if kind is None and (folder / "timeseries.csv").is_file():
         kind = "run"  # a run's tables without their manifest
     with target_lock(folder):  # no other writer replaces the folder meanwhile
-        paths = _redraw(folder, kind)
-        _list_figures(folder, [p.name for p in map(Path, paths)])
+        try:
+            paths = _redraw(folder, kind)
+            _list_figures(folder, [p.name for p in map(Path, paths)])
+        except OSError as exc:  # a full disk: the line names the folder even where the error names no file
+            failure = write_failure(exc)
+            if failure is None:
+                raise
+            raise ParamError(str(folder), None, failure) from None
     for path in paths:
         print(safe_text(path, 400))
     return 0

@@ -170,7 +170,6 @@ def redraw(folder: str | Path) -> list[Path]:
     # on use: only this path needs pandas, results
     import pandas as pd
 
-
     folder = Path(folder)
     runs = read_runs(folder)
     try:
