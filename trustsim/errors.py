@@ -1,5 +1,5 @@
 """Bad input, and how an error line repeats it: the one exception every input fault raises (the command
-line turns it into one line and exit status 2) and the safe text that line is made of."""
+line turns it into one line and exit status 2) and the safe text that line is made of, counts in words included."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def safe_text(value, limit: int | None = MAX_SHOWN) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and its noun, plural unless one: "1 step", "12 steps"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class ParamError(Exception):

@@ -301,6 +301,15 @@ def test_a_sweep_of_replications_alone(tmp_path, capsys):
     refused(*run_cli(capsys, "check", path)[::2], "sweep.factors", "replications of at least 2")
 
 
+def test_check_counts_a_sweep_in_words(tmp_path, capsys):
+    path = tmp_path / "one.toml"
+    path.write_text(SWEEP.replace("replications = 3", "replications = 1").replace("[0.0, 0.6]", "[0.3]")
+                    .replace("steps = 12", "steps = 1"))
+    code, out, err = run_cli(capsys, "check", path)
+    assert code == 0, err
+    assert "1 design point × 1 replication = 1 run of 1 step" in out, out
+
+
 def test_check_refuses_a_broken_sweep_table_before_printing(tmp_path, capsys):
     path = tmp_path / "bad.toml"
     path.write_text(SWEEP.replace("[0.0, 0.6]", "[0.0, 1.6]"))

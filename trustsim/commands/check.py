@@ -19,7 +19,7 @@ def handle(args) -> int:
     """Exit 0 when the file and its overrides are valid, printing how they differ from the defaults and what a
     [sweep] or [calibrate] table would run; bad input raises (exit 2)."""
     # here, not at the top: `trustsim --help` imports this module
-    from ..errors import safe_text
+    from ..errors import counted, safe_text
     from ..params import Params
     from ..scenario import load_scenario
 
@@ -49,16 +49,16 @@ def handle(args) -> int:
         print("every parameter at its default")
     if sweep is not None:
         factors = ", ".join(sweep.keys) or "none (replications of the scenario)"
-        print(f"[sweep] valid: {sweep.design} design, {len(sweep.points)} design point"
-              f"{'s' if len(sweep.points) != 1 else ''} × {sweep.replications} replication"
-              f"{'s' if sweep.replications != 1 else ''} = {sweep.n_runs} runs of {scenario.params.run.steps} steps")
+        print(f"[sweep] valid: {sweep.design} design, {counted(len(sweep.points), 'design point')} × "
+              f"{counted(sweep.replications, 'replication')} = {counted(sweep.n_runs, 'run')} of "
+              f"{counted(scenario.params.run.steps, 'step')}")
         print(f"  factors: {factors}")
         print(f"  metrics: {', '.join(sweep.metrics)}")
         print(f"  seeds: root {sweep.seed}, {sweep.seeds}; run it with: trustsim sweep {args.scenario}")
     if cal is not None:
         spec = cal.spec
-        print(f"[calibrate] valid: {len(cal.keys)} parameters, {len(cal.structures)} structure"
-              f"{'s' if len(cal.structures) != 1 else ''}, {len(cal.calibrate_targets)} targets to fit and "
+        print(f"[calibrate] valid: {counted(len(cal.keys), 'parameter')}, {counted(len(cal.structures), 'structure')}, "
+              f"{counted(len(cal.calibrate_targets), 'target')} to fit and "
               f"{len(spec.targets) - len(cal.calibrate_targets)} held out; budget {spec.budget} runs, "
               f"population {spec.population}")
         for key, lo, hi in zip(cal.keys, cal.lo, cal.hi, strict=True):

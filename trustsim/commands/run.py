@@ -13,11 +13,6 @@ NAME = "run"
 HELP = "run a scenario and write its results folder"
 
 
-def _counted(n: int, noun: str) -> str:
-    """``n`` and its noun, plural unless one: "1 step", "12 steps"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def arguments(p) -> None:
     """The arguments of ``trustsim run``."""
     p.add_argument("scenario", help="scenario TOML file (e.g. scenarios/baseline.toml)")
@@ -38,7 +33,7 @@ def handle(args) -> int:
     """One run, or with ``--seeds N`` replications; exit 0, or 1 when a replication failed."""
     # here, not at the top: `trustsim --help` imports this module
     from ..capacity import check_memory
-    from ..errors import ParamError, safe_text
+    from ..errors import ParamError, counted, safe_text
     from ..metrics import POSTURES
     from ..model import TrustMarket
     from ..results import check_target, scenario_files, write_run
@@ -79,7 +74,7 @@ def handle(args) -> int:
     wall = time.perf_counter() - t0
     write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force)
     s = model.recorder.summary()["long_run"]
-    print(f"{safe_text(scenario.name)}: {_counted(scenario.params.run.steps, 'step')} in {wall:.2f} s "
+    print(f"{safe_text(scenario.name)}: {counted(scenario.params.run.steps, 'step')} in {wall:.2f} s "
           f"→ {safe_text(out, 400)}/")
     for g in POSTURES:
         if s[g]["buyers"]:
@@ -106,7 +101,7 @@ def refuse_other_files(path: str) -> None:
 def replications(args, scenario) -> int:
     """``--seeds N``: N runs of the scenario, summarised with 95% intervals (exit 1 when a run failed)."""
     # here, not at the top: `trustsim --help` imports this module
-    from ..errors import safe_text
+    from ..errors import counted, safe_text
     from ..experiments.progress import failure_line
     from ..experiments.replicate import replicate, replication_sweep, write_replications
     from ..metrics import POSTURES
@@ -121,8 +116,8 @@ def replications(args, scenario) -> int:
         release_claim(out)
         raise
     write_replications(rep, out, args.force, protect=scenario_files(scenario))
-    print(f"{safe_text(scenario.name)}: {args.seeds} replications of {_counted(scenario.params.run.steps, 'step')} "
-          f"in {rep.wall:.1f} s → {safe_text(out, 400)}/")
+    print(f"{safe_text(scenario.name)}: {counted(args.seeds, 'replication')} of "
+          f"{counted(scenario.params.run.steps, 'step')} in {rep.wall:.1f} s → {safe_text(out, 400)}/")
     summary = rep.summary()
     for g in POSTURES:
         s = summary["long_run"][g]

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .. import __version__
-from ..errors import ParamError, safe_text
+from ..errors import ParamError, counted, safe_text
 from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
 from ..params import Params
 from ..results import manifest, replace_file
@@ -232,7 +232,7 @@ def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict
     for i in dropped:
         (out / "timeseries" / f"run-{i:07d}.parquet").unlink(missing_ok=True)
     first, why = next(iter(sorted(dropped.items())))
-    print(f"trustsim: note: {len(dropped)} journal row{'s' if len(dropped) > 1 else ''} of "
+    print(f"trustsim: note: {counted(len(dropped), 'journal row')} of "
           f"{safe_text(out / JOURNAL, 400)} did not belong to this sweep and {'were' if len(dropped) > 1 else 'was'} "
           f"dropped (run {first}: {why}); {'they are' if len(dropped) > 1 else 'it is'} run again if in the design",
           file=sys.stderr)
@@ -246,7 +246,7 @@ def without_failures(done: dict[int, dict], out: Path, quiet: bool) -> dict[int,
     if failed and not quiet:
         ids = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
         many = len(failed) > 1
-        print(f"trustsim: note: {safe_text(out, 400)}: {len(failed)} run{'s' if many else ''} that failed before "
+        print(f"trustsim: note: {safe_text(out, 400)}: {counted(len(failed), 'run')} that failed before "
               f"{'are' if many else 'is'} run again (run id{'s' if many else ''} {ids})", file=sys.stderr)
     return {i: e for i, e in done.items() if e["row"].get("status") == "ok"}
 
