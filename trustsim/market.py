@@ -145,9 +145,12 @@ class Market(MarketState):
         """S10, S11: service is in the price of partner contracts (unless partner_in_price is false)."""
         return self.rel_partner & self.pp.shared.service.partner_in_price
 
-    def cost_for_buyer(self) -> np.ndarray:
-        """Each relationship's supplier cost per unit for this buyer's specification: unit cost × fit (S19)."""
-        return self.unit_cost[self.sup] * self.fit
+    def cost_for_buyer(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each relationship's supplier cost per unit for this buyer's specification: unit cost × fit (S19);
+        of relationships ``rows`` alone when given."""
+        if rows is None:
+            return self.unit_cost[self.sup] * self.fit
+        return self.unit_cost[self.sup[rows]] * self.fit[rows]
 
     def supplier_fit(self, rows: np.ndarray, suppliers: np.ndarray, fit_spread) -> np.ndarray:
         """S14, S19 (``market.refit = current_spec``): the fit of ``suppliers`` (global numbers; an array whose

@@ -111,7 +111,7 @@ def inspection(model: StepContext) -> None:
     refunded = ev.padding_found.nonzero()[0]
     if len(refunded):
         r = model.pp.at("relationship", refunded)
-        mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer()[refunded], r.service.service_need,
+        mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer(refunded), r.service.service_need,
                                                    r.service.service_cost, r.prices.fair_markup,
                                                    mk.service_in_price()[refunded])
     mk.audit_seen = np.where(cost_plus, rules.update_inspection_seen(mk.audit_seen, ev.audited, q.inspection_memory),
