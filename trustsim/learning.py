@@ -53,7 +53,10 @@ def review_terms(model: StepContext) -> None:
     mk.partner_terms[rows] = model.draws.uniform(SITE["terms"], mk.base_rel[rows]) < chosen
     mk.value_sum[rows] = 0.0
     mk.value_steps[rows] = 0
-    mk.is_partner = 2 * mk.per_buyer(mk.partner_terms) >= mk.k  # a buyer's group: most of its terms
+    # a buyer's group: most of its terms, found again in every market where a buyer reviewed (in a market where
+    # none did, a posture imitated in phase 13 stands until one does, as in that market run alone)
+    reviewing = per_market(due_b, mk).any(axis=1)[mk.member_of_buyer]
+    mk.is_partner = np.where(reviewing, 2 * mk.per_buyer(mk.partner_terms) >= mk.k, mk.is_partner)
 
 
 def _first_attractions(mk, due_b: np.ndarray, value: np.ndarray, initial_attraction) -> None:

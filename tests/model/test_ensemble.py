@@ -162,3 +162,18 @@ def test_a_view_reads_each_group_as_its_own_class_so_a_parameter_leads_to_its_de
     assert view.trust.gain.tolist() == [0.25, _params().trust.gain, 0.5]
     assert view.trust.loss == _params().trust.loss and view.market is space.first.market
     assert isinstance(space.shared.trust, GROUPS["trust"])
+
+
+def test_learning_buyers_who_imitate_postures_match_their_runs_alone():
+    """Learning conduct with adaptation: a buyer's group is found again from its terms at a review, and a posture
+    imitated in phase 13 stands until then. A member whose market has no buyer due keeps its imitated postures
+    while other members review, as it does alone (small markets, whose buyers' staggered reviews leave steps
+    with no buyer due in some members and not in others)."""
+    changes = {"buyers.conduct": "learning", "adaptation.enabled": True, "adaptation.imitation_interval": 2,
+               "market.buyers": 4, "market.suppliers": 4, "run.steps": 40}
+    members, seeds = [_params(**changes)] * 6, list(range(20, 26))
+    ens = Ensemble(members, seeds).run()
+    for i, seed in enumerate(seeds):
+        alone = TrustMarket(members[i], rng=seed).run()
+        assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
+            ens.recorder.member(i), ens.buyer_sums.frame(ens, i)), i
