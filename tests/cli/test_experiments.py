@@ -339,6 +339,11 @@ def _bad(tmp_path, capsys, body, *extra):
      "prices.min_markup (0.5) must not exceed prices.fair_markup (0.08)"),
     (("partner_share = [0.3, 0.7]", 'seed = [1, 2]'), "sweep.factors.seed: seeds come from the root seed"),
     (("[0.0, 0.6]", "0.5"), "sweep.factors.market.uncertainty: expected a list of values"),
+    (('"tco_per_unit"]', '"tco_per_unit", "tco_per_unit"]'), 'sweep.metrics: repeats the metric "tco_per_unit"'),
+    (("partner_share = [0.3, 0.7]", "\n".join(f'"{k}" = {[round(0.1 * i, 1) for i in range(10)]}' for k in (
+        "buyers.partner_share", "trust.initial", "trust.gain", "trust.loss", "innovation.idea_rate",
+        "market.fit_spread", "trust.share_threshold"))),
+     "sweep.factors: 20,000,000 design points × 3 replications = 60,000,000 runs, more than the 10,000,000"),
 ])
 def test_bad_sweep_files_are_refused_with_one_line(tmp_path, capsys, change, expect):
     err = _bad(tmp_path, capsys, GRID.replace(*change))
@@ -352,6 +357,7 @@ def test_bad_sweep_files_are_refused_with_one_line(tmp_path, capsys, change, exp
     (("{ min = 0.02, max = 0.2 }", "{ min = 0.02, mx = 0.2 }"),
      'sweep.factors.trust.gain.mx: unknown key (did you mean "max"?)'),
     (("{ min = 0.02, max = 0.2 }", "[0.02, 0.2]"), "expected a range { min = …, max = … } for the sobol design"),
+    (("samples = 32", "samples = 4194304"), "sweep.samples: 20,971,520 design points × 1 replication"),
 ])
 def test_bad_sampled_designs_are_refused(tmp_path, capsys, change, expect):
     err = _bad(tmp_path, capsys, SOBOL.format(seeds="common").replace(*change))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParamError
+from ..errors import ParamError, counted
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
 from ..params import Params, bounds, parameter_key, range_fault, suggest
@@ -145,9 +145,11 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise err("metrics", "expected a non-empty list of metric names, "
                              "e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
-    for m in metrics:
+    for i, m in enumerate(metrics):
         if m not in METRIC_COLUMNS and m not in COLUMN_NAMES:
             raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMN_NAMES)}')
+        if m in metrics[:i]:
+            raise err("metrics", f'repeats the metric "{m}"')
 
     raw = table.get("factors", {})
     if not isinstance(raw, dict):
@@ -197,6 +199,12 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
                 raise err(where, why)
             factors.append(Factor(key, lo=float(lo_), hi=float(hi_), integer=ann is int))
 
+    points = _design_points(design, factors, samples)
+    if points * replications > MAX_RUNS:
+        raise err("factors" if design == "grid" else "samples",
+                  f"{points:,} design points × {counted(replications, 'replication')} = {points * replications:,} "
+                  f"runs, more than the {MAX_RUNS:,} a sweep can hold; split it into sweeps of fewer "
+                  f"{'values' if design == 'grid' else 'samples'} or replications")
     sweep = Sweep(name=name, source=source, base=base, table=table, design=design, replications=replications,
                   samples=samples, seed=seed, seeds=seeds, levels=levels, metrics=tuple(metrics),
                   factors=tuple(factors), points=[], matrix=None, scenario=scenario)
@@ -209,6 +217,18 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
             key = f"factors.{exc.key}" if exc.key in point else "factors"
             raise err(key, f"design point {i} ({shown}): {exc.message}") from None
     return sweep
+
+
+MAX_RUNS = 10_000_000  # runs in one sweep: its design points are laid out, and checked, in memory
+
+
+def _design_points(design: str, factors: list[Factor], samples: int | None) -> int:
+    """How many design points ``layout`` makes, counted before making them: a grid's full product, or SALib's
+    samples (one point each for a Latin hypercube, D + 2 for Sobol's first-order sample, D + 1 for a Morris
+    trajectory, D factors)."""
+    if design == "grid":
+        return math.prod(len(f.values) for f in factors)
+    return samples * {"lhs": 1, "sobol": len(factors) + 2, "morris": len(factors) + 1}[design]
 
 
 def needs_salib(design: str, source: str):
