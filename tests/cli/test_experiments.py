@@ -392,3 +392,30 @@ def test_shipped_sweep_files_are_valid():
     sens = load_sweep(scenarios / "sensitivity.toml")
     assert sens.design == "sobol" and {"trust.gain", "innovation.idea_rate"} <= set(sens.keys)
     assert all(math.isfinite(v) for p in sens.points for v in p.values())
+
+
+def test_every_text_of_a_sweeps_figures_lies_inside_the_figure(tmp_path, monkeypatch):
+    """Titles name a metric and a factor by their meanings, which can be long (σ's is a line of its own): each is
+    wrapped to its figure's width, so no title, label or legend is cut off at the figure's edge."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    cut = []
+    savefig = Figure.savefig
+
+    def checked(fig, path, **kwargs):
+        savefig(fig, path, **kwargs)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # as saved, at the figure's own resolution
+        renderer, width, height = canvas.get_renderer(), fig.bbox.width, fig.bbox.height
+        for text in fig.findobj(Text):
+            if text.get_visible() and text.get_text().strip():
+                box = text.get_window_extent(renderer)
+                if box.x0 < -1 or box.x1 > width + 1 or box.y0 < -1 or box.y1 > height + 1:
+                    cut.append((Path(path).name, text.get_text()))
+
+    monkeypatch.setattr(Figure, "savefig", checked)
+    run_sweep(load_sweep(sweep_file(tmp_path, GRID)), tmp_path / "out", workers=1, quiet=True)
+    assert len(list((tmp_path / "out" / "figures").glob("*.png"))) >= 4
+    assert cut == []

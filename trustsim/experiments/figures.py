@@ -4,6 +4,7 @@ map for two-factor grids, and the sensitivity indices."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -93,8 +94,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                 if len(cols) > 1:
                     ax.set_title(col.split(".")[0] + " buyers", fontsize=9)
             what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
-            fig.suptitle(f"{what} against {param_label(f.key, 80).splitlines()[0]}\n(long-run means, "
-                         f"95% intervals over {sweep.replications} replications)", fontsize=9)
+            against = textwrap.fill(f"{what} against {param_label(f.key, 10_000)}", 68 * len(cols))  # the width
+            fig.suptitle(f"{against}\n(long-run means, 95% intervals over {sweep.replications} replications)",
+                         fontsize=9)
             save(fig, f"{_slug(metric)}__{_slug(f.key)}.png")
 
     if sweep.design == "grid" and len(sweep.factors) == 2:
