@@ -516,6 +516,24 @@ def test_report_keeps_the_users_files_in_figures(tmp_path, capsys, small_results
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [] and ours_beside(tmp_path) == []
 
 
+def test_report_draws_over_a_manifestless_runs_figures_only_with_force(tmp_path, capsys, small_results):
+    """A run's tables without their manifest.json can be drawn again, but nothing then says that the files in its
+    figures/ are trustsim's: a file of a figure's name is the user's until --force."""
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    for name in ("timeseries.csv", "buyers.csv"):
+        shutil.copy(small_results / "run" / name, folder / name)
+    (folder / "figures").mkdir()
+    (folder / "figures" / "costs.png").write_text("mine")
+    one_line(main(["report", str(folder)]), capsys.readouterr().err, "no manifest.json", "--force")
+    assert snapshot(folder / "figures") == {"costs.png": b"mine"} and ours_beside(tmp_path) == []
+    assert main(["report", str(folder), "--force"]) == 0, capsys.readouterr().err
+    assert (folder / "figures" / "costs.png").read_bytes().startswith(b"\x89PNG")
+    shutil.rmtree(folder / "figures")  # nothing to overwrite: drawn without --force
+    assert main(["report", str(folder)]) == 0, capsys.readouterr().err
+    assert (folder / "figures" / "costs.png").is_file()
+
+
 @pytest.mark.parametrize("kind", ["run", "reps"])
 def test_report_never_follows_a_symlinked_figures_folder_out_of_the_results(tmp_path, capsys, small_results, kind):
     folder, outside = tmp_path / kind, tmp_path / "outside"

@@ -12,6 +12,9 @@ def arguments(p) -> None:
     p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
                                   "compare, structures, regimes, calibrate); its figures/ are drawn again from "
                                   "its tables")
+    p.add_argument("--force", action="store_true",
+                   help="draw into the figures/ of a run folder that has lost its manifest.json, replacing files of "
+                        "the figures' names (without a manifest nothing says they are trustsim's)")
 
 
 def handle(args) -> int:
@@ -29,6 +32,10 @@ def handle(args) -> int:
     kind = result_kind(folder)
     if kind is None and (folder / "timeseries.csv").is_file():
         kind = "run"  # a run's tables without their manifest
+        figures = folder / "figures"
+        if not args.force and figures.is_dir() and any(figures.iterdir()):
+            raise ParamError(str(figures), None, "has files and the folder no manifest.json to say which are "
+                                                 "trustsim's figures; --force draws over those of the same names")
     with target_lock(folder):  # no other writer replaces the folder meanwhile
         try:
             paths = _redraw(folder, kind)
