@@ -43,6 +43,8 @@ def read_manifest(path: str | Path) -> tuple[dict, Path]:
         raise ParamError(shown, None, "is not a trustsim manifest (no \"trustsim\" version in it)")
     kind = info.get("kind") or ("sweep" if "sweep" in info else "patterns" if "seeds" in info and
                                 "root_seed" not in info else "run")
+    if not isinstance(kind, str):
+        raise ParamError(shown, "kind", f"expected a kind of result such as \"run\", got {kind!r}")
     if kind in OTHER_KINDS:
         raise ParamError(shown, "kind", f"is {OTHER_KINDS[kind]}")
     if kind not in TABLES:
@@ -150,7 +152,7 @@ def _relative_gap(new: Path, old: Path) -> float:
             a, b = pd.json_normalize(json.loads(new.read_text())), pd.json_normalize(json.loads(old.read_text()))
         else:
             a, b = pd.read_csv(new), pd.read_csv(old)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, NotImplementedError):  # a table or JSON that is not trustsim's: differs
         return math.inf
     if list(a.columns) != list(b.columns) or a.shape != b.shape:
         return math.inf

@@ -534,6 +534,37 @@ def test_report_draws_over_a_manifestless_runs_figures_only_with_force(tmp_path,
     assert (folder / "figures" / "costs.png").is_file()
 
 
+@pytest.mark.parametrize("edit", ["bands without step", "runs without status", "runs with words",
+                                  "manifest's figures not names"])
+def test_report_on_tables_edited_out_of_shape_is_one_line_and_keeps_the_figures(tmp_path, capsys, small_results,
+                                                                                sweep_result, edit):
+    import pandas as pd
+
+    kind = "reps" if edit.startswith("bands") else "sweep"
+    folder = tmp_path / kind
+    shutil.copytree(small_results / kind if kind == "reps" else sweep_result, folder)
+    if edit == "bands without step":
+        pd.read_csv(folder / "bands.csv").drop(columns="step").to_csv(folder / "bands.csv", index=False)
+    elif edit.startswith("runs"):
+        runs = pd.read_parquet(folder / "runs.parquet")
+        runs = runs.drop(columns="status") if edit.endswith("status") else runs.assign(
+            **{"advantage.market_share": "x"})
+        runs.to_parquet(folder / "runs.parquet")
+    else:  # a list trustsim did not write: the figures are drawn, the list left as it is
+        info = json.loads((folder / "manifest.json").read_text())
+        info["figures"] = [1, {"a": 1}]
+        (folder / "manifest.json").write_text(json.dumps(info))
+    before = snapshot(folder)
+    code = main(["report", str(folder)])
+    err = capsys.readouterr().err
+    if edit.startswith("manifest"):
+        assert code == 0, err
+        assert json.loads((folder / "manifest.json").read_text())["figures"] == [1, {"a": 1}]
+        return
+    one_line(code, err, str(folder))
+    assert snapshot(folder) == before and ours_beside(tmp_path) == []
+
+
 @pytest.mark.parametrize("kind", ["run", "reps"])
 def test_report_never_follows_a_symlinked_figures_folder_out_of_the_results(tmp_path, capsys, small_results, kind):
     folder, outside = tmp_path / kind, tmp_path / "outside"

@@ -142,6 +142,9 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
     (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
     assert code == 1 and "DIFFERS" in out and "not reproduced" in err
+    (tmp_path / "orig" / "summary.json").write_text("5")  # an original table that is no table: it differs
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
+    assert code == 1 and "summary.json: DIFFERS" in out, out + err
 
 
 BAD_MANIFESTS = {
@@ -155,6 +158,7 @@ BAD_MANIFESTS = {
                      "market.uncertainty"),
     "bad_root_seed": (json.dumps({"trustsim": "0.1.0", "kind": "replications", "params": {}, "root_seed": "x",
                                   "replications": 3}), "root_seed"),
+    "kind_not_a_word": (json.dumps({"trustsim": "0.1.0", "kind": ["run"], "params": {}}), "kind: expected a kind"),
 }
 
 

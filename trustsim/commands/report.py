@@ -38,7 +38,7 @@ def handle(args) -> int:
                                                  "trustsim's figures; --force draws over those of the same names")
     with target_lock(folder):  # no other writer replaces the folder meanwhile
         try:
-            paths = _redraw(folder, kind)
+            paths = _drawn_from_its_tables(folder, kind)
             _list_figures(folder, [p.name for p in map(Path, paths)])
         except OSError as exc:  # a full disk: the line names the folder even where the error names no file
             failure = write_failure(exc)
@@ -60,13 +60,29 @@ def _list_figures(folder, names: list[str]) -> None:
     from ..results import replace_file
 
     info = _read_manifest(folder)
-    if info is None or not isinstance(info.get("figures"), list):
-        return
+    listed = info.get("figures") if info is not None else None
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        return  # no list, or one trustsim did not write: left as it is
     listed = sorted(set(info["figures"]) | set(names))
     if listed != info["figures"]:
         info["figures"] = listed
         replace_file(folder / MARKER,
                      lambda tmp: tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n"))
+
+
+def _drawn_from_its_tables(folder, kind: str | None) -> list:
+    """``_redraw``, with a table edited out of its shape (a column dropped, words where numbers belong, a row
+    twice) refused in one line naming the folder: each kind checks the tables it knows to go wrong, and what
+    else a table lacks surfaces as one of these errors while drawing, with nothing replaced in figures/."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import ParamError
+
+    try:
+        return _redraw(folder, kind)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        why = (str(exc).splitlines() or [""])[0][:120]
+        raise ParamError(str(folder), None, f"cannot draw its figures from its tables ({type(exc).__name__}: {why}); "
+                                            f"they are not as trustsim wrote them") from None
 
 
 def _redraw(folder, kind: str | None) -> list:
