@@ -505,6 +505,36 @@ def test_merge_of_one_folder_twice_names_that_folder(tmp_path, capsys):
     assert snapshot(shard) == before
 
 
+@pytest.mark.parametrize("edit, needle", [
+    (lambda st: st.pop("fingerprint"), "sweep.json: fingerprint: missing"),
+    (lambda st: st.update(shard=5), "sweep.json: shard: expected [K, N]"),
+    (lambda st: st.update(shard=[2, 2, 2]), "sweep.json: shard: expected [K, N]"),
+    (lambda st: st.update(base="x"), "sweep.json: base: missing or not a dict"),
+    (lambda st: st.update(scenario={"foo": 1}), "sweep.json: scenario.name"),
+    (lambda st: st["base"].setdefault("market", {}).update(buyers=-1), "sweep.json: market.buyers"),
+    (lambda st: st.clear() or st.update(a=1), "sweep.json: name: missing"),
+])
+def test_merge_refuses_a_shard_whose_sweep_json_was_edited(tmp_path, capsys, edit, needle):
+    """A shard's sweep.json says which sweep it holds and how it was split; one edited by hand is refused in a
+    line that names it (not the sweep file it names, which is unchanged), and nothing is merged."""
+    path = tmp_path / "sw.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 2\n[market]\nbuyers = 6\nsuppliers = 3\n'
+                    '[sweep]\ndesign = "grid"\nreplications = 1\nseed = 3\n'
+                    '[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n')
+    shards = [tmp_path / "S1", tmp_path / "S2"]
+    for k, where in enumerate(shards, 1):
+        assert main(["sweep", str(path), "--shard", f"{k}/2", "--out", str(where), "--workers", "1", "--quiet"]) == 0
+    state = json.loads((shards[0] / "sweep.json").read_text())
+    edit(state)
+    (shards[0] / "sweep.json").write_text(json.dumps(state))
+    capsys.readouterr()
+    one_line(main(["merge", *map(str, shards), "--out", str(tmp_path / "M")]), capsys.readouterr().err, needle)
+    assert not (tmp_path / "M").exists()
+    (shards[0] / "sweep.json").write_text("[1]")  # JSON, not a state: resuming the shard is refused too
+    one_line(main(["sweep", str(path), "--shard", "1/2", "--out", str(shards[0]), "--resume", "--quiet"]),
+             capsys.readouterr().err, "different sweep")
+
+
 @pytest.mark.parametrize("kind", ["run", "reps"])
 def test_report_keeps_the_users_files_in_figures(tmp_path, capsys, small_results, kind):
     folder = tmp_path / kind

@@ -166,6 +166,8 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
                 old = json.loads((out / STATE).read_text())
             except (OSError, ValueError):
                 old = {}
+            if not isinstance(old, dict):  # JSON, but not the state trustsim wrote: another sweep's, for all we know
+                old = {}
             same = old.get("fingerprint") == state["fingerprint"] and old.get("shard") == state["shard"]
             if resume:
                 if not same:

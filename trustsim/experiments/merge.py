@@ -16,15 +16,38 @@ from ..results import write_atomically
 from .design import build_sweep
 from .journal import JOURNAL, STATE, finish, read_journal
 
+_STATE_TYPES = {"name": str, "source": str, "fingerprint": str, "runs": int, "base": dict, "sweep": dict,
+                "scenario": dict}
+
+
+def _shard_state(folder: Path) -> dict:
+    """A shard's ``sweep.json``, with the keys and types the merge reads; ParamError naming the file otherwise (a
+    state edited by hand, or a file of that name that trustsim did not write)."""
+    path = folder / STATE
+    try:
+        st = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise ParamError(str(folder), None, "not a sweep folder (no sweep.json)") from None
+    if not isinstance(st, dict):
+        raise ParamError(str(path), None, "is not a sweep's state (not a JSON object)")
+    for key, kind in _STATE_TYPES.items():
+        if not isinstance(st.get(key), kind) or isinstance(st.get(key), bool):
+            raise ParamError(str(path), key, f"missing or not a {kind.__name__}; not the state trustsim wrote")
+    shard = st.get("shard", ...)
+    ok = shard is None or (isinstance(shard, list) and len(shard) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) for x in shard) and 1 <= shard[0] <= shard[1])
+    if not ok:
+        raise ParamError(str(path), "shard", f"expected [K, N] with 1 ≤ K ≤ N, or null, got {shard!r}")
+    if not isinstance(st["scenario"].get("name"), str):
+        raise ParamError(str(path), "scenario.name", "missing or not a str; not the state trustsim wrote")
+    return st
+
 
 def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures: bool = True) -> Path:
     """Combine the folders of ``--shard K/N`` runs into the folder the whole sweep would have written."""
     states = []
     for d in map(Path, dirs):
-        try:
-            st = json.loads((d / STATE).read_text())
-        except (OSError, ValueError):
-            raise ParamError(str(d), None, "not a sweep folder (no sweep.json)") from None
+        st = _shard_state(d)
         if not (d / "manifest.json").exists():
             n = len(read_journal(d / JOURNAL))
             raise ParamError(str(d), None, f"is not finished ({n} of {st.get('runs')} runs); finish it with "
@@ -53,8 +76,11 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         shown = ", ".join(f"{k}/{n}" for k in missing)
         raise ParamError(str(out), None, f"shard{'s' if len(missing) > 1 else ''} {shown} missing")
     scenario = SimpleNamespace(**first["scenario"])
-    base = validate(first["base"], first["source"])
-    sweep = build_sweep(first["name"], first["source"], base, first["sweep"], scenario)
+    try:  # checked when the shard began: a fault now is in its sweep.json, not in the sweep file it names
+        base = validate(first["base"], first["source"])
+        sweep = build_sweep(first["name"], first["source"], base, first["sweep"], scenario)
+    except ParamError as exc:
+        raise ParamError(str(states[0][0] / STATE), exc.key, exc.message) from None
     entries: dict[int, dict] = {}
     for d, _ in states:
         entries.update(read_journal(d / JOURNAL))
