@@ -52,11 +52,11 @@ def read_manifest(path: str | Path) -> tuple[dict, Path]:
     info["kind"] = kind
     if not isinstance(info.get("params"), dict):
         raise ParamError(shown, "params", "missing: the manifest does not hold the resolved parameters")
-    if kind == "replications":
-        for key in ("root_seed", "replications"):
+    if kind == "replications":  # the ranges of run --seed and --seeds, which wrote them
+        for key, lo, hi in (("root_seed", 0, 2**63 - 1), ("replications", 2, 1_000_000)):
             value = info.get(key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ParamError(shown, key, f"expected a whole number, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise ParamError(shown, key, f"expected a whole number from {lo} to {hi}, got {value!r}")
     return info, path.parent
 
 

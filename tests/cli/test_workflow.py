@@ -158,6 +158,10 @@ BAD_MANIFESTS = {
                      "market.uncertainty"),
     "bad_root_seed": (json.dumps({"trustsim": "0.1.0", "kind": "replications", "params": {}, "root_seed": "x",
                                   "replications": 3}), "root_seed"),
+    "too_few_replications": (json.dumps({"trustsim": "0.1.0", "kind": "replications", "params": {},
+                                         "root_seed": 1, "replications": 0}), "manifest.json: replications"),
+    "root_seed_too_large": (json.dumps({"trustsim": "0.1.0", "kind": "replications", "params": {},
+                                        "root_seed": 10**40, "replications": 3}), "manifest.json: root_seed"),
     "kind_not_a_word": (json.dumps({"trustsim": "0.1.0", "kind": ["run"], "params": {}}), "kind: expected a kind"),
 }
 
@@ -170,6 +174,16 @@ def test_rerun_refuses_a_manifest_it_cannot_use(case, tmp_path, capsys):
     before = listing(tmp_path)
     refused(*run_cli(capsys, "rerun", tmp_path / "m" / "manifest.json", "--out", tmp_path / "o")[::2], needle)
     assert listing(tmp_path) == before
+
+
+def test_rerun_prints_a_recorded_name_without_its_control_characters(tmp_path, capsys):
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    info = json.loads((tmp_path / "orig" / "manifest.json").read_text())
+    info["scenario"]["name"] = "base\x1b[31mline\nnext"
+    (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    assert code == 0, err
+    assert "base\\x1b[31mline\\nnext: run made again" in out and "\x1b" not in out, out
 
 
 def test_rerun_of_a_missing_manifest(tmp_path, capsys):

@@ -30,6 +30,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..capacity import check_memory
+    from ..errors import safe_text
     from ..reproduce import TABLES, compare_file, read_manifest, scenario_of, version_differences
     from ..results import check_target, scenario_files
 
@@ -60,7 +61,8 @@ def handle(args) -> int:
         rep = replicate(scenario, info["replications"], root=info["root_seed"], workers=args.workers,
                         quiet=args.quiet)
         write_replications(rep, out, args.force, protect=protect)
-    print(f"{scenario.name}: {kind} made again from {source} in {time.perf_counter() - t0:.1f} s → {out}/")
+    print(f"{safe_text(scenario.name)}: {kind} made again from {safe_text(source, 400)} in "
+          f"{time.perf_counter() - t0:.1f} s → {safe_text(out, 400)}/")
     worst = "identical"
     for name in TABLES[kind]:
         verdict, gap = compare_file(out / name, folder / name)
