@@ -565,7 +565,7 @@ def test_report_draws_over_a_manifestless_runs_figures_only_with_force(tmp_path,
 
 
 @pytest.mark.parametrize("edit", ["bands without step", "runs without status", "runs with words",
-                                  "manifest's figures not names"])
+                                  "manifest's figures not names", "state's factor out of range"])
 def test_report_on_tables_edited_out_of_shape_is_one_line_and_keeps_the_figures(tmp_path, capsys, small_results,
                                                                                 sweep_result, edit):
     import pandas as pd
@@ -580,6 +580,10 @@ def test_report_on_tables_edited_out_of_shape_is_one_line_and_keeps_the_figures(
         runs = runs.drop(columns="status") if edit.endswith("status") else runs.assign(
             **{"advantage.market_share": "x"})
         runs.to_parquet(folder / "runs.parquet")
+    elif edit.startswith("state"):  # blamed on sweep.json, not on the sweep file it names
+        state = json.loads((folder / "sweep.json").read_text())
+        state["sweep"]["factors"]["market.uncertainty"] = [0.0, 7.0]
+        (folder / "sweep.json").write_text(json.dumps(state))
     else:  # a list trustsim did not write: the figures are drawn, the list left as it is
         info = json.loads((folder / "manifest.json").read_text())
         info["figures"] = [1, {"a": 1}]
@@ -591,7 +595,7 @@ def test_report_on_tables_edited_out_of_shape_is_one_line_and_keeps_the_figures(
         assert code == 0, err
         assert json.loads((folder / "manifest.json").read_text())["figures"] == [1, {"a": 1}]
         return
-    one_line(code, err, str(folder))
+    one_line(code, err, str(folder / "sweep.json") if edit.startswith("state") else str(folder))
     assert snapshot(folder) == before and ours_beside(tmp_path) == []
 
 

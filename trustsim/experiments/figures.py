@@ -173,6 +173,8 @@ def redraw(folder: str | Path) -> list[Path]:
         sweep = build_sweep(state["name"], state["source"], base, state["sweep"], SimpleNamespace(**state["scenario"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "sweep.json"), None, f"cannot be read as a sweep's state ({exc})") from None
+    except ParamError as exc:  # checked when the sweep began: a fault now is in sweep.json, not in the file it names
+        raise ParamError(str(folder / "sweep.json"), exc.key, exc.message) from None
     if state.get("shard"):
         raise ParamError(str(folder), None, "is one shard of a sweep; merge the shards (trustsim merge) and "
                                             "report on the merged folder")
