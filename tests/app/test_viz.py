@@ -220,6 +220,14 @@ def test_picker_leaves_out_sweep_files_and_viz_refuses_one(tmp_path, capsys, mon
     assert len(err.strip().splitlines()) == 1 and "many.toml" in err and "trustsim sweep" in err
 
 
+def test_viz_refuses_an_empty_scenario_path_as_run_does(capsys, monkeypatch):
+    """An empty path is a path that names no file, not "no scenario given" (which would start the baseline)."""
+    monkeypatch.setattr(serve, "server_command", lambda host, port: pytest.fail("the server was started"))
+    assert main(["viz", ""]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not a TOML file" in err
+
+
 def test_csv_download_is_the_results_contract_time_series():
     model = TrustMarket(steps=5)
     model.run()

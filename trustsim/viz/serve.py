@@ -253,7 +253,7 @@ def serve(args) -> int:
     """``trustsim viz``: check the scenario, pick the address, run Solara's server until interrupted."""
     env = server_env()
     name = "baseline"
-    if args.scenario:
+    if args.scenario is not None:  # an empty path is refused by load_scenario, not read as "none given"
         scenario = load_scenario(args.scenario)  # bad input: ParamError, exit 2, nothing started
         if scenario.sweep is not None:
             raise ParamError(args.scenario, "sweep", "a sweep file describes many markets and the app shows one: "
