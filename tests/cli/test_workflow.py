@@ -86,6 +86,14 @@ def test_bad_replications_are_refused(args, needles, tmp_path, capsys):
     assert listing(tmp_path) == []
 
 
+@pytest.mark.parametrize("argv", [["run", BASELINE, "--seeds", "1000001"], ["patterns", "--seeds", "99999999999"],
+                                  ["structures", "--suite-seeds", "2000000"],
+                                  ["compare", BASELINE, HIGH, "--seeds", "5000000"]])
+def test_more_seeds_than_a_command_can_lay_out_are_refused_before_anything_runs(argv, tmp_path, capsys):
+    refused(*run_cli(capsys, *argv, "--out", tmp_path / "o")[::2], "seeds", "more than the 1000000")
+    assert listing(tmp_path) == []
+
+
 def test_run_on_a_sweep_file_or_a_manifest_names_the_right_command(replications, tmp_path, capsys):
     refused(*run_cli(capsys, "run", ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", tmp_path / "o")[::2],
             "is a sweep file", "trustsim sweep")

@@ -40,6 +40,17 @@ def pos_int(text: str) -> int:
     return value
 
 
+MAX_SEEDS = 1_000_000  # a sweep's replications at most: its runs are laid out in memory
+
+
+def seed_count(text: str) -> int:
+    """How many seeds (runs of each scenario or point): 1 to MAX_SEEDS."""
+    value = pos_int(text)
+    if value > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is more than the {MAX_SEEDS} seeds a command runs")
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port: 1 to 65535."""
     value = integer(text)

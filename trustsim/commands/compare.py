@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .argtypes import folder, nonneg_int, pos_int
+from .argtypes import folder, nonneg_int, pos_int, seed_count
 
 NAME = "compare"
 HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
@@ -14,7 +14,7 @@ def arguments(p) -> None:
     """The arguments of ``trustsim compare``."""
     p.add_argument("a", help="scenario TOML file, or a results folder (a run or replications)")
     p.add_argument("b", help="the same kind as A")
-    p.add_argument("--seeds", type=pos_int, metavar="N",
+    p.add_argument("--seeds", type=seed_count, metavar="N",
                    help="scenarios: runs of each on the same N seeds (default 10)")
     p.add_argument("--seed", type=nonneg_int, help="scenarios: root seed of the common seeds (default: A's run.seed)")
     p.add_argument("--steps", type=pos_int, help="scenarios: number of steps of every run")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, pos_int
+from .argtypes import folder, pos_int, seed_count
 
 NAME = "patterns"
 ADVISED_SEEDS = 30
@@ -14,7 +14,7 @@ HELP = "run the pattern suite P1–P10 and R1–R4 and print its table"
 
 def arguments(p) -> None:
     """The arguments of ``trustsim patterns``."""
-    p.add_argument("--seeds", type=pos_int, default=ADVISED_SEEDS,
+    p.add_argument("--seeds", type=seed_count, default=ADVISED_SEEDS,
                    help=f"seeds per scenario variant (default {ADVISED_SEEDS})")
     p.add_argument("--out", type=folder, default="results/patterns",
                    help="folder for the figures (default results/patterns)")

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from .argtypes import folder, nonneg_int, pos_int
+from .argtypes import folder, nonneg_int, pos_int, seed_count
 
 NAME = "run"
 HELP = "run a scenario and write its results folder"
@@ -23,7 +23,7 @@ def arguments(p) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds files other than a trustsim result (its contents are lost)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--seeds", type=pos_int, metavar="N",
+    p.add_argument("--seeds", type=seed_count, metavar="N",
                    help="replications: N runs with seeds derived from the seed as sweeps derive them, on all cores; "
                         "writes each run, replications.csv, summary.json (means, sd, 95%% intervals) and band figures")
     p.add_argument("--workers", type=pos_int, help="with --seeds: worker processes (default: all cores)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, pos_int
+from .argtypes import folder, pos_int, seed_count
 
 NAME = "structures"
 ADVISED_SEEDS = 30
@@ -16,7 +16,7 @@ HELP = "does partnership pay under every reading of the contested choices? (figu
 
 def common_arguments(p, out: str, seeds: int) -> None:
     """The arguments ``structures`` and ``regimes`` share."""
-    p.add_argument("--seeds", type=pos_int, default=seeds, help=f"seeds per point (default {seeds})")
+    p.add_argument("--seeds", type=seed_count, default=seeds, help=f"seeds per point (default {seeds})")
     p.add_argument("--out", type=folder, default=out, help=f"results folder (default {out})")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
     p.add_argument("--steps", type=pos_int, help="steps per run (default: run.steps; the long run is its "
@@ -28,7 +28,7 @@ def common_arguments(p, out: str, seeds: int) -> None:
 def arguments(p) -> None:
     """The arguments of ``trustsim structures``."""
     common_arguments(p, "results/structures", ADVISED_SEEDS)
-    p.add_argument("--suite-seeds", type=pos_int, default=SUITE_SEEDS,
+    p.add_argument("--suite-seeds", type=seed_count, default=SUITE_SEEDS,
                    help=f"seeds of the pattern suite under each structure (default {SUITE_SEEDS}: the suite's "
                         f"40 variants under 8 structures at 30 seeds would take about an hour on 2 cores)")
 
