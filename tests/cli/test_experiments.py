@@ -340,6 +340,7 @@ def _bad(tmp_path, capsys, body, *extra):
     (("partner_share = [0.3, 0.7]", 'seed = [1, 2]'), "sweep.factors.seed: seeds come from the root seed"),
     (("[0.0, 0.6]", "0.5"), "sweep.factors.market.uncertainty: expected a list of values"),
     (('"tco_per_unit"]', '"tco_per_unit", "tco_per_unit"]'), 'sweep.metrics: repeats the metric "tco_per_unit"'),
+    (("[0.0, 0.6]", "[0.0, -0.0]"), "sweep.factors.market.uncertainty: repeats a value"),
     (("partner_share = [0.3, 0.7]", "\n".join(f'"{k}" = {[round(0.1 * i, 1) for i in range(10)]}' for k in (
         "buyers.partner_share", "trust.initial", "trust.gain", "trust.loss", "innovation.idea_rate",
         "market.fit_spread", "trust.share_threshold"))),

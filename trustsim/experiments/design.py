@@ -179,7 +179,7 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
                     lo, hi = bounds(key)
                     if (lo is not None and v < lo) or (hi is not None and v > hi):
                         raise err(where, f"{v!r} is out of range (allowed {lo} to {hi})")
-            if len(set(map(repr, values))) < len(values):
+            if len({repr(v + 0.0) if is_number(v) else repr(v) for v in values}) < len(values):  # -0.0 is 0.0
                 raise err(where, "repeats a value")
             factors.append(Factor(key, values=values))
         else:
