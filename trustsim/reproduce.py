@@ -17,8 +17,9 @@ import platform
 from pathlib import Path
 
 from . import __version__
+from .capacity import MAX_REPLICATIONS
 from .errors import ParamError
-from .params import validate
+from .params import bounds, validate
 from .scenario import Scenario, read_small_file
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
@@ -53,7 +54,10 @@ def read_manifest(path: str | Path) -> tuple[dict, Path]:
     if not isinstance(info.get("params"), dict):
         raise ParamError(shown, "params", "missing: the manifest does not hold the resolved parameters")
     if kind == "replications":  # the ranges of run --seed and --seeds, which wrote them
-        for key, lo, hi in (("root_seed", 0, 2**63 - 1), ("replications", 2, 1_000_000)):
+        # on use: stats loads NumPy, which reading a run's manifest does not need
+        from .stats import MIN_SEEDS
+
+        for key, (lo, hi) in (("root_seed", bounds("run.seed")), ("replications", (MIN_SEEDS, MAX_REPLICATIONS))):
             value = info.get(key)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
                 raise ParamError(shown, key, f"expected a whole number from {lo} to {hi}, got {value!r}")

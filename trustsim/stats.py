@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+MIN_SEEDS = 2  # runs a 95% interval of a mean needs
+
 ADVANTAGES = {
     # partner buyers' mean market share minus aggressive buyers', in units of the equal share 1/n
     "advantage.market_share": "partner minus aggressive market share per buyer, in units of the equal share 1/n",

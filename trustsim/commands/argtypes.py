@@ -40,14 +40,15 @@ def pos_int(text: str) -> int:
     return value
 
 
-MAX_SEEDS = 1_000_000  # a sweep's replications at most: its runs are laid out in memory
-
-
 def seed_count(text: str) -> int:
-    """How many seeds (runs of each scenario or point): 1 to MAX_SEEDS."""
+    """How many seeds (runs of each scenario or point): 1 to a sweep's most replications, whose runs are laid out
+    in memory (``capacity.MAX_REPLICATIONS``)."""
+    # on use: `trustsim --help` imports this module, and only a command given --seeds needs the sweeps' limits
+    from ..capacity import MAX_REPLICATIONS
+
     value = pos_int(text)
-    if value > MAX_SEEDS:
-        raise argparse.ArgumentTypeError(f"{shown(value)} is more than the {MAX_SEEDS} seeds a command runs")
+    if value > MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is more than the {MAX_REPLICATIONS} seeds a command runs")
     return value
 
 

@@ -63,7 +63,7 @@ def _list_figures(folder, names: list[str]) -> None:
     listed = info.get("figures") if info is not None else None
     if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
         return  # no list, or one trustsim did not write: left as it is
-    listed = sorted(set(info["figures"]) | set(names))
+    listed = sorted(set(listed) | set(names))
     if listed != info["figures"]:
         info["figures"] = listed
         replace_file(folder / MARKER,

@@ -12,14 +12,16 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from ..capacity import MAX_REPLICATIONS
 from ..errors import ParamError, counted
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
-from ..params import Params, bounds, parameter_key, range_fault, suggest
+from ..params import Params, bounds, parameter_key, range_fault, suggest, validate
 from ..scenario import load_scenario
 from ..stats import ADVANTAGES
 
@@ -115,8 +117,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     if design not in DESIGNS:
         raise err("design", f"{design!r} is not one of {', '.join(DESIGNS)}{suggest(str(design), DESIGNS)}")
     replications = table.get("replications", 1)
-    if not is_int(replications) or not 1 <= replications <= 1_000_000:
-        raise err("replications", f"expected a whole number from 1 to 1000000, got {replications!r}")
+    if not is_int(replications) or not 1 <= replications <= MAX_REPLICATIONS:
+        raise err("replications", f"expected a whole number from 1 to {MAX_REPLICATIONS}, got {replications!r}")
     samples = table.get("samples")
     if design == "grid":
         if samples is not None:
@@ -217,6 +219,17 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
             key = f"factors.{exc.key}" if exc.key in point else "factors"
             raise err(key, f"design point {i} ({shown}): {exc.message}") from None
     return sweep
+
+
+def rebuilt_sweep(state: dict, state_path: str | Path) -> Sweep:
+    """The sweep a folder's ``sweep.json`` records (``state``), built again from its base parameters and its
+    [sweep] table, to redraw its figures or merge its shards. Both were checked when the sweep began, so a fault
+    now is in ``sweep.json``: the error names that file, not the sweep file the state records."""
+    try:
+        base = validate(state["base"], str(state_path))
+        return build_sweep(state["name"], state["source"], base, state["sweep"], SimpleNamespace(**state["scenario"]))
+    except ParamError as exc:
+        raise ParamError(str(state_path), exc.key, exc.message) from None
 
 
 MAX_RUNS = 10_000_000  # runs in one sweep: its design points are laid out, and checked, in memory

@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from ..errors import ParamError
 from ..labels import column_label, param_label, short_column_label
-from ..params import validate
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
-from .design import Sweep, build_sweep, is_number
+from .design import Sweep, is_number, rebuilt_sweep
 
 SENSITIVITY_TOP = 15  # factors shown per metric in sensitivity.png (every factor's indices are in the table)
 
@@ -169,12 +167,9 @@ def redraw(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     try:
         state = json.loads((folder / "sweep.json").read_text())
-        base = validate(state["base"], str(folder / "sweep.json"))
-        sweep = build_sweep(state["name"], state["source"], base, state["sweep"], SimpleNamespace(**state["scenario"]))
+        sweep = rebuilt_sweep(state, folder / "sweep.json")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "sweep.json"), None, f"cannot be read as a sweep's state ({exc})") from None
-    except ParamError as exc:  # checked when the sweep began: a fault now is in sweep.json, not in the file it names
-        raise ParamError(str(folder / "sweep.json"), exc.key, exc.message) from None
     if state.get("shard"):
         raise ParamError(str(folder), None, "is one shard of a sweep; merge the shards (trustsim merge) and "
                                             "report on the merged folder")

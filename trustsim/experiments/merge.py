@@ -8,12 +8,10 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 from ..errors import ParamError
-from ..params import validate
 from ..results import write_atomically
-from .design import build_sweep
+from .design import rebuilt_sweep
 from .journal import JOURNAL, STATE, finish, read_journal
 
 _STATE_TYPES = {"name": str, "source": str, "fingerprint": str, "runs": int, "base": dict, "sweep": dict,
@@ -75,12 +73,7 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     if missing:
         shown = ", ".join(f"{k}/{n}" for k in missing)
         raise ParamError(str(out), None, f"shard{'s' if len(missing) > 1 else ''} {shown} missing")
-    scenario = SimpleNamespace(**first["scenario"])
-    try:  # checked when the shard began: a fault now is in its sweep.json, not in the sweep file it names
-        base = validate(first["base"], first["source"])
-        sweep = build_sweep(first["name"], first["source"], base, first["sweep"], scenario)
-    except ParamError as exc:
-        raise ParamError(str(states[0][0] / STATE), exc.key, exc.message) from None
+    sweep = rebuilt_sweep(first, states[0][0] / STATE)
     entries: dict[int, dict] = {}
     for d, _ in states:
         entries.update(read_journal(d / JOURNAL))

@@ -17,14 +17,13 @@ from pathlib import Path
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
-from ..stats import ADVANTAGES, describe, interval_frame
+from ..stats import ADVANTAGES, MIN_SEEDS, describe, interval_frame
 from .design import METRIC_COLUMNS, build_sweep
 from .execute import sweep_tables
 from .replicate_figures import draw
 
 KIND = "replications"
 ID_COLUMNS = ("replicate", "seed", "status", "error")
-MIN_SEEDS = 2
 
 
 def _clean(value):
