@@ -244,30 +244,30 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
     """Each of the runs ``todo`` (``n_todo`` run ids) as it finishes, from ensembles of ``batch`` runs (None:
     ``batch_size``) kept ``2 × slots`` deep on ``executor``: ``{"row", "wall", "timeseries"}`` (the time series
     as Parquet bytes, if asked). Every run of a sweep, whether its rows go to a folder's journal
-    (:func:`run_sweep`) or to tables in memory (:func:`sweep_tables`), comes from here."""
+    (:func:`run_sweep`) or to tables in memory (:func:`sweep_tables`), comes from here.
+
+    Stopped early (Ctrl-C, a failure), it leaves the runs still pending to the executor's owner, whose shut-down
+    cancels them (``executor_for``): cancelling a Dask executor's future from here raced with its result, and
+    when the result won, distributed logged a traceback after the sweep's own one line."""
     size = batch or batch_size(sweep.base, n_todo, slots)
     stream = batches(tasks(sweep, todo, timeseries, fail), size)
     window = 2 * slots
     exhausted = False
     pending: set = set()
-    try:
-        while True:
-            while not exhausted and len(pending) < window:
-                group = next(stream, None)
-                if group is None:
-                    exhausted = True
-                    break
-                pending.add(executor.submit(run_batch, group))
-            if not pending:
+    while True:
+        while not exhausted and len(pending) < window:
+            group = next(stream, None)
+            if group is None:
+                exhausted = True
                 break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                for result in fut.result():  # run_batch never raises; a dead worker process does
-                    yield result
-                    progress.update(result["row"]["status"] == "ok")
-    finally:
-        for fut in pending:
-            fut.cancel()
+            pending.add(executor.submit(run_batch, group))
+        if not pending:
+            break
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            for result in fut.result():  # run_batch never raises; a dead worker process does
+                yield result
+                progress.update(result["row"]["status"] == "ok")
 
 
 def check_fits(sweep: Sweep, workers: int | None, dask: str | None, batch: int | None) -> None:
