@@ -127,33 +127,51 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
             save(fig, f"heatmap__{_slug(metric)}.png")
 
     if sens is not None and len(sens):
-        metrics = list(dict.fromkeys(sens["metric"]))
-        shown = min(len(sweep.factors), SENSITIVITY_TOP)
-        fig = Figure(figsize=(7.5, 2.2 + 0.5 * shown * len(metrics)))
-        axes = fig.subplots(len(metrics), 1, squeeze=False)
-        for ax, m in zip(axes[:, 0], metrics, strict=True):
-            s = sens[sens["metric"] == m]
-            if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first
-                s = s.sort_values("ST" if sweep.design == "sobol" else "mu_star", ascending=False).head(shown)
-            y = np.arange(len(s))
-            if sweep.design == "sobol":
-                ax.barh(y - 0.2, s["S1"], 0.4, xerr=s["S1_conf"], label="first order S1", color="tab:blue", capsize=2)
-                ax.barh(y + 0.2, s["ST"], 0.4, xerr=s["ST_conf"], label="total ST", color="tab:orange", capsize=2)
-                ax.set_xlabel("Sobol index (95% interval)")
-            else:
-                ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label="μ*", color="tab:blue", capsize=2)
-                ax.barh(y + 0.2, s["sigma"], 0.4, label="σ", color="tab:orange")
-                ax.set_xlabel("Morris elementary effects")
-            ax.set_yticks(y, [param_label(k, 36) for k in s["factor"]], fontsize=7)
-            ax.invert_yaxis()
-            more = (f"\n(the {shown} of {len(sweep.factors)} parameters with the largest "
-                    f"{'total index' if sweep.design == 'sobol' else 'μ*'}; all in sensitivity.csv)"
-                    if len(sweep.factors) > shown else "")
-            ax.set_title(column_label(m, 80) + more, fontsize=9)
-            ax.legend(fontsize=7, frameon=False)
-        save(fig, "sensitivity.png")
+        save(sensitivity_figure(sens, sweep.design, len(sweep.factors)), "sensitivity.png")
 
     return names
+
+
+_ROW_INCHES, _LINE_INCHES = 0.5, 0.14  # a factor's row at least, and one line of its 7-point label
+
+
+def sensitivity_figure(sens, design: str, n_factors: int):
+    """The sensitivity indices (``sens``: sensitivity.csv's rows) of each metric, one panel per metric: Sobol's S1
+    and ST, or Morris's μ* and σ, of the ``SENSITIVITY_TOP`` most influential of ``n_factors`` factors. A factor's
+    row is as tall as its label's lines need, so that long meanings do not run into their neighbours'."""
+    # only drawing needs matplotlib
+    from matplotlib.figure import Figure
+
+    sobol = design == "sobol"
+    shown = min(n_factors, SENSITIVITY_TOP)
+    panels = []
+    for m in dict.fromkeys(sens["metric"]):
+        s = sens[sens["metric"] == m]
+        if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first
+            s = s.sort_values("ST" if sobol else "mu_star", ascending=False).head(shown)
+        labels = [param_label(k, 36) for k in s["factor"]]
+        rows = np.maximum(1.0, np.array([label.count("\n") + 1 for label in labels]) * _LINE_INCHES / _ROW_INCHES)
+        panels.append((m, s, labels, rows))
+    heights = [rows.sum() * _ROW_INCHES + 1.6 for *_, rows in panels]  # + the panel's title and axis
+    fig = Figure(figsize=(7.5, sum(heights) + 0.6))
+    axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, (m, s, labels, rows) in zip(axes[:, 0], panels, strict=True):
+        y = np.cumsum(rows) - rows / 2  # each row's middle, rows as tall as their labels
+        if sobol:
+            ax.barh(y - 0.2, s["S1"], 0.4, xerr=s["S1_conf"], label="first order S1", color="tab:blue", capsize=2)
+            ax.barh(y + 0.2, s["ST"], 0.4, xerr=s["ST_conf"], label="total ST", color="tab:orange", capsize=2)
+            ax.set_xlabel("Sobol index (95% interval)")
+        else:
+            ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label="μ*", color="tab:blue", capsize=2)
+            ax.barh(y + 0.2, s["sigma"], 0.4, label="σ", color="tab:orange")
+            ax.set_xlabel("Morris elementary effects")
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.set_ylim(rows.sum(), 0)  # the first factor on top
+        more = (f"\n(the {shown} of {n_factors} parameters with the largest "
+                f"{'total index' if sobol else 'μ*'}; all in sensitivity.csv)" if n_factors > shown else "")
+        ax.set_title(column_label(m, 80) + more, fontsize=9)
+        ax.legend(fontsize=7, frameon=False, loc="lower right")  # the least influential's corner
+    return fig
 
 
 def redraw(folder: str | Path) -> list[Path]:
