@@ -199,8 +199,10 @@ def test_killed_sweep_resumes_to_the_same_table_without_recomputing(tmp_path):
     run_sweep(sweep, tmp_path / "whole", workers=1, quiet=True, figures=False)
 
     out = tmp_path / "killed"
+    # ensembles of 4 runs: the journal grows 4 lines at a time, so the kill lands part-way even when this process
+    # waits long for the processor (in 2 ensembles of 40, the second could finish before the kill)
     proc = subprocess.Popen([sys.executable, "-m", "trustsim", "sweep", str(path), "--out", str(out), "--workers", "1",
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--batch", "4", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journal = out / JOURNAL
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -210,6 +212,7 @@ def test_killed_sweep_resumes_to_the_same_table_without_recomputing(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = journal.read_bytes()
+    before = before[: before.rfind(b"\n") + 1]  # the lines written whole (the kill can land in one's writing)
     kept = before.count(b"\n")
     assert 5 <= kept < 80, "the sweep should have been killed part-way"
     assert not (out / "runs.csv").exists()
@@ -457,3 +460,28 @@ def test_every_text_of_a_sweeps_figures_lies_inside_the_figure(tmp_path, monkeyp
     run_sweep(load_sweep(sweep_file(tmp_path, GRID)), tmp_path / "out", workers=1, quiet=True)
     assert len(list((tmp_path / "out" / "figures").glob("*.png"))) >= 4
     assert cut == []
+
+
+def test_the_factors_labels_of_a_sensitivity_figure_do_not_run_into_one_another():
+    """The 75-parameter analysis shown in docs/experiments.md: a factor's meaning can take four lines, and its row
+    is as tall as they need, so no label of a panel touches its neighbour's and none leaves the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from trustsim.experiments.figures import SENSITIVITY_TOP, sensitivity_figure
+
+    sens = pd.read_csv(Path(__file__).parents[2] / "docs" / "sensitivity_all" / "sensitivity.csv")
+    fig = sensitivity_figure(sens, "sobol", sens["factor"].nunique())
+    fig.tight_layout()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    lines, touching = 0, []
+    for ax in fig.axes:
+        labels = [t for t in ax.get_yticklabels() if t.get_text()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        lines = max(lines, *(t.get_text().count("\n") + 1 for t in labels))
+        assert len(boxes) == SENSITIVITY_TOP and all(b.y0 >= 0 and b.y1 <= fig.bbox.height for b in boxes)
+        touching += [(labels[i].get_text(), labels[i + 1].get_text()) for i in range(len(labels) - 1)
+                     if boxes[i].y0 < boxes[i + 1].y1 + 1]  # a label above the next, 1 pixel apart at least
+    print(len(fig.axes), "panels; the longest label has", lines, "lines; touching:", touching)
+    assert lines >= 4 and touching == []
