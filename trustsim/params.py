@@ -98,7 +98,7 @@ class Suppliers(Group):
     quality: float = P(0.97, 0.8, 1.0, "probability", "mean probability that a lot is conforming at full effort")
     alignment_mean: float = P(0.85, 0.3, 1.0, "share", "mean match between what sales promise and what delivery and service do (S5)")
     integrity_mean: float = P(0.8, 0.0, 1.0, "share", "mean of suppliers' hidden integrity θ, drawn at entry from a Beta distribution (S14)")
-    integrity_sd: float = P(0.15, 0.0, 0.5, "share", "spread of integrity (0: every supplier has the mean); capped below the largest a Beta allows")
+    integrity_sd: float = P(0.15, 0.0, 0.5, "share", "spread of integrity (0: every supplier has the mean); below 1e-6 counts as 0; capped below the largest a Beta allows")
     padding_max: float = P(0.15, 0.0, 1.0, "share of cost", "cost padding in cost-plus prices of a supplier with no integrity that is never audited")
     shirk_saving: float = P(0.04, 0.0, 1.0, "share of cost", "cost saved on a lot where corners are cut")
     shirk_defect: float = P(0.25, 0.0, 1.0, "probability", "defect probability added by cutting corners")

@@ -107,14 +107,19 @@ def due_for_rebid(step, phase, rebid_interval):
 
 # --- 3. supplier conduct -----------------------------------------------------------------------
 
+INTEGRITY_SD_RESOLUTION = 1e-6  # an integrity sd below it counts as 0 (docs/ODD.md, decision 31)
+
+
 def integrity_beta(mean, sd):
     """S14: the Beta distribution's ``(a, b, spread)`` with this mean and standard deviation; ``spread`` is
     false where every supplier gets the mean (sd 0, or a mean of 0 or 1). An sd beyond the largest a Beta
-    allows, √(mean · (1 − mean)), is taken as √0.98 (about 0.99) of it."""
+    allows, √(mean · (1 − mean)), is taken as √0.98 (about 0.99) of it; an sd below a millionth
+    (``INTEGRITY_SD_RESOLUTION``) as 0: so narrow a Beta has parameters near 10¹¹ and more, whose quantiles
+    SciPy gives as NaN (sd 10⁻¹⁰ at mean 0.8), and its suppliers would differ by less than a millionth."""
     mean = np.asarray(mean, dtype=float)
     var_max = mean * (1.0 - mean)
     var = np.minimum(np.square(sd), 0.98 * var_max)
-    spread = var > 0  # no spread: also an sd so small that its square is 0
+    spread = (np.asarray(sd) >= INTEGRITY_SD_RESOLUTION) & (var > 0)
     common = np.where(spread, var_max / np.where(spread, var, 1.0) - 1.0, 0.0)
     a, b = mean * common, (1.0 - mean) * common
     return a, b, spread & (a > 0) & (b > 0)  # a mean so close to 0 or 1 that a Beta cannot hold it

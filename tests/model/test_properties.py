@@ -140,6 +140,19 @@ def test_invariants_hold_across_the_parameter_space(changes):
     assert np.array_equal(again.recorder.rows, m.recorder.rows, equal_nan=True), "same seed, different run"
 
 
+@pytest.mark.parametrize("sd", [5e-324, 3.5e-72, 1e-30, 1e-10, 9.9e-7, 1e-6, 1e-5])
+@pytest.mark.parametrize("mean", [0.8, 0.3])
+def test_a_market_whose_suppliers_integrity_barely_spreads_keeps_every_invariant(sd, mean):
+    """An integrity sd of almost nothing (Hypothesis drew 3.5e-72): a Beta that narrow has parameters of 10¹⁴³,
+    whose quantiles SciPy gave as NaN, and NaN trust and payments followed. Below 10⁻⁶ every supplier now gets
+    the mean; from 10⁻⁶ on they spread, by about the sd."""
+    m = check_run({"run.steps": 40, "market.buyers": 40, "market.suppliers": 20, "market.slots_per_buyer": 1,
+                   "suppliers.integrity_mean": mean, "suppliers.integrity_sd": sd})
+    theta = m.market.integrity
+    print(f"sd {sd:g}, mean {mean}: integrities {theta.min():.9f} … {theta.max():.9f}")
+    assert np.isfinite(theta).all() and np.abs(theta - mean).max() <= max(10 * sd, 1e-12)
+
+
 # --- edges: every declared range's ends, one parameter at a time, and the named corner markets ----------
 
 

@@ -65,6 +65,9 @@ def test_integrity_beta_has_the_asked_mean_and_spread():
     # per member: each mean and sd gets its own Beta
     a, b, spread = rules.integrity_beta(np.array([0.8, 0.5, 1.0]), np.array([0.15, 0.0, 0.2]))
     assert spread.tolist() == [True, False, False] and a[0] / (a[0] + b[0]) == pytest.approx(0.8)
+    # an sd below a millionth is none: every supplier gets the mean (so narrow a Beta's quantiles come out NaN)
+    spread = rules.integrity_beta(np.full(4, 0.8), np.array([3.5e-72, 1e-10, 9.9e-7, 1e-6]))[2]
+    assert spread.tolist() == [False, False, False, True]
 
 
 def test_padding_and_cost_plus_on_the_reported_cost():
