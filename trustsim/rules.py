@@ -12,6 +12,7 @@ import numpy as np
 # --- 1. environment ----------------------------------------------------------------------------
 
 _TINY = np.finfo(float).tiny  # the smallest normal number: below it a float has lost precision
+_DIVIDES_TRUST = 1.0 / np.finfo(float).max  # a threshold above it divides any trust (≤ 1) without overflow
 
 
 def _everywhere(holds: np.ndarray) -> bool:
@@ -146,10 +147,12 @@ def inspection_probability(trust_b, no_inspection_trust):
 
     Above ``no_inspection_trust`` it never inspects (and a threshold of 0 means it never does).
     """
-    positive = np.asarray(no_inspection_trust) > 0
-    if _everywhere(positive):
+    threshold = np.asarray(no_inspection_trust)
+    if _everywhere(threshold > _DIVIDES_TRUST):
         return _unit_interval(1.0 - trust_b / no_inspection_trust)
-    return np.where(positive, _unit_interval(1.0 - trust_b / np.where(positive, no_inspection_trust, 1.0)), 0.0)
+    positive = threshold > 0
+    with np.errstate(over="ignore"):  # a threshold so small that trust / threshold overflows: ∞, so 0 (trust > 0)
+        return np.where(positive, _unit_interval(1.0 - trust_b / np.where(positive, threshold, 1.0)), 0.0)
 
 
 def update_inspection_seen(seen, inspected, memory):
@@ -241,9 +244,10 @@ def margin_factor(price, cost, min_markup, fair_markup):
     markups are equal)."""
     m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
     width = np.asarray(fair_markup - min_markup)
-    if _everywhere(width > 0):
+    if _everywhere(width > 1e-300):
         return _unit_interval((m - min_markup) / width)
-    graded = _unit_interval((m - min_markup) / np.where(width > 0, width, 1.0))
+    with np.errstate(over="ignore"):  # a width of almost nothing: the ratio overflows to ±∞, so 0 or 1
+        graded = _unit_interval((m - min_markup) / np.where(width > 0, width, 1.0))
     return np.where(width > 0, graded, (m >= min_markup).astype(float))
 
 
@@ -313,7 +317,9 @@ def nash_price(cost, mean_price, share, price_sensitivity, max_markup):
     (the first-order condition; Berry 1994), on last step's mean price p̄ and its own share s, and no more
     than ``c · (1 + max_markup)`` (where β · (1 − s) is small no finite equilibrium price exists)."""
     denom = price_sensitivity * (1.0 - share)
-    margin = np.divide(mean_price, denom, out=np.full(np.shape(cost), np.inf), where=denom > 0)
+    # (a denominator below 10⁻³⁰⁰, a β of almost nothing, gives a margin of 10³⁰⁰ and more, beyond any cap: ∞ as at
+    # 0, without dividing into an overflow)
+    margin = np.divide(mean_price, denom, out=np.full(np.shape(cost), np.inf), where=denom > 1e-300)
     return cost + np.minimum(margin, cost * max_markup)
 
 
