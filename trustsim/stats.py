@@ -7,7 +7,15 @@ import math
 
 import numpy as np
 
+from .errors import ParamError
+
 MIN_SEEDS = 2  # runs a 95% interval of a mean needs
+
+
+def require_seeds(option: str, n: int) -> None:
+    """ParamError naming ``option`` (``--seeds``) when ``n`` seeds are too few for the intervals."""
+    if n < MIN_SEEDS:
+        raise ParamError(option, None, f"{n} is too few: the intervals need at least {MIN_SEEDS} seeds")
 
 ADVANTAGES = {
     # partner buyers' mean market share minus aggressive buyers', in units of the equal share 1/n

@@ -36,14 +36,14 @@ def handle(args) -> int:
 
     from .. import patterns
     from ..capacity import check_memory
-    from ..errors import ParamError, safe_text
+    from ..errors import safe_text
     from ..params import Params
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, write_atomically
     from ..scenario import Scenario
+    from ..stats import require_seeds
 
-    if args.seeds < 2:
-        raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
+    require_seeds("--seeds", args.seeds)
     base = Params()
     for params in patterns.variants(base).values():
         check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed

@@ -36,14 +36,13 @@ def arguments(p) -> None:
 def start(args, kind: str):
     """Check the input and claim the folder before any run; the base parameters."""
     # here, not at the top: `trustsim --help` imports this module
-    from ..errors import ParamError
     from ..params import Params
     from ..results import check_target
+    from ..stats import require_seeds
 
-    if args.seeds < 2:
-        raise ParamError("--seeds", None, f"{args.seeds} is too few: the intervals need at least 2 seeds")
-    if getattr(args, "suite_seeds", 2) < 2:
-        raise ParamError("--suite-seeds", None, f"{args.suite_seeds} is too few: the intervals need at least 2 seeds")
+    require_seeds("--seeds", args.seeds)
+    if hasattr(args, "suite_seeds"):
+        require_seeds("--suite-seeds", args.suite_seeds)
     base = Params() if args.steps is None else Params().replace(**{"run.steps": args.steps})
     check_target(args.out, args.force, kind=kind)  # refuse, and lock, before the runs
     return base

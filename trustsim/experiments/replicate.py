@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
-from ..stats import ADVANTAGES, MIN_SEEDS, describe, interval_frame
+from ..stats import ADVANTAGES, describe, interval_frame, require_seeds
 from .design import METRIC_COLUMNS, build_sweep
 from .execute import sweep_tables
 from .replicate_figures import draw
@@ -97,8 +97,7 @@ def replication_sweep(scenario, n: int, root: int | None = None):
     """The sweep that replicates ``scenario`` ``n`` times from the root seed (default: its ``run.seed``)."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise ParamError("--seeds", None, f"expected a whole number, got {type(n).__name__} {n!r}")
-    if n < MIN_SEEDS:
-        raise ParamError("--seeds", None, f"{n} is too few: the intervals need at least {MIN_SEEDS} seeds")
+    require_seeds("--seeds", n)
     table = {"replications": n, "seed": scenario.params.run.seed if root is None else root}
     try:
         return build_sweep(scenario.name, scenario.path or scenario.name, scenario.params, table, scenario)
