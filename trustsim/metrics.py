@@ -97,6 +97,18 @@ def _ratio(top, below):
     return r
 
 
+def _mean_over_steps(rows: np.ndarray) -> np.ndarray:
+    """Each column's mean over the steps (``rows``: steps × columns) where it is a number, NaN where it never is.
+    Where the sum overflows though every figure is finite (units per purchasing hour when an hour parameter is
+    almost 0: 10³⁰⁷ a step), the mean of the figures each divided by their count first."""
+    mean = np.nanmean(rows, axis=0)
+    over = np.isinf(mean)
+    if over.any():
+        counted = np.count_nonzero(~np.isnan(rows[:, over]), axis=0)
+        mean[over] = np.nansum(rows[:, over] / counted, axis=0)
+    return mean
+
+
 def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
     """Totals of each value over each group, per market: ``(markets, groups, values)``; ``groups`` is each
     element's membership, ``(elements, groups)``.
@@ -252,7 +264,7 @@ class Recorder:
                  "short_run": rows[:SHORT_RUN_STEPS]}
         with np.errstate(invalid="ignore"), warnings.catch_warnings():  # over the steps a group had buyers
             warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
-            out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in np.nanmean(span[:, i], axis=0)), strict=True))
+            out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in _mean_over_steps(span[:, i])), strict=True))
                           for i, g in enumerate(POSTURE_GROUPS)} for name, span in spans.items() if len(span)}
         warm_up, steady = mser5(self.steady_series())
         out["long_run_steps"] = [first + 1, n]

@@ -153,6 +153,17 @@ def test_a_market_whose_suppliers_integrity_barely_spreads_keeps_every_invariant
     assert np.isfinite(theta).all() and np.abs(theta - mean).max() <= max(10 * sd, 1e-12)
 
 
+def test_units_per_purchasing_hour_over_almost_no_hours_has_a_finite_long_run_mean():
+    """Hypothesis's case: partners that trust fully, one supplier calling every step and administration of
+    2.2e-309 hours spend almost no purchasing hours, so their units per hour are near 10³⁰⁷ a step, each a
+    number, and the long run's mean of twenty of them overflowed to infinity in the summary."""
+    m = check_run({"run.steps": 40, "market.suppliers": 1, "prices.fair_markup": 10.0, "suppliers.contact_interval": 1,
+                   "trust.gain": 1.0, "time.h_admin": 2.225073858507203e-309})
+    upph = m.recorder.summary()["long_run"]["partner"]["units_per_purchasing_hour"]
+    print(f"partners' long-run units per purchasing hour: {upph:.3g}")
+    assert 1e300 < upph < np.inf
+
+
 ALMOST_NOTHING = [k for k in KEYS if field(k).annotation is float and bounds(k)[0] == 0.0]
 
 
