@@ -317,9 +317,8 @@ def nash_price(cost, mean_price, share, price_sensitivity, max_markup):
     (the first-order condition; Berry 1994), on last step's mean price p̄ and its own share s, and no more
     than ``c · (1 + max_markup)`` (where β · (1 − s) is small no finite equilibrium price exists)."""
     denom = price_sensitivity * (1.0 - share)
-    # (a denominator below 10⁻³⁰⁰, a β of almost nothing, gives a margin of 10³⁰⁰ and more, beyond any cap: ∞ as at
-    # 0, without dividing into an overflow)
-    margin = np.divide(mean_price, denom, out=np.full(np.shape(cost), np.inf), where=denom > 1e-300)
+    with np.errstate(over="ignore"):  # a β of almost nothing: a margin beyond any float, ∞ as at β = 0, then capped
+        margin = np.divide(mean_price, denom, out=np.full(np.shape(cost), np.inf), where=denom > 0)
     return cost + np.minimum(margin, cost * max_markup)
 
 
@@ -327,7 +326,8 @@ def symmetric_nash_mean(mean_cost, n_buyers, price_sensitivity, max_markup):
     """S1, S19: the mean price where all buyers have equal cost and shares, ``c̄ · (1 + 1 / (β · (1 − 1/n) − 1))``
     (capped as ``nash_price``): the p̄ of the first step, which has no last step."""
     denom = np.asarray(price_sensitivity * (1.0 - 1.0 / n_buyers) - 1.0)
-    markup = np.divide(1.0, denom, out=np.full(denom.shape, np.inf), where=denom > 0)
+    with np.errstate(over="ignore"):  # (as ``nash_price``)
+        markup = np.divide(1.0, denom, out=np.full(denom.shape, np.inf), where=denom > 0)
     return mean_cost * (1.0 + np.minimum(markup, max_markup))
 
 

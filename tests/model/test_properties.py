@@ -182,6 +182,18 @@ def test_a_parameter_of_almost_nothing_runs_without_a_warning(key):
         check_run(changes)
 
 
+def test_a_beta_of_almost_nothing_against_enormous_costs_runs_without_a_warning():
+    """Hypothesis's case (random seed 11): hours at a million each, spread over 10⁻⁹ units, give buyers a cost of
+    about 10¹⁹ a unit, and β = 7.6e-292 a Nash margin beyond any float, which is capped as β = 0's is."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_run({"run.steps": 40, "buyers.rebid_interval": 1, "suppliers.contact_interval": 1,
+                   "time.audit_hours": 10000.0, "time.hour_cost": 1e6, "time.reference_volume": 1e-9,
+                   "downstream.price_sensitivity": 7.634680707634608e-292})
+
+
 # --- edges: every declared range's ends, one parameter at a time, and the named corner markets ----------
 
 
