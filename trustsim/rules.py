@@ -12,7 +12,7 @@ import numpy as np
 # --- 1. environment ----------------------------------------------------------------------------
 
 _TINY = np.finfo(float).tiny  # the smallest normal number: below it a float has lost precision
-_DIVIDES_TRUST = 1.0 / np.finfo(float).max  # a threshold above it divides any trust (≤ 1) without overflow
+_DIVISOR_FLOOR = 1e-300  # a threshold or band above it divides the model's shares and markups without overflow
 
 
 def _everywhere(holds: np.ndarray) -> bool:
@@ -148,7 +148,7 @@ def inspection_probability(trust_b, no_inspection_trust):
     Above ``no_inspection_trust`` it never inspects (and a threshold of 0 means it never does).
     """
     threshold = np.asarray(no_inspection_trust)
-    if _everywhere(threshold > _DIVIDES_TRUST):
+    if _everywhere(threshold > _DIVISOR_FLOOR):
         return _unit_interval(1.0 - trust_b / no_inspection_trust)
     positive = threshold > 0
     with np.errstate(over="ignore"):  # a threshold so small that trust / threshold overflows: ∞, so 0 (trust > 0)
@@ -244,7 +244,7 @@ def margin_factor(price, cost, min_markup, fair_markup):
     markups are equal)."""
     m = np.divide(price, cost, out=np.full(np.shape(price), np.inf), where=cost > 0) - 1.0
     width = np.asarray(fair_markup - min_markup)
-    if _everywhere(width > 1e-300):
+    if _everywhere(width > _DIVISOR_FLOOR):
         return _unit_interval((m - min_markup) / width)
     with np.errstate(over="ignore"):  # a width of almost nothing: the ratio overflows to ±∞, so 0 or 1
         graded = _unit_interval((m - min_markup) / np.where(width > 0, width, 1.0))

@@ -17,6 +17,7 @@ def require_seeds(option: str, n: int) -> None:
     if n < MIN_SEEDS:
         raise ParamError(option, None, f"{n} is too few: the intervals need at least {MIN_SEEDS} seeds")
 
+
 ADVANTAGES = {
     # partner buyers' mean market share minus aggressive buyers', in units of the equal share 1/n
     "advantage.market_share": "partner minus aggressive market share per buyer, in units of the equal share 1/n",
