@@ -204,6 +204,17 @@ def test_toward_floor():
     assert_allclose(rules.toward_floor(A([1.0, 1.0]), 0.7, 0.1, A([2, 0])), [0.943, 1.0])
 
 
+def test_toward_floor_on_a_large_array_gives_each_element_its_own_power():
+    # a large array looks its powers up in a table: the numbers of one pow per element (counts as ints, or as
+    # floats: a supplier's count is a bincount's sum)
+    rng = np.random.default_rng(5)
+    value = rng.random(5000)
+    for counts in (rng.poisson(0.4, 5000), rng.poisson(3.0, 5000).astype(float), np.zeros(5000, dtype=np.int64)):
+        for share in (0.05, 0.5, 1.0, 0.0):
+            expected = 0.3 + (value - 0.3) * (1.0 - share) ** counts  # one pow per element
+            assert_array_equal(rules.toward_floor(value, 0.3, share, counts), expected)
+
+
 def test_anticipation_and_linkage():
     assert_allclose(rules.anticipated_probability(A([0.7, 0.7]), A([True, False])), [0.7, 0.0])
     got = rules.invests_in_link(A([0.7, 0.7, 0.5, 0.7]), A([8, 7, 9, 9]), A([False, False, False, True]), 0.6, 8)
