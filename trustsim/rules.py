@@ -66,8 +66,9 @@ def padding(integrity, audit_seen, padding_max):
 def reputation(sup, trust_b, active, n_suppliers, initial):
     """S10, S14: a supplier's reputation, the mean trust of its current customers in it (``initial`` for
     a supplier with none)."""
-    n = np.bincount(sup[active], minlength=n_suppliers)
-    total = np.bincount(sup[active], weights=trust_b[active], minlength=n_suppliers)
+    held = sup[active]
+    n = np.bincount(held, minlength=n_suppliers)
+    total = np.bincount(held, weights=trust_b[active], minlength=n_suppliers)
     return np.divide(total, n, out=np.full((n_suppliers,), initial, dtype=float), where=n > 0)
 
 
