@@ -109,15 +109,16 @@ def _mean_over_steps(rows: np.ndarray) -> np.ndarray:
     return mean
 
 
-def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
+def _group_totals(values: list, groups: np.ndarray, members: int, masks: np.ndarray | None = None) -> np.ndarray:
     """Totals of each value over each group, per market: ``(markets, groups, values)``; ``groups`` is each
-    element's membership, ``(elements, groups)``.
+    element's membership, ``(elements, groups)``, and ``masks`` the same as booleans, ``(groups, elements)``.
 
     Matrix products per market, each on its own contiguous block, so a market's totals are the same numbers
     whether it is measured alone or among others. A small market's values are copied into one table
     (values × elements) for one product; a large market's are multiplied one by one where they lie, rather
     than copied into a table larger than the processor's caches (a market has one way or the other by its
-    own size, so alone and among others alike).
+    own size, so alone and among others alike). Given ``masks``, a large market's whole numbers (events and
+    counts) are summed as integers instead (``_whole_totals``: the same numbers).
     """
     n = len(groups) // members
     g = groups.reshape(members, n, groups.shape[1])
@@ -129,8 +130,34 @@ def _group_totals(values: list, groups: np.ndarray, members: int) -> np.ndarray:
     out = np.empty((members, groups.shape[1], len(values)))
     with _one_blas_thread(members * len(values) * n):
         for j, value in enumerate(values):
-            out[:, :, j] = np.matmul(value.reshape(members, 1, n).astype(float, copy=False), g)[:, 0, :]
+            if masks is not None and _sums_exactly(value, n):
+                out[:, :, j] = _whole_totals(value.reshape(members, n), masks.reshape(len(masks), members, n))
+            else:
+                out[:, :, j] = np.matmul(value.reshape(members, 1, n).astype(float, copy=False), g)[:, 0, :]
     return out
+
+
+_EXACT_BELOW = 2 ** 53  # a float holds every whole number up to it
+
+
+def _sums_exactly(value: np.ndarray, n: int) -> bool:
+    """Whether every sum of up to ``n`` of ``value``'s elements is a whole number a float holds exactly: booleans,
+    or integers whose largest magnitude times ``n`` stays below 2⁵³."""
+    if value.dtype == bool:
+        return True
+    if value.dtype.kind not in "iu" or value.size == 0:
+        return False
+    return max(abs(int(value.min())), abs(int(value.max()))) * n < _EXACT_BELOW
+
+
+def _whole_totals(value: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Totals of whole numbers ``value`` (markets × elements) over each group (``masks``: groups × markets ×
+    elements), summed as integers: ``(markets, groups)``. Every partial sum of whole numbers below 2⁵³ is exact
+    in floating point, whatever the order, so these are the numbers the matrix product gives, without converting
+    the values to floats or reading the memberships as floats (a bool's totals are counts)."""
+    if value.dtype == bool:
+        return np.stack([np.count_nonzero(value & mask, axis=1) for mask in masks], axis=1).astype(float)
+    return np.stack([np.where(mask, value, 0).sum(axis=1) for mask in masks], axis=1).astype(float)
 
 
 _PER_VALUE_FROM = 1 << 14  # elements of one market
@@ -161,18 +188,26 @@ def _one_blas_thread(size: int):
     return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
 
 
+class _Memberships(NamedTuple):
+    """Each element's membership of the groups partner, aggressive and all: as numbers ``(elements, 3)`` for the
+    products, and as booleans ``(3, elements)`` for whole numbers' totals (``_group_totals``)."""
+
+    groups: np.ndarray
+    masks: np.ndarray
+
+
 @functools.lru_cache(maxsize=1)
-def _memberships(is_partner: bytes, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each buyer's and each relationship's membership of the groups partner, aggressive and all, ``(buyers, 3)``
-    and ``(relationships, 3)``, for the buyers' postures ``is_partner`` (as bytes): kept from step to step while
-    the postures stay (only the market last measured: the memory a step needed for them anyway); read-only."""
+def _memberships(is_partner: bytes, k: int) -> tuple[_Memberships, _Memberships]:
+    """Each buyer's and each relationship's memberships, for the buyers' postures ``is_partner`` (as bytes):
+    kept from step to step while the postures stay (only the market last measured: the memory a step needed for
+    them anyway); read-only."""
     partner = np.frombuffer(is_partner, dtype=bool)
-    groups_b = np.ones((len(partner), len(POSTURE_GROUPS)))
-    groups_b[:, 0] = partner
-    groups_b[:, 1] = ~partner
-    groups_r = np.repeat(groups_b, k, axis=0)
-    groups_b.flags.writeable = groups_r.flags.writeable = False
-    return groups_b, groups_r
+    masks_b = np.stack([partner, ~partner, np.ones_like(partner)])
+    masks_r = np.repeat(masks_b, k, axis=1)
+    groups_b, groups_r = (np.ascontiguousarray(m.T, dtype=float) for m in (masks_b, masks_r))  # rows in memory
+    for a in (masks_b, masks_r, groups_b, groups_r):
+        a.flags.writeable = False
+    return _Memberships(groups_b, masks_b), _Memberships(groups_r, masks_r)
 
 
 def step_measurements(model) -> np.ndarray:
@@ -185,9 +220,11 @@ def step_measurements(model) -> np.ndarray:
     divided by 1, by the group's relationships or by its buyers, or a ratio of totals.
     """
     mk = model.market
-    groups_b, groups_r = _memberships(mk.is_partner.tobytes(), mk.k)
-    totals = np.concatenate([_group_totals([f(model) for f in _PLAN.rel], groups_r, mk.members),
-                             _group_totals([f(model) for f in _PLAN.buy], groups_b, mk.members)], axis=2)
+    buyers, relationships = _memberships(mk.is_partner.tobytes(), mk.k)
+    totals = np.concatenate([_group_totals([f(model) for f in _PLAN.rel], relationships.groups, mk.members,
+                                           relationships.masks),
+                             _group_totals([f(model) for f in _PLAN.buy], buyers.groups, mk.members, buyers.masks)],
+                            axis=2)
     n = totals[:, :, _PLAN.n_at]                                                        # buyers in each group
     rows = np.empty((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
     rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / np.maximum(n[:, :, None] * _buyers_per_divisor(mk.k), 1)

@@ -215,3 +215,33 @@ def test_a_large_markets_group_totals_are_the_tables_product_and_the_same_among_
                                      np.concatenate([groups_1, groups_2]), 2)
     assert np.array_equal(together[0], alone[0])
     assert np.array_equal(together[1], metrics._group_totals(second, groups_2, 1)[0])
+
+
+def test_a_large_markets_whole_numbers_are_totalled_as_integers_to_the_products_numbers():
+    """Given the groups as booleans, a large market's events and counts are summed as integers, not multiplied
+    as floats: exactly the product's numbers (whole numbers below 2⁵³ sum exactly in any order), alone and
+    among others; integers too large for that, and fractions, still go through the product."""
+    import numpy as np
+
+    from trustsim import metrics
+
+    n = metrics._PER_VALUE_FROM + 3_000
+    rng = np.random.default_rng(11)
+    markets = []
+    for _ in range(2):
+        values, groups = _values_and_groups(n, int(rng.integers(1 << 30)))
+        values += [rng.integers(-5, 6, n), np.full(n, 2 ** 53 // n + 1, dtype=np.int64), rng.integers(0, 9, n) + 0.5]
+        markets.append((values, groups, np.ascontiguousarray(groups.T.astype(bool))))
+    whole = [j for j, v in enumerate(markets[0][0]) if v.dtype.kind in "biu"]
+    assert len(whole) == 4 and metrics._sums_exactly(markets[0][0][whole[-2]], n)
+    assert not metrics._sums_exactly(markets[0][0][whole[-1]], n)
+    for values, groups, masks in markets:
+        by_integers = metrics._group_totals(values, groups, 1, masks)
+        by_products = metrics._group_totals(values, groups, 1)
+        print("whole-number totals:", by_integers[0, :, whole].tolist())
+        assert np.array_equal(by_integers, by_products)
+    together = metrics._group_totals([np.concatenate(v) for v in zip(*(m[0] for m in markets), strict=True)],
+                                     np.concatenate([m[1] for m in markets]), 2,
+                                     np.concatenate([m[2] for m in markets], axis=1))
+    for i, (values, groups, _) in enumerate(markets):
+        assert np.array_equal(together[i], metrics._group_totals(values, groups, 1)[0])
