@@ -103,7 +103,7 @@ COST_TEXT = {  # part: (short name, meaning)
 }
 
 COLUMNS: tuple[Column, ...] = (
-    Column("buyers", "buyers", "buyers in the group", "buyers", lambda m: np.ones(m.market.n_buyers),
+    Column("buyers", "buyers", "buyers in the group", "buyers", lambda m: np.ones(m.market.n_buyers, dtype=bool),
            on="buyers", count=True, label="buyers"),
     Column("component_price", "money/unit", "component price paid", "mean", _ev("cost_price"), key_figure=True,
            label="component price"),
