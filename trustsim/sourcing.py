@@ -208,8 +208,8 @@ def sourcing(model: StepContext) -> None:
         learning.review_terms(model)
 
     # rebids on market terms: play the incumbent off against the lowest quote
-    due = ~mk.rel_partner & rules.due_for_rebid(model.steps, mk.rebid_phase[mk.buyer_of],
-                                                pp.shared.buyers.rebid_interval)
+    due_b = rules.due_for_rebid(model.steps, mk.rebid_phase, pp.shared.buyers.rebid_interval)  # each buyer's
+    due = ~mk.rel_partner & due_b[mk.buyer_of]
     due &= ~ev.rebid
     # (slot columns in turn, so that a switch sees the supplier the buyer's other slot just took)
     for rows, table in _column_by_column(model, due.nonzero()[0], exclude_incumbent=False):
