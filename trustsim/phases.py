@@ -11,6 +11,8 @@ members differ.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from . import rules
@@ -52,15 +54,21 @@ def _uniform_of(model: StepContext, site: str, rows: np.ndarray) -> np.ndarray:
 
 
 def _happens(model: StepContext, site: str, p, among: np.ndarray) -> np.ndarray:
-    """An event of probability ``p`` (a number or one per relationship) that can happen only ``among`` the
-    relationships where an earlier one did: ``among & (u < p)``, ``u`` this step's uniform of ``site``. A large
-    market draws ``u`` there alone: the same numbers, fewer of them."""
+    """An event of probability ``p`` that can happen only ``among`` the relationships where an earlier one did:
+    ``among & (u < p)``, ``u`` this step's uniform of ``site``. A large market draws ``u`` there alone: the same
+    numbers, fewer of them. ``p`` is a number, one per relationship, or a function giving the probabilities of
+    the relationships it is given (``slice(None)``: all), so that a large market reads them there alone too."""
     if model.ev.drawn_whole(site):
-        return among & (model.ev.uniform(site) < p)
+        return among & (model.ev.uniform(site) < (p(slice(None)) if callable(p) else p))
     rows = among.nonzero()[0]
     happened = np.zeros(len(among), dtype=bool)
-    happened[rows] = _uniform_of(model, site, rows) < (p[rows] if np.ndim(p) else p)
+    happened[rows] = _uniform_of(model, site, rows) < (p(rows) if callable(p) else p[rows] if np.ndim(p) else p)
     return happened
+
+
+def _supplier_alignment(mk) -> Callable[[np.ndarray | slice], np.ndarray]:
+    """The alignment of the supplier of the relationships given (a function of them, for ``_happens``)."""
+    return lambda rows: mk.alignment[mk.sup[rows]]
 
 
 def _counts(model: StepContext, *draws: tuple[str, object, np.ndarray]) -> list[np.ndarray]:
@@ -123,8 +131,8 @@ def after_sales_service(model: StepContext) -> None:
     mk, ev = model.market, model.ev
     s = model.pp.rel.service
     ev.need = ev.uniform("service_need") < s.service_need
-    health = mk.supplier_health()[mk.sup]
-    delivered = rules.delivered_service(mk.alignment[mk.sup], health, ev.unbundled, s.unbundled_priority)
+    level = rules.service_level(mk.alignment, mk.supplier_health())  # each supplier's
+    delivered = rules.delivered_service(level[mk.sup], ev.unbundled, s.unbundled_priority)
     promised = np.where(mk.rel_partner, s.promise_partner, s.promise_aggressive)
     ev.gap = np.where(ev.need, rules.service_gap(promised, delivered), 0.0)
 
@@ -140,7 +148,7 @@ def complaints(model: StepContext) -> None:
     dissatisfied = ev.gap > p.service.complaint_gap
     recently = mk.since_contact <= p.suppliers.contact_interval
     ev.complained = _happens(model, "candour", rules.candour(mk.trust_b, recently), among=dissatisfied)
-    ev.fixed = _happens(model, "fix_complaint", mk.alignment[mk.sup], among=ev.complained)
+    ev.fixed = _happens(model, "fix_complaint", _supplier_alignment(mk), among=ev.complained)
     unfixed = ev.complained & ~ev.fixed
     ev.unfixed_gap = np.where(unfixed, ev.gap + mk.latent, 0.0)
     mk.latent = np.where(ev.complained, 0.0, mk.latent + np.where(dissatisfied, ev.gap, 0.0))
@@ -155,7 +163,7 @@ def attention(model: StepContext) -> None:
     s, t = p.suppliers, p.trust
     ev.contacted = rules.contacts(mk.policy[mk.sup], mk.age, mk.since_contact, s.contact_interval)
     surfaced = ev.contacted & (mk.latent > 0)
-    fixed = _happens(model, "fix_surfaced", mk.alignment[mk.sup], among=surfaced)
+    fixed = _happens(model, "fix_surfaced", _supplier_alignment(mk), among=surfaced)
     ev.fixed |= fixed
     ev.unfixed_gap += np.where(surfaced & ~fixed, mk.latent, 0.0)
     mk.latent = np.where(surfaced, 0.0, mk.latent)
