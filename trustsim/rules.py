@@ -171,10 +171,13 @@ def financial_health(cash, start_cash):
     return np.divide(within, start_cash, out=np.ones_like(cash, dtype=float), where=start_cash > 0)
 
 
-def delivered_service(alignment, health, unbundled, unbundled_priority):
-    """S2, S5, S11, S12: delivered level ``alignment · (0.5 + 0.5 · health)``, × ``unbundled_priority`` when paid
-    per call."""
-    level = alignment * (0.5 + 0.5 * health)
+def service_level(alignment, health):
+    """S2, S5, S12: the service a supplier delivers, ``alignment · (0.5 + 0.5 · health)``."""
+    return alignment * (0.5 + 0.5 * health)
+
+
+def delivered_service(level, unbundled, unbundled_priority):
+    """S11: the supplier's ``service_level``, × ``unbundled_priority`` when paid per call."""
     return np.where(unbundled, level * unbundled_priority, level)
 
 

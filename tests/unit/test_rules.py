@@ -166,7 +166,8 @@ def test_financial_health():
 
 def test_delivered_service_and_gap():
     # alignment · (0.5 + 0.5 · health), × unbundled_priority when paid per call
-    assert_allclose(rules.delivered_service(A([0.8, 0.8]), A([0.5, 0.5]), A([False, True]), 0.8), [0.6, 0.48])
+    assert_allclose(rules.service_level(A([0.8, 0.6]), A([0.5, 1.0])), [0.6, 0.6])
+    assert_allclose(rules.delivered_service(A([0.6, 0.6]), A([False, True]), 0.8), [0.6, 0.48])
     assert_allclose(rules.service_gap(A([1.0, 0.5]), A([0.6, 0.7])), [0.4, 0.0])
 
 
@@ -292,8 +293,8 @@ def test_edges_of_conduct_and_inspection():
 
 def test_edges_of_service_and_complaints():
     # health 0: half the aligned level; health 1: all of it; a supplier paid per call with priority 0 gives nothing
-    assert_allclose(rules.delivered_service(A([0.6, 0.6, 0.6]), A([0.0, 1.0, 1.0]), A([False, False, True]), 0.0),
-                    [0.3, 0.6, 0.0])
+    level = rules.service_level(A([0.6, 0.6, 0.6]), A([0.0, 1.0, 1.0]))
+    assert_allclose(rules.delivered_service(level, A([False, False, True]), 0.0), [0.3, 0.6, 0.0])
     assert_allclose(rules.service_gap(A([0.8, 0.8]), A([0.8, 1.0])), [0.0, 0.0])
     # candour: 0.2 whatever the trust when not contacted; from 0.2 at trust 0 to 1 at trust 1 when contacted
     assert_allclose(rules.candour(A([0.0, 1.0, 0.0, 0.25]), A([False, False, True, True])), [0.2, 0.2, 0.2, 0.4])
