@@ -117,8 +117,8 @@ def _group_totals(values: list, groups: np.ndarray, members: int, masks: np.ndar
     whether it is measured alone or among others. A small market's values are copied into one table
     (values × elements) for one product; a large market's are multiplied one by one where they lie, rather
     than copied into a table larger than the processor's caches (a market has one way or the other by its
-    own size, so alone and among others alike). Given ``masks``, a large market's whole numbers (events and
-    counts) are summed as integers instead (``_whole_totals``: the same numbers).
+    own size, so alone and among others alike). Given ``masks``, a large market's events (booleans) are counted
+    instead (``_counts``: the same numbers).
     """
     n = len(groups) // members
     g = groups.reshape(members, n, groups.shape[1])
@@ -130,34 +130,20 @@ def _group_totals(values: list, groups: np.ndarray, members: int, masks: np.ndar
     out = np.empty((members, groups.shape[1], len(values)))
     with _one_blas_thread(members * len(values) * n):
         for j, value in enumerate(values):
-            if masks is not None and _sums_exactly(value, n):
-                out[:, :, j] = _whole_totals(value.reshape(members, n), masks.reshape(len(masks), members, n))
+            if masks is not None and value.dtype == bool:
+                out[:, :, j] = _counts(value.reshape(members, n), masks.reshape(len(masks), members, n))
             else:
                 out[:, :, j] = np.matmul(value.reshape(members, 1, n).astype(float, copy=False), g)[:, 0, :]
     return out
 
 
-_EXACT_BELOW = 2 ** 53  # a float holds every whole number up to it
-
-
-def _sums_exactly(value: np.ndarray, n: int) -> bool:
-    """Whether every sum of up to ``n`` of ``value``'s elements is a whole number a float holds exactly: booleans,
-    or integers whose largest magnitude times ``n`` stays below 2⁵³."""
-    if value.dtype == bool:
-        return True
-    if value.dtype.kind not in "iu" or value.size == 0:
-        return False
-    return max(abs(int(value.min())), abs(int(value.max()))) * n < _EXACT_BELOW
-
-
-def _whole_totals(value: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Totals of whole numbers ``value`` (markets × elements) over each group (``masks``: groups × markets ×
-    elements), summed as integers: ``(markets, groups)``. Every partial sum of whole numbers below 2⁵³ is exact
-    in floating point, whatever the order, so these are the numbers the matrix product gives, without converting
-    the values to floats or reading the memberships as floats (a bool's totals are counts)."""
-    if value.dtype == bool:
-        return np.stack([np.count_nonzero(value & mask, axis=1) for mask in masks], axis=1).astype(float)
-    return np.stack([np.where(mask, value, 0).sum(axis=1) for mask in masks], axis=1).astype(float)
+def _counts(events: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Totals of booleans ``events`` (markets × elements) over each group (``masks``: groups × markets × elements):
+    ``(markets, groups)``, by counting. A sum of ones and zeros is a whole number, exact in floating point in any
+    order below 2⁵³, so these are the numbers the matrix product gives, without converting the events to floats
+    or reading the memberships as floats."""
+    return np.array([[np.count_nonzero(e & m) for m in member_masks]
+                     for e, member_masks in zip(events, masks.transpose(1, 0, 2), strict=True)], dtype=float)
 
 
 _PER_VALUE_FROM = 1 << 14  # elements of one market
@@ -190,7 +176,7 @@ def _one_blas_thread(size: int):
 
 class _Memberships(NamedTuple):
     """Each element's membership of the groups partner, aggressive and all: as numbers ``(elements, 3)`` for the
-    products, and as booleans ``(3, elements)`` for whole numbers' totals (``_group_totals``)."""
+    products, and as booleans ``(3, elements)`` for counting events (``_group_totals``)."""
 
     groups: np.ndarray
     masks: np.ndarray
