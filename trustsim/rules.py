@@ -283,7 +283,10 @@ def _powers(base, n):
     n = np.asarray(n)
     if np.ndim(base) or n.size < _POWERS_TABLE_FROM:
         return base ** n
-    return (base ** np.arange(int(n.max()) + 1, dtype=n.dtype))[n.astype(np.intp, copy=False)]
+    most = int(n.max())
+    if most >= n.size:  # a table longer than the counts (a supplier's sum of many customers' ideas): pow each
+        return base ** n
+    return (base ** np.arange(most + 1, dtype=n.dtype))[n.astype(np.intp, copy=False)]
 
 
 def shares_plans(trust_b, share_threshold, on_partner_terms, partner_terms_only):

@@ -210,7 +210,9 @@ def test_toward_floor_on_a_large_array_gives_each_element_its_own_power():
     # floats: a supplier's count is a bincount's sum)
     rng = np.random.default_rng(5)
     value = rng.random(5000)
-    for counts in (rng.poisson(0.4, 5000), rng.poisson(3.0, 5000).astype(float), np.zeros(5000, dtype=np.int64)):
+    huge = np.zeros(5000)
+    huge[7] = 1e12  # a count beyond the array's length: no table of a trillion powers
+    for counts in (rng.poisson(0.4, 5000), rng.poisson(3.0, 5000).astype(float), np.zeros(5000, dtype=np.int64), huge):
         for share in (0.05, 0.5, 1.0, 0.0):
             expected = 0.3 + (value - 0.3) * (1.0 - share) ** counts  # one pow per element
             assert_array_equal(rules.toward_floor(value, 0.3, share, counts), expected)
