@@ -308,7 +308,7 @@ def supplier_finance(model: StepContext) -> None:
     received = np.bincount(mk.sup, weights=revenue, minlength=mk.n_suppliers)
     ev.received_by_suppliers = per_market(received, mk).sum(axis=1)
     net -= np.bincount(mk.sup, weights=ev.contacted, minlength=mk.n_suppliers) * ps.suppliers.contact_cost
-    net -= np.bincount(mk.sup, weights=ev.new_link, minlength=mk.n_suppliers) * ps.linkage.linkage_cost
+    net -= np.bincount(mk.sup[ev.new_link], minlength=mk.n_suppliers) * ps.linkage.linkage_cost  # few: counted
     mk.supplier_cash += net
     broke = (mk.supplier_cash < 0).nonzero()[0]
     ev.bankruptcies = np.bincount(mk.member_of_supplier[broke], minlength=mk.members)
