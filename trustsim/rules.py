@@ -144,10 +144,8 @@ def lot_defect_probability(base_defect, defect_multiplier, shirked, shirk_defect
 # --- 4. inspection -----------------------------------------------------------------------------
 
 def inspection_probability(trust_b, no_inspection_trust):
-    """S17: the buyer inspects with probability ``clip(1 − trust_b / no_inspection_trust, 0, 1)``.
-
-    Above ``no_inspection_trust`` it never inspects (and a threshold of 0 means it never does).
-    """
+    """S17: the buyer inspects with probability ``clip(1 − trust_b / no_inspection_trust, 0, 1)``: never above
+    ``no_inspection_trust`` (and never with a threshold of 0)."""
     threshold = np.asarray(no_inspection_trust)
     if _everywhere(threshold > _DIVISOR_FLOOR):
         return _unit_interval(1.0 - trust_b / no_inspection_trust)
@@ -277,14 +275,11 @@ _POWERS_TABLE_FROM = 1 << 10  # counts: a larger array's powers of one base are 
 
 
 def _powers(base, n):
-    """``base ** n`` for counts ``n`` (small whole numbers). With one base and many counts, each distinct power is
-    computed once, ``base ** 0 … base ** max(n)`` by the same ``pow``, and looked up: the same numbers, without
-    a ``pow`` per element (ten times a multiplication's cost, and most counts are 0)."""
+    """``base ** n`` for counts ``n``. With one base and many counts (most of them 0), each power is computed once,
+    ``base ** 0 … base ** max(n)`` by the same ``pow``, and looked up: the same numbers, without a ``pow`` per
+    element (ten times a multiplication's cost), unless the table would be longer than the counts."""
     n = np.asarray(n)
-    if np.ndim(base) or n.size < _POWERS_TABLE_FROM:
-        return base ** n
-    most = int(n.max())
-    if most >= n.size:  # a table longer than the counts (a supplier's sum of many customers' ideas): pow each
+    if np.ndim(base) or n.size < _POWERS_TABLE_FROM or (most := int(n.max())) >= n.size:
         return base ** n
     return (base ** np.arange(most + 1, dtype=n.dtype))[n.astype(np.intp, copy=False)]
 
