@@ -118,7 +118,7 @@ def _group_totals(values: list, groups: np.ndarray, members: int, masks: np.ndar
     (values × elements) for one product; a large market's are multiplied one by one where they lie, rather
     than copied into a table larger than the processor's caches (a market has one way or the other by its
     own size, so alone and among others alike). Given ``masks``, a large market's events (booleans) are counted
-    instead (``_counts``: the same numbers).
+    instead (``_event_counts``: the same numbers).
     """
     n = len(groups) // members
     g = groups.reshape(members, n, groups.shape[1])
@@ -131,13 +131,13 @@ def _group_totals(values: list, groups: np.ndarray, members: int, masks: np.ndar
     with _one_blas_thread(members * len(values) * n):
         for j, value in enumerate(values):
             if masks is not None and value.dtype == bool:
-                out[:, :, j] = _counts(value.reshape(members, n), masks.reshape(len(masks), members, n))
+                out[:, :, j] = _event_counts(value.reshape(members, n), masks.reshape(len(masks), members, n))
             else:
                 out[:, :, j] = np.matmul(value.reshape(members, 1, n).astype(float, copy=False), g)[:, 0, :]
     return out
 
 
-def _counts(events: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def _event_counts(events: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Totals of booleans ``events`` (markets × elements) over each group (``masks``: groups × markets × elements):
     ``(markets, groups)``, by counting. A sum of ones and zeros is a whole number, exact in floating point in any
     order below 2⁵³, so these are the numbers the matrix product gives, without converting the events to floats
