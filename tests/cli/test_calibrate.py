@@ -237,3 +237,21 @@ def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, caps
                  *args])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and needle in err and not out.exists()
+
+
+@pytest.mark.parametrize("missing, args, needle", [
+    ("SALib", ["--screen", "2"], '--screen: the sobol design needs SALib: pip install "trustsim[salib]"'),
+    ("distributed", ["--dask", "local"], '--dask: needs Dask distributed: pip install "trustsim[dask]"'),
+])
+def test_a_missing_optional_library_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, monkeypatch,
+                                                                                missing, args, needle):
+    """Checked before the folder is made: a calibration refused for a library it lacks leaves nothing behind that
+    would then refuse the same command once the library is installed ("holds an unfinished calibration")."""
+    from trustsim.cli import main
+
+    monkeypatch.setitem(__import__("sys").modules, missing, None)  # as if it were not installed
+    out = tmp_path / "cal"
+    code = main(["calibrate", str(small_file(tmp_path)), "--out", str(out), "--quiet", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and needle in err, err
+    assert not out.exists()

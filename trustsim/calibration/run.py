@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError, safe_text
+from ..experiments.design import needs_salib
 from ..experiments.execute import dask_executor, local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..experiments.progress import Progress
@@ -88,11 +89,13 @@ def _append(path: Path, entry: dict) -> None:
         os.fsync(fh.fileno())
 
 
-def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> list[dict]:
+def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check_only: bool = False) -> list[dict]:
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
     written) a folder of other things without --force, a finished calibration without --force (it runs in its
     folder, so the old one would go before the new one is complete), an unfinished one without --resume or
-    --force, and --resume of a different calibration."""
+    --force, and --resume of a different calibration. ``check_only``: raise what would be refused, change
+    nothing (before the workers start, so that a refusal costs no cluster and a cluster that fails writes
+    nothing)."""
     shown = safe_text(str(out))
     ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
     if ours and any(out.iterdir()):
@@ -103,20 +106,25 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=()) -> li
         if resume:
             if old.get("fingerprint") != state["fingerprint"]:
                 raise ParamError(shown, None, "holds a different calibration (the file, --budget or --seed "
-                                              "changed); drop --resume to start afresh, or choose another --out")
-            return read_journal(out / JOURNAL)
+                                              "changed); pass --force instead of --resume to start afresh (its runs "
+                                              "go), or choose another --out")
+            return [] if check_only else read_journal(out / JOURNAL)
         if not force:  # a calibration runs in its folder: the old one would go before the new one is complete
             if (out / "manifest.json").exists():
                 raise ParamError(shown, None, "holds a finished calibration; pass --force to replace it (it is "
                                               "removed as the new one starts), or choose another --out")
             raise ParamError(shown, None, "holds an unfinished calibration; pass --resume to finish it, or --force "
                                           "to start afresh")
+        if check_only:
+            return []
         for name in (STATE, JOURNAL, "manifest.json", *TABLES):
             (out / name).unlink(missing_ok=True)
     else:
         if resume and out.exists():
             raise ParamError(shown, None, "holds no calibration to resume")
         guard_target(out, "calibration", force, protect=protect)
+        if check_only:
+            return []
         if out.is_dir() and any(out.iterdir()):
             _start_afresh(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -152,10 +160,12 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
              "fingerprint": fingerprint(cal, spec.budget, spec.seed), "budget": spec.budget, "seed": spec.seed,
              "base": cal.base.nested(), "calibrate": cal.table}
     entries: list[dict] = []
+    protect = [p for p in (getattr(cal.scenario, "path", None), *getattr(cal.scenario, "chain", ())) if p]
     if out is not None:
         out = Path(out)
-        protect = [p for p in (getattr(cal.scenario, "path", None), *getattr(cal.scenario, "chain", ())) if p]
-        entries = prepare(out, state, resume, force, protect)
+        prepare(out, state, resume, force, protect, check_only=True)
+    if screen:
+        needs_salib("sobol", "--screen", key=None)
     close = None
     if dask:
         executor, slots, close = dask_executor(dask, workers)
@@ -164,6 +174,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     try:
+        if out is not None:  # nothing is written before the workers are there
+            entries = prepare(out, state, resume, force, protect)
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                             predictive)
     finally:

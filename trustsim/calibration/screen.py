@@ -22,7 +22,7 @@ def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool 
     import pandas as pd
 
 
-    needs_salib("sobol", cal.source)
+    needs_salib("sobol", cal.source, key=None)
     # an optional dependency, needed only here
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample

@@ -244,13 +244,12 @@ def _design_points(design: str, factors: list[Factor], samples: int | None) -> i
     return samples * {"lhs": 1, "sobol": len(factors) + 2, "morris": len(factors) + 1}[design]
 
 
-def needs_salib(design: str, source: str):
-    """ParamError naming ``source`` when a sampled ``design`` needs SALib and it is not installed."""
+def needs_salib(design: str, source: str, key: str | None = "sweep.design"):
+    """ParamError naming ``source`` (and ``key``) when a sampled ``design`` needs SALib and it is not installed."""
     try:
         import SALib  # noqa: F401
     except ImportError:
-        raise ParamError(source, "sweep.design",
-                         f'the {design} design needs SALib: pip install "trustsim[salib]"') from None
+        raise ParamError(source, key, f'the {design} design needs SALib: pip install "trustsim[salib]"') from None
 
 
 def layout(sweep: Sweep) -> tuple[list[dict], np.ndarray | None]:
