@@ -237,10 +237,13 @@ def test_resume_refuses_a_different_sweep_and_fresh_start_refuses_an_unfinished_
     with pytest.raises(ParamError, match="unfinished sweep .4 runs done.*--resume"):
         run_sweep(load_sweep(path), out, workers=1, quiet=True, figures=False)
     other = sweep_file(tmp_path, GRID.replace("seed = 11", "seed = 12"), name="other")
-    with pytest.raises(ParamError, match="different sweep"):
+    with pytest.raises(ParamError, match="different sweep.*pass --force instead of --resume"):
         run_sweep(load_sweep(other), out, workers=1, resume=True, quiet=True, figures=False)
     res = run_sweep(load_sweep(path), out, workers=1, resume=True, quiet=True, figures=False)
     assert res["computed"] == 8 and res["runs"] == 12
+    (out / "manifest.json").unlink()  # unfinished again: the advice, followed, starts the other sweep afresh
+    res = run_sweep(load_sweep(other), out, workers=1, force=True, quiet=True, figures=False)
+    assert res["computed"] == 12
 
 
 def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, capsys):

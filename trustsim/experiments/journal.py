@@ -173,7 +173,8 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
                 if not same:
                     raise ParamError(shown, None,
                                      "holds a different sweep (the sweep file, its scenario, --shard or --timeseries "
-                                     "changed); drop --resume to start afresh, or choose another --out")
+                                     "changed); pass --force instead of --resume to start afresh (its runs go), "
+                                     "or choose another --out")
                 done = read_journal(out / JOURNAL, repair=not check_only)
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
                     raise ParamError(shown, None, "the time series of earlier runs are missing")
