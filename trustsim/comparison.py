@@ -181,7 +181,7 @@ def load_folder(folder: str | Path):
 
 
     folder = Path(folder)
-    info, _ = read_manifest(folder)
+    info, _ = read_manifest(folder, "compare")
     scenario = scenario_of(info, str(folder / "manifest.json"))
     if info["kind"] == "replications":
         return scenario, read_runs(folder)

@@ -29,8 +29,9 @@ OTHER_KINDS = {"sweep": "a sweep's manifest; a sweep is made again from its swee
                "compare": "a comparison's manifest; make it again with: trustsim compare A B"}
 
 
-def read_manifest(path: str | Path) -> tuple[dict, Path]:
-    """The manifest (a file, or a results folder holding ``manifest.json``) and the folder it lies in."""
+def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]:
+    """The manifest (a file, or a results folder holding ``manifest.json``) of a run or replications, and the
+    folder it lies in; another kind is refused with what ``command`` (rerun or compare) can do instead."""
     path = Path(path)
     if path.is_dir():
         path = path / "manifest.json"
@@ -46,10 +47,13 @@ def read_manifest(path: str | Path) -> tuple[dict, Path]:
                                 "root_seed" not in info else "run")
     if not isinstance(kind, str):
         raise ParamError(shown, "kind", f"expected a kind of result such as \"run\", got {kind!r}")
+    if kind in OTHER_KINDS and command == "compare":
+        raise ParamError(shown, "kind", f"is {OTHER_KINDS[kind].split(';')[0]}; compare takes two runs or two "
+                                        "replications (the folders of trustsim run, with --seed or --seeds)")
     if kind in OTHER_KINDS:
         raise ParamError(shown, "kind", f"is {OTHER_KINDS[kind]}")
     if kind not in TABLES:
-        raise ParamError(shown, "kind", f"{kind!r} is not a kind of result rerun makes (run, replications)")
+        raise ParamError(shown, "kind", f"{kind!r} is not a kind of result {command} takes (run, replications)")
     info["kind"] = kind
     if not isinstance(info.get("params"), dict):
         raise ParamError(shown, "params", "missing: the manifest does not hold the resolved parameters")

@@ -275,6 +275,12 @@ def test_bad_comparisons_are_refused(replications, tmp_path, capsys):
     refused(*run_cli(capsys, "compare", BASELINE, HIGH, "--seeds", 1, "--out", out)[::2], "at least 2")
     refused(*run_cli(capsys, "compare", BASELINE, tmp_path / "missing.toml", "--out", out)[::2], "no such file")
     assert listing(tmp_path) == []
+    for name in ("s1", "s2"):  # two sweeps' folders: compare says what it takes, not how to make a sweep again
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text('{"trustsim": "1", "kind": "sweep"}')
+    refused(*run_cli(capsys, "compare", tmp_path / "s1", tmp_path / "s2", "--out", out)[::2],
+            "is a sweep's manifest; compare takes two runs or two replications")
+    assert not out.exists()
 
 
 # --- sweeps, check, report --------------------------------------------------------------------------
