@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ParamError
+from .errors import ParamError, safe_text
 from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, suggest, validate
 
 TOP_LEVEL = ("extends", "description", "sweep", "calibrate")
@@ -101,6 +102,23 @@ def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES) -> byte
         os.close(fd)
 
 
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
+_TWICE = ("Cannot overwrite a value", "Cannot declare")
+
+
+def _syntax_error(message: str, text: str) -> str:
+    """tomllib's message, with the line it points at quoted (which names the key), and a key or table given
+    twice said so in words."""
+    at = _AT_LINE.search(message)
+    lines = text.splitlines()
+    if not at or not 1 <= int(at[1]) <= len(lines):
+        return f"TOML syntax error: {message}"
+    quoted = safe_text(lines[int(at[1]) - 1].strip(), 80)
+    if message.startswith(_TWICE):
+        return f"a key or table given twice, {at[0][1:-1]}: {quoted}"
+    return f"TOML syntax error: {message}: {quoted}"
+
+
 def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
     raw = read_small_file(path, shown)
     try:
@@ -110,7 +128,7 @@ def _read_toml(path: Path, shown: str) -> tuple[dict, bytes]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ParamError(shown, None, f"TOML syntax error: {exc}") from None
+        raise ParamError(shown, None, _syntax_error(str(exc), text)) from None
     except ValueError:  # Python refuses to read integers longer than sys.get_int_max_str_digits()
         raise ParamError(shown, None, f"an integer longer than {sys.get_int_max_str_digits()} digits") from None
     except RecursionError:

@@ -120,7 +120,9 @@ BAD_FILES = {
     "nan": ('[market]\nuncertainty = nan\n', ["market.uncertainty", "finite"]),
     "inf": ('[market]\ndemand = inf\n', ["market.demand", "finite"]),
     "bad_policy": ('[suppliers]\nattention_policy = "sometimes"\n', ["suppliers.attention_policy", "passive"]),
-    "syntax": ('[market]\nbuyers = 40\nsuppliers = = 3\n', ["TOML syntax error", "line 3"]),
+    "syntax": ('[market]\nbuyers = 40\nsuppliers = = 3\n', ["TOML syntax error", "line 3", ": suppliers = = 3"]),
+    "duplicate_key": ('[market]\nbuyers = 40\nbuyers = 20\n', ["given twice", "line 3", ": buyers = 20"]),
+    "duplicate_table": ('[market]\nbuyers = 40\n[market]\n', ["given twice", "line 3", ": [market]"]),
     "table_as_value": ('market = 3\n', ["market", "table"]),
     "cross_field": ('[prices]\nmin_markup = 0.2\nfair_markup = 0.1\n', ["min_markup", "fair_markup"]),
 }
