@@ -564,6 +564,26 @@ def test_report_draws_over_a_manifestless_runs_figures_only_with_force(tmp_path,
     assert (folder / "figures" / "costs.png").is_file()
 
 
+def test_report_names_a_manifest_it_cannot_read_and_keeps_a_read_only_result(tmp_path, capsys, small_results):
+    """A manifest.json that is not one trustsim wrote is named as such (not as missing); a result made read-only is
+    kept as it is, even for a user whom the mode does not stop (root), as run --out keeps it."""
+    folder = tmp_path / "run"
+    shutil.copytree(small_results / "run", folder)
+    (folder / "manifest.json").write_text("{bad")
+    before = snapshot(folder)
+    one_line(main(["report", str(folder)]), capsys.readouterr().err, "a manifest.json trustsim cannot read", "--force")
+    assert snapshot(folder) == before
+    shutil.copy(small_results / "run" / "manifest.json", folder / "manifest.json")
+    before = snapshot(folder)
+    (folder / "figures").chmod(0o555)
+    try:
+        one_line(main(["report", str(folder)]), capsys.readouterr().err, "figures: is read-only", "chmod -R u+w")
+        assert snapshot(folder) == before
+    finally:
+        (folder / "figures").chmod(0o755)
+    assert main(["report", str(folder)]) == 0, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("edit", ["bands without step", "runs without status", "runs with words",
                                   "manifest's figures not names", "state's factor out of range"])
 def test_report_on_tables_edited_out_of_shape_is_one_line_and_keeps_the_figures(tmp_path, capsys, small_results,

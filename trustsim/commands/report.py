@@ -23,6 +23,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
+    from ..folders import read_only_folder
     from ..locks import write_failure
     from ..results import result_kind, target_lock
 
@@ -34,8 +35,13 @@ def handle(args) -> int:
         kind = "run"  # a run's tables without their manifest
         figures = folder / "figures"
         if not args.force and figures.is_dir() and any(figures.iterdir()):
-            raise ParamError(str(figures), None, "has files and the folder no manifest.json to say which are "
-                                                 "trustsim's figures; --force draws over those of the same names")
+            unread = (folder / "manifest.json").exists()  # there, but not a manifest trustsim wrote
+            lost = "a manifest.json trustsim cannot read" if unread else "no manifest.json"
+            raise ParamError(str(figures), None, f"has files and the folder {lost} to say which are trustsim's "
+                                                 "figures; --force draws over those of the same names")
+    if (locked := read_only_folder(folder)) is not None:  # as run --out keeps a result made read-only
+        raise ParamError(str(locked), None, "is read-only: its figures are kept as they are (make it writable, "
+                                            "chmod -R u+w, to redraw them)")
     with target_lock(folder):  # no other writer replaces the folder meanwhile
         try:
             paths = _drawn_from_its_tables(folder, kind)
