@@ -8,7 +8,7 @@ HELP = "print the results columns: name, unit, aggregation, meaning"
 
 def arguments(p) -> None:
     """The arguments of ``trustsim columns``."""
-    p.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's results table)")
+    p.add_argument("--markdown", action="store_true", help="as a Markdown table (docs/results.md's table of columns)")
 
 
 def handle(args) -> int:
