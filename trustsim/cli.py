@@ -1,7 +1,8 @@
 """`trustsim …`: run scenarios, check parameter files, sweep, explore in the browser.
 
 Exit status: 0 done; 2 bad input (file, key, value, usage) with one line on standard error;
-1 anything else, with a message saying what to report; 130 interrupted.
+1 a failure, with a message saying what to report, or a check not passed (a pattern not reproduced, a rerun
+that differs); 130 interrupted.
 """
 
 from __future__ import annotations
