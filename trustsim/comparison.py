@@ -60,9 +60,13 @@ class Comparison:
 
     @property
     def names(self) -> tuple[str, str]:
-        """The two scenarios' names, marked ``A`` and ``B`` when they are the same."""
+        """The two scenarios' names; when they are the same (two results of one scenario file), the names of
+        the compared folders or files if those differ, else the name marked ``A`` and ``B``."""
         a, b = self.scenario_a.name, self.scenario_b.name
-        return (f"A {a}", f"B {b}") if a == b else (a, b)
+        if a != b:
+            return a, b
+        given = [Path(str(self.sources.get(k) or "")).resolve().name for k in ("a", "b")]
+        return (given[0], given[1]) if all(given) and given[0] != given[1] else (f"A {a}", f"B {b}")
 
     def table(self):
         """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired."""

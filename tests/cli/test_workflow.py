@@ -149,7 +149,11 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
     info["params"]["run"]["seed"] = 12  # the tables beside it were made with another seed
     (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
-    assert code == 1 and "DIFFERS" in out and "not reproduced" in err
+    assert code == 1 and "DIFFERS" in out and "not reproduced: the versions are those the manifest records" in err
+    info["numpy"] = "0.0.1"  # the cause it names follows the versions: here they differ
+    (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
+    assert code == 1 and "not reproduced: trustsim or its libraries changed" in err, err
     (tmp_path / "orig" / "summary.json").write_text("5")  # an original table that is no table: it differs
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
     assert code == 1 and "summary.json: DIFFERS" in out, out + err
@@ -260,6 +264,7 @@ def test_compare_of_two_results_folders_names_the_parameters_in_which_they_diffe
     print(out)
     assert code == 0, err
     assert "run.steps 20 → 30" in out and "market.uncertainty" in out
+    assert out.startswith("long − short")  # one scenario's two results: named by their folders
     assert max(len(line) for line in out.splitlines()[1:]) <= 100
     info = json.loads((tmp_path / "c" / "compare.json").read_text())
     assert set(info["parameters_that_differ"]) == {"run.steps", "market.uncertainty"}

@@ -39,7 +39,8 @@ def handle(args) -> int:
     scenario = scenario_of(info, source)
     check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
     kind = info["kind"]
-    for line in version_differences(info):
+    changed = version_differences(info)
+    for line in changed:
         print(f"trustsim: note: {line}; the tables may differ in the last digits", file=sys.stderr)
     out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
     protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
@@ -75,6 +76,9 @@ def handle(args) -> int:
         if verdict == "differs" or (verdict == "close" and worst == "identical"):
             worst = verdict
     if worst == "differs":
-        print("not reproduced: the model or its libraries changed since the original was made", file=sys.stderr)
+        why = ("trustsim or its libraries changed since the original was made" if changed else
+               "the versions are those the manifest records, so the original or its manifest was edited, or made "
+               "by a trustsim that changed without a new version")
+        print(f"not reproduced: {why}", file=sys.stderr)
         return 1
     return 0
