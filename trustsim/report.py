@@ -80,9 +80,12 @@ def nonproductive_vs_trust(buyers: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("non-productive share of face-to-face time")
     ax.set_title("Time spent haggling, monitoring and assigning blame")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
+    # the best place for the legend is searched among the points: seconds for a large market's, so there a fixed one
+    ax.legend(fontsize=8, frameon=False, loc="best" if len(buyers) <= _LEGEND_SEARCHED_UP_TO else "upper right")
     _save(fig, path)
 
+
+_LEGEND_SEARCHED_UP_TO = 10_000  # buyers
 
 TIMESERIES_COLUMNS = ("step", "group", "buyers", "tco_per_unit", "component_price", "trust_buyer", "trust_supplier",
                       "market_share", *(f"cost_{c}" for c in COST_PARTS))

@@ -108,6 +108,26 @@ def test_report_redraws_figures(tmp_path, capsys):
     assert (out / "figures" / "trust.png").is_file()
 
 
+def test_a_large_markets_buyer_figure_places_its_legend_without_searching_its_points(tmp_path):
+    """Matplotlib's search for the best place of a legend among 400 000 points took seconds and warned the user
+    ("Creating legend with loc="best" can be slow"), from a file of trustsim's: a large market's legend is fixed."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from trustsim.report import nonproductive_vs_trust
+
+    n = 400_000
+    rng = np.random.default_rng(1)
+    buyers = pd.DataFrame({"posture": np.where(rng.random(n) < 0.5, "partner", "aggressive"), "trust": rng.random(n),
+                           "nonproductive_share": rng.random(n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nonproductive_vs_trust(buyers, tmp_path / "time_vs_trust.png")
+    assert (tmp_path / "time_vs_trust.png").stat().st_size > 0
+
+
 # --- bad input: exit 2, one line naming the file and the key, nothing written ---------------------
 
 BAD_FILES = {
