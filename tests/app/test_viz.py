@@ -312,3 +312,16 @@ def test_reset_with_a_seed_that_is_not_a_number_says_so_and_keeps_the_scenario_s
     type_seed(page, "7")
     button(page, "Reset").click()
     assert "not an integer" not in figures_html(page) and "seed 7" in figures_html(page)
+
+
+@pytest.mark.parametrize("text", ["-5", "99999999999999999999999"])
+def test_reset_with_a_seed_outside_the_range_says_so_and_keeps_the_scenario_seed(page, text):
+    """An integer no run may have as its seed (negative, or beyond 2⁶³ − 1): the page does not end in a traceback
+    (the parameters' own check raised in Reset), it builds the market on the scenario's seed and says so."""
+    type_seed(page, text)
+    button(page, "Reset").click()
+    shown = html.unescape(figures_html(page))
+    seed = load_scenario(BASELINE).params.run.seed
+    assert f"'{text}' is outside the seeds' range" in shown and f"seed {seed}" in shown
+    button(page, "Step").click()
+    assert shown_step(page) == 1

@@ -39,18 +39,22 @@ PAGE_CSS = """
 
 
 class AppMarket(TrustMarket):
-    """The market as the app builds it on Reset: seed-box text that is not an integer does not end the
-    page in a traceback; the scenario's seed is used and the key figures panel says so."""
+    """The market as the app builds it on Reset: seed-box text that is not an integer, or an integer outside
+    the seeds' range, does not end the page in a traceback; the scenario's seed is used and the key figures
+    panel says so."""
 
     def __init__(self, params: Params | None = None, *, rng=None, **overrides):
-        notice = None
+        lo, hi = bounds("run.seed")
         try:
-            rng = as_seed(rng)
+            seed = as_seed(rng)
+            why = f"is outside the seeds' range {lo} … {hi}" if isinstance(seed, int) and not lo <= seed <= hi else None
         except ParamError:
+            why = "is not an integer"
+        notice = None
+        if why:
             seed = (params or Params()).run.seed
-            notice = f"Seed {str(rng)[:40]!r} is not an integer; the scenario's seed {seed} is used."
-            rng = seed
-        super().__init__(params, rng=rng, **overrides)
+            notice = f"Seed {str(rng)[:40]!r} {why}; the scenario's seed {seed} is used."
+        super().__init__(params, rng=seed, **overrides)
         self.notice = notice
 
 
