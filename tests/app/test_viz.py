@@ -325,3 +325,23 @@ def test_reset_with_a_seed_outside_the_range_says_so_and_keeps_the_scenario_seed
     assert f"'{text}' is outside the seeds' range" in shown and f"seed {seed}" in shown
     button(page, "Step").click()
     assert shown_step(page) == 1
+
+
+@pytest.mark.parametrize("partner_share", [0.0, 1.0])
+def test_a_market_of_one_posture_sends_its_charts_as_valid_json(partner_share):
+    """A posture without buyers measures NaN, which JSON does not have: the browser refused every chart's data
+    ("Unexpected token 'N'") and drew empty axes. Its points go as null; the other posture's are drawn."""
+    import json
+
+    model = TrustMarket(load_scenario(BASELINE).params.replace(**{"buyers.partner_share": partner_share,
+                                                                  "run.steps": 4}), rng=1)
+    model.run()
+    present = "partner" if partner_share else "aggressive"
+    for key in components.SERIES:
+        option = components.series_view(model, key)
+        json.dumps(option, allow_nan=False)  # raises on NaN or ∞
+        drawn = [point[1] for s in option["series"] if s["name"].startswith(present) for point in s["data"]]
+        assert drawn and None not in drawn, key
+    cost = components.cost_view(model)
+    json.dumps(cost, allow_nan=False)
+    assert all(s["data"][0 if partner_share else 1] is not None for s in cost["series"])

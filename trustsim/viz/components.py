@@ -176,6 +176,12 @@ def _axis(name: str, **extra) -> dict:
             **extra}
 
 
+def _for_json(numbers: np.ndarray) -> list:
+    """Numbers for the browser, to 6 decimals: JSON has no NaN or ∞ (a posture without buyers measures NaN, and
+    the browser refused the whole chart's data), so those become null, which ECharts leaves out."""
+    return np.where(np.isfinite(numbers), numbers.round(6), None).tolist()
+
+
 def series_view(model, key: str) -> dict:
     """One time series panel (``key`` in SERIES) as an ECharts option: a line per posture (and column)."""
     chart = SERIES[key]
@@ -191,7 +197,7 @@ def series_view(model, key: str) -> dict:
         for group in chart.groups:
             series.append({
                 "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": False,
-                "data": np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]]).round(6).tolist(),
+                "data": _for_json(np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]])),
                 "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
                 "itemStyle": {"color": COLOURS[group]},
             })
@@ -231,7 +237,7 @@ def cost_view(model) -> dict:
         "xAxis": _axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
         "series": [{"name": registry.BY_NAME[f"cost_{part}"].title, "type": "bar", "stack": "cost", "barWidth": "45%",
-                    "itemStyle": {"color": COST_COLOURS[part]}, "data": [round(v, 6) for v in parts[part]]}
+                    "itemStyle": {"color": COST_COLOURS[part]}, "data": _for_json(np.array(parts[part]))}
                    for part in COST_PARTS],
     }
 
