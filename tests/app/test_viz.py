@@ -345,3 +345,22 @@ def test_a_market_of_one_posture_sends_its_charts_as_valid_json(partner_share):
     cost = components.cost_view(model)
     json.dumps(cost, allow_nan=False)
     assert all(s["data"][0 if partner_share else 1] is not None for s in cost["series"])
+
+
+def test_every_time_series_leaves_room_below_its_axis_for_its_legend():
+    """The legend sits under the x axis's name: the plot's bottom margin must hold the axis's labels and name (62
+    px) and a row (23 px) for each further line of legend. The panel of two columns names its lines long ("partner ·
+    buyers' trust in their suppliers") and its four entries, 84 px below, were drawn over "step (quarter)". Entries
+    are taken at 7 px a character plus the 40 px of their symbol and gap, on a panel 480 px wide (the app's at
+    1 400 px)."""
+    model = TrustMarket(load_scenario(BASELINE).params.replace(**{"run.steps": 2}), rng=1)
+    model.run()
+    for key in components.SERIES:
+        option = components.series_view(model, key)
+        rows, width = 1, 0
+        for s in option["series"]:
+            entry = 40 + 7 * len(s["name"])
+            if width and width + entry > 480:
+                rows, width = rows + 1, 0
+            width += entry
+        assert option["grid"]["bottom"] >= 62 + 23 * (rows - 1), (key, rows, option["grid"]["bottom"])

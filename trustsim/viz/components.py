@@ -206,7 +206,9 @@ def series_view(model, key: str) -> dict:
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "itemWidth": 18},
-        "grid": {"left": 70, "right": 18, "top": 36, "bottom": 62 if len(series) <= 3 else 84},
+        # a panel of several columns names its lines long ("partner · buyers' trust in their suppliers"): a legend row
+        # each, below the x axis's name, rather than rows drawn over it
+        "grid": {"left": 70, "right": 18, "top": 36, "bottom": 62 + 23 * (len(series) - 1 if len(declared) > 1 else 0)},
         "xAxis": _axis("step (quarter)", min=0, max=max(model.params.run.steps, 1), nameGap=24),
         "yAxis": _axis(y_name, scale=not chart.from_zero),
         "series": series,
