@@ -488,3 +488,48 @@ def test_the_factors_labels_of_a_sensitivity_figure_do_not_run_into_one_another(
                      if boxes[i].y0 < boxes[i + 1].y1 + 1]  # a label above the next, 1 pixel apart at least
     print(len(fig.axes), "panels; the longest label has", lines, "lines; touching:", touching)
     assert lines >= 4 and touching == []
+
+
+def test_a_lost_dask_scheduler_is_one_line_with_the_runs_kept_and_the_resume_command(tmp_path, capsys, monkeypatch):
+    """Dask cancels every pending run when its client loses the scheduler: the sweep says so in one line with the
+    runs it keeps and how to finish, exit 1 (it was "internal error: CancelledError" under distributed's logged
+    tracebacks). The loss is simulated after four runs, on a local executor standing in for the cluster."""
+    from concurrent.futures import CancelledError
+
+    from trustsim.experiments import execute
+
+    path = sweep_file(tmp_path, GRID)
+    real = execute.finished_runs
+
+    def lost_after_four(*args, **kwargs):
+        for n, result in enumerate(real(*args, **kwargs)):
+            if n == 4:
+                raise CancelledError()
+            yield result
+
+    monkeypatch.setattr(execute, "finished_runs", lost_after_four)
+    monkeypatch.setattr(execute, "dask_executor", lambda address, workers: (*execute.local_executor(1), lambda: None))
+    out = tmp_path / "out"
+    code = cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--dask", "tcp://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert "the Dask scheduler tcp://127.0.0.1:1 was lost; 4 finished runs are kept" in err
+    assert f"finish with: trustsim sweep {path} --resume --dask ADDRESS --out {out}" in err
+    assert len(read_journal(out / JOURNAL)) == 4
+
+
+def test_distributeds_loggers_are_quieted_while_a_sweep_uses_a_cluster_and_restored_after():
+    """The client logs a traceback for every reconnection it tries after losing the scheduler; its loggers have
+    their own levels and handlers, so each is quieted, and each level restored when the executor closes."""
+    import logging
+
+    pytest.importorskip("distributed")
+    from trustsim.experiments.execute import _quiet_distributed
+
+    client = logging.getLogger("distributed.client")
+    before = client.level
+    levels = _quiet_distributed()
+    assert client.getEffectiveLevel() == logging.CRITICAL and logging.getLogger("distributed").level == logging.CRITICAL
+    for logger, level in levels:
+        logger.setLevel(level)
+    assert client.level == before

@@ -33,6 +33,7 @@ def handle(args) -> int:
     """Exit 0 when every run succeeded, 1 when some failed (all results kept), 2 on bad input (nothing
     written), 130 when interrupted (finished runs kept; finish with --resume)."""
     # here, not at the top: `trustsim --help` imports this module
+    from concurrent.futures import CancelledError
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
@@ -69,6 +70,12 @@ def handle(args) -> int:
         n = len(read_journal(out / JOURNAL))
         print(f"trustsim: a worker process died (out of memory?); {n} finished runs are kept; "
               f"finish with --resume", file=sys.stderr)
+        return 1
+    except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
+        n = len(read_journal(out / JOURNAL))
+        print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; {n} finished runs are kept in "
+              f"{safe_text(out / JOURNAL, 400)}; finish with: trustsim sweep {safe_text(args.file, 400)} --resume "
+              f"--dask ADDRESS" + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
         return 1
     nf = len(res["failed"])
     where = f"{safe_text(out, 400)}/"

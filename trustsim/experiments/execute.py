@@ -162,6 +162,19 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, before)
 
 
+def _quiet_distributed() -> list[tuple[logging.Logger, int]]:
+    """distributed's loggers (each with its own level and handler) made to log only critical errors, and their
+    levels before: a scheduler lost mid-sweep is then the sweep's one line (commands/sweep.py), not the client's
+    logged tracebacks of every reconnection it tried."""
+    loggers = [logging.getLogger("distributed")] + [
+        logger for name, logger in logging.root.manager.loggerDict.items()
+        if name.startswith("distributed.") and isinstance(logger, logging.Logger)]
+    levels = [(logger, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    return levels
+
+
 def dask_executor(address: str, workers: int | None):
     """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
     try:
@@ -185,11 +198,16 @@ def dask_executor(address: str, workers: int | None):
     except (OSError, TimeoutError, ValueError) as exc:
         raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
     slots = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
+    loud = _quiet_distributed()
 
     def close():
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            for logger, level in loud:
+                logger.setLevel(level)
 
     return client.get_executor(pure=False), slots, close
 
