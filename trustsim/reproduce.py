@@ -24,9 +24,10 @@ from .scenario import Scenario, read_small_file
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
           "replications": ("replications.csv", "summary.json", "bands.csv")}
-OTHER_KINDS = {"sweep": "a sweep's manifest; a sweep is made again from its sweep file: trustsim sweep FILE",
-               "patterns": "the pattern suite's manifest; make it again with: trustsim patterns",
-               "compare": "a comparison's manifest; make it again with: trustsim compare A B"}
+OTHER_KINDS = {  # kind: (what its manifest is, how it is made again)
+    "sweep": ("a sweep's manifest", "a sweep is made again from its sweep file: trustsim sweep FILE"),
+    "patterns": ("the pattern suite's manifest", "make it again with: trustsim patterns"),
+    "compare": ("a comparison's manifest", "make it again with: trustsim compare A B")}
 
 
 def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]:
@@ -47,11 +48,11 @@ def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]
                                 "root_seed" not in info else "run")
     if not isinstance(kind, str):
         raise ParamError(shown, "kind", f"expected a kind of result such as \"run\", got {kind!r}")
-    if kind in OTHER_KINDS and command == "compare":
-        raise ParamError(shown, "kind", f"is {OTHER_KINDS[kind].split(';')[0]}; compare takes two runs or two "
-                                        "replications (the folders of trustsim run, with --seed or --seeds)")
     if kind in OTHER_KINDS:
-        raise ParamError(shown, "kind", f"is {OTHER_KINDS[kind]}")
+        what, remake = OTHER_KINDS[kind]
+        instead = (remake if command == "rerun" else
+                   "compare takes two runs or two replications (the folders of trustsim run, with --seed or --seeds)")
+        raise ParamError(shown, "kind", f"is {what}; {instead}")
     if kind not in TABLES:
         raise ParamError(shown, "kind", f"{kind!r} is not a kind of result {command} takes (run, replications)")
     info["kind"] = kind
