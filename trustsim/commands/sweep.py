@@ -29,6 +29,17 @@ def arguments(p) -> None:
                         "batches per worker; 1: one run at a time). The results do not depend on it")
 
 
+def _kept_and_resume(args, out, more: str = "") -> str:
+    """What an unfinished sweep keeps and the command that finishes it (``more``: options it needs besides)."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import safe_text
+    from ..experiments import JOURNAL, read_journal
+
+    n = len(read_journal(out / JOURNAL))
+    return (f"{n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; finish with: trustsim sweep "
+            f"{safe_text(args.file, 400)} --resume{more}" + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
+
+
 def handle(args) -> int:
     """Exit 0 when every run succeeded, 1 when some failed (all results kept), 2 on bad input (nothing
     written), 130 when interrupted (finished runs kept; finish with --resume)."""
@@ -52,11 +63,7 @@ def handle(args) -> int:
         res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, resume=args.resume, shard=shard,
                         force=args.force, quiet=args.quiet, timeseries=args.timeseries, batch=args.batch)
     except KeyboardInterrupt:
-        n = len(read_journal(out / JOURNAL))
-        print(f"trustsim: interrupted; {n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; "
-              f"finish with: trustsim sweep {safe_text(args.file, 400)} --resume"
-              + (f" --out {safe_text(args.out, 400)}" if args.out else ""),
-              file=sys.stderr)
+        print(f"trustsim: interrupted; {_kept_and_resume(args, out)}", file=sys.stderr)
         return 130
     except OSError as exc:
         failure = write_failure(exc)
@@ -72,10 +79,8 @@ def handle(args) -> int:
               f"finish with --resume", file=sys.stderr)
         return 1
     except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
-        n = len(read_journal(out / JOURNAL))
-        print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; {n} finished runs are kept in "
-              f"{safe_text(out / JOURNAL, 400)}; finish with: trustsim sweep {safe_text(args.file, 400)} --resume "
-              f"--dask ADDRESS" + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
+        print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; "
+              f"{_kept_and_resume(args, out, ' --dask ADDRESS')}", file=sys.stderr)
         return 1
     nf = len(res["failed"])
     where = f"{safe_text(out, 400)}/"
