@@ -524,7 +524,7 @@ def test_distributeds_loggers_are_quieted_while_a_sweep_uses_a_cluster_and_resto
     import logging
 
     pytest.importorskip("distributed")
-    from trustsim.experiments.execute import _quiet_distributed
+    from trustsim.experiments.cluster import _quiet_distributed
 
     client = logging.getLogger("distributed.client")
     before = client.level

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError, safe_text
+from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib
-from ..experiments.execute import dask_executor, local_executor, shut_down
+from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
@@ -217,6 +218,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
 
     bar = Progress(f"calibrating {cal.name}", settings.budget, start[-1].used if start else 0, 0, quiet)
     problem.simulate.progress = lambda n: [bar.update(True) for _ in range(n)]
+    problem.simulate.idle = bar.idle
     try:
         pops, why = abc_smc(problem, settings, start=start,
                             on_generation=lambda p: journal({"population": p.to_json()}))

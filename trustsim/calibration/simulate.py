@@ -4,10 +4,13 @@ calibration's root seed, and the run-to-run variance of the targets."""
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import wait
 
 import numpy as np
 
 from ..ensemble import batch_size
+from ..experiments import progress as progress_module
+from ..experiments.cluster import stall_note
 from ..members import batch_key
 from ..patterns.measure import measure_many
 from .config import Calibration
@@ -40,6 +43,7 @@ class Simulator:
         self.namespace = namespace
         self.replicates = replicates or cal.spec.replicates
         self.progress = None  # called with the number of runs each finished batch held
+        self.idle = None  # called with why (if known) after each IDLE_SECONDS in which no batch finished
 
     def runs(self, params: list, seeds: list[int]) -> np.ndarray:
         """The figures of each (params, seed) run, ``(runs, measures)``, in the order given."""
@@ -55,6 +59,8 @@ class Simulator:
                 futures.append((part, self.executor.submit(measure_jobs, jobs)))
         out = np.full((len(params), len(self.measures)), np.nan)
         for part, fut in futures:
+            while not wait([fut], timeout=progress_module.IDLE_SECONDS).done and self.idle:
+                self.idle(stall_note(self.executor))
             out[part] = np.array(fut.result(), dtype=float).reshape(len(part), -1)
             if self.progress:
                 self.progress(len(part))

@@ -49,7 +49,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
-    from ..experiments import JOURNAL, load_sweep, parse_shard, read_journal, run_sweep
+    from ..experiments import JOURNAL, STATE, load_sweep, parse_shard, read_journal, run_sweep
     from ..experiments.progress import failure_line
     from ..locks import write_failure
 
@@ -63,7 +63,10 @@ def handle(args) -> int:
         res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, resume=args.resume, shard=shard,
                         force=args.force, quiet=args.quiet, timeseries=args.timeseries, batch=args.batch)
     except KeyboardInterrupt:
-        print(f"trustsim: interrupted; {_kept_and_resume(args, out)}", file=sys.stderr)
+        if not (out / STATE).exists():  # stopped while the workers started, before the folder was made ready
+            print("trustsim: interrupted before the sweep started; nothing was written", file=sys.stderr)
+        else:
+            print(f"trustsim: interrupted; {_kept_and_resume(args, out)}", file=sys.stderr)
         return 130
     except OSError as exc:
         failure = write_failure(exc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
-import logging
 import multiprocessing
 import os
 import select
@@ -30,7 +29,9 @@ from ..locks import pid_alive
 from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
+from . import progress as progress_module
 from .analysis import runs_frame
+from .cluster import dask_executor, stall_note
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
 from .progress import Progress
@@ -146,72 +147,6 @@ def _context():
     return None
 
 
-@contextlib.contextmanager
-def _sigint_ignored():
-    """SIGINT ignored while a local cluster starts its worker processes, which inherit that (and so their Python
-    raises no KeyboardInterrupt): a Ctrl-C at a terminal reaches every process of the foreground group, and the
-    workers printed tracebacks of their own beside the sweep's line. The sweep's process handles Ctrl-C and closes
-    the cluster. (Only the main thread may set a signal's handler; elsewhere nothing changes.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, before)
-
-
-def _quiet_distributed() -> list[tuple[logging.Logger, int]]:
-    """distributed's loggers (each with its own level and handler) made to log only critical errors, and their
-    levels before: a scheduler lost mid-sweep is then the sweep's one line (commands/sweep.py), not the client's
-    logged tracebacks of every reconnection it tried."""
-    loggers = [logging.getLogger("distributed")] + [
-        logger for name, logger in logging.root.manager.loggerDict.items()
-        if name.startswith("distributed.") and isinstance(logger, logging.Logger)]
-    levels = [(logger, logger.level) for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
-    return levels
-
-
-def dask_executor(address: str, workers: int | None):
-    """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
-    try:
-        # an optional dependency, needed only here
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
-    try:
-        if address == "local":
-            with _sigint_ignored():
-                # no dashboard; the scheduler's own HTTP server on a free port, not 8787, which another cluster on
-                # the machine (a second sweep) may hold already
-                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                       processes=True, host="127.0.0.1", dashboard_address=None,
-                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                       silence_logs=logging.ERROR)
-            client = Client(cluster)
-        else:
-            cluster = None
-            client = Client(address, timeout="15s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
-    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
-    loud = _quiet_distributed()
-
-    def close():
-        try:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        finally:
-            for logger, level in loud:
-                logger.setLevel(level)
-
-    return client.get_executor(pure=False), slots, close
-
-
 # --- the sweep ------------------------------------------------------------------------------------
 
 
@@ -281,7 +216,10 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
             pending.add(executor.submit(run_batch, group))
         if not pending:
             break
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        finished, pending = wait(pending, timeout=progress_module.IDLE_SECONDS, return_when=FIRST_COMPLETED)
+        if not finished:  # a stall is told, not waited out in silence (every worker of a cluster gone, say)
+            progress.idle(stall_note(executor))
+            continue
         for fut in finished:
             for result in fut.result():  # run_batch never raises; a dead worker process does
                 yield result

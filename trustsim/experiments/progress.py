@@ -7,6 +7,8 @@ import math
 import sys
 import time
 
+IDLE_SECONDS = 30.0  # a wait for runs with none finishing is told after this long, and again as often
+
 
 class Progress:
     """A tqdm bar (runs done, failures, time left) on a terminal; plain lines every 10% or 30 s otherwise."""
@@ -22,9 +24,13 @@ class Progress:
             self.bar = tqdm(total=total, initial=done, desc=name, unit="run", file=sys.stderr, dynamic_ncols=True)
             self.bar.set_postfix(failed=failed)
         self.next_pct = (done * 10 // max(total, 1) + 1) * 10
+        self.noted = None  # why runs are not finishing, once told (``idle``)
+        self.finished_at = time.monotonic()  # when a run last finished, or the start
 
     def update(self, ok: bool) -> None:
         """One more run finished (``ok``: without failing): the bar moves, or a line when one is due."""
+        self.noted = None
+        self.finished_at = time.monotonic()
         self.done += 1
         self.failed += not ok
         if self.bar is not None:
@@ -43,6 +49,23 @@ class Progress:
             left = (self.total - self.done) / rate if rate > 0 else math.nan
             print(f"{self.name}: {self.done}/{self.total} runs, {self.failed} failed, {now - self.start:.0f} s, "
                   f"about {left:.0f} s left", file=sys.stderr, flush=True)
+
+    def idle(self, note: str | None = None) -> None:
+        """No run has finished for ``IDLE_SECONDS`` (or since the last call): the bar's clock moves, or a line says
+        so. ``note`` says why, where it is known (a Dask cluster without workers): told once while it holds, even
+        when ``quiet``, with what Ctrl-C keeps — a sweep that waits forever must not wait in silence."""
+        now = time.monotonic()
+        told = note is not None and note != self.noted
+        self.noted = note
+        line = f"{self.name}: {self.done}/{self.total} runs, none finished in the last {now - self.finished_at:.0f} s"
+        if told:
+            line += f"; {note} (Ctrl-C keeps the finished runs; finish with --resume)"
+        if self.bar is not None:
+            self.bar.refresh()
+            if told:
+                self.bar.write(line, file=sys.stderr)
+        elif told or not self.quiet:
+            print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         """Close the bar, if there is one."""

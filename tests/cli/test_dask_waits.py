@@ -1,0 +1,145 @@
+"""A sweep that waits says so: a server that is not a Dask scheduler is refused in bounded time, a cluster that has
+lost every worker is named while the runs wait for one, a wait with no run finishing is told, and a sweep stopped
+before it started says that nothing was written."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from test_experiments import GRID, sweep_file
+
+from trustsim import cli
+from trustsim.experiments import load_sweep
+from trustsim.experiments import progress as progress_module
+from trustsim.experiments.progress import Progress
+
+
+@pytest.mark.timeout(120)  # without the bound, the connection never ends
+def test_a_server_that_is_not_a_dask_scheduler_is_one_line_and_exit_2_in_bounded_time(tmp_path, capsys, monkeypatch):
+    """A port that accepts the connection and never answers (a web server, a `trustsim viz` port): distributed's
+    connect timeout does not cover its handshake, and the sweep hung without a word. Now the command gives up
+    after ``CONNECT_SECONDS`` with one line, exit 2, and nothing written."""
+    pytest.importorskip("distributed")
+    from trustsim.experiments import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 2.0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are queued by the kernel, and never read
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        out = tmp_path / "out"
+        t0 = time.monotonic()
+        code = cli.main(["sweep", str(sweep_file(tmp_path, GRID)), "--out", str(out), "--quiet", "--dask", address])
+        took = time.monotonic() - t0
+    err = capsys.readouterr().err
+    print(f"gave up after {took:.1f} s: {err.strip()}")
+    assert code == 2 and err.count("\n") == 1 and took < 10, err
+    assert f"--dask: {address}: cannot reach the scheduler (no Dask scheduler answered there within 2 s" in err
+    assert not out.exists()
+
+
+@pytest.mark.timeout(120)  # without the watch, the wait never ends
+def test_a_sweep_on_a_dask_cluster_without_workers_names_it_while_the_runs_wait(tmp_path, monkeypatch):
+    """A cluster with no worker (every one lost mid-sweep, or none joined yet): the runs wait for one to join (a
+    cluster may add workers later), and the wait is told with the cluster's address, not waited out in silence
+    (Progress spoke only when a run finished)."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from trustsim.experiments.execute import executor_for, finished_runs
+
+    monkeypatch.setattr(progress_module, "IDLE_SECONDS", 0.5)
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    notes: list = []
+
+    class Watched(Progress):
+        def idle(self, note=None):
+            notes.append(note)
+            if note is not None or len(notes) > 60:
+                raise KeyboardInterrupt
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as empty:
+        with pytest.raises(KeyboardInterrupt), executor_for(None, empty.scheduler_address) as (executor, slots):
+            for _ in finished_runs(sweep, iter(range(sweep.n_runs)), sweep.n_runs, executor, slots,
+                                   Watched("sw", sweep.n_runs, 0, 0, True), timeseries=False, fail=frozenset()):
+                pass
+        address = empty.scheduler_address
+    print(notes)
+    assert notes[-1] == f"the Dask cluster {address} has no workers: the runs wait until one joins"
+
+
+def test_a_wait_with_no_run_finishing_is_told_and_its_cause_once_even_when_quiet(capsys, monkeypatch):
+    """``Progress.idle``: a line at each idle period when not quiet; the cause (when known) once while it holds,
+    quiet or not, with what Ctrl-C keeps; told again after a run has finished and the cause come back."""
+    note = "the Dask cluster tcp://h:1 has no workers: the runs wait until one joins"
+    loud = Progress("sw", 10, 4, 0, quiet=False)
+    loud.idle()
+    loud.idle(note)
+    loud.idle(note)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and all(line.startswith("sw: 4/10 runs, none finished in the last ") for line in lines)
+    assert [note in line for line in lines] == [False, True, False]
+    assert "(Ctrl-C keeps the finished runs; finish with --resume)" in lines[1]
+    quiet = Progress("sw", 10, 4, 0, quiet=True)
+    quiet.idle()
+    quiet.idle(note)
+    quiet.idle(note)
+    quiet.update(True)
+    quiet.idle(note)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(note in line for line in lines), lines
+    assert lines[1].startswith("sw: 5/10 runs")
+
+
+def test_a_sweep_interrupted_while_its_workers_start_says_nothing_was_written(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while a cluster starts (or a scheduler is being reached), before the folder is made ready: the line
+    said "0 finished runs are kept in …/journal.jsonl; finish with: … --resume" of a folder that did not exist."""
+    from trustsim.experiments import execute
+
+    def interrupted(address, workers):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "dask_executor", interrupted)
+    out = tmp_path / "out"
+    code = cli.main(["sweep", str(sweep_file(tmp_path, GRID)), "--out", str(out), "--quiet", "--dask", "local"])
+    err = capsys.readouterr().err
+    assert code == 130 and err == "trustsim: interrupted before the sweep started; nothing was written\n", err
+    assert not out.exists()
+
+
+@pytest.mark.timeout(60)  # without the watch, the wait never ends
+def test_a_calibration_whose_runs_do_not_finish_tells_its_wait_with_the_cause(monkeypatch):
+    """The calibration's runs wait on their batches in order (``Simulator.runs``): each idle period is told
+    (``idle``, the progress bar's), with the cause where the executor knows one; a batch that finishes ends the wait."""
+    from concurrent.futures import Future
+
+    from conftest import SCENARIOS
+
+    from trustsim.calibration.config import load_calibration
+    from trustsim.calibration.simulate import Simulator
+    from trustsim.experiments import cluster
+
+    monkeypatch.setattr(progress_module, "IDLE_SECONDS", 0.05)
+    late = Future()
+
+    class Stalled:
+        def submit(self, fn, jobs):
+            return late
+
+    executor = Stalled()
+    monkeypatch.setitem(cluster._CLUSTERS, executor, ("tcp://h:1", lambda: 0))
+    cal = load_calibration(SCENARIOS / "calibration.toml")
+    sim = Simulator(cal, executor, 1, ["trust"])
+    notes: list = []
+
+    def idle(note):
+        notes.append(note)
+        if len(notes) == 3:
+            late.set_result([[0.5]])
+
+    sim.idle = idle
+    assert sim.runs([cal.base], [1]).tolist() == [[0.5]]
+    assert notes == ["the Dask cluster tcp://h:1 has no workers: the runs wait until one joins"] * 3

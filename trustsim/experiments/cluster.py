@@ -1,0 +1,126 @@
+"""Runs on a Dask cluster: the executor that carries them there (``--dask ADDRESS`` or ``local``), made without
+waiting forever for a server that is not a scheduler, and what a sweep that waits for runs can say about the cluster
+(``stall_note``). Dask's distributed is optional: imported only when a command asks for a cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import weakref
+
+from ..errors import ParamError
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while a local cluster starts its worker processes, which inherit that (and so their Python
+    raises no KeyboardInterrupt): a Ctrl-C at a terminal reaches every process of the foreground group, and the
+    workers printed tracebacks of their own beside the sweep's line. The sweep's process handles Ctrl-C and closes
+    the cluster. (Only the main thread may set a signal's handler; elsewhere nothing changes.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _quiet_distributed() -> list[tuple[logging.Logger, int]]:
+    """distributed's loggers (each with its own level and handler) made to log only critical errors, and their
+    levels before: a scheduler lost mid-sweep is then the sweep's one line (commands/sweep.py), not the client's
+    logged tracebacks of every reconnection it tried."""
+    loggers = [logging.getLogger("distributed")] + [
+        logger for name, logger in logging.root.manager.loggerDict.items()
+        if name.startswith("distributed.") and isinstance(logger, logging.Logger)]
+    levels = [(logger, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    return levels
+
+
+CONNECT_SECONDS = 20.0
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at ``address``, or TimeoutError after ``CONNECT_SECONDS``. distributed's own
+    timeout covers reaching the port, not the handshake after it: a server that is not a Dask scheduler (a web
+    server, a ``trustsim viz`` port) accepts the connection and never answers, and the client waits forever. So
+    the client is made on a thread of its own, which is left behind (a daemon) if it does not finish in time."""
+    made: dict = {}
+
+    def attempt():
+        try:
+            made["client"] = client_class(address, timeout=f"{CONNECT_SECONDS * 3 / 4:g}s")
+        except BaseException as exc:  # noqa: BLE001  (raised again on the caller's thread)
+            made["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="trustsim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS)
+    if thread.is_alive():
+        raise TimeoutError(f"no Dask scheduler answered there within {CONNECT_SECONDS:g} s: is it a scheduler's "
+                           f"address?")
+    if "error" in made:
+        raise made["error"]
+    return made["client"]
+
+
+def dask_executor(address: str, workers: int | None):
+    """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
+    try:
+        # an optional dependency, needed only here
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
+    try:
+        if address == "local":
+            with _sigint_ignored():
+                # no dashboard; the scheduler's own HTTP server on a free port, not 8787, which another cluster on
+                # the machine (a second sweep) may hold already
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                       silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            cluster = None
+            client = _connect(Client, address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
+    loud = _quiet_distributed()
+    executor = client.get_executor(pure=False)
+    _CLUSTERS[executor] = (address, lambda: len(client.scheduler_info().get("workers", {})))
+
+    def close():
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            for logger, level in loud:
+                logger.setLevel(level)
+
+    return executor, slots, close
+
+
+_CLUSTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a Dask executor: its address, its worker count
+
+
+def stall_note(executor) -> str | None:
+    """Why no run finishes, where it is known: a Dask cluster without workers (all lost, or none joined yet) holds
+    the runs until one joins. None for local processes, or while the cluster has workers."""
+    address, workers = _CLUSTERS.get(executor, (None, None))
+    if workers is None:
+        return None
+    try:
+        if workers():
+            return None
+    except Exception:  # noqa: BLE001  (a client between reconnections: nothing known, so nothing said)
+        return None
+    return f"the Dask cluster {address} has no workers: the runs wait until one joins"
