@@ -139,18 +139,26 @@ def mser5(series) -> tuple[int, bool]:
     batches that minimises the squared standard error of the mean of the rest, ``Σ_{j>d} (z_j − z̄_d)² /
     (m − d)²``, over all but the last 5 batches. Returns ``(steps to delete, steady)``; ``steady`` is False when
     the minimum lies in the second half of the series, MSER's sign that the run is too short to reach steady
-    state. NaN steps (a posture with no buyers) are left out."""
+    state. NaN steps (a posture with no buyers) are left out of the batches, and the steps to delete counted
+    in the series as given, NaN steps included.
+
+    The statistic is the same for the series shifted by any constant, and a series that does not vary (beyond
+    the last bits of its numbers) needs no warm-up: the batches are taken as differences from the last one,
+    differences below 10⁻¹² of the series' largest number are 0, and a tie goes to the fewest batches deleted."""
     y = np.asarray(series, dtype=float)
-    y = y[np.isfinite(y)]
+    at = np.flatnonzero(np.isfinite(y))  # where each number lies in the series as given
+    y = y[at]
     m = len(y) // 5
     if m < 10:
         return 0, False
     z = y[len(y) - 5 * m:].reshape(m, 5).mean(axis=1)
+    z = z - z[-1]                                    # shifted: no level to cancel below
+    z[np.abs(z) <= 1e-12 * np.max(np.abs(y))] = 0.0  # a difference of rounding only
     tail = z[::-1]
     count = np.arange(1, m + 1)
     mean = np.cumsum(tail) / count                  # mean of the last c batches
     sq = np.cumsum(tail ** 2) / count
-    sse = (sq - mean ** 2) * count                  # Σ (z − z̄)² over the last c batches
+    sse = np.maximum(sq - mean ** 2, 0.0) * count   # Σ (z − z̄)² over the last c batches
     stat = (sse / count ** 2)[::-1]                 # by d = m − c leading batches deleted
     d = int(np.argmin(stat[: m - 5]))
-    return 5 * d + (len(y) - 5 * m), d <= m // 2
+    return int(at[5 * d + (len(y) - 5 * m)]), d <= m // 2

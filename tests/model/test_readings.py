@@ -169,3 +169,26 @@ def test_the_default_market_is_steady_over_its_long_run_window():
           f"MSER-5 warm-up of the mean series {warm} steps")
     assert abs(m) <= 0.03
     assert steady and warm <= n // 2
+
+
+def test_mser5_is_the_same_for_a_shifted_series_and_needs_no_warm_up_for_a_constant_one():
+    """MSER's statistic is a variance, so a constant added to the series changes nothing; a series that does not
+    vary (beyond its numbers' last bits: a share of 1 in a market of partners alone) has no warm-up and is steady.
+    The one-pass sums cancelled: 0.7 everywhere gave 1 165 steps to delete, and the step below 845 at a level of 10⁸."""
+    rng = np.random.default_rng(1)
+    assert mser5(np.full(1200, 0.3)) == mser5(np.full(1200, 0.7)) == (0, True)
+    assert mser5(1.0 + rng.normal(0.0, 3e-16, 1200)) == (0, True)
+    step = np.r_[np.ones(100), np.zeros(1100)] + rng.normal(0.0, 0.1, 1200)
+    found = [mser5(step + level) for level in (0.0, 1e6, 1e8, -3e9)]
+    print("warm-up of a step of 100 at levels 0, 10⁶, 10⁸, −3·10⁹:", found)
+    assert found == [(100, True)] * 4
+
+
+def test_mser5_counts_the_steps_to_delete_in_the_series_as_given_with_its_nan_steps():
+    """Steps without a number (a posture with no buyers yet) are left out of the batches, but the warm-up is where
+    the series settles in its own steps: 100 NaN steps then a 20-step transient is 120, not the 25 it was."""
+    rng = np.random.default_rng(2)
+    y = np.r_[np.full(100, np.nan), np.linspace(1.0, 0.0, 20), np.zeros(1080)] + rng.normal(0.0, 0.01, 1200)
+    warm, steady = mser5(y)
+    print("warm-up with 100 leading NaN steps:", warm)
+    assert 115 <= warm <= 125 and steady
