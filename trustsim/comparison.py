@@ -69,7 +69,9 @@ class Comparison:
         return (given[0], given[1]) if all(given) and given[0] != given[1] else (f"A {a}", f"B {b}")
 
     def table(self):
-        """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired."""
+        """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired. Paired, all
+        three rest on the seeds where both A and B have the figure, so that B − A is the difference of the means
+        beside it."""
         # on use: only this path needs pandas
         import pandas as pd
 
@@ -81,6 +83,9 @@ class Comparison:
             pairs = {c: (a[c], b[c]) for c in METRIC_COLUMNS}
         rows = []
         for c, (x, y) in pairs.items():
+            if self.paired:  # A, B and B − A over the same seeds: those where both have the figure
+                keep = np.isfinite(np.asarray(x, float)) & np.isfinite(np.asarray(y, float))
+                x, y = np.asarray(x, float)[keep], np.asarray(y, float)[keep]
             da, db = describe(x), describe(y)
             rows.append({"figure": c, "a": da["mean"], "a.low": da["low"], "a.high": da["high"], "b": db["mean"],
                          "b.low": db["low"], "b.high": db["high"], **difference(x, y, self.paired),

@@ -29,13 +29,14 @@ ADVANTAGES = {
 
 
 def mean_halfwidth(values) -> tuple[float, float]:
-    """Mean and half-width of the 95% Student-t interval of the mean. One value: half-width 0; none: NaN, NaN."""
+    """Mean and half-width of the 95% Student-t interval of the mean. One value: its mean, and a half-width of NaN
+    (an interval needs n − 1 ≥ 1 degrees of freedom; one seed says nothing of the spread); none: NaN, NaN."""
     v = np.asarray(values, dtype=float)
     if not len(v):
         return math.nan, math.nan
     m = float(v.mean())
     if len(v) < 2:
-        return m, 0.0
+        return m, math.nan
     # on use: only this path needs scipy
     from scipy import stats
 
@@ -84,24 +85,25 @@ def _t975(dof):
 
 
 def describe(values) -> dict[str, float | int]:
-    """Mean, standard deviation, 95% interval (low, high) and count of the finite values."""
+    """Mean, standard deviation, 95% interval (low, high) and count of the finite values (one value: no spread,
+    so its standard deviation and interval are NaN)."""
     v = finite(values)
     m, h = mean_halfwidth(v)
-    sd = float(v.std(ddof=1)) if len(v) > 1 else (0.0 if len(v) else math.nan)
+    sd = float(v.std(ddof=1)) if len(v) > 1 else math.nan
     return {"mean": m, "sd": sd, "low": m - h, "high": m + h, "n": int(len(v))}
 
 
 def interval_frame(df, by, columns):
     """Per group of ``by``: each column's mean and 95% interval over the rows (NaN left out), as columns
-    ``c``, ``c.low``, ``c.high``, after ``n``, the group's rows: :func:`mean_halfwidth` for many groups at once."""
+    ``c``, ``c.low``, ``c.high``, after ``n``, the group's rows: :func:`mean_halfwidth` for many groups at once
+    (a column with one value in a group: its mean, and no interval)."""
     # on use: only this path needs pandas
     import pandas as pd
 
     g = df.groupby(by, sort=True)[list(columns)]
     mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-    t = pd.DataFrame(np.where(n > 1, _t975(np.maximum(n.to_numpy(float) - 1, 1)), 0.0), index=n.index,
-                     columns=n.columns)
-    half = (t * sd.fillna(0.0) / np.sqrt(n.where(n > 0))).where(n > 0)
+    t = pd.DataFrame(_t975(np.maximum(n.to_numpy(float) - 1, 1)), index=n.index, columns=n.columns)
+    half = (t * sd / np.sqrt(n)).where(n > 1)
     out = {}
     for c in columns:
         out[c], out[f"{c}.low"], out[f"{c}.high"] = mean[c], mean[c] - half[c], mean[c] + half[c]
@@ -112,7 +114,8 @@ def interval_frame(df, by, columns):
 
 def difference(a, b, paired: bool) -> dict[str, float | int]:
     """B minus A: the mean difference and its 95% interval. Paired (the same seeds, in order): the interval
-    of the mean of the differences; otherwise Welch's interval of the difference of the means."""
+    of the mean of the differences, over the seeds where both are numbers; otherwise Welch's interval of the
+    difference of the means."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if paired:
         keep = np.isfinite(a) & np.isfinite(b)

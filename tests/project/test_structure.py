@@ -165,7 +165,8 @@ def test_interval_is_one_definition():
     m, h = mean_halfwidth(finite([1.0, np.nan, 2.0, 3.0, np.inf]))
     assert (m, m - h, m + h) == mean_ci([1.0, 2.0, 3.0])
     assert h == pytest.approx(4.302652729911275 / np.sqrt(3))
-    assert mean_halfwidth([5.0]) == (5.0, 0.0)
+    m1, h1 = mean_halfwidth([5.0])  # one value: no interval (n − 1 = 0 degrees of freedom)
+    assert m1 == 5.0 and np.isnan(h1)
     assert all(np.isnan(mean_halfwidth([])))
 
 
