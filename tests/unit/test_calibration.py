@@ -79,3 +79,22 @@ def test_resuming_from_the_kept_generations_gives_the_same_posterior():
     assert len(whole) >= 3
     resumed, _ = abc_smc(_normal_toy(0.5), settings, start=whole[:2])
     assert [p.to_json() for p in resumed] == [p.to_json() for p in whole]
+
+
+def test_a_run_without_the_figure_is_never_accepted_not_even_under_the_first_tolerance():
+    """The first generation's tolerance is ∞, and ∞ ≤ ∞: runs lacking the figure (NaN, infinitely far) were
+    accepted, and where they were more than half the population the tolerance stayed ∞ and they were never
+    removed. Here the figure exists only below θ = 0.4 (observed 0.2): every accepted particle lies there."""
+    def simulate(theta, m, keys):
+        rng = np.random.default_rng(np.random.SeedSequence(5, spawn_key=tuple(int(k) for k in keys[0])))
+        y = theta + 0.05 * rng.standard_normal(theta.shape)
+        return np.where(theta > 0.4, np.nan, y)
+
+    problem = Problem(lo=np.array([0.0]), hi=np.array([1.0]), observed=np.array([0.2]), scale=np.array([0.1]),
+                      obs_sd=np.array([0.01]), simulate=simulate)
+    pops, why = abc_smc(problem, Settings(population=200, budget=6000, generations=4, seed=1))
+    worst = max(float(np.max(np.asarray(p.theta))) for p in pops)
+    mean, _ = weighted_moments(pops[-1])
+    print(f"largest accepted θ over {len(pops)} generations: {worst:.3f}; posterior mean {mean[0]:.3f} ({why})")
+    assert worst <= 0.4 and all(np.isfinite(np.asarray(p.distance)).all() for p in pops)
+

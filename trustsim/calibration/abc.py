@@ -210,7 +210,8 @@ def run_generation(t: int, prev: Population | None, problem: Problem, settings: 
         if progress:
             progress(size * problem.cost)
         dist = distance(sim, problem)
-        ok = np.flatnonzero(dist <= eps)[:need]
+        ok = np.flatnonzero(np.isfinite(dist) & (dist <= eps))[:need]  # a run without a figure is never near (the
+        # first generation's tolerance is ∞, and ∞ ≤ ∞)
         keep_z.append(z[ok])
         keep_m.append(m[ok])
         keep_d.append(dist[ok])
