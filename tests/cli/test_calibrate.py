@@ -219,6 +219,8 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
     sc = pd.read_csv(out / "screening.csv").set_index(["target", "parameter"])
     assert sc.loc[("drop_partner", "time.h_monitor"), "ST"] < 0.02
     assert sc.loc[("drop_partner", "innovation.quality_idea_value"), "ST"] > 0.2
+    n_params = sc.index.get_level_values("parameter").nunique()
+    assert (sc["points"] == 8 * (n_params + 2)).all() and (sc["filled"] >= 0).all()  # a missing figure is counted
     assert (out / "figures" / "screening.png").exists() and not (out / "posterior.parquet").exists()
 
 

@@ -98,3 +98,19 @@ def test_a_run_without_the_figure_is_never_accepted_not_even_under_the_first_tol
     print(f"largest accepted θ over {len(pops)} generations: {worst:.3f}; posterior mean {mean[0]:.3f} ({why})")
     assert worst <= 0.4 and all(np.isfinite(np.asarray(p.distance)).all() for p in pops)
 
+
+def test_screening_says_how_many_points_lacked_a_target_and_were_given_its_mean():
+    """Sobol indices need a figure at every point: a missing one is given the target's mean, which changes the
+    indices; the table counts them (``filled`` of ``points``) and the report says so, for each such target."""
+    import pandas as pd
+
+    from trustsim.calibration.report import screening_lines
+
+    rows = [{"target": t, "role": "calibrate", "parameter": k, "S1": 0.1, "S1_conf": 0.01, "ST": 0.2,
+             "ST_conf": 0.02, "filled": filled, "points": 64}
+            for t, filled in (("trust", 0), ("share", 7)) for k in ("trust.gain", "buyers.n_bids")]
+    text = "\n".join(screening_lines(pd.DataFrame(rows)))
+    assert "were given the target's mean before its indices were computed: share 7 of 64." in text
+    assert "trust 0" not in text
+    complete = "\n".join(screening_lines(pd.DataFrame(rows).assign(filled=0)))
+    assert "given the target's mean" not in complete

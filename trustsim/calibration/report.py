@@ -145,6 +145,11 @@ def screening_lines(sc) -> list[str]:
              "| target | role | parameter | S1 | ST |", "|---|---|---|---|---|"]
     lines += [f"| {r.target} | {r.role} | `{r.parameter}` | {r.S1:.2f} ± {r.S1_conf:.2f} | "
               f"{r.ST:.2f} ± {r.ST_conf:.2f} |" for r in sc.itertuples()]
+    if "filled" in sc and sc["filled"].any():
+        gaps = sc[sc["filled"] > 0].drop_duplicates("target")
+        lines += ["", "Points where a target's figure is missing (a posture without buyers, say) were given the "
+                  "target's mean before its indices were computed: "
+                  + ", ".join(f"{r.target} {r.filled} of {r.points}" for r in gaps.itertuples()) + "."]
     return lines
 
 # --- figures ------------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool 
     rows = []
     for k, t in enumerate(cal.spec.targets):
         y = Y[:, k]
-        if not np.isfinite(y).all():
+        filled = int(np.count_nonzero(~np.isfinite(y)))  # points without the figure: given its mean, and counted
+        if filled:
             y = np.where(np.isfinite(y), y, np.nanmean(y))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -46,7 +47,7 @@ def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool 
         for j, key in enumerate(cal.keys):
             rows.append({"target": t.name, "role": t.role, "parameter": key, "S1": float(res["S1"][j]),
                          "S1_conf": float(res["S1_conf"][j]), "ST": float(res["ST"][j]),
-                         "ST_conf": float(res["ST_conf"][j])})
+                         "ST_conf": float(res["ST_conf"][j]), "filled": filled, "points": len(y)})
     return pd.DataFrame(rows)
 
 
