@@ -1,6 +1,7 @@
 """What a posterior says about identifiability, and whether the method recovers known truths.
 
-Simulation-based calibration (Talts et al. 2018): pseudo-observed figures made at parameters drawn from the
+Coverage, the check simulation-based calibration implies (Talts et al. 2018 test the whole rank distribution of
+the truth; this tests two of its consequences): pseudo-observed figures made at parameters drawn from the
 prior are calibrated as the published ones would be; over many such truths a central 50% (90%) interval
 must hold the truth about 50% (90%) of the time. Shrinkage (1 − posterior variance / prior variance, per
 parameter) says how much the figures inform each parameter; posterior correlations show which move
