@@ -15,6 +15,7 @@ from conftest import BASELINE, ROOT, run_cli
 
 from trustsim.cli import main
 from trustsim.experiments import run_seed
+from trustsim.params import Params
 from trustsim.stats import mean_ci
 
 HIGH = ROOT / "scenarios" / "high_uncertainty.toml"
@@ -411,6 +412,30 @@ def test_patterns_with_few_seeds_warn_before_running(monkeypatch, tmp_path, caps
     assert code == 130 and "warning: with 3 seeds" in err.splitlines()[0] and "--seeds 30" in err
     code, _, err = run_cli(capsys, "patterns", "--seeds", 30, "--out", tmp_path / "p")
     assert code == 130 and "warning" not in err
+    assert listing(tmp_path) == []
+
+
+def test_patterns_start_from_a_scenario_and_its_sets_and_record_them(monkeypatch, tmp_path, capsys):
+    """``trustsim patterns SCENARIO --set …``: the suite's variants start from the scenario's parameters (the
+    specification's values of decision 41, say), and the manifest names the scenario and records its values.
+    The runs are stopped at once: what they are given is the check."""
+    from trustsim import patterns
+
+    given = []
+
+    def stop(base, **kwargs):
+        given.append(base)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(patterns, "run_all", stop)
+    spec = ROOT / "scenarios" / "specification_values.toml"
+    code, _, _ = run_cli(capsys, "patterns", spec, "--set", "time.h_admin=9", "--out", tmp_path / "p")
+    assert code == 130 and given[0].trust.playoff_penalty == 0.1 and given[0].time.h_monitor == 15.0
+    assert given[0].time.h_admin == 9.0 and given[0].innovation.quality_spillover == 0.15
+    code, _, _ = run_cli(capsys, "patterns", "--out", tmp_path / "p")
+    assert code == 130 and given[1].trust.playoff_penalty == Params().trust.playoff_penalty
+    code, _, err = run_cli(capsys, "patterns", spec, "--set", "trust.playoff_penaly=0.2", "--out", tmp_path / "p")
+    assert code == 2 and err.count("\n") == 1 and 'did you mean "playoff_penalty"' in err, err
     assert listing(tmp_path) == []
 
 

@@ -14,6 +14,9 @@ HELP = "run the pattern suite P1–P10 and R1–R4 and print its table (exit 1 w
 
 def arguments(p) -> None:
     """The arguments of ``trustsim patterns``."""
+    p.add_argument("scenario", nargs="?",
+                   help="scenario TOML file whose parameters the suite's variants start from (default: the defaults)")
+    p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
     p.add_argument("--seeds", type=seed_count, default=ADVISED_SEEDS,
                    help=f"seeds per scenario variant (default {ADVISED_SEEDS})")
     p.add_argument("--out", type=folder, default="results/patterns",
@@ -40,11 +43,12 @@ def handle(args) -> int:
     from ..params import Params
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, write_atomically
-    from ..scenario import Scenario
+    from ..scenario import Scenario, load_scenario
     from ..stats import require_seeds
 
     require_seeds("--seeds", args.seeds)
-    base = Params()
+    given = load_scenario(args.scenario, args.set) if args.scenario or args.set else Scenario("defaults", Params())
+    base = given.params
     for params in patterns.variants(base).values():
         check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed
     check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
@@ -82,7 +86,7 @@ def handle(args) -> int:
               "passed": None if r.passed is None else bool(r.passed),  # None: a decomposition
               "values": jsonable(r.values), "targets": jsonable(r.targets)}
              for r in results + parts], indent=2, ensure_ascii=False) + "\n")
-        info = manifest(Scenario("defaults", base), base, started, wall, tmp, kind="patterns",
+        info = manifest(given, base, started, wall, tmp, kind="patterns",
                         seeds=list(range(1, args.seeds + 1)))
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
