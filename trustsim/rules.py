@@ -78,7 +78,8 @@ def expected_cost_score(quote_, reputation_, tco_weight):
 
 
 def starting_trust(initial, reputation_, word_of_mouth):
-    """S14: a new relationship's buyer trust, ``(1 − word_of_mouth) · initial + word_of_mouth · reputation``."""
+    """S10, S14: a new relationship's buyer trust, ``(1 − word_of_mouth) · initial + word_of_mouth · reputation``
+    (word of mouth, docs/ODD.md 7.2)."""
     return (1.0 - word_of_mouth) * initial + word_of_mouth * reputation_
 
 

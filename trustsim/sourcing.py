@@ -131,7 +131,7 @@ def _column_by_column(model: StepContext, rows: np.ndarray, exclude_incumbent: b
 
 
 def _start(model: StepContext, rows: np.ndarray, winner: np.ndarray, price: np.ndarray, fit: np.ndarray) -> None:
-    """S14: new relationships in ``rows``; the buyer's starting trust follows the winner's reputation."""
+    """S10, S14: new relationships in ``rows``; the buyer's starting trust follows the winner's reputation."""
     mk = model.market
     p = model.pp.at("relationship", rows)
     trust_b = rules.starting_trust(p.trust.initial, model.ev.reputation[winner], p.buyers.word_of_mouth)

@@ -2,7 +2,8 @@
 
 A calibrated parameter takes its posterior median, rounded to three significant figures, where the figures
 inform it (shrinkage at least ``INFORMED``); where they do not, its posterior is about its prior, whose median
-says nothing the specification's value does not, so it keeps the specification's value. The record the defaults
+says nothing its default does not, so it keeps its default (the specification's value, but for the three of
+docs/ODD.md's decision 41). The record the defaults
 come from is ``docs/calibration/`` (``trustsim calibrate scenarios/calibration.toml``); docs/ODD.md,
 Calibration, shows the table this module writes.
 """
@@ -65,11 +66,12 @@ def markdown(folder: str | Path, shipped: dict[str, float]) -> str:
             f"{m['calibration_seed']}, stopped by {m['stop']}, {m['wall_seconds']:.0f} s on {m['workers']} "
             f"workers; trustsim {m['trustsim']}. A parameter takes its posterior median (three significant "
             f"figures) where its shrinkage is at least {INFORMED}; below that the figures do not inform it and it "
-            "keeps the specification's value.")
+            "keeps its default (the specification's value, but for the three of decision 41).")
     rows = table_lines(["parameter", "prior", "posterior median", "90% interval", "shrinkage", "default"],
                        ([f"`{r['parameter']}`", f"U({r['lo']:g}, {r['hi']:g})", f"{r['median']:.3g}",
                          f"[{r['q05']:.3g}, {r['q95']:.3g}]", f"{r['shrinkage']:.2f}",
-                         f"{shipped[r['parameter']]:g}" + ("" if r["default"] is not None else " (kept: not informed)")]
+                         f"{shipped[r['parameter']]:g}"
+                         + ("" if r["default"] is not None else " (not informed: its default kept)")]
                         for r in posterior_summary(folder)))
     return "\n".join([head, "", *rows])
 
