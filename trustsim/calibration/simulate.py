@@ -4,13 +4,11 @@ calibration's root seed, and the run-to-run variance of the targets."""
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import wait
 
 import numpy as np
 
 from ..ensemble import batch_size
-from ..experiments import progress as progress_module
-from ..experiments.cluster import stall_note
+from ..experiments.cluster import wait_told
 from ..members import batch_key
 from ..patterns.measure import measure_many
 from .config import Calibration
@@ -59,8 +57,7 @@ class Simulator:
                 futures.append((part, self.executor.submit(measure_jobs, jobs)))
         out = np.full((len(params), len(self.measures)), np.nan)
         for part, fut in futures:
-            while not wait([fut], timeout=progress_module.IDLE_SECONDS).done and self.idle:
-                self.idle(stall_note(self.executor))
+            wait_told([fut], self.executor, self.idle)
             out[part] = np.array(fut.result(), dtype=float).reshape(len(part), -1)
             if self.progress:
                 self.progress(len(part))

@@ -10,8 +10,10 @@ import os
 import signal
 import threading
 import weakref
+from concurrent.futures import FIRST_COMPLETED, wait
 
 from ..errors import ParamError
+from . import progress
 
 
 @contextlib.contextmanager
@@ -124,3 +126,14 @@ def stall_note(executor) -> str | None:
     except Exception:  # noqa: BLE001  (a client between reconnections: nothing known, so nothing said)
         return None
     return f"the Dask cluster {address} has no workers: the runs wait until one joins"
+
+
+def wait_told(futures, executor, idle, return_when=FIRST_COMPLETED):
+    """``concurrent.futures.wait(futures, return_when=...)`` that calls ``idle(stall_note(executor))`` after each
+    ``progress.IDLE_SECONDS`` in which none finished, so a wait is told, not waited out in silence (every worker of a
+    cluster gone, say); without ``idle``, a plain wait."""
+    while True:
+        done, pending = wait(futures, timeout=progress.IDLE_SECONDS if idle else None, return_when=return_when)
+        if done or not idle:
+            return done, pending
+        idle(stall_note(executor))

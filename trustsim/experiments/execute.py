@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,9 +29,8 @@ from ..locks import pid_alive
 from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
-from . import progress as progress_module
 from .analysis import runs_frame
-from .cluster import dask_executor, stall_note
+from .cluster import dask_executor, wait_told
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
 from .progress import Progress
@@ -216,10 +215,7 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
             pending.add(executor.submit(run_batch, group))
         if not pending:
             break
-        finished, pending = wait(pending, timeout=progress_module.IDLE_SECONDS, return_when=FIRST_COMPLETED)
-        if not finished:  # a stall is told, not waited out in silence (every worker of a cluster gone, say)
-            progress.idle(stall_note(executor))
-            continue
+        finished, pending = wait_told(pending, executor, progress.idle)
         for fut in finished:
             for result in fut.result():  # run_batch never raises; a dead worker process does
                 yield result
