@@ -40,14 +40,13 @@ def handle(args) -> int:
     from .. import patterns
     from ..capacity import check_memory
     from ..errors import safe_text
-    from ..params import Params
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, write_atomically
-    from ..scenario import Scenario, load_scenario
+    from ..scenario import load_scenario
     from ..stats import require_seeds
 
     require_seeds("--seeds", args.seeds)
-    given = load_scenario(args.scenario, args.set) if args.scenario or args.set else Scenario("defaults", Params())
+    given = load_scenario(args.scenario, args.set)  # no file: the defaults
     base = given.params
     for params in patterns.variants(base).values():
         check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed
