@@ -189,6 +189,18 @@ def test_force_never_removes_the_folder_holding_the_scenario(tmp_path, capsys):
     assert snapshot(work) == before and ours_beside(tmp_path) == []
 
 
+def test_force_never_lets_patterns_remove_the_folder_holding_its_scenario(tmp_path, capsys):
+    """``trustsim patterns SCENARIO`` reads a scenario file as ``run`` does, and protects it as ``run`` does."""
+    work = tmp_path / "study"
+    work.mkdir()
+    top = work / "top.toml"
+    top.write_text(f'extends = "{BASELINE.as_posix()}"\n[trust]\nplayoff_penalty = 0.1\n')
+    before = snapshot(work)
+    code = main(["patterns", str(top), "--seeds", "2", "--out", str(work), "--force"])
+    one_line(code, capsys.readouterr().err, "which this command reads", "not even --force")
+    assert snapshot(work) == before and ours_beside(tmp_path) == []
+
+
 @pytest.mark.parametrize("folder", ["scenarios", "results"])
 def test_force_never_removes_the_projects_own_folders(tmp_path, capsys, monkeypatch, folder):
     (tmp_path / "scenarios").mkdir()

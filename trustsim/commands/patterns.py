@@ -41,7 +41,7 @@ def handle(args) -> int:
     from ..capacity import check_memory
     from ..errors import safe_text
     from ..patterns.figures import jsonable
-    from ..results import check_target, manifest, release_claim, write_atomically
+    from ..results import check_target, manifest, release_claim, scenario_files, write_atomically
     from ..scenario import load_scenario
     from ..stats import require_seeds
 
@@ -50,7 +50,8 @@ def handle(args) -> int:
     base = given.params
     for params in patterns.variants(base).values():
         check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed
-    check_target(args.out, args.force, kind="patterns")  # refuse, and lock, before the runs
+    protect = scenario_files(given)  # never written into, whatever --force says
+    check_target(args.out, args.force, kind="patterns", protect=protect)  # refuse, and lock, before the runs
     if args.seeds < ADVISED_SEEDS:
         print(f"trustsim: warning: with {args.seeds} seeds the 95% intervals are so wide that a pattern can fail "
               f"by chance; the suite's verdicts are made with --seeds {ADVISED_SEEDS} or more", file=sys.stderr)
@@ -89,7 +90,7 @@ def handle(args) -> int:
                         seeds=list(range(1, args.seeds + 1)))
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
-    write_atomically(args.out, write, force=args.force, kind="patterns")
+    write_atomically(args.out, write, force=args.force, kind="patterns", protect=protect)
     print(f"{len(results) - len(failed)} of {len(results)} patterns and regularities (P1–P10, R1–R4) reproduced"
           + (f"; failed: {', '.join(failed)}" if failed else ""))
     print(f"figures in {safe_text(args.out, 400)}/figures; the full table in {safe_text(args.out, 400)}/patterns.md")
