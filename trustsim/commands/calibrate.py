@@ -26,7 +26,7 @@ def arguments(p) -> None:
     p.add_argument("--coverage-budget", type=pos_int, metavar="N",
                    help="market runs per coverage data set, at least one generation "
                         "(default: the budget, capped at 2000 unless one generation needs more)")
-    p.add_argument("--screen", type=int, default=0, metavar="N",
+    p.add_argument("--screen", type=pos_int, metavar="N",
                    help="screen instead of calibrating: Sobol indices of the targets over the parameters' priors "
                         "with N base samples, a power of 2 (N × (parameters + 2) × 2 runs; screening.csv)")
     p.add_argument("--no-predictive", action="store_true", help="skip the posterior predictive checks")
@@ -43,8 +43,8 @@ def handle(args) -> int:
     from ..calibration.run import calibrate
     from ..errors import ParamError, safe_text
 
-    if args.check_coverage < 0 or args.screen < 0:
-        raise ParamError("--check-coverage" if args.check_coverage < 0 else "--screen", None, "must not be negative")
+    if args.check_coverage < 0:
+        raise ParamError("--check-coverage", None, "must not be negative")
     if args.screen and args.screen & (args.screen - 1):
         raise ParamError("--screen", None, f"{args.screen} is not a power of 2, which Sobol sequences need")
     if args.dask == "":
@@ -55,7 +55,7 @@ def handle(args) -> int:
         tables = calibrate(cal, out, budget=args.budget, seed=args.seed, workers=args.workers, dask=args.dask,
                            resume=args.resume, force=args.force, quiet=args.quiet,
                            check_coverage=args.check_coverage, coverage_budget=args.coverage_budget,
-                           screen=args.screen, predictive=not args.no_predictive)
+                           screen=args.screen or 0, predictive=not args.no_predictive)
     except KeyboardInterrupt:
         print(f"trustsim: interrupted; the complete generations are kept in {safe_text(out, 400)}/journal.jsonl; "
               f"finish with: trustsim calibrate {safe_text(args.file, 400)} --resume"
