@@ -19,7 +19,7 @@ from conftest import BASELINE, SCENARIOS
 
 from trustsim import cli
 from trustsim.errors import ParamError
-from trustsim.experiments import JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep
+from trustsim.experiments import JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep, sensitivity
 
 SMALL = """
 [run]
@@ -323,6 +323,19 @@ def test_sobol_finds_the_dominant_factor_and_not_the_inert_one(tmp_path, seeds, 
     assert sens.loc["buyers.partner_share", "ST"] > 0.8
     assert sens.loc["buyers.partner_share", "S1"] > 0.5
     assert (tmp_path / "out" / "figures" / "sensitivity.png").is_file()
+
+
+def test_sobol_intervals_are_the_same_twice_with_a_root_seed_of_0(tmp_path):
+    """A root seed of 0 (the default where the scenario's run.seed is 0) gives the same bootstrap intervals every
+    time: SALib reads a seed of 0 as none."""
+    body = SOBOL.format(seeds="common").replace("seed = 3", "seed = 0").replace("samples = 32", "samples = 4")
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    run_sweep(sweep, tmp_path / "out", workers=1, quiet=True, figures=False)
+    df = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    first = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    assert first["S1_conf"].notna().all()
+    for _ in range(2):
+        pd.testing.assert_frame_equal(sensitivity(sweep, df), first, check_exact=True)
 
 
 def test_morris_and_lhs_designs(tmp_path):

@@ -89,8 +89,9 @@ def sensitivity(sweep: Sweep, df):
                 if sweep.design == "sobol":
                     # an optional dependency, needed only here
                     from SALib.analyze import sobol
+                    # a Generator, not the int: SALib takes a seed of 0 for none and draws the intervals at random
                     res = sobol.analyze(problem, Y, calc_second_order=False, conf_level=0.95,
-                                        seed=sweep.seed % 2**32) if usable else None
+                                        seed=np.random.default_rng(sweep.seed % 2**32)) if usable else None
                     for i, key in enumerate(sweep.keys):
                         get = (lambda k, i=i, res=res: float(res[k][i])) if res else (lambda k: math.nan)
                         records.append({"metric": column, "factor": key, "S1": get("S1"), "S1_conf": get("S1_conf"),
