@@ -139,6 +139,23 @@ def test_merge_never_removes_its_shards_nor_replaces_another_kind(tmp_path, caps
     assert snapshot(mine) == mine_before and snapshot(tmp_path / "A") == before
 
 
+def test_merge_does_not_replace_an_unfinished_sweep_without_force(tmp_path, capsys, finished_sweep):
+    """An unfinished sweep's journal holds runs no other folder has: `sweep` keeps it without --force, and so
+    does `merge`."""
+    path = sweep_file(tmp_path)
+    shards = [tmp_path / f"s{k}" for k in (1, 2)]
+    for k, shard in enumerate(shards, 1):
+        assert cli(capsys, "sweep", path, "--shard", f"{k}/2", "--out", shard, "--workers", "1", "--quiet")[0] == 0
+    out = tmp_path / "unfinished"
+    shutil.copytree(finished_sweep, out)
+    (out / "manifest.json").unlink()
+    before = snapshot(out)
+    one_line(*cli(capsys, "merge", *shards, "--out", out), "holds an unfinished sweep (2 runs done)", "--force")
+    assert snapshot(out) == before
+    assert cli(capsys, "merge", *shards, "--out", out, "--force")[0] == 0
+    assert (out / "manifest.json").is_file()
+
+
 def test_patterns_refuses_before_running_and_never_replaces_another_kind(tmp_path, capsys, monkeypatch,
                                                                          finished_sweep):
     from trustsim import patterns

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import ParamError
+from ..errors import ParamError, counted
 from ..results import write_atomically
 from .design import rebuilt_sweep
 from .journal import JOURNAL, STATE, finish, read_journal
@@ -80,6 +80,11 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     absent = [i for i in range(sweep.n_runs) if i not in entries]
     if absent:
         raise ParamError(str(out), None, f"{len(absent)} runs are missing from the shards (first: run {absent[0]})")
+    target = Path(out)
+    if not force and (target / STATE).is_file() and not (target / "manifest.json").exists():
+        done = counted(len(read_journal(target / JOURNAL)), "run")  # its runs are in no other folder
+        raise ParamError(str(out), None, f"holds an unfinished sweep ({done} done), which a merge does not replace; "
+                                         f"choose another --out, or pass --force to replace it (its runs are lost)")
     # the shards and the sweep file are read: no --force removes a folder that holds them
     read = first.get("scenario") or {}
     protect = [*map(str, dirs), *(p for p in (read.get("path"), *(read.get("chain") or ())) if p)]
