@@ -373,6 +373,21 @@ def test_shards_merged_equal_the_whole(tmp_path):
     assert len((tmp_path / "merged" / JOURNAL).read_text().splitlines()) == 12
 
 
+def test_a_shard_whose_journal_lacks_runs_is_named_with_the_command_that_finishes_it(tmp_path, capsys):
+    path = sweep_file(tmp_path, GRID, steps=4)
+    sweep = load_sweep(path)
+    for k in (1, 2):
+        run_sweep(sweep, tmp_path / f"s{k}", workers=1, shard=(k, 2), quiet=True, figures=False)
+    journal = tmp_path / "s2" / JOURNAL
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join(x for x in lines if json.loads(x)["row"]["run_id"] != 1))
+    status = cli.main(["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(tmp_path / "merged")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and not (tmp_path / "merged").exists()
+    assert f"{tmp_path / 's2'}: journal.jsonl: lacks 1 run of shard 2/2 (first: run 1)" in err
+    assert "--shard 2/2 --resume" in err
+
+
 def _bad(tmp_path, capsys, body, *extra):
     path = sweep_file(tmp_path, body)
     out = tmp_path / "never"

@@ -78,8 +78,12 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     for d, _ in states:
         entries.update(read_journal(d / JOURNAL))
     absent = [i for i in range(sweep.n_runs) if i not in entries]
-    if absent:
-        raise ParamError(str(out), None, f"{len(absent)} runs are missing from the shards (first: run {absent[0]})")
+    if absent:  # a shard's journal cut short or edited after it finished: name that shard's folder
+        k = absent[0] % n + 1
+        where = next(d for (d, _), kd in zip(states, ks, strict=True) if kd == k)
+        lacks = counted(sum(1 for i in absent if i % n + 1 == k), "run")
+        raise ParamError(str(where), JOURNAL, f"lacks {lacks} of shard {k}/{n} (first: run {absent[0]}); finish it "
+                                              f"with 'trustsim sweep FILE --shard {k}/{n} --resume'")
     target = Path(out)
     if not force and (target / STATE).is_file() and not (target / "manifest.json").exists():
         done = counted(len(read_journal(target / JOURNAL)), "run")  # its runs are in no other folder
