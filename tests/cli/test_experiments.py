@@ -338,6 +338,20 @@ def test_sobol_intervals_are_the_same_twice_with_a_root_seed_of_0(tmp_path):
         pd.testing.assert_frame_equal(sensitivity(sweep, df), first, check_exact=True)
 
 
+def test_sobol_says_why_a_metric_has_no_indices(tmp_path, capsys):
+    """Design points without the figure (here: no partner buyers) leave a metric's indices empty, and the sweep
+    says so rather than writing empty rows without a word."""
+    body = SOBOL.format(seeds="common").replace("samples = 32", "samples = 4").replace(
+        "min = 0.1, max = 0.9", "min = 0.0, max = 0.9").replace('"partner.market_share"', '"advantage.market_share"')
+    sweep = load_sweep(sweep_file(tmp_path, body))
+    run_sweep(sweep, tmp_path / "out", workers=1, quiet=True, figures=False)
+    assert pd.read_csv(tmp_path / "out" / "sensitivity.csv")["ST"].isna().all()
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("trustsim: note: no sensitivity indices of advantage.market_share: ")
+    assert "have no figure" in err
+
+
 def test_morris_and_lhs_designs(tmp_path):
     morris = SOBOL.format(seeds="common").replace('design = "sobol"', 'design = "morris"').replace("samples = 32",
                                                                                                    "samples = 6")

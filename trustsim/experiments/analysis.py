@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import counted
 from ..results import replace_file
 from ..stats import interval_frame
 from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, annotation, needs_salib
@@ -71,6 +73,16 @@ def point_means(sweep: Sweep, df, column: str) -> np.ndarray:
     return means.reindex(range(len(sweep.points))).to_numpy(dtype=float)
 
 
+def _unusable(Y: np.ndarray) -> str:
+    """Why SALib cannot analyse the point means ``Y``: points without the figure, or the same figure everywhere."""
+    missing = np.flatnonzero(~np.isfinite(Y))
+    if not len(missing):
+        return "it is the same at every design point"
+    shown = ", ".join(map(str, missing[:5])) + (" …" if len(missing) > 5 else "")
+    return (f"{counted(len(missing), 'design point')} of {len(Y)} (point {shown}) have no figure: none of their "
+            f"runs succeeded, or a posture had no buyers")
+
+
 def sensitivity(sweep: Sweep, df):
     """Sobol first-order and total indices (95% intervals), or Morris μ*, μ and σ, per metric and factor."""
 
@@ -84,6 +96,8 @@ def sensitivity(sweep: Sweep, df):
         for column in metric_columns(metric):
             Y = point_means(sweep, df, column)
             usable = np.isfinite(Y).all() and np.nanstd(Y) > 0
+            if not usable:  # said, not left as an empty row of sensitivity.csv
+                print(f"trustsim: note: no sensitivity indices of {column}: {_unusable(Y)}", file=sys.stderr)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if sweep.design == "sobol":
