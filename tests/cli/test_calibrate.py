@@ -258,3 +258,17 @@ def test_a_missing_optional_library_is_one_line_and_exit_2_with_nothing_written(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and needle in err, err
     assert not out.exists()
+
+
+def test_a_screening_with_a_root_seed_of_0_gives_the_same_intervals_twice(tmp_path, capsys):
+    """SALib takes a seed of 0 for none: the bootstrap intervals must still come from the calibration's seed."""
+    from trustsim.cli import main
+
+    tables = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["calibrate", str(small_file(tmp_path)), "--screen", "2", "--seed", "0", "--out", str(out),
+                     "--workers", "1", "--quiet"]) == 0
+        tables.append((out / "screening.csv").read_text())
+    capsys.readouterr()
+    assert tables[0] == tables[1]

@@ -43,7 +43,9 @@ def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool 
             y = np.where(np.isfinite(y), y, np.nanmean(y))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = analyze.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=cal.spec.seed % 2**32)
+            # a Generator, not the int: SALib takes a seed of 0 for none and draws the intervals at random
+            res = analyze.analyze(problem, y, calc_second_order=False, conf_level=0.95,
+                                  seed=np.random.default_rng(cal.spec.seed % 2**32))
         for j, key in enumerate(cal.keys):
             rows.append({"target": t.name, "role": t.role, "parameter": key, "S1": float(res["S1"][j]),
                          "S1_conf": float(res["S1_conf"][j]), "ST": float(res["ST"][j]),
