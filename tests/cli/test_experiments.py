@@ -387,6 +387,22 @@ def test_shards_merged_equal_the_whole(tmp_path):
     assert len((tmp_path / "merged" / JOURNAL).read_text().splitlines()) == 12
 
 
+def test_merged_shards_with_failed_runs_say_so_and_exit_1_as_the_sweep_does(tmp_path, monkeypatch, capsys):
+    """A merge is the sweep's last step on a cluster: runs that failed in the shards are told, with the table that
+    holds their errors, and the exit status is the sweep's (1), not a silent 0."""
+    path = sweep_file(tmp_path, GRID, steps=4)
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1,4")
+    for k in (1, 2, 3):
+        cli.main(["sweep", str(path), "--shard", f"{k}/3", "--out", str(tmp_path / f"s{k}"), "--workers", "1",
+                  "--quiet"])
+    capsys.readouterr()
+    status = cli.main(["merge", *(str(tmp_path / f"s{k}") for k in (1, 2, 3)), "--out", str(tmp_path / "m")])
+    out = capsys.readouterr().out.strip().splitlines()
+    print(out)
+    assert status == 1
+    assert out[-1].startswith("2 of 12 runs failed") and "1, 4" in out[-1] and "runs.csv" in out[-1]
+
+
 def test_a_shard_whose_journal_lacks_runs_is_named_with_the_command_that_finishes_it(tmp_path, capsys):
     path = sweep_file(tmp_path, GRID, steps=4)
     sweep = load_sweep(path)
