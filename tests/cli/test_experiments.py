@@ -274,6 +274,22 @@ def test_failing_run_is_recorded_and_the_rest_complete(tmp_path, monkeypatch, ca
     assert "tco_per_unit__market-uncertainty.png" in names
 
 
+def test_resume_refuses_a_damaged_journal_line_and_keeps_the_runs_after_it(tmp_path):
+    """Only a last line cut short by a kill is dropped on --resume: a complete line that is not a run's record
+    (edited or damaged) is named, and the finished runs after it stay in the journal instead of being cut off."""
+    path = sweep_file(tmp_path, GRID, steps=4)
+    out = tmp_path / "out"
+    run_sweep(load_sweep(path), out, workers=1, quiet=True, figures=False)
+    (out / "manifest.json").unlink()
+    lines = (out / JOURNAL).read_text().splitlines(keepends=True)
+    lines[2] = lines[2][: len(lines[2]) // 2] + "\n"
+    (out / JOURNAL).write_text("".join(lines))
+    before = (out / JOURNAL).read_bytes()
+    with pytest.raises(ParamError, match="line 3 is not a finished run's record"):
+        run_sweep(load_sweep(path), out, workers=1, resume=True, quiet=True, figures=False)
+    assert (out / JOURNAL).read_bytes() == before
+
+
 def test_resume_runs_the_failed_runs_again_and_ends_as_a_sweep_that_never_failed(tmp_path, monkeypatch, capsys):
     """A failure that does not recur (memory, a lost worker; here the test hook, then unset) is made good by
     --resume: the failed runs alone run again, on their seeds, and the tables are those of a sweep without failures."""

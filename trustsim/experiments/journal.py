@@ -61,13 +61,16 @@ def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
 
 def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
     """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``). A run that
-    failed and was run again (``--resume``) has a later line: that one counts, unless the earlier one succeeded."""
+    failed and was run again (``--resume``) has a later line: that one counts, unless the earlier one succeeded.
+
+    A complete line that is not a run's record was edited or damaged, not cut short: reading stops there, and with
+    ``repair`` (``--resume``, which would cut off the runs after it) it is a ParamError naming the line."""
     runs: dict[int, dict] = {}
     if not path.exists():
         return runs
     good = 0
     with open(path, "rb") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             if not line.endswith(b"\n"):
                 break
             try:
@@ -76,6 +79,10 @@ def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
                 if run_id not in runs or runs[run_id]["row"].get("status") != "ok":
                     runs[run_id] = entry
             except (ValueError, KeyError, TypeError):
+                if repair:
+                    raise ParamError(str(path), None, f"line {number} is not a finished run's record (edited or "
+                                                      f"damaged); delete that line to go on (its run is made "
+                                                      f"again)") from None
                 break
             good += len(line)
     if repair and good != path.stat().st_size:
