@@ -163,6 +163,22 @@ def test_changing_controls_and_reset_changes_the_market(app):
     app.assert_clean()
 
 
+def test_reset_touching_nothing_builds_the_market_the_page_opened_on(app):
+    """The browser's sliders snap a value to their grid and send it back: the baseline's trust gain 0.131 came
+    back as 0.13, so Reset with the same seed gave another trajectory than the first market's."""
+    app.step(3)
+    table, settings = app.page.locator(".trustsim-figures").inner_text(), app.settings()
+    assert "gain 0.131" in settings
+    app.press("Reset")
+    app.page.locator(".trustsim-step", has_text="Step 0 of").wait_for(timeout=20_000)
+    app.step(3)
+    assert app.settings() == settings
+    assert app.page.locator(".trustsim-figures").inner_text() == table
+    gain = app.page.locator(".v-input", has_text="Trust gain").locator(".v-slider__thumb-label").first
+    assert gain.inner_text().strip() == "0.131"
+    app.assert_clean()
+
+
 def table_rows(app) -> dict[str, list[str]]:
     """The key figures table as {label: [partner, aggressive, all]}, as the page shows it."""
     rows = app.page.locator(".trustsim-figures tbody tr")

@@ -189,6 +189,29 @@ def test_controls_take_their_ranges_from_the_schema():
     assert big["buyers"].max == 100_000  # a scenario beyond the slider's usual range stays reachable
 
 
+def browser_slider_value(value: float, slider) -> float:
+    """What the browser's slider makes of a value it is given (Vuetify 2's ``VSlider.roundValue``): the nearest
+    point of its grid from ``min`` in steps of ``step``, to the step's decimals; it sends that back to the server."""
+    import math
+
+    decimals = len(repr(float(slider.step)).split(".")[1]) if "e" not in repr(float(slider.step)) else 0
+    offset = slider.min % slider.step
+    snapped = math.floor((value - offset) / slider.step + 0.5) * slider.step + offset
+    return float(f"{min(snapped, slider.max):.{decimals}f}")
+
+
+def test_every_slider_holds_its_scenarios_value_as_the_browser_rounds_it(monkeypatch):
+    """The browser's slider moves a value off its grid to the nearest step and sends that back: the baseline's
+    trust gain 0.131 on a slider of steps of 0.01 came back as 0.13, and Reset, touching nothing, built another
+    market than the page had opened on (and than ``trustsim run`` of the same scenario and seed)."""
+    monkeypatch.chdir(ROOT)
+    for label, scenario in app.load_choices()[0].items():
+        for name, control in app.model_params(scenario.params).items():
+            if hasattr(control, "is_float_slider") and control.is_float_slider:
+                assert browser_slider_value(control.value, control) == control.value, (label, name, control.step)
+    assert app.slider_step(0.35, 0.0, 0.05) == 0.05 and app.slider_step(0.131, 0.0, 0.01) == 0.001
+
+
 def test_scenario_picker_switches_the_base_parameters(page):
     choices = page.find(v.Select, label="Scenario file").widget
     assert {"baseline.toml", "partners_only.toml"} <= set(choices.items)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import solara
@@ -73,8 +74,20 @@ def model_params(params: Params) -> dict:
             continue
         lo, hi = bounds(key)
         hi = max(min(hi, SLIDER_CAPS.get(key, hi)), value)
+        step = slider_step(value, lo, step) if isinstance(value, float) else step
         out[name] = Slider(label, value=value, min=lo, max=hi, step=step, dtype=type(value))
     return out
+
+
+def slider_step(value: float, lo: float, step: float) -> float:
+    """The control's ``step``, or a power of ten (to 6 decimals) fine enough that ``value`` lies on the slider's
+    grid from ``lo``. The browser's slider moves a value off its grid to the nearest step and sends that back, so
+    Reset built another market than the scenario's (trust gain 0.131 became 0.13)."""
+    steps = (value - lo) / step
+    if abs(steps - round(steps)) < 1e-6:
+        return step
+    places = max(-Decimal(repr(float(x))).as_tuple().exponent for x in (value, lo, step))
+    return 10.0 ** -min(places, 6)
 
 
 def scenario_files(extra: str | os.PathLike | None = None) -> list[Path]:
