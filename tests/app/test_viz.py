@@ -166,6 +166,27 @@ def test_reset_builds_the_market_the_controls_describe_with_a_text_seed(page):
     assert other.recorder.rows.tolist() != expected.recorder.rows.tolist()
 
 
+def test_render_interval_does_not_step_past_the_runs_end(monkeypatch, tmp_path):
+    """SolaraViz's Step runs "Render Interval" steps at a press and looks at ``running`` only after them: a run of
+    4 steps went on to "Step 9 of 4", its charts cut at step 4 and its CSV nine steps long."""
+    short = tmp_path / "short.toml"
+    short.write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 4\n[market]\nbuyers = 8\nsuppliers = 4\n')
+    monkeypatch.setenv(app.SCENARIO_ENV, str(short))
+    monkeypatch.chdir(ROOT)
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    try:
+        set_control(rc, "Render Interval (steps)", 9)
+        button(rc, "Step").click()
+        assert shown_step(rc) == 4 and "finished" in figures_html(rc)
+        assert button(rc, "Step").disabled and button(rc, "▶").disabled
+    finally:
+        rc.close()
+    market = app.AppMarket(load_scenario(short).params)
+    for _ in range(6):
+        market.step()
+    assert market.steps == market.recorder.n == 4 and len(market.datacollector.get_model_vars_dataframe()) == 4
+
+
 def test_the_model_takes_what_solaraviz_sends_on_reset():
     """Reset calls ``TrustMarket(**model_params)``: the seed as text and Mesa's own scenario object included."""
     from mesa.experimental.scenarios import Scenario as MesaScenario

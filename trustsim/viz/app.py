@@ -42,7 +42,7 @@ PAGE_CSS = """
 class AppMarket(TrustMarket):
     """The market as the app builds it on Reset: seed-box text that is not an integer, or an integer outside
     the seeds' range, does not end the page in a traceback; the scenario's seed is used and the key figures
-    panel says so."""
+    panel says so. A step once the run has ended does nothing."""
 
     def __init__(self, params: Params | None = None, *, rng=None, **overrides):
         lo, hi = bounds("run.seed")
@@ -57,6 +57,15 @@ class AppMarket(TrustMarket):
             notice = f"Seed {str(rng)[:40]!r} {why}; the scenario's seed {seed} is used."
         super().__init__(params, rng=seed, **overrides)
         self.notice = notice
+        # SolaraViz's Step and ▶ run "Render Interval" steps at a press without looking at ``running`` between
+        # them, which took the market past its last step ("Step 100 of 5"); a finished market stays as it is
+        advance = self.step  # Mesa's own step (set on the instance by mesa.Model): time, steps, TrustMarket.step
+
+        def step() -> None:
+            if self.running:
+                advance()
+
+        self.step = step
 
 
 def model_params(params: Params) -> dict:
