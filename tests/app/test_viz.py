@@ -187,6 +187,31 @@ def test_render_interval_does_not_step_past_the_runs_end(monkeypatch, tmp_path):
     assert market.steps == market.recorder.n == 4 and len(market.datacollector.get_model_vars_dataframe()) == 4
 
 
+def test_a_step_that_fails_is_told_on_the_page_which_stays_usable(page, monkeypatch, capsys):
+    """An error inside a step pressed with Step replaced the whole page by a traceback (Solara's handler of the
+    click), scenario picker and Reset gone, and the server's terminal said nothing. The page says which step failed
+    and why, the run ends there, Reset builds a new market; the terminal has the traceback."""
+    observe = TrustMarket.observe
+
+    def failing(model):
+        if model.steps == 2:
+            raise ValueError("a failure inside the step")
+        observe(model)
+
+    monkeypatch.setattr(TrustMarket, "observe", failing)
+    button(page, "Step").click()
+    button(page, "Step").click()
+    shown = html.unescape(figures_html(page))
+    assert "Step 2 failed: ValueError: a failure inside the step" in shown and "finished" in shown
+    assert button(page, "Step").disabled
+    assert "ValueError: a failure inside the step" in capsys.readouterr().err
+    monkeypatch.setattr(TrustMarket, "observe", observe)
+    button(page, "Reset").click()
+    button(page, "Step").click()
+    button(page, "Step").click()
+    assert shown_step(page) == 2 and "failed" not in figures_html(page)
+
+
 def test_the_model_takes_what_solaraviz_sends_on_reset():
     """Reset calls ``TrustMarket(**model_params)``: the seed as text and Mesa's own scenario object included."""
     from mesa.experimental.scenarios import Scenario as MesaScenario

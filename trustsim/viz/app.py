@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import traceback
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,7 +43,8 @@ PAGE_CSS = """
 class AppMarket(TrustMarket):
     """The market as the app builds it on Reset: seed-box text that is not an integer, or an integer outside
     the seeds' range, does not end the page in a traceback; the scenario's seed is used and the key figures
-    panel says so. A step once the run has ended does nothing."""
+    panel says so. A step once the run has ended does nothing; a step that fails ends the run and the
+    panel says why."""
 
     def __init__(self, params: Params | None = None, *, rng=None, **overrides):
         lo, hi = bounds("run.seed")
@@ -62,8 +64,15 @@ class AppMarket(TrustMarket):
         advance = self.step  # Mesa's own step (set on the instance by mesa.Model): time, steps, TrustMarket.step
 
         def step() -> None:
-            if self.running:
+            if not self.running:
+                return
+            try:
                 advance()
+            except Exception as exc:  # noqa: BLE001 — said on the page and in the server's terminal, not raised
+                # raised, an error in Step replaced the whole page by a traceback (▶ showed one line in the sidebar)
+                traceback.print_exc()
+                self.running = False
+                self.notice = f"Step {self.steps} failed: {type(exc).__name__}: {exc}. Reset builds a new market."
 
         self.step = step
 
