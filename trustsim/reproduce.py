@@ -143,7 +143,8 @@ def differences(want, got, where: str = "") -> list[str]:
 
 def compare_file(new: Path, old: Path) -> tuple[str, float]:
     """("identical", 0) when the bytes agree; else ("close"/"differs", the largest relative difference of
-    the numbers, or inf when the tables' shapes or texts differ); ("missing", nan) without the old file."""
+    the real numbers, or inf when the tables' shapes, texts or whole numbers differ); ("missing", nan) without
+    the old file."""
     if not old.is_file():
         return "missing", math.nan
     if new.read_bytes() == old.read_bytes():
@@ -168,7 +169,10 @@ def _relative_gap(new: Path, old: Path) -> float:
     gap = 0.0
     for c in a.columns:
         x, y = a[c], b[c]
-        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+        if pd.api.types.is_integer_dtype(x) and pd.api.types.is_integer_dtype(y):
+            if not x.equals(y):  # counts, steps, ids and seeds exactly: as floats, a seed's last digits vanish
+                return math.inf
+        elif pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
             gap = max(gap, relative_gap(x.to_numpy(float), y.to_numpy(float)))
         elif not x.astype(str).equals(y.astype(str)):
             return math.inf

@@ -160,6 +160,16 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
     assert code == 1 and "summary.json: DIFFERS" in out, out + err
 
 
+def test_rerun_holds_whole_numbers_exactly(replications, tmp_path, capsys):
+    """A replicate's seed edited by one is another run: as a float it would equal the original to the last bit."""
+    shutil.copytree(replications, tmp_path / "reps")
+    runs = pd.read_csv(tmp_path / "reps" / "replications.csv")
+    runs.loc[0, "seed"] += 1
+    runs.to_csv(tmp_path / "reps" / "replications.csv", index=False)
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "reps", "--out", tmp_path / "again", "--workers", 1, "--quiet")
+    assert code == 1 and "replications.csv: DIFFERS" in out, out + err
+
+
 BAD_MANIFESTS = {
     "not_json": ("{ nope", "not a JSON manifest"),
     "not_trustsim": (json.dumps({"hello": 1}), "not a trustsim manifest"),
