@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .errors import ParamError
-from .metrics import COST_PARTS, POSTURES
+from .metrics import COST_PARTS, POSTURE_GROUPS, POSTURES
 from .style import COST_COLOURS
 from .style import POSTURE_COLOURS as COLOURS
 
@@ -110,6 +111,10 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
                                           f"not a trustsim table")
     if df.empty:
         raise ParamError(str(path), None, "has no rows")
+    with open(path, "rb") as fh:  # trustsim ends every row with a newline: without one, the last row was cut
+        fh.seek(-1, 2)
+        if fh.read(1) != b"\n":
+            raise ParamError(str(path), None, "is cut short (its last row is incomplete); not as trustsim wrote it")
     for c in columns:
         if c in ("group", "posture"):
             continue
@@ -120,6 +125,27 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
+def _check_whole(folder: Path, ts: pd.DataFrame, buyers: pd.DataFrame | None) -> None:
+    """ParamError unless the time series has a row per group at every step, up to the steps (and buyers.csv the
+    buyers) the folder's manifest records: a table cut at a row's end reads as a shorter run."""
+    steps = int(ts["step"].max())
+    if len(ts) != len(POSTURE_GROUPS) * steps or set(zip(ts["step"], ts["group"], strict=True)) != {
+            (s, g) for s in range(1, steps + 1) for g in POSTURE_GROUPS}:
+        raise ParamError(str(folder / "timeseries.csv"), None, f"lacks rows: not every group at every step up to "
+                                                               f"{steps}; not as trustsim wrote it")
+    try:
+        params = json.loads((folder / "manifest.json").read_text())["params"]
+        want = [("timeseries.csv", "steps", steps, int(params["run"]["steps"]))]
+        if buyers is not None:
+            want.append(("buyers.csv", "buyers", len(buyers), int(params["market"]["buyers"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no manifest to say how long the run was (the run being written, or tables without it)
+    for name, what, has, made in want:
+        if has != made:
+            raise ParamError(str(folder / name), None, f"is cut short: {has} {what} of the {made} its manifest "
+                                                       f"records; not as trustsim wrote it")
+
+
 def figures(folder: str | Path, into: str | Path | None = None) -> list[Path]:
     """Draw every figure of a results folder into ``into`` (default ``folder/figures``); returns their paths.
 
@@ -128,6 +154,7 @@ def figures(folder: str | Path, into: str | Path | None = None) -> list[Path]:
     folder = Path(folder)
     ts = read_table(folder / "timeseries.csv", TIMESERIES_COLUMNS)
     buyers = read_table(folder / "buyers.csv", BUYERS_COLUMNS) if (folder / "buyers.csv").exists() else None
+    _check_whole(folder, ts, buyers)
     out = Path(into) if into is not None else folder / "figures"
     made_folder = not out.exists()
     out.mkdir(exist_ok=True)
