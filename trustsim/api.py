@@ -160,17 +160,21 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     return rep
 
 
-def compare(a: Any, b: Any, seeds: int = 10, *, seed: int | None = None, steps: int | None = None,
+def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None, steps: int | None = None,
             workers: int | None = None, **overrides: Any):
-    """Two scenarios on the same ``seeds`` seeds, or two results folders (paths of folders); returns a
-    :class:`~trustsim.comparison.Comparison` (``table()`` of B − A with 95% intervals, ``text()``,
+    """Two scenarios on the same ``seeds`` seeds (default 10), or two results folders (paths of folders), which
+    hold their runs already (``seeds``, ``seed``, ``steps`` and overrides are refused, as on the command line);
+    returns a :class:`~trustsim.comparison.Comparison` (``table()`` of B − A with 95% intervals, ``text()``,
     ``save(dir)``). Overrides apply to both scenarios."""
     # on first use: `import trustsim` loads nothing heavy
     from .comparison import compare_folders, compare_scenarios
 
-    seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
     if all(isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)):
+        given = [k for k, v in (("seeds", seeds), ("seed", seed), ("steps", steps)) if v is not None] + list(overrides)
+        if given:
+            raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")
         return compare_folders(a, b)
+    seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), whole("workers", workers, 1, none=True)
     sa = as_scenario(a, steps=steps, **overrides)
     sb = as_scenario(b, steps=steps, **overrides)
     diff = compare_scenarios(sa, sb, seeds, root=seed, workers=workers)

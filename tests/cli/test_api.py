@@ -66,6 +66,19 @@ def test_replicate_compare_and_sweep(tmp_path):
     assert list(sw.points["n"]) == [2, 2] and len(sw.runs) == 4
 
 
+def test_compare_of_two_folders_refuses_what_applies_to_scenarios(tmp_path):
+    """Results folders hold their runs already: a seed, steps or an override would be dropped without a word, so
+    they are refused, as ``trustsim compare A B --steps N`` refuses them."""
+    for name, seed in (("a", 1), ("b", 2)):
+        trustsim.simulate(BASELINE, seed=seed, steps=6, buyers=8, suppliers=4).save(tmp_path / name)
+    a, b = tmp_path / "a", tmp_path / "b"
+    for kwargs, key in (({"seeds": 3}, "seeds"), ({"seed": 9}, "seed"), ({"steps": 5}, "steps"),
+                        ({"uncertainty": 0.9}, "uncertainty")):
+        with pytest.raises(trustsim.ParamError, match=f"{key}: applies to scenarios"):
+            trustsim.compare(a, b, **kwargs)
+    assert trustsim.compare(a, b).differences() == {}
+
+
 def test_replicate_warns_how_many_runs_failed(monkeypatch):
     monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
     with pytest.warns(RuntimeWarning, match=r"1 of 2 runs failed; their errors are in \.runs\['error'\]"):
