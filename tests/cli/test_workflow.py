@@ -103,6 +103,11 @@ def test_run_on_a_sweep_file_or_a_manifest_names_the_right_command(replications,
     assert listing(tmp_path) == []
 
 
+def test_check_on_a_manifest_or_a_results_folder_names_rerun_as_run_does(replications, capsys):
+    for given in (replications / "manifest.json", replications):
+        refused(*run_cli(capsys, "check", given)[::2], "not a scenario", "trustsim rerun")
+
+
 def test_run_on_a_calibration_file_checks_its_table_then_runs_the_scenario_it_starts_from(tmp_path, capsys):
     """A [calibrate] table is not run, but a mistake in it is one line and exit 2, as `check` and `calibrate` say."""
     text = (ROOT / "scenarios" / "calibration.toml").read_text()

@@ -22,7 +22,9 @@ def handle(args) -> int:
     from ..errors import counted, safe_text
     from ..params import Params
     from ..scenario import load_scenario
+    from .run import refuse_other_files
 
+    refuse_other_files(args.scenario)  # a manifest or a results folder: the line run gives, naming rerun
     scenario = load_scenario(args.scenario, args.set)
     sweep = None
     if scenario.sweep is not None:  # checked whole before anything is printed
