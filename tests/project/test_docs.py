@@ -54,6 +54,15 @@ def test_cli_and_results_page_print_the_same_column_table(capsys):
     assert capsys.readouterr().out.rstrip() == block(RESULTS, "columns"), COLUMNS_HINT
 
 
+def test_results_page_names_every_column_of_buyers_csv():
+    from trustsim.model import TrustMarket
+    from trustsim.params import Params
+
+    model = TrustMarket(Params().replace(**{"market.buyers": 4, "market.suppliers": 2, "run.steps": 2}), rng=0).run()
+    row = next(line for line in RESULTS.splitlines() if line.startswith("| `buyers.csv`"))
+    assert [c for c in model.buyer_sums.frame(model).columns if f"`{c}`" not in row] == []
+
+
 def test_update_script_check_mode_agrees():
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "update_docs.py"), "--params", "--check"],
                           capture_output=True, text=True, timeout=60)
