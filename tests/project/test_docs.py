@@ -63,6 +63,19 @@ def test_results_page_names_every_column_of_buyers_csv():
     assert [c for c in model.buyer_sums.frame(model).columns if f"`{c}`" not in row] == []
 
 
+def test_the_odd_lists_every_timeseries_column_and_summary_key():
+    from trustsim.metrics import TIMESERIES_HEADER
+    from trustsim.model import TrustMarket
+    from trustsim.params import Params
+
+    listed = ODD.split("- `timeseries.csv`:", 1)[1].split("\n- ", 1)[0]
+    named = re.findall(r"\w+", listed.split("columns `", 1)[1].split("`", 1)[0])
+    assert named == list(TIMESERIES_HEADER)
+    summary = ODD.split("- `summary.json`:", 1)[1].split("\n- ", 1)[0]
+    model = TrustMarket(Params().replace(**{"market.buyers": 4, "market.suppliers": 2, "run.steps": 2}), rng=0).run()
+    assert [k for k in model.recorder.summary() if k not in summary] == []
+
+
 def test_update_script_check_mode_agrees():
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "update_docs.py"), "--params", "--check"],
                           capture_output=True, text=True, timeout=60)
