@@ -11,6 +11,8 @@ count). Sweeps are rerun with ``trustsim sweep`` from their sweep file, the patt
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import platform
@@ -81,14 +83,37 @@ def scenario_of(info: dict, source: str) -> Scenario:
                     chain=tuple(str(p) for p in chain), overrides=overrides)
 
 
+@functools.cache
+def code_digest() -> str:
+    """The first 16 hex digits of SHA-256 over the package's Python source (each file's path and bytes, in path
+    order): which code made a result. The version number names a release; this tells apart any two states of the
+    code, so a result made again by changed code says so, and a sweep or calibration is resumed and merged only
+    by the code that started it."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def other_code(recorded) -> str | None:
+    """Why a folder whose state records the code digest ``recorded`` cannot be resumed or merged by this code, or
+    None (the same code, or a folder from before digests were recorded)."""
+    if recorded is None or recorded == code_digest():
+        return None
+    return (f"was started by other trustsim code (code {str(recorded)[:16]} there, {code_digest()} here): its runs "
+            f"and new ones would mix two models")
+
+
 def installed_versions() -> dict[str, str]:
-    """``{"trustsim", "mesa", "python", "numpy": version}`` as installed, the versions a manifest records."""
+    """``{"trustsim", "trustsim_code", "mesa", "python", "numpy": version}`` as installed, the versions a manifest
+    records (``trustsim_code``: :func:`code_digest`)."""
     # on use: mesa and numpy only to name their versions (this module loads neither)
     import mesa
     import numpy
 
-    return {"trustsim": __version__, "mesa": mesa.__version__, "python": platform.python_version(),
-            "numpy": numpy.__version__}
+    return {"trustsim": __version__, "trustsim_code": code_digest(), "mesa": mesa.__version__,
+            "python": platform.python_version(), "numpy": numpy.__version__}
 
 
 def version_differences(info: dict) -> list[str]:

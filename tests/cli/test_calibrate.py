@@ -154,6 +154,24 @@ def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole)
 
 
+def test_a_calibration_is_resumed_only_by_the_code_that_started_it(tmp_path, capsys):
+    import json
+
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path, budget=200), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]) == 0
+    (out / "manifest.json").unlink()  # unfinished, as after a kill
+    state = json.loads((out / "calibration.json").read_text())
+    (out / "calibration.json").write_text(json.dumps({**state, "code": "0" * 16}))
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive",
+                 "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "started by other trustsim code" in err and "--force" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
 def test_the_same_seed_gives_the_same_posterior_on_one_worker_two_or_dask(tmp_path):
     import pandas as pd
 

@@ -20,6 +20,7 @@ from conftest import BASELINE, SCENARIOS
 from trustsim import cli
 from trustsim.errors import ParamError
 from trustsim.experiments import JOURNAL, load_sweep, merge, read_journal, run_seed, run_sweep, sensitivity
+from trustsim.reproduce import code_digest
 
 SMALL = """
 [run]
@@ -288,6 +289,31 @@ def test_resume_refuses_a_damaged_journal_line_and_keeps_the_runs_after_it(tmp_p
     with pytest.raises(ParamError, match="line 3 is not a finished run's record"):
         run_sweep(load_sweep(path), out, workers=1, resume=True, quiet=True, figures=False)
     assert (out / JOURNAL).read_bytes() == before
+
+
+def test_a_sweep_is_resumed_and_merged_only_by_the_code_that_started_it(tmp_path):
+    """Runs of two states of the model never end up in one sweep: --resume and merge compare the code's digest
+    recorded in sweep.json with their own."""
+    path = sweep_file(tmp_path, GRID, steps=4)
+    sweep = load_sweep(path)
+
+    def made_by_other_code(folder):
+        state = json.loads((folder / "sweep.json").read_text())
+        assert state["code"] == code_digest()
+        (folder / "sweep.json").write_text(json.dumps({**state, "code": "0" * 16}))
+
+    out = tmp_path / "out"
+    run_sweep(sweep, out, workers=1, quiet=True, figures=False)
+    (out / "manifest.json").unlink()
+    made_by_other_code(out)
+    with pytest.raises(ParamError, match="started by other trustsim code .code 0{16} there"):
+        run_sweep(sweep, out, workers=1, resume=True, quiet=True, figures=False)
+    for k in (1, 2):
+        run_sweep(sweep, tmp_path / f"s{k}", workers=1, shard=(k, 2), quiet=True, figures=False)
+    made_by_other_code(tmp_path / "s2")
+    with pytest.raises(ParamError, match="made by other trustsim code"):
+        merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
 
 
 def test_resume_runs_the_failed_runs_again_and_ends_as_a_sweep_that_never_failed(tmp_path, monkeypatch, capsys):

@@ -155,14 +155,31 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
     info["params"]["run"]["seed"] = 12  # the tables beside it were made with another seed
     (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
-    assert code == 1 and "DIFFERS" in out and "not reproduced: the versions are those the manifest records" in err
+    assert code == 1 and "DIFFERS" in out
+    assert "not reproduced: the code and versions are those the manifest records" in err
     info["numpy"] = "0.0.1"  # the cause it names follows the versions: here they differ
     (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
-    assert code == 1 and "not reproduced: trustsim or its libraries changed" in err, err
+    assert code == 1 and "not reproduced: trustsim's code or its libraries changed" in err, err
     (tmp_path / "orig" / "summary.json").write_text("5")  # an original table that is no table: it differs
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
     assert code == 1 and "summary.json: DIFFERS" in out, out + err
+
+
+def test_a_manifest_records_the_codes_digest_and_rerun_names_other_code(tmp_path, capsys):
+    """The version number names a release; the digest of the source tells any two states of the code apart, so
+    a result made again by changed code says so."""
+    from trustsim.reproduce import code_digest
+
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    info = json.loads((tmp_path / "orig" / "manifest.json").read_text())
+    assert info["trustsim_code"] == code_digest() and len(code_digest()) == 16
+    int(code_digest(), 16)
+    info["trustsim_code"] = "0" * 16
+    (tmp_path / "orig" / "manifest.json").write_text(json.dumps(info))
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    assert code == 0 and f"trustsim_code {'0' * 16} recorded, {code_digest()} installed" in err
+    assert "other code than made the result" in err
 
 
 def test_rerun_holds_whole_numbers_exactly(replications, tmp_path, capsys):

@@ -28,6 +28,7 @@ from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
+from ..reproduce import code_digest, other_code
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
 from .config import JOURNAL, STATE, TABLES, Calibration, budget_fault, coverage_budget_fault, load_calibration
@@ -109,6 +110,9 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
                 raise ParamError(shown, None, "holds a different calibration (the file, --budget or --seed "
                                               "changed); pass --force instead of --resume to start afresh (its runs "
                                               "go), or choose another --out")
+            if why := other_code(old.get("code")):
+                raise ParamError(shown, None, f"{why}; finish it with that code, or pass --force instead of "
+                                              f"--resume to start afresh (its runs go)")
             return [] if check_only else read_journal(out / JOURNAL)
         if not force:  # a calibration runs in its folder: the old one would go before the new one is complete
             if (out / "manifest.json").exists():
@@ -158,8 +162,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         spec = spec.model_copy(update={k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None})
         cal = replace(cal, spec=spec)
     state = {"trustsim": "calibration state", "name": cal.name, "source": cal.source, "sha256": cal.sha256,
-             "fingerprint": fingerprint(cal, spec.budget, spec.seed), "budget": spec.budget, "seed": spec.seed,
-             "base": cal.base.nested(), "calibrate": cal.table}
+             "fingerprint": fingerprint(cal, spec.budget, spec.seed), "code": code_digest(), "budget": spec.budget,
+             "seed": spec.seed, "base": cal.base.nested(), "calibrate": cal.table}
     entries: list[dict] = []
     protect = [p for p in (getattr(cal.scenario, "path", None), *getattr(cal.scenario, "chain", ())) if p]
     if out is not None:

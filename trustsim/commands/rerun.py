@@ -41,7 +41,9 @@ def handle(args) -> int:
     kind = info["kind"]
     changed = version_differences(info)
     for line in changed:
-        print(f"trustsim: note: {line}; the tables may differ in the last digits", file=sys.stderr)
+        why = ("other code than made the result: the tables may differ" if line.startswith("trustsim_code ")
+               else "the tables may differ in the last digits")
+        print(f"trustsim: note: {line}; {why}", file=sys.stderr)
     out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
     protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
     check_target(out, args.force, kind=kind, protect=protect)
@@ -76,9 +78,11 @@ def handle(args) -> int:
         if verdict == "differs" or (verdict == "close" and worst == "identical"):
             worst = verdict
     if worst == "differs":
-        why = ("trustsim or its libraries changed since the original was made" if changed else
-               "the versions are those the manifest records, so the original or its manifest was edited, or made "
-               "by a trustsim that changed without a new version")
+        why = ("trustsim's code or its libraries changed since the original was made" if changed else
+               "the code and versions are those the manifest records, so the original or its manifest was edited"
+               if "trustsim_code" in info else
+               "the versions are those the manifest records (it predates the code's digest), so the original or "
+               "its manifest was edited, or made by a trustsim that changed without a new version")
         print(f"not reproduced: {why}", file=sys.stderr)
         return 1
     return 0

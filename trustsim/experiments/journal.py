@@ -23,6 +23,7 @@ from .. import __version__
 from ..errors import ParamError, counted, safe_text
 from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
 from ..params import Params
+from ..reproduce import code_digest, other_code
 from ..results import manifest, replace_file
 from ..stats import ADVANTAGES
 from .analysis import runs_frame, sensitivity, write_point_table, write_tables
@@ -49,7 +50,7 @@ def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
     """The contents of ``sweep.json``: which sweep (and which shard of it) a folder holds."""
     sc = sweep.scenario
     return {"trustsim": "sweep state", "name": sweep.name, "source": sweep.source,
-            "fingerprint": fingerprint(sweep.base, sweep.table, timeseries),
+            "fingerprint": fingerprint(sweep.base, sweep.table, timeseries), "code": code_digest(),
             "shard": list(shard) if shard else None, "timeseries": timeseries,
             "runs": len(shard_ids(sweep.n_runs, shard)),
             "base": sweep.base.nested(), "sweep": sweep.table,
@@ -182,6 +183,9 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
                                      "holds a different sweep (the sweep file, its scenario, --shard or --timeseries "
                                      "changed); pass --force instead of --resume to start afresh (its runs go), "
                                      "or choose another --out")
+                if why := other_code(old.get("code")):
+                    raise ParamError(shown, None, f"{why}; finish it with that code, or pass --force instead of "
+                                                  f"--resume to start afresh (its runs go)")
                 done = read_journal(out / JOURNAL, repair=not check_only)
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
                     raise ParamError(shown, None, "the time series of earlier runs are missing")

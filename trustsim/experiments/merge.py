@@ -55,6 +55,10 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     for d, st in states[1:]:
         if st["fingerprint"] != first["fingerprint"]:
             raise ParamError(str(d), None, f"is a different sweep from {states[0][0]} (sweep file or scenario differ)")
+        if st.get("code") != first.get("code"):
+            raise ParamError(str(d), None, f"was made by other trustsim code than {states[0][0]} (code "
+                                           f"{st.get('code')} against {first.get('code')}): merged, the sweep would "
+                                           f"mix two models")
     shards = [tuple(st["shard"]) if st["shard"] else None for _, st in states]
     if None in shards:
         raise ParamError(str(states[shards.index(None)][0]), None, "is a whole sweep, not a shard; nothing to merge")
