@@ -93,6 +93,14 @@ TIMESERIES_COLUMNS = ("step", "group", "buyers", "tco_per_unit", "component_pric
 BUYERS_COLUMNS = ("posture", "trust", "nonproductive_share")
 
 
+def refuse_cut_short(path: Path) -> None:
+    """ParamError unless the table ``path`` ends with a newline, as trustsim ends every row it writes: without
+    one, a copy stopped part way (or a full disk) cut its last row."""
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) and (fh.seek(-1, 2), fh.read(1))[1] != b"\n":
+            raise ParamError(str(path), None, "is cut short (its last row is incomplete); not as trustsim wrote it")
+
+
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results table with the columns the figures draw, at least one row and numbers where numbers
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
@@ -111,10 +119,7 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
                                           f"not a trustsim table")
     if df.empty:
         raise ParamError(str(path), None, "has no rows")
-    with open(path, "rb") as fh:  # trustsim ends every row with a newline: without one, the last row was cut
-        fh.seek(-1, 2)
-        if fh.read(1) != b"\n":
-            raise ParamError(str(path), None, "is cut short (its last row is incomplete); not as trustsim wrote it")
+    refuse_cut_short(path)
     for c in columns:
         if c in ("group", "posture"):
             continue

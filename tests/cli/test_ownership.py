@@ -647,6 +647,18 @@ def test_report_on_a_table_cut_short_is_one_line_and_keeps_the_figures(tmp_path,
     assert snapshot(folder) == before and ours_beside(tmp_path) == []
 
 
+@pytest.mark.parametrize("table", ["bands.csv", "replications.csv"])
+def test_report_on_a_replications_table_cut_short_is_one_line_and_keeps_the_figures(tmp_path, capsys, small_results,
+                                                                                     table):
+    folder = tmp_path / "reps"
+    shutil.copytree(small_results / "reps", folder)
+    whole = (folder / table).read_bytes()
+    (folder / table).write_bytes(whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 10])
+    before = snapshot(folder)
+    one_line(main(["report", str(folder)]), capsys.readouterr().err, str(folder / table))
+    assert snapshot(folder) == before and ours_beside(tmp_path) == []
+
+
 @pytest.mark.parametrize("kind", ["run", "reps"])
 def test_report_never_follows_a_symlinked_figures_folder_out_of_the_results(tmp_path, capsys, small_results, kind):
     folder, outside = tmp_path / kind, tmp_path / "outside"

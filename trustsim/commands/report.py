@@ -82,7 +82,10 @@ def _drawn_from_its_tables(folder, kind: str | None) -> list:
     else a table lacks surfaces as one of these errors while drawing, with nothing replaced in figures/."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import ParamError
+    from ..report import refuse_cut_short
 
+    for table in sorted(folder.glob("*.csv")):  # any kind's tables: a row cut short draws as a shorter result
+        refuse_cut_short(table)
     try:
         return _redraw(folder, kind)
     except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
