@@ -140,3 +140,20 @@ def test_same_seeds_give_the_same_figures_and_other_seeds_differ():
     assert sorted(a, key=key) == sorted(b, key=key)
     by_seed = [[r["share_advantage"] for r in a if r["point"] == 0 and r["seed"] == seed] for seed in (1, 2)]
     assert by_seed[0] != by_seed[1]
+
+
+def test_the_table_does_not_depend_on_the_order_the_workers_finish_in():
+    """Rows arrive in the order their batches finish; the table is the same, to the last bit, for any order."""
+    import random
+
+    points = structures.regime_points(Params())[:4]
+    rng = random.Random(5)
+    rows = [{"point": i, "seed": seed, "horizon": h, "share_advantage": rng.uniform(-1, 1),
+             "profit_advantage": rng.uniform(-1e4, 1e4), "steady": float(rng.random() < 0.5)}
+            for i in range(len(points)) for seed in range(1, 8) for h in structures.HORIZONS]
+    by = ["map", "suppliers.integrity_mean", "idea_share", "market.fit_spread", "market.uncertainty"]
+    first = structures.interval_table(rows, points, by)
+    for k in range(10):
+        shuffled = rows[:]
+        random.Random(k).shuffle(shuffled)
+        pd.testing.assert_frame_equal(structures.interval_table(shuffled, points, by), first, check_exact=True)

@@ -16,8 +16,10 @@ FIGURES = {"share_advantage": "partner share advantage", "profit_advantage": "pa
 
 def interval_table(rows: list[dict], points: list[dict], by: list[str]) -> pd.DataFrame:
     """Per point (its columns ``by``) and horizon: the mean of each figure over seeds with its 95% t-interval
-    (``c``, ``c.low``, ``c.high``), the seeds ``n`` and the share of runs that reached steady state."""
-    df = pd.DataFrame(rows)
+    (``c``, ``c.low``, ``c.high``), the seeds ``n`` and the share of runs that reached steady state. The rows
+    are taken in the order of their points and seeds, not the order the workers finished them in: a sum's
+    last bits depend on its order."""
+    df = pd.DataFrame(rows).sort_values(["point", "seed"], kind="stable")
     keys = pd.DataFrame(points)[by]
     df = df.join(keys, on="point")
     out = interval_frame(df, [*by, "horizon"], [*FIGURES, "steady"])
