@@ -157,3 +157,13 @@ def test_the_table_does_not_depend_on_the_order_the_workers_finish_in():
         shuffled = rows[:]
         random.Random(k).shuffle(shuffled)
         pd.testing.assert_frame_equal(structures.interval_table(shuffled, points, by), first, check_exact=True)
+
+
+def test_the_reports_say_their_intervals_are_each_95_percent_not_adjusted_for_their_number(structures_run,
+                                                                                         tmp_path, capsys):
+    _, out = structures_run
+    n = 2 * len(pd.read_csv(out / "structures.csv"))  # two figures a row
+    assert f"not adjusted for the {n} read together" in (out / "structures.md").read_text()
+    code, _, _ = run_cli(capsys, "regimes", *QUICK, "--out", tmp_path / "regimes")
+    n = 2 * len(pd.read_csv(tmp_path / "regimes" / "regimes.csv"))
+    assert code == 0 and f"not adjusted for the {n} read together" in (tmp_path / "regimes" / "regimes.md").read_text()

@@ -54,7 +54,8 @@ def handle(args) -> int:
             f"# Regime map at the defaults\n\n{args.seeds} seeds a cell, {base.run.steps} steps a run; idea_share "
             f"scales both idea rates (innovation.idea_rate, innovation.process_idea_rate). A figure is decided "
             f"where its 95% interval excludes 0 ({sure['share_advantage']} share, {sure['profit_advantage']} "
-            f"profit cells).\n\n" + markdown(table) + "\n")
+            f"profit cells); each interval is 95% on its own, not adjusted for the {2 * len(table)} read together: "
+            f"where an advantage is 0, about one in twenty excludes 0 by chance.\n\n" + markdown(table) + "\n")
         write_manifest(tmp, base, started, wall, NAME, seeds=list(range(1, args.seeds + 1)))
 
     write_atomically(args.out, write, force=args.force, kind=NAME)

@@ -124,7 +124,9 @@ def handle(args) -> int:
             "# Does partnership pay, under each reading?\n\n" + note + ".\n\n"
             "Share advantage: partner minus aggressive market share per buyer, in units of the equal share 1/n. "
             "Profit advantage: partner minus aggressive profit per buyer summed over the horizon's steps. "
-            "A conclusion holds under a structure when its 95% interval excludes 0.\n\n"
+            f"A conclusion holds under a structure when its 95% interval excludes 0. Each interval is 95% on its "
+            f"own, not adjusted for the {2 * len(table)} read together: where an advantage is 0, about one in "
+            f"twenty excludes 0 by chance.\n\n"
             "```\n" + text + "\n```\n\n## Figures by structure, σ and horizon\n\n"
             + markdown(table) + "\n\n## Pattern verdicts\n\n"
             + markdown(verdicts) + "\n")
