@@ -167,3 +167,12 @@ def test_the_reports_say_their_intervals_are_each_95_percent_not_adjusted_for_th
     code, _, _ = run_cli(capsys, "regimes", *QUICK, "--out", tmp_path / "regimes")
     n = 2 * len(pd.read_csv(tmp_path / "regimes" / "regimes.csv"))
     assert code == 0 and f"not adjusted for the {n} read together" in (tmp_path / "regimes" / "regimes.md").read_text()
+
+
+def test_the_help_counts_the_suites_variants_as_the_suite_has_them():
+    from trustsim import patterns
+    from trustsim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and "structures" in a.choices)
+    text = sub.choices["structures"].format_help().replace("\n", " ")
+    assert f"{len(patterns.variants(Params()))} variants under 8 structures" in " ".join(text.split())

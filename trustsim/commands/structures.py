@@ -30,7 +30,7 @@ def arguments(p) -> None:
     common_arguments(p, "results/structures", ADVISED_SEEDS)
     p.add_argument("--suite-seeds", type=seed_count, default=SUITE_SEEDS,
                    help=f"seeds of the pattern suite under each structure (default {SUITE_SEEDS}: the suite's "
-                        f"40 variants under 8 structures at 30 seeds would take about an hour on 2 cores)")
+                        f"41 variants under 8 structures at 30 seeds would take about an hour on 2 cores)")
 
 
 def start(args, kind: str):
