@@ -81,18 +81,19 @@ def p1(r) -> Result:
 @pattern
 def p2(r) -> Result:
     """P2 (S18, S19): partner buyers end with the larger market share and cumulative profit per buyer; both
-    differences' 95% intervals lie above 0."""
+    differences' 95% intervals lie above 0. Share is compared per buyer (in units of the equal share 1/n, as P6):
+    the postures' total shares would compare groups of different sizes unless the buyers are split evenly."""
     b = r["baseline"]
-    ds = col(b, "share_partner") - col(b, "share_aggressive")
+    ds = col(b, "share_advantage")
     dp = col(b, "profit_cum_partner") - col(b, "profit_cum_aggressive")
     ms, los, _ = mean_ci(ds)
     mp, lop, hip = mean_ci(dp)
     return Result("P2", "S18, S19",
-                  f"share partner − aggressive {ms:+.3f} (lo {los:+.3f}); "
+                  f"market share per buyer (× 1/n) partner − aggressive {ms:+.3f} (lo {los:+.3f}); "
                   f"cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}",
                   "both > 0 (CIs exclude 0)", los > 0 and lop > 0,
-                  {"market share partner − aggressive": ds, "cum. profit per buyer (÷1000)": dp / 1000},
-                  {"market share partner − aggressive": 0.0, "cum. profit per buyer (÷1000)": 0.0})
+                  {"market share per buyer partner − aggressive": ds, "cum. profit per buyer (÷1000)": dp / 1000},
+                  {"market share per buyer partner − aggressive": 0.0, "cum. profit per buyer (÷1000)": 0.0})
 
 
 @pattern

@@ -18,7 +18,7 @@ from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 ADVANTAGE = "partner advantage in market share\n(per buyer, in units of 1/n)"
 Y_LABELS = {
     "P1": "component price paid (money/unit)",
-    "P2": "partner − aggressive\n(market share; profit ÷ 1000)",
+    "P2": "partner − aggressive\n(share per buyer × 1/n; profit ÷ 1000)",
     "P3": "non-productive share of\nface-to-face hours",
     "P4": "inspection rate (share);\nproductivity ratio ÷ 10",
     "P5": "supplier ideas per buyer and step;\nratio partner / aggressive",
