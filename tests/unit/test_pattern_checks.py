@@ -1,5 +1,6 @@
 """A pattern's check on runs that cannot show it says so, rather than printing a mean of nothing."""
 
+import math
 import warnings
 
 from trustsim import patterns
@@ -33,3 +34,27 @@ def test_p2_compares_market_share_per_buyer_when_the_postures_differ_in_size():
     result = patterns.p2({"baseline": runs})
     print(result.measured)
     assert result.passed, result.measured
+
+
+def _p7_runs(exits_on: int, seeds: int = 10) -> dict:
+    passive = [{"trust_partner": 0.8, "quiet_base_rate": 0.6,
+                "quiet_before_exit": 0.9 + 0.01 * (i % 3) if i < exits_on else math.nan} for i in range(seeds)]
+    return {"passive": passive, "silence": [{"trust_partner": 0.9 + 0.001 * i} for i in range(seeds)]}
+
+
+def test_p7_and_p10_say_over_how_many_seeds_when_some_give_no_figure():
+    """A seed with no exit (P7) or no supplier serving both postures at step 24 (P10) is left out of the interval;
+    the text says so, rather than showing an interval over fewer seeds as if over all."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seven = patterns.p7(_p7_runs(exits_on=6))
+        none = patterns.p7(_p7_runs(exits_on=0))
+        every = patterns.p7(_p7_runs(exits_on=10))
+    print(seven.measured, none.measured, sep="\n")
+    assert "over 6 of 10 seeds" in seven.measured and "seeds)" not in every.measured
+    assert "not measured" in none.measured and "nan" not in none.measured and not none.passed
+    runs = [{"defect_drop_partner": 0.5 + 0.01 * (i % 3), "defect_drop_aggressive": 0.26} for i in range(7)]
+    ten = patterns.p10({"baseline": runs + [{}, {}, {}]})
+    print(ten.measured)
+    assert "over 7 of 10 seeds" in ten.measured and ten.passed
+    assert "seeds)" not in patterns.p10({"baseline": runs}).measured

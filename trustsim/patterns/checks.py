@@ -65,6 +65,11 @@ def _fmt_ci(m, lo, hi, digits=3) -> str:
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
+def _seeds_left_out(kept: int, runs) -> str:
+    """" (over k of n seeds)" when some seeds could not give a figure, so a reader sees the interval's n."""
+    return f" (over {kept} of {len(runs)} seeds)" if kept < len(runs) else ""
+
+
 @pattern
 def p1(r) -> Result:
     """P1 (S18): partner buyers pay more than aggressive ones; the 95% interval of the seeds' mean
@@ -160,12 +165,13 @@ def p7(r) -> Result:
     m, lo, hi = mean_ci(d)
     tp, ts = col(r["passive"], "trust_partner").mean(), col(r["silence"], "trust_partner").mean()
     quiet, base = col(r["passive"], "quiet_before_exit"), col(r["passive"], "quiet_base_rate")
-    q = quiet[~np.isnan(quiet)]
-    mq, loq, _ = mean_ci(q - base[~np.isnan(quiet)]) if len(q) > 1 else (math.nan, math.nan, math.nan)
+    q, base = quiet[~np.isnan(quiet)], base[~np.isnan(quiet)]  # seeds with no exit have no figure
+    mq, loq, _ = mean_ci(q - base) if len(q) > 1 else (math.nan, math.nan, math.nan)
+    exits = (f"exits (passive) with no complaint in the steps before {q.mean():.0%} vs {base.mean():.0%} of all "
+             f"relationships{_seeds_left_out(len(q), r['passive'])}" if len(q) else
+             "no exits under passive suppliers: their silence not measured")
     return Result("P7", "S6, S7",
-                  f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}; "
-                  f"exits (passive) with no complaint in the steps before {q.mean():.0%} "
-                  f"vs {base.mean():.0%} of all relationships",
+                  f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}; {exits}",
                   "trust Δ > 0 and exits quieter than the rest (CIs exclude 0)", lo > 0 and loq > 0,
                   {"trust, passive": col(r["passive"], "trust_partner"),
                    "trust, silence-triggered": col(r["silence"], "trust_partner"),
@@ -213,14 +219,15 @@ def p10(r) -> Result:
     target = (f"partner fall ≈ 2× aggressive (Δ CI excludes 0, ratio 1.5–3) and levels 50% and 26% "
               f"± {P10_LEVEL_TOLERANCE:.0%}")
     if not len(dp):  # runs shorter than P10_STEPS, or without lots of one posture at that step
-        return Result("P10", "S18", f"not measured: no run had lots of both postures at step {P10_STEPS}", target,
+        return Result("P10", "S18", f"not measured: no run reached step {P10_STEPS} with lots of both postures", target,
                       False, {}, dict(P10_LEVELS))
     m, lo, hi = mean_ci(dp - da)
     ratio = dp.mean() / da.mean() if da.mean() > 0 else math.inf
     levels = all(abs(x.mean() - P10_LEVELS[k]) <= P10_LEVEL_TOLERANCE
                  for k, x in (("partner lots", dp), ("aggressive lots", da)))
     return Result("P10", "S18", f"defect rate fall over {P10_STEPS} steps: partner lots {dp.mean():.0%}, "
-                                f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})",
+                                f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})"
+                                f"{_seeds_left_out(len(dp), r['baseline'])}",
                   target, lo > 0 and 1.5 <= ratio <= 3 and levels,
                   {"partner lots": dp, "aggressive lots": da, "ratio": ratio}, dict(P10_LEVELS))
 
