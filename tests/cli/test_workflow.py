@@ -471,6 +471,19 @@ def test_patterns_start_from_a_scenario_and_its_sets_and_record_them(monkeypatch
     assert listing(tmp_path) == []
 
 
+def test_patterns_refuse_a_run_seed_they_would_ignore(monkeypatch, tmp_path, capsys):
+    """The suite runs every variant on seeds 1 … n (--seeds): ``--set run.seed=…`` would change nothing but the
+    manifest's record, so it is refused before any run, in one line, and nothing is written."""
+    from trustsim import patterns
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(patterns, "run_all", stop)
+    refused(*run_cli(capsys, "patterns", "--set", "run.seed=5", "--out", tmp_path / "p")[::2], "run.seed", "--seeds")
+    assert listing(tmp_path) == []
+
+
 def synthetic_results():
     """One result of each shape the checks make (series, per-σ, per-integrity, a grid, channels), long texts."""
     from trustsim.patterns import Result

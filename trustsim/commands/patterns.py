@@ -39,7 +39,7 @@ def handle(args) -> int:
 
     from .. import patterns
     from ..capacity import check_memory
-    from ..errors import safe_text
+    from ..errors import ParamError, safe_text
     from ..patterns.figures import jsonable
     from ..results import check_target, manifest, release_claim, scenario_files, write_atomically
     from ..scenario import load_scenario
@@ -47,6 +47,9 @@ def handle(args) -> int:
 
     require_seeds("--seeds", args.seeds)
     given = load_scenario(args.scenario, args.set)  # no file: the defaults
+    if "run.seed" in given.overrides:
+        raise ParamError("--set", "run.seed", "the suite runs every variant on seeds 1 … n of --seeds; "
+                                              "a run seed would have no effect")
     base = given.params
     for params in patterns.variants(base).values():
         check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed
