@@ -61,7 +61,9 @@ make_env() {  # $1: extras ("" or "[test]")
         exit 1
     fi
     say "using $py ($("$py" --version 2>&1))"
-    if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python"; then
+    # made anew when too old, or when its making was cut short (no pip: every install would fail)
+    if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python" \
+        || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
         rm -rf "$venv"
         "$py" -m venv "$venv"
     fi
