@@ -2,6 +2,8 @@
 # Set up trustsim in .venv/ with a Python >= 3.12 found on this machine, then do one job:
 #
 #   scripts/bootstrap.sh run [SCENARIO]   install, run a scenario (default scenarios/baseline.toml) into results/
+#                                         of the directory it is given in, as for trustsim itself: relative paths
+#                                         (SCENARIO, --out) are read from there
 #   scripts/bootstrap.sh test [ARGS...]   install with the test extras (and Chromium for the browser tests), run pytest:
 #                                         without ARGS the whole suite on every core (-n auto), else pytest ARGS
 #   scripts/bootstrap.sh env              only create or update the environment
@@ -10,6 +12,7 @@
 # versions, then in /usr/local/bin and /opt. The environment is reused while pyproject.toml is unchanged.
 set -euo pipefail
 
+caller="$PWD"  # where run's relative paths (its scenario, --out, results/) are read from
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 venv="$here/.venv"
@@ -93,7 +96,10 @@ case "$job" in
         make_env "[test]" ;;
     run)
         make_env ""
-        exec "$venv/bin/trustsim" run "${1:-scenarios/baseline.toml}" "${@:2}" ;;
+        baseline=scenarios/baseline.toml
+        [ "$caller" = "$here" ] || baseline="$here/$baseline"
+        cd "$caller"
+        exec "$venv/bin/trustsim" run "${1:-$baseline}" "${@:2}" ;;
     test)
         make_env "[test]"
         ensure_chromium

@@ -1,6 +1,7 @@
 """scripts/bootstrap.sh, the README's set-up, run on a stand-in clone (the script and a pyproject.toml) with a
 controlled PATH and no package index: a few seconds each, nothing installed from outside."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -16,6 +17,19 @@ def stand_in(tmp_path: Path) -> Path:
     (repo / "scripts").mkdir(parents=True)
     shutil.copy2(ROOT / "scripts" / "bootstrap.sh", repo / "scripts" / "bootstrap.sh")
     (repo / "pyproject.toml").write_text('[project]\nname = "stand-in"\nversion = "0"\n')
+    return repo
+
+
+def built(repo: Path) -> Path:
+    """The stand-in with an environment up to date by its stamp, whose trustsim prints where it runs and its
+    arguments, one a line."""
+    bin_ = repo / ".venv" / "bin"
+    bin_.mkdir(parents=True)
+    (bin_ / "python").symlink_to(sys.executable)
+    (bin_ / "trustsim").write_text('#!/bin/sh\nprintf "%s\\n" "$PWD" "$@"\n')
+    (bin_ / "trustsim").chmod(0o755)
+    key = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    (repo / ".venv" / ".trustsim-stamp").write_text(f"{key} {repo} [test]\n")
     return repo
 
 
@@ -38,3 +52,18 @@ def test_an_environment_whose_making_was_cut_short_is_made_again(tmp_path):
     assert "No module named pip" not in done.stderr, done.stderr[-2000:]
     pip = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-m", "pip", "--version"], capture_output=True)
     assert pip.returncode == 0, done.stderr[-2000:]
+
+
+def test_run_reads_its_paths_from_where_it_is_given(tmp_path):
+    """A scenario named from another directory is that directory's file (and its results go there), as with
+    trustsim itself; from the clone, the default is the baseline, written into the clone's results/."""
+    repo = built(stand_in(tmp_path))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = bootstrap(repo, "run", "mine.toml", "--out", "out", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(elsewhere), "run", "mine.toml", "--out", "out"]
+    done = bootstrap(repo, "run")
+    assert done.stdout.splitlines() == [str(repo), "run", "scenarios/baseline.toml"], done.stderr
+    done = bootstrap(repo, "run", cwd=elsewhere)
+    assert done.stdout.splitlines() == [str(elsewhere), "run", f"{repo}/scenarios/baseline.toml"], done.stderr
