@@ -22,10 +22,13 @@ def stand_in(tmp_path: Path) -> Path:
 
 def built(repo: Path) -> Path:
     """The stand-in with an environment up to date by its stamp, whose trustsim prints where it runs and its
-    arguments, one a line."""
+    arguments, one a line, and whose pytest prints its arguments."""
     bin_ = repo / ".venv" / "bin"
     bin_.mkdir(parents=True)
-    (bin_ / "python").symlink_to(sys.executable)
+    # this test's Python, but for pytest, which only says what it was asked
+    (bin_ / "python").write_text(f'#!/bin/sh\n[ "$1 $2" = "-m pytest" ] && {{ shift 2; echo "pytest $*"; exit 0; }}\n'
+                                 f'exec "{sys.executable}" "$@"\n')
+    (bin_ / "python").chmod(0o755)
     (bin_ / "trustsim").write_text('#!/bin/sh\nprintf "%s\\n" "$PWD" "$@"\n')
     (bin_ / "trustsim").chmod(0o755)
     key = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()[:16]
@@ -67,3 +70,28 @@ def test_run_reads_its_paths_from_where_it_is_given(tmp_path):
     assert done.stdout.splitlines() == [str(repo), "run", "scenarios/baseline.toml"], done.stderr
     done = bootstrap(repo, "run", cwd=elsewhere)
     assert done.stdout.splitlines() == [str(elsewhere), "run", f"{repo}/scenarios/baseline.toml"], done.stderr
+
+
+def only(tmp_path: Path, **extra: str) -> str:
+    """A PATH of the tools the script uses (no apt-get, no Chromium) and ``extra`` programs that do nothing."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("bash", "env", "dirname", "sha256sum", "cut", "grep", "id", "ls", "sort", "rm"):
+        (tools / name).symlink_to(shutil.which(name))
+    for name, text in extra.items():
+        (tools / name).write_text(text)
+        (tools / name).chmod(0o755)
+    return str(tools)
+
+
+def test_the_test_job_looks_for_chromium_where_the_browser_tests_do(tmp_path):
+    """The browser tests take TRUSTSIM_CHROMIUM, else chromium or chromium-browser on PATH: the set-up says they
+    will be skipped exactly when none is there, and does not look for Chromium where they do not."""
+    repo = built(stand_in(tmp_path))
+    done = bootstrap(repo, "test", "-x", path=only(tmp_path))
+    assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
+    assert "no Chromium found: the browser tests will be skipped" in done.stderr
+    shutil.rmtree(tmp_path / "tools")
+    done = bootstrap(repo, "test", "-x", path=only(tmp_path, **{"chromium-browser": "#!/bin/sh\n"}))
+    assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
+    assert "Chromium" not in done.stderr
