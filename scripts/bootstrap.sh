@@ -37,10 +37,10 @@ find_python() {
     roots+=("${PYENV_ROOT:-}" "$HOME/.pyenv")
     for root in "${roots[@]}"; do
         [ -n "$root" ] && [ -d "$root/versions" ] || continue
-        # newest first
-        for c in $(ls -d "$root"/versions/3.* 2>/dev/null | sort -Vr); do
+        # newest first, one a line (a root may have a space in its path)
+        while IFS= read -r c; do
             if [ -x "$c/bin/python" ] && is_suitable "$c/bin/python"; then echo "$c/bin/python"; return 0; fi
-        done
+        done < <(ls -d "$root"/versions/3.* 2>/dev/null | sort -Vr)
     done
     for c in /usr/local/bin/python3.1[2-9] /opt/*/bin/python3.1[2-9] /opt/python*/bin/python3; do
         if [ -x "$c" ] && is_suitable "$c"; then echo "$c"; return 0; fi

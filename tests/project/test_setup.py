@@ -22,11 +22,12 @@ def stand_in(tmp_path: Path) -> Path:
 
 def built(repo: Path) -> Path:
     """The stand-in with an environment up to date by its stamp, whose trustsim prints where it runs and its
-    arguments, one a line, and whose pytest prints its arguments."""
+    arguments, one a line, and whose pytest and pip print theirs."""
     bin_ = repo / ".venv" / "bin"
     bin_.mkdir(parents=True)
-    # this test's Python, but for pytest, which only says what it was asked
-    (bin_ / "python").write_text(f'#!/bin/sh\n[ "$1 $2" = "-m pytest" ] && {{ shift 2; echo "pytest $*"; exit 0; }}\n'
+    # this test's Python, but for pytest and pip, which only say what they were asked
+    (bin_ / "python").write_text('#!/bin/sh\n'
+                                 '[ "$1" = -m ] && case "$2" in pytest|pip) shift; echo "$*"; exit 0;; esac\n'
                                  f'exec "{sys.executable}" "$@"\n')
     (bin_ / "python").chmod(0o755)
     (bin_ / "trustsim").write_text('#!/bin/sh\nprintf "%s\\n" "$PWD" "$@"\n')
@@ -36,12 +37,12 @@ def built(repo: Path) -> Path:
     return repo
 
 
-def bootstrap(repo: Path, *args: str, cwd: Path | None = None, path: str | None = None):
+def bootstrap(repo: Path, *args: str, cwd: Path | None = None, path: str | None = None, pyenv: Path | None = None):
     """The script run with this test's Python first on PATH, an empty home and no package index."""
     home = repo.parent / "home"
     home.mkdir(exist_ok=True)
     env = {"PATH": path or f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
-           "HOME": str(home), "PYENV_ROOT": str(home), "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}
+           "HOME": str(home), "PYENV_ROOT": str(pyenv or home), "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}
     return subprocess.run([str(repo / "scripts" / "bootstrap.sh"), *args], cwd=cwd or repo, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
 
@@ -95,3 +96,16 @@ def test_the_test_job_looks_for_chromium_where_the_browser_tests_do(tmp_path):
     done = bootstrap(repo, "test", "-x", path=only(tmp_path, **{"chromium-browser": "#!/bin/sh\n"}))
     assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
     assert "Chromium" not in done.stderr
+
+
+def test_pythons_are_found_among_pyenvs_versions_under_a_path_with_a_space(tmp_path):
+    """With no Python on PATH, the newest suitable one among pyenv's versions is used, wherever pyenv lives."""
+    repo = built(stand_in(tmp_path))
+    (repo / ".venv" / ".trustsim-stamp").unlink()
+    pyenv = tmp_path / "my pyenv"
+    for version in ("3.9.0", "3.99.0"):  # 3.9.0 is no Python at all: the newest comes first
+        (pyenv / "versions" / version / "bin").mkdir(parents=True)
+    (pyenv / "versions" / "3.99.0" / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    done = bootstrap(repo, "env", path=only(tmp_path), pyenv=pyenv)
+    assert done.returncode == 0, done.stderr
+    assert f"using {pyenv}/versions/3.99.0/bin/python (Python 3." in done.stderr
