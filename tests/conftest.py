@@ -3,6 +3,7 @@ line run in-process, the check that bad input is refused in one line (exit statu
 what a writer leaves beside its results and a PID no process holds. Test files import them
 (``from conftest import ROOT, run_cli``): parametrize lists need them when the file is read."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,16 @@ def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+REQUIRE_BROWSER = "TRUSTSIM_REQUIRE_BROWSER"  # set by .ci/run: there a missing Chromium fails, not skips
+
+
+def no_browser(reason: str):
+    """Skip a browser test for ``reason`` (no Chromium, no Playwright), or fail it where the browser is required:
+    CI installs Chromium itself, so a browser test skipped there would pass CI without testing the app."""
+    import pytest
+
+    if os.environ.get(REQUIRE_BROWSER):
+        pytest.fail(f"{reason} ({REQUIRE_BROWSER} is set: the browser tests must run)")
+    pytest.skip(reason)

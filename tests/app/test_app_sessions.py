@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("solara")
 
-from conftest import ROOT
+from conftest import ROOT, no_browser
 
 from trustsim.viz import app, serve  # noqa: E402
 from trustsim.viz.serve import ServerError, app_server  # noqa: E402
@@ -105,12 +105,15 @@ def reaches(start, target, limit: int = 200_000) -> bool:
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
 def test_thirty_page_loads_give_their_memory_back():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        no_browser("Playwright is not installed")
     from test_browser import CHARTS, CHROMIUM_ARGS, VIEWPORT, find_chromium
 
     chromium = find_chromium()
     if chromium is None:
-        pytest.skip("no Chromium found")
+        no_browser("no Chromium found")
     errors = []
     with served(SOLARA_KERNEL_CULL_TIMEOUT="3s") as server:
         with sync_api.sync_playwright() as p:

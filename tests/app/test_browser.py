@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, no_browser
 
 pytestmark = pytest.mark.browser
 
@@ -45,10 +45,13 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        no_browser("Playwright is not installed")
     chromium = find_chromium()
     if chromium is None:
-        pytest.skip("no Chromium found: install Debian's chromium or set TRUSTSIM_CHROMIUM to a Chromium binary")
+        no_browser("no Chromium found: install Debian's chromium or set TRUSTSIM_CHROMIUM to a Chromium binary")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         yield b
@@ -230,7 +233,7 @@ def test_the_readme_screenshot_command_photographs_the_rendered_app(tmp_path):
     readme = (ROOT / "README.md").read_text()
     assert "python scripts/app_screenshot.py" in readme
     if find_chromium() is None:
-        pytest.skip("no Chromium found")
+        no_browser("no Chromium found")
     out = tmp_path / "app.png"
     done = subprocess.run([sys.executable, str(SCREENSHOT_SCRIPT), "--steps", "3", "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)

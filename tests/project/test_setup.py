@@ -109,3 +109,18 @@ def test_pythons_are_found_among_pyenvs_versions_under_a_path_with_a_space(tmp_p
     done = bootstrap(repo, "env", path=only(tmp_path), pyenv=pyenv)
     assert done.returncode == 0, done.stderr
     assert f"using {pyenv}/versions/3.99.0/bin/python (Python 3." in done.stderr
+
+
+def test_ci_requires_the_browser_tests_to_run_where_a_local_run_may_skip_them(monkeypatch):
+    """.ci/run installs Chromium through the set-up; if it could not, the browser tests must fail there rather
+    than skip, or CI would pass without ever opening the app."""
+    import pytest
+    from conftest import REQUIRE_BROWSER, no_browser
+
+    assert f"export {REQUIRE_BROWSER}=1" in (ROOT / ".ci" / "run").read_text()
+    monkeypatch.delenv(REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        no_browser("no Chromium found")
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception, match="the browser tests must run"):
+        no_browser("no Chromium found")
