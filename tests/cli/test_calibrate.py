@@ -290,3 +290,20 @@ def test_a_screening_with_a_root_seed_of_0_gives_the_same_intervals_twice(tmp_pa
         tables.append((out / "screening.csv").read_text())
     capsys.readouterr()
     assert tables[0] == tables[1]
+
+
+def test_force_leaves_none_of_the_old_calibrations_figures(tmp_path, capsys):
+    """--force replaces a finished calibration whole: a figure the new one does not draw (the screening's, here)
+    must not stay behind, listed in the new manifest as if it were the new calibration's."""
+    import json
+
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--screen", "2", "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert (out / "figures" / "screening.png").exists()
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive",
+                 "--force"]) == 0
+    capsys.readouterr()
+    drawn = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert drawn == ["marginals.png", "pairs.png"] == json.loads((out / "manifest.json").read_text())["figures"]

@@ -124,6 +124,8 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
             return []
         for name in (STATE, JOURNAL, "manifest.json", *TABLES):
             (out / name).unlink(missing_ok=True)
+        for png in (out / "figures").glob("*.png"):  # the old calibration's: the new one draws only its own
+            png.unlink()
     else:
         if resume and out.exists():
             raise ParamError(shown, None, "holds no calibration to resume")
