@@ -307,3 +307,31 @@ def test_force_leaves_none_of_the_old_calibrations_figures(tmp_path, capsys):
     capsys.readouterr()
     drawn = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert drawn == ["marginals.png", "pairs.png"] == json.loads((out / "manifest.json").read_text())["figures"]
+
+
+def test_ctrl_c_prints_a_resume_command_that_resumes(tmp_path, capsys, monkeypatch):
+    """Interrupted, a calibration run with --budget and --seed prints the command that finishes it: without them
+    the resumed calibration would be another one, and --resume would refuse it."""
+    import shlex
+
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    monkeypatch.setattr(run, "local_executor", interrupted)  # while the workers start: no folder yet
+    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 130
+    assert "nothing was written" in capsys.readouterr().err and not out.exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(run, "abc_smc", interrupted)
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive",
+                 "--budget", "150", "--seed", "9"]) == 130
+    err = capsys.readouterr().err
+    print(err)
+    assert err.count("\n") == 1 and "finish with: trustsim calibrate" in err
+    monkeypatch.undo()
+    command = shlex.split(err.split("finish with: ")[1])
+    assert main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
+    assert (out / "manifest.json").exists() and not (out / "predictive.csv").exists()

@@ -57,9 +57,13 @@ def handle(args) -> int:
                            check_coverage=args.check_coverage, coverage_budget=args.coverage_budget,
                            screen=args.screen or 0, predictive=not args.no_predictive)
     except KeyboardInterrupt:
-        print(f"trustsim: interrupted; the complete generations are kept in {safe_text(out, 400)}/journal.jsonl; "
-              f"finish with: trustsim calibrate {safe_text(args.file, 400)} --resume"
-              + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
+        if not (out / "calibration.json").exists():  # stopped while the workers started, before the folder was made
+            print("trustsim: interrupted before the calibration started; nothing was written", file=sys.stderr)
+            return 130
+        kept = ("a screening keeps no runs" if args.screen else
+                f"the complete generations are kept in {safe_text(out, 400)}/journal.jsonl")
+        print(f"trustsim: interrupted; {kept}; finish with: trustsim calibrate {safe_text(args.file, 400)} --resume"
+              + _same_calibration(args) + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
         return 130
     if "screening" in tables:
         # here, not at the top: `trustsim --help` imports this module
@@ -80,3 +84,12 @@ def handle(args) -> int:
         for _, s in tables["structures"].iterrows():
             print(f"  structure {s.structure}: posterior weight {s.posterior:.3f} (prior {s.prior:.3f})")
     return 0
+
+
+def _same_calibration(args) -> str:
+    """The options a resumed calibration must repeat: --budget and --seed (without them it is another
+    calibration, which --resume refuses) and those that say what it computes."""
+    given = (("--budget", args.budget), ("--seed", args.seed), ("--screen", args.screen),
+             ("--check-coverage", args.check_coverage or None), ("--coverage-budget", args.coverage_budget))
+    return "".join(f" {flag} {value}" for flag, value in given if value is not None) + (
+        " --no-predictive" if args.no_predictive else "")
