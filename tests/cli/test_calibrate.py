@@ -335,3 +335,19 @@ def test_ctrl_c_prints_a_resume_command_that_resumes(tmp_path, capsys, monkeypat
     command = shlex.split(err.split("finish with: ")[1])
     assert main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
     assert (out / "manifest.json").exists() and not (out / "predictive.csv").exists()
+
+
+def test_report_redraws_the_committed_record(tmp_path, capsys):
+    """docs/calibration/ keeps a finished calibration without its state and journal: `trustsim report` draws its
+    figures from the manifest instead of calling it unfinished."""
+    import shutil
+
+    from trustsim.cli import main
+
+    record = tmp_path / "calibration"
+    shutil.copytree(SCENARIOS.parent / "docs" / "calibration", record)
+    shutil.rmtree(record / "figures", ignore_errors=True)
+    assert not (record / "calibration.json").exists()
+    assert main(["report", str(record)]) == 0, capsys.readouterr().err
+    assert {p.name for p in (record / "figures").glob("*.png")} >= {"marginals.png", "pairs.png", "predictive.png",
+                                                                    "patterns.png"}

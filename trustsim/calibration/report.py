@@ -164,9 +164,8 @@ def draw(folder: Path) -> list[Path]:
 
 
     folder = Path(folder)
-    state = json.loads((folder / STATE).read_text())
+    cal = _recorded(folder)
     (folder / "figures").mkdir(exist_ok=True)
-    cal = build_calibration(state["name"], state["source"], validate(state["base"]), state["calibrate"])
     keys = list(cal.keys)
     paths = []
 
@@ -273,10 +272,21 @@ def draw(folder: Path) -> list[Path]:
     return paths
 
 
+def _recorded(folder: Path) -> Calibration:
+    """The calibration a folder holds, from its state or, in a record kept without it (docs/calibration/), from
+    its manifest."""
+    if (folder / STATE).exists():
+        state = json.loads((folder / STATE).read_text())
+        return build_calibration(state["name"], state["source"], validate(state["base"]), state["calibrate"])
+    info = json.loads((folder / "manifest.json").read_text())
+    return build_calibration(info["scenario"]["name"], info["calibration_file"]["path"], validate(info["params"]),
+                             info["calibrate"])
+
+
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a calibration folder."""
 
     folder = Path(folder)
-    if not (folder / "manifest.json").exists() or not (folder / STATE).exists():
+    if not (folder / "manifest.json").exists():
         raise ParamError(str(folder), None, "an unfinished calibration has no figures; finish it with --resume")
     return draw(folder)
