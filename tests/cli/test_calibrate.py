@@ -351,3 +351,25 @@ def test_report_redraws_the_committed_record(tmp_path, capsys):
     assert main(["report", str(record)]) == 0, capsys.readouterr().err
     assert {p.name for p in (record / "figures").glob("*.png")} >= {"marginals.png", "pairs.png", "predictive.png",
                                                                     "patterns.png"}
+
+
+def test_a_coverage_data_set_kept_on_other_runs_is_done_again_on_resume(tmp_path, capsys):
+    """A data set the journal kept from a --coverage-budget other than the resumed one's is calibrated again:
+    the coverage table is the one an uninterrupted calibration on the resumed options gives, not a mixture."""
+    import json
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    path = small_file(tmp_path)
+    args = ["calibrate", str(path), "--workers", "1", "--quiet", "--no-predictive", "--check-coverage", "2"]
+    whole, out = tmp_path / "whole", tmp_path / "cal"
+    assert main([*args, "--out", str(whole), "--coverage-budget", "30"]) == 0
+    assert main([*args, "--out", str(out), "--coverage-budget", "10"]) == 0
+    lines = (out / "journal.jsonl").read_text().splitlines(keepends=True)
+    (out / "journal.jsonl").write_text("".join(lines[:-1]))  # killed before the second data set was kept
+    (out / "manifest.json").unlink()
+    assert json.loads(lines[-1])["coverage"][0]["dataset"] == 1
+    assert main([*args, "--out", str(out), "--coverage-budget", "30", "--resume"]) == 0, capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(out / "coverage.csv"), pd.read_csv(whole / "coverage.csv"))

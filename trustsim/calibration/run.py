@@ -236,13 +236,16 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
         tables["predictive"] = predictive_table(cal, pops[-1], Simulator(cal, executor, slots, measures, (PREDICTIVE,)),
                                                 slots, quiet)
     if check_coverage:
-        done = [e["coverage"] for e in entries if "coverage" in e]
-        rows = [r for d in done for r in d]
-        for j in range(len(done), check_coverage):
-            rows_j = coverage_dataset(cal, j, executor, slots, run_var, measures, coverage_budget)
-            journal({"coverage": rows_j})
-            rows += rows_j
-            log(f"coverage dataset {j + 1}/{check_coverage} done")
+        runs = coverage_budget or default_coverage_budget(spec)  # a data set kept on other runs is done again
+        done = {e["coverage"][0]["dataset"]: e["coverage"] for e in entries
+                if e.get("coverage") and e.get("runs", runs) == runs}
+        rows = []
+        for j in range(check_coverage):
+            if j not in done:
+                done[j] = coverage_dataset(cal, j, executor, slots, run_var, measures, runs)
+                journal({"coverage": done[j], "runs": runs})
+                log(f"coverage dataset {j + 1}/{check_coverage} done")
+            rows += done[j]
         tables["coverage"] = pd.DataFrame(rows)
     return tables
 
