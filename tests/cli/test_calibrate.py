@@ -245,6 +245,8 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
 @pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"), (["--screen", "6"], "power of 2"),
                                           (["--screen", "0"], "--screen: 0 must be at least 1"),
                                           (["--check-coverage", "-1"], "--check-coverage"),
+                                          (["--screen", "2", "--check-coverage", "2"],
+                                           "--check-coverage: a screening calibrates nothing"),
                                           (["--budget", "100"], "--budget: 100 runs do not cover the run-noise "
                                                                 "estimate and one generation: at least 212"),
                                           (["--check-coverage", "2", "--coverage-budget", "150"],

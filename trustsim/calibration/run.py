@@ -156,6 +156,9 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError("--budget", None, f"expected a whole number of at least 10, got {budget!r}")
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
         raise ParamError("--budget", None, fault)
+    if screen and check_coverage:
+        raise ParamError("--check-coverage", None, "a screening calibrates nothing whose coverage it could check; "
+                                                   "give it without --screen")
     if check_coverage and coverage_budget is not None and (fault := coverage_budget_fault(spec, coverage_budget)):
         raise ParamError("--coverage-budget", None, fault)
     if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
