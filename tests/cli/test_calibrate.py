@@ -375,3 +375,14 @@ def test_a_coverage_data_set_kept_on_other_runs_is_done_again_on_resume(tmp_path
     assert json.loads(lines[-1])["coverage"][0]["dataset"] == 1
     assert main([*args, "--out", str(out), "--coverage-budget", "30", "--resume"]) == 0, capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(out / "coverage.csv"), pd.read_csv(whole / "coverage.csv"))
+
+
+def test_a_calibration_table_is_not_inherited_and_the_error_says_so(tmp_path, capsys):
+    from trustsim.cli import main
+
+    path = tmp_path / "mine.toml"
+    path.write_text(f'extends = "{(SCENARIOS / "calibration.toml").as_posix()}"\n[market]\nbuyers = 12\n')
+    assert main(["calibrate", str(path), "--out", str(tmp_path / "cal")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mine.toml: calibrate: no [calibrate] table" in err and "extends" in err
+    assert not (tmp_path / "cal").exists()

@@ -243,7 +243,8 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file (a scenario with a ``[calibrate]`` table); ParamError on bad input."""
     scenario = load_scenario(path)
     if scenario.calibrate is None:
+        inherited = "; the one of a file it extends is not inherited: write it out here" if scenario.chain[1:] else ""
         raise ParamError(str(path), "calibrate", "no [calibrate] table: a calibration file is a scenario with a "
-                                                 "[calibrate] table (parameters, targets, budget)")
+                                                 f"[calibrate] table (parameters, targets, budget){inherited}")
     return build_calibration(scenario.name, str(path), scenario.params, scenario.calibrate, scenario)
 
