@@ -1,9 +1,13 @@
 """The scenario files and what is said of them: README's table of scenarios names every file in scenarios/
-and no other."""
+and no other, and a command a file's comments show uses options the command has."""
 
+import hashlib
+import json
 import re
 
 from conftest import ROOT, SCENARIOS
+
+from trustsim import cli
 
 
 def readme_scenarios() -> set[str]:
@@ -21,3 +25,34 @@ def test_readme_names_every_scenario_file_and_no_other():
     assert files - named == set(), "in scenarios/ but not in README's table"
     assert named - files == set(), "in README's table but not in scenarios/"
 
+
+def recorded() -> set[str]:
+    """The scenario file the committed calibration record hashes: it stays byte for byte what the record ran
+    (docs/calibration/manifest.json) until the calibration is made again."""
+    made = json.loads((ROOT / "docs" / "calibration" / "manifest.json").read_text())["calibration_file"]
+    path = ROOT / made["path"]
+    return {path.name} if hashlib.sha256(path.read_bytes()).hexdigest() == made["sha256"] else set()
+
+
+def commented_commands():
+    """Each ``trustsim WORD … --option`` in the comments of scenarios/*.toml but the recorded one:
+    (file, word, options)."""
+    for path in sorted(p for p in SCENARIOS.glob("*.toml") if p.name not in recorded()):
+        for line in path.read_text().splitlines():
+            if "#" not in line:
+                continue
+            for m in re.finditer(r"trustsim (\w+)([^`()#]*)", line.split("#", 1)[1]):
+                yield path.name, m.group(1), re.findall(r"(?<!\w)--[\w-]+", m.group(2))
+
+
+def test_commands_in_scenario_comments_use_options_that_exist():
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command").choices
+    found, wrong = 0, []
+    for name, command, options in commented_commands():
+        if command not in sub:  # prose ("trustsim baseline scenario"), not a command line
+            continue
+        found += 1
+        known = {s for a in sub[command]._actions for s in a.option_strings}
+        wrong += [f"{name}: trustsim {command} has no {o}" for o in options if o not in known]
+    assert found >= 10, found
+    assert wrong == []
