@@ -1,11 +1,13 @@
 """Memory over a long run: 10 000 steps of the default market.
 
-Prints, at steps 1 000, 5 000 and 10 000: peak resident memory, its growth since step 1 000, and the
-size of what the run keeps as output (the recorder's per-step rows and Mesa's DataCollector table).
+Prints, at a tenth, half and the end of the run (steps 1 000, 5 000 and 10 000 by default, or the
+--checkpoints given): peak resident memory, its growth since the first of them, and the size of what the
+run keeps as output (the recorder's per-step rows and Mesa's DataCollector table).
 Memory may grow by the outputs and nothing else: the last line compares the two.
 
     python benchmarks/long_run.py
     python benchmarks/long_run.py --steps 20000 --checkpoints 2000 10000 20000
+    python benchmarks/long_run.py --steps 300                # a quick check: steps 30, 150 and 300
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ def output_mb(model) -> tuple[float, float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=10_000)
-    ap.add_argument("--checkpoints", type=int, nargs="+", default=[1_000, 5_000, 10_000])
+    ap.add_argument("--checkpoints", type=int, nargs="+", help="steps to report at (default: a tenth, half "
+                    "and the end of the run)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
+    marks = sorted({c for c in args.checkpoints or (args.steps // 10, args.steps // 2, args.steps)
+                    if 1 <= c <= args.steps})
+    if not marks:
+        ap.error(f"no checkpoint within the run's {args.steps} steps")
 
     from trustsim import TrustMarket
 
@@ -56,7 +63,6 @@ def main(argv=None) -> int:
     first = None
     t0 = time.perf_counter()
     last_t, last_step = t0, 0
-    marks = sorted(c for c in args.checkpoints if c <= args.steps)
     while model.running:
         model.step()
         if marks and model.steps == marks[0]:

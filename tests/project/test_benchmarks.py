@@ -1,5 +1,6 @@
 """benchmarks/ab.py, the side-by-side timing of two commits, runs both ways: in fresh processes, and with both
-commits' packages renamed within one process (which needs the package to import itself only relatively)."""
+commits' packages renamed within one process (which needs the package to import itself only relatively);
+benchmarks/long_run.py runs short as well as long."""
 
 import re
 import subprocess
@@ -19,3 +20,13 @@ def test_ab_times_two_commits_side_by_side(same_process):
     assert re.fullmatch(r"0x0x3: HEAD build [\d.]+ s run [\d.]+ s \| HEAD build [\d.]+ s run [\d.]+ s \| run [\d.]+×, "
                         r"build and run [\d.]+×, run's CPU time [\d.]+× \(medians of 2(, in one process)?\)", line)
     assert line.endswith("in one process)") == same_process
+
+
+def test_long_run_reports_a_run_shorter_than_its_default_checkpoints():
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "long_run.py"), "--steps", "30"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    print(out.stdout, out.stderr)
+    assert out.returncode == 0
+    steps = [int(line.split()[0]) for line in out.stdout.splitlines() if re.match(r"\s+\d+ ", line)]
+    assert steps == [3, 15, 30]
+    assert "within the outputs" in out.stdout
