@@ -3,7 +3,9 @@
 On a shared or busy machine timings drift by a factor of two within minutes, so a speed-up is only
 measured against the old code run in the same invocation, interleaved: each repeat runs every market
 once under the old commit, once under the new, and the medians are compared. A market is
-``BUYERSxSUPPLIERSxSTEPS`` (``0x0xSTEPS``: the default market).
+``BUYERSxSUPPLIERSxSTEPS`` (``0x0xSTEPS``: the default market). Prints a line per market: each commit's
+median seconds to build the market and to run it, and the new commit's over the old's for the run, for
+building and running, and for the run's CPU time.
 
     python benchmarks/ab.py f522da1 HEAD 0x0x120 0x0x1200 20000x1000x30 --repeats 5
 
@@ -87,11 +89,11 @@ def once(tree: str, market: str) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("old")
     ap.add_argument("new")
     ap.add_argument("markets", nargs="+", help="BUYERSxSUPPLIERSxSTEPS; 0x0xSTEPS is the default market")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, help="runs of each market under each commit (default 5)")
     ap.add_argument("--same-process", action="store_true",
                     help="alternate both commits' runs within one process (see above)")
     args = ap.parse_args()

@@ -42,7 +42,7 @@ def output_mb(model) -> tuple[float, float]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--checkpoints", type=int, nargs="+", help="steps to report at (default: a tenth, half "
                     "and the end of the run)")

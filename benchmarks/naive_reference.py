@@ -10,6 +10,9 @@ rates constant), no uncertainty, no links, silence-triggered attention (no erosi
 to go bankrupt. Prices, trust and inspection then depend on these four phases only, so the two
 implementations must agree on their long-run means within sampling error (``tests/model/test_naive_reference.py``).
 
+Run alone, it times the reference on one market and prints its buyer-steps per second and its long-run
+means by posture (component price, buyer trust, inspection rate):
+
     python benchmarks/naive_reference.py --buyers 1000 --steps 120
 """
 
@@ -165,7 +168,7 @@ def run(params: Params, seed: int) -> NaiveMarket:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="time the per-agent reference")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--buyers", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=120)
     args = ap.parse_args()

@@ -72,7 +72,7 @@ def by_phase(args) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--buyers", type=int, default=0, help="0: the default market")
     ap.add_argument("--suppliers", type=int, default=0, help="0: one per 20 buyers")
     ap.add_argument("--steps", type=int, default=1200)

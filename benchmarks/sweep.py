@@ -48,7 +48,7 @@ def timed(sweep, tmp: Path, label: str, repeat: int, **kw) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=960, help="runs of the ensemble sweeps (default 960)")
     ap.add_argument("--alone-runs", type=int, default=48, help="runs of the one-at-a-time sweeps (default 48)")
     ap.add_argument("--repeat", type=int, default=2, help="attempts per configuration; the best is kept (default 2)")

@@ -32,7 +32,7 @@ def timed(fn, n):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=40, help="steps to time (at least 20)")
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     args = ap.parse_args(argv)

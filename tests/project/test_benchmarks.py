@@ -1,7 +1,9 @@
 """benchmarks/ab.py, the side-by-side timing of two commits, runs both ways: in fresh processes, and with both
 commits' packages renamed within one process (which needs the package to import itself only relatively);
-benchmarks/long_run.py runs short as well as long."""
+benchmarks/long_run.py runs short as well as long; every benchmark's --help shows what it prints and how it is
+run."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -30,3 +32,16 @@ def test_long_run_reports_a_run_shorter_than_its_default_checkpoints():
     steps = [int(line.split()[0]) for line in out.stdout.splitlines() if re.match(r"\s+\d+ ", line)]
     assert steps == [3, 15, 30]
     assert "within the outputs" in out.stdout
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
+def test_a_benchmark_s_help_is_its_docstring(script):
+    """--help shows the whole docstring, what the script prints and its example command lines, not its title
+    alone (ab.py's --same-process points to the text "above" it)."""
+    path = ROOT / "benchmarks" / script
+    examples = [line.strip() for line in ast.get_docstring(ast.parse(path.read_text())).splitlines()
+                if line.strip().startswith(f"python benchmarks/{script}")]
+    assert examples, f"{script}'s docstring shows no command line"
+    out = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert [e for e in examples if e not in out.stdout] == []
