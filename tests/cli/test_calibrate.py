@@ -386,3 +386,16 @@ def test_a_calibration_table_is_not_inherited_and_the_error_says_so(tmp_path, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "mine.toml: calibrate: no [calibrate] table" in err and "extends" in err
     assert not (tmp_path / "cal").exists()
+
+
+def test_measures_lists_every_measurement_a_target_may_name_and_a_file_is_otherwise_required(capsys):
+    from trustsim.calibration.targets import MEASUREMENTS
+    from trustsim.cli import main
+
+    assert main(["calibrate", "--measures"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 1)[0] for line in out] == list(MEASUREMENTS)
+    assert all(f"({m.pattern}): {m.what}" in line for line, m in zip(out, MEASUREMENTS.values(), strict=True))
+    assert main(["calibrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a calibration file is required" in err and "--measures" in err

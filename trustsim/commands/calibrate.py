@@ -13,7 +13,9 @@ HELP = "calibrate parameters to published figures: a posterior by ABC-SMC, with 
 
 def arguments(p) -> None:
     """The arguments of ``trustsim calibrate``."""
-    p.add_argument("file", help="calibration TOML file: a scenario with a [calibrate] table")
+    p.add_argument("file", nargs="?", help="calibration TOML file: a scenario with a [calibrate] table")
+    p.add_argument("--measures", action="store_true",
+                   help="list the measurements a target may name, with what each measures, and exit")
     p.add_argument("--budget", type=pos_int, metavar="N", help="market runs in all (default: the file's budget)")
     p.add_argument("--seed", type=int, help="root seed of the calibration (default: the file's)")
     p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
@@ -43,6 +45,11 @@ def handle(args) -> int:
     from ..calibration.run import calibrate
     from ..errors import ParamError, safe_text
 
+    if args.measures:
+        return _list_measures()
+    if args.file is None:
+        raise ParamError("calibrate", None, "a calibration file is required: trustsim calibrate FILE (--measures "
+                                            "lists the measurements its targets may name)")
     if args.check_coverage < 0:
         raise ParamError("--check-coverage", None, "must not be negative")
     if args.screen and args.screen & (args.screen - 1):
@@ -93,3 +100,13 @@ def _same_calibration(args) -> str:
              ("--check-coverage", args.check_coverage or None), ("--coverage-budget", args.coverage_budget))
     return "".join(f" {flag} {value}" for flag, value in given if value is not None) + (
         " --no-predictive" if args.no_predictive else "")
+
+
+def _list_measures() -> int:
+    """``--measures``: each measurement a target may name, its pattern and what it measures; exit 0."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..calibration.targets import MEASUREMENTS
+
+    for name, m in MEASUREMENTS.items():
+        print(f"{name} ({m.pattern}): {m.what}")
+    return 0
