@@ -249,6 +249,8 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
                                            "--check-coverage: a screening calibrates nothing"),
                                           (["--budget", "100"], "--budget: 100 runs do not cover the run-noise "
                                                                 "estimate and one generation: at least 212"),
+                                          (["--coverage-budget", "300"], "--coverage-budget: applies to the "
+                                                                         "coverage check"),
                                           (["--check-coverage", "2", "--coverage-budget", "150"],
                                            "--coverage-budget: 150 runs per data set do not cover one generation: "
                                            "at least 200")])

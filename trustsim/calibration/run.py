@@ -159,6 +159,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     if screen and check_coverage:
         raise ParamError("--check-coverage", None, "a screening calibrates nothing whose coverage it could check; "
                                                    "give it without --screen")
+    if coverage_budget is not None and not check_coverage:
+        raise ParamError("--coverage-budget", None, "applies to the coverage check: give it with --check-coverage N")
     if check_coverage and coverage_budget is not None and (fault := coverage_budget_fault(spec, coverage_budget)):
         raise ParamError("--coverage-budget", None, fault)
     if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
