@@ -401,3 +401,24 @@ def test_measures_lists_every_measurement_a_target_may_name_and_a_file_is_otherw
     assert main(["calibrate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "a calibration file is required" in err and "--measures" in err
+
+
+def test_a_worker_that_dies_is_one_line_with_the_command_that_finishes_the_calibration(tmp_path, capsys, monkeypatch):
+    """A worker killed (by the system, when memory runs out) ends the calibration as it ends a sweep: one line,
+    exit 1, the complete generations kept and the --resume that finishes them, not an internal error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from trustsim.calibration import run
+    from trustsim.cli import main
+
+    def dies(cal, out, **kw):
+        out.mkdir()
+        (out / "calibration.json").write_text("{}")
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(run, "calibrate", dies)
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(SCENARIOS / "calibration.toml"), "--out", str(out), "--seed", "4"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a worker process died" in err
+    assert err.rstrip().endswith(f"--resume --seed 4 --out {out}")

@@ -39,6 +39,7 @@ def handle(args) -> int:
     """Exit 0 when done, 2 on bad input (nothing written), 130 when interrupted (complete generations are kept
     in the journal; finish with --resume)."""
     # here, not at the top: `trustsim --help` imports this module
+    from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
     from ..calibration.config import load_calibration
@@ -67,11 +68,11 @@ def handle(args) -> int:
         if not (out / "calibration.json").exists():  # stopped while the workers started, before the folder was made
             print("trustsim: interrupted before the calibration started; nothing was written", file=sys.stderr)
             return 130
-        kept = ("a screening keeps no runs" if args.screen else
-                f"the complete generations are kept in {safe_text(out, 400)}/journal.jsonl")
-        print(f"trustsim: interrupted; {kept}; finish with: trustsim calibrate {safe_text(args.file, 400)} --resume"
-              + _same_calibration(args) + (f" --out {safe_text(args.out, 400)}" if args.out else ""), file=sys.stderr)
+        print(f"trustsim: interrupted; {_kept_and_resume(args, out)}", file=sys.stderr)
         return 130
+    except BrokenProcessPool:  # a worker killed, most often by the system when memory ran out
+        print(f"trustsim: a worker process died (out of memory?); {_kept_and_resume(args, out)}", file=sys.stderr)
+        return 1
     if "screening" in tables:
         # here, not at the top: `trustsim --help` imports this module
         from ..calibration.screen import informed
@@ -91,6 +92,17 @@ def handle(args) -> int:
         for _, s in tables["structures"].iterrows():
             print(f"  structure {s.structure}: posterior weight {s.posterior:.3f} (prior {s.prior:.3f})")
     return 0
+
+
+def _kept_and_resume(args, out) -> str:
+    """What a stopped calibration keeps and the command that finishes it."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import safe_text
+
+    kept = ("a screening keeps no runs" if args.screen else
+            f"the complete generations are kept in {safe_text(out, 400)}/journal.jsonl")
+    return (f"{kept}; finish with: trustsim calibrate {safe_text(args.file, 400)} --resume" + _same_calibration(args)
+            + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
 
 
 def _same_calibration(args) -> str:
