@@ -63,6 +63,16 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
                     {**sc.overrides, **changes})
 
 
+def one_scenario(sc, compare: bool = False):
+    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file: running its base scenario
+    instead would drop its [sweep] table without a word."""
+    if sc.sweep is None:
+        return sc
+    path = sc.path or sc.name
+    raise ParamError(str(path), "sweep", "is a sweep file; " + ("compare scenarios, or sweep with trustsim sweep"
+                                                               if compare else f"run it with: trustsim sweep {path}"))
+
+
 @dataclass
 class Run:
     """One run: the model after its last step, with its tables as DataFrames."""
@@ -136,7 +146,7 @@ def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None
     from .capacity import check_memory
     from .model import TrustMarket
 
-    sc = as_scenario(scenario, seed=seed, steps=steps, **overrides)
+    sc = one_scenario(as_scenario(scenario, seed=seed, steps=steps, **overrides))
     check_memory(sc.params, str(sc.path or sc.name))  # a ParamError naming the estimate, before allocating
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -154,7 +164,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     from .experiments.replicate import replicate as run_replications
 
     seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
-    sc = as_scenario(scenario, steps=steps, **overrides)
+    sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
     rep = run_replications(sc, seeds, root=seed, workers=workers)
     warn_failed(rep.runs, "runs")
     return rep
@@ -175,8 +185,8 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
             raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")
         return compare_folders(a, b)
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), whole("workers", workers, 1, none=True)
-    sa = as_scenario(a, steps=steps, **overrides)
-    sb = as_scenario(b, steps=steps, **overrides)
+    sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
+    sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
     diff = compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
     warn_failed(diff.runs_a, "runs_a")
     warn_failed(diff.runs_b, "runs_b")

@@ -166,3 +166,14 @@ def test_replications_in_memory_are_the_tables_run_seeds_writes(tmp_path, monkey
     pd.testing.assert_frame_equal(reps[0].timeseries, reps[1].timeseries)  # any number of workers: same tables
     pd.testing.assert_frame_equal(reps[0].runs, reps[1].runs)
     print("replicates", reps[0].seeds, "timeseries rows", len(reps[0].timeseries))
+
+
+def test_a_sweep_file_is_refused_where_one_scenario_belongs():
+    """``trustsim run`` and ``trustsim compare`` refuse a sweep file; run from Python, its base scenario ran
+    instead and its [sweep] table was dropped without a word."""
+    path = BASELINE.parent / "sweep_uncertainty.toml"
+    for call in (lambda: trustsim.simulate(path, steps=3),
+                 lambda: trustsim.replicate(path, seeds=2, steps=3, workers=1),
+                 lambda: trustsim.compare(BASELINE, path, seeds=2, steps=3, workers=1)):
+        with pytest.raises(trustsim.ParamError, match=r"sweep: is a sweep file; .*trustsim sweep"):
+            call()
