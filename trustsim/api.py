@@ -165,7 +165,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
 
     seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
     sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
-    rep = run_replications(sc, seeds, root=seed, workers=workers)
+    rep = run_replications(sc, seeds, root=plain(seed), workers=workers)
     warn_failed(rep.runs, "runs")
     return rep
 
@@ -187,7 +187,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), whole("workers", workers, 1, none=True)
     sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
     sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
-    diff = compare_scenarios(sa, sb, seeds, root=seed, workers=workers)
+    diff = compare_scenarios(sa, sb, seeds, root=plain(seed), workers=workers)
     warn_failed(diff.runs_a, "runs_a")
     warn_failed(diff.runs_b, "runs_b")
     return diff
@@ -221,11 +221,11 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
         raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
                                           f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')
     sc = as_scenario(scenario, steps=steps, **overrides)
-    table: dict[str, Any] = {"design": design, "replications": replications, "seeds": seeds,
-                             "factors": dict(factors or {})}
+    table: dict[str, Any] = {"design": design, "replications": plain(replications), "seeds": seeds,
+                             "factors": {k: plain(v) for k, v in (factors or {}).items()}}
     for key, value in (("samples", samples), ("seed", seed), ("metrics", metrics)):
         if value is not None:
-            table[key] = list(value) if key == "metrics" else value
+            table[key] = list(value) if key == "metrics" else plain(value)
     sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
     runs, _ = sweep_tables(sw, workers=workers)
     warn_failed(runs, "runs")
@@ -246,6 +246,14 @@ def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None
     if value < minimum:
         raise ParamError(None, name, f"{value} must be at least {minimum}")
     return value
+
+
+def plain(value: Any) -> Any:
+    """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds) as the
+    Python numbers and lists they hold, as a sweep file's TOML gives them; anything else as it is."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value.tolist() if type(value).__module__ == "numpy" and hasattr(value, "tolist") else value
 
 
 def warn_failed(runs, name: str) -> None:

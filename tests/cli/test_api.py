@@ -177,3 +177,20 @@ def test_a_sweep_file_is_refused_where_one_scenario_belongs():
                  lambda: trustsim.compare(BASELINE, path, seeds=2, steps=3, workers=1)):
         with pytest.raises(trustsim.ParamError, match=r"sweep: is a sweep file; .*trustsim sweep"):
             call()
+
+
+def test_numpy_numbers_are_numbers_in_every_argument():
+    """A root seed from ``np.random``, replications from a DataFrame or a grid from ``np.linspace`` are what
+    their Python twins are, as they are for simulate's seed and the overrides."""
+    import numpy as np
+
+    reps = trustsim.replicate(seeds=2, seed=np.int64(5), steps=3, buyers=6, suppliers=3, workers=1)
+    assert reps.root_seed == 5
+    diff = trustsim.compare(None, None, seeds=2, seed=np.uint32(5), steps=3, buyers=6, suppliers=3, workers=1)
+    assert diff.sources["root_seed"] == 5
+    sw = trustsim.sweep(None, {"uncertainty": np.linspace(0.0, 0.6, 2)}, replications=np.int64(2),
+                        seed=np.int64(5), steps=3, buyers=6, suppliers=3, workers=1)
+    assert list(sw.points["market.uncertainty"]) == [0.0, 0.6] and list(sw.points["n"]) == [2, 2]
+    lhs = trustsim.sweep(None, {"uncertainty": {"min": np.float64(0.0), "max": np.float64(0.9)}}, design="lhs",
+                         samples=np.int64(2), steps=3, buyers=6, suppliers=3, workers=1)
+    assert len(lhs.points) == 2
