@@ -225,7 +225,7 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
                              "factors": {k: plain(v) for k, v in (factors or {}).items()}}
     for key, value in (("samples", samples), ("seed", seed), ("metrics", metrics)):
         if value is not None:
-            table[key] = list(value) if key == "metrics" else plain(value)
+            table[key] = list(value) if key == "metrics" and isinstance(value, (list, tuple)) else plain(value)
     sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
     runs, _ = sweep_tables(sw, workers=workers)
     warn_failed(runs, "runs")

@@ -194,3 +194,10 @@ def test_numpy_numbers_are_numbers_in_every_argument():
     lhs = trustsim.sweep(None, {"uncertainty": {"min": np.float64(0.0), "max": np.float64(0.9)}}, design="lhs",
                          samples=np.int64(2), steps=3, buyers=6, suppliers=3, workers=1)
     assert len(lhs.points) == 2
+
+
+@pytest.mark.parametrize("metrics", ["tco_per_unit", 3])
+def test_sweep_metrics_that_are_not_a_list_are_refused_as_in_a_sweep_file(metrics):
+    """A string was split into its letters ('unknown metric "t"'), a number stopped on a TypeError."""
+    with pytest.raises(trustsim.ParamError, match="sweep.metrics: expected a non-empty list of metric names"):
+        trustsim.sweep(None, {"uncertainty": [0.1]}, metrics=metrics, steps=2, workers=1)
