@@ -109,6 +109,11 @@ class Comparison:
             return len(set(a["seed"]) & set(b["seed"]))
         return min(len(a), len(b))
 
+    def __repr__(self) -> str:
+        a, b = self.names
+        return (f"<trustsim comparison of {a!r} and {b!r}: {len(self.runs_a)} and {len(self.runs_b)} runs, "
+                f"{'paired on common seeds' if self.paired else 'unpaired'}>")
+
     def text(self, figures=COMPARED_FIGURES) -> str:
         """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")

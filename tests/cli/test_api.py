@@ -201,3 +201,11 @@ def test_sweep_metrics_that_are_not_a_list_are_refused_as_in_a_sweep_file(metric
     """A string was split into its letters ('unknown metric "t"'), a number stopped on a TypeError."""
     with pytest.raises(trustsim.ParamError, match="sweep.metrics: expected a non-empty list of metric names"):
         trustsim.sweep(None, {"uncertainty": [0.1]}, metrics=metrics, steps=2, workers=1)
+
+
+def test_a_comparison_shows_itself_in_one_line():
+    """Its repr was the dataclass's: both scenarios' every parameter and two DataFrames, some 5 000 characters."""
+    diff = trustsim.compare(BASELINE, BASELINE.parent / "high_uncertainty.toml", seeds=2, steps=3, buyers=6,
+                            suppliers=3, workers=1)
+    assert repr(diff) == ("<trustsim comparison of 'baseline' and 'high_uncertainty': 2 and 2 runs, paired on common "
+                          "seeds>")
