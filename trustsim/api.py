@@ -179,7 +179,11 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     # on first use: `import trustsim` loads nothing heavy
     from .comparison import compare_folders, compare_scenarios
 
-    if all(isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)):
+    folders = [isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)]
+    if folders[0] != folders[1]:
+        raise ParamError(str(a if folders[0] else b), None,  # the folder: the other may be a Params
+                         "compare takes two scenarios or two results folders, not one of each")
+    if all(folders):
         given = [k for k, v in (("seeds", seeds), ("seed", seed), ("steps", steps)) if v is not None] + list(overrides)
         if given:
             raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")

@@ -209,3 +209,12 @@ def test_a_comparison_shows_itself_in_one_line():
                             suppliers=3, workers=1)
     assert repr(diff) == ("<trustsim comparison of 'baseline' and 'high_uncertainty': 2 and 2 runs, paired on common "
                           "seeds>")
+
+
+def test_compare_of_a_folder_and_a_scenario_says_it_takes_two_of_a_kind(tmp_path):
+    """As ``trustsim compare`` says; the folder was read as a scenario file ('is a directory, not a TOML file')."""
+    trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "a")
+    for a, b in ((tmp_path / "a", BASELINE), (BASELINE, tmp_path / "a")):
+        with pytest.raises(trustsim.ParamError, match=r"a: compare takes two scenarios or two results "
+                                                      r"folders, not one of each"):
+            trustsim.compare(a, b, seeds=2, steps=3, workers=1)
