@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .commands.run import refuse_other_files
 from .errors import ParamError
 
 
@@ -38,6 +39,8 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     from .scenario import Scenario, load_scenario
 
     if scenario is None or isinstance(scenario, (str, Path)):
+        if scenario is not None:
+            refuse_other_files(str(scenario))  # a manifest or results folder: say that rerun makes it again
         sc = load_scenario(scenario)
     elif isinstance(scenario, Scenario):
         sc = scenario

@@ -218,3 +218,11 @@ def test_compare_of_a_folder_and_a_scenario_says_it_takes_two_of_a_kind(tmp_path
         with pytest.raises(trustsim.ParamError, match=r"a: compare takes two scenarios or two results "
                                                       r"folders, not one of each"):
             trustsim.compare(a, b, seeds=2, steps=3, workers=1)
+
+
+def test_a_results_folder_or_manifest_given_as_a_scenario_points_to_rerun(tmp_path):
+    """As ``trustsim run`` says; they were refused as 'is a directory' and as a TOML syntax error."""
+    trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "r")
+    for given in (tmp_path / "r", tmp_path / "r" / "manifest.json"):
+        with pytest.raises(trustsim.ParamError, match=r"is a results (folder|manifest), not a scenario; .*rerun"):
+            trustsim.simulate(given)
