@@ -43,6 +43,8 @@ except ImportError:  # not POSIX: the lock relies on the PID written in it
     fcntl = None
 
 MARKER = "manifest.json"
+# the name of a file or folder a writer makes and renames: `.NAME.tmp-PID[-…]`, `.NAME.old-PID[-N]`
+TEMPORARY = re.compile(r"\..+\.(?:tmp-(\d+)(?:-[A-Za-z0-9_]+)?|old-(\d+)(?:-\d+)?)")
 
 @dataclass(frozen=True)
 class Kind:
@@ -144,15 +146,19 @@ def _theirs(rel: str, listed) -> bool:
 
 def foreign_entries(folder: str | Path, kind: str) -> list[str]:
     """What in a results folder of ``kind`` that kind does not write: the user's files (a figure among its own
-    that its manifest does not list, too), a nested result."""
+    that its manifest does not list, too), a nested result. A writer's temporary files (``TEMPORARY``) are not
+    the user's: the lock stops a writer still alive, and what a killed one left goes with the folder."""
     if kind not in KINDS:
         return []
     layout = KINDS[kind].files
     folders = {p.rsplit("/", 1)[0] for p in layout if "/" in p}
     listed = (_read_manifest(Path(folder)) or {}).get("figures")
-    found = []
+    found, temporary = [], []
     for rel, is_dir in _entries(Path(folder)):
         depth = rel.count("/")
+        if TEMPORARY.fullmatch(rel.rsplit("/", 1)[-1]) or any(rel.startswith(t) for t in temporary):
+            temporary.append(rel + "/")  # a writer's, alive (the lock stops the next) or killed (a leftover)
+            continue
         if is_dir and rel in folders:
             continue
         if (not is_dir and any(p.count("/") == depth and fnmatch.fnmatchcase(rel, p) for p in layout)
@@ -343,3 +349,16 @@ def clean_leftovers(target: Path) -> list[Path]:
         if path.is_dir() and not path.is_symlink():
             _remove(path)
     return gone
+
+
+def clean_inside(folder: Path) -> None:
+    """Remove the temporary files and folders (``TEMPORARY``) that writers no longer alive left inside a results
+    folder, one it goes on writing (call with its lock held)."""
+    for rel, _ in list(_entries(folder)):
+        m = TEMPORARY.fullmatch(rel.rsplit("/", 1)[-1])
+        path = folder / rel
+        if m and not pid_alive(int(m.group(1) or m.group(2))) and os.path.lexists(path):
+            if path.is_dir() and not path.is_symlink():
+                _remove(path)
+            else:
+                path.unlink(missing_ok=True)

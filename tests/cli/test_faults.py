@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BASELINE, TINY, one_line, small_sweep
+from conftest import BASELINE, TINY, dead_pid, one_line, small_sweep
 
 from trustsim import results
 from trustsim.cli import main
@@ -165,6 +166,20 @@ def test_empty_folder_and_own_result_are_fine(tmp_path, capsys):
     assert run(capsys, out, "--seed", 4)[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 4
     assert leftovers(tmp_path) == []
+
+
+def test_what_a_killed_report_left_in_a_run_is_not_the_users(tmp_path, capsys):
+    """`kill -9` of `report` leaves its temporary figures and manifest inside the run: they are trustsim's, not
+    files of the user's that keep the run from being replaced."""
+    out = tmp_path / "res"
+    assert run(capsys, out)[0] == 0
+    pid = dead_pid()
+    shutil.copytree(out / "figures", out / f".figures.tmp-{pid}-k1ll3d")
+    (out / f".manifest.json.tmp-{pid}").write_text("{")
+    assert results.foreign_entries(out, "run") == []
+    assert run(capsys, out, "--seed", 4)[0] == 0
+    assert_whole_result(out)
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name] and leftovers(tmp_path) == []
 
 
 # --- interrupted runs -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BASELINE, one_line
+from conftest import BASELINE, dead_pid, one_line
 
 from trustsim.cli import main
 
@@ -230,6 +230,23 @@ def test_two_sweeps_on_one_folder_then_a_kill_and_a_resume(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"({80 - done} computed now)" in resumed.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sw.toml"]
+
+
+def test_resume_after_a_kill_between_writing_a_file_and_renaming_it(tmp_path, capsys):
+    """What `kill -9` leaves while a sweep writes a run's time series or a table (`.NAME.tmp-PID`, before its
+    rename) is no file of the user's: `--resume` finishes the sweep and removes it."""
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    args = ("sweep", path, "--out", out, "--workers", "1", "--quiet", "--timeseries")
+    assert cli(capsys, *args)[0] == 0
+    (out / "manifest.json").unlink()  # killed before its end
+    pid = dead_pid()
+    (out / "timeseries" / f".run-0000001.parquet.tmp-{pid}").write_bytes(b"PAR1 cut short")
+    (out / f".runs.csv.tmp-{pid}").write_text("run_id\n")
+    code, err = cli(capsys, *args, "--resume")
+    assert code == 0, err
+    assert (out / "manifest.json").exists()
+    assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
 
 
 # --- 5: a sweep's workers end with it -----------------------------------------------------------------------

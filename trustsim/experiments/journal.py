@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 from .. import __version__
 from ..errors import ParamError, counted, safe_text
-from ..folders import _remove, clean_leftovers, foreign_entries, guard_target, result_kind
+from ..folders import _remove, clean_inside, clean_leftovers, foreign_entries, guard_target, result_kind
 from ..params import Params
 from ..reproduce import code_digest, other_code
 from ..results import manifest, replace_file
@@ -186,6 +186,8 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
                 if why := other_code(old.get("code")):
                     raise ParamError(shown, None, f"{why}; finish it with that code, or pass --force instead of "
                                                   f"--resume to start afresh (its runs go)")
+                if not check_only:
+                    clean_inside(out)  # what a killed sweep left half-written: a table, a run's time series
                 done = read_journal(out / JOURNAL, repair=not check_only)
                 if done and not (out / "timeseries").exists() and state["timeseries"]:
                     raise ParamError(shown, None, "the time series of earlier runs are missing")
