@@ -232,6 +232,17 @@ def test_two_sweeps_on_one_folder_then_a_kill_and_a_resume(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sw.toml"]
 
 
+def test_sweep_force_through_a_symbolic_link_replaces_the_folder_it_leads_to(tmp_path, capsys):
+    """As `run` does: the link stays and leads to the sweep; no link is left aside (`.NAME.old-PID`)."""
+    real, link = tmp_path / "real", tmp_path / "link"
+    user_files(real)
+    link.symlink_to(real, target_is_directory=True)
+    path = sweep_file(tmp_path)
+    assert cli(capsys, "sweep", path, "--out", link, "--force", "--workers", "1", "--quiet")[0] == 0
+    assert link.is_symlink() and (real / "manifest.json").exists() and not (real / "notes.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real", "sw.toml"]
+
+
 def test_resume_after_a_kill_between_writing_a_file_and_renaming_it(tmp_path, capsys):
     """What `kill -9` leaves while a sweep writes a run's time series or a table (`.NAME.tmp-PID`, before its
     rename) is no file of the user's: `--resume` finishes the sweep and removes it."""

@@ -147,7 +147,9 @@ def _guard(out: Path, state: dict, resume: bool, force: bool) -> None:
 
 
 def _start_afresh(out: Path) -> None:
-    """Replace a folder that ``--force`` allows to be replaced by an empty one: moved aside, then removed."""
+    """Replace a folder that ``--force`` allows to be replaced by an empty one: moved aside, then removed; the
+    folder a symbolic link leads to, as ``run`` replaces it (and the lock is taken), not the link."""
+    out = out.resolve()
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     n = 0
     while os.path.lexists(old):
@@ -205,7 +207,7 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
     if check_only:
         return {}
     try:
-        clean_leftovers(out)
+        clean_leftovers(out.resolve())
         out.mkdir(parents=True, exist_ok=True)
         _write_text(out / STATE, json.dumps(state, indent=2, default=str) + "\n")
     except OSError as exc:
