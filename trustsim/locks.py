@@ -105,9 +105,13 @@ def _take(target: Path, shown: str) -> _Lock:
     while True:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(file, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            fd = os.open(file, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0),
+                         0o644)
         except OSError as exc:
             _remove_empty(made)
+            if file.is_symlink():  # not followed: the file it leads to would be emptied for the PID
+                raise ParamError(shown, None, f"its lock {safe_text(str(file))} is a symbolic link, which trustsim "
+                                              f"does not follow; move it away") from None
             raise ParamError(shown, None, f"cannot write in {safe_text(str(target.parent))} "
                                           f"({exc.strerror or exc})") from None
         try:

@@ -85,6 +85,16 @@ def test_folders_made_to_hold_the_lock_go_with_it_when_nothing_was_written(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="needs O_NOFOLLOW")
+def test_a_lock_file_that_is_a_symbolic_link_is_not_followed(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious\n")
+    (tmp_path / ".res.lock").symlink_to(tmp_path / "mine.txt")
+    with pytest.raises(ParamError, match="is a symbolic link") as exc, locks.target_lock(tmp_path / "res"):
+        pass
+    assert len(str(exc.value).splitlines()) == 1
+    assert (tmp_path / "mine.txt").read_text() == "precious\n" and (tmp_path / ".res.lock").is_symlink()
+
+
 def test_write_failure_says_what_could_not_be_written_and_why():
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "out/t.csv")
     expected = f"cannot write out/t.csv: {os.strerror(errno.ENOSPC)}; free some space and run it again"
