@@ -4,6 +4,7 @@ same seeds. Small: few seeds and steps."""
 
 import json
 import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -64,6 +65,18 @@ def test_structures_writes_its_files_and_report_redraws_them(structures_run, cap
     (out / "figures" / "structures.png").unlink()
     code, stdout, _ = run_cli(capsys, "report", out)
     assert code == 0 and (out / "figures" / "structures.png").is_file()
+
+
+def test_report_on_structures_keeps_the_users_files_in_figures(structures_run, capsys, tmp_path):
+    """As for every kind: report replaces only the figures it draws."""
+    folder = tmp_path / "structures"
+    shutil.copytree(structures_run[1], folder)
+    (folder / "figures" / "mine.png").write_bytes(b"\x89PNG my plot")
+    code, _, err = run_cli(capsys, "report", folder)
+    assert code == 0, err
+    assert (folder / "figures" / "mine.png").read_bytes() == b"\x89PNG my plot"
+    assert (folder / "figures" / "structures.png").is_file()
+    assert [p.name for p in [*folder.iterdir(), *tmp_path.iterdir()] if p.name.startswith(".")] == []
 
 
 def test_regimes_writes_its_map(tmp_path, capsys):

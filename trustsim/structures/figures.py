@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import ParamError
-from ..results import result_kind, write_atomically
+from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
@@ -104,12 +104,12 @@ def redraw(folder: str | Path) -> list[Path]:
         raise ParamError(str(folder / name), None, f"cannot redraw from it ({exc})") from None
     names = ["structures.png"] if kind == "structures" else [f"regimes_{c.split('_')[0]}.png" for c in FIGURES]
 
-    def draw(tmp: Path) -> None:
+    def draw(tmp: Path) -> list[str]:
         if kind == "structures":
             structures_figure(table, tmp / names[0])
         else:
             for c, n in zip(FIGURES, names, strict=True):
                 regimes_figure(table, c, tmp / n)
+        return names
 
-    write_atomically(folder / "figures", draw, force=True)
-    return [folder / "figures" / n for n in names]
+    return redraw_figures(folder, draw)  # only the figures drawn are replaced: the user's files in figures/ stay
