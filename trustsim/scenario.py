@@ -231,11 +231,13 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
 
 
 def parse_value(text: str):
-    """A ``--set`` value as TOML would read it: 3, 0.5, true, "silence" (bare words become strings)."""
+    """A ``--set`` value as TOML would read it: 3, 0.5, true, "silence" (bare words become strings). Text that
+    TOML reads as more than the one value (``0.2\nloss=5``) is the text itself, so the rest is not dropped."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        data = tomllib.loads(f"v = {text}")
     except ValueError:  # not TOML (or an integer too long for Python to read): the text itself
         return text
+    return data["v"] if list(data) == ["v"] else text
 
 
 def parse_set(item: str) -> tuple[str, Any]:

@@ -119,6 +119,15 @@ def test_set_values_are_read_as_toml_and_bare_words_as_text():
             parse_set(bad)
 
 
+def test_a_set_value_that_toml_reads_as_more_than_one_value_is_refused_whole():
+    """``--set $'trust.gain=0.2\nloss=5'`` set trust.gain to 0.2 and dropped ``loss=5`` without a word."""
+    assert parse_value("0.2\nloss=5") == "0.2\nloss=5" and parse_value("0.2\n[x]") == "0.2\n[x]"
+    assert parse_value("0.2 # a note") == 0.2
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, sets=["trust.gain=0.2\nloss=5"])
+    assert exc.value.source == "--set" and exc.value.key == "trust.gain" and "expected a number" in exc.value.message
+
+
 def test_a_file_is_read_up_to_its_limit_and_refused_beyond_it(tmp_path):
     f = tmp_path / "s.toml"
     f.write_bytes(b"x" * 10)
