@@ -258,6 +258,16 @@ def _valid_alone(data: dict, shown: str | None) -> bool:
     return True
 
 
+def _check_alone(group: str, name: str, value: Any) -> None:
+    """A ``--set`` value that a later one replaces, checked on its own (type and range): ParamError naming
+    ``--set`` and its key. A rule between parameters is left to the values that are used."""
+    try:
+        validate({group: {name: value}}, "--set")
+    except ParamError as exc:
+        if exc.key is not None:
+            raise
+
+
 def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
                   seed: int | None = None, steps: int | None = None) -> Scenario:
     """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
@@ -274,12 +284,13 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     for item in sets:
         key, value = parse_set(item)
         group, pname = resolve_key(key, "--set")
+        if f"{group}.{pname}" in overrides:  # the later --set wins, but a mistake in the earlier is still one
+            _check_alone(group, pname, overrides[f"{group}.{pname}"])
         overrides[f"{group}.{pname}"] = value
     flags = {}  # overrides given by their own option: an error names the option (--seed), not --set
     for key, value in (("run.seed", seed), ("run.steps", steps)):
         if value is not None and key in overrides:  # the option wins, but a mistake in the --set is still one
-            group, pname = key.split(".")
-            validate({group: {pname: overrides[key]}}, "--set")
+            _check_alone(*key.split("."), overrides[key])
     if seed is not None:
         overrides["run.seed"], flags["run.seed"] = seed, "--seed"
     if steps is not None:

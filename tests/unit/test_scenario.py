@@ -109,6 +109,16 @@ def test_a_set_that_an_option_overrides_is_still_checked(sets, option):
     assert exc.value.source == "--set" and exc.value.key == sets[0].split("=")[0]
 
 
+@pytest.mark.parametrize("sets", [["trust.gain=abc", "trust.gain=0.3"], ["trust.gain=2", "gain=0.3"]])
+def test_a_set_that_a_later_set_replaces_is_still_checked(sets):
+    """``--set trust.gain=abc --set trust.gain=0.3`` ran with 0.3: the later --set wins, but hid the mistake."""
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, sets=sets)
+    assert exc.value.source == "--set" and exc.value.key == "trust.gain"
+    # a rule between parameters is the used values' business: a replaced min_markup above fair_markup is not a fault
+    assert load_scenario(None, sets=["prices.min_markup=0.5", "min_markup=0.03"]).params.prices.min_markup == 0.03
+
+
 def test_set_values_are_read_as_toml_and_bare_words_as_text():
     assert parse_set("trust.gain=0.1") == ("trust.gain", 0.1)
     assert parse_set(" market.buyers = 12 ") == ("market.buyers", 12)
