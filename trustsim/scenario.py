@@ -187,8 +187,9 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
                 name = hint.split('"')[1] if hint else None
                 hint = f' (did you mean "{NAME_TO_GROUP[name]}.{name}"?)' if name else ""
             raise ParamError(shown, key, f"unknown table{hint}")
-        if not isinstance(value, dict):
-            raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}")
+        if not isinstance(value, dict):  # buyers = 4: the table [buyers], or the parameter market.buyers
+            hint = f' (did you mean "{NAME_TO_GROUP[key]}.{key}"?)' if key in NAME_TO_GROUP else ""
+            raise ParamError(shown, key, f"expected a table [{key}], got {type(value).__name__}{hint}")
         for name in value:
             if name not in GROUPS[key].model_fields:
                 raise ParamError(shown, f"{key}.{name}", RETIRED.get(f"{key}.{name}")

@@ -190,7 +190,7 @@ def unknown_names() -> dict[str, tuple[bytes, dict]]:
                                               {"key": wrong, "needle": f'did you mean "{group}"'})
     more = {
         "capitalised_table": ("[Market]\nbuyers = 4\n", "Market", None),
-        "bare_key_at_top": ("buyers = 4\n", "buyers", None),
+        "bare_key_at_top": ("buyers = 4\n", "buyers", 'did you mean "market.buyers"'),
         "foreign_table": ("[database]\nurl = \"x\"\n", "database", None),
         "sub_table": ("[run.options]\nfast = true\n", "run.options", None),
         "dotted_group_key": ("market.buyers = 4\nmarket.sellers = 2\n", "market.sellers", 'did you mean "suppliers"'),
