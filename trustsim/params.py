@@ -281,6 +281,8 @@ def resolve_key(key: str, source: str | None = None) -> tuple[str, str]:
         return group, name
     if key in NAME_TO_GROUP:
         return NAME_TO_GROUP[key], key
+    if key in GROUPS:  # market=1: a whole table
+        raise ParamError(source, key, f"a table of parameters, not one: name one of them, as {key}.NAME (see trustsim params)")
     raise ParamError(source, key, f"unknown parameter{suggest(key, list(NAME_TO_GROUP) + ALL_KEYS)}")
 
 

@@ -119,6 +119,16 @@ def test_a_set_that_a_later_set_replaces_is_still_checked(sets):
     assert load_scenario(None, sets=["prices.min_markup=0.5", "min_markup=0.03"]).params.prices.min_markup == 0.03
 
 
+@pytest.mark.parametrize("group", ["market", "run"])
+def test_a_set_of_a_whole_table_says_so(group):
+    """``--set market=1`` was "unknown parameter (did you mean "market.refit"?)", a parameter the user never meant."""
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, sets=[f"{group}=1"])
+    assert exc.value.source == "--set" and exc.value.key == group
+    assert "a table of parameters" in exc.value.message and "did you mean" not in exc.value.message
+    assert load_scenario(None, sets=["suppliers=3"]).params.market.suppliers == 3  # a parameter's name still wins
+
+
 def test_set_values_are_read_as_toml_and_bare_words_as_text():
     assert parse_set("trust.gain=0.1") == ("trust.gain", 0.1)
     assert parse_set(" market.buyers = 12 ") == ("market.buyers", 12)
