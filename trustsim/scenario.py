@@ -205,6 +205,8 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
     if parent is not None:
         if not isinstance(parent, str) or not parent:
             raise ParamError(shown, "extends", "expected the path of another TOML file, as a string")
+        if "\0" in parent:  # no file has such a name; os.stat raises ValueError, not OSError
+            raise ParamError(shown, "extends", "a path cannot hold a NUL character (\\x00)")
         target = path.parent / parent
         try:
             mode = os.stat(target).st_mode

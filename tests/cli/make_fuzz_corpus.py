@@ -386,6 +386,8 @@ def extends_cases() -> dict[str, tuple[dict[str, bytes], dict]]:
                                  {"key": "extends", "needle": "directory", "blame": "main.toml"})
     cases["extends_number"] = ({"main.toml": b"extends = 5\n"}, {"key": "extends", "blame": "main.toml"})
     cases["extends_empty"] = ({"main.toml": b'extends = ""\n'}, {"key": "extends", "blame": "main.toml"})
+    cases["extends_nul"] = ({"main.toml": b'extends = "base\\u0000.toml"\n'},
+                            {"key": "extends", "needle": "NUL", "blame": "main.toml"})
     cases["extends_list"] = ({"main.toml": b'extends = ["base.toml"]\n', "base.toml": b""},
                              {"key": "extends", "blame": "main.toml"})
     cases["base_out_of_range"] = ({"main.toml": b'extends = "base.toml"\n', "base.toml": b"[trust]\nloss = 7\n"},
