@@ -212,13 +212,15 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
             mode = os.stat(target).st_mode
             what = None if stat.S_ISREG(mode) else "is a directory" if stat.S_ISDIR(mode) else f"is {_file_kind(mode)}"
         except OSError as exc:
-            what = "is a loop of symbolic links" if exc.errno == errno.ELOOP else "does not exist"
+            what = {errno.ELOOP: "is a loop of symbolic links", errno.ENAMETOOLONG: "is a name too long for the system"
+                    }.get(exc.errno, "does not exist")
         if what:
             try:
                 where = resolve_path(target)
             except ParamError:
                 where = target.absolute()
-            raise ParamError(shown, "extends", f'"{parent}" {what} (resolved to {where})')
+            # each path cut on its own, so that a long one leaves what is wrong in the line
+            raise ParamError(shown, "extends", f'"{safe_text(parent)}" {what} (resolved to {safe_text(where, 200)})')
         base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
         base.pop("sweep", None)  # a sweep (or a calibration) belongs to the file that declares it
         base.pop("calibrate", None)

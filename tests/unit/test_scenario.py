@@ -174,3 +174,11 @@ def test_the_baseline_file_lists_every_parameter_at_its_default_with_the_schema_
             assert m.group(2).startswith(_field(f"{group}.{m.group(1)}").description), line
             seen += 1
     assert seen == len(listed)
+
+
+def test_an_extends_path_too_long_keeps_what_is_wrong_in_the_line(tmp_path):
+    """A 300-character extends name was said not to exist, in a line cut before it said so."""
+    (tmp_path / "top.toml").write_text(f'extends = "{"a" * 300}.toml"\n')
+    with pytest.raises(ParamError) as exc:
+        load_scenario(tmp_path / "top.toml")
+    assert exc.value.key == "extends" and "is a name too long for the system" in str(exc.value)
