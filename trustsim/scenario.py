@@ -207,7 +207,8 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
             raise ParamError(shown, "extends", "expected the path of another TOML file, as a string")
         if "\0" in parent:  # no file has such a name; os.stat raises ValueError, not OSError
             raise ParamError(shown, "extends", "a path cannot hold a NUL character (\\x00)")
-        target = path.parent / parent
+        # from the folder of the file itself, also when it was reached through a symbolic link
+        target = (path.parent if path.parent.resolve() == resolved.parent else resolved.parent) / parent
         try:
             mode = os.stat(target).st_mode
             what = None if stat.S_ISREG(mode) else "is a directory" if stat.S_ISDIR(mode) else f"is {_file_kind(mode)}"

@@ -182,3 +182,14 @@ def test_an_extends_path_too_long_keeps_what_is_wrong_in_the_line(tmp_path):
     with pytest.raises(ParamError) as exc:
         load_scenario(tmp_path / "top.toml")
     assert exc.value.key == "extends" and "is a name too long for the system" in str(exc.value)
+
+
+def test_extends_is_read_from_the_folder_of_the_file_a_link_leads_to(tmp_path):
+    """A link to a scenario read its extends from the link's folder: another base.toml, or none, than the file's."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "main.toml").write_text('extends = "base.toml"\n')
+    (tmp_path / "real" / "base.toml").write_text("[trust]\ngain = 0.2\n")
+    (tmp_path / "base.toml").write_text("[trust]\ngain = 0.9\n")
+    (tmp_path / "link.toml").symlink_to(tmp_path / "real" / "main.toml")
+    sc = load_scenario(tmp_path / "link.toml")
+    assert sc.params.trust.gain == 0.2 and sc.chain[1] == str(tmp_path / "real" / "base.toml")
