@@ -181,3 +181,12 @@ def test_a_parameter_the_figures_do_not_inform_keeps_its_value(tmp_path):
     rows = {r["parameter"]: r for r in posterior_summary(tmp_path)}
     assert abs(rows["a.wide"]["shrinkage"]) < 0.15 and rows["a.narrow"]["shrinkage"] > 0.99
     assert calibrated_defaults(tmp_path) == {"a.narrow": round(rows["a.narrow"]["median"], 3)}
+
+
+def test_the_readme_says_how_its_bare_trustsim_commands_run():
+    """The set-up installs into .venv/ and puts nothing on PATH, while the README's commands say ``trustsim``:
+    its set-up names the activation that makes them run as written."""
+    readme = (ROOT / "README.md").read_text()
+    assert "\ntrustsim run scenarios/baseline.toml" in readme
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    assert "source .venv/bin/activate" in setup
