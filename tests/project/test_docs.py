@@ -190,3 +190,15 @@ def test_the_readme_says_how_its_bare_trustsim_commands_run():
     assert "\ntrustsim run scenarios/baseline.toml" in readme
     setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
     assert "source .venv/bin/activate" in setup
+
+
+def test_the_readme_gives_the_replicates_seeds_as_they_are_made():
+    """A reader who computes replicate r's seed by the README's formula gets the seed replications.csv lists."""
+    from trustsim.experiments.design import run_seed
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert ("Replicate r gets the seed `SeedSequence(root, spawn_key=(0, r)).generate_state(1, numpy.uint64)[0]` "
+            "with its top bit cleared") in readme
+    for root, r in ((0, 1), (20240501, 7)):
+        word = np.random.SeedSequence(root, spawn_key=(0, r)).generate_state(1, np.uint64)[0]
+        assert run_seed(root, 0, r) == int(word) & (2**63 - 1)
