@@ -202,3 +202,24 @@ def test_the_readme_gives_the_replicates_seeds_as_they_are_made():
     for root, r in ((0, 1), (20240501, 7)):
         word = np.random.SeedSequence(root, spawn_key=(0, r)).generate_state(1, np.uint64)[0]
         assert run_seed(root, 0, r) == int(word) & (2**63 - 1)
+
+
+def test_the_all_parameter_analysis_quotes_its_own_indices():
+    """docs/experiments.md's account of what the partner advantage rests on quotes total indices and their
+    half-widths from docs/sensitivity_all/sensitivity.csv: every "ST ± half-width" it gives, in its order, is the
+    table's, rounded to two places."""
+    import csv
+
+    page = (ROOT / "docs" / "experiments.md").read_text()
+    text = " ".join(page.split("In total index ST (± its 95% interval's half-width)", 1)[1].split("\n\n", 1)[0].split())
+    quoted = re.findall(r"\((\d\.\d\d ± \d\.\d\d)\)", text)
+    with open(ROOT / "docs" / "sensitivity_all" / "sensitivity.csv", newline="") as fh:
+        table = {(r["metric"], r["factor"]): r for r in csv.DictReader(fh)}
+    order = [("advantage.market_share", f) for f in ("trust.initial", "suppliers.improvable", "trust.share_threshold",
+                                                     "downstream.price_sensitivity", "market.uncertainty",
+                                                     "market.fit_spread")]
+    order += [("advantage.profit_cum", f) for f in ("market.uncertainty", "trust.initial", "market.demand",
+                                                   "trust.share_threshold", "suppliers.improvable")]
+    order += [("advantage.tco_per_unit", f) for f in ("market.uncertainty", "market.fit_spread")]
+    expected = [f"{float(table[k]['ST']):.2f} ± {float(table[k]['ST_conf']):.2f}" for k in order]
+    assert quoted == expected
