@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from .argtypes import folder
 
 NAME = "merge"
@@ -24,19 +22,11 @@ def handle(args) -> int:
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments import JOURNAL, merge, read_journal
-    from ..experiments.progress import failure_line
+    from ..experiments.progress import tell_failures
 
     out = merge(args.dirs, args.out, force=args.force)
     where = f"{safe_text(out, 400)}/"
     print(f"merged {len(args.dirs)} shards → {where}")
     runs = read_journal(out / JOURNAL)
     failed = [i for i, e in sorted(runs.items()) if e["row"].get("status") != "ok"]
-    if failed:
-        line = failure_line(failed, len(runs), f"{where}runs.csv") + "; --resume in their shards runs them again"
-        if len(failed) == len(runs):  # nothing to summarise: an error, not a result
-            print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
-        else:
-            print(line)
-        return 1
-    print(f"0 of {len(runs)} runs failed")
-    return 0
+    return tell_failures(failed, len(runs), where, "--resume in their shards runs them again")

@@ -50,7 +50,7 @@ def handle(args) -> int:
 
     from ..errors import ParamError, safe_text
     from ..experiments import JOURNAL, STATE, load_sweep, parse_shard, read_journal, run_sweep
-    from ..experiments.progress import failure_line
+    from ..experiments.progress import tell_failures
     from ..locks import write_failure
 
     sweep = load_sweep(args.file)
@@ -85,17 +85,7 @@ def handle(args) -> int:
         print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; "
               f"{_kept_and_resume(args, out, ' --dask ADDRESS')}", file=sys.stderr)
         return 1
-    nf = len(res["failed"])
     where = f"{safe_text(out, 400)}/"
     print(f"{safe_text(sweep.name)}: {res['runs']} runs ({res['computed']} computed now) in {res['wall']:.1f} s "
           f"→ {where}")
-    if nf:
-        line = (failure_line(res["failed"], res["runs"], f"{where}runs.csv")
-                + "; --resume runs them again")
-        if nf == res["runs"]:  # nothing to summarise: an error, not a result
-            print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
-        else:
-            print(line)
-        return 1
-    print(f"0 of {res['runs']} runs failed")
-    return 0
+    return tell_failures(res["failed"], res["runs"], where, "--resume runs them again")

@@ -73,6 +73,21 @@ class Progress:
             self.bar.close()
 
 
+def tell_failures(failed: list, total: int, where: str, again: str) -> int:
+    """How a sweep's runs ended, as ``sweep`` and ``merge`` end: ``0 of N runs failed`` and exit status 0, or the
+    failure line (``again``: what runs the failed ones again) and 1; when every run failed, an error on standard
+    error (nothing to summarise)."""
+    if not failed:
+        print(f"0 of {total} runs failed")
+        return 0
+    line = failure_line(failed, total, f"{where}runs.csv") + f"; {again}"
+    if len(failed) == total:
+        print(f"trustsim: error: every run failed: {line}", file=sys.stderr)
+    else:
+        print(line)
+    return 1
+
+
 def failure_line(failed: list, total: int, table: str, ids: str = "run ids") -> str:
     """How many of a command's runs failed, which, and where their errors are: the line every command that
     runs many prints (``sweep``, ``run --seeds``, ``compare``)."""
