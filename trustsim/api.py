@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .commands.run import refuse_other_files
+from .commands.run import refuse_other_files, refuse_sweep
 from .errors import ParamError
 
 
@@ -67,13 +67,9 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
 
 
 def one_scenario(sc, compare: bool = False):
-    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file: running its base scenario
-    instead would drop its [sweep] table without a word."""
-    if sc.sweep is None:
-        return sc
-    path = sc.path or sc.name
-    raise ParamError(str(path), "sweep", "is a sweep file; " + ("compare scenarios, or sweep with trustsim sweep"
-                                                               if compare else f"run it with: trustsim sweep {path}"))
+    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file (``refuse_sweep``)."""
+    refuse_sweep(sc, str(sc.path or sc.name), compare)
+    return sc
 
 
 @dataclass

@@ -52,14 +52,13 @@ def handle(args) -> int:
         protect = [args.a, args.b]  # never written into, whatever --force says
     else:
         # here, not at the top: `trustsim --help` imports this module
-        from .run import refuse_other_files
+        from .run import refuse_other_files, refuse_sweep
 
         scenarios = []
         for path in (args.a, args.b):
             refuse_other_files(path)
             sc = load_scenario(path, args.set, steps=args.steps)
-            if sc.sweep is not None:
-                raise ParamError(path, "sweep", "is a sweep file; compare scenarios, or sweep with trustsim sweep")
+            refuse_sweep(sc, path, compare=True)
             scenarios.append(sc)
         protect = [*scenario_files(scenarios[0]), *scenario_files(scenarios[1])]
         for sc, path in zip(scenarios, (args.a, args.b), strict=True):

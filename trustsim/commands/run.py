@@ -46,7 +46,7 @@ def handle(args) -> int:
         from ..experiments import build_sweep
 
         build_sweep(scenario.name, args.scenario, scenario.params, scenario.sweep, scenario)  # its own faults first
-        raise ParamError(args.scenario, "sweep", f"is a sweep file; run it with: trustsim sweep {args.scenario}")
+        refuse_sweep(scenario, args.scenario)
     if scenario.calibrate is not None:  # a calibration file runs its scenario, but a fault in its table is one
         # here, not at the top: `trustsim --help` imports this module
         from ..calibration.config import build_calibration
@@ -82,6 +82,17 @@ def handle(args) -> int:
                   f"  cost of ownership {s[g]['tco_per_unit']:.3f}/unit  trust {s[g]['trust_buyer']:.2f}"
                   f"  ideas/step {s[g]['ideas_received']:.2f}")
     return 0
+
+
+def refuse_sweep(scenario, shown: str, compare: bool = False) -> None:
+    """The ParamError ``run`` (``compare``: ``compare``) gives a sweep file ``shown``: running its base scenario
+    instead would drop its [sweep] table without a word. The Python API gives the same."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import ParamError
+
+    if scenario.sweep is not None:
+        raise ParamError(shown, "sweep", "is a sweep file; " + ("compare scenarios, or sweep with trustsim sweep"
+                                                              if compare else f"run it with: trustsim sweep {shown}"))
 
 
 def refuse_other_files(path: str) -> None:
