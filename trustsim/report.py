@@ -97,8 +97,12 @@ def refuse_cut_short(path: Path) -> None:
     """ParamError unless the table ``path`` ends with a newline, as trustsim ends every row it writes: without
     one, a copy stopped part way (or a full disk) cut its last row."""
     with open(path, "rb") as fh:
-        if fh.seek(0, 2) and (fh.seek(-1, 2), fh.read(1))[1] != b"\n":
-            raise ParamError(str(path), None, "is cut short (its last row is incomplete); not as trustsim wrote it")
+        if fh.seek(0, 2) == 0:  # empty: nothing cut (read_table says it has no rows)
+            return
+        fh.seek(-1, 2)
+        last = fh.read(1)
+    if last != b"\n":
+        raise ParamError(str(path), None, "is cut short (its last row is incomplete); not as trustsim wrote it")
 
 
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
