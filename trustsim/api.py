@@ -14,9 +14,12 @@ pandas DataFrames, for notebooks and other tools (the EMA Workbench, SALib, one'
     diff.table()            # B − A with 95% intervals, paired on common seeds
 
 A scenario is a TOML file's path, a ``Params``, a ``Scenario`` (``trustsim.load_scenario``), a nested
-``{"market": {"buyers": 60}}`` mapping, or None for the defaults. Overrides are keyword arguments with a
-parameter's bare name (``uncertainty=0.9``), ``group__name`` (``market__uncertainty=0.9``), or, unpacked,
-its full key (``**{"market.uncertainty": 0.9}``). Bad input raises ``trustsim.ParamError``.
+``{"market": {"buyers": 60}}`` mapping of parameter tables, or None for the defaults. A file's own keys
+(``extends``, ``description``, ``[sweep]``, ``[calibrate]``) are refused in a mapping: instead of
+``{"extends": "baseline.toml", "market": {…}}`` pass the file and the parameters as overrides. Overrides
+are keyword arguments with a parameter's bare name (``uncertainty=0.9``), ``group__name``
+(``market__uncertainty=0.9``), or, unpacked, its full key (``**{"market.uncertainty": 0.9}``). Bad input
+raises ``trustsim.ParamError``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     elif isinstance(scenario, Params):
         sc = Scenario("params", scenario)
     elif isinstance(scenario, dict):
+        refuse_file_keys(scenario)
         sc = Scenario("params", validate(scenario, "scenario"))
     else:
         raise ParamError("scenario", None, f"expected a path, Params, Scenario or mapping, got "
@@ -64,6 +68,28 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     params = sc.params.replace(**changes)
     return Scenario(sc.name, params, sc.path, sc.sha256, sc.description, sc.sweep, sc.chain,
                     {**sc.overrides, **changes})
+
+
+def refuse_file_keys(mapping: dict) -> None:
+    """A scenario file's own key in a mapping (``extends``, ``description``, ``sweep``, ``calibrate``): a ParamError
+    saying what to do instead. A mapping holds parameter tables only; ``params.validate`` called such a key an
+    unknown table and suggested its own name (``unknown table "extends" (did you mean "extends"?)``)."""
+    key = next((k for k in ("extends", "sweep", "calibrate", "description") if k in mapping), None)
+    if key == "extends":
+        parent = mapping["extends"]
+        parent = repr(parent if isinstance(parent, str) and parent else "other.toml")
+        example = next((f"**{{{f'{group}.{name}'!r}: {value!r}}}" for group, table in mapping.items()
+                        if isinstance(table, dict) for name, value in table.items()), 'market__buyers=60')
+        raise ParamError("scenario", key, f"works in scenario files only, not in a mapping; pass the file itself "
+                                          f"with the mapping's parameters as overrides, e.g. "
+                                          f"trustsim.simulate({parent}, {example})")
+    if key is not None:
+        raise ParamError("scenario", key, {
+            "sweep": "a sweep file's table, not a mapping's; pass the sweep file to trustsim.sweep, or the design "
+                     "as its arguments (factors=…, replications=…, design=…)",
+            "calibrate": "a calibration file's table, not a mapping's; pass the file to trustsim calibrate",
+            "description": "a scenario file's key; a mapping holds parameter tables only ({\"market\": {…}, …})",
+        }[key])
 
 
 def one_scenario(sc, compare: bool = False):

@@ -226,3 +226,22 @@ def test_a_results_folder_or_manifest_given_as_a_scenario_points_to_rerun(tmp_pa
     for given in (tmp_path / "r", tmp_path / "r" / "manifest.json"):
         with pytest.raises(trustsim.ParamError, match=r"is a results (folder|manifest), not a scenario; .*rerun"):
             trustsim.simulate(given)
+
+
+def test_a_scenario_files_own_keys_in_a_mapping_say_what_to_do_instead(tmp_path, monkeypatch):
+    """``{"extends": "baseline.toml"}`` was refused as 'unknown table "extends" (did you mean "extends"?)'. A mapping
+    holds parameter tables; the file with overrides does what the mapping meant, from the current folder."""
+    monkeypatch.chdir(BASELINE.parent)
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.simulate({"extends": "baseline.toml", "market": {"buyers": 6}})
+    message = str(exc.value)
+    assert message.startswith("scenario: extends: works in scenario files only") and "did you mean" not in message
+    assert "trustsim.simulate('baseline.toml', **{'market.buyers': 6})" in message and "\n" not in message
+    meant = trustsim.simulate("baseline.toml", **{"market.buyers": 6}, steps=2, suppliers=3)  # as it says
+    assert meant.params == trustsim.simulate(BASELINE, buyers=6, steps=2, suppliers=3).params
+    for key, value, needle in (("sweep", {}, "pass the sweep file to trustsim.sweep"),
+                               ("description", "mine", "a mapping holds parameter tables only"),
+                               ("calibrate", {}, "pass the file to trustsim calibrate")):
+        with pytest.raises(trustsim.ParamError, match=f"^scenario: {key}: .*{needle}") as exc:
+            trustsim.replicate({key: value}, seeds=2, workers=1)
+        assert "did you mean" not in str(exc.value)
