@@ -235,13 +235,16 @@ class SweepResult:
                 f"{self.sweep.replications} replications>")
 
 
-def sweep(scenario: Any = None, factors: dict | None = None, replications: int = 1, *, design: str = "grid",
-          samples: int | None = None, seed: int | None = None, seeds: str = "independent",
+def sweep(scenario: Any = None, factors: dict | None = None, replications: int | None = None, *,
+          design: str | None = None, samples: int | None = None, seed: int | None = None, seeds: str | None = None,
           metrics: list[str] | None = None, steps: int | None = None, workers: int | None = None,
           **overrides: Any) -> SweepResult:
-    """A batch experiment, as a sweep file's ``[sweep]`` table would declare it (``factors``: lists of values
-    for a grid, ``{"min": …, "max": …}`` for sampled designs); returns its runs and per-point tables, built
-    in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any ``workers``."""
+    """A batch experiment, as a sweep file's ``[sweep]`` table declares it; returns its runs and per-point
+    tables, built in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any
+    ``workers``. A sweep file (a scenario with a ``[sweep]`` table) brings its design, as ``trustsim sweep
+    FILE`` runs it; each argument given replaces that key of the table (``factors`` the whole factor table:
+    lists of values for a grid, ``{"min": …, "max": …}`` for sampled designs), and one left as None keeps the
+    file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds)."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments import build_sweep, point_table, sweep_tables
 
@@ -250,10 +253,15 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int =
         raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
                                           f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')
     sc = as_scenario(scenario, steps=steps, **overrides)
-    table: dict[str, Any] = {"design": design, "replications": plain(replications), "seeds": seeds,
-                             "factors": {k: plain(v) for k, v in (factors or {}).items()}}
-    for key, value in (("samples", samples), ("seed", seed), ("metrics", metrics)):
-        if value is not None:
+    table: dict[str, Any] = dict(sc.sweep or {})  # a sweep file's design, which the arguments given replace
+    given = {"design": design, "replications": replications, "samples": samples, "seed": seed, "seeds": seeds,
+             "metrics": metrics, "factors": factors}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key == "factors":
+            table[key] = {k: plain(v) for k, v in value.items()}
+        else:
             table[key] = list(value) if key == "metrics" and isinstance(value, (list, tuple)) else plain(value)
     sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
     runs, _ = sweep_tables(sw, workers=workers)

@@ -245,3 +245,22 @@ def test_a_scenario_files_own_keys_in_a_mapping_say_what_to_do_instead(tmp_path,
         with pytest.raises(trustsim.ParamError, match=f"^scenario: {key}: .*{needle}") as exc:
             trustsim.replicate({key: value}, seeds=2, workers=1)
         assert "did you mean" not in str(exc.value)
+
+
+def test_a_sweep_file_brings_its_design_and_arguments_replace_its_keys(tmp_path):
+    """``trustsim.sweep(FILE)`` ran the file's base scenario on the arguments' design alone: its [sweep] table was
+    dropped, so a sweep file without arguments was refused ('expected a table [sweep.factors] …')."""
+    path = tmp_path / "sw.toml"
+    path.write_text(small_sweep(BASELINE, replications=2, extra="seed = 11\nmetrics = [\"tco_per_unit\"]\n"))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "cli"), "--workers", "1", "--quiet"]) == 0
+    sw = trustsim.sweep(path, workers=1)
+    assert (sw.sweep.seed, sw.sweep.metrics, sw.sweep.replications) == (11, ("tco_per_unit",), 2)
+    want = pd.read_parquet(tmp_path / "cli" / "runs.parquet"), pd.read_csv(tmp_path / "cli" / "points.csv")
+    for got, file in zip((sw.runs, sw.points), want, strict=True):
+        pd.testing.assert_frame_equal(got, file, check_exact=False, rtol=1e-12, atol=1e-12)
+    assert trustsim.sweep(trustsim.load_scenario(path), workers=1).runs.equals(sw.runs)  # a loaded file too
+    fewer = trustsim.sweep(path, {"market.uncertainty": [0.3]}, replications=1, workers=1)
+    assert (fewer.sweep.seed, fewer.sweep.metrics) == (11, ("tco_per_unit",))  # what the arguments leave
+    assert list(fewer.points["market.uncertainty"]) == [0.3] and list(fewer.points["n"]) == [1]
+    with pytest.raises(trustsim.ParamError, match=r"sw\.toml: sweep\.samples: the lhs design needs samples"):
+        trustsim.sweep(path, {"market.uncertainty": {"min": 0.0, "max": 0.6}}, design="lhs", workers=1)
