@@ -58,3 +58,57 @@ def test_p7_and_p10_say_over_how_many_seeds_when_some_give_no_figure():
     print(ten.measured)
     assert "over 7 of 10 seeds" in ten.measured and ten.passed
     assert "seeds)" not in patterns.p10({"baseline": runs}).measured
+
+
+def test_a_market_with_one_posture_measures_no_partner_advantage_rather_than_none():
+    """With no partner buyers the advantages are NaN (not measured), not 0 (a claim of no difference)."""
+    small = {"market.buyers": 8, "market.suppliers": 4, "run.steps": 12}
+    for share in (0.0, 1.0):
+        run = patterns.measure(Params().replace(**small, **{"buyers.partner_share": share}), 1)
+        figures = ("share_advantage", "share_advantage_business", "profit_advantage", "profit_advantage_business")
+        assert all(math.isnan(run[k]) for k in figures), {k: run[k] for k in figures}
+    both = patterns.measure(Params().replace(**small), 1)
+    assert all(math.isfinite(both[k]) for k in ("share_advantage", "share_advantage_business"))
+
+
+def _advantage_runs(measured: int, seeds: int = 8) -> dict:
+    """Every variant the advantage checks read, with the share and profit advantages of the first ``measured``
+    seeds and NaN (a posture with no buyers) for the rest; the advantage rises with σ and integrity."""
+    def runs(level: float) -> list[dict]:
+        out = []
+        for i in range(seeds):
+            x = level + 0.01 * (i % 3) if i < measured else math.nan
+            out.append({"share_advantage": x, "share_advantage_business": x, "profit_advantage": 100 * x,
+                        "profit_advantage_business": 100 * x, "profit_cum_partner": 1000 + 100 * x,
+                        "profit_cum_aggressive": 1000.0 if i < measured else math.nan})
+        return out
+    r = {"baseline": runs(0.3), "null": runs(-0.1)}
+    r.update({f"sigma={s}": runs(0.1 + s) for s in patterns.SIGMAS})
+    r.update({f"integrity={t}": runs(t - 0.5) for t in patterns.variants_module.INTEGRITIES})
+    r.update({f"scarce,sigma={s},fit={f}": runs(0.5 - s) for s in patterns.SIGMAS
+              for f in patterns.variants_module.FIT_SPREADS})
+    r.update({f"off:{name}": runs(0.2) for name in patterns.variants_module.CHANNELS})
+    return r
+
+
+def test_advantage_checks_leave_unmeasured_seeds_out_and_say_so():
+    """P2, P6, P9, R1, R2, the decomposition and the horizons table take their means and intervals over the seeds
+    where both postures had buyers, and say over how many; with none, "not measured" and a FAIL, never a mean of
+    NaN nor of zeros."""
+    checks = (patterns.p2, patterns.p6, patterns.p9, patterns.PATTERNS["R1"], patterns.PATTERNS["R2"],
+              patterns.DECOMPOSITIONS["D"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        some, none, every = (_advantage_runs(k) for k in (5, 0, 8))
+        for check in checks:
+            part, nothing, whole = check(some), check(none), check(every)
+            print(part.measured, nothing.measured, sep="\n")
+            assert "over 5 of 8 seeds" in part.measured and "nan" not in part.measured
+            assert part.passed in (True, None), part.measured  # the measured seeds show the effect
+            assert "not measured" in nothing.measured and "nan" not in nothing.measured
+            assert nothing.passed in (False, None) and "of 8 seeds" not in whole.measured
+        text = patterns.horizons_text(some)
+        assert "over 5 of 8 seeds" in text and "nan" not in text
+        assert "not measured" in patterns.horizons_text(none) and "nan" not in patterns.horizons_text(none)
+    # the mean is over the measured seeds: 0.3 + 0.01·(0, 1, 2, 0, 1)/5
+    assert "+0.308" in patterns.p2(some).measured

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..stats import mean_ci
+from ..stats import finite, mean_ci
 from .measure import P10_STEPS
 from .variants import SIGMAS
 
@@ -70,6 +70,39 @@ def _seeds_left_out(kept: int, runs) -> str:
     return f" (over {kept} of {len(runs)} seeds)" if kept < len(runs) else ""
 
 
+NOT_BOTH = "not measured: no seed had buyers of both postures"  # an advantage needs both; NaN is not 0
+
+
+def measured_ci(values) -> tuple[float, float, float]:
+    """Mean and 95% interval over the seeds that measured the figure: an advantage is NaN where a posture had no
+    buyers, left out (and counted by :func:`_seeds_left_out`), not taken as 0."""
+    return mean_ci(finite(values))
+
+
+def measured_count(values) -> int:
+    """How many seeds measured the figure (its finite values)."""
+    return int(np.isfinite(np.asarray(values, dtype=float)).sum())
+
+
+def measured_mean(values) -> float:
+    """The mean of the measured values, NaN (without a warning) when none was."""
+    v = finite(values)
+    return float(v.mean()) if len(v) else math.nan
+
+
+def measured_at_every(by) -> np.ndarray:
+    """Figures ``by`` (one array per setting, the same seeds in order) as ``(settings, seeds)``, keeping only the
+    seeds measured under every setting: a seed without one has no paired comparison (left out, not taken as 0)."""
+    ys = np.vstack([np.asarray(b, dtype=float)[: min(map(len, by))] for b in by])
+    return ys[:, np.isfinite(ys).all(axis=0)]
+
+
+def paired_slopes(xs, by) -> np.ndarray:
+    """Each seed's least-squares slope of its figures ``by`` over ``xs``, for the seeds measured at every x."""
+    ys = measured_at_every(by)
+    return np.polyfit(np.asarray(xs, dtype=float), ys, 1)[0] if ys.shape[1] else np.array([])
+
+
 @pattern
 def p1(r) -> Result:
     """P1 (S18): partner buyers pay more than aggressive ones; the 95% interval of the seeds' mean
@@ -91,12 +124,12 @@ def p2(r) -> Result:
     b = r["baseline"]
     ds = col(b, "share_advantage")
     dp = col(b, "profit_cum_partner") - col(b, "profit_cum_aggressive")
-    ms, los, _ = mean_ci(ds)
-    mp, lop, hip = mean_ci(dp)
-    return Result("P2", "S18, S19",
-                  f"market share per buyer (× 1/n) partner − aggressive {ms:+.3f} (lo {los:+.3f}); "
-                  f"cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}",
-                  "both > 0 (CIs exclude 0)", los > 0 and lop > 0,
+    ms, los, _ = measured_ci(ds)
+    mp, lop, hip = measured_ci(dp)
+    measured = (f"market share per buyer (× 1/n) partner − aggressive {ms:+.3f} (lo {los:+.3f})"
+                f"{_seeds_left_out(measured_count(ds), b)}; cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}"
+                f"{_seeds_left_out(measured_count(dp), b)}") if measured_count(ds) and measured_count(dp) else NOT_BOTH
+    return Result("P2", "S18, S19", measured, "both > 0 (CIs exclude 0)", bool(los > 0 and lop > 0),
                   {"market share per buyer partner − aggressive": ds, "cum. profit per buyer (÷1000)": dp / 1000},
                   {"market share per buyer partner − aggressive": 0.0, "cum. profit per buyer (÷1000)": 0.0})
 
@@ -145,14 +178,16 @@ def p6(r) -> Result:
     """The advantage grows with σ: the slope of each seed's advantage over σ (the same seeds at every σ, paired)
     has a 95% interval above 0. Whether the mean rises at every step of σ is reported beside it."""
     by_sigma = [col(r[f"sigma={s}"], "share_advantage") for s in SIGMAS]
-    adv = [x.mean() for x in by_sigma]
+    adv = [measured_mean(x) for x in by_sigma]
     mono = all(b > a for a, b in zip(adv, adv[1:], strict=False))
-    slopes = np.polyfit(np.array(SIGMAS, dtype=float), np.vstack(by_sigma), 1)[0]  # one per seed
+    slopes = paired_slopes(SIGMAS, by_sigma)  # one per seed measured at every σ
     m, lo, hi = mean_ci(slopes)
-    levels = ", ".join(f"{s}: {_fmt_ci(*mean_ci(x))}" for s, x in zip(SIGMAS, by_sigma, strict=True))
-    return Result("P6", "S19", f"partner share advantage by σ {levels}; paired slope per unit σ {_fmt_ci(m, lo, hi)};"
-                               f" the mean {'rises' if mono else 'does not rise'} at every step of σ",
-                  "paired slope > 0 (CI excludes 0)", lo > 0,
+    levels = ", ".join(f"{s}: {_fmt_ci(*measured_ci(x))}{_seeds_left_out(measured_count(x), r[f'sigma={s}'])}"
+                       for s, x in zip(SIGMAS, by_sigma, strict=True))
+    measured = (f"partner share advantage by σ {levels}; paired slope per unit σ {_fmt_ci(m, lo, hi)}"
+                f"{_seeds_left_out(len(slopes), r[f'sigma={SIGMAS[0]}'])}; the mean "
+                f"{'rises' if mono else 'does not rise'} at every step of σ") if len(slopes) else NOT_BOTH
+    return Result("P6", "S19", measured, "paired slope > 0 (CI excludes 0)", bool(lo > 0),
                   {"advantage": adv, "by_sigma": by_sigma, "slope": slopes})
 
 
@@ -198,11 +233,14 @@ def p9(r) -> Result:
     """The null model takes the advantage away: on the same seeds, the baseline's advantage minus the null
     model's has a 95% interval above 0, and the null model's own advantage is not above 0."""
     null, base = col(r["null"], "share_advantage"), col(r["baseline"], "share_advantage")
-    m, lo, hi = mean_ci(null)
-    md, lod, hid = mean_ci(base - null)
-    return Result("P9", "—", f"null model partner share advantage {_fmt_ci(m, lo, hi)}; baseline − null "
-                             f"{_fmt_ci(md, lod, hid)} (same seeds)",
-                  "baseline − null > 0 (CI excludes 0) and the null advantage ≤ 0 (mean)", lod > 0 and m <= 0,
+    m, lo, hi = measured_ci(null)
+    md, lod, hid = measured_ci(base - null)
+    kept, paired = measured_count(null), measured_count(base - null)
+    measured = (f"null model partner share advantage {_fmt_ci(m, lo, hi)}{_seeds_left_out(kept, r['null'])}; "
+                f"baseline − null {_fmt_ci(md, lod, hid)} (same seeds){_seeds_left_out(paired, r['null'])}"
+                ) if paired else NOT_BOTH
+    return Result("P9", "—", measured,
+                  "baseline − null > 0 (CI excludes 0) and the null advantage ≤ 0 (mean)", bool(lod > 0 and m <= 0),
                   {"null model": null, "baseline": base, "baseline − null": base - null},
                   {"null model": 0.0, "baseline − null": 0.0})
 
@@ -240,8 +278,10 @@ def horizons(r) -> list[tuple[str, str, str]]:
         cells = [name]
         for share, profit in (("share_advantage_business", "profit_advantage_business"),
                               ("share_advantage", "profit_advantage")):
-            cells.append(f"share {_fmt_ci(*mean_ci(col(r[name], share)))}; "
-                         f"profit {_fmt_ci(*mean_ci(col(r[name], profit)), 0)}")
+            x, y = col(r[name], share), col(r[name], profit)
+            cells.append(f"share {_fmt_ci(*measured_ci(x))}{_seeds_left_out(measured_count(x), r[name])}; "
+                         f"profit {_fmt_ci(*measured_ci(y), 0)}{_seeds_left_out(measured_count(y), r[name])}"
+                         if measured_count(x) and measured_count(y) else NOT_BOTH)
         rows.append(tuple(cells))
     return rows
 

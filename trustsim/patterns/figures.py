@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import ParamError
 from ..results import redraw_figures
-from ..stats import mean_ci
+from ..stats import finite, mean_ci
 from .checks import Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 
@@ -37,7 +37,7 @@ X_CATEGORIES = "compared quantity (dots: seeds; bars: mean and 95% interval)"
 
 
 def _errorbar(ax, xs, series, **kw):
-    means = [mean_ci(np.asarray(x, float)) for x in series]
+    means = [mean_ci(finite(x)) for x in series]
     ax.errorbar(xs, [m[0] for m in means], yerr=[[m[0] - m[1] for m in means], [m[2] - m[0] for m in means]],
                 marker="o", capsize=4, zorder=2, **kw)
 

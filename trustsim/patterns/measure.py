@@ -64,6 +64,11 @@ def low_integrity_share(mk: MarketState) -> np.ndarray:
     return per_market_mean(mk.integrity[mk.sup] <= cut[mk.member_of_rel], active, mk)
 
 
+def _measured(advantage: float | None) -> float:
+    """An advantage as the figures keep it: NaN where it was not measured (a posture with no buyers), never 0."""
+    return math.nan if advantage is None else float(advantage)
+
+
 def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, float]]:
     """Run markets (alike in ``batch_key``) together and return each one's figures the patterns use; each is
     what the market gives alone (``measure``)."""
@@ -97,13 +102,14 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
             "price_partner": p["component_price"], "price_aggressive": a["component_price"],
             "tco_partner": p["tco_per_unit"], "tco_aggressive": a["tco_per_unit"],
             "share_partner": p["market_share"], "share_aggressive": a["market_share"],
-            # market share per buyer of each posture, in units of the equal share 1/n (0 when a posture is empty)
-            "share_advantage": share_advantage(p, a) or 0.0,
+            # market share per buyer of each posture, in units of the equal share 1/n; NaN (not measured) when a
+            # posture is empty, as every advantage is
+            "share_advantage": _measured(share_advantage(p, a)),
             "profit_cum_partner": float(rec.latest("partner", "profit_cum")),
             "profit_cum_aggressive": float(rec.latest("aggressive", "profit_cum")),
             "profit_advantage": float(rec.latest("partner", "profit_cum") - rec.latest("aggressive", "profit_cum")),
             # the first ten years (a business horizon): share advantage, and cumulative profit at its end
-            "share_advantage_business": share_advantage(business["partner"], business["aggressive"]) or 0.0,
+            "share_advantage_business": _measured(share_advantage(business["partner"], business["aggressive"])),
             "profit_advantage_business": float(rec.at(BUSINESS_STEPS, "partner", "profit_cum")
                                                - rec.at(BUSINESS_STEPS, "aggressive", "profit_cum")),
             "steady_warm_up": summary["steady_state"]["mser5_warm_up_steps"],

@@ -9,29 +9,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import mean_ci
-from .checks import Result, col, decomposition, pattern
+from ..stats import finite, mean_ci
+from .checks import (
+    NOT_BOTH,
+    Result,
+    _seeds_left_out,
+    col,
+    decomposition,
+    measured_at_every,
+    measured_ci,
+    measured_count,
+    measured_mean,
+    pattern,
+)
 from .variants import CHANNELS, FIT_SPREADS, INTEGRITIES, SIGMAS, TRUST_LEAN
 
 
-def _ci_text(x, digits=3) -> str:
-    m, lo, hi = mean_ci(x)
-    return f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+def _ci_text(x, digits=3, runs=None) -> str:
+    """Mean [95% interval] over the measured seeds; with ``runs``, how many of them when not all
+    (an advantage is NaN where a posture had no buyers: left out, not taken as 0)."""
+    m, lo, hi = measured_ci(x)
+    if runs is not None and not measured_count(x):
+        return "not measured"
+    return f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]" + ("" if runs is None else
+                                                                       _seeds_left_out(measured_count(x), runs))
 
 
 @pattern
 def r1(r) -> Result:
     """R1, trust has a price: the partner advantage falls as suppliers' integrity falls."""
     by = [col(r[f"integrity={t}"], "share_advantage") for t in INTEGRITIES]
-    means = np.array([x.mean() for x in by])
-    slope = np.polyfit(np.repeat(INTEGRITIES, [len(x) for x in by]), np.concatenate(by), 1)[0]
-    per_seed = np.array([np.polyfit(INTEGRITIES, [x[i] for x in by], 1)[0] for i in range(min(map(len, by)))])
+    target = "slope > 0 (CI excludes 0)"
+    ys = measured_at_every(by)  # the seeds measured at every θ̄
+    per_seed = np.array([np.polyfit(INTEGRITIES, ys[:, i], 1)[0] for i in range(ys.shape[1])])
+    if not len(per_seed):
+        return Result("R1", "S14", NOT_BOTH, target, False,
+                      {"advantage": [measured_mean(x) for x in by], "by_integrity": by})
+    means = np.array([measured_mean(x) for x in by])
+    pooled = [finite(x) for x in by]
+    slope = np.polyfit(np.repeat(INTEGRITIES, [len(x) for x in pooled]), np.concatenate(pooled), 1)[0]
     m, lo, hi = mean_ci(per_seed)
     steps = zip(INTEGRITIES, INTEGRITIES[1:], means, means[1:], strict=False)  # neighbours: one pair fewer
     crossing = next((f"between θ̄ {a} and {b}" for a, b, x, y in steps if x >= 0 > y or x < 0 <= y), "none in the range")
     shown = ", ".join(f"{t}: {a:+.3f}" for t, a in zip(INTEGRITIES, means, strict=True))
-    return Result("R1", "S14", f"advantage by integrity mean {shown}; slope {m:+.3f} [{lo:+.3f}, {hi:+.3f}] "
-                  f"(pooled {slope:+.3f}); crosses 0 {crossing}", "slope > 0 (CI excludes 0)", lo > 0,
+    left_out = _seeds_left_out(len(per_seed), r[f"integrity={INTEGRITIES[0]}"])
+    return Result("R1", "S14", f"advantage by integrity mean {shown}; slope {m:+.3f} [{lo:+.3f}, {hi:+.3f}]{left_out} "
+                  f"(pooled {slope:+.3f}); crosses 0 {crossing}", target, bool(lo > 0),
                   {"advantage": list(means), "by_integrity": by})
 
 
@@ -41,11 +64,16 @@ def r2(r) -> Result:
     big = FIT_SPREADS[-1]
     grid = {(s, f): col(r[f"scarce,sigma={s},fit={f}"], "share_advantage") for s in SIGMAS for f in FIT_SPREADS}
     d = grid[(SIGMAS[-1], big)] - grid[(SIGMAS[0], big)]
-    m, lo, hi = mean_ci(d)
-    rows = "; ".join(f"fit {f}: " + " ".join(f"{grid[(s, f)].mean():+.2f}" for s in SIGMAS) for f in FIT_SPREADS)
+    m, lo, hi = measured_ci(d)
+    target = "falls with σ at the largest fit spread (CI below 0)"
+    if not measured_count(d):
+        return Result("R2", "S14, S19", NOT_BOTH, target, False, {"grid": grid})
+    rows = "; ".join(f"fit {f}: " + " ".join(f"{measured_mean(grid[(s, f)]):+.2f}" for s in SIGMAS)
+                     for f in FIT_SPREADS)
+    left_out = _seeds_left_out(measured_count(d), r[f"scarce,sigma={SIGMAS[0]},fit={big}"])
     return Result("R2", "S14, S19", f"scarce ideas, advantage over σ {SIGMAS} — {rows}; at fit {big}, "
-                  f"σ {SIGMAS[-1]} − σ {SIGMAS[0]} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                  "falls with σ at the largest fit spread (CI below 0)", hi < 0, {"grid": grid})
+                  f"σ {SIGMAS[-1]} − σ {SIGMAS[0]} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]{left_out}",
+                  target, bool(hi < 0), {"grid": grid})
 
 
 R3_SETTINGS = ("learning", "learning, short-termist", "learning, null model", "learning, no peers",
@@ -95,7 +123,7 @@ def d(r) -> Result:
     """Where the partner advantage comes from: each channel switched off in turn, on the same seeds."""
     base = col(r["baseline"], "share_advantage")
     contrib = {name: base - col(r[f"off:{name}"], "share_advantage") for name in CHANNELS}
-    shown = "; ".join(f"{name} {_ci_text(x)}" for name, x in contrib.items())
-    m, lo, hi = mean_ci(base)
-    return Result("D", "S10, S18, S19", f"advantage {m:+.3f} [{lo:+.3f}, {hi:+.3f}]; lost when switched off: {shown}",
+    shown = "; ".join(f"{name} {_ci_text(x, runs=r['baseline'])}" for name, x in contrib.items())
+    return Result("D", "S10, S18, S19", f"advantage {_ci_text(base, runs=r['baseline'])}; "
+                                        f"lost when switched off: {shown}",
                   "a decomposition (no verdict)", None, {"contribution": contrib})
