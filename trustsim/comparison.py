@@ -25,7 +25,7 @@ from .experiments.replicate import read_runs, replicate
 from .metrics import POSTURE_GROUPS
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
-from .stats import ADVANTAGES, describe, difference
+from .stats import ADVANTAGES, describe, difference, null_as_nan
 
 KIND = "compare"
 KEY_COLUMNS = {"market_share": "market share", "tco_per_unit": "cost of ownership per unit",
@@ -200,7 +200,7 @@ def load_folder(folder: str | Path):
     if info["kind"] == "replications":
         return scenario, read_runs(folder)
     try:
-        summary = json.loads((folder / "summary.json").read_text())
+        summary = json.loads((folder / "summary.json").read_text(), object_hook=null_as_nan)
         row = metric_row(summary["long_run"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "summary.json"), None, f"cannot be read as a run's summary ({exc})") from None

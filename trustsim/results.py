@@ -174,10 +174,12 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
     import networkx as nx
 
     from . import report
+    from .stats import nan_as_null
 
     def write(tmp: Path) -> None:
         model.recorder.frame().to_csv(tmp / "timeseries.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(model.recorder.summary(), indent=2, sort_keys=True) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(nan_as_null(model.recorder.summary()), indent=2, sort_keys=True,
+                                                     allow_nan=False) + "\n")
         model.buyer_sums.frame(model).to_csv(tmp / "buyers.csv", index=False)
         if model.params.market.buyers <= NETWORK_MAX_BUYERS:
             nx.write_graphml(model.network(), tmp / "network.graphml")

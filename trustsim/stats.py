@@ -55,6 +55,24 @@ def finite(values) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+def nan_as_null(value):
+    """A record as JSON can hold it: a NaN or infinite figure (not measured: a posture with no buyers) as null,
+    in dicts and lists at any depth; JSON has no NaN, and ``NaN`` in a file is not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: nan_as_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [nan_as_null(v) for v in value]
+    return value
+
+
+def null_as_nan(record: dict) -> dict:
+    """``json.loads``' ``object_hook`` for a summary: a null figure back to NaN (a file written before nulls,
+    with ``NaN``, reads the same)."""
+    return {k: math.nan if v is None else v for k, v in record.items()}
+
+
 def share_advantage(partner: dict, aggressive: dict) -> float | None:
     """Market share per partner buyer minus per aggressive buyer, in units of the equal share 1/n, from the
     two postures' long-run means (``buyers``, ``market_share``); None when a posture has no buyers."""

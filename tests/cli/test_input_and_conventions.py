@@ -255,10 +255,32 @@ def test_an_empty_group_reports_nan_in_the_datacollector_tables_and_summary(tmp_
     figures = [c for c in ts.columns if c not in ("step", "group", *COUNT_COLUMNS)]
     assert partner[figures].isna().all().all() and (partner[list(COUNT_COLUMNS)] == 0).all().all()
     assert ts.loc[ts["group"] != "partner", figures].notna().all().all()
-    summary = json.loads((out / "summary.json").read_text())
+    text = (out / "summary.json").read_text()
+    summary = json.loads(text, parse_constant=_not_json)  # JSON has no NaN: a figure not measured is null
     long_run = summary["long_run"]["partner"]
-    assert long_run["buyers"] == 0 and math.isnan(long_run["trust_buyer"]) and math.isnan(long_run["market_share"])
+    assert long_run["buyers"] == 0 and long_run["trust_buyer"] is None and long_run["market_share"] is None
     assert all(math.isfinite(v) for v in summary["long_run"]["aggressive"].values())
+    assert math.isnan(m.recorder.summary()["long_run"]["partner"]["trust_buyer"])  # in memory: NaN
+    # what reads it back takes null as NaN, and a file written before (with NaN) as the same figures
+    from trustsim.reproduce import compare_file
+    old = tmp_path / "old.json"
+    old.write_text(text.replace("null", "NaN"))
+    assert compare_file(out / "summary.json", old) == ("close", 0.0)
+    from trustsim.comparison import load_folder
+    row = load_folder(out)[1].iloc[0]
+    assert pd.isna(row["partner.trust_buyer"]) and pd.isna(row["advantage.market_share"])
+    assert row["aggressive.trust_buyer"] == summary["long_run"]["aggressive"]["trust_buyer"]
+    both = tmp_path / "both"
+    assert run_cli(capsys, "run", BASELINE, *TINY, "--out", both)[0] == 0
+    summary = json.loads((both / "summary.json").read_text())
+    summary["long_run"]["partner"]["tco_per_unit"] = None  # a posture with buyers but without the figure
+    (both / "summary.json").write_text(json.dumps(summary))
+    row = load_folder(both)[1].iloc[0]
+    assert pd.isna(row["advantage.tco_per_unit"]) and pd.notna(row["advantage.market_share"])
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")
 
 
 def test_a_group_emptied_part_way_is_averaged_over_the_steps_it_had_buyers():

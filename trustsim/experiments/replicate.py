@@ -8,7 +8,6 @@ standard deviation and 95% interval by posture, as tables in memory (written onl
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,22 +16,13 @@ from pathlib import Path
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
-from ..stats import ADVANTAGES, describe, interval_frame, require_seeds
+from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
 from .design import METRIC_COLUMNS, build_sweep
 from .execute import sweep_tables
 from .replicate_figures import draw
 
 KIND = "replications"
 ID_COLUMNS = ("replicate", "seed", "status", "error")
-
-
-def _clean(value):
-    """NaN and infinities as JSON null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
 
 
 @dataclass
@@ -63,7 +53,7 @@ class Replicated:
         ok = self.runs[self.runs["status"] == "ok"]
         long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMN_NAMES} for g in POSTURE_GROUPS}
         adv = {a: describe(ok[a]) for a in ADVANTAGES}
-        return _clean({"scenario": self.scenario.name, "replications": len(self.runs), "root_seed": self.root_seed,
+        return nan_as_null({"scenario": self.scenario.name, "replications": len(self.runs), "root_seed": self.root_seed,
                        "seeds": self.seeds, "failed": self.failed, "long_run": long_run, "advantages": adv})
 
     def table(self):
@@ -127,7 +117,7 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
     (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
     def write(tmp: Path) -> None:
         rep.runs.to_csv(tmp / "replications.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2, allow_nan=False) + "\n")
         bands = rep.bands()
         if bands is not None:  # every run failed: the table of their errors, no bands or figures
             bands.to_csv(tmp / "bands.csv", index=False)
