@@ -111,10 +111,11 @@ def describe(values) -> dict[str, float | int]:
     return {"mean": m, "sd": sd, "low": m - h, "high": m + h, "n": int(len(v))}
 
 
-def interval_frame(df, by, columns):
+def interval_frame(df, by, columns, counts: bool = False):
     """Per group of ``by``: each column's mean and 95% interval over the rows (NaN left out), as columns
     ``c``, ``c.low``, ``c.high``, after ``n``, the group's rows: :func:`mean_halfwidth` for many groups at once
-    (a column with one value in a group: its mean, and no interval)."""
+    (a column with one value in a group: its mean, and no interval). ``counts``: also ``c.n``, the values the
+    mean and interval were taken over (fewer than ``n`` where a row has no figure)."""
     # on use: only this path needs pandas
     import pandas as pd
 
@@ -125,6 +126,8 @@ def interval_frame(df, by, columns):
     out = {}
     for c in columns:
         out[c], out[f"{c}.low"], out[f"{c}.high"] = mean[c], mean[c] - half[c], mean[c] + half[c]
+        if counts:
+            out[f"{c}.n"] = n[c]
     frame = pd.DataFrame(out)
     frame.insert(0, "n", df.groupby(by, sort=True).size())
     return frame.reset_index()

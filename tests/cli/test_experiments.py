@@ -633,3 +633,30 @@ def test_distributeds_loggers_are_quieted_while_a_sweep_uses_a_cluster_and_resto
     for logger, level in levels:
         logger.setLevel(level)
     assert client.level == before
+
+
+def test_points_table_counts_each_figure_over_the_runs_that_have_it():
+    """points.csv's ``n`` is the point's successful runs; each figure's ``c.n`` the values its mean and interval
+    were taken over: none for a posture with no buyers, one fewer for a run that gave no figure."""
+    import numpy as np
+
+    import trustsim
+    from trustsim.experiments import point_table
+    from trustsim.stats import mean_ci
+
+    grid = trustsim.sweep(None, {"buyers.partner_share": [0.0, 0.5]}, replications=3, steps=6, workers=1,
+                          **{"market.buyers": 8, "market.suppliers": 4})
+    points = grid.points.set_index("point")
+    assert list(points["n"]) == [3, 3]
+    assert list(points["advantage.market_share.n"]) == [0, 3] and list(points["partner.trust_buyer.n"]) == [0, 3]
+    assert list(points["aggressive.trust_buyer.n"]) == [3, 3] and np.isnan(points.loc[0, "advantage.market_share"])
+    runs = grid.runs.copy()
+    at = runs.index[runs["point"] == 1]
+    runs.loc[at[0], "advantage.market_share"] = np.nan  # a run that gave no figure
+    runs.loc[at[1], "status"] = "error"                 # a run that failed
+    row = point_table(grid.sweep, runs).set_index("point").loc[1]
+    assert row["n"] == 2 and row["advantage.market_share.n"] == 1 and row["aggressive.trust_buyer.n"] == 2
+    left = runs.loc[at[2], "advantage.market_share"]
+    assert row["advantage.market_share"] == pytest.approx(left) and np.isnan(row["advantage.market_share.low"])
+    m, lo, hi = mean_ci(runs.loc[at[[0, 2]], "aggressive.trust_buyer"])
+    assert (row["aggressive.trust_buyer"], row["aggressive.trust_buyer.low"]) == pytest.approx((m, lo))

@@ -43,14 +43,18 @@ def write_tables(out: Path, df) -> None:
 
 def point_table(sweep: Sweep, df):
     """One row per design point: its factor values, ``n`` (its successful runs) and each metric's mean and 95%
-    interval over its replications (``c``, ``c.low``, ``c.high``; empty where no run of the point succeeded)."""
+    interval over its replications (``c``, ``c.low``, ``c.high``; empty where no run of the point succeeded)
+    with ``c.n``, the runs that have the figure, which the mean and interval are taken over: fewer than ``n``
+    where a run gave none (a posture with no buyers has no figures, nor any advantage)."""
     # on use: only this path needs pandas, stats
     import pandas as pd
 
-
     ok = df[df["status"] == "ok"]
-    table = interval_frame(ok, "point", METRIC_COLUMNS).set_index("point").reindex(range(len(sweep.points)))
-    table["n"] = table["n"].fillna(0).astype("int64")
+    table = interval_frame(ok, "point", METRIC_COLUMNS, counts=True).set_index("point")
+    table = table.reindex(range(len(sweep.points)))
+    counts = ["n", *(f"{m}.n" for m in METRIC_COLUMNS)]  # a point with no successful run: 0 runs, 0 values
+    table[counts] = table[counts].fillna(0).astype("int64")
+    table = table.copy()  # one block per type again, not a column each
     factors = pd.DataFrame.from_records(sweep.points, index=range(len(sweep.points)), columns=sweep.keys)
     return pd.concat([factors, table], axis=1).rename_axis("point").reset_index()
 
