@@ -8,7 +8,8 @@ or ``results/`` folders, or a git work tree. The committed ``results/example/`` 
 :func:`target_lock` keeps a second writer out: the lock is the file ``.NAME.lock`` beside the target,
 holding the writer's PID; the operating system drops it when that process ends, so a lock left by a
 killed process is taken over. Leftovers of a killed process (``.NAME.tmp-PID-…``, ``.NAME.old-PID``)
-are removed before the next write.
+are removed before the next write; but a ``.NAME.old-PID`` beside an absent ``NAME`` is the result a writer
+killed between its two renames had moved aside, and whoever takes the lock first puts it back.
 """
 
 from __future__ import annotations

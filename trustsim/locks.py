@@ -2,7 +2,9 @@
 
 The operating system drops the lock (``flock``) when its process ends, so a lock left by a killed process
 is taken over; where ``flock`` is missing, the PID written in the file decides. ``target_lock`` holds it
-for a block, ``claim_target`` from a command's check until ``release_claim`` or the process's end.
+for a block, ``claim_target`` from a command's check until ``release_claim`` or the process's end. Whoever
+takes it first puts back a result that a writer killed between its two renames left moved aside
+(:func:`put_back`), before anything else looks at the folder.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import atexit
 import contextlib
 import errno
 import os
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,10 +175,43 @@ def _let_go(target: Path) -> None:
         _remove_empty(lock.made)
 
 
+def put_back(target: Path, shown: str) -> Path | None:
+    """Put back the result a writer killed between its two renames left (call with the lock held): it had moved
+    ``target`` to ``.NAME.old-PID`` and not yet renamed the new result in, so ``target`` is absent. Returns the
+    folder put back, saying so in a line on stderr, or None. Whatever that PID: no writer but the lock's holder
+    is between its renames. If a failed clean-up left more than one, the last moved aside (renaming sets a
+    folder's ctime) is put back; the others are leftovers of an older result, removed as such."""
+    if os.path.lexists(target):
+        return None
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.old-\d+(?:-\d+)?")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return None
+    found = [p for n in names if pattern.fullmatch(n) and (p := target.parent / n).is_dir() and not p.is_symlink()]
+    if not found:
+        return None
+    moved = max(found, key=lambda p: (p.lstat().st_ctime_ns, p.name))
+    try:
+        os.rename(moved, target)
+    except OSError as exc:
+        raise ParamError(shown, None, f"is missing: a writer killed while replacing it left it as "
+                                      f"{safe_text(moved.name)}, which cannot be put back ({exc.strerror or exc}); "
+                                      f"rename it to {safe_text(target.name)}") from None
+    print(f"trustsim: note: {shown} put back from {safe_text(moved.name)}, where a writer killed while replacing "
+          f"it had moved it", file=sys.stderr)
+    return moved
+
+
 def _hold(target: Path, shown: str) -> _Lock:
     lock = _HELD.get(target)
     if lock is None:
         lock = _HELD[target] = _take(target, shown)
+        try:
+            put_back(target, shown)
+        except BaseException:
+            _let_go(target)
+            raise
     return lock
 
 

@@ -2,8 +2,10 @@
 
 Everything goes into a temporary sibling folder ``.NAME.tmp-PID-…``, which is renamed into place only
 when complete; a result it replaces is first renamed to ``.NAME.old-PID`` and removed after. On any
-failure or interruption Python sees, the temporary folder is removed and the previous result put back.
-Which folders may be replaced, the lock and the leftovers are ``folders.py``'s.
+failure or interruption Python sees, the temporary folder is removed and the previous result put back; a
+``kill -9`` between the two renames leaves it as ``.NAME.old-PID``, which the next writer to take the lock
+puts back before anything else (``locks.put_back``). Which folders may be replaced, the lock and the
+leftovers are ``folders.py``'s.
 """
 
 from __future__ import annotations

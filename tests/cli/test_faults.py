@@ -318,3 +318,78 @@ def test_a_file_size_limit_is_one_line_without_a_traceback(tmp_path, command):
     assert "Exception ignored" not in proc.stderr and _ours(tmp_path) == []
     if command[0] == "run":
         assert not (tmp_path / "out").exists()
+
+
+# --- kill -9 while a result is swapped in: the old one aside, then the new one in -------------------------
+
+KILL_DURING_SWAP = """
+import os, signal, sys
+point, argv = sys.argv[1], sys.argv[2:]
+real, renames = os.rename, []
+
+def rename(src, dst):  # kill -9 just before the first rename, between the two, or just after the second
+    renames.append(src)
+    if point == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+    if (point, len(renames)) in (("between", 1), ("after", 2)):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+os.rename = rename
+from trustsim.cli import main
+sys.exit(main(argv))
+"""
+
+
+def killed_while_swapping(tmp_path: Path, point: str, *argv) -> None:
+    proc = subprocess.run([sys.executable, "-c", KILL_DURING_SWAP, point, *map(str, argv)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+
+def result_bytes(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in RESULT_FILES}
+
+
+@pytest.mark.parametrize("point", ["before", "between", "after"])
+def test_kill_9_anywhere_in_the_swap_leaves_the_old_or_the_new_run_for_the_next_command(tmp_path, capsys,
+                                                                                        monkeypatch, point):
+    """Whichever rename `kill -9` meets, the next write finds a whole run at the target: the old one (killed
+    before or between the renames: put back from `.res.old-PID`, and said so) or the new one (after)."""
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    old = result_bytes(out)
+    killed_while_swapping(tmp_path, point, "run", BASELINE, *TINY, "--seed", 2, "--out", out)
+    assert (point == "between") != out.exists() and len(list(tmp_path.glob(".res.tmp-*"))) == (point != "after")
+    assert len(list(tmp_path.glob(".res.old-*"))) == (point != "before")
+    expected = result_bytes(out) if point == "after" else old
+    assert (expected != old) == (point == "after")
+    import pandas as pd
+
+    def no_space(self, *a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as m:  # the next write fails: what it finds at the target stays
+        m.setattr(pd.DataFrame, "to_csv", no_space)
+        code, err = run(capsys, out, "--seed", 3)
+    assert code == 2 and "No space left" in err.splitlines()[-1], err
+    assert result_bytes(out) == expected
+    put_back = [line for line in err.splitlines() if "put back" in line]
+    assert len(put_back) == (point == "between"), err
+    assert run(capsys, out, "--seed", 3)[0] == 0
+    assert_whole_result(out)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_run_killed_between_its_renames_is_not_replaced_by_another_kind_without_force(tmp_path, capsys):
+    """The previous run, moved aside when `kill -9` came, is put back before the next command checks the folder:
+    replications there are refused as over any run, and the run is kept byte for byte."""
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    before = result_bytes(out)
+    killed_while_swapping(tmp_path, "between", "run", BASELINE, *TINY, "--seed", 2, "--out", out)
+    assert not out.exists() and len(list(tmp_path.glob(".res.old-*"))) == 1
+    code, err = run(capsys, out, "--seeds", 2)
+    assert code == 2 and len(err.splitlines()) == 2, err
+    assert "put back from .res.old-" in err.splitlines()[0] and "holds a trustsim run result" in err, err
+    assert result_bytes(out) == before and not list(tmp_path.glob(".res.old-*"))

@@ -309,6 +309,9 @@ def test_a_stale_old_folder_with_this_pid_does_not_block_writing(tmp_path, capsy
 
 
 def test_leftovers_of_dead_processes_are_removed_those_of_live_ones_kept(tmp_path, capsys):
+    """Beside a result: a `.res.old-PID` there is an older version of it (one beside an absent result is put back,
+    test_faults.py)."""
+    assert run(capsys, tmp_path / "res", "--seed", 1)[0] == 0
     gone, alive = dead_pid(), os.getppid()
     for name in (f".res.tmp-{gone}-abc123", f".res.old-{gone}", f".res.tmp-{alive}-xyz789",
                  f".other.tmp-{gone}-abc123"):

@@ -4,6 +4,7 @@ goes when the last holder lets go."""
 
 import errno
 import os
+import time
 
 import pytest
 from conftest import dead_pid, ours_beside
@@ -93,6 +94,40 @@ def test_a_lock_file_that_is_a_symbolic_link_is_not_followed(tmp_path):
         pass
     assert len(str(exc.value).splitlines()) == 1
     assert (tmp_path / "mine.txt").read_text() == "precious\n" and (tmp_path / ".res.lock").is_symlink()
+
+
+def moved_aside(tmp_path, pid, text):
+    """A result ``res`` a writer with ``pid`` renamed to ``.res.old-PID`` and was killed before renaming in the new."""
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "a.txt").write_text(text)
+    os.rename(tmp_path / "res", tmp_path / f".res.old-{pid}")
+    return tmp_path / f".res.old-{pid}"
+
+
+def test_taking_the_lock_puts_back_the_result_last_moved_aside_whatever_its_pid(tmp_path, capsys):
+    older = moved_aside(tmp_path, dead_pid(), "older")  # a leftover a failed clean-up could not remove
+    time.sleep(0.05)
+    moved_aside(tmp_path, os.getppid(), "newer")  # a PID alive now: reused, for no writer but us is at work here
+    with locks.target_lock(tmp_path / "res"):
+        assert (tmp_path / "res" / "a.txt").read_text() == "newer"
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"res put back from .res.old-{os.getppid()}" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [older.name, "res"]
+    results.write_atomically(tmp_path / "res", lambda d: (d / "a.txt").write_text("new"), force=True)
+    assert ours_beside(tmp_path) == [] and (tmp_path / "res" / "a.txt").read_text() == "new"
+
+
+def test_a_result_that_cannot_be_put_back_is_one_line_and_nothing_else_happens(tmp_path, monkeypatch):
+    old = moved_aside(tmp_path, dead_pid(), "mine")
+
+    def refused(src, dst):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(locks.os, "rename", refused)
+    with pytest.raises(ParamError) as exc:
+        results.write_atomically(tmp_path / "res", lambda d: (d / "a.txt").write_text("new"))
+    assert len(str(exc.value).splitlines()) == 1 and f"left it as {old.name}" in str(exc.value)
+    assert [p.name for p in tmp_path.iterdir()] == [old.name] and (old / "a.txt").read_text() == "mine"
 
 
 def test_write_failure_says_what_could_not_be_written_and_why():
