@@ -119,7 +119,7 @@ def gigabytes(n: int) -> str:
 def check_memory(params: Params, source: str | None = None) -> None:
     """ParamError (one line, exit 2) when a run of ``params`` would not fit in the memory available: asked
     wherever a market is built from parameters (``run``, ``rerun``, ``compare``, ``sweep``, ``patterns``,
-    ``trustsim.simulate`` and the other API calls), before anything is allocated."""
+    ``trustsim.simulate`` and the other API calls), before anything is allocated, and by ``check``."""
     _refuse_if_short(_sizes(params), source)
 
 

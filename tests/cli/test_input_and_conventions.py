@@ -97,6 +97,26 @@ def test_a_market_larger_than_the_memory_available_is_refused(tmp_path, capsys, 
     assert run_cli(capsys, "run", BASELINE, *TINY, "--out", tmp_path / "r")[0] == 0
 
 
+def test_check_refuses_the_market_run_refuses_for_memory(tmp_path, capsys, monkeypatch):
+    """check does not call valid what run then refuses: the same line, exit 2, for a scenario and for a sweep's
+    largest design point; a market that fits is still valid."""
+    monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
+    huge = ["--set", "market.buyers=10000000"]
+    _, _, refused = run_cli(capsys, "run", BASELINE, *huge, "--out", tmp_path / "r")
+    code, out, err = run_cli(capsys, "check", BASELINE, *huge)
+    one_line(code, err, "market.buyers", "10000000 buyers", "needs about 18.3 GB of memory", "4.0 GB available")
+    assert err == refused and out == ""
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(f'extends = "{BASELINE.as_posix()}"\n[market]\nbuyers = 6\n[sweep]\ndesign = "grid"\n'
+                     'replications = 1\n[sweep.factors]\n"market.buyers" = [6, 10000000]\n')
+    code, out, err = run_cli(capsys, "check", sweep)
+    one_line(code, err, "10000000 buyers", "needs about", "4.0 GB available")
+    assert out == ""
+    assert list(tmp_path.iterdir()) == [sweep]
+    code, out, _ = run_cli(capsys, "check", BASELINE, "--set", "market.buyers=1000")
+    assert code == 0 and "valid" in out
+
+
 HUGE = {"market.buyers": 10_000_000}
 
 

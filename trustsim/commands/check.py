@@ -19,6 +19,7 @@ def handle(args) -> int:
     """Exit 0 when the file and its overrides are valid, printing how they differ from the defaults and what a
     [sweep] or [calibrate] table would run; bad input raises (exit 2)."""
     # here, not at the top: `trustsim --help` imports this module
+    from ..capacity import check_memory, check_sweep_memory
     from ..errors import counted, safe_text
     from ..params import Params
     from ..scenario import load_scenario
@@ -38,6 +39,11 @@ def handle(args) -> int:
         from ..calibration.config import build_calibration
 
         cal = build_calibration(scenario.name, args.scenario, scenario.params, scenario.calibrate, scenario)
+    # the refusal run (sweep: for the largest market of its design) gives a market this machine cannot hold
+    if sweep is None:
+        check_memory(scenario.params, args.scenario)
+    else:
+        check_sweep_memory(sweep, None, 1, args.scenario)
     print(f"{safe_text(args.scenario, 400)}: valid")
     if len(scenario.chain) > 1:
         print("extends: " + " -> ".join(safe_text(p, 400) for p in scenario.chain))
