@@ -166,6 +166,28 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
     assert code == 1 and "summary.json: DIFFERS" in out, out + err
 
 
+def test_rerun_with_no_original_beside_the_manifest_has_verified_nothing(tmp_path, capsys, replications):
+    """Only the manifest left: the result is made again, but nothing was compared, so it is not a pass (exit 1,
+    one line naming what is missing); one original left is compared as before."""
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    for name in ("timeseries.csv", "summary.json", "buyers.csv"):
+        (tmp_path / "orig" / name).unlink()
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    assert code == 1, out + err
+    assert len(err.splitlines()) == 1 and err.startswith("not verified: none of the original's tables"), err
+    assert "timeseries.csv, summary.json, buyers.csv" in err and "orig/manifest.json" in err.replace("\\", "/")
+    assert out.count("no original beside the manifest to compare with") == 3
+    assert (tmp_path / "again" / "summary.json").is_file()  # made again all the same
+    shutil.copy(tmp_path / "again" / "summary.json", tmp_path / "orig" / "summary.json")
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
+    assert code == 0 and "summary.json: byte-identical" in out and err == "", out + err
+    shutil.copytree(replications, tmp_path / "reps")  # replications alike
+    for name in ("replications.csv", "summary.json", "bands.csv"):
+        (tmp_path / "reps" / name).unlink()
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "reps", "--out", tmp_path / "r2", "--workers", 1, "--quiet")
+    assert code == 1 and "not verified" in err and "replications.csv, summary.json, bands.csv" in err, out + err
+
+
 def test_a_manifest_records_the_codes_digest_and_rerun_names_other_code(tmp_path, capsys):
     """The version number names a release; the digest of the source tells any two states of the code apart, so
     a result made again by changed code says so."""

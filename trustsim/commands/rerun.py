@@ -23,7 +23,8 @@ def arguments(p) -> None:
 
 def handle(args) -> int:
     """Exit 0 when every table is byte-identical to the original's (or equal to within 1e-9 relative, as
-    on another machine), 1 when one differs, 2 on a manifest it cannot use (nothing written)."""
+    on another machine), 1 when one differs or none of the original's lies beside the manifest (nothing
+    verified), 2 on a manifest it cannot use (nothing written)."""
     # here, not at the top: `trustsim --help` imports this module
     import time
     from datetime import datetime
@@ -66,7 +67,7 @@ def handle(args) -> int:
         write_replications(rep, out, args.force, protect=protect)
     print(f"{safe_text(scenario.name)}: {kind} made again from {safe_text(source, 400)} in "
           f"{time.perf_counter() - t0:.1f} s → {safe_text(out, 400)}/")
-    worst = "identical"
+    worst, compared = "identical", 0
     for name in TABLES[kind]:
         verdict, gap = compare_file(out / name, folder / name)
         text = {"identical": "byte-identical to the original",
@@ -75,6 +76,7 @@ def handle(args) -> int:
                                                           if gap != float("inf") else ""),
                 "missing": "no original beside the manifest to compare with"}[verdict]
         print(f"  {name}: {text}")
+        compared += verdict != "missing"
         if verdict == "differs" or (verdict == "close" and worst == "identical"):
             worst = verdict
     if worst == "differs":
@@ -84,5 +86,9 @@ def handle(args) -> int:
                "the versions are those the manifest records (it predates the code's digest), so the original or "
                "its manifest was edited, or made by a trustsim that changed without a new version")
         print(f"not reproduced: {why}", file=sys.stderr)
+        return 1
+    if not compared:  # a result made again, but nothing it could be checked against
+        print(f"not verified: none of the original's tables ({', '.join(TABLES[kind])}) lies beside "
+              f"{safe_text(source, 400)}, so nothing was compared", file=sys.stderr)
         return 1
     return 0
