@@ -370,7 +370,7 @@ def test_sobol_finds_the_dominant_factor_and_not_the_inert_one(tmp_path, seeds, 
 def test_sobol_intervals_are_the_same_twice_with_a_root_seed_of_0(tmp_path):
     """A root seed of 0 (the default where the scenario's run.seed is 0) gives the same bootstrap intervals every
     time: SALib reads a seed of 0 as none."""
-    body = SOBOL.format(seeds="common").replace("seed = 3", "seed = 0").replace("samples = 32", "samples = 4")
+    body = SOBOL.format(seeds="common").replace("seed = 3", "seed = 0").replace("samples = 32", "samples = 8")
     sweep = load_sweep(sweep_file(tmp_path, body))
     run_sweep(sweep, tmp_path / "out", workers=1, quiet=True, figures=False)
     df = pd.read_parquet(tmp_path / "out" / "runs.parquet")
@@ -383,7 +383,7 @@ def test_sobol_intervals_are_the_same_twice_with_a_root_seed_of_0(tmp_path):
 def test_sobol_says_why_a_metric_has_no_indices(tmp_path, capsys):
     """Design points without the figure (here: no partner buyers) leave a metric's indices empty, and the sweep
     says so rather than writing empty rows without a word."""
-    body = SOBOL.format(seeds="common").replace("samples = 32", "samples = 4").replace(
+    body = SOBOL.format(seeds="common").replace("samples = 32", "samples = 8").replace(
         "min = 0.1, max = 0.9", "min = 0.0, max = 0.9").replace('"partner.market_share"', '"advantage.market_share"')
     sweep = load_sweep(sweep_file(tmp_path, body))
     run_sweep(sweep, tmp_path / "out", workers=1, quiet=True, figures=False)
@@ -496,6 +496,10 @@ def test_bad_sweep_files_are_refused_with_one_line(tmp_path, capsys, change, exp
 
 @pytest.mark.parametrize("change, expect", [
     (("samples = 32", "samples = 30"), "sweep.samples: 30 is not a power of 2"),
+    (("samples = 32", "samples = 1"), "sweep.samples: 1 is too few base samples for Sobol indices: their bootstrap "
+                                      "intervals need at least 8 (e.g. samples = 256)"),
+    (("samples = 32", "samples = 4"), "sweep.samples: 4 is too few base samples"),
+    (("samples = 32", "samples = 6"), "sweep.samples: 6 is too few base samples"),
     (("max = 0.9", "max = 1.5"),
      "sweep.factors.buyers.partner_share: range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
     (("{ min = 0.02, max = 0.2 }", "{ min = 0.02, mx = 0.2 }"),

@@ -30,6 +30,10 @@ SAMPLED = ("lhs", "sobol", "morris")
 SEED_MODES = ("independent", "common")
 SWEEP_KEYS = ("design", "replications", "samples", "seed", "seeds", "levels", "metrics", "factors")
 RANGE_KEYS = ("min", "max")
+# Sobol base samples below this give no usable interval: SALib's 100 bootstrap resamples of N base samples
+# draw from C(2N-1, N) distinct ones (1 at N = 1, so every interval is 0 wide; 35 at N = 4, intervals wider
+# than an index's range 0 to 1); from 8 (6435 of them) an interval says how uncertain the index is
+MIN_SOBOL_SAMPLES = 8
 
 METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURE_GROUPS for c in COLUMN_NAMES) + tuple(ADVANTAGES)
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
@@ -128,6 +132,9 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
             raise err("samples", f"the {design} design needs samples (e.g. samples = 64)")
         if not is_int(samples) or not 1 <= samples <= 10_000_000:
             raise err("samples", f"expected a whole number from 1 to 10000000, got {samples!r}")
+        if design == "sobol" and samples < MIN_SOBOL_SAMPLES:
+            raise err("samples", f"{samples} is too few base samples for Sobol indices: their bootstrap intervals "
+                                 f"need at least {MIN_SOBOL_SAMPLES} (e.g. samples = 256)")
         if design == "sobol" and samples & (samples - 1):
             raise err("samples", f"{samples} is not a power of 2, which Sobol sequences need "
                                  f"(e.g. {1 << samples.bit_length()})")
