@@ -20,7 +20,7 @@ def handle(args) -> int:
     [sweep] or [calibrate] table would run; bad input raises (exit 2)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..capacity import check_memory, check_sweep_memory
-    from ..errors import counted, safe_text
+    from ..errors import ParamError, counted, safe_text
     from ..params import Params
     from ..scenario import load_scenario
     from .run import refuse_other_files
@@ -39,12 +39,20 @@ def handle(args) -> int:
         from ..calibration.config import build_calibration
 
         cal = build_calibration(scenario.name, args.scenario, scenario.params, scenario.calibrate, scenario)
-    # the refusal run (sweep: for the largest market of its design) gives a market this machine cannot hold
+    # the refusal run gives a market this machine cannot hold; a sweep's largest market only noted, as a sweep
+    # on a remote Dask cluster runs on other machines (`sweep --dask ADDRESS` does not ask this one's memory)
+    too_large = None
     if sweep is None:
         check_memory(scenario.params, args.scenario)
     else:
-        check_sweep_memory(sweep, None, 1, args.scenario)
+        try:
+            check_sweep_memory(sweep, None, 1, args.scenario)
+        except ParamError as exc:
+            too_large = exc.message
     print(f"{safe_text(args.scenario, 400)}: valid")
+    if too_large is not None:
+        print(f"note: the largest market of its [sweep] does not fit this machine ({too_large}); trustsim sweep "
+              f"refuses it here, a Dask cluster's workers may hold it (--dask ADDRESS)")
     if len(scenario.chain) > 1:
         print("extends: " + " -> ".join(safe_text(p, 400) for p in scenario.chain))
     defaults = Params().flat()
