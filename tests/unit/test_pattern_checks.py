@@ -112,3 +112,60 @@ def test_advantage_checks_leave_unmeasured_seeds_out_and_say_so():
         assert "not measured" in patterns.horizons_text(none) and "nan" not in patterns.horizons_text(none)
     # the mean is over the measured seeds: 0.3 + 0.01·(0, 1, 2, 0, 1)/5
     assert "+0.308" in patterns.p2(some).measured
+
+
+POSTURE_CHECKS = {"P1": ("baseline",), "P5": ("baseline",), "P7": ("passive", "silence"),
+                  "P8": ("bundled", "unbundled")}
+
+
+def _one_posture_runs(share: float) -> dict:
+    """The variants P1, P5, P7 and P8 read, measured on a small market whose buyers are all of one posture."""
+    small = {"market.buyers": 8, "market.suppliers": 4, "run.steps": 12, "buyers.partner_share": share}
+    chosen = patterns.variants(Params().replace(**small))
+    return {name: [patterns.measure(chosen[name], seed) for seed in (1, 2)]
+            for name in {v for names in POSTURE_CHECKS.values() for v in names}}
+
+
+def test_partner_comparisons_with_no_buyers_of_a_posture_say_which_and_fail():
+    """With no partner buyers P1, P5, P7 and P8 compare figures no seed measured: each says "not measured: no
+    partner buyers" and fails, as the advantage checks do, rather than printing nan; with no aggressive buyers
+    P1 and P5 say so, and P5 no longer passes on a ratio to nothing, while P7 and P8 (partners only) measure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        none, only = _one_posture_runs(0.0), _one_posture_runs(1.0)
+        for name in POSTURE_CHECKS:
+            check = patterns.PATTERNS[name]
+            result = check(none)
+            print(result.measured)
+            assert "not measured: no partner buyers" in result.measured, result.measured
+            assert "nan" not in result.measured and result.passed is False and result.verdict == "FAIL"
+            result = check(only)
+            print(result.measured)
+            assert "nan" not in result.measured
+            if name in ("P1", "P5"):
+                assert result.measured == "not measured: no aggressive buyers" and result.passed is False
+            else:
+                assert "not measured: no" not in result.measured and "partner" in result.measured
+
+
+def test_partner_comparisons_leave_out_seeds_without_the_posture_and_say_so():
+    """Seeds where a posture had no buyers (NaN) are left out of P1, P5, P7 and P8's means and intervals, and
+    the text says over how many: the other seeds still show the pattern."""
+    def seed(i: int, partners: bool) -> dict:
+        x = 0.01 * (i % 3)
+        p = (lambda v: v) if partners else (lambda v: math.nan)
+        return {"price_partner": p(1.1 + x), "price_aggressive": 1.0, "ideas_partner": p(0.6 + x),
+                "ideas_aggressive": 0.1, "trust_partner": p(0.8 + x), "tco_partner": p(1.2 + x),
+                "quiet_before_exit": 0.9 + x, "quiet_base_rate": 0.5}
+    runs = [seed(i, partners=i < 6) for i in range(8)]
+    nudged = [dict(r, trust_partner=r["trust_partner"] + 0.1, tco_partner=r["tco_partner"] + 0.05,
+                   price_partner=r["price_partner"] - 0.05) for r in runs]
+    r = {"baseline": runs, "passive": runs, "silence": nudged, "bundled": runs, "unbundled": nudged}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in POSTURE_CHECKS:
+            result = patterns.PATTERNS[name](r)
+            print(result.measured)
+            assert "over 6 of 8 seeds" in result.measured and "nan" not in result.measured
+            assert result.passed, result.measured
+    assert "price partner 1.110 − aggressive 1.000" in patterns.p1(r).measured  # over the six seeds with partners

@@ -73,6 +73,13 @@ def _seeds_left_out(kept: int, runs) -> str:
 NOT_BOTH = "not measured: no seed had buyers of both postures"  # an advantage needs both; NaN is not 0
 
 
+def not_measured(**postures) -> str:
+    """Why no seed measured a comparison of the postures' figures (``partner=…``, ``aggressive=…``): "not measured:
+    no partner buyers" when no seed measured that posture's, else :data:`NOT_BOTH`."""
+    empty = [name for name, values in postures.items() if not measured_count(values)]
+    return f"not measured: no {empty[0]} buyers" if len(empty) == 1 else NOT_BOTH
+
+
 def measured_ci(values) -> tuple[float, float, float]:
     """Mean and 95% interval over the seeds that measured the figure: an advantage is NaN where a posture had no
     buyers, left out (and counted by :func:`_seeds_left_out`), not taken as 0."""
@@ -107,13 +114,14 @@ def paired_slopes(xs, by) -> np.ndarray:
 def p1(r) -> Result:
     """P1 (S18): partner buyers pay more than aggressive ones; the 95% interval of the seeds' mean
     price difference, partner − aggressive, lies above 0."""
-    d = col(r["baseline"], "price_partner") - col(r["baseline"], "price_aggressive")
-    m, lo, hi = mean_ci(d)
-    pa, pg = col(r["baseline"], "price_partner").mean(), col(r["baseline"], "price_aggressive").mean()
-    return Result("P1", "S18", f"price partner {pa:.3f} − aggressive {pg:.3f} = {_fmt_ci(m, lo, hi)}",
-                  "difference > 0 (CI excludes 0)", lo > 0,
-                  {"partner": col(r["baseline"], "price_partner"), "aggressive": col(r["baseline"], "price_aggressive"),
-                   "partner − aggressive": d}, {"partner − aggressive": 0.0})
+    b = r["baseline"]
+    xp, xa = col(b, "price_partner"), col(b, "price_aggressive")
+    d, both = xp - xa, np.isfinite(xp - xa)  # the seeds with buyers of both postures
+    m, lo, hi = measured_ci(d)
+    measured = (f"price partner {xp[both].mean():.3f} − aggressive {xa[both].mean():.3f} = {_fmt_ci(m, lo, hi)}"
+                f"{_seeds_left_out(both.sum(), b)}") if both.any() else not_measured(partner=xp, aggressive=xa)
+    return Result("P1", "S18", measured, "difference > 0 (CI excludes 0)", bool(lo > 0),
+                  {"partner": xp, "aggressive": xa, "partner − aggressive": d}, {"partner − aggressive": 0.0})
 
 
 @pattern
@@ -165,11 +173,17 @@ def p4(r) -> Result:
 def p5(r) -> Result:
     """P5 (S18): partners receive supplier ideas, and at least 5× as many per buyer and step as aggressive
     buyers."""
-    xp, xa = col(r["baseline"], "ideas_partner"), col(r["baseline"], "ideas_aggressive")
-    ip, ia = xp.mean(), xa.mean()
+    b = r["baseline"]
+    xp, xa = col(b, "ideas_partner"), col(b, "ideas_aggressive")
+    both = np.isfinite(xp) & np.isfinite(xa)  # a ratio to no aggressive buyers' ideas is no ratio
+    target = "ratio ≥ 5 (and partners do receive ideas)"
+    if not both.any():
+        return Result("P5", "S18", not_measured(partner=xp, aggressive=xa), target, False,
+                      {"partner": xp, "aggressive": xa, "ratio": math.nan})
+    ip, ia = xp[both].mean(), xa[both].mean()
     ratio = ip / ia if ia > 0 else (math.inf if ip > 0 else 0.0)
-    return Result("P5", "S18", f"ideas per buyer and step: partner {ip:.3f}, aggressive {ia:.3f} (ratio {ratio:.1f})",
-                  "ratio ≥ 5 (and partners do receive ideas)", ip > 0 and ratio >= 5,
+    return Result("P5", "S18", f"ideas per buyer and step: partner {ip:.3f}, aggressive {ia:.3f} (ratio {ratio:.1f})"
+                               f"{_seeds_left_out(both.sum(), b)}", target, bool(ip > 0 and ratio >= 5),
                   {"partner": xp, "aggressive": xa, "ratio": ratio})
 
 
@@ -196,20 +210,21 @@ def p7(r) -> Result:
     """P7 (S6, S7): partner trust is higher with silence-triggered contact than with passive suppliers, and
     exits under passive suppliers were quiet (no complaint) before more often than relationships at large are; both
     intervals lie above 0."""
-    d = col(r["silence"], "trust_partner") - col(r["passive"], "trust_partner")
-    m, lo, hi = mean_ci(d)
-    tp, ts = col(r["passive"], "trust_partner").mean(), col(r["silence"], "trust_partner").mean()
+    tp, ts = col(r["passive"], "trust_partner"), col(r["silence"], "trust_partner")
+    d, both = ts - tp, np.isfinite(ts - tp)
+    m, lo, hi = measured_ci(d)
+    trust = (f"partner trust passive {tp[both].mean():.3f} vs silence-triggered {ts[both].mean():.3f}: Δ "
+             f"{_fmt_ci(m, lo, hi)}{_seeds_left_out(both.sum(), r['silence'])}" if both.any() else
+             f"partner trust {not_measured(partner=d)}")
     quiet, base = col(r["passive"], "quiet_before_exit"), col(r["passive"], "quiet_base_rate")
     q, base = quiet[~np.isnan(quiet)], base[~np.isnan(quiet)]  # seeds with no exit have no figure
     mq, loq, _ = mean_ci(q - base) if len(q) > 1 else (math.nan, math.nan, math.nan)
     exits = (f"exits (passive) with no complaint in the steps before {q.mean():.0%} vs {base.mean():.0%} of all "
              f"relationships{_seeds_left_out(len(q), r['passive'])}" if len(q) else
              "no exits under passive suppliers: their silence not measured")
-    return Result("P7", "S6, S7",
-                  f"partner trust passive {tp:.3f} vs silence-triggered {ts:.3f}: Δ {_fmt_ci(m, lo, hi)}; {exits}",
-                  "trust Δ > 0 and exits quieter than the rest (CIs exclude 0)", lo > 0 and loq > 0,
-                  {"trust, passive": col(r["passive"], "trust_partner"),
-                   "trust, silence-triggered": col(r["silence"], "trust_partner"),
+    return Result("P7", "S6, S7", f"{trust}; {exits}",
+                  "trust Δ > 0 and exits quieter than the rest (CIs exclude 0)", bool(lo > 0 and loq > 0),
+                  {"trust, passive": tp, "trust, silence-triggered": ts,
                    "quiet before exit (passive)": q, "quiet base rate (passive)": base})
 
 
@@ -219,11 +234,13 @@ def p8(r) -> Result:
     ownership than with service priced in (both intervals above 0)."""
     dt = col(r["unbundled"], "tco_partner") - col(r["bundled"], "tco_partner")
     dp = col(r["bundled"], "price_partner") - col(r["unbundled"], "price_partner")
-    mt, lot, hit = mean_ci(dt)
-    mp, lop, _ = mean_ci(dp)
-    return Result("P8", "S10, S11", f"partners, service billed on top vs priced in: TCO {_fmt_ci(mt, lot, hit, 4)} "
-                                    f"higher, price {mp:.4f} lower",
-                  "TCO higher and price lower (CIs exclude 0)", lot > 0 and lop > 0,
+    both = np.isfinite(dt) & np.isfinite(dp)  # the seeds with partner buyers
+    mt, lot, hit = mean_ci(dt[both])
+    mp, lop, _ = mean_ci(dp[both])
+    measured = (f"partners, service billed on top vs priced in: TCO {_fmt_ci(mt, lot, hit, 4)} higher, price "
+                f"{mp:.4f} lower{_seeds_left_out(both.sum(), r['bundled'])}") if both.any() else \
+        not_measured(partner=dt[both])
+    return Result("P8", "S10, S11", measured, "TCO higher and price lower (CIs exclude 0)", bool(lot > 0 and lop > 0),
                   {"TCO: unbundled − bundled": dt, "price: bundled − unbundled": dp},
                   {"TCO: unbundled − bundled": 0.0, "price: bundled − unbundled": 0.0})
 
