@@ -61,6 +61,7 @@ def _interrupt_on_terminate():
 def main(argv=None) -> int:
     """Run one command; its exit status: 0 done, 1 failed or a check not passed, 2 bad input, 130 interrupted."""
     restore = _interrupt_on_terminate()
+    getattr(sys.modules.get(f"{PROG}.results"), "WRITTEN", []).clear()  # what an earlier call in this process wrote
     args = None
     try:
         args = build_parser().parse_args(argv)
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        print(f"{PROG}: interrupted; {_what_was_written()}", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 — the last line of defence: one line, no traceback
         if isinstance(exc, ParamError):  # bad input, named in one line
@@ -94,6 +95,13 @@ def main(argv=None) -> int:
         return _internal_error(exc)
     finally:
         restore()
+
+
+def _what_was_written() -> str:
+    """What an interrupted command leaves: the results it had already put in place (``results.WRITTEN``), if any."""
+    results = sys.modules.get(f"{PROG}.results")  # not imported: nothing was written
+    written = [safe_text(str(p), 400) for p in getattr(results, "WRITTEN", [])]
+    return f"the result was written to {', '.join(written)}" if written else "nothing was written"
 
 
 def _write_failure(exc: BaseException) -> str | None:

@@ -4,15 +4,20 @@ Everything goes into a temporary sibling folder ``.NAME.tmp-PID-…``, which is 
 when complete; a result it replaces is first renamed to ``.NAME.old-PID`` and removed after. On any
 failure or interruption Python sees, the temporary folder is removed and the previous result put back; a
 ``kill -9`` between the two renames leaves it as ``.NAME.old-PID``, which the next writer to take the lock
-puts back before anything else (``locks.put_back``). Which folders may be replaced, the lock and the
-leftovers are ``folders.py``'s.
+puts back before anything else (``locks.put_back``). Ctrl-C, SIGTERM or SIGHUP during the two renames waits
+until the new result is in place; from then on the result counts as written (``WRITTEN``), so an interrupt
+says so, and a ``.NAME.old-PID`` whose removal it stopped is left for the next writer to clean. Which folders
+may be replaced, the lock and the leftovers are ``folders.py``'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -32,6 +37,32 @@ from .folders import (  # noqa: F401  (guard_target, result_kind, … are used f
 from .reproduce import installed_versions  # what a manifest records, as `rerun` reads it back
 
 # --- writing ----------------------------------------------------------------------------------------
+
+WRITTEN: list[Path] = []  # the results this process has put in place, for the message of an interrupt (cli.py)
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then act on the first that came as its handler
+    would have (in the main thread only, where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, object]] = []
+    wanted = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append((signum, frame))) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum, frame in caught[:1]:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler != signal.SIG_IGN:  # the default action (or a handler set outside Python)
+                signal.raise_signal(signum)
+
 
 def check_target(out: str | Path, force: bool = False, *, kind: str | None = None,
                  protect: Iterable[str | Path] = ()) -> Path:
@@ -86,8 +117,11 @@ def _write(out: Path, write: Callable[[Path], None]) -> Path:
             while os.path.lexists(old):  # a leftover that could not be removed
                 n += 1
                 old = parent / f".{out.name}.old-{os.getpid()}-{n}"
-            os.rename(out, old)
-        os.rename(tmp, out)
+        with _interrupts_held():  # an interrupt here waits: the new result goes in whole, or the old stays
+            if old is not None:
+                os.rename(out, old)
+            os.rename(tmp, out)
+            WRITTEN.append(out)
     except BaseException as exc:
         _remove(tmp)
         if old is not None and not out.exists():

@@ -213,8 +213,8 @@ def interrupted_run(tmp_path, sig, when):
 def test_interrupted_run_leaves_a_whole_result_or_none(tmp_path, sig, when):
     code, err, out = interrupted_run(tmp_path, sig, when)
     assert leftovers(tmp_path) == [], f"temporary folders left: {leftovers(tmp_path)}"
-    if out.exists():
-        assert code == 0, err
+    if out.exists():  # finished, or interrupted once the result was in place (and said so)
+        assert code == 0 or (code == 130 and err == f"trustsim: interrupted; the result was written to {out}\n"), err
         assert_whole_result(out)
     else:
         assert code in (130, 128 + sig, -sig), (code, err)
@@ -393,3 +393,48 @@ def test_a_run_killed_between_its_renames_is_not_replaced_by_another_kind_withou
     assert code == 2 and len(err.splitlines()) == 2, err
     assert "put back from .res.old-" in err.splitlines()[0] and "holds a trustsim run result" in err, err
     assert result_bytes(out) == before and not list(tmp_path.glob(".res.old-*"))
+
+
+# --- Ctrl-C or SIGTERM once the new result is in place: it was written, and the command says so ---------------
+
+INTERRUPT_DURING_SWAP = """
+import os, shutil, signal, sys
+point, sig, argv = sys.argv[1], getattr(signal, sys.argv[2]), sys.argv[3:]
+real_rename, real_rmtree, renames = os.rename, shutil.rmtree, []
+
+def rename(src, dst):  # the signal just after the old result is moved aside, or just after the new one is in
+    real_rename(src, dst)
+    renames.append(src)
+    if (point, len(renames)) in (("between", 1), ("after", 2)):
+        os.kill(os.getpid(), sig)
+
+def rmtree(path, *a, **k):  # or as the old result, moved aside, is being removed
+    if point == "removing" and ".old-" in os.path.basename(path):
+        os.kill(os.getpid(), sig)
+    real_rmtree(path, *a, **k)
+
+os.rename, shutil.rmtree = rename, rmtree
+from trustsim.cli import main
+sys.exit(main(argv))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("point", ["between", "after", "removing"])
+def test_an_interrupt_during_the_swap_or_the_cleanup_says_the_new_result_was_written(tmp_path, capsys, sig, point):
+    """An interrupt between the renames waits until the new result is in; from then on it is written, and an
+    interrupt (the removal of the old one cut short, say) says so, not "nothing was written"."""
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    old = result_bytes(out)
+    proc = subprocess.run([sys.executable, "-c", INTERRUPT_DURING_SWAP, point, sig, "run", str(BASELINE), *TINY,
+                           "--seed", "2", "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == f"trustsim: interrupted; the result was written to {out}\n", proc.stderr
+    assert_whole_result(out)
+    assert result_bytes(out) != old and json.loads((out / "manifest.json").read_text())["seed"] == 2
+    assert not list(tmp_path.glob(".res.tmp-*"))
+    assert len(list(tmp_path.glob(".res.old-*"))) <= 1  # its removal cut short: the next writer removes it
+    assert run(capsys, out, "--seed", 3)[0] == 0
+    assert leftovers(tmp_path) == []
