@@ -154,6 +154,30 @@ def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole)
 
 
+def test_the_runs_reported_count_a_last_generation_the_budget_cut_short(tmp_path, capsys, monkeypatch):
+    """A budget of 100 runs out in generation 2 before half its particles are accepted: the generation is not kept,
+    but its runs were made, and the runs the command, calibration.md and the manifest report count them."""
+    import json
+
+    from trustsim.calibration import simulate
+    from trustsim.cli import main
+
+    made, real = [], simulate.Simulator.runs
+    monkeypatch.setattr(simulate.Simulator, "runs", lambda self, params, seeds: made.append(len(params)) or
+                        real(self, params, seeds))
+    path, out = small_file(tmp_path, budget=100), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]) == 0
+    printed = capsys.readouterr().out
+    info = json.loads((out / "manifest.json").read_text())
+    print(printed, info.get("cut_generation"))
+    assert sum(made) == 100 and info["runs"] == 100, (sum(made), info["runs"])
+    cut = info["cut_generation"]
+    assert cut["generation"] == 2 and cut["runs"] > 0
+    assert f"2 generations, 100 runs ({cut['runs']} in a last generation the budget cut short, not kept)" in printed
+    assert (f"100 market runs of a budget of 100 (run-noise estimate included; {cut['runs']} of them in generation 2,"
+            in (out / "calibration.md").read_text())
+
+
 def test_a_calibration_is_resumed_only_by_the_code_that_started_it(tmp_path, capsys):
     import json
 

@@ -114,3 +114,20 @@ def test_screening_says_how_many_points_lacked_a_target_and_were_given_its_mean(
     assert "trust 0" not in text
     complete = "\n".join(screening_lines(pd.DataFrame(rows).assign(filled=0)))
     assert "given the target's mean" not in complete
+
+
+def test_abc_smc_tells_of_the_runs_of_a_generation_the_budget_cut_short():
+    """Generation 1 accepts nothing (every run lacks the figure) until the budget is spent: it is not kept, and
+    ``on_cut`` is told of its runs, which no population's ``used`` counts."""
+    made = []
+
+    def simulate(theta, m, keys):
+        made.append(len(theta))
+        return np.where(keys[:, :1] >= 1, np.nan, theta)
+
+    problem = Problem(lo=np.array([0.0]), hi=np.array([1.0]), observed=np.array([0.5]), scale=np.array([0.1]),
+                      obs_sd=np.array([0.01]), simulate=simulate)
+    cut = []
+    pops, why = abc_smc(problem, Settings(population=20, budget=300, seed=2), on_cut=lambda t, n: cut.append((t, n)))
+    assert len(pops) == 1 and why == "budget" and cut == [(1, 300 - pops[-1].used)]
+    assert pops[-1].used + cut[0][1] == sum(made) == 300

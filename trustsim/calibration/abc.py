@@ -178,10 +178,10 @@ def _weights(z, m, prev: Population | None, problem: Problem, settings: Settings
 
 
 def run_generation(t: int, prev: Population | None, problem: Problem, settings: Settings, used: int,
-                   progress: Callable[[int], None] | None = None) -> tuple[Population | None, str | None]:
+                   progress: Callable[[int], None] | None = None) -> tuple[Population | None, str | None, int]:
     """Generation ``t``: proposals in batches until N are accepted. Returns the population (None when the
-    budget ran out before half of N were accepted; fewer than N when it ran out after) and why the calibration
-    stops after it (None: go on)."""
+    budget ran out before half of N were accepted; fewer than N when it ran out after), why the calibration
+    stops after it (None: go on) and the simulations so far, this generation's included (kept or not)."""
     n = settings.population
     if prev is None:
         eps = math.inf
@@ -199,7 +199,7 @@ def run_generation(t: int, prev: Population | None, problem: Problem, settings: 
         if left <= 0:  # the budget ends within the generation: keep it if half of it was accepted
             if n - need >= max(n // 2, 2):
                 break
-            return None, "budget"
+            return None, "budget", used
         size = int(min(max(math.ceil(need / rate * 1.1), need), left, max(20 * n, 1)))
         z, m = _propose(prev, problem, settings, rng, size)
         noise = rng.standard_normal((size, len(problem.observed))) * problem.obs_sd
@@ -222,7 +222,7 @@ def run_generation(t: int, prev: Population | None, problem: Problem, settings: 
     w = _weights(z, m, prev, problem, settings)
     pop = Population(t, from_logit(z, problem.lo, problem.hi).tolist(), m.tolist(), w.tolist(), dist.tolist(),
                      eps, proposed, used)
-    return pop, _stop_after(pop, problem, settings)
+    return pop, _stop_after(pop, problem, settings), used
 
 
 def prev_rate(pop: Population) -> float:
@@ -232,17 +232,22 @@ def prev_rate(pop: Population) -> float:
 
 def abc_smc(problem: Problem, settings: Settings, start: list[Population] = (), used: int = 0,
             on_generation: Callable[[Population], None] | None = None,
-            progress: Callable[[int], None] | None = None) -> tuple[list[Population], str]:
+            progress: Callable[[int], None] | None = None,
+            on_cut: Callable[[int, int], None] | None = None) -> tuple[list[Population], str]:
     """Run (the rest of) an ABC-SMC: returns every complete population and why it stopped. ``start``: the
-    populations a journal kept (resume); ``used``: simulations spent before the first generation."""
+    populations a journal kept (resume); ``used``: simulations spent before the first generation; ``on_cut(t,
+    n)``: told of generation ``t``, which the budget cut short and which is not kept, and the ``n`` simulations
+    it made (not in any population's ``used``)."""
     pops = list(start)
     if pops:
         used = pops[-1].used
     stop = _stop_after(pops[-1], problem, settings) if pops else None
     while stop is None:
         t = len(pops)
-        pop, stop = run_generation(t, pops[-1] if pops else None, problem, settings, used, progress)
+        pop, stop, spent = run_generation(t, pops[-1] if pops else None, problem, settings, used, progress)
         if pop is None:
+            if on_cut:
+                on_cut(t, spent - used)
             break
         pops.append(pop)
         used = pop.used

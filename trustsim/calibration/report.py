@@ -36,6 +36,7 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
                     calibration_file={"path": cal.source, "sha256": cal.sha256}, calibrate=cal.table,
                     budget=cal.spec.budget, calibration_seed=cal.spec.seed, workers=workers,
                     runs=int(tables["runs"]), stop=tables.get("stop", "screening only"),
+                    **({"cut_generation": tables["cut"]} if "cut" in tables else {}),
                     parameters=list(cal.keys),
                     prior={k: [a, b] for k, a, b in zip(cal.keys, cal.lo, cal.hi, strict=True)},
                     structures=[cal.structure_label(i) for i in range(len(cal.structures))],
@@ -51,6 +52,13 @@ def _f(x, digits=3) -> str:
         return str(x)
 
 
+def _cut_note(tables: dict) -> str:
+    """The runs of a last generation the budget cut short (not kept: fewer than half its particles accepted)."""
+    cut = tables.get("cut") or {}
+    return (f"; {cut['runs']} of them in generation {cut['generation']}, which the budget cut short before half "
+            f"its particles were accepted and which is not kept" if cut.get("runs") else "")
+
+
 def markdown(cal: Calibration, tables: dict, wall: float) -> str:
     """calibration.md: what was calibrated, how far it got, the posterior, the structures, the checks."""
     if "posterior" not in tables:
@@ -61,8 +69,9 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
     lines = [f"# Calibration of {cal.name}", "",
              f"ABC-SMC (docs/ODD.md, Calibration) from `{cal.source}` (sha256 {cal.sha256}): "
              f"{len(gens)} generations of {cal.spec.population} particles, "
-             f"{int(gens['runs_so_far'].iloc[-1])} market runs of a budget of {cal.spec.budget} "
-             f"(run-noise estimate included), stopped by {tables['stop']}, in {wall:.0f} s. Seed {cal.spec.seed}.",
+             f"{int(tables['runs'])} market runs of a budget of {cal.spec.budget} "
+             f"(run-noise estimate included{_cut_note(tables)}), stopped by {tables['stop']}, in {wall:.0f} s. "
+             f"Seed {cal.spec.seed}.",
              "", "Targets fitted (role calibrate): " + ", ".join(
                  f"{t.name} = {t.value:g} ± {t.sd:g}" + (f" ({t.source})" if t.source else "")
                  for t in cal.calibrate_targets) + ". Held out: "

@@ -230,13 +230,16 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     bar = Progress(f"calibrating {cal.name}", settings.budget, start[-1].used if start else 0, 0, quiet)
     problem.simulate.progress = lambda n: [bar.update(True) for _ in range(n)]
     problem.simulate.idle = bar.idle
+    cut = {"generation": None, "runs": 0}  # a last generation the budget cut short: its runs were made all the same
     try:
         pops, why = abc_smc(problem, settings, start=start,
-                            on_generation=lambda p: journal({"population": p.to_json()}))
+                            on_generation=lambda p: journal({"population": p.to_json()}),
+                            on_cut=lambda t, n: cut.update(generation=t, runs=n))
     finally:
         bar.close()
     tables.update(posterior_tables(cal, pops, why, noise, problem))
-    tables["runs"] = pops[-1].used + noise["runs"]
+    tables["runs"] = pops[-1].used + cut["runs"] + noise["runs"]
+    tables["cut"] = cut
     if predictive:
         tables["predictive"] = predictive_table(cal, pops[-1], Simulator(cal, executor, slots, measures, (PREDICTIVE,)),
                                                 slots, quiet)

@@ -84,8 +84,10 @@ def handle(args) -> int:
               + (", ".join(f"{k} ({v:.2f})" for k, v in chosen) or "none"))
         return 0
     gens = tables["generations"]
-    print(f"{safe_text(cal.name)}: {len(gens)} generations, {int(gens['runs_so_far'].iloc[-1])} runs in "
-          f"{tables['wall_seconds']:.0f} s (stopped by {tables['stop']}) → {safe_text(out, 400)}/")
+    cut = tables["cut"]["runs"]
+    print(f"{safe_text(cal.name)}: {len(gens)} generations, {int(tables['runs'])} runs"
+          + (f" ({cut} in a last generation the budget cut short, not kept)" if cut else "")
+          + f" in {tables['wall_seconds']:.0f} s (stopped by {tables['stop']}) → {safe_text(out, 400)}/")
     for _, p in tables["parameters"].iterrows():
         print(f"  {p.parameter}: median {p.q50:.4g} [{p.q05:.4g}, {p.q95:.4g}], shrinkage {p.shrinkage:.2f}")
     if len(tables["structures"]) > 1:
