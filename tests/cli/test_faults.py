@@ -429,7 +429,8 @@ def test_an_interrupt_during_the_swap_or_the_cleanup_says_the_new_result_was_wri
     old = result_bytes(out)
     proc = subprocess.run([sys.executable, "-c", INTERRUPT_DURING_SWAP, point, sig, "run", str(BASELINE), *TINY,
                            "--seed", "2", "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120,  # Ctrl-C as at a terminal, whatever this test's process inherited
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.returncode == 130, proc.stderr
     assert proc.stderr == f"trustsim: interrupted; the result was written to {out}\n", proc.stderr
     assert_whole_result(out)
