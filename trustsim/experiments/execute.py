@@ -1,6 +1,6 @@
-"""Running a sweep: the executors that carry runs, the progress line, the loop that keeps workers busy
-(:func:`finished_runs`), and its two consumers: :func:`run_sweep`, which journals each finished run into a
-folder, and :func:`sweep_tables`, which keeps the tables in memory for the Python API.
+"""Running a sweep: the executor that carries its runs (local ones: ``pool.py``), the progress line, the
+loop that keeps workers busy (:func:`finished_runs`), and its two consumers: :func:`run_sweep`, which journals
+each finished run into a folder, and :func:`sweep_tables`, which keeps the tables in memory for the Python API.
 
 Runs go to any ``concurrent.futures`` executor: this process, a local process pool, or a Dask
 cluster's executor. A run never raises: a failure becomes a row with status "error".
@@ -9,23 +9,15 @@ cluster's executor. A run never raises: a failure becomes a row with status "err
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
-import multiprocessing
 import os
-import select
-import signal
-import sys
-import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..capacity import check_sweep_memory
 from ..ensemble import batch_size
 from ..errors import ParamError
-from ..locks import pid_alive
 from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
@@ -33,10 +25,12 @@ from .analysis import runs_frame
 from .cluster import dask_executor, wait_told
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
+from .pool import die_with_parent, local_executor
 from .progress import Progress
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
 
-__all__ = ["FAIL_ENV", "metric_row", "run_batch", "run_one", "run_sweep", "sweep_tables"]
+__all__ = ["FAIL_ENV", "die_with_parent", "local_executor", "metric_row", "run_batch", "run_one", "run_sweep",
+           "sweep_tables"]
 
 
 def _shape(task: dict) -> tuple:
@@ -59,91 +53,6 @@ def batches(stream, size: int):
         if len(group) >= size:
             yield groups.pop(key)
     yield from groups.values()
-
-
-class InProcess:
-    """One worker: runs in this process, one at a time, in the same futures interface."""
-
-    def submit(self, fn, *args):
-        fut = Future()
-        fut.set_result(fn(*args))
-        return fut
-
-    def shutdown(self, wait=True, cancel_futures=False):
-        pass
-
-
-def die_with_parent(owner: int | None = None) -> None:
-    """Make this worker process end when ``owner`` (the process that made the pool; default: this
-    worker's parent) ends, even by ``kill -9``, which gives it no chance to stop its pool: a worker left
-    behind would hold 90 MB and a core for good. Used as the pool's ``initializer``.
-
-    A forked worker's parent is the owner: on Linux the kernel kills it when the parent dies
-    (``prctl(PR_SET_PDEATHSIG)``). Under a fork server (or spawn) the parent is the server, which itself
-    lives as long as any worker does, so a watcher thread waits for the owner itself to end: on a pidfd
-    where there is one (Linux), else by polling the owner and ``os.getppid()``."""
-    parent = os.getppid()
-    owner = owner or parent
-    if sys.platform == "linux" and owner == parent:
-        with contextlib.suppress(OSError, AttributeError):  # not everywhere: the watcher below still ends it
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
-    try:
-        pidfd = os.pidfd_open(owner)
-    except ProcessLookupError:  # the owner died before this worker got here
-        os._exit(1)
-    except (AttributeError, OSError):
-        pidfd = None
-    if owner == parent and os.getppid() != parent:
-        os._exit(1)
-
-    def watch() -> None:
-        if pidfd is not None:
-            select.select([pidfd], [], [])  # readable once the owner has ended
-        else:
-            while os.getppid() == parent and _running(owner):
-                time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="trustsim-owner-watch", daemon=True).start()
-
-
-def _running(pid: int) -> bool:
-    """Whether a process exists and has not ended (a zombie waiting to be reaped has ended)."""
-    if not pid_alive(pid):
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return True
-
-
-def local_executor(workers: int | None):
-    workers = workers or os.cpu_count() or 1
-    if workers == 1:
-        return InProcess(), 1
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent,
-                               initargs=(os.getpid(),))
-    pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
-    return pool, workers
-
-
-def _context():
-    """fork, which starts workers in milliseconds with trustsim already imported, where it is safe (Linux, a
-    single-threaded parent); otherwise a fork server that imports trustsim once. In practice trustsim's parent
-    has another thread by then (NumPy's BLAS starts one on import), so on Linux too the pool usually starts from
-    a fork server (the README says so)."""
-    try:
-        single = len(os.listdir("/proc/self/task")) == 1
-    except OSError:
-        single = False
-    if sys.platform == "linux" and single:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["trustsim.experiments.execute", "trustsim.model"])
-        return ctx
-    return None
 
 
 # --- the sweep ------------------------------------------------------------------------------------

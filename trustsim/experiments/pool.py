@@ -1,0 +1,106 @@
+"""The local executors runs go to: this process (:class:`InProcess`) or a pool of worker processes
+(:func:`local_executor`) that end with the process that made them (:func:`die_with_parent`)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from ..locks import pid_alive
+
+__all__ = ["die_with_parent", "local_executor"]
+
+
+class InProcess:
+    """One worker: runs in this process, one at a time, in the same futures interface."""
+
+    def submit(self, fn, *args):
+        fut = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+
+def die_with_parent(owner: int | None = None) -> None:
+    """Make this worker process end when ``owner`` (the process that made the pool; default: this
+    worker's parent) ends, even by ``kill -9``, which gives it no chance to stop its pool: a worker left
+    behind would hold 90 MB and a core for good. Used as the pool's ``initializer``.
+
+    A forked worker's parent is the owner: on Linux the kernel kills it when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``). Under a fork server (or spawn) the parent is the server, which itself
+    lives as long as any worker does, so a watcher thread waits for the owner itself to end: on a pidfd
+    where there is one (Linux), else by polling the owner and ``os.getppid()``."""
+    parent = os.getppid()
+    owner = owner or parent
+    if sys.platform == "linux" and owner == parent:
+        with contextlib.suppress(OSError, AttributeError):  # not everywhere: the watcher below still ends it
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    try:
+        pidfd = os.pidfd_open(owner)
+    except ProcessLookupError:  # the owner died before this worker got here
+        os._exit(1)
+    except (AttributeError, OSError):
+        pidfd = None
+    if owner == parent and os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])  # readable once the owner has ended
+        else:
+            while os.getppid() == parent and _running(owner):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="trustsim-owner-watch", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and has not ended (a zombie waiting to be reaped has ended)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def local_executor(workers: int | None):
+    """``workers`` local workers (None: one per core) and their number: this process alone for one, else a pool
+    whose workers have started."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        return InProcess(), 1
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+    pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
+    return pool, workers
+
+
+def _context():
+    """fork, which starts workers in milliseconds with trustsim already imported, where it is safe (Linux, a
+    single-threaded parent); otherwise a fork server that imports trustsim once. In practice trustsim's parent
+    has another thread by then (NumPy's BLAS starts one on import), so on Linux too the pool usually starts from
+    a fork server (the README says so)."""
+    try:
+        single = len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        single = False
+    if sys.platform == "linux" and single:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["trustsim.experiments.execute", "trustsim.model"])
+        return ctx
+    return None
