@@ -6,6 +6,7 @@ is left behind, and nothing that is not a trustsim result is overwritten without
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -439,3 +440,97 @@ def test_an_interrupt_during_the_swap_or_the_cleanup_says_the_new_result_was_wri
     assert len(list(tmp_path.glob(".res.old-*"))) <= 1  # its removal cut short: the next writer removes it
     assert run(capsys, out, "--seed", 3)[0] == 0
     assert leftovers(tmp_path) == []
+
+
+# --- a sweep on local worker processes, interrupted: one line, exit 130, a journal --resume finishes ---------------
+
+# runs of 20,000 steps, some 20 s each: an interrupted sweep that waited for the runs its workers hold would show
+LONG_SWEEP = (f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 20000\n[market]\nbuyers = 40\nsuppliers = 6\n'
+              '[sweep]\ndesign = "grid"\nreplications = 2\nseed = 3\n'
+              '[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n')
+
+
+def _processes() -> list[tuple[int, int, int, str, bytes]]:
+    """Every process as (pid, parent pid, process group, state, command line), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state, ppid, pgid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+                found.append((int(entry.name), int(ppid), int(pgid), state, (entry / "cmdline").read_bytes()))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def _fork_servers(pid: int) -> list[int]:
+    return [p for p, ppid, _, _, cmd in _processes() if ppid == pid and b"forkserver" in cmd]
+
+
+MOMENTS = {  # when the signal comes, each a wait for that moment
+    "running": lambda proc, out: (out / "journal.jsonl").exists(),  # the runs handed to the workers
+}
+
+
+def interrupted_sweep(tmp_path: Path, moment: str, group: bool):
+    """Start ``trustsim sweep`` on two local workers in a session of its own, as a terminal's foreground job, and send
+    it SIGINT at ``moment``: to its whole process group (``group``: Ctrl-C at a terminal) or to it alone
+    (``kill -INT``). Returns its exit status, standard error, the seconds it took to end after the signal, and its
+    results folder."""
+    path, out = tmp_path / "long.toml", tmp_path / "out"
+    path.write_text(LONG_SWEEP)
+    script = Path(sys.executable).with_name("trustsim")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "trustsim"]
+    proc = subprocess.Popen([*launcher, "sweep", str(path), "--workers", "2", "--batch", "1", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not MOMENTS[moment](proc, out):
+        time.sleep(0.002)
+    if moment == "running":
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.communicate()
+    t0 = time.monotonic()
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc.returncode, err, time.monotonic() - t0, out, proc.pid
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize(("moment", "group"), [("running", False), ("running", True)],
+                         ids=["running-kill", "running-ctrl-c"])
+def test_an_interrupted_sweep_ends_at_once_in_one_line_and_leaves_a_journal_to_resume(tmp_path, moment, group):
+    """Ctrl-C (or ``kill -INT``) on a sweep over local workers, whenever it comes: the sweep's one line and exit
+    status 130, no traceback of a worker or of the fork server that starts them, an end within seconds (before,
+    ``kill -INT`` waited for every run handed to the workers, minutes), no worker left, and a journal that --resume
+    reads (every line a finished run)."""
+    code, err, took, out, pgid = interrupted_sweep(tmp_path, moment, group)
+    print(f"{moment} group={group}: status {code} after {took:.1f} s\n{err}")
+    # 130, or killed by SIGINT (which a shell reports as 130): CPython ends so when Ctrl-C lands in a string exec
+    # while `python -m` imports, even if caught (its unhandled_keyboard_interrupt flag)
+    assert code in (130, -signal.SIGINT), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("trustsim: interrupted"), err
+    assert took < 10, f"{took:.1f} s to end after the signal"
+    if (out / "sweep.json").exists():
+        from trustsim.experiments import read_journal
+
+        kept = len(read_journal(out / "journal.jsonl"))
+        assert f"{kept} finished runs are kept" in err and "--resume" in err, err
+    else:
+        assert "nothing was written" in err, err
+    assert _ours(tmp_path) == []
+    deadline = time.monotonic() + 10
+    while (left := [p for p, _, g, state, _ in _processes() if g == pgid and state != "Z"]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    assert left == [], "processes of the sweep left"

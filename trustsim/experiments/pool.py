@@ -1,5 +1,6 @@
 """The local executors runs go to: this process (:class:`InProcess`) or a pool of worker processes
-(:func:`local_executor`) that end with the process that made them (:func:`die_with_parent`)."""
+(:func:`local_executor`) that end with the process that made them (:func:`die_with_parent`), and are ended at once
+when a sweep stops early."""
 
 from __future__ import annotations
 
@@ -78,14 +79,31 @@ def _running(pid: int) -> bool:
 
 def local_executor(workers: int | None):
     """``workers`` local workers (None: one per core) and their number: this process alone for one, else a pool
-    whose workers have started."""
+    whose workers have started (:class:`_Pool`); interrupted while they start, the pool is ended first."""
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         return InProcess(), 1
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent,
-                               initargs=(os.getpid(),))
-    pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
+    pool = _Pool(max_workers=workers, mp_context=_context(), initializer=die_with_parent, initargs=(os.getpid(),))
+    try:
+        pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     return pool, workers
+
+
+class _Pool(ProcessPoolExecutor):
+    """The local process pool. Shut down without waiting and with its pending runs cancelled (Ctrl-C, a failure),
+    it ends its workers at once: else Python's exit waited for every batch already handed to them, to throw their
+    runs away, and a sweep stopped by ``kill -INT`` or SIGTERM lived on for minutes."""
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        """``ProcessPoolExecutor.shutdown``; without ``wait`` and with ``cancel_futures``, the workers killed too."""
+        workers = list((getattr(self, "_processes", None) or {}).values()) if cancel_futures and not wait else []
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        for process in workers:
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
 
 
 def _context():
