@@ -467,16 +467,18 @@ def _fork_servers(pid: int) -> list[int]:
     return [p for p, ppid, _, _, cmd in _processes() if ppid == pid and b"forkserver" in cmd]
 
 
-MOMENTS = {  # when the signal comes, each a wait for that moment
-    "running": lambda proc, out: (out / "journal.jsonl").exists(),  # the runs handed to the workers
+MOMENTS = {  # when the signal comes: a wait for that moment, then the seconds after it
+    "server-starting": (lambda proc, out: _fork_servers(proc.pid) != [], 0.0),  # the sweep waits for a first worker
+    "server-importing": (lambda proc, out: _fork_servers(proc.pid) != [], 0.3),  # … which imports trustsim first
+    "running": (lambda proc, out: (out / "journal.jsonl").exists(), 0.5),  # the runs handed to the workers
 }
 
 
 def interrupted_sweep(tmp_path: Path, moment: str, group: bool):
     """Start ``trustsim sweep`` on two local workers in a session of its own, as a terminal's foreground job, and send
     it SIGINT at ``moment``: to its whole process group (``group``: Ctrl-C at a terminal) or to it alone
-    (``kill -INT``). Returns its exit status, standard error, the seconds it took to end after the signal, and its
-    results folder."""
+    (``kill -INT``). Returns its exit status, standard error, the seconds it took to end after the signal, its
+    results folder and its process group."""
     path, out = tmp_path / "long.toml", tmp_path / "out"
     path.write_text(LONG_SWEEP)
     script = Path(sys.executable).with_name("trustsim")
@@ -484,11 +486,15 @@ def interrupted_sweep(tmp_path: Path, moment: str, group: bool):
     proc = subprocess.Popen([*launcher, "sweep", str(path), "--workers", "2", "--batch", "1", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+    came, after = MOMENTS[moment]
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None and not MOMENTS[moment](proc, out):
+    while time.monotonic() < deadline and proc.poll() is None and not came(proc, out):
         time.sleep(0.002)
-    if moment == "running":
-        time.sleep(0.5)
+    if proc.poll() is None and not came(proc, out):  # workers that start by fork here: no fork server to wait for
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.skip(f"the moment '{moment}' never came")
+    time.sleep(after)
     assert proc.poll() is None, proc.communicate()
     t0 = time.monotonic()
     if group:
@@ -504,13 +510,16 @@ def interrupted_sweep(tmp_path: Path, moment: str, group: bool):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-@pytest.mark.parametrize(("moment", "group"), [("running", False), ("running", True)],
-                         ids=["running-kill", "running-ctrl-c"])
+@pytest.mark.parametrize(("moment", "group"), [
+    ("server-starting", False), ("server-importing", True),
+    ("running", False), ("running", True)], ids=lambda v: {True: "ctrl-c", False: "kill"}.get(v, v))
 def test_an_interrupted_sweep_ends_at_once_in_one_line_and_leaves_a_journal_to_resume(tmp_path, moment, group):
     """Ctrl-C (or ``kill -INT``) on a sweep over local workers, whenever it comes: the sweep's one line and exit
     status 130, no traceback of a worker or of the fork server that starts them, an end within seconds (before,
     ``kill -INT`` waited for every run handed to the workers, minutes), no worker left, and a journal that --resume
-    reads (every line a finished run)."""
+    reads (every line a finished run). Before, a signal while the fork server imported trustsim printed its
+    KeyboardInterrupt, and one while the sweep waited for its first worker left that worker to find the pool's
+    semaphores gone with the sweep: "FileNotFoundError" in SemLock._rebuild, with a traceback, after the line."""
     code, err, took, out, pgid = interrupted_sweep(tmp_path, moment, group)
     print(f"{moment} group={group}: status {code} after {took:.1f} s\n{err}")
     # 130, or killed by SIGINT (which a shell reports as 130): CPython ends so when Ctrl-C lands in a string exec
@@ -518,7 +527,7 @@ def test_an_interrupted_sweep_ends_at_once_in_one_line_and_leaves_a_journal_to_r
     assert code in (130, -signal.SIGINT), err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert err.startswith("trustsim: interrupted"), err
-    assert took < 10, f"{took:.1f} s to end after the signal"
+    assert took < 15, f"{took:.1f} s to end after the signal"  # a start-up's at most, not a run's
     if (out / "sweep.json").exists():
         from trustsim.experiments import read_journal
 

@@ -1,6 +1,6 @@
 """The local executors runs go to: this process (:class:`InProcess`) or a pool of worker processes
-(:func:`local_executor`) that end with the process that made them (:func:`die_with_parent`), and are ended at once
-when a sweep stops early."""
+(:func:`local_executor`) that end with the process that made them (:func:`die_with_parent`), ignore a terminal's
+Ctrl-C (the sweep's process handles it), and are ended at once when a sweep stops early."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import forkserver, resource_tracker
 
 from ..locks import pid_alive
 
@@ -83,7 +84,10 @@ def local_executor(workers: int | None):
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         return InProcess(), 1
-    pool = _Pool(max_workers=workers, mp_context=_context(), initializer=die_with_parent, initargs=(os.getpid(),))
+    ctx = _context()
+    if ctx is not None and ctx.get_start_method() == "forkserver":
+        _start_fork_server()
+    pool = _Pool(max_workers=workers, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),))
     try:
         pool.submit(os.getpid).result()  # start the workers now, before a progress bar starts its thread
     except BaseException:
@@ -93,9 +97,15 @@ def local_executor(workers: int | None):
 
 
 class _Pool(ProcessPoolExecutor):
-    """The local process pool. Shut down without waiting and with its pending runs cancelled (Ctrl-C, a failure),
-    it ends its workers at once: else Python's exit waited for every batch already handed to them, to throw their
-    runs away, and a sweep stopped by ``kill -INT`` or SIGTERM lived on for minutes."""
+    """The local process pool. A submission may start a worker: it holds the signals that interrupt a command
+    meanwhile (:func:`_signals_held`). Shut down without waiting and with its pending runs cancelled (Ctrl-C, a
+    failure), it ends its workers at once: else Python's exit waited for every batch already handed to them, to
+    throw their runs away, and a sweep stopped by ``kill -INT`` or SIGTERM lived on for minutes."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        """``ProcessPoolExecutor.submit``, with SIGINT, SIGTERM and SIGHUP held until it returns."""
+        with _signals_held():
+            return super().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         """``ProcessPoolExecutor.shutdown``; without ``wait`` and with ``cancel_futures``, the workers killed too."""
@@ -122,3 +132,58 @@ def _context():
         ctx.set_forkserver_preload(["trustsim.experiments.execute", "trustsim.model"])
         return ctx
     return None
+
+
+def _start_fork_server() -> None:
+    """Start this process's fork server, if it is not running, with SIGINT blocked, as CPython starts its resource
+    tracker: the server and every worker it forks keep it blocked, so a terminal's Ctrl-C, which reaches the whole
+    foreground group, raises no KeyboardInterrupt in them (the server ignores SIGINT only once it has imported its
+    preload, and hands its workers the handler it had before). The resource tracker is started first: starting, it
+    unblocks SIGINT. A Ctrl-C meanwhile reaches this process a moment later."""
+    resource_tracker.ensure_running()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _worker_start(owner: int) -> None:
+    """A pool worker's ``initializer``: Ctrl-C ignored (the sweep's process handles it and ends the workers) and
+    SIGTERM and SIGHUP left to end it quietly (a forked worker had the command's handlers, which raise
+    KeyboardInterrupt, and so a traceback); then :func:`die_with_parent`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    die_with_parent(owner)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT, and SIGTERM and SIGHUP where they interrupt too (``cli``), held until the block ends, then raised as
+    they would have been; a second one is raised at once (a start that hangs). Interrupted while it started a
+    worker, a sweep ended with the worker's request sent and not taken: the fork server's child then found the
+    queues' semaphores gone with the sweep and printed a traceback after the sweep's line. Only the main thread
+    runs Python's signal handlers; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP"))
+              if sig is not None and callable(signal.getsignal(sig))}
+    got: list[int] = []
+
+    def hold(signum, frame):
+        if got:
+            before[signum](signum, frame)
+        got.append(signum)
+
+    for sig in before:
+        signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    if got:
+        before[got[0]](got[0], None)
