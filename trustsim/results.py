@@ -12,15 +12,13 @@ may be replaced, the lock and the leftovers are ``folders.py``'s.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import tempfile
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from . import interrupts
 from .errors import ParamError, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
     _remove,
@@ -39,29 +37,6 @@ from .reproduce import installed_versions  # what a manifest records, as `rerun`
 # --- writing ----------------------------------------------------------------------------------------
 
 WRITTEN: list[Path] = []  # the results this process has put in place, for the message of an interrupt (cli.py)
-
-
-@contextlib.contextmanager
-def _interrupts_held():
-    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then act on the first that came as its handler
-    would have (in the main thread only, where Python runs signal handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[tuple[int, object]] = []
-    wanted = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append((signum, frame))) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for signum, frame in caught[:1]:
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, frame)
-            elif handler != signal.SIG_IGN:  # the default action (or a handler set outside Python)
-                signal.raise_signal(signum)
 
 
 def check_target(out: str | Path, force: bool = False, *, kind: str | None = None,
@@ -117,7 +92,7 @@ def _write(out: Path, write: Callable[[Path], None]) -> Path:
             while os.path.lexists(old):  # a leftover that could not be removed
                 n += 1
                 old = parent / f".{out.name}.old-{os.getpid()}-{n}"
-        with _interrupts_held():  # an interrupt here waits: the new result goes in whole, or the old stays
+        with interrupts.held():  # an interrupt here waits: the new result goes in whole, or the old stays
             if old is not None:
                 os.rename(out, old)
             os.rename(tmp, out)

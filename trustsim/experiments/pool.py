@@ -16,6 +16,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import forkserver, resource_tracker
 
+from .. import interrupts
 from ..locks import pid_alive
 
 __all__ = ["die_with_parent", "local_executor"]
@@ -98,13 +99,13 @@ def local_executor(workers: int | None):
 
 class _Pool(ProcessPoolExecutor):
     """The local process pool. A submission may start a worker: it holds the signals that interrupt a command
-    meanwhile (:func:`_signals_held`). Shut down without waiting and with its pending runs cancelled (Ctrl-C, a
+    meanwhile (``interrupts.held``). Shut down without waiting and with its pending runs cancelled (Ctrl-C, a
     failure), it ends its workers at once: else Python's exit waited for every batch already handed to them, to
     throw their runs away, and a sweep stopped by ``kill -INT`` or SIGTERM lived on for minutes."""
 
     def submit(self, fn, /, *args, **kwargs):
         """``ProcessPoolExecutor.submit``, with SIGINT, SIGTERM and SIGHUP held until it returns."""
-        with _signals_held():
+        with interrupts.held():
             return super().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
@@ -157,33 +158,3 @@ def _worker_start(owner: int) -> None:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     die_with_parent(owner)
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """SIGINT, and SIGTERM and SIGHUP where they interrupt too (``cli``), held until the block ends, then raised as
-    they would have been; a second one is raised at once (a start that hangs). Interrupted while it started a
-    worker, a sweep ended with the worker's request sent and not taken: the fork server's child then found the
-    queues' semaphores gone with the sweep and printed a traceback after the sweep's line. Only the main thread
-    runs Python's signal handlers; elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = {sig: signal.getsignal(sig) for sig in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP"))
-              if sig is not None and callable(signal.getsignal(sig))}
-    got: list[int] = []
-
-    def hold(signum, frame):
-        if got:
-            before[signum](signum, frame)
-        got.append(signum)
-
-    for sig in before:
-        signal.signal(sig, hold)
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
-    if got:
-        before[got[0]](got[0], None)
