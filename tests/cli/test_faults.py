@@ -543,3 +543,28 @@ def test_an_interrupted_sweep_ends_at_once_in_one_line_and_leaves_a_journal_to_r
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     assert left == [], "processes of the sweep left"
+
+
+def test_a_pool_whose_worker_was_killed_in_the_middle_of_sending_its_runs_ends(tmp_path):
+    """An interrupted or failed sweep kills its workers; one killed while it sent its runs left half a message in the
+    results pipe, the pool's manager thread waited for the rest for ever, and the sweep hung at exit after its line.
+    Here the half message is written from the pool's own end of the pipe, as a killed worker leaves it."""
+    import struct
+    import threading
+
+    from trustsim.experiments.pool import local_executor
+
+    pool, _ = local_executor(2)
+    pool.submit(time.sleep, 60)
+    manager, writer = pool._executor_manager_thread, pool._result_queue._writer
+    os.write(writer.fileno(), struct.pack("!i", 100_000) + bytes(10))  # 100 000 bytes announced, 10 sent
+    time.sleep(0.5)  # the manager thread reads the 10 and waits for the rest
+    try:
+        assert manager.is_alive() and isinstance(manager, threading.Thread)
+        pool.shutdown(wait=False, cancel_futures=True)
+        manager.join(15)
+        assert not manager.is_alive(), "the pool's manager thread still waits for the rest of a cut message"
+    finally:
+        while manager.is_alive():  # without the fix: end it here, or this test's process would hang at exit
+            os.write(writer.fileno(), bytes(1 << 16))
+            manager.join(0.5)

@@ -111,10 +111,29 @@ class _Pool(ProcessPoolExecutor):
     def shutdown(self, wait=True, *, cancel_futures=False):
         """``ProcessPoolExecutor.shutdown``; without ``wait`` and with ``cancel_futures``, the workers killed too."""
         workers = list((getattr(self, "_processes", None) or {}).values()) if cancel_futures and not wait else []
+        manager, results = getattr(self, "_executor_manager_thread", None), getattr(self, "_result_queue", None)
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
         for process in workers:
             with contextlib.suppress(OSError, ValueError):
                 process.kill()
+        if workers and manager is not None and results is not None:
+            _complete_a_cut_message(manager, results)
+
+
+def _complete_a_cut_message(manager: threading.Thread, results) -> None:
+    """A worker killed while it sent its runs leaves half a message in the results pipe, and the pool's manager
+    thread reads on for the rest for ever; Python's exit, which joins that thread, then hung (after the command's
+    line). While the thread lives, bytes written into the pipe from this end (the pool keeps it open) complete the
+    message: the thread finds it unreadable, takes the pool for broken (its runs are thrown away anyway) and ends.
+    From a daemon thread, which a pipe already full cannot keep from exiting."""
+    def feed():
+        while manager.is_alive():
+            manager.join(0.5)
+            if manager.is_alive():
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    os.write(results._writer.fileno(), bytes(1 << 16))
+
+    threading.Thread(target=feed, name="trustsim-pool-unblock", daemon=True).start()
 
 
 def _context():
