@@ -568,3 +568,64 @@ def test_a_pool_whose_worker_was_killed_in_the_middle_of_sending_its_runs_ends(t
         while manager.is_alive():  # without the fix: end it here, or this test's process would hang at exit
             os.write(writer.fileno(), bytes(1 << 16))
             manager.join(0.5)
+
+
+# --- the pattern suite on local worker processes, interrupted: its one line, exit 130, at once ----------------------
+
+def interrupted_patterns(tmp_path: Path, group: bool, limit: float):
+    """Start ``trustsim patterns`` on two local workers as :func:`interrupted_sweep` starts a sweep, and send it
+    SIGINT once its workers have had a second of runs. Returns its exit status, standard error, the seconds it took
+    to end after the signal (None: it had not ended within ``limit`` and was killed) and its process group."""
+    script = Path(sys.executable).with_name("trustsim")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "trustsim"]
+    # the suite's 30 seeds: batches of some 300 runs, 15 to 30 s each, of which the two workers hold three at a time
+    # (a small count would make batches too small to show a pool that finishes its batches)
+    proc = subprocess.Popen([*launcher, "patterns", "--seeds", "30", "--workers", "2", "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+    deadline = time.monotonic() + 60
+
+    def workers() -> int:  # the pool's, once started: the children of its fork server (forked, the command's)
+        servers = _fork_servers(proc.pid)
+        return sum(state != "Z" and (ppid in servers or ppid == proc.pid and b"multiprocessing" not in cmd)
+                   for _, ppid, _, state, cmd in _processes())
+
+    while time.monotonic() < deadline and proc.poll() is None and workers() < 2:
+        time.sleep(0.01)
+    time.sleep(1.0)
+    assert proc.poll() is None, proc.communicate()
+    t0 = time.monotonic()
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=limit)
+        took = time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        took = None
+    return proc.returncode, err, took, proc.pid
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("group", [False, True], ids=["kill", "ctrl-c"])
+def test_an_interrupted_pattern_suite_ends_at_once_in_one_line(tmp_path, group):
+    """Ctrl-C (or ``kill -INT``) on ``trustsim patterns`` while its workers run: its one line, exit status 130,
+    within seconds, no worker left and no folder. Before, the suite's own pool was left running: Python's exit
+    waited for the batches handed to its workers (`kill -INT` 26 s after the signal), and at a terminal the
+    workers caught the Ctrl-C in the batch they held and went on with the next (14 s)."""
+    code, err, took, pgid = interrupted_patterns(tmp_path, group, limit=10)
+    print(f"group={group}: status {code} after {took} s\n{err}")
+    assert took is not None, "not ended 10 s after the signal"
+    assert err.splitlines() == ["trustsim: interrupted; nothing was written"], err
+    assert code == 130, err
+    assert not (tmp_path / "out").exists() and _ours(tmp_path) == []
+    deadline = time.monotonic() + 5
+    while (left := [p for p, _, g, state, _ in _processes() if g == pgid and state != "Z"]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    assert left == [], "processes of the suite left"

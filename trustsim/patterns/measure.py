@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed
 
 import numpy as np
 
 from ..ensemble import Ensemble, batch_size
-from ..experiments.execute import die_with_parent
+from ..experiments.pool import local_executor
 from ..members import batch_key
 from ..metrics import BUSINESS_STEPS, COLUMN_NAMES
 from ..params import Params
@@ -163,17 +162,26 @@ def run_all(base: Params, seeds: int, workers: int | None = None, names=None, pr
     slots = workers or os.cpu_count() or 1
     size = batch_size(base, len(jobs), slots)
     batches = [g[i: i + size] for g in groups.values() for i in range(0, len(g), size)]
-    if workers == 1:
-        results = map(_measure_batch, batches)
-    else:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                                   initializer=die_with_parent, initargs=(os.getpid(),))  # none outlives the suite
-        results = pool.map(_measure_batch, batches)
-    for batch in results:
-        for name, seed, fig in batch:
-            out[name][seed - first] = fig
-            if progress:
-                progress(1)
-    if workers != 1:
-        pool.shutdown()
+    if slots == 1:
+        for batch in map(_measure_batch, batches):  # one at a time, here: the progress moves run by run
+            _keep(out, batch, first, progress)
+        return out
+    # the sweep's pool: workers that ignore Ctrl-C and end with this process, all killed at once when it is
+    # interrupted (else Python's exit waited for every batch handed to them); the results go by name and seed,
+    # so the order they come in changes nothing
+    executor, _ = local_executor(slots)
+    try:
+        for fut in as_completed([executor.submit(_measure_batch, batch) for batch in batches]):
+            _keep(out, fut.result(), first, progress)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown()
     return out
+
+
+def _keep(out: dict, batch: list, first: int, progress) -> None:
+    for name, seed, fig in batch:
+        out[name][seed - first] = fig
+        if progress:
+            progress(1)
