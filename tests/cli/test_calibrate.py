@@ -266,10 +266,17 @@ def test_screening_names_the_parameters_each_target_moves(tmp_path, capsys):
     assert (out / "figures" / "screening.png").exists() and not (out / "posterior.parquet").exists()
 
 
-@pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"), (["--screen", "6"], "power of 2"),
+@pytest.mark.parametrize("args, needle", [(["--seed", "-3"], "--seed"),
+                                          (["--screen", "12"], "--screen: 12 is not a power of 2"),
                                           (["--screen", "0"], "--screen: 0 must be at least 1"),
+                                          # as a sweep's sobol samples: fewer give meaningless indices
+                                          (["--screen", "4"], "--screen: 4 is too few base samples for Sobol "
+                                                              "indices: their bootstrap intervals need at least 8 "
+                                                              "(e.g. --screen 32)"),
+                                          (["--screen", "1"], "--screen: 1 is too few base samples"),
+                                          (["--screen", "2"], "--screen: 2 is too few base samples"),
                                           (["--check-coverage", "-1"], "--check-coverage"),
-                                          (["--screen", "2", "--check-coverage", "2"],
+                                          (["--screen", "8", "--check-coverage", "2"],
                                            "--check-coverage: a screening calibrates nothing"),
                                           (["--budget", "100"], "--budget: 100 runs do not cover the run-noise "
                                                                 "estimate and one generation: at least 212"),
@@ -289,7 +296,7 @@ def test_a_bad_option_is_one_line_and_exit_2_with_nothing_written(tmp_path, caps
 
 
 @pytest.mark.parametrize("missing, args, needle", [
-    ("SALib", ["--screen", "2"], '--screen: the sobol design needs SALib: pip install "trustsim[salib]"'),
+    ("SALib", ["--screen", "8"], '--screen: the sobol design needs SALib: pip install "trustsim[salib]"'),
     ("distributed", ["--dask", "local"], '--dask: needs Dask distributed: pip install "trustsim[dask]"'),
 ])
 def test_a_missing_optional_library_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, monkeypatch,
@@ -313,7 +320,7 @@ def test_a_screening_with_a_root_seed_of_0_gives_the_same_intervals_twice(tmp_pa
     tables = []
     for name in ("a", "b"):
         out = tmp_path / name
-        assert main(["calibrate", str(small_file(tmp_path)), "--screen", "2", "--seed", "0", "--out", str(out),
+        assert main(["calibrate", str(small_file(tmp_path)), "--screen", "8", "--seed", "0", "--out", str(out),
                      "--workers", "1", "--quiet"]) == 0
         tables.append((out / "screening.csv").read_text())
     capsys.readouterr()
@@ -328,7 +335,7 @@ def test_force_leaves_none_of_the_old_calibrations_figures(tmp_path, capsys):
     from trustsim.cli import main
 
     path, out = small_file(tmp_path), tmp_path / "cal"
-    assert main(["calibrate", str(path), "--screen", "2", "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main(["calibrate", str(path), "--screen", "8", "--out", str(out), "--workers", "1", "--quiet"]) == 0
     assert (out / "figures" / "screening.png").exists()
     assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive",
                  "--force"]) == 0

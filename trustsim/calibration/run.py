@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
-from ..experiments.design import needs_salib
+from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..experiments.progress import Progress
@@ -149,7 +149,9 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     pandas DataFrames: ``posterior`` (one row per particle of every generation), ``predictive``, ``coverage``
     (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
     ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
-    samples), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
+    samples, a power of 2 from 8 as in a sweep), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
+    if screen and (fault := sobol_samples_fault(screen, "--screen {}", 32)):
+        raise ParamError("--screen", None, fault)
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
     if budget is not None and not (isinstance(budget, int) and budget >= 10):

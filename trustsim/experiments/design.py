@@ -40,6 +40,18 @@ ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
 DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
 
 
+def sobol_samples_fault(samples: int, example: str, typical: int) -> str | None:
+    """What is wrong with ``samples`` Sobol base samples (a sweep's ``samples``, ``calibrate --screen``), or None;
+    ``example`` shows a number as the user would give it (``"samples = {}"``), ``typical`` one to suggest."""
+    if samples < MIN_SOBOL_SAMPLES:
+        return (f"{samples} is too few base samples for Sobol indices: their bootstrap intervals need at least "
+                f"{MIN_SOBOL_SAMPLES} (e.g. {example.format(typical)})")
+    if samples & (samples - 1):
+        return (f"{samples} is not a power of 2, which Sobol sequences need "
+                f"(e.g. {example.format(1 << samples.bit_length())})")
+    return None
+
+
 @dataclass(frozen=True)
 class Factor:
     """A swept parameter (``group.name``): its grid values, or its range and type for a sampled design."""
@@ -132,12 +144,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
             raise err("samples", f"the {design} design needs samples (e.g. samples = 64)")
         if not is_int(samples) or not 1 <= samples <= 10_000_000:
             raise err("samples", f"expected a whole number from 1 to 10000000, got {samples!r}")
-        if design == "sobol" and samples < MIN_SOBOL_SAMPLES:
-            raise err("samples", f"{samples} is too few base samples for Sobol indices: their bootstrap intervals "
-                                 f"need at least {MIN_SOBOL_SAMPLES} (e.g. samples = 256)")
-        if design == "sobol" and samples & (samples - 1):
-            raise err("samples", f"{samples} is not a power of 2, which Sobol sequences need "
-                                 f"(e.g. {1 << samples.bit_length()})")
+        if design == "sobol" and (fault := sobol_samples_fault(samples, "samples = {}", 256)):
+            raise err("samples", fault)
     seed = table.get("seed", base.run.seed)
     if not is_int(seed) or not 0 <= seed <= 2**63 - 1:
         raise err("seed", f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
