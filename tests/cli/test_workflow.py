@@ -168,7 +168,7 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
 
 def test_rerun_with_no_original_beside_the_manifest_has_verified_nothing(tmp_path, capsys, replications):
     """Only the manifest left: the result is made again, but nothing was compared, so it is not a pass (exit 1,
-    one line naming what is missing); one original left is compared as before."""
+    one line naming what is missing)."""
     assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
     for name in ("timeseries.csv", "summary.json", "buyers.csv"):
         (tmp_path / "orig" / name).unlink()
@@ -178,14 +178,27 @@ def test_rerun_with_no_original_beside_the_manifest_has_verified_nothing(tmp_pat
     assert "timeseries.csv, summary.json, buyers.csv" in err and "orig/manifest.json" in err.replace("\\", "/")
     assert out.count("no original beside the manifest to compare with") == 3
     assert (tmp_path / "again" / "summary.json").is_file()  # made again all the same
-    shutil.copy(tmp_path / "again" / "summary.json", tmp_path / "orig" / "summary.json")
-    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
-    assert code == 0 and "summary.json: byte-identical" in out and err == "", out + err
     shutil.copytree(replications, tmp_path / "reps")  # replications alike
     for name in ("replications.csv", "summary.json", "bands.csv"):
         (tmp_path / "reps" / name).unlink()
     code, out, err = run_cli(capsys, "rerun", tmp_path / "reps", "--out", tmp_path / "r2", "--workers", 1, "--quiet")
     assert code == 1 and "not verified" in err and "replications.csv, summary.json, bands.csv" in err, out + err
+
+
+def test_rerun_with_one_original_missing_has_not_verified_it(tmp_path, capsys):
+    """The run's buyers.csv deleted: the other tables are compared and said to match, but the rerun is not a pass
+    (exit 1, one line naming the table it could not compare); with it back, every table matches (exit 0)."""
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    shutil.move(tmp_path / "orig" / "buyers.csv", tmp_path / "buyers.csv")
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    assert code == 1, out + err
+    assert len(err.splitlines()) == 1 and err.startswith("not verified: buyers.csv: no original beside"), err
+    assert "timeseries.csv" not in err and "summary.json" not in err, err
+    assert "timeseries.csv: byte-identical" in out and "summary.json: byte-identical" in out, out
+    assert "buyers.csv: no original beside the manifest to compare with" in out, out
+    shutil.move(tmp_path / "buyers.csv", tmp_path / "orig" / "buyers.csv")
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again", "--force")
+    assert code == 0 and out.count("byte-identical") == 3 and err == "", out + err
 
 
 def test_a_manifest_records_the_codes_digest_and_rerun_names_other_code(tmp_path, capsys):
