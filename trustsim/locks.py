@@ -203,6 +203,32 @@ def put_back(target: Path, shown: str) -> Path | None:
     return moved
 
 
+def put_back_to_read(path: str | Path) -> None:
+    """For a command that only reads ``path`` (a result folder, or a file in one): when the folder is absent and
+    a writer killed between its two renames left it moved aside, take its lock a moment, which puts it back
+    (:func:`put_back`, saying so). No lock is taken while the folder exists or nothing was moved aside. A live
+    writer between its renames holds the lock: the command is told to wait, as a writer would be. Where this
+    process may not write the lock, a line says where the result is."""
+    path = Path(path)
+    for target in (path, path.parent):  # the parent: when path is the manifest.json of a folder moved aside
+        if os.path.lexists(target):
+            return
+        pattern = re.compile(rf"\.{re.escape(target.name)}\.old-\d+(?:-\d+)?")
+        try:
+            moved = sorted(n for n in os.listdir(target.parent)
+                           if pattern.fullmatch(n) and (target.parent / n).is_dir())
+        except OSError:
+            continue
+        if not moved:
+            continue
+        if not os.access(target.parent, os.W_OK | os.X_OK):
+            raise ParamError(str(target), None, f"does not exist; a writer killed while replacing it left it as "
+                                                f"{safe_text(moved[-1])}: run any trustsim command that writes "
+                                                f"{safe_text(target.name)}, or rename it back")
+        with target_lock(target):
+            return
+
+
 def _hold(target: Path, shown: str) -> _Lock:
     lock = _HELD.get(target)
     if lock is None:

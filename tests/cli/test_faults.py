@@ -396,6 +396,53 @@ def test_a_run_killed_between_its_renames_is_not_replaced_by_another_kind_withou
     assert result_bytes(out) == before and not list(tmp_path.glob(".res.old-*"))
 
 
+def test_a_reading_command_puts_back_a_result_a_writer_killed_between_its_renames_left_aside(tmp_path, capsys):
+    """report, rerun and compare find a folder to read absent, moved aside: each takes its lock a moment, which
+    puts the result back (said in a line), rather than saying it does not exist."""
+    out, other = tmp_path / "res", tmp_path / "other"
+    assert run(capsys, out, "--seed", 1)[0] == 0 and run(capsys, other, "--seed", 2)[0] == 0
+    before = result_bytes(out)
+    for argv in (["report", out], ["rerun", out / "manifest.json", "--out", tmp_path / "again", "--quiet"],
+                 ["compare", other, out, "--out", tmp_path / "cmp", "--quiet"]):
+        killed_while_swapping(tmp_path, "between", "run", BASELINE, *TINY, "--seed", 3, "--out", out)
+        assert not out.exists() and len(list(tmp_path.glob(".res.old-*"))) == 1
+        code = main(list(map(str, argv)))
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert "res put back from .res.old-" in err and "does not exist" not in err, err
+        assert result_bytes(out) == before and not list(tmp_path.glob(".res.old-*"))
+        assert not list(tmp_path.glob(".*.lock"))  # taken a moment, and let go
+
+
+def test_a_reading_command_that_cannot_put_back_the_result_says_where_it_is(tmp_path, capsys, monkeypatch):
+    """Where it may not write the lock, a reading command says the folder was moved aside and how to put it
+    back; while a writer holds the lock (between its renames), it is told to wait. Nothing is moved either way."""
+    from trustsim import locks
+
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    killed_while_swapping(tmp_path, "between", "run", BASELINE, *TINY, "--seed", 2, "--out", out)
+    aside = next(tmp_path.glob(".res.old-*")).name
+    with monkeypatch.context() as m:
+        m.setattr(locks.os, "access", lambda *a, **k: False)
+        code = main(["report", str(out)])
+    err = capsys.readouterr().err
+    one_line(code, err, "res: does not exist; a writer killed while replacing it left it as " + aside,
+             "run any trustsim command that writes res, or rename it back")
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+                               "os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, b'%d' % "
+                               "os.getpid()); print(1, flush=True); time.sleep(60)", str(tmp_path / ".res.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "1\n"
+        code = main(["report", str(out)])
+    finally:
+        holder.kill()
+        holder.wait()
+    one_line(code, capsys.readouterr().err, f"is being written by process {holder.pid}")
+    assert not out.exists() and [p.name for p in tmp_path.glob(".res.old-*")] == [aside]
+
+
 # --- Ctrl-C or SIGTERM once the new result is in place: it was written, and the command says so ---------------
 
 INTERRUPT_DURING_SWAP = """

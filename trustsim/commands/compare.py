@@ -36,9 +36,12 @@ def handle(args) -> int:
     from ..comparison import KIND, compare_folders, compare_scenarios
     from ..errors import ParamError
     from ..experiments.replicate import replication_sweep
+    from ..locks import put_back_to_read
     from ..results import check_target, release_claim, scenario_files
     from ..scenario import load_scenario
 
+    for path in (args.a, args.b):  # a result a writer killed while replacing it left moved aside
+        put_back_to_read(path)
     folders = [Path(x).is_dir() for x in (args.a, args.b)]
     if folders[0] != folders[1]:
         raise ParamError(args.a if not folders[0] else args.b, None,

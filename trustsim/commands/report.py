@@ -24,10 +24,11 @@ def handle(args) -> int:
 
     from ..errors import ParamError, safe_text
     from ..folders import read_only_folder
-    from ..locks import write_failure
+    from ..locks import put_back_to_read, write_failure
     from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
+    put_back_to_read(folder)  # a result a writer killed while replacing it left moved aside
     if not folder.is_dir():
         raise ParamError(str(folder), None, "no such folder" if not folder.exists() else "is not a folder")
     kind = result_kind(folder)

@@ -32,9 +32,11 @@ def handle(args) -> int:
 
     from ..capacity import check_memory
     from ..errors import safe_text
+    from ..locks import put_back_to_read
     from ..reproduce import TABLES, compare_file, read_manifest, scenario_of, version_differences
     from ..results import check_target, scenario_files
 
+    put_back_to_read(args.manifest)  # a result a writer killed while replacing it left moved aside
     info, folder = read_manifest(args.manifest)
     source = str(Path(args.manifest) / "manifest.json" if Path(args.manifest).is_dir() else args.manifest)
     scenario = scenario_of(info, source)
