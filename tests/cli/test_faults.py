@@ -676,3 +676,19 @@ def test_an_interrupted_pattern_suite_ends_at_once_in_one_line(tmp_path, group):
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     assert left == [], "processes of the suite left"
+
+
+def test_the_workers_resource_tracker_keeps_its_warnings_off_the_commands_error_stream(tmp_path):
+    """After a stopped command killed its workers, multiprocessing's resource tracker could report on the command's
+    standard error a semaphore already unlinked, once the command had printed its one line and ended."""
+    script = ("import os, sys, multiprocessing, _multiprocessing\n"
+              "from trustsim.experiments.pool import _start_resource_tracker\n"
+              "if sys.argv[1] == 'quiet':\n    _start_resource_tracker()\n"
+              "lock = multiprocessing.get_context('forkserver').Lock()  # told to the tracker\n"
+              "_multiprocessing.sem_unlink(lock._semlock.name)  # unlinked, the tracker not told\n"
+              "os._exit(0)\n")
+    # the tracker holds the error stream until it ends, so its warnings, if any, are read here
+    loud, quiet = (subprocess.run([sys.executable, "-c", script, how], capture_output=True, text=True, timeout=60,
+                                  cwd=tmp_path).stderr for how in ("loud", "quiet"))
+    assert "leaked semaphore" in loud  # what the tracker says unless told otherwise
+    assert quiet == ""

@@ -86,6 +86,7 @@ def local_executor(workers: int | None):
     if workers == 1:
         return InProcess(), 1
     ctx = _context()
+    _start_resource_tracker()
     if ctx is not None and ctx.get_start_method() == "forkserver":
         _start_fork_server()
     pool = _Pool(max_workers=workers, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),))
@@ -154,13 +155,31 @@ def _context():
     return None
 
 
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, if it is not running, with its warnings off. It unlinks the pool's
+    semaphores should this process end without doing so; but when a stopped command has killed its workers it
+    could also report, on the command's standard error after its one line, a semaphore it had not been told was
+    already unlinked ("leaked semaphore objects …", then "No such file or directory"): nothing for a user to do."""
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(w for w in (before, _QUIET_TRACKER) if w)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = before
+
+
 def _start_fork_server() -> None:
     """Start this process's fork server, if it is not running, with SIGINT blocked, as CPython starts its resource
     tracker: the server and every worker it forks keep it blocked, so a terminal's Ctrl-C, which reaches the whole
     foreground group, raises no KeyboardInterrupt in them (the server ignores SIGINT only once it has imported its
     preload, and hands its workers the handler it had before). The resource tracker is started first: starting, it
-    unblocks SIGINT. A Ctrl-C meanwhile reaches this process a moment later."""
-    resource_tracker.ensure_running()
+    unblocks SIGINT (:func:`_start_resource_tracker`). A Ctrl-C meanwhile reaches this process a moment later."""
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         forkserver.ensure_running()
