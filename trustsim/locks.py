@@ -175,23 +175,28 @@ def _let_go(target: Path) -> None:
         _remove_empty(lock.made)
 
 
+def moved_aside(target: Path) -> list[Path]:
+    """The folders ``.NAME.old-PID`` beside ``target`` that a writer moved it to (not links), the last moved aside
+    last (renaming sets a folder's ctime)."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.old-\d+(?:-\d+)?")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return []
+    found = [p for n in names if pattern.fullmatch(n) and (p := target.parent / n).is_dir() and not p.is_symlink()]
+    return sorted(found, key=lambda p: (p.lstat().st_ctime_ns, p.name))
+
+
 def put_back(target: Path, shown: str) -> Path | None:
     """Put back the result a writer killed between its two renames left (call with the lock held): it had moved
     ``target`` to ``.NAME.old-PID`` and not yet renamed the new result in, so ``target`` is absent. Returns the
     folder put back, saying so in a line on stderr, or None. Whatever that PID: no writer but the lock's holder
     is between its renames. If a failed clean-up left more than one, the last moved aside (renaming sets a
     folder's ctime) is put back; the others are leftovers of an older result, removed as such."""
-    if os.path.lexists(target):
-        return None
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.old-\d+(?:-\d+)?")
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return None
-    found = [p for n in names if pattern.fullmatch(n) and (p := target.parent / n).is_dir() and not p.is_symlink()]
+    found = [] if os.path.lexists(target) else moved_aside(target)
     if not found:
         return None
-    moved = max(found, key=lambda p: (p.lstat().st_ctime_ns, p.name))
+    moved = found[-1]
     try:
         os.rename(moved, target)
     except OSError as exc:
@@ -213,17 +218,12 @@ def put_back_to_read(path: str | Path) -> None:
     for target in (path, path.parent):  # the parent: when path is the manifest.json of a folder moved aside
         if os.path.lexists(target):
             return
-        pattern = re.compile(rf"\.{re.escape(target.name)}\.old-\d+(?:-\d+)?")
-        try:
-            moved = sorted(n for n in os.listdir(target.parent)
-                           if pattern.fullmatch(n) and (target.parent / n).is_dir())
-        except OSError:
-            continue
+        moved = moved_aside(target)
         if not moved:
             continue
         if not os.access(target.parent, os.W_OK | os.X_OK):
             raise ParamError(str(target), None, f"does not exist; a writer killed while replacing it left it as "
-                                                f"{safe_text(moved[-1])}: run any trustsim command that writes "
+                                                f"{safe_text(moved[-1].name)}: run any trustsim command that writes "
                                                 f"{safe_text(target.name)}, or rename it back")
         with target_lock(target):
             return
