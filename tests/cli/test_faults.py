@@ -510,6 +510,35 @@ def _processes() -> list[tuple[int, int, int, str, bytes]]:
     return found
 
 
+def _at_a_terminal(*args) -> subprocess.Popen:
+    """``trustsim ARGS`` started as a terminal's foreground job: a session and process group of its own, Ctrl-C
+    raising KeyboardInterrupt (whatever this test's process inherited: started in the background, SIGINT ignored)."""
+    script = Path(sys.executable).with_name("trustsim")
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "trustsim"]
+    return subprocess.Popen([*launcher, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _ctrl_c(proc: subprocess.Popen, group: bool) -> None:
+    """SIGINT to the command's whole process group (``group``: Ctrl-C at a terminal) or to it alone (``kill -INT``)."""
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+
+
+def _group_left(pgid: int, wait: float) -> list[int]:
+    """The live processes of group ``pgid`` after waiting up to ``wait`` seconds for them to end; any left are
+    killed."""
+    deadline = time.monotonic() + wait
+    while (left := [p for p, _, g, state, _ in _processes() if g == pgid and state != "Z"]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    return left
+
+
 def _fork_servers(pid: int) -> list[int]:
     return [p for p, ppid, _, _, cmd in _processes() if ppid == pid and b"forkserver" in cmd]
 
@@ -528,11 +557,7 @@ def interrupted_sweep(tmp_path: Path, moment: str, group: bool):
     results folder and its process group."""
     path, out = tmp_path / "long.toml", tmp_path / "out"
     path.write_text(LONG_SWEEP)
-    script = Path(sys.executable).with_name("trustsim")
-    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "trustsim"]
-    proc = subprocess.Popen([*launcher, "sweep", str(path), "--workers", "2", "--batch", "1", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+    proc = _at_a_terminal("sweep", path, "--workers", 2, "--batch", 1, "--out", out)
     came, after = MOMENTS[moment]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None and not came(proc, out):
@@ -544,10 +569,7 @@ def interrupted_sweep(tmp_path: Path, moment: str, group: bool):
     time.sleep(after)
     assert proc.poll() is None, proc.communicate()
     t0 = time.monotonic()
-    if group:
-        os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGINT)
+    _ctrl_c(proc, group)
     try:
         _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
@@ -583,13 +605,7 @@ def test_an_interrupted_sweep_ends_at_once_in_one_line_and_leaves_a_journal_to_r
     else:
         assert "nothing was written" in err, err
     assert _ours(tmp_path) == []
-    deadline = time.monotonic() + 10
-    while (left := [p for p, _, g, state, _ in _processes() if g == pgid and state != "Z"]) and \
-            time.monotonic() < deadline:
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    assert left == [], "processes of the sweep left"
+    assert _group_left(pgid, 10) == [], "processes of the sweep left"
 
 
 def test_a_pool_whose_worker_was_killed_in_the_middle_of_sending_its_runs_ends(tmp_path):
@@ -623,13 +639,9 @@ def interrupted_patterns(tmp_path: Path, group: bool, limit: float):
     """Start ``trustsim patterns`` on two local workers as :func:`interrupted_sweep` starts a sweep, and send it
     SIGINT once its workers have had a second of runs. Returns its exit status, standard error, the seconds it took
     to end after the signal (None: it had not ended within ``limit`` and was killed) and its process group."""
-    script = Path(sys.executable).with_name("trustsim")
-    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "trustsim"]
     # the suite's 30 seeds: batches of some 300 runs, 15 to 30 s each, of which the two workers hold three at a time
     # (a small count would make batches too small to show a pool that finishes its batches)
-    proc = subprocess.Popen([*launcher, "patterns", "--seeds", "30", "--workers", "2", "--out", str(tmp_path / "out")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal
+    proc = _at_a_terminal("patterns", "--seeds", 30, "--workers", 2, "--out", tmp_path / "out")
     deadline = time.monotonic() + 60
 
     def workers() -> int:  # the pool's, once started: the children of its fork server (forked, the command's)
@@ -642,10 +654,7 @@ def interrupted_patterns(tmp_path: Path, group: bool, limit: float):
     time.sleep(1.0)
     assert proc.poll() is None, proc.communicate()
     t0 = time.monotonic()
-    if group:
-        os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGINT)
+    _ctrl_c(proc, group)
     try:
         _, err = proc.communicate(timeout=limit)
         took = time.monotonic() - t0
@@ -669,13 +678,7 @@ def test_an_interrupted_pattern_suite_ends_at_once_in_one_line(tmp_path, group):
     assert err.splitlines() == ["trustsim: interrupted; nothing was written"], err
     assert code == 130, err
     assert not (tmp_path / "out").exists() and _ours(tmp_path) == []
-    deadline = time.monotonic() + 5
-    while (left := [p for p, _, g, state, _ in _processes() if g == pgid and state != "Z"]) and \
-            time.monotonic() < deadline:
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    assert left == [], "processes of the suite left"
+    assert _group_left(pgid, 5) == [], "processes of the suite left"
 
 
 def test_the_workers_resource_tracker_keeps_its_warnings_off_the_commands_error_stream(tmp_path):
