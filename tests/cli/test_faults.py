@@ -695,3 +695,16 @@ def test_the_workers_resource_tracker_keeps_its_warnings_off_the_commands_error_
                                   cwd=tmp_path).stderr for how in ("loud", "quiet"))
     assert "leaked semaphore" in loud  # what the tracker says unless told otherwise
     assert quiet == ""
+
+
+def test_a_pool_that_killed_its_workers_has_no_manager_thread_left_for_pythons_exit():
+    """Python 3.13.0's exit wakes each pool's manager thread through a pipe without a lock; a thread still ending a
+    pool whose workers were killed closed that pipe between the check and the write, and the interrupted command
+    printed "Exception ignored on threading shutdown … Bad file descriptor" after its line."""
+    from trustsim.experiments.pool import local_executor
+
+    pool, _ = local_executor(2)
+    pool.submit(time.sleep, 60)
+    manager = pool._executor_manager_thread
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert not manager.is_alive(), "the pool's manager thread outlives the shutdown that killed its workers"

@@ -98,6 +98,9 @@ def local_executor(workers: int | None):
     return pool, workers
 
 
+MANAGER_WAIT = 10.0  # seconds a pool that killed its workers waits for its manager thread (milliseconds, in practice)
+
+
 class _Pool(ProcessPoolExecutor):
     """The local process pool. A submission may start a worker: it holds the signals that interrupt a command
     meanwhile (``interrupts.held``). Shut down without waiting and with its pending runs cancelled (Ctrl-C, a
@@ -110,7 +113,8 @@ class _Pool(ProcessPoolExecutor):
             return super().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
-        """``ProcessPoolExecutor.shutdown``; without ``wait`` and with ``cancel_futures``, the workers killed too."""
+        """``ProcessPoolExecutor.shutdown``; without ``wait`` and with ``cancel_futures``, the workers killed too, and
+        the pool's manager thread waited for (not their runs)."""
         workers = list((getattr(self, "_processes", None) or {}).values()) if cancel_futures and not wait else []
         manager, results = getattr(self, "_executor_manager_thread", None), getattr(self, "_result_queue", None)
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
@@ -119,6 +123,10 @@ class _Pool(ProcessPoolExecutor):
                 process.kill()
         if workers and manager is not None and results is not None:
             _complete_a_cut_message(manager, results)
+            # ended before Python's exit wakes it: CPython 3.13.0's exit writes to the thread's wakeup pipe unlocked,
+            # and the thread, ending the pool it finds broken, closed that pipe between the check and the write
+            # ("Exception ignored on threading shutdown … Bad file descriptor" after the command's line)
+            manager.join(MANAGER_WAIT)
 
 
 def _complete_a_cut_message(manager: threading.Thread, results) -> None:
