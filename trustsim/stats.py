@@ -49,6 +49,16 @@ def mean_ci(values) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
+def interval_text(m: float, lo: float, hi: float, digits: int = 3, sign: str = "") -> str:
+    """"mean [low, high]" with ``digits`` decimals (``sign="+"`` shows a plus); with a mean but no interval (one
+    seed measured it), "mean (one seed: no interval)"; with no mean, "not measured". Never ``nan``."""
+    if not math.isfinite(m):
+        return "not measured"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{m:{sign}.{digits}f} (one seed: no interval)"
+    return f"{m:{sign}.{digits}f} [{lo:{sign}.{digits}f}, {hi:{sign}.{digits}f}]"
+
+
 def finite(values) -> np.ndarray:
     """The finite values only (a failed run or a posture with no buyers leaves NaN)."""
     v = np.asarray(values, dtype=float)

@@ -114,6 +114,22 @@ def test_advantage_checks_leave_unmeasured_seeds_out_and_say_so():
     assert "+0.308" in patterns.p2(some).measured
 
 
+def test_a_figure_that_one_seed_measured_has_its_mean_and_says_there_is_no_interval():
+    """With one seed of eight measured, a check gives that seed's figure and "one seed: no interval", never an
+    interval of ``nan``, and no interval that excludes 0 passes."""
+    one = _advantage_runs(1)
+    checks = (patterns.p2, patterns.p6, patterns.p9, patterns.PATTERNS["R1"], patterns.PATTERNS["R2"],
+              patterns.DECOMPOSITIONS["D"])
+    for check in checks:
+        result = check(one)
+        print(result.pattern, result.measured)
+        assert "nan" not in result.measured, result.measured
+        assert "no interval" in result.measured or "not measured" in result.measured, result.measured
+        assert result.passed in (False, None), result.measured
+    assert "+0.300 (one seed: no interval) (over 1 of 8 seeds)" in patterns.p2(one).measured
+    assert "nan" not in patterns.horizons_text(one)
+
+
 POSTURE_CHECKS = {"P1": ("baseline",), "P5": ("baseline",), "P7": ("passive", "silence"),
                   "P8": ("bundled", "unbundled")}
 

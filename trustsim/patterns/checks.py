@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..stats import finite, mean_ci
+from ..stats import finite, interval_text, mean_ci
 from .measure import P10_STEPS
 from .variants import SIGMAS
 
@@ -62,7 +62,7 @@ class Result:
 
 
 def _fmt_ci(m, lo, hi, digits=3) -> str:
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    return interval_text(m, lo, hi, digits)
 
 
 def _seeds_left_out(kept: int, runs) -> str:
@@ -134,7 +134,8 @@ def p2(r) -> Result:
     dp = col(b, "profit_cum_partner") - col(b, "profit_cum_aggressive")
     ms, los, _ = measured_ci(ds)
     mp, lop, hip = measured_ci(dp)
-    measured = (f"market share per buyer (× 1/n) partner − aggressive {ms:+.3f} (lo {los:+.3f})"
+    measured = (f"market share per buyer (× 1/n) partner − aggressive {ms:+.3f} "
+                f"{f'(lo {los:+.3f})' if math.isfinite(los) else '(one seed: no interval)'}"
                 f"{_seeds_left_out(measured_count(ds), b)}; cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}"
                 f"{_seeds_left_out(measured_count(dp), b)}") if measured_count(ds) and measured_count(dp) else NOT_BOTH
     return Result("P2", "S18, S19", measured, "both > 0 (CIs exclude 0)", bool(los > 0 and lop > 0),

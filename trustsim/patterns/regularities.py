@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stats import finite, mean_ci
+from ..stats import finite, interval_text, mean_ci
 from .checks import (
     NOT_BOTH,
     Result,
@@ -31,8 +31,7 @@ def _ci_text(x, digits=3, runs=None) -> str:
     m, lo, hi = measured_ci(x)
     if runs is not None and not measured_count(x):
         return "not measured"
-    return f"{m:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]" + ("" if runs is None else
-                                                                       _seeds_left_out(measured_count(x), runs))
+    return interval_text(m, lo, hi, digits, "+") + ("" if runs is None else _seeds_left_out(measured_count(x), runs))
 
 
 @pattern
@@ -53,7 +52,8 @@ def r1(r) -> Result:
     crossing = next((f"between θ̄ {a} and {b}" for a, b, x, y in steps if x >= 0 > y or x < 0 <= y), "none in the range")
     shown = ", ".join(f"{t}: {a:+.3f}" for t, a in zip(INTEGRITIES, means, strict=True))
     left_out = _seeds_left_out(len(per_seed), r[f"integrity={INTEGRITIES[0]}"])
-    return Result("R1", "S14", f"advantage by integrity mean {shown}; slope {m:+.3f} [{lo:+.3f}, {hi:+.3f}]{left_out} "
+    slope_text = interval_text(m, lo, hi, 3, "+")
+    return Result("R1", "S14", f"advantage by integrity mean {shown}; slope {slope_text}{left_out} "
                   f"(pooled {slope:+.3f}); crosses 0 {crossing}", target, bool(lo > 0),
                   {"advantage": list(means), "by_integrity": by})
 
@@ -72,7 +72,7 @@ def r2(r) -> Result:
                      for f in FIT_SPREADS)
     left_out = _seeds_left_out(measured_count(d), r[f"scarce,sigma={SIGMAS[0]},fit={big}"])
     return Result("R2", "S14, S19", f"scarce ideas, advantage over σ {SIGMAS} — {rows}; at fit {big}, "
-                  f"σ {SIGMAS[-1]} − σ {SIGMAS[0]} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]{left_out}",
+                  f"σ {SIGMAS[-1]} − σ {SIGMAS[0]} = {interval_text(m, lo, hi, 3, "+")}{left_out}",
                   target, bool(hi < 0), {"grid": grid})
 
 
