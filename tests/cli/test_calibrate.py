@@ -131,6 +131,28 @@ def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+def test_the_pattern_checks_of_a_calibration_run_on_its_own_workers(tmp_path, capsys, monkeypatch):
+    """The posterior predictive pattern checks go to the calibration's pool (or Dask cluster), not to a second pool
+    of as many workers started beside it: a pattern suite that starts a pool of its own fails this calibration."""
+    import importlib
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    measure = importlib.import_module("trustsim.patterns.measure")  # the module, which the package's function hides
+
+    def second_pool(*args, **kwargs):
+        raise AssertionError("the pattern checks started a second pool")
+
+    monkeypatch.setattr(measure, "local_executor", second_pool)
+    path, out = small_file(tmp_path, budget=40, pattern_draws=1), tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "2", "--quiet"]) == 0, capsys.readouterr()
+    pred = pd.read_csv(out / "predictive.csv")
+    print(pred.loc[pred.kind == "pattern", ["name", "p_posterior", "p_defaults"]].to_string())
+    assert {"P3", "P10", "R1"} <= set(pred.loc[pred.kind == "pattern", "name"])
+
+
 def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
     """A kill after the first generation leaves the journal's noise estimate and that generation: --resume goes
     on from there to the posterior of a run never interrupted."""

@@ -48,13 +48,14 @@ def predictive_table(cal: Calibration, pop: Population, sim: Simulator, slots: i
                      "inside90": bool(lo <= t.value <= hi), "defaults_mean": float(np.mean(y)) if len(y) else np.nan,
                      "defaults_lo90": dlo, "defaults_hi90": dhi, "draws": len(x), "source": t.source})
     if spec.pattern_draws:
-        rows += pattern_rows(cal, pop, slots, quiet)
+        rows += pattern_rows(cal, pop, sim.executor, slots, quiet)
     return pd.DataFrame(rows)
 
 
-def pattern_rows(cal: Calibration, pop: Population, slots: int, quiet: bool) -> list[dict]:
+def pattern_rows(cal: Calibration, pop: Population, executor, slots: int, quiet: bool) -> list[dict]:
     """How often each pattern and regularity holds at ``pattern_draws`` posterior draws and, on the same seeds,
-    at the scenario's own parameters (each with ``pattern_seeds`` seeds per variant)."""
+    at the scenario's own parameters (each with ``pattern_seeds`` seeds per variant), run on the calibration's
+    ``executor`` (its ``slots`` workers, local or a cluster's), not on a pool of their own beside it."""
     # on use: only this path needs tqdm, patterns
     from tqdm import tqdm
 
@@ -67,7 +68,7 @@ def pattern_rows(cal: Calibration, pop: Population, slots: int, quiet: bool) -> 
               file=sys.stderr, disable=quiet or not sys.stderr.isatty()) as bar:
         for i, params in enumerate(sets):
             runs = run_all(params, seeds=spec.pattern_seeds, workers=slots, progress=bar.update,
-                           first=PATTERN_SEED_BASE + i * spec.pattern_seeds)
+                           first=PATTERN_SEED_BASE + i * spec.pattern_seeds, executor=executor)
             for r in evaluate(runs):
                 if r.pattern.startswith(("P", "R")):
                     held.setdefault(r.pattern, []).append(bool(r.passed))

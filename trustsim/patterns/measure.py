@@ -146,12 +146,14 @@ def _measure_batch(batch):
     return list(zip(names, seeds, measure_many(list(members), list(seeds)), strict=True))
 
 
-def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None, first: int = 1
-            ) -> dict[str, list[dict[str, float]]]:
+def run_all(base: Params, seeds: int, workers: int | None = None, names=None, progress=None, first: int = 1,
+            executor=None) -> dict[str, list[dict[str, float]]]:
     """Measure every variant over ``seeds`` seeds (``first`` … ``first`` + seeds − 1; the tests' are 1 … 30):
     ``{variant: [figures per seed]}``.
 
     Runs alike in their shapes and switches (``batch_key``) go together in ensembles, at least two per worker.
+    Given an ``executor`` with ``workers`` slots (a calibration's pool or Dask cluster), the runs go to it and it
+    stays open; else to a pool of this call's own.
     """
     chosen = variants(base) if names is None else {k: v for k, v in variants(base).items() if k in names}
     jobs = [(name, seed, p) for name, p in chosen.items() for seed in range(first, first + seeds)]
@@ -162,21 +164,25 @@ def run_all(base: Params, seeds: int, workers: int | None = None, names=None, pr
     slots = workers or os.cpu_count() or 1
     size = batch_size(base, len(jobs), slots)
     batches = [g[i: i + size] for g in groups.values() for i in range(0, len(g), size)]
-    if slots == 1:
+    if executor is None and slots == 1:
         for batch in map(_measure_batch, batches):  # one at a time, here: the progress moves run by run
             _keep(out, batch, first, progress)
         return out
     # the sweep's pool: workers that ignore Ctrl-C and end with this process, all killed at once when it is
     # interrupted (else Python's exit waited for every batch handed to them); the results go by name and seed,
     # so the order they come in changes nothing
-    executor, _ = local_executor(slots)
+    own = executor is None
+    if own:
+        executor, _ = local_executor(slots)
     try:
         for fut in as_completed([executor.submit(_measure_batch, batch) for batch in batches]):
             _keep(out, fut.result(), first, progress)
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        if own:
+            executor.shutdown(wait=False, cancel_futures=True)
         raise
-    executor.shutdown()
+    if own:
+        executor.shutdown()
     return out
 
 
