@@ -429,6 +429,23 @@ def test_shards_merged_equal_the_whole(tmp_path):
     assert len((tmp_path / "merged" / JOURNAL).read_text().splitlines()) == 12
 
 
+def test_merge_puts_back_a_shard_a_restart_killed_at_once_left_moved_aside(tmp_path, capsys):
+    """``sweep --force`` over a finished shard moves the folder aside before it makes the new one: killed between
+    the two, the shard is ``.NAME.old-PID``. merge, which only reads its shards, puts it back (said in a line)
+    and merges, rather than calling it not a sweep folder."""
+    sweep = load_sweep(sweep_file(tmp_path, GRID))
+    for k in (1, 2):
+        run_sweep(sweep, tmp_path / f"s{k}", workers=1, shard=(k, 2), quiet=True, figures=False)
+    before = read_bytes(tmp_path / "s1")
+    (tmp_path / "s1").rename(tmp_path / ".s1.old-99999")  # what a kill between _start_afresh's rename and mkdir leaves
+    status = cli.main(["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(tmp_path / "merged")])
+    err = capsys.readouterr().err
+    print(err)
+    assert status == 0 and "s1 put back from .s1.old-99999" in err and "not a sweep folder" not in err
+    assert read_bytes(tmp_path / "s1") == before and not list(tmp_path.glob(".s1.old-*"))
+    assert len((tmp_path / "merged" / JOURNAL).read_text().splitlines()) == sweep.n_runs
+
+
 def test_merged_shards_with_failed_runs_say_so_and_exit_1_as_the_sweep_does(tmp_path, monkeypatch, capsys):
     """A merge is the sweep's last step on a cluster: runs that failed in the shards are told, with the table that
     holds their errors, and the exit status is the sweep's (1), not a silent 0."""

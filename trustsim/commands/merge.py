@@ -23,7 +23,10 @@ def handle(args) -> int:
     from ..errors import safe_text
     from ..experiments import JOURNAL, merge, read_journal
     from ..experiments.progress import tell_failures
+    from ..locks import put_back_to_read
 
+    for shard in args.dirs:  # a shard a restart killed at once (sweep --force) left moved aside
+        put_back_to_read(shard)
     out = merge(args.dirs, args.out, force=args.force)
     where = f"{safe_text(out, 400)}/"
     print(f"merged {len(args.dirs)} shards → {where}")
