@@ -639,6 +639,41 @@ def test_a_lost_dask_scheduler_is_one_line_with_the_runs_kept_and_the_resume_com
     assert len(read_journal(out / JOURNAL)) == 4
 
 
+def test_an_interrupted_shard_with_time_series_is_finished_by_the_command_its_line_gives(tmp_path, capsys, monkeypatch):
+    """The line of an interrupted sweep gives the command that finishes it. For a shard with --timeseries it said
+    only `trustsim sweep FILE --resume`: that command ran the whole sweep afresh into results/<name>/ (a shard's
+    folder is named by its shard), and with --out the folder was refused as another sweep's."""
+    import shlex
+
+    from trustsim.experiments import execute
+
+    path = sweep_file(tmp_path, GRID)
+    real = execute.finished_runs
+
+    def interrupted_after_two(*args, **kwargs):
+        for n, result in enumerate(real(*args, **kwargs)):
+            if n == 2:
+                raise KeyboardInterrupt
+            yield result
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(execute, "finished_runs", interrupted_after_two)
+    for out in ([], ["--out", str(tmp_path / "part")]):
+        code = cli.main(["sweep", str(path), "--shard", "2/3", "--timeseries", "--workers", "1", "--batch", "1",
+                         "--quiet", *out])
+        err = capsys.readouterr().err
+        assert code == 130 and err.count("\n") == 1 and "2 finished runs are kept" in err, err
+        with monkeypatch.context() as m:
+            m.setattr(execute, "finished_runs", real)
+            command = shlex.split(err.split("finish with: ")[1])
+            assert command[:2] == ["trustsim", "sweep"]
+            assert cli.main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
+        folder = Path(out[1]) if out else tmp_path / "results" / "sw-shard-2-of-3"
+        assert list(pd.read_csv(folder / "runs.csv")["run_id"]) == [1, 4, 7, 10]
+        assert len(list((folder / "timeseries").glob("run-*.parquet"))) == 4
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["sw-shard-2-of-3"]  # no whole sweep
+
+
 def test_distributeds_loggers_are_quieted_while_a_sweep_uses_a_cluster_and_restored_after():
     """The client logs a traceback for every reconnection it tries after losing the scheduler; its loggers have
     their own levels and handlers, so each is quieted, and each level restored when the executor closes."""

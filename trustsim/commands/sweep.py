@@ -30,14 +30,19 @@ def arguments(p) -> None:
 
 
 def _kept_and_resume(args, out, more: str = "") -> str:
-    """What an unfinished sweep keeps and the command that finishes it (``more``: options it needs besides)."""
+    """What an unfinished sweep keeps and the command that finishes it (``more``: options it needs besides). It
+    repeats --shard and --timeseries: without them --resume refuses the folder as another sweep's, or, a shard's
+    folder being named by its shard, runs the whole sweep into another."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
-    from ..experiments import JOURNAL, read_journal
+    from ..experiments import JOURNAL, parse_shard, read_journal
 
     n = len(read_journal(out / JOURNAL))
+    shard = parse_shard(args.shard)
+    same = (f" --shard {shard[0]}/{shard[1]}" if shard else "") + (" --timeseries" if args.timeseries else "")
     return (f"{n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; finish with: trustsim sweep "
-            f"{safe_text(args.file, 400)} --resume{more}" + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
+            f"{safe_text(args.file, 400)} --resume{same}{more}"
+            + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
 
 
 def handle(args) -> int:
