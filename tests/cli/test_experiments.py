@@ -463,18 +463,40 @@ def test_merged_shards_with_failed_runs_say_so_and_exit_1_as_the_sweep_does(tmp_
 
 
 def test_a_shard_whose_journal_lacks_runs_is_named_with_the_command_that_finishes_it(tmp_path, capsys):
+    """The command is the one that finishes that folder: with its sweep file, --timeseries and the folder as --out
+    (it said 'trustsim sweep FILE --shard 2/2 --resume', which resumed the shard's default folder, not this one, and
+    without --timeseries was refused as another sweep's)."""
+    import shlex
+
+    path = sweep_file(tmp_path, GRID, steps=4)
+    sweep = load_sweep(path)
+    for k in (1, 2):
+        run_sweep(sweep, tmp_path / f"s{k}", workers=1, shard=(k, 2), quiet=True, figures=False, timeseries=True)
+    journal = tmp_path / "s2" / JOURNAL
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join(x for x in lines if json.loads(x)["row"]["run_id"] != 1))
+    merging = ["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(tmp_path / "merged")]
+    status = cli.main(merging)
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and not (tmp_path / "merged").exists()
+    assert f"{tmp_path / 's2'}: journal.jsonl: lacks 1 run of shard 2/2 (first: run 1)" in err
+    command = shlex.split(err.split("finish it with '")[1].rstrip("'"))
+    assert command == ["trustsim", "sweep", str(path), "--resume", "--shard", "2/2", "--timeseries",
+                       "--out", str(tmp_path / "s2")]
+    assert cli.main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
+    assert cli.main(merging) == 0 and len(read_journal(tmp_path / "merged" / JOURNAL)) == sweep.n_runs
+
+
+def test_an_unfinished_shard_is_named_with_the_command_that_finishes_it(tmp_path, capsys):
     path = sweep_file(tmp_path, GRID, steps=4)
     sweep = load_sweep(path)
     for k in (1, 2):
         run_sweep(sweep, tmp_path / f"s{k}", workers=1, shard=(k, 2), quiet=True, figures=False)
-    journal = tmp_path / "s2" / JOURNAL
-    lines = journal.read_text().splitlines(keepends=True)
-    journal.write_text("".join(x for x in lines if json.loads(x)["row"]["run_id"] != 1))
-    status = cli.main(["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(tmp_path / "merged")])
+    (tmp_path / "s1" / "manifest.json").unlink()  # what a shard killed before its end leaves
+    assert cli.main(["merge", str(tmp_path / "s1"), str(tmp_path / "s2"), "--out", str(tmp_path / "merged")]) == 2
     err = capsys.readouterr().err.strip()
-    assert status == 2 and len(err.splitlines()) == 1 and not (tmp_path / "merged").exists()
-    assert f"{tmp_path / 's2'}: journal.jsonl: lacks 1 run of shard 2/2 (first: run 1)" in err
-    assert "--shard 2/2 --resume" in err
+    assert err.endswith(f"is not finished (6 of 6 runs); finish it with "
+                        f"'trustsim sweep {path} --resume --shard 1/2 --out {tmp_path / 's1'}'"), err
 
 
 def _bad(tmp_path, capsys, body, *extra):

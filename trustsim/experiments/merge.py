@@ -41,6 +41,16 @@ def _shard_state(folder: Path) -> dict:
     return st
 
 
+def _finish_command(folder: Path, st: dict, k: int | None = None) -> str:
+    """The command that finishes shard folder ``folder`` (``k``: its part, else the one its state records): its
+    sweep file, --shard and --timeseries as it was started with (without them --resume refuses the folder as
+    another sweep's) and the folder itself as --out (without it the shard's default folder, not this one)."""
+    path, shard = (st.get("scenario") or {}).get("path"), st.get("shard")
+    return (f"trustsim sweep {path if isinstance(path, str) else 'FILE'} --resume"
+            + (f" --shard {k or shard[0]}/{shard[1]}" if shard else "")
+            + (" --timeseries" if st.get("timeseries") else "") + f" --out {folder}")
+
+
 def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures: bool = True) -> Path:
     """Combine the folders of ``--shard K/N`` runs into the folder the whole sweep would have written."""
     states = []
@@ -49,7 +59,7 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         if not (d / "manifest.json").exists():
             n = len(read_journal(d / JOURNAL))
             raise ParamError(str(d), None, f"is not finished ({n} of {st.get('runs')} runs); finish it with "
-                                           f"'trustsim sweep FILE --shard … --resume'")
+                                           f"'{_finish_command(d, st)}'")
         states.append((d, st))
     first = states[0][1]
     for d, st in states[1:]:
@@ -87,7 +97,7 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         where = next(d for (d, _), kd in zip(states, ks, strict=True) if kd == k)
         lacks = counted(sum(1 for i in absent if i % n + 1 == k), "run")
         raise ParamError(str(where), JOURNAL, f"lacks {lacks} of shard {k}/{n} (first: run {absent[0]}); finish it "
-                                              f"with 'trustsim sweep FILE --shard {k}/{n} --resume'")
+                                              f"with '{_finish_command(where, first, k)}'")
     target = Path(out)
     if not force and (target / STATE).is_file() and not (target / "manifest.json").exists():
         done = counted(len(read_journal(target / JOURNAL)), "run")  # its runs are in no other folder
