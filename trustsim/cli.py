@@ -92,6 +92,11 @@ def main(argv=None) -> int:
         if failure:  # a full disk, a file-size limit, a read-only folder: the user's to fix, one line
             print(f"{PROG}: error: {failure}", file=sys.stderr)
             return 2
+        cluster = sys.modules.get(f"{PROG}.experiments.cluster")  # not imported: no Dask worker ran anything
+        other = cluster.other_code(exc) if cluster else None
+        if other:  # a Dask worker with other code installed: the cluster's to fix, one line
+            print(f"{PROG}: error: {safe_text(other, 400)}", file=sys.stderr)
+            return 1
         return _internal_error(exc)
     finally:
         restore()

@@ -143,3 +143,32 @@ def test_a_calibration_whose_runs_do_not_finish_tells_its_wait_with_the_cause(mo
     sim.idle = idle
     assert sim.runs([cal.base], [1]).tolist() == [[0.5]]
     assert notes == ["the Dask cluster tcp://h:1 has no workers: the runs wait until one joins"] * 3
+
+
+@pytest.mark.timeout(180)
+def test_a_dask_worker_with_other_trustsim_code_is_refused_not_mixed_in(tmp_path, capsys, monkeypatch):
+    """A worker of a cluster on which another trustsim is installed (a machine not updated) ran its runs with its own
+    model, and the sweep recorded them under this code's digest, exit 0: tables that no rerun of this code makes.
+    Each task now checks its worker's code. Here the workers are this code and the sweep's digest is made another,
+    which is the same mismatch seen from the other side. The calibration's runs go through the same executor."""
+    pytest.importorskip("distributed")
+    import shlex
+
+    from trustsim.experiments import JOURNAL, cluster, read_journal
+    from trustsim.reproduce import code_digest
+
+    real = code_digest()
+    path, out = sweep_file(tmp_path, GRID), tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(cluster, "code_digest", lambda: "feedfacefeedface", raising=False)
+        code = cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--dask", "local", "--workers", "1"])
+    err = capsys.readouterr().err
+    print(err)
+    assert code == 1 and err.count("\n") == 1, err
+    assert (f"trustsim: error: --dask local: a worker ({socket.gethostname()}) runs other trustsim code (code {real} "
+            f"there, feedfacefeedface here)") in err
+    assert read_journal(out / JOURNAL) == {} and not (out / "runs.csv").exists()
+    command = shlex.split(err.split("finish with: ")[1])  # on workers with this code, the sweep finishes
+    assert command[-4:] == ["--dask", "local", "--out", str(out)]
+    assert cli.main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
+    assert len(read_journal(out / JOURNAL)) == load_sweep(path).n_runs

@@ -55,6 +55,7 @@ def handle(args) -> int:
 
     from ..errors import ParamError, safe_text
     from ..experiments import JOURNAL, STATE, load_sweep, parse_shard, read_journal, run_sweep
+    from ..experiments.cluster import other_code
     from ..experiments.progress import tell_failures
     from ..locks import write_failure
 
@@ -85,6 +86,13 @@ def handle(args) -> int:
         n = len(read_journal(out / JOURNAL))
         print(f"trustsim: a worker process died (out of memory?); {n} finished runs are kept; "
               f"finish with --resume", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        other = other_code(exc)  # a Dask worker runs other code: the runs of this code's workers are kept
+        if not other:
+            raise
+        print(f"trustsim: error: {safe_text(other, 400)}; {_kept_and_resume(args, out, f' --dask {args.dask}')}",
+              file=sys.stderr)
         return 1
     except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
         print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; "

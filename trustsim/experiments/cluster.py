@@ -8,11 +8,13 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 import weakref
 from concurrent.futures import FIRST_COMPLETED, wait
 
 from ..errors import ParamError
+from ..reproduce import code_digest
 from . import progress
 
 
@@ -96,7 +98,7 @@ def dask_executor(address: str, workers: int | None):
         raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
     slots = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
     loud = _quiet_distributed()
-    executor = client.get_executor(pure=False)
+    executor = _on_this_code(client.get_executor(pure=False), address)
     _CLUSTERS[executor] = (address, lambda: len(client.scheduler_info().get("workers", {})))
 
     def close():
@@ -109,6 +111,39 @@ def dask_executor(address: str, workers: int | None):
                 logger.setLevel(level)
 
     return executor, slots, close
+
+
+OTHER_CODE = "trustsim-other-code"  # the first argument of the RuntimeError a worker with other code raises
+
+
+def _on_this_code(executor, address: str):
+    """``executor`` whose every task first checks that its worker runs the code that submitted it (the digest of
+    trustsim's source, ``reproduce.code_digest``), and raises ``RuntimeError(OTHER_CODE, why)`` where it does not.
+    A worker of another machine with another trustsim installed ran its runs with its own model, and the sweep or
+    calibration recorded them, under this code's digest, as this code's results, saying nothing."""
+    here, submit = code_digest(), executor.submit
+
+    def checked(fn, *args, **kwargs):  # nested, so sent by value: a worker with other code unpickles it too
+        try:
+            # the worker's own trustsim, which may be one from before code digests
+            from trustsim.reproduce import code_digest as digest_there
+            there = digest_there()
+        except ImportError:
+            there = "unknown"
+        if there != here:
+            raise RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({socket.gethostname()}) runs other trustsim "
+                                           f"code (code {there} there, {here} here): its runs would not be this "
+                                           f"code's; install this trustsim on every worker")
+        return fn(*args, **kwargs)
+
+    executor.submit = lambda fn, *args, **kwargs: submit(checked, fn, *args, **kwargs)
+    return executor
+
+
+def other_code(exc: BaseException) -> str | None:
+    """The line that says a worker of a Dask cluster runs other code, if ``exc`` is its error, else None."""
+    args = exc.args if isinstance(exc, RuntimeError) else ()
+    return str(args[1]) if len(args) == 2 and args[0] == OTHER_CODE else None
 
 
 _CLUSTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a Dask executor: its address, its worker count
