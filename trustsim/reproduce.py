@@ -29,7 +29,12 @@ TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
 OTHER_KINDS = {  # kind: (what its manifest is, how it is made again)
     "sweep": ("a sweep's manifest", "a sweep is made again from its sweep file: trustsim sweep FILE"),
     "patterns": ("the pattern suite's manifest", "make it again with: trustsim patterns"),
-    "compare": ("a comparison's manifest", "make it again with: trustsim compare A B")}
+    "compare": ("a comparison's manifest", "make it again with: trustsim compare A B"),
+    "calibration": ("a calibration's manifest", "a calibration is made again from its calibration file, with the "
+                                                "seed and budget the manifest records: trustsim calibrate FILE --seed "
+                                                "SEED --budget N"),
+    "structures": ("the structures' manifest", "make it again with: trustsim structures"),
+    "regimes": ("the regime map's manifest", "make it again with: trustsim regimes")}
 
 
 def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]:
