@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import BASELINE, SCENARIOS
 
@@ -475,3 +476,39 @@ def test_a_worker_that_dies_is_one_line_with_the_command_that_finishes_the_calib
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "a worker process died" in err
     assert err.rstrip().endswith(f"--resume --seed 4 --out {out}")
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"workers": 0}, "--workers: expected a whole number of at least 1, got 0"),
+    ({"workers": "2"}, "--workers: expected a whole number of at least 1, got '2'"),
+    ({"screen": "8"}, "--screen: expected a whole number of at least 0, got '8'"),
+    ({"check_coverage": -1}, "--check-coverage: expected a whole number of at least 0, got -1"),
+    ({"check_coverage": "2"}, "--check-coverage: expected a whole number"),
+    ({"check_coverage": 1, "coverage_budget": "50"}, "--coverage-budget: expected a whole number"),
+    ({"seed": True}, "--seed: expected a whole number from 0 to 2⁶³−1, got True"),
+    ({"resume": True}, "--resume: goes on in the folder of a calibration: give it with out=FOLDER"),
+    # NumPy integers are whole numbers, as everywhere in the API: the budget is then checked on its merits
+    ({"budget": np.int64(12), "seed": np.int64(3)}, "--budget: 12 runs do not cover the run-noise estimate"),
+])
+def test_bad_arguments_of_trustsim_calibrate_are_param_errors_before_any_run(tmp_path, monkeypatch, kwargs, needle):
+    """From Python the calibration's arguments are not checked by argparse: a string, a negative coverage count, a
+    resume with no folder to resume or workers=0 raised a TypeError deep in the executor, or ran a calibration
+    (all cores, no coverage, afresh) other than the one asked for."""
+    import trustsim
+    from trustsim.calibration import run
+
+    def no_runs(*a, **k):
+        raise AssertionError("a calibration started")
+
+    monkeypatch.setattr(run, "_calibrate", no_runs)
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.calibrate(small_file(tmp_path), **kwargs)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("file", [42, None, {"market": {"buyers": 10}}])
+def test_a_calibration_file_that_is_no_path_is_a_param_error(file):
+    import trustsim
+
+    with pytest.raises(trustsim.ParamError, match="file: expected a calibration file's path, got"):
+        trustsim.calibrate(file)

@@ -28,6 +28,7 @@ from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
+from ..params import plain_number
 from ..reproduce import code_digest, other_code
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
@@ -141,6 +142,18 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
 # --- the calibration ----------------------------------------------------------------------------------
 
 
+def whole(name: str, value, least: int, most: int | None):
+    """``value`` (a Python or NumPy integer, or None) as an int from ``least`` to ``most``, else a ParamError naming
+    the option, as the command line's own checks give it: ``calibrate`` is also the Python API's."""
+    value = plain_number(value)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
+        upto = f" from {least} to 2⁶³−1" if most else f" of at least {least}"
+        raise ParamError(name, None, f"expected a whole number{upto}, got {safe_text(repr(value))}")
+    return value
+
+
 def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = None, workers: int | None = None,
               dask: str | None = None, resume: bool = False, force: bool = False, quiet: bool = True,
               check_coverage: int = 0, coverage_budget: int | None = None, screen: int = 0,
@@ -150,12 +163,20 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
     ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
     samples, a power of 2 from 8 as in a sweep), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
+    budget, seed, workers, check_coverage, coverage_budget, screen = (
+        whole(name, value, least, most) for name, value, least, most in (
+            ("--budget", budget, 10, None), ("--seed", seed, 0, 2**63 - 1), ("--workers", workers, 1, None),
+            ("--check-coverage", check_coverage, 0, None), ("--coverage-budget", coverage_budget, 1, None),
+            ("--screen", screen, 0, None)))
+    check_coverage, screen = check_coverage or 0, screen or 0
+    if resume and out is None:
+        raise ParamError("--resume", None, "goes on in the folder of a calibration: give it with out=FOLDER")
     if screen and (fault := sobol_samples_fault(screen, "--screen {}", 32)):
         raise ParamError("--screen", None, fault)
+    if not isinstance(file, (Calibration, str, os.PathLike)):
+        raise ParamError(None, "file", f"expected a calibration file's path, got {type(file).__name__}")
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
-    if budget is not None and not (isinstance(budget, int) and budget >= 10):
-        raise ParamError("--budget", None, f"expected a whole number of at least 10, got {budget!r}")
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
         raise ParamError("--budget", None, fault)
     if screen and check_coverage:
@@ -165,8 +186,6 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError("--coverage-budget", None, "applies to the coverage check: give it with --check-coverage N")
     if check_coverage and coverage_budget is not None and (fault := coverage_budget_fault(spec, coverage_budget)):
         raise ParamError("--coverage-budget", None, fault)
-    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= 2**63 - 1):
-        raise ParamError("--seed", None, f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
     if budget is not None or seed is not None:
         spec = spec.model_copy(update={k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None})
         cal = replace(cal, spec=spec)
