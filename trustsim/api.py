@@ -206,6 +206,9 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
 
     folders = [isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)]
     if folders[0] != folders[1]:
+        other = b if folders[0] else a
+        if isinstance(other, (str, Path)) and not Path(other).exists():  # a misspelt folder, say
+            raise ParamError(str(other), None, "no such file or folder")
         raise ParamError(str(a if folders[0] else b), None,  # the folder: the other may be a Params
                          "compare takes two scenarios or two results folders, not one of each")
     if all(folders):

@@ -220,6 +220,20 @@ def test_compare_of_a_folder_and_a_scenario_says_it_takes_two_of_a_kind(tmp_path
             trustsim.compare(a, b, seeds=2, steps=3, workers=1)
 
 
+def test_compare_of_a_folder_and_a_path_that_does_not_exist_names_the_missing_one(tmp_path, capsys):
+    """A misspelt folder beside a results folder was called a scenario: the error named the folder that exists and
+    said compare takes two of a kind, from Python and on the command line alike."""
+    trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "a")
+    missing = tmp_path / "a2"
+    for a, b in ((tmp_path / "a", missing), (missing, tmp_path / "a")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.compare(a, b)
+        assert str(exc.value) == f"{missing}: no such file or folder"
+        assert main(["compare", str(a), str(b), "--out", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err == f"trustsim: error: {missing}: no such file or folder\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_results_folder_or_manifest_given_as_a_scenario_points_to_rerun(tmp_path):
     """As ``trustsim run`` says; they were refused as 'is a directory' and as a TOML syntax error."""
     trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "r")
@@ -264,3 +278,4 @@ def test_a_sweep_file_brings_its_design_and_arguments_replace_its_keys(tmp_path)
     assert list(fewer.points["market.uncertainty"]) == [0.3] and list(fewer.points["n"]) == [1]
     with pytest.raises(trustsim.ParamError, match=r"sw\.toml: sweep\.samples: the lhs design needs samples"):
         trustsim.sweep(path, {"market.uncertainty": {"min": 0.0, "max": 0.6}}, design="lhs", workers=1)
+

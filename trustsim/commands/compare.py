@@ -44,6 +44,9 @@ def handle(args) -> int:
         put_back_to_read(path)
     folders = [Path(x).is_dir() for x in (args.a, args.b)]
     if folders[0] != folders[1]:
+        other = args.a if not folders[0] else args.b
+        if not Path(other).exists():  # a misspelt folder, say: not "one of each"
+            raise ParamError(other, None, "no such file or folder")
         raise ParamError(args.a if not folders[0] else args.b, None,
                          "compare takes two scenario files or two results folders, not one of each")
     if all(folders):
