@@ -190,7 +190,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
 
     seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
     sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
-    rep = run_replications(sc, seeds, root=plain(seed), workers=workers)
+    rep = run_replications(sc, seeds, root=whole("seed", seed, 0, none=True, maximum=2**63 - 1), workers=workers)
     warn_failed(rep.runs, "runs")
     return rep
 
@@ -219,7 +219,8 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), whole("workers", workers, 1, none=True)
     sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
     sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
-    diff = compare_scenarios(sa, sb, seeds, root=plain(seed), workers=workers)
+    diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=2**63 - 1),
+                             workers=workers)
     warn_failed(diff.runs_a, "runs_a")
     warn_failed(diff.runs_b, "runs_b")
     return diff
@@ -272,8 +273,8 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     return SweepResult(sw, runs, point_table(sw, runs))
 
 
-def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None:
-    """``value`` as a whole number of at least ``minimum`` (a Python or NumPy integer; None when ``none``),
+def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int | None = None) -> int | None:
+    """``value`` as a whole number from ``minimum`` (to ``maximum``; a Python or NumPy integer; None when ``none``),
     else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
     # on first use: `import trustsim` loads nothing heavy
     from .params import plain_number
@@ -285,6 +286,8 @@ def whole(name: str, value: Any, minimum: int, none: bool = False) -> int | None
         raise ParamError(None, name, f"expected a whole number, got {type(value).__name__} {value!r:.80}")
     if value < minimum:
         raise ParamError(None, name, f"{value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ParamError(None, name, f"{value} must be at most {maximum}")
     return value
 
 

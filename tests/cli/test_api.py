@@ -234,6 +234,20 @@ def test_compare_of_a_folder_and_a_path_that_does_not_exist_names_the_missing_on
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("call", [
+    lambda seed: trustsim.replicate(seeds=2, seed=seed, steps=3, workers=1),
+    lambda seed: trustsim.compare(None, None, seeds=2, seed=seed, steps=3, workers=1),
+])
+def test_a_bad_root_seed_is_named_as_the_argument_it_is(call):
+    """``seed=-1`` was refused as ``--seed: …``, an option the Python call does not have."""
+    for seed, needle in ((-1, "seed: -1 must be at least 0"), ("1", "seed: expected a whole number, got str '1'"),
+                         (True, "seed: expected a whole number, got bool True"),
+                         (2**63, f"seed: {2**63} must be at most {2**63 - 1}")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            call(seed)
+        assert str(exc.value) == needle
+
+
 def test_a_results_folder_or_manifest_given_as_a_scenario_points_to_rerun(tmp_path):
     """As ``trustsim run`` says; they were refused as 'is a directory' and as a TOML syntax error."""
     trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "r")
