@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .capacity import check_memory
-from .errors import ParamError
+from .errors import ParamError, safe_text
 from .experiments.design import METRIC_COLUMNS
 from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
 from .metrics import POSTURE_GROUPS
+from .params import suggest
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference, null_as_nan
@@ -115,8 +116,14 @@ class Comparison:
                 f"{'paired on common seeds' if self.paired else 'unpaired'}>")
 
     def text(self, figures=COMPARED_FIGURES) -> str:
-        """The key figures as a table of at most 100 columns (numbers to 4 and 3 significant digits)."""
+        """The key figures (or ``figures``, names of ``table()``'s figures) as a table of at most 100 columns
+        (numbers to 4 and 3 significant digits)."""
         t = self.table().set_index("figure")
+        figures = [figures] if isinstance(figures, str) else list(figures)
+        unknown = next((f for f in figures if not isinstance(f, str) or f not in t.index), None)
+        if unknown is not None:
+            raise ParamError(None, "figures", f"unknown figure {safe_text(repr(unknown))}"
+                                              f"{suggest(str(unknown), t.index)} (table() lists them)")
         a, b = (n[:10] for n in self.names)
         lines = [f"{'figure':<41} {a:>10} {b:>10}  B − A [95% interval]", "-" * 99]
         for f in figures:

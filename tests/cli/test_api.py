@@ -293,3 +293,13 @@ def test_a_sweep_file_brings_its_design_and_arguments_replace_its_keys(tmp_path)
     with pytest.raises(trustsim.ParamError, match=r"sw\.toml: sweep\.samples: the lhs design needs samples"):
         trustsim.sweep(path, {"market.uncertainty": {"min": 0.0, "max": 0.6}}, design="lhs", workers=1)
 
+
+def test_a_comparisons_text_of_an_unknown_figure_says_which_and_suggests_one():
+    """``diff.text(["all.tco_per_unt"])`` raised pandas' KeyError, and ``diff.text("all.tco_per_unit")`` looked up
+    each of its letters (KeyError: 'a')."""
+    diff = trustsim.compare(None, None, seeds=2, steps=3, buyers=6, suppliers=3, workers=1)
+    with pytest.raises(trustsim.ParamError) as exc:
+        diff.text(["all.tco_per_unit", "all.tco_per_unt"])
+    assert str(exc.value) == ("figures: unknown figure 'all.tco_per_unt' (did you mean \"all.tco_per_unit\"?) "
+                              "(table() lists them)")
+    assert diff.text("all.tco_per_unit").splitlines()[2].startswith("all: cost of ownership per unit")
