@@ -243,6 +243,8 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     folder the command reads or one inside it, a folder holding a file in ``protect`` (:func:`reads_reason`),
     the project's own folders, a git work tree. The committed example needs ``force`` even to be replaced by
     a run. ``kind=None`` accepts any trustsim result (what a caller that does not say its kind used to get)."""
+    if not isinstance(out, (str, os.PathLike)):  # save(None) from Python: not pathlib's TypeError
+        raise ParamError("--out", None, f"expected a folder's path, got {type(out).__name__}")
     shown = safe_text(str(out))
     if str(out).strip() == "":
         raise ParamError("--out", None, "is empty or blank; name a folder for the results")

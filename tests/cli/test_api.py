@@ -303,3 +303,14 @@ def test_a_comparisons_text_of_an_unknown_figure_says_which_and_suggests_one():
     assert str(exc.value) == ("figures: unknown figure 'all.tco_per_unt' (did you mean \"all.tco_per_unit\"?) "
                               "(table() lists them)")
     assert diff.text("all.tco_per_unit").splitlines()[2].startswith("all: cost of ownership per unit")
+
+
+def test_saving_to_something_that_is_no_path_is_a_param_error(tmp_path):
+    """``run.save(None)`` and ``reps.save(3)`` raised pathlib's TypeError from deep in the folder checks."""
+    run = trustsim.simulate(steps=3, buyers=6, suppliers=3)
+    reps = trustsim.replicate(seeds=2, steps=3, buyers=6, suppliers=3, workers=1)
+    diff = trustsim.compare(None, None, seeds=2, steps=3, buyers=6, suppliers=3, workers=1)
+    for save, out in ((run.save, None), (run.save, 3), (reps.save, None), (diff.save, 3.5)):
+        with pytest.raises(trustsim.ParamError) as exc:
+            save(out)
+        assert str(exc.value) == f"--out: expected a folder's path, got {type(out).__name__}"
