@@ -241,14 +241,14 @@ class SweepResult:
 
 def sweep(scenario: Any = None, factors: dict | None = None, replications: int | None = None, *,
           design: str | None = None, samples: int | None = None, seed: int | None = None, seeds: str | None = None,
-          metrics: list[str] | None = None, steps: int | None = None, workers: int | None = None,
-          **overrides: Any) -> SweepResult:
+          metrics: list[str] | None = None, levels: int | None = None, steps: int | None = None,
+          workers: int | None = None, **overrides: Any) -> SweepResult:
     """A batch experiment, as a sweep file's ``[sweep]`` table declares it; returns its runs and per-point
     tables, built in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any
     ``workers``. A sweep file (a scenario with a ``[sweep]`` table) brings its design, as ``trustsim sweep
     FILE`` runs it; each argument given replaces that key of the table (``factors`` the whole factor table:
-    lists of values for a grid, ``{"min": …, "max": …}`` for sampled designs), and one left as None keeps the
-    file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds)."""
+    lists of values for a grid, ``{"min": …, "max": …}`` for sampled designs; ``levels`` Morris's grid), and one
+    left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds)."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments import build_sweep, point_table, sweep_tables
 
@@ -259,7 +259,7 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     sc = as_scenario(scenario, steps=steps, **overrides)
     table: dict[str, Any] = dict(sc.sweep or {})  # a sweep file's design, which the arguments given replace
     given = {"design": design, "replications": replications, "samples": samples, "seed": seed, "seeds": seeds,
-             "metrics": metrics, "factors": factors}
+             "levels": levels, "metrics": metrics, "factors": factors}
     for key, value in given.items():
         if value is None:
             continue

@@ -314,3 +314,14 @@ def test_saving_to_something_that_is_no_path_is_a_param_error(tmp_path):
         with pytest.raises(trustsim.ParamError) as exc:
             save(out)
         assert str(exc.value) == f"--out: expected a folder's path, got {type(out).__name__}"
+
+
+def test_sweep_sets_morriss_levels_as_a_sweep_files_key_does():
+    """``levels``, the one ``[sweep]`` key the function had no argument for, was taken for a parameter
+    ('levels: unknown parameter'), so a Morris grid other than 4 levels needed a sweep file."""
+    sw = trustsim.sweep(BASELINE, {"market.uncertainty": {"min": 0.0, "max": 1.0}}, design="morris", samples=2,
+                        levels=6, steps=3, buyers=6, suppliers=3, workers=1)
+    assert sw.sweep.levels == 6
+    assert set(sw.points["market.uncertainty"].round(9)) <= {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}
+    with pytest.raises(trustsim.ParamError, match=r"sweep\.levels: applies to the morris design only"):
+        trustsim.sweep(BASELINE, {"market.uncertainty": [0.1]}, levels=4, steps=3, workers=1)
