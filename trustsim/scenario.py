@@ -280,6 +280,9 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
 
     ``path=None`` gives the defaults (docs/ODD.md, Parameters).
     """
+    if not (path is None or isinstance(path, (str, os.PathLike))):  # from Python: not pathlib's TypeError
+        raise ParamError(None, "path", f"expected a scenario file's path or None, got {type(path).__name__}")
+    sets = (sets,) if isinstance(sets, str) else sets  # one "group.name=value", not its letters
     if path is None:
         data, chain, raw, shown, name = {}, [], b"", None, "defaults"
     else:

@@ -193,3 +193,16 @@ def test_extends_is_read_from_the_folder_of_the_file_a_link_leads_to(tmp_path):
     (tmp_path / "link.toml").symlink_to(tmp_path / "real" / "main.toml")
     sc = load_scenario(tmp_path / "link.toml")
     assert sc.params.trust.gain == 0.2 and sc.chain[1] == str(tmp_path / "real" / "base.toml")
+
+
+@pytest.mark.parametrize("path", [5, {"market": {"buyers": 10}}, b"baseline.toml"])
+def test_load_scenario_of_something_that_is_no_path_is_a_param_error(path):
+    """``trustsim.load_scenario(5)`` raised pathlib's TypeError from deep inside."""
+    with pytest.raises(ParamError) as exc:
+        load_scenario(path)
+    assert str(exc.value) == f"path: expected a scenario file's path or None, got {type(path).__name__}"
+
+
+def test_load_scenario_takes_one_override_given_as_a_string():
+    """A single ``"group.name=value"`` was read letter by letter: ``--set: m: expected group.name=value``."""
+    assert load_scenario(None, "market.uncertainty=0.5").params.market.uncertainty == 0.5
