@@ -129,7 +129,8 @@ class Run:
 
     @property
     def summary(self) -> dict:
-        """``long_run`` (means over the second half) and ``short_run`` (first 8 steps) by posture."""
+        """summary.json: ``long_run`` (means over the second half), ``business_horizon`` (first 40 steps) and
+        ``short_run`` (first 8 steps) by posture, ``long_run_steps`` and ``steady_state`` (MSER-5)."""
         return self.model.recorder.summary()
 
     @property
