@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,7 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     if not changes:
         return sc
     params = sc.params.replace(**changes)
-    return Scenario(sc.name, params, sc.path, sc.sha256, sc.description, sc.sweep, sc.chain,
-                    {**sc.overrides, **changes})
+    return replace(sc, params=params, overrides={**sc.overrides, **changes})  # its [calibrate] table too
 
 
 def refuse_file_keys(mapping: dict) -> None:
@@ -93,8 +92,14 @@ def refuse_file_keys(mapping: dict) -> None:
 
 
 def one_scenario(sc, compare: bool = False):
-    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file (``refuse_sweep``)."""
+    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file (``refuse_sweep``) or a calibration
+    file whose ``[calibrate]`` table has a fault (a calibration file runs its scenario, as ``trustsim run`` does)."""
     refuse_sweep(sc, str(sc.path or sc.name), compare)
+    if sc.calibrate is not None:
+        # on first use: `import trustsim` loads nothing heavy
+        from .calibration.config import build_calibration
+
+        build_calibration(sc.name, str(sc.path or sc.name), sc.params, sc.calibrate, sc)
     return sc
 
 

@@ -3,6 +3,7 @@ ParamError, tables as DataFrames, and an import that loads nothing heavy."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -325,3 +326,21 @@ def test_sweep_sets_morriss_levels_as_a_sweep_files_key_does():
     assert set(sw.points["market.uncertainty"].round(9)) <= {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}
     with pytest.raises(trustsim.ParamError, match=r"sweep\.levels: applies to the morris design only"):
         trustsim.sweep(BASELINE, {"market.uncertainty": [0.1]}, levels=4, steps=3, workers=1)
+
+
+def test_a_calibration_files_faulty_table_is_refused_as_trustsim_run_refuses_it(tmp_path, capsys):
+    """``trustsim run`` on a calibration file checks its [calibrate] table; from Python the check was lost as soon as
+    an override or steps were given (the table was dropped with the overrides), and compare made none."""
+    path = tmp_path / "cal.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[calibrate]\nbudgt = 60\n[calibrate.parameters]\n'
+                    '"time.h_admin" = { lo = 2.0, hi = 40.0 }\n[[calibrate.targets]]\nname = "a"\n'
+                    'measure = "nonprod_least_trusted"\nvalue = 0.47\nsd = 0.03\n')
+    needle = 'cal.toml: calibrate.budgt: unknown key (did you mean "budget"?)'
+    for call in (lambda: trustsim.simulate(path, steps=3), lambda: trustsim.simulate(path, uncertainty=0.5),
+                 lambda: trustsim.replicate(path, seeds=2, steps=3, workers=1),
+                 lambda: trustsim.compare(path, BASELINE, seeds=2, steps=3, workers=1)):
+        with pytest.raises(trustsim.ParamError, match=re.escape(needle)):
+            call()
+    out = tmp_path / "out"
+    assert main(["compare", str(path), str(BASELINE), "--steps", "3", "--seeds", "2", "--out", str(out)]) == 2
+    assert needle in capsys.readouterr().err and not out.exists()

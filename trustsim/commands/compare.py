@@ -65,6 +65,11 @@ def handle(args) -> int:
             refuse_other_files(path)
             sc = load_scenario(path, args.set, steps=args.steps)
             refuse_sweep(sc, path, compare=True)
+            if sc.calibrate is not None:  # a calibration file's scenario, but a fault in its table is one, as in run
+                # here, not at the top: `trustsim --help` imports this module
+                from ..calibration.config import build_calibration
+
+                build_calibration(sc.name, path, sc.params, sc.calibrate, sc)
             scenarios.append(sc)
         protect = [*scenario_files(scenarios[0]), *scenario_files(scenarios[1])]
         for sc, path in zip(scenarios, (args.a, args.b), strict=True):
