@@ -42,6 +42,8 @@ def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]
     folder it lies in; another kind is refused with what ``command`` (rerun or compare) can do instead."""
     path = Path(path)
     if path.is_dir():
+        if not (path / "manifest.json").exists() and not (path / "manifest.json").is_symlink():
+            raise ParamError(str(path), None, "not a results folder (no manifest.json)")
         path = path / "manifest.json"
     shown = str(path)
     raw = read_small_file(path, shown, limit=50_000_000)

@@ -344,3 +344,14 @@ def test_a_calibration_files_faulty_table_is_refused_as_trustsim_run_refuses_it(
     out = tmp_path / "out"
     assert main(["compare", str(path), str(BASELINE), "--steps", "3", "--seeds", "2", "--out", str(out)]) == 2
     assert needle in capsys.readouterr().err and not out.exists()
+
+
+def test_compare_or_rerun_of_a_folder_that_is_no_result_says_so(tmp_path, capsys):
+    """A folder without a manifest was refused as '<folder>/manifest.json: no such file', a file never named."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.compare(tmp_path / "a", tmp_path / "b")
+    assert str(exc.value) == f"{tmp_path / 'a'}: not a results folder (no manifest.json)"
+    assert main(["rerun", str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"trustsim: error: {tmp_path / 'b'}: not a results folder (no manifest.json)\n"
