@@ -282,6 +282,8 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     """
     if not (path is None or isinstance(path, (str, os.PathLike))):  # from Python: not pathlib's TypeError
         raise ParamError(None, "path", f"expected a scenario file's path or None, got {type(path).__name__}")
+    if isinstance(path, str) and not path.strip():  # Path("") is ".", which was called a directory
+        raise ParamError(None, "scenario", "the file name is empty or blank; name a scenario TOML file")
     sets = (sets,) if isinstance(sets, str) else sets  # one "group.name=value", not its letters
     if path is None:
         data, chain, raw, shown, name = {}, [], b"", None, "defaults"

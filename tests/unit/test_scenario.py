@@ -206,3 +206,11 @@ def test_load_scenario_of_something_that_is_no_path_is_a_param_error(path):
 def test_load_scenario_takes_one_override_given_as_a_string():
     """A single ``"group.name=value"`` was read letter by letter: ``--set: m: expected group.name=value``."""
     assert load_scenario(None, "market.uncertainty=0.5").params.market.uncertainty == 0.5
+
+
+@pytest.mark.parametrize("path", ["", "  "])
+def test_an_empty_scenario_file_name_is_called_empty_not_the_current_folder(path):
+    """``trustsim run ""`` said '.: is a directory, not a TOML file': Path("") is the current folder."""
+    with pytest.raises(ParamError) as exc:
+        load_scenario(path)
+    assert str(exc.value) == "scenario: the file name is empty or blank; name a scenario TOML file"
