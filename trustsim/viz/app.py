@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 import traceback
 from decimal import Decimal
 from pathlib import Path
@@ -64,7 +65,7 @@ class AppMarket(TrustMarket):
         advance = self.step  # Mesa's own step (set on the instance by mesa.Model): time, steps, TrustMarket.step
 
         def step() -> None:
-            if not self.running:
+            if not self.running or stopped_play_loop():
                 return
             try:
                 advance()
@@ -75,6 +76,23 @@ class AppMarket(TrustMarket):
                 self.notice = f"Step {self.steps} failed: {type(exc).__name__}: {exc}. Reset builds a new market."
 
         self.step = step
+
+
+def stopped_play_loop() -> bool:
+    """Whether the step asked for comes from SolaraViz's Play loop after Pause or Reset stopped it.
+
+    The loop sleeps "Play Interval" ms and then steps the page's market without looking again whether it is
+    still playing: Reset pressed in that sleep had the new market stepped (it showed "Step 1", or the Render
+    Interval's steps, where Reset had just built it), Pause one step past where it was paused. The loop is
+    Mesa's ``ModelController``'s ``step``; its ``playing`` says whether Play is still on. (Another Mesa, whose
+    loop is named otherwise, is not recognised: its steps are then taken as before.)"""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_qualname == "ModelController.<locals>.step" and code.co_filename.endswith("solara_viz.py"):
+            return getattr(frame.f_locals.get("playing"), "value", True) is False
+        frame = frame.f_back
+    return False
 
 
 def model_params(params: Params) -> dict:

@@ -1,0 +1,80 @@
+"""The browser app's Play loop in-process: Pause and Reset stop it, whenever in its interval they are pressed.
+
+SolaraViz's Play loop sleeps "Play Interval" ms and then steps the page's market. These tests hold the loop in
+that sleep (Mesa's own loop, its ``time.sleep`` replaced by one that waits for the test), press a button of the
+page and then let the loop wake, so what happens at that moment happens every time rather than now and then.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import ipyvuetify as v
+import mesa.visualization.solara_viz as solara_viz
+import pytest
+import solara
+from conftest import ROOT
+
+from trustsim.viz import app
+
+
+class HeldSleep:
+    """A ``time.sleep`` that tells when the Play loop has begun its sleep and returns when the test lets it."""
+
+    def __init__(self):
+        self.sleeping, self.woken = threading.Event(), threading.Event()
+
+    def sleep(self, seconds):
+        self.sleeping.set()
+        assert self.woken.wait(20), "the test never let the Play loop wake"
+
+
+@pytest.fixture
+def held(monkeypatch):
+    held = HeldSleep()
+    monkeypatch.setattr(solara_viz, "time", SimpleNamespace(sleep=held.sleep))
+    monkeypatch.delenv(app.SCENARIO_ENV, raising=False)
+    monkeypatch.chdir(ROOT)
+    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    threads = set(threading.enumerate())
+    yield SimpleNamespace(rc=rc, sleep=held, threads=threads)
+    held.woken.set()
+    rc.close()
+
+
+def press(rc, label):
+    rc.find(v.Btn, children=[label]).widget.click()
+
+
+def step_shown(rc) -> int:
+    from solara.widgets import HTML
+
+    found = [w.unsafe_innerHTML for w in rc.find(HTML).widgets if "trustsim-step" in (w.unsafe_innerHTML or "")]
+    return int(found[0].split("Step ", 1)[1].split(" of", 1)[0])
+
+
+def wake_and_wait(held):
+    """Let the held Play loop wake, and wait for the loop's threads to end."""
+    held.sleep.woken.set()
+    for thread in set(threading.enumerate()) - held.threads:
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(20)
+
+
+@pytest.mark.parametrize("stop", ["Reset", "❚❚"])
+def test_pause_or_reset_during_play_leaves_the_market_unstepped(held, stop):
+    """Reset pressed while Play waited out its interval built the new market and then the loop stepped it:
+    the page showed "Step 1 of 1200" (or the Render Interval's steps) for a market Reset had just built.
+    Pause pressed then took the market one step past where it was paused."""
+    rc = held.rc
+    press(rc, "Step")
+    assert step_shown(rc) == 1
+    press(rc, "▶")
+    assert held.sleep.sleeping.wait(20), "Play did not start its loop"
+    press(rc, stop)
+    wake_and_wait(held)
+    expected = 0 if stop == "Reset" else 1
+    assert step_shown(rc) == expected
+    press(rc, "Step")  # the page still steps as asked, one step at a press
+    assert step_shown(rc) == expected + 1
