@@ -7,6 +7,8 @@ page and then let the loop wake, so what happens at that moment happens every ti
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 from types import SimpleNamespace
 
@@ -15,6 +17,7 @@ import mesa.visualization.solara_viz as solara_viz
 import pytest
 import solara
 from conftest import ROOT
+from solara.widgets import HTML
 
 from trustsim.viz import app
 
@@ -36,30 +39,35 @@ def held(monkeypatch):
     monkeypatch.setattr(solara_viz, "time", SimpleNamespace(sleep=held.sleep))
     monkeypatch.delenv(app.SCENARIO_ENV, raising=False)
     monkeypatch.chdir(ROOT)
+    earlier = {id(m) for m in gc.get_objects() if isinstance(m, app.AppMarket)}  # other tests' markets
     _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
     threads = set(threading.enumerate())
-    yield SimpleNamespace(rc=rc, sleep=held, threads=threads)
+    (market,) = [m for m in gc.get_objects() if isinstance(m, app.AppMarket) and id(m) not in earlier]
+    yield SimpleNamespace(rc=rc, sleep=held, threads=threads, market=market)
     held.woken.set()
-    rc.close()
+    with contextlib.suppress(Exception):  # a test may have closed it
+        rc.close()
 
 
 def press(rc, label):
     rc.find(v.Btn, children=[label]).widget.click()
 
 
+def step_html(rc) -> str:
+    """The key figures panel's HTML."""
+    (found,) = [w.unsafe_innerHTML for w in rc.find(HTML).widgets if "trustsim-step" in (w.unsafe_innerHTML or "")]
+    return found
+
+
 def step_shown(rc) -> int:
-    from solara.widgets import HTML
-
-    found = [w.unsafe_innerHTML for w in rc.find(HTML).widgets if "trustsim-step" in (w.unsafe_innerHTML or "")]
-    return int(found[0].split("Step ", 1)[1].split(" of", 1)[0])
+    return int(step_html(rc).split("Step ", 1)[1].split(" of", 1)[0])
 
 
-def wake_and_wait(held):
-    """Let the held Play loop wake, and wait for the loop's threads to end."""
+def wake_and_wait(held, timeout=20.0):
+    """Let the held Play loop wake, and wait (up to ``timeout`` s) for the threads the page started to end."""
     held.sleep.woken.set()
     for thread in set(threading.enumerate()) - held.threads:
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join(20)
+        thread.join(timeout)
 
 
 @pytest.mark.parametrize("stop", ["Reset", "❚❚"])
@@ -78,3 +86,22 @@ def test_pause_or_reset_during_play_leaves_the_market_unstepped(held, stop):
     assert step_shown(rc) == expected
     press(rc, "Step")  # the page still steps as asked, one step at a press
     assert step_shown(rc) == expected + 1
+
+
+@pytest.mark.parametrize("leave", ["switch scenario", "close page"])
+def test_a_market_left_while_playing_stops_playing(held, leave):
+    """A market played and then left, for another scenario or by closing the page, went on being stepped
+    to its last step by its Play loop in the server, seen by nobody (a large market kept a core busy)."""
+    rc = held.rc
+    played = held.market
+    press(rc, "Step")
+    press(rc, "▶")
+    assert held.sleep.sleeping.wait(20), "Play did not start its loop"
+    if leave == "switch scenario":
+        rc.find(v.Select, label="Scenario file").widget.v_model = "partners_only.toml"
+        assert "partners_only" in step_html(rc)
+    else:
+        rc.close()
+    wake_and_wait(held, timeout=5)
+    assert played.steps <= 2, f"the market left went on to step {played.steps}"
+    assert not [t for t in set(threading.enumerate()) - held.threads if t.is_alive()], "the Play loop runs on"

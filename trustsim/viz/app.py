@@ -184,8 +184,21 @@ def views(scenario_name: str) -> list:
 
 @solara.component
 def MarketViz(label: str, scenario: Scenario):
-    """SolaraViz on one scenario's parameters: controls, step/play/reset and the views."""
-    model = solara.use_memo(lambda: AppMarket(scenario.params, rng=scenario.params.run.seed), [label])
+    """SolaraViz on one scenario's parameters: controls, step/play/reset and the views.
+
+    The market SolaraViz shows (its Reset replaces it) ends its run when this view goes, for another scenario
+    or with the page: its Play loop, which stops only at a run's end or at Pause, stepped it on in the server
+    to its last step, seen by nobody."""
+    first = solara.use_memo(lambda: AppMarket(scenario.params, rng=scenario.params.run.seed), [label])
+    model = solara.use_reactive(first)
+
+    def end_when_gone():
+        def end():
+            model.value.running = False  # the loop's next step ends it (AppMarket.step does nothing then)
+
+        return end
+
+    solara.use_effect(end_when_gone, [])
     return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
                      name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
 
