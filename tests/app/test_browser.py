@@ -246,3 +246,26 @@ def test_the_readme_screenshot_command_photographs_the_rendered_app(tmp_path):
     red, green, blue = Image.open(io.BytesIO(png)).convert("RGB").getpixel((VIEWPORT["width"] // 2, 20))
     assert blue > 150 and red < 100, "no app bar: the page was photographed before the app arrived"
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_charts_stay_readable_in_the_dark_theme(app):
+    """The app bar's theme button turns the page dark; the charts drew their titles, axes and legends in dark
+    grey on it (the network picture keeps its white ground): a chart's title strip must show dark on light."""
+    from PIL import Image
+
+    app.step(3)
+    app.wait_for_charts()
+    for _ in range(3):  # the button goes through auto, dark and light
+        if app.page.locator(".v-application.theme--dark").count():
+            break
+        app.page.locator("header button").last.click()
+        app.page.wait_for_timeout(300)
+    assert app.page.locator(".v-application.theme--dark").count(), "the theme button did not turn the page dark"
+    app.page.wait_for_timeout(500)
+    app.screenshot("dark.png")
+    canvases = app.page.locator("canvas")
+    for i in range(canvases.count()):
+        grey = np.asarray(Image.open(io.BytesIO(canvases.nth(i).screenshot())).convert("L"), dtype=float)
+        title = grey[:30]
+        assert np.median(title) > 200 and title.min() < 120, f"chart {i}'s title does not stand out from its ground"
+    app.assert_clean()

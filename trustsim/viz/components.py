@@ -36,6 +36,9 @@ from .controls import CONTROLS
 
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
+# the charts' ground: ECharts draws titles, axes and legends in dark grey, unreadable on the dark theme that the
+# app bar's button turns on; on white, as the network picture is, they read in either theme
+CHART_GROUND = "#ffffff"
 COST_WINDOW = 8  # the cost breakdown averages the last this many steps (single steps jump with rebids)
 
 _layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -202,7 +205,7 @@ def series_view(model, key: str) -> dict:
                 "itemStyle": {"color": COLOURS[group]},
             })
     return {
-        "animation": False,
+        "animation": False, "backgroundColor": CHART_GROUND,
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
         "tooltip": {"trigger": "axis"},
         "legend": {"bottom": 0, "itemWidth": 18},
@@ -231,7 +234,7 @@ def cost_view(model) -> dict:
         title = "Cost of ownership per unit" + (f", mean of the last {n} steps" if n > 1 else ", this step")
     parts = cost_breakdown(model)
     return {
-        "animation": False,
+        "animation": False, "backgroundColor": CHART_GROUND,
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         "legend": {"bottom": 0, "itemWidth": 14},
