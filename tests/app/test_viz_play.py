@@ -1,4 +1,5 @@
-"""The browser app's Play loop in-process: Pause and Reset stop it, whenever in its interval they are pressed.
+"""The browser app's Play loop and scenario picker in-process: Pause and Reset stop the loop, whenever in its
+interval they are pressed; a scenario picked gets controls of its own.
 
 SolaraViz's Play loop sleeps "Play Interval" ms and then steps the page's market. These tests hold the loop in
 that sleep (Mesa's own loop, its ``time.sleep`` replaced by one that waits for the test), press a button of the
@@ -40,7 +41,7 @@ def held(monkeypatch):
     monkeypatch.delenv(app.SCENARIO_ENV, raising=False)
     monkeypatch.chdir(ROOT)
     earlier = {id(m) for m in gc.get_objects() if isinstance(m, app.AppMarket)}  # other tests' markets
-    _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    _, rc = solara.render(app.Layout(children=[app.Page()]), handle_error=False)  # the page as the server serves it
     threads = set(threading.enumerate())
     (market,) = [m for m in gc.get_objects() if isinstance(m, app.AppMarket) and id(m) not in earlier]
     yield SimpleNamespace(rc=rc, sleep=held, threads=threads, market=market)
@@ -105,3 +106,25 @@ def test_a_market_left_while_playing_stops_playing(held, leave):
     wake_and_wait(held, timeout=5)
     assert played.steps <= 2, f"the market left went on to step {played.steps}"
     assert not [t for t in set(threading.enumerate()) - held.threads if t.is_alive()], "the Play loop runs on"
+
+
+def test_a_scenario_picked_gets_its_own_controls(held):
+    """SolaraViz's controls sit in the layout's sidebar, where the next scenario's took the place and the state
+    of the last's: Reset after picking a scenario built a market of the default parameters and a random seed
+    (partner share 0.5 for partners_only), and a scenario picked while another played had Step and ▶ disabled."""
+    rc = held.rc
+    press(rc, "▶")
+    assert held.sleep.sleeping.wait(20), "Play did not start its loop"
+    rc.find(v.Select, label="Scenario file").widget.v_model = "partners_only.toml"
+    wake_and_wait(held)
+    assert "partners_only" in step_html(rc)
+    buttons = {w.children[0]: w.disabled for w in rc.find(v.Btn).widgets if w.children[0] in ("Step", "▶", "❚❚")}
+    assert buttons == {"Step": False, "▶": False}
+    press(rc, "Reset")
+    assert "seed 0" in step_html(rc) and "partner share 1 " in step_html(rc)
+    rc.find(v.Slider, label="Buyers").widget.v_model = 30
+    press(rc, "Reset")
+    shown = step_html(rc)
+    assert "seed 0" in shown and "buyers 30 " in shown and "partner share 1 " in shown
+    press(rc, "Step")
+    assert step_shown(rc) == 1

@@ -203,21 +203,38 @@ def MarketViz(label: str, scenario: Scenario):
                      name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
 
 
+PICKED = solara.create_context(None)  # the page's picked scenario (a reactive label), given by Layout
+
+
+@solara.component
+def Layout(children=[]):  # noqa: B006 — Solara's signature for a layout
+    """The page's layout: Solara's AppLayout, made anew for each scenario picked. SolaraViz puts its controls
+    in the layout's sidebar, where the next scenario's controls took the place, and the state, of the last's:
+    Reset then built a market of the default parameters and a random seed (its parameters were set when the
+    controls first appeared), and a market left while playing left the next one's Step and ▶ disabled."""
+    picked = solara.use_reactive(None)
+    PICKED.provide(picked)
+    return solara.AppLayout(children=children).key(f"layout-{picked.value}")
+
+
 @solara.component
 def Page():
     """The app's page: the scenario picker in the sidebar and the live market of the scenario chosen."""
     extra = os.environ.get(SCENARIO_ENV) or None
     choices, problems = solara.use_memo(lambda: load_choices(extra), [extra])
-    current = solara.use_reactive(first_choice(choices, extra))
-    scenario = choices[current.value]
+    own = solara.use_reactive(None)
+    given = solara.use_context(PICKED)
+    picked = own if given is None else given  # Layout's, which outlives this page's layout; else the page's
+    current = picked.value if picked.value in choices else first_choice(choices, extra)
+    scenario = choices[current]
     solara.Style(PAGE_CSS)
     with solara.Sidebar(), solara.Card("Scenario"):
-        solara.Select("Scenario file", values=list(choices), value=current)
+        solara.Select("Scenario file", values=list(choices), value=current, on_value=picked.set)
         if scenario.description:
             solara.Text(scenario.description, style={"font-size": "13px"})
         for line in problems:
             solara.Warning(f"left out: {line}", dense=True)
-    MarketViz(current.value, scenario).key(f"viz-{current.value}")
+    MarketViz(current, scenario).key(f"viz-{current}")
 
 # --- closed pages -----------------------------------------------------------------------------------
 
