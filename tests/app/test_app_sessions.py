@@ -89,8 +89,10 @@ def test_a_closed_page_leaves_no_task_registration_behind(monkeypatch):
     assert [id(e) for e in after] == [id(e) for e in before], "a module's own registration was taken"
 
 
-def reaches(start, target, limit: int = 200_000) -> bool:
-    """Whether ``target`` can be reached from ``start`` by following references."""
+def reaches(start, target, limit: int = 2_000_000) -> bool:
+    """Whether ``target`` can be reached from ``start`` by following references (up to ``limit`` objects: after
+    other tests in the process, such as test_viz.py's pages, the graph from a registration holds hundreds of
+    thousands)."""
     seen, todo = {id(start)}, [start]
     while todo and len(seen) < limit:
         for ref in gc.get_referents(todo.pop()):

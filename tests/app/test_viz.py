@@ -294,7 +294,8 @@ def test_viz_refuses_an_empty_scenario_path_as_run_does(capsys, monkeypatch):
     monkeypatch.setattr(serve, "server_command", lambda host, port: pytest.fail("the server was started"))
     assert main(["viz", ""]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "not a TOML file" in err
+    assert len(err.strip().splitlines()) == 1 and "the file name is empty" in err, err
+    assert main(["run", ""]) == 2 and capsys.readouterr().err == err  # as run does
 
 
 def test_csv_download_is_the_results_contract_time_series():
