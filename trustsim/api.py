@@ -281,8 +281,10 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
 
 def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int | None = None) -> int | None:
     """``value`` as a whole number from ``minimum`` (to ``maximum``; a Python or NumPy integer; None when ``none``),
-    else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
+    and for ``workers`` at most ``capacity.MAX_WORKERS``, else a ParamError naming the argument, as the command line
+    refuses ``--seeds 1`` or ``--workers 0``."""
     # on first use: `import trustsim` loads nothing heavy
+    from .capacity import MAX_WORKERS
     from .params import plain_number
 
     if value is None and none:
@@ -294,6 +296,8 @@ def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int 
         raise ParamError(None, name, f"{value} must be at least {minimum}")
     if maximum is not None and value > maximum:
         raise ParamError(None, name, f"{value} must be at most {maximum}")
+    if name == "workers" and value > MAX_WORKERS:
+        raise ParamError(None, name, f"{value} is more than the {MAX_WORKERS} worker processes a command starts")
     return value
 
 

@@ -21,6 +21,7 @@ from .errors import ParamError
 from .params import Params, resolve_key
 
 MAX_REPLICATIONS = 1_000_000  # runs of one design point, or seeds of any command: a sweep lays its runs out in memory
+MAX_WORKERS = 4096  # worker processes of one command: beyond any machine's cores (pool queues count them in C ints)
 
 FIXED = 120 * 2**20          # figures and tables of any run, beyond the libraries already loaded
 PER_BUYER = 600              # bytes: the buyer agent, its state and long-run sums, its row of buyers.csv

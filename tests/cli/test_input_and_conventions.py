@@ -70,6 +70,35 @@ def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsy
     assert (out / "manifest.json").is_file()  # the folder itself has the name asked for
 
 
+@pytest.mark.parametrize("command", [
+    ["run", str(BASELINE), *TINY, "--seeds", "2"],
+    ["sweep", str(ROOT / "scenarios" / "sweep_uncertainty.toml"), "--quiet"],
+    ["compare", str(BASELINE), str(BASELINE), "--seeds", "2", "--quiet"],
+    ["patterns", "--seeds", "2"],
+    ["structures", "--seeds", "2"],
+    ["regimes", "--seeds", "2"],
+    ["calibrate", str(ROOT / "scenarios" / "calibration.toml"), "--quiet"],
+    ["rerun", str(ROOT / "results" / "example"), "--quiet"],
+], ids=lambda c: c[0])
+def test_more_workers_than_a_command_starts_are_refused(tmp_path, capsys, monkeypatch, command):
+    """--workers beyond a C int made the pool's queue raise OverflowError: an internal error, exit 1."""
+    from trustsim.capacity import MAX_WORKERS
+
+    monkeypatch.chdir(tmp_path)
+    for workers in ("99999999999999", str(2**31), str(MAX_WORKERS + 1)):
+        code, out, err = run_cli(capsys, *command, "--workers", workers, "--out", tmp_path / "o")
+        one_line(code, err, "--workers", workers, f"more than the {MAX_WORKERS} worker processes")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_api_refuses_more_workers_than_a_command_starts():
+    import trustsim
+    from trustsim.capacity import MAX_WORKERS
+
+    with pytest.raises(trustsim.ParamError, match=f"workers: {2**40} is more than the {MAX_WORKERS} worker"):
+        trustsim.replicate(seeds=2, workers=2**40, buyers=4, suppliers=2, steps=2)
+
+
 # --- 9: an empty --out, a market larger than the machine ---------------------------------------------------
 
 @pytest.mark.parametrize("command", [

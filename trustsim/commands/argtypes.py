@@ -52,6 +52,18 @@ def seed_count(text: str) -> int:
     return value
 
 
+def workers(text: str) -> int:
+    """How many worker processes: 1 to ``capacity.MAX_WORKERS`` (a pool sizes its queues by it, in C ints)."""
+    # on use: `trustsim --help` imports this module
+    from ..capacity import MAX_WORKERS
+
+    value = pos_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is more than the {MAX_WORKERS} worker processes a command "
+                                         f"starts")
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port: 1 to 65535."""
     value = integer(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .argtypes import folder, nonneg_int, pos_int, seed_count
+from .argtypes import folder, nonneg_int, pos_int, seed_count, workers
 
 NAME = "compare"
 HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
@@ -23,7 +23,7 @@ def arguments(p) -> None:
     p.add_argument("--out", type=folder, help="results folder (default results/compare-A-vs-B)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
-    p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, pos_int, seed_count
+from .argtypes import folder, seed_count, workers
 
 NAME = "patterns"
 ADVISED_SEEDS = 30
@@ -21,7 +21,7 @@ def arguments(p) -> None:
                    help=f"seeds per scenario variant (default {ADVISED_SEEDS})")
     p.add_argument("--out", type=folder, default="results/patterns",
                    help="folder for the figures (default results/patterns)")
-    p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, pos_int
+from .argtypes import folder, workers
 
 NAME = "rerun"
 HELP = "make a result again from its manifest.json and compare it with the original"
@@ -17,7 +17,7 @@ def arguments(p) -> None:
     p.add_argument("--out", type=folder, help="results folder (default: the manifest's folder with -rerun appended)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
-    p.add_argument("--workers", type=pos_int, help="replications: worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="replications: worker processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from .argtypes import folder, nonneg_int, pos_int, seed_count
+from .argtypes import folder, nonneg_int, pos_int, seed_count, workers
 
 NAME = "run"
 HELP = "run a scenario and write its results folder"
@@ -26,7 +26,7 @@ def arguments(p) -> None:
     p.add_argument("--seeds", type=seed_count, metavar="N",
                    help="replications: N runs with seeds derived from the seed as sweeps derive them, on all cores; "
                         "writes each run, replications.csv, summary.json (means, sd, 95%% intervals) and band figures")
-    p.add_argument("--workers", type=pos_int, help="with --seeds: worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="with --seeds: worker processes (default: all cores)")
 
 
 def handle(args) -> int:

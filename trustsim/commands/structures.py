@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, pos_int, seed_count
+from .argtypes import folder, pos_int, seed_count, workers
 
 NAME = "structures"
 ADVISED_SEEDS = 30
@@ -18,7 +18,7 @@ def common_arguments(p, out: str, seeds: int) -> None:
     """The arguments ``structures`` and ``regimes`` share."""
     p.add_argument("--seeds", type=seed_count, default=seeds, help=f"seeds per point (default {seeds})")
     p.add_argument("--out", type=folder, default=out, help=f"results folder (default {out})")
-    p.add_argument("--workers", type=pos_int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--steps", type=pos_int, help="steps per run (default: run.steps; the long run is its "
                                                  "second half)")
     p.add_argument("--force", action="store_true",
