@@ -23,6 +23,16 @@ from conftest import BASELINE, SCENARIOS
     ('[calibrate.parameters]\n"trust.gain" = { lo = 0.1, hi = 1.5 }', "calibrate.parameters.trust.gain",
      "range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
     ("[calibrate]\nbudget = 100\npopulation = 150", "calibrate.budget", "at least 162 (noise_replicates 12"),
+    # the key as written, not with the union member pydantic tried (min_tolerance.float); a table called a table
+    ("[calibrate]\nmin_tolerance = inf", "calibrate.min_tolerance: ", "a finite number"),
+    ('[calibrate.parameters]\n"time.h_admin" = { lo = "2", hi = 40.0 }', "calibrate.parameters.time.h_admin.lo: ",
+     "a valid number"),
+    ('[calibrate.structures]\n"suppliers.attention_policy" = { values = ["silence", "periodic"], weights = [nan, 1] }',
+     "calibrate.structures.suppliers.attention_policy.weights.0: ", "a finite number"),
+    ("[calibrate]\npredictive = 3", "calibrate.predictive: ", "expected a table, got int"),
+    # weights whose sum overflows: each weight over the sum was 0, and calibrate failed with an IndexError
+    ('[calibrate.structures]\n"suppliers.attention_policy" = { values = ["silence", "periodic"], '
+     'weights = [1e308, 1e308] }', "calibrate.structures.suppliers.attention_policy", "weights must have a finite sum"),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main

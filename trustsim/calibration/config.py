@@ -11,7 +11,8 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,6 +45,8 @@ class Structure(_Table):
                 raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
             if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
                 raise ValueError("weights must be non-negative and not all zero")
+            if not math.isfinite(sum(self.weights)):  # 1e308 twice: each weight over the sum would be 0
+                raise ValueError(f"weights must have a finite sum, not {sum(self.weights)}")
         return self
 
 
@@ -131,11 +134,36 @@ def _shown(v) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
+def _key_parts(loc: tuple) -> list[str]:
+    """The parts of a validation error's location that are keys of the table, without the names pydantic adds for
+    the member of a union it tried (``min_tolerance``'s ``float``, not ``min_tolerance.float``)."""
+    parts, ann = [], Calibrate
+    for part in loc:
+        if str(part).startswith(("function-after", "union")):
+            continue
+        if get_origin(ann) in (Union, UnionType):
+            members = [a for a in get_args(ann) if a is not type(None)]
+            tried = next((a for a in members if getattr(a, "__name__", None) == part), None)
+            if tried is not None:  # the union member pydantic tried, not a key
+                ann = tried
+                continue
+            ann = members[0] if len(members) == 1 else None  # X | None: the part belongs to X
+        parts.append(str(part))
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            field = ann.model_fields.get(str(part))
+            ann = field.annotation if field else None
+        elif get_origin(ann) in (dict, list):
+            ann = get_args(ann)[-1]
+        else:
+            ann = None
+    return parts
+
+
 def _error(source: str, exc: ValidationError) -> ParamError:
     """The first validation error as one line naming its key, with a suggestion for a misspelt key."""
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
-    loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-after", "union"))]
+    loc = _key_parts(err["loc"])
     key = ".".join(["calibrate", *loc])
     if err["type"] == "extra_forbidden":
         model: Any = Calibrate
@@ -145,6 +173,8 @@ def _error(source: str, exc: ValidationError) -> ParamError:
             inner = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
             model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else (inner[-1] if inner else model)
         return ParamError(source, key, f"unknown key{suggest(loc[-1], list(model.model_fields))}")
+    if err["type"] in ("model_type", "dict_type"):  # "… or instance of Target": the class is no name of the file's
+        return ParamError(source, key, f"expected a table, got {type(err['input']).__name__}")
     msg = err["msg"].removeprefix("Value error, ")
     return ParamError(source, key, msg[0].lower() + msg[1:])
 
