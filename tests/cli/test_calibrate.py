@@ -33,6 +33,11 @@ from conftest import BASELINE, SCENARIOS
     # weights whose sum overflows: each weight over the sum was 0, and calibrate failed with an IndexError
     ('[calibrate.structures]\n"suppliers.attention_policy" = { values = ["silence", "periodic"], '
      'weights = [1e308, 1e308] }', "calibrate.structures.suppliers.attention_policy", "weights must have a finite sum"),
+    # readings whose combinations are laid out one by one: 40⁵ of them ran the machine out of memory
+    ("[calibrate.structures]\n" + "".join(f'"{k}" = {{ values = {list(range(lo, lo + 11))} }}\n' for k, lo in (
+        ("market.buyers", 4), ("market.suppliers", 2), ("buyers.n_bids", 1), ("run.steps", 2),
+        ("market.slots_per_buyer", 1))), "calibrate.structures",
+     "161,051 combinations of readings (11 × 11 × 11 × 11 × 11), more than the 100,000 a calibration compares"),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main

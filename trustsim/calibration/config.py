@@ -94,6 +94,7 @@ class Calibrate(_Table):
 
 
 TABLE_KEYS = tuple(Calibrate.model_fields)
+MAX_STRUCTURES = 100_000  # combinations of [calibrate.structures] readings (the product of their numbers of values)
 # a calibration folder: its state, the journal of its runs, and the tables the report writes
 STATE, JOURNAL = "calibration.json", "journal.jsonl"
 TABLES = ("posterior.parquet", "coverage.csv", "predictive.csv", "screening.csv", "calibration.md")
@@ -252,6 +253,11 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
         values.append(st.values)
         w = st.weights or [1.0] * len(st.values)
         weights.append([x / sum(w) for x in w])
+    if (count := math.prod(len(v) for v in values)) > MAX_STRUCTURES:  # each one is laid out, with its weight
+        sizes = " × ".join(str(len(v)) for v in values)
+        raise ParamError(source, "calibrate.structures", f"{count:,} combinations of readings ({sizes}), more "
+                                                         f"than the {MAX_STRUCTURES:,} a calibration compares; "
+                                                         "give fewer values")
     combos = list(itertools.product(*[range(len(v)) for v in values]))
     structures = tuple({k: values[j][i] for j, (k, i) in enumerate(zip(settings, c, strict=True))} for c in combos)
     prior = tuple(math.prod(weights[j][i] for j, i in enumerate(c)) for c in combos)
