@@ -527,3 +527,17 @@ def test_a_calibration_file_that_is_no_path_is_a_param_error(file):
 
     with pytest.raises(trustsim.ParamError, match="file: expected a calibration file's path, got"):
         trustsim.calibrate(file)
+
+
+@pytest.mark.parametrize("out", ["small.toml/x", "/proc/trustsim-calibration"])
+def test_an_out_that_cannot_be_made_is_one_line_and_exit_2(tmp_path, capsys, out):
+    """--out under a file, or where the system makes no folder: NotADirectoryError or FileNotFoundError, an
+    internal error with exit 1, where every other writer says it cannot write there."""
+    from trustsim.cli import main
+
+    path = small_file(tmp_path)
+    code = main(["calibrate", str(path), "--out", str(tmp_path / out if out.startswith("small") else out), "--quiet",
+                 "--workers", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot write in" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]

@@ -131,11 +131,17 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
         if resume and out.exists():
             raise ParamError(shown, None, "holds no calibration to resume")
         guard_target(out, "calibration", force, protect=protect)
+        above = next(p for p in (out, *out.parents) if os.path.lexists(p))
+        if above != out and not above.is_dir():  # --out base.toml/x: made before any run, not when writing
+            raise ParamError(shown, None, f"cannot write in {safe_text(str(above))} (not a folder)")
         if check_only:
             return []
         if out.is_dir() and any(out.iterdir()):
             _start_afresh(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a folder the system does not let be made (/proc/x), as every writer says it
+        raise ParamError(shown, None, f"cannot write in {safe_text(str(out.parent))} ({exc.strerror})") from None
     replace_file(out / STATE, lambda tmp: tmp.write_text(json.dumps(state, indent=2, default=str) + "\n"))
     return []
 
