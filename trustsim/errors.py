@@ -1,8 +1,11 @@
 """Bad input, and how an error line repeats it: the one exception every input fault raises (the command
-line turns it into one line and exit status 2) and the safe text that line is made of, counts in words included."""
+line turns it into one line and exit status 2) and the safe text that line is made of: a value cut short, the
+nearest name of a misspelt one, counts in words."""
 
 from __future__ import annotations
 
+import difflib
+import reprlib
 import unicodedata
 
 MAX_SHOWN = 100  # characters of a user's value an error line repeats
@@ -30,6 +33,25 @@ def safe_text(value, limit: int | None = MAX_SHOWN) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean "x"?)' for a near miss, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+_SHORT = reprlib.Repr(maxstring=60, maxother=60, maxlevel=2)
+
+
+class Shown:
+    """A value as an error message shows it: its repr, cut short (no 64 KB lines, no endless nesting)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _SHORT.repr(self.value)
 
 
 def counted(n: int, noun: str) -> str:

@@ -8,14 +8,12 @@ module trusts its parameters.
 
 from __future__ import annotations
 
-import difflib
-import reprlib
 import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import ParamError
+from .errors import ParamError, Shown, suggest
 
 ATTENTION_POLICIES = ("passive", "periodic", "silence")
 
@@ -261,12 +259,6 @@ assert len(NAME_TO_GROUP) == sum(len(c.model_fields) for c in GROUPS.values()), 
 ALL_KEYS = [f"{g}.{n}" for g, cls in GROUPS.items() for n in cls.model_fields]
 
 
-def suggest(word: str, choices) -> str:
-    """' (did you mean "x"?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
 def resolve_key(key: str, source: str | None = None) -> tuple[str, str]:
     """``"trust.gain"`` or ``"gain"`` → ``("trust", "gain")``; ParamError for anything else."""
     retired = RETIRED.get(key) or RETIRED.get(next((k for k in RETIRED if k.endswith("." + key)), ""))
@@ -286,12 +278,9 @@ def resolve_key(key: str, source: str | None = None) -> tuple[str, str]:
     raise ParamError(source, key, f"unknown parameter{suggest(key, list(NAME_TO_GROUP) + ALL_KEYS)}")
 
 
-_SHORT = reprlib.Repr(maxstring=60, maxother=60, maxlevel=2)
-
-
 def _describe_error(err: dict) -> tuple[str, str]:
     key = ".".join(str(p) for p in err["loc"])
-    kind, ctx, given = err["type"], err.get("ctx", {}), _Shown(err.get("input"))
+    kind, ctx, given = err["type"], err.get("ctx", {}), Shown(err.get("input"))
     if kind == "extra_forbidden":
         *parent, name = [str(p) for p in err["loc"]]
         if not parent:
@@ -310,16 +299,6 @@ def _describe_error(err: dict) -> tuple[str, str]:
     if kind == "value_error" and "error" in ctx:  # a validator's own message, without pydantic's "Value error, "
         return key, str(ctx["error"])
     return key, err["msg"][0].lower() + err["msg"][1:]
-
-
-class _Shown:
-    """A value as an error message shows it: its repr, cut short (no 64 KB lines, no endless nesting)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __repr__(self) -> str:
-        return _SHORT.repr(self.value)
 
 
 def _field(key: str):
