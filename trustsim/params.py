@@ -32,6 +32,18 @@ class Group(BaseModel):
     """The base of the parameter groups: strict, closed to unknown keys, frozen, finite."""
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
+    def __init__(self, **data: Any):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # Params(market={"buyer": 6}): the one line replace() and files give
+            err = exc.errors()[0]
+            group = () if type(self) is Params else (type(self).__name__.lower(),)  # Market(…): market.…
+            key, message = _describe_error({**err, "loc": (*group, *err["loc"])})
+            raise ParamError(None, key or None, message) from None
+
+    # pydantic checks nested tables and model_validate's input without it, so validate() names their file
+    __init__.__pydantic_base_init__ = True
+
     def __getattr__(self, name: str) -> Any:
         # reached only for a declared field an ensemble's shared parameters hold back: its members differ in it
         if name in type(self).model_fields:
@@ -283,8 +295,11 @@ def _describe_error(err: dict) -> tuple[str, str]:
     kind, ctx, given = err["type"], err.get("ctx", {}), Shown(err.get("input"))
     if kind == "extra_forbidden":
         *parent, name = [str(p) for p in err["loc"]]
-        if not parent:
-            return key, f'unknown table "{name}"{suggest(name, list(GROUPS) + ["extends", "sweep", "calibrate", "description"])}'
+        if not parent and name in NAME_TO_GROUP:  # Params(uncertainty=0.9)
+            return key, f'a parameter outside its table (did you mean "{NAME_TO_GROUP[name]}.{name}"?)'
+        if not parent:  # a file's own key (extends) is not suggested as itself
+            others = [k for k in (*GROUPS, "extends", "sweep", "calibrate", "description") if k != name]
+            return key, f'unknown table "{name}"{suggest(name, others)}'
         if key in RETIRED:
             return key, RETIRED[key]
         return key, f"unknown parameter{suggest(name, GROUPS[parent[0]].model_fields)}"

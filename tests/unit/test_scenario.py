@@ -9,7 +9,7 @@ import pytest
 from conftest import BASELINE
 
 from trustsim.errors import ParamError
-from trustsim.params import Params
+from trustsim.params import Market, Params
 from trustsim.scenario import load_scenario, parse_set, parse_value, read_small_file
 
 
@@ -127,6 +127,44 @@ def test_a_set_of_a_whole_table_says_so(group):
     assert exc.value.source == "--set" and exc.value.key == group
     assert "a table of parameters" in exc.value.message and "did you mean" not in exc.value.message
     assert load_scenario(None, sets=["suppliers=3"]).params.market.suppliers == 3  # a parameter's name still wins
+
+
+@pytest.mark.parametrize("build", [
+    lambda: Params(market={"buyer": 6}),
+    lambda: Params().replace(**{"market.buyer": 6}),
+    lambda: load_scenario(None, sets=["market.buyer=6"]),
+])
+def test_a_misspelt_key_is_one_line_with_a_suggestion_however_the_parameters_are_built(build):
+    """``Params(market={"buyer": 6})`` raised pydantic's ValidationError of four lines and no suggestion, where
+    ``replace``, files and ``--set`` give one line naming the key and the nearest name."""
+    with pytest.raises(ParamError) as exc:
+        build()
+    assert exc.value.key == "market.buyer" and exc.value.message == 'unknown parameter (did you mean "buyers"?)'
+
+
+@pytest.mark.parametrize("build, key, message", [
+    (lambda: Params(market={"buyers": "x"}), "market.buyers", "expected an integer, got str 'x'"),
+    (lambda: Params(markt={}), "markt", 'unknown table "markt" (did you mean "market"?)'),
+    (lambda: Params(extends="x.toml"), "extends", 'unknown table "extends"'),
+    (lambda: Params(uncertainty=0.9), "uncertainty",
+     'a parameter outside its table (did you mean "market.uncertainty"?)'),
+    (lambda: Params(prices={"min_markup": 0.5}), None,
+     "prices.min_markup (0.5) must not exceed prices.fair_markup (0.08)"),
+    (lambda: Market(buyer=6), "market.buyer", 'unknown parameter (did you mean "buyers"?)'),
+])
+def test_parameters_built_directly_give_the_one_line_error(build, key, message):
+    with pytest.raises(ParamError) as exc:
+        build()
+    assert (exc.value.key, exc.value.message) == (key, message)
+
+
+def test_parameters_built_directly_still_take_groups_and_files_still_name_themselves(tmp_path):
+    assert Params(market=Market(buyers=7)).market.buyers == 7 == Params(market={"buyers": 7}).market.buyers
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[market]\nbuyers = 'x'\n")
+    with pytest.raises(ParamError) as exc:
+        load_scenario(bad)
+    assert str(exc.value) == f"{bad}: market.buyers: expected an integer, got str 'x'"
 
 
 def test_set_values_are_read_as_toml_and_bare_words_as_text():
