@@ -308,7 +308,8 @@ def _describe_error(err: dict) -> tuple[str, str]:
     if kind == "finite_number":
         return key, f"{given!r} is not a finite number"
     if kind == "literal_error":
-        return key, f"{given!r} is not one of {ctx.get('expected')}"
+        hint = suggest(given.value, choices(key)) if isinstance(given.value, str) else ""
+        return key, f"{given!r} is not one of {ctx.get('expected')}{hint}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return key, f"expected {_type_text(key)}, got {type(given.value).__name__} {given!r}"
     if kind == "value_error" and "error" in ctx:  # a validator's own message, without pydantic's "Value error, "

@@ -167,6 +167,24 @@ def test_parameters_built_directly_still_take_groups_and_files_still_name_themse
     assert str(exc.value) == f"{bad}: market.buyers: expected an integer, got str 'x'"
 
 
+@pytest.mark.parametrize("given, hint", [("silnce", ' (did you mean "silence"?)'),
+                                         ("Periodic", ' (did you mean "periodic"?)'), ("xyz", "")])
+def test_a_wrong_choice_suggests_the_nearest_allowed_value_as_a_misspelt_key_does(tmp_path, given, hint):
+    """A misspelt key got "did you mean"; a misspelt value of a setting only the list of allowed values."""
+    message = f"{given!r} is not one of 'passive', 'periodic' or 'silence'{hint}"
+    (tmp_path / "s.toml").write_text(f'[suppliers]\nattention_policy = "{given}"\n')
+    for build in (lambda: load_scenario(tmp_path / "s.toml"),
+                  lambda: load_scenario(None, sets=[f"attention_policy={given}"]),
+                  lambda: Params().replace(attention_policy=given),
+                  lambda: Params(suppliers={"attention_policy": given})):
+        with pytest.raises(ParamError) as exc:
+            build()
+        assert (exc.value.key, exc.value.message) == ("suppliers.attention_policy", message)
+    with pytest.raises(ParamError) as exc:
+        Params().replace(attention_policy=3)
+    assert exc.value.message == "3 is not one of 'passive', 'periodic' or 'silence'"
+
+
 def test_set_values_are_read_as_toml_and_bare_words_as_text():
     assert parse_set("trust.gain=0.1") == ("trust.gain", 0.1)
     assert parse_set(" market.buyers = 12 ") == ("market.buyers", 12)
