@@ -7,6 +7,7 @@ Each step is one quarter; the phases of docs/ODD.md section 3 run in order over 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import mesa
@@ -17,7 +18,7 @@ from .columns import KEY_FIGURES
 from .ensemble import Markets
 from .errors import ParamError
 from .metrics import COLUMN_NAMES, POSTURE_GROUPS
-from .params import Params, resolve_key
+from .params import Params, resolve_key, validate
 
 
 def as_seed(rng: Any) -> Any:
@@ -28,6 +29,18 @@ def as_seed(rng: Any) -> Any:
         except ValueError:
             raise ParamError(None, "seed", f"{rng!r} is not an integer") from None
     return rng
+
+
+def as_params(params: Any) -> Params:
+    """A model's parameters: Params, None for the defaults, or a mapping of parameter tables as ``trustsim.simulate``
+    takes one (``{"market": {"buyers": 60}}``), validated as a scenario file's tables; else a ParamError."""
+    if params is None or isinstance(params, Params):
+        return params or Params()
+    if isinstance(params, Mapping):
+        return validate(dict(params), "params")
+    raise ParamError(None, "params", f'expected Params or a mapping of parameter tables such as {{"market": '
+                                     f'{{"buyers": 60}}}}, got {type(params).__name__} (a scenario file: '
+                                     f'trustsim.load_scenario(path).params)')
 
 
 class KeyFigureCollector(mesa.DataCollector):
@@ -53,14 +66,16 @@ class KeyFigureCollector(mesa.DataCollector):
 
 
 class TrustMarket(mesa.Model, Markets):
-    """The market. ``TrustMarket(params, rng=seed, **overrides)``; overrides are ``name=value`` with the
+    """The market. ``TrustMarket(params, rng=seed, **overrides)``: ``params`` a Params, a mapping of parameter tables
+    (``{"market": {"buyers": 60}}``) or None for the defaults; overrides are ``name=value`` with the
     bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them.
     """
 
-    def __init__(self, params: Params | None = None, *, rng: Any = None, scenario: Any = None, **overrides: Any):
+    def __init__(self, params: Params | Mapping | None = None, *, rng: Any = None, scenario: Any = None,
+                 **overrides: Any):
         if params is None and isinstance(scenario, Params):
             params = scenario
-        params = params or Params()
+        params = as_params(params)
         if "seed" in overrides and rng is None:
             rng = overrides.pop("seed")
         overrides.pop("seed", None)

@@ -44,6 +44,22 @@ def test_params_object_and_keyword_overrides():
         TrustMarket(buyers=0)
 
 
+def test_a_mapping_of_tables_is_taken_as_simulate_takes_it_and_anything_else_refused_in_a_line():
+    """``TrustMarket({"market": {"buyers": 6}})`` raised AttributeError ('dict' object has no attribute 'replace')
+    deep inside; a mapping is now validated as a scenario's tables, the same market as from its Params."""
+    tables = {"market": {"buyers": 6, "suppliers": 3}, "run": {"steps": 5}}
+    m = TrustMarket(tables, rng=4).run()
+    same = TrustMarket(Params().replace(buyers=6, suppliers=3, steps=5), rng=4).run()
+    assert m.params == same.params and np.array_equal(m.recorder.rows, same.recorder.rows)
+    with pytest.raises(ParamError) as exc:
+        TrustMarket({"market": {"buyer": 6}})
+    assert str(exc.value) == 'params: market.buyer: unknown parameter (did you mean "buyers"?)'
+    for other in ("scenarios/baseline.toml", 3):
+        with pytest.raises(ParamError) as exc:
+            TrustMarket(other)
+        assert "\n" not in str(exc.value) and str(exc.value).startswith("params: expected Params or a mapping")
+
+
 def test_agents_are_views_of_the_arrays():
     m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=10)
     m.run()
