@@ -555,6 +555,12 @@ def test_bad_command_line_and_folders(tmp_path, capsys, monkeypatch):
     path = sweep_file(tmp_path, GRID)
     assert cli.main(["sweep", str(path), "--shard", "4/3", "--out", str(tmp_path / "x")]) == 2
     assert "--shard: 4/3: expected K/N" in capsys.readouterr().err
+    # more shards than runs: some would be empty (13/13 was written with 0 runs, exit 0), surely not the split meant
+    for shard in ("13/13", "3/13"):
+        assert cli.main(["sweep", str(path), "--shard", shard, "--out", str(tmp_path / "x"), "--quiet"]) == 2
+        assert capsys.readouterr().err == (f"trustsim: error: --shard: {shard}: more shards than the sweep has runs "
+                                           f"(12 runs); N is at most 12\n")
+        assert not (tmp_path / "x").exists()
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..capacity import check_sweep_memory
 from ..ensemble import batch_size
-from ..errors import ParamError
+from ..errors import ParamError, counted
 from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
@@ -178,6 +178,10 @@ def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask
     figures are the same whatever the batch.
     """
     out = Path(out)
+    if shard is not None and shard[1] > sweep.n_runs:  # some shards would hold no run: surely not the split meant
+        raise ParamError("--shard", f"{shard[0]}/{shard[1]}", f"more shards than the sweep has runs ("
+                                                              f"{counted(sweep.n_runs, 'run')}); N is at most "
+                                                              f"{sweep.n_runs}")
     check_fits(sweep, workers, dask, batch)
     fail = fail_hook()
     state = state_of(sweep, shard, timeseries)
