@@ -326,6 +326,23 @@ def test_compare_two_results_folders(replications, tmp_path, capsys):
     assert code == 0 and "paired on 3 common seeds" in out
 
 
+def test_two_results_folders_on_the_same_seeds_stay_paired_when_a_run_of_one_failed(replications, tmp_path, capsys,
+                                                                                      monkeypatch):
+    """The same three seeds, replicate 1 failed in B: paired on the two seeds both ran (as two scenarios are),
+    not Welch's interval over 3 and 2 runs as if the seeds were unrelated."""
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", 7, "--seeds", 3, "--workers", 1, "--out",
+                   tmp_path / "failed", "--quiet")[0] == 1
+    monkeypatch.delenv("TRUSTSIM_FAIL_RUNS")
+    code, out, err = run_cli(capsys, "compare", replications, tmp_path / "failed", "--out", tmp_path / "c")
+    assert code == 1 and "paired on 2 common seeds" in out.splitlines()[0], out + err
+    a, b = pd.read_csv(replications / "replications.csv"), pd.read_csv(tmp_path / "failed" / "replications.csv")
+    d = (b["all.tco_per_unit"] - a["all.tco_per_unit"]).to_numpy()[[0, 2]]
+    row = pd.read_csv(tmp_path / "c" / "compare.csv").set_index("figure").loc["all.tco_per_unit"]
+    assert bool(row["paired"]) and row["n"] == 2
+    assert (row["difference"], row["low"], row["high"]) == pytest.approx(mean_ci(d))
+
+
 def test_compare_of_two_results_folders_names_the_parameters_in_which_they_differ(tmp_path, capsys):
     """Two folders can differ in more than the question asked (here the run length as well as the uncertainty):
     the comparison says so on screen and in compare.json."""
