@@ -166,7 +166,8 @@ class Comparison:
         """The differing parameters in one line: ``run.steps 1200 → 200, …`` (the first ``most`` of them)."""
         diff = self.differences()
         if not diff:
-            return "parameters: the same (only the seeds differ)"
+            same_seeds = sorted(self.runs_a["seed"]) == sorted(self.runs_b["seed"])
+            return "parameters: the same" + ("" if same_seeds else " (only the seeds differ)")
         shown = [f"{k} {a!r} → {b!r}" for k, (a, b) in list(diff.items())[:most]]
         more = f", and {len(diff) - most} more (compare.json)" if len(diff) > most else ""
         return "parameters that differ: " + ", ".join(shown) + more

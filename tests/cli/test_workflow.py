@@ -324,6 +324,7 @@ def test_compare_two_results_folders(replications, tmp_path, capsys):
     assert "parameters: the same (only the seeds differ)" in out
     code, out, _ = run_cli(capsys, "compare", replications, replications, "--out", tmp_path / "c2")
     assert code == 0 and "paired on 3 common seeds" in out
+    assert out.splitlines()[1] == "parameters: the same"  # the seeds too: nothing differs
 
 
 def test_two_results_folders_on_the_same_seeds_stay_paired_when_a_run_of_one_failed(replications, tmp_path, capsys,
