@@ -744,3 +744,41 @@ def test_points_table_counts_each_figure_over_the_runs_that_have_it():
     assert row["advantage.market_share"] == pytest.approx(left) and np.isnan(row["advantage.market_share.low"])
     m, lo, hi = mean_ci(runs.loc[at[[0, 2]], "aggressive.trust_buyer"])
     assert (row["aggressive.trust_buyer"], row["aggressive.trust_buyer.low"]) == pytest.approx((m, lo))
+
+
+def test_a_sweep_figures_title_says_what_each_point_and_interval_are_taken_over(tmp_path, monkeypatch):
+    """A point of a two-factor grid's figure is a design point's mean over its replications; of a three-factor
+    grid's, the mean over the runs of every point at that value of the factor (replications × the others'
+    combinations); of a sampled design's, a bin of runs. The title said "over 2 replications" for all three."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from trustsim.experiments.design import METRIC_COLUMNS
+    from trustsim.experiments.figures import draw
+
+    titles = {}
+    monkeypatch.setattr(Figure, "savefig", lambda fig, path, **kw: titles.__setitem__(Path(path).name, fig))
+    three = GRID.replace("replications = 3", "replications = 2") + '"trust.gain" = [0.05, 0.1, 0.15]\n'
+    lhs = three.replace('design = "grid"', 'design = "lhs"\nsamples = 8').split("[sweep.factors]")[0] + (
+        '[sweep.factors]\n"market.uncertainty" = { min = 0.0, max = 0.6 }\n')
+    rng = np.random.default_rng(1)
+    for name, body in (("two", GRID.replace("replications = 3", "replications = 2")), ("three", three),
+                       ("lhs", lhs)):
+        sweep = load_sweep(sweep_file(tmp_path, body, name=name))
+        rows = [{"point": p, "status": "ok", **x,
+                 **dict(zip(METRIC_COLUMNS, rng.random(len(METRIC_COLUMNS)), strict=True))}
+                for p, x in enumerate(sweep.points) for _ in range(sweep.replications)]
+        titles.clear()
+        draw(tmp_path, sweep, pd.DataFrame(rows))
+        fig = titles["advantage-market_share__market-uncertainty.png"]
+        title = fig._suptitle.get_text().replace("\n", " ")
+        y = fig.axes[0].containers[0].lines[0].get_ydata()
+        df = pd.DataFrame(rows)
+        if name == "two":
+            assert "over 2 replications" in title, title
+        elif name == "three":  # 2 replications × 2 × 3 other points at each value
+            assert "over 2 replications" not in title and "every point at each value" in title, title
+            want = df.groupby("market.uncertainty")["advantage.market_share"].mean()
+            assert np.allclose(y, want.to_numpy()) and df.groupby("market.uncertainty").size().eq(12).all()
+        else:
+            assert "over 2 replications" not in title and "binned" in title, title

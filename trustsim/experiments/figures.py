@@ -52,11 +52,18 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
         cols = metric_columns(metric)
         for f in sweep.factors:
             others = [g for g in sweep.factors if g.key != f.key]
+            split_by = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
+            if sweep.design != "grid":  # what a point and its interval are taken over, for the title
+                over = "long-run means of the runs: binned means, 95% intervals"
+            elif others and split_by is None:
+                over = "long-run means over the runs of every point at each value, 95% intervals"
+            else:
+                over = f"long-run means, 95% intervals over {sweep.replications} replications"
             fig = Figure(figsize=(5.2 * len(cols), 3.8))
             axes = fig.subplots(1, len(cols), squeeze=False)
             for ax, col in zip(axes[0], cols, strict=True):
                 if sweep.design == "grid":
-                    split = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
+                    split = split_by
                     levels = split.values if split else [None]
                     cmap = colormaps["viridis"]
                     for i, level in enumerate(levels):
@@ -93,8 +100,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                     ax.set_title(col.split(".")[0] + " buyers", fontsize=9)
             what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
             against = textwrap.fill(f"{what} against {param_label(f.key, 10_000)}", 68 * len(cols))  # the width
-            fig.suptitle(f"{against}\n(long-run means, 95% intervals over {sweep.replications} replications)",
-                         fontsize=9)
+            fig.suptitle(f"{against}\n({over})", fontsize=9)
             save(fig, f"{_slug(metric)}__{_slug(f.key)}.png")
 
     if sweep.design == "grid" and len(sweep.factors) == 2:
