@@ -335,6 +335,20 @@ def test_run_seeds_with_every_run_failed_says_so_instead_of_crashing(tmp_path, c
     assert table.count("deliberate failure") == 2
 
 
+def test_run_seeds_with_one_run_left_prints_its_means_without_intervals(tmp_path, capsys, monkeypatch):
+    """Two seeds, one failed: the summary has the other's figures and no interval (null); the command printed
+    them as an internal error (formatting None) after writing the folder."""
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
+    code, out, err = run_cli(capsys, "run", BASELINE, *TINY, "--seeds", "2", "--out", tmp_path / "R")
+    assert code == 1 and err == "", err
+    summary = json.loads((tmp_path / "R" / "summary.json").read_text())["long_run"]["partner"]["market_share"]
+    assert summary["n"] == 1 and summary["low"] is None
+    lines = out.splitlines()
+    assert lines[1].startswith(f"  partner    market share {summary['mean']:.3f}  cost of ownership "), lines
+    assert "[" not in lines[1] and lines[3] == "  (one run succeeded: means without intervals)"
+    assert lines[4].startswith("1 of 2 runs failed (replicates 1)")
+
+
 def test_compare_does_not_count_failed_runs_as_paired_seeds(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
     code, out, err = run_cli(capsys, "compare", BASELINE, BASELINE, *TINY, "--seeds", "3", "--out", tmp_path / "C")

@@ -135,6 +135,8 @@ def replications(args, scenario) -> int:
         if s["buyers"]["mean"]:
             print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"
                   f"  trust {_ci(s['trust_buyer'], 2)}")
+    if len(rep.runs) - len(rep.failed) == 1:
+        print("  (one run succeeded: means without intervals)")
     if rep.failed:
         line = failure_line(rep.failed, args.seeds, f"{safe_text(out, 400)}/replications.csv", "replicates")
         if len(rep.failed) == args.seeds:  # nothing to summarise: an error, not a result
@@ -146,6 +148,9 @@ def replications(args, scenario) -> int:
 
 
 def _ci(d: dict, digits: int = 3) -> str:
+    """A summary's figure as "mean [low, high]", or its mean alone where one replicate had it (no interval)."""
     if d["mean"] is None:
         return "–"
+    if d["low"] is None or d["high"] is None:
+        return f"{d['mean']:.{digits}f}"
     return f"{d['mean']:.{digits}f} [{d['low']:.{digits}f}, {d['high']:.{digits}f}]"
