@@ -98,13 +98,13 @@ def report(comparison, out) -> int:
     import sys
     import textwrap
 
-    from ..errors import safe_text
+    from ..errors import counted, safe_text
     from ..experiments.progress import failure_line
 
     a, b = comparison.names
     n = comparison.compared()
     ok_a, ok_b = (len(comparison._ok(r)) for r in (comparison.runs_a, comparison.runs_b))
-    how = f"paired on {n} common seeds" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
+    how = f"paired on {counted(n, 'common seed')}" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
     where = safe_text(out, 400)
     fa, fb = comparison.failed()
     lines = [failure_line(f, len(r), f"{where}/runs_{x}.csv", f"{name}'s replicates")
