@@ -4,6 +4,7 @@ Sobol indices that find the factors that matter, shards merged into the whole, b
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -665,6 +666,40 @@ def test_a_lost_dask_scheduler_is_one_line_with_the_runs_kept_and_the_resume_com
     assert "the Dask scheduler tcp://127.0.0.1:1 was lost; 4 finished runs are kept" in err
     assert f"finish with: trustsim sweep {path} --resume --dask ADDRESS --out {out}" in err
     assert len(read_journal(out / JOURNAL)) == 4
+
+
+@pytest.mark.parametrize(("stop", "status", "says"), [
+    ("interrupt", 130, "trustsim: interrupted; 2 finished runs are kept"),
+    ("worker died", 1, "trustsim: a worker process died (out of memory?); 2 finished runs are kept"),
+    ("disk full", 2, "No space left on device; free some space and run it again; 2 finished runs are kept")])
+def test_a_sweep_on_dask_stopped_gives_the_command_that_finishes_it_there(tmp_path, capsys, monkeypatch, stop, status,
+                                                                       says):
+    """Interrupted, a worker dead or the disk full, a sweep's line gives the whole command that finishes it, with the
+    --dask it ran on: an interrupted Dask sweep's said `--resume` alone (it finished locally), and the other two
+    said only "finish with --resume"."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from trustsim.experiments import execute
+
+    path = sweep_file(tmp_path, GRID)
+    real = execute.finished_runs
+    error = {"interrupt": KeyboardInterrupt, "worker died": BrokenProcessPool,
+             "disk full": lambda: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))}[stop]
+
+    def stopped_after_two(*args, **kwargs):
+        for n, result in enumerate(real(*args, **kwargs)):
+            if n == 2:
+                raise error()
+            yield result
+
+    monkeypatch.setattr(execute, "finished_runs", stopped_after_two)
+    monkeypatch.setattr(execute, "dask_executor", lambda address, workers: (*execute.local_executor(1), lambda: None))
+    out = tmp_path / "out"
+    code = cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--batch", "1", "--dask", "tcp://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert code == status and err.count("\n") == 1, err
+    assert says in err, err
+    assert f"finish with: trustsim sweep {path} --resume --dask tcp://127.0.0.1:1 --out {out}" in err, err
 
 
 def test_an_interrupted_shard_with_time_series_is_finished_by_the_command_its_line_gives(tmp_path, capsys, monkeypatch):

@@ -29,14 +29,17 @@ def arguments(p) -> None:
                         "batches per worker; 1: one run at a time). The results do not depend on it")
 
 
-def _kept_and_resume(args, out, more: str = "") -> str:
-    """What an unfinished sweep keeps and the command that finishes it (``more``: options it needs besides). It
-    repeats --shard and --timeseries: without them --resume refuses the folder as another sweep's, or, a shard's
-    folder being named by its shard, runs the whole sweep into another."""
+def _kept_and_resume(args, out, more: str | None = None) -> str:
+    """What an unfinished sweep keeps and the command that finishes it (``more``: options it needs besides; by
+    default the --dask it ran on, so that it finishes where it started). It repeats --shard and --timeseries:
+    without them --resume refuses the folder as another sweep's, or, a shard's folder being named by its shard,
+    runs the whole sweep into another."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments import JOURNAL, parse_shard, read_journal
 
+    if more is None:
+        more = f" --dask {safe_text(args.dask, 200)}" if args.dask else ""
     n = len(read_journal(out / JOURNAL))
     shard = parse_shard(args.shard)
     same = (f" --shard {shard[0]}/{shard[1]}" if shard else "") + (" --timeseries" if args.timeseries else "")
@@ -54,7 +57,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
-    from ..experiments import JOURNAL, STATE, load_sweep, parse_shard, read_journal, run_sweep
+    from ..experiments import STATE, load_sweep, parse_shard, run_sweep
     from ..experiments.cluster import other_code
     from ..experiments.progress import tell_failures
     from ..locks import write_failure
@@ -78,21 +81,16 @@ def handle(args) -> int:
         failure = write_failure(exc)
         if not failure:
             raise
-        n = len(read_journal(out / JOURNAL))
-        print(f"trustsim: error: {failure}; {n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; "
-              f"finish with --resume once it can be written", file=sys.stderr)
+        print(f"trustsim: error: {failure}; {_kept_and_resume(args, out)}", file=sys.stderr)
         return 2
     except BrokenProcessPool:
-        n = len(read_journal(out / JOURNAL))
-        print(f"trustsim: a worker process died (out of memory?); {n} finished runs are kept; "
-              f"finish with --resume", file=sys.stderr)
+        print(f"trustsim: a worker process died (out of memory?); {_kept_and_resume(args, out)}", file=sys.stderr)
         return 1
     except RuntimeError as exc:
         other = other_code(exc)  # a Dask worker runs other code: the runs of this code's workers are kept
         if not other:
             raise
-        print(f"trustsim: error: {safe_text(other, 400)}; {_kept_and_resume(args, out, f' --dask {args.dask}')}",
-              file=sys.stderr)
+        print(f"trustsim: error: {safe_text(other, 400)}; {_kept_and_resume(args, out)}", file=sys.stderr)
         return 1
     except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
         print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; "
