@@ -172,3 +172,22 @@ def test_a_dask_worker_with_other_trustsim_code_is_refused_not_mixed_in(tmp_path
     assert command[-4:] == ["--dask", "local", "--out", str(out)]
     assert cli.main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
     assert len(read_journal(out / JOURNAL)) == load_sweep(path).n_runs
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(tmp_path, capsys):
+    """distributed's nannies wrote their workers' settings into the environment of the process that started a local
+    cluster (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, PYTHONHASHSEED, ...), so every process it started afterwards
+    inherited them: a later sweep's own workers ran BLAS on one thread, and a notebook's subprocesses too. The sweep on
+    the local cluster still makes its tables."""
+    import os
+
+    pytest.importorskip("distributed")
+    before = dict(os.environ)
+    out = tmp_path / "out"
+    code = cli.main(["sweep", str(sweep_file(tmp_path, GRID)), "--out", str(out), "--quiet", "--dask", "local",
+                     "--workers", "1"])
+    assert code == 0, capsys.readouterr().err
+    assert (out / "runs.csv").exists()
+    changed = {k: (before.get(k), os.environ.get(k)) for k in set(before) | set(os.environ)
+               if before.get(k) != os.environ.get(k)}
+    assert changed == {}, changed
