@@ -188,7 +188,7 @@ def _rebid(model: StepContext, rows: np.ndarray, table: _Quotes) -> None:
 
 
 def sourcing(model: StepContext) -> None:
-    """Phase 2 (S3, S7, S8, S10, S11, S18): exits and re-sourcing, aggressive rebids, partner cost-plus."""
+    """Phase 2 (S3, S7, S8, S10, S11, S14, S18, S19): exits and re-sourcing, aggressive rebids, partner cost-plus."""
     mk, ev, pp = model.market, model.ev, model.pp
     p = pp.rel
     ev.reputation = rules.reputation(mk.sup, mk.trust_b, ~mk.vacant, mk.n_suppliers, pp.supplier.trust.initial)

@@ -223,3 +223,47 @@ def test_the_all_parameter_analysis_quotes_its_own_indices():
     order += [("advantage.tco_per_unit", f) for f in ("market.uncertainty", "market.fit_spread")]
     expected = [f"{float(table[k]['ST']):.2f} ± {float(table[k]['ST_conf']):.2f}" for k in order]
     assert quoted == expected
+
+
+def test_each_phase_cites_the_claims_of_its_row_and_its_section():
+    """Section 3's table, the heading of the submodel that names the phase and the phase's docstring ("Phase N
+    (S…)") cite the same claims, and the docstring gives the phase's place in the schedule."""
+    section3 = ODD.split("## 3. Process overview and scheduling", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| [^|]+ \| `trustsim/(phases|sourcing)\.py:(\w+)` \| ([^|]+) \|", section3, re.M)
+    submodels = re.split(r"^### ", ODD.split("## 7. Submodels", 1)[1].split("\n## ", 1)[0], flags=re.M)[1:]
+    assert len(rows) == 13
+    wrong = []
+    for number, module, name, claims in rows:
+        cited = re.findall(r"S\d+", claims)
+        doc = getattr(importlib.import_module(f"trustsim.{module}"), name).__doc__
+        said = re.match(r"Phase (\d+) \(([^)]*)\)", doc)
+        if not said or said.group(1) != number or re.findall(r"S\d+", said.group(2)) != cited:
+            wrong.append(f"{name}: docstring {doc.split(':', 1)[0]!r}, table: phase {number} ({claims.strip()})")
+        section = next(s for s in submodels if f"`trustsim/{module}.py:{name}`" in s)
+        heading = section.split("\n", 1)[0]
+        if re.findall(r"S\d+", heading) != cited:
+            wrong.append(f"{name}: section {heading!r}, table: {claims.strip()}")
+    assert wrong == []
+
+
+def test_the_claims_decisions_and_sections_cited_exist():
+    """Every claim (S-number) the code cites is one of the ODD's claims; every decision the code, the scenario files
+    and the pages cite is one of its numbered decisions; every ODD section they cite by number has a heading."""
+    claims = set(re.findall(r"^\| (S\d+) \|", ODD, re.M))
+    differences = ODD.split("## Differences from the specification and their reasons", 1)[1].split("\n## ", 1)[0]
+    decisions = {int(n) for n in re.findall(r"^ ?(\d+)\. \*\*", differences, re.M)}
+    sections = set(re.findall(r"^#{2,3} (\d+(?:\.\d+a?)?)[. ]", ODD, re.M))
+    assert len(claims) == 19 and decisions >= set(range(1, 41)) and {"3", "7.2a", "7.14"} <= sections
+    files = [*sorted((ROOT / "trustsim").rglob("*.py")), *sorted((ROOT / "scenarios").glob("*.toml")),
+             *sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
+    wrong = []
+    for path in files:
+        text = " ".join(path.read_text().split())
+        where = path.relative_to(ROOT)
+        if path.suffix == ".py":
+            wrong += [f"{where}: {s}" for s in re.findall(r"\b(S\d+)\b", text) if s not in claims]
+        for first, last in re.findall(r"\bdecisions? (\d+)(?:[–-](\d+))?\b", text):
+            wrong += [f"{where}: decision {n}" for n in range(int(first), int(last or first) + 1) if n not in decisions]
+        for n in re.findall(r"\bODD(?:\.md)?,? (?:section )?(\d+(?:\.\d+)?[a-z]?)\b", text):
+            wrong += [f"{where}: ODD section {n}" for _ in [n] if n not in sections]
+    assert wrong == []
