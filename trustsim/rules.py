@@ -227,13 +227,12 @@ def betrayal_severity(defect, padding_found, padding, padding_max, proportional)
 
 
 def buyer_trust_update(trust_b, betrayal, clean, unfixed_gap, fixed, gain, loss):
-    """S14: trust builds slowly and falls fast.
-
-    a betrayal of severity ``betrayal`` in [0, 1] (``betrayal_severity``: a defective lot, padding found by
-    an audit): ``trust_b −= loss · betrayal · trust_b``; a clean lot with no service
-    gap: ``trust_b += gain · (1 − trust_b)``; an unfixed voiced gap: ``trust_b −= 0.5 · loss · gap ·
-    trust_b``; a fixed complaint: a small gain, ``0.5 · gain · (1 − trust_b)``.
-    """
+    """S14: trust builds slowly and falls fast (docs/ODD.md 7.8), in this order: a betrayal of severity
+    ``betrayal`` in [0, 1] (``betrayal_severity``: a defective lot, padding found by an audit): ``trust_b −=
+    loss · betrayal · trust_b``; a clean step (no defect, no padding found, no service gap): ``trust_b += gain ·
+    (1 − trust_b)``; a fixed complaint or surfaced dissatisfaction: ``trust_b += 0.5 · gain · (1 − trust_b)``;
+    an unfixed gap (a complaint, or dissatisfaction a contact surfaced, not fixed): ``trust_b −= 0.5 · loss ·
+    min(gap, 1) · trust_b``; then clipped to [0, 1]."""
     t = trust_b - loss * betrayal * trust_b
     t = t + np.where(clean, gain * (1.0 - t), 0.0)
     t = t + np.where(fixed, 0.5 * gain * (1.0 - t), 0.0)

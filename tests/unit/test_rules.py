@@ -200,6 +200,14 @@ def test_buyer_trust_update_is_asymmetric():
     assert rules.buyer_trust_update(A([1.0]), A([False]), A([True]), A([0.0]), A([False]), 0.5, 0.3)[0] == 1.0
 
 
+def test_buyer_trust_update_applies_its_events_in_the_odds_order():
+    """docs/ODD.md 7.8 (and the rule's docstring): betrayal, clean step, fixed complaint, then the unfixed gap,
+    capped at 1, each on the trust the one before left. A step with a fixed complaint and an unfixed gap of 2
+    (one from a complaint, one surfaced by a contact): 0.5 + 0.5·0.1·0.5 = 0.525, then 0.525 − 0.5·0.4·1·0.525."""
+    got = rules.buyer_trust_update(A([0.5]), A([0.0]), A([False]), A([2.0]), A([True]), 0.1, 0.4)
+    assert_allclose(got, [0.525 * (1 - 0.5 * 0.4)])
+
+
 def test_toward_floor():
     # floor + (value − floor)(1 − share)^n: 0.7 + 0.3 · 0.9² = 0.943
     assert_allclose(rules.toward_floor(A([1.0, 1.0]), 0.7, 0.1, A([2, 0])), [0.943, 1.0])
