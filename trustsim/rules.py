@@ -35,7 +35,8 @@ def demand_shock(demand, uncertainty, eps):
 # --- 2. sourcing and pricing -------------------------------------------------------------------
 
 def quote(unit_cost, markup):
-    """S18: a supplier's quote, ``unit_cost · (1 + m)``, m ~ U(min_markup, fair_markup)."""
+    """S18: a supplier's quote, ``unit_cost · (1 + m)``, m ~ U(min_markup, fair_markup), on its cost for the buyer
+    (``unit_cost``: its unit cost × fit)."""
     return unit_cost * (1.0 + markup)
 
 

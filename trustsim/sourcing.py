@@ -46,8 +46,9 @@ def _quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool) -> _Q
     """S3, S10, S18, S19: ``n_bids`` random suppliers quote for each row (of any slot columns: each column draws
     at its own sites).
 
-    Each bidder quotes on its cost for the buyer's specification, unit cost × a fresh fit (the incumbent,
-    when it bids, keeps its fit); the buyer scores quotes by ``expected_cost_score`` on the bidders'
+    Each bidder quotes on its cost for the buyer's specification, unit cost × its fit (with ``market.refit =
+    current_spec`` its one draw for the slot's current specification, else a fresh draw; the incumbent, when it
+    bids, keeps its fit); the buyer scores quotes by ``expected_cost_score`` on the bidders'
     reputations. Nothing here depends on which suppliers the buyer's other slots hold, so the rows of every
     column are quoted at once; ``_best_quote`` then chooses column by column.
     """
