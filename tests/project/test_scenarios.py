@@ -45,3 +45,23 @@ def test_commands_in_scenario_comments_use_options_that_exist():
         wrong += [f"{name}: trustsim {command} has no {o}" for o in options if o not in known]
     assert found >= 10, found
     assert wrong == []
+
+
+def test_the_baseline_file_gives_each_parameter_s_unit_and_range_as_the_schema_does():
+    """scenarios/baseline.toml's comment on each parameter is what `trustsim params` gives for it: its meaning, its
+    unit in brackets (where it has one) and its allowed range."""
+    from trustsim.schema_table import schema_rows
+
+    rows = {r["key"]: r for r in schema_rows()}
+    group, seen, wrong = None, set(), []
+    for line in (SCENARIOS / "baseline.toml").read_text().splitlines():
+        if m := re.match(r"^\[(\w+)\]", line):
+            group = m.group(1)
+        elif (m := re.match(r"^(\w+) = .*?# (.*)$", line)) and group:
+            r = rows[f"{group}.{m.group(1)}"]
+            unit = f" [{r['unit']}]" if r["unit"] else ""
+            if m.group(2) != f"{r['meaning']}{unit}; range {r['range']}":
+                wrong.append(f"{r['key']}: {m.group(2)[-60:]!r}, schema: {unit}; range {r['range']}")
+            seen.add(r["key"])
+    assert seen == set(rows)
+    assert wrong == []
