@@ -8,8 +8,8 @@
 #                                         without ARGS the whole suite on every core (-n auto), else pytest ARGS
 #   scripts/bootstrap.sh env              only create or update the environment
 #
-# Python is looked for on PATH first (python3.13, python3.12, python3, python), then among pyenv's
-# versions, then in /usr/local/bin and /opt. The environment is reused while pyproject.toml is unchanged.
+# Python is looked for on PATH first (python3.19 down to python3.12, then python3 and python), then among
+# pyenv's versions, then in /usr/local/bin and /opt. The environment is reused while pyproject.toml is unchanged.
 set -euo pipefail
 
 caller="$PWD"  # where run's relative paths (its scenario, --out, results/) are read from
@@ -27,14 +27,14 @@ is_suitable() {  # a Python >= 3.12 that can make a virtual environment (Debian 
 
 find_python() {
     local c
-    for c in python3.13 python3.12 python3 python; do
+    for c in python3.{19..12} python3 python; do
         if command -v "$c" >/dev/null 2>&1 && is_suitable "$(command -v "$c")"; then
             command -v "$c"; return 0
         fi
     done
     local roots=()
     if command -v pyenv >/dev/null 2>&1; then roots+=("$(pyenv root 2>/dev/null)"); fi
-    roots+=("${PYENV_ROOT:-}" "$HOME/.pyenv")
+    roots+=("${PYENV_ROOT:-}" "${HOME:+$HOME/.pyenv}")
     for root in "${roots[@]}"; do
         [ -n "$root" ] && [ -d "$root/versions" ] || continue
         # newest first, one a line (a root may have a space in its path)

@@ -124,3 +124,33 @@ def test_ci_requires_the_browser_tests_to_run_where_a_local_run_may_skip_them(mo
     monkeypatch.setenv(REQUIRE_BROWSER, "1")
     with pytest.raises(pytest.fail.Exception, match="the browser tests must run"):
         no_browser("no Chromium found")
+
+
+def python_wrapper(**env: str) -> str:
+    """This test's Python with ``env`` set, failing at once when asked to make a virtual environment (so that
+    finding it is all that runs)."""
+    sets = " ".join(f"{k}={v}" for k, v in env.items())
+    return (f'#!/bin/sh\n[ "$1" = -m ] && [ "$2" = venv ] && exit 7\n'
+            f'{sets} exec "{sys.executable}" "$@"\n')
+
+
+def test_a_python_newer_than_3_13_on_path_is_found(tmp_path):
+    """python3.14 (or later) on PATH is a Python >= 3.12 like python3.12, found before pyenv is looked at."""
+    repo = stand_in(tmp_path)
+    tools = only(tmp_path, **{"python3.14": python_wrapper()})
+    done = bootstrap(repo, "env", path=tools)
+    assert f"using {tools}/python3.14 (Python 3." in done.stderr, done.stderr
+
+
+def test_pyenvs_versions_are_found_with_no_home(tmp_path):
+    """Without HOME (as under some service managers) PYENV_ROOT is still looked in, not an error on HOME."""
+    repo = stand_in(tmp_path)
+    pyenv = tmp_path / "pyenv"
+    (pyenv / "versions" / "3.99.0" / "bin").mkdir(parents=True)
+    (pyenv / "versions" / "3.99.0" / "bin" / "python").write_text(python_wrapper())
+    (pyenv / "versions" / "3.99.0" / "bin" / "python").chmod(0o755)
+    env = {"PATH": only(tmp_path), "PYENV_ROOT": str(pyenv), "PIP_NO_INDEX": "1"}
+    done = subprocess.run([str(repo / "scripts" / "bootstrap.sh"), "env"], cwd=repo, env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert "HOME" not in done.stderr, done.stderr
+    assert f"using {pyenv}/versions/3.99.0/bin/python (Python 3." in done.stderr, done.stderr
