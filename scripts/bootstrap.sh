@@ -21,14 +21,25 @@ job="${1:-run}"
 
 say() { printf 'trustsim setup: %s\n' "$*" >&2; }
 
-is_suitable() {  # a Python >= 3.12 that can make a virtual environment (Debian splits ensurepip off)
-    "$1" -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1
+is_suitable() {  # a Python >= 3.12 that can make a virtual environment: status 3 when only that is missing
+    "$1" -c 'import sys
+if sys.version_info < (3, 12): sys.exit(1)
+try: import venv, ensurepip
+except ImportError: sys.exit(3)' >/dev/null 2>&1
 }
 
-find_python() {
+novenv=""  # the first Python >= 3.12 seen without venv or ensurepip (Debian splits them off into pythonX.Y-venv)
+try_python() {
+    local status=0
+    is_suitable "$1" || status=$?
+    if [ "$status" = 3 ] && [ -z "$novenv" ]; then novenv="$1"; fi
+    return "$status"
+}
+
+find_python() {  # prints the Python to use; when there is none, fails, printing one that only lacks venv if any
     local c
     for c in python3.{19..12} python3 python; do
-        if command -v "$c" >/dev/null 2>&1 && is_suitable "$(command -v "$c")"; then
+        if command -v "$c" >/dev/null 2>&1 && try_python "$(command -v "$c")"; then
             command -v "$c"; return 0
         fi
     done
@@ -39,17 +50,18 @@ find_python() {
         [ -n "$root" ] && [ -d "$root/versions" ] || continue
         # newest first, one a line (a root may have a space in its path)
         while IFS= read -r c; do
-            if [ -x "$c/bin/python" ] && is_suitable "$c/bin/python"; then echo "$c/bin/python"; return 0; fi
+            if [ -x "$c/bin/python" ] && try_python "$c/bin/python"; then echo "$c/bin/python"; return 0; fi
         done < <(ls -d "$root"/versions/3.* 2>/dev/null | sort -Vr)
     done
     for c in /usr/local/bin/python3.1[2-9] /opt/*/bin/python3.1[2-9] /opt/python*/bin/python3; do
-        if [ -x "$c" ] && is_suitable "$c"; then echo "$c"; return 0; fi
+        if [ -x "$c" ] && try_python "$c"; then echo "$c"; return 0; fi
     done
+    [ -z "$novenv" ] || echo "$novenv"
     return 1
 }
 
 make_env() {  # $1: extras ("" or "[test]")
-    local extras="$1" stamp="$venv/.trustsim-stamp" key py started=$SECONDS
+    local extras="$1" stamp="$venv/.trustsim-stamp" key py v started=$SECONDS
     # what the environment was built from: pyproject.toml and where this clone lives (editable install)
     key="$(sha256sum pyproject.toml | cut -c1-16) $here"
     if [ -x "$venv/bin/python" ] && is_suitable "$venv/bin/python" && [ -f "$stamp" ] \
@@ -58,9 +70,15 @@ make_env() {  # $1: extras ("" or "[test]")
         return 0
     fi
     if ! py="$(find_python)"; then
-        say "trustsim needs Python 3.12 or newer, and none was found (on PATH, in pyenv, /usr/local/bin or /opt)."
-        say "Install one, e.g. 'apt-get install python3.12 python3.12-venv' (Debian/Ubuntu),"
-        say "'brew install python@3.12' (macOS) or 'pyenv install 3.12', then run this command again."
+        if [ -n "$py" ]; then
+            v="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+            say "$py is Python $v but cannot make virtual environments: install python$v-venv" \
+                "('sudo apt-get install python$v-venv'), then run this command again."
+        else
+            say "trustsim needs Python 3.12 or newer and none was found (on PATH, in pyenv, /usr/local/bin or /opt):" \
+                "install one ('sudo apt-get install python3.12 python3.12-venv', 'brew install python@3.12' or" \
+                "'pyenv install 3.12'), then run this command again."
+        fi
         exit 1
     fi
     say "using $py ($("$py" --version 2>&1))"

@@ -1,6 +1,7 @@
 """scripts/bootstrap.sh, the README's set-up, run on a stand-in clone (the script and a pyproject.toml) with a
 controlled PATH and no package index: a few seconds each, nothing installed from outside."""
 
+import glob
 import hashlib
 import os
 import shutil
@@ -126,6 +127,15 @@ def test_ci_requires_the_browser_tests_to_run_where_a_local_run_may_skip_them(mo
         no_browser("no Chromium found")
 
 
+def no_python_elsewhere():
+    """The script also looks in /usr/local/bin and /opt, which a test cannot empty: skip where they hold one."""
+    import pytest
+
+    elsewhere = ("/usr/local/bin/python3.1[2-9]", "/opt/*/bin/python3.1[2-9]", "/opt/python*/bin/python3")
+    if any(glob.glob(pattern) for pattern in elsewhere):
+        pytest.skip("a Python in /usr/local/bin or /opt would be found")
+
+
 def python_wrapper(**env: str) -> str:
     """This test's Python with ``env`` set, failing at once when asked to make a virtual environment (so that
     finding it is all that runs)."""
@@ -140,6 +150,38 @@ def test_a_python_newer_than_3_13_on_path_is_found(tmp_path):
     tools = only(tmp_path, **{"python3.14": python_wrapper()})
     done = bootstrap(repo, "env", path=tools)
     assert f"using {tools}/python3.14 (Python 3." in done.stderr, done.stderr
+
+
+def test_a_python_without_venv_is_named_with_the_package_to_install(tmp_path):
+    """Debian and Ubuntu ship venv and ensurepip apart (python3.12-venv): a Python 3.12 without them is named in
+    one line with the package that completes it, rather than 'none was found'; nothing is made."""
+    no_python_elsewhere()
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "ensurepip.py").write_text("raise ImportError('split off, as on Debian')\n")
+    repo = stand_in(tmp_path)
+    tools = only(tmp_path, python3=python_wrapper(PYTHONPATH=str(shadow)))
+    done = bootstrap(repo, "env", path=tools)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [
+        f"trustsim setup: {tools}/python3 is Python {version} but cannot make virtual environments: install "
+        f"python{version}-venv ('sudo apt-get install python{version}-venv'), then run this command again."]
+    assert not (repo / ".venv").exists()
+
+
+def test_no_python_at_all_is_said_in_one_line_with_what_to_install(tmp_path):
+    """With no Python >= 3.12 on PATH or in pyenv, one line says so and what to install; nothing is made."""
+    no_python_elsewhere()
+    repo = stand_in(tmp_path)
+    # a Python 3.11: its version check exits 1
+    tools = only(tmp_path, python3='#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.11.2"\nexit 1\n')
+    done = bootstrap(repo, "env", path=tools)
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("trustsim setup: trustsim needs Python 3.12 or newer and none was found"), line
+    assert "'pyenv install 3.12'), then run this command again." in line, line
+    assert not (repo / ".venv").exists()
 
 
 def test_pyenvs_versions_are_found_with_no_home(tmp_path):
