@@ -60,10 +60,14 @@ find_python() {  # prints the Python to use; when there is none, fails, printing
     return 1
 }
 
+sha256() {  # macOS has shasum but, before recent versions, no sha256sum
+    if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi
+}
+
 make_env() {  # $1: extras ("" or "[test]")
     local extras="$1" stamp="$venv/.trustsim-stamp" key py v started=$SECONDS
     # what the environment was built from: pyproject.toml and where this clone lives (editable install)
-    key="$(sha256sum pyproject.toml | cut -c1-16) $here"
+    key="$(sha256 pyproject.toml | cut -c1-16) $here"
     if [ -x "$venv/bin/python" ] && is_suitable "$venv/bin/python" && [ -f "$stamp" ] \
         && { grep -qxF "$key [test]" "$stamp" || { [ -z "$extras" ] && grep -qxF "$key " "$stamp"; }; }; then
         say "environment .venv is up to date"

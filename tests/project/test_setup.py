@@ -196,3 +196,15 @@ def test_pyenvs_versions_are_found_with_no_home(tmp_path):
                           text=True, stdin=subprocess.DEVNULL, timeout=120)
     assert "HOME" not in done.stderr, done.stderr
     assert f"using {pyenv}/versions/3.99.0/bin/python (Python 3." in done.stderr, done.stderr
+
+
+def test_an_environment_is_known_up_to_date_with_shasum_alone(tmp_path):
+    """macOS has shasum but no sha256sum before its recent versions: the stamp is read with either, rather than
+    the script stopping on 'sha256sum: command not found'."""
+    repo = built(stand_in(tmp_path))
+    tools = Path(only(tmp_path))
+    (tools / "sha256sum").unlink()
+    (tools / "shasum").symlink_to(shutil.which("shasum"))
+    done = bootstrap(repo, "test", "-x", path=str(tools))
+    assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
+    assert "environment .venv is up to date" in done.stderr
