@@ -208,3 +208,16 @@ def test_an_environment_is_known_up_to_date_with_shasum_alone(tmp_path):
     done = bootstrap(repo, "test", "-x", path=str(tools))
     assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
     assert "environment .venv is up to date" in done.stderr
+
+
+def test_solara_and_its_assets_are_pinned_to_one_version():
+    """The browser app works with no internet only with solara-assets' front-end files of solara's own version
+    (docs/install.md): both are pinned, to the same version, and installed so."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {m[1]: m[2] for d in deps if (m := re.fullmatch(r"(solara|solara-assets)==([\w.]+)", d.replace(" ", "")))}
+    assert pins.keys() == {"solara", "solara-assets"} and len(set(pins.values())) == 1, deps
+    assert version("solara") == version("solara-assets") == pins["solara"]
