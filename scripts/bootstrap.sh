@@ -104,14 +104,16 @@ ensure_chromium() {  # the browser tests drive Debian's Chromium; they skip with
     # looked for where they look (scripts/app_screenshot.py: find_chromium)
     if [ -n "${TRUSTSIM_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 \
         || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
+    local fate="be skipped"  # as tests/conftest.py: no_browser decides
+    [ -z "${TRUSTSIM_REQUIRE_BROWSER:-}" ] || fate="fail (TRUSTSIM_REQUIRE_BROWSER is set)"
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing Chromium for the browser tests (apt-get install chromium)"
         if ! { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-            say "could not install Chromium: the browser tests will be skipped"
+            say "could not install Chromium: the browser tests will $fate; point TRUSTSIM_CHROMIUM at a Chromium binary."
         fi
     else
-        say "no Chromium found: the browser tests will be skipped. Install it ('sudo apt-get install chromium')"
-        say "or point TRUSTSIM_CHROMIUM at a Chromium binary."
+        say "no Chromium found: the browser tests will $fate; install it ('sudo apt-get install chromium')" \
+            "or point TRUSTSIM_CHROMIUM at a Chromium binary."
     fi
 }
 

@@ -38,12 +38,14 @@ def built(repo: Path) -> Path:
     return repo
 
 
-def bootstrap(repo: Path, *args: str, cwd: Path | None = None, path: str | None = None, pyenv: Path | None = None):
-    """The script run with this test's Python first on PATH, an empty home and no package index."""
+def bootstrap(repo: Path, *args: str, cwd: Path | None = None, path: str | None = None, pyenv: Path | None = None,
+              **extra: str):
+    """The script run with this test's Python first on PATH, an empty home, no package index and ``extra`` set."""
     home = repo.parent / "home"
     home.mkdir(exist_ok=True)
     env = {"PATH": path or f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
-           "HOME": str(home), "PYENV_ROOT": str(pyenv or home), "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1"}
+           "HOME": str(home), "PYENV_ROOT": str(pyenv or home), "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+           **extra}
     return subprocess.run([str(repo / "scripts" / "bootstrap.sh"), *args], cwd=cwd or repo, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
 
@@ -97,6 +99,19 @@ def test_the_test_job_looks_for_chromium_where_the_browser_tests_do(tmp_path):
     done = bootstrap(repo, "test", "-x", path=only(tmp_path, **{"chromium-browser": "#!/bin/sh\n"}))
     assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
     assert "Chromium" not in done.stderr
+
+
+def test_without_chromium_the_set_up_says_in_one_line_whether_the_browser_tests_skip_or_fail(tmp_path):
+    """Where TRUSTSIM_REQUIRE_BROWSER is set (as .ci/run sets it) a missing Chromium fails the browser tests: the
+    set-up says so, not that they will be skipped, in one line with what to do."""
+    repo = built(stand_in(tmp_path))
+    for extra, fate in (({}, "be skipped"), ({"TRUSTSIM_REQUIRE_BROWSER": "1"}, "fail")):
+        done = bootstrap(repo, "test", "-x", path=only(tmp_path), **extra)
+        shutil.rmtree(tmp_path / "tools")
+        assert (done.returncode, done.stdout) == (0, "pytest -x\n"), done.stderr
+        [line] = [line for line in done.stderr.splitlines() if "Chromium" in line]
+        assert line.startswith(f"trustsim setup: no Chromium found: the browser tests will {fate}"), line
+        assert line.endswith("or point TRUSTSIM_CHROMIUM at a Chromium binary."), line
 
 
 def test_pythons_are_found_among_pyenvs_versions_under_a_path_with_a_space(tmp_path):
