@@ -125,7 +125,9 @@ case "$job" in
         baseline=scenarios/baseline.toml
         [ "$caller" = "$here" ] || baseline="$here/$baseline"
         cd "$caller"
-        exec "$venv/bin/trustsim" run "${1:-$baseline}" "${@:2}" ;;
+        # no scenario, or options only (run --seed 3): the baseline, with them
+        if [ $# -eq 0 ] || [ "${1#-}" != "$1" ]; then set -- "$baseline" "$@"; fi
+        exec "$venv/bin/trustsim" run "$@" ;;
     test)
         make_env "[test]"
         ensure_chromium

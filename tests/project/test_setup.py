@@ -74,6 +74,9 @@ def test_run_reads_its_paths_from_where_it_is_given(tmp_path):
     assert done.stdout.splitlines() == [str(repo), "run", "scenarios/baseline.toml"], done.stderr
     done = bootstrap(repo, "run", cwd=elsewhere)
     assert done.stdout.splitlines() == [str(elsewhere), "run", f"{repo}/scenarios/baseline.toml"], done.stderr
+    # options alone run the baseline with them: `run --seed 3` took --seed for the scenario
+    done = bootstrap(repo, "run", "--seed", "3")
+    assert done.stdout.splitlines() == [str(repo), "run", "scenarios/baseline.toml", "--seed", "3"], done.stderr
 
 
 def only(tmp_path: Path, **extra: str) -> str:
