@@ -194,7 +194,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     # on first use: `import trustsim` loads nothing heavy
     from .experiments.replicate import replicate as run_replications
 
-    seeds, workers = whole("seeds", seeds, 2), whole("workers", workers, 1, none=True)
+    seeds, workers = whole("seeds", seeds, 2), worker_count(workers)
     sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
     rep = run_replications(sc, seeds, root=whole("seed", seed, 0, none=True, maximum=2**63 - 1), workers=workers)
     warn_failed(rep.runs, "runs")
@@ -222,7 +222,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
         if given:
             raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")
         return compare_folders(a, b)
-    seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), whole("workers", workers, 1, none=True)
+    seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), worker_count(workers)
     sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
     sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
     diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=2**63 - 1),
@@ -258,7 +258,7 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     # on first use: `import trustsim` loads nothing heavy
     from .experiments import build_sweep, point_table, sweep_tables
 
-    workers = whole("workers", workers, 1, none=True)
+    workers = worker_count(workers)
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
         raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
                                           f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')
@@ -281,10 +281,8 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
 
 def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int | None = None) -> int | None:
     """``value`` as a whole number from ``minimum`` (to ``maximum``; a Python or NumPy integer; None when ``none``),
-    and for ``workers`` at most ``capacity.MAX_WORKERS``, else a ParamError naming the argument, as the command line
-    refuses ``--seeds 1`` or ``--workers 0``."""
+    else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
     # on first use: `import trustsim` loads nothing heavy
-    from .capacity import MAX_WORKERS
     from .params import plain_number
 
     if value is None and none:
@@ -296,8 +294,17 @@ def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int 
         raise ParamError(None, name, f"{value} must be at least {minimum}")
     if maximum is not None and value > maximum:
         raise ParamError(None, name, f"{value} must be at most {maximum}")
-    if name == "workers" and value > MAX_WORKERS:
-        raise ParamError(None, name, f"{value} is more than the {MAX_WORKERS} worker processes a command starts")
+    return value
+
+
+def worker_count(value: Any) -> int | None:
+    """``workers``: None (every core) or a whole number from 1 to ``capacity.MAX_WORKERS``, as ``--workers``."""
+    # on first use: `import trustsim` loads nothing heavy
+    from .capacity import MAX_WORKERS
+
+    value = whole("workers", value, 1, none=True)
+    if value is not None and value > MAX_WORKERS:
+        raise ParamError(None, "workers", f"{value} is more than the {MAX_WORKERS} worker processes a command starts")
     return value
 
 

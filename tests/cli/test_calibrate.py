@@ -496,6 +496,7 @@ def test_a_worker_that_dies_is_one_line_with_the_command_that_finishes_the_calib
 @pytest.mark.parametrize("kwargs, needle", [
     ({"workers": 0}, "--workers: expected a whole number of at least 1, got 0"),
     ({"workers": "2"}, "--workers: expected a whole number of at least 1, got '2'"),
+    ({"workers": 2**40}, f"--workers: {2**40} is more than the 4096 worker processes a command starts"),
     ({"screen": "8"}, "--screen: expected a whole number of at least 0, got '8'"),
     ({"check_coverage": -1}, "--check-coverage: expected a whole number of at least 0, got -1"),
     ({"check_coverage": "2"}, "--check-coverage: expected a whole number"),
