@@ -30,22 +30,18 @@ def arguments(p) -> None:
 
 
 def _kept_and_resume(args, out, more: str | None = None) -> str:
-    """What an unfinished sweep keeps and the command that finishes it (``more``: options it needs besides; by
-    default the --dask it ran on, so that it finishes where it started). It repeats --shard and --timeseries:
-    without them --resume refuses the folder as another sweep's, or, a shard's folder being named by its shard,
-    runs the whole sweep into another."""
+    """What an unfinished sweep keeps and the command that finishes it (``experiments.resume_command``; ``more``:
+    options it needs besides, by default the --dask it ran on, so that it finishes where it started)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments import JOURNAL, parse_shard, read_journal
+    from ..experiments.journal import resume_command
 
     if more is None:
         more = f" --dask {safe_text(args.dask, 200)}" if args.dask else ""
     n = len(read_journal(out / JOURNAL))
-    shard = parse_shard(args.shard)
-    same = (f" --shard {shard[0]}/{shard[1]}" if shard else "") + (" --timeseries" if args.timeseries else "")
-    return (f"{n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; finish with: trustsim sweep "
-            f"{safe_text(args.file, 400)} --resume{same}{more}"
-            + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
+    return (f"{n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; finish with: "
+            + resume_command(args.file, parse_shard(args.shard), args.timeseries, args.out, more))
 
 
 def handle(args) -> int:

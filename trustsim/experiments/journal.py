@@ -146,6 +146,15 @@ def _guard(out: Path, state: dict, resume: bool, force: bool) -> None:
     guard_target(out, "sweep", force, protect=_read_files(state))
 
 
+def resume_command(file, shard, timeseries: bool, out=None, more: str = "") -> str:
+    """The command that finishes an unfinished sweep or shard: its sweep file and --resume, with the --shard (K, N)
+    and --timeseries it was started with (without them --resume refuses the folder as another sweep's, or, a
+    shard's folder being named by its shard, runs the whole sweep into another), ``more`` options (``--dask …``)
+    and its folder as --out, where it is not the default."""
+    return (f"trustsim sweep {safe_text(file, 400)} --resume" + (f" --shard {shard[0]}/{shard[1]}" if shard else "")
+            + (" --timeseries" if timeseries else "") + more + (f" --out {safe_text(out, 400)}" if out else ""))
+
+
 def _start_afresh(out: Path) -> None:
     """Replace a folder that ``--force`` allows to be replaced by an empty one: moved aside, then removed; the
     folder a symbolic link leads to, as ``run`` replaces it (and the lock is taken), not the link."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import ParamError, counted
 from ..results import write_atomically
 from .design import rebuilt_sweep
-from .journal import JOURNAL, STATE, finish, read_journal
+from .journal import JOURNAL, STATE, finish, read_journal, resume_command
 
 _STATE_TYPES = {"name": str, "source": str, "fingerprint": str, "runs": int, "base": dict, "sweep": dict,
                 "scenario": dict}
@@ -42,13 +42,11 @@ def _shard_state(folder: Path) -> dict:
 
 
 def _finish_command(folder: Path, st: dict, k: int | None = None) -> str:
-    """The command that finishes shard folder ``folder`` (``k``: its part, else the one its state records): its
-    sweep file, --shard and --timeseries as it was started with (without them --resume refuses the folder as
-    another sweep's) and the folder itself as --out (without it the shard's default folder, not this one)."""
+    """The command that finishes shard folder ``folder`` (``k``: its part, else the one its state records), with the
+    folder itself as --out (without it, the shard's default folder, not this one)."""
     path, shard = (st.get("scenario") or {}).get("path"), st.get("shard")
-    return (f"trustsim sweep {path if isinstance(path, str) else 'FILE'} --resume"
-            + (f" --shard {k or shard[0]}/{shard[1]}" if shard else "")
-            + (" --timeseries" if st.get("timeseries") else "") + f" --out {folder}")
+    return resume_command(path if isinstance(path, str) else "FILE", shard and (k or shard[0], shard[1]),
+                          bool(st.get("timeseries")), folder)
 
 
 def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures: bool = True) -> Path:
