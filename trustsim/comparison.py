@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .capacity import check_memory
-from .errors import ParamError, safe_text
+from .errors import ParamError, safe_text, suggest
 from .experiments.design import METRIC_COLUMNS
 from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
 from .metrics import POSTURE_GROUPS
-from .params import suggest
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference, null_as_nan

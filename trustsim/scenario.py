@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ParamError, safe_text
-from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, suggest, validate
+from .errors import ParamError, safe_text, suggest
+from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, validate
 
 TOP_LEVEL = ("extends", "description", "sweep", "calibrate")
 

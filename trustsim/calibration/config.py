@@ -16,8 +16,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ParamError
-from ..params import Params, bounds, parameter_key, range_fault, suggest
+from ..errors import ParamError, suggest
+from ..params import Params, bounds, parameter_key, range_fault
 from ..scenario import load_scenario
 from .targets import MEASUREMENTS
 

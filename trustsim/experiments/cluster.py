@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from ..errors import ParamError
 from ..reproduce import code_digest
 from . import progress
+from .pool import environment_kept
 
 
 @contextlib.contextmanager
@@ -74,23 +75,6 @@ def _connect(client_class, address: str):
     return made["client"]
 
 
-@contextlib.contextmanager
-def _environment_kept():
-    """This process's environment as it was before the block: distributed's nannies write their workers' settings
-    (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` of 1, ``MALLOC_TRIM_THRESHOLD_``,
-    ``PYTHONHASHSEED``) into the environment of the process that starts a local cluster, and every process it
-    started afterwards inherited them (a later local pool's BLAS on one thread, a notebook's subprocesses too)."""
-    before = dict(os.environ)
-    try:
-        yield
-    finally:
-        for key in set(os.environ) - set(before):
-            del os.environ[key]
-        for key, value in before.items():
-            if os.environ.get(key) != value:
-                os.environ[key] = value
-
-
 def dask_executor(address: str, workers: int | None):
     """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
     try:
@@ -100,7 +84,10 @@ def dask_executor(address: str, workers: int | None):
         raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
     try:
         if address == "local":
-            with _sigint_ignored(), _environment_kept():
+            # distributed's nannies write their workers' settings (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+            # MKL_NUM_THREADS of 1, PYTHONHASHSEED, ...) into this process's environment, which every process it
+            # started afterwards inherited (a later local pool's BLAS on one thread, a notebook's subprocesses)
+            with _sigint_ignored(), environment_kept():
                 # no dashboard; the scheduler's own HTTP server on a free port, not 8787, which another cluster on
                 # the machine (a second sweep) may hold already
                 cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
@@ -120,7 +107,7 @@ def dask_executor(address: str, workers: int | None):
 
     def close():
         try:
-            with _environment_kept():
+            with environment_kept():
                 client.close()
                 if cluster is not None:
                     cluster.close()

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from ..capacity import MAX_REPLICATIONS
-from ..errors import ParamError, counted
+from ..errors import ParamError, counted, suggest
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
-from ..params import Params, bounds, parameter_key, range_fault, suggest, validate
+from ..params import Params, bounds, parameter_key, range_fault, validate
 from ..scenario import load_scenario
 from ..stats import ADVANTAGES
 

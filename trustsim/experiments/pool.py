@@ -166,20 +166,29 @@ def _context():
 _QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
 
 
+@contextlib.contextmanager
+def environment_kept():
+    """This process's environment as it was before the block, whatever the block set in it for the processes it
+    started (the resource tracker's warnings here; a local Dask cluster's worker settings, ``cluster``)."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in set(os.environ) - set(before):
+            del os.environ[key]
+        for key, value in before.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+
+
 def _start_resource_tracker() -> None:
     """Start multiprocessing's resource tracker, if it is not running, with its warnings off. It unlinks the pool's
     semaphores should this process end without doing so; but when a stopped command has killed its workers it
     could also report, on the command's standard error after its one line, a semaphore it had not been told was
     already unlinked ("leaked semaphore objects …", then "No such file or directory"): nothing for a user to do."""
-    before = os.environ.get("PYTHONWARNINGS")
-    os.environ["PYTHONWARNINGS"] = ",".join(w for w in (before, _QUIET_TRACKER) if w)
-    try:
+    with environment_kept():
+        os.environ["PYTHONWARNINGS"] = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), _QUIET_TRACKER) if w)
         resource_tracker.ensure_running()
-    finally:
-        if before is None:
-            del os.environ["PYTHONWARNINGS"]
-        else:
-            os.environ["PYTHONWARNINGS"] = before
 
 
 def _start_fork_server() -> None:
