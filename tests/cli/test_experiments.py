@@ -640,25 +640,31 @@ def test_the_factors_labels_of_a_sensitivity_figure_do_not_run_into_one_another(
     assert lines >= 4 and touching == []
 
 
+def on_a_stand_in_cluster_stopped_after(monkeypatch, n: int, error) -> None:
+    """A Dask sweep run on a local executor standing in for the cluster, whose run loop raises ``error()`` once ``n``
+    runs are in (a lost scheduler, an interrupt, a dead worker, a full disk)."""
+    from trustsim.experiments import execute
+
+    real = execute.finished_runs
+
+    def stopped(*args, **kwargs):
+        for i, result in enumerate(real(*args, **kwargs)):
+            if i == n:
+                raise error()
+            yield result
+
+    monkeypatch.setattr(execute, "finished_runs", stopped)
+    monkeypatch.setattr(execute, "dask_executor", lambda address, workers: (*execute.local_executor(1), lambda: None))
+
+
 def test_a_lost_dask_scheduler_is_one_line_with_the_runs_kept_and_the_resume_command(tmp_path, capsys, monkeypatch):
     """Dask cancels every pending run when its client loses the scheduler: the sweep says so in one line with the
     runs it keeps and how to finish, exit 1 (it was "internal error: CancelledError" under distributed's logged
     tracebacks). The loss is simulated after four runs, on a local executor standing in for the cluster."""
     from concurrent.futures import CancelledError
 
-    from trustsim.experiments import execute
-
     path = sweep_file(tmp_path, GRID)
-    real = execute.finished_runs
-
-    def lost_after_four(*args, **kwargs):
-        for n, result in enumerate(real(*args, **kwargs)):
-            if n == 4:
-                raise CancelledError()
-            yield result
-
-    monkeypatch.setattr(execute, "finished_runs", lost_after_four)
-    monkeypatch.setattr(execute, "dask_executor", lambda address, workers: (*execute.local_executor(1), lambda: None))
+    on_a_stand_in_cluster_stopped_after(monkeypatch, 4, CancelledError)
     out = tmp_path / "out"
     code = cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--dask", "tcp://127.0.0.1:1"])
     err = capsys.readouterr().err
@@ -679,21 +685,10 @@ def test_a_sweep_on_dask_stopped_gives_the_command_that_finishes_it_there(tmp_pa
     said only "finish with --resume"."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from trustsim.experiments import execute
-
     path = sweep_file(tmp_path, GRID)
-    real = execute.finished_runs
     error = {"interrupt": KeyboardInterrupt, "worker died": BrokenProcessPool,
              "disk full": lambda: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))}[stop]
-
-    def stopped_after_two(*args, **kwargs):
-        for n, result in enumerate(real(*args, **kwargs)):
-            if n == 2:
-                raise error()
-            yield result
-
-    monkeypatch.setattr(execute, "finished_runs", stopped_after_two)
-    monkeypatch.setattr(execute, "dask_executor", lambda address, workers: (*execute.local_executor(1), lambda: None))
+    on_a_stand_in_cluster_stopped_after(monkeypatch, 2, error)
     out = tmp_path / "out"
     code = cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--batch", "1", "--dask", "tcp://127.0.0.1:1"])
     err = capsys.readouterr().err
