@@ -153,6 +153,33 @@ def test_ctrl_c_at_a_terminal_stops_a_sweep_on_a_local_cluster_with_one_line_and
     assert "finished runs are kept" in err.splitlines()[-1] and "--resume" in err.splitlines()[-1]
 
 
+def test_a_local_clusters_workers_write_no_error_a_closing_scheduler_causes():
+    """A worker's heartbeat that meets the scheduler closing (Ctrl-C, or the sweep's end) logs distributed's "Failed
+    to communicate with scheduler during heartbeat" at ERROR with its traceback, on the terminal beside the sweep's
+    one line. A local cluster's workers belong to the sweep, which reports their failures itself: they write only
+    critical records. (The race is rare; the worker logs here what it logs then.)"""
+    pytest.importorskip("distributed")
+    script = """
+import logging
+from trustsim.experiments.execute import executor_for
+
+def heartbeat_fails():
+    try:
+        raise OSError("the scheduler closed")
+    except OSError:
+        logging.getLogger("distributed.worker").exception("Failed to communicate with scheduler during heartbeat.")
+    return True
+
+if __name__ == "__main__":
+    with executor_for(1, "local") as (executor, _):
+        print(executor.submit(heartbeat_fails).result())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    print(done.stderr)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
+    assert "heartbeat" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_local_cluster_starts_without_a_warning_while_another_holds_the_dashboard_port():
     """Two sweeps on local clusters at once: the second's scheduler printed "Port 8787 is already in use"."""
     pytest.importorskip("distributed")

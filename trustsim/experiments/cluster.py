@@ -89,11 +89,13 @@ def dask_executor(address: str, workers: int | None):
             # started afterwards inherited (a later local pool's BLAS on one thread, a notebook's subprocesses)
             with _sigint_ignored(), environment_kept():
                 # no dashboard; the scheduler's own HTTP server on a free port, not 8787, which another cluster on
-                # the machine (a second sweep) may hold already
+                # the machine (a second sweep) may hold already. The workers write critical records only: a
+                # heartbeat that meets the scheduler closing logs an error with its traceback beside the sweep's
+                # one line, and the sweep reports its workers' failures itself
                 cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                        processes=True, host="127.0.0.1", dashboard_address=None,
                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                       silence_logs=logging.ERROR)
+                                       silence_logs=logging.CRITICAL)
             client = Client(cluster)
         else:
             cluster = None
