@@ -90,8 +90,8 @@ class MarketState:
     sup: np.ndarray = doc("the supplier holding the slot", "relationship")
     partner_terms: np.ndarray = doc("on partner terms (cost-plus, service priced in, no rebids); else market terms",
                                     "relationship")
-    value_sum: np.ndarray = doc("value per unit realised since the last review, summed over steps (learning)",
-                                "relationship")
+    value_sum: np.ndarray = doc("value per unit realised on the slot's terms since the last review, summed over "
+                                "steps and the slot's relationships (learning; decision 42)", "relationship")
     value_steps: np.ndarray = doc("steps summed in value_sum", "relationship")
     vacant: np.ndarray = doc("the slot's relationship ended (bankruptcy) or never began", "relationship")
     trust_b: np.ndarray = doc("buyer's trust in its supplier, in [0, 1]", "relationship")
