@@ -493,6 +493,31 @@ def test_a_worker_that_dies_is_one_line_with_the_command_that_finishes_the_calib
     assert err.rstrip().endswith(f"--resume --seed 4 --out {out}")
 
 
+@pytest.mark.parametrize("args, needle", [
+    (["--check-coverage", "50001"], "--check-coverage: 50001 data sets of 2000 runs each make more than the 100000000 "
+                                    "market runs a calibration makes at most; at most 50000 at 2000 runs each"),
+    (["--check-coverage", str(10**30)], "--check-coverage: 1000000000000000"),
+    (["--check-coverage", "1000", "--coverage-budget", "200000"], "at most 500 at 200000 runs each"),
+    (["--check-coverage", "1", "--coverage-budget", "100000001"],
+     "--coverage-budget: 100000001 runs per data set are more than the 100000000 a calibration makes at most")])
+def test_a_coverage_check_beyond_a_calibrations_runs_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch,
+                                                                                      args, needle):
+    """Each coverage data set is a calibration of its own: N of them make N times its runs. Without a bound, a huge
+    --check-coverage (or --coverage-budget) started a calibration that never ended, its coverage table growing; now
+    together they make no more runs than a calibration's budget may."""
+    from trustsim.calibration import run
+    from trustsim.cli import main
+
+    def no_runs(*a, **k):
+        raise AssertionError("a calibration started")
+
+    monkeypatch.setattr(run, "_calibrate", no_runs)
+    out = tmp_path / "cal"
+    code = main(["calibrate", str(SCENARIOS / "calibration.toml"), "--out", str(out), "--workers", "1", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and needle in err and not out.exists(), err
+
+
 @pytest.mark.parametrize("kwargs, needle", [
     ({"workers": 0}, "--workers: expected a whole number of at least 1, got 0"),
     ({"workers": "2"}, "--workers: expected a whole number of at least 1, got '2'"),
@@ -501,6 +526,8 @@ def test_a_worker_that_dies_is_one_line_with_the_command_that_finishes_the_calib
     ({"check_coverage": -1}, "--check-coverage: expected a whole number of at least 0, got -1"),
     ({"check_coverage": "2"}, "--check-coverage: expected a whole number"),
     ({"check_coverage": 1, "coverage_budget": "50"}, "--coverage-budget: expected a whole number"),
+    ({"check_coverage": np.int64(10**12)}, "--check-coverage: 1000000000000 data sets of 100 runs each make more "
+                                           "than the 100000000 market runs"),
     ({"seed": True}, "--seed: expected a whole number from 0 to 2⁶³−1, got True"),
     ({"resume": True}, "--resume: goes on in the folder of a calibration: give it with out=FOLDER"),
     # NumPy integers are whole numbers, as everywhere in the API: the budget is then checked on its merits

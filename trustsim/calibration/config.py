@@ -16,7 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ParamError, suggest
+from ..errors import ParamError, safe_text, suggest
 from ..params import Params, bounds, parameter_key, range_fault
 from ..scenario import load_scenario
 from .targets import MEASUREMENTS
@@ -74,10 +74,13 @@ class Predictive(_Table):
     pattern_seeds: int = Field(4, ge=2, le=1000)        # seeds per pattern variant and draw
 
 
+MAX_RUNS = 100_000_000  # market runs a calibration makes at most: its budget, and its coverage check's data sets in all
+
+
 class Calibrate(_Table):
     """A ``[calibrate]`` table, validated: budget, ABC-SMC settings, priors, structures, targets (docs/ODD.md,
     Calibration)."""
-    budget: int = Field(3000, ge=10, le=100_000_000)     # market runs in all (the noise estimate included)
+    budget: int = Field(3000, ge=10, le=MAX_RUNS)        # market runs in all (the noise estimate included)
     population: int = Field(200, ge=4, le=1_000_000)     # particles per generation
     generations: int = Field(20, ge=1, le=10_000)        # at most
     min_tolerance: float | int = Field(0.0, ge=0)        # stop when the tolerance falls to this
@@ -195,10 +198,21 @@ def coverage_budget_fault(spec: Calibrate, budget: int) -> str | None:
     """Why ``budget`` runs per coverage data set cannot give its posterior, or None: they must cover one whole
     generation (a data set's calibration reuses the run-noise estimate, so it draws no noise runs of its own)."""
     least = spec.population * spec.replicates
+    if budget > MAX_RUNS:
+        return f"{safe_text(budget)} runs per data set are more than the {MAX_RUNS} a calibration makes at most"
     if budget >= least:
         return None
     return (f"{budget} runs per data set do not cover one generation: at least {least} (population "
             f"{spec.population} × replicates {spec.replicates})")
+
+
+def coverage_fault(datasets: int, runs: int) -> str | None:
+    """Why ``datasets`` coverage data sets of ``runs`` runs each are too many, or None: each is a calibration of its
+    own, and together they may make no more runs than one calibration's budget may (``MAX_RUNS``)."""
+    if datasets * runs <= MAX_RUNS:
+        return None
+    return (f"{safe_text(datasets)} data sets of {runs} runs each make more than the {MAX_RUNS} market runs a "
+            f"calibration makes at most; at most {MAX_RUNS // runs} at {runs} runs each")
 
 
 def build_calibration(name: str, source: str, base: Params, table: Any, scenario: Any = None) -> Calibration:

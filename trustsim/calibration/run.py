@@ -33,7 +33,16 @@ from ..params import plain_number
 from ..reproduce import code_digest, other_code
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
-from .config import JOURNAL, STATE, TABLES, Calibration, budget_fault, coverage_budget_fault, load_calibration
+from .config import (
+    JOURNAL,
+    STATE,
+    TABLES,
+    Calibration,
+    budget_fault,
+    coverage_budget_fault,
+    coverage_fault,
+    load_calibration,
+)
 from .diagnostics import correlations, coverage_records, shrinkage, weighted_moments
 from .predictive import predictive_table
 from .report import write_outputs
@@ -199,6 +208,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     if budget is not None or seed is not None:
         spec = spec.model_copy(update={k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None})
         cal = replace(cal, spec=spec)
+    if check_coverage and (fault := coverage_fault(check_coverage, coverage_budget or default_coverage_budget(spec))):
+        raise ParamError("--check-coverage", None, fault)
     state = {"trustsim": "calibration state", "name": cal.name, "source": cal.source, "sha256": cal.sha256,
              "fingerprint": fingerprint(cal, spec.budget, spec.seed), "code": code_digest(), "budget": spec.budget,
              "seed": spec.seed, "base": cal.base.nested(), "calibrate": cal.table}

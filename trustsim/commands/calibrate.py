@@ -24,7 +24,8 @@ def arguments(p) -> None:
     p.add_argument("--resume", action="store_true", help="go on from the last complete generation of a killed run")
     p.add_argument("--force", action="store_true", help="replace an --out folder that holds other files")
     p.add_argument("--check-coverage", type=int, default=0, metavar="N",
-                   help="also calibrate N pseudo-observed data sets made at known parameters (coverage.csv)")
+                   help="also calibrate N pseudo-observed data sets made at known parameters (coverage.csv); "
+                        "N × runs per data set at most 100000000")
     p.add_argument("--coverage-budget", type=pos_int, metavar="N",
                    help="market runs per coverage data set, at least one generation "
                         "(default: the budget, capped at 2000 unless one generation needs more)")
