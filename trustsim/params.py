@@ -44,6 +44,11 @@ class Group(BaseModel):
     # pydantic checks nested tables and model_validate's input without it, so validate() names their file
     __init__.__pydantic_base_init__ = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, data: Any) -> Any:  # NumPy numbers, however a group is given: Params(market={...}), replace, files
+        return {k: plain_number(v) for k, v in data.items()} if isinstance(data, dict) else data
+
     def __getattr__(self, name: str) -> Any:
         # reached only for a declared field an ensemble's shared parameters hold back: its members differ in it
         if name in type(self).model_fields:
@@ -381,7 +386,6 @@ def validate(data: dict, source: str | None = None) -> Params:
     for group, table in data.items():
         if group in GROUPS and not isinstance(table, dict):
             raise ParamError(source, group, f"expected a table [{group}], got {type(table).__name__}")
-    data = {g: {k: plain_number(v) for k, v in t.items()} if isinstance(t, dict) else t for g, t in data.items()}
     try:
         return Params.model_validate(data)
     except ValidationError as exc:

@@ -111,6 +111,23 @@ def test_numpy_integers_are_integers():
     assert len(reps.runs) == 2
 
 
+def test_the_params_constructor_takes_numpy_numbers_as_replace_does():
+    """Params(market={"buyers": np.int64(6)}) was refused ("expected an integer, got int64") while replace() and
+    scenario tables took the same value: a NumPy scalar is the Python number it holds, however the table is given."""
+    import numpy as np
+
+    from trustsim.params import Market
+
+    made = trustsim.Params(market={"buyers": np.int64(6), "uncertainty": np.float64(0.6)}, run={"steps": np.int32(4)})
+    assert made == trustsim.Params().replace(**{"market.buyers": 6, "market.uncertainty": 0.6, "run.steps": 4})
+    assert type(made.market.buyers) is int and type(made.run.steps) is int
+    assert Market(buyers=np.uint16(7)).buyers == 7
+    for wrong, needle in ((np.float64(6.5), "expected an integer, got float 6.5"),
+                          (np.array([6]), "expected an integer, got ndarray"), (np.bool_(True), "got bool True")):
+        with pytest.raises(trustsim.ParamError, match=needle):  # still one line naming the key, as replace gives
+            trustsim.Params(market={"buyers": wrong})
+
+
 def _no_folders(monkeypatch):
     """Make writing a temporary or results folder fail, as ``replicate`` and ``sweep`` must never do (the
     process pool's own listener folder, ``mkdtemp``, stays allowed)."""
