@@ -12,6 +12,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from .agents import EAGER_AGENTS, AgentRows, Buyer, Supplier
 from .columns import KEY_FIGURES
@@ -31,16 +32,17 @@ def as_seed(rng: Any) -> Any:
     return rng
 
 
-def as_params(params: Any) -> Params:
+def as_params(params: Any, name: str = "params") -> Params:
     """A model's parameters: Params, None for the defaults, or a mapping of parameter tables as ``trustsim.simulate``
-    takes one (``{"market": {"buyers": 60}}``), validated as a scenario file's tables; else a ParamError."""
+    takes one (``{"market": {"buyers": 60}}``), validated as a scenario file's tables; else a ParamError naming the
+    argument ``name``."""
     if params is None or isinstance(params, Params):
         return params or Params()
     if isinstance(params, Mapping):
-        return validate(dict(params), "params")
-    raise ParamError(None, "params", f'expected Params or a mapping of parameter tables such as {{"market": '
-                                     f'{{"buyers": 60}}}}, got {type(params).__name__} (a scenario file: '
-                                     f'trustsim.load_scenario(path).params)')
+        return validate(dict(params), name)
+    raise ParamError(None, name, f'expected Params or a mapping of parameter tables such as {{"market": '
+                                 f'{{"buyers": 60}}}}, got {type(params).__name__} (a scenario file: '
+                                 f'trustsim.load_scenario(path).params)')
 
 
 class KeyFigureCollector(mesa.DataCollector):
@@ -69,12 +71,17 @@ class TrustMarket(mesa.Model, Markets):
     """The market. ``TrustMarket(params, rng=seed, **overrides)``: ``params`` a Params, a mapping of parameter tables
     (``{"market": {"buyers": 60}}``) or None for the defaults; overrides are ``name=value`` with the
     bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them.
+    ``scenario`` takes what ``params`` takes, in its place; Mesa's own Scenario (SolaraViz's Reset sends one) is
+    left to Mesa.
     """
 
     def __init__(self, params: Params | Mapping | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any):
-        if params is None and isinstance(scenario, Params):
-            params = scenario
+        if scenario is not None and not isinstance(scenario, MesaScenario):  # Mesa's, sent by SolaraViz's Reset
+            if params is not None:
+                raise ParamError(None, "scenario", "the parameters are given twice: pass them as params or as "
+                                                   "scenario, not both")
+            params = as_params(scenario, "scenario")
         params = as_params(params)
         if "seed" in overrides and rng is None:
             rng = overrides.pop("seed")

@@ -60,6 +60,30 @@ def test_a_mapping_of_tables_is_taken_as_simulate_takes_it_and_anything_else_ref
         assert "\n" not in str(exc.value) and str(exc.value).startswith("params: expected Params or a mapping")
 
 
+def test_scenario_takes_what_params_takes_and_mesas_own_scenario_is_left_to_mesa():
+    """``TrustMarket(scenario=X)`` used X only when it was a Params: a mapping of tables, a loaded scenario or a path
+    gave the default market without a word. Now it takes what ``params`` takes, or is the same one line; Mesa's own
+    Scenario, which SolaraViz's Reset sends, still carries no parameters of ours."""
+    from mesa.experimental.scenarios import Scenario as MesaScenario
+
+    from trustsim import load_scenario
+
+    tables = {"market": {"buyers": 6, "suppliers": 3}, "run": {"steps": 5}}
+    m = TrustMarket(scenario=tables, rng=4).run()
+    same = TrustMarket(tables, rng=4).run()
+    assert m.params == same.params and np.array_equal(m.recorder.rows, same.recorder.rows)
+    assert TrustMarket(scenario=same.params, rng=4).params == same.params
+    assert TrustMarket(scenario=MesaScenario(), rng=4).params == TrustMarket(rng=4).params
+    with pytest.raises(ParamError) as exc:
+        TrustMarket(scenario={"market": {"buyer": 6}})
+    assert str(exc.value) == 'scenario: market.buyer: unknown parameter (did you mean "buyers"?)'
+    for other in ("scenarios/baseline.toml", 3, load_scenario(None)):
+        with pytest.raises(ParamError) as exc:
+            TrustMarket(scenario=other)
+        assert "\n" not in str(exc.value) and str(exc.value).startswith("scenario: expected Params or a mapping")
+    with pytest.raises(ParamError, match="^scenario: the parameters are given twice"):
+        TrustMarket(tables, scenario=same.params)
+
 def test_agents_are_views_of_the_arrays():
     m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=10)
     m.run()
