@@ -529,6 +529,8 @@ def test_a_coverage_check_beyond_a_calibrations_runs_is_refused_before_anything_
     ({"check_coverage": np.int64(10**12)}, "--check-coverage: 1000000000000 data sets of 100 runs each make more "
                                            "than the 100000000 market runs"),
     ({"seed": True}, "--seed: expected a whole number from 0 to 2⁶³−1, got True"),
+    # the schema caps a file's budget; --budget and budget= skipped the cap and started a calibration of 10¹² runs
+    ({"budget": 10**12}, "--budget: expected a whole number from 10 to 100000000, got 1000000000000"),
     ({"resume": True}, "--resume: goes on in the folder of a calibration: give it with out=FOLDER"),
     # NumPy integers are whole numbers, as everywhere in the API: the budget is then checked on its merits
     ({"budget": np.int64(12), "seed": np.int64(3)}, "--budget: 12 runs do not cover the run-noise estimate"),
