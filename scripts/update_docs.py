@@ -79,7 +79,8 @@ def structures_block(folder: Path) -> str:
     table = pd.read_csv(folder / "structures.csv")
     verdicts = pd.read_csv(folder / "verdicts.csv") if (folder / "verdicts.csv").is_file() else None
     head = (f"`trustsim structures --seeds {len(info['seeds'])}` at the defaults ({info['steps']} steps a run; pattern "
-            f"verdicts over {len(info['suite_seeds'])} seeds a variant, a first reading), trustsim {info['trustsim']}:")
+            f"verdicts over {len(info['suite_seeds'])} seeds a variant"
+            f"{', a first reading' if len(info['suite_seeds']) < 30 else ''}), trustsim {info['trustsim']}:")
     text = conclusions_table(conclusions(table, verdicts), structure_legend(table))
     return f"{head}\n\n```\n{text}\n```\n\n![The partner advantage under every reading](images/structures.png)"
 
