@@ -152,7 +152,7 @@ class Run:
         # on first use: `import trustsim` loads nothing heavy
         from .stats import advantages
 
-        return advantages(self.summary["long_run"])
+        return advantages(self.summary)
 
     @property
     def network(self):

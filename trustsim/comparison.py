@@ -208,7 +208,7 @@ def load_folder(folder: str | Path):
         return scenario, read_runs(folder)
     try:
         summary = json.loads((folder / "summary.json").read_text(), object_hook=null_as_nan)
-        row = metric_row(summary["long_run"])
+        row = metric_row(summary)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "summary.json"), None, f"cannot be read as a run's summary ({exc})") from None
     return scenario, pd.DataFrame([{"replicate": 0, "seed": scenario.params.run.seed, "status": "ok", "error": "",

@@ -225,6 +225,23 @@ def step_measurements(model) -> np.ndarray:
     return rows
 
 
+def _over_both_postures(span: np.ndarray) -> dict | None:
+    """The two postures' means over the steps of ``span`` (steps × groups × columns) where both had buyers, and
+    how many those were (``steps``): the window an advantage compares them over, when a posture was empty in some
+    of its steps (learning or imitated postures; fixed postures never are: None, the groups' own means serve).
+    A group's means are over the steps it had buyers while its size (``buyers``) counts every step, so a posture
+    present in a few steps of a window had a tiny mean size and a share per buyer many times the market's."""
+    sizes = span[:, :2, _COLUMN_AT["buyers"]]
+    both = (sizes > 0).all(axis=1)
+    if both.all():
+        return None
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"steps": int(both.sum()),
+                **{g: dict(zip(COLUMN_NAMES, (float(x) for x in _mean_over_steps(span[both, i])), strict=True))
+                   for i, g in enumerate(POSTURES)}}
+
+
 class Recorder:
     """One row per step, market and group, preallocated and grown by doubling for open-ended runs.
 
@@ -289,6 +306,9 @@ class Recorder:
             warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
             out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in _mean_over_steps(span[:, i])), strict=True))
                           for i, g in enumerate(POSTURE_GROUPS)} for name, span in spans.items() if len(span)}
+        both = {name: _over_both_postures(span) for name, span in spans.items() if len(span)}
+        if any(v is not None for v in both.values()):
+            out["both_postures"] = {name: v for name, v in both.items() if v is not None}
         warm_up, steady = mser5(self.steady_series())
         out["long_run_steps"] = [first + 1, n]
         out["steady_state"] = {"mser5_warm_up_steps": warm_up, "steady": bool(steady and warm_up <= first)}

@@ -92,10 +92,29 @@ def share_advantage(partner: dict, aggressive: dict) -> float | None:
     return (partner["market_share"] / n_p - aggressive["market_share"] / n_a) * (n_p + n_a)
 
 
-def advantages(long_run: dict) -> dict[str, float | None]:
-    """The partner advantages of :data:`ADVANTAGES` from a run's long-run means by posture (None when a
-    posture has no buyers)."""
-    p, a = long_run["partner"], long_run["aggressive"]
+def posture_means(summary: dict, window: str = "long_run") -> tuple[dict, dict] | None:
+    """The partner and aggressive buyers' means over a window of a run's summary (``Recorder.summary``) that an
+    advantage compares: over the steps where both postures had buyers (``both_postures``, present where a
+    posture was empty in some steps), else the groups' own means; None when no step had both."""
+    both = summary.get("both_postures", {}).get(window)
+    if both is None:
+        return summary[window]["partner"], summary[window]["aggressive"]
+    return (both["partner"], both["aggressive"]) if both["steps"] else None
+
+
+def window_share_advantage(summary: dict, window: str = "long_run") -> float | None:
+    """``share_advantage`` over a window of a run's summary, on ``posture_means``; None without both postures."""
+    means = posture_means(summary, window)
+    return None if means is None else share_advantage(*means)
+
+
+def advantages(summary: dict) -> dict[str, float | None]:
+    """The partner advantages of :data:`ADVANTAGES` from a run's summary: its long-run means by posture over the
+    steps both postures had buyers (``posture_means``; None when a posture has no buyers)."""
+    means = posture_means(summary)
+    if means is None:
+        return dict.fromkeys(ADVANTAGES)
+    p, a = means
     both = p["buyers"] > 0 and a["buyers"] > 0
     return {
         "advantage.market_share": share_advantage(p, a),

@@ -111,3 +111,31 @@ def test_a_relationship_that_replaces_one_mid_period_continues_its_slots_terms_a
         assert np.all(mk.value_sum[new] != summed[new])
     print(f"\nrelationships replaced between their buyer's reviews: {replaced_mid_period}")
     assert replaced_mid_period > 0
+
+
+def test_an_advantage_compares_the_postures_over_the_steps_both_had_buyers():
+    """Under learning a posture may be empty for most of the long run. A group's means are over the steps it had
+    buyers, its size over every step: the share per buyer of a posture present in 8 of 600 steps came out many
+    times the market's, and the long-run share advantage −64.9 where, step by step, partners were ahead."""
+    from trustsim.stats import advantages, share_advantage
+
+    m = TrustMarket(rng=2, conduct="learning").run()
+    summary = m.recorder.summary()
+    first, last = summary["long_run_steps"]
+    span = m.recorder.rows[first - 1: last]
+    sizes = span[:, :2, COLUMN_NAMES.index("buyers")]
+    both = (sizes > 0).all(axis=1)
+    share = span[:, :2, COLUMN_NAMES.index("market_share")]
+    assert 0 < both.sum() < len(span)  # the case: partners alone in some steps of the long run, not all
+    per_buyer = share[both].mean(axis=0) / sizes[both].mean(axis=0)
+    want = (per_buyer[0] - per_buyer[1]) * sizes[both].sum(axis=1).mean()
+    got = advantages(summary)["advantage.market_share"]
+    print(f"\nlong run: both postures in {both.sum()} of {len(span)} steps; share advantage {got:.3f} "
+          f"(step by step {np.mean((share[both] / sizes[both]) @ [1, -1] * sizes[both].sum(axis=1)):.3f})")
+    assert got == pytest.approx(want, rel=1e-12)
+    assert summary["both_postures"]["long_run"]["steps"] == both.sum()
+    # fixed postures: never an empty posture, so the groups' own means, as before
+    fixed = TrustMarket(rng=2, steps=200).run().recorder.summary()
+    assert "both_postures" not in fixed
+    assert advantages(fixed)["advantage.market_share"] == share_advantage(fixed["long_run"]["partner"],
+                                                                           fixed["long_run"]["aggressive"])

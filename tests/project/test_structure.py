@@ -148,15 +148,16 @@ def test_partner_advantages_are_one_definition_for_sweeps_and_patterns():
     p, a = _posture(10, 0.6, 500.0, 0.9), _posture(30, 0.4, 200.0, 1.0)
     # partners hold 0.06 of the market per buyer, aggressive buyers 0.4/30; in units of 1/40
     assert share_advantage(p, a) == pytest.approx((0.06 - 0.4 / 30) * 40)
-    assert advantages({"partner": p, "aggressive": a}) == pytest.approx(
+    assert advantages({"long_run": {"partner": p, "aggressive": a}}) == pytest.approx(
         {"advantage.market_share": (0.06 - 0.4 / 30) * 40, "advantage.profit_cum": 300.0,
          "advantage.tco_per_unit": 0.1})
     empty = _posture(0, 0.0, 0.0, 0.0)
-    assert share_advantage(empty, a) is None and set(advantages({"partner": empty, "aggressive": a}).values()) == {None}
+    assert share_advantage(empty, a) is None and set(
+        advantages({"long_run": {"partner": empty, "aggressive": a}}).values()) == {None}
     full = {g: {c: 1.0 for c in COLUMN_NAMES} for g in ("partner", "aggressive", "all")}
     full["partner"].update(p)
     full["aggressive"].update(a)
-    assert metric_row(full)["advantage.market_share"] == pytest.approx(share_advantage(p, a))
+    assert metric_row({"long_run": full})["advantage.market_share"] == pytest.approx(share_advantage(p, a))
 
 
 def test_interval_is_one_definition():

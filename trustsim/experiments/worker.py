@@ -19,17 +19,19 @@ from ..stats import advantages
 FAIL_ENV = "TRUSTSIM_FAIL_RUNS"  # test hook: comma-separated run ids that raise on purpose
 
 
-def metric_row(long_run: dict) -> dict[str, float | None]:
-    """Long-run figures by posture as ``posture.column``, plus the partner advantages.
+def metric_row(summary: dict) -> dict[str, float | None]:
+    """A run's long-run figures by posture as ``posture.column``, plus the partner advantages (from its summary,
+    ``Recorder.summary``).
 
     A posture with no buyers reports nothing (None) but its size.
     """
+    long_run = summary["long_run"]
     row: dict[str, float | None] = {}
     for g in POSTURE_GROUPS:
         empty = long_run[g]["buyers"] == 0
         for c in COLUMN_NAMES:
             row[f"{g}.{c}"] = None if empty and c != "buyers" else long_run[g][c]
-    row.update(advantages(long_run))
+    row.update(advantages(summary))
     return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}
 
 
@@ -40,7 +42,7 @@ def _row(task: dict) -> dict:
 
 def _result(task: dict, row: dict, recorder, wall: float) -> dict:
     """A finished run's row (its long-run figures) and, if asked, its time series as Parquet bytes."""
-    row.update(metric_row(recorder.summary()["long_run"]))
+    row.update(metric_row(recorder.summary()))
     ts = None
     if task["timeseries"]:
         frame = recorder.frame()

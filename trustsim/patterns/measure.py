@@ -14,7 +14,7 @@ from ..members import batch_key
 from ..metrics import BUSINESS_STEPS, COLUMN_NAMES
 from ..params import Params
 from ..state import MarketState, per_market, per_market_mean
-from ..stats import share_advantage
+from ..stats import window_share_advantage
 from .variants import variants
 
 P10_STEPS = 24          # Dyer & Hatch: six years
@@ -95,7 +95,6 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
         summary = rec.summary()
         s = summary["long_run"]
         p, a = s["partner"], s["aggressive"]
-        business = summary["business_horizon"]
         terms = terms_share[:, i]
         fig = {
             "price_partner": p["component_price"], "price_aggressive": a["component_price"],
@@ -103,12 +102,12 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
             "share_partner": p["market_share"], "share_aggressive": a["market_share"],
             # market share per buyer of each posture, in units of the equal share 1/n; NaN (not measured) when a
             # posture is empty, as every advantage is
-            "share_advantage": _measured(share_advantage(p, a)),
+            "share_advantage": _measured(window_share_advantage(summary)),
             "profit_cum_partner": float(rec.latest("partner", "profit_cum")),
             "profit_cum_aggressive": float(rec.latest("aggressive", "profit_cum")),
             "profit_advantage": float(rec.latest("partner", "profit_cum") - rec.latest("aggressive", "profit_cum")),
             # the first ten years (a business horizon): share advantage, and cumulative profit at its end
-            "share_advantage_business": _measured(share_advantage(business["partner"], business["aggressive"])),
+            "share_advantage_business": _measured(window_share_advantage(summary, "business_horizon")),
             "profit_advantage_business": float(rec.at(BUSINESS_STEPS, "partner", "profit_cum")
                                                - rec.at(BUSINESS_STEPS, "aggressive", "profit_cum")),
             "steady_warm_up": summary["steady_state"]["mser5_warm_up_steps"],

@@ -13,7 +13,7 @@ from ..experiments.execute import local_executor
 from ..members import batch_key
 from ..metrics import BUSINESS_STEPS
 from ..params import Params
-from ..stats import share_advantage
+from ..stats import posture_means, share_advantage
 from .grid import params_of
 
 HORIZONS = {"business_horizon": "business horizon", "long_run": "long run"}
@@ -32,9 +32,9 @@ def headline_figures(recorder) -> list[dict]:
     steady = float(s["steady_state"]["steady"])
     out = []
     for h in HORIZONS:
-        p, a = s[h]["partner"], s[h]["aggressive"]
-        share = share_advantage(p, a)
-        profit = (p["profit"] - a["profit"]) * length[h] if share is not None else math.nan
+        means = posture_means(s, h)  # over the steps both postures had buyers
+        share = None if means is None else share_advantage(*means)
+        profit = (means[0]["profit"] - means[1]["profit"]) * length[h] if share is not None else math.nan
         out.append({"horizon": h, "share_advantage": math.nan if share is None else share,
                     "profit_advantage": profit, "steady": steady})
     return out
