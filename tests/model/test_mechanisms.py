@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import column
 
-from trustsim import TrustMarket, phases
+from trustsim import TrustMarket, phases, rules
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -597,3 +597,88 @@ def test_nobody_inspects_above_the_no_inspection_trust_and_suppliers_learn_how_o
         print(f"{name}: inspected {inspected[rows].mean():.3f} of lots, "
               f"suppliers' mean estimate {estimated[rows].mean():.3f}")
         assert estimated[rows].mean() == pytest.approx(inspected[rows].mean(), abs=0.03)
+
+
+
+def test_padding_an_audit_finds_is_refunded_at_the_partners_honest_cost_plus_price(monkeypatch):
+    """S14, docs/ODD.md 7.4: a cost-plus supplier's padding found by an audit is refunded, so the relationship's
+    price this step is the cost-plus price on its true cost, ``(cost + need · service_cost) · (1 + fair_markup)``;
+    padding left unfound stays in the price. Checked as the inspection phase leaves the price (before a later
+    phase's idea can move the cost)."""
+    hooks = Hooks(monkeypatch)
+    found = kept = 0
+
+    def one_market(seed):  # the hooks close over this market's state and run within m.run()
+        hooks.reset()
+        m = TrustMarket(rng=seed, steps=60, partner_share=1.0, integrity_mean=0.2)
+        p = m.params
+        s = p.service
+
+        def check(x):
+            nonlocal found, kept
+            mk, ev = x.market, x.ev
+            in_price = mk.service_in_price()
+            honest = rules.cost_plus_price(mk.cost_for_buyer(), s.service_need, s.service_cost, p.prices.fair_markup,
+                                           in_price)
+            padded = rules.cost_plus_price(mk.cost_for_buyer(), s.service_need, s.service_cost, p.prices.fair_markup,
+                                           in_price, ev.padding)
+            refunded = ev.padding_found
+            np.testing.assert_allclose(mk.price[refunded], honest[refunded], rtol=1e-12)
+            unfound = mk.rel_partner & (ev.padding > 0) & ~refunded
+            np.testing.assert_allclose(mk.price[unfound], padded[unfound], rtol=1e-12)
+            found += int(refunded.sum())
+            kept += int(unfound.sum())
+
+        hooks.add(phases.after_sales_service, check)
+        m.run()
+
+    for seed in (1, 2):
+        one_market(seed)
+    print(f"\npadding found and refunded in {found} relationship-steps; left in the price in {kept}")
+    assert found > 20 and kept > 20
+
+
+def test_a_defect_is_found_only_in_an_inspected_lot_with_probability_detection():
+    """Phase 4 (S17, docs/ODD.md 7.4): inspection finds a defective lot with probability ``detection``; a lot not
+    inspected is never found defective, so its defect fails in the field."""
+    found, chances = 0, 0
+    for seed in (1, 2, 3):
+        m = TrustMarket(rng=seed, steps=60, integrity_mean=0.4)
+        while m.running:
+            m.step()
+            ev = m.ev
+            assert not (ev.found & ~(ev.defect & ev.inspected)).any()
+            found += int(ev.found.sum())
+            chances += int((ev.defect & ev.inspected).sum())
+    detection = m.params.quality.detection
+    z = binomial_z(found, np.full(chances, detection))
+    print(f"\n{found} of {chances} inspected defective lots found (expected {detection * chances:.1f}, z = {z:+.2f})")
+    assert chances > 100 and abs(z) < 4
+
+
+def test_only_cost_plus_relationships_are_audited_and_only_their_suppliers_learn_of_audits(monkeypatch):
+    """Phase 4 (S14, docs/ODD.md 7.4): a buyer audits only a cost-plus (partner-terms) supplier's costs; that
+    supplier's estimate of how often it is audited moves ``inspection_memory`` of the way toward this step's audit,
+    while a supplier on market terms, with no cost to report, keeps the estimate it had (learning buyers move
+    relationships between the two, so the estimate is read again when partner terms return)."""
+    hooks = Hooks(monkeypatch)
+    m = TrustMarket(rng=3, steps=60, conduct="learning")
+    memory = m.params.quality.inspection_memory
+    before = {}
+    hooks.add(phases.inspection, lambda x: before.update(seen=x.market.audit_seen.copy()))
+    kept = {"partner": 0, "market": 0}
+
+    def check(x):  # as the inspection phase left the estimates
+        mk, ev, seen = x.market, x.ev, before["seen"]
+        partner = mk.rel_partner
+        assert not (ev.audited & ~partner).any()
+        np.testing.assert_allclose(mk.audit_seen[partner], (seen + memory * (ev.audited - seen))[partner], rtol=1e-12)
+        assert np.array_equal(mk.audit_seen[~partner], seen[~partner])
+        kept["partner"] += int(partner.sum())
+        kept["market"] += int((~partner & (seen > 0)).sum())
+
+    hooks.add(phases.after_sales_service, check)
+    m.run()
+    print(f"\nrelationship-steps on partner terms {kept['partner']}; on market terms with an estimate kept "
+          f"{kept['market']}")
+    assert min(kept.values()) > 50
