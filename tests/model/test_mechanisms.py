@@ -213,6 +213,38 @@ def test_candour_depends_on_trust_and_recent_contact_and_alignment_fixes(monkeyp
     assert rate["recent"] > rate["not recent"] + 0.3
 
 
+def test_an_unfixed_complaint_turns_the_gap_and_the_built_up_dissatisfaction_into_distrust(monkeypatch):
+    """Phase 6 (S7, docs/ODD.md 7.6): a voiced complaint left unfixed carries this step's gap plus the
+    dissatisfaction the buyer had built up unvoiced into the trust update; a complaint (fixed or not) clears what
+    had built up; a dissatisfied buyer that stays silent adds its gap to it."""
+    hooks = Hooks(monkeypatch)
+    carried = 0
+
+    def one_market(seed):  # the hooks close over this market's state and run within m.run()
+        hooks.reset()
+        m = TrustMarket(rng=seed, steps=60, attention_policy="passive", alignment_mean=0.6)
+        before = {}
+        hooks.add(phases.complaints, lambda x: before.update(latent=x.market.latent.copy()))
+
+        def check(x):  # after the complaints phase, before attention surfaces anything
+            nonlocal carried
+            ev, latent = x.ev, before["latent"]
+            unfixed = ev.complained & ~ev.fixed
+            np.testing.assert_allclose(ev.unfixed_gap, np.where(unfixed, ev.gap + latent, 0.0), rtol=1e-12, atol=0)
+            silent = (ev.gap > x.params.service.complaint_gap) & ~ev.complained
+            np.testing.assert_allclose(x.market.latent, np.where(ev.complained, 0.0, latent + np.where(
+                silent, ev.gap, 0.0)), rtol=1e-12, atol=0)
+            carried += int((unfixed & (latent > 0)).sum())
+
+        hooks.add(phases.attention, check)
+        m.run()
+
+    for seed in (1, 2):
+        one_market(seed)
+    print(f"\n{carried} unfixed complaints carried dissatisfaction built up before them")
+    assert carried > 10
+
+
 # --- the silent exit (S7, P7's second half) -----------------------------------------------------
 
 @pytest.mark.parametrize("policy", ["passive", "silence"])
@@ -413,6 +445,41 @@ def test_spec_changes_are_anticipated_only_where_the_buyer_shares_plans(monkeypa
     assert len(probs) > 100 and abs(z) < 4
 
 
+@pytest.mark.parametrize("refit", ["current_spec", "incumbent_keeps"])
+def test_a_change_the_supplier_anticipated_redraws_its_fit_from_a_narrower_spread(monkeypatch, refit):
+    """Phase 9 (S14, S19, docs/ODD.md 7.9): a specification change re-draws the incumbent's fit as
+    ``exp(spread · ε)``, ε ~ N(0, 1), with ``spread`` = ``fit_spread`` for a change it did not see coming and
+    ``fit_spread · (1 − trust_s)`` for one the buyer's shared plans let it anticipate: so log(fit) / spread is a
+    standard normal draw in both cases (its mean square near 1)."""
+    hooks = Hooks(monkeypatch)
+    spread = 0.2
+    z = {"anticipated": [], "unanticipated": []}
+
+    def one_market(seed):  # the hooks close over this market's state and run within m.run()
+        hooks.reset()
+        m = TrustMarket(rng=seed, steps=60, uncertainty=0.9, fit_spread=spread, refit=refit)
+        before = {}
+        hooks.add(phases.innovation, lambda x: before.update(trust_s=x.market.trust_s.copy()))
+
+        def check(x):  # as the innovation phase left the fits
+            ev, log_fit = x.ev, np.log(x.market.fit)
+            seen = ev.spec_change & ~ev.unanticipated & (before["trust_s"] < 1.0)
+            z["anticipated"].extend(log_fit[seen] / (spread * (1.0 - before["trust_s"][seen])))
+            z["unanticipated"].extend(log_fit[ev.unanticipated] / spread)
+
+        hooks.add(phases.face_to_face_time, check)
+        m.run()
+
+    for seed in (1, 2, 3):
+        one_market(seed)
+    print()
+    for name, values in z.items():
+        values = np.array(values)
+        print(f"{refit}, {name} changes: {len(values)}, mean square of log(fit) / spread {np.mean(values ** 2):.3f}")
+        assert len(values) > 150
+        assert 0.9 < np.mean(values ** 2) < 1.1  # its sd at 5000 draws: about 0.02
+
+
 # --- 13. adaptation ----------------------------------------------------------------------------
 
 def test_adaptation_changes_the_partner_share_within_bounds():
@@ -504,6 +571,24 @@ def test_leaving_a_linked_relationship_costs_the_buyer_the_switching_cost():
     assert m.ev.cost_parts["switching"][leave_plain] == 0
     assert not mk.linked[leave_linked]  # lost to both
     assert column(m, "cost_switching")[-1] > 0
+
+
+def test_an_audit_costs_its_audit_hours_of_face_to_face_time():
+    """docs/ODD.md 7.10 and decision 24: an audit of a cost-plus supplier's costs adds ``audit_hours`` to the
+    relationship's non-productive hours (other hours but administration switched off, so each relationship's
+    hours are its administration hours, halved by a link, plus its audit's)."""
+    m = TrustMarket(rng=2, steps=40, h_monitor=0.0, h_bid=0.0, h_dispute=0.0, h_renegotiate=0.0, audit_hours=6.0)
+    p = m.params
+    audits = 0
+    while m.running:
+        m.step()
+        mk, ev = m.market, m.ev
+        held = ~mk.vacant  # a bankruptcy at the end of the step unlinks its relationships
+        admin = np.where(mk.linked, p.time.h_admin / 2, p.time.h_admin)
+        np.testing.assert_allclose(ev.nonproductive[held], (admin + p.time.audit_hours * ev.audited)[held])
+        audits += int(ev.audited.sum())
+    print(f"\n{audits} audits")
+    assert audits > 20
 
 
 # --- 5. after-sales service (S2, S4, S5, S11, S12) ----------------------------------------------
@@ -682,3 +767,87 @@ def test_only_cost_plus_relationships_are_audited_and_only_their_suppliers_learn
     print(f"\nrelationship-steps on partner terms {kept['partner']}; on market terms with an estimate kept "
           f"{kept['market']}")
     assert min(kept.values()) > 50
+
+
+# --- 1. environment (S19) ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("uncertainty", [0.3, 0.8])
+def test_a_specification_changes_with_probability_sigma(uncertainty):
+    """Phase 1: each relationship's specification changes with probability σ (``market.uncertainty``) per step."""
+    changes = trials = 0
+    for seed in (1, 2):
+        m = TrustMarket(rng=seed, steps=40, uncertainty=uncertainty)
+        while m.running:
+            m.step()
+            changes += int(m.ev.spec_change.sum())
+            trials += m.market.n_rel
+    z = binomial_z(changes, np.full(trials, uncertainty))
+    print(f"\nσ {uncertainty}: {changes} specification changes in {trials} relationship-steps "
+          f"(expected {uncertainty * trials:.0f}, z = {z:+.2f})")
+    assert abs(z) < 4
+
+
+# --- 8. trust update (S14, S18) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("reading", ["proportional", "betrayal"])
+def test_the_trust_update_reads_a_clean_step_and_betrayals_from_the_steps_events(monkeypatch, reading):
+    """Phase 8 (docs/ODD.md 7.8): a clean step is one without a defect, a service gap or padding found; a defect is
+    a whole betrayal and padding found one in proportion to its size (``padding_loss``) or a whole one; suppliers
+    gain trust by the margin they are paid, unless played off, and more where the buyer shares its plans."""
+    hooks = Hooks(monkeypatch)
+    m = TrustMarket(rng=3, steps=60, integrity_mean=0.4, alignment_mean=0.6, padding_loss=reading)
+    p = m.params
+    t, pr, th = p.trust, p.prices, p.trust.share_threshold
+    before = {}
+    hooks.add(phases.trust_update, lambda x: before.update(b=x.market.trust_b.copy(), s=x.market.trust_s.copy()))
+    counts = {"clean": 0, "gap only": 0, "padding found": 0}
+
+    def check(x):
+        mk, ev = x.market, x.ev
+        clean = ~ev.defect & (ev.gap == 0) & ~ev.padding_found
+        size = ev.padding / p.suppliers.padding_max if reading == "proportional" else 1.0
+        betrayal = np.where(ev.defect, 1.0, np.where(ev.padding_found, size, 0.0))
+        tb = before["b"] * (1 - t.loss * betrayal)
+        tb += np.where(clean, t.gain * (1 - tb), 0.0)
+        tb += np.where(ev.fixed, 0.5 * t.gain * (1 - tb), 0.0)
+        tb -= 0.5 * t.loss * np.minimum(ev.unfixed_gap, 1.0) * tb
+        np.testing.assert_allclose(mk.trust_b, np.clip(tb, 0, 1), rtol=1e-12, atol=1e-15)
+        markup = mk.price / mk.cost_for_buyer() - 1
+        margin = np.clip((markup - pr.min_markup) / (pr.fair_markup - pr.min_markup), 0, 1)
+        ts = np.where(ev.played_off, before["s"], before["s"] + t.gain * margin * (1 - before["s"]))
+        plans = (before["b"] >= th) & mk.rel_partner  # plan_sharing "partner_terms", on trust before this update
+        ts += np.where(plans, t.gain * (1 - ts), 0.0)
+        np.testing.assert_allclose(mk.trust_s, ts, rtol=1e-12, atol=1e-15)
+        counts["clean"] += int(clean.sum())
+        counts["gap only"] += int((~ev.defect & (ev.gap > 0) & ~ev.padding_found).sum())
+        counts["padding found"] += int((ev.padding_found & ~ev.defect).sum())
+
+    hooks.add(phases.innovation, check)
+    m.run()
+    print(f"\n{reading}: relationship-steps {counts}")
+    assert min(counts.values()) > 20
+
+
+# --- 11. downstream competition (S1, S10, S19) ---------------------------------------------------
+
+def test_the_cost_of_ownership_charges_inspection_and_only_the_defects_inspection_missed():
+    """docs/ODD.md 7.11: the inspection part is ``inspection_cost`` · [inspected], the failure part
+    ``failure_cost`` · [defective and not found] (a defect an inspection found is reworked, not failed in the
+    field), the transaction part the non-productive hours at ``hour_cost`` per ``reference_volume``; the cost of
+    ownership is the sum of the eight parts."""
+    m = TrustMarket(rng=5, steps=60, integrity_mean=0.4)
+    q, tm = m.params.quality, m.params.time
+    found = missed = 0
+    while m.running:
+        m.step()
+        ev = m.ev
+        parts = ev.cost_parts
+        assert np.array_equal(parts["inspection"], q.inspection_cost * ev.inspected)
+        assert np.array_equal(parts["failure"], q.failure_cost * (ev.defect & ~ev.found))
+        np.testing.assert_allclose(parts["transaction"], ev.nonproductive * tm.hour_cost / tm.reference_volume,
+                                   rtol=1e-12)
+        np.testing.assert_allclose(ev.tco, sum(parts.values()), rtol=1e-12)
+        found += int(ev.found.sum())
+        missed += int((ev.defect & ~ev.found).sum())
+    print(f"\ndefects found by inspection {found}, missed {missed}")
+    assert found > 10 and missed > 10
