@@ -166,3 +166,33 @@ def test_a_slot_whose_every_bidder_is_barred_goes_to_a_supplier_the_buyer_does_n
     barred = int(np.isinf(score).sum())
     print(f"\n{barred} of {len(rows)} slots drew only a barred bidder")
     assert 0 < barred < len(rows) and (winner == 2).all() and np.isfinite(q).all()
+
+
+def test_an_incumbent_made_to_answer_a_rival_is_played_off_whether_or_not_it_cuts_its_price(monkeypatch):
+    """docs/ODD.md 7.2, aggressive rebids: an incumbent that keeps its slot against a rival's quote is played off
+    'in every case': it loses ``playoff_penalty`` of its trust whether the rival was cheaper (its price falls to
+    match) or not (its price stands)."""
+    from trustsim import phases  # the phases module's schedule is wrapped, so the check runs inside a step
+
+    schedule = tuple(phases.SCHEDULE)
+    penalty = Params().trust.playoff_penalty
+    counts = {"played off, price cut": 0, "played off, price stands": 0}
+    before = {}
+
+    def sourcing_checked(model):
+        mk = model.market
+        before.update(price=mk.price.copy(), trust_s=mk.trust_s.copy(), sup=mk.sup.copy(), age=mk.age.copy())
+        schedule[1](model)
+        kept = (mk.sup == before["sup"]) & (mk.age == before["age"])  # not begun afresh this step
+        off = model.ev.played_off
+        assert not (off & ~kept).any()
+        np.testing.assert_allclose(mk.trust_s[off], before["trust_s"][off] * (1 - penalty), rtol=1e-12)
+        assert np.array_equal(mk.trust_s[~off & kept], before["trust_s"][~off & kept])
+        counts["played off, price cut"] += int((off & (mk.price < before["price"])).sum())
+        counts["played off, price stands"] += int((off & (mk.price == before["price"])).sum())
+
+    monkeypatch.setattr(phases, "SCHEDULE", (schedule[0], sourcing_checked, *schedule[2:]))
+    for seed in (1, 2, 3):
+        TrustMarket(rng=seed, steps=40, partner_share=0.0).run()
+    print(f"\nrebids over 3 seeds: {counts}")
+    assert min(counts.values()) > 10
