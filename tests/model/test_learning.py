@@ -139,3 +139,75 @@ def test_an_advantage_compares_the_postures_over_the_steps_both_had_buyers():
     assert "both_postures" not in fixed
     assert advantages(fixed)["advantage.market_share"] == share_advantage(fixed["long_run"]["partner"],
                                                                            fixed["long_run"]["aggressive"])
+
+
+def test_every_review_moves_attractions_from_their_first_values_by_own_and_peer_experience():
+    """docs/ODD.md 7.2a, at every review of a buyer (one market, default ``peer_learning`` 0.5): at its first, both
+    attractions start at the mean value per unit its relationships realised, its posture's terms
+    ``initial_attraction`` above the other; then each set of terms moves ``memory`` of the way to the mean value its
+    own relationships realised on them, then ``memory · peer_learning`` of the way to the mean value every
+    relationship of the market realised on them (each step only where there is such a value)."""
+    reviews = first_reviews = 0
+    for seed in (1, 2):
+        m = TrustMarket(rng=seed, conduct="learning", steps=30)
+        mk, b = m.market, m.params.buyers
+        while m.running:
+            ap, am = mk.attraction_partner.copy(), mk.attraction_market.copy()
+            seen = mk.value_steps > 0
+            value = np.divide(mk.value_sum, mk.value_steps, out=np.zeros(mk.n_rel), where=seen)
+            terms = mk.partner_terms.copy()
+            due = rules.due_for_rebid(m.steps + 1, mk.rebid_phase, b.rebid_interval)
+            posture = mk.is_partner.copy()
+            m.step()
+            for buyer in np.flatnonzero(due):
+                rows = np.zeros(mk.n_rel, dtype=bool)
+                rows[buyer * mk.k:(buyer + 1) * mk.k] = True
+                if not (rows & seen).any():
+                    continue
+                want = {True: ap[buyer], False: am[buyer]}
+                if np.isnan(ap[buyer]):
+                    start = value[rows & seen].mean()
+                    lean = b.initial_attraction if posture[buyer] else -b.initial_attraction
+                    want = {True: start + max(lean, 0.0), False: start + max(-lean, 0.0)}
+                    first_reviews += 1
+                for on in (True, False):
+                    own, market = rows & seen & (terms == on), seen & (terms == on)
+                    if own.any():
+                        want[on] += b.memory * (value[own].mean() - want[on])
+                    if market.any():
+                        want[on] += b.memory * b.peer_learning * (value[market].mean() - want[on])
+                got = {True: mk.attraction_partner[buyer], False: mk.attraction_market[buyer]}
+                assert got == {on: pytest.approx(a, rel=1e-12) for on, a in want.items()}
+                reviews += 1
+    print(f"\n{reviews} reviews checked, {first_reviews} of them first reviews")
+    assert first_reviews > 20 and reviews > 100
+
+
+@pytest.mark.parametrize("mutation", [0.0, 0.05])
+def test_an_imitating_supplier_takes_anothers_integrity_plus_a_mutation(monkeypatch, mutation):
+    """Phase 13 (replicator dynamics, docs/ODD.md 7.13): a supplier that imitates takes the integrity of another
+    supplier of its market plus a normal mutation of sd ``integrity_mutation``: without mutation every new
+    integrity is one a supplier held before the round; with it, none is."""
+    from trustsim import phases
+
+    schedule = tuple(phases.SCHEDULE)
+    before = {}
+
+    def adaptation(model, real=schedule[-1]):
+        before["integrity"] = model.market.integrity.copy()
+        real(model)
+
+    monkeypatch.setattr(phases, "SCHEDULE", (*schedule[:-1], adaptation))
+    held = changed = 0
+    for seed in (4, 5):
+        m = TrustMarket(rng=seed, conduct="learning", supplier_imitation=True, integrity_mutation=mutation, steps=40)
+        while m.running:
+            m.step()
+            old = before["integrity"]
+            new = m.market.integrity[m.market.integrity != old]
+            changed += len(new)
+            held += int(np.isin(new, old).sum())
+    print(f"\nintegrity_mutation {mutation}: {changed} integrities changed by imitation, {held} of them to one "
+          "held before the round")
+    assert changed > 10
+    assert held == (changed if mutation == 0.0 else 0)
