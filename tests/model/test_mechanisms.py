@@ -787,6 +787,20 @@ def test_a_specification_changes_with_probability_sigma(uncertainty):
     assert abs(z) < 4
 
 
+def test_each_step_the_buyers_slots_buy_exactly_the_final_demand_their_shares_win():
+    """Phase 1 (S19, docs/ODD.md 7.1): a buyer's volume this step is its market share of final demand, split
+    equally over its ``k`` slots, so the lots bought in a market add up to its final demand."""
+    m = TrustMarket(rng=2, steps=30, uncertainty=0.6)
+    mk = m.market
+    while m.running:
+        share = mk.share.copy()  # as the environment phase reads it (updated at the end of the last step)
+        m.step()
+        ev = m.ev
+        np.testing.assert_allclose(ev.volume, share[mk.buyer_of] * ev.demand[mk.member_of_rel] / mk.k, rtol=1e-12)
+        np.testing.assert_allclose(ev.volume.sum(), ev.demand.sum(), rtol=1e-12)
+    print(f"\nlast step's final demand {ev.demand.sum():.1f}, bought over {mk.n_rel} slots")
+
+
 # --- 8. trust update (S14, S18) -------------------------------------------------------------------
 
 @pytest.mark.parametrize("reading", ["proportional", "betrayal"])
