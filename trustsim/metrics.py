@@ -230,16 +230,15 @@ def _over_both_postures(span: np.ndarray) -> dict | None:
     how many those were (``steps``): the window an advantage compares them over, when a posture was empty in some
     of its steps (learning or imitated postures; fixed postures never are: None, the groups' own means serve).
     A group's means are over the steps it had buyers while its size (``buyers``) counts every step, so a posture
-    present in a few steps of a window had a tiny mean size and a share per buyer many times the market's."""
+    present in a few steps of a window had a tiny mean size and a share per buyer many times the market's. (Called
+    where ``Recorder.summary`` quiets the warnings of a mean over no step.)"""
     sizes = span[:, :2, _COLUMN_AT["buyers"]]
     both = (sizes > 0).all(axis=1)
     if both.all():
         return None
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return {"steps": int(both.sum()),
-                **{g: dict(zip(COLUMN_NAMES, (float(x) for x in _mean_over_steps(span[both, i])), strict=True))
-                   for i, g in enumerate(POSTURES)}}
+    return {"steps": int(both.sum()),
+            **{g: dict(zip(COLUMN_NAMES, (float(x) for x in _mean_over_steps(span[both, i])), strict=True))
+               for i, g in enumerate(POSTURES)}}
 
 
 class Recorder:
@@ -306,9 +305,10 @@ class Recorder:
             warnings.simplefilter("ignore", RuntimeWarning)             # (NaN when it had none)
             out = {name: {g: dict(zip(COLUMN_NAMES, (float(x) for x in _mean_over_steps(span[:, i])), strict=True))
                           for i, g in enumerate(POSTURE_GROUPS)} for name, span in spans.items() if len(span)}
-        both = {name: _over_both_postures(span) for name, span in spans.items() if len(span)}
-        if any(v is not None for v in both.values()):
-            out["both_postures"] = {name: v for name, v in both.items() if v is not None}
+            both = {name: means for name, span in spans.items()
+                    if len(span) and (means := _over_both_postures(span)) is not None}
+        if both:
+            out["both_postures"] = both
         warm_up, steady = mser5(self.steady_series())
         out["long_run_steps"] = [first + 1, n]
         out["steady_state"] = {"mser5_warm_up_steps": warm_up, "steady": bool(steady and warm_up <= first)}
