@@ -64,6 +64,21 @@ sha256() {  # macOS has shasum but, before recent versions, no sha256sum
     if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi
 }
 
+made=.trustsim-made  # the mark of an environment this script made (one an earlier version made has its stamp)
+
+unusable() {  # why the environment in .venv cannot serve
+    if [ ! -x "$venv/bin/python" ]; then echo "no bin/python in it"; return; fi
+    local v
+    v="$("$venv/bin/python" --version 2>&1 | head -n 1)"
+    if ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+        echo "${v:-its Python}: trustsim needs Python 3.12 or newer"
+    elif ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+        echo "$v without pip"
+    else
+        echo "$v without the venv module"
+    fi
+}
+
 make_env() {  # $1: extras ("" or "[test]")
     local extras="$1" stamp="$venv/.trustsim-stamp" key py v started=$SECONDS
     # what the environment was built from: pyproject.toml and where this clone lives (editable install)
@@ -86,10 +101,17 @@ make_env() {  # $1: extras ("" or "[test]")
         exit 1
     fi
     say "using $py ($("$py" --version 2>&1))"
-    # made anew when too old, or when its making was cut short (no pip: every install would fail)
+    # made anew when too old, or when its making was cut short (no pip: every install would fail); but only an
+    # environment this script made: one of the user's own is theirs to move or remove
     if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python" \
         || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+        if [ -e "$venv" ] && [ ! -f "$venv/$made" ] && [ ! -f "$stamp" ]; then
+            say ".venv holds an environment this script did not make, which trustsim cannot use ($(unusable)):" \
+                "it is left as it is; move it away or remove it, then run this command again."
+            exit 1
+        fi
         rm -rf "$venv"
+        mkdir "$venv" && touch "$venv/$made"  # before the environment, so that one cut short is known as ours
         "$py" -m venv "$venv"
     fi
     rm -f "$stamp"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 
@@ -54,11 +55,38 @@ def test_an_environment_whose_making_was_cut_short_is_made_again(tmp_path):
     """Ctrl-C while the virtual environment is being made leaves a Python without pip: the next run makes the
     environment again instead of failing on every run with 'No module named pip'."""
     repo = stand_in(tmp_path)
+    (repo / ".venv").mkdir()
+    (repo / ".venv" / ".trustsim-made").touch()  # the script marks its environment before making it
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo / ".venv")], check=True)
     done = bootstrap(repo, "env")
     assert "No module named pip" not in done.stderr, done.stderr[-2000:]
     pip = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-m", "pip", "--version"], capture_output=True)
     assert pip.returncode == 0, done.stderr[-2000:]
+    assert (repo / ".venv" / ".trustsim-made").is_file()
+
+
+@pytest.mark.parametrize("kind", ["too old", "without pip"])
+def test_a_users_own_environment_that_trustsim_cannot_use_is_left_as_it_is(tmp_path, kind):
+    """A .venv the script did not make (no mark, no stamp) is the user's: where trustsim cannot use it, the set-up
+    says so in one line and stops, and deletes nothing (it removed such an environment and made its own)."""
+    repo = stand_in(tmp_path)
+    env = repo / ".venv"
+    if kind == "too old":  # a Python 3.11: its version check exits 1
+        (env / "bin").mkdir(parents=True)
+        (env / "bin" / "python").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.11.2"\nexit 1\n')
+        (env / "bin" / "python").chmod(0o755)
+    else:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    (env / "mine.txt").write_text("the user's")
+    before = sorted(str(p.relative_to(env)) for p in env.rglob("*"))
+    done = bootstrap(repo, "env")
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if "did not make" in line]
+    assert len(lines) == 1 and (("Python 3.11.2: trustsim needs Python 3.12" in lines[0]) if kind == "too old"
+                                 else "without pip" in lines[0]), done.stderr
+    assert "left as it is" in lines[0]
+    assert sorted(str(p.relative_to(env)) for p in env.rglob("*")) == before
+    assert (env / "mine.txt").read_text() == "the user's"
 
 
 def test_run_reads_its_paths_from_where_it_is_given(tmp_path):
