@@ -193,10 +193,11 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     ``save``. ``workers``: processes (None: all cores); the tables are the same for any number."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments.replicate import replicate as run_replications
+    from .params import MAX_SEED
 
     seeds, workers = whole("seeds", seeds, 2), worker_count(workers)
     sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
-    rep = run_replications(sc, seeds, root=whole("seed", seed, 0, none=True, maximum=2**63 - 1), workers=workers)
+    rep = run_replications(sc, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED), workers=workers)
     warn_failed(rep.runs, "runs")
     return rep
 
@@ -209,6 +210,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     ``save(dir)``). Overrides apply to both scenarios."""
     # on first use: `import trustsim` loads nothing heavy
     from .comparison import compare_folders, compare_scenarios
+    from .params import MAX_SEED
 
     folders = [isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)]
     if folders[0] != folders[1]:
@@ -225,7 +227,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), worker_count(workers)
     sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
     sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
-    diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=2**63 - 1),
+    diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED),
                              workers=workers)
     warn_failed(diff.runs_a, "runs_a")
     warn_failed(diff.runs_b, "runs_b")

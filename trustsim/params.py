@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import ParamError, Shown, suggest
 
 ATTENTION_POLICIES = ("passive", "periodic", "silence")
+# the largest seed, of a run and of a sweep or calibration: every seed fits a signed 64-bit integer (NumPy, tables)
+MAX_SEED, MAX_SEED_TEXT = 2**63 - 1, "2⁶³−1"
 
 
 def P(default, lo=None, hi=None, unit="", doc="", *, gt=None):
@@ -60,7 +62,7 @@ class Group(BaseModel):
 class Run(Group):
     """The run's length and seed (docs/ODD.md, 2. Entities, state variables and scales)."""
     steps: int = P(1200, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter); the default ends near, not in, steady state (docs/ODD.md, decision 40)")
-    seed: int = P(0, 0, 2**63 - 1, "", "seed of the model's one random generator")
+    seed: int = P(0, 0, MAX_SEED, "", "seed of the model's one random generator")
 
 
 class Market(Group):

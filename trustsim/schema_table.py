@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .markdown import table_lines
-from .params import GROUPS, bounds, choices
+from .params import GROUPS, MAX_SEED, MAX_SEED_TEXT, bounds, choices
 
 
 def schema_rows() -> list[dict[str, Any]]:
@@ -43,5 +43,5 @@ def _fmt(x) -> str:
     if isinstance(x, float) and (x >= 1e6 or (x != 0 and abs(x) < 1e-3)):
         return f"{x:g}"
     if isinstance(x, int) and x >= 10**6:
-        return f"{x:,}".replace(",", " ") if x != 2**63 - 1 else "2⁶³−1"
+        return f"{x:,}".replace(",", " ") if x != MAX_SEED else MAX_SEED_TEXT
     return str(x)

@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ParamError, safe_text, suggest
-from ..params import Params, bounds, parameter_key, range_fault
+from ..params import MAX_SEED, Params, bounds, parameter_key, range_fault
 from ..scenario import load_scenario
 from .targets import MEASUREMENTS
 
@@ -89,7 +89,7 @@ class Calibrate(_Table):
     replicates: int = Field(1, ge=1, le=1000)            # runs (seeds) per particle, their figures averaged
     noise_replicates: int = Field(12, ge=2, le=10_000)   # runs at the prior's centre: run-to-run variance
     switch_probability: float = Field(0.1, ge=0, le=1)  # chance a perturbed particle changes structure
-    seed: int = Field(20250125, ge=0, le=2**63 - 1)      # root of every seed of the calibration
+    seed: int = Field(20250125, ge=0, le=MAX_SEED)      # root of every seed of the calibration
     parameters: dict[str, Prior] = Field(min_length=1)
     structures: dict[str, Structure] = {}
     targets: list[Target] = Field(min_length=1)

@@ -29,7 +29,7 @@ from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import _start_afresh
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
-from ..params import plain_number
+from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
 from ..reproduce import code_digest, other_code
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
@@ -166,7 +166,7 @@ def whole(name: str, value, least: int, most: int | None):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
-        upto = f" from {least} to {'2⁶³−1' if most == 2**63 - 1 else most}" if most else f" of at least {least}"
+        upto = f" from {least} to {MAX_SEED_TEXT if most == MAX_SEED else most}" if most else f" of at least {least}"
         raise ParamError(name, None, f"expected a whole number{upto}, got {safe_text(repr(value))}")
     return value
 
@@ -182,7 +182,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     samples, a power of 2 from 8 as in a sweep), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
     budget, seed, workers, check_coverage, coverage_budget, screen = (
         whole(name, value, least, most) for name, value, least, most in (
-            ("--budget", budget, 10, MAX_RUNS), ("--seed", seed, 0, 2**63 - 1), ("--workers", workers, 1, None),
+            ("--budget", budget, 10, MAX_RUNS), ("--seed", seed, 0, MAX_SEED), ("--workers", workers, 1, None),
             ("--check-coverage", check_coverage, 0, None), ("--coverage-budget", coverage_budget, 1, None),
             ("--screen", screen, 0, None)))
     check_coverage, screen = check_coverage or 0, screen or 0

@@ -10,6 +10,7 @@ import numpy as np
 from ..ensemble import batch_size
 from ..experiments.cluster import wait_told
 from ..members import batch_key
+from ..params import MAX_SEED
 from ..patterns.measure import measure_many
 from .config import Calibration
 from .targets import target_values
@@ -22,7 +23,7 @@ def calibration_seed(root: int, *key: int) -> int:
     """A market run's seed from the calibration's root seed and the run's identity (63 bits): far from the tests'
     seeds (1–30, 101–112) and from every other run's, whatever the order or the workers."""
     state = np.random.SeedSequence(root, spawn_key=tuple(int(k) for k in key)).generate_state(1, dtype=np.uint64)[0]
-    return int(state) & (2**63 - 1)
+    return int(state) & MAX_SEED
 
 
 def measure_jobs(jobs: list) -> list[list[float]]:

@@ -21,7 +21,7 @@ from ..capacity import MAX_REPLICATIONS
 from ..errors import ParamError, counted, suggest
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
-from ..params import Params, bounds, parameter_key, range_fault, validate
+from ..params import MAX_SEED, MAX_SEED_TEXT, Params, bounds, parameter_key, range_fault, validate
 from ..scenario import load_scenario
 from ..stats import ADVANTAGES
 
@@ -147,8 +147,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
         if design == "sobol" and (fault := sobol_samples_fault(samples, "samples = {}", 256)):
             raise err("samples", fault)
     seed = table.get("seed", base.run.seed)
-    if not is_int(seed) or not 0 <= seed <= 2**63 - 1:
-        raise err("seed", f"expected a whole number from 0 to 2⁶³−1, got {seed!r}")
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise err("seed", f"expected a whole number from 0 to {MAX_SEED_TEXT}, got {seed!r}")
     seeds = table.get("seeds", "independent")
     if seeds not in SEED_MODES:
         raise err("seeds", f"{seeds!r} is not one of {', '.join(SEED_MODES)}{suggest(str(seeds), SEED_MODES)}")
@@ -305,7 +305,7 @@ def run_seed(root: int, point: int, replicate: int, mode: str = "independent") -
     """
     key = (point, replicate) if mode == "independent" else (replicate,)
     state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, dtype=np.uint64)[0]
-    return int(state) & (2**63 - 1)
+    return int(state) & MAX_SEED
 
 
 def tasks(sweep: Sweep, run_ids, timeseries: bool = False, fail: frozenset = frozenset()):
