@@ -302,11 +302,11 @@ def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int 
 def worker_count(value: Any) -> int | None:
     """``workers``: None (every core) or a whole number from 1 to ``capacity.MAX_WORKERS``, as ``--workers``."""
     # on first use: `import trustsim` loads nothing heavy
-    from .capacity import MAX_WORKERS
+    from .capacity import workers_fault
 
     value = whole("workers", value, 1, none=True)
-    if value is not None and value > MAX_WORKERS:
-        raise ParamError(None, "workers", f"{value} is more than the {MAX_WORKERS} worker processes a command starts")
+    if value is not None and (fault := workers_fault(value)):
+        raise ParamError(None, "workers", fault)
     return value
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..capacity import MAX_WORKERS
+from ..capacity import workers_fault
 from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
@@ -186,9 +186,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
             ("--check-coverage", check_coverage, 0, None), ("--coverage-budget", coverage_budget, 1, None),
             ("--screen", screen, 0, None)))
     check_coverage, screen = check_coverage or 0, screen or 0
-    if workers is not None and workers > MAX_WORKERS:  # as --workers refuses it: a pool counts them in C ints
-        raise ParamError("--workers", None, f"{workers} is more than the {MAX_WORKERS} worker processes a command "
-                                            f"starts")
+    if workers is not None and (fault := workers_fault(workers)):  # as --workers refuses it
+        raise ParamError("--workers", None, fault)
     if resume and out is None:
         raise ParamError("--resume", None, "goes on in the folder of a calibration: give it with out=FOLDER")
     if screen and (fault := sobol_samples_fault(screen, "--screen {}", 32)):

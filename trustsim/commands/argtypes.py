@@ -55,12 +55,11 @@ def seed_count(text: str) -> int:
 def workers(text: str) -> int:
     """How many worker processes: 1 to ``capacity.MAX_WORKERS`` (a pool sizes its queues by it, in C ints)."""
     # on use: `trustsim --help` imports this module
-    from ..capacity import MAX_WORKERS
+    from ..capacity import workers_fault
 
     value = pos_int(text)
-    if value > MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"{shown(value)} is more than the {MAX_WORKERS} worker processes a command "
-                                         f"starts")
+    if fault := workers_fault(value, shown(value)):
+        raise argparse.ArgumentTypeError(fault)
     return value
 
 
