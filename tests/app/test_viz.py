@@ -177,7 +177,7 @@ def test_render_interval_does_not_step_past_the_runs_end(monkeypatch, tmp_path):
     try:
         set_control(rc, "Render Interval (steps)", 9)
         button(rc, "Step").click()
-        assert shown_step(rc) == 4 and "finished" in figures_html(rc)
+        assert shown_step(rc) == 4 and "finished · Reset builds a new market" in figures_html(rc)
         assert button(rc, "Step").disabled and button(rc, "▶").disabled
     finally:
         rc.close()

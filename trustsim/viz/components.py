@@ -284,6 +284,8 @@ def key_figures_html(model, scenario_name: str) -> str:
     """The key figures as HTML: a status line, a table by posture, this step's events and the market's settings."""
     k = key_figures(model)
     status = "running" if k["running"] else "finished"
+    if not k["running"] and not getattr(model, "notice", None):  # Mesa's ▶ then shows ❚❚, greyed: say what to do
+        status += " · Reset builds a new market"
     if k["step"] == 0:
         status += " · press Step or ▶"
     head = (f'<p style="margin:0 0 4px;font-size:14px"><b class="trustsim-step">Step {k["step"]} of {k["steps"]}</b> · '
