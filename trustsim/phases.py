@@ -325,8 +325,9 @@ def supplier_finance(model: StepContext) -> None:
 
 
 def adaptation(model: StepContext) -> None:
-    """Phase 13 (optional): every ``imitation_interval`` steps buyers imitate more profitable postures and,
-    with ``supplier_imitation``, suppliers the integrity of more profitable suppliers (replicator dynamics)."""
+    """Phase 13 (optional; S18, S19: does partnership spread?): every ``imitation_interval`` steps buyers imitate
+    more profitable postures and, with ``supplier_imitation``, suppliers the integrity of more profitable suppliers
+    (replicator dynamics)."""
     mk, dr, pp = model.market, model.draws, model.pp
     a = pp.shared.adaptation
     if model.steps % a.imitation_interval != 0:

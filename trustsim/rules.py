@@ -395,6 +395,6 @@ def partner_terms_probability(attraction_partner, attraction_market, trust_b, ch
 # --- 13. adaptation ----------------------------------------------------------------------------
 
 def imitation_probability(own_profit, other_profit, profit_range):
-    """Replicator dynamics: adopt the other's posture (or integrity) with probability ∝ the profit difference."""
+    """S18, S19 (does partnership spread?): replicator dynamics, adopt the other's conduct with p ∝ the profit gap."""
     spread = profit_range > 0
     return np.where(spread, _unit_interval((other_profit - own_profit) / np.where(spread, profit_range, 1.0)), 0.0)
