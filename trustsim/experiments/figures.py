@@ -52,7 +52,8 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
         cols = metric_columns(metric)
         for f in sweep.factors:
             others = [g for g in sweep.factors if g.key != f.key]
-            split_by = others[0] if len(others) == 1 and len(others[0].values) <= 8 else None
+            # a grid's lines split by the other factor's values (a sampled design's factors are ranges: no values)
+            split_by = others[0] if sweep.design == "grid" and len(others) == 1 and len(others[0].values) <= 8 else None
             if sweep.design != "grid":  # what a point and its interval are taken over, for the title
                 over = "long-run means of the runs: binned means, 95% intervals"
             elif others and split_by is None:
