@@ -21,7 +21,8 @@ def arguments(p) -> None:
     p.add_argument("--out", type=folder, help="results folder (default results/<sweep name>)")
     p.add_argument("--shard", metavar="K/N", help="run only part K of N (cluster array jobs); merge afterwards")
     p.add_argument("--force", action="store_true",
-                   help="write into a folder that holds other files, or start an unfinished sweep there afresh")
+                   help="replace an --out folder that holds a sweep, finished or not, or other files (its contents "
+                        "are lost)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--timeseries", action="store_true", help="also keep every run's per-step time series")
     p.add_argument("--batch", type=pos_int, metavar="N",
