@@ -192,13 +192,14 @@ def test_an_imitating_supplier_takes_anothers_integrity_plus_a_mutation(monkeypa
     from trustsim import phases
 
     schedule = tuple(phases.SCHEDULE)
+    at = schedule.index(phases.adaptation)  # wherever it stands in the step
     before = {}
 
-    def adaptation(model, real=schedule[-1]):
+    def adaptation(model, real=schedule[at]):
         before["integrity"] = model.market.integrity.copy()
         real(model)
 
-    monkeypatch.setattr(phases, "SCHEDULE", (*schedule[:-1], adaptation))
+    monkeypatch.setattr(phases, "SCHEDULE", (*schedule[:at], adaptation, *schedule[at + 1:]))
     held = changed = 0
     for seed in (4, 5):
         m = TrustMarket(rng=seed, conduct="learning", supplier_imitation=True, integrity_mutation=mutation, steps=40)
