@@ -23,12 +23,6 @@ from .params import Params, resolve_key
 MAX_REPLICATIONS = 1_000_000  # runs of one design point, or seeds of any command: a sweep lays its runs out in memory
 MAX_WORKERS = 4096  # worker processes of one command: beyond any machine's cores (pool queues count them in C ints)
 
-
-def workers_fault(n: int, shown: str | None = None) -> str | None:
-    """What is wrong with ``n`` worker processes (``shown``: as a message shows it), or None: the fault of
-    ``--workers``, ``workers=`` and a calibration's workers alike."""
-    return f"{shown or n} is more than the {MAX_WORKERS} worker processes a command starts" if n > MAX_WORKERS else None
-
 FIXED = 120 * 2**20          # figures and tables of any run, beyond the libraries already loaded
 PER_BUYER = 600              # bytes: the buyer agent, its state and long-run sums, its row of buyers.csv
 PER_RELATIONSHIP = 480       # bytes: each buyer-supplier slot's state and this step's events
@@ -40,6 +34,12 @@ MARGIN = 1.25
 PER_ENSEMBLE_RELATIONSHIP = 2600  # bytes: a relationship of a market stepped in an ensemble (``ensemble.py``)
 PER_ENSEMBLE_MARKET = 4096
 SIZE_KEYS = ("market.buyers", "market.slots_per_buyer", "market.suppliers", "run.steps")
+
+
+def workers_fault(n: int, shown: str | None = None) -> str | None:
+    """What is wrong with ``n`` worker processes (``shown``: as a message shows it), or None: the fault of
+    ``--workers``, ``workers=`` and a calibration's workers alike."""
+    return f"{shown or n} is more than the {MAX_WORKERS} worker processes a command starts" if n > MAX_WORKERS else None
 
 
 def _sizes(params: Params) -> dict[str, int]:
