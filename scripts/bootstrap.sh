@@ -66,17 +66,16 @@ sha256() {  # macOS has shasum but, before recent versions, no sha256sum
 
 made=.trustsim-made  # the mark of an environment this script made (one an earlier version made has its stamp)
 
-unusable() {  # why the environment in .venv cannot serve
+unusable() {  # why the environment in .venv cannot serve (is_suitable's status: 1 too old, 3 no venv module)
     if [ ! -x "$venv/bin/python" ]; then echo "no bin/python in it"; return; fi
-    local v
+    local v status=0
     v="$("$venv/bin/python" --version 2>&1 | head -n 1)"
-    if ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
-        echo "${v:-its Python}: trustsim needs Python 3.12 or newer"
-    elif ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-        echo "$v without pip"
-    else
-        echo "$v without the venv module"
-    fi
+    is_suitable "$venv/bin/python" || status=$?
+    case "$status" in
+        0) echo "$v without pip" ;;
+        3) echo "$v without the venv module" ;;
+        *) echo "${v:-its Python}: trustsim needs Python 3.12 or newer" ;;
+    esac
 }
 
 make_env() {  # $1: extras ("" or "[test]")
