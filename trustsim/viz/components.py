@@ -283,8 +283,9 @@ def key_figures(model) -> dict:
 def key_figures_html(model, scenario_name: str) -> str:
     """The key figures as HTML: a status line, a table by posture, this step's events and the market's settings."""
     k = key_figures(model)
+    notice = getattr(model, "notice", None)
     status = "running" if k["running"] else "finished"
-    if not k["running"] and not getattr(model, "notice", None):  # Mesa's ▶ then shows ❚❚, greyed: say what to do
+    if not k["running"] and not notice:  # Mesa's ▶ then shows ❚❚, greyed: say what to do
         status += " · Reset builds a new market"
     if k["step"] == 0:
         status += " · press Step or ▶"
@@ -303,7 +304,6 @@ def key_figures_html(model, scenario_name: str) -> str:
         events = "No step yet: – marks what the first step brings."
     settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
                           for name, value in k["settings"].items())
-    notice = getattr(model, "notice", None)
     if notice:
         head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
                  f'{html.escape(notice)}</p>')
