@@ -434,3 +434,21 @@ def test_every_time_series_leaves_room_below_its_axis_for_its_legend():
                 rows, width = rows + 1, 0
             width += entry
         assert option["grid"]["bottom"] >= 62 + 23 * (rows - 1), (key, rows, option["grid"]["bottom"])
+
+
+def test_cost_breakdown_keeps_a_postures_bar_when_it_lacked_buyers_in_part_of_its_window():
+    """A learning buyer changes posture: in a market of one buyer, partner share 0, it was aggressive for four
+    steps and a partner in the fifth. Each posture had a buyer in some step of the chart's window, yet a step
+    without one measures NaN, and the mean of the window came out NaN for both: the chart had no bar at all."""
+    model = TrustMarket(load_scenario(BASELINE).params, rng=0, buyers=1, suppliers=1, partner_share=0.0,
+                        conduct="learning")
+    for _ in range(5):
+        model.step()
+    had = model.recorder.rows[-components.COST_WINDOW:, :2, columns.COLUMN_NAMES.index("buyers")] > 0
+    assert had.any(axis=0).all() and not had.all(axis=0).all(), "each posture had buyers in some steps, not all"
+    for s in components.cost_view(model)["series"]:
+        assert None not in s["data"], s["name"]
+    price = columns.COLUMN_NAMES.index("cost_price")
+    for g in (0, 1):
+        rows = model.recorder.rows[-components.COST_WINDOW:, g, price]
+        assert components.cost_breakdown(model)["price"][g] == pytest.approx(rows[had[:, g]].mean())

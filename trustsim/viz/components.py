@@ -17,6 +17,7 @@ import functools
 import html
 import io
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass
 
@@ -219,10 +220,16 @@ def series_view(model, key: str) -> dict:
 
 
 def cost_breakdown(model) -> dict[str, list[float]]:
-    """Cost of ownership per unit by part, ``{part: [partner, aggressive]}``, mean of the last COST_WINDOW steps."""
+    """Cost of ownership per unit by part, ``{part: [partner, aggressive]}``, mean of the last COST_WINDOW steps
+    in which the posture had buyers (NaN if it had none in any: no bar). A step without them measures NaN, which
+    emptied the whole chart, both bars, when learning buyers changed posture in a small market."""
     rows = model.recorder.rows[-COST_WINDOW:]
-    return {part: [float(rows[:, g, COLUMN_NAMES.index(f"cost_{part}")].mean()) if len(rows) else 0.0 for g in (0, 1)]
-            for part in COST_PARTS}
+    if not len(rows):
+        return {part: [0.0, 0.0] for part in COST_PARTS}
+    with warnings.catch_warnings():  # a posture without buyers in any of the steps: "Mean of empty slice", NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {part: [float(np.nanmean(rows[:, g, COLUMN_NAMES.index(f"cost_{part}")])) for g in (0, 1)]
+                for part in COST_PARTS}
 
 
 def cost_view(model) -> dict:
