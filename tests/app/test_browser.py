@@ -61,8 +61,8 @@ def browser():
 class Watched:
     """A page, every request it made that failed or left this machine, and every error it logged."""
 
-    def __init__(self, browser, url):
-        self.page = browser.new_page(viewport=VIEWPORT)
+    def __init__(self, browser, url, viewport=VIEWPORT):
+        self.page = browser.new_page(viewport=viewport)
         self.failed, self.remote, self.errors = [], [], []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -269,3 +269,19 @@ def test_charts_stay_readable_in_the_dark_theme(app):
         title = grey[:30]
         assert np.median(title) > 200 and title.min() < 120, f"chart {i}'s title does not stand out from its ground"
     app.assert_clean()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
+    """SolaraViz's grid gives every panel a cell of one height (390 px). On a laptop's screen the key figures
+    ran on below theirs, under the chart beneath, which took the clicks meant for their download button."""
+    app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
+    try:
+        app.step(3)
+        with app.page.expect_download(timeout=10_000) as download:
+            app.page.get_by_role("button", name="Download the time series (CSV)").click(timeout=10_000)
+        assert download.value.suggested_filename.endswith("-step3.csv")
+        app.screenshot(f"fit-{size[0]}x{size[1]}.png")
+        app.assert_clean()
+    finally:
+        app.page.close()

@@ -376,7 +376,9 @@ def make_key_figures_panel(scenario_name: str):
     """The key figures panel of a scenario: one component per scenario name."""
     def key_figures_panel(model):
         update_counter.get()
-        with solara.Column(style={"padding": "0 12px"}, gap="4px") as column:
+        # its cell in SolaraViz's grid is as high as a chart's: what does not fit scrolls in it, rather than
+        # running on under the chart below it, which hid the download button on a 1366 × 768 screen
+        with solara.Column(style={"padding": "0 12px", "height": "100%", "overflow-y": "auto"}, gap="4px") as column:
             solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name))
             solara.FileDownload(lambda: timeseries_csv(model),
                                 filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
