@@ -274,10 +274,15 @@ def test_charts_stay_readable_in_the_dark_theme(app):
 @pytest.mark.parametrize("size", [(1280, 720), (1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
     """SolaraViz's grid gives every panel a cell of one height (390 px). On a laptop's screen the key figures
-    ran on below theirs, under the chart beneath, which took the clicks meant for their download button."""
+    ran on below theirs, under the chart beneath, which took the clicks meant for their download button; on a
+    wide one the network picture, as wide as its cell and so higher, had its lower half and legend under it."""
     app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
     try:
         app.step(3)
+        network = app.page.locator("img.widget-image").first
+        picture = network.bounding_box()
+        cell = app.page.locator(".vue-grid-item", has=network).bounding_box()
+        assert picture["y"] + picture["height"] <= cell["y"] + cell["height"] + 4, (picture, cell)  # it sits 2 px in
         with app.page.expect_download(timeout=10_000) as download:
             app.page.get_by_role("button", name="Download the time series (CSV)").click(timeout=10_000)
         assert download.value.suggested_filename.endswith("-step3.csv")

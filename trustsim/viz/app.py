@@ -30,7 +30,9 @@ from .serve import SCENARIO_ENV, release_freed_memory
 DEFAULT_SCENARIO = "baseline.toml"
 SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allows millions; a browser does not
 # SolaraViz draws its sliders without their values and its views under a tab bar even when there is one page:
-# show every slider's value on its thumb (Vuetify renders the label, hidden until dragged) and hide a bar of one tab
+# show every slider's value on its thumb (Vuetify renders the label, hidden until dragged) and hide a bar of one tab;
+# the network picture, as wide as its cell, is no higher than it either (on a wide screen its lower half, with the
+# legend, lay under the chart below)
 PAGE_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
@@ -38,6 +40,7 @@ PAGE_CSS = """
                          text-align: center; font-size: 11px; border-radius: 3px !important; }
 .v-slider__thumb-label > * { transform: none !important; display: inline !important; }
 .v-tabs:not(:has(.v-tab + .v-tab)) { display: none; }
+.trustsim-network { max-height: 100%; object-fit: contain; }
 """
 
 

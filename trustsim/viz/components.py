@@ -347,7 +347,7 @@ def _named(name: str, render):
 
 def _network_panel(model):
     update_counter.get()
-    return solara.Image(network_png(model), format="png", width="100%")
+    return solara.Image(network_png(model), format="png", width="100%", classes=["trustsim-network"])
 
 
 network_panel = _named("NetworkPanel", _network_panel)
