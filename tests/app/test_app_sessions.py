@@ -47,6 +47,18 @@ def test_server_culls_closed_sessions_within_minutes_and_bounds_live_ones():
     assert solara.util.parse_timedelta(serve.CULL_TIMEOUT) <= 600
 
 
+def test_server_shows_no_solara_banner_over_the_charts_unless_asked():
+    """Solara's "This website runs on Solara" sits fixed at the window's bottom right, over whichever chart's axis,
+    legend or lines scroll under it. Solara reads its setting from the server's environment."""
+    from solara.server.settings import ThemeSettings
+
+    env = serve.server_env({"PATH": "/bin"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOLARA_THEME_SHOW_BANNER", env["SOLARA_THEME_SHOW_BANNER"])
+        assert ThemeSettings().show_banner is False
+    assert serve.server_env({"SOLARA_THEME_SHOW_BANNER": "true"})["SOLARA_THEME_SHOW_BANNER"] == "true"
+
+
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ctrl_c_stops_the_server_with_130(sig):

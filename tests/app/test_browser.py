@@ -97,7 +97,7 @@ class Watched:
 
     def assert_clean(self):
         body = self.page.locator("body").inner_text()
-        for text in ("Traceback", "error in step", "Error:", "Exception"):
+        for text in ("Traceback", "error in step", "Error:", "Exception", "This website runs on"):
             assert text not in body, f"the page shows {text!r}"
         assert self.page.locator(".v-alert.error").count() == 0
         assert not self.failed, f"failed requests: {self.failed}"

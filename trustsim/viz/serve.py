@@ -186,7 +186,7 @@ MAX_SESSIONS = 24
 
 def server_env(environ=None) -> dict:
     """The server's environment: no usage reports, closed sessions culled within minutes, a bound on live
-    sessions (what the user's environment sets for Solara wins)."""
+    sessions, no Solara banner over the page (what the user's environment sets for Solara wins)."""
     env = dict(os.environ if environ is None else environ)
     env.update({
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",  # no usage reports leave the machine
@@ -196,6 +196,9 @@ def server_env(environ=None) -> dict:
     })
     env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
     env.setdefault("SOLARA_KERNEL_MAX_COUNT", str(MAX_SESSIONS))
+    # Solara's "This website runs on Solara", fixed at the window's bottom right, lay over the charts' axes,
+    # legends and lines as the page scrolled under it, and links to a site an offline machine cannot reach
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
     return env
 
 
