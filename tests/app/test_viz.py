@@ -127,7 +127,10 @@ def test_table_and_charts_take_their_rows_labels_and_units_from_the_column_regis
 
 def test_step_advances_the_model_and_every_view(page):
     button(page, "Step").click()
+    # after the first step each line is one point, drawn only as a symbol: without, every chart looked empty
+    assert all(s["showSymbol"] for c in charts(page) if c["yAxis"]["type"] == "value" for s in c["series"])
     button(page, "Step").click()
+    assert not any(s["showSymbol"] for c in charts(page) if c["yAxis"]["type"] == "value" for s in c["series"])
     assert shown_step(page) == 2
     trust = next(c for c in charts(page) if c["title"]["text"] == "Trust both ways")
     assert all(len(s["data"]) == 2 for s in trust["series"])

@@ -200,7 +200,8 @@ def series_view(model, key: str) -> dict:
         values = rows[:, :, COLUMN_NAMES.index(column.name)]
         for group in chart.groups:
             series.append({
-                "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": False,
+                # one step is one point, which a line without symbols does not draw: the charts looked empty
+                "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": len(rows) == 1,
                 "data": _for_json(np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]])),
                 "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
                 "itemStyle": {"color": COLOURS[group]},
