@@ -126,6 +126,10 @@ def test_page_loads_offline_and_draws_the_network_and_charts(app):
     assert variance(png) > 10
     network = app.page.locator("img.widget-image").first
     assert variance(network.screenshot()) > 20, "the network image is blank"
+    # at the README screenshot's size the key figures fit their cell whole: nothing to scroll, no button cut off
+    scroll, height = app.page.locator(".trustsim-figures").evaluate(
+        "t => [t.parentElement.parentElement.scrollHeight, t.parentElement.parentElement.clientHeight]")
+    assert scroll <= height, f"the key figures need {scroll} px in a cell of {height}"
     canvases = app.page.locator("canvas")
     assert canvases.count() >= CHARTS
     for i in range(canvases.count()):

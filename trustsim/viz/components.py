@@ -315,7 +315,7 @@ def key_figures_html(model, scenario_name: str) -> str:
     if notice:
         head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
                  f'{html.escape(notice)}</p>')
-    style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:1px 6px;border-bottom:1px solid #ddd}"
+    style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:0 6px;border-bottom:1px solid #ddd}"
              ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}"
              ".trustsim-figures td.unit{text-align:left;color:#888;font-size:11px}</style>")
     return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">{events}</p>'
