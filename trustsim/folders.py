@@ -4,7 +4,8 @@
 result of the same kind (``manifest.json`` says which: run, sweep, patterns, …) and only when it holds
 nothing but that result; anything else needs ``--force``, and even ``--force`` never removes the folder
 the command runs in or one above it, a folder holding the scenario file, the project's ``scenarios/``
-or ``results/`` folders, or a git work tree. The committed ``results/example/`` needs ``--force``.
+or ``results/`` folders, or a git work tree or a folder holding one. The committed ``results/example/``
+needs ``--force``.
 :func:`target_lock` keeps a second writer out: the lock is the file ``.NAME.lock`` beside the target,
 holding the writer's PID; the operating system drops it when that process ends, so a lock left by a
 killed process is taken over. Leftovers of a killed process (``.NAME.tmp-PID-…``, ``.NAME.old-PID``)
@@ -220,7 +221,7 @@ def reads_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | None
 
 def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | None:
     """Why not even ``--force`` may replace ``target`` (a resolved path), or None: what the command reads
-    (:func:`reads_reason`), the project's own folders, a git work tree."""
+    (:func:`reads_reason`), the project's own folders, a git work tree or a folder holding one."""
     reason = reads_reason(target, protect)
     if reason:
         return reason
@@ -229,6 +230,9 @@ def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | 
             return f"is or holds {what}"
     if (target / ".git").exists():
         return "is a git work tree"
+    for folder, subfolders, names in os.walk(target):  # one inside it would go with it
+        if ".git" in subfolders or ".git" in names:
+            return f"holds the git work tree {safe_text(Path(folder).relative_to(target).as_posix(), 200)}"
     return None
 
 
@@ -241,8 +245,9 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     is replaced. Anything else (another kind of result, a nested result, other files, a folder that is no
     trustsim result) needs ``force``. Never, whatever ``force``: the current folder or one above it, a
     folder the command reads or one inside it, a folder holding a file in ``protect`` (:func:`reads_reason`),
-    the project's own folders, a git work tree. The committed example needs ``force`` even to be replaced by
-    a run. ``kind=None`` accepts any trustsim result (what a caller that does not say its kind used to get)."""
+    the project's own folders, a git work tree or a folder holding one. The committed example needs ``force``
+    even to be replaced by a run. ``kind=None`` accepts any trustsim result (what a caller that does not say its
+    kind used to get)."""
     if not isinstance(out, (str, os.PathLike)):  # save(None) from Python: not pathlib's TypeError
         raise ParamError("--out", None, f"expected a folder's path, got {type(out).__name__}")
     shown = safe_text(str(out))

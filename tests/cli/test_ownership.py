@@ -222,6 +222,20 @@ def test_force_never_removes_a_git_work_tree(tmp_path, capsys):
     assert snapshot(repo) == before
 
 
+def test_force_never_removes_a_folder_holding_a_git_work_tree(tmp_path, capsys, sweep_result):
+    """A git work tree deeper inside the folder would go with it: run and sweep alike refuse."""
+    outer = tmp_path / "outer"
+    (outer / "code" / "repo" / ".git").mkdir(parents=True)
+    (outer / "code" / "repo" / "code.py").write_text("x = 1\n")
+    before = snapshot(outer)
+    code, err = run(capsys, outer, "--force")
+    one_line(code, err, "git work tree code/repo")
+    sweep_file = sweep_result.parent / "sw.toml"
+    code = main(["sweep", str(sweep_file), "--out", str(outer), "--force", "--workers", "1", "--quiet"])
+    one_line(code, capsys.readouterr().err, "git work tree code/repo")
+    assert snapshot(outer) == before
+
+
 def test_the_projects_folders_and_example_are_guarded(monkeypatch, tmp_path):
     """Checked on the guard alone, so a mistake here could not delete the project's own files."""
     monkeypatch.chdir(tmp_path)
