@@ -321,6 +321,39 @@ def test_a_file_size_limit_is_one_line_without_a_traceback(tmp_path, command):
         assert not (tmp_path / "out").exists()
 
 
+JOURNAL_UNDER_A_LIMIT = """
+import json, resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+path = Path(sys.argv[2])
+if sys.argv[1] == "sweep":
+    from trustsim.experiments.journal import Journal
+    write = Journal(path).write
+else:
+    from trustsim.calibration.run import _append
+    write = lambda entry: _append(path, entry)
+try:
+    for run_id in range(10):
+        write({"row": {"run_id": run_id, "error": "x" * 1500}})
+except OSError as exc:
+    print(exc.errno)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a file-size limit")
+@pytest.mark.parametrize("journal", ["sweep", "calibration"])
+def test_a_journal_the_disk_cannot_hold_keeps_whole_lines_only(tmp_path, journal):
+    """A sweep's (or calibration's) journal line that fills the disk or meets ``ulimit -f`` part way is cut off
+    again: the journal holds whole lines, none half written, for --resume and for anyone reading it."""
+    path = tmp_path / "journal.jsonl"
+    proc = subprocess.run([sys.executable, "-c", JOURNAL_UNDER_A_LIMIT, journal, str(path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip() == str(errno.EFBIG), proc.stderr
+    data = path.read_bytes()
+    assert data.endswith(b"\n") and data.count(b"\n") == 2, data[-80:]
+    assert [json.loads(line)["row"]["run_id"] for line in data.splitlines()] == [0, 1]
+
+
 # --- kill -9 while a result is swapped in: the old one aside, then the new one in -------------------------
 
 KILL_DURING_SWAP = """

@@ -26,7 +26,7 @@ from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
-from ..experiments.journal import _start_afresh
+from ..experiments.journal import _start_afresh, append_whole
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
@@ -97,10 +97,12 @@ def read_journal(path: Path) -> list[dict]:
 
 def _append(path: Path, entry: dict) -> None:
 
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        append_whole(fd, (json.dumps(entry) + "\n").encode())  # a full disk leaves no half line
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check_only: bool = False) -> list[dict]:

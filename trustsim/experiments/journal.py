@@ -92,30 +92,46 @@ def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
     return runs
 
 
+def append_whole(fd: int, line: bytes) -> None:
+    """Append ``line`` to the file open at ``fd`` (``O_APPEND``) whole or not at all: a write that fails part way (a
+    full disk, a file-size limit) is cut off again, so the file keeps no half line for a reader to trip on."""
+    end = os.fstat(fd).st_size
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, end)
+        raise
+
+
 class Journal:
-    """Appends one line per finished run: flushed at once (a killed process loses nothing), fsynced each second."""
+    """Appends one line per finished run: written at once and whole (a killed process loses nothing, a full disk
+    leaves no half line), fsynced each second."""
 
     def __init__(self, path: Path):
-        self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 — held open across writes; close() closes it
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
         self.synced = time.monotonic()
 
     def write(self, entry: dict) -> None:
-        """Append ``entry`` as one JSON line, flushed at once; fsynced when the last sync is over a second old."""
-        self.fh.write(json.dumps(entry, allow_nan=False) + "\n")
-        self.fh.flush()
+        """Append ``entry`` as one JSON line (:func:`append_whole`); fsynced when the last sync is over a second
+        old."""
+        append_whole(self.fd, (json.dumps(entry, allow_nan=False) + "\n").encode())
         if time.monotonic() - self.synced > 1.0:
-            os.fsync(self.fh.fileno())
+            os.fsync(self.fd)
             self.synced = time.monotonic()
 
     def close(self) -> None:
-        """Flush, sync and close; the file is closed even when the flush fails (a full disk, a file-size
-        limit), so nothing is left to fail again, with a traceback, when Python collects it."""
+        """Sync and close; the file is closed even when the sync fails, so nothing is left open to fail again."""
+        if self.fd is None:
+            return
         try:
-            self.fh.flush()
-            os.fsync(self.fh.fileno())
+            os.fsync(self.fd)
         finally:
             with contextlib.suppress(OSError):
-                self.fh.close()
+                os.close(self.fd)
+            self.fd = None
 
 
 def _clear(out: Path) -> None:
