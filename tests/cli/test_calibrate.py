@@ -426,6 +426,29 @@ def test_report_redraws_the_committed_record(tmp_path, capsys):
                                                                     "patterns.png"}
 
 
+def test_a_mean_outside_its_90_percent_interval_is_drawn(tmp_path, capsys):
+    """A weighted posterior's mean can lie outside its 5%–95% quantiles (a coverage data set of a small calibration
+    gave trust.gain mean 0.0320, interval [0.0226, 0.0299]); error bars measured from the mean were negative, and
+    the calibration failed with an internal error after all its runs, before its manifest."""
+    import shutil
+
+    import pandas as pd
+
+    from trustsim.cli import main
+
+    record = tmp_path / "calibration"
+    shutil.copytree(SCENARIOS.parent / "docs" / "calibration", record)
+    pd.DataFrame([{"dataset": 0, "parameter": "trust.gain", "truth": 0.03, "posterior_mean": 0.0320, "lo50": 0.024,
+                   "hi50": 0.028, "in50": False, "lo90": 0.0226, "hi90": 0.0299, "in90": False,
+                   "structure_truth": "as the scenario", "structure_weight_of_truth": 1.0, "generations": 3,
+                   "tolerance": 1.0}]).to_csv(record / "coverage.csv", index=False)
+    pred = pd.read_csv(record / "predictive.csv")
+    pred.loc[0, ["mean", "defaults_mean"]] = pred.loc[0, "hi90"] + 0.1, pred.loc[0, "defaults_lo90"] - 0.1
+    pred.to_csv(record / "predictive.csv", index=False)
+    assert main(["report", str(record)]) == 0, capsys.readouterr().err
+    assert {"coverage.png", "predictive.png"} <= {p.name for p in (record / "figures").glob("*.png")}
+
+
 def test_a_coverage_data_set_kept_on_other_runs_is_done_again_on_resume(tmp_path, capsys):
     """A data set the journal kept from a --coverage-budget other than the resumed one's is calibrated again:
     the coverage table is the one an uninterrupted calibration on the resumed options gives, not a mixture."""

@@ -243,11 +243,9 @@ def draw(folder: Path) -> list[Path]:
         fig = Figure(figsize=(2.6 * len(t), 3.2))
         axes = fig.subplots(1, len(t), squeeze=False)
         for ax, (_, r) in zip(axes.flat, t.iterrows(), strict=False):
-            ax.errorbar([0], [r["mean"]], yerr=[[r["mean"] - r.lo90], [r.hi90 - r["mean"]]], fmt="o",
-                        color="#0072B2", label="posterior")
-            ax.errorbar([1], [r.defaults_mean], yerr=[[r.defaults_mean - r.defaults_lo90],
-                                                      [r.defaults_hi90 - r.defaults_mean]], fmt="o", color="#7a7a7a",
-                        label="defaults")
+            _interval(ax, [0], [r["mean"]], [r.lo90], [r.hi90], color="#0072B2", label="posterior")
+            _interval(ax, [1], [r.defaults_mean], [r.defaults_lo90], [r.defaults_hi90], color="#7a7a7a",
+                      label="defaults")
             ax.axhline(r.published, color="#D55E00", ls="--", label="published")
             ax.set_xticks([0, 1], ["post.", "dflt."])
             ax.set_title(f"{r['name']}\n({r.role})", fontsize=8)
@@ -271,14 +269,20 @@ def draw(folder: Path) -> list[Path]:
         axes = fig.subplots(1, d, squeeze=False)
         for ax, (j, k) in zip(axes.flat, enumerate(keys), strict=False):
             g = cov[cov.parameter == k]
-            ax.errorbar(g.truth, g.posterior_mean, yerr=[g.posterior_mean - g.lo90, g.hi90 - g.posterior_mean],
-                        fmt="o", ms=3, color="#0072B2", alpha=0.7)
+            _interval(ax, g.truth, g.posterior_mean, g.lo90, g.hi90, ms=3, color="#0072B2", alpha=0.7)
             ax.plot([cal.lo[j], cal.hi[j]], [cal.lo[j], cal.hi[j]], "k--", lw=1)
             ax.set_title(f"{k}\n90% held {g.in90.mean():.0%}", fontsize=8)
             ax.set_xlabel("truth", fontsize=7)
         axes.flat[0].set_ylabel("posterior mean, 90% interval")
         save(fig, "coverage.png")
     return paths
+
+
+def _interval(ax, x, mean, lo, hi, ms=6, **style) -> None:
+    """Each mean as a point on a line from its interval's lower to its upper end. A mean may lie outside its 90%
+    interval (a skewed or few-particle weighted posterior), which error bars measured from the mean cannot draw."""
+    ax.vlines(x, lo, hi, color=style["color"], alpha=style.get("alpha"))
+    ax.plot(x, mean, "o", ms=ms, **style)
 
 
 def _recorded(folder: Path) -> Calibration:
