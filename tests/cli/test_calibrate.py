@@ -122,11 +122,18 @@ def test_calibrate_writes_its_folder_and_report_redraws_it(tmp_path, capsys):
     pred = pd.read_csv(out / "predictive.csv")
     assert set(pred.loc[pred.kind == "target", "role"]) == {"calibrate", "held_out"}
     assert {"P3", "P10", "R1", "R4"} <= set(pred.loc[pred.kind == "pattern", "name"])
+    # nonprod_low measures P3 and drop_partner P10: those two patterns are checked in sample, not held out
+    roles = dict(zip(pred.loc[pred.kind == "pattern", "name"], pred.loc[pred.kind == "pattern", "role"], strict=True))
+    print("pattern roles:", roles)
+    assert {name for name, role in roles.items() if role == "calibrate"} == {"P3", "P10"}
+    assert roles["P4"] == "held_out"
     info = json.loads((out / "manifest.json").read_text())
     assert info["kind"] == "calibration" and info["calibration_file"]["sha256"] == hashlib.sha256(
         path.read_bytes()).hexdigest()
     report = (out / "calibration.md").read_text()
     assert "## Posterior" in report
+    assert "Held out: ratio = 5, and every pattern but P3 and P10, whose published figures are the fitted" in report
+    assert "| P3 | calibrate |" in report and "| P4 | held_out |" in report
     tables = [[line.count("|") - line.count("\\|") for line in block.splitlines() if line.startswith("|")]
               for block in report.split("\n\n") if block.startswith("| ")]
     print("calibration.md tables, cells per line:", tables)

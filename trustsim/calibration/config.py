@@ -124,6 +124,13 @@ class Calibration:
         """The targets the calibration fits, without the held-out ones."""
         return [t for t in self.spec.targets if t.role == "calibrate"]
 
+    @property
+    def fitted_patterns(self) -> list[str]:
+        """The patterns whose measurements the fitted targets are (``targets.MEASUREMENTS``): the posterior
+        predictive checks test them in sample, not held out."""
+        return sorted({MEASUREMENTS[t.measure].pattern for t in self.calibrate_targets},
+                      key=lambda name: (name[0], int(name[1:])))
+
     def structure_label(self, m: int) -> str:
         """Structure ``m`` as ``group.name=value`` pairs, or ``as the scenario`` when it changes nothing."""
         s = self.structures[m]

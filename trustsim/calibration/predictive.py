@@ -72,5 +72,7 @@ def pattern_rows(cal: Calibration, pop: Population, executor, slots: int, quiet:
             for r in evaluate(runs):
                 if r.pattern.startswith(("P", "R")):
                     held.setdefault(r.pattern, []).append(bool(r.passed))
-    return [{"kind": "pattern", "name": name, "role": "held_out", "p_posterior": float(np.mean(v[1:])),
+    fitted = cal.fitted_patterns  # a pattern whose published figures are fitted is checked in sample
+    return [{"kind": "pattern", "name": name, "role": "calibrate" if name in fitted else "held_out",
+             "p_posterior": float(np.mean(v[1:])),
              "p_defaults": float(v[0]), "draws": len(v) - 1, "seeds": spec.pattern_seeds} for name, v in held.items()]

@@ -45,6 +45,11 @@ def write_outputs(out: Path, cal: Calibration, tables: dict, *, started: str, wa
                                                                                 default=str) + "\n"))
 
 
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
+
 def _f(x, digits=3) -> str:
     try:
         return "—" if x is None or not np.isfinite(x) else f"{x:.{digits}g}"
@@ -76,7 +81,9 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
                  f"{t.name} = {t.value:g} ± {t.sd:g}" + (f" ({t.source})" if t.source else "")
                  for t in cal.calibrate_targets) + ". Held out: "
              + (", ".join(f"{t.name} = {t.value:g}" for t in cal.spec.targets if t.role == "held_out") or "none")
-             + ", and every pattern.", "",
+             + ", and every pattern" + (f" but {_listed(cal.fitted_patterns)}, whose published figures are the "
+                                        "fitted targets (checked in sample)" if cal.fitted_patterns else "")
+             + ".", "",
              "## Generations", ""]
     lines += table_lines(["generation", "tolerance", "proposed", "acceptance", "ESS", "runs so far"],
                          ([str(g.generation), _f(g.tolerance), str(g.proposed), f"{g.acceptance:.3f}", f"{g.ess:.0f}",
@@ -117,9 +124,13 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
         if len(pt):
             lines += ["", f"Patterns held at {int(pt.draws.iloc[0])} posterior draws against at the defaults, "
                           f"{int(pt.seeds.iloc[0])} seeds per variant each (the suite's verdicts use 30: with so "
-                          f"few, a pattern judged by an interval fails more often at both):", ""]
-            lines += table_lines(["pattern", "P(holds), posterior", "holds at the defaults"],
-                                 ([str(r["name"]), f"{r.p_posterior:.2f}", "yes" if r.p_defaults else "no"]
+                          f"few, a pattern judged by an interval may hold or fail where 30 seeds say otherwise, "
+                          f"either way). Role calibrate: the pattern's published figures are fitted targets, so it "
+                          f"is checked in sample:", ""]
+            fitted = cal.fitted_patterns  # from the targets, also for a record written before rows had this role
+            lines += table_lines(["pattern", "role", "P(holds), posterior", "holds at the defaults"],
+                                 ([str(r["name"]), "calibrate" if r["name"] in fitted else "held_out",
+                                   f"{r.p_posterior:.2f}", "yes" if r.p_defaults else "no"]
                                   for _, r in pt.iterrows()))
     if "coverage" in tables and len(tables["coverage"]):
         # on use: only this path needs diagnostics
@@ -259,8 +270,9 @@ def draw(folder: Path) -> list[Path]:
             x = np.arange(len(pt))
             ax.bar(x - 0.2, pt.p_posterior, 0.4, label="posterior", color="#0072B2")
             ax.bar(x + 0.2, pt.p_defaults.astype(float), 0.4, label="defaults", color="#7a7a7a")
-            ax.set_xticks(x, pt["name"])
+            ax.set_xticks(x, [f"{name}\nfitted" if name in cal.fitted_patterns else name for name in pt["name"]])
             ax.set_ylabel("probability it holds")
+            ax.set_title("fitted: its published figures are targets (in sample); the rest held out", fontsize=8)
             ax.legend(fontsize=7)
             save(fig, "patterns.png")
     if (folder / "coverage.csv").exists():
