@@ -417,6 +417,22 @@ def test_ctrl_c_prints_a_resume_command_that_resumes(tmp_path, capsys, monkeypat
     assert (out / "manifest.json").exists() and not (out / "predictive.csv").exists()
 
 
+def test_the_resume_command_of_a_calibration_on_a_cluster_finishes_it_there(tmp_path):
+    """A calibration stopped on a Dask cluster is finished there: its printed command repeats --dask (without it
+    the resumed calibration ran on the local machine's cores), as a sweep's does."""
+    import argparse
+
+    from trustsim.commands.calibrate import _kept_and_resume
+
+    args = argparse.Namespace(file="cal.toml", screen=None, budget=300, seed=None, check_coverage=0,
+                              coverage_budget=None, no_predictive=False, dask="tcp://10.0.0.5:8786", out="out")
+    line = _kept_and_resume(args, tmp_path)
+    print(line)
+    assert line.endswith("finish with: trustsim calibrate cal.toml --resume --budget 300 --dask tcp://10.0.0.5:8786"
+                         " --out out")
+    assert "--dask" not in _kept_and_resume(argparse.Namespace(**{**vars(args), "dask": None}), tmp_path)
+
+
 def test_report_redraws_the_committed_record(tmp_path, capsys):
     """docs/calibration/ keeps a finished calibration without its state and journal: `trustsim report` draws its
     figures from the manifest instead of calling it unfinished."""

@@ -103,6 +103,7 @@ def _kept_and_resume(args, out) -> str:
     kept = ("a screening keeps no runs" if args.screen else
             f"the complete generations are kept in {safe_text(out, 400)}/journal.jsonl")
     return (f"{kept}; finish with: trustsim calibrate {safe_text(args.file, 400)} --resume" + _same_calibration(args)
+            + (f" --dask {safe_text(args.dask, 200)}" if args.dask else "")  # so that it finishes where it started
             + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
 
 
