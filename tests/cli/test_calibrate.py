@@ -433,6 +433,22 @@ def test_the_resume_command_of_a_calibration_on_a_cluster_finishes_it_there(tmp_
     assert "--dask" not in _kept_and_resume(argparse.Namespace(**{**vars(args), "dask": None}), tmp_path)
 
 
+def test_resume_into_a_folder_that_does_not_exist_says_it_starts_the_calibration(tmp_path, capsys, monkeypatch):
+    """``--resume`` with a mistyped ``--out`` starts a calibration, but says so at once."""
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "local_executor", interrupted)  # the note comes before anything runs
+    out = tmp_path / "typo"
+    assert main(["calibrate", str(small_file(tmp_path)), "--out", str(out), "--resume", "--quiet"]) == 130
+    err = capsys.readouterr().err
+    print(err)
+    assert err.splitlines()[0] == f"trustsim: nothing to resume in {out}: the calibration starts there"
+
+
 def test_report_redraws_the_committed_record(tmp_path, capsys):
     """docs/calibration/ keeps a finished calibration without its state and journal: `trustsim report` draws its
     figures from the manifest instead of calling it unfinished."""

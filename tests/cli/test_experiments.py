@@ -256,6 +256,20 @@ def test_killed_sweep_resumes_to_the_same_table_without_recomputing(tmp_path):
     assert read_bytes(out) == read_bytes(tmp_path / "whole")
 
 
+def test_resume_into_a_folder_that_does_not_exist_says_it_starts_the_sweep(tmp_path, capsys):
+    """``--resume`` with a mistyped ``--out`` finds no sweep to resume: it starts one (a job resubmitted on a cluster
+    needs no other command the first time), but says so at once, rather than recomputing every run unannounced."""
+    from trustsim.cli import main
+
+    path, out = sweep_file(tmp_path, GRID.replace("replications = 3", "replications = 1")), tmp_path / "typo"
+    assert main(["sweep", str(path), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    print(err)
+    assert f"trustsim: nothing to resume in {out}: the sweep starts there" in err.splitlines()
+    assert main(["sweep", str(path), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    assert "nothing to resume" not in capsys.readouterr().err  # a sweep there now: resumed, no note
+
+
 def test_resume_refuses_a_different_sweep_and_fresh_start_refuses_an_unfinished_one(tmp_path):
     path = sweep_file(tmp_path, GRID)
     out = tmp_path / "out"

@@ -58,6 +58,8 @@ def handle(args) -> int:
         raise ParamError("--dask", None, "expected tcp://host:port or local")
     cal = load_calibration(args.file)
     out = Path(args.out or os.path.join("results", cal.name))
+    if args.resume and not os.path.lexists(out):  # a mistyped --out would otherwise recompute every run unannounced
+        print(f"trustsim: nothing to resume in {safe_text(out, 400)}: the calibration starts there", file=sys.stderr)
     try:
         tables = calibrate(cal, out, budget=args.budget, seed=args.seed, workers=args.workers, dask=args.dask,
                            resume=args.resume, force=args.force, quiet=args.quiet,

@@ -65,6 +65,8 @@ def handle(args) -> int:
         raise ParamError("--dask", None, "expected tcp://host:port or local")
     name = sweep.name if shard is None else f"{sweep.name}-shard-{shard[0]}-of-{shard[1]}"
     out = Path(args.out or os.path.join("results", name))
+    if args.resume and not os.path.lexists(out):  # a mistyped --out would otherwise recompute every run unannounced
+        print(f"trustsim: nothing to resume in {safe_text(out, 400)}: the sweep starts there", file=sys.stderr)
     try:
         res = run_sweep(sweep, out, workers=args.workers, dask=args.dask, resume=args.resume, shard=shard,
                         force=args.force, quiet=args.quiet, timeseries=args.timeseries, batch=args.batch)
