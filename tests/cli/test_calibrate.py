@@ -22,6 +22,13 @@ from conftest import BASELINE, SCENARIOS
      "calibrate.structures.suppliers.atention_policy", 'unknown parameter (did you mean "attention_policy"?)'),
     ('[calibrate.parameters]\n"trust.gain" = { lo = 0.1, hi = 1.5 }', "calibrate.parameters.trust.gain",
      "range 0.1 … 1.5 leaves the allowed range 0.0 to 1.0"),
+    # an end the file leaves out is the parameter's range's: the message names no lo the file does not give
+    ('[calibrate.parameters]\n"trust.gain" = { hi = -1.0 }', "calibrate.parameters.trust.gain",
+     "hi (-1.0) must be above 0.0, the lowest value of the parameter's range"),
+    ('[calibrate.parameters]\n"trust.gain" = { lo = 1.0 }', "calibrate.parameters.trust.gain",
+     "lo (1.0) must be below 1.0, the highest value of the parameter's range"),
+    ('[calibrate.parameters]\n"trust.gain" = { lo = 0.5, hi = 0.5 }', "calibrate.parameters.trust.gain",
+     "lo (0.5) must be below hi (0.5)"),
     ("[calibrate]\nbudget = 100\npopulation = 150", "calibrate.budget", "at least 162 (noise_replicates 12"),
     # the key as written, not with the union member pydantic tried (min_tolerance.float); a table called a table
     ("[calibrate]\nmin_tolerance = inf", "calibrate.min_tolerance: ", "a finite number"),

@@ -251,8 +251,14 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
             raise ParamError(source, where, "has no finite range; give lo and hi")
         if why := range_fault(key, a, b):
             raise ParamError(source, where, why)
-        if not a < b:
-            raise ParamError(source, where, f"lo ({a}) must be below hi ({b})")
+        if not a < b:  # naming only what the file gives: a missing end is the parameter's range's
+            if prior.lo is None:
+                why = f"hi ({b}) must be above {a}, the lowest value of the parameter's range"
+            elif prior.hi is None:
+                why = f"lo ({a}) must be below {b}, the highest value of the parameter's range"
+            else:
+                why = f"lo ({a}) must be below hi ({b})"
+            raise ParamError(source, where, why)
         keys.append(key)
         lo.append(float(a))
         hi.append(float(b))
