@@ -109,6 +109,10 @@ def test_before_the_first_step_the_table_shows_the_market_as_it_starts(page):
     button(page, "Step").click()
     assert "this step" in figures_html(page) and "This step:" in figures_html(page)
     assert "–" not in "".join(sum(shown_table(page).values(), []))
+    # each event's count after its name, so that one reads right ("complaints 1", not "1 complaints")
+    events = re.search(r"This step: (.*?)\.</p>", figures_html(page)).group(1).split(", ")
+    print(events)
+    assert len(events) >= 5 and all(re.fullmatch(r"[a-z][a-z ]+ \d+", e) for e in events), events
 
 
 def test_table_and_charts_take_their_rows_labels_and_units_from_the_column_registry(page):

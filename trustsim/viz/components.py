@@ -307,7 +307,8 @@ def key_figures_html(model, scenario_name: str) -> str:
              f'<thead><tr><th style="text-align:left">{when}</th><th>partner</th><th>aggressive</th><th>all</th>'
              f'<th></th></tr></thead><tbody>{cells}</tbody></table>')
     if k["step"]:
-        events = "This step: " + ", ".join(f"{v} {name}" for name, v in k["events"].items()) + "."
+        # each count after its name, so that a count of 1 reads right: "complaints 1", not "1 complaints"
+        events = "This step: " + ", ".join(f"{name} {v}" for name, v in k["events"].items()) + "."
     else:
         events = "No step yet: – marks what the first step brings."
     settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
