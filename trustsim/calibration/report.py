@@ -197,7 +197,7 @@ def draw(folder: Path) -> list[Path]:
     if (folder / "screening.csv").exists():
         sc = pd.read_csv(folder / "screening.csv")
         st = sc.pivot(index="parameter", columns="target", values="ST").reindex(keys)
-        fig = Figure(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5))
+        fig = Figure(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5), layout="constrained")
         ax = fig.subplots()
         st.plot.bar(ax=ax, width=0.8)
         ax.axhline(0.05, color="k", ls="--", lw=1)
@@ -214,7 +214,7 @@ def draw(folder: Path) -> list[Path]:
     d = len(keys)
     cols = min(d, 3)
     rows = -(-d // cols)
-    fig = Figure(figsize=(4 * cols, 3 * rows))
+    fig = Figure(figsize=(4 * cols, 3 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for j, k in enumerate(keys):
         ax = axes.flat[j]
@@ -229,7 +229,7 @@ def draw(folder: Path) -> list[Path]:
     fig.suptitle("Posterior marginals against uniform priors")
     save(fig, "marginals.png")
 
-    fig = Figure(figsize=(2.2 * d, 2.2 * d))
+    fig = Figure(figsize=(2.2 * d, 2.2 * d), layout="constrained")
     axes = fig.subplots(d, d, squeeze=False)
     for i, a in enumerate(keys):
         for j, b in enumerate(keys):
@@ -251,7 +251,7 @@ def draw(folder: Path) -> list[Path]:
     if (folder / "predictive.csv").exists():
         pr = pd.read_csv(folder / "predictive.csv")
         t = pr[pr.kind == "target"]
-        fig = Figure(figsize=(2.6 * len(t), 3.2))
+        fig = Figure(figsize=(2.6 * len(t), 3.2), layout="constrained")
         axes = fig.subplots(1, len(t), squeeze=False)
         for ax, (_, r) in zip(axes.flat, t.iterrows(), strict=False):
             _interval(ax, [0], [r["mean"]], [r.lo90], [r.hi90], color="#0072B2", label="posterior")
@@ -260,24 +260,25 @@ def draw(folder: Path) -> list[Path]:
             ax.axhline(r.published, color="#D55E00", ls="--", label="published")
             ax.set_xticks([0, 1], ["post.", "dflt."])
             ax.set_title(f"{r['name']}\n({r.role})", fontsize=8)
-        axes.flat[0].legend(fontsize=7)
+        fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7)
         fig.suptitle("Posterior predictive 90% intervals against the published figures")
         save(fig, "predictive.png")
         pt = pr[pr.kind == "pattern"]
         if len(pt):
-            fig = Figure(figsize=(max(6, 0.45 * len(pt)), 3))
+            fig = Figure(figsize=(max(6, 0.45 * len(pt)), 3), layout="constrained")
             ax = fig.subplots()
             x = np.arange(len(pt))
             ax.bar(x - 0.2, pt.p_posterior, 0.4, label="posterior", color="#0072B2")
             ax.bar(x + 0.2, pt.p_defaults.astype(float), 0.4, label="defaults", color="#7a7a7a")
             ax.set_xticks(x, [f"{name}\nfitted" if name in cal.fitted_patterns else name for name in pt["name"]])
             ax.set_ylabel("probability it holds")
-            ax.set_title("fitted: its published figures are targets (in sample); the rest held out", fontsize=8)
+            ax.set_title("How often each pattern holds (fitted: its published figures are targets, so it is checked in "
+                         "sample; the rest are held out)", fontsize=8)
             ax.legend(fontsize=7)
             save(fig, "patterns.png")
     if (folder / "coverage.csv").exists():
         cov = pd.read_csv(folder / "coverage.csv")
-        fig = Figure(figsize=(3 * d, 3))
+        fig = Figure(figsize=(3 * d, 3), layout="constrained")
         axes = fig.subplots(1, d, squeeze=False)
         for ax, (j, k) in zip(axes.flat, enumerate(keys), strict=False):
             g = cov[cov.parameter == k]
