@@ -472,6 +472,21 @@ def test_report_redraws_the_committed_record(tmp_path, capsys):
                                                                     "patterns.png"}
 
 
+def test_the_committed_record_checks_its_fitted_patterns_in_sample():
+    """P3's and P10's published figures are the committed record's four fitted targets: neither its report nor its
+    predictive table may call those patterns held out (a figure fitted is not an out-of-sample prediction)."""
+    import pandas as pd
+
+    record = SCENARIOS.parent / "docs" / "calibration"
+    report = (record / "calibration.md").read_text()
+    assert "and every pattern but P3 and P10, whose published figures are the fitted targets" in report
+    assert "| P3 | calibrate |" in report and "| P10 | calibrate |" in report and "| P5 | held_out |" in report
+    pred = pd.read_csv(record / "predictive.csv")
+    patterns = pred[pred.kind == "pattern"].set_index("name").role
+    print(patterns.to_dict())
+    assert set(patterns[patterns == "calibrate"].index) == {"P3", "P10"}
+
+
 def test_a_mean_outside_its_90_percent_interval_is_drawn(tmp_path, capsys):
     """A weighted posterior's mean can lie outside its 5%–95% quantiles (a coverage data set of a small calibration
     gave trust.gain mean 0.0320, interval [0.0226, 0.0299]); error bars measured from the mean were negative, and
