@@ -217,7 +217,11 @@ def load_folder(folder: str | Path):
 
 def compare_folders(a: str | Path, b: str | Path) -> Comparison:
     """Two results folders: paired when both hold runs on the same seeds (on those both ran without failure: a
-    run failed on one side leaves its seed out, not the pairing), else Welch's interval."""
+    run failed on one side leaves its seed out, not the pairing), else Welch's interval. One folder given twice
+    (however its path is spelled) is refused: it would be compared with itself, every difference 0."""
+    if Path(a).resolve() == Path(b).resolve():
+        raise ParamError(str(b), None, f"is the same folder as {safe_text(str(a), 200)}: a folder compared with itself "
+                                       f"differs in nothing; name two results folders")
     sa, ra = load_folder(a)
     sb, rb = load_folder(b)
     paired = sorted(ra["seed"]) == sorted(rb["seed"]) and ra["seed"].is_unique and len(ra) > 1

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from conftest import BASELINE, ROOT, run_cli
 
+import trustsim
 from trustsim.cli import main
 from trustsim.experiments import run_seed
 from trustsim.params import Params
@@ -322,7 +323,8 @@ def test_compare_two_results_folders(replications, tmp_path, capsys):
     one = json.loads((tmp_path / "one" / "summary.json").read_text())["long_run"]["all"]["tco_per_unit"]
     assert table.loc["all.tco_per_unit", "difference"] == pytest.approx(reps["all.tco_per_unit"].mean() - one)
     assert "parameters: the same (only the seeds differ)" in out
-    code, out, _ = run_cli(capsys, "compare", replications, replications, "--out", tmp_path / "c2")
+    shutil.copytree(replications, tmp_path / "copy")  # the same runs in another folder
+    code, out, _ = run_cli(capsys, "compare", replications, tmp_path / "copy", "--out", tmp_path / "c2")
     assert code == 0 and "paired on 3 common seeds" in out
     assert out.splitlines()[1] == "parameters: the same"  # the seeds too: nothing differs
 
@@ -376,6 +378,18 @@ def test_bad_comparisons_are_refused(replications, tmp_path, capsys):
     refused(*run_cli(capsys, "compare", tmp_path / "s1", tmp_path / "s2", "--out", out)[::2],
             "is a sweep's manifest; compare takes two runs or two replications")
     assert not out.exists()
+
+
+def test_a_folder_compared_with_itself_is_refused(replications, tmp_path, capsys):
+    """However the second path is spelled (a trailing slash, ``./``, a symbolic link): every difference would be 0,
+    a comparison of nothing, written and exit 0 as if two results had been compared."""
+    (tmp_path / "link").symlink_to(replications)
+    for b in (f"{replications}/", tmp_path / "link"):
+        code, _, err = run_cli(capsys, "compare", replications, b, "--out", tmp_path / "c")
+        refused(code, err, "is the same folder as", "compared with itself")
+        with pytest.raises(trustsim.ParamError, match="is the same folder as"):
+            trustsim.compare(replications, b)
+    assert not (tmp_path / "c").exists()
 
 
 # --- sweeps, check, report --------------------------------------------------------------------------
