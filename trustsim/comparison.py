@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -189,10 +189,20 @@ def compare_scenarios(a, b, seeds: int, *, root: int | None = None, workers: int
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     root = a.params.run.seed if root is None else root
-    ra = replicate(a, seeds, root=root, workers=workers, quiet=quiet)
+    ra = replicate(a, seeds, root=root, workers=workers, quiet=quiet)  # a root out of range refused as --seed
     rb = replicate(b, seeds, root=root, workers=workers, quiet=quiet)
+    a, b = (seeded(sc, root) for sc in (a, b))  # the manifest's seed and parameters: the root the runs derive from
     return Comparison(a, b, ra.runs, rb.runs, True, {"a": a.path, "b": b.path, "root_seed": root, "seeds": seeds},
                       started, time.perf_counter() - t0)
+
+
+def seeded(scenario, root: int):
+    """``scenario`` with ``run.seed`` set to the root seed its replicates derive from (an override, as ``--seed`` is
+    to ``trustsim run``), so that what a comparison records is the seed it ran from, not the file's."""
+    if scenario.params.run.seed == root:
+        return scenario
+    return replace(scenario, params=scenario.params.replace(**{"run.seed": root}),
+                   overrides={**scenario.overrides, "run.seed": root})
 
 
 def load_folder(folder: str | Path):

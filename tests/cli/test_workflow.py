@@ -305,6 +305,21 @@ def test_compare_two_scenarios_pairs_them_on_common_seeds(tmp_path, capsys):
     assert json.loads((out / "manifest.json").read_text())["kind"] == "compare"
 
 
+def test_a_comparisons_manifest_records_the_root_seed_it_ran_from(tmp_path, capsys):
+    """With ``--seed 5`` the manifest said ``seed`` 0 and both sides' ``run.seed`` 0, the file's, though every run's
+    seed derived from 5 (as ``compare.json``'s ``sources`` said)."""
+    out = tmp_path / "c"
+    code, _, err = run_cli(capsys, "compare", BASELINE, HIGH, "--seeds", 2, "--seed", 5, *SMALL, "--workers", 1,
+                           "--out", out, "--quiet")
+    assert code == 0, err
+    info = json.loads((out / "manifest.json").read_text())
+    assert info["compare"]["sources"]["root_seed"] == 5
+    assert info["seed"] == info["params"]["run"]["seed"] == info["params_b"]["run"]["seed"] == 5
+    assert info["scenario"]["overrides"]["run.seed"] == 5
+    a = pd.read_csv(out / "runs_a.csv")
+    assert list(a["seed"]) == [run_seed(5, 0, r) for r in range(2)]
+
+
 def test_compare_a_scenario_with_itself_finds_no_difference(tmp_path, capsys):
     code, _, err = run_cli(capsys, "compare", BASELINE, BASELINE, "--seeds", 2, *SMALL, "--workers", 1,
                        "--out", tmp_path / "same", "--quiet")
