@@ -570,6 +570,30 @@ def test_patterns_refuse_a_run_seed_they_would_ignore(monkeypatch, tmp_path, cap
     assert listing(tmp_path) == []
 
 
+def test_patterns_refuse_a_sweep_file_a_result_and_a_broken_calibration_table(monkeypatch, tmp_path, capsys):
+    """As ``run`` and ``compare`` do: a sweep file's suite ran from its base scenario, its [sweep] table dropped
+    without a word; a results folder or manifest was a TOML syntax error; a calibration file's broken
+    [calibrate] table passed unread. Each is one line, exit 2, before any run, nothing written."""
+    from trustsim import patterns
+
+    def stop(*args, **kwargs):
+        raise AssertionError("the suite ran")
+
+    monkeypatch.setattr(patterns, "run_all", stop)
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "r", "--quiet")[0] == 0
+    calibration = tmp_path / "cal.toml"
+    calibration.write_text(f'extends = "{(ROOT / "scenarios" / "calibration.toml").as_posix()}"\n'
+                           f'[calibrate]\nbudget = -3\n')
+    before = listing(tmp_path)
+    sweep = ROOT / "scenarios" / "sweep_uncertainty.toml"
+    for given, needles in ((sweep, ("sweep: is a sweep file", "trustsim sweep")),
+                           (tmp_path / "r", ("is a results folder", "trustsim rerun")),
+                           (tmp_path / "r" / "manifest.json", ("is a results manifest", "trustsim rerun")),
+                           (calibration, ("calibrate.budget",))):
+        refused(*run_cli(capsys, "patterns", given, "--seeds", 2, "--out", tmp_path / "p")[::2], *needles)
+    assert listing(tmp_path) == before
+
+
 def synthetic_results():
     """One result of each shape the checks make (series, per-σ, per-integrity, a grid, channels), long texts."""
     from trustsim.patterns import Result

@@ -44,9 +44,20 @@ def handle(args) -> int:
     from ..results import check_target, manifest, release_claim, scenario_files, write_atomically
     from ..scenario import load_scenario
     from ..stats import require_seeds
+    from .run import refuse_other_files
 
     require_seeds("--seeds", args.seeds)
+    if args.scenario is not None:
+        refuse_other_files(args.scenario)  # a manifest or results folder: say that rerun makes it again
     given = load_scenario(args.scenario, args.set)  # no file: the defaults
+    if given.sweep is not None:  # the suite would start from its base scenario, its [sweep] dropped without a word
+        raise ParamError(args.scenario, "sweep", "is a sweep file; the suite starts from a scenario: give the scenario "
+                                                 f"it extends, or run it with: trustsim sweep {args.scenario}")
+    if given.calibrate is not None:  # a calibration file's scenario, but a fault in its table is one, as in run
+        # here, not at the top: `trustsim --help` imports this module
+        from ..calibration.config import build_calibration
+
+        build_calibration(given.name, args.scenario, given.params, given.calibrate, given)
     if "run.seed" in given.overrides:
         raise ParamError("--set", "run.seed", "the suite runs every variant on seeds 1 … n of --seeds; "
                                               "a run seed would have no effect")
