@@ -96,6 +96,14 @@ def test_more_seeds_than_a_command_can_lay_out_are_refused_before_anything_runs(
     assert listing(tmp_path) == []
 
 
+@pytest.mark.parametrize("command", ["structures", "regimes"])
+def test_structures_and_regimes_name_the_option_of_a_run_length_out_of_range(command, tmp_path, capsys):
+    """As ``run --steps`` does; the line named ``run.steps``, a key the command line of these two does not take."""
+    refused(*run_cli(capsys, command, "--steps", "2000000", "--out", tmp_path / "o")[::2],
+            "error: --steps: 2000000 is out of range")
+    assert listing(tmp_path) == []
+
+
 def test_run_on_a_sweep_file_or_a_manifest_names_the_right_command(replications, tmp_path, capsys):
     refused(*run_cli(capsys, "run", ROOT / "scenarios" / "sweep_uncertainty.toml", "--out", tmp_path / "o")[::2],
             "is a sweep file", "trustsim sweep")

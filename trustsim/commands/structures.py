@@ -37,14 +37,14 @@ def arguments(p) -> None:
 def start(args, kind: str):
     """Check the input and claim the folder before any run; the base parameters."""
     # here, not at the top: `trustsim --help` imports this module
-    from ..params import Params
     from ..results import check_target
+    from ..scenario import load_scenario
     from ..stats import require_seeds
 
     require_seeds("--seeds", args.seeds)
     if hasattr(args, "suite_seeds"):
         require_seeds("--suite-seeds", args.suite_seeds)
-    base = Params() if args.steps is None else Params().replace(**{"run.steps": args.steps})
+    base = load_scenario(None, [], steps=args.steps).params  # the defaults; a fault in --steps is named so
     check_target(args.out, args.force, kind=kind)  # refuse, and lock, before the runs
     return base
 
