@@ -42,7 +42,18 @@ def build_parser() -> Parser:
     for command in COMMANDS:
         command.arguments(sub.add_parser(command.NAME, help=command.HELP))
         sub.choices[command.NAME].set_defaults(handle=command.handle)
+    p.commands = sub.choices  # each command's parser, for what it does not recognise (parse)
     return p
+
+
+def parse(argv):
+    """The arguments; one the command does not take is refused by its own parser, which points to its own
+    ``--help`` (argparse's top-level parser pointed to ``trustsim --help``, which does not list its options)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _interrupt_on_terminate():
@@ -64,7 +75,7 @@ def main(argv=None) -> int:
     getattr(sys.modules.get(f"{PROG}.results"), "WRITTEN", []).clear()  # what an earlier call in this process wrote
     args = None
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(argv)
         if args.command is None:
             build_parser().print_help()
             return 2

@@ -219,6 +219,18 @@ def test_bad_command_line(args, needles, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("argv,command", [(["columns", "--markdwn"], "columns"), (["params", "extra"], "params"),
+                                          (["regimes", "--set", "market.buyers=20"], "regimes"),
+                                          (["--frobnicate"], None)])
+def test_an_argument_a_command_does_not_take_points_to_that_commands_help(argv, command, capsys):
+    """The line pointed to ``trustsim --help``, which does not list a command's options, and was not the
+    command's: ``trustsim: error: unrecognized arguments: --markdwn (see 'trustsim --help')``."""
+    code, _, err = run_cli(capsys, *argv)
+    prog = f"trustsim {command}" if command else "trustsim"
+    assert_one_line_error(code, err, f"{prog}: error: unrecognized arguments: {' '.join(argv[1:] or argv)}",
+                          f"(see '{prog} --help')")
+
+
 def test_real_entry_point_behaves_the_same(tmp_path):
     f = write(tmp_path / "bad.toml", "[trust]\ngian = 0.1\n")
     proc = subprocess.run([sys.executable, "-m", "trustsim", "run", str(f), "--out", str(tmp_path / "o")],
