@@ -224,6 +224,11 @@ def test_a_manifest_records_the_codes_digest_and_rerun_names_other_code(tmp_path
     code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
     assert code == 0 and f"trustsim_code {'0' * 16} recorded, {code_digest()} installed" in err
     assert "other code than made the result" in err
+    # an --out it refuses is one line, as any bad input: the note came first, and with it two
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    refused(*run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "mine")[::2], "mine: holds files")
+    assert listing(tmp_path / "mine") == ["notes.txt"]
 
 
 def test_rerun_holds_whole_numbers_exactly(replications, tmp_path, capsys):

@@ -43,13 +43,13 @@ def handle(args) -> int:
     check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
     kind = info["kind"]
     changed = version_differences(info)
+    out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
+    protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
+    check_target(out, args.force, kind=kind, protect=protect)  # before the notes: a refusal is one line
     for line in changed:
         why = ("other code than made the result: the tables may differ" if line.startswith("trustsim_code ")
                else "the tables may differ in the last digits")
         print(f"trustsim: note: {line}; {why}", file=sys.stderr)
-    out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
-    protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
-    check_target(out, args.force, kind=kind, protect=protect)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if kind == "run":
