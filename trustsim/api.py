@@ -192,10 +192,11 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     ``summary()``, ``table()``, ``bands()``, ``save(dir)``), built in memory: nothing is written until
     ``save``. ``workers``: processes (None: all cores); the tables are the same for any number."""
     # on first use: `import trustsim` loads nothing heavy
+    from .capacity import MAX_REPLICATIONS
     from .experiments.replicate import replicate as run_replications
     from .params import MAX_SEED
 
-    seeds, workers = whole("seeds", seeds, 2), worker_count(workers)
+    seeds, workers = whole("seeds", seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
     sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
     rep = run_replications(sc, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED), workers=workers)
     warn_failed(rep.runs, "runs")
@@ -209,6 +210,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     returns a :class:`~trustsim.comparison.Comparison` (``table()`` of B − A with 95% intervals, ``text()``,
     ``save(dir)``). Overrides apply to both scenarios."""
     # on first use: `import trustsim` loads nothing heavy
+    from .capacity import MAX_REPLICATIONS
     from .comparison import compare_folders, compare_scenarios
     from .params import MAX_SEED
 
@@ -224,7 +226,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
         if given:
             raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")
         return compare_folders(a, b)
-    seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2), worker_count(workers)
+    seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
     sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
     sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
     diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED),

@@ -96,6 +96,10 @@ def test_replicate_warns_how_many_runs_failed(monkeypatch):
     (lambda: trustsim.sweep(None, {None: [1, 2]}), "factors: expected a dict"),
     (lambda: trustsim.sweep(None, {"uncertainty": [0.1, 0.2]}, workers=0), "workers: 0 must be at least 1"),
     (lambda: trustsim.replicate(seeds=2, workers=4097), "workers: 4097 is more than the 4096 worker processes"),
+    # the command line's "--seeds: expected a whole number from 1 to 1000000": an option the API does not have,
+    # and a least value it refuses
+    (lambda: trustsim.replicate(seeds=10**9), "^seeds: 1000000000 must be at most 1000000$"),
+    (lambda: trustsim.compare(None, None, seeds=10**9), "^seeds: 1000000000 must be at most 1000000$"),
 ])
 def test_bad_api_arguments_are_param_errors_not_type_errors(call, needle):
     with pytest.raises(trustsim.ParamError, match=needle.replace("(", r"\(").replace(".", r"\.")):
