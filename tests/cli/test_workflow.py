@@ -81,7 +81,7 @@ def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):
 @pytest.mark.parametrize("args,needles", [
     (["--seeds", "1"], ["--seeds", "at least 2"]),
     (["--workers", "2"], ["--workers", "--seeds"]),
-    (["--seeds", "0"], ["--seeds", "at least 1"]),
+    (["--seeds", "0"], ["--seeds", "0 is too few: the intervals need at least 2 seeds"]),  # as for 1
 ])
 def test_bad_replications_are_refused(args, needles, tmp_path, capsys):
     refused(*run_cli(capsys, "run", BASELINE, *SMALL, *args, "--out", tmp_path / "o")[::2], *needles)

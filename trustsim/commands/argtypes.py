@@ -41,12 +41,15 @@ def pos_int(text: str) -> int:
 
 
 def seed_count(text: str) -> int:
-    """How many seeds (runs of each scenario or point): 1 to a sweep's most replications, whose runs are laid out
-    in memory (``capacity.MAX_REPLICATIONS``)."""
+    """How many seeds (runs of each scenario or point): from the two the intervals need (``stats.MIN_SEEDS``) to a
+    sweep's most replications, whose runs are laid out in memory (``capacity.MAX_REPLICATIONS``)."""
     # on use: `trustsim --help` imports this module, and only a command given --seeds needs the sweeps' limits
     from ..capacity import MAX_REPLICATIONS
+    from ..stats import MIN_SEEDS
 
-    value = pos_int(text)
+    value = integer(text)
+    if value < MIN_SEEDS:  # 0 and 1 alike, not "at least 1" for 0 and "at least 2" for 1
+        raise argparse.ArgumentTypeError(f"{shown(value)} is too few: the intervals need at least {MIN_SEEDS} seeds")
     if value > MAX_REPLICATIONS:
         raise argparse.ArgumentTypeError(f"{shown(value)} is more than the {MAX_REPLICATIONS} seeds a command runs")
     return value
