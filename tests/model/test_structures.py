@@ -90,6 +90,14 @@ def test_regimes_writes_its_map(tmp_path, capsys):
     assert "cells" in stdout
 
 
+def test_a_report_of_one_step_a_run_says_step(tmp_path, capsys):
+    """The reports count their steps as a word should: "1 step a run", not "1 steps a run"."""
+    out = tmp_path / "regimes"
+    code, _, _ = run_cli(capsys, "regimes", "--seeds", "2", "--steps", "1", "--workers", "1", "--out", out)
+    text = (out / "regimes.md").read_text()
+    assert code == 0 and "2 seeds a cell, 1 step a run;" in text, text[:200]
+
+
 @pytest.mark.parametrize("command", ["structures", "regimes"])
 @pytest.mark.parametrize("args, needle", [(["--seeds", "1"], "--seeds"), (["--seeds", "x"], "not an integer"),
                                           (["--steps", "0"], "at least 1"), (["--out", ""], "empty")])

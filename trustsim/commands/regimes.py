@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from ..errors import counted
 from .structures import common_arguments
 
 NAME = "regimes"
@@ -51,9 +52,9 @@ def handle(args) -> int:
         for c in FIGURES:
             regimes_figure(table, c, tmp / "figures" / f"regimes_{c.split('_')[0]}.png")
         (tmp / "regimes.md").write_text(
-            f"# Regime map at the defaults\n\n{args.seeds} seeds a cell, {base.run.steps} steps a run; idea_share "
-            f"scales both idea rates (innovation.idea_rate, innovation.process_idea_rate). A figure is decided "
-            f"where its 95% interval excludes 0 ({sure['share_advantage']} share, {sure['profit_advantage']} "
+            f"# Regime map at the defaults\n\n{args.seeds} seeds a cell, {counted(base.run.steps, 'step')} a run; "
+            f"idea_share scales both idea rates (innovation.idea_rate, innovation.process_idea_rate). A figure is "
+            f"decided where its 95% interval excludes 0 ({sure['share_advantage']} share, {sure['profit_advantage']} "
             f"profit cells); each interval is 95% on its own, not adjusted for the {2 * len(table)} read together: "
             f"where an advantage is 0, about one in twenty excludes 0 by chance.\n\n" + markdown(table) + "\n")
         write_manifest(tmp, base, started, wall, NAME, seeds=list(range(1, args.seeds + 1)))

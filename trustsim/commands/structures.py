@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
+from ..errors import counted
 from .argtypes import folder, pos_int, seed_count, workers
 
 NAME = "structures"
@@ -111,9 +112,10 @@ def handle(args) -> int:
     text = conclusions_table(conc, legend)
     print(text)
     wall = time.perf_counter() - t0
-    note = (f"Headline figures over {args.seeds} seeds a point, {base.run.steps} steps a run; pattern verdicts over "
-            f"{args.suite_seeds} seeds a variant" + (" (fewer than the suite's 30: a verdict here is a first "
-                                                     "reading, not the suite's)" if args.suite_seeds < 30 else ""))
+    note = (f"Headline figures over {args.seeds} seeds a point, {counted(base.run.steps, 'step')} a run; pattern "
+            f"verdicts over {args.suite_seeds} seeds a variant"
+            + (" (fewer than the suite's 30: a verdict here is a first reading, not the suite's)"
+               if args.suite_seeds < 30 else ""))
 
     def write(tmp):
         table.to_csv(tmp / "structures.csv", index=False)
