@@ -144,6 +144,10 @@ def test_rerun_of_a_fresh_run_is_byte_identical(tmp_path, capsys):
         assert f"{name}: byte-identical" in out
     assert json.loads((again / "manifest.json").read_text())["params"] == \
         json.loads((tmp_path / "orig" / "manifest.json").read_text())["params"]
+    # one run uses one core: --workers is refused, as `run --workers` without --seeds is, not ignored
+    refused(*run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "w", "--workers", 2)[::2],
+            "--workers", "applies to replications only")
+    assert not (tmp_path / "w").exists()
 
 
 def test_rerun_of_replications_and_a_note_on_other_versions(replications, tmp_path, capsys):

@@ -17,7 +17,8 @@ def arguments(p) -> None:
     p.add_argument("--out", type=folder, help="results folder (default: the manifest's folder with -rerun appended)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")
-    p.add_argument("--workers", type=workers, help="replications: worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers,
+                   help="replications only: worker processes (default: all cores; one run uses one core)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -31,7 +32,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..capacity import check_memory
-    from ..errors import safe_text
+    from ..errors import ParamError, safe_text
     from ..locks import put_back_to_read
     from ..reproduce import TABLES, compare_file, read_manifest, scenario_of, version_differences
     from ..results import check_target, scenario_files
@@ -42,6 +43,8 @@ def handle(args) -> int:
     scenario = scenario_of(info, source)
     check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
     kind = info["kind"]
+    if kind == "run" and args.workers is not None:  # as `run --workers` without --seeds: not ignored silently
+        raise ParamError("--workers", None, "applies to replications only (one run uses one core)")
     changed = version_differences(info)
     out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
     protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
