@@ -40,6 +40,38 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_and_exit_2_in_bounded
     assert not out.exists()
 
 
+@pytest.mark.timeout(120)
+def test_a_server_that_answers_in_another_protocol_is_refused_as_not_a_scheduler(tmp_path, capsys):
+    """A port whose server answers at once in another protocol (a web server's "400 Bad Request", as a proxy or
+    another service gives): distributed read those bytes as a frame's length, and the sweep ended with "internal
+    error: MemoryError: Unable to allocate 3.07 EiB", exit 1. It is an address where no scheduler answers: one
+    line, exit 2, nothing written."""
+    pytest.importorskip("distributed")
+    import threading
+
+    def answer(server):
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+
+    with socket.socket() as web:
+        web.bind(("127.0.0.1", 0))
+        web.listen()
+        threading.Thread(target=answer, args=(web,), daemon=True).start()
+        address = f"tcp://127.0.0.1:{web.getsockname()[1]}"
+        out = tmp_path / "out"
+        code = cli.main(["sweep", str(sweep_file(tmp_path, GRID)), "--out", str(out), "--quiet", "--dask", address])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"--dask: {address}: cannot reach the scheduler (the server there did not answer as a Dask scheduler" in err
+    assert not out.exists()
+
+
 @pytest.mark.timeout(120)  # without the watch, the wait never ends
 def test_a_sweep_on_a_dask_cluster_without_workers_names_it_while_the_runs_wait(tmp_path, monkeypatch):
     """A cluster with no worker (every one lost mid-sweep, or none joined yet): the runs wait for one to join (a

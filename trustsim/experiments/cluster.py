@@ -61,6 +61,13 @@ def _connect(client_class, address: str):
     def attempt():
         try:
             made["client"] = client_class(address, timeout=f"{CONNECT_SECONDS * 3 / 4:g}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            made["error"] = exc
+        except Exception as exc:  # noqa: BLE001
+            # a server that answers at once in another protocol (an HTTP "400 Bad Request"): distributed reads its
+            # bytes as a frame's length and fails as it will (a MemoryError for exabytes), not as a refusal
+            made["error"] = ValueError(f"the server there did not answer as a Dask scheduler ({type(exc).__name__}): "
+                                       f"is it a scheduler's address?")
         except BaseException as exc:  # noqa: BLE001  (raised again on the caller's thread)
             made["error"] = exc
 
