@@ -223,3 +223,55 @@ def test_a_local_cluster_leaves_this_process_environment_as_it_was(tmp_path, cap
     changed = {k: (before.get(k), os.environ.get(k)) for k in set(before) | set(os.environ)
                if before.get(k) != os.environ.get(k)}
     assert changed == {}, changed
+
+
+def _dying_cluster():
+    """An executor whose every task ends as distributed's KilledWorker: each worker that ran it died (out of memory)."""
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+
+    class Dying:
+        def submit(self, fn, *args, **kwargs):
+            fut = Future()
+            fut.set_exception(KilledWorker("checked-1", SimpleNamespace(address="tcp://10.0.0.7:4000"), 3))
+            return fut
+
+        def shutdown(self, *args, **kwargs):
+            pass
+
+    return Dying()
+
+
+def test_a_sweep_whose_dask_workers_die_running_it_keeps_its_runs_and_says_how_to_finish(tmp_path, capsys,
+                                                                                          monkeypatch):
+    """Dask gives up on a task after a few workers died running it (KilledWorker); the sweep ended with "internal
+    error: KilledWorker … please report this". It is a dead worker, as with a local pool: one line with the command
+    that finishes the sweep on the same cluster, exit 1."""
+    pytest.importorskip("distributed")
+    from trustsim.experiments import execute
+
+    monkeypatch.setattr(execute, "dask_executor", lambda address, workers: (_dying_cluster(), 1, lambda: None))
+    out = tmp_path / "out"
+    code = cli.main(["sweep", str(sweep_file(tmp_path, GRID)), "--out", str(out), "--quiet", "--dask", "tcp://h:1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith("trustsim: a worker process died (out of memory?); 0 finished runs are kept in "), err
+    assert f"--resume --dask tcp://h:1 --out {out}" in err
+
+
+def test_a_calibration_whose_dask_workers_die_running_it_stops_as_at_a_dead_worker():
+    """The calibration's runs on a cluster: KilledWorker is a dead worker (BrokenProcessPool, which `trustsim
+    calibrate` reports with the command that finishes it), not an internal error."""
+    pytest.importorskip("distributed")
+    from concurrent.futures.process import BrokenProcessPool
+
+    from conftest import SCENARIOS
+
+    from trustsim.calibration.config import load_calibration
+    from trustsim.calibration.simulate import Simulator
+
+    sim = Simulator(load_calibration(SCENARIOS / "calibration.toml"), _dying_cluster(), 1, ["trust"])
+    with pytest.raises(BrokenProcessPool, match="a Dask worker died running it"):
+        sim.runs([sim.cal.base], [1])

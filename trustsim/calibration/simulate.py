@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..ensemble import batch_size
-from ..experiments.cluster import wait_told
+from ..experiments.cluster import result_of, wait_told
 from ..members import batch_key
 from ..params import MAX_SEED
 from ..patterns.measure import measure_many
@@ -59,7 +59,7 @@ class Simulator:
         out = np.full((len(params), len(self.measures)), np.nan)
         for part, fut in futures:
             wait_told([fut], self.executor, self.idle)
-            out[part] = np.array(fut.result(), dtype=float).reshape(len(part), -1)
+            out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
             if self.progress:
                 self.progress(len(part))
         return out

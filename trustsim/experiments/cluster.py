@@ -12,6 +12,7 @@ import socket
 import threading
 import weakref
 from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import ParamError
 from ..reproduce import code_digest
@@ -158,6 +159,19 @@ def other_code(exc: BaseException) -> str | None:
     """The line that says a worker of a Dask cluster runs other code, if ``exc`` is its error, else None."""
     args = exc.args if isinstance(exc, RuntimeError) else ()
     return str(args[1]) if len(args) == 2 and args[0] == OTHER_CODE else None
+
+
+def result_of(future):
+    """``future.result()``, where a Dask task whose every worker died while running it (distributed's
+    ``KilledWorker``, raised after a few tries: a run too large for the workers' memory, say) raises
+    ``BrokenProcessPool``, as a local pool's dead worker does: the sweep or calibration then stops with its line
+    that keeps the finished runs and gives the command that finishes them, not an internal error."""
+    try:
+        return future.result()
+    except Exception as exc:
+        if type(exc).__name__ == "KilledWorker" and type(exc).__module__.startswith("distributed"):
+            raise BrokenProcessPool(f"a Dask worker died running it ({exc})") from exc
+        raise
 
 
 _CLUSTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a Dask executor: its address, its worker count

@@ -22,7 +22,7 @@ from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .analysis import runs_frame
-from .cluster import dask_executor, wait_told
+from .cluster import dask_executor, result_of, wait_told
 from .design import Sweep, shard_ids, tasks
 from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
 from .pool import die_with_parent, local_executor
@@ -126,7 +126,7 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
             break
         finished, pending = wait_told(pending, executor, progress.idle)
         for fut in finished:
-            for result in fut.result():  # run_batch never raises; a dead worker process does
+            for result in result_of(fut):  # run_batch never raises; a dead worker process does
                 yield result
                 progress.update(result["row"]["status"] == "ok")
 
