@@ -456,6 +456,29 @@ def test_resume_into_a_folder_that_does_not_exist_says_it_starts_the_calibration
     assert err.splitlines()[0] == f"trustsim: nothing to resume in {out}: the calibration starts there"
 
 
+def test_a_calibration_that_loses_its_dask_scheduler_says_how_to_finish_it(tmp_path, capsys, monkeypatch):
+    """Dask cancels every pending run when its client loses the scheduler: a calibration then stops as a sweep does,
+    one line keeping its complete generations and giving the command that finishes it, exit 1 (it was an internal
+    error that gave none)."""
+    from concurrent.futures import CancelledError
+
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    def lost(*args, **kwargs):
+        raise CancelledError
+
+    monkeypatch.setattr(run, "calibrate", lost)
+    out = tmp_path / "cal"
+    code = main(["calibrate", str(small_file(tmp_path)), "--out", str(out), "--dask", "tcp://127.0.0.1:9",
+                 "--budget", "150", "--quiet"])
+    err = capsys.readouterr().err
+    print(err)
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("trustsim: the Dask scheduler tcp://127.0.0.1:9 was lost; the complete generations are kept")
+    assert "finish with: trustsim calibrate" in err and "--resume --budget 150 --dask tcp://127.0.0.1:9" in err
+
+
 def test_report_redraws_the_committed_record(tmp_path, capsys):
     """docs/calibration/ keeps a finished calibration without its state and journal: `trustsim report` draws its
     figures from the manifest instead of calling it unfinished."""

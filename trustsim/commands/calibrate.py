@@ -40,6 +40,7 @@ def handle(args) -> int:
     """Exit 0 when done, 2 on bad input (nothing written), 130 when interrupted (complete generations are kept
     in the journal; finish with --resume)."""
     # here, not at the top: `trustsim --help` imports this module
+    from concurrent.futures import CancelledError
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
@@ -73,6 +74,12 @@ def handle(args) -> int:
         return 130
     except BrokenProcessPool:  # a worker killed, most often by the system when memory ran out
         print(f"trustsim: a worker process died (out of memory?); {_kept_and_resume(args, out)}", file=sys.stderr)
+        return 1
+    except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
+        if not args.dask:
+            raise
+        print(f"trustsim: the Dask scheduler {safe_text(args.dask, 200)} was lost; {_kept_and_resume(args, out)}",
+              file=sys.stderr)
         return 1
     if "screening" in tables:
         # here, not at the top: `trustsim --help` imports this module
