@@ -26,7 +26,7 @@ from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
-from ..experiments.journal import _start_afresh, append_whole
+from ..experiments.journal import _start_afresh, append_whole, open_to_append
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
@@ -97,7 +97,7 @@ def read_journal(path: Path) -> list[dict]:
 
 def _append(path: Path, entry: dict) -> None:
 
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    fd = open_to_append(path)
     try:
         append_whole(fd, (json.dumps(entry) + "\n").encode())  # a full disk leaves no half line
         os.fsync(fd)

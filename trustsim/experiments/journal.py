@@ -92,6 +92,11 @@ def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
     return runs
 
 
+def open_to_append(path: Path) -> int:
+    """A file descriptor that appends to ``path`` (made if absent), for :func:`append_whole`."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+
+
 def append_whole(fd: int, line: bytes) -> None:
     """Append ``line`` to the file open at ``fd`` (``O_APPEND``) whole or not at all: a write that fails part way (a
     full disk, a file-size limit) is cut off again, so the file keeps no half line for a reader to trip on."""
@@ -111,7 +116,7 @@ class Journal:
     leaves no half line), fsynced each second."""
 
     def __init__(self, path: Path):
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        self.fd = open_to_append(path)
         self.synced = time.monotonic()
 
     def write(self, entry: dict) -> None:
