@@ -9,7 +9,8 @@
 #   scripts/bootstrap.sh env              only create or update the environment
 #
 # Python is looked for on PATH first (python3.19 down to python3.12, then python3 and python), then among
-# pyenv's versions, then in /usr/local/bin and /opt. The environment is reused while pyproject.toml is unchanged.
+# pyenv's versions, then in /usr/local/bin and /opt, when .venv has to be made. The environment is reused while
+# pyproject.toml is unchanged, and installed into again as it is when it changes.
 set -euo pipefail
 
 caller="$PWD"  # where run's relative paths (its scenario, --out, results/) are read from
@@ -87,19 +88,6 @@ make_env() {  # $1: extras ("" or "[test]")
         say "environment .venv is up to date"
         return 0
     fi
-    if ! py="$(find_python)"; then
-        if [ -n "$py" ]; then
-            v="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-            say "$py is Python $v but cannot make virtual environments: install python$v-venv" \
-                "('sudo apt-get install python$v-venv'), then run this command again."
-        else
-            say "trustsim needs Python 3.12 or newer and none was found (on PATH, in pyenv, /usr/local/bin or /opt):" \
-                "install one ('sudo apt-get install python3.12 python3.12-venv', 'brew install python@3.12' or" \
-                "'pyenv install 3.12'), then run this command again."
-        fi
-        exit 1
-    fi
-    say "using $py ($("$py" --version 2>&1))"
     # made anew when too old, or when its making was cut short (no pip: every install would fail); but only an
     # environment this script made: one of the user's own is theirs to move or remove
     if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python" \
@@ -109,9 +97,24 @@ make_env() {  # $1: extras ("" or "[test]")
                 "it is left as it is; move it away or remove it, then run this command again."
             exit 1
         fi
+        if ! py="$(find_python)"; then  # looked for only here: an environment that serves needs none
+            if [ -n "$py" ]; then
+                v="$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+                say "$py is Python $v but cannot make virtual environments: install python$v-venv" \
+                    "('sudo apt-get install python$v-venv'), then run this command again."
+            else
+                say "trustsim needs Python 3.12 or newer and none was found (on PATH, in pyenv, /usr/local/bin" \
+                    "or /opt): install one ('sudo apt-get install python3.12 python3.12-venv'," \
+                    "'brew install python@3.12' or 'pyenv install 3.12'), then run this command again."
+            fi
+            exit 1
+        fi
+        say "using $py ($("$py" --version 2>&1))"
         rm -rf "$venv"
         mkdir "$venv" && touch "$venv/$made"  # before the environment, so that one cut short is known as ours
         "$py" -m venv "$venv"
+    else
+        say "using .venv ($("$venv/bin/python" --version 2>&1))"
     fi
     rm -f "$stamp"
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1

@@ -13,9 +13,9 @@ import pytest
 from conftest import ROOT
 
 
-def stand_in(tmp_path: Path) -> Path:
-    """A clone holding only the set-up script and a pyproject.toml."""
-    repo = tmp_path / "clone"
+def stand_in(tmp_path: Path, name: str = "clone") -> Path:
+    """A clone (in tmp_path/name) holding only the set-up script and a pyproject.toml."""
+    repo = tmp_path / name
     (repo / "scripts").mkdir(parents=True)
     shutil.copy2(ROOT / "scripts" / "bootstrap.sh", repo / "scripts" / "bootstrap.sh")
     (repo / "pyproject.toml").write_text('[project]\nname = "stand-in"\nversion = "0"\n')
@@ -81,9 +81,11 @@ def test_a_users_own_environment_that_trustsim_cannot_use_is_left_as_it_is(tmp_p
     before = sorted(str(p.relative_to(env)) for p in env.rglob("*"))
     done = bootstrap(repo, "env")
     assert done.returncode == 1
-    lines = [line for line in done.stderr.splitlines() if "did not make" in line]
-    assert len(lines) == 1 and (("Python 3.11.2: trustsim needs Python 3.12" in lines[0]) if kind == "too old"
-                                 else "without pip" in lines[0]), done.stderr
+    # the one line is all it says: it said first which Python it was using, then that it used none
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "did not make" in lines[0], done.stderr
+    assert ("Python 3.11.2: trustsim needs Python 3.12" in lines[0]) if kind == "too old" \
+        else "without pip" in lines[0], done.stderr
     assert "left as it is" in lines[0]
     assert sorted(str(p.relative_to(env)) for p in env.rglob("*")) == before
     assert (env / "mine.txt").read_text() == "the user's"
@@ -111,7 +113,8 @@ def only(tmp_path: Path, **extra: str) -> str:
     """A PATH of the tools the script uses (no apt-get, no Chromium) and ``extra`` programs that do nothing."""
     tools = tmp_path / "tools"
     tools.mkdir()
-    for name in ("bash", "env", "dirname", "sha256sum", "cut", "grep", "id", "ls", "sort", "rm"):
+    for name in ("bash", "env", "dirname", "sha256sum", "cut", "grep", "head", "id", "ls", "sort", "rm", "mkdir",
+                 "touch"):
         (tools / name).symlink_to(shutil.which(name))
     for name, text in extra.items():
         (tools / name).write_text(text)
@@ -147,15 +150,14 @@ def test_without_chromium_the_set_up_says_in_one_line_whether_the_browser_tests_
 
 def test_pythons_are_found_among_pyenvs_versions_under_a_path_with_a_space(tmp_path):
     """With no Python on PATH, the newest suitable one among pyenv's versions is used, wherever pyenv lives."""
-    repo = built(stand_in(tmp_path))
-    (repo / ".venv" / ".trustsim-stamp").unlink()
+    repo = stand_in(tmp_path)
     pyenv = tmp_path / "my pyenv"
     for version in ("3.9.0", "3.99.0"):  # 3.9.0 is no Python at all: the newest comes first
         (pyenv / "versions" / version / "bin").mkdir(parents=True)
-    (pyenv / "versions" / "3.99.0" / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    (pyenv / "versions" / "3.99.0" / "bin" / "python").write_text(python_wrapper())
+    (pyenv / "versions" / "3.99.0" / "bin" / "python").chmod(0o755)
     done = bootstrap(repo, "env", path=only(tmp_path), pyenv=pyenv)
-    assert done.returncode == 0, done.stderr
-    assert f"using {pyenv}/versions/3.99.0/bin/python (Python 3." in done.stderr
+    assert f"using {pyenv}/versions/3.99.0/bin/python (Python 3." in done.stderr, done.stderr
 
 
 def test_ci_requires_the_browser_tests_to_run_where_a_local_run_may_skip_them(monkeypatch):
@@ -267,3 +269,40 @@ def test_solara_and_its_assets_are_pinned_to_one_version():
     pins = {m[1]: m[2] for d in deps if (m := re.fullmatch(r"(solara|solara-assets)==([\w.]+)", d.replace(" ", "")))}
     assert pins.keys() == {"solara", "solara-assets"} and len(set(pins.values())) == 1, deps
     assert version("solara") == version("solara-assets") == pins["solara"]
+
+
+def test_env_twice_reuses_the_environment_and_a_pyproject_change_installs_again(tmp_path):
+    """An up-to-date environment is reused without pip; after pyproject.toml changes, trustsim is installed again
+    into the environment as it is, which needs no other Python: it stopped on 'none was found' where the Python
+    that made .venv was no longer on PATH or in pyenv."""
+    repo = built(stand_in(tmp_path))
+    tools = only(tmp_path)  # no Python at all
+    for _ in range(2):
+        done = bootstrap(repo, "env", path=tools)
+        assert (done.returncode, done.stdout) == (0, ""), done.stderr
+        assert done.stderr == "trustsim setup: environment .venv is up to date\n"
+    with open(repo / "pyproject.toml", "a") as f:
+        f.write("# changed\n")
+    done = bootstrap(repo, "env", path=tools)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["pip install --quiet --upgrade pip", "pip install --quiet -e .[test]"]
+    assert done.stderr.splitlines()[0] == f"trustsim setup: using .venv (Python {sys.version.split()[0]})"
+    key = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    assert (repo / ".venv" / ".trustsim-stamp").read_text() == f"{key} {repo} [test]\n"
+    done = bootstrap(repo, "env", path=tools)
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+
+
+def test_a_clone_whose_path_has_a_space_is_set_up_and_run(tmp_path):
+    """The stamp names the clone's path, spaces and all: the environment is known up to date there, and run
+    finds the baseline and the scenarios given from another directory with a space in its path."""
+    repo = built(stand_in(tmp_path, "my clone"))
+    elsewhere = tmp_path / "my work"
+    elsewhere.mkdir()
+    done = bootstrap(repo, "env")
+    assert done.stderr == "trustsim setup: environment .venv is up to date\n", done.stderr
+    done = bootstrap(repo, "run", cwd=elsewhere)
+    assert done.stdout.splitlines() == [str(elsewhere), "run", f"{repo}/scenarios/baseline.toml"], done.stderr
+    done = bootstrap(repo, "run", "a b.toml", "--out", "c d", cwd=elsewhere)
+    assert done.stdout.splitlines() == [str(elsewhere), "run", "a b.toml", "--out", "c d"], done.stderr
+
