@@ -66,6 +66,7 @@ sha256() {  # macOS has shasum but, before recent versions, no sha256sum
 }
 
 made=.trustsim-made  # the mark of an environment this script made (one an earlier version made has its stamp)
+theirs=.trustsim-theirs  # the mark of the user's own environment that it installed into, stamp and all
 
 unusable() {  # why the environment in .venv cannot serve (is_suitable's status: 1 too old, 3 no venv module)
     if [ ! -x "$venv/bin/python" ]; then echo "no bin/python in it"; return; fi
@@ -92,7 +93,7 @@ make_env() {  # $1: extras ("" or "[test]")
     # environment this script made: one of the user's own is theirs to move or remove
     if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python" \
         || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-        if [ -e "$venv" ] && [ ! -f "$venv/$made" ] && [ ! -f "$stamp" ]; then
+        if [ -e "$venv" ] && [ ! -f "$venv/$made" ] && { [ ! -f "$stamp" ] || [ -f "$venv/$theirs" ]; }; then
             say ".venv holds an environment this script did not make, which trustsim cannot use ($(unusable)):" \
                 "it is left as it is; move it away or remove it, then run this command again."
             exit 1
@@ -115,6 +116,8 @@ make_env() {  # $1: extras ("" or "[test]")
         "$py" -m venv "$venv"
     else
         say "using .venv ($("$venv/bin/python" --version 2>&1))"
+        # installed into, it stays the user's: its stamp must not make it one this script may remove
+        [ -f "$venv/$made" ] || touch "$venv/$theirs"
     fi
     rm -f "$stamp"
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1

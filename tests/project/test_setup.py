@@ -306,3 +306,21 @@ def test_a_clone_whose_path_has_a_space_is_set_up_and_run(tmp_path):
     done = bootstrap(repo, "run", "a b.toml", "--out", "c d", cwd=elsewhere)
     assert done.stdout.splitlines() == [str(elsewhere), "run", "a b.toml", "--out", "c d"], done.stderr
 
+
+def test_a_users_own_environment_installed_into_stays_theirs(tmp_path):
+    """Installing trustsim into a .venv of the user's own leaves its stamp there; when that environment later
+    cannot serve (its Python gone), it is still left as it is: the stamp made it count as the script's own,
+    and it was removed with everything in it."""
+    repo = built(stand_in(tmp_path))
+    env = repo / ".venv"
+    (env / ".trustsim-stamp").unlink()  # the user's: no stamp, no mark
+    (env / "mine.txt").write_text("the user's")
+    tools = only(tmp_path, python3=python_wrapper())
+    done = bootstrap(repo, "env", path=tools)
+    assert done.returncode == 0 and (env / ".trustsim-stamp").is_file(), done.stderr
+    (env / "bin" / "python").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.11.2"\nexit 1\n')
+    done = bootstrap(repo, "env", path=tools)
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    assert "did not make" in line and "left as it is" in line, line
+    assert (env / "mine.txt").read_text() == "the user's"
