@@ -269,3 +269,37 @@ def test_the_claims_decisions_and_sections_cited_exist():
         for n in re.findall(r"\bODD(?:\.md)?,? (?:section )?(\d+(?:\.\d+)?[a-z]?)\b", text):
             wrong += [f"{where}: ODD section {n}" for _ in [n] if n not in sections]
     assert wrong == []
+
+
+def test_the_glossary_names_only_what_the_code_the_cli_and_the_results_name():
+    """Each name the glossary puts in code type is a parameter (``group.name``, or its bare name), one of a
+    setting's values, a results column, a summary key, a partner advantage, a command, a file of the repository
+    or a function or constant of the package: a renamed one leaves it stale."""
+    import trustsim
+    from trustsim.params import Params, choices
+
+    text = (ROOT / "docs" / "glossary.md").read_text()
+    run = trustsim.simulate(steps=2, buyers=4, suppliers=2)
+    flat = Params().flat()
+    settings = {v for key in flat if isinstance(flat[key], str) for v in choices(key)}
+    known = ({*flat, *(k.split(".")[1] for k in flat), *settings, *run.timeseries.columns, *run.buyers.columns,
+              *run.summary, *run.advantages, *run.timeseries["group"]})
+    commands = set(cli.build_parser().commands)
+    for module, dotted in REF.findall(text):
+        obj = importlib.import_module(f"trustsim.{module.replace('/', '.')}")
+        for part in dotted.split("."):
+            assert hasattr(obj, part), f"glossary: trustsim/{module}.py:{dotted} does not exist"
+            obj = getattr(obj, part)
+    stale = []
+    for name in re.findall(r"`([^`]+)`", text):
+        if name.startswith("trustsim "):
+            ok = name.split()[1] in commands
+        elif "/" in name or name.endswith((".md", ".csv", ".json")):
+            ok = REF.fullmatch(name) is not None or (ROOT / name).exists() or f"`{name}`" in RESULTS  # results
+        elif re.fullmatch(r"[a-z_]+(\.[a-z_]+)?", name):
+            ok = name in known or name == "group.name"
+        else:
+            continue  # an example (extends = "baseline.toml")
+        if not ok:
+            stale.append(name)
+    assert stale == [], f"docs/glossary.md names what nothing is called: {stale}"
