@@ -275,14 +275,24 @@ def test_charts_stay_readable_in_the_dark_theme(app):
     app.assert_clean()
 
 
-@pytest.mark.parametrize("size", [(1280, 720), (1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720), (1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
     """SolaraViz's grid gives every panel a cell of one height (390 px). On a laptop's screen the key figures
     ran on below theirs, under the chart beneath, which took the clicks meant for their download button; on a
-    wide one the network picture, as wide as its cell and so higher, had its lower half and legend under it."""
+    wide one the network picture, as wide as its cell and so higher, had its lower half and legend under it; at
+    1 024 px the cost chart's title ran off both sides of its chart (ECharts does not wrap a title)."""
+    from PIL import Image
+
     app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
     try:
         app.step(3)
+        app.wait_for_charts()
+        canvases = app.page.locator("canvas")
+        for i in range(canvases.count()):
+            title = np.asarray(Image.open(io.BytesIO(canvases.nth(i).screenshot())).convert("L"), dtype=float)[:24]
+            inked = np.flatnonzero((title < 120).any(axis=0))
+            assert inked.size and inked[0] > 2 and inked[-1] < title.shape[1] - 3, \
+                f"chart {i}'s title reaches the edge of its {title.shape[1]}-px chart"
         network = app.page.locator("img.widget-image").first
         picture = network.bounding_box()
         cell = app.page.locator(".vue-grid-item", has=network).bounding_box()

@@ -88,7 +88,8 @@ def test_page_renders_every_view(page):
     assert shown_step(page) == 0
     assert len(charts(page)) == 1 + len(components.SERIES)  # the time series and the cost breakdown
     titles = {c["title"]["text"] for c in charts(page)}
-    assert "Trust both ways" in titles and any(t.startswith("Cost of ownership per unit") for t in titles)
+    assert {"Trust both ways", "Cost of ownership per unit", "Cost of ownership by part"} <= titles
+    assert len(titles) == len(charts(page)), "two charts of one title"
     images = page.find(ipywidgets.Image).widgets
     assert images and images[0].value[:8] == b"\x89PNG\r\n\x1a\n"  # the network, drawn
     assert page.find(v.Select, label="Scenario file").widget.v_model == "baseline.toml"

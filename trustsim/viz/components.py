@@ -236,17 +236,17 @@ def cost_breakdown(model) -> dict[str, list[float]]:
 def cost_view(model) -> dict:
     """The cost of ownership per unit as stacked bars, one bar per posture (an ECharts option)."""
     n = min(COST_WINDOW, model.recorder.n)
-    if n == 0:
-        title = "Cost of ownership per unit (after the first step)"
-    else:
-        title = "Cost of ownership per unit" + (f", mean of the last {n} steps" if n > 1 else ", this step")
+    # the window on a line of its own: ECharts does not wrap a title, and one line was cut off on narrow screens
+    window = "after the first step" if n == 0 else f"mean of the last {n} steps" if n > 1 else "this step"
+    # (named apart from the time series of the cost of ownership per unit, whose title is the column's)
     parts = cost_breakdown(model)
     return {
         "animation": False, "backgroundColor": CHART_GROUND,
-        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "title": {"text": "Cost of ownership by part", "subtext": f"per unit, {window}", "left": "center", "itemGap": 6,
+                  "textStyle": {"fontSize": 13, "lineHeight": 16}, "subtextStyle": {"fontSize": 11, "lineHeight": 14}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         "legend": {"bottom": 0, "itemWidth": 14},
-        "grid": {"left": 80, "right": 24, "top": 36, "bottom": 92},
+        "grid": {"left": 80, "right": 24, "top": 52, "bottom": 92},
         "xAxis": _axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
         "series": [{"name": registry.BY_NAME[f"cost_{part}"].title, "type": "bar", "stack": "cost", "barWidth": "45%",
