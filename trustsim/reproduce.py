@@ -20,8 +20,8 @@ from pathlib import Path
 
 from . import __version__
 from .capacity import MAX_REPLICATIONS
-from .errors import ParamError
-from .params import bounds, validate
+from .errors import ParamError, counted
+from .params import GROUPS, bounds, validate
 from .scenario import Scenario, read_small_file
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
@@ -79,8 +79,10 @@ def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]
 
 
 def scenario_of(info: dict, source: str) -> Scenario:
-    """The scenario a manifest records: its resolved parameters (validated again), name and provenance."""
+    """The scenario a manifest records: its resolved parameters (validated again, and every one of them there),
+    name and provenance."""
     params = validate(info["params"], source)
+    _every_parameter(info["params"], source)
     sc = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
     name = sc.get("name") if isinstance(sc.get("name"), str) and sc.get("name") else "rerun"
     chain = sc.get("extends_chain") if isinstance(sc.get("extends_chain"), list) else []
@@ -88,6 +90,21 @@ def scenario_of(info: dict, source: str) -> Scenario:
     path = sc.get("path") if isinstance(sc.get("path"), str) else None
     return Scenario(name=name, params=params, path=path, sha256=sc.get("sha256"),
                     chain=tuple(str(p) for p in chain), overrides=overrides)
+
+
+def _every_parameter(recorded: dict, source: str) -> None:
+    """Refuse a manifest's parameters that lack a group or a key: a manifest records every parameter
+    (``results.manifest`` writes them all), so one missing was deleted, and the value the result was made with
+    is not known; today's default in its place would make another result and call the original's differ."""
+    for group, table in GROUPS.items():
+        if group not in recorded:
+            raise ParamError(source, f"params.{group}", f"missing: the manifest does not hold the [{group}] parameters "
+                                                        f"the result was made with (a manifest records every one)")
+        absent = [name for name in table.model_fields if name not in recorded[group]]
+        if absent:
+            raise ParamError(source, f"params.{group}.{absent[0]}",
+                             "missing: the manifest does not hold the value the result was made with (a manifest "
+                             f"records every parameter; {counted(len(absent), 'key')} of [{group}] missing)")
 
 
 @functools.cache

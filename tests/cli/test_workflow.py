@@ -179,6 +179,24 @@ def test_rerun_notices_a_result_that_differs(tmp_path, capsys):
     assert code == 1 and "summary.json: DIFFERS" in out, out + err
 
 
+def test_rerun_refuses_a_manifest_missing_a_parameter_group_or_key(tmp_path, capsys):
+    """A manifest records every parameter: with [market] or one key deleted, the value the result was made with is
+    unknown, so rerun refuses (one line naming the manifest and what is missing, nothing written) rather than put
+    today's default in its place and call the original's tables different; compare reads the manifest alike."""
+    assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "orig", "--quiet")[0] == 0
+    info = json.loads((tmp_path / "orig" / "manifest.json").read_text())
+    for case, edit, needle in (("group", lambda p: p.pop("market"), "manifest.json: params.market: missing"),
+                               ("key", lambda p: p["trust"].pop("gain"), "manifest.json: params.trust.gain: missing")):
+        shutil.copytree(tmp_path / "orig", tmp_path / case)
+        edited = json.loads(json.dumps(info))
+        edit(edited["params"])
+        (tmp_path / case / "manifest.json").write_text(json.dumps(edited))
+        before = listing(tmp_path)
+        refused(*run_cli(capsys, "rerun", tmp_path / case, "--out", tmp_path / "again")[::2], needle)
+        refused(*run_cli(capsys, "compare", tmp_path / "orig", tmp_path / case, "--out", tmp_path / "c")[::2], needle)
+        assert listing(tmp_path) == before
+
+
 def test_rerun_with_no_original_beside_the_manifest_has_verified_nothing(tmp_path, capsys, replications):
     """Only the manifest left: the result is made again, but nothing was compared, so it is not a pass (exit 1,
     one line naming what is missing)."""
