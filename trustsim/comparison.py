@@ -68,6 +68,13 @@ class Comparison:
         given = [Path(str(self.sources.get(k) or "")).resolve().name for k in ("a", "b")]
         return (given[0], given[1]) if all(given) and given[0] != given[1] else (f"A {a}", f"B {b}")
 
+    @property
+    def labelled(self) -> tuple[str, str]:
+        """:attr:`names` marked as the table's columns are: ``("A baseline", "B high_uncertainty")``."""
+        a, b = self.names
+        marked = (a, b) == (f"A {self.scenario_a.name}", f"B {self.scenario_b.name}")  # names' own fallback
+        return (a, b) if marked else (f"A {a}", f"B {b}")
+
     def table(self):
         """One row per figure: A's and B's means with 95% intervals, B − A with its interval, n, paired. Paired, all
         three rest on the seeds where both A and B have the figure, so that B − A is the difference of the means
@@ -116,15 +123,15 @@ class Comparison:
 
     def text(self, figures=COMPARED_FIGURES) -> str:
         """The key figures (or ``figures``, names of ``table()``'s figures) as a table of at most 100 columns
-        (numbers to 4 and 3 significant digits)."""
+        (numbers to 4 and 3 significant digits), its columns A and B (:attr:`labelled` names them: a name of any
+        length, which a column would cut)."""
         t = self.table().set_index("figure")
         figures = [figures] if isinstance(figures, str) else list(figures)
         unknown = next((f for f in figures if not isinstance(f, str) or f not in t.index), None)
         if unknown is not None:
             raise ParamError(None, "figures", f"unknown figure {safe_text(repr(unknown))}"
                                               f"{suggest(str(unknown), t.index)} (table() lists them)")
-        a, b = (n[:10] for n in self.names)
-        lines = [f"{'figure':<41} {a:>10} {b:>10}  B − A [95% interval]", "-" * 99]
+        lines = [f"{'figure':<41} {'A':>10} {'B':>10}  B − A [95% interval]", "-" * 99]
         for f in figures:
             r = t.loc[f]
             if r[["a", "b"]].isna().any():

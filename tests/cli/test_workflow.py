@@ -379,6 +379,25 @@ def test_compare_two_results_folders(replications, tmp_path, capsys):
     assert out.splitlines()[1] == "parameters: the same"  # the seeds too: nothing differs
 
 
+def test_compare_names_a_and_b_in_full_above_a_table_whose_columns_are_a_and_b(tmp_path, capsys):
+    """Columns cut to 10 characters called two folders "uncertaint" and "uncertaint": the table's columns are A
+    and B, and the line above it names each in full; two folders of one name are the scenario's, marked A and B."""
+    names = ("uncertainty_low_first_attempt", "uncertainty_low_second_attempt")
+    for seed, name in enumerate(names):
+        assert run_cli(capsys, "run", BASELINE, *SMALL, "--seed", seed, "--out", tmp_path / name, "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "compare", *(tmp_path / n for n in names), "--out", tmp_path / "c")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"B {names[1]} − A {names[0]} (1 and 1 runs, Welch intervals) → "), lines[0]
+    assert lines[2].split() == ["figure", "A", "B", "B", "−", "A", "[95%", "interval]"], lines[2]
+    assert max(len(line) for line in lines[1:]) <= 100
+    for side in ("x", "y"):
+        shutil.copytree(tmp_path / names[0], tmp_path / side / "same")
+    code, out, err = run_cli(capsys, "compare", tmp_path / "x" / "same", tmp_path / "y" / "same", "--out",
+                             tmp_path / "c2")
+    assert code == 0 and out.startswith("B baseline − A baseline ("), out + err
+
+
 def test_two_results_folders_on_the_same_seeds_stay_paired_when_a_run_of_one_failed(replications, tmp_path, capsys,
                                                                                       monkeypatch):
     """The same three seeds, replicate 1 failed in B: paired on the two seeds both ran (as two scenarios are),
@@ -406,7 +425,7 @@ def test_compare_of_two_results_folders_names_the_parameters_in_which_they_diffe
     print(out)
     assert code == 0, err
     assert "run.steps 20 → 30" in out and "market.uncertainty" in out
-    assert out.startswith("long − short")  # one scenario's two results: named by their folders
+    assert out.startswith("B long − A short")  # one scenario's two results: named by their folders
     assert max(len(line) for line in out.splitlines()[1:]) <= 100
     info = json.loads((tmp_path / "c" / "compare.json").read_text())
     assert set(info["parameters_that_differ"]) == {"run.steps", "market.uncertainty"}

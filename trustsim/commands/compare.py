@@ -101,7 +101,7 @@ def report(comparison, out) -> int:
     from ..errors import counted, safe_text
     from ..experiments.progress import failure_line
 
-    a, b = comparison.names
+    a, b = comparison.labelled  # the table's columns are A and B: this line names them in full
     n = comparison.compared()
     ok_a, ok_b = (len(comparison._ok(r)) for r in (comparison.runs_a, comparison.runs_b))
     how = f"paired on {counted(n, 'common seed')}" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
