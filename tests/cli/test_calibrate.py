@@ -432,12 +432,29 @@ def test_the_resume_command_of_a_calibration_on_a_cluster_finishes_it_there(tmp_
     from trustsim.commands.calibrate import _kept_and_resume
 
     args = argparse.Namespace(file="cal.toml", screen=None, budget=300, seed=None, check_coverage=0,
-                              coverage_budget=None, no_predictive=False, dask="tcp://10.0.0.5:8786", out="out")
+                              coverage_budget=None, no_predictive=False, dask="tcp://10.0.0.5:8786", workers=None,
+                              out="out")
     line = _kept_and_resume(args, tmp_path)
     print(line)
     assert line.endswith("finish with: trustsim calibrate cal.toml --resume --budget 300 --dask tcp://10.0.0.5:8786"
                          " --out out")
     assert "--dask" not in _kept_and_resume(argparse.Namespace(**{**vars(args), "dask": None}), tmp_path)
+
+
+def test_an_interrupted_calibrations_resume_command_repeats_its_workers(tmp_path, capsys, monkeypatch):
+    """After Ctrl-C on `--workers 1`, the command that finishes the calibration left --workers out: it finished on
+    every core of the machine."""
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    monkeypatch.setattr(run, "abc_smc", interrupted)
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--budget", "150"]) == 130
+    err = capsys.readouterr().err
+    assert err.endswith(f"finish with: trustsim calibrate {path} --resume --budget 150 --workers 1 --out {out}\n"), err
 
 
 def test_resume_into_a_folder_that_does_not_exist_says_it_starts_the_calibration(tmp_path, capsys, monkeypatch):

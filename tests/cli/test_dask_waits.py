@@ -201,8 +201,8 @@ def test_a_dask_worker_with_other_trustsim_code_is_refused_not_mixed_in(tmp_path
             f"there, feedfacefeedface here)") in err
     assert read_journal(out / JOURNAL) == {} and not (out / "runs.csv").exists()
     command = shlex.split(err.split("finish with: ")[1])  # on workers with this code, the sweep finishes
-    assert command[-4:] == ["--dask", "local", "--out", str(out)]
-    assert cli.main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
+    assert command[-6:] == ["--dask", "local", "--workers", "1", "--out", str(out)]
+    assert cli.main([*command[1:], "--quiet"]) == 0, capsys.readouterr().err
     assert len(read_journal(out / JOURNAL)) == load_sweep(path).n_runs
 
 

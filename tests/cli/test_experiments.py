@@ -751,7 +751,20 @@ def test_a_sweep_on_dask_stopped_gives_the_command_that_finishes_it_there(tmp_pa
     err = capsys.readouterr().err
     assert code == status and err.count("\n") == 1, err
     assert says in err, err
-    assert f"finish with: trustsim sweep {path} --resume --dask tcp://127.0.0.1:1 --out {out}" in err, err
+    assert f"finish with: trustsim sweep {path} --resume --dask tcp://127.0.0.1:1 --batch 1 --out {out}" in err, err
+
+
+def test_an_interrupted_sweeps_resume_command_repeats_its_workers_and_batch(tmp_path, capsys, monkeypatch):
+    """After Ctrl-C on `--dask local --workers 2 --batch 1`, the command that finishes the sweep left out --workers
+    and --batch: it finished on every core of the machine, in batches of another size."""
+    path = sweep_file(tmp_path, GRID)
+    on_a_stand_in_cluster_stopped_after(monkeypatch, 2, KeyboardInterrupt)
+    out = tmp_path / "out"
+    code = cli.main(["sweep", str(path), "--out", str(out), "--quiet", "--dask", "local", "--workers", "2",
+                     "--batch", "1"])
+    err = capsys.readouterr().err
+    assert code == 130 and err.count("\n") == 1, err
+    assert err.endswith(f"finish with: trustsim sweep {path} --resume --dask local --workers 2 --batch 1 --out {out}\n")
 
 
 def test_an_interrupted_shard_with_time_series_is_finished_by_the_command_its_line_gives(tmp_path, capsys, monkeypatch):

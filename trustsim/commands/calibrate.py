@@ -105,7 +105,8 @@ def handle(args) -> int:
 
 
 def _kept_and_resume(args, out) -> str:
-    """What a stopped calibration keeps and the command that finishes it."""
+    """What a stopped calibration keeps and the command that finishes it, where it started (--dask) on as many
+    workers (--workers: without it, every core)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
 
@@ -113,6 +114,7 @@ def _kept_and_resume(args, out) -> str:
             f"the complete generations are kept in {safe_text(out, 400)}/journal.jsonl")
     return (f"{kept}; finish with: trustsim calibrate {safe_text(args.file, 400)} --resume" + _same_calibration(args)
             + (f" --dask {safe_text(args.dask, 200)}" if args.dask else "")  # so that it finishes where it started
+            + (f" --workers {args.workers}" if args.workers is not None else "")
             + (f" --out {safe_text(args.out, 400)}" if args.out else ""))
 
 

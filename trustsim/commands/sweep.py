@@ -32,7 +32,8 @@ def arguments(p) -> None:
 
 def _kept_and_resume(args, out, more: str | None = None) -> str:
     """What an unfinished sweep keeps and the command that finishes it (``experiments.resume_command``; ``more``:
-    options it needs besides, by default the --dask it ran on, so that it finishes where it started)."""
+    options it needs besides, by default the --dask it ran on, so that it finishes where it started), with the
+    --workers and --batch it was given (without them it finishes on every core, in batches of another size)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import safe_text
     from ..experiments import JOURNAL, parse_shard, read_journal
@@ -40,6 +41,8 @@ def _kept_and_resume(args, out, more: str | None = None) -> str:
 
     if more is None:
         more = f" --dask {safe_text(args.dask, 200)}" if args.dask else ""
+    more += "".join(f" {flag} {value}" for flag, value in (("--workers", args.workers), ("--batch", args.batch))
+                    if value is not None)
     n = len(read_journal(out / JOURNAL))
     return (f"{n} finished runs are kept in {safe_text(out / JOURNAL, 400)}; finish with: "
             + resume_command(args.file, parse_shard(args.shard), args.timeseries, args.out, more))
