@@ -206,6 +206,44 @@ def test_resume_after_a_kill_gives_the_same_posterior(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole)
 
 
+def test_a_resumed_calibrations_wall_time_counts_its_earlier_sessions(tmp_path, capsys, monkeypatch):
+    """A calibration interrupted after its first generation, whose first session ran (on a clock set 1000 s ahead
+    once it began) to 1000 s, then resumed: the manifest's wall_seconds, calibration.md and the printed line gave
+    the last session's seconds alone."""
+    import json
+    import time
+    from types import SimpleNamespace
+
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    real_smc, calls = run.abc_smc, []
+
+    def a_clock_ahead_once_started():
+        calls.append(1)
+        return time.perf_counter() + (1000.0 if len(calls) > 1 else 0.0)
+
+    def interrupted_after_the_first_generation(*args, on_generation, **kwargs):
+        def kept_then_stopped(population):
+            on_generation(population)
+            raise KeyboardInterrupt
+        return real_smc(*args, on_generation=kept_then_stopped, **kwargs)
+
+    path, out = small_file(tmp_path, budget=200), tmp_path / "cal"
+    args = ["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]
+    with monkeypatch.context() as m:
+        m.setattr(run, "time", SimpleNamespace(perf_counter=a_clock_ahead_once_started))
+        m.setattr(run, "abc_smc", interrupted_after_the_first_generation)
+        assert main(args) == 130
+    capsys.readouterr()
+    t0 = time.perf_counter()
+    assert main([*args, "--resume"]) == 0
+    session = time.perf_counter() - t0
+    wall = json.loads((out / "manifest.json").read_text())["wall_seconds"]
+    assert 1000 <= wall <= 1000 + session, (wall, session)
+    assert f"in {wall:.0f} s" in capsys.readouterr().out and f"in {wall:.0f} s" in (out / "calibration.md").read_text()
+
+
 def test_the_runs_reported_count_a_last_generation_the_budget_cut_short(tmp_path, capsys, monkeypatch):
     """A budget of 100 runs out in generation 2 before half its particles are accepted: the generation is not kept,
     but its runs were made, and the runs the command, calibration.md and the manifest report count them."""

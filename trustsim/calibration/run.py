@@ -228,30 +228,41 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     else:
         executor, slots = local_executor(workers)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    t0 = time.perf_counter()
+    t0, before = time.perf_counter(), 0.0
     try:
         if out is not None:  # nothing is written before the workers are there
             entries = prepare(out, state, resume, force, protect)
+            before = time_before(entries)
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
-                            predictive)
+                            predictive, lambda: before + time.perf_counter() - t0)
     finally:
         shut_down(executor, close, cancel=True)
-    wall = time.perf_counter() - t0
+    wall = before + time.perf_counter() - t0
     tables["wall_seconds"] = wall
     if out is not None:
         write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
     return tables
 
 
+def time_before(entries: list[dict]) -> float:
+    """The seconds a resumed calibration took in its sessions before this one, to the last entry they kept: each
+    entry records the calibration's time when it was written (a session's time after its last entry, whose runs
+    are made again, is not counted)."""
+    times = [e.get("seconds") for e in entries]
+    return max((float(t) for t in times if isinstance(t, (int, float)) and not isinstance(t, bool)
+                and math.isfinite(t) and t >= 0), default=0.0)
+
+
 def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
-               predictive) -> dict:
+               predictive, clock) -> dict:
     # on use: only this path needs pandas
     import pandas as pd
 
     spec = cal.spec
     measures = [t.measure for t in spec.targets]
     log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    journal = (lambda e: _append(out / JOURNAL, e)) if out is not None else (lambda e: None)
+    journal = ((lambda e: _append(out / JOURNAL, {**e, "seconds": round(clock(), 3)})) if out is not None
+               else (lambda e: None))  # with the calibration's time so far: a resumed one's wall time goes on from it
     tables: dict = {}
     if screen:  # screening alone: which parameters the targets can inform, before any calibration
 
