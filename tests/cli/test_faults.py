@@ -273,6 +273,40 @@ def test_a_disk_that_fills_while_a_sweep_writes_its_tables_is_one_line(tmp_path,
     assert _ours(tmp_path) == []
 
 
+@pytest.mark.parametrize("when", ["while it runs", "while it writes its tables"])
+def test_a_sweep_whose_folder_is_removed_while_it_runs_ends_in_one_line(tmp_path, capsys, monkeypatch, when):
+    """`rm -rf` of a sweep's folder while it ran: the journal, open, took the lines of every run left (computed for
+    nothing), and the tables, written into no folder, ended in "internal error: OSError". Now one line says the
+    folder went, exit 1, at the next finished run or as the tables are written."""
+    from trustsim.experiments import execute, journal
+
+    path, out = tmp_path / "sw.toml", tmp_path / "S"
+    path.write_text(small_sweep(BASELINE, replications=4))  # 8 runs
+    yielded, real_runs, real_tables = [], execute.finished_runs, journal.write_tables
+
+    def removed_after_two(*args, **kwargs):
+        for result in real_runs(*args, **kwargs):
+            yielded.append(result)
+            if len(yielded) == 3 and when == "while it runs":
+                shutil.rmtree(out)
+            yield result
+
+    def removed_then_written(folder, *args):
+        shutil.rmtree(folder)
+        return real_tables(folder, *args)
+
+    monkeypatch.setattr(execute, "finished_runs", removed_after_two)
+    if when != "while it runs":
+        monkeypatch.setattr(journal, "write_tables", removed_then_written)
+    code = main(["sweep", str(path), "--out", str(out), "--workers", "1", "--batch", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1 and "internal error" not in err, err
+    assert err.startswith(f"trustsim: error: {out}: the sweep's folder, or its journal.jsonl, was removed while the "
+                          f"sweep ran"), err
+    assert len(yielded) == (3 if when == "while it runs" else 8)  # no run computed for nothing
+    assert not out.exists() and _ours(tmp_path) == []
+
+
 def test_report_on_a_full_disk_is_one_line_and_keeps_the_figures(tmp_path, capsys, monkeypatch):
     out = tmp_path / "res"
     assert run(capsys, out)[0] == 0

@@ -48,9 +48,19 @@ def _kept_and_resume(args, out, more: str | None = None) -> str:
             + resume_command(args.file, parse_shard(args.shard), args.timeseries, args.out, more))
 
 
+def _removed(out) -> str:
+    """The line of a sweep whose folder, or journal, was removed while it ran: nothing is left to resume."""
+    # here, not at the top: `trustsim --help` imports this module
+    from ..errors import safe_text
+    from ..experiments import JOURNAL
+
+    return (f"trustsim: error: {safe_text(out, 400)}: the sweep's folder, or its {JOURNAL}, was removed while the "
+            f"sweep ran, and the runs it had finished with it; start the sweep again")
+
+
 def handle(args) -> int:
-    """Exit 0 when every run succeeded, 1 when some failed (all results kept), 2 on bad input (nothing
-    written), 130 when interrupted (finished runs kept; finish with --resume)."""
+    """Exit 0 when every run succeeded, 1 when some failed (all results kept) or the folder was removed while the
+    sweep ran, 2 on bad input (nothing written), 130 when interrupted (finished runs kept; finish with --resume)."""
     # here, not at the top: `trustsim --help` imports this module
     from concurrent.futures import CancelledError
     from concurrent.futures.process import BrokenProcessPool
@@ -59,6 +69,7 @@ def handle(args) -> int:
     from ..errors import ParamError, safe_text
     from ..experiments import STATE, load_sweep, parse_shard, run_sweep
     from ..experiments.cluster import other_code
+    from ..experiments.journal import FolderRemoved
     from ..experiments.progress import tell_failures
     from ..locks import write_failure
 
@@ -79,8 +90,14 @@ def handle(args) -> int:
         else:
             print(f"trustsim: interrupted; {_kept_and_resume(args, out)}", file=sys.stderr)
         return 130
+    except FolderRemoved:
+        print(_removed(out), file=sys.stderr)
+        return 1
     except OSError as exc:
         failure = write_failure(exc)
+        if not failure and not os.path.isdir(out):  # a write into the folder, removed while the sweep ran
+            print(_removed(out), file=sys.stderr)
+            return 1
         if not failure:
             raise
         print(f"trustsim: error: {failure}; {_kept_and_resume(args, out)}", file=sys.stderr)

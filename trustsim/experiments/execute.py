@@ -24,7 +24,16 @@ from ..results import replace_file, target_lock
 from .analysis import runs_frame
 from .cluster import dask_executor, result_of, wait_told
 from .design import Sweep, shard_ids, tasks
-from .journal import JOURNAL, Journal, finish, keep_own_runs, prepare_folder, state_of, without_failures
+from .journal import (
+    JOURNAL,
+    FolderRemoved,
+    Journal,
+    finish,
+    keep_own_runs,
+    prepare_folder,
+    state_of,
+    without_failures,
+)
 from .pool import die_with_parent, local_executor
 from .progress import Progress
 from .worker import FAIL_ENV, metric_row, run_batch, run_one
@@ -228,6 +237,8 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
         journal.close()
         progress.close()
     wall = time.perf_counter() - t0
+    if not (out / JOURNAL).is_file():  # removed since its last line: the tables would hold no run
+        raise FolderRemoved(str(out / JOURNAL))
     df = finish(out, sweep, state, started=started, wall=wall, figures=figures,
                 extra={"computed_this_time": computed, "resumed_from": len(ids) - n_todo})
     failed = df.loc[df["status"] != "ok", "run_id"].tolist()

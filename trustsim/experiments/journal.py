@@ -111,17 +111,25 @@ def append_whole(fd: int, line: bytes) -> None:
         raise
 
 
+class FolderRemoved(Exception):
+    """A sweep's folder, or its journal, removed while the sweep ran: the runs it finished are lost with it."""
+
+
 class Journal:
     """Appends one line per finished run: written at once and whole (a killed process loses nothing, a full disk
     leaves no half line), fsynced each second."""
 
     def __init__(self, path: Path):
         self.fd = open_to_append(path)
+        self.path = path
         self.synced = time.monotonic()
 
     def write(self, entry: dict) -> None:
         """Append ``entry`` as one JSON line (:func:`append_whole`); fsynced when the last sync is over a second
-        old."""
+        old. Raises FolderRemoved once the file has no name left (its folder removed): a file open still takes
+        lines, which no one would read, while every run left is computed for nothing."""
+        if os.fstat(self.fd).st_nlink == 0:
+            raise FolderRemoved(str(self.path))
         append_whole(self.fd, (json.dumps(entry, allow_nan=False) + "\n").encode())
         if time.monotonic() - self.synced > 1.0:
             os.fsync(self.fd)
