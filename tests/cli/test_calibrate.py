@@ -244,6 +244,39 @@ def test_a_resumed_calibrations_wall_time_counts_its_earlier_sessions(tmp_path, 
     assert f"in {wall:.0f} s" in capsys.readouterr().out and f"in {wall:.0f} s" in (out / "calibration.md").read_text()
 
 
+@pytest.mark.parametrize("when", ["while it runs", "while it writes its tables"])
+def test_a_calibration_whose_folder_is_removed_while_it_runs_ends_in_one_line(tmp_path, capsys, monkeypatch, when):
+    """`rm -rf` of a calibration's folder while it ran ended in "internal error: FileNotFoundError" at its next
+    journal line, or an OSError from pandas as it wrote its tables: now one line says the folder went, exit 1."""
+    import shutil
+
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    real_smc, real_outputs = run.abc_smc, run.write_outputs
+
+    def removed_before_the_first_generation(*args, on_generation, **kwargs):
+        def removed_then_kept(population):
+            shutil.rmtree(out, ignore_errors=True)
+            on_generation(population)
+        return real_smc(*args, on_generation=removed_then_kept, **kwargs)
+
+    def removed_then_written(folder, *args, **kwargs):
+        shutil.rmtree(folder)
+        return real_outputs(folder, *args, **kwargs)
+
+    if when == "while it runs":
+        monkeypatch.setattr(run, "abc_smc", removed_before_the_first_generation)
+    else:
+        monkeypatch.setattr(run, "write_outputs", removed_then_written)
+    code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1 and "internal error" not in err, err
+    assert err.startswith(f"trustsim: error: {out}: the calibration's folder was removed while it ran"), err
+    assert not out.exists()
+
+
 def test_the_runs_reported_count_a_last_generation_the_budget_cut_short(tmp_path, capsys, monkeypatch):
     """A budget of 100 runs out in generation 2 before half its particles are accepted: the generation is not kept,
     but its runs were made, and the runs the command, calibration.md and the manifest report count them."""

@@ -26,7 +26,7 @@ from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
-from ..experiments.journal import _start_afresh, append_whole, open_to_append
+from ..experiments.journal import FolderRemoved, _start_afresh, append_whole, open_to_append
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
@@ -228,20 +228,33 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     else:
         executor, slots = local_executor(workers)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    t0, before = time.perf_counter(), 0.0
+    t0, before, made = time.perf_counter(), 0.0, False
     try:
         if out is not None:  # nothing is written before the workers are there
             entries = prepare(out, state, resume, force, protect)
-            before = time_before(entries)
+            before, made = time_before(entries), True
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                             predictive, lambda: before + time.perf_counter() - t0)
+    except OSError:
+        removed(out, made)
+        raise
     finally:
         shut_down(executor, close, cancel=True)
     wall = before + time.perf_counter() - t0
     tables["wall_seconds"] = wall
     if out is not None:
-        write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
+        try:
+            write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
+        except OSError:
+            removed(out, True)
+            raise
     return tables
+
+
+def removed(out, made: bool) -> None:
+    """FolderRemoved when the folder the calibration made is gone: whatever it failed to write there, that is why."""
+    if made and not out.is_dir():
+        raise FolderRemoved(str(out)) from None
 
 
 def time_before(entries: list[dict]) -> float:

@@ -37,8 +37,9 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    """Exit 0 when done, 2 on bad input (nothing written), 130 when interrupted (complete generations are kept
-    in the journal; finish with --resume)."""
+    """Exit 0 when done, 1 when a worker died, the Dask scheduler was lost or the folder was removed while it ran,
+    2 on bad input (nothing written), 130 when interrupted (complete generations are kept in the journal; finish
+    with --resume)."""
     # here, not at the top: `trustsim --help` imports this module
     from concurrent.futures import CancelledError
     from concurrent.futures.process import BrokenProcessPool
@@ -47,6 +48,7 @@ def handle(args) -> int:
     from ..calibration.config import load_calibration
     from ..calibration.run import calibrate
     from ..errors import ParamError, safe_text
+    from ..experiments.journal import FolderRemoved
 
     if args.measures:
         return _list_measures()
@@ -74,6 +76,10 @@ def handle(args) -> int:
         return 130
     except BrokenProcessPool:  # a worker killed, most often by the system when memory ran out
         print(f"trustsim: a worker process died (out of memory?); {_kept_and_resume(args, out)}", file=sys.stderr)
+        return 1
+    except FolderRemoved:
+        print(f"trustsim: error: {safe_text(out, 400)}: the calibration's folder was removed while it ran, and the "
+              f"generations it had kept with it; start the calibration again", file=sys.stderr)
         return 1
     except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
         if not args.dask:
