@@ -82,7 +82,8 @@ def scenario_of(info: dict, source: str) -> Scenario:
     """The scenario a manifest records: its resolved parameters (validated again, and every one of them there),
     name and provenance."""
     params = validate(info["params"], source)
-    _every_parameter(info["params"], source)
+    if info.get("trustsim_code") == code_digest():  # other code may have made it before a parameter existed
+        _every_parameter(info["params"], source)
     sc = info.get("scenario") if isinstance(info.get("scenario"), dict) else {}
     name = sc.get("name") if isinstance(sc.get("name"), str) and sc.get("name") else "rerun"
     chain = sc.get("extends_chain") if isinstance(sc.get("extends_chain"), list) else []
@@ -93,18 +94,20 @@ def scenario_of(info: dict, source: str) -> Scenario:
 
 
 def _every_parameter(recorded: dict, source: str) -> None:
-    """Refuse a manifest's parameters that lack a group or a key: a manifest records every parameter
-    (``results.manifest`` writes them all), so one missing was deleted, and the value the result was made with
-    is not known; today's default in its place would make another result and call the original's differ."""
+    """Refuse a manifest's parameters that lack a group or a key, where this code made it: a manifest records
+    every parameter (``results.manifest`` writes them all), so one missing was deleted, and the value the result
+    was made with is not known; today's default in its place would make another result and call the original's
+    differ. (Other code's manifest may predate a parameter: it takes today's default, and ``rerun`` notes the
+    other code.)"""
     for group, table in GROUPS.items():
         if group not in recorded:
-            raise ParamError(source, f"params.{group}", f"missing: the manifest does not hold the [{group}] parameters "
-                                                        f"the result was made with (a manifest records every one)")
+            raise ParamError(source, f"params.{group}", f"missing: the manifest does not hold the [{group}] "
+                             "parameters the result was made with (this code's manifests record every one)")
         absent = [name for name in table.model_fields if name not in recorded[group]]
         if absent:
             raise ParamError(source, f"params.{group}.{absent[0]}",
-                             "missing: the manifest does not hold the value the result was made with (a manifest "
-                             f"records every parameter; {counted(len(absent), 'key')} of [{group}] missing)")
+                             "missing: the manifest does not hold the value the result was made with (this code's "
+                             f"manifests record every parameter; {counted(len(absent), 'key')} of [{group}] missing)")
 
 
 @functools.cache

@@ -195,6 +195,14 @@ def test_rerun_refuses_a_manifest_missing_a_parameter_group_or_key(tmp_path, cap
         refused(*run_cli(capsys, "rerun", tmp_path / case, "--out", tmp_path / "again")[::2], needle)
         refused(*run_cli(capsys, "compare", tmp_path / "orig", tmp_path / case, "--out", tmp_path / "c")[::2], needle)
         assert listing(tmp_path) == before
+    # other code's manifest may predate a parameter: rerun goes on with today's default, noting the other code
+    older = json.loads(json.dumps(info))
+    older["trustsim_code"] = "0" * 16
+    older["params"]["trust"].pop("gain")
+    shutil.copytree(tmp_path / "orig", tmp_path / "older")
+    (tmp_path / "older" / "manifest.json").write_text(json.dumps(older))
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "older", "--out", tmp_path / "again")
+    assert code == 0 and "other code than made the result" in err and "identical" in out, out + err
 
 
 def test_rerun_with_no_original_beside_the_manifest_has_verified_nothing(tmp_path, capsys, replications):
