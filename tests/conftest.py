@@ -77,3 +77,55 @@ def no_browser(reason: str):
     if os.environ.get(REQUIRE_BROWSER):
         pytest.fail(f"{reason} ({REQUIRE_BROWSER} is set: the browser tests must run)")
     pytest.skip(reason)
+
+
+def data_under_legends(fig) -> list[tuple[str, str]]:
+    """Where a legend of ``fig`` (an axes' or the figure's) covers what its axes draw: (the axes' title, the covered
+    artist's label) for each line, interval, bar or dot with a point inside a legend's box, as drawn. Lines and
+    intervals are followed between their vertices, so one that crosses a legend counts though no vertex lies in it;
+    a line of markers alone is not, but each marker counts over its size (an interval's caps, for one)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
+    boxes = [legend.get_window_extent(renderer) for legend in legends]
+
+    def followed(xy):  # display points along a polyline, 20 per segment
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        if len(xy) < 2:
+            return xy
+        t = np.linspace(0, 1, 20)[:, None, None]
+        return (xy[:-1] + t * (xy[1:] - xy[:-1])).reshape(-1, 2)
+
+    covered = []
+    for ax in fig.axes:
+        for artist in ax.get_children():
+            if isinstance(artist, Line2D):  # a line of markers alone (caps, dots) is not followed between them
+                xy = artist.get_transform().transform(artist.get_xydata())
+                h = artist.get_markersize() * fig.dpi / 72 / 2 if artist.get_marker() not in ("None", "", " ") else 0
+                marks = [xy + (dx, dy) for dx in (-h, 0, h) for dy in (-h, 0, h)] if h else []  # a marker's extent
+                xy = [followed(xy) if artist.get_linestyle() not in ("None", "none", "", " ") else xy, *marks]
+            elif isinstance(artist, LineCollection):
+                xy = [followed(artist.get_transform().transform(s)) for s in artist.get_segments()]
+            elif isinstance(artist, PathCollection):
+                xy = [artist.get_offset_transform().transform(artist.get_offsets())]
+            elif isinstance(artist, Rectangle) and artist is not ax.patch:
+                b = artist.get_window_extent(renderer)
+                xy = [np.array([[b.x0, b.y0], [b.x1, b.y1], [b.x0, b.y1], [b.x1, b.y0], [(b.x0 + b.x1) / 2,
+                                                                                       (b.y0 + b.y1) / 2]])]
+            else:
+                continue
+            if not artist.get_visible():
+                continue
+            points = np.vstack([p for p in xy if len(p)] or [np.empty((0, 2))])
+            points = points[np.isfinite(points).all(axis=1)]
+            if any(((points[:, 0] >= b.x0) & (points[:, 0] <= b.x1) & (points[:, 1] >= b.y0)
+                    & (points[:, 1] <= b.y1)).any() for b in boxes):
+                covered.append((ax.get_title(), artist.get_label()))
+    return covered

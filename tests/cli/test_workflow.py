@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BASELINE, ROOT, run_cli
+from conftest import BASELINE, ROOT, data_under_legends, run_cli
 
 import trustsim
 from trustsim.cli import main
@@ -69,6 +69,27 @@ def test_replications_folder_holds_each_run_the_table_the_summary_and_bands(repl
         assert (out / "figures" / f"{name}.png").stat().st_size > 5000
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "replications" and manifest["seeds"] == summary["seeds"]
+
+
+def test_no_legend_of_the_replications_figures_covers_a_line_a_band_edge_or_an_interval(tmp_path, monkeypatch):
+    """The baseline over 3 seeds and 60 steps: the trust figure's four lines filled its axes, so its legend lay on
+    the aggressive buyers' line, and each advantage panel's legend lay on the interval's top. The figures' legends
+    sit beside the axes and below the panels."""
+    from matplotlib.figure import Figure
+
+    covered, savefig = {}, Figure.savefig
+
+    def checked(fig, path, **kwargs):
+        savefig(fig, path, **kwargs)
+        fig.set_dpi(kwargs.get("dpi", fig.dpi))  # as saved: where "best" puts a legend depends on the resolution
+        covered[Path(path).name] = data_under_legends(fig)
+
+    monkeypatch.setattr(Figure, "savefig", checked)
+    out = tmp_path / "reps"
+    assert main([str(a) for a in ["run", BASELINE, "--steps", 60, "--seeds", 3, "--workers", 1, "--out", out,
+                                  "--quiet"]]) == 0
+    assert {"trust.png", "advantages.png", "market_share.png"} <= set(covered)
+    assert {name: c for name, c in covered.items() if c} == {}
 
 
 def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):

@@ -34,7 +34,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
     ok = runs[runs["status"] == "ok"]
     n = len(ok)
     for file, cols in OVER_TIME.items():
-        fig = Figure(figsize=(6.4, 3.9))
+        fig = Figure(figsize=(7.6, 3.9))  # the legend to the right of the axes, off the lines and their bands
         ax = fig.subplots()
         for col, style in zip(cols, ("-", "--"), strict=False):
             for group in POSTURES:
@@ -50,11 +50,12 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
         ax.set_title(f"{name}: mean over {n} replicates, 95% band", fontsize=10)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         made.append(_save(fig, folder / f"{file}.png"))
 
     fig = Figure(figsize=(4.0 * len(ADVANTAGES), 3.9))
     axes = fig.subplots(1, len(ADVANTAGES), squeeze=False)
+    legend = None
     for ax, adv in zip(axes[0], ADVANTAGES, strict=True):
         values = finite(ok[adv])
         if len(values):
@@ -62,7 +63,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
             ax.scatter(np.linspace(-0.12, 0.12, len(values)), values, s=10, color="0.6", label="replicates")
             ax.errorbar([0], [m], yerr=[[m - lo], [hi - m]], marker="o", capsize=5, color="tab:blue",
                         label="mean, 95% interval")
-            ax.legend(fontsize=7, frameon=False)
+            legend = legend or ax.get_legend_handles_labels()
         ax.axhline(0, color="0.5", lw=0.8, ls=":")
         ax.set_xticks([])
         ax.set_xlim(-0.5, 0.5)
@@ -70,11 +71,13 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
         ax.set_ylabel(column_label(adv, 36), fontsize=8)
         ax.set_title(ADVANTAGE_TITLES[adv], fontsize=9)
     fig.suptitle(f"{name}: partner advantages in the long run", fontsize=10)
-    made.append(_save(fig, folder / "advantages.png"))
+    if legend:  # one legend for the three panels, below them: within a panel it lay on the interval or the dots
+        fig.legend(*legend, loc="lower center", ncols=2, fontsize=8, frameon=False)
+    made.append(_save(fig, folder / "advantages.png", bottom=0.08 if legend else 0.0))
     return made
 
 
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
+def _save(fig, path: Path, bottom: float = 0.0) -> Path:
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.savefig(path, dpi=110)
     return path
