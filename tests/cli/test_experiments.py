@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import BASELINE, SCENARIOS
+from conftest import BASELINE, SCENARIOS, data_under_legends
 
 from trustsim import cli
 from trustsim.errors import ParamError
@@ -695,6 +695,25 @@ def test_the_factors_labels_of_a_sensitivity_figure_do_not_run_into_one_another(
                      if boxes[i].y0 < boxes[i + 1].y1 + 1]  # a label above the next, 1 pixel apart at least
     print(len(fig.axes), "panels; the longest label has", lines, "lines; touching:", touching)
     assert lines >= 4 and touching == []
+
+
+@pytest.mark.parametrize("design", ["sobol", "morris"])
+def test_a_sensitivity_figure_of_few_factors_keeps_its_legend_off_the_bars(design):
+    """Nine factors, fewer than the figure's top: they were drawn in the file's order, so a large index of the last
+    factor ran under the legend in the bottom right corner (the small Sobol sweep of sensitivity.toml, 8 samples).
+    Every panel puts the most influential factor on top, as of many factors, and the corner is the least's."""
+    from trustsim.experiments.figures import sensitivity_figure
+
+    factors = [f"trust.{k}" for k in ("gain", "loss", "erosion", "playoff_penalty", "share_threshold")]
+    index = [0.05, 0.2, 0.4, 0.6, 0.9]  # the last factor the most influential
+    sens = pd.DataFrame({"metric": "advantage.market_share", "factor": factors, "S1": [0.8 * i for i in index],
+                         "S1_conf": 0.1, "ST": index, "ST_conf": 0.1, "mu_star": index, "mu_star_conf": 0.1,
+                         "sigma": index})
+    fig = sensitivity_figure(sens, design, len(factors))
+    fig.tight_layout()
+    fig.set_dpi(110)  # as a sweep saves it
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][0].startswith("trust needed to share")
+    assert data_under_legends(fig) == []
 
 
 def on_a_stand_in_cluster_stopped_after(monkeypatch, n: int, error) -> None:

@@ -144,8 +144,9 @@ _ROW_INCHES, _LINE_INCHES = 0.5, 0.14  # a factor's row at least, and one line o
 
 def sensitivity_figure(sens, design: str, n_factors: int):
     """The sensitivity indices (``sens``: sensitivity.csv's rows) of each metric, one panel per metric: Sobol's S1
-    and ST, or Morris's μ* and σ, of the ``SENSITIVITY_TOP`` most influential of ``n_factors`` factors. A factor's
-    row is as tall as its label's lines need, so that long meanings do not run into their neighbours'."""
+    and ST, or Morris's μ* and σ, of the ``SENSITIVITY_TOP`` most influential of ``n_factors`` factors, largest
+    first. A factor's row is as tall as its label's lines need, so that long meanings do not run into their
+    neighbours'."""
     # only drawing needs matplotlib
     from matplotlib.figure import Figure
 
@@ -154,8 +155,9 @@ def sensitivity_figure(sens, design: str, n_factors: int):
     panels = []
     for m in dict.fromkeys(sens["metric"]):
         s = sens[sens["metric"] == m]
-        if len(s) > shown:  # many factors: the most influential, by total index (Morris: μ*), largest first
-            s = s.sort_values("ST" if sobol else "mu_star", ascending=False).head(shown)
+        # the most influential, by total index (Morris: μ*), largest first: the legend's corner, bottom right, is
+        # the least influential's; in the file's order a large index there ran under the legend
+        s = s.sort_values("ST" if sobol else "mu_star", ascending=False, kind="stable").head(shown)
         labels = [param_label(k, 36) for k in s["factor"]]
         rows = np.maximum(1.0, np.array([label.count("\n") + 1 for label in labels]) * _LINE_INCHES / _ROW_INCHES)
         panels.append((m, s, labels, rows))
