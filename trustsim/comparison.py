@@ -246,30 +246,53 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
     return Comparison(sa, sb, ra, rb, paired, {"a": str(a), "b": str(b)}, now, 0.0)
 
 
+ADVANTAGE_UNITS = {"advantage.market_share": "share per buyer, units of 1/n",
+                   "advantage.profit_cum": "profit per buyer", "advantage.tco_per_unit": "money/unit"}
+
+
 def draw(table, names, paired: bool, path: Path) -> None:
-    """B − A for the key figures, each relative to A's mean (%), with its 95% interval."""
+    """B − A for the key figures, each relative to A's mean (%), with its 95% interval; the partner advantages,
+    differences that can be near 0, in their own units above them (in % of A's they ran to 1000s and squeezed
+    every other figure's interval into its dot)."""
     # only drawing needs matplotlib
     from matplotlib.figure import Figure
 
     t = table.set_index("figure").reindex(list(COMPARED_FIGURES))
-    t = t[np.isfinite(t["a"].astype(float)) & np.isfinite(t["b"].astype(float)) & (t["a"].abs() > 1e-12)]
+    t = t[np.isfinite(t["a"].astype(float)) & np.isfinite(t["b"].astype(float))]
+    adv = t[t.index.isin(ADVANTAGES) & np.isfinite(t["difference"].astype(float))]
+    t = t[~t.index.isin(ADVANTAGES) & (t["a"].abs() > 1e-12)]
+    height = 1.2 + 0.28 * max(len(t), 1)
+    fig = Figure(figsize=(8, height + (1.9 if len(adv) else 0)))
+    grid = fig.add_gridspec(2 if len(adv) else 1, max(len(adv), 1), height_ratios=[1.9, height] if len(adv) else None)
+    for i, (figure, row) in enumerate(adv.iterrows()):
+        ax = fig.add_subplot(grid[0, i])
+        _interval(ax, [row["difference"]], [0], [row["low"]], [row["high"]])
+        ax.set_yticks([])
+        ax.set_title(figure_text(figure).split(": ", 1)[1], fontsize=8)  # "partner advantage" is in the title
+        ax.set_xlabel(f"B − A ({ADVANTAGE_UNITS.get(figure, '')})", fontsize=7)
+        ax.tick_params(labelsize=7)
+    ax = fig.add_subplot(grid[-1, :])
     scale = 100 / t["a"].abs()
-    fig = Figure(figsize=(8, 1.2 + 0.28 * max(len(t), 1)))
-    ax = fig.subplots()
     y = np.arange(len(t))
-    d, lo, hi = t["difference"] * scale, t["low"] * scale, t["high"] * scale
-    has = np.isfinite(lo.astype(float)) & np.isfinite(hi.astype(float))
-    err = np.vstack([np.where(has, d - lo, 0), np.where(has, hi - d, 0)])
-    ax.errorbar(d, y, xerr=err, fmt="o", color="tab:blue", capsize=3, ms=4)
-    ax.axvline(0, color="0.4", lw=0.8)
+    _interval(ax, t["difference"] * scale, y, t["low"] * scale, t["high"] * scale)
     ax.set_yticks(y, [figure_text(f) for f in t.index], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"{names[1]} − {names[0]}, in % of {names[0]}'s mean\n(95% interval"
                   f"{', paired on common seeds' if paired else ', Welch'})", fontsize=9)
-    ax.set_title(f"{names[1]} against {names[0]}: long-run figures", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
+    fig.suptitle(f"{names[1]} against {names[0]}: long-run figures"
+                 + ("\n(top: the partner advantages, B − A in their own units)" if len(adv) else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def _interval(ax, d, y, lo, hi) -> None:
+    """Differences ``d`` at heights ``y`` with their intervals (none where an end is not known), and the zero line."""
+    d, lo, hi = (np.asarray(v, float) for v in (d, lo, hi))
+    has = np.isfinite(lo) & np.isfinite(hi)
+    err = np.vstack([np.where(has, d - lo, 0), np.where(has, hi - d, 0)])
+    ax.errorbar(d, y, xerr=err, fmt="o", color="tab:blue", capsize=3, ms=4)
+    ax.axvline(0, color="0.4", lw=0.8)
 
 
 def redraw(folder: str | Path) -> list[Path]:

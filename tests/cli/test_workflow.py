@@ -728,3 +728,28 @@ def test_pattern_table_fits_100_columns_and_every_figure_has_labelled_axes(tmp_p
     assert code == 0, err
     assert len(out.splitlines()) == len(results) == len(labels)
     assert all(x.strip() and y.strip() for x, y in labels), labels
+
+
+def test_a_comparisons_figure_draws_the_partner_advantages_in_their_own_units(tmp_path, monkeypatch):
+    """A partner advantage is a difference between postures, near 0 in a market where they do alike: in % of A's
+    mean, high_uncertainty against baseline drew it at +1000 % and every other figure's interval shrank into its
+    dot. The advantages have panels of their own, B − A in their units; the other figures stay in % of A's."""
+    from matplotlib.figure import Figure
+
+    from trustsim.comparison import COMPARED_FIGURES, draw
+
+    rows = [{"figure": f, "a": 1.0, "b": 1.05, "difference": 0.05, "low": 0.01, "high": 0.09}
+            for f in COMPARED_FIGURES]  # every figure 5 % [1 %, 9 %] above A's
+    for row in rows:
+        if row["figure"].startswith("advantage."):  # A's advantage 0.003, B's 0.033: +1000 %
+            row.update(a=0.003, b=0.033, difference=0.03, low=0.01, high=0.05)
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    draw(pd.DataFrame(rows), ("baseline", "high_uncertainty"), True, tmp_path / "compare.png")
+    percent = [ax for ax in drawn[0].axes if "in % of baseline's mean" in ax.get_xlabel()]
+    assert len(percent) == 1 and percent[0].get_xlim()[1] < 20  # the intervals at 1-9 % fill the axis
+    assert not any("advantage" in t.get_text() for t in percent[0].get_yticklabels())
+    own = {ax.get_title(): ax.get_xlabel() for ax in drawn[0].axes if ax not in percent}
+    assert own == {"market share": "B − A (share per buyer, units of 1/n)",
+                   "cumulative profit": "B − A (profit per buyer)", "cost of ownership": "B − A (money/unit)"}
+    assert all(ax.get_xlim()[0] < 0.03 < ax.get_xlim()[1] for ax in drawn[0].axes if ax not in percent)
