@@ -753,3 +753,25 @@ def test_a_comparisons_figure_draws_the_partner_advantages_in_their_own_units(tm
     assert own == {"market share": "B − A (share per buyer, units of 1/n)",
                    "cumulative profit": "B − A (profit per buyer)", "cost of ownership": "B − A (money/unit)"}
     assert all(ax.get_xlim()[0] < 0.03 < ax.get_xlim()[1] for ax in drawn[0].axes if ax not in percent)
+
+
+def test_replications_without_partner_buyers_say_their_advantages_were_not_measured(tmp_path, monkeypatch):
+    """With buyers.partner_share = 0 no run measures a partner advantage: the advantage figure's three panels were
+    empty 0-1 axes, which read as a measured blank. Each says it was not measured and has no value scale."""
+    from matplotlib.figure import Figure
+
+    drawn, savefig = {}, Figure.savefig
+
+    def kept(fig, path, **kwargs):
+        drawn[Path(path).name] = fig
+        savefig(fig, path, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", kept)
+    out = tmp_path / "reps"
+    assert main([str(a) for a in ["run", BASELINE, *SMALL, "--set", "buyers.partner_share=0", "--seeds", 2,
+                                  "--workers", 1, "--out", out, "--quiet"]]) == 0
+    panels = drawn["advantages.png"].axes
+    assert len(panels) == 3
+    for ax in panels:
+        assert [t.get_text().split(":")[0] for t in ax.texts] == ["not measured"], ax.get_title()
+        assert list(ax.get_yticks()) == []

@@ -64,7 +64,11 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
             ax.errorbar([0], [m], yerr=[[m - lo], [hi - m]], marker="o", capsize=5, color="tab:blue",
                         label="mean, 95% interval")
             legend = legend or ax.get_legend_handles_labels()
-        ax.axhline(0, color="0.5", lw=0.8, ls=":")
+            ax.axhline(0, color="0.5", lw=0.8, ls=":")
+        else:  # no run had buyers of both postures: an empty panel on a 0-1 axis read as a measured blank
+            ax.text(0.5, 0.5, "not measured:\nno run had buyers\nof both postures", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=8, color="0.35")
+            ax.set_yticks([])
         ax.set_xticks([])
         ax.set_xlim(-0.5, 0.5)
         ax.set_xlabel(f"{n} replicates")
