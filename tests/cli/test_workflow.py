@@ -730,6 +730,37 @@ def test_pattern_table_fits_100_columns_and_every_figure_has_labelled_axes(tmp_p
     assert all(x.strip() and y.strip() for x, y in labels), labels
 
 
+def test_a_pattern_figure_draws_each_postures_quantity_in_its_colour_and_the_others_neutral(tmp_path, monkeypatch):
+    """Every figure draws partners blue and aggressive buyers vermilion; the pattern figures drew every compared
+    quantity blue, so P1's, P5's and P10's aggressive buyers took the partners' colour, and a difference between
+    the postures read as the partners' too. The targets are black, apart from the vermilion."""
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from trustsim.patterns import Result
+    from trustsim.patterns.figures import plot
+    from trustsim.style import POSTURE_COLOURS
+
+    x = np.random.default_rng(0).normal(size=4)
+    drawn = []
+    original = Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        [ax] = fig.axes
+        drawn.append(([to_hex(c.lines[0].get_color()) for c in ax.containers],  # the means, category by category
+                      [to_hex(c.get_color()[0]) for c in ax.collections if c.get_label() == "target"]))
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    plot(Result("P10", "S18", "", "", True, {"partner lots": x, "aggressive lots": x, "partner − aggressive": x},
+                {"partner lots": 0.5}), tmp_path / "p10.png")
+    [(means, targets)] = drawn
+    partner, aggressive = (POSTURE_COLOURS[p].lower() for p in ("partner", "aggressive"))
+    assert means[:2] == [partner, aggressive], means
+    assert means[2] not in (partner, aggressive), means
+    assert targets and all(t not in (partner, aggressive, "#d62728") for t in targets), targets
+
+
 def test_a_comparisons_figure_draws_the_partner_advantages_in_their_own_units(tmp_path, monkeypatch):
     """A partner advantage is a difference between postures, near 0 in a market where they do alike: in % of A's
     mean, high_uncertainty against baseline drew it at +1000 % and every other figure's interval shrank into its

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import ParamError
 from ..results import redraw_figures
 from ..stats import finite, mean_ci
+from ..style import POSTURE_COLOURS
 from .checks import Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 
@@ -40,6 +41,13 @@ def _errorbar(ax, xs, series, **kw):
     means = [mean_ci(finite(x)) for x in series]
     ax.errorbar(xs, [m[0] for m in means], yerr=[[m[0] - m[1] for m in means], [m[2] - m[0] for m in means]],
                 marker="o", capsize=4, zorder=2, **kw)
+
+
+def _category_colour(name: str) -> str:
+    """A compared quantity of one posture ("partner", "aggressive lots") in that posture's colour, as in every
+    other figure; any other quantity (a difference, a ratio, a group of buyers by trust) in a neutral dark grey."""
+    first = name.split()[0] if name.split() else ""
+    return POSTURE_COLOURS[first] if first in ("partner", "aggressive") and "−" not in name else "0.25"
 
 
 def _over(ax, xs, series, xlabel):
@@ -91,10 +99,10 @@ def plot(result: Result, path) -> None:
         series = {k: np.asarray(x, float) for k, x in series.items() if np.ndim(x) == 1 and len(x) > 1}
         for i, (name, x) in enumerate(series.items()):
             ax.scatter(np.full(len(x), i) + np.linspace(-0.12, 0.12, len(x)), x, s=10, color="0.6", zorder=1)
-            _errorbar(ax, [i], [x], color="tab:blue")
+            _errorbar(ax, [i], [x], color=_category_colour(name))
             target = result.targets.get(name)
             if target is not None:
-                ax.hlines(target, i - 0.3, i + 0.3, color="tab:red", lw=2, zorder=3,
+                ax.hlines(target, i - 0.3, i + 0.3, color="black", lw=2, zorder=3,
                           label=None if "target" in ax.get_legend_handles_labels()[1] else "target")
         ax.set_xticks(range(len(series)), ["\n".join(textwrap.wrap(n, 14)) for n in series], fontsize=7)
         if result.pattern == "D":
