@@ -128,6 +128,27 @@ def test_a_large_markets_buyer_figure_places_its_legend_without_searching_its_po
     assert (tmp_path / "time_vs_trust.png").stat().st_size > 0
 
 
+def test_the_buyer_figure_names_dyer_and_chus_figures_where_no_point_lies_over_them(tmp_path, monkeypatch):
+    """The two published figures were labelled on their lines, inside the axes, where the example run's aggressive
+    buyers' points (near 0.47) lay over "Dyer & Chu: least trusted 0.47"; the legend names them, placed off the
+    points."""
+    import pandas as pd
+    from conftest import data_under_legends
+    from matplotlib.figure import Figure
+
+    from trustsim.report import nonproductive_vs_trust
+
+    buyers = pd.read_csv(ROOT / "results" / "example" / "buyers.csv")
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    nonproductive_vs_trust(buyers, tmp_path / "f.png")
+    [ax] = drawn[0].axes
+    assert not ax.texts, [t.get_text() for t in ax.texts]  # no label among the points
+    named = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("0.47" in n and "Dyer & Chu" in n for n in named) and any("0.24" in n for n in named), named
+    assert not [c for c in data_under_legends(drawn[0]) if c[1] in ("partner", "aggressive")]
+
+
 # --- bad input: exit 2, one line naming the file and the key, nothing written ---------------------
 
 BAD_FILES = {
