@@ -36,6 +36,15 @@ ADVANTAGE_SHORT = {"advantage.market_share": "partner advantage in market share"
                    "advantage.profit_cum": "partner advantage in cumulative profit",
                    "advantage.tco_per_unit": "partner advantage in cost of ownership"}
 POSTURE_TEXT = {"partner": "partner buyers", "aggressive": "aggressive buyers", "all": "all buyers"}
+TRUST_AXIS = "trust (0–1)"  # the trust figures' axis, a run's and a replications folder's alike
+
+
+def trust_line_label(column: str, posture: str) -> str:
+    """A trust line in words that say who trusts whom: ``trust_buyer`` of partner buyers → "partner buyers' trust
+    in their suppliers", ``trust_supplier`` → "suppliers' trust in partner buyers" (not "partner (trust buyer)",
+    which read as trust in the buyer, nor "partner buyer → supplier")."""
+    buyers = POSTURE_TEXT.get(posture, posture)
+    return f"{buyers}' trust in their suppliers" if column == "trust_buyer" else f"suppliers' trust in {buyers}"
 
 
 def column_label(name: str, width: int = WIDTH) -> str:

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .columns import BY_NAME
 from .errors import ParamError
+from .labels import TRUST_AXIS, column_label, trust_line_label
 from .metrics import COST_PARTS, POSTURE_GROUPS, POSTURES
 from .style import COST_COLOURS
 from .style import POSTURE_COLOURS as COLOURS
@@ -40,7 +42,7 @@ def tco_breakdown(ts: pd.DataFrame, path: Path) -> None:
             ax.text(x, total, f"{total:.3f}", ha="center", va="bottom", fontsize=9)
         ax.set_ylim(0, max(bottom.max(), 1e-9) * 1.15)
         ax.set_title(title, fontsize=10)
-    axes[0].set_ylabel("money per unit of component")
+    axes[0].set_ylabel(f"cost of ownership per unit ({BY_NAME['tco_per_unit'].unit})")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, ncol=4, loc="lower center", frameon=False)
     fig.suptitle("Component cost of ownership by posture (long-run means)")
@@ -49,14 +51,16 @@ def tco_breakdown(ts: pd.DataFrame, path: Path) -> None:
 
 
 def over_time(ts: pd.DataFrame, columns: dict[str, str], ylabel: str, title: str, path: Path) -> None:
-    """Lines over steps, one per posture (and per column, dashed for the second)."""
+    """Lines over steps, one per posture (and per column, dashed for the second); a trust column's lines are
+    labelled by who trusts whom (:func:`trustsim.labels.trust_line_label`)."""
     fig = Figure(figsize=(6.4, 3.8))
     ax = fig.subplots()
     for (col, label), style in zip(columns.items(), ("-", "--", ":"), strict=False):
         for group in POSTURES:
             g = ts[ts["group"] == group]
             if g["buyers"].max() > 0:
-                ax.plot(g["step"], g[col], style, color=COLOURS[group], label=f"{group} {label}".strip(), lw=1.4)
+                text = trust_line_label(col, group) if col.startswith("trust_") else f"{group} {label}".strip()
+                ax.plot(g["step"], g[col], style, color=COLOURS[group], label=text, lw=1.4)
     ax.set_xlabel("step (quarter)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -168,11 +172,12 @@ def figures(folder: str | Path, into: str | Path | None = None) -> list[Path]:
     try:
         made = [out / "tco_breakdown.png", out / "costs.png", out / "trust.png", out / "market_share.png"]
         tco_breakdown(ts, made[0])
-        over_time(ts, {"tco_per_unit": "cost of ownership", "component_price": "price"}, "money per unit",
+        # units as the column registry has them, as a replications folder's figures say them
+        over_time(ts, {"tco_per_unit": "cost of ownership", "component_price": "price"},
+                  f"cost per unit of component ({BY_NAME['tco_per_unit'].unit})",
                   "Component price and cost of ownership per unit", made[1])
-        over_time(ts, {"trust_buyer": "buyer → supplier", "trust_supplier": "supplier → buyer"}, "trust (0–1)",
-                  "Trust both ways", made[2])
-        over_time(ts, {"market_share": ""}, "downstream market share (fraction)", "Market share by posture", made[3])
+        over_time(ts, {"trust_buyer": "", "trust_supplier": ""}, TRUST_AXIS, "Trust both ways", made[2])
+        over_time(ts, {"market_share": ""}, column_label("market_share"), "Market share by posture", made[3])
         if buyers is not None:
             made.append(out / "nonproductive_vs_trust.png")
             nonproductive_vs_trust(buyers, made[-1])

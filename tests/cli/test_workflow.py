@@ -806,3 +806,40 @@ def test_replications_without_partner_buyers_say_their_advantages_were_not_measu
     for ax in panels:
         assert [t.get_text().split(":")[0] for t in ax.texts] == ["not measured"], ax.get_title()
         assert list(ax.get_yticks()) == []
+
+
+def test_a_runs_and_a_replications_figures_say_who_trusts_whom_and_units_alike(tmp_path, monkeypatch):
+    """A replications folder labelled its trust lines "partner (trust buyer)", which read as trust in the buyer,
+    and a run's "partner buyer → supplier"; a run's market share axis said "(fraction)", the replications' none,
+    and its cost axis "money per unit" where the column registry says money/unit. Both say who trusts whom in
+    the same words and give the registry's units."""
+    from matplotlib.figure import Figure
+
+    from trustsim.labels import column_label
+
+    drawn, savefig = {}, Figure.savefig
+
+    def kept(fig, path, **kwargs):
+        drawn[Path(path).name] = fig
+        savefig(fig, path, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", kept)
+    figures = {}
+    for kind, extra in (("run", []), ("replications", ["--seeds", 2, "--workers", 1])):
+        drawn.clear()
+        assert main([str(a) for a in ["run", BASELINE, *SMALL, *extra, "--out", tmp_path / kind, "--quiet"]]) == 0
+        figures[kind] = dict(drawn)
+    run, reps = figures["run"], figures["replications"]
+
+    def legend(fig):
+        return sorted(t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts())
+
+    whom = sorted(["partner buyers' trust in their suppliers", "aggressive buyers' trust in their suppliers",
+                   "suppliers' trust in partner buyers", "suppliers' trust in aggressive buyers"])
+    assert legend(run["trust.png"]) == legend(reps["trust.png"]) == whom
+    assert run["trust.png"].axes[0].get_ylabel() == reps["trust.png"].axes[0].get_ylabel() == "trust (0–1)"
+    share = column_label("market_share")
+    assert run["market_share.png"].axes[0].get_ylabel() == reps["market_share.png"].axes[0].get_ylabel() == share
+    for label in (run["costs.png"].axes[0].get_ylabel(), run["tco_breakdown.png"].axes[0].get_ylabel(),
+                  reps["tco_per_unit.png"].axes[0].get_ylabel()):
+        assert label.endswith("(money/unit)"), label

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..labels import column_label
+from ..labels import TRUST_AXIS, column_label, trust_line_label
 from ..metrics import POSTURES
 from ..stats import ADVANTAGES, finite, mean_ci
 from ..style import POSTURE_COLOURS
@@ -42,11 +42,11 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
                 if g.empty or not np.isfinite(g[col].to_numpy(float)).any() or not ok[f"{group}.buyers"].max() > 0:
                     continue
                 colour = POSTURE_COLOURS[group]
-                what = f" ({col.replace('_', ' ')})" if len(cols) > 1 else ""
-                ax.plot(g["step"], g[col], style, color=colour, lw=1.4, label=f"{group}{what}")
+                label = trust_line_label(col, group) if col.startswith("trust_") else group
+                ax.plot(g["step"], g[col], style, color=colour, lw=1.4, label=label)
                 ax.fill_between(g["step"], g[f"{col}.low"], g[f"{col}.high"], color=colour, alpha=0.2, lw=0)
         ax.set_xlabel("step (quarter)")
-        ax.set_ylabel(column_label(cols[0]) if len(cols) == 1 else "trust (0–1): buyer's solid, supplier's dashed")
+        ax.set_ylabel(column_label(cols[0]) if len(cols) == 1 else TRUST_AXIS)
         ax.set_title(f"{name}: mean over {n} replicates, 95% band", fontsize=10)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
