@@ -197,3 +197,32 @@ def test_the_help_counts_the_suites_variants_as_the_suite_has_them():
     sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and "structures" in a.choices)
     text = sub.choices["structures"].format_help().replace("\n", " ")
     assert f"{len(patterns.variants(Params()))} variants under 8 structures" in " ".join(text.split())
+
+
+def test_the_regime_map_names_its_axes_in_words_and_prints_plain_numbers(tmp_path, monkeypatch):
+    """The maps' axes said `suppliers.integrity_mean`, `market.fit_spread` and "σ (market.uncertainty)", and the
+    profit map's cells "-4.1e+02". The axes are named in words with their symbols, as the pattern figures name
+    them, and the cells' numbers are plain: -410."""
+    from matplotlib.figure import Figure
+
+    from trustsim.structures.figures import regimes_figure
+
+    rows = []
+    for horizon in ("business_horizon", "long_run"):
+        for sigma in (0.0, 0.9):
+            for level, value in ((0.2, -412.3), (0.6, 1534.0)):
+                base = {"horizon": horizon, "market.uncertainty": sigma, "idea_share": 1.0,
+                        "share_advantage": value / 1000, "profit_advantage": value}
+                rows.append({**base, "map": "integrity", "suppliers.integrity_mean": level, "market.fit_spread": 0.1})
+                rows.append({**base, "map": "fit_spread", "suppliers.integrity_mean": 0.8, "market.fit_spread": level})
+    table = pd.DataFrame(rows)
+    for col in ("share_advantage", "profit_advantage"):
+        table[f"{col}.low"], table[f"{col}.high"] = table[col] - 1, table[col] + 1
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    regimes_figure(table, "profit_advantage", tmp_path / "regimes_profit.png")
+    maps = [ax for ax in drawn[0].axes if ax.get_title()]  # not the colour bar
+    cells = {t.get_text() for ax in maps for t in ax.texts}
+    assert cells == {"-410*", "1500*"}, cells  # starred: each interval excludes 0
+    assert {ax.get_xlabel() for ax in maps} == {"environmental uncertainty σ"}
+    assert {ax.get_ylabel() for ax in maps} == {"mean supplier integrity θ̄", "fit spread (log cost)"}

@@ -16,6 +16,21 @@ from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
 UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
+# the regime map's axes by name and symbol, as the pattern figures name them (not by their keys)
+AXES = {"market.uncertainty": "environmental uncertainty σ", "suppliers.integrity_mean": "mean supplier integrity θ̄",
+        "market.fit_spread": "fit spread (log cost)"}
+
+
+def plain(value: float) -> str:
+    """A heat map cell's value to two significant figures without an exponent: -410, 33, 0.12 (not -4.1e+02);
+    "–" where the cell has none."""
+    if not np.isfinite(value):
+        return "–"
+    rounded = float(f"{value:.2g}")  # 9.96 → 10: the digits are counted on the rounded value
+    if rounded == 0:
+        return "0"
+    text = f"{rounded:.{max(1 - int(np.floor(np.log10(abs(rounded)))), 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def structures_figure(table: pd.DataFrame, path: Path) -> Path:
@@ -59,7 +74,7 @@ def _heat(ax, grid: pd.DataFrame, col: str, x: str, y: str, vmax: float):
     for i in range(len(ys)):
         for j in range(len(xs)):
             sure = lo[i, j] > 0 or hi[i, j] < 0
-            ax.text(j, i, f"{z[i, j]:.2g}" + ("*" if sure else ""), ha="center", va="center", fontsize=7,
+            ax.text(j, i, plain(z[i, j]) + ("*" if sure else ""), ha="center", va="center", fontsize=7,
                     fontweight="bold" if sure else "normal")
     ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
     ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
@@ -80,13 +95,13 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
             im = _heat(axes[r, c], g, col, "market.uncertainty", "suppliers.integrity_mean", vmax)
             axes[r, c].set_title(f"{hname}; idea rates ×{share:g}", fontsize=9)
             if c == 0:
-                axes[r, c].set_ylabel("suppliers.integrity_mean")
+                axes[r, c].set_ylabel(AXES["suppliers.integrity_mean"])
         g = t[t["map"] == "fit_spread"]
         im = _heat(axes[r, -1], g, col, "market.uncertainty", "market.fit_spread", vmax)
         axes[r, -1].set_title(f"{hname}; fit spread", fontsize=9)
-        axes[r, -1].set_ylabel("market.fit_spread")
+        axes[r, -1].set_ylabel(AXES["market.fit_spread"])
         for ax in axes[r]:
-            ax.set_xlabel("σ (market.uncertainty)")
+            ax.set_xlabel(AXES["market.uncertainty"])
     fig.colorbar(im, ax=axes, shrink=0.6, label=f"{FIGURES[col]} ({UNITS[col]})")
     fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults (* : 95% interval excludes 0)")
     fig.savefig(path, dpi=100)
