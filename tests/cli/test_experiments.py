@@ -901,3 +901,31 @@ def test_a_sweep_figures_title_says_what_each_point_and_interval_are_taken_over(
             assert np.allclose(y, want.to_numpy()) and df.groupby("market.uncertainty").size().eq(12).all()
         else:
             assert "over 2 replications" not in title and "binned" in title, title
+
+
+def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path, monkeypatch):
+    """A grid with partner_share 0.0 measures no partner advantage and no partner buyers' figure there: the
+    advantage figure's legend listed "partner_share = 0.0" as if its line were drawn, its tick 0.0 stood over
+    nothing, and the heat map's cells for partner buyers at 0.0 were blank with no note. The legend and the tick
+    say "(not measured)", and each such cell is hatched and says "not measured"."""
+    from matplotlib.figure import Figure
+
+    drawn, savefig = {}, Figure.savefig
+
+    def kept(fig, path, **kwargs):
+        drawn[Path(path).name] = fig
+        savefig(fig, path, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", kept)
+    grid = GRID.replace("replications = 3", "replications = 2").replace("[0.3, 0.7]", "[0.0, 0.5]")
+    run_sweep(load_sweep(sweep_file(tmp_path, grid)), tmp_path / "out", workers=1, quiet=True)
+
+    ax = drawn["advantage-market_share__market-uncertainty.png"].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["partner_share = 0.0 (not measured)",
+                                                                   "partner_share = 0.5"]
+    ax = drawn["advantage-market_share__buyers-partner_share.png"].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.0\n(not measured)", "0.5"]
+    partner, aggressive = (a for a in drawn["heatmap__tco_per_unit.png"].axes if a.get_title())
+    assert "partner buyers" in partner.get_title() and "aggressive buyers" in aggressive.get_title()
+    assert sorted(t.get_text() for t in partner.texts)[-2:] == ["not measured"] * 2  # the two cells at 0.0
+    assert partner.patch.get_hatch() and "not measured" not in [t.get_text() for t in aggressive.texts]

@@ -67,18 +67,23 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                     split = split_by
                     levels = split.values if split else [None]
                     cmap = colormaps["viridis"]
+                    xs = list(f.values)
+                    numeric = all(is_number(x) for x in xs)
+                    xpos = xs if numeric else list(range(len(xs)))
+                    measured = [False] * len(xs)  # at each value, by any level
                     for i, level in enumerate(levels):
                         sub = ok if split is None else ok[ok[split.key] == level]
-                        xs = list(f.values)
                         stats_ = [_ci(sub.loc[sub[f.key] == x, col]) for x in xs]
+                        measured = [was or bool(np.isfinite(m)) for was, (m, _) in zip(measured, stats_, strict=True)]
                         colour = cmap(0.85 * i / max(len(levels) - 1, 1)) if split else "tab:blue"
                         label = f"{split.key.split('.')[1]} = {level}" if split else None
-                        numeric = all(is_number(x) for x in xs)
-                        xpos = xs if numeric else list(range(len(xs)))
+                        if label and not any(np.isfinite(m) for m, _ in stats_):  # e.g. no partner buyers to compare
+                            label += " (not measured)"
                         ax.errorbar(xpos, [m for m, _ in stats_], yerr=[h for _, h in stats_], marker="o",
                                     capsize=3, color=colour, label=label, lw=1.4)
-                        if not numeric or len(xs) <= 12:
-                            ax.set_xticks(xpos, [str(x) for x in xs])
+                    if not numeric or len(xs) <= 12:  # a value no run measured says so under its tick
+                        ax.set_xticks(xpos, [str(x) if m else f"{x}\n(not measured)" for x, m in zip(xs, measured,
+                                                                                                      strict=True)])
                     if split:
                         ax.legend(fontsize=7, frameon=False)
                 else:
@@ -116,6 +121,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                     for j, vx in enumerate(fx.values):
                         grid[i, j] = _ci(ok.loc[(ok[fy.key] == vy) & (ok[fx.key] == vx), col])[0]
                 im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+                if not np.isfinite(grid).all():  # a cell without a figure is hatched and says so: a blank said nothing
+                    ax.patch.set_hatch("//")
+                    ax.patch.set_edgecolor("0.75")
                 ax.set_xticks(range(len(fx.values)), [str(v) for v in fx.values])
                 ax.set_yticks(range(len(fy.values)), [str(v) for v in fy.values])
                 ax.set_xlabel(param_label(fx.key, 40), fontsize=8)
@@ -128,6 +136,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                         if np.isfinite(grid[i, j]):
                             ax.text(j, i, f"{grid[i, j]:.3g}", ha="center", va="center", fontsize=8,
                                     color="white" if grid[i, j] < mid else "black")
+                        else:
+                            ax.text(j, i, "not measured", ha="center", va="center", fontsize=8, color="0.3",
+                                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
                 fig.colorbar(im, ax=ax, shrink=0.85)
             what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
             fig.suptitle(f"{what}: mean over {sweep.replications} replications", fontsize=10)
