@@ -929,3 +929,20 @@ def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path,
     assert "partner buyers" in partner.get_title() and "aggressive buyers" in aggressive.get_title()
     assert sorted(t.get_text() for t in partner.texts)[-2:] == ["not measured"] * 2  # the two cells at 0.0
     assert partner.patch.get_hatch() and "not measured" not in [t.get_text() for t in aggressive.texts]
+
+
+def test_a_morris_figure_names_its_spread_in_words_not_sigma_and_keeps_its_legend_off_the_bars():
+    """Morris's figure labelled the spread of elementary effects "σ", which every other figure uses for the
+    environmental uncertainty. Its legend names both measures in words, each with Morris's symbol, in a row above
+    the bars: the longer names in the bottom right corner lay on bars as long as the largest."""
+    from trustsim.experiments.figures import sensitivity_figure
+
+    factors = ["market.uncertainty", "trust.gain", "buyers.partner_share"]
+    sens = pd.DataFrame({"metric": "advantage.market_share", "factor": factors, "mu_star": 0.2,
+                         "mu_star_conf": 0.05, "mu": 0.2, "sigma": 0.2})  # every bar as long as the largest
+    fig = sensitivity_figure(sens, "morris", len(factors))
+    fig.tight_layout()
+    fig.set_dpi(110)  # as a sweep saves it
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["mean absolute elementary effect (Morris μ*)", "spread of elementary effects (Morris σ)"]
+    assert data_under_legends(fig) == []

@@ -150,6 +150,8 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
     return names
 
 
+MORRIS_LEGEND = {"mu_star": "mean absolute elementary effect (Morris μ*)",
+                 "sigma": "spread of elementary effects (Morris σ)"}
 _ROW_INCHES, _LINE_INCHES = 0.5, 0.14  # a factor's row at least, and one line of its 7-point label
 
 
@@ -172,7 +174,8 @@ def sensitivity_figure(sens, design: str, n_factors: int):
         labels = [param_label(k, 36) for k in s["factor"]]
         rows = np.maximum(1.0, np.array([label.count("\n") + 1 for label in labels]) * _LINE_INCHES / _ROW_INCHES)
         panels.append((m, s, labels, rows))
-    heights = [rows.sum() * _ROW_INCHES + 1.6 for *_, rows in panels]  # + the panel's title and axis
+    # + the panel's title and axis (Morris: and its legend, a row of its own above the bars)
+    heights = [rows.sum() * _ROW_INCHES + (1.6 if sobol else 1.85) for *_, rows in panels]
     fig = Figure(figsize=(7.5, sum(heights) + 0.6))
     axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
     for ax, (m, s, labels, rows) in zip(axes[:, 0], panels, strict=True):
@@ -182,15 +185,22 @@ def sensitivity_figure(sens, design: str, n_factors: int):
             ax.barh(y + 0.2, s["ST"], 0.4, xerr=s["ST_conf"], label="total ST", color="tab:orange", capsize=2)
             ax.set_xlabel("Sobol index (95% interval)")
         else:
-            ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label="μ*", color="tab:blue", capsize=2)
-            ax.barh(y + 0.2, s["sigma"], 0.4, label="σ", color="tab:orange")
+            # σ in words: in every other figure σ is the environmental uncertainty
+            ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label=MORRIS_LEGEND["mu_star"],
+                    color="tab:blue", capsize=2)
+            ax.barh(y + 0.2, s["sigma"], 0.4, label=MORRIS_LEGEND["sigma"], color="tab:orange")
             ax.set_xlabel("Morris elementary effects")
         ax.set_yticks(y, labels, fontsize=7)
         ax.set_ylim(rows.sum(), 0)  # the first factor on top
         more = (f"\n(the {shown} of {n_factors} parameters with the largest "
                 f"{'total index' if sobol else 'μ*'}; all in sensitivity.csv)" if n_factors > shown else "")
-        ax.set_title(column_label(m, 80) + more, fontsize=9)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")  # the least influential's corner
+        if sobol:
+            ax.set_title(column_label(m, 80) + more, fontsize=9)
+            ax.legend(fontsize=7, frameon=False, loc="lower right")  # the least influential's corner
+        else:  # Morris's names in words are too long for that corner: in a row between the title and the bars
+            ax.set_title(column_label(m, 80) + more, fontsize=9, pad=19)
+            ax.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2,
+                      borderaxespad=0.2)
     return fig
 
 
