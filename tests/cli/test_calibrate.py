@@ -273,8 +273,32 @@ def test_a_calibration_whose_folder_is_removed_while_it_runs_ends_in_one_line(tm
     code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"])
     err = capsys.readouterr().err
     assert code == 1 and len(err.splitlines()) == 1 and "internal error" not in err, err
-    assert err.startswith(f"trustsim: error: {out}: the calibration's folder was removed while it ran"), err
+    assert err.startswith(f"trustsim: error: {out}: the calibration's folder, or its journal.jsonl, was removed"), err
     assert not out.exists()
+
+
+def test_a_calibration_whose_journal_is_removed_while_it_runs_starts_no_journal_of_its_later_entries(
+        tmp_path, capsys, monkeypatch):
+    """Its journal.jsonl removed while it ran, a calibration made a new one of the entries after, which a later
+    --resume would read as the whole calibration: the journal is made with the folder and never again, and the
+    calibration ends with one line, exit 1."""
+    import trustsim.calibration.run as run
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    real_smc = run.abc_smc
+
+    def journal_removed(*args, on_generation, **kwargs):
+        def removed_then_kept(population):
+            (out / "journal.jsonl").unlink()
+            on_generation(population)
+        return real_smc(*args, on_generation=removed_then_kept, **kwargs)
+
+    monkeypatch.setattr(run, "abc_smc", journal_removed)
+    code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1 and "was removed while it ran" in err, err
+    assert not (out / "journal.jsonl").exists() and (out / "calibration.json").exists()
 
 
 def test_the_runs_reported_count_a_last_generation_the_budget_cut_short(tmp_path, capsys, monkeypatch):

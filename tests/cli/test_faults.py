@@ -364,8 +364,9 @@ if sys.argv[1] == "sweep":
     from trustsim.experiments.journal import Journal
     write = Journal(path).write
 else:
-    from trustsim.calibration.run import _append
-    write = lambda entry: _append(path, entry)
+    from trustsim.experiments.journal import append_entry
+    path.touch()  # made with its calibration's folder
+    write = lambda entry: append_entry(path, entry)
 try:
     for run_id in range(10):
         write({"row": {"run_id": run_id, "error": "x" * 1500}})

@@ -26,7 +26,7 @@ from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
-from ..experiments.journal import FolderRemoved, _start_afresh, append_whole, open_to_append
+from ..experiments.journal import FolderRemoved, _start_afresh, append_entry
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
@@ -95,16 +95,6 @@ def read_journal(path: Path) -> list[dict]:
     return entries
 
 
-def _append(path: Path, entry: dict) -> None:
-
-    fd = open_to_append(path)
-    try:
-        append_whole(fd, (json.dumps(entry) + "\n").encode())  # a full disk leaves no half line
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check_only: bool = False) -> list[dict]:
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
     written) a folder of other things without --force, a finished calibration without --force (it runs in its
@@ -127,6 +117,8 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
             if why := other_code(old.get("code")):
                 raise ParamError(shown, None, f"{why}; finish it with that code, or pass --force instead of "
                                               f"--resume to start afresh (its runs go)")
+            if not check_only:
+                (out / JOURNAL).touch()  # appended to, never made anew (``append_entry``), from here on
             return [] if check_only else read_journal(out / JOURNAL)
         if not force:  # a calibration runs in its folder: the old one would go before the new one is complete
             if (out / "manifest.json").exists():
@@ -156,6 +148,7 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
     except OSError as exc:  # a folder the system does not let be made (/proc/x), as every writer says it
         raise ParamError(shown, None, f"cannot write in {safe_text(str(out.parent))} ({exc.strerror})") from None
     replace_file(out / STATE, lambda tmp: tmp.write_text(json.dumps(state, indent=2, default=str) + "\n"))
+    (out / JOURNAL).touch()  # appended to, never made anew (``append_entry``)
     return []
 
 # --- the calibration ----------------------------------------------------------------------------------
@@ -274,7 +267,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     spec = cal.spec
     measures = [t.measure for t in spec.targets]
     log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    journal = ((lambda e: _append(out / JOURNAL, {**e, "seconds": round(clock(), 3)})) if out is not None
+    journal = ((lambda e: append_entry(out / JOURNAL, {**e, "seconds": round(clock(), 3)})) if out is not None
                else (lambda e: None))  # with the calibration's time so far: a resumed one's wall time goes on from it
     tables: dict = {}
     if screen:  # screening alone: which parameters the targets can inform, before any calibration

@@ -78,8 +78,8 @@ def handle(args) -> int:
         print(f"trustsim: a worker process died (out of memory?); {_kept_and_resume(args, out)}", file=sys.stderr)
         return 1
     except FolderRemoved:
-        print(f"trustsim: error: {safe_text(out, 400)}: the calibration's folder was removed while it ran, and the "
-              f"generations it had kept with it; start the calibration again", file=sys.stderr)
+        print(f"trustsim: error: {safe_text(out, 400)}: the calibration's folder, or its journal.jsonl, was removed "
+              f"while it ran, and the generations it had kept with it; start the calibration again", file=sys.stderr)
         return 1
     except CancelledError:  # Dask cancels every pending run when its client loses the scheduler
         if not args.dask:

@@ -92,9 +92,10 @@ def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
     return runs
 
 
-def open_to_append(path: Path) -> int:
-    """A file descriptor that appends to ``path`` (made if absent), for :func:`append_whole`."""
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+def open_to_append(path: Path, create: bool = True) -> int:
+    """A file descriptor that appends to ``path`` (made if absent, with ``create``), for :func:`append_whole`."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0) | getattr(os, "O_CLOEXEC", 0),
+                   0o666)
 
 
 def append_whole(fd: int, line: bytes) -> None:
@@ -112,7 +113,22 @@ def append_whole(fd: int, line: bytes) -> None:
 
 
 class FolderRemoved(Exception):
-    """A sweep's folder, or its journal, removed while the sweep ran: the runs it finished are lost with it."""
+    """A sweep's or calibration's folder, or its journal, removed while it ran: what it finished is lost with it."""
+
+
+def append_entry(path: Path, entry: dict) -> None:
+    """Append ``entry`` as one JSON line, whole and fsynced, to the journal ``path``, made when its folder was
+    prepared (a calibration's): never made anew, so that one removed while the calibration ran (FolderRemoved)
+    does not start a journal of the later entries alone, which a --resume would read as the whole."""
+    try:
+        fd = open_to_append(path, create=False)
+    except FileNotFoundError:
+        raise FolderRemoved(str(path)) from None
+    try:
+        append_whole(fd, (json.dumps(entry) + "\n").encode())  # a full disk leaves no half line
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Journal:
