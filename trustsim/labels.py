@@ -3,6 +3,7 @@ its meaning and unit (``columns.py``), a partner advantage by its definition (``
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 from .columns import BY_NAME
@@ -69,3 +70,15 @@ def short_column_label(name: str) -> str:
     c = BY_NAME.get(column)
     meaning = c.meaning.split(":")[0].split("(")[0].split(",")[0].strip() if c else column
     return f"{meaning}, {posture}" if posture else meaning
+
+
+def plain_figure(value: float, digits: int = 2) -> str:
+    """A figure's value in a heat map's cell to ``digits`` significant figures, without an exponent: -410, 33, 0.12
+    (not -4.1e+02); "–" where the cell has none."""
+    if not math.isfinite(value):
+        return "–"
+    rounded = float(f"{value:.{digits}g}")  # 9.96 → 10: the decimals are counted on the rounded value
+    if rounded == 0:
+        return "0"
+    text = f"{rounded:.{max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

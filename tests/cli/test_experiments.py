@@ -931,6 +931,27 @@ def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path,
     assert partner.patch.get_hatch() and "not measured" not in [t.get_text() for t in aggressive.texts]
 
 
+def test_a_sweeps_heat_map_prints_its_cells_as_plain_numbers(tmp_path, monkeypatch):
+    """A heat map of cumulative profit (tens of thousands) printed its cells as "5.55e+04", as the regime map's
+    did: the cells are plain numbers to three significant figures, as `labels.plain_figure` writes them."""
+    from matplotlib.figure import Figure
+
+    drawn, savefig = {}, Figure.savefig
+
+    def kept(fig, path, **kwargs):
+        drawn[Path(path).name] = fig
+        savefig(fig, path, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", kept)
+    grid = GRID.replace("replications = 3", "replications = 2").replace('"tco_per_unit"', '"advantage.profit_cum"')
+    run_sweep(load_sweep(sweep_file(tmp_path, grid, steps=300)), tmp_path / "out", workers=1, quiet=True)
+    [ax] = (a for a in drawn["heatmap__advantage-profit_cum.png"].axes if a.get_title())
+    cells = [t.get_text() for t in ax.texts]
+    print(cells)
+    assert len(cells) == 4 and not any("e" in c for c in cells), cells
+    assert any(abs(float(c)) >= 1000 for c in cells), cells  # where `.3g` wrote an exponent
+
+
 def test_a_morris_figure_names_its_spread_in_words_not_sigma_and_keeps_its_legend_off_the_bars():
     """Morris's figure labelled the spread of elementary effects "σ", which every other figure uses for the
     environmental uncertainty. Its legend names both measures in words, each with Morris's symbol, in a row above

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError
-from ..labels import column_label, param_label, short_column_label
+from ..labels import column_label, param_label, plain_figure, short_column_label
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
@@ -134,7 +134,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                 for i in range(grid.shape[0]):
                     for j in range(grid.shape[1]):
                         if np.isfinite(grid[i, j]):
-                            ax.text(j, i, f"{grid[i, j]:.3g}", ha="center", va="center", fontsize=8,
+                            ax.text(j, i, plain_figure(grid[i, j], 3), ha="center", va="center", fontsize=8,
                                     color="white" if grid[i, j] < mid else "black")
                         else:
                             ax.text(j, i, "not measured", ha="center", va="center", fontsize=8, color="0.3",

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import ParamError
+from ..labels import plain_figure
 from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
@@ -19,18 +20,6 @@ UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage":
 # the regime map's axes by name and symbol, as the pattern figures name them (not by their keys)
 AXES = {"market.uncertainty": "environmental uncertainty σ", "suppliers.integrity_mean": "mean supplier integrity θ̄",
         "market.fit_spread": "fit spread (log cost)"}
-
-
-def plain(value: float) -> str:
-    """A heat map cell's value to two significant figures without an exponent: -410, 33, 0.12 (not -4.1e+02);
-    "–" where the cell has none."""
-    if not np.isfinite(value):
-        return "–"
-    rounded = float(f"{value:.2g}")  # 9.96 → 10: the digits are counted on the rounded value
-    if rounded == 0:
-        return "0"
-    text = f"{rounded:.{max(1 - int(np.floor(np.log10(abs(rounded)))), 0)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def structures_figure(table: pd.DataFrame, path: Path) -> Path:
@@ -74,7 +63,7 @@ def _heat(ax, grid: pd.DataFrame, col: str, x: str, y: str, vmax: float):
     for i in range(len(ys)):
         for j in range(len(xs)):
             sure = lo[i, j] > 0 or hi[i, j] < 0
-            ax.text(j, i, plain(z[i, j]) + ("*" if sure else ""), ha="center", va="center", fontsize=7,
+            ax.text(j, i, plain_figure(z[i, j]) + ("*" if sure else ""), ha="center", va="center", fontsize=7,
                     fontweight="bold" if sure else "normal")
     ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
     ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
