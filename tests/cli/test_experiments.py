@@ -903,11 +903,8 @@ def test_a_sweep_figures_title_says_what_each_point_and_interval_are_taken_over(
             assert "over 2 replications" not in title and "binned" in title, title
 
 
-def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path, monkeypatch):
-    """A grid with partner_share 0.0 measures no partner advantage and no partner buyers' figure there: the
-    advantage figure's legend listed "partner_share = 0.0" as if its line were drawn, its tick 0.0 stood over
-    nothing, and the heat map's cells for partner buyers at 0.0 were blank with no note. The legend and the tick
-    say "(not measured)", and each such cell is hatched and says "not measured"."""
+def sweep_figures(tmp_path, monkeypatch, grid: str, **file_options) -> dict:
+    """Run the sweep ``grid`` (a sweep_file body) on one worker; the figures it saved, by file name."""
     from matplotlib.figure import Figure
 
     drawn, savefig = {}, Figure.savefig
@@ -917,8 +914,17 @@ def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path,
         savefig(fig, path, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", kept)
+    run_sweep(load_sweep(sweep_file(tmp_path, grid, **file_options)), tmp_path / "out", workers=1, quiet=True)
+    return drawn
+
+
+def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path, monkeypatch):
+    """A grid with partner_share 0.0 measures no partner advantage and no partner buyers' figure there: the
+    advantage figure's legend listed "partner_share = 0.0" as if its line were drawn, its tick 0.0 stood over
+    nothing, and the heat map's cells for partner buyers at 0.0 were blank with no note. The legend and the tick
+    say "(not measured)", and each such cell is hatched and says "not measured"."""
     grid = GRID.replace("replications = 3", "replications = 2").replace("[0.3, 0.7]", "[0.0, 0.5]")
-    run_sweep(load_sweep(sweep_file(tmp_path, grid)), tmp_path / "out", workers=1, quiet=True)
+    drawn = sweep_figures(tmp_path, monkeypatch, grid)
 
     ax = drawn["advantage-market_share__market-uncertainty.png"].axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["partner_share = 0.0 (not measured)",
@@ -934,17 +940,8 @@ def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path,
 def test_a_sweeps_heat_map_prints_its_cells_as_plain_numbers(tmp_path, monkeypatch):
     """A heat map of cumulative profit (tens of thousands) printed its cells as "5.55e+04", as the regime map's
     did: the cells are plain numbers to three significant figures, as `labels.plain_figure` writes them."""
-    from matplotlib.figure import Figure
-
-    drawn, savefig = {}, Figure.savefig
-
-    def kept(fig, path, **kwargs):
-        drawn[Path(path).name] = fig
-        savefig(fig, path, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", kept)
     grid = GRID.replace("replications = 3", "replications = 2").replace('"tco_per_unit"', '"advantage.profit_cum"')
-    run_sweep(load_sweep(sweep_file(tmp_path, grid, steps=300)), tmp_path / "out", workers=1, quiet=True)
+    drawn = sweep_figures(tmp_path, monkeypatch, grid, steps=300)
     [ax] = (a for a in drawn["heatmap__advantage-profit_cum.png"].axes if a.get_title())
     cells = [t.get_text() for t in ax.texts]
     print(cells)
