@@ -937,6 +937,29 @@ def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path,
     assert partner.patch.get_hatch() and "not measured" not in [t.get_text() for t in aggressive.texts]
 
 
+def test_a_sampled_sweeps_figure_of_a_metric_no_run_measured_says_so(tmp_path, monkeypatch):
+    """With no partner buyers no run measures the partner advantage: a sampled design's figure of it was an empty
+    pair of axes, where a grid's legend and ticks say "(not measured)"; so was the partner buyers' panel of every other
+    metric. They say "not measured by any run"."""
+    body = """
+[buyers]
+partner_share = 0.0
+[sweep]
+design = "lhs"
+samples = 4
+seed = 3
+metrics = ["advantage.market_share", "tco_per_unit"]
+[sweep.factors]
+"trust.gain" = { min = 0.02, max = 0.2 }
+"""
+    drawn = sweep_figures(tmp_path, monkeypatch, body)
+    [unmeasured] = drawn["advantage-market_share__trust-gain.png"].axes
+    assert [t.get_text() for t in unmeasured.texts] == ["not measured by any run"]
+    partner, aggressive = drawn["tco_per_unit__trust-gain.png"].axes  # no partner buyers: their panel too
+    assert "partner" in partner.get_title() and [t.get_text() for t in partner.texts] == ["not measured by any run"]
+    assert not aggressive.texts and aggressive.collections  # its runs' points
+
+
 def test_a_sweeps_heat_map_prints_its_cells_as_plain_numbers(tmp_path, monkeypatch):
     """A heat map of cumulative profit (tens of thousands) printed its cells as "5.55e+04", as the regime map's
     did: the cells are plain numbers to three significant figures, as `labels.plain_figure` writes them."""

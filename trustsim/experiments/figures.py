@@ -86,6 +86,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                                                                                                       strict=True)])
                     if split:
                         ax.legend(fontsize=7, frameon=False)
+                elif not np.isfinite(ok[col].to_numpy(float)).any():  # e.g. no run had buyers of both postures
+                    ax.text(0.5, 0.5, "not measured by any run", transform=ax.transAxes, ha="center", va="center",
+                            fontsize=8, color="0.3")
                 else:
                     ax.scatter(ok[f.key], ok[col], s=6, alpha=0.25, color="0.4", label="runs")
                     edges = np.unique(np.quantile(ok[f.key], np.linspace(0, 1, 9))) if len(ok) else []
