@@ -29,22 +29,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CORE = ("sourcing", "supplier_conduct", "inspection", "trust_update")  # phases 2–4 and 8 (docs/ODD.md section 3)
 
 
+def market(buyers: int, steps: int) -> dict:
+    """The parameters a size changes: ``buyers`` with one supplier per 20 and demand for every slot at the
+    baseline's volume; 0 buyers is the default market (40 buyers, 20 suppliers), only ``steps`` set."""
+    changes = {"run.steps": steps}
+    if buyers:
+        changes |= {"market.buyers": buyers, "market.suppliers": max(buyers // 20, 1), "market.demand": 250.0 * buyers}
+    return changes
+
+
 def child(kind: str, buyers: int, steps: int) -> None:
-    """Run one market in this process and print a JSON line with its figures."""
+    """Run one market in this process and print a JSON line with its figures and its size."""
     import resource
 
     from trustsim import TrustMarket, phases
     from trustsim.params import Params
 
     sys.path.insert(0, HERE)
-    changes = {"market.buyers": buyers, "market.suppliers": max(buyers // 20, 1), "run.steps": steps,
-               "market.demand": 250.0 * buyers}
+    changes = market(buyers, steps)
     spent = dict.fromkeys(CORE, 0.0)
     if kind == "naive":
         from naive_reference import neutral_params, run
 
+        params = neutral_params(**changes)
         t0 = time.perf_counter()
-        run(neutral_params(**changes), 1)
+        run(params, 1)
         seconds = time.perf_counter() - t0
     else:
         def timed(f):
@@ -62,8 +71,10 @@ def child(kind: str, buyers: int, steps: int) -> None:
         built = time.perf_counter() - t0
         model.run()
         seconds = time.perf_counter() - t0
+        params = model.params
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux → MiB
-    out = {"seconds": seconds, "peak_mib": peak, "core_seconds": sum(spent.values())}
+    out = {"seconds": seconds, "peak_mib": peak, "core_seconds": sum(spent.values()),
+           "buyers": params.market.buyers, "suppliers": params.market.suppliers, "steps": params.run.steps}
     if kind != "naive":
         out["build_seconds"] = built
     print(json.dumps(out))
@@ -146,8 +157,9 @@ def main() -> None:
           f"measurements) {whole['seconds']:.3f} s = {naive['seconds'] / whole['seconds']:.0f}× faster; "
           f"the same four phases (2–4, 8) {core['core_seconds']:.3f} s = "
           f"{naive['seconds'] / core['core_seconds']:.0f}× faster")
-    default = measure("engine", 40, 120, args.repeats)
-    print(f"default run (40 buyers × 20 suppliers × 120 steps): {default['seconds'] - default['build_seconds']:.3f} s "
+    default = measure("engine", 0, 120, args.repeats)  # 0 buyers: the default market
+    print(f"default run ({default['buyers']} buyers × {default['suppliers']} suppliers × {default['steps']} steps): "
+          f"{default['seconds'] - default['build_seconds']:.3f} s "
           f"model time ({default['seconds']:.3f} s with building the market)")
 
 

@@ -1,15 +1,27 @@
 """benchmarks/ab.py, the side-by-side timing of two commits, runs both ways: in fresh processes, and with both
 commits' packages renamed within one process (which needs the package to import itself only relatively);
 benchmarks/long_run.py runs short as well as long; every benchmark's --help shows what it prints and how it is
-run."""
+run; the figures a benchmark labels with a market's size come from a market of that size."""
 
 import ast
+import importlib.util
+import json
 import re
 import subprocess
 import sys
 
 import pytest
 from conftest import ROOT
+
+from trustsim.params import Params
+
+
+def load(script: str):
+    """benchmarks/SCRIPT.py as a module (its ``__file__`` its own path, as when it is run)."""
+    spec = importlib.util.spec_from_file_location(script, ROOT / "benchmarks" / f"{script}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("same_process", [False, True])
@@ -45,3 +57,22 @@ def test_a_benchmark_s_help_is_its_docstring(script):
     out = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert [e for e in examples if e not in out.stdout] == []
+
+
+def test_scale_s_default_run_is_the_default_market(monkeypatch, capsys):
+    """Its last line times "the default run (40 buyers × 20 suppliers)": the market its child process built, not
+    40 buyers with the sizes' one supplier per 20."""
+    scale, children, real = load("scale"), [], subprocess.run
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        children.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        return out
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    monkeypatch.setattr(sys, "argv", ["scale.py", "--sizes", "40", "--steps", "2", "--repeats", "1"])
+    scale.main()
+    default = Params().market
+    assert (children[-1]["buyers"], children[-1]["suppliers"]) == (default.buyers, default.suppliers)
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        f"default run ({default.buyers} buyers × {default.suppliers} suppliers × 120 steps): ")
