@@ -27,8 +27,10 @@ from trustsim.params import Params
 def build(args) -> TrustMarket | Ensemble:
     changes = {"run.steps": args.steps}
     if args.buyers:
-        changes |= {"market.buyers": args.buyers, "market.suppliers": args.suppliers or max(args.buyers // 20, 1),
+        changes |= {"market.buyers": args.buyers, "market.suppliers": max(args.buyers // 20, 1),
                     "market.demand": 250.0 * args.buyers}
+    if args.suppliers:  # with or without --buyers
+        changes["market.suppliers"] = args.suppliers
     params = Params().replace(**changes)
     if args.ensemble:
         return Ensemble([params] * args.ensemble, [args.seed + i for i in range(args.ensemble)])
@@ -62,7 +64,9 @@ def by_phase(args) -> None:
     finally:
         phases.SCHEDULE, TrustMarket.measure, Markets.measure, TrustMarket.replace_suppliers = saved
     rel_steps = model.market.n_rel * args.steps
-    what = f"{args.ensemble} markets together" if args.ensemble else "the market"
+    market = model.pp.shared.market
+    size = f"{market.buyers} buyers, {market.suppliers} suppliers"
+    what = f"{args.ensemble} markets together ({size} each)" if args.ensemble else f"the market ({size})"
     print(f"building {what}: {built:.3f} s; running {args.steps} steps: {total:.3f} s "
           f"({total / rel_steps * 1e9:.0f} ns per relationship-step)")
     for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
@@ -74,7 +78,8 @@ def by_phase(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--buyers", type=int, default=0, help="0: the default market")
-    ap.add_argument("--suppliers", type=int, default=0, help="0: one per 20 buyers")
+    ap.add_argument("--suppliers", type=int, default=0,
+                    help="0: one per 20 buyers (the default market's 20 without --buyers)")
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ensemble", type=int, default=0, metavar="N", help="step N markets together, as a sweep does")

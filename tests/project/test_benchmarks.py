@@ -76,3 +76,14 @@ def test_scale_s_default_run_is_the_default_market(monkeypatch, capsys):
     assert (children[-1]["buyers"], children[-1]["suppliers"]) == (default.buyers, default.suppliers)
     assert capsys.readouterr().out.splitlines()[-1].startswith(
         f"default run ({default.buyers} buyers × {default.suppliers} suppliers × 120 steps): ")
+
+
+@pytest.mark.parametrize("options, size", [(["--suppliers", "5"], "40 buyers, 5 suppliers"),
+                                           (["--buyers", "200"], "200 buyers, 10 suppliers"),
+                                           (["--buyers", "200", "--suppliers", "4"], "200 buyers, 4 suppliers")])
+def test_phase_profile_profiles_the_market_its_options_ask_for(options, size):
+    """--suppliers alone sets the default market's suppliers (it was ignored without --buyers)."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "phase_profile.py"), "--steps", "2", *options]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"building the market ({size}): "), out.stdout
