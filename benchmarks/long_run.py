@@ -48,10 +48,12 @@ def main(argv=None) -> int:
                     "and the end of the run)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
-    marks = sorted({c for c in args.checkpoints or (args.steps // 10, args.steps // 2, args.steps)
-                    if 1 <= c <= args.steps})
-    if not marks:
-        ap.error(f"no checkpoint within the run's {args.steps} steps")
+    if args.steps < 1:
+        ap.error(f"--steps: {args.steps} is not a number of steps (at least 1)")
+    outside = [c for c in args.checkpoints or () if not 1 <= c <= args.steps]
+    if outside:
+        ap.error(f"--checkpoints: {' '.join(map(str, outside))} not within the run's steps 1 to {args.steps}")
+    marks = sorted({c for c in args.checkpoints or (args.steps // 10, args.steps // 2, args.steps) if c >= 1})
 
     from trustsim import TrustMarket
 

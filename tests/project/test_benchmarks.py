@@ -46,6 +46,17 @@ def test_long_run_reports_a_run_shorter_than_its_default_checkpoints():
     assert "within the outputs" in out.stdout
 
 
+@pytest.mark.parametrize("options, named", [(["--steps", "30", "--checkpoints", "15", "40"], "--checkpoints: 40 "),
+                                            (["--steps", "30", "--checkpoints", "0", "30"], "--checkpoints: 0 "),
+                                            (["--steps", "0"], "--steps: 0 ")])
+def test_long_run_refuses_a_checkpoint_outside_its_run(options, named):
+    """A checkpoint the run never reaches is refused, not left out of the table without a word."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "long_run.py"), *options]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr, out.stderr
+    assert named in out.stderr.splitlines()[-1]
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
 def test_a_benchmark_s_help_is_its_docstring(script):
     """--help shows the whole docstring, what the script prints and its example command lines, not its title
