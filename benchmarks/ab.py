@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -84,19 +85,43 @@ def checkout(commit: str, into: str, name: str = "trustsim") -> str:
 
 def once(tree: str, market: str) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, *market.split("x")], env=dict(os.environ, PYTHONPATH=tree),
-                         capture_output=True, text=True, check=True, cwd=tree)
+                         capture_output=True, text=True, cwd=tree)
+    if out.returncode:
+        sys.exit(f"{market}: {(out.stderr.strip().splitlines() or ['failed'])[-1]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def market_spec(text: str) -> str:
+    """A market argument as the runs read it: BUYERSxSUPPLIERSxSTEPS, both sizes 0 (the default market) or
+    neither, at least one step."""
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text)
+    if not m or (m[1] == "0") != (m[2] == "0") or int(m[3]) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not BUYERSxSUPPLIERSxSTEPS (0x0xSTEPS: the default market; "
+                                         "at least 1 step)")
+    return text
+
+
+def repeats(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("old")
     ap.add_argument("new")
-    ap.add_argument("markets", nargs="+", help="BUYERSxSUPPLIERSxSTEPS; 0x0xSTEPS is the default market")
-    ap.add_argument("--repeats", type=int, default=5, help="runs of each market under each commit (default 5)")
+    ap.add_argument("markets", nargs="+", type=market_spec,
+                    help="BUYERSxSUPPLIERSxSTEPS; 0x0xSTEPS is the default market")
+    ap.add_argument("--repeats", type=repeats, default=5, help="runs of each market under each commit (default 5)")
     ap.add_argument("--same-process", action="store_true",
                     help="alternate both commits' runs within one process (see above)")
     args = ap.parse_args()
+    for commit in (args.old, args.new):
+        found = subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+                               capture_output=True)
+        if found.returncode:
+            ap.error(f"{commit!r} is not a commit of this repository")
     with tempfile.TemporaryDirectory() as tmp:
         if args.same_process:  # both packages beside each other, renamed
             trees = {kind: checkout(commit, tmp, f"trustsim_{kind}") for kind, commit in (("old", args.old),

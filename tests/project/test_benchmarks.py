@@ -1,7 +1,8 @@
 """benchmarks/ab.py, the side-by-side timing of two commits, runs both ways: in fresh processes, and with both
 commits' packages renamed within one process (which needs the package to import itself only relatively);
 benchmarks/long_run.py runs short as well as long; every benchmark's --help shows what it prints and how it is
-run; the figures a benchmark labels with a market's size come from a market of that size."""
+run; the figures a benchmark labels with a market's size come from a market of that size; a bad option is refused in
+argparse's usage and one line."""
 
 import ast
 import importlib.util
@@ -98,3 +99,21 @@ def test_phase_profile_profiles_the_market_its_options_ask_for(options, size):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"building the market ({size}): "), out.stdout
+
+
+BAD_OPTIONS = [
+    ("ab.py", ["HEAD", "HEAD", "0x60", "--repeats", "1"], "'0x60' is not BUYERSxSUPPLIERSxSTEPS"),
+    ("ab.py", ["HEAD", "HEAD", "40x0x6", "--repeats", "1"], "'40x0x6' is not BUYERSxSUPPLIERSxSTEPS"),
+    ("ab.py", ["no-such-commit", "HEAD", "0x0x6", "--repeats", "1"], "'no-such-commit' is not a commit"),
+    ("ab.py", ["HEAD", "HEAD", "0x0x6", "--repeats", "0"], "--repeats: '0' is not a whole number of at least 1"),
+]
+
+
+@pytest.mark.parametrize("script, options, named", BAD_OPTIONS)
+def test_a_benchmark_refuses_a_bad_option_in_one_line(script, options, named):
+    """A bad option ends in argparse's usage and one error line naming it (exit status 2), before any run: not
+    a traceback from a child process, a median of nothing or a division by zero."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *options], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.startswith("usage: ") and named in out.stderr.splitlines()[-1], out.stderr
