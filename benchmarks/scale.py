@@ -84,7 +84,10 @@ def measure(kind: str, buyers: int, steps: int, repeats: int = 1) -> dict:
     runs = []
     for _ in range(repeats):
         proc = subprocess.run([sys.executable, __file__, "--child", kind, str(buyers), str(steps)],
-                              capture_output=True, text=True, check=True)
+                              capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"{kind} run of {buyers or 'the default'} buyers: "
+                     f"{(proc.stderr.strip().splitlines() or ['failed'])[-1]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return min(runs, key=lambda r: r["seconds"])  # the least disturbed run
 
@@ -104,6 +107,13 @@ def elementwise_pass(n: int, budget: float = 0.2) -> float:
     return best
 
 
+def at_least_one(text: str) -> int:
+    """An option's whole number of at least 1 (a size, steps, repeats), else argparse's error naming it."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -120,11 +130,19 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    ap.add_argument("--steps", type=int, default=120)
-    ap.add_argument("--repeats", type=int, default=3, help="runs per size up to 10 000 buyers (larger ones run "
-                    "once), of the reference comparison and of the default run; the fastest is reported")
+    ap.add_argument("--sizes", type=at_least_one, nargs="+", default=[1_000, 10_000, 100_000])
+    ap.add_argument("--steps", type=at_least_one, default=120)
+    ap.add_argument("--repeats", type=at_least_one, default=3, help="runs per size up to 10 000 buyers (larger "
+                    "ones run once), of the reference comparison and of the default run; the fastest is reported")
     args = ap.parse_args()
+    from trustsim.errors import ParamError
+    from trustsim.params import Params
+
+    for n in args.sizes:  # a size the model refuses is refused here, before any run
+        try:
+            Params().replace(**market(n, args.steps))
+        except ParamError as e:
+            ap.error(f"--sizes {n} --steps {args.steps}: {e}")
 
     print(f"machine: {machine()}")
     print(f"{'buyers':>9} {'suppliers':>9} {'relations':>10} {'steps':>5} {'seconds':>8} {'buyer-steps/s':>14} "

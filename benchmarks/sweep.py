@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scale import elementwise_pass  # benchmarks/scale.py: the same unit for one market and for sweeps
+from scale import at_least_one, elementwise_pass  # benchmarks/scale.py: the same unit for one market and sweeps
 
 from trustsim.ensemble import batch_size
 from trustsim.experiments import build_sweep, run_sweep
@@ -49,9 +49,11 @@ def timed(sweep, tmp: Path, label: str, repeat: int, **kw) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=960, help="runs of the ensemble sweeps (default 960)")
-    ap.add_argument("--alone-runs", type=int, default=48, help="runs of the one-at-a-time sweeps (default 48)")
-    ap.add_argument("--repeat", type=int, default=2, help="attempts per configuration; the best is kept (default 2)")
+    ap.add_argument("--runs", type=at_least_one, default=960, help="runs of the ensemble sweeps (default 960)")
+    ap.add_argument("--alone-runs", type=at_least_one, default=48,
+                    help="runs of the one-at-a-time sweeps (default 48)")
+    ap.add_argument("--repeat", type=at_least_one, default=2,
+                    help="attempts per configuration; the best is kept (default 2)")
     ap.add_argument("--dask", action="store_true", help="also time a local Dask cluster with 2 workers (ensembles)")
     args = ap.parse_args()
 

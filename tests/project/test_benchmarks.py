@@ -106,6 +106,12 @@ BAD_OPTIONS = [
     ("ab.py", ["HEAD", "HEAD", "40x0x6", "--repeats", "1"], "'40x0x6' is not BUYERSxSUPPLIERSxSTEPS"),
     ("ab.py", ["no-such-commit", "HEAD", "0x0x6", "--repeats", "1"], "'no-such-commit' is not a commit"),
     ("ab.py", ["HEAD", "HEAD", "0x0x6", "--repeats", "0"], "--repeats: '0' is not a whole number of at least 1"),
+    ("scale.py", ["--sizes", "1000", "--steps", "0"], "--steps: '0' is not a whole number of at least 1"),
+    ("scale.py", ["--sizes", "0"], "--sizes: '0' is not a whole number of at least 1"),
+    ("scale.py", ["--repeats", "0"], "--repeats: '0' is not a whole number of at least 1"),
+    ("scale.py", ["--sizes", "20000000", "--steps", "3"], "market.buyers: 20000000 is out of range"),
+    ("sweep.py", ["--repeat", "0"], "--repeat: '0' is not a whole number of at least 1"),
+    ("sweep.py", ["--runs", "-3"], "--runs: '-3' is not a whole number of at least 1"),
 ]
 
 
