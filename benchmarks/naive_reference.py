@@ -23,6 +23,7 @@ import time
 
 import mesa
 
+from trustsim.errors import ParamError
 from trustsim.params import Params
 
 NEUTRAL = {
@@ -172,8 +173,11 @@ if __name__ == "__main__":
     ap.add_argument("--buyers", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=120)
     args = ap.parse_args()
-    p = neutral_params(**{"market.buyers": args.buyers, "market.suppliers": max(args.buyers // 20, 1),
-                          "run.steps": args.steps})
+    try:
+        p = neutral_params(**{"market.buyers": args.buyers, "market.suppliers": max(args.buyers // 20, 1),
+                              "run.steps": args.steps})
+    except ParamError as e:  # a size or a number of steps the model refuses
+        ap.error(str(e))
     t0 = time.perf_counter()
     m = run(p, 1)
     dt = time.perf_counter() - t0

@@ -21,20 +21,25 @@ from collections import defaultdict
 
 from trustsim import TrustMarket, phases
 from trustsim.ensemble import Ensemble, Markets
+from trustsim.errors import ParamError
 from trustsim.params import Params
 
 
-def build(args) -> TrustMarket | Ensemble:
+def params(args) -> Params:
+    """The market the options ask for."""
     changes = {"run.steps": args.steps}
     if args.buyers:
         changes |= {"market.buyers": args.buyers, "market.suppliers": max(args.buyers // 20, 1),
                     "market.demand": 250.0 * args.buyers}
     if args.suppliers:  # with or without --buyers
         changes["market.suppliers"] = args.suppliers
-    params = Params().replace(**changes)
+    return Params().replace(**changes)
+
+
+def build(args) -> TrustMarket | Ensemble:
     if args.ensemble:
-        return Ensemble([params] * args.ensemble, [args.seed + i for i in range(args.ensemble)])
-    return TrustMarket(params, rng=args.seed)
+        return Ensemble([params(args)] * args.ensemble, [args.seed + i for i in range(args.ensemble)])
+    return TrustMarket(params(args), rng=args.seed)
 
 
 def by_phase(args) -> None:
@@ -75,16 +80,27 @@ def by_phase(args) -> None:
     print(f"  {'(the loop itself)':<22} {rest:8.3f} s {100 * rest / total:5.1f} %")
 
 
+def count(text: str) -> int:
+    """An option's whole number, 0 or more (0: the option's default or off), else argparse's error naming it."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return int(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--buyers", type=int, default=0, help="0: the default market")
-    ap.add_argument("--suppliers", type=int, default=0,
+    ap.add_argument("--buyers", type=count, default=0, help="0: the default market")
+    ap.add_argument("--suppliers", type=count, default=0,
                     help="0: one per 20 buyers (the default market's 20 without --buyers)")
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--ensemble", type=int, default=0, metavar="N", help="step N markets together, as a sweep does")
-    ap.add_argument("--cprofile", type=int, default=0, metavar="N", help="also print cProfile's N heaviest functions")
+    ap.add_argument("--ensemble", type=count, default=0, metavar="N", help="step N markets together, as a sweep does")
+    ap.add_argument("--cprofile", type=count, default=0, metavar="N", help="also print cProfile's N heaviest functions")
     args = ap.parse_args()
+    try:
+        params(args)
+    except ParamError as e:  # a size or a number of steps the model refuses, before any run
+        ap.error(str(e))
     by_phase(args)
     if args.cprofile:
         prof = cProfile.Profile()

@@ -37,16 +37,21 @@ def main(argv=None) -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     args = ap.parse_args(argv)
     steps = max(args.steps, 20)
+    from trustsim.errors import ParamError
+    from trustsim.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ParamError as e:  # no such file, or one the model refuses: before the app is rendered
+        ap.error(str(e))
     os.environ["TRUSTSIM_VIZ_SCENARIO"] = str(Path(args.scenario).resolve())
 
     import ipyvuetify as v
     import solara
 
     from trustsim.model import TrustMarket
-    from trustsim.scenario import load_scenario
     from trustsim.viz import app, components
 
-    scenario = load_scenario(args.scenario)
     with contextlib.redirect_stdout(io.StringIO()):  # Solara echoes the app bar when rendered outside a server
         rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)[1]
         step_button = rc.find(v.Btn, children=["Step"]).widget

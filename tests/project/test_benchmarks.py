@@ -112,6 +112,11 @@ BAD_OPTIONS = [
     ("scale.py", ["--sizes", "20000000", "--steps", "3"], "market.buyers: 20000000 is out of range"),
     ("sweep.py", ["--repeat", "0"], "--repeat: '0' is not a whole number of at least 1"),
     ("sweep.py", ["--runs", "-3"], "--runs: '-3' is not a whole number of at least 1"),
+    ("phase_profile.py", ["--steps", "0"], "run.steps: 0 is out of range"),
+    ("phase_profile.py", ["--buyers", "-3"], "--buyers: '-3' is not a whole number (0 or more)"),
+    ("phase_profile.py", ["--ensemble", "-1", "--steps", "2"], "--ensemble: '-1' is not a whole number (0 or more)"),
+    ("naive_reference.py", ["--buyers", "0", "--steps", "2"], "market.buyers: 0 is out of range"),
+    ("viz.py", ["--scenario", "no-such-scenario.toml"], "no-such-scenario.toml: no such file"),
 ]
 
 
