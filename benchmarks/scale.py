@@ -2,12 +2,12 @@
 
 Each size runs in a fresh process (so peak memory is that run's own): 20 buyers per supplier, all
 mechanisms on, demand scaled so that every slot keeps the baseline's volume. Prints one table:
-buyer-steps and relationship-steps per second and peak resident memory per size, how many elementwise
-passes over the relationship arrays a step costs (a step's time over the time of ``a * b + c`` on arrays of
-as many doubles, measured beside each size: the distance to what the memory and NumPy's elementwise loops
-allow), the growth exponent of time in the number of relationships (log-log slope), the speed ratio
-against benchmarks/naive_reference.py at 1 000 buyers (for the whole step and for the same four phases the
-reference implements), and the default run's model time.
+buyer-steps per second (building and running the market), relationship-steps per second (running it) and
+peak resident memory per size, how many elementwise passes over the relationship arrays a step costs (a step's
+time over the time of ``a * b + c`` on arrays of as many doubles, measured beside each size: the distance to
+what the memory and NumPy's elementwise loops allow), the growth exponent of time in the number of
+relationships (log-log slope), the speed ratio against benchmarks/naive_reference.py at 1 000 buyers (for
+the whole step and for the same four phases the reference implements), and the default run's model time.
 
     python benchmarks/scale.py                          # 1 000, 10 000, 100 000 buyers, 120 steps
     python benchmarks/scale.py --sizes 1000 10000 --steps 60
@@ -157,9 +157,9 @@ def main() -> None:
         print(f"{n:>9,} {max(n // 20, 1):>9,} {rel:>10,} {args.steps:>5} {r['seconds']:>8.2f} "
               f"{n * args.steps / r['seconds']:>14,.0f} {rel * args.steps / model_seconds:>12,.0f} "
               f"{unit / rel * 1e9:>9.2f} {model_seconds / args.steps / unit:>11,.0f} {r['peak_mib']:>9.0f}")
-    print("rel-steps/s: relationship-steps per second of the model (without building the market); a*b+c ns: one "
-          "elementwise pass per relationship; passes/step: a step's time in such passes over the relationship arrays "
-          "(the distance to the elementwise limit)")
+    print("seconds, buyer-steps/s: building the market and running it; rel-steps/s: relationship-steps per second of "
+          "the run alone (without building the market); a*b+c ns: one elementwise pass per relationship; passes/step: "
+          "a step's time in such passes over the relationship arrays (the distance to the elementwise limit)")
     if len(rows) >= 2:
         x, y = np.log([r[0] for r in rows]), np.log([r[1] for r in rows])
         slope = np.polyfit(x, y, 1)[0]
