@@ -4,7 +4,8 @@ The sweep is the default market (40 buyers × 2 slots, 20 suppliers, 120 quarter
 uncertainty levels with replications. Each configuration is timed whole, as a user sees it — starting
 the workers, every run, the journal and the final tables (figures left out) — and the best of --repeat
 attempts is kept. One run at a time (`--batch 1`) is timed on --alone-runs runs, the ensemble engine
-(automatic batches) on --runs runs; runs per minute compare the two at the same number of workers.
+(automatic batches) on --runs runs (each rounded down to whole replications of the four levels, at least
+one); runs per minute compare the two at the same number of workers.
 
 How close to the machine's limit: a run of the default market is 80 relationships × 120 steps of
 relationship-steps. Beside each configuration the benchmark times one elementwise pass, ``a * b + c``, over
@@ -49,7 +50,9 @@ def timed(sweep, tmp: Path, label: str, repeat: int, **kw) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=at_least_one, default=960, help="runs of the ensemble sweeps (default 960)")
+    ap.add_argument("--runs", type=at_least_one, default=960,
+                    help="runs of the ensemble sweeps (default 960; like --alone-runs, a multiple of the grid's 4 "
+                    "levels, rounded down, at least 4)")
     ap.add_argument("--alone-runs", type=at_least_one, default=48,
                     help="runs of the one-at-a-time sweeps (default 48)")
     ap.add_argument("--repeat", type=at_least_one, default=2,
