@@ -171,9 +171,9 @@ def main() -> None:
     naive = measure("naive", ref_n, args.steps, args.repeats)
     core = measure("engine-core", ref_n, args.steps, args.repeats)
     whole = measure("engine", ref_n, args.steps, args.repeats)
-    print(f"per-agent reference at {ref_n:,} buyers: {naive['seconds']:.2f} s; engine whole step (13 phases + "
-          f"measurements) {whole['seconds']:.3f} s = {naive['seconds'] / whole['seconds']:.0f}× faster; "
-          f"the same four phases (2–4, 8) {core['core_seconds']:.3f} s = "
+    print(f"per-agent reference at {ref_n:,} buyers × {args.steps} steps: {naive['seconds']:.2f} s; engine whole "
+          f"step (13 phases + measurements) {whole['seconds']:.3f} s = {naive['seconds'] / whole['seconds']:.0f}× "
+          f"faster; the same four phases (2–4, 8) {core['core_seconds']:.3f} s = "
           f"{naive['seconds'] / core['core_seconds']:.0f}× faster")
     default = measure("engine", 0, 120, args.repeats)  # 0 buyers: the default market
     print(f"default run ({default['buyers']} buyers × {default['suppliers']} suppliers × {default['steps']} steps): "
