@@ -3,7 +3,8 @@
 Renders the app's page in this process with Solara (the same widgets the server sends to a browser),
 presses its Step button and times each press: the model's step, every view rebuilt (network PNG,
 chart options, key figures) and the widget updates. Also times the parts on their own. Prints
-milliseconds, median over the steps; the target is at most 250 ms at the default market size.
+milliseconds, median over the steps; the target is at most 250 ms at the default market size (exit status 1
+when the median misses it).
 
     python benchmarks/viz.py [--steps 40] [--scenario scenarios/baseline.toml]
 """
