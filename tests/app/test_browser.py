@@ -58,6 +58,9 @@ def browser():
         b.close()
 
 
+PANEL = "t.closest('.v-sheet')"  # in JavaScript: the key figures' panel, which scrolls, of an element ``t`` in it
+
+
 class Watched:
     """A page, every request it made that failed or left this machine, and every error it logged."""
 
@@ -127,8 +130,8 @@ def test_page_loads_offline_and_draws_the_network_and_charts(app):
     network = app.page.locator("img.widget-image").first
     assert variance(network.screenshot()) > 20, "the network image is blank"
     # at the README screenshot's size the key figures fit their cell whole: nothing to scroll, no button cut off
-    scroll, height = app.page.locator(".trustsim-figures").evaluate(
-        "t => [t.parentElement.parentElement.scrollHeight, t.parentElement.parentElement.clientHeight]")
+    scroll, height = app.page.locator(".trustsim-figures").evaluate(f"t => {{ const p = {PANEL}; "
+                                                                    "return [p.scrollHeight, p.clientHeight]; }")
     assert scroll <= height, f"the key figures need {scroll} px in a cell of {height}"
     canvases = app.page.locator("canvas")
     assert canvases.count() >= CHARTS
@@ -301,6 +304,41 @@ def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
             app.page.get_by_role("button", name="Download the time series (CSV)").click(timeout=10_000)
         assert download.value.suggested_filename.endswith("-step3.csv")
         app.screenshot(f"fit-{size[0]}x{size[1]}.png")
+        app.assert_clean()
+    finally:
+        app.page.close()
+
+
+def test_the_status_line_stays_in_view_while_the_key_figures_scroll(browser, server):
+    """At 1 024 × 768 the key figures scroll in their cell, and their status line scrolled away with them: who
+    had scrolled down to this step's events no longer saw whether the model was running or had finished."""
+    app = Watched(browser, server, viewport={"width": 1024, "height": 768})
+    try:
+        app.step(3)
+        status = app.page.locator(".trustsim-step").locator("..")  # the line: step, scenario, seed, running
+        assert "running" in status.inner_text()
+        panel = status.evaluate(f"""t => {{ const p = {PANEL}, r = p.getBoundingClientRect();
+            p.scrollTop = p.scrollHeight;
+            return {{scrolled: p.scrollTop, end: p.scrollHeight - p.clientHeight, top: r.top,
+                     bottom: r.top + p.clientHeight, left: r.left}}; }}""")
+        assert panel["scrolled"] > 100 and panel["scrolled"] >= panel["end"] - 1, \
+            f"the key figures do not scroll to their end at 1024 x 768, so this tests nothing: {panel}"
+        app.page.wait_for_timeout(300)
+        line = status.bounding_box()
+        assert line["y"] >= 0 and line["y"] + line["height"] <= 768, f"the status line is off the screen: {line}"
+        assert panel["top"] <= line["y"] and line["y"] + line["height"] <= panel["bottom"], \
+            f"the status line {line} is outside its panel's visible part: {panel}"
+        # on top, not under the figures that scroll past: the point at its start shows the status line
+        shown = status.evaluate("(s, [x, y]) => s.contains(document.elementFromPoint(x, y))",
+                                [panel["left"] + 16, line["y"] + line["height"] / 2])
+        assert shown, "the figures scrolling past cover the status line"
+        # nor do the figures show through beside it: a table wider than the panel ran on to the panel's edge
+        through = status.evaluate(f"""(t, y) => {{ const p = {PANEL}, r = p.getBoundingClientRect(), hits = [];
+            for (let x = r.left; x < r.left + p.clientWidth; x += 4)
+                if (document.elementFromPoint(x, y)?.closest('.trustsim-figures')) hits.push(Math.round(x));
+            return hits; }}""", line["y"] + line["height"] / 2)
+        assert not through, f"the table shows through the status line's row at x = {through}"
+        app.screenshot("status-1024x768.png")
         app.assert_clean()
     finally:
         app.page.close()

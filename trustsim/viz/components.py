@@ -303,9 +303,11 @@ def key_figures_html(model, scenario_name: str) -> str:
                     f'<td>{t}</td><td class="unit">{html.escape(unit)}</td></tr>'
                     for label, p, a, t, unit, meaning in k["rows"])
     when = "this step" if k["step"] else "at the start"
-    table = ('<table class="trustsim-figures" style="border-collapse:collapse;font-size:12px;width:100%">'
+    # a table wider than a narrow panel scrolls sideways on its own, not under the status line above it
+    table = ('<div style="overflow-x:auto"><table class="trustsim-figures" '
+             'style="border-collapse:collapse;font-size:12px;width:100%">'
              f'<thead><tr><th style="text-align:left">{when}</th><th>partner</th><th>aggressive</th><th>all</th>'
-             f'<th></th></tr></thead><tbody>{cells}</tbody></table>')
+             f'<th></th></tr></thead><tbody>{cells}</tbody></table></div>')
     if k["step"]:
         # each count after its name, so that a count of 1 reads right: "complaints 1", not "1 complaints"
         events = "This step: " + ", ".join(f"{name} {v}" for name, v in k["events"].items()) + "."
@@ -316,6 +318,10 @@ def key_figures_html(model, scenario_name: str) -> str:
     if notice:
         head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
                  f'{html.escape(notice)}</p>')
+    # the status stays at the top of the panel while its figures scroll under it, on the panel's ground
+    # (inherited, so dark in the dark theme); flow-root keeps its paragraphs' margins on that ground
+    head = ('<div class="trustsim-status" style="position:sticky;top:0;z-index:1;background-color:inherit;'
+            f'display:flow-root">{head}</div>')
     style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:0 6px;border-bottom:1px solid #ddd}"
              ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}"
              ".trustsim-figures td.unit{text-align:left;color:#888;font-size:11px}</style>")
@@ -381,7 +387,8 @@ def make_key_figures_panel(scenario_name: str):
         # its cell in SolaraViz's grid is as high as a chart's: what does not fit scrolls in it, rather than
         # running on under the chart below it, which hid the download button on a 1366 × 768 screen
         with solara.Column(style={"padding": "0 12px", "height": "100%", "overflow-y": "auto"}, gap="4px") as column:
-            solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name))
+            solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name),
+                        style="background-color: inherit")  # the ground its sticky status line takes
             solara.FileDownload(lambda: timeseries_csv(model),
                                 filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
                                 label="Download the time series (CSV)", mime_type="text/csv")
