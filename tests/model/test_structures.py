@@ -226,3 +226,20 @@ def test_the_regime_map_names_its_axes_in_words_and_prints_plain_numbers(tmp_pat
     assert cells == {"-410*", "1500*"}, cells  # starred: each interval excludes 0
     assert {ax.get_xlabel() for ax in maps} == {"environmental uncertainty σ"}
     assert {ax.get_ylabel() for ax in maps} == {"mean supplier integrity θ̄", "fit spread (log cost)"}
+
+
+def test_the_structures_figure_names_sigma_as_the_regime_map_does(tmp_path, monkeypatch):
+    """The structures figure's axis read "environmental uncertainty σ (market.uncertainty)" where the regime map and
+    the pattern figures say "environmental uncertainty σ"."""
+    from matplotlib.figure import Figure
+
+    from trustsim.structures.figures import structures_figure
+    from trustsim.structures.tables import FIGURES
+
+    rows = [{"structure": "S1 default", "horizon": h, "market.uncertainty": sigma, **{c: 0.1 for c in FIGURES},
+             **{f"{c}.{end}": v for c in FIGURES for end, v in (("low", 0.0), ("high", 0.2))}}
+            for h in ("business_horizon", "long_run") for sigma in (0.0, 0.9)]
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    structures_figure(pd.DataFrame(rows), tmp_path / "structures.png")
+    assert {ax.get_xlabel() for ax in drawn[0].axes if ax.get_xlabel()} == {"environmental uncertainty σ"}

@@ -17,7 +17,7 @@ from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
 UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
-# the regime map's axes by name and symbol, as the pattern figures name them (not by their keys)
+# the structures' and the regime map's axes by name and symbol, as the pattern figures name them (not by their keys)
 AXES = {"market.uncertainty": "environmental uncertainty σ", "suppliers.integrity_mean": "mean supplier integrity θ̄",
         "market.fit_spread": "fit spread (log cost)"}
 
@@ -44,7 +44,7 @@ def structures_figure(table: pd.DataFrame, path: Path) -> Path:
             ax.set_ylabel(f"partner − aggressive\n({UNITS[col]})", fontsize=9)
             ax.grid(alpha=0.3)
             if row == 1:
-                ax.set_xlabel("environmental uncertainty σ (market.uncertainty)")
+                ax.set_xlabel(AXES["market.uncertainty"])
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds)")
