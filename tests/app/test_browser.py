@@ -58,6 +58,7 @@ def browser():
         b.close()
 
 
+DOWNLOAD = "Download the time series (CSV)"  # the key figures' download button, by its name
 PANEL = "t.closest('.v-sheet')"  # in JavaScript: the key figures' panel, which scrolls, of an element ``t`` in it
 
 
@@ -300,8 +301,13 @@ def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
         picture = network.bounding_box()
         cell = app.page.locator(".vue-grid-item", has=network).bounding_box()
         assert picture["y"] + picture["height"] <= cell["y"] + cell["height"] + 4, (picture, cell)  # it sits 2 px in
+        button = app.page.get_by_role("button", name=DOWNLOAD)
+        fits = button.evaluate(f"""t => {{ const p = {PANEL}, b = t.getBoundingClientRect(),
+            r = p.getBoundingClientRect();
+            return b.right <= r.left + p.clientWidth && p.scrollWidth <= p.clientWidth; }}""")
+        assert fits, f"the download button runs past its panel's right edge at {size[0]} px, its label cut off"
         with app.page.expect_download(timeout=10_000) as download:
-            app.page.get_by_role("button", name="Download the time series (CSV)").click(timeout=10_000)
+            button.click(timeout=10_000)
         assert download.value.suggested_filename.endswith("-step3.csv")
         app.screenshot(f"fit-{size[0]}x{size[1]}.png")
         app.assert_clean()

@@ -41,6 +41,8 @@ PAGE_CSS = """
 .v-slider__thumb-label > * { transform: none !important; display: inline !important; }
 .v-tabs:not(:has(.v-tab + .v-tab)) { display: none; }
 .trustsim-network { max-height: 100%; object-fit: contain; }
+.trustsim-download .v-btn { max-width: 100%; height: auto !important; min-height: 36px; padding: 4px 12px !important; }
+.trustsim-download .v-btn, .trustsim-download .v-btn__content { white-space: normal; flex-shrink: 1; }
 """
 
 

@@ -389,9 +389,10 @@ def make_key_figures_panel(scenario_name: str):
         with solara.Column(style={"padding": "0 12px", "height": "100%", "overflow-y": "auto"}, gap="4px") as column:
             solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name),
                         style="background-color: inherit")  # the ground its sticky status line takes
-            solara.FileDownload(lambda: timeseries_csv(model),
-                                filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
-                                label="Download the time series (CSV)", mime_type="text/csv")
+            with solara.Div(classes=["trustsim-download"]):  # its label wraps in a narrow panel (app.PAGE_CSS)
+                solara.FileDownload(lambda: timeseries_csv(model),
+                                    filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
+                                    label="Download the time series (CSV)", mime_type="text/csv")
         return column
 
     return _named("KeyFiguresPanel", key_figures_panel)
