@@ -90,6 +90,16 @@ def test_scale_s_default_run_is_the_default_market(monkeypatch, capsys):
         f"default run ({default.buyers} buyers × {default.suppliers} suppliers × 120 steps): ")
 
 
+def test_scale_compares_the_same_four_phases_with_the_references_own():
+    """"The same four phases" compared the engine's phases 2–4 and 8 with the reference's whole run, its market's
+    building and its DataCollector included; the reference's four phases are timed without them."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--child", "naive", "100", "20"],
+                         capture_output=True, text=True, cwd=ROOT)
+    naive = json.loads(out.stdout.strip().splitlines()[-1])
+    print(naive)
+    assert 0 < naive["core_seconds"] < naive["seconds"] - naive["build_seconds"]
+
+
 @pytest.mark.parametrize("options, size", [(["--suppliers", "5"], "40 buyers, 5 suppliers"),
                                            (["--buyers", "200"], "200 buyers, 10 suppliers"),
                                            (["--buyers", "200", "--suppliers", "4"], "200 buyers, 4 suppliers")])
