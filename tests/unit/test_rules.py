@@ -405,3 +405,58 @@ def test_the_unit_interval_clips_as_numpy_does():
     x = np.array([-2.0, -0.0, 0.0, 0.3, 1.0, 1.5, np.inf, -np.inf, np.nan])
     assert_allclose(rules._unit_interval(x), np.clip(x, 0.0, 1.0), rtol=0, atol=0)
     assert rules._unit_interval(0.4) == 0.4 and rules._unit_interval(-1.0) == 0.0
+
+
+# --- inputs that tell a rule's terms apart (where the cases above would come out the same without one) ----------
+
+def test_reputation_without_customers_is_the_starting_trust_asked_for():
+    # ODD 7.2: trust.initial for a supplier with none, whatever trust.initial is (the cases above use 0.5)
+    sup, trust = A([0, 0]), A([0.2, 0.6])
+    assert_allclose(rules.reputation(sup, trust, A([True, True]), 2, 0.3), [0.4, 0.3])
+    assert_allclose(rules.reputation(sup, trust, A([False, False]), 2, 0.9), [0.9, 0.9])
+
+
+def test_padding_falls_as_the_supplier_expects_more_audits():
+    # padding_max · (1 − θ) · (1 − audit_seen), θ 0.4: 0.15 · 0.6 · (1, 0.75, 0) = 0.09, 0.0675, 0 (at audit_seen
+    # 0.5, 1 − seen and seen are the same number)
+    assert_allclose(rules.padding(A([0.4, 0.4, 0.4]), A([0.0, 0.25, 1.0]), 0.15), [0.09, 0.0675, 0.0])
+
+
+def test_a_draw_below_the_mean_fits_better_than_average():
+    # exp(fit_spread · ε): a negative ε gives a cost factor below 1
+    assert_allclose(rules.fit_factor(0.1, A([-1.0, -2.0])), [math.exp(-0.1), math.exp(-0.2)])
+
+
+def test_betrayal_severity_takes_the_larger_of_a_defect_and_found_padding_and_caps_padding_at_one():
+    # ODD 7.8: a defect is a whole betrayal, with or without padding found the same step; found padding alone is
+    # π / padding_max with "proportional" (0.06 / 0.15 = 0.4), a whole one with "betrayal"
+    defect, found, padding = A([True, True, False]), A([False, True, True]), A([0.0, 0.06, 0.06])
+    assert_allclose(rules.betrayal_severity(defect, found, padding, 0.15, True), [1.0, 1.0, 0.4])
+    assert_allclose(rules.betrayal_severity(defect, found, padding, 0.15, False), [1.0, 1.0, 1.0])
+    # min(1, π / padding_max): padding beyond padding_max, or any padding with a padding_max of 0, is one whole betrayal
+    got = rules.betrayal_severity(A([False, False]), A([True, True]), A([0.3, 0.01]), A([0.15, 0.0]), True)
+    assert_allclose(got, [1.0, 1.0])
+
+
+def test_plans_are_shared_from_trust_exactly_at_the_threshold():
+    # ODD 7.9: the buyer shares its plans when t_b ≥ share_threshold
+    assert rules.shares_plans(A([0.584, 0.5839]), 0.584, A([True, True]), True).tolist() == [True, False]
+
+
+def test_an_audit_adds_its_hours():
+    # ODD 7.10: + audit_hours · [audit]: 8 + 15 · 0.4 + 6 = 20 with an audit, 14 without
+    got = rules.nonproductive_hours(A([0.6, 0.6]), A([False, False]), A([0, 0]), A([0, 0]), A([0, 0]), H,
+                                    audited=A([True, False]))
+    assert_allclose(got, [20.0, 14.0])
+
+
+def test_a_market_whose_mean_price_is_not_positive_gets_equal_attractions_whatever_its_prices():
+    assert_allclose(rules.logit_attraction(A([-1.0, 1.0]), 8.0), [1.0, 1.0])
+    a = rules.logit_attraction(A([[-3.0, 1.0], [1.0, 3.0]]), 1.0)  # a table: only the first market's mean is 0
+    assert_allclose(a[0], [1.0, 1.0])
+    assert_allclose(a[1], np.exp(-A([1.0, 3.0]) / 2.0))
+
+
+def test_margin_factor_with_equal_markups_pays_a_supplier_at_exactly_that_markup_in_full():
+    # all or nothing when min_markup = fair_markup: a markup of exactly that much is all (1.5 / 1 − 1 = 0.5 exactly)
+    assert_allclose(rules.margin_factor(A([1.5, 1.4999]), A([1.0, 1.0]), 0.5, 0.5), [1.0, 0.0])
