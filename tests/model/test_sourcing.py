@@ -196,3 +196,55 @@ def test_an_incumbent_made_to_answer_a_rival_is_played_off_whether_or_not_it_cut
         TrustMarket(rng=seed, steps=40, partner_share=0.0).run()
     print(f"\nrebids over 3 seeds: {counts}")
     assert min(counts.values()) > 10
+
+
+def test_a_vacant_slot_is_refilled_without_counting_an_exit():
+    """docs/ODD.md 7.2: vacant slots (a bankrupt's, re-sourced at the next sourcing) do not exit: whatever trust and
+    dissatisfaction a vacant slot last held, it is filled again and counts as no low-trust or silent exit."""
+    from trustsim import phases
+
+    m = TrustMarket(rng=2, steps=10)
+    m.step()
+    phases.environment(m)  # the next step's events, as far as sourcing
+    mk = m.market
+    mk.trust_b[:], mk.latent[:] = 1.0, 0.0  # no occupied slot has a reason to leave
+    rows = np.arange(0, mk.n_rel, 3)
+    mk.vacant[rows] = True
+    mk.trust_b[rows] = 0.0   # below exit_threshold
+    mk.latent[rows] = 10.0   # above exit_dissatisfaction
+    sourcing.sourcing(m)
+    assert m.ev.exit_low.sum() == 0 and m.ev.exit_silent.sum() == 0
+    assert not mk.vacant.any() and (mk.age[rows] == 0).all()
+
+
+def test_an_incumbent_quoting_in_its_own_rebid_keeps_its_fit_when_rivals_draw_afresh():
+    """docs/ODD.md 7.2: with ``market.refit = "incumbent_keeps"`` every rival quotes on a fresh fit, but an
+    incumbent bidding in its own rebid keeps the fit it has."""
+    p = Params().replace(**{"market.refit": "incumbent_keeps", "market.suppliers": 5, "buyers.n_bids": 200})
+    m = TrustMarket(p, rng=3)
+    m.step()
+    mk = m.market
+    rows = np.arange(0, mk.n_rel, mk.k)  # slot column 0
+    table = sourcing._quotes(m, rows, exclude_incumbent=False)
+    own = table.bidders == mk.sup[rows, None]
+    assert own.any(axis=1).all()  # 200 quotes from 5 suppliers: every incumbent bids
+    kept = np.broadcast_to(mk.fit[rows, None], own.shape)
+    assert np.array_equal(table.fits[own], kept[own])
+    assert not np.isin(table.fits[~own], mk.fit).any()  # the rivals' fits are fresh draws
+
+
+def test_an_incumbent_matches_a_rival_at_the_price_its_buyers_trust_makes_worth_as_much():
+    """docs/ODD.md 7.2, aggressive rebids: the buyer judges the incumbent on its own trust in it, so a cheaper rival's
+    expected cost e is matched at m = e / (1 + tco_weight·(1 − t_b)), kept if m is at or above the incumbent's floor.
+    Buyer 0 holds supplier 1 (cost 0.8) and 0; the best rival, supplier 2, quotes 0.99 for an expected 1.089; at
+    trust 0.8 the incumbent matches at 1.089 / 1.2 = 0.9075, above its floor 0.88, and is played off."""
+    m = hand_set_market()
+    mk = m.market
+    mk.vacant[:] = False
+    mk.sup[:] = [1, 0, 3, 4]
+    mk.price[0], mk.trust_b[0], trust_s = 1.2, 0.8, mk.trust_s[0]
+    rows = np.array([0])
+    sourcing._rebid(m, rows, sourcing._quotes(m, rows, exclude_incumbent=False))
+    assert mk.sup[0] == 1 and m.ev.played_off[0]
+    assert mk.price[0] == pytest.approx(0.9 * (1 + MARKUP) * (1 + 1.0 * (1 - 0.9)) / (1 + 1.0 * (1 - 0.8)))
+    assert mk.trust_s[0] == pytest.approx(trust_s * (1 - m.params.trust.playoff_penalty))
