@@ -213,3 +213,28 @@ def test_an_imitating_supplier_takes_anothers_integrity_plus_a_mutation(monkeypa
           "held before the round")
     assert changed > 10
     assert held == (changed if mutation == 0.0 else 0)
+
+
+def test_a_buyer_with_half_its_relationships_on_partner_terms_counts_as_a_partner():
+    """docs/ODD.md 7.2a: a learning buyer's group is the terms of most of its relationships, at least half: with two
+    slots, one on partner terms makes a partner buyer. Read after every step whose reviews set the groups."""
+    m = TrustMarket(rng=5, conduct="learning", steps=40)
+    mk, half = m.market, 0
+    while m.running:
+        m.step()
+        if not rules.due_for_rebid(m.steps, mk.rebid_phase, m.params.buyers.rebid_interval).any():
+            continue
+        on_partner = mk.per_buyer(mk.partner_terms)
+        assert np.array_equal(mk.is_partner, 2 * on_partner >= mk.k)
+        half += int((2 * on_partner == mk.k).sum())
+    print(f"\n{half} buyer-reviews with exactly half their relationships on partner terms")
+    assert half > 10
+
+
+def test_an_imitated_integrity_plus_its_mutation_stays_within_0_and_1():
+    """docs/ODD.md 7.13: an imitating supplier takes another's integrity plus a mutation N(0, integrity_mutation)
+    clipped to [0, 1]; a wide mutation from integrities near 1 reaches the bounds."""
+    m = TrustMarket(rng=4, conduct="learning", supplier_imitation=True, integrity_mutation=0.5, steps=40).run()
+    integrity = m.market.integrity
+    assert ((integrity >= 0) & (integrity <= 1)).all()
+    assert ((integrity == 0) | (integrity == 1)).any()  # the clip was needed
