@@ -865,3 +865,109 @@ def test_the_cost_of_ownership_charges_inspection_and_only_the_defects_inspectio
         missed += int((ev.defect & ~ev.found).sum())
     print(f"\ndefects found by inspection {found}, missed {missed}")
     assert found > 10 and missed > 10
+
+
+@pytest.mark.parametrize("honest", [{"padding_max": 0.0}, {"integrity_mean": 1.0, "integrity_sd": 0.0}])
+def test_an_audit_finds_no_padding_where_there_is_none(honest):
+    """Phase 4 (S14, docs/ODD.md 7.4): an audit finds padding only in a padded price; where no supplier pads (no
+    padding allowed, or every supplier honest) partners' audits find nothing, so none costs trust."""
+    m = TrustMarket(rng=1, steps=40, partner_share=1.0, **honest)
+    audits = 0
+    while m.running:
+        m.step()
+        assert not m.ev.padding.any() and not m.ev.padding_found.any()
+        audits += int(m.ev.audited.sum())
+    assert audits > 20
+
+
+def test_a_buyer_without_a_service_gap_is_never_dissatisfied_even_at_complaint_gap_0():
+    """Phase 6 (S7, docs/ODD.md 7.6): a buyer is dissatisfied when gap > ``complaint_gap``; at ``complaint_gap`` 0
+    any shortfall is, but a step without one (no service needed, or the promise kept) is not: it is neither
+    voiced nor built up."""
+    m = TrustMarket(rng=1, steps=40, complaint_gap=0.0)
+    complaints = 0
+    while m.running:
+        m.step()
+        ev = m.ev
+        assert not (ev.complained & (ev.gap <= 0)).any()
+        complaints += int(ev.complained.sum())
+    assert complaints > 20
+
+
+def test_corners_are_cut_on_the_suppliers_own_trust_in_its_buyer(monkeypatch):
+    """Phase 3 (S5, S14, docs/ODD.md 7.3): a supplier cuts corners with probability (1 − θ)·(1 − inspection_seen)·
+    (1 − θ·t_s), on its own trust t_s in the buyer (not the buyer's trust in it): this step's draw of the site
+    ``shirk`` below that probability. The same draws on the buyer's trust would cut corners elsewhere."""
+    hooks = Hooks(monkeypatch)
+    m = TrustMarket(rng=3, steps=40, integrity_mean=0.5)
+    differs = cut = 0
+
+    def check(x):  # as supplier conduct left the step, before inspection
+        mk, ev = x.market, x.ev
+        theta, u = mk.integrity[mk.sup], ev.uniform("shirk")
+        assert np.array_equal(ev.shirked, u < rules.shirk_probability(theta, mk.trust_s, mk.inspection_seen))
+        nonlocal differs, cut
+        differs += int((ev.shirked != (u < rules.shirk_probability(theta, mk.trust_b, mk.inspection_seen))).sum())
+        cut += int(ev.shirked.sum())
+
+    hooks.add(phases.inspection, check)
+    m.run()
+    print(f"\n{cut} lots with corners cut; {differs} would differ on the buyer's trust")
+    assert cut > 20 and differs > 0
+
+
+def test_partners_audit_with_the_probability_they_inspect(monkeypatch):
+    """Phase 4 (S14, S17, docs/ODD.md 7.4): a partner buyer audits its supplier's costs with the same probability
+    as it inspects, clip(1 − t_b / no_inspection_trust, 0, 1), drawn independently: never above that trust."""
+    hooks = Hooks(monkeypatch)
+    state, audits, probs = {}, 0, []
+    for seed in (1, 2):
+        hooks.reset()
+        m = TrustMarket(rng=seed, steps=60, partner_share=1.0)
+        th = m.params.trust.no_inspection_trust
+        hooks.add(phases.inspection, lambda x: state.update(trust=x.market.trust_b.copy()))
+        while m.running:
+            m.step()
+            p = rules.inspection_probability(state["trust"], th)
+            assert not (m.ev.audited & (p == 0)).any()
+            audits += int(m.ev.audited.sum())
+            probs.extend(p)
+    z = binomial_z(audits, probs)
+    print(f"\n{audits} audits (expected {np.sum(probs):.1f}, z = {z:+.2f})")
+    assert audits > 50 and abs(z) < 4
+
+
+def test_a_sharing_supplier_has_ideas_at_a_rate_of_idea_rate_times_its_trust(monkeypatch):
+    """Phase 9 (S18, docs/ODD.md 7.9): where the supplier shares, its ideas for the buyer are Poisson(idea_rate·t_s),
+    t_s its trust after this step's update, so a supplier at trust 0.5 has half the ideas of one at trust 1. The
+    count over two runs against the sum of the means."""
+    hooks = Hooks(monkeypatch)
+    state, ideas, means = {}, 0, 0.0
+    for seed in (1, 2):
+        hooks.reset()
+        m = TrustMarket(rng=seed, steps=60, share_threshold=0.3)
+        rate, th = m.params.innovation.idea_rate, m.params.trust.share_threshold
+        hooks.add(phases.innovation, lambda x: state.update(trust=x.market.trust_s.copy()))
+        while m.running:
+            m.step()
+            t = state["trust"]
+            ideas += int(m.ev.supplier_ideas.sum())
+            means += float((rate * t)[t >= th].sum())
+    z = (ideas - means) / math.sqrt(means)
+    print(f"\n{ideas} supplier ideas (expected {means:.1f}, z = {z:+.2f})")
+    assert means > 200 and abs(z) < 4
+
+
+def test_a_buyers_profit_is_its_share_of_demand_times_its_margin_over_its_mean_slots_cost(monkeypatch):
+    """Phase 11 (S1, S10, docs/ODD.md 7.11): a buyer's unit cost is its own cost plus the mean of its slots' costs of
+    ownership; its profit share·D_t·(p − c), on the share it held before this step's shares move."""
+    hooks = Hooks(monkeypatch)
+    m = TrustMarket(rng=2, steps=20)
+    state = {}
+    hooks.add(phases.downstream, lambda x: state.update(share=x.market.share.copy()))
+    while m.running:
+        m.step()
+        mk, ev = m.market, m.ev
+        cost = mk.own_cost + mk.per_buyer(ev.tco) / mk.k
+        demand = ev.demand[mk.member_of_buyer]
+        np.testing.assert_allclose(mk.profit, state["share"] * demand * (mk.retail_price - cost), rtol=1e-12)
