@@ -2,7 +2,8 @@
 
 On a shared or busy machine timings drift by a factor of two within minutes, so a speed-up is only
 measured against the old code run in the same invocation, interleaved: each repeat runs every market
-once under the old commit, once under the new, and the medians are compared. A market is
+once under the old commit, once under the new (the old first in odd repeats, the new first in even ones), and the
+medians are compared. A market is
 ``BUYERSxSUPPLIERSxSTEPS`` (``0x0xSTEPS``: the default market). Prints a line per market: each commit's
 median seconds to build the market and to run it, and the new commit's over the old's for the run, for
 building and running, and for the run's CPU time.
@@ -138,9 +139,9 @@ def main() -> None:
                 runs = json.loads(out.stdout.strip().splitlines()[-1])
             else:
                 runs = {k: [] for k in trees}
-                for _ in range(args.repeats):
-                    for k, tree in trees.items():
-                        runs[k].append(once(tree, market))
+                for i in range(args.repeats):  # the order swapped every repeat: neither always runs first
+                    for k in list(trees) if i % 2 == 0 else list(trees)[::-1]:
+                        runs[k].append(once(trees[k], market))
             med = {k: {f: statistics.median(r[f] for r in v) for f in ("build", "run", "cpu")}
                    for k, v in runs.items()}
             o, n = med["old"], med["new"]

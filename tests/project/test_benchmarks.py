@@ -37,6 +37,20 @@ def test_ab_times_two_commits_side_by_side(same_process):
     assert line.endswith("in one process)") == same_process
 
 
+def test_ab_swaps_which_commit_runs_first_every_repeat(monkeypatch, capsys):
+    """In fresh processes each repeat ran the old commit first, so whatever the first of two runs pays (a cold
+    cache, a host speeding up or slowing down) fell on the old one every time; the order swaps every repeat, as
+    ``--same-process`` already did."""
+    ab, order = load("ab"), []
+    monkeypatch.setattr(ab, "checkout", lambda commit, into, name="trustsim": into)
+    monkeypatch.setattr(ab, "once", lambda tree, market: order.append(tree.rsplit("/", 1)[-1])
+                        or {"build": 1.0, "run": 1.0, "cpu": 1.0})
+    monkeypatch.setattr(sys, "argv", ["ab.py", "HEAD", "HEAD", "0x0x3", "--repeats", "4"])
+    ab.main()
+    assert order == ["old", "new", "new", "old"] * 2
+    assert capsys.readouterr().out.startswith("0x0x3: HEAD build 1.000 s run 1.000 s")
+
+
 def test_long_run_reports_a_run_shorter_than_its_default_checkpoints():
     cmd = [sys.executable, str(ROOT / "benchmarks" / "long_run.py"), "--steps", "30"]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
