@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 
+from scale import at_least_one  # benchmarks/scale.py: one check of a count for every benchmark
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = r"""
 import json, sys, time
@@ -102,19 +104,13 @@ def market_spec(text: str) -> str:
     return text
 
 
-def repeats(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("old")
     ap.add_argument("new")
     ap.add_argument("markets", nargs="+", type=market_spec,
                     help="BUYERSxSUPPLIERSxSTEPS; 0x0xSTEPS is the default market")
-    ap.add_argument("--repeats", type=repeats, default=5, help="runs of each market under each commit (default 5)")
+    ap.add_argument("--repeats", type=at_least_one, default=5, help="runs of each market under each commit (default 5)")
     ap.add_argument("--same-process", action="store_true",
                     help="alternate both commits' runs within one process (see above)")
     args = ap.parse_args()

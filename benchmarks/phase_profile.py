@@ -19,6 +19,8 @@ import pstats
 import time
 from collections import defaultdict
 
+from scale import market  # benchmarks/scale.py: a size's market, as every benchmark builds it
+
 from trustsim import TrustMarket, phases
 from trustsim.ensemble import Ensemble, Markets
 from trustsim.errors import ParamError
@@ -27,10 +29,7 @@ from trustsim.params import Params
 
 def params(args) -> Params:
     """The market the options ask for."""
-    changes = {"run.steps": args.steps}
-    if args.buyers:
-        changes |= {"market.buyers": args.buyers, "market.suppliers": max(args.buyers // 20, 1),
-                    "market.demand": 250.0 * args.buyers}
+    changes = market(args.buyers, args.steps)
     if args.suppliers:  # with or without --buyers
         changes["market.suppliers"] = args.suppliers
     return Params().replace(**changes)

@@ -86,8 +86,8 @@ def child(kind: str, buyers: int, steps: int) -> None:
         params = model.params
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux → MiB
     out = {"seconds": seconds, "peak_mib": peak, "core_seconds": sum(spent.values()),
-           "buyers": params.market.buyers, "suppliers": params.market.suppliers, "steps": params.run.steps}
-    out["build_seconds"] = built
+           "buyers": params.market.buyers, "suppliers": params.market.suppliers, "steps": params.run.steps,
+           "build_seconds": built}
     print(json.dumps(out))
 
 

@@ -18,7 +18,10 @@ from trustsim.params import Params
 
 
 def load(script: str):
-    """benchmarks/SCRIPT.py as a module (its ``__file__`` its own path, as when it is run)."""
+    """benchmarks/SCRIPT.py as a module (its ``__file__`` its own path and its folder on the import path, as when it
+    is run: the scripts share benchmarks/scale.py's helpers)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(script, ROOT / "benchmarks" / f"{script}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
