@@ -37,6 +37,9 @@ ADVANTAGE_SHORT = {"advantage.market_share": "partner advantage in market share"
                    "advantage.profit_cum": "partner advantage in cumulative profit",
                    "advantage.tco_per_unit": "partner advantage in cost of ownership"}
 POSTURE_TEXT = {"partner": "partner buyers", "aggressive": "aggressive buyers", "all": "all buyers"}
+# parameters on a figure's axis by name and symbol (not by their keys): the pattern, structures and regime figures
+AXES = {"market.uncertainty": "environmental uncertainty σ", "suppliers.integrity_mean": "mean supplier integrity θ̄",
+        "market.fit_spread": "fit spread (log cost)"}
 TRUST_AXIS = "trust (0–1)"  # the trust figures' axis, a run's and a replications folder's alike
 
 

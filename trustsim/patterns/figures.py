@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParamError
+from ..labels import AXES
 from ..results import redraw_figures
 from ..stats import finite, mean_ci
 from ..style import POSTURE_COLOURS
@@ -73,7 +74,7 @@ def plot(result: Result, path) -> None:
     ax = fig.subplots()
     v = result.values
     if result.pattern == "P6":
-        _over(ax, SIGMAS, v["by_sigma"], "environmental uncertainty σ")
+        _over(ax, SIGMAS, v["by_sigma"], AXES["market.uncertainty"])
     elif result.pattern == "R1":
         _over(ax, INTEGRITIES, v["by_integrity"], "mean supplier integrity θ̄")
     elif result.pattern == "R2":
@@ -83,7 +84,7 @@ def plot(result: Result, path) -> None:
             _errorbar(ax, SIGMAS, [grid[(s, f)] for s in SIGMAS], color=cmap(0.85 * i / max(len(FIT_SPREADS) - 1, 1)),
                       label=f"fit spread {f}")
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xlabel("environmental uncertainty σ (ideas scarce)")
+        ax.set_xlabel(f"{AXES['market.uncertainty']} (ideas scarce)")
         ax.legend(fontsize=8, frameon=False)
     elif result.pattern == "R3":
         for name, runs in v["series"].items():

@@ -11,15 +11,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import ParamError
-from ..labels import plain_figure
+from ..labels import AXES, plain_figure
 from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
 UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
-# the structures' and the regime map's axes by name and symbol, as the pattern figures name them (not by their keys)
-AXES = {"market.uncertainty": "environmental uncertainty σ", "suppliers.integrity_mean": "mean supplier integrity θ̄",
-        "market.fit_spread": "fit spread (log cost)"}
 
 
 def structures_figure(table: pd.DataFrame, path: Path) -> Path:
