@@ -33,11 +33,8 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..capacity import check_memory
-    from ..comparison import KIND, compare_folders, compare_scenarios
     from ..errors import ParamError
-    from ..experiments.replicate import replication_sweep
     from ..locks import put_back_to_read
-    from ..results import check_target, release_claim, scenario_files
     from ..scenario import load_scenario
 
     for path in (args.a, args.b):  # a result a writer killed while replacing it left moved aside
@@ -54,6 +51,8 @@ def handle(args) -> int:
                                 ("--set", args.set)) if v]
         if given:
             raise ParamError(given[0], None, "applies to scenario files; results folders hold their runs already")
+        from ..comparison import compare_folders  # (the engine and the writers once the input is checked)
+
         comparison = compare_folders(args.a, args.b)
         protect = [args.a, args.b]  # never written into, whatever --force says
     else:
@@ -71,12 +70,19 @@ def handle(args) -> int:
 
                 build_calibration(sc.name, path, sc.params, sc.calibrate, sc)
             scenarios.append(sc)
+        from ..results import scenario_files  # (the engine and the writers once the input is checked)
+
         protect = [*scenario_files(scenarios[0]), *scenario_files(scenarios[1])]
         for sc, path in zip(scenarios, (args.a, args.b), strict=True):
             check_memory(sc.params, path)  # before the folder is claimed or anything allocated
         comparison = None
     names = [Path(x).stem if not f else Path(x).resolve().name for x, f in zip((args.a, args.b), folders, strict=True)]
     out = args.out or os.path.join("results", f"compare-{names[0]}-vs-{names[1]}")
+    # the model and the writers once the input is checked (above): a mistake is told without loading them
+    from ..comparison import KIND, compare_scenarios
+    from ..experiments.replicate import replication_sweep
+    from ..results import check_target, release_claim
+
     if comparison is None:
         replication_sweep(scenarios[0], args.seeds or 10)  # refuse bad input before the folder is claimed
     check_target(out, args.force, kind=KIND, protect=protect)

@@ -35,13 +35,8 @@ def handle(args) -> int:
     import time
     from datetime import datetime
 
-    from tqdm import tqdm
-
-    from .. import patterns
     from ..capacity import check_memory
     from ..errors import ParamError, safe_text
-    from ..patterns.figures import jsonable
-    from ..results import check_target, manifest, release_claim, scenario_files, write_atomically
     from ..scenario import load_scenario
     from ..stats import require_seeds
     from .run import refuse_other_files
@@ -61,6 +56,13 @@ def handle(args) -> int:
     if "run.seed" in given.overrides:
         raise ParamError("--set", "run.seed", "the suite runs every variant on seeds 1 … n of --seeds; "
                                               "a run seed would have no effect")
+    # the suite, its figures and the results' writers once the input is checked: a mistake is told at once
+    from tqdm import tqdm
+
+    from .. import patterns
+    from ..patterns.figures import jsonable
+    from ..results import check_target, manifest, release_claim, scenario_files, write_atomically
+
     base = given.params
     for params in patterns.variants(base).values():
         check_memory(params, "patterns")  # every variant's market fits, before the folder is claimed

@@ -31,12 +31,10 @@ def arguments(p) -> None:
 
 def handle(args) -> int:
     """One run, or with ``--seeds N`` replications; exit 0, or 1 when a replication failed."""
-    # here, not at the top: `trustsim --help` imports this module
+    # here, not at the top: `trustsim --help` imports this module; the model, its measurements and the results'
+    # writers only once the input is checked, so that a mistake in a scenario file is told in a fraction of a second
     from ..capacity import check_memory
     from ..errors import ParamError, counted, safe_text
-    from ..metrics import POSTURES
-    from ..model import TrustMarket
-    from ..results import check_target, scenario_files, write_run
     from ..scenario import load_scenario
 
     refuse_other_files(args.scenario)
@@ -57,6 +55,11 @@ def handle(args) -> int:
         return replications(args, scenario)
     if args.workers is not None:
         raise ParamError("--workers", None, "applies to --seeds N only (one run uses one core)")
+    # the model and the writers once the input is checked (above): a mistake is told without loading them
+    from ..metrics import POSTURES
+    from ..model import TrustMarket
+    from ..results import check_target, scenario_files, write_run
+
     out = args.out or os.path.join("results", scenario.name)
     check_target(out, args.force, kind="run", protect=scenario_files(scenario))  # refuse, and lock, before the run
     started = datetime.now(UTC).isoformat(timespec="seconds")
