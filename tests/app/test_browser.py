@@ -317,7 +317,8 @@ def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
 
 def test_the_status_line_stays_in_view_while_the_key_figures_scroll(browser, server):
     """At 1 024 × 768 the key figures scroll in their cell, and their status line scrolled away with them: who
-    had scrolled down to this step's events no longer saw whether the model was running or had finished."""
+    had scrolled down to this step's events no longer saw whether the model was running or had finished; then
+    the columns' names did, and the figures under them no longer said which group they were."""
     app = Watched(browser, server, viewport={"width": 1024, "height": 768})
     try:
         app.step(3)
@@ -341,9 +342,18 @@ def test_the_status_line_stays_in_view_while_the_key_figures_scroll(browser, ser
         # nor do the figures show through beside it: a table wider than the panel ran on to the panel's edge
         through = status.evaluate(f"""(t, y) => {{ const p = {PANEL}, r = p.getBoundingClientRect(), hits = [];
             for (let x = r.left; x < r.left + p.clientWidth; x += 4)
-                if (document.elementFromPoint(x, y)?.closest('.trustsim-figures')) hits.push(Math.round(x));
+                if (document.elementFromPoint(x, y)?.closest('.trustsim-figures tbody')) hits.push(Math.round(x));
             return hits; }}""", line["y"] + line["height"] / 2)
         assert not through, f"the table shows through the status line's row at x = {through}"
+        # and the columns' names stay with it: scrolled down, which column was partner, aggressive, all was lost
+        for name in ("partner", "aggressive", "all"):
+            head = app.page.locator(".trustsim-figures thead th", has_text=re.compile(f"^{name}$"))
+            box = head.bounding_box()
+            assert panel["top"] <= box["y"] and box["y"] + box["height"] <= panel["bottom"], \
+                f"the column name {name!r} at {box} is outside its panel's visible part: {panel}"
+            centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+            assert head.evaluate("(h, [x, y]) => h.contains(document.elementFromPoint(x, y))", centre), \
+                f"the figures scrolling past cover the column name {name!r}"
         app.screenshot("status-1024x768.png")
         app.assert_clean()
     finally:

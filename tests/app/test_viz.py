@@ -55,11 +55,24 @@ def shown_step(rc) -> int:
     return int(re.search(r"Step (\d+) of \d+", figures_html(rc)).group(1))
 
 
+UNIT = re.compile(r' <span class="unit">(.*?)</span>')  # a figure's unit, after its name
+
+
+def shown_rows(rc) -> list[list[str]]:
+    """The key figures table's rows, each a list of its cells' HTML."""
+    body = figures_html(rc).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
 def shown_table(rc) -> dict[str, list[str]]:
     """The key figures table as {label: [partner, aggressive, all]}."""
-    body = figures_html(rc).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
-    return {html.unescape(cells[0]): cells[1:4] for cells in rows}
+    return {html.unescape(UNIT.sub("", cells[0])): cells[1:4] for cells in shown_rows(rc)}
+
+
+def shown_units(rc) -> dict[str, str]:
+    """Each key figure's unit as the table shows it beside the figure's name ("" where it shows none)."""
+    return {html.unescape(UNIT.sub("", cells[0])): html.unescape("".join(UNIT.findall(cells[0])))
+            for cells in shown_rows(rc)}
 
 
 def charts(rc) -> list[dict]:
@@ -121,6 +134,12 @@ def test_table_and_charts_take_their_rows_labels_and_units_from_the_column_regis
     assert list(table) == ["buyers", *(columns.BY_NAME[n].title for n in columns.KEY_FIGURES)]
     for name in columns.KEY_FIGURES:
         assert f"<td title=\"{html.escape(columns.BY_NAME[name].meaning)}\">" in figures_html(page)
+    # each unit beside its name, where the name does not already say it (a fifth column of units made the table
+    # wider than its panel at 1 024 pixels)
+    units = shown_units(page)
+    assert units["component price"] == units["cost of ownership per unit"] == "money/unit"
+    assert units["profit to date"] == "money per buyer" and units["ideas received to date"] == "ideas per buyer"
+    assert units["market share"] == units["share of lots inspected"] == units["buyers' trust in their suppliers"] == ""
     shown = {c["title"]["text"]: c for c in charts(page)}
     for chart in components.SERIES.values():
         first = columns.BY_NAME[chart.columns[0]]

@@ -32,7 +32,8 @@ SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allo
 # SolaraViz draws its sliders without their values and its views under a tab bar even when there is one page:
 # show every slider's value on its thumb (Vuetify renders the label, hidden until dragged) and hide a bar of one tab;
 # the network picture, as wide as its cell, is no higher than it either (on a wide screen its lower half, with the
-# legend, lay under the chart below)
+# legend, lay under the chart below); the key figures' status line and columns' names stay at the top of their
+# panel while the figures scroll under them, on the panel's ground (inherited, so dark in the dark theme)
 PAGE_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
@@ -43,6 +44,13 @@ PAGE_CSS = """
 .trustsim-network { max-height: 100%; object-fit: contain; }
 .trustsim-download .v-btn { max-width: 100%; height: auto !important; min-height: 36px; padding: 4px 12px !important; }
 .trustsim-download .v-btn, .trustsim-download .v-btn__content { white-space: normal; flex-shrink: 1; }
+.trustsim-figures { border-collapse: separate; border-spacing: 0; font-size: 12px; width: 100%;
+                    background-color: inherit; }
+.trustsim-figures td, .trustsim-figures th { padding: 0 4px; border-bottom: 1px solid #ddd; }
+.trustsim-figures td + td, .trustsim-figures th + th { text-align: right; }
+.trustsim-figures .unit { color: #888; font-size: 11px; }
+.trustsim-figures thead { position: sticky; top: 0; z-index: 1; background-color: inherit; }
+.trustsim-figures thead tr:first-child th { padding: 0; border-bottom: none; text-align: left; font-weight: normal; }
 """
 
 

@@ -299,15 +299,18 @@ def key_figures_html(model, scenario_name: str) -> str:
         status += " · press Step or ▶"
     head = (f'<p style="margin:0 0 4px;font-size:14px"><b class="trustsim-step">Step {k["step"]} of {k["steps"]}</b> · '
             f'{html.escape(scenario_name)} · seed {model.params.run.seed} · {status}</p>')
-    cells = "".join(f'<tr><td title="{html.escape(meaning)}">{html.escape(label)}</td><td>{p}</td><td>{a}</td>'
-                    f'<td>{t}</td><td class="unit">{html.escape(unit)}</td></tr>'
-                    for label, p, a, t, unit, meaning in k["rows"])
+    if notice:
+        head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
+                 f'{html.escape(notice)}</p>')
+    # each figure's unit beside its name, where the name does not already say it: four columns fit a panel a
+    # quarter of a 1 024-pixel screen wide, with nothing to scroll sideways
+    cells = "".join(f'<tr><td title="{html.escape(meaning)}">{html.escape(label)}{_unit_beside(label, unit)}</td>'
+                    f'<td>{p}</td><td>{a}</td><td>{t}</td></tr>' for label, p, a, t, unit, meaning in k["rows"])
     when = "this step" if k["step"] else "at the start"
-    # a table wider than a narrow panel scrolls sideways on its own, not under the status line above it
-    table = ('<div style="overflow-x:auto"><table class="trustsim-figures" '
-             'style="border-collapse:collapse;font-size:12px;width:100%">'
-             f'<thead><tr><th style="text-align:left">{when}</th><th>partner</th><th>aggressive</th><th>all</th>'
-             f'<th></th></tr></thead><tbody>{cells}</tbody></table></div>')
+    # the status line and the columns' names: one header, which stays at the top of the panel (app.PAGE_CSS)
+    table = (f'<table class="trustsim-figures"><thead class="trustsim-status"><tr><th colspan="4">{head}</th></tr>'
+             f'<tr><th style="text-align:left">{when}</th><th>partner</th><th>aggressive</th><th>all</th></tr>'
+             f'</thead><tbody>{cells}</tbody></table>')
     if k["step"]:
         # each count after its name, so that a count of 1 reads right: "complaints 1", not "1 complaints"
         events = "This step: " + ", ".join(f"{name} {v}" for name, v in k["events"].items()) + "."
@@ -315,19 +318,16 @@ def key_figures_html(model, scenario_name: str) -> str:
         events = "No step yet: – marks what the first step brings."
     settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
                           for name, value in k["settings"].items())
-    if notice:
-        head += (f'<p class="trustsim-notice" style="margin:0 0 4px;font-size:13px;color:#b00020">'
-                 f'{html.escape(notice)}</p>')
-    # the status stays at the top of the panel while its figures scroll under it, on the panel's ground
-    # (inherited, so dark in the dark theme); flow-root keeps its paragraphs' margins on that ground
-    head = ('<div class="trustsim-status" style="position:sticky;top:0;z-index:1;background-color:inherit;'
-            f'display:flow-root">{head}</div>')
-    style = ("<style>.trustsim-figures td,.trustsim-figures th{padding:0 6px;border-bottom:1px solid #ddd}"
-             ".trustsim-figures td+td,.trustsim-figures th+th{text-align:right}"
-             ".trustsim-figures td.unit{text-align:left;color:#888;font-size:11px}</style>")
-    return (f'{style}{head}{table}<p style="margin:4px 0 0;font-size:12px">{events}</p>'
+    return (f'{table}<p style="margin:4px 0 0;font-size:12px">{events}</p>'
             f'<p class="trustsim-settings" style="margin:2px 0 0;font-size:12px;color:#666">This market: '
             f'{html.escape(settings)}.</p>')
+
+
+def _unit_beside(label: str, unit: str) -> str:
+    """A figure's unit after its name, small, unless the name says it already ("market share" in shares)."""
+    if not unit or set(unit.split()) <= set(label.split()):
+        return ""
+    return f' <span class="unit">{html.escape(unit)}</span>'
 
 
 def timeseries_csv(model) -> bytes:
