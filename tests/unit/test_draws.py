@@ -209,3 +209,72 @@ def test_a_zero_uniform_gives_the_normal_number_of_the_smallest_uniform_not_minu
     z = as_normal(u)
     assert np.isfinite(z).all() and z[0] == z[1] == special.ndtri(2.0 ** -53)
     assert np.array_equal(z[1:], special.ndtri(u[1:]))
+
+
+@pytest.mark.parametrize("n", [1, 2 ** 14 - 1, 2 ** 14, 2 ** 14 + 1, 2 * 2 ** 14 - 1, 2 * 2 ** 14, 2 * 2 ** 14 + 1])
+def test_hashing_chunk_by_chunk_hashes_every_element_at_sizes_around_the_chunk(n):
+    """Each counter of an array one element either side of a whole number of chunks is hashed, into the number
+    the SplitMix64 reference gives it alone (the last element of a last chunk of one among them)."""
+    from trustsim import draws
+
+    assert draws._CHUNK == 2 ** 14  # the sizes above straddle its multiples
+    rng = np.random.default_rng(n)
+    counters = rng.integers(0, 2 ** 63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(rng.integers(2))
+    got = draws._hashed_units(counters.copy())
+    ends = sorted({0, 1, n // 2, n - 2, n - 1} & set(range(n)))  # the first, the last and some between
+    assert got.shape == (n,)
+    assert [got[i] for i in ends] == [(_splitmix64(int(counters[i])) >> 11) * 2.0 ** -53 for i in ends]
+    assert np.array_equal(got, draws._unit(draws._mix(counters.copy())))  # and every element as unchunked
+
+
+def test_a_number_drawn_as_at_a_step_is_the_number_drawn_at_that_step():
+    """``uniform_at`` (a fit drawn as at the step of a specification change) and ``uniforms_of_sites`` (a table of
+    draws, one site per slot column) give, element by element, the numbers ``uniform`` draws at that step and site:
+    the counter's step part and site part both count, at steps far apart."""
+    d = Draws([31, 8])
+    member, element = np.repeat(np.arange(2), 60), np.tile(np.arange(60), 2)
+    base = d.base(member, element)
+    steps = np.array([0, 1, 2, 7, 1000, MAX_STEP - 1])
+    at_steps = d.uniform_at(SITE["supplier_fit"], base[:, None], steps[None, :])
+    sites = np.array([SITE["bidder"], d.slot_site("fit", 0), d.slot_site("markup", 49)])
+    for j, step in enumerate(steps):
+        d.step = int(step)
+        assert np.array_equal(at_steps[:, j], d.uniform(SITE["supplier_fit"], base)), step
+        by_site = d.uniforms_of_sites(sites[None, :], base[:, None])
+        for c, site in enumerate(sites):
+            assert np.array_equal(by_site[:, c], d.uniform(int(site), base)), (step, site)
+    assert len({at_steps[0, j] for j in range(len(steps))}) == len(steps)  # the step changes the number
+
+
+def test_a_runs_key_is_the_first_64_bit_word_its_seed_sequence_derives():
+    """docs/ODD.md (stochasticity): the key is SeedSequence(seed)'s first 64-bit word, i.e. its first two 32-bit
+    words, low word first; every member of an ensemble has its own seed's key."""
+    seeds = [0, 1, 5, 2 ** 40 + 3, 12345]
+    d = Draws(seeds)
+    for seed, key in zip(seeds, d.keys, strict=True):
+        low, high = (int(w) for w in np.random.SeedSequence(seed).generate_state(2, np.uint32))
+        assert int(key) == low | (high << 32), seed
+
+
+def test_a_poisson_count_is_the_first_whose_cumulative_probability_reaches_the_uniform():
+    """The inverse distribution function: a uniform exactly at the cumulative probability of ``k`` (as summed) has
+    the count ``k``, one just above it ``k + 1``; in large and small arrays alike. And counts are those of
+    scipy's Poisson quantile function away from the rounding at the steps."""
+    from scipy import stats
+
+    lam = np.array([0.05, 0.3, 1.0, 2.5, 7.0])
+    term = np.exp(-lam)
+    cdfs = [term.copy()]
+    for i in range(1, 6):  # the cumulative probabilities of 0 … 5, summed as the definition sums them
+        term = term * lam / i
+        cdfs.append(cdfs[-1] + term)
+    cdf = np.array(cdfs)  # (count, mean)
+    counts = np.broadcast_to(np.arange(6)[:, None], cdf.shape)
+    means = np.broadcast_to(lam, cdf.shape)
+    for copies in (1, 400):  # 30 elements (every element each round), 12 000 (the open ones only)
+        u, m, k = (np.tile(a.ravel(), copies) for a in (cdf, means, counts))
+        assert np.array_equal(as_poisson(u, m), k)
+        assert np.array_equal(as_poisson(np.nextafter(u, 1.0), m), k + 1)
+    rng = np.random.default_rng(3)
+    u, m = rng.random(5000), rng.choice(lam, 5000)
+    assert np.array_equal(as_poisson(u, m), stats.poisson.ppf(u, m).astype(np.int64))
