@@ -179,3 +179,77 @@ def test_draws_made_only_where_needed_give_the_run_of_draws_made_for_every_relat
     happened = {name: sum(int(step[i].sum()) for step in whole[1]) for i, name in enumerate(events)}
     print(scenario, happened)
     assert all(v > 0 for v in happened.values())  # the route is exercised, not a run where nothing happens
+
+
+def test_a_started_relationship_resets_every_clock_and_expects_inspection_at_its_buyers_trust():
+    """Besides age, links and latent dissatisfaction: the clocks since the last contact and complaint restart at
+    zero, defects come at the supplier's base rate again (multiplier 1) and the supplier expects to be inspected
+    and audited as often as a buyer of this starting trust inspects (clip(1 − trust / no_inspection_trust, 0, 1))."""
+    mk = tiny_market(members=1, **{"trust.initial": 0.4, "trust.no_inspection_trust": 0.8})
+    mk.since_contact[:], mk.since_complaint[:], mk.defect_mult[:] = 5, 3, 2.5
+    mk.inspection_seen[:], mk.audit_seen[:], mk.trust_s[:] = 0.9, 0.8, 0.95
+    rows = np.array([0, 3, 5])
+    mk.start_relationships(rows, np.array([1, 0, 3]), np.array([0.2, 0.6, 1.0]), np.ones(3))
+    assert mk.since_contact[rows].tolist() == [0, 0, 0] and mk.since_complaint[rows].tolist() == [0, 0, 0]
+    assert mk.defect_mult[rows].tolist() == [1.0, 1.0, 1.0]
+    expected = [0.75, 0.25, 0.0]  # 1 − 0.2 / 0.8, 1 − 0.6 / 0.8, and nothing above 0.8
+    assert np.allclose(mk.inspection_seen[rows], expected) and np.allclose(mk.audit_seen[rows], expected)
+    others = np.setdiff1d(np.arange(6), rows)
+    assert (mk.since_contact[others] == 5).all() and (mk.since_complaint[others] == 3).all()
+    assert (mk.defect_mult[others] == 2.5).all() and (mk.inspection_seen[others] == 0.9).all()
+    assert (mk.audit_seen[others] == 0.8).all()
+
+
+def test_a_started_relationship_takes_its_own_markets_parameters():
+    """In an ensemble whose members differ in trust.initial and no_inspection_trust, a relationship started in
+    member 1 has member 1's supplier trust and expected inspection, one in member 0 member 0's."""
+    p = Params().replace(**{"market.buyers": 3, "market.suppliers": 4, "market.slots_per_buyer": 2})
+    members = [p.replace(**{"trust.initial": 0.3, "trust.no_inspection_trust": 0.6}),
+               p.replace(**{"trust.initial": 0.7, "trust.no_inspection_trust": 0.9})]
+    mk = Market(ParamSpace(members), Draws([1, 2]))
+    rows = np.array([1, 4, 6, 9, 11])  # members 0, 0, 1, 1, 1
+    mk.start_relationships(rows, np.array([0, 3, 4, 5, 7]), np.full(5, 0.45), np.ones(5))
+    assert mk.trust_s[rows].tolist() == [0.3, 0.3, 0.7, 0.7, 0.7]
+    assert np.allclose(mk.inspection_seen[rows], [0.25, 0.25, 0.5, 0.5, 0.5])
+
+
+def test_tables_of_draws_give_every_bid_and_every_supplier_of_every_relationship_its_own_element():
+    """Relationship r's bid j is element r · n_bids + j and its fit to supplier s element r · suppliers + s of its
+    market: within a member no two (relationship, column) pairs share a counter base, so neighbouring rows'
+    tables do not repeat each other's numbers."""
+    from trustsim.sourcing import _grid
+
+    mk = tiny_market(members=2, **{"buyers.n_bids": 3})
+    for base, width in ((mk.base_bids, 3), (mk.base_fits, 4)):
+        table = _grid(base, width)  # (relationships, columns)
+        assert len(np.unique(table)) == table.size, width
+        member0 = table[: mk.n_rel // 2].ravel()
+        assert np.array_equal(member0, mk.draws.base(np.zeros(member0.size, dtype=np.int64), np.arange(member0.size)))
+
+
+def test_a_markets_supplier_fits_are_those_it_draws_alone_and_change_with_its_specification():
+    """S19: a slot's fit to a supplier is drawn once per specification: the same whatever else is in the ensemble
+    (member 1 of two draws what the same market draws alone, by its own supplier numbers), the same again while
+    the specification stands, new once it changes."""
+    both = tiny_market(members=2)  # seeds 1 and 2
+    p = Params().replace(**{"market.buyers": 3, "market.suppliers": 4, "market.slots_per_buyer": 2})
+    alone = Market(ParamSpace([p]), Draws([2]))  # member 1 of the pair, on its own
+    rows = np.arange(6)
+    suppliers = np.tile(np.arange(4), (6, 1))
+    fits = alone.supplier_fit(rows, suppliers, 0.3)
+    assert np.array_equal(both.supplier_fit(rows + 6, suppliers + 4, 0.3), fits)
+    assert np.array_equal(alone.supplier_fit(rows, suppliers, 0.3), fits)
+    alone.spec_epoch[[1, 4]] = 9  # a specification change at step 9 on two slots
+    after = alone.supplier_fit(rows, suppliers, 0.3)
+    changed = np.zeros(6, dtype=bool)
+    changed[[1, 4]] = True
+    assert np.array_equal(after[~changed], fits[~changed]) and (after[changed] != fits[changed]).all()
+
+
+def test_partners_are_the_rounded_share_of_each_markets_buyers_and_rebid_phases_cover_the_interval():
+    """docs/ODD.md 5: round(partner_share · buyers) partners in each market (0.6 · 3 = 1.8: two), and each buyer's
+    rebid phase is one of 0 … rebid_interval − 1, every one of them taken among many buyers."""
+    mk = tiny_market(members=3, **{"buyers.partner_share": 0.6})
+    assert per_market(mk.is_partner, mk).sum(axis=1).tolist() == [2, 2, 2]
+    many = tiny_market(members=2, **{"market.buyers": 200, "buyers.rebid_interval": 4})
+    assert set(many.rebid_phase.tolist()) == {0, 1, 2, 3}
