@@ -177,3 +177,43 @@ def test_learning_buyers_who_imitate_postures_match_their_runs_alone():
         alone = TrustMarket(members[i], rng=seed).run()
         assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
             ens.recorder.member(i), ens.buyer_sums.frame(ens, i)), i
+
+
+def test_members_differing_in_any_parameter_that_is_not_a_real_number_are_not_batched_together():
+    """Every size, count, step number, switch and setting (every parameter that is not a real number, the seed
+    aside) is one the members of a batch must share: a member differing in any one alone is refused."""
+    import typing
+
+    from trustsim.errors import ParamError
+    from trustsim.members import REAL_KEYS
+
+    base = _params()
+    tried = set()
+    for key, value in base.flat().items():
+        if key in REAL_KEYS or key == "run.seed":
+            continue
+        group, name = key.split(".")
+        annotation = GROUPS[group].model_fields[name].annotation
+        if isinstance(value, bool):
+            candidates = [not value]
+        elif isinstance(value, int):
+            candidates = [value + 1, value - 1]
+        else:
+            candidates = [v for v in typing.get_args(annotation) if v != value] or [value + "x"]
+        for other in candidates:
+            try:
+                changed = base.replace(**{key: other})
+            except ParamError:
+                continue
+            assert batch_key(changed) != batch_key(base), key
+            with pytest.raises(ValueError, match=key):
+                ParamSpace([base, changed])
+            tried.add(key)
+            break
+    assert "run.steps" in tried and "market.slots_per_buyer" in tried and len(tried) >= 10, tried
+
+
+def test_an_ensemble_needs_exactly_one_seed_per_member():
+    for seeds in ([1], [1, 2, 3], []):
+        with pytest.raises(ValueError, match="one seed per member"):
+            Ensemble(MEMBERS[:2], seeds)
