@@ -1,0 +1,83 @@
+"""The memory checks (trustsim/capacity.py) by their arithmetic: a batch of markets needs each market's
+footprint on each worker, a sweep is judged by its largest point, the suggested --batch fits, and the memory
+available is the least of what every limit leaves."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from trustsim import capacity
+from trustsim.ensemble import batch_size
+from trustsim.errors import ParamError
+from trustsim.params import Params
+
+
+def test_a_market_in_an_ensemble_costs_its_bytes_per_relationship():
+    """docs (ensemble.batch_size): about 2.6 KB per relationship, so a market's footprint grows with its buyers and
+    their slots alike, by PER_ENSEMBLE_RELATIONSHIP per relationship added."""
+    base = Params().replace(**{"market.buyers": 50, "market.slots_per_buyer": 2})
+    one = capacity.market_in_ensemble(base)
+    more_slots = capacity.market_in_ensemble(base.replace(**{"market.slots_per_buyer": 5}))
+    more_buyers = capacity.market_in_ensemble(base.replace(**{"market.buyers": 125}))
+    assert more_slots - one == more_buyers - one == 150 * capacity.PER_ENSEMBLE_RELATIONSHIP
+
+
+def _sweep(points, **base):
+    keys = sorted({k for p in points for k in p})
+    return SimpleNamespace(base=Params().replace(**base), keys=keys, points=points)
+
+
+def test_a_batch_is_refused_when_its_markets_on_every_worker_exceed_the_memory_available(monkeypatch):
+    """``--batch B`` on ``W`` workers holds B · W markets of the sweep's largest shape at once: refused just above
+    the memory available, accepted at it; the --batch the message suggests is accepted and one more is not."""
+    sweep = _sweep([{"market.slots_per_buyer": 2}, {"market.slots_per_buyer": 6}], **{"market.buyers": 1000})
+    largest = capacity.market_in_ensemble(sweep.base.replace(**{"market.slots_per_buyer": 6}))
+    for workers in (1, 3):
+        have = 40 * workers * largest
+        monkeypatch.setattr(capacity, "memory_available", lambda have=have: have)
+        capacity.check_sweep_memory(sweep, 40, workers)
+        with pytest.raises(ParamError, match=r"41 markets stepped together on each of \d workers") as err:
+            capacity.check_sweep_memory(sweep, 41, workers)
+        assert "choose --batch 40 or less" in str(err.value)
+        monkeypatch.setattr(capacity, "memory_available", lambda have=have: have + largest // 2)
+        with pytest.raises(ParamError, match="choose --batch 40 or less"):
+            capacity.check_sweep_memory(sweep, 200, workers)
+
+
+def test_a_sweep_is_refused_for_its_largest_point_whichever_size_makes_it_largest(monkeypatch):
+    """The run check takes the design point that needs the most memory, by the estimate: here the point with the
+    most slots, though another has more buyers."""
+    points = [{"market.buyers": 3000, "market.slots_per_buyer": 2},
+              {"market.buyers": 2000, "market.slots_per_buyer": 40}]
+    sweep = _sweep(points)
+    needs = [capacity.memory_needed(sweep.base.replace(**p)) for p in points]
+    assert needs[1] > needs[0]
+    monkeypatch.setattr(capacity, "memory_available", lambda: (needs[0] + needs[1]) // 2)
+    with pytest.raises(ParamError, match="2000 buyers"):
+        capacity.check_sweep_memory(sweep, None, 1)
+    monkeypatch.setattr(capacity, "memory_available", lambda: needs[1])
+    capacity.check_sweep_memory(sweep, None, 1)
+
+
+def test_the_memory_available_is_the_least_any_limit_leaves(monkeypatch, tmp_path):
+    """A container's limit less what its group uses counts when it is less than the system's free memory; the
+    room it leaves is its limit minus its usage."""
+    limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
+    limit.write_text("3000000000\n")
+    usage.write_text("1000000000\n")
+    real_open = open
+    paths = {"/sys/fs/cgroup/memory.max": limit, "/sys/fs/cgroup/memory.current": usage}
+    monkeypatch.setattr(capacity, "open", lambda path, *a, **k: real_open(paths.get(path, path), *a, **k),
+                        raising=False)
+    assert capacity._cgroup_room() == 2_000_000_000
+    monkeypatch.setattr(capacity, "_cgroup_room", lambda: 12345)
+    assert capacity.memory_available() == 12345
+
+
+def test_a_batch_holds_at_most_a_thousand_markets():
+    """docs/experiments.md: as many markets as fit the budget, at most 1 000, however small."""
+    tiny = Params().replace(**{"market.buyers": 1, "market.suppliers": 1, "market.slots_per_buyer": 1})
+    assert batch_size(tiny, budget_bytes=1 << 40) == 1000
+    assert batch_size(tiny, runs=10_000, budget_bytes=1 << 40) == 1000
