@@ -88,5 +88,5 @@ def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget
     per_market = market_in_ensemble(params)
     size = int(np.clip(memory_budget(workers, budget_bytes) // per_market, 1, 1000))
     if runs is not None:
-        size = min(size, -(-runs // (2 * workers)))
+        size = min(size, runs // (2 * workers))  # rounded down: ⌈runs / size⌉ ≥ 2 · workers batches
     return max(size, 1)

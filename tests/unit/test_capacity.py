@@ -81,3 +81,13 @@ def test_a_batch_holds_at_most_a_thousand_markets():
     tiny = Params().replace(**{"market.buyers": 1, "market.suppliers": 1, "market.slots_per_buyer": 1})
     assert batch_size(tiny, budget_bytes=1 << 40) == 1000
     assert batch_size(tiny, runs=10_000, budget_bytes=1 << 40) == 1000
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4, 7])
+def test_every_worker_gets_at_least_two_batches(workers):
+    """docs/experiments.md: every worker gets at least two batches, so that none runs out of work while another
+    still has a long batch to step; with fewer runs than that, every run is a batch of its own."""
+    for runs in range(1, 200):
+        size = batch_size(Params(), runs=runs, workers=workers)
+        batches = -(-runs // size)
+        assert batches >= min(runs, 2 * workers), (runs, workers, size, batches)
