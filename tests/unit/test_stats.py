@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats as scipy_stats
 
 from trustsim.comparison import Comparison
 from trustsim.experiments.design import METRIC_COLUMNS
-from trustsim.stats import describe, difference, interval_frame, mean_ci
+from trustsim.stats import describe, difference, interval_frame, mean_ci, mser5
 
 
 def test_an_interval_needs_two_values_one_gives_its_mean_and_no_interval():
@@ -49,3 +50,58 @@ def test_a_paired_comparison_gives_a_b_and_b_minus_a_over_the_same_seeds():
     assert (row["a"], row["b"], row["difference"], row["n"]) == (0.2, 0.25, row["b"] - row["a"], 1)
     unpaired = Comparison(None, None, runs_a, runs_b, False, {}, "", 0.0).table().set_index("figure").loc[figure]
     assert math.isclose(unpaired["a"], 0.3) and unpaired["b"] == 0.25  # unpaired, each side has its own runs
+
+
+def test_the_95_interval_of_a_mean_is_the_textbooks_t_interval():
+    """1, 2, 3, 4, 5: mean 3, sample standard deviation √2.5 (n − 1 in the denominator), standard error √2.5/√5,
+    and t(0.975, 4 degrees of freedom) = 2.776 from the table: 3 ± 1.963."""
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    half = 2.776445 * math.sqrt(2.5) / math.sqrt(5)
+    assert m == 3.0 and lo == pytest.approx(3 - half, abs=1e-5) and hi == pytest.approx(3 + half, abs=1e-5)
+    d = describe([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])  # sum of squares 32 about the mean 5: sd √(32/7), not 2
+    assert d["sd"] == pytest.approx(math.sqrt(32 / 7)) and d["n"] == 8
+
+
+def test_a_table_of_intervals_is_the_textbooks_t_interval_per_group():
+    """Per group, the same interval as one group alone: two values 1 and 3 (1 degree of freedom, t = 12.706,
+    sd √2, standard error 1) give 2 ± 12.706; 1 … 5 give 3 ± 1.963."""
+    df = pd.DataFrame({"point": [0, 0, 1, 1, 1, 1, 1], "y": [1.0, 3.0, 1.0, 2.0, 3.0, 4.0, 5.0]})
+    frame = interval_frame(df, "point", ["y"], counts=True).set_index("point")
+    assert frame.loc[0, ["y", "y.low", "y.high"]].to_numpy(float) == pytest.approx([2, 2 - 12.7062, 2 + 12.7062],
+                                                                                   abs=1e-4)
+    half = 2.776445 * math.sqrt(2.5) / math.sqrt(5)
+    assert frame.loc[1, ["y", "y.low", "y.high"]].to_numpy(float) == pytest.approx([3, 3 - half, 3 + half],
+                                                                                   abs=1e-5)
+    assert frame.loc[1, "y.n"] == 5 and frame.loc[1, "n"] == 5
+
+
+def test_unpaired_differences_take_welchs_interval():
+    """B − A over two groups of runs of unequal spread: Welch's interval, its degrees of freedom by
+    Welch–Satterthwaite; the same as scipy's Welch t-test's confidence interval."""
+    a = np.array([19.0, 21.5, 20.2, 22.8, 18.9, 20.0])
+    b = np.array([25.1, 19.2, 28.4, 22.0, 30.5, 17.9, 26.2, 24.0])
+    d = difference(a, b, paired=False)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = scipy_stats.t.ppf(0.975, dof) * math.sqrt(va + vb)
+    diff = b.mean() - a.mean()
+    assert (d["difference"], d["low"], d["high"]) == pytest.approx((diff, diff - half, diff + half), rel=1e-12)
+    welch = scipy_stats.ttest_ind(b, a, equal_var=False).confidence_interval(0.95)
+    assert (d["low"], d["high"]) == pytest.approx((welch.low, welch.high), rel=1e-9)
+    assert d["n"] == 6  # the fewer runs
+
+
+def test_paired_differences_are_the_interval_of_the_mean_of_b_minus_a_seed_by_seed():
+    a = np.array([0.31, 0.28, 0.40, 0.35, math.nan])
+    b = np.array([0.36, 0.30, 0.47, 0.36, 0.50])
+    d = difference(a, b, paired=True)
+    rel = scipy_stats.ttest_rel(b[:4], a[:4]).confidence_interval(0.95)  # the seed where A has none left out
+    assert d["difference"] == pytest.approx(np.mean(b[:4] - a[:4])) and d["n"] == 4
+    assert (d["low"], d["high"]) == pytest.approx((rel.low, rel.high), rel=1e-9)
+
+
+def test_mser5_leaves_out_the_steps_that_do_not_fill_a_batch_at_the_start():
+    """61 steps make 12 batches of 5 and one step over: the step left out is the first (the warm-up's end of the
+    series), so a first step far off and 60 level ones give a warm-up of that one step, not of a whole batch."""
+    assert mser5(np.r_[5.0, np.zeros(60)]) == (1, True)
+    assert mser5(np.r_[np.zeros(59), 5.0]) == (0, True)  # 60 steps: 12 whole batches, none left out
