@@ -408,6 +408,21 @@ def test_compare_two_results_folders(replications, tmp_path, capsys):
     assert out.splitlines()[1] == "parameters: the same"  # the seeds too: nothing differs
 
 
+def test_two_results_folders_on_the_same_seeds_in_another_order_are_paired_seed_by_seed(replications, tmp_path):
+    """The same runs listed in reverse order: the same seeds, so paired, and each seed with itself: every
+    difference 0, and its interval [0, 0] (paired row by row, or taken as unpaired, the interval would not be)."""
+    from trustsim.comparison import compare_folders
+
+    shutil.copytree(replications, tmp_path / "reversed")
+    runs = pd.read_csv(replications / "replications.csv")
+    runs.iloc[::-1].to_csv(tmp_path / "reversed" / "replications.csv", index=False)
+    comparison = compare_folders(replications, tmp_path / "reversed")
+    assert comparison.paired and comparison.compared() == 3
+    table = comparison.table()
+    assert (table["n"] == 3).all()
+    assert np.nanmax(np.abs(table[["difference", "low", "high"]].to_numpy(float))) == 0
+
+
 def test_compare_names_a_and_b_in_full_above_a_table_whose_columns_are_a_and_b(tmp_path, capsys):
     """Columns cut to 10 characters called two folders "uncertaint" and "uncertaint": the table's columns are A
     and B, and the line above it names each in full; two folders of one name are the scenario's, marked A and B."""

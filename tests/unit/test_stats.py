@@ -100,6 +100,21 @@ def test_paired_differences_are_the_interval_of_the_mean_of_b_minus_a_seed_by_se
     assert (d["low"], d["high"]) == pytest.approx((rel.low, rel.high), rel=1e-9)
 
 
+def test_a_paired_comparison_pairs_each_seed_with_the_same_seed_whatever_the_order_of_the_runs():
+    """B's runs listed in another order than A's (seeds 3, 1, 2): each figure's B − A is over the same seeds,
+    seed 1 with seed 1, not row by row; and a seed one side lacks is not compared."""
+    figure = METRIC_COLUMNS[0]
+    runs_a = pd.DataFrame({"seed": [1, 2, 3, 4], "status": "ok", **{c: [1.0, 2.0, 4.0, 9.0] for c in METRIC_COLUMNS}})
+    runs_b = pd.DataFrame({"seed": [3, 1, 2, 5], "status": "ok", **{c: [4.5, 1.5, 2.0, 0.0] for c in METRIC_COLUMNS}})
+    comparison = Comparison(None, None, runs_a, runs_b, True, {}, "", 0.0)
+    row = comparison.table().set_index("figure").loc[figure]
+    diffs = np.array([1.5 - 1.0, 2.0 - 2.0, 4.5 - 4.0])  # seeds 1, 2, 3
+    _, lo, hi = mean_ci(diffs)
+    assert (row["difference"], row["low"], row["high"], row["n"]) == pytest.approx((diffs.mean(), lo, hi, 3))
+    assert (row["a"], row["b"]) == pytest.approx(((1 + 2 + 4) / 3, (1.5 + 2 + 4.5) / 3))
+    assert comparison.compared() == 3
+
+
 def test_mser5_leaves_out_the_steps_that_do_not_fill_a_batch_at_the_start():
     """61 steps make 12 batches of 5 and one step over: the step left out is the first (the warm-up's end of the
     series), so a first step far off and 60 level ones give a warm-up of that one step, not of a whole batch."""
