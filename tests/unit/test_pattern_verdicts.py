@@ -59,6 +59,8 @@ def test_p4_allows_an_inspection_rate_of_exactly_5_percent_and_no_more():
     assert np.mean([0.05, 0.05]) == 0.05  # the premise: the mean is exactly the bound
     assert p4(0.05, 3.0).passed and not p4(0.0501, 3.0).passed
     assert not p4(0.0, 2.99).passed
+    # Python's bool, as every verdict is (NumPy's comparisons give NumPy's, which `is True` and JSON tell apart)
+    assert p4(0.05, 3.0).passed is True and p4(0.0, 2.99).passed is False
 
 
 def test_p5_allows_a_ratio_of_exactly_5_and_reads_the_partners_over_the_aggressive():
@@ -131,7 +133,7 @@ def _p10(partner, aggressive) -> dict:
 
 
 def test_p10_holds_at_dyer_and_hatchs_levels_and_fails_outside_each_bound():
-    assert patterns.p10(_p10(0.5, 0.26)).passed
+    assert patterns.p10(_p10(0.5, 0.26)).passed is True
     assert not patterns.p10(_p10(0.26, 0.5)).passed  # the postures the wrong way round
     assert patterns.p10(_p10(0.59, 0.35)).passed  # each level 0.09 off, ratio 1.69
     assert not patterns.p10(_p10(0.55, 0.17)).passed  # levels near, ratio 3.2 > 3

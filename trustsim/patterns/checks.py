@@ -51,6 +51,11 @@ class Result:
     values: dict = field(default_factory=dict)   # per-seed series of the compared quantities
     targets: dict = field(default_factory=dict)  # published figure for a series, where there is one
 
+    def __post_init__(self):
+        # a verdict from NumPy's comparisons is NumPy's bool, not Python's: what the API hands on is the same type
+        # for every pattern (None for a decomposition, which has no verdict)
+        self.passed = None if self.passed is None else bool(self.passed)
+
     @property
     def verdict(self) -> str:
         """pass, FAIL, or — for a decomposition, which has none."""
