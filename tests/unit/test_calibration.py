@@ -4,6 +4,7 @@ reproducibility and resuming. `trustsim calibrate` itself is checked in tests/cl
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from trustsim.calibration.abc import Problem, Settings, abc_smc, structure_weights
 from trustsim.calibration.diagnostics import coverage_records, coverage_summary, weighted_moments
@@ -131,3 +132,46 @@ def test_abc_smc_tells_of_the_runs_of_a_generation_the_budget_cut_short():
     pops, why = abc_smc(problem, Settings(population=20, budget=300, seed=2), on_cut=lambda t, n: cut.append((t, n)))
     assert len(pops) == 1 and why == "budget" and cut == [(1, 300 - pops[-1].used)]
     assert pops[-1].used + cut[0][1] == sum(made) == 300
+
+
+def _population(theta, structure, weight, distance=None, generation=0):
+    from trustsim.calibration.abc import Population
+
+    n = len(weight)
+    return Population(generation, [[float(t)] for t in theta], list(structure), list(weight),
+                      list(distance if distance is not None else range(n)), 1.0, n, n)
+
+
+def test_an_importance_weight_is_prior_over_the_mixture_of_kernels_on_a_hand_computed_case():
+    """Three particles in (0, 1) with weights 0.5, 0.3, 0.2 and readings 0, 1, 2 of prior 0.2, 0.3, 0.5; a new
+    particle's weight ∝ π(θ) π(m) / Σⱼ wⱼ N(z; zⱼ, 2 × weighted var) k(m | mⱼ), in logit coordinates z, where the
+    uniform prior has density u(1 − u) and k keeps a reading with 1 − p and moves to each of the other two with
+    p / 2."""
+    from scipy import stats
+
+    from trustsim.calibration.abc import _weights
+
+    prev = _population([0.2, 0.5, 0.7], [0, 1, 2], [0.5, 0.3, 0.2])
+    prior_m, p = np.array([0.2, 0.3, 0.5]), 0.1
+    problem = Problem(lo=np.array([0.0]), hi=np.array([1.0]), observed=np.zeros(1), scale=np.ones(1),
+                      obs_sd=np.zeros(1), simulate=None, structure_prior=prior_m)
+    zp, wp, mp = np.log([0.2 / 0.8, 0.5 / 0.5, 0.7 / 0.3]), np.array([0.5, 0.3, 0.2]), np.array([0, 1, 2])
+    mean = np.sum(wp * zp)
+    var = 2 * np.sum(wp * (zp - mean) ** 2) / (1 - np.sum(wp ** 2))  # the unbiased weighted variance, doubled
+    u = np.array([0.1, 0.4, 0.45, 0.9])
+    z, m = np.log(u / (1 - u)), np.array([0, 2, 1, 1])
+    k_m = np.where(m[:, None] == mp[None, :], 1 - p, p / 2)
+    mixture = (wp * stats.norm.pdf(z[:, None], zp[None, :], np.sqrt(var)) * k_m).sum(axis=1)
+    expected = u * (1 - u) * prior_m[m] / mixture
+    got = _weights(z[:, None], m, prev, problem, Settings(switch_probability=p))
+    assert got == pytest.approx(expected / expected.sum(), rel=1e-6)
+
+
+def test_a_weighted_quantile_with_equal_weights_is_the_midpoint_quantile_of_the_values():
+    from trustsim.calibration.abc import weighted_quantile
+
+    x = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 8.0])
+    for q in (0.1, 0.25, 0.5, 0.8):
+        expected = np.quantile(x, q, method="hazen")
+        assert weighted_quantile(x, np.ones(6), q) == pytest.approx(expected)
+        assert weighted_quantile(x, np.full(6, 0.3), q) == pytest.approx(expected)
