@@ -175,3 +175,97 @@ def test_a_weighted_quantile_with_equal_weights_is_the_midpoint_quantile_of_the_
         expected = np.quantile(x, q, method="hazen")
         assert weighted_quantile(x, np.ones(6), q) == pytest.approx(expected)
         assert weighted_quantile(x, np.full(6, 0.3), q) == pytest.approx(expected)
+
+
+def test_each_tolerance_is_the_weighted_quantile_of_the_last_generations_distances_and_bounds_its_own():
+    from trustsim.calibration.abc import weighted_quantile
+
+    settings = Settings(population=100, budget=6000, generations=5, quantile=0.3, seed=4)
+    pops, _ = abc_smc(_normal_toy(0.5), settings)
+    assert len(pops) >= 3
+    for before, pop in zip(pops, pops[1:], strict=False):
+        assert pop.tolerance == pytest.approx(weighted_quantile(before.distance, before.weight, 0.3))
+        assert max(pop.distance) <= pop.tolerance
+        assert len(pop.weight) == settings.population
+
+
+def test_a_calibration_of_costly_proposals_stays_within_its_budget_and_stops_before_a_generation_it_cannot_pay():
+    """Each proposal costs 3 simulations: ``used`` counts 3 per proposal, never passes the budget, and a
+    generation begins only while what is left can pay for a population of proposals (3 × 50). Every run hits
+    the figure; the budget leaves 100 simulations after four generations (enough for 33 proposals, not 50), or
+    200, which a fifth generation wanting more proposals than that must not overrun."""
+    calls = []
+
+    def simulate(theta, m, keys):
+        calls.append(len(theta))
+        return np.full((len(theta), 1), 0.5)
+
+    problem = Problem(lo=np.array([0.0]), hi=np.array([1.0]), observed=np.array([0.5]), scale=np.array([0.1]),
+                      obs_sd=np.zeros(1), simulate=simulate, cost=3)
+    unbounded = Settings(population=50, budget=10**6, generations=4, min_tolerance=-1.0, seed=6)
+    four = abc_smc(problem, unbounded)[0][-1].used
+    for extra, generations in ((100, 4), (200, 5)):
+        calls.clear()
+        settings = Settings(population=50, budget=four + extra, generations=30, min_tolerance=-1.0, seed=6)
+        cut = []
+        pops, why = abc_smc(problem, settings, on_cut=lambda t, n: cut.append(t))  # noqa: B023
+        assert why == "budget" and 3 * sum(calls) <= settings.budget
+        assert pops[-1].used == 3 * sum(p.proposed for p in pops)  # a generation cut short is in no population
+        started = pops if cut else pops[:-1]  # the populations after which another generation began
+        assert all(settings.budget - p.used >= 3 * settings.population for p in started)
+        assert cut or settings.budget - pops[-1].used < 3 * settings.population
+        assert len(pops) == generations and all(len(p.weight) == settings.population for p in pops)
+
+
+def test_every_simulation_of_a_calibration_has_its_own_key():
+    seen = []
+    base = _normal_toy(0.5)
+
+    def simulate(theta, m, keys):
+        seen.extend(map(tuple, keys.tolist()))
+        return base.simulate(theta, m, keys)
+
+    problem = Problem(lo=base.lo, hi=base.hi, observed=base.observed, scale=base.scale, obs_sd=base.obs_sd,
+                      simulate=simulate)
+    pops, _ = abc_smc(problem, Settings(population=50, budget=3000, generations=6, quantile=0.2, seed=3))
+    assert sum(p.proposed for p in pops) > 5 * 50  # some generation needed more than one batch
+    assert len(seen) == len(set(seen))
+
+
+def test_a_calibration_runs_exactly_its_number_of_generations():
+    pops, why = abc_smc(_normal_toy(0.5), Settings(population=50, budget=100000, generations=3, seed=1))
+    assert len(pops) == 3 and why == "generations"
+
+
+def test_the_first_generation_draws_readings_from_their_prior():
+    problem = _normal_toy(0.5)
+    problem.structure_prior = np.array([0.2, 0.0, 0.8])
+    pops, _ = abc_smc(problem, Settings(population=2000, budget=2000, generations=1, seed=2))
+    share = np.mean(np.asarray(pops[0].structure) == 0)
+    assert set(pops[0].structure) <= {0, 2}
+    assert abs(share - 0.2) < 3 * np.sqrt(0.2 * 0.8 / 2000)
+
+
+def test_proposals_come_from_particles_drawn_by_weight_and_a_switch_always_leaves_the_reading():
+    """Two particles at the same θ, of readings 0 and 1, weighted 0.9 and 0.1: without switching, 90% of the
+    proposals keep reading 0; with switching certain, a particle of reading 1 of three moves to 0 or 2."""
+    from trustsim.calibration.abc import _propose
+
+    problem = Problem(lo=np.array([0.0]), hi=np.array([1.0]), observed=np.zeros(1), scale=np.ones(1),
+                      obs_sd=np.zeros(1), simulate=None, structure_prior=np.ones(3) / 3)
+    rng = np.random.default_rng(0)
+    prev = _population([0.5, 0.5], [0, 1], [0.9, 0.1])
+    _, m = _propose(prev, problem, Settings(switch_probability=0.0), rng, 4000)
+    assert abs(np.mean(m == 0) - 0.9) < 3 * np.sqrt(0.09 / 4000)
+    _, m = _propose(_population([0.5, 0.5], [1, 1], [0.5, 0.5]), problem, Settings(switch_probability=1.0), rng, 4000)
+    assert set(m) == {0, 2} and abs(np.mean(m == 0) - 0.5) < 0.05
+
+
+def test_a_readings_posterior_weight_is_the_sum_of_its_particles_weights_and_intervals_are_central():
+    from trustsim.calibration.abc import intervals
+
+    pop = _population([0.1, 0.2, 0.3, 0.4], [0, 1, 1, 0], [0.4, 0.3, 0.2, 0.1])
+    assert structure_weights(pop, 3) == pytest.approx([0.5, 0.5, 0.0])
+    even = _population(np.arange(1, 9) / 10, [0] * 8, [1 / 8] * 8)
+    got = intervals(even, levels=(0.5,))[0.5][0]
+    assert got == pytest.approx(np.quantile(np.arange(1, 9) / 10, [0.25, 0.75], method="hazen"))
