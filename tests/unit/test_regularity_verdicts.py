@@ -9,30 +9,14 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as scipy_stats
+from test_pattern_verdicts import interval, rows, spread  # runs made by hand, as the patterns' verdicts take
 
 from trustsim import patterns, structures
 from trustsim.params import Params
 from trustsim.patterns.measure import defect_drop_by_posture
 from trustsim.patterns.variants import CHANNELS, FIT_SPREADS, INTEGRITIES, SIGMAS
 
-SEEDS = 10
 R1, R2, R3, R4, D = (patterns.PATTERNS.get(k) or patterns.DECOMPOSITIONS[k] for k in ("R1", "R2", "R3", "R4", "D"))
-
-
-def spread(centre: float, half: float, n: int = SEEDS) -> np.ndarray:
-    """Values around ``centre``: ``centre − half``, ``centre + half`` in turn (mean ``centre``)."""
-    return centre + half * np.where(np.arange(n) % 2, 1.0, -1.0)
-
-
-def interval(x) -> tuple[float, float]:
-    """The 95% t-interval of the mean, computed apart from trustsim (the premise of a case)."""
-    x = np.asarray(x, float)
-    return scipy_stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=scipy_stats.sem(x))
-
-
-def rows(**series) -> list[dict]:
-    return [{k: float(np.broadcast_to(v, SEEDS)[i]) for k, v in series.items()} for i in range(SEEDS)]
 
 
 SURE, UNSURE = spread(0.3, 0.03), spread(0.1, 1.0)  # intervals above 0; straddling 0 with a mean above it
