@@ -270,3 +270,62 @@ def test_an_empty_scenario_file_name_is_called_empty_not_the_current_folder(path
     with pytest.raises(ParamError) as exc:
         load_scenario(path)
     assert str(exc.value) == "scenario: the file name is empty or blank; name a scenario TOML file"
+
+
+def test_a_cycle_through_a_link_or_another_spelling_of_a_file_is_named_a_cycle(tmp_path):
+    """A file is the same file however its path is spelled: ``b.toml``, a link to ``a.toml``, or
+    ``sub/../a.toml``, closes the circle as ``a.toml`` itself would (not 32 files later)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
+    for extends in ("b.toml", "sub/../a.toml"):
+        (tmp_path / "a.toml").write_text(f'extends = "{extends}"\n')
+        with pytest.raises(ParamError) as exc:
+            load_scenario(tmp_path / "a.toml")
+        assert exc.value.key == "extends" and exc.value.message.startswith("circular extends ("), exc.value
+
+
+def test_a_long_chain_is_followed_to_its_farthest_file_and_a_chain_deeper_than_32_is_refused(tmp_path):
+    """Each of 30 files sets its own share of the parameters and one that every nearer file replaces."""
+    def chain(n):
+        for i in range(n):
+            extends = f'extends = "f{i + 1}.toml"\n' if i < n - 1 else ""
+            (tmp_path / f"f{i}.toml").write_text(f"{extends}[market]\nbuyers = {100 - i}\n[run]\nsteps = {10 + i}\n")
+        return load_scenario(tmp_path / "f0.toml")
+    sc = chain(30)
+    assert (sc.params.market.buyers, sc.params.run.steps) == (100, 10) and len(sc.chain) == 30
+    (tmp_path / "f0.toml").write_text('extends = "f1.toml"\n')  # only the farther files say it
+    assert load_scenario(tmp_path / "f0.toml").params.market.buyers == 99
+    with pytest.raises(ParamError) as exc:
+        chain(40)
+    assert exc.value.key == "extends" and exc.value.message == "extends chain deeper than 32 files"
+
+
+def test_a_fault_in_an_extended_file_is_named_by_the_path_the_user_reached_it_by(tmp_path, monkeypatch):
+    """``trustsim run top.toml`` in its folder: the fault in the file it extends is in ``base.toml`` there, named
+    as the user would name it, as the top file is."""
+    (tmp_path / "base.toml").write_text("[trust]\nloss = 7\n")
+    (tmp_path / "top.toml").write_text('extends = "base.toml"\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParamError) as exc:
+        load_scenario("top.toml")
+    assert (exc.value.source, exc.value.key) == ("base.toml", "trust.loss")
+
+
+def test_a_calibration_belongs_to_the_file_that_declares_it(tmp_path):
+    """A scenario extending a calibration file is a scenario: its [calibrate] table is not inherited."""
+    (tmp_path / "cal.toml").write_text('[calibrate]\nmethod = "abc"\n[trust]\ngain = 0.2\n')
+    (tmp_path / "child.toml").write_text('extends = "cal.toml"\n')
+    assert load_scenario(tmp_path / "cal.toml").calibrate == {"method": "abc"}
+    child = load_scenario(tmp_path / "child.toml")
+    assert child.calibrate is None and child.params.trust.gain == 0.2
+
+
+def test_a_seed_of_zero_given_as_an_option_replaces_the_scenario_s_seed(tmp_path):
+    """``--seed 0`` is a seed like any other (the smallest), not "no seed given"."""
+    (tmp_path / "s.toml").write_text("[run]\nseed = 5\nsteps = 40\n")
+    (tmp_path / "top.toml").write_text('extends = "s.toml"\n')
+    for path in ("s.toml", "top.toml"):
+        sc = load_scenario(tmp_path / path, seed=0)
+        assert sc.params.run.seed == 0 and sc.overrides == {"run.seed": 0}, path
+        sc = load_scenario(tmp_path / path, sets=["run.seed=3"], seed=0, steps=1)
+        assert (sc.params.run.seed, sc.params.run.steps) == (0, 1), path
