@@ -171,6 +171,21 @@ def test_rerun_of_a_fresh_run_is_byte_identical(tmp_path, capsys):
     assert not (tmp_path / "w").exists()
 
 
+def test_rerun_records_the_scenario_and_overrides_the_original_was_made_from(tmp_path, capsys):
+    """The result made again is the original's result: its manifest names the same scenario file, chain and
+    overrides (--set and --seed), so it can be traced, and made again in turn, as the original can."""
+    (tmp_path / "base.toml").write_text("[trust]\ngain = 0.2\n")
+    (tmp_path / "top.toml").write_text('extends = "base.toml"\n[market]\nuncertainty = 0.4\n')
+    assert run_cli(capsys, "run", tmp_path / "top.toml", *SMALL, "--set", "trust.loss=0.3", "--seed", 4,
+                   "--out", tmp_path / "orig", "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "rerun", tmp_path / "orig", "--out", tmp_path / "again")
+    assert code == 0, out + err
+    orig, again = (json.loads((tmp_path / f / "manifest.json").read_text())["scenario"] for f in ("orig", "again"))
+    assert orig["overrides"] == {"market.buyers": 12, "market.suppliers": 6, "trust.loss": 0.3, "run.seed": 4,
+                                 "run.steps": 20}
+    assert again == orig
+
+
 def test_rerun_of_replications_and_a_note_on_other_versions(replications, tmp_path, capsys):
     shutil.copytree(replications, tmp_path / "reps")
     info = json.loads((tmp_path / "reps" / "manifest.json").read_text())
