@@ -23,9 +23,10 @@ def arguments(p) -> None:
 
 
 def handle(args) -> int:
-    """Exit 0 when every table is byte-identical to the original's (or equal to within 1e-9 relative, as
-    on another machine), 1 when one differs or one of the original's does not lie beside the manifest (not
-    verified), 2 on a manifest it cannot use (nothing written)."""
+    """Exit 0 when every table is byte-identical to the original's (or equal to within 1e-9 relative, 1e-12
+    absolute for figures near 0, as on another machine: ``reproduce.RELATIVE_TOLERANCE`` and ``ABSOLUTE_FLOOR``),
+    1 when one differs or one of the original's does not lie beside the manifest (not verified), 2 on a manifest
+    it cannot use (nothing written)."""
     # here, not at the top: `trustsim --help` imports this module
     import time
     from datetime import datetime
