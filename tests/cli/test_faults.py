@@ -111,6 +111,26 @@ def test_full_disk_keeps_the_previous_result(tmp_path, capsys, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
+def test_a_rename_that_fails_after_the_old_result_was_moved_aside_puts_it_back(tmp_path, capsys, monkeypatch):
+    """The old run is moved aside, then the new one cannot be renamed into place (the file system refuses): the
+    old run is back at the target byte for byte, and nothing is left beside it."""
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    before = result_bytes(out)
+    real = os.rename
+
+    def refuse_the_new(src, dst):
+        if ".res.tmp-" in os.fspath(src):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", refuse_the_new)
+    code, err = run(capsys, out, "--seed", 2)
+    one_line(code, err, str(out), "nothing was written")
+    assert result_bytes(out) == before
+    assert leftovers(tmp_path) == []
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A real 300 KB file system (tmpfs); skipped where mounting is not allowed."""
