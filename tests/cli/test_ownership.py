@@ -155,6 +155,19 @@ def test_user_files_inside_a_run_keep_it_from_being_replaced(tmp_path, capsys, w
     assert not (out / where).exists() and ours_beside(tmp_path) == []
 
 
+@pytest.mark.parametrize("name", ["notes.v1.old-2", "draft.v2.tmp-3-x", "figures/mine.b.old-7"])
+def test_a_file_of_yours_named_like_a_writers_leftover_keeps_the_run_from_being_replaced(tmp_path, capsys, name):
+    """Only a whole name ``.NAME.tmp-PID-…`` or ``.NAME.old-PID`` is a writer's; a file of the user's whose name
+    merely ends like one is the user's: the run is not replaced without --force, the file stays."""
+    out = tmp_path / "R"
+    assert run(capsys, out)[0] == 0
+    (out / name).write_text("mine")
+    before = snapshot(out)
+    code, err = run(capsys, out, "--seed", 5)
+    one_line(code, err, name, "--force")
+    assert snapshot(out) == before
+
+
 def test_a_run_replaces_a_run_and_marks_its_kind(tmp_path, capsys):
     out = tmp_path / "res"
     assert run(capsys, out, "--seed", 1)[0] == 0
@@ -338,6 +351,32 @@ def test_leftovers_of_dead_processes_are_removed_those_of_live_ones_kept(tmp_pat
         ["res", f".res.tmp-{alive}-xyz789", f".other.tmp-{gone}-abc123", "my.res.old-1"])
 
 
+def test_a_leftover_name_that_is_a_link_to_your_folder_is_left_alone_and_does_not_block_the_write(tmp_path, capsys):
+    """``.res.old-PID`` of this process, but a symbolic link to a read-only folder of the user's rather than a folder
+    of a writer's: the next run is written beside it under another name, and the folder it leads to, its files and
+    its mode, stay as they were."""
+    out = tmp_path / "res"
+    assert run(capsys, out, "--seed", 1)[0] == 0
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    link = tmp_path / f".res.old-{os.getpid()}"
+    link.symlink_to(mine, target_is_directory=True)
+    for folder in (mine / "sub", mine):
+        folder.chmod(0o555)
+    try:
+        before = snapshot(mine)
+        modes = {p: p.stat().st_mode for p in (mine, mine / "sub")}
+        assert run(capsys, out, "--seed", 2)[0] == 0
+        assert json.loads((out / "manifest.json").read_text())["seed"] == 2
+        assert link.is_symlink() and snapshot(mine) == before
+        assert {p: p.stat().st_mode for p in (mine, mine / "sub")} == modes
+        assert ours_beside(tmp_path) == [link.name]
+    finally:
+        for folder in (mine, mine / "sub"):
+            folder.chmod(0o755)
+
+
 def test_memory_error_while_writing_leaves_nothing_and_keeps_the_previous_result(tmp_path, capsys, monkeypatch):
     from trustsim import report
 
@@ -478,6 +517,25 @@ def test_a_scenario_that_loads_records_what_no_force_may_remove(tmp_path):
     top.write_text(f'extends = "{BASELINE.as_posix()}"\n')
     files = results.scenario_files(load_scenario(top))
     assert {Path(f).resolve() for f in files} == {top.resolve(), BASELINE.resolve()}
+
+
+def test_saving_a_run_from_python_with_force_never_removes_the_folder_holding_its_scenario(tmp_path):
+    """``simulate(path).save(out, force=True)`` writes without the command's check before the run: the write itself
+    refuses a folder holding the scenario or a file of its ``extends`` chain, and every file there stays."""
+    import trustsim
+
+    work = tmp_path / "study"
+    (work / "sub").mkdir(parents=True)
+    (work / "base.toml").write_text(BASELINE.read_text())
+    top = work / "sub" / "top.toml"
+    top.write_text('extends = "../base.toml"\n[market]\nbuyers = 8\nsuppliers = 4\n[run]\nsteps = 3\n')
+    (work / "notes.txt").write_text("mine")
+    before = snapshot(work)
+    run_ = trustsim.simulate(top)
+    for out in (work, work / "sub"):
+        with pytest.raises(ParamError, match="which this command reads"):
+            run_.save(out, force=True)
+    assert snapshot(work) == before and ours_beside(tmp_path) == [] and ours_beside(work) == []
 
 
 # --- 9: a command never writes into a folder it reads (issue 23: rerun, compare, merge, report) ---------------
