@@ -377,6 +377,25 @@ def test_a_leftover_name_that_is_a_link_to_your_folder_is_left_alone_and_does_no
             folder.chmod(0o755)
 
 
+def test_inside_a_result_only_the_temporary_files_of_dead_writers_are_cleaned(tmp_path):
+    """A results folder a command goes on writing (a sweep it resumes): what a killed writer left inside it goes,
+    what a writer still alive is writing stays, and so does a file of the user's."""
+    gone, alive = dead_pid(), os.getppid()
+    (tmp_path / "timeseries").mkdir()
+    dead = [f".runs.csv.tmp-{gone}", f"timeseries/.run-0000001.parquet.tmp-{gone}", f".figures.tmp-{gone}-k1ll3d"]
+    live = [f".runs.csv.tmp-{alive}", f"timeseries/.run-0000002.parquet.tmp-{alive}", f".figures.tmp-{alive}-busy"]
+    for rel in dead + live:
+        if "figures" in rel:
+            (tmp_path / rel).mkdir()
+            (tmp_path / rel / "a.png").write_bytes(b"png")
+        else:
+            (tmp_path / rel).write_text("x")
+    (tmp_path / "notes.txt").write_text("mine")
+    folders.clean_inside(tmp_path)
+    assert not any(os.path.lexists(tmp_path / rel) for rel in dead)
+    assert all((tmp_path / rel).exists() for rel in live) and (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_memory_error_while_writing_leaves_nothing_and_keeps_the_previous_result(tmp_path, capsys, monkeypatch):
     from trustsim import report
 
