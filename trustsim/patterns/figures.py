@@ -76,7 +76,7 @@ def plot(result: Result, path) -> None:
     if result.pattern == "P6":
         _over(ax, SIGMAS, v["by_sigma"], AXES["market.uncertainty"])
     elif result.pattern == "R1":
-        _over(ax, INTEGRITIES, v["by_integrity"], "mean supplier integrity θ̄")
+        _over(ax, INTEGRITIES, v["by_integrity"], AXES["suppliers.integrity_mean"])
     elif result.pattern == "R2":
         grid = {_key(k): np.asarray(x, float) for k, x in v["grid"].items()}
         cmap = colormaps["viridis"]
