@@ -144,7 +144,7 @@ def test_a_sweep_interrupted_while_its_workers_start_says_nothing_was_written(tm
 
 @pytest.mark.timeout(60)  # without the watch, the wait never ends
 def test_a_calibration_whose_runs_do_not_finish_tells_its_wait_with_the_cause(monkeypatch):
-    """The calibration's runs wait on their batches in order (``Simulator.runs``): each idle period is told
+    """The calibration's runs wait on their batches as they finish (``Simulator.runs``): each idle period is told
     (``idle``, the progress bar's), with the cause where the executor knows one; a batch that finishes ends the wait."""
     from concurrent.futures import Future
 

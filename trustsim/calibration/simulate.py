@@ -45,24 +45,27 @@ class Simulator:
         self.idle = None  # called with why (if known) after each IDLE_SECONDS in which no batch finished
 
     def runs(self, params: list, seeds: list[int]) -> np.ndarray:
-        """The figures of each (params, seed) run, ``(runs, measures)``, in the order given."""
+        """The figures of each (params, seed) run, ``(runs, measures)``, in the order given: ensembles kept
+        ``2 × slots`` deep on the executor, as a sweep's are, and taken as they finish."""
         groups: dict = {}
         for i, p in enumerate(params):
             groups.setdefault(batch_key(p), []).append(i)
         size = batch_size(self.cal.base, len(params), self.slots)
-        futures = []
-        for idx in groups.values():
-            for a in range(0, len(idx), size):
-                part = idx[a: a + size]
-                jobs = [(params[i], seeds[i], self.measures) for i in part]
-                futures.append((part, self.executor.submit(measure_jobs, jobs)))
+        parts = (idx[a: a + size] for idx in groups.values() for a in range(0, len(idx), size))
         out = np.full((len(params), len(self.measures)), np.nan)
-        for part, fut in futures:
-            wait_told([fut], self.executor, self.idle)
-            out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
-            if self.progress:
-                self.progress(len(part))
-        return out
+        pending: dict = {}
+        while True:
+            while len(pending) < 2 * self.slots and (part := next(parts, None)) is not None:
+                jobs = [(params[i], seeds[i], self.measures) for i in part]
+                pending[self.executor.submit(measure_jobs, jobs)] = part
+            if not pending:
+                return out
+            finished, _ = wait_told(list(pending), self.executor, self.idle)
+            for fut in finished:
+                part = pending.pop(fut)
+                out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
+                if self.progress:
+                    self.progress(len(part))
 
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """The figures of particles ``theta`` under structures ``structure``, each the mean over its replicate runs."""
