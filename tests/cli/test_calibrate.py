@@ -277,6 +277,39 @@ def test_a_calibration_whose_folder_is_removed_while_it_runs_ends_in_one_line(tm
     assert not out.exists()
 
 
+def test_a_calibration_whose_folder_is_removed_stops_at_its_next_finished_batch_not_its_next_generation(
+        tmp_path, capsys, monkeypatch):
+    """A calibration noticed its folder removed only when it next wrote its journal, at the end of a generation:
+    a user who removed the folder to stop it waited for every run of the generation. Now it looks after each
+    finished batch, as a sweep does after each run: the folder removed while the first generation's first
+    batch ran, only the batch already handed on behind it (two per worker) runs after, not the generation's
+    other runs; the same one line, exit 1."""
+    import shutil
+
+    from trustsim.calibration import simulate
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path), tmp_path / "cal"
+    real_jobs, after = simulate.measure_jobs, []
+
+    def removed_in_the_first_generation(jobs):  # on --workers 1 a batch runs here, as it is handed on
+        if after:
+            after.append(len(jobs))
+        elif (out / "journal.jsonl").exists() and (out / "journal.jsonl").stat().st_size:  # the noise estimate kept
+            shutil.rmtree(out)
+            after.append(0)
+        return real_jobs(jobs)
+
+    monkeypatch.setattr(simulate, "batch_size", lambda *args: 1)  # a batch per run: the generation's 11 runs in 11
+    monkeypatch.setattr(simulate, "measure_jobs", removed_in_the_first_generation)
+    code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert err.startswith(f"trustsim: error: {out}: the calibration's folder, or its journal.jsonl, was removed"), err
+    assert after and sum(after) <= 1, f"{sum(after)} runs made after the folder was removed"
+    assert not out.exists()
+
+
 def test_a_calibration_whose_journal_is_removed_while_it_runs_starts_no_journal_of_its_later_entries(
         tmp_path, capsys, monkeypatch):
     """Its journal.jsonl removed while it ran, a calibration made a new one of the entries after, which a later

@@ -26,7 +26,7 @@ from ..errors import ParamError, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
-from ..experiments.journal import FolderRemoved, _start_afresh, append_entry
+from ..experiments.journal import FolderRemoved, _start_afresh, append_entry, still_there
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
@@ -269,13 +269,14 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     log = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     journal = ((lambda e: append_entry(out / JOURNAL, {**e, "seconds": round(clock(), 3)})) if out is not None
                else (lambda e: None))  # with the calibration's time so far: a resumed one's wall time goes on from it
+    watch = (lambda: still_there(out / JOURNAL)) if out is not None else None  # after each batch, not each entry
     tables: dict = {}
     if screen:  # screening alone: which parameters the targets can inform, before any calibration
 
-        tables["screening"] = screening(cal, executor, slots, screen, quiet)
+        tables["screening"] = screening(cal, executor, slots, screen, quiet, watch)
         tables["runs"] = 2 * screen * (len(cal.keys) + 2)
         return tables
-    sim = Simulator(cal, executor, slots, measures)
+    sim = Simulator(cal, executor, slots, measures, watch=watch)
     noise = next((e["noise"] for e in entries if "noise" in e), None)
     if noise is None:
         log(f"run-to-run variance from {spec.noise_replicates} runs at the prior's centre")
@@ -284,7 +285,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
         journal({"noise": noise})
     run_var = np.array([np.nan if v is None else v for v in noise["variance"]], dtype=float)
     ids = [spec.targets.index(t) for t in cal.calibrate_targets]
-    problem = problem_of(cal, Simulator(cal, executor, slots, [measures[i] for i in ids]), run_var)
+    problem = problem_of(cal, Simulator(cal, executor, slots, [measures[i] for i in ids], watch=watch), run_var)
     settings = replace(settings_of(cal), budget=spec.budget - noise["runs"])
     start = [Population(**e["population"]) for e in entries if "population" in e]
 
@@ -302,8 +303,8 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     tables["runs"] = pops[-1].used + cut["runs"] + noise["runs"]
     tables["cut"] = cut
     if predictive:
-        tables["predictive"] = predictive_table(cal, pops[-1], Simulator(cal, executor, slots, measures, (PREDICTIVE,)),
-                                                slots, quiet)
+        sim = Simulator(cal, executor, slots, measures, (PREDICTIVE,), watch=watch)
+        tables["predictive"] = predictive_table(cal, pops[-1], sim, slots, quiet)
     if check_coverage:
         runs = coverage_budget or default_coverage_budget(spec)  # a data set kept on other runs is done again
         done = {e["coverage"][0]["dataset"]: e["coverage"] for e in entries
@@ -311,7 +312,7 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
         rows = []
         for j in range(check_coverage):
             if j not in done:
-                done[j] = coverage_dataset(cal, j, executor, slots, run_var, measures, runs)
+                done[j] = coverage_dataset(cal, j, executor, slots, run_var, measures, runs, watch)
                 journal({"coverage": done[j], "runs": runs})
                 log(f"coverage dataset {j + 1}/{check_coverage} done")
             rows += done[j]
@@ -319,9 +320,11 @@ def _calibrate(cal: Calibration, out, entries, executor, slots, quiet, check_cov
     return tables
 
 
-def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measures, budget: int | None) -> list[dict]:
+def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measures, budget: int | None,
+                     watch=None) -> list[dict]:
     """One simulation-based-calibration dataset: a truth drawn from the prior, its pseudo-observed figures (one
-    simulation on a fresh seed plus the published figures' error), calibrated as the published ones are."""
+    simulation on a fresh seed plus the published figures' error), calibrated as the published ones are; ``watch``
+    as the ``Simulator``'s."""
     spec = cal.spec
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(COVERAGE, j)))
     lo, hi = np.array(cal.lo), np.array(cal.hi)
@@ -330,9 +333,9 @@ def coverage_dataset(cal: Calibration, j: int, executor, slots, run_var, measure
     m = int(rng.choice(len(prior), p=prior / prior.sum()))
     ids = [spec.targets.index(t) for t in cal.calibrate_targets]
     fitted = [measures[i] for i in ids]
-    truth_sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 1))  # the pseudo-observation's own seeds
+    truth_sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 1), watch=watch)  # the truth's own seeds
     clean = truth_sim(truth[None, :], np.array([m]), np.zeros((1, 3), int))[0]
-    sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 0))
+    sim = Simulator(cal, executor, slots, fitted, (COVERAGE, j, 0), watch=watch)
     sd = np.array([t.sd for t in cal.calibrate_targets])
     pseudo = clean + rng.standard_normal(len(sd)) * sd
     problem = problem_of(cal, sim, run_var, observed=pseudo)

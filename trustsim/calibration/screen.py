@@ -15,9 +15,10 @@ from .simulate import SCREEN, Simulator
 INFORMED = 0.05  # a parameter whose total index on some calibrate-role target reaches this is informed by it
 
 
-def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool = True):
+def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool = True, watch=None):
     """Sobol first-order and total indices (95% intervals) per target and parameter, ``samples`` base samples
-    (N × (parameters + 2) runs), every run on the same few seeds (common random numbers)."""
+    (N × (parameters + 2) runs), every run on the same few seeds (common random numbers); ``watch`` as the
+    ``Simulator``'s."""
     # on use: only this path needs pandas, design
     import pandas as pd
 
@@ -31,7 +32,7 @@ def screening(cal: Calibration, executor, slots: int, samples: int, quiet: bool 
                "bounds": [[a, b] for a, b in zip(cal.lo, cal.hi, strict=True)]}
     X = sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=cal.spec.seed % 2**32)
     measures = [t.measure for t in cal.spec.targets]
-    sim = Simulator(cal, executor, slots, measures, (SCREEN,), replicates=2)
+    sim = Simulator(cal, executor, slots, measures, (SCREEN,), replicates=2, watch=watch)
     m = np.full(len(X), int(np.argmax(cal.structure_prior)))
     keys = np.zeros((len(X), 3), int)  # common random numbers: every point on the same seeds
     Y = sim(X, m, keys)

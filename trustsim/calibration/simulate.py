@@ -37,16 +37,19 @@ class Simulator:
     ``replicates`` runs, every run in ensembles spread over the executor's workers."""
 
     def __init__(self, cal: Calibration, executor, slots: int, measures: list[str], namespace: tuple = (ABC,),
-                 replicates: int | None = None):
+                 replicates: int | None = None, watch=None):
         self.cal, self.executor, self.slots, self.measures = cal, executor, slots, measures
         self.namespace = namespace
         self.replicates = replicates or cal.spec.replicates
         self.progress = None  # called with the number of runs each finished batch held
         self.idle = None  # called with why (if known) after each IDLE_SECONDS in which no batch finished
+        self.watch = watch  # called after each finished batch; raises to stop (FolderRemoved: the folder removed)
 
     def runs(self, params: list, seeds: list[int]) -> np.ndarray:
         """The figures of each (params, seed) run, ``(runs, measures)``, in the order given: ensembles kept
-        ``2 × slots`` deep on the executor, as a sweep's are, and taken as they finish."""
+        ``2 × slots`` deep on the executor, as a sweep's are, and taken as they finish. ``watch``, called after each
+        one, may raise to stop (the results folder removed): the batches still pending are left to the executor's
+        owner, whose shut-down cancels them."""
         groups: dict = {}
         for i, p in enumerate(params):
             groups.setdefault(batch_key(p), []).append(i)
@@ -66,6 +69,8 @@ class Simulator:
                 out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
                 if self.progress:
                     self.progress(len(part))
+                if self.watch:
+                    self.watch()
 
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """The figures of particles ``theta`` under structures ``structure``, each the mean over its replicate runs."""

@@ -131,6 +131,16 @@ def append_entry(path: Path, entry: dict) -> None:
         os.close(fd)
 
 
+def still_there(path: Path) -> None:
+    """Raise FolderRemoved when the journal ``path`` is gone, alone or with its folder: one stat, cheap enough for
+    a calibration to ask after each finished batch, so that a removed folder stops it then, not at its next
+    journal line, a whole generation's runs later (a sweep's :class:`Journal` asks at each finished run)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FolderRemoved(str(path)) from None
+
+
 class Journal:
     """Appends one line per finished run: written at once and whole (a killed process loses nothing, a full disk
     leaves no half line), fsynced each second."""
