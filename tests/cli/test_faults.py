@@ -275,6 +275,31 @@ def _ours(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if any(s in p.name for s in (".tmp-", ".old-", ".lock")))
 
 
+@pytest.mark.parametrize("fails_in", ["write", "rename"])
+def test_a_file_whose_write_or_rename_fails_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch, fails_in):
+    """``replace_file`` whose ``write`` stops part-way (a full disk, after some bytes), or whose rename is refused:
+    the error reaches the caller, the old file is byte for byte what it was, and its temporary file is gone."""
+    path = tmp_path / "runs.csv"
+    path.write_text("a\n1\n")
+    failure = OSError(errno.ENOSPC if fails_in == "write" else errno.EACCES, "refused")
+
+    def write(tmp):
+        tmp.write_text("a\n")
+        if fails_in == "write":
+            raise failure
+
+    def refuse(src, dst):
+        raise failure
+
+    if fails_in == "rename":
+        monkeypatch.setattr(results.os, "replace", refuse)
+    with pytest.raises(OSError) as caught:
+        results.replace_file(path, write)
+    assert caught.value is failure
+    assert path.read_text() == "a\n1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]
+
+
 @pytest.mark.parametrize("err_no", [errno.ENOSPC, errno.EFBIG, errno.EROFS])
 def test_a_disk_that_fills_while_a_sweep_writes_its_tables_is_one_line(tmp_path, capsys, monkeypatch, err_no):
     import pandas as pd
@@ -282,7 +307,8 @@ def test_a_disk_that_fills_while_a_sweep_writes_its_tables_is_one_line(tmp_path,
     path = tmp_path / "sw.toml"
     path.write_text(SWEEP)
 
-    def full(self, *a, **k):  # as pyarrow says it: the errno only in its text
+    def full(self, target, *a, **k):  # as pyarrow says it: the errno only in its text
+        Path(target).write_bytes(b"PAR1")  # some bytes first, as a disk that fills part-way leaves them
         raise OSError(f"[Errno {err_no}] Error writing bytes to file. Detail: [errno {err_no}] "
                       f"{os.strerror(err_no)}")
 
