@@ -1,8 +1,8 @@
 """The figures each pattern run takes from a running market (trustsim/patterns/measure.py), checked against the
 same figures computed by hand from the market's arrays step by step, or from exits planted by construction: the
-windows of steps (the first 8, the last quarter, the business horizon), the quiet exits and their base rate, the
-bottom quarter of suppliers by integrity, the step P10's fall of the defect rate is taken at, and the batches of
-``run_all``, whose every run is what the market gives alone."""
+windows of steps (the first 8, the last quarter, ⌈n/4⌉ steps of n, the business horizon), the quiet exits and
+their base rate, the bottom quarter of suppliers by integrity, the step P10's fall of the defect rate is taken at,
+and the batches of ``run_all``, whose every run is what the market gives alone."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def watched(monkeypatch):
         _Watched.seen = []
         monkeypatch.setattr(_Watched, "planted", planted)
         monkeypatch.setattr(measure_module, "Ensemble", _Watched)
-        p = Params().replace(**SMALL, **{"run.steps": STEPS}, **changes)
+        p = Params().replace(**SMALL, **{"run.steps": STEPS, **changes})
         figures = measure_module.measure_many([p, p], [1, 2])
         return figures, _Watched.seen
     return run
@@ -147,6 +147,23 @@ def test_the_terms_share_is_of_active_slots_over_the_first_8_steps_and_the_last_
         assert figures[m]["terms_start"] == pytest.approx(np.mean(series[:8]), rel=1e-12)
         assert figures[m]["terms_end"] == pytest.approx(np.mean(series[-11:]), rel=1e-12)
         assert np.std(series) > 0  # the premise: the windows differ
+
+
+def test_the_last_quarter_of_a_run_not_a_multiple_of_4_steps_is_its_last_ceil_n_over_4_steps(watched):
+    """R3's and R4's late window over 10 steps is the last 3 (⌈10/4⌉), not 2; every run has its last step in it."""
+    figures, seen = watched(**{"run.steps": 10, "buyers.conduct": "learning"})
+    mk = seen[0]["mk"]
+    assert len(seen) == 10
+    for m in (0, 1):
+        terms = [_terms_share(s["after"], mk, m) for s in seen]
+        low = [_low_integrity_share(s["after"], mk, m) for s in seen]
+        assert figures[m]["terms_end"] == pytest.approx(np.mean(terms[-3:]), rel=1e-12)
+        assert figures[m]["low_integrity_end"] == pytest.approx(np.mean(low[-3:]), rel=1e-12)
+        # the premise: the last 2 steps give other figures
+        assert np.mean(terms[-2:]) != pytest.approx(np.mean(terms[-3:]), rel=1e-9)
+        assert np.mean(low[-2:]) != pytest.approx(np.mean(low[-3:]), rel=1e-9)
+    steps = {n: len(measure_module.last_quarter(np.arange(n))) for n in (1, 2, 3, 4, 10, 13, 44)}
+    assert steps == {1: 1, 2: 1, 3: 1, 4: 1, 10: 3, 13: 4, 44: 11}
 
 
 def test_p10s_fall_of_the_defect_rate_is_taken_at_step_24(watched):

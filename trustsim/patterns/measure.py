@@ -55,6 +55,12 @@ def quintile_figures(buyers) -> dict[str, float]:
     }
 
 
+def last_quarter(series: np.ndarray) -> np.ndarray:
+    """R3, R4: the last quarter of a run's steps (the first axis of ``series``), its last ⌈n/4⌉ steps of n:
+    3 of 10, 4 of 13, and at least the last step of any run."""
+    return series[len(series) - (len(series) + 3) // 4:]
+
+
 def low_integrity_share(mk: MarketState) -> np.ndarray:
     """R4, per market: the share of active relationships held by the bottom quarter of its current suppliers by
     integrity (NaN for a market with none active)."""
@@ -119,11 +125,11 @@ def measure_many(members: list[Params], seeds: list[int]) -> list[dict[str, floa
             "quiet_base_rate": float(np.mean(quiet_share[:, i])),
             # R4: the bottom quarter of suppliers by integrity, their share of relationships early and late
             "low_integrity_start": float(np.mean(low_share[:8, i])),
-            "low_integrity_end": float(np.mean(low_share[-len(low_share) // 4:, i])),
+            "low_integrity_end": float(np.mean(last_quarter(low_share[:, i]))),
             # R3: the share of relationships on partner terms, early and late, and step by step; suppliers'
             # integrity
             "terms_start": float(np.mean(terms[:8])),
-            "terms_end": float(np.mean(terms[-len(terms) // 4:])),
+            "terms_end": float(np.mean(last_quarter(terms))),
             "terms_series": terms.tolist(),
             "integrity_start": float(rec.rows[0, 2, COLUMN_NAMES.index("integrity_active")]),
             "integrity_end": float(rec.rows[-1, 2, COLUMN_NAMES.index("integrity_active")]),
