@@ -260,7 +260,9 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     lists of values for a grid, ``{"min": …, "max": …}`` for sampled designs; ``levels`` Morris's grid), and one
     left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds)."""
     # on first use: `import trustsim` loads nothing heavy
-    from .experiments import build_sweep, point_table, sweep_tables
+    from .experiments.analysis import point_table
+    from .experiments.design import build_sweep
+    from .experiments.execute import sweep_tables
 
     workers = worker_count(workers)
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):

@@ -362,3 +362,29 @@ def test_a_mistake_in_a_scenario_is_told_before_the_model_and_its_writers_are_im
     one_line(2, done.stderr.strip(), "buyerz", "buyers")
     assert done.stdout.split(None, 1) == ["2", "[]\n"], done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+@pytest.mark.parametrize(("command", "text", "needles"), [
+    ("sweep", '[sweep]\nreplicationz = 2\n[sweep.factors]\n"market.uncertainty" = [0.0, 0.3]\n',
+     ["sweep.replicationz", '"replications"']),
+    ("sweep", '[sweep]\nreplications = 2\nmetrics = ["tco_per_unit"]\n'
+              '[sweep.factors]\n"market.uncertainy" = [0.0, 0.3]\n',
+     ["sweep.factors.market.uncertainy", '"uncertainty"']),
+    ("calibrate", '[calibrate]\nbudgett = 100\n[calibrate.parameters]\n"trust.gain" = { lo = 0.02, hi = 0.2 }\n',
+     ["calibrate.budgett", '"budget"']),
+])
+def test_a_mistake_in_a_sweep_or_calibration_file_is_told_before_the_engine_and_its_writers_are_imported(
+        tmp_path, command, text, needles):
+    """A mistake in a sweep's or a calibration's table is told without first loading the executors, the engine,
+    pandas, SALib, Dask and the writers (about a second of imports)."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    heavy = ("mesa", "trustsim.model", "trustsim.results", "trustsim.calibration.run", "trustsim.experiments.execute",
+             "matplotlib", "pandas", "SALib", "dask")
+    probe = ("import sys\nfrom trustsim.cli import main\ncode = main(sys.argv[1:])\n"
+             f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe, command, str(bad)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    one_line(2, done.stderr.strip(), *needles)
+    assert done.stdout.split(None, 1) == ["2", "[]\n"], done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]

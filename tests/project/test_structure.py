@@ -128,6 +128,22 @@ def test_the_old_import_paths_still_work():
                                      markdown_table, measure, null_model, run_all))
 
 
+def test_the_experiments_package_loads_each_name_on_use_and_its_merge_stays_the_function(tmp_path):
+    """``trustsim.experiments`` loads a name's module on first use; the import system names a loaded submodule in
+    its package, and ``merge`` is both a module and the function the package gives, whichever is imported first."""
+    code = ("import importlib, sys, types\n"
+            "import trustsim.experiments as ex\n"
+            "print(sorted(m for m in ('trustsim.experiments.execute', 'trustsim.experiments.journal') "
+            "if m in sys.modules))\n"
+            "module = importlib.import_module('trustsim.experiments.merge')\n"
+            "from trustsim.experiments import merge\n"
+            "print(isinstance(merge, types.FunctionType), merge is module.merge is ex.merge)\n"
+            "print([n for n in ex.__all__ if isinstance(getattr(ex, n), types.ModuleType)], "
+            "set(ex.__all__) <= set(dir(ex)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.splitlines() == ["[]", "True True", "[] True"], proc.stdout + proc.stderr
+
+
 def test_patterns_are_registered_in_order():
     from trustsim import patterns
 

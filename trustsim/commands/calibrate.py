@@ -46,9 +46,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..calibration.config import load_calibration
-    from ..calibration.run import calibrate
     from ..errors import ParamError, safe_text
-    from ..experiments.journal import FolderRemoved
 
     if args.measures:
         return _list_measures()
@@ -60,6 +58,10 @@ def handle(args) -> int:
     if args.dask == "":
         raise ParamError("--dask", None, "expected tcp://host:port or local")
     cal = load_calibration(args.file)
+    # the engine, the executors and the writers once the input is checked (above): a mistake is told without them
+    from ..calibration.run import calibrate
+    from ..experiments.journal import FolderRemoved
+
     out = Path(args.out or os.path.join("results", cal.name))
     if args.resume and not os.path.lexists(out):  # a mistyped --out would otherwise recompute every run unannounced
         print(f"trustsim: nothing to resume in {safe_text(out, 400)}: the calibration starts there", file=sys.stderr)

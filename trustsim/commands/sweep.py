@@ -67,16 +67,19 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
-    from ..experiments import STATE, load_sweep, parse_shard, run_sweep
-    from ..experiments.cluster import other_code
-    from ..experiments.journal import FolderRemoved
-    from ..experiments.progress import tell_failures
-    from ..locks import write_failure
+    from ..experiments.design import load_sweep, parse_shard
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard)
     if args.dask == "":
         raise ParamError("--dask", None, "expected tcp://host:port or local")
+    # the engine, the executors and the writers once the input is checked (above): a mistake is told without them
+    from ..experiments import STATE, run_sweep
+    from ..experiments.cluster import other_code
+    from ..experiments.journal import FolderRemoved
+    from ..experiments.progress import tell_failures
+    from ..locks import write_failure
+
     name = sweep.name if shard is None else f"{sweep.name}-shard-{shard[0]}-of-{shard[1]}"
     out = Path(args.out or os.path.join("results", name))
     if args.resume and not os.path.lexists(out):  # a mistyped --out would otherwise recompute every run unannounced

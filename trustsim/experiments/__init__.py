@@ -12,27 +12,48 @@ A sweep file is a scenario with a ``[sweep]`` table; ``trustsim sweep FILE`` run
 - ``analysis``: the runs table, means over replications, SALib sensitivity indices;
 - ``figures``: the sweep's figures;
 - ``merge``: the folders of ``--shard`` runs combined into one.
+
+The names below are loaded from their module on first use: ``trustsim sweep`` reads and checks a sweep file
+(``design``) before the executors, the engine and the writers are loaded.
 """
 
-from .analysis import metric_columns, point_means, point_table, runs_frame, sensitivity
-from .design import (
-    DEFAULT_METRICS,
-    DESIGNS,
-    ID_COLUMNS,
-    METRIC_COLUMNS,
-    Factor,
-    Sweep,
-    build_sweep,
-    layout,
-    load_sweep,
-    parse_shard,
-    run_seed,
-    shard_ids,
-    tasks,
-)
-from .execute import FAIL_ENV, metric_row, run_one, run_sweep, sweep_tables
-from .journal import JOURNAL, STATE, Journal, prepare_folder, read_journal
-from .merge import merge
+import importlib
+import sys
+from types import ModuleType
+
+# each public name and its module, loaded on first use (__getattr__): a mistake in a sweep file is told at once
+_LAZY = {
+    **dict.fromkeys(("metric_columns", "point_means", "point_table", "runs_frame", "sensitivity"), ".analysis"),
+    **dict.fromkeys(("DEFAULT_METRICS", "DESIGNS", "ID_COLUMNS", "METRIC_COLUMNS", "Factor", "Sweep", "build_sweep",
+                     "layout", "load_sweep", "parse_shard", "run_seed", "shard_ids", "tasks"), ".design"),
+    **dict.fromkeys(("FAIL_ENV", "metric_row", "run_one", "run_sweep", "sweep_tables"), ".execute"),
+    **dict.fromkeys(("JOURNAL", "STATE", "Journal", "prepare_folder", "read_journal"), ".journal"),
+    "merge": ".merge",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})
+
+
+class _Package(ModuleType):
+    """This package: its ``merge`` is the function, whichever imports the module ``merge.py`` and when."""
+
+    def __setattr__(self, name, value):
+        if name == "merge" and isinstance(value, ModuleType):  # the import system naming the loaded submodule
+            value = value.merge
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = ["DEFAULT_METRICS", "DESIGNS", "FAIL_ENV", "ID_COLUMNS", "JOURNAL", "METRIC_COLUMNS", "STATE",
            "Factor", "Journal", "Sweep", "build_sweep", "layout", "load_sweep", "merge", "metric_columns",
