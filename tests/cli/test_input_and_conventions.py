@@ -375,12 +375,13 @@ def test_a_mistake_in_a_scenario_is_told_before_the_model_and_its_writers_are_im
 ])
 def test_a_mistake_in_a_sweep_or_calibration_file_is_told_before_the_engine_and_its_writers_are_imported(
         tmp_path, command, text, needles):
-    """A mistake in a sweep's or a calibration's table is told without first loading the executors, the engine,
-    pandas, SALib, Dask and the writers (about a second of imports)."""
+    """A mistake in a sweep's or a calibration's table is told without first loading the executors, the engine's
+    arrays (numpy, the measurements), pandas, SALib, Dask and the writers (over a second of imports); a sweep's
+    factors are checked before the metrics it names, which need the measurements."""
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
-    heavy = ("mesa", "trustsim.model", "trustsim.results", "trustsim.calibration.run", "trustsim.experiments.execute",
-             "matplotlib", "pandas", "SALib", "dask")
+    heavy = ("mesa", "trustsim.model", "trustsim.metrics", "trustsim.results", "trustsim.calibration.run",
+             "trustsim.experiments.execute", "matplotlib", "numpy", "pandas", "SALib", "dask")
     probe = ("import sys\nfrom trustsim.cli import main\ncode = main(sys.argv[1:])\n"
              f"print(code, sorted(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe, command, str(bad)], capture_output=True, text=True,

@@ -8,22 +8,22 @@ count or executor.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..capacity import MAX_REPLICATIONS
 from ..errors import ParamError, counted, suggest
-from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..params import GROUPS as PARAM_GROUPS
 from ..params import MAX_SEED, MAX_SEED_TEXT, Params, bounds, parameter_key, range_fault, validate
 from ..scenario import load_scenario
-from ..stats import ADVANTAGES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 SAMPLED = ("lhs", "sobol", "morris")
@@ -35,9 +35,26 @@ RANGE_KEYS = ("min", "max")
 # than an index's range 0 to 1); from 8 (6435 of them) an interval says how uncertain the index is
 MIN_SOBOL_SAMPLES = 8
 
-METRIC_COLUMNS = tuple(f"{g}.{c}" for g in POSTURE_GROUPS for c in COLUMN_NAMES) + tuple(ADVANTAGES)
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
 DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
+
+
+@functools.cache
+def _metric_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The long-run metrics a sweep records (``METRIC_COLUMNS``: each group's columns, then the advantages) and
+    the bare column names a sweep's ``metrics`` may also give."""
+    # on first use: the columns come with the measurements, which load the engine's arrays (numpy, SciPy); a sweep
+    # file is read and its other mistakes told without them
+    from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
+    from ..stats import ADVANTAGES
+
+    return tuple(f"{g}.{c}" for g in POSTURE_GROUPS for c in COLUMN_NAMES) + tuple(ADVANTAGES), COLUMN_NAMES
+
+
+def __getattr__(name):  # METRIC_COLUMNS, the columns of a sweep's runs table, on first use (_metric_names)
+    if name == "METRIC_COLUMNS":
+        return _metric_names()[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sobol_samples_fault(samples: int, example: str, typical: int) -> str | None:
@@ -162,11 +179,6 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise err("metrics", "expected a non-empty list of metric names, "
                              "e.g. [\"advantage.market_share\", \"tco_per_unit\"]")
-    for i, m in enumerate(metrics):
-        if m not in METRIC_COLUMNS and m not in COLUMN_NAMES:
-            raise err("metrics", f'unknown metric "{m}"{suggest(m, METRIC_COLUMNS + COLUMN_NAMES)}')
-        if m in metrics[:i]:
-            raise err("metrics", f'repeats the metric "{m}"')
 
     raw = table.get("factors", {})
     if not isinstance(raw, dict):
@@ -215,6 +227,13 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
             if why := range_fault(key, lo_, hi_):
                 raise err(where, why)
             factors.append(Factor(key, lo=float(lo_), hi=float(hi_), integer=ann is int))
+    # the metrics' names after the factors: they load the measurements, the rest of the table is checked without
+    full, bare = _metric_names()
+    for i, m in enumerate(metrics):
+        if m not in full and m not in bare:
+            raise err("metrics", f'unknown metric "{m}"{suggest(m, full + bare)}')
+        if m in metrics[:i]:
+            raise err("metrics", f'repeats the metric "{m}"')
 
     points = _design_points(design, factors, samples)
     if points * replications > MAX_RUNS:
@@ -303,6 +322,9 @@ def run_seed(root: int, point: int, replicate: int, mode: str = "independent") -
     (replicate,), so replicate r meets the same random numbers at every design point (common random
     numbers: differences between points are the factors' doing, not the seeds').
     """
+    # here, not at the top: a sweep file is read and checked without numpy
+    import numpy as np
+
     key = (point, replicate) if mode == "independent" else (replicate,)
     state = np.random.SeedSequence(root, spawn_key=key).generate_state(1, dtype=np.uint64)[0]
     return int(state) & MAX_SEED
