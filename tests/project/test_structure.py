@@ -128,14 +128,14 @@ def test_the_old_import_paths_still_work():
                                      markdown_table, measure, null_model, run_all))
 
 
-def test_the_experiments_package_loads_each_name_on_use_and_its_merge_stays_the_function(tmp_path):
+def test_the_experiments_package_loads_each_name_on_use_and_names_no_module_like_a_function(tmp_path):
     """``trustsim.experiments`` loads a name's module on first use; the import system names a loaded submodule in
-    its package, and ``merge`` is both a module and the function the package gives, whichever is imported first."""
+    its package, so no public name may be a submodule's too (``merge``, the function, lives in ``shards.py``)."""
     code = ("import importlib, sys, types\n"
             "import trustsim.experiments as ex\n"
             "print(sorted(m for m in ('trustsim.experiments.execute', 'trustsim.experiments.journal') "
             "if m in sys.modules))\n"
-            "module = importlib.import_module('trustsim.experiments.merge')\n"
+            "module = importlib.import_module('trustsim.experiments.shards')\n"
             "from trustsim.experiments import merge\n"
             "print(isinstance(merge, types.FunctionType), merge is module.merge is ex.merge)\n"
             "print([n for n in ex.__all__ if isinstance(getattr(ex, n), types.ModuleType)], "

@@ -11,15 +11,13 @@ A sweep file is a scenario with a ``[sweep]`` table; ``trustsim sweep FILE`` run
 - ``journal``: the folder's state, the journal of finished runs (``--resume``) and the final tables;
 - ``analysis``: the runs table, means over replications, SALib sensitivity indices;
 - ``figures``: the sweep's figures;
-- ``merge``: the folders of ``--shard`` runs combined into one.
+- ``shards``: the folders of ``--shard`` runs combined into one (``merge``).
 
 The names below are loaded from their module on first use: ``trustsim sweep`` reads and checks a sweep file
 (``design``) before the executors, the engine and the writers are loaded.
 """
 
 import importlib
-import sys
-from types import ModuleType
 
 # each public name and its module, loaded on first use (__getattr__): a mistake in a sweep file is told at once
 _LAZY = {
@@ -28,7 +26,7 @@ _LAZY = {
                      "layout", "load_sweep", "parse_shard", "run_seed", "shard_ids", "tasks"), ".design"),
     **dict.fromkeys(("FAIL_ENV", "metric_row", "run_one", "run_sweep", "sweep_tables"), ".execute"),
     **dict.fromkeys(("JOURNAL", "STATE", "Journal", "prepare_folder", "read_journal"), ".journal"),
-    "merge": ".merge",
+    "merge": ".shards",
 }
 
 
@@ -43,17 +41,6 @@ def __getattr__(name):
 def __dir__():
     return sorted({*globals(), *_LAZY})
 
-
-class _Package(ModuleType):
-    """This package: its ``merge`` is the function, whichever imports the module ``merge.py`` and when."""
-
-    def __setattr__(self, name, value):
-        if name == "merge" and isinstance(value, ModuleType):  # the import system naming the loaded submodule
-            value = value.merge
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = ["DEFAULT_METRICS", "DESIGNS", "FAIL_ENV", "ID_COLUMNS", "JOURNAL", "METRIC_COLUMNS", "STATE",
            "Factor", "Journal", "Sweep", "build_sweep", "layout", "load_sweep", "merge", "metric_columns",
