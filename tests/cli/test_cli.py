@@ -328,12 +328,12 @@ def test_help_does_not_load_the_model_and_missing_commands_say_so(tmp_path):
     code = ("import sys; from trustsim.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('mesa' in sys.modules)\n"
-            "sys.modules['trustsim.experiments'] = None\n"
+            "sys.modules['trustsim.experiments.design'] = None\n"
             "print(main(['sweep', 'x.toml']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.stdout.splitlines()[-2:] == ["False", "1"], proc.stdout + proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "trustsim: error: 'sweep' is not available in this installation (trustsim.experiments is missing); "
+        "trustsim: error: 'sweep' is not available in this installation (trustsim.experiments.design is missing); "
         "reinstall trustsim"]
 
 
