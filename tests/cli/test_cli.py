@@ -366,6 +366,8 @@ def test_run_seeds_with_every_run_failed_says_so_instead_of_crashing(tmp_path, c
                            f"see the error column of {tmp_path / 'R'}/replications.csv")
     table = (tmp_path / "R" / "replications.csv").read_text()
     assert table.count("deliberate failure") == 2
+    summary = json.loads((tmp_path / "R" / "summary.json").read_text())
+    assert summary["steady_share"] is None and summary["mser5_warm_up_steps"] is None  # no run to judge
 
 
 def test_run_seeds_with_one_run_left_prints_its_means_without_intervals(tmp_path, capsys, monkeypatch):
@@ -378,8 +380,9 @@ def test_run_seeds_with_one_run_left_prints_its_means_without_intervals(tmp_path
     assert summary["n"] == 1 and summary["low"] is None
     lines = out.splitlines()
     assert lines[1].startswith(f"  partner    market share {summary['mean']:.3f}  cost of ownership "), lines
-    assert "[" not in lines[1] and lines[3] == "  (one run succeeded: means without intervals)"
-    assert lines[4].startswith("1 of 2 runs failed (replicates 1)")
+    assert "[" not in lines[1] and lines[3] == "  long run steady (MSER-5) in 0 of 1 run"  # the failed one uncounted
+    assert lines[4] == "  (one run succeeded: means without intervals)"
+    assert lines[5].startswith("1 of 2 runs failed (replicates 1)")
 
 
 def test_compare_does_not_count_failed_runs_as_paired_seeds(tmp_path, capsys, monkeypatch):

@@ -99,6 +99,34 @@ def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):
         (replications / "timeseries" / "replicate-002.csv").read_bytes()
 
 
+def test_each_replicate_says_whether_its_long_run_is_steady_as_its_own_run_does(tmp_path, capsys):
+    """100 steps of a small market from root seed 7: MSER-5 finds the long run of replicate 2 steady, and of 0 and
+    1 not (their warm-ups, 55 and 65 steps, reach past step 50 into the second half). replications.csv gives each
+    replicate's verdict and warm-up as the run of its seed gives them in its summary.json; summary.json the share
+    of steady runs and the warm-ups' range; the console line the count; the Python API the same."""
+    argv = [BASELINE, "--set", "market.buyers=12", "--set", "market.suppliers=6", "--steps", 100]
+    code, out, _ = run_cli(capsys, "run", *argv, "--seed", 7, "--seeds", 3, "--workers", 1, "--out", tmp_path / "R",
+                           "--quiet")
+    assert code == 0 and "long run steady (MSER-5) in 1 of 3 runs" in out, out
+    runs = pd.read_csv(tmp_path / "R" / "replications.csv")
+    assert list(runs.columns[-2:]) == ["steady", "mser5_warm_up_steps"]
+    states = []
+    for r, seed in enumerate(runs["seed"]):
+        assert run_cli(capsys, "run", *argv, "--seed", seed, "--out", tmp_path / f"one-{r}", "--quiet")[0] == 0
+        states.append(json.loads((tmp_path / f"one-{r}" / "summary.json").read_text())["steady_state"])
+    assert [s["steady"] for s in states] == [bool(x) for x in runs["steady"]] == [False, False, True]
+    assert [s["mser5_warm_up_steps"] for s in states] == list(runs["mser5_warm_up_steps"])
+    summary = json.loads((tmp_path / "R" / "summary.json").read_text())
+    warm_ups = [s["mser5_warm_up_steps"] for s in states]
+    assert summary["steady_share"] == pytest.approx(1 / 3)
+    assert summary["mser5_warm_up_steps"] == {"min": min(warm_ups), "max": max(warm_ups)}
+    rep = trustsim.replicate(BASELINE, seeds=3, seed=7, steps=100, buyers=12, suppliers=6, workers=1)
+    assert list(rep.runs["steady"]) == [s["steady"] for s in states]
+    assert list(rep.runs["mser5_warm_up_steps"]) == warm_ups
+    assert {k: rep.summary()[k] for k in ("steady_share", "mser5_warm_up_steps")} == \
+        {k: summary[k] for k in ("steady_share", "mser5_warm_up_steps")}
+
+
 @pytest.mark.parametrize("args,needles", [
     (["--seeds", "1"], ["--seeds", "at least 2"]),
     (["--workers", "2"], ["--workers", "--seeds"]),

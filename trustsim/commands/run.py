@@ -138,7 +138,11 @@ def replications(args, scenario) -> int:
         if s["buyers"]["mean"]:
             print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"
                   f"  trust {_ci(s['trust_buyer'], 2)}")
-    if len(rep.runs) - len(rep.failed) == 1:
+    finished = len(rep.runs) - len(rep.failed)
+    if finished:
+        steady = int(rep.runs["steady"].sum())
+        print(f"  long run steady (MSER-5) in {steady} of {counted(finished, 'run')}")
+    if finished == 1:
         print("  (one run succeeded: means without intervals)")
     if rep.failed:
         line = failure_line(rep.failed, args.seeds, f"{safe_text(out, 400)}/replications.csv", "replicates")

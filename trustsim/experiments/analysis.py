@@ -12,16 +12,17 @@ import numpy as np
 from ..errors import counted
 from ..results import replace_file
 from ..stats import interval_frame
-from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, annotation, needs_salib
+from .design import ID_COLUMNS, METRIC_COLUMNS, STEADY_COLUMNS, Sweep, annotation, needs_salib
 
 
-def runs_frame(sweep: Sweep, entries):
-    """The runs table, one row per run sorted by run id, with a fixed column order and types."""
+def runs_frame(sweep: Sweep, entries, steady: bool = False):
+    """The runs table, one row per run sorted by run id, with a fixed column order and types; with ``steady``,
+    each run's ``steady`` and ``mser5_warm_up_steps`` last (empty for a failed run)."""
     # on use: only this path needs pandas
     import pandas as pd
 
     rows = [e["row"] for e in sorted(entries, key=lambda e: e["row"]["run_id"])]
-    columns = [*ID_COLUMNS, *sweep.keys, *METRIC_COLUMNS]
+    columns = [*ID_COLUMNS, *sweep.keys, *METRIC_COLUMNS, *(STEADY_COLUMNS if steady else ())]
     df = pd.DataFrame.from_records(rows, columns=columns)
     for c in ("run_id", "point", "replicate", "seed"):
         df[c] = df[c].astype("int64")
@@ -32,6 +33,8 @@ def runs_frame(sweep: Sweep, entries):
         kind = {int: "int64", float: "float64", bool: "bool"}.get(ann, str)
         df[f.key] = df[f.key].astype(kind)
     df[list(METRIC_COLUMNS)] = df[list(METRIC_COLUMNS)].astype("float64")
+    if steady:
+        df = df.astype(dict(zip(STEADY_COLUMNS, ("boolean", "Int64"), strict=True)))
     return df
 
 

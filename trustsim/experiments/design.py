@@ -36,6 +36,7 @@ RANGE_KEYS = ("min", "max")
 MIN_SOBOL_SAMPLES = 8
 
 ID_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error")
+STEADY_COLUMNS = ("steady", "mser5_warm_up_steps")  # whether a run's long run is steady (MSER-5), and its warm-up
 DEFAULT_METRICS = ("advantage.market_share", "tco_per_unit")
 
 

@@ -148,11 +148,11 @@ def check_fits(sweep: Sweep, workers: int | None, dask: str | None, batch: int |
 
 
 def sweep_tables(sweep: Sweep, *, workers: int | None = None, dask: str | None = None, quiet: bool = True,
-                 timeseries: bool = False, batch: int | None = None):
+                 timeseries: bool = False, batch: int | None = None, steady: bool = False):
     """Run every run of a sweep and return its tables in memory, writing nothing: the runs table (``runs.csv``
-    of ``trustsim sweep``, sorted by run id) and, with ``timeseries``, every run's per-step table with its
-    ``run_id`` first (else None). The same runs as :func:`run_sweep`, so the same numbers, for any
-    ``workers``."""
+    of ``trustsim sweep``, sorted by run id; with ``steady``, each run's MSER-5 verdict last, ``runs_frame``)
+    and, with ``timeseries``, every run's per-step table with its ``run_id`` first (else None). The same runs as
+    :func:`run_sweep`, so the same numbers, for any ``workers``."""
     # on use: only this path needs pandas
     import pandas as pd
 
@@ -175,7 +175,7 @@ def sweep_tables(sweep: Sweep, *, workers: int | None = None, dask: str | None =
     if timeseries and frames:
         ts = pd.concat([pd.read_parquet(io.BytesIO(data)) for _, data in sorted(frames, key=lambda f: f[0])],
                        ignore_index=True)
-    return runs_frame(sweep, entries), ts
+    return runs_frame(sweep, entries, steady), ts
 
 
 def run_sweep(sweep: Sweep, out: str | Path, *, workers: int | None = None, dask: str | None = None,

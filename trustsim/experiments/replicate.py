@@ -1,8 +1,9 @@
 """Replications of one scenario (``trustsim run SCENARIO --seeds N``, ``trustsim.replicate``): a sweep with
 one design point and N replications, run on all cores by the sweep machinery, so replicate r gets the seed a
 sweep gives it, ``SeedSequence(root, spawn_key=(0, r))``, and is the run ``trustsim run SCENARIO --seed S``
-makes with that seed. The result: each run's time series, each run's long-run figures, and their mean,
-standard deviation and 95% interval by posture, as tables in memory (written only by ``save``).
+makes with that seed. The result: each run's time series, each run's long-run figures and whether its long
+run is steady (MSER-5), and their mean, standard deviation and 95% interval by posture, with the share of
+steady runs, as tables in memory (written only by ``save``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
-from .design import METRIC_COLUMNS, build_sweep
+from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep
 from .execute import sweep_tables
 from .replicate_figures import draw
 
@@ -28,7 +29,8 @@ ID_COLUMNS = ("replicate", "seed", "status", "error")
 @dataclass
 class Replicated:
     """The runs of one scenario over seeds: ``runs`` (one row per replicate: seed, status, the long-run
-    figures as in a sweep's runs table) and ``timeseries`` (every run's per-step table, ``replicate`` first)."""
+    figures as in a sweep's runs table, then ``steady`` and ``mser5_warm_up_steps``, the run's summary's
+    ``steady_state``) and ``timeseries`` (every run's per-step table, ``replicate`` first)."""
 
     scenario: object
     root_seed: int
@@ -49,12 +51,18 @@ class Replicated:
 
     def summary(self) -> dict:
         """``long_run``: by posture, each contract column's mean, sd, 95% interval and count over the
-        replicates; ``advantages``: the same for the partner advantages."""
+        replicates; ``advantages``: the same for the partner advantages; ``steady_share``: the share of the
+        finished replicates whose long run is steady (MSER-5), and ``mser5_warm_up_steps``: their warm-ups'
+        ``min`` and ``max`` (null when no replicate finished)."""
         ok = self.runs[self.runs["status"] == "ok"]
         long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMN_NAMES} for g in POSTURE_GROUPS}
         adv = {a: describe(ok[a]) for a in ADVANTAGES}
+        steady, warm_up = ok["steady"].astype(bool), ok["mser5_warm_up_steps"].astype(int)
         return nan_as_null({"scenario": self.scenario.name, "replications": len(self.runs), "root_seed": self.root_seed,
-                       "seeds": self.seeds, "failed": self.failed, "long_run": long_run, "advantages": adv})
+                            "seeds": self.seeds, "failed": self.failed, "long_run": long_run, "advantages": adv,
+                            "steady_share": float(steady.mean()) if len(ok) else None,
+                            "mser5_warm_up_steps": {"min": int(warm_up.min()), "max": int(warm_up.max())}
+                            if len(ok) else None})
 
     def table(self):
         """The summary as a table: one row per figure (``partner.market_share``, …, the advantages)."""
@@ -106,8 +114,8 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
     sweep = replication_sweep(scenario, n, root)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    df, ts = sweep_tables(sweep, workers=workers, quiet=quiet, timeseries=True)
-    runs = df[[*ID_COLUMNS, *METRIC_COLUMNS]].reset_index(drop=True)  # one point: run id = replicate
+    df, ts = sweep_tables(sweep, workers=workers, quiet=quiet, timeseries=True, steady=True)
+    runs = df[[*ID_COLUMNS, *METRIC_COLUMNS, *STEADY_COLUMNS]].reset_index(drop=True)  # one point: run id = replicate
     ts = ts.rename(columns={"run_id": "replicate"}) if ts is not None else None
     return Replicated(scenario, sweep.seed, runs, ts, started, time.perf_counter() - t0)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..ensemble import Ensemble
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..stats import advantages
+from .design import STEADY_COLUMNS
 
 FAIL_ENV = "TRUSTSIM_FAIL_RUNS"  # test hook: comma-separated run ids that raise on purpose
 
@@ -35,14 +36,24 @@ def metric_row(summary: dict) -> dict[str, float | None]:
     return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in row.items()}
 
 
+def steady_row(summary: dict) -> dict[str, bool | int]:
+    """A run's ``steady`` and ``mser5_warm_up_steps``, as its summary's ``steady_state`` gives them (MSER-5 on the
+    partner share advantage, ``Recorder.summary``)."""
+    state = summary["steady_state"]
+    return dict(zip(STEADY_COLUMNS, (bool(state["steady"]), int(state["mser5_warm_up_steps"])), strict=True))
+
+
 def _row(task: dict) -> dict:
     return {"run_id": task["run_id"], "point": task["point"], "replicate": task["replicate"], "seed": task["seed"],
             "status": "ok", "error": "", **task["factors"]}
 
 
 def _result(task: dict, row: dict, recorder, wall: float) -> dict:
-    """A finished run's row (its long-run figures) and, if asked, its time series as Parquet bytes."""
-    row.update(metric_row(recorder.summary()))
+    """A finished run's row (its long-run figures and whether its long run is steady) and, if asked, its time
+    series as Parquet bytes."""
+    summary = recorder.summary()
+    row.update(metric_row(summary))
+    row.update(steady_row(summary))
     ts = None
     if task["timeseries"]:
         frame = recorder.frame()
