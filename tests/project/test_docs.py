@@ -82,6 +82,17 @@ def test_update_script_check_mode_agrees():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_settling_figure_script_draws_its_figure_and_prints_each_sigma(tmp_path):
+    """``scripts/settling_figure.py`` (docs/experiments.md, "Where the market settles"), on a short run."""
+    out = tmp_path / "settling.png"
+    proc = subprocess.run([sys.executable, "scripts/settling_figure.py", "--steps", "60", "--seeds", "2",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"σ {s}" for s in (0.0, 0.3, 0.6, 0.9)], proc.stdout
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_every_function_the_odd_names_exists():
     refs = set(REF.findall(ODD))
     assert len(refs) > 40
