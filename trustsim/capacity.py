@@ -33,6 +33,7 @@ MARGIN = 1.25
 
 PER_ENSEMBLE_RELATIONSHIP = 2600  # bytes: a relationship of a market stepped in an ensemble (``ensemble.py``)
 PER_ENSEMBLE_MARKET = 4096
+PER_ENSEMBLE_STEP = 900  # bytes: a step's row of a market's record (``metrics.Recorder``: 3 groups × the columns)
 SIZE_KEYS = ("market.buyers", "market.slots_per_buyer", "market.suppliers", "run.steps")
 
 
@@ -64,6 +65,20 @@ def market_in_ensemble(params: Params) -> int:
     """Bytes one market of these parameters takes while stepped in an ensemble (``ensemble.batch_size``)."""
     m = params.market
     return PER_ENSEMBLE_RELATIONSHIP * m.buyers * m.slots_per_buyer + PER_ENSEMBLE_MARKET
+
+
+def record_in_ensemble(params: Params) -> int:
+    """Bytes one market's record of every step takes in an ensemble: kept to the run's end, so it grows with the
+    run's steps (about 1 MB at the default 1 200, 54 MB at 60 000), whatever the market's size."""
+    return PER_ENSEMBLE_STEP * params.run.steps
+
+
+def markets_that_fit(one: int, workers: int) -> int | None:
+    """How many markets of ``one`` bytes each (arrays and record) a worker may hold at once: half the memory
+    available, shared by the ``workers`` (the other half for the processes' tables and what else runs); None
+    where the memory available is unknown."""
+    have = memory_available()
+    return None if have is None else max(have // (2 * max(workers, 1)) // max(one, 1), 1)
 
 
 def _cgroup_room() -> int | None:
@@ -155,7 +170,7 @@ def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | Non
     if batch is None or have is None:
         return
     one = PER_ENSEMBLE_RELATIONSHIP * largest["market.buyers"] * largest["market.slots_per_buyer"] \
-        + PER_ENSEMBLE_MARKET
+        + PER_ENSEMBLE_MARKET + PER_ENSEMBLE_STEP * largest["run.steps"]
     need = batch * one * workers
     if need > have:
         fits = max(have // (one * workers), 1)

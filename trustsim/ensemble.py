@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import phases
-from .capacity import market_in_ensemble, memory_budget
+from .capacity import market_in_ensemble, markets_that_fit, memory_budget, record_in_ensemble
 from .draws import Draws
 from .market import Market
 from .members import ParamSpace
@@ -83,10 +83,14 @@ def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget
     A market costs about 2.6 KB per relationship while it runs (its state, a step's events and draws, the
     bidding tables and the measurements; measured with the default market), so 64 MiB holds about 300
     default markets: the throughput per run is flat from about 250 to 500 markets and falls beyond, where a
-    phase's arrays no longer stay in the processor's caches.
+    phase's arrays no longer stay in the processor's caches. Each market also keeps its record of every step
+    (``record_in_ensemble``), which the stepping does not read again but memory must hold: a long run's batch is
+    as large as half the memory available allows (``markets_that_fit``).
     """
     per_market = market_in_ensemble(params)
     size = int(np.clip(memory_budget(workers, budget_bytes) // per_market, 1, 1000))
+    if (fit := markets_that_fit(per_market + record_in_ensemble(params), workers)) is not None:
+        size = min(size, fit)
     if runs is not None:
         size = min(size, runs // (2 * workers))  # rounded down: ⌈runs / size⌉ ≥ 2 · workers batches
     return max(size, 1)

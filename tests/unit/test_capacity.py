@@ -33,7 +33,8 @@ def test_a_batch_is_refused_when_its_markets_on_every_worker_exceed_the_memory_a
     """``--batch B`` on ``W`` workers holds B · W markets of the sweep's largest shape at once: refused just above
     the memory available, accepted at it; the --batch the message suggests is accepted and one more is not."""
     sweep = _sweep([{"market.slots_per_buyer": 2}, {"market.slots_per_buyer": 6}], **{"market.buyers": 1000})
-    largest = capacity.market_in_ensemble(sweep.base.replace(**{"market.slots_per_buyer": 6}))
+    biggest = sweep.base.replace(**{"market.slots_per_buyer": 6})
+    largest = capacity.market_in_ensemble(biggest) + capacity.record_in_ensemble(biggest)
     for workers in (1, 3):
         have = 40 * workers * largest
         monkeypatch.setattr(capacity, "memory_available", lambda have=have: have)
@@ -91,3 +92,55 @@ def test_every_worker_gets_at_least_two_batches(workers):
         size = batch_size(Params(), runs=runs, workers=workers)
         batches = -(-runs // size)
         assert batches >= min(runs, 2 * workers), (runs, workers, size, batches)
+
+
+def test_a_market_s_record_costs_its_bytes_per_step():
+    """``PER_ENSEMBLE_STEP`` is the Recorder's row of one market a step (3 groups × the columns × 8 bytes), on the
+    safe side by less than a tenth: a column added to the results without it grows the records unseen."""
+    from trustsim.metrics import Recorder
+
+    row = Recorder(1000, 3).data.nbytes / (1000 * 3)
+    assert row <= capacity.PER_ENSEMBLE_STEP < 1.1 * row
+    assert capacity.record_in_ensemble(Params().replace(**{"run.steps": 60_000})) == 60_000 * capacity.PER_ENSEMBLE_STEP
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_long_run_s_batch_holds_as_many_records_as_half_the_memory_available_allows(monkeypatch, workers):
+    """A batch's markets each keep a record of every step: at the default 1 200 steps the batch is the arrays'
+    budget's (about 300 default markets), at 60 000 steps (54 MB a record) as many as half the memory available
+    holds, shared by the workers, and no more."""
+    have = 4 << 30
+    monkeypatch.setattr(capacity, "memory_available", lambda: have)
+    short, long = (Params().replace(**{"run.steps": n}) for n in (1200, 60_000))
+    assert batch_size(short, workers=workers) == (64 << 20) // capacity.market_in_ensemble(short)
+    one = capacity.market_in_ensemble(long) + capacity.record_in_ensemble(long)
+    size = batch_size(long, workers=workers)
+    assert size * one <= have // (2 * workers) < (size + 1) * one, (size, one)
+
+
+def test_a_batch_is_refused_when_its_markets_records_exceed_the_memory_available(monkeypatch):
+    """``--batch`` counts each market's record of every step: 100 default markets of 60 000 steps on one worker
+    need about 5.4 GB, refused with 4 GB available though their arrays take 21 MB."""
+    sweep = _sweep([{"market.uncertainty": 0.1}], **{"run.steps": 60_000})
+    monkeypatch.setattr(capacity, "memory_available", lambda: 4 << 30)
+    with pytest.raises(ParamError, match="100 markets stepped together"):
+        capacity.check_sweep_memory(sweep, 100, 1)
+    capacity.check_sweep_memory(sweep, 60, 1)
+
+
+def test_a_sweep_over_run_length_sizes_its_batches_for_its_longest_runs(monkeypatch):
+    """A sweep with ``run.steps`` among its factors chooses its batches for its longest design point, the
+    longest records its markets keep (``experiments.execute.longest``); one without, for its base."""
+    import trustsim
+    from trustsim.experiments import execute
+
+    sweep = _sweep([{"run.steps": 100}, {"run.steps": 50_000}, {"run.steps": 4_000}])
+    assert execute.longest(sweep).run.steps == 50_000
+    other = _sweep([{"market.uncertainty": 0.1}], **{"run.steps": 300})
+    assert execute.longest(other) is other.base
+    asked = []
+    monkeypatch.setattr(execute, "batch_size", lambda params, *a, **k: asked.append(params.run.steps) or 2)
+    small = {"market.buyers": 4, "market.suppliers": 2}
+    trustsim.sweep(factors={"run.steps": [6, 9]}, workers=1, **small)
+    trustsim.sweep(factors={"market.uncertainty": [0.1, 0.2]}, steps=7, workers=1, **small)
+    assert asked == [9, 7]

@@ -109,6 +109,15 @@ def shut_down(executor, close=None, *, cancel: bool) -> None:
         close()
 
 
+def longest(sweep: Sweep):
+    """The sweep's base parameters with as many steps as its longest design point: the batches' size, whose
+    markets each keep a record of every step, is chosen for those."""
+    keys = [k for k in sweep.keys if ".".join(resolve_key(k)) == "run.steps"]
+    if not keys:
+        return sweep.base
+    return sweep.base.replace(**{"run.steps": max(int(point[keys[0]]) for point in sweep.points)})
+
+
 def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progress: Progress, *, timeseries: bool,
                   fail: frozenset, batch: int | None = None):
     """Each of the runs ``todo`` (``n_todo`` run ids) as it finishes, from ensembles of ``batch`` runs (None:
@@ -119,7 +128,7 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
     Stopped early (Ctrl-C, a failure), it leaves the runs still pending to the executor's owner, whose shut-down
     cancels them (``executor_for``): cancelling a Dask executor's future from here raced with its result, and
     when the result won, distributed logged a traceback after the sweep's own one line."""
-    size = batch or batch_size(sweep.base, n_todo, slots)
+    size = batch or batch_size(longest(sweep), n_todo, slots)
     stream = batches(tasks(sweep, todo, timeseries, fail), size)
     window = 2 * slots
     exhausted = False
