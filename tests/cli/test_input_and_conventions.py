@@ -190,13 +190,16 @@ def test_sweep_batch_respects_the_memory_available(tmp_path, capsys, monkeypatch
                      '[sweep]\ndesign = "grid"\nreplications = 4000\n')
     monkeypatch.setattr(capacity, "memory_available", lambda: 4 * 2**30)
     code, out, err = run_cli(capsys, "sweep", sweep, "--batch", "1000", "--workers", "2", "--out", tmp_path / "w")
-    big = Params().replace(**{"market.buyers": 100_000})
-    fits = 4 * 2**30 // (2 * capacity.market_in_ensemble(big))
+    big = Params().replace(**{"market.buyers": 100_000, "run.steps": 4})
+    one = capacity.market_in_ensemble(big) + capacity.record_in_ensemble(big)  # its arrays and its record
+    fits = 4 * 2**30 // (2 * one)
     one_line(code, err, "--batch: 1000 markets", "4.0 GB available", f"choose --batch {fits} or less")
     assert not (tmp_path / "w").exists() and fits < 1000
-    assert batch_size(big, 4000, 2) * capacity.market_in_ensemble(big) * 2 <= 4 * 2**30
-    monkeypatch.setattr(capacity, "memory_available", lambda: 64 << 20)  # a quarter of the 64 MiB per worker
-    assert batch_size(Params(), 4000, 4) == (16 << 20) // capacity.market_in_ensemble(Params())
+    assert batch_size(big, 4000, 2) * one * 2 <= 4 * 2**30
+    monkeypatch.setattr(capacity, "memory_available", lambda: 64 << 20)  # 16 MiB a worker, half of it for a batch
+    one = capacity.market_in_ensemble(Params()) + capacity.record_in_ensemble(Params())
+    size = batch_size(Params(), 4000, 4)
+    assert size * one <= (8 << 20) < (size + 1) * one
 
 
 def test_the_api_refuses_a_market_larger_than_the_memory_available(monkeypatch):
