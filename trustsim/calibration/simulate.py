@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..ensemble import batch_size
-from ..experiments.cluster import result_of, wait_told
+from ..experiments.cluster import kept_busy, result_of
 from ..members import batch_key
 from ..params import MAX_SEED
 from ..patterns.measure import measure_many
@@ -55,22 +55,15 @@ class Simulator:
             groups.setdefault(batch_key(p), []).append(i)
         size = batch_size(self.cal.base, len(params), self.slots)
         parts = (idx[a: a + size] for idx in groups.values() for a in range(0, len(idx), size))
+        work = ((part, measure_jobs, [(params[i], seeds[i], self.measures) for i in part]) for part in parts)
         out = np.full((len(params), len(self.measures)), np.nan)
-        pending: dict = {}
-        while True:
-            while len(pending) < 2 * self.slots and (part := next(parts, None)) is not None:
-                jobs = [(params[i], seeds[i], self.measures) for i in part]
-                pending[self.executor.submit(measure_jobs, jobs)] = part
-            if not pending:
-                return out
-            finished, _ = wait_told(list(pending), self.executor, self.idle)
-            for fut in finished:
-                part = pending.pop(fut)
-                out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
-                if self.progress:
-                    self.progress(len(part))
-                if self.watch:
-                    self.watch()
+        for part, fut in kept_busy(self.executor, work, 2 * self.slots, self.idle):
+            out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
+            if self.progress:
+                self.progress(len(part))
+            if self.watch:
+                self.watch()
+        return out
 
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """The figures of particles ``theta`` under structures ``structure``, each the mean over its replicate runs."""

@@ -200,3 +200,20 @@ def wait_told(futures, executor, idle, return_when=FIRST_COMPLETED):
         if done or not idle:
             return done, pending
         idle(stall_note(executor))
+
+
+def kept_busy(executor, work, window: int, idle=None):
+    """Each ``(tag, future)`` of ``work`` — ``(tag, function, argument)`` items submitted to ``executor`` as they are
+    needed, ``window`` at a time, so that every worker has its next batch queued — as it finishes: the loop of
+    sweeps and calibrations alike. Stopped early, it leaves the futures still pending to the executor's owner,
+    whose shut-down cancels them; ``idle`` as :func:`wait_told`'s."""
+    pending: dict = {}
+    while True:
+        while len(pending) < window and (item := next(work, None)) is not None:
+            tag, function, argument = item
+            pending[executor.submit(function, argument)] = tag
+        if not pending:
+            return
+        finished, _ = wait_told(list(pending), executor, idle)
+        for future in finished:
+            yield pending.pop(future), future

@@ -22,7 +22,7 @@ from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .analysis import runs_frame
-from .cluster import dask_executor, result_of, wait_told
+from .cluster import dask_executor, kept_busy, result_of
 from .design import Sweep, shard_ids, tasks
 from .journal import (
     JOURNAL,
@@ -129,24 +129,11 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
     cancels them (``executor_for``): cancelling a Dask executor's future from here raced with its result, and
     when the result won, distributed logged a traceback after the sweep's own one line."""
     size = batch or batch_size(longest(sweep), n_todo, slots)
-    stream = batches(tasks(sweep, todo, timeseries, fail), size)
-    window = 2 * slots
-    exhausted = False
-    pending: set = set()
-    while True:
-        while not exhausted and len(pending) < window:
-            group = next(stream, None)
-            if group is None:
-                exhausted = True
-                break
-            pending.add(executor.submit(run_batch, group))
-        if not pending:
-            break
-        finished, pending = wait_told(pending, executor, progress.idle)
-        for fut in finished:
-            for result in result_of(fut):  # run_batch never raises; a dead worker process does
-                yield result
-                progress.update(result["row"]["status"] == "ok")
+    work = ((None, run_batch, group) for group in batches(tasks(sweep, todo, timeseries, fail), size))
+    for _, fut in kept_busy(executor, work, 2 * slots, progress.idle):
+        for result in result_of(fut):  # run_batch never raises; a dead worker process does
+            yield result
+            progress.update(result["row"]["status"] == "ok")
 
 
 def check_fits(sweep: Sweep, workers: int | None, dask: str | None, batch: int | None) -> None:
