@@ -5,6 +5,8 @@ From Python: ``trustsim.simulate(scenario, seed=…, steps=…, **overrides)`` r
 common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until one of them is used.
 """
 
+from .lazy import lazy_names
+
 __version__ = "0.1.0"
 
 _LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".errors", "load_scenario": ".scenario",
@@ -12,16 +14,8 @@ _LAZY = {"TrustMarket": ".model", "Params": ".params", "ParamError": ".errors", 
          "calibrate": ".calibration.run"}
 
 
-def __getattr__(name):  # imported on first use, so `trustsim --help` does not load Mesa
-    if name in _LAZY:
-        # on first use: `import trustsim` loads nothing heavy
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# each name loaded from its module on first use, so `trustsim --help` does not load Mesa
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = ["TrustMarket", "Params", "ParamError", "load_scenario", "simulate", "replicate", "compare", "sweep", "Run",
            "calibrate", "__version__"]

@@ -17,7 +17,7 @@ The names below are loaded from their module on first use: ``trustsim sweep`` re
 (``design``) before the executors, the engine and the writers are loaded.
 """
 
-import importlib
+from ..lazy import lazy_names
 
 # each public name and its module, loaded on first use (__getattr__): a mistake in a sweep file is told at once
 _LAZY = {
@@ -30,17 +30,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 __all__ = ["DEFAULT_METRICS", "DESIGNS", "FAIL_ENV", "ID_COLUMNS", "JOURNAL", "METRIC_COLUMNS", "STATE",
            "Factor", "Journal", "Sweep", "build_sweep", "layout", "load_sweep", "merge", "metric_columns",
