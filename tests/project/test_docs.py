@@ -93,6 +93,36 @@ def test_the_settling_figure_script_draws_its_figure_and_prints_each_sigma(tmp_p
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_settled_channels_script_splits_p4_and_the_ideas_as_single_runs_measure_them():
+    """``scripts/settled_channels.py`` (docs/experiments.md, "Where the market settles"): each seed's split of P4
+    into the fifths' units and purchasing hours is the one its own single run gives, and the command prints P4 at
+    both run lengths and the four idea variants at both, the baseline losing nothing to itself."""
+    from trustsim.model import TrustMarket
+    from trustsim.params import Params
+    from trustsim.patterns.measure import quintile_figures, trust_fifths
+
+    script = load_script("settled_channels")
+    parts = script.p4_parts(60, 2)
+    for i, seed in enumerate((1, 2)):
+        model = TrustMarket(Params().replace(**{"run.steps": 60}), rng=seed).run()
+        sums = model.buyer_sums
+        low, high, _ = trust_fifths(sums.frame(model))
+        units, hours = (sums.matrix[sums.FIELDS.index(f)] for f in ("units", "purchasing"))
+        lo, hi = low["buyer"].to_numpy(), high["buyer"].to_numpy()
+        assert parts["units"][i] == units[hi].mean() / units[lo].mean()
+        assert parts["purchasing hours"][i] == hours[hi].mean() / hours[lo].mean()
+        assert parts["units per purchasing hour"][i] == quintile_figures(sums.frame(model))["units_per_hour_ratio"]
+    proc = subprocess.run([sys.executable, "scripts/settled_channels.py", "--steps", "40", "--seeds", "3"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    length = Params().run.steps
+    assert [line.split(",")[:2] for line in lines[:2]] == [["P4", " 40 steps"], ["P4", f" {length} steps"]]
+    assert [line.split(":")[0] for line in lines[2:]] == [f"{name}, {steps} steps" for steps in (40, length)
+                                                          for name in script.IDEAS_OFF], proc.stdout
+    assert "lost +0.000 [+0.000, +0.000]" in lines[2] and "lost +0.000" not in lines[4], proc.stdout
+
+
 def test_every_function_the_odd_names_exists():
     refs = set(REF.findall(ODD))
     assert len(refs) > 40

@@ -39,13 +39,18 @@ def defect_drop_by_posture(mk: MarketState) -> np.ndarray:
     return out
 
 
-def quintile_figures(buyers) -> dict[str, float]:
+def trust_fifths(buyers):
     """P3, P4: buyers ranked by how much their suppliers trust them (long run), as Dyer & Chu measured "the most
-    trusted buyers"; figures of the least and most trusted fifth (and tenth)."""
+    trusted buyers": the least and the most trusted fifth and the most trusted tenth (rows of ``buyers``)."""
     b = buyers.sort_values("trusted_by_suppliers", kind="stable")
     n = len(b)
     fifth, tenth = max(n // 5, 1), max(n // 10, 1)
-    low, high, top = b.iloc[:fifth], b.iloc[-fifth:], b.iloc[-tenth:]
+    return b.iloc[:fifth], b.iloc[-fifth:], b.iloc[-tenth:]
+
+
+def quintile_figures(buyers) -> dict[str, float]:
+    """P3, P4: figures of the least and most trusted fifth (and tenth) of buyers (``trust_fifths``)."""
+    low, high, top = trust_fifths(buyers)
     upph = lambda part: part["units_per_purchasing_hour"].mean()  # noqa: E731
     return {
         "nonprod_low": float(low["nonproductive_share"].mean()),
