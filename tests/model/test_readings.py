@@ -2,7 +2,8 @@
 
 Each reading is checked on hand-computed cases of its rule and, where it acts through the market, on a run that
 shows the two readings apart. The steady state is checked with MSER-5 on series with a known warm-up, and on the
-default market over ten seeds.
+default market over ten seeds; where the market settles, the readings of plan sharing and padding are checked to
+decide whether partnership pays.
 """
 
 import numpy as np
@@ -13,7 +14,7 @@ from trustsim import TrustMarket, rules
 from trustsim.draws import SITE, Draws
 from trustsim.ensemble import Ensemble
 from trustsim.params import Params
-from trustsim.stats import mean_ci, mser5
+from trustsim.stats import interval_text, mean_ci, mser5
 
 A = np.array
 
@@ -201,6 +202,34 @@ def test_the_market_settles_within_10000_steps_where_partnership_pays_more_the_m
         m, lo, hi = mean_ci(settled[i + 1] - settled[i])
         print(f"σ {sigmas[i + 1]} − σ {sigmas[i]}: {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
         assert lo > 0
+
+
+@pytest.mark.patterns
+def test_where_the_market_settles_the_readings_of_plan_sharing_and_padding_decide_whether_partnership_pays():
+    """Settled (10 seeds of 10 000 steps, the advantage over steps 5 001–10 000; docs/experiments.md, "Under every
+    reading and over the regime map, settled"): at σ 0.3 partnership pays where plans are shared on partner terms
+    (the default readings) and loses where any trusting buyer shares them and any padding found is a betrayal;
+    at σ 0.9, under plan sharing by trust, a found padding that costs trust by its size leaves partners better
+    off than one taken as a betrayal (paired on seeds)."""
+    n, seeds = 10_000, list(range(1, 11))
+
+    def settled(plans: str, padding: str, sigma: float) -> np.ndarray:
+        members = [Params().replace(**{"run.steps": n, "market.uncertainty": sigma, "buyers.plan_sharing": plans,
+                                       "trust.padding_loss": padding})] * len(seeds)
+        ens = Ensemble(members, seeds).run()
+        return np.array([ens.recorder.member(i).steady_series()[n // 2:].mean() for i in range(len(seeds))])
+
+    default, betrayal = settled("partner_terms", "proportional", 0.3), settled("trust", "betrayal", 0.3)
+    by_size, betrayal_uncertain = settled("trust", "proportional", 0.9), settled("trust", "betrayal", 0.9)
+    print()
+    for label, x in (("σ 0.3, plans on partner terms", default), ("σ 0.3, plans by trust, betrayal", betrayal),
+                     ("σ 0.9, plans by trust, by its size", by_size),
+                     ("σ 0.9, plans by trust, betrayal", betrayal_uncertain),
+                     ("σ 0.9, by its size − betrayal", by_size - betrayal_uncertain)):
+        print(f"{label}: settled advantage {interval_text(*mean_ci(x), sign='+')}")
+    assert mean_ci(default)[1] > 0
+    assert mean_ci(betrayal)[2] < 0
+    assert mean_ci(by_size - betrayal_uncertain)[1] > 0
 
 
 def test_mser5_is_the_same_for_a_shifted_series_and_needs_no_warm_up_for_a_constant_one():
