@@ -243,3 +243,44 @@ def test_the_structures_figure_names_sigma_as_the_regime_map_does(tmp_path, monk
     monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
     structures_figure(pd.DataFrame(rows), tmp_path / "structures.png")
     assert {ax.get_xlabel() for ax in drawn[0].axes if ax.get_xlabel()} == {"environmental uncertainty σ"}
+
+
+def test_the_figures_mark_the_long_run_figures_of_markets_that_have_not_settled(tmp_path, monkeypatch):
+    """A long-run figure whose runs MSER-5 mostly finds unsteady is a transient's (decision 40): the regime map
+    hatches its cell and the structures figure draws its point as an open circle, each saying so in its title;
+    the business horizon, a fixed window, is never marked, nor is a table written before `steady_share` was."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    from trustsim.structures.figures import regimes_figure, structures_figure
+    from trustsim.structures.tables import FIGURES
+
+    rows = []
+    for horizon in ("business_horizon", "long_run"):
+        for sigma in (0.0, 0.9):
+            # the long run steady in 2 of 10 runs at σ 0, in 9 at σ 0.9 (a table gives its horizons the same share)
+            base = {"horizon": horizon, "market.uncertainty": sigma, "idea_share": 1.0,
+                    "steady_share": 0.2 if sigma == 0.0 else 0.9, **{c: 0.1 for c in FIGURES},
+                    **{f"{c}.{end}": v for c in FIGURES for end, v in (("low", 0.0), ("high", 0.2))}}
+            rows.append({**base, "map": "integrity", "suppliers.integrity_mean": 0.8, "market.fit_spread": 0.1})
+            rows.append({**base, "map": "fit_spread", "suppliers.integrity_mean": 0.8, "market.fit_spread": 0.3})
+            rows.append({**base, "structure": "S1 default"})
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    maps = pd.DataFrame([r for r in rows if "map" in r])
+    regimes_figure(maps, "share_advantage", tmp_path / "regimes_share.png")
+    hatched = {ax.get_title(): sum(isinstance(p, Rectangle) and p.get_hatch() == "///" for p in ax.patches)
+               for ax in drawn[0].axes if ax.get_title()}
+    print(hatched)
+    assert hatched == {"business horizon; idea rates ×1": 0, "business horizon; fit spread": 0,
+                       "long run; idea rates ×1": 1, "long run; fit spread": 1}
+    assert "hatched: long run steady in fewer than 50% of the runs" in drawn[0].get_suptitle()
+    structures = pd.DataFrame([r for r in rows if "structure" in r])
+    structures_figure(structures, tmp_path / "structures.png")
+    open_circles = {ax.get_title(): sum(len(line.get_xdata()) for line in ax.lines
+                                        if line.get_markerfacecolor() == "white") for ax in drawn[1].axes}
+    assert open_circles == {"partner share advantage, business horizon": 0, "partner share advantage, long run": 1,
+                            "partner profit advantage, business horizon": 0, "partner profit advantage, long run": 1}
+    assert "open circles: long run steady in fewer than 50% of the runs" in drawn[1].get_suptitle()
+    regimes_figure(maps.drop(columns="steady_share"), "share_advantage", tmp_path / "old.png")
+    assert not any(ax.patches for ax in drawn[2].axes) and "hatched" not in drawn[2].get_suptitle()

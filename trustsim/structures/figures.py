@@ -1,6 +1,6 @@
 """The figures of ``trustsim structures`` and ``trustsim regimes``, drawn from their CSV tables (so ``trustsim
-report`` redraws them): advantage against σ, a line per structure; heat maps of the regime grid, a dot where
-the 95% interval excludes 0."""
+report`` redraws them): advantage against σ, a line per structure; heat maps of the regime grid, a star where
+the 95% interval excludes 0. Both mark the long-run figures of markets that have not settled (``unsettled``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from ..errors import ParamError
 from ..labels import AXES, plain_figure
@@ -21,7 +22,8 @@ UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage":
 
 def structures_figure(table: pd.DataFrame, path: Path) -> Path:
     """Rows: share and profit advantage; columns: business horizon and long run; a line per structure with
-    its 95% intervals (S1, the base's readings, drawn thick)."""
+    its 95% intervals (S1, the base's readings, drawn thick); an open circle, a long-run figure whose market has
+    not settled (``unsettled``)."""
     legend = structure_legend(table)
     fig = Figure(figsize=(12, 8.5))
     axes = fig.subplots(2, 2, sharex=True)
@@ -34,8 +36,10 @@ def structures_figure(table: pd.DataFrame, path: Path) -> Path:
                 x = g["market.uncertainty"].to_numpy(float) + off
                 y = g[col].to_numpy(float)
                 err = [y - g[f"{col}.low"].to_numpy(float), g[f"{col}.high"].to_numpy(float) - y]
-                ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, lw=2.4 if short == "S1" else 1.1,
-                            label=f"{short}: {label}")
+                line = ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, lw=2.4 if short == "S1" else 1.1,
+                                   label=f"{short}: {label}")
+                loose = unsettled(g).to_numpy()
+                ax.plot(x[loose], y[loose], "o", ms=5, mfc="white", mec=line[0].get_color(), ls="none", zorder=3)
             ax.axhline(0, color="0.4", lw=0.8, ls="--")
             ax.set_title(f"{name}, {hname}", fontsize=10)
             ax.set_ylabel(f"partner − aggressive\n({UNITS[col]})", fontsize=9)
@@ -44,24 +48,43 @@ def structures_figure(table: pd.DataFrame, path: Path) -> Path:
                 ax.set_xlabel(AXES["market.uncertainty"])
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds)")
+    note = f"\nopen circles: long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)" \
+        if unsettled(table).any() else ""
+    fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds)"
+                 + note)
     fig.tight_layout(rect=(0, 0.12, 1, 0.97))
     fig.savefig(path, dpi=100)
     return path
 
 
+UNSETTLED_BELOW = 0.5  # a long-run figure is marked where MSER-5 finds fewer than this share of its runs steady
+UNSETTLED_NOTE = f"hatched: long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)"
+
+
+def unsettled(table: pd.DataFrame) -> pd.Series:
+    """Which rows are long-run figures of a market that has not settled: MSER-5 finds fewer than half of their
+    runs steady over the long run (``steady_share``; a table written before it was recorded marks none)."""
+    if "steady_share" not in table:
+        return pd.Series(False, index=table.index)
+    return (table["horizon"] == "long_run") & (table["steady_share"].astype(float) < UNSETTLED_BELOW)
+
+
 def _heat(ax, grid: pd.DataFrame, col: str, x: str, y: str, vmax: float):
     xs, ys = sorted(grid[x].unique()), sorted(grid[y].unique())
-    g = grid.set_index([y, x])
-    z = np.array([[g.loc[(b, a), col] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
-    lo = np.array([[g.loc[(b, a), f"{col}.low"] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
-    hi = np.array([[g.loc[(b, a), f"{col}.high"] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
+    g = grid.assign(unsettled=unsettled(grid)).set_index([y, x])
+
+    def cells(name):
+        return np.array([[g.loc[(b, a), name] if (b, a) in g.index else np.nan for a in xs] for b in ys], float)
+
+    z, lo, hi, loose = cells(col), cells(f"{col}.low"), cells(f"{col}.high"), cells("unsettled")
     im = ax.imshow(z, origin="lower", cmap="RdBu", vmin=-vmax, vmax=vmax, aspect="auto")
     for i in range(len(ys)):
         for j in range(len(xs)):
             sure = lo[i, j] > 0 or hi[i, j] < 0
             ax.text(j, i, plain_figure(z[i, j]) + ("*" if sure else ""), ha="center", va="center", fontsize=7,
                     fontweight="bold" if sure else "normal")
+            if loose[i, j] == 1:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.45", lw=0))
     ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
     ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
     return im
@@ -69,7 +92,8 @@ def _heat(ax, grid: pd.DataFrame, col: str, x: str, y: str, vmax: float):
 
 def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
     """Heat maps of one advantage: rows the horizons; columns the idea rates (σ × integrity) and the fit-spread
-    map (σ × fit spread). A star marks a cell whose 95% interval excludes 0; blue: partners ahead."""
+    map (σ × fit spread). A star marks a cell whose 95% interval excludes 0; blue: partners ahead; hatching, a
+    long-run cell whose market has not settled (``unsettled``)."""
     shares = sorted(table.loc[table["map"] == "integrity", "idea_share"].unique())
     vmax = float(np.nanmax(np.abs(table[col].to_numpy(float)))) or 1.0
     fig = Figure(figsize=(3.4 * (len(shares) + 1) + 1.5, 7.5), layout="constrained")
@@ -89,7 +113,8 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
         for ax in axes[r]:
             ax.set_xlabel(AXES["market.uncertainty"])
     fig.colorbar(im, ax=axes, shrink=0.6, label=f"{FIGURES[col]} ({UNITS[col]})")
-    fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults (* : 95% interval excludes 0)")
+    note = f"; {UNSETTLED_NOTE}" if unsettled(table).any() else ""
+    fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults (* : 95% interval excludes 0{note})")
     fig.savefig(path, dpi=100)
     return path
 
