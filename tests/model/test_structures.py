@@ -284,3 +284,29 @@ def test_the_figures_mark_the_long_run_figures_of_markets_that_have_not_settled(
     assert "open circles: long run steady in fewer than 50% of the runs" in drawn[1].get_suptitle()
     regimes_figure(maps.drop(columns="steady_share"), "share_advantage", tmp_path / "old.png")
     assert not any(ax.patches for ax in drawn[2].axes) and "hatched" not in drawn[2].get_suptitle()
+
+
+def test_the_figures_say_how_long_a_run_was_and_report_reads_it_from_the_manifest(structures_run, tmp_path,
+                                                                                  monkeypatch):
+    """A long-run figure means another thing at 1 200 steps than at 10 000: the structures figure and the regime
+    map say a run's steps in their titles, as the command ran them and as `trustsim report` redraws them."""
+    from matplotlib.figure import Figure
+
+    from trustsim.structures.figures import redraw
+
+    titles = []
+    def keep_title(fig, path, *args, **kwargs):  # and an empty file where the figure would be
+        titles.append(fig.get_suptitle())
+        open(path, "wb").close()
+
+    monkeypatch.setattr(Figure, "savefig", keep_title)
+    folder = tmp_path / "again"
+    shutil.copytree(structures_run[1], folder)
+    steps = json.loads((folder / "manifest.json").read_text())["steps"]
+    redraw(folder)
+    assert titles and f"{steps} steps a run" in titles[0], titles
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["steps"]  # a manifest that does not say (a folder from before steps were recorded): none claimed
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    redraw(folder)
+    assert "steps a run" not in titles[1], titles

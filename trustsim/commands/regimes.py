@@ -50,7 +50,7 @@ def handle(args) -> int:
         table.to_csv(tmp / "regimes.csv", index=False)
         (tmp / "figures").mkdir()
         for c in FIGURES:
-            regimes_figure(table, c, tmp / "figures" / f"regimes_{c.split('_')[0]}.png")
+            regimes_figure(table, c, tmp / "figures" / f"regimes_{c.split('_')[0]}.png", base.run.steps)
         (tmp / "regimes.md").write_text(
             f"# Regime map at the defaults\n\n{args.seeds} seeds a cell, {counted(base.run.steps, 'step')} a run; "
             f"idea_share scales both idea rates (innovation.idea_rate, innovation.process_idea_rate). A figure is "

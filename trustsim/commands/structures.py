@@ -122,7 +122,7 @@ def handle(args) -> int:
         verdicts.to_csv(tmp / "verdicts.csv", index=False)
         conc.to_csv(tmp / "conclusions.csv", index=False)
         (tmp / "figures").mkdir()
-        structures_figure(table, tmp / "figures" / "structures.png")
+        structures_figure(table, tmp / "figures" / "structures.png", base.run.steps)
         (tmp / "structures.md").write_text(
             "# Does partnership pay, under each reading?\n\n" + note + ".\n\n"
             "Share advantage: partner minus aggressive market share per buyer, in units of the equal share 1/n. "

@@ -4,6 +4,7 @@ the 95% interval excludes 0. Both mark the long-run figures of markets that have
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..errors import ParamError
+from ..errors import ParamError, counted
 from ..labels import AXES, plain_figure
 from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
@@ -20,10 +21,10 @@ from .tables import FIGURES, structure_legend
 UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
 
 
-def structures_figure(table: pd.DataFrame, path: Path) -> Path:
+def structures_figure(table: pd.DataFrame, path: Path, steps: int | None = None) -> Path:
     """Rows: share and profit advantage; columns: business horizon and long run; a line per structure with
     its 95% intervals (S1, the base's readings, drawn thick); an open circle, a long-run figure whose market has
-    not settled (``unsettled``)."""
+    not settled (``unsettled``); ``steps``, a run's, in the title when given."""
     legend = structure_legend(table)
     fig = Figure(figsize=(12, 8.5))
     axes = fig.subplots(2, 2, sharex=True)
@@ -50,8 +51,8 @@ def structures_figure(table: pd.DataFrame, path: Path) -> Path:
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     note = f"\nopen circles: long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)" \
         if unsettled(table).any() else ""
-    fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds)"
-                 + note)
+    fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds"
+                 + _steps_text(steps) + ")" + note)
     fig.tight_layout(rect=(0, 0.12, 1, 0.97))
     fig.savefig(path, dpi=100)
     return path
@@ -90,10 +91,10 @@ def _heat(ax, grid: pd.DataFrame, col: str, x: str, y: str, vmax: float):
     return im
 
 
-def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
+def regimes_figure(table: pd.DataFrame, col: str, path: Path, steps: int | None = None) -> Path:
     """Heat maps of one advantage: rows the horizons; columns the idea rates (σ × integrity) and the fit-spread
     map (σ × fit spread). A star marks a cell whose 95% interval excludes 0; blue: partners ahead; hatching, a
-    long-run cell whose market has not settled (``unsettled``)."""
+    long-run cell whose market has not settled (``unsettled``); ``steps``, a run's, in the title when given."""
     shares = sorted(table.loc[table["map"] == "integrity", "idea_share"].unique())
     vmax = float(np.nanmax(np.abs(table[col].to_numpy(float)))) or 1.0
     fig = Figure(figsize=(3.4 * (len(shares) + 1) + 1.5, 7.5), layout="constrained")
@@ -114,9 +115,24 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path) -> Path:
             ax.set_xlabel(AXES["market.uncertainty"])
     fig.colorbar(im, ax=axes, shrink=0.6, label=f"{FIGURES[col]} ({UNITS[col]})")
     note = f"; {UNSETTLED_NOTE}" if unsettled(table).any() else ""
-    fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults (* : 95% interval excludes 0{note})")
+    fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults{_steps_text(steps)} (* : 95% interval excludes "
+                 f"0{note})")
     fig.savefig(path, dpi=100)
     return path
+
+
+def _steps_text(steps: int | None) -> str:
+    """", N steps a run" for a figure's title, or nothing when the run length is not known."""
+    return "" if steps is None else f", {counted(steps, 'step')} a run"
+
+
+def _manifest_steps(folder: Path) -> int | None:
+    """A run's steps as the folder's manifest records them (``steps``), or None where it does not say."""
+    try:
+        steps = json.loads((folder / "manifest.json").read_text()).get("steps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
 
 
 def redraw(folder: str | Path) -> list[Path]:
@@ -129,13 +145,14 @@ def redraw(folder: str | Path) -> list[Path]:
     except (OSError, ValueError) as exc:
         raise ParamError(str(folder / name), None, f"cannot redraw from it ({exc})") from None
     names = ["structures.png"] if kind == "structures" else [f"regimes_{c.split('_')[0]}.png" for c in FIGURES]
+    steps = _manifest_steps(folder)
 
     def draw(tmp: Path) -> list[str]:
         if kind == "structures":
-            structures_figure(table, tmp / names[0])
+            structures_figure(table, tmp / names[0], steps)
         else:
             for c, n in zip(FIGURES, names, strict=True):
-                regimes_figure(table, c, tmp / n)
+                regimes_figure(table, c, tmp / n, steps)
         return names
 
     return redraw_figures(folder, draw)  # only the figures drawn are replaced: the user's files in figures/ stay
