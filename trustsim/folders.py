@@ -89,7 +89,8 @@ KINDS: dict[str, Kind] = {
 
 # --- what a folder holds --------------------------------------------------------------------------
 
-def _read_manifest(path: Path) -> dict | None:
+def read_manifest(path: Path) -> dict | None:
+    """A result folder's manifest, or None where it has none trustsim wrote (missing, unreadable, not ours)."""
     try:
         data = json.loads((path / MARKER).read_text())
     except (OSError, ValueError, UnicodeDecodeError):
@@ -99,7 +100,7 @@ def _read_manifest(path: Path) -> dict | None:
 
 def is_trustsim_result(path: Path) -> bool:
     """A folder trustsim wrote: its manifest names trustsim."""
-    return _read_manifest(path) is not None
+    return read_manifest(path) is not None
 
 
 def result_kind(path: str | Path) -> str | None:
@@ -109,7 +110,7 @@ def result_kind(path: str | Path) -> str | None:
     ``sweep.json``, a pattern suite ``patterns.json``, a run neither). A sweep still running or killed
     before its manifest is a sweep too."""
     path = Path(path)
-    info = _read_manifest(path)
+    info = read_manifest(path)
     if info is not None:
         kind = info.get("kind")
         if isinstance(kind, str) and kind:
@@ -154,7 +155,7 @@ def foreign_entries(folder: str | Path, kind: str) -> list[str]:
         return []
     layout = KINDS[kind].files
     folders = {p.rsplit("/", 1)[0] for p in layout if "/" in p}
-    listed = (_read_manifest(Path(folder)) or {}).get("figures")
+    listed = (read_manifest(Path(folder)) or {}).get("figures")
     found, temporary = [], []
     for rel, is_dir in _entries(Path(folder)):
         depth = rel.count("/")

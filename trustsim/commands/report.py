@@ -63,10 +63,10 @@ def _list_figures(folder, names: list[str]) -> None:
     # here, not at the top: `trustsim --help` imports this module
     import json
 
-    from ..folders import MARKER, _read_manifest
+    from ..folders import MARKER, read_manifest
     from ..results import replace_file
 
-    info = _read_manifest(folder)
+    info = read_manifest(folder)
     listed = info.get("figures") if info is not None else None
     if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
         return  # no list, or one trustsim did not write: left as it is

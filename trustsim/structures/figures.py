@@ -4,7 +4,6 @@ the 95% interval excludes 0. Both mark the long-run figures of markets that have
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..errors import ParamError, counted
+from ..folders import read_manifest
 from ..labels import AXES, plain_figure
 from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
@@ -128,10 +128,7 @@ def _steps_text(steps: int | None) -> str:
 
 def _manifest_steps(folder: Path) -> int | None:
     """A run's steps as the folder's manifest records them (``steps``), or None where it does not say."""
-    try:
-        steps = json.loads((folder / "manifest.json").read_text()).get("steps")
-    except (OSError, ValueError, AttributeError):
-        return None
+    steps = (read_manifest(folder) or {}).get("steps")
     return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
 
 
