@@ -18,6 +18,8 @@ from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
 
+UNSETTLED_BELOW = 0.5  # a long-run figure is marked where MSER-5 finds fewer than this share of its runs steady
+UNSETTLED = f"long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)"  # the marks' legend
 UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
 
 
@@ -49,17 +51,12 @@ def structures_figure(table: pd.DataFrame, path: Path, steps: int | None = None)
                 ax.set_xlabel(AXES["market.uncertainty"])
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    note = f"\nopen circles: long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)" \
-        if unsettled(table).any() else ""
+    note = f"\nopen circles: {UNSETTLED}" if unsettled(table).any() else ""
     fig.suptitle("Partner advantage under every reading of the contested choices (mean and 95% interval over seeds"
                  + _steps_text(steps) + ")" + note)
     fig.tight_layout(rect=(0, 0.12, 1, 0.97))
     fig.savefig(path, dpi=100)
     return path
-
-
-UNSETTLED_BELOW = 0.5  # a long-run figure is marked where MSER-5 finds fewer than this share of its runs steady
-UNSETTLED_NOTE = f"hatched: long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)"
 
 
 def unsettled(table: pd.DataFrame) -> pd.Series:
@@ -114,7 +111,7 @@ def regimes_figure(table: pd.DataFrame, col: str, path: Path, steps: int | None 
         for ax in axes[r]:
             ax.set_xlabel(AXES["market.uncertainty"])
     fig.colorbar(im, ax=axes, shrink=0.6, label=f"{FIGURES[col]} ({UNITS[col]})")
-    note = f"; {UNSETTLED_NOTE}" if unsettled(table).any() else ""
+    note = f"; hatched: {UNSETTLED}" if unsettled(table).any() else ""
     fig.suptitle(f"Regime map of the {FIGURES[col]} at the defaults{_steps_text(steps)} (* : 95% interval excludes "
                  f"0{note})")
     fig.savefig(path, dpi=100)
