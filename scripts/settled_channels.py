@@ -25,7 +25,7 @@ import numpy as np
 from trustsim.columns import COLUMN_NAMES
 from trustsim.ensemble import Ensemble
 from trustsim.params import Params
-from trustsim.patterns.measure import trust_fifths
+from trustsim.patterns.measure import quintile_figures, trust_fifths
 from trustsim.stats import interval_text, mean_ci
 
 IDEAS_OFF = {"baseline": {}, "supplier ideas off": {"innovation.idea_rate": 0.0},
@@ -46,10 +46,10 @@ def p4_parts(steps: int, seeds: int) -> dict[str, np.ndarray]:
     units, hours = (sums.matrix[sums.FIELDS.index(f)] for f in ("units", "purchasing"))
     parts = {"units per purchasing hour": [], "units": [], "purchasing hours": []}
     for i in range(seeds):
-        low, high, _ = trust_fifths(sums.frame(ens, i))
+        buyers = sums.frame(ens, i)
+        low, high, _ = trust_fifths(buyers)
         lo, hi = (i * each + part["buyer"].to_numpy() for part in (low, high))
-        parts["units per purchasing hour"].append(high["units_per_purchasing_hour"].mean()
-                                                  / low["units_per_purchasing_hour"].mean())
+        parts["units per purchasing hour"].append(quintile_figures(buyers)["units_per_hour_ratio"])  # P4's own
         parts["units"].append(units[hi].mean() / units[lo].mean())
         parts["purchasing hours"].append(hours[hi].mean() / hours[lo].mean())
     return {k: np.array(v) for k, v in parts.items()}
