@@ -23,6 +23,7 @@ import argparse
 import numpy as np
 
 from trustsim.columns import COLUMN_NAMES
+from trustsim.commands.argtypes import pos_int, run_steps
 from trustsim.ensemble import Ensemble
 from trustsim.params import Params
 from trustsim.patterns.measure import quintile_figures, trust_fifths
@@ -71,8 +72,9 @@ def ideas_off(steps: int, seeds: int) -> tuple[dict[str, np.ndarray], dict[str, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=10_000, help="steps a run (default 10 000; σ 0.3 settles by ~4 000)")
-    ap.add_argument("--seeds", type=int, default=0, help="seeds a variant (default 30 for P4, 20 for the ideas)")
+    ap.add_argument("--steps", type=run_steps, default=10_000,
+                    help="steps a run (default 10 000; σ 0.3 settles by ~4 000)")
+    ap.add_argument("--seeds", type=pos_int, help="seeds a variant (default 30 for P4, 20 for the ideas)")
     args = ap.parse_args()
     for steps in sorted({Params().run.steps, args.steps}):
         parts = p4_parts(steps, args.seeds or 30)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trustsim.commands.argtypes import pos_int, run_steps
 from trustsim.ensemble import Ensemble
 from trustsim.labels import AXES
 from trustsim.params import Params
@@ -72,8 +73,8 @@ def draw(series: np.ndarray, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=40_000, help="steps a run (default 40 000)")
-    ap.add_argument("--seeds", type=int, default=10, help="seeds a σ (default 10: seeds 1–10)")
+    ap.add_argument("--steps", type=run_steps, default=40_000, help="steps a run (default 40 000)")
+    ap.add_argument("--seeds", type=pos_int, default=10, help="seeds a σ (default 10: seeds 1–10)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "settling.png")
     args = ap.parse_args()
     series = advantages(args.steps, list(range(1, args.seeds + 1)))

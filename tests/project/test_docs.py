@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
 from trustsim import cli
@@ -91,6 +92,23 @@ def test_the_settling_figure_script_draws_its_figure_and_prints_each_sigma(tmp_p
     lines = proc.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == [f"σ {s}" for s in (0.0, 0.3, 0.6, 0.9)], proc.stdout
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("script", ["settling_figure", "settled_channels"])
+@pytest.mark.parametrize("args, needle", [(["--steps", "0"], "--steps: 0 must be at least 1"),
+                                          (["--steps", "2000000"], "--steps: 2000000 is out of range (allowed 1 to"),
+                                          (["--seeds", "-1"], "--seeds: -1 must be at least 1")])
+def test_the_settling_scripts_tell_a_bad_option_in_one_line_with_exit_2_and_write_nothing(script, args, needle,
+                                                                                           tmp_path):
+    """The scripts docs/experiments.md gives users: a bad option is argparse's one line (after its usage), not a
+    traceback from deep in a run, and the figure's file is not written."""
+    out = ["--out", str(tmp_path / "settling.png")] if script == "settling_figure" else []
+    proc = subprocess.run([sys.executable, f"scripts/{script}.py", *args, *out], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith(f"{script}.py: error: argument ") and needle in last, proc.stderr
+    assert proc.stdout == "" and not any(tmp_path.iterdir())
 
 
 def test_the_settled_channels_script_splits_p4_and_the_ideas_as_single_runs_measure_them():

@@ -40,6 +40,18 @@ def pos_int(text: str) -> int:
     return value
 
 
+def run_steps(text: str) -> int:
+    """A run's steps (``--steps``): an integer within ``run.steps``'s declared range."""
+    value = pos_int(text)
+    # on use: the schema loads pydantic, which `trustsim --help` does without
+    from ..params import bounds
+
+    lo, hi = bounds("run.steps")
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is out of range (allowed {lo} to {hi})")
+    return value
+
+
 def seed_count(text: str) -> int:
     """How many seeds (runs of each scenario or point): from the two the intervals need (``stats.MIN_SEEDS``) to a
     sweep's most replications, whose runs are laid out in memory (``capacity.MAX_REPLICATIONS``)."""
