@@ -62,12 +62,11 @@ def ideas_off(steps: int, seeds: int) -> tuple[dict[str, np.ndarray], dict[str, 
     members = [Params().replace(**{"run.steps": steps}, **change) for change in IDEAS_OFF.values()
                for _ in range(seeds)]
     ens = Ensemble(members, list(range(1, seeds + 1)) * len(IDEAS_OFF)).run()
-    advantage, columns = {}, {}
-    for v, name in enumerate(IDEAS_OFF):
-        records = [ens.recorder.member(v * seeds + i) for i in range(seeds)]
-        advantage[name] = np.array([r.steady_series()[steps // 2:].mean() for r in records])
-        columns[name] = np.mean([r.rows[steps // 2:].mean(axis=0) for r in records], axis=0)
-    return advantage, columns
+    rec = ens.recorder
+    settled = rec.steady_series_each()[:, steps // 2:].mean(axis=1).reshape(len(IDEAS_OFF), seeds)
+    columns = rec.data[steps // 2: rec.n].mean(axis=0)                       # (markets, groups, columns)
+    columns = columns.reshape(len(IDEAS_OFF), seeds, *columns.shape[1:]).mean(axis=1)
+    return dict(zip(IDEAS_OFF, settled, strict=True)), dict(zip(IDEAS_OFF, columns, strict=True))
 
 
 def main() -> None:

@@ -314,15 +314,19 @@ class Recorder:
         out["steady_state"] = {"mser5_warm_up_steps": warm_up, "steady": bool(steady and warm_up <= first)}
         return out
 
-    def steady_series(self) -> np.ndarray:
+    def steady_series(self, market: int = 0) -> np.ndarray:
         """The series whose warm-up decides the steady state: the partner share advantage per step (in units of
-        the equal share), or the buyers' mean trust when a posture has no buyers."""
-        rows = self.rows
+        the equal share), or the buyers' mean trust when a posture has no buyers; of the first market or ``market``."""
+        rows = self.data[: self.n, market]
         b, s = COLUMN_NAMES.index("buyers"), COLUMN_NAMES.index("market_share")
         p, a = rows[:, 0], rows[:, 1]
         if (p[:, b] > 0).all() and (a[:, b] > 0).all():
             return (p[:, s] / p[:, b] - a[:, s] / a[:, b]) * (p[:, b] + a[:, b])
         return rows[:, 2, COLUMN_NAMES.index("trust_buyer")]
+
+    def steady_series_each(self) -> np.ndarray:
+        """``steady_series`` of every market: ``(markets, steps)``."""
+        return np.array([self.steady_series(i) for i in range(self.data.shape[1])])
 
     def frame(self):
         """The time series as a tidy table: one row per step and group."""

@@ -160,7 +160,7 @@ def test_the_default_market_is_steady_over_its_long_run_window():
     p = Params()
     seeds = list(range(1, 11))
     ens = Ensemble([p] * len(seeds), seeds).run()
-    series = np.array([ens.recorder.member(i).steady_series() for i in range(len(seeds))])
+    series = ens.recorder.steady_series_each()
     n = p.run.steps
     window = series[:, n // 2:]
     drift = np.array([np.polyfit(np.arange(window.shape[1]), w, 1)[0] * window.shape[1] for w in window])
@@ -182,7 +182,7 @@ def test_the_market_settles_within_10000_steps_where_partnership_pays_more_the_m
     sigmas, seeds, n = (0.3, 0.6, 0.9), list(range(1, 11)), 10_000
     members = [Params().replace(**{"run.steps": n, "market.uncertainty": s}) for s in sigmas for _ in seeds]
     ens = Ensemble(members, seeds * len(sigmas)).run()
-    series = np.array([ens.recorder.member(i).steady_series() for i in range(len(members))])
+    series = ens.recorder.steady_series_each()
     series = series.reshape(len(sigmas), len(seeds), n)
     settled = series[:, :, n // 2:].mean(axis=2)                      # σ × seeds
     print()
@@ -217,7 +217,7 @@ def test_where_the_market_settles_the_readings_of_plan_sharing_and_padding_decid
         members = [Params().replace(**{"run.steps": n, "market.uncertainty": sigma, "buyers.plan_sharing": plans,
                                        "trust.padding_loss": padding})] * len(seeds)
         ens = Ensemble(members, seeds).run()
-        return np.array([ens.recorder.member(i).steady_series()[n // 2:].mean() for i in range(len(seeds))])
+        return ens.recorder.steady_series_each()[:, n // 2:].mean(axis=1)
 
     default, betrayal = settled("partner_terms", "proportional", 0.3), settled("trust", "betrayal", 0.3)
     by_size, betrayal_uncertain = settled("trust", "proportional", 0.9), settled("trust", "betrayal", 0.9)

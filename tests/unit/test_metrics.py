@@ -140,6 +140,24 @@ def test_the_steady_series_is_the_partner_share_advantage_in_units_of_the_equal_
     assert np.allclose(rec.steady_series(), [0.3, 0.6, 0.9])
 
 
+def test_every_markets_steady_series_at_once_is_each_markets_own_and_skips_the_rows_not_yet_recorded():
+    """``steady_series_each`` of an ensemble's recorder: one row per market, each its ``member(i)``'s series (the
+    share advantage where both postures had buyers, the buyers' trust in the market whose partners left), over the
+    steps recorded so far only."""
+    rng = np.random.default_rng(5)
+    rec = Recorder(8, members=2)  # room for 8 steps, 5 recorded
+    for t in range(5):
+        rows = rng.uniform(0.1, 1.0, (2, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
+        rows[1, 0, COLUMN_NAMES.index("buyers")] = 0.0 if t == 3 else 2.0
+        rec.append(rows)
+    each = rec.steady_series_each()
+    assert each.shape == (2, 5)
+    for i in range(2):
+        assert np.array_equal(each[i], rec.member(i).steady_series())
+    assert np.array_equal(each[1], rec.data[:5, 1, 2, COLUMN_NAMES.index("trust_buyer")])
+    assert not np.array_equal(each[0], rec.data[:5, 0, 2, COLUMN_NAMES.index("trust_buyer")])
+
+
 def _hand_sums(markets, steps):
     """Step ``markets`` (a model or an ensemble) to ``steps``, adding each buyer's figures by hand over the
     second half (steps after ``steps // 2``): its mean trust over its slots, and its hours, lots and units."""
