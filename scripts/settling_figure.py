@@ -5,8 +5,11 @@ the figure shows the mean advantage over the seeds in blocks of steps (wider as 
 logarithmic axis of steps) with its 95% interval, and shades the default run's long-run window (steps 601–1200).
 docs/experiments.md ("Where the market settles") reads it.
 
-    python scripts/settling_figure.py                 # 40 000 steps, about two minutes on one core
+    python scripts/settling_figure.py --force         # redraw the committed figure: 40 000 steps, about two minutes
     python scripts/settling_figure.py --steps 4000 --out /tmp/settling.png
+
+An existing ``--out`` file is replaced only with ``--force``; the figure is written under a temporary name and
+renamed, so an interrupted run leaves the old file whole.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from trustsim.ensemble import Ensemble
 from trustsim.labels import AXES
 from trustsim.params import Params
 from trustsim.patterns import SIGMAS
+from trustsim.results import replace_file
 from trustsim.stats import mean_ci
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +34,7 @@ def advantages(steps: int, seeds: list[int]) -> np.ndarray:
     """The partner share advantage per step: ``(σ, seeds, steps)``."""
     members = [Params().replace(**{"run.steps": steps, "market.uncertainty": s}) for s in SIGMAS for _ in seeds]
     ens = Ensemble(members, seeds * len(SIGMAS)).run()
-    series = np.array([ens.recorder.member(i).steady_series() for i in range(len(members))])
-    return series.reshape(len(SIGMAS), len(seeds), steps)
+    return ens.recorder.steady_series_each().reshape(len(SIGMAS), len(seeds), steps)
 
 
 def blocks(steps: int) -> list[tuple[int, int]]:
@@ -67,7 +70,7 @@ def draw(series: np.ndarray, path: Path) -> None:
     ax.set_title(f"Partner share advantage by {AXES['market.uncertainty']}: mean of {series.shape[1]} seeds, "
                  "95% interval", fontsize=9)
     ax.legend(fontsize=8, frameon=False, loc="upper left")
-    fig.savefig(path, dpi=120)
+    replace_file(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
 
 
@@ -75,8 +78,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=run_steps, default=40_000, help="steps a run (default 40 000)")
     ap.add_argument("--seeds", type=pos_int, default=10, help="seeds a σ (default 10: seeds 1–10)")
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "settling.png")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "settling.png",
+                    help="the figure's file (default docs/images/settling.png)")
+    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     args = ap.parse_args()
+    if args.out.is_dir() or not args.out.parent.is_dir():
+        ap.error(f"--out: {args.out} " + ("is a folder; name a file" if args.out.is_dir() else
+                                          f"cannot be written: there is no folder {args.out.parent}"))
+    if args.out.exists() and not args.force:
+        ap.error(f"--out: {args.out} exists; --force replaces it")
     series = advantages(args.steps, list(range(1, args.seeds + 1)))
     draw(series, args.out)
     last = series[:, :, -args.steps // 10:].mean(axis=2)

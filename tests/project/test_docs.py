@@ -111,6 +111,27 @@ def test_the_settling_scripts_tell_a_bad_option_in_one_line_with_exit_2_and_writ
     assert proc.stdout == "" and not any(tmp_path.iterdir())
 
 
+def test_the_settling_figure_script_replaces_an_existing_file_only_with_force(tmp_path):
+    """An existing ``--out`` (a user's file, or the committed figure) is refused in one line with exit 2 and left
+    as it was; a folder or a missing folder is named the same way; with ``--force`` the file is replaced whole."""
+    out = tmp_path / "mine.png"
+    out.write_bytes(b"a user's file")
+
+    def script(*args):
+        return subprocess.run([sys.executable, "scripts/settling_figure.py", "--steps", "20", "--seeds", "2", *args],
+                              capture_output=True, text=True, cwd=ROOT)
+
+    for target, needle in ((out, "exists; --force replaces it"), (tmp_path, "is a folder; name a file"),
+                           (tmp_path / "no" / "f.png", "cannot be written: there is no folder")):
+        proc = script("--out", str(target))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert needle in proc.stderr.splitlines()[-1] and proc.stdout == "", proc.stderr
+    assert out.read_bytes() == b"a user's file" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.png"]
+    proc = script("--out", str(out), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:4] == b"\x89PNG" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.png"]
+
+
 def test_the_settled_channels_script_splits_p4_and_the_ideas_as_single_runs_measure_them():
     """``scripts/settled_channels.py`` (docs/experiments.md, "Where the market settles"): each seed's split of P4
     into the fifths' units and purchasing hours is the one its own single run gives, and the command prints P4 at
