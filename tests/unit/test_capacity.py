@@ -128,19 +128,35 @@ def test_a_batch_is_refused_when_its_markets_records_exceed_the_memory_available
     capacity.check_sweep_memory(sweep, 60, 1)
 
 
-def test_a_sweep_over_run_length_sizes_its_batches_for_its_longest_runs(monkeypatch):
-    """A sweep with ``run.steps`` among its factors chooses its batches for its longest design point, the
-    longest records its markets keep (``experiments.execute.longest``); one without, for its base."""
+def test_a_sweep_sizes_each_shape_s_batches_for_its_own_markets(monkeypatch):
+    """Runs of another size, slots or length never share a batch, and each shape's batches are sized for its own
+    markets (``ensemble.batch_size`` of that shape's parameters): a sweep over the number of buyers does not step
+    as many of its largest markets together as its base market's size allows, nor a sweep over ``run.steps`` as
+    many of its longest runs, whose markets each keep a record of every step; a real-valued factor is one shape,
+    sized once, for its base."""
     import trustsim
     from trustsim.experiments import execute
 
-    sweep = _sweep([{"run.steps": 100}, {"run.steps": 50_000}, {"run.steps": 4_000}])
-    assert execute.longest(sweep).run.steps == 50_000
-    other = _sweep([{"market.uncertainty": 0.1}], **{"run.steps": 300})
-    assert execute.longest(other) is other.base
-    asked = []
-    monkeypatch.setattr(execute, "batch_size", lambda params, *a, **k: asked.append(params.run.steps) or 2)
-    small = {"market.buyers": 4, "market.suppliers": 2}
-    trustsim.sweep(factors={"run.steps": [6, 9]}, workers=1, **small)
-    trustsim.sweep(factors={"market.uncertainty": [0.1, 0.2]}, steps=7, workers=1, **small)
-    assert asked == [9, 7]
+    asked, stepped = [], []
+    sizes = {4: 3, 8: 1}  # batch sizes by buyers: 3 of the small markets, 1 of the large
+
+    def batch_size(params, runs, workers):
+        asked.append((params.market.buyers, params.run.steps))
+        return sizes[params.market.buyers]
+
+    def run_batch(batch):
+        stepped.append(sorted({t["factors"].get("market.buyers", 4) for t in batch}) + [len(batch)])
+        return [execute.run_one(t) for t in batch]
+
+    monkeypatch.setattr(execute, "batch_size", batch_size)
+    monkeypatch.setattr(execute, "run_batch", run_batch)
+    small = {"market.suppliers": 2}
+    trustsim.sweep(factors={"market.buyers": [4, 8]}, replications=3, steps=5, workers=1, **small)
+    assert sorted(asked) == [(4, 5), (8, 5)]
+    assert sorted(stepped) == [[4, 3], [8, 1], [8, 1], [8, 1]]  # never mixed; each shape in its own batches
+    asked.clear()
+    trustsim.sweep(factors={"run.steps": [6, 9]}, workers=1, **small, **{"market.buyers": 4})
+    assert sorted(asked) == [(4, 6), (4, 9)]
+    asked.clear()
+    trustsim.sweep(factors={"market.uncertainty": [0.1, 0.2]}, steps=7, workers=1, **small, **{"market.buyers": 4})
+    assert asked == [(4, 7)]

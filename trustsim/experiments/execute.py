@@ -52,14 +52,18 @@ def _shape(task: dict) -> tuple:
     return id(task["base"]), tuple(sorted(fixed))
 
 
-def batches(stream, size: int):
-    """Tasks from ``stream`` in batches of up to ``size`` whose markets share their shapes (``_shape``)."""
+def batches(stream, size):
+    """Tasks from ``stream`` in batches whose markets share their shapes (``_shape``), of up to ``size(task)``
+    tasks, asked once per shape: markets of another size, slots or length get a batch of their own size."""
     groups: dict = {}
+    sizes: dict = {}
     for task in stream:
         key = _shape(task)
+        if key not in sizes:
+            sizes[key] = size(task)
         group = groups.setdefault(key, [])
         group.append(task)
-        if len(group) >= size:
+        if len(group) >= sizes[key]:
             yield groups.pop(key)
     yield from groups.values()
 
@@ -109,15 +113,6 @@ def shut_down(executor, close=None, *, cancel: bool) -> None:
         close()
 
 
-def longest(sweep: Sweep):
-    """The sweep's base parameters with as many steps as its longest design point: the batches' size, whose
-    markets each keep a record of every step, is chosen for those."""
-    keys = [k for k in sweep.keys if ".".join(resolve_key(k)) == "run.steps"]
-    if not keys:
-        return sweep.base
-    return sweep.base.replace(**{"run.steps": max(int(point[keys[0]]) for point in sweep.points)})
-
-
 def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progress: Progress, *, timeseries: bool,
                   fail: frozenset, batch: int | None = None):
     """Each of the runs ``todo`` (``n_todo`` run ids) as it finishes, from ensembles of ``batch`` runs (None:
@@ -128,7 +123,9 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
     Stopped early (Ctrl-C, a failure), it leaves the runs still pending to the executor's owner, whose shut-down
     cancels them (``executor_for``): cancelling a Dask executor's future from here raced with its result, and
     when the result won, distributed logged a traceback after the sweep's own one line."""
-    size = batch or batch_size(longest(sweep), n_todo, slots)
+    def size(task):  # a shape's own: its markets' size, slots and steps decide how many fit a batch
+        return batch or batch_size(task["base"].replace(**task["factors"]), n_todo, slots)
+
     work = ((None, run_batch, group) for group in batches(tasks(sweep, todo, timeseries, fail), size))
     for _, fut in kept_busy(executor, work, 2 * slots, progress.idle):
         for result in result_of(fut):  # run_batch never raises; a dead worker process does
