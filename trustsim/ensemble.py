@@ -9,7 +9,7 @@ member's tables are byte-identical to those of the same run alone (``TrustMarket
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from . import phases
 from .capacity import market_in_ensemble, markets_that_fit, memory_budget, record_in_ensemble
 from .draws import Draws
 from .market import Market
-from .members import ParamSpace
+from .members import ParamSpace, batch_key
 from .metrics import BuyerAccumulator, Recorder, step_measurements
 from .params import Params
 from .state import Events
@@ -94,3 +94,17 @@ def batch_size(params: Params, runs: int | None = None, workers: int = 1, budget
     if runs is not None:
         size = min(size, runs // (2 * workers))  # rounded down: ⌈runs / size⌉ ≥ 2 · workers batches
     return max(size, 1)
+
+
+def batched(jobs: Sequence, params_of: Callable[[object], Params], workers: int) -> list[list]:
+    """``jobs`` in batches to step as ensembles: jobs whose markets share their shapes (``batch_key`` of
+    ``params_of(job)``) together, each shape's batches of up to its own ``batch_size`` for ``len(jobs)`` runs on
+    ``workers`` workers, in the jobs' order within a shape."""
+    groups: dict = {}
+    for job in jobs:
+        groups.setdefault(batch_key(params_of(job)), []).append(job)
+    out = []
+    for group in groups.values():
+        size = batch_size(params_of(group[0]), len(jobs), workers)
+        out += [group[k: k + size] for k in range(0, len(group), size)]
+    return out

@@ -286,6 +286,7 @@ def test_a_calibration_whose_folder_is_removed_stops_at_its_next_finished_batch_
     other runs; the same one line, exit 1."""
     import shutil
 
+    from trustsim import ensemble
     from trustsim.calibration import simulate
     from trustsim.cli import main
 
@@ -300,7 +301,7 @@ def test_a_calibration_whose_folder_is_removed_stops_at_its_next_finished_batch_
             after.append(0)
         return real_jobs(jobs)
 
-    monkeypatch.setattr(simulate, "batch_size", lambda *args: 1)  # a batch per run: the generation's 11 runs in 11
+    monkeypatch.setattr(ensemble, "batch_size", lambda *args: 1)  # a batch per run: the generation's 11 runs in 11
     monkeypatch.setattr(simulate, "measure_jobs", removed_in_the_first_generation)
     code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"])
     err = capsys.readouterr().err

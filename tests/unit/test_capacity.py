@@ -160,3 +160,23 @@ def test_a_sweep_sizes_each_shape_s_batches_for_its_own_markets(monkeypatch):
     asked.clear()
     trustsim.sweep(factors={"market.uncertainty": [0.1, 0.2]}, steps=7, workers=1, **small, **{"market.buyers": 4})
     assert asked == [(4, 7)]
+
+
+def test_batched_keeps_shapes_apart_and_sizes_each_shape_s_batches_for_its_own_markets(monkeypatch):
+    """``ensemble.batched``, which the pattern suite, the structures and a calibration cut their runs with: jobs
+    of one shape together in their order, never two shapes in one batch, each shape's batches of its own
+    ``batch_size`` (asked for all the jobs' runs on the workers given)."""
+    from trustsim import ensemble
+
+    asked = []
+
+    def batch_size(params, runs, workers):
+        asked.append((params.market.buyers, runs, workers))
+        return {40: 4, 400: 2}[params.market.buyers]
+
+    monkeypatch.setattr(ensemble, "batch_size", batch_size)
+    small, large = Params(), Params().replace(**{"market.buyers": 400, "market.suppliers": 40})
+    jobs = [(i, small if i % 2 else large) for i in range(12)]
+    parts = ensemble.batched(jobs, lambda job: job[1], 3)
+    assert [[i for i, _ in part] for part in parts] == [[0, 2], [4, 6], [8, 10], [1, 3, 5, 7], [9, 11]]
+    assert asked == [(400, 12, 3), (40, 12, 3)]

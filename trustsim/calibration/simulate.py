@@ -7,9 +7,8 @@ import warnings
 
 import numpy as np
 
-from ..ensemble import batch_size
+from ..ensemble import batched
 from ..experiments.cluster import kept_busy, result_of
-from ..members import batch_key
 from ..params import MAX_SEED
 from ..patterns.measure import measure_many
 from .config import Calibration
@@ -50,11 +49,7 @@ class Simulator:
         ``2 × slots`` deep on the executor, as a sweep's are, and taken as they finish. ``watch``, called after each
         one, may raise to stop (the results folder removed): the batches still pending are left to the executor's
         owner, whose shut-down cancels them."""
-        groups: dict = {}
-        for i, p in enumerate(params):
-            groups.setdefault(batch_key(p), []).append(i)
-        size = batch_size(self.cal.base, len(params), self.slots)
-        parts = (idx[a: a + size] for idx in groups.values() for a in range(0, len(idx), size))
+        parts = batched(range(len(params)), params.__getitem__, self.slots)
         work = ((part, measure_jobs, [(params[i], seeds[i], self.measures) for i in part]) for part in parts)
         out = np.full((len(params), len(self.measures)), np.nan)
         for part, fut in kept_busy(self.executor, work, 2 * self.slots, self.idle):

@@ -8,9 +8,8 @@ from concurrent.futures import as_completed
 
 import numpy as np
 
-from ..ensemble import Ensemble, batch_size
+from ..ensemble import Ensemble, batched
 from ..experiments.pool import local_executor
-from ..members import batch_key
 from ..metrics import BUSINESS_STEPS, COLUMN_NAMES
 from ..params import Params
 from ..state import MarketState, per_market, per_market_mean
@@ -168,12 +167,8 @@ def run_all(base: Params, seeds: int, workers: int | None = None, names=None, pr
     chosen = variants(base) if names is None else {k: v for k, v in variants(base).items() if k in names}
     jobs = [(name, seed, p) for name, p in chosen.items() for seed in range(first, first + seeds)]
     out: dict[str, list] = {name: [None] * seeds for name in chosen}
-    groups: dict = {}
-    for job in jobs:
-        groups.setdefault(batch_key(job[2]), []).append(job)
     slots = workers or os.cpu_count() or 1
-    size = batch_size(base, len(jobs), slots)
-    batches = [g[i: i + size] for g in groups.values() for i in range(0, len(g), size)]
+    batches = batched(jobs, lambda job: job[2], slots)
     if executor is None and slots == 1:
         for batch in map(_measure_batch, batches):  # one at a time, here: the progress moves run by run
             _keep(out, batch, first, progress)

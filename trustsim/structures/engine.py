@@ -8,9 +8,8 @@ import math
 from concurrent.futures import FIRST_COMPLETED, wait
 
 from .. import patterns
-from ..ensemble import Ensemble, batch_size
+from ..ensemble import Ensemble, batched
 from ..experiments.execute import local_executor
-from ..members import batch_key
 from ..metrics import BUSINESS_STEPS
 from ..params import Params
 from ..stats import posture_means, share_advantage
@@ -63,12 +62,8 @@ def run_points(base: Params, points: list[dict], seeds: int, workers: int | None
     Runs alike in shape go together in ensembles, at least two batches per worker; the suites, the largest
     tasks, are handed out first. ``progress(n)`` is called with the runs each finished task held."""
     jobs = [(i, seed, params_of(base, p)) for i, p in enumerate(points) for seed in range(1, seeds + 1)]
-    groups: dict = {}
-    for job in jobs:
-        groups.setdefault(batch_key(job[2]), []).append(job)
     executor, slots = local_executor(workers)
-    size = batch_size(base, len(jobs), slots)
-    batches = [g[k: k + size] for g in groups.values() for k in range(0, len(g), size)]
+    batches = batched(jobs, lambda job: job[2], slots)
     rows, suite_runs, pending = [], {}, {}
     try:
         for label, params in (suites or {}).items():
