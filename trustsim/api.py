@@ -9,7 +9,7 @@ pandas DataFrames, for notebooks and other tools (the EMA Workbench, SALib, one'
     run.save("results/mine")                      # the folder `trustsim run` writes
 
     reps = trustsim.replicate("scenarios/baseline.toml", seeds=10)      # `trustsim run … --seeds 10`
-    reps.table()            # each long-run figure's mean, sd and 95% interval
+    reps.table()            # each long-run figure's mean, sd and 95% interval; the share of steady long runs
     diff = trustsim.compare("scenarios/baseline.toml", "scenarios/high_uncertainty.toml", seeds=10)
     diff.table()            # B − A with 95% intervals, paired on common seeds
 

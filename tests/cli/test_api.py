@@ -56,6 +56,9 @@ def test_replicate_compare_and_sweep(tmp_path):
     reps = trustsim.replicate(BASELINE, seeds=3, seed=9, steps=15, buyers=10, suppliers=5, workers=1)
     table = reps.table().set_index("figure")
     assert table.loc["all.tco_per_unit", "mean"] == pytest.approx(reps.runs["all.tco_per_unit"].mean())
+    steady = table.loc["steady_share"]  # whether the long runs are a transient's: the summary's share, all 3 runs
+    assert steady["mean"] == reps.summary()["steady_share"] == reps.runs["steady"].astype(bool).mean()
+    assert steady["n"] == 3 and steady[["sd", "low", "high"]].isna().all()
     assert list(reps.timeseries["replicate"].unique()) == [0, 1, 2]
     reps.save(tmp_path / "reps")
     assert (tmp_path / "reps" / "replications.csv").is_file()

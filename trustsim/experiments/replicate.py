@@ -9,6 +9,7 @@ steady runs, as tables in memory (written only by ``save``).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,12 +66,17 @@ class Replicated:
                             if len(ok) else None})
 
     def table(self):
-        """The summary as a table: one row per figure (``partner.market_share``, …, the advantages)."""
+        """The summary as a table: one row per figure (``partner.market_share``, …, the advantages), then
+        ``steady_share``: the share of the finished replicates whose long run is steady (MSER-5; its mean and
+        count, no interval), so that a table of a transient's figures says so."""
         # on use: only this path needs pandas
         import pandas as pd
 
         ok = self.runs[self.runs["status"] == "ok"]
         rows = [{"figure": c, **describe(ok[c])} for c in METRIC_COLUMNS]
+        share = float(ok["steady"].astype(bool).mean()) if len(ok) else math.nan
+        rows.append({"figure": "steady_share", "mean": share, "sd": math.nan, "low": math.nan, "high": math.nan,
+                     "n": len(ok)})
         return pd.DataFrame.from_records(rows)
 
     def save(self, out, force: bool = False) -> Path:
