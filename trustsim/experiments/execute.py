@@ -36,7 +36,7 @@ from .journal import (
 )
 from .pool import die_with_parent, local_executor
 from .progress import Progress
-from .worker import FAIL_ENV, metric_row, run_batch, run_one
+from .worker import FAIL_ENV, metric_row, run_batch, run_one, task_params
 
 __all__ = ["FAIL_ENV", "die_with_parent", "local_executor", "metric_row", "run_batch", "run_one", "run_sweep",
            "sweep_tables"]
@@ -124,7 +124,7 @@ def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progres
     cancels them (``executor_for``): cancelling a Dask executor's future from here raced with its result, and
     when the result won, distributed logged a traceback after the sweep's own one line."""
     def size(task):  # a shape's own: its markets' size, slots and steps decide how many fit a batch
-        return batch or batch_size(task["base"].replace(**task["factors"]), n_todo, slots)
+        return batch or batch_size(task_params(task), n_todo, slots)
 
     work = ((None, run_batch, group) for group in batches(tasks(sweep, todo, timeseries, fail), size))
     for _, fut in kept_busy(executor, work, 2 * slots, progress.idle):

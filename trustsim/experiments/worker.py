@@ -64,6 +64,11 @@ def _result(task: dict, row: dict, recorder, wall: float) -> dict:
     return {"row": row, "wall": round(wall, 4), "timeseries": ts}
 
 
+def task_params(task: dict):
+    """A task's parameters: its sweep's base with the design point's factors."""
+    return task["base"].replace(**task["factors"])
+
+
 def run_one(task: dict) -> dict:
     """Run one design point with one seed; never raises: a failure becomes a row with status "error"."""
     # on use: only this path needs model
@@ -74,7 +79,7 @@ def run_one(task: dict) -> dict:
     try:
         if task["fail"]:
             raise RuntimeError(f"deliberate failure of run {task['run_id']} ({FAIL_ENV} test hook)")
-        params = task["base"].replace(**task["factors"])
+        params = task_params(task)
         model = TrustMarket(params, rng=task["seed"]).run()
         return _result(task, row, model.recorder, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 — recorded, the sweep goes on
@@ -99,7 +104,7 @@ def run_batch(batch: list[dict]) -> list[dict]:
     if together:
         t0 = time.perf_counter()
         try:
-            params = [t["base"].replace(**t["factors"]) for t in together]
+            params = [task_params(t) for t in together]
             ens = Ensemble(params, [t["seed"] for t in together]).run()
             wall = (time.perf_counter() - t0) / len(together)
             results += [_result(t, _row(t), ens.recorder.member(i), wall) for i, t in enumerate(together)]
