@@ -37,6 +37,27 @@ OTHER_KINDS = {  # kind: (what its manifest is, how it is made again)
     "regimes": ("the regime map's manifest", "make it again with: trustsim regimes")}
 
 
+def kind_of(info: dict):
+    """A manifest's kind of result: its ``kind``, or for manifests written before it was recorded, what its
+    fields say (a sweep's, the pattern suite's, else a run's)."""
+    return info.get("kind") or ("sweep" if "sweep" in info else "patterns" if "seeds" in info and
+                                "root_seed" not in info else "run")
+
+
+def remake_hint(manifest: Path) -> str:
+    """How the result of ``manifest`` is made again, for a message that refuses it where a scenario belongs:
+    ``trustsim rerun`` for a run or replications (and where the manifest cannot be read: rerun says why), or
+    the command that makes its kind."""
+    try:
+        info = json.loads(read_small_file(manifest, str(manifest), limit=50_000_000).decode("utf-8"))
+    except (ParamError, UnicodeDecodeError, ValueError):
+        info = None
+    kind = kind_of(info) if isinstance(info, dict) else None
+    if isinstance(kind, str) and kind in OTHER_KINDS:
+        return OTHER_KINDS[kind][1]
+    return f"to make that result again: trustsim rerun {manifest}"
+
+
 def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]:
     """The manifest (a file, or a results folder holding ``manifest.json``) of a run or replications, and the
     folder it lies in; another kind is refused with what ``command`` (rerun or compare) can do instead."""
@@ -53,8 +74,7 @@ def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]
         raise ParamError(shown, None, f"is not a JSON manifest ({str(exc).splitlines()[0][:80]})") from None
     if not isinstance(info, dict) or "trustsim" not in info:
         raise ParamError(shown, None, "is not a trustsim manifest (no \"trustsim\" version in it)")
-    kind = info.get("kind") or ("sweep" if "sweep" in info else "patterns" if "seeds" in info and
-                                "root_seed" not in info else "run")
+    kind = kind_of(info)
     if not isinstance(kind, str):
         raise ParamError(shown, "kind", f"expected a kind of result such as \"run\", got {kind!r}")
     if kind in OTHER_KINDS:

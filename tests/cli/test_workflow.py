@@ -166,6 +166,27 @@ def test_check_on_a_manifest_or_a_results_folder_names_rerun_as_run_does(replica
         refused(*run_cli(capsys, "check", given)[::2], "not a scenario", "trustsim rerun")
 
 
+@pytest.mark.parametrize("kind,command", [("sweep", "trustsim sweep FILE"), ("patterns", "trustsim patterns"),
+                                          ("calibration", "trustsim calibrate FILE"),
+                                          ("structures", "trustsim structures"), ("regimes", "trustsim regimes"),
+                                          ("compare", "trustsim compare A B")])
+def test_run_check_and_patterns_on_another_commands_result_name_the_command_that_makes_it(kind, command, tmp_path,
+                                                                                          capsys):
+    """A sweep's, the pattern suite's or a calibration's folder given where a scenario belongs was answered "to make
+    that result again: trustsim rerun …", which rerun then refused: the line names the command that makes that kind,
+    as rerun's own refusal does."""
+    folder = tmp_path / kind
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"trustsim": "0.1.0", "kind": kind}))
+    before = listing(tmp_path)
+    for argv in (["run", folder, "--out", tmp_path / "o"], ["check", folder / "manifest.json"],
+                 ["patterns", folder, "--out", tmp_path / "o"]):
+        code, _, err = run_cli(capsys, *argv)
+        refused(code, err, "not a scenario", command)
+        assert "rerun" not in err
+    assert listing(tmp_path) == before
+
+
 def test_run_on_a_calibration_file_checks_its_table_then_runs_the_scenario_it_starts_from(tmp_path, capsys):
     """A [calibrate] table is not run, but a mistake in it is one line and exit 2, as `check` and `calibrate` say."""
     text = (ROOT / "scenarios" / "calibration.toml").read_text()

@@ -104,12 +104,13 @@ def refuse_other_files(path: str) -> None:
     from pathlib import Path
 
     from ..errors import ParamError
+    from ..reproduce import remake_hint
 
     p = Path(path)
     if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
         shown = p if p.suffix.lower() == ".json" else p / "manifest.json"
         what = "a results manifest" if p.suffix.lower() == ".json" else "a results folder"
-        raise ParamError(path, None, f"is {what}, not a scenario; to make that result again: trustsim rerun {shown}")
+        raise ParamError(path, None, f"is {what}, not a scenario; {remake_hint(shown)}")
 
 
 def replications(args, scenario) -> int:
