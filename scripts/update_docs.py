@@ -1,9 +1,11 @@
 """Regenerate the generated blocks of docs/ODD.md, docs/results.md and README.md: the parameter table (ODD),
 the results columns (docs/results.md) and the pattern table and advantage by horizon (ODD and README).
 
-    python scripts/update_docs.py            # all (the pattern suite takes a few seconds)
+    python scripts/update_docs.py            # all (the pattern suite, 30 seeds: about 40 s on two cores)
     python scripts/update_docs.py --params   # the parameter and column tables only
     python scripts/update_docs.py --params --check   # exit 1 if the parameter or column table is out of date
+    python scripts/update_docs.py --structures DIR   # experiments.md's structures block and figure, from a folder
+    python scripts/update_docs.py --regimes DIR      # experiments.md's regime map block and figure, from a folder
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""``trustsim check SCENARIO``: validate a scenario or sweep file and show what it resolves to."""
+"""``trustsim check SCENARIO``: validate a scenario, sweep or calibration file and show what it resolves to."""
 
 from __future__ import annotations
 
 NAME = "check"
-HELP = "validate a scenario or sweep file and show what it resolves to (runs nothing)"
+HELP = "validate a scenario, sweep or calibration file and show what it resolves to (runs nothing)"
 
 
 def arguments(p) -> None:

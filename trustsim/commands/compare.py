@@ -13,7 +13,7 @@ HELP = "compare two scenarios (paired on common seeds) or two results folders: B
 def arguments(p) -> None:
     """The arguments of ``trustsim compare``."""
     p.add_argument("a", help="scenario TOML file, or a results folder (a run or replications)")
-    p.add_argument("b", help="the same kind as A")
+    p.add_argument("b", help="a scenario file if A is one; else a results folder (a run or replications)")
     p.add_argument("--seeds", type=seed_count, metavar="N",
                    help="scenarios: runs of each on the same N seeds (default 10)")
     p.add_argument("--seed", type=nonneg_int, help="scenarios: root seed of the common seeds (default: A's run.seed)")
