@@ -22,6 +22,7 @@ from .errors import ParamError, safe_text, suggest
 from .experiments.design import METRIC_COLUMNS
 from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
+from .labels import literal
 from .metrics import POSTURE_GROUPS
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
@@ -257,6 +258,7 @@ def draw(table, names, paired: bool, path: Path) -> None:
     # only drawing needs matplotlib
     from matplotlib.figure import Figure
 
+    names = [literal(n) for n in names]  # scenario names, drawn letter for letter
     t = table.set_index("figure").reindex(list(COMPARED_FIGURES))
     t = t[np.isfinite(t["a"].astype(float)) & np.isfinite(t["b"].astype(float))]
     adv = t[t.index.isin(ADVANTAGES) & np.isfinite(t["difference"].astype(float))]

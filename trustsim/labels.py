@@ -21,6 +21,13 @@ def _with_unit(text: str, unit: str) -> str:
     return f"{text} ({unit})" if unit and unit not in text else text
 
 
+def literal(text: str) -> str:
+    """A name of the user's (a scenario's, from its file name) as Matplotlib draws it letter for letter: each ``$``
+    escaped, so that ``fee_$5_vs_$10`` is not read as mathematics between two dollars (an error that stopped the
+    figure) and ``a$\\alpha`` is not drawn as α."""
+    return text.replace("$", r"\$")
+
+
 def param_label(key: str, width: int = WIDTH) -> str:
     """``market.uncertainty`` → "σ: chance of a specification change per relationship and step
     (probability)": the schema's meaning up to its first semicolon, with the unit."""

@@ -865,6 +865,31 @@ def test_a_comparisons_figure_draws_the_partner_advantages_in_their_own_units(tm
     assert all(ax.get_xlim()[0] < 0.03 < ax.get_xlim()[1] for ax in drawn[0].axes if ax not in percent)
 
 
+def test_a_scenario_named_with_dollars_is_drawn_letter_for_letter(tmp_path, monkeypatch, capsys):
+    """A scenario file named ``fee_$5_vs_$10.toml``: replications and a comparison stopped with Matplotlib's
+    mathematics parser's four-line error (exit 1) on the text between the two dollars of the name in a title. The
+    titles hold the name as written; every figure is drawn."""
+    from matplotlib.figure import Figure
+
+    titles, savefig = [], Figure.savefig
+
+    def kept(fig, path, **kwargs):
+        savefig(fig, path, **kwargs)  # draws the text: a name read as mathematics fails here
+        titles.extend(t.get_text() for t in fig.texts + [ax.title for ax in fig.axes])
+
+    monkeypatch.setattr(Figure, "savefig", kept)
+    named = tmp_path / "fee_$5_vs_$10.toml"
+    named.write_text(BASELINE.read_text())
+    for argv in (["run", named, "--seeds", 2, "--out", tmp_path / "reps"],
+                 ["compare", BASELINE, named, "--seeds", 2, "--out", tmp_path / "cmp"]):
+        code, _, err = run_cli(capsys, *argv, *SMALL, "--workers", 1, "--quiet")
+        assert code == 0, err
+    drawn = [t.replace("\\$", "$") for t in titles if "fee_" in t]
+    print(drawn)
+    assert any(t.startswith("fee_$5_vs_$10: mean over 2 replicates") for t in drawn)
+    assert any(t.startswith("fee_$5_vs_$10 against baseline") for t in drawn)
+
+
 def test_replications_without_partner_buyers_say_their_advantages_were_not_measured(tmp_path, monkeypatch):
     """With buyers.partner_share = 0 no run measures a partner advantage: the advantage figure's three panels were
     empty 0-1 axes, which read as a measured blank. Each says it was not measured and has no value scale."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..labels import TRUST_AXIS, column_label, trust_line_label
+from ..labels import TRUST_AXIS, column_label, literal, trust_line_label
 from ..metrics import POSTURES
 from ..stats import ADVANTAGES, finite, mean_ci
 from ..style import POSTURE_COLOURS
@@ -47,7 +47,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
                 ax.fill_between(g["step"], g[f"{col}.low"], g[f"{col}.high"], color=colour, alpha=0.2, lw=0)
         ax.set_xlabel("step (quarter)")
         ax.set_ylabel(column_label(cols[0]) if len(cols) == 1 else TRUST_AXIS)
-        ax.set_title(f"{name}: mean over {n} replicates, 95% band", fontsize=10)
+        ax.set_title(f"{literal(name)}: mean over {n} replicates, 95% band", fontsize=10)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
@@ -74,7 +74,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
         ax.set_xlabel(f"{n} replicates")
         ax.set_ylabel(column_label(adv, 36), fontsize=8)
         ax.set_title(ADVANTAGE_TITLES[adv], fontsize=9)
-    fig.suptitle(f"{name}: partner advantages in the long run", fontsize=10)
+    fig.suptitle(f"{literal(name)}: partner advantages in the long run", fontsize=10)
     if legend:  # one legend for the three panels, below them: within a panel it lay on the interval or the dots
         fig.legend(*legend, loc="lower center", ncols=2, fontsize=8, frameon=False)
     made.append(_save(fig, folder / "advantages.png", bottom=0.08 if legend else 0.0))
