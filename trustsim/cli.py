@@ -133,6 +133,7 @@ def _write_failure(exc: BaseException) -> str | None:
 def _internal_error(exc: Exception) -> int:
     if os.environ.get("TRUSTSIM_DEBUG"):
         raise exc
-    print(f"{PROG}: internal error: {type(exc).__name__}: {exc} — please report this with the command and "
-          f"the scenario file (TRUSTSIM_DEBUG=1 shows the traceback)", file=sys.stderr)
+    # one line, as every line of ours: an exception's own message may hold newlines (Matplotlib's parser's held four)
+    print(f"{PROG}: internal error: {type(exc).__name__}: {safe_text(exc, 300)} — please report this with the command "
+          f"and the scenario file (TRUSTSIM_DEBUG=1 shows the traceback)", file=sys.stderr)
     return 1

@@ -353,6 +353,20 @@ def test_a_retired_parameter_says_what_replaced_it(tmp_path, capsys, table, key,
     assert code == 2 and "no longer exists" in err
 
 
+def test_an_internal_error_is_one_line_whatever_its_exceptions_message(tmp_path, capsys, monkeypatch):
+    """An exception whose message ran over lines (Matplotlib's parser's held four) was printed as it was: the
+    internal error's line is one line, its message's newlines written as \\n."""
+    from trustsim.commands import columns
+
+    def broken(args):
+        raise ValueError("first line\n  second ^\nthird")
+
+    monkeypatch.setattr(columns, "handle", broken)
+    code, _, err = run_cli(capsys, "columns")
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert err.startswith("trustsim: internal error: ValueError: first line\\n  second ^\\nthird — please report"), err
+
+
 # --- runs that fail: counted, reported, and an empty result is an error (issue 23) ----------------------
 
 TINY = ["--set", "market.buyers=8", "--set", "market.suppliers=4", "--steps", "6", "--quiet", "--workers", "1"]
