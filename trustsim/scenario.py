@@ -164,9 +164,24 @@ def _merge(base: dict, top: dict) -> dict:
     return out
 
 
+def _is_text(name: str) -> bool:
+    """Whether a path, as Python decoded it from the system's bytes, is text that can be written as UTF-8 (a byte
+    that is not UTF-8 is decoded as a lone surrogate, which no text file can hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
     shown = str(path)
+    if "\0" in shown:  # no file has such a name; os.stat raises ValueError, not OSError
+        raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
     resolved = resolve_path(path, shown)
+    if not _is_text(str(resolved)):
+        raise ParamError(shown, None, "the file's path is not UTF-8 text (a byte such as \\xff in a name), and every "
+                                      "result records it: rename the file or its folder")
     if resolved in seen:
         cycle = " -> ".join(p.name for p in (*seen, resolved))
         raise ParamError(shown, "extends", f"circular extends ({cycle})")

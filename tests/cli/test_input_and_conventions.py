@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +20,7 @@ import pytest
 from conftest import BASELINE, ROOT, TINY, run_cli
 from conftest import one_line as shared_one_line
 
+import trustsim
 from trustsim import TrustMarket, capacity
 from trustsim.columns import COUNT_COLUMNS
 from trustsim.metrics import COLUMN_NAMES, COUNTED
@@ -68,6 +72,49 @@ def test_a_folder_name_with_control_characters_is_echoed_escaped(tmp_path, capsy
     assert code == 0, err
     assert "a\\nb\\x1b[31m" in stdout and "\x1b" not in stdout
     assert (out / "manifest.json").is_file()  # the folder itself has the name asked for
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--seeds", "2"], ["sweep"], ["calibrate"], ["check"]],
+                         ids=" ".join)
+def test_a_scenario_file_whose_name_is_not_utf8_is_refused_before_anything_is_written(tmp_path, capsys, command):
+    """A file named with a byte that is not UTF-8 (``sw\\xff.toml``, Latin-1's ÿ): a run, a sweep and a calibration
+    ended in an internal error writing the path or the name into a manifest — a sweep and a calibration after
+    writing their tables, which the next try then called an unfinished result; replications in Matplotlib's.
+    It is refused in one line, nothing written; so is an ``extends`` to such a file (through a link)."""
+    source = {"sweep": ROOT / "scenarios" / "sweep_uncertainty.toml",
+              "calibrate": ROOT / "scenarios" / "calibration.toml"}.get(command[0], BASELINE)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    named = Path(os.fsdecode(bytes(folder) + b"/sw\xff.toml"))
+    shutil.copy(source, named)
+    shutil.copy(BASELINE, folder)  # what the sweep and the calibration files extend
+    (folder / "link.toml").symlink_to(named)  # a TOML file is UTF-8: it can name such a file only through a link
+    (folder / "extends.toml").write_text('extends = "link.toml"\n')
+    for given in (named, folder / "extends.toml"):
+        options = {"run": TINY, "check": []}.get(command[0], ["--quiet"])
+        out = [] if command[0] == "check" else ["--out", tmp_path / "out"]
+        out += ["--workers", "1"] if command[0] in ("sweep", "calibrate") or "--seeds" in command else []
+        code, _, err = run_cli(capsys, command[0], given, *command[1:], *options, *out)
+        one_line(code, err)
+        assert ": the file's path is not UTF-8 text" in err and "rename the file" in err, err
+        assert "sw\\udcff.toml: the" in err or "link.toml: the" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_the_api_refuses_a_path_holding_nul_and_a_force_that_is_not_true_or_false(tmp_path):
+    """From Python a NUL in a scenario's or a results folder's path raised ValueError ("embedded null character"),
+    and ``save(out, force="no")`` was taken as force; each is a ParamError, nothing written."""
+    with pytest.raises(trustsim.ParamError, match=r"a path cannot hold a NUL character"):
+        trustsim.simulate(str(tmp_path / "a\0b.toml"))
+    run = trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3)
+    with pytest.raises(trustsim.ParamError, match=r"a path cannot hold a NUL character"):
+        run.save(str(tmp_path / "a\0b"))
+    run.save(tmp_path / "r")
+    before = (tmp_path / "r" / "manifest.json").read_bytes()
+    with pytest.raises(trustsim.ParamError, match=r"force: expected True or False, got 'no'"):
+        run.save(tmp_path / "r", force="no")
+    assert (tmp_path / "r" / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
 @pytest.mark.parametrize("command", [
