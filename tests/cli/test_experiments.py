@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import BASELINE, SCENARIOS, data_under_legends
@@ -468,6 +469,20 @@ def test_morris_and_lhs_designs(tmp_path):
     assert sorted(int((x - 0.1) / 0.8 * 6) for x in xs) == list(range(6))
 
 
+def test_a_sampled_integer_factor_is_rounded_within_its_range(tmp_path):
+    """An integer factor sampled over 2.5 … 4.7 ran values rounded to 5, above its range (and over 2.5 … 2.7, 3):
+    each run's value is the sample rounded, kept within the range; the analysis keeps the sample as drawn."""
+    lhs = SOBOL.format(seeds="common").replace('design = "sobol"', 'design = "lhs"').replace(
+        "samples = 32", "samples = 40").replace("{ min = 1, max = 20 }", "{ min = 2.5, max = 4.7 }")
+    sweep = load_sweep(sweep_file(tmp_path, lhs))
+    drawn = sweep.matrix[:, 0]
+    ran = np.array([p["adaptation.imitation_interval"] for p in sweep.points])
+    print(sorted(set(ran.tolist())), drawn.min(), drawn.max())
+    assert set(ran.tolist()) == {3, 4} and drawn.max() > 4.5 and drawn.min() < 3.5  # 4.5 … 4.7 drawn, run as 4
+    assert all(isinstance(v, int) for v in ran.tolist())
+    assert np.all(ran == np.clip(np.round(drawn), 3, 4))
+
+
 def test_shards_merged_equal_the_whole(tmp_path):
     path = sweep_file(tmp_path, GRID)
     sweep = load_sweep(path)
@@ -581,6 +596,8 @@ def _bad(tmp_path, capsys, body, *extra):
     (("[0.0, 0.6]", "0.5"), "sweep.factors.market.uncertainty: expected a list of values"),
     (('"tco_per_unit"]', '"tco_per_unit", "tco_per_unit"]'), 'sweep.metrics: repeats the metric "tco_per_unit"'),
     (("[0.0, 0.6]", "[0.0, -0.0]"), "sweep.factors.market.uncertainty: repeats a value"),
+    (('"market.uncertainty" =', "market.uncertainty ="),  # unquoted: TOML's table market holding uncertainty
+     'sweep.factors.market: write the name in quotes, "market.uncertainty" = …: unquoted, TOML reads'),
     (("partner_share = [0.3, 0.7]", "\n".join(f'"{k}" = {[round(0.1 * i, 1) for i in range(10)]}' for k in (
         "buyers.partner_share", "trust.initial", "trust.gain", "trust.loss", "innovation.idea_rate",
         "market.fit_spread", "trust.share_threshold"))),
@@ -603,6 +620,11 @@ def test_bad_sweep_files_are_refused_with_one_line(tmp_path, capsys, change, exp
      'sweep.factors.trust.gain.mx: unknown key (did you mean "max"?)'),
     (("{ min = 0.02, max = 0.2 }", "[0.02, 0.2]"), "expected a range { min = …, max = … } for the sobol design"),
     (("samples = 32", "samples = 4194304"), "sweep.samples: 20,971,520 design points × 1 replication"),
+    (("{ min = 1, max = 20 }", "{ min = 2.5, max = 2.7 }"),
+     "sweep.factors.adaptation.imitation_interval: adaptation.imitation_interval takes whole numbers, and the "
+     "range 2.5 … 2.7 holds none"),
+    (('design = "sobol"', 'design = "morris"\nlevels = 1000000000000'),
+     "sweep.levels: expected an even whole number from 2 to 100, got 1000000000000"),
 ])
 def test_bad_sampled_designs_are_refused(tmp_path, capsys, change, expect):
     err = _bad(tmp_path, capsys, SOBOL.format(seeds="common").replace(*change))

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 SAMPLED = ("lhs", "sobol", "morris")
 SEED_MODES = ("independent", "common")
+MAX_LEVELS = 100  # Morris's grid: 4 to 10 levels are usual; a huge number allocated beyond any memory
 SWEEP_KEYS = ("design", "replications", "samples", "seed", "seeds", "levels", "metrics", "factors")
 RANGE_KEYS = ("min", "max")
 # Sobol base samples below this give no usable interval: SALib's 100 bootstrap resamples of N base samples
@@ -173,8 +174,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     levels = table.get("levels", 4)
     if "levels" in table and design != "morris":
         raise err("levels", "applies to the morris design only")
-    if not is_int(levels) or levels < 2 or levels % 2:
-        raise err("levels", f"expected an even whole number of at least 2, got {levels!r}")
+    if not is_int(levels) or levels < 2 or levels % 2 or levels > MAX_LEVELS:
+        raise err("levels", f"expected an even whole number from 2 to {MAX_LEVELS}, got {levels!r}")
 
     metrics = table.get("metrics", list(DEFAULT_METRICS))
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
@@ -192,6 +193,10 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     seen: dict[str, str] = {}
     for given, spec in raw.items():
         where = f"factors.{given}"
+        if given in PARAM_GROUPS and isinstance(spec, dict) and len(spec) == 1:  # market.uncertainty = […], unquoted
+            name = next(iter(spec))
+            raise err(where, f'write the name in quotes, "{given}.{name}" = …: unquoted, TOML reads {given}.{name} as '
+                             f"a table {given} holding {name}")
         key = parameter_key(given, source, f"sweep.{where}")
         if key == "run.seed":
             raise err(where, "seeds come from the root seed (sweep.seed) and each run's identity; "
@@ -227,6 +232,8 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
                 raise err(where, f"min ({lo_}) must be below max ({hi_})")
             if why := range_fault(key, lo_, hi_):
                 raise err(where, why)
+            if ann is int and math.ceil(lo_) > math.floor(hi_):  # each run's value is a whole number in the range
+                raise err(where, f"{key} takes whole numbers, and the range {lo_} … {hi_} holds none")
             factors.append(Factor(key, lo=float(lo_), hi=float(hi_), integer=ann is int))
     # the metrics' names after the factors: they load the measurements, the rest of the table is checked without
     full, bare = _metric_names()
@@ -311,9 +318,15 @@ def layout(sweep: Sweep) -> tuple[list[dict], np.ndarray | None]:
         # an optional dependency, needed only here
         from SALib.sample import morris
         X = morris.sample(problem, n, num_levels=sweep.levels, seed=seed)
-    points = [{f.key: (int(round(x)) if f.integer else float(x)) for f, x in zip(sweep.factors, row, strict=True)}
+    points = [{f.key: (_whole(x, f) if f.integer else float(x)) for f, x in zip(sweep.factors, row, strict=True)}
               for row in X]
     return points, X
+
+
+def _whole(x: float, factor: Factor) -> int:
+    """A sampled value of an integer factor as its run takes it: rounded, and kept within the factor's range (2.6 of
+    the range 2.5 … 4.7 is 3; 4.6 is 4, not 5)."""
+    return min(max(round(x), math.ceil(factor.lo)), math.floor(factor.hi))
 
 
 def run_seed(root: int, point: int, replicate: int, mode: str = "independent") -> int:
