@@ -241,9 +241,10 @@ class Params(Group):
 
     @model_validator(mode="after")
     def _consistent(self):
-        low, high = self.prices.min_markup, self.prices.fair_markup
-        if low > high:
-            raise ValueError(f"prices.min_markup ({low!r}) must not exceed prices.fair_markup ({high!r})")
+        for low_key, high_key in ORDERED:
+            low, high = (getattr(getattr(self, g), n) for g, n in (k.split(".") for k in (low_key, high_key)))
+            if low > high:
+                raise ValueError(f"{low_key} ({low!r}) must not exceed {high_key} ({high!r})")
         return self
 
     # --- conveniences -------------------------------------------------------------------------
@@ -263,6 +264,9 @@ class Params(Group):
             data[group][name] = value
         return validate(data)
 
+
+# every limit between parameters, as (low, high): low ≤ high; so a prior box is checked at its extremes (calibration)
+ORDERED: tuple[tuple[str, str], ...] = (("prices.min_markup", "prices.fair_markup"),)
 
 # parameters of earlier versions, and what replaced them (a file that names one gets this message)
 RETIRED: dict[str, str] = {

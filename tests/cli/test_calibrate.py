@@ -45,6 +45,24 @@ from conftest import BASELINE, SCENARIOS
         ("market.buyers", 4), ("market.suppliers", 2), ("buyers.n_bids", 1), ("run.steps", 2),
         ("market.slots_per_buyer", 1))), "calibrate.structures",
      "161,051 combinations of readings (11 × 11 × 11 × 11 × 11), more than the 100,000 a calibration compares"),
+    # a prior box with points beyond a limit between parameters: calibrate failed at its first such run, after
+    # writing its folder; checked at the box's extremes (min_markup at its highest, fair_markup at its lowest)
+    ('[calibrate.parameters]\n"prices.min_markup" = { lo = 0.01, hi = 5.0 }', "calibrate.parameters.prices.min_markup",
+     "its prior reaches 5.0, above prices.fair_markup (0.08) (prices.min_markup must not exceed prices.fair_markup)"),
+    ('[calibrate.parameters]\n"prices.fair_markup" = { lo = 0.0, hi = 0.6 }', "calibrate.parameters.prices.fair_markup",
+     "its prior reaches down to 0.0, below prices.min_markup (0.02)"),
+    ('[calibrate.parameters]\nmin_markup = { lo = 0.01, hi = 0.5 }\n"prices.fair_markup" = { lo = 0.02, hi = 0.6 }',
+     "calibrate.parameters.min_markup: ", "its prior reaches 0.5, above 0.02, the lowest value of prices.fair_markup"),
+    # a target whose distance overflows: an internal error, or a nonsense posterior
+    ('[[calibrate.targets]]\nname = "b"\nmeasure = "nonprod_most_trusted"\nvalue = 1e308\nsd = 0.03',
+     "calibrate.targets.0.value: ", "1e+308 is too large: a target's value must be within ±1e50"),
+    ('[[calibrate.targets]]\nname = "b"\nmeasure = "nonprod_most_trusted"\nvalue = 0.5\nsd = 1e308',
+     "calibrate.targets.0.sd: ", "a target's sd must be from 1e-50 to 1e50"),
+    ('[[calibrate.targets]]\nname = "b"\nmeasure = "nonprod_most_trusted"\nvalue = 0.5\nsd = 1e-300',
+     "calibrate.targets.0.sd: ", "a target's sd must be from 1e-50 to 1e50"),
+    # a prior a few floating-point numbers wide: the figures' bins could not be drawn
+    ('[calibrate.parameters]\n"time.h_monitor" = { lo = 2.0, hi = 2.0000000000000004 }',
+     "calibrate.parameters.time.h_monitor", "are too close to sample or draw: a prior must be at least 1e-9 of its"),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main
@@ -824,3 +842,118 @@ def test_an_out_that_cannot_be_made_is_one_line_and_exit_2(tmp_path, capsys, out
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cannot write in" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]
+
+
+@pytest.mark.parametrize("table", [
+    '"prices.min_markup" = { lo = 0.01, hi = 5.0 }',
+    '"time.h_monitor" = { lo = 2.0, hi = 2.0000000000000004 }',
+    '"time.h_monitor" = { lo = 2.0, hi = 40.0 }\n[[calibrate.targets]]\nname = "b"\nmeasure = "nonprod_most_trusted"\n'
+    'value = 1e308\nsd = 0.03',
+])
+def test_calibrate_refuses_a_prior_or_target_it_cannot_use_before_writing_anything(tmp_path, capsys, table):
+    """What ``check`` refuses, ``calibrate`` refuses before its folder is made: it wrote calibration.json and
+    journal.jsonl first, and then refused every later try as an unfinished calibration."""
+    from trustsim.cli import main
+
+    path, out = tmp_path / "cal.toml", tmp_path / "out"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[calibrate]\nbudget = 40\npopulation = 4\n'
+                    f'noise_replicates = 3\n[calibrate.parameters]\n{table}\n[[calibrate.targets]]\nname = "a"\n'
+                    'measure = "nonprod_least_trusted"\nvalue = 0.47\nsd = 0.03\n')
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and not out.exists()
+
+
+@pytest.mark.parametrize("where", ["abc_smc", "write_outputs"])
+def test_a_calibration_that_fails_leaves_nothing_in_the_way_of_the_next(tmp_path, capsys, monkeypatch, where):
+    """A first session that fails other than by an interruption (bad input found late, an internal error) would
+    fail again on --resume: it removes what it wrote, and the folders it made, so the next try starts as the first
+    did (it left calibration.json and journal.jsonl, and every later try was refused as an unfinished calibration)."""
+    from trustsim.calibration import run
+    from trustsim.cli import main
+
+    def fails(*args, **kwargs):
+        raise ValueError("the budget does not cover one generation")
+
+    path, out = small_file(tmp_path, budget=40), tmp_path / "new" / "cal"
+    monkeypatch.setattr(run, where, fails)
+    args = ["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]
+    assert main(args) == 1
+    assert "internal error: ValueError" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_failed_resume_keeps_the_runs_of_the_earlier_session(tmp_path, capsys, monkeypatch):
+    """What an earlier session kept is the user's: a resumed session that fails leaves it as it was."""
+    from trustsim.calibration import run
+    from trustsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def fails(*args, **kwargs):
+        raise ValueError("boom")
+
+    path, out = small_file(tmp_path, budget=40), tmp_path / "cal"
+    args = ["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]
+    monkeypatch.setattr(run, "abc_smc", interrupted)
+    assert main(args) == 130
+    kept = (out / "journal.jsonl").read_text()
+    monkeypatch.setattr(run, "abc_smc", fails)
+    assert main([*args, "--resume"]) == 1
+    assert (out / "journal.jsonl").read_text() == kept and (out / "calibration.json").exists()
+
+
+POPULATION = {"generation": 0, "theta": [[5.0, 0.1]], "structure": [0], "weight": [1.0], "distance": [0.5],
+              "tolerance": float("inf"), "proposed": 10, "used": 10}
+
+
+@pytest.mark.parametrize("line, needle", [
+    ({"population": {**POPULATION, "generation": "x"}}, 'population.generation: expected 0 (the generations in order), '
+                                                        'got "x"'),
+    ({"population": None}, "population: expected an object, got NoneType"),
+    ({"noise": {"variance": [], "runs": 3}}, "noise.variance: expected a list of 3 (each a non-negative finite number "
+                                             "or null), got []"),
+    ({"noise": {"variance": ["x", 0.1, 0.1], "runs": 3}}, 'noise.variance[0]: expected a non-negative finite number '
+                                                          'or null, got "x"'),
+    ({"noise": {"variance": [-1, 0.1, 0.1], "runs": 3}}, "noise.variance[0]: expected a non-negative finite number "
+                                                         "or null, got -1"),
+    ({"population": {**POPULATION, "theta": [[5.0]]}}, "population.theta[0]: expected a list of 2 numbers"),
+    ({"population": {**POPULATION, "theta": [5.0]}}, "population.theta[0]: expected a list of 2 numbers, one per"),
+    ({"population": {**POPULATION, "theta": [[500.0, 0.1]]}}, "population.theta[0][0]: expected a number in "
+                                                              "time.h_monitor's prior 2.0 … 40.0, got 500.0"),
+    ({"population": {**POPULATION, "structure": [7]}}, "population.structure[0]: expected the number of a structure"),
+    ({"population": {**POPULATION, "weight": [0.0]}}, "population.weight: the weights are all 0"),
+    ([1, 2], "line 2: expected a JSON object, got list"),
+    ("{oops", "line 2 is not JSON"),
+])
+def test_resume_refuses_a_journal_line_that_is_not_the_calibrations(tmp_path, capsys, monkeypatch, line, needle):
+    """--resume reads each journal line against its calibration: a line edited by hand is one line naming the
+    file, the line and the field, exit 2, before any run (it was an ArrowTypeError, a TypeError, an IndexError, a
+    ValueError or an AttributeError, and a negative variance gave a posterior after a sqrt warning)."""
+    import json
+
+    from trustsim.calibration import run
+    from trustsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    path, out = small_file(tmp_path, budget=40), tmp_path / "cal"
+    args = ["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]
+    monkeypatch.setattr(run, "abc_smc", interrupted)
+    assert main(args) == 130  # the run-noise estimate kept, as line 1
+    monkeypatch.undo()
+    journal = out / "journal.jsonl"
+    noise = journal.read_text()
+    assert noise.count("\n") == 1
+    if isinstance(line, dict) and "noise" in line:
+        noise = ""  # the line replaces the estimate: it is line 1
+    journal.write_text(noise + (line if isinstance(line, str) else json.dumps(line)) + "\n")
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err
+    print(err)
+    number = 1 if not noise else 2
+    assert err.count("\n") == 1 and str(journal) in err and f"line {number}" in err and needle in err
+    assert journal.read_text().count("\n") == (1 if not noise else 2)  # left as it was

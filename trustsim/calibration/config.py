@@ -14,12 +14,19 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import ParamError, safe_text, suggest
-from ..params import MAX_SEED, Params, bounds, parameter_key, range_fault
+from ..params import MAX_SEED, ORDERED, Params, bounds, parameter_key, range_fault
 from ..scenario import load_scenario
 from .targets import MEASUREMENTS
+
+# a target's value is within ±FIGURE_LIMIT and its sd from 1 / FIGURE_LIMIT to FIGURE_LIMIT: then each term of the
+# distance, ((figure + error − value) / scale)² with scale ≥ sd, is below 1e203 and the sum of them stays finite
+FIGURE_LIMIT, FIGURE_LIMIT_TEXT = 1e50, "1e50"
+# a prior at least this share of its larger end wide (and 1e-100 at least): narrower, its draws are a handful of
+# floating-point numbers, which the sampler's moves and the figures' bins cannot tell apart
+MIN_WIDTH, MIN_WIDTH_TEXT = 1e-9, "1e-9"
 
 
 class _Table(BaseModel):
@@ -58,6 +65,17 @@ class Target(_Table):
     sd: float | int = Field(gt=0)
     source: str = ""
     role: Literal["calibrate", "held_out"] = "calibrate"
+
+    @field_validator("value", "sd")
+    @classmethod
+    def _finite_distance(cls, v, info: ValidationInfo):
+        if info.field_name == "value" and not -FIGURE_LIMIT <= v <= FIGURE_LIMIT:
+            raise ValueError(f"{v!r} is too large: a target's value must be within ±{FIGURE_LIMIT_TEXT}, so that its "
+                             "distance ((figure − value) / sd)² stays finite")
+        if info.field_name == "sd" and not 1 / FIGURE_LIMIT <= v <= FIGURE_LIMIT:
+            raise ValueError(f"{v!r} is out of range: a target's sd must be from 1e-50 to {FIGURE_LIMIT_TEXT}, so that "
+                             "its distance ((figure − value) / sd)² stays finite")
+        return v
 
     @model_validator(mode="after")
     def _measure(self):
@@ -222,6 +240,29 @@ def coverage_fault(datasets: int, runs: int) -> str | None:
             f"calibration makes at most; at most {MAX_RUNS // runs} at {runs} runs each")
 
 
+def box_fault(base: Params, keys, lo, hi) -> tuple[str, str] | None:
+    """The first limit between parameters (``params.ORDERED``: low ≤ high) that a point of the prior box breaks, as
+    (the calibrated key to name, why), else None. A comparison of two fields holds on the whole box when it holds
+    where the low field is highest and the high field lowest, so one look per limit decides, whatever the box's
+    dimension (the fields outside the box keep the scenario's values; a structure sets no real-valued field)."""
+    box, fixed = {k: (a, b) for k, a, b in zip(keys, lo, hi, strict=True)}, base.flat()
+    for low, high in ORDERED:
+        if low not in box and high not in box:
+            continue
+        top = box[low][1] if low in box else fixed[low]
+        bottom = box[high][0] if high in box else fixed[high]
+        if top <= bottom:
+            continue
+        rule = f"{low} must not exceed {high}"
+        if low in box and high in box:
+            return low, (f"its prior reaches {top}, above {bottom}, the lowest value of {high}'s prior ({rule}); "
+                         f"keep this prior's hi at or below that prior's lo")
+        if low in box:
+            return low, f"its prior reaches {top}, above {high} ({bottom}) ({rule}); keep hi at or below {bottom}"
+        return high, f"its prior reaches down to {bottom}, below {low} ({top}) ({rule}); keep lo at or above {top}"
+    return None
+
+
 def build_calibration(name: str, source: str, base: Params, table: Any, scenario: Any = None) -> Calibration:
     """Validate a ``[calibrate]`` table against the schema and lay out its priors and structures."""
     if not isinstance(table, dict):
@@ -232,7 +273,7 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
         raise _error(source, exc) from None
     if fault := budget_fault(spec, spec.budget):
         raise ParamError(source, "calibrate.budget", fault)
-    keys, lo, hi = [], [], []
+    keys, lo, hi, given_as = [], [], [], {}
     # on use: only this path needs members
     from ..members import REAL_KEYS
 
@@ -259,9 +300,17 @@ def build_calibration(name: str, source: str, base: Params, table: Any, scenario
             else:
                 why = f"lo ({a}) must be below hi ({b})"
             raise ParamError(source, where, why)
+        if b - a < max(MIN_WIDTH * max(abs(a), abs(b)), 1e-100):
+            raise ParamError(source, where, f"lo ({a}) and hi ({b}) are too close to sample or draw: a prior must be "
+                                            f"at least {MIN_WIDTH_TEXT} of its larger end (and 1e-100) wide; to hold "
+                                            "the parameter fixed, set it in the scenario instead")
+        given_as[key] = given
         keys.append(key)
         lo.append(float(a))
         hi.append(float(b))
+    if fault := box_fault(base, keys, lo, hi):
+        key, why = fault
+        raise ParamError(source, f"calibrate.parameters.{given_as[key]}", why)
     settings, values, weights = [], [], []
     for given, st in spec.structures.items():
         where = f"calibrate.structures.{given}"

@@ -45,6 +45,7 @@ from .config import (
     load_calibration,
 )
 from .diagnostics import correlations, coverage_records, shrinkage, weighted_moments
+from .journal import discard, interrupted, read_journal
 from .predictive import predictive_table
 from .report import write_outputs
 from .screen import screening
@@ -79,29 +80,14 @@ def problem_of(cal: Calibration, sim: Simulator, run_var: np.ndarray, observed=N
 # --- the folder ---------------------------------------------------------------------------------------
 
 
-def read_journal(path: Path) -> list[dict]:
-    """The journal's complete lines (a line cut short by a kill is dropped)."""
-    entries = []
-    if not path.exists():
-        return entries
-    with open(path, "rb") as fh:
-        for line in fh:
-            if not line.endswith(b"\n"):
-                break
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                break
-    return entries
-
-
-def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check_only: bool = False) -> list[dict]:
+def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check_only: bool = False,
+            cal: Calibration | None = None) -> list[dict]:
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
     written) a folder of other things without --force, a finished calibration without --force (it runs in its
     folder, so the old one would go before the new one is complete), an unfinished one without --resume or
-    --force, and --resume of a different calibration. ``check_only``: raise what would be refused, change
-    nothing (before the workers start, so that a refusal costs no cluster and a cluster that fails writes
-    nothing)."""
+    --force, --resume of a different calibration, and --resume of a journal with a line that is not ``cal``'s.
+    ``check_only``: raise what would be refused, change nothing (before the workers start, so that a refusal
+    costs no cluster and a cluster that fails writes nothing)."""
     shown = safe_text(str(out))
     ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
     if ours and any(out.iterdir()):
@@ -117,9 +103,10 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
             if why := other_code(old.get("code")):
                 raise ParamError(shown, None, f"{why}; finish it with that code, or pass --force instead of "
                                               f"--resume to start afresh (its runs go)")
+            entries = read_journal(out / JOURNAL, cal, repair=not check_only)  # a line cut short by a kill goes
             if not check_only:
                 (out / JOURNAL).touch()  # appended to, never made anew (``append_entry``), from here on
-            return [] if check_only else read_journal(out / JOURNAL)
+            return [] if check_only else entries
         if not force:  # a calibration runs in its folder: the old one would go before the new one is complete
             if (out / "manifest.json").exists():
                 raise ParamError(shown, None, "holds a finished calibration; pass --force to replace it (it is "
@@ -212,7 +199,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     protect = [p for p in (getattr(cal.scenario, "path", None), *getattr(cal.scenario, "chain", ())) if p]
     if out is not None:
         out = Path(out)
-        prepare(out, state, resume, force, protect, check_only=True)
+        prepare(out, state, resume, force, protect, check_only=True, cal=cal)
     if screen:
         needs_salib("sobol", "--screen", key=None)
     close = None
@@ -221,15 +208,20 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     else:
         executor, slots = local_executor(workers)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    t0, before, made = time.perf_counter(), 0.0, False
+    t0, before, made, first = time.perf_counter(), 0.0, False, False
+    new_folders = [p for p in (out, *out.parents) if not os.path.lexists(p)] if out is not None else []
     try:
         if out is not None:  # nothing is written before the workers are there
-            entries = prepare(out, state, resume, force, protect)
-            before, made = time_before(entries), True
+            entries = prepare(out, state, resume, force, protect, cal=cal)
+            before, made, first = time_before(entries), True, not entries  # first: no earlier session's runs
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                             predictive, lambda: before + time.perf_counter() - t0)
     except OSError:
         removed(out, made)
+        raise
+    except Exception as exc:
+        if first and not interrupted(exc):  # it would fail again on --resume: it leaves nothing in the way
+            discard(out, new_folders)
         raise
     finally:
         shut_down(executor, close, cancel=True)
@@ -240,6 +232,10 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
             write_outputs(out, cal, tables, started=started, wall=wall, figures=figures, workers=slots)
         except OSError:
             removed(out, True)
+            raise
+        except Exception as exc:
+            if first and not interrupted(exc):
+                discard(out, new_folders)
             raise
     return tables
 
