@@ -63,6 +63,9 @@ from conftest import BASELINE, SCENARIOS
     # a prior a few floating-point numbers wide: the figures' bins could not be drawn
     ('[calibrate.parameters]\n"time.h_monitor" = { lo = 2.0, hi = 2.0000000000000004 }',
      "calibrate.parameters.time.h_monitor", "are too close to sample or draw: a prior must be at least 1e-9 of its"),
+    # a dotted name unquoted: TOML's table time holding h_admin ("unknown key" said nothing of the quotes)
+    ("[calibrate.parameters]\ntime.h_admin = { lo = 2.0, hi = 40.0 }", "calibrate.parameters.time: ",
+     'write the name in quotes, "time.h_admin" = …: unquoted, TOML reads time.h_admin as a table time'),
 ])
 def test_a_bad_calibration_file_is_one_line_and_exit_2(tmp_path, capsys, table, key, needle):
     from trustsim.cli import main

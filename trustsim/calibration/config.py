@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import ParamError, safe_text, suggest
-from ..params import MAX_SEED, ORDERED, Params, bounds, parameter_key, range_fault
+from ..params import GROUPS, MAX_SEED, ORDERED, Params, bounds, parameter_key, range_fault
 from ..scenario import load_scenario
 from .targets import MEASUREMENTS
 
@@ -194,6 +194,10 @@ def _error(source: str, exc: ValidationError) -> ParamError:
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
     loc = _key_parts(err["loc"])
     key = ".".join(["calibrate", *loc])
+    if err["type"] == "extra_forbidden" and loc[0] == "parameters" and len(loc) == 3 and loc[1] in GROUPS:
+        group, name = loc[1:]  # time.h_admin = { … } unquoted: TOML's table time holding h_admin
+        return ParamError(source, f"calibrate.parameters.{group}", f'write the name in quotes, "{group}.{name}" = …: '
+                                  f"unquoted, TOML reads {group}.{name} as a table {group} holding {name}")
     if err["type"] == "extra_forbidden":
         model: Any = Calibrate
         for part in loc[:-1]:
