@@ -24,6 +24,7 @@ from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
 from .labels import literal
 from .metrics import POSTURE_GROUPS
+from .reading import read_csv, read_json
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference, null_as_nan
@@ -225,9 +226,9 @@ def load_folder(folder: str | Path):
     if info["kind"] == "replications":
         return scenario, read_runs(folder)
     try:
-        summary = json.loads((folder / "summary.json").read_text(), object_hook=null_as_nan)
+        summary = read_json(folder / "summary.json", expected="a run's summary", object_hook=null_as_nan)
         row = metric_row(summary)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "summary.json"), None, f"cannot be read as a run's summary ({exc})") from None
     return scenario, pd.DataFrame([{"replicate": 0, "seed": scenario.params.run.seed, "status": "ok", "error": "",
                                     **row}])
@@ -299,14 +300,10 @@ def _interval(ax, d, y, lo, hi) -> None:
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
-    # on use: only this path needs pandas, results
-    import pandas as pd
-
-
     folder = Path(folder)
     try:
-        table = pd.read_csv(folder / "compare.csv")
-        info = json.loads((folder / "compare.json").read_text())
+        table = read_csv(folder / "compare.csv", expected="a comparison's table")
+        info = read_json(folder / "compare.json", expected="a comparison's description")
         names, paired = (info["a"], info["b"]), bool(info["paired"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete comparison folder ({exc})") from None

@@ -20,7 +20,6 @@ import contextlib
 import fnmatch
 import gc
 import importlib
-import json
 import os
 import re
 import shutil
@@ -37,6 +36,7 @@ from .locks import (  # noqa: F401  (re-exported: results and the commands take 
     target_lock,
     write_failure,
 )
+from .reading import json_or_none
 from .scenario import resolve_path
 
 try:
@@ -90,11 +90,9 @@ KINDS: dict[str, Kind] = {
 # --- what a folder holds --------------------------------------------------------------------------
 
 def read_manifest(path: Path) -> dict | None:
-    """A result folder's manifest, or None where it has none trustsim wrote (missing, unreadable, not ours)."""
-    try:
-        data = json.loads((path / MARKER).read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+    """A result folder's manifest, or None where it has none trustsim wrote (missing, unreadable, not a regular
+    file, not ours)."""
+    data = json_or_none(path / MARKER, expected="a JSON manifest")
     return data if isinstance(data, dict) and "trustsim" in data else None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from .columns import BY_NAME
 from .errors import ParamError
 from .labels import TRUST_AXIS, column_label, trust_line_label
 from .metrics import COST_PARTS, POSTURE_GROUPS, POSTURES
+from .reading import open_regular, read_csv, read_json
 from .style import COST_COLOURS
 from .style import POSTURE_COLOURS as COLOURS
 
@@ -98,7 +98,7 @@ BUYERS_COLUMNS = ("posture", "trust", "nonproductive_share")
 def refuse_cut_short(path: Path) -> None:
     """ParamError unless the table ``path`` ends with a newline, as trustsim ends every row it writes: without
     one, a copy stopped part way (or a full disk) cut its last row."""
-    with open(path, "rb") as fh:
+    with open_regular(path, expected="a trustsim table") as fh:
         if fh.seek(0, 2) == 0:  # empty: nothing cut (read_table says it has no rows)
             return
         fh.seek(-1, 2)
@@ -111,7 +111,7 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results table with the columns the figures draw, at least one row and numbers where numbers
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
     try:
-        df = pd.read_csv(path)
+        df = read_csv(path, expected="a trustsim table")
     except pd.errors.EmptyDataError:
         raise ParamError(str(path), None, "is empty; not a trustsim table") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -145,11 +145,11 @@ def _check_whole(folder: Path, ts: pd.DataFrame, buyers: pd.DataFrame | None) ->
         raise ParamError(str(folder / "timeseries.csv"), None, f"lacks rows: not every group at every step up to "
                                                                f"{steps}; not as trustsim wrote it")
     try:
-        params = json.loads((folder / "manifest.json").read_text())["params"]
+        params = read_json(folder / "manifest.json")["params"]
         want = [("timeseries.csv", "steps", steps, int(params["run"]["steps"]))]
         if buyers is not None:
             want.append(("buyers.csv", "buyers", len(buyers), int(params["market"]["buyers"])))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ParamError, KeyError, TypeError, ValueError):
         return  # no manifest to say how long the run was (the run being written, or tables without it)
     for name, what, has, made in want:
         if has != made:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import platform
 from pathlib import Path
@@ -22,7 +21,8 @@ from . import __version__
 from .capacity import MAX_REPLICATIONS
 from .errors import ParamError, counted
 from .params import GROUPS, bounds, validate
-from .scenario import Scenario, read_small_file
+from .reading import parse_json, read_json
+from .scenario import Scenario
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
           "replications": ("replications.csv", "summary.json", "bands.csv")}
@@ -49,8 +49,8 @@ def remake_hint(manifest: Path) -> str:
     ``trustsim rerun`` for a run or replications (and where the manifest cannot be read: rerun says why), or
     the command that makes its kind."""
     try:
-        info = json.loads(read_small_file(manifest, str(manifest), limit=50_000_000).decode("utf-8"))
-    except (ParamError, UnicodeDecodeError, ValueError):
+        info = read_json(manifest, expected="a JSON manifest")
+    except ParamError:
         info = None
     kind = kind_of(info) if isinstance(info, dict) else None
     if isinstance(kind, str) and kind in OTHER_KINDS:
@@ -67,11 +67,7 @@ def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]
             raise ParamError(str(path), None, "not a results folder (no manifest.json)")
         path = path / "manifest.json"
     shown = str(path)
-    raw = read_small_file(path, shown, limit=50_000_000)
-    try:
-        info = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ParamError(shown, None, f"is not a JSON manifest ({str(exc).splitlines()[0][:80]})") from None
+    info = read_json(path, shown, expected="a JSON manifest")
     if not isinstance(info, dict) or "trustsim" not in info:
         raise ParamError(shown, None, "is not a trustsim manifest (no \"trustsim\" version in it)")
     kind = kind_of(info)
@@ -231,10 +227,10 @@ def _relative_gap(new: Path, old: Path) -> float:
 
     try:
         if new.suffix == ".json":
-            a, b = pd.json_normalize(json.loads(new.read_text())), pd.json_normalize(json.loads(old.read_text()))
+            a, b = (pd.json_normalize(parse_json(p.read_bytes(), str(p))) for p in (new, old))
         else:
             a, b = pd.read_csv(new), pd.read_csv(old)
-    except (OSError, ValueError, TypeError, NotImplementedError):  # a table or JSON that is not trustsim's: differs
+    except (OSError, ValueError, TypeError, NotImplementedError, ParamError):  # not a table or JSON of ours: differs
         return math.inf
     if list(a.columns) != list(b.columns) or a.shape != b.shape:
         return math.inf

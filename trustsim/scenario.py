@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import ParamError, safe_text, suggest
 from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, validate
+from .reading import file_kind, read_regular
 
 TOP_LEVEL = ("extends", "description", "sweep", "calibrate")
 
@@ -59,47 +60,11 @@ def resolve_path(path: str | os.PathLike, shown: str | None = None, verb: str = 
     return resolved
 
 
-def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; ParamError for anything else. A named
-    pipe or a device is refused without reading from it (no hang, no endless read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise ParamError(shown, None, "no such file") from None
-    except IsADirectoryError:
-        raise ParamError(shown, None, "is a directory, not a TOML file") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ParamError(shown, None, "is a loop of symbolic links") from None
-        raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise ParamError(shown, None, "is a directory, not a TOML file")
-        if not stat.S_ISREG(mode):
-            raise ParamError(shown, None, f"is {_file_kind(mode)}, not a TOML file")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise ParamError(shown, None, f"is larger than {limit // 1_000_000} MB; a scenario file is a few kilobytes")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ParamError(shown, None, f"cannot read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
+def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES, expected: str = "a TOML file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; ParamError for anything else, saying it is not
+    ``expected``. A named pipe or a device is refused without reading from it (no hang, no endless read)."""
+    why = "; a scenario file is a few kilobytes" if expected == "a TOML file" else ""
+    return read_regular(path, shown, expected, limit, why)
 
 
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
@@ -226,7 +191,7 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
         target = (path.parent if path.parent.resolve() == resolved.parent else resolved.parent) / parent
         try:
             mode = os.stat(target).st_mode
-            what = None if stat.S_ISREG(mode) else "is a directory" if stat.S_ISDIR(mode) else f"is {_file_kind(mode)}"
+            what = None if stat.S_ISREG(mode) else "is a directory" if stat.S_ISDIR(mode) else f"is {file_kind(mode)}"
         except OSError as exc:
             what = {errno.ELOOP: "is a loop of symbolic links", errno.ENAMETOOLONG: "is a name too long for the system"
                     }.get(exc.errno, "does not exist")

@@ -478,6 +478,142 @@ def test_a_file_larger_than_the_limit_is_refused(tmp_path, capsys):
     one_line(code, capsys.readouterr().err, "larger than 1 MB")
 
 
+SHARDED = (f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 2\n[market]\nbuyers = 6\nsuppliers = 3\n'
+           '[sweep]\ndesign = "grid"\nreplications = 1\nseed = 3\n[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n')
+CALIBRATED = (f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 6\n[market]\nbuyers = 6\nsuppliers = 4\n'
+              '[calibrate]\nbudget = 40\npopulation = 4\nnoise_replicates = 3\nseed = 5\n'
+              '[calibrate.predictive]\ndraws = 2\npattern_draws = 0\npattern_seeds = 2\n'
+              '[calibrate.parameters]\n"time.h_monitor" = { lo = 2.0, hi = 40.0 }\n'
+              '[[calibrate.targets]]\nname = "a"\nmeasure = "nonprod_least_trusted"\nvalue = 0.47\nsd = 0.03\n')
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """The sweep file ``sw.toml`` and its two finished shards ``S1`` and ``S2`` (copied by each test that changes
+    them)."""
+    where = tmp_path_factory.mktemp("shards")
+    (where / "sw.toml").write_text(SHARDED)
+    for k in (1, 2):
+        assert main(["sweep", str(where / "sw.toml"), "--shard", f"{k}/2", "--out", str(where / f"S{k}"),
+                     "--workers", "1", "--quiet"]) == 0
+    return where
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """A small calibration ``cal`` and its file ``cal.toml`` (copied by each test that changes them)."""
+    where = tmp_path_factory.mktemp("calibrated")
+    (where / "cal.toml").write_text(CALIBRATED)
+    assert main(["calibrate", str(where / "cal.toml"), "--out", str(where / "cal"), "--workers", "1", "--quiet",
+                 "--no-predictive"]) == 0
+    return where
+
+
+def results_in(tmp_path, small_results, shards, calibrated=None) -> Path:
+    """Copies of the small run and replications, the two shards with their sweep file (and the calibration with its
+    file) in ``tmp_path``, to be edited."""
+    for name in ("run", "reps"):
+        shutil.copytree(small_results / name, tmp_path / name)
+    for name in ("S1", "S2"):
+        shutil.copytree(shards / name, tmp_path / name)
+    shutil.copy(shards / "sw.toml", tmp_path / "sw.toml")
+    if calibrated is not None:
+        shutil.copytree(calibrated / "cal", tmp_path / "cal")
+        shutil.copy(calibrated / "cal.toml", tmp_path / "cal.toml")
+    return tmp_path
+
+
+RESUME_SHARD = ["sweep", "{d}/sw.toml", "--shard", "2/2", "--out", "{d}/S2", "--resume", "--workers", "1", "--quiet"]
+MERGE = ["merge", "{d}/S1", "{d}/S2", "--out", "{d}/M"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize(("pipe", "command"), [
+    ("run/manifest.json", ["report", "{d}/run"]),
+    ("run/timeseries.csv", ["report", "{d}/run"]),
+    ("S2/sweep.json", MERGE),
+    ("S2/journal.jsonl", MERGE),
+    ("run/summary.json", ["compare", "{d}/run", "{d}/reps", "--out", "{d}/C"]),
+    ("S2/journal.jsonl", RESUME_SHARD),
+    ("cal/journal.jsonl", ["calibrate", "{d}/cal.toml", "--out", "{d}/cal", "--resume", "--workers", "1", "--quiet",
+                           "--no-predictive"]),
+], ids=["report-manifest", "report-table", "merge-state", "merge-journal", "compare-summary", "sweep-resume",
+        "calibrate-resume"])
+def test_a_named_pipe_in_a_results_folder_is_refused_at_once(tmp_path, small_results, shards, calibrated, pipe,
+                                                              command):
+    """A named pipe where a results folder holds a manifest, a table, a state or a journal was opened and waited on
+    for ever: each is refused in one line without reading from it, and nothing is written."""
+    d = results_in(tmp_path, small_results, shards, calibrated if pipe.startswith("cal/") else None)
+    if "--resume" in command:  # unfinished, as after a kill
+        (d / pipe).parent.joinpath("manifest.json").unlink()
+    (d / pipe).unlink()
+    os.mkfifo(d / pipe)
+    before = snapshot(d)
+    one_line(*check_cli(*(a.format(d=d) for a in command), timeout=30), f"{d / pipe}: is a named pipe")
+    assert snapshot(d) == before and not (d / "M").exists() and not (d / "C").exists()
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # JSON nested deeper than Python's parser follows (RecursionError)
+
+
+@pytest.mark.parametrize(("file", "command"), [
+    ("reps/manifest.json", ["rerun", "{d}/reps", "--out", "{d}/R"]),
+    ("reps/manifest.json", ["report", "{d}/reps"]),
+    ("reps/manifest.json", ["compare", "{d}/reps", "{d}/run", "--out", "{d}/C"]),
+    ("S1/sweep.json", ["report", "{d}/S1"]),
+    ("S2/journal.jsonl", MERGE),
+    ("S2/journal.jsonl", RESUME_SHARD),
+], ids=["rerun", "report", "compare", "report-sweep", "merge-journal", "sweep-resume"])
+def test_json_nested_too_deeply_is_one_line(tmp_path, capsys, small_results, shards, file, command):
+    """JSON nested 100 000 deep in a manifest, a sweep's state or a journal's line was an internal error
+    (RecursionError): it is refused in one line naming the file (and the journal's line), nothing written."""
+    d = results_in(tmp_path, small_results, shards)
+    if "--resume" in command:
+        (d / "S2" / "manifest.json").unlink()  # unfinished, as after a kill
+    if file.endswith(".jsonl"):
+        with open(d / file, "a") as fh:
+            fh.write(DEEP + "\n")
+    else:
+        (d / file).write_text(DEEP)
+    before = snapshot(d)
+    code = main([a.format(d=d) for a in command])
+    one_line(code, capsys.readouterr().err, str(d / file), "line 2" if file.endswith(".jsonl") else "nested too")
+    assert snapshot(d) == before and not any((d / x).exists() for x in ("M", "C", "R"))
+
+
+def test_report_on_a_pattern_suite_without_its_results_still_says_how_to_make_them(tmp_path, capsys):
+    """patterns.json read through the reader that refuses a named pipe: a suite without it keeps its hint."""
+    (tmp_path / "P").mkdir()
+    (tmp_path / "P" / "manifest.json").write_text(json.dumps({"trustsim": "0", "kind": "patterns"}))
+    one_line(main(["report", str(tmp_path / "P")]), capsys.readouterr().err,
+             "patterns.json: cannot redraw from it (no such file)", "needs trustsim patterns again")
+    assert sorted(p.name for p in (tmp_path / "P").iterdir()) == ["manifest.json"]
+
+
+def test_a_calibrations_journal_line_nested_too_deeply_ends_its_reading(tmp_path):
+    """A calibration's journal is read up to a line that is not JSON: one nested too deeply was a RecursionError."""
+    # here: the module's top imports no calibration (which loads its engine)
+    from trustsim.calibration.run import read_journal
+
+    (tmp_path / "journal.jsonl").write_text('{"a": 1}\n' + DEEP + '\n{"b": 2}\n')
+    assert read_journal(tmp_path / "journal.jsonl") == [{"a": 1}]
+
+
+def test_a_folder_that_is_not_what_a_command_reads_is_named_as_such(tmp_path, capsys, shards):
+    """A folder merge reads that does not exist is "no such folder", not "not a sweep folder"; a manifest that is a
+    folder or a device is "not a JSON manifest" (the words of scenario files said "not a TOML file")."""
+    code = main(["merge", str(shards / "S1"), str(tmp_path / "nonexistent"), "--out", str(tmp_path / "M")])
+    one_line(code, capsys.readouterr().err, f"{tmp_path / 'nonexistent'}: no such folder")
+    (tmp_path / "X" / "manifest.json").mkdir(parents=True)
+    code = main(["rerun", str(tmp_path / "X"), "--out", str(tmp_path / "R")])
+    one_line(code, capsys.readouterr().err, "manifest.json: is a directory, not a JSON manifest")
+    if Path("/dev/null").exists():
+        code = main(["rerun", "/dev/null", "--out", str(tmp_path / "R")])
+        one_line(code, capsys.readouterr().err, "/dev/null: is a device, not a JSON manifest")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]
+
+
+
 # --- 7: symbolic link loops, broken tables -------------------------------------------------------------------
 
 def test_symlink_loops_are_one_line(tmp_path, capsys):
@@ -592,6 +728,7 @@ def test_compare_never_writes_into_a_folder_it_compares(tmp_path, capsys, small_
         code = main(["compare", str(a), str(b), "--out", str(out), "--force"])
         one_line(code, capsys.readouterr().err, "which this command reads")
     assert snapshot(a) == before and not (a / "sub").exists()
+
 
 
 def test_merge_of_one_folder_twice_names_that_folder(tmp_path, capsys):
@@ -751,6 +888,7 @@ def test_report_on_a_replications_table_cut_short_is_one_line_and_keeps_the_figu
     before = snapshot(folder)
     one_line(main(["report", str(folder)]), capsys.readouterr().err, str(folder / table))
     assert snapshot(folder) == before and ours_beside(tmp_path) == []
+
 
 
 @pytest.mark.parametrize("kind", ["run", "reps"])

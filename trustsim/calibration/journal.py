@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import ParamError, safe_text
 from ..experiments.journal import FolderRemoved
+from ..reading import open_regular
 from .config import JOURNAL, STATE, TABLES, Calibration
 
 POPULATION_FIELDS = ("generation", "theta", "structure", "weight", "distance", "tolerance", "proposed", "used")
@@ -147,7 +148,7 @@ def read_journal(path: Path, cal: Calibration | None = None, repair: bool = Fals
     if not path.exists():
         return entries
     good, populations = 0, 0
-    with open(path, "rb") as fh:
+    with open_regular(path, expected="a calibration's journal") as fh:  # a named pipe: refused, not read
         for number, line in enumerate(fh, start=1):
             if not line.endswith(b"\n"):
                 break
@@ -155,7 +156,7 @@ def read_journal(path: Path, cal: Calibration | None = None, repair: bool = Fals
                 entry = json.loads(line)
                 if cal is not None:
                     check_entry(entry, cal, populations)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
                 raise ParamError(str(path), None, f"line {number} is not JSON (edited or damaged); start afresh with "
                                                   f"--force") from None
             except _Bad as bad:

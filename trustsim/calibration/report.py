@@ -14,6 +14,7 @@ from .. import __version__
 from ..errors import ParamError
 from ..markdown import table_lines
 from ..params import validate
+from ..reading import read_csv, read_json, read_parquet
 from ..results import manifest, replace_file
 from .config import STATE, Calibration, build_calibration
 
@@ -179,7 +180,6 @@ def draw(folder: Path) -> list[Path]:
     """The figures of a calibration folder, from its tables: marginals against priors, pairs, predictive
     checks and coverage (each where its table exists)."""
     # only drawing needs matplotlib
-    import pandas as pd
     from matplotlib.figure import Figure
 
 
@@ -195,7 +195,7 @@ def draw(folder: Path) -> list[Path]:
         paths.append(path)
 
     if (folder / "screening.csv").exists():
-        sc = pd.read_csv(folder / "screening.csv")
+        sc = read_csv(folder / "screening.csv")
         st = sc.pivot(index="parameter", columns="target", values="ST").reindex(keys)
         fig = Figure(figsize=(max(6, 0.7 * len(keys) * max(1, len(st.columns)) / 2), 3.5), layout="constrained")
         ax = fig.subplots()
@@ -207,7 +207,7 @@ def draw(folder: Path) -> list[Path]:
         save(fig, "screening.png")
     if not (folder / "posterior.parquet").exists():
         return paths
-    post = pd.read_parquet(folder / "posterior.parquet")
+    post = read_parquet(folder / "posterior.parquet")
     last = post[post.generation == post.generation.max()]
     w = last["weight"].to_numpy()
 
@@ -249,7 +249,7 @@ def draw(folder: Path) -> list[Path]:
     save(fig, "pairs.png")
 
     if (folder / "predictive.csv").exists():
-        pr = pd.read_csv(folder / "predictive.csv")
+        pr = read_csv(folder / "predictive.csv")
         t = pr[pr.kind == "target"]
         fig = Figure(figsize=(2.6 * len(t), 3.2), layout="constrained")
         axes = fig.subplots(1, len(t), squeeze=False)
@@ -277,7 +277,7 @@ def draw(folder: Path) -> list[Path]:
             ax.legend(fontsize=7)
             save(fig, "patterns.png")
     if (folder / "coverage.csv").exists():
-        cov = pd.read_csv(folder / "coverage.csv")
+        cov = read_csv(folder / "coverage.csv")
         fig = Figure(figsize=(3 * d, 3), layout="constrained")
         axes = fig.subplots(1, d, squeeze=False)
         for ax, (j, k) in zip(axes.flat, enumerate(keys), strict=False):
@@ -302,9 +302,9 @@ def _recorded(folder: Path) -> Calibration:
     """The calibration a folder holds, from its state or, in a record kept without it (docs/calibration/), from
     its manifest."""
     if (folder / STATE).exists():
-        state = json.loads((folder / STATE).read_text())
+        state = read_json(folder / STATE, expected="a calibration's state")
         return build_calibration(state["name"], state["source"], validate(state["base"]), state["calibrate"])
-    info = json.loads((folder / "manifest.json").read_text())
+    info = read_json(folder / "manifest.json", expected="a JSON manifest")
     return build_calibration(info["scenario"]["name"], info["calibration_file"]["path"], validate(info["params"]),
                              info["calibrate"])
 

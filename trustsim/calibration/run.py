@@ -30,6 +30,7 @@ from ..experiments.journal import FolderRemoved, _start_afresh, append_entry, st
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
 from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
+from ..reading import json_or_none
 from ..reproduce import code_digest, other_code
 from ..results import replace_file
 from .abc import Population, Problem, Settings, abc_smc, structure_weights, weighted_quantile
@@ -91,10 +92,8 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
     shown = safe_text(str(out))
     ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
     if ours and any(out.iterdir()):
-        try:
-            old = json.loads((out / STATE).read_text())
-        except (OSError, ValueError):
-            old = {}
+        old = json_or_none(out / STATE)  # none to read (not JSON, a named pipe …): another calibration's
+        old = old if isinstance(old, dict) else {}
         if resume:
             if old.get("fingerprint") != state["fingerprint"]:
                 raise ParamError(shown, None, "holds a different calibration (the file, --budget or --seed "

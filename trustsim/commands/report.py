@@ -23,14 +23,16 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
-    from ..folders import read_only_folder
+    from ..folders import MARKER, read_only_folder
     from ..locks import put_back_to_read, write_failure
+    from ..reading import refuse_irregular
     from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
     put_back_to_read(folder)  # a result a writer killed while replacing it left moved aside
     if not folder.is_dir():
         raise ParamError(str(folder), None, "no such folder" if not folder.exists() else "is not a folder")
+    refuse_irregular(folder / MARKER, expected="a JSON manifest")  # a named pipe would be waited on for ever
     kind = result_kind(folder)
     if kind is None and (folder / "timeseries.csv").is_file():
         kind = "run"  # a run's tables without their manifest
@@ -100,9 +102,13 @@ def _redraw(folder, kind: str | None) -> list:
     (``folders.KINDS``); each replaces only its own file in figures/."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import ParamError
-    from ..folders import KINDS
+    from ..folders import KINDS, MARKER
+    from ..reading import read_json
 
     if kind not in KINDS:
+        if kind is None and (folder / MARKER).is_file():  # what is wrong with the manifest, where it can say
+            read_json(folder / MARKER, expected="a JSON manifest")
+            raise ParamError(str(folder / MARKER), None, "is not a manifest trustsim wrote; not a results folder")
         raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
                                             "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
     return KINDS[kind].redrawer()(folder)

@@ -3,7 +3,6 @@ map for two-factor grids, and the sensitivity indices."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from ..errors import ParamError
 from ..labels import column_label, param_label, plain_figure, short_column_label
+from ..reading import read_csv, read_json, read_parquet
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
@@ -210,14 +210,9 @@ def sensitivity_figure(sens, design: str, n_factors: int):
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a finished sweep folder: its figures again from ``sweep.json``, the runs table
     and ``sensitivity.csv``."""
-
-    # on use: only this path needs pandas, params, design
-    import pandas as pd
-
-
     folder = Path(folder)
     try:
-        state = json.loads((folder / "sweep.json").read_text())
+        state = read_json(folder / "sweep.json", expected="a sweep's state")
         sweep = rebuilt_sweep(state, folder / "sweep.json")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "sweep.json"), None, f"cannot be read as a sweep's state ({exc})") from None
@@ -227,8 +222,8 @@ def redraw(folder: str | Path) -> list[Path]:
     if not (folder / "manifest.json").is_file():
         raise ParamError(str(folder), None, "holds an unfinished sweep; finish it with trustsim sweep FILE --resume")
     try:
-        df = pd.read_parquet(folder / "runs.parquet")
-        sens = pd.read_csv(folder / "sensitivity.csv") if (folder / "sensitivity.csv").is_file() else None
+        df = read_parquet(folder / "runs.parquet")
+        sens = read_csv(folder / "sensitivity.csv") if (folder / "sensitivity.csv").is_file() else None
     except (OSError, ValueError) as exc:
         raise ParamError(str(folder), None, f"its tables cannot be read ({str(exc).splitlines()[0]})") from None
     return write_figures(folder, sweep, df, sens)

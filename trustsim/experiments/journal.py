@@ -23,6 +23,7 @@ from .. import __version__
 from ..errors import ParamError, counted, safe_text
 from ..folders import _remove, clean_inside, clean_leftovers, foreign_entries, guard_target, result_kind
 from ..params import Params
+from ..reading import json_or_none, open_regular, parse_json
 from ..reproduce import code_digest, other_code
 from ..results import manifest, replace_file
 from ..stats import ADVANTAGES
@@ -60,30 +61,34 @@ def state_of(sweep: Sweep, shard, timeseries: bool) -> dict:
                          "chain": list(getattr(sc, "chain", ())), "overrides": dict(getattr(sc, "overrides", {}))}}
 
 
-def read_journal(path: Path, repair: bool = False) -> dict[int, dict]:
+def read_journal(path: Path, repair: bool = False, strict: bool = False) -> dict[int, dict]:
     """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``). A run that
     failed and was run again (``--resume``) has a later line: that one counts, unless the earlier one succeeded.
 
-    A complete line that is not a run's record was edited or damaged, not cut short: reading stops there, and with
-    ``repair`` (``--resume``, which would cut off the runs after it) it is a ParamError naming the line."""
+    A complete line that is not a run's record (not JSON, say) was edited or damaged, not cut short: reading stops
+    there, and with ``repair`` (``--resume``, which would cut off the runs after it) or ``strict`` (a finished
+    shard, merged) it is a ParamError naming the line. A journal that is not a regular file (a named pipe) is a
+    ParamError, refused without reading from it."""
     runs: dict[int, dict] = {}
     if not path.exists():
         return runs
     good = 0
-    with open(path, "rb") as fh:
+    with open_regular(path, expected="a sweep's journal") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.endswith(b"\n"):
                 break
             try:
-                entry = json.loads(line)
+                entry = parse_json(line, str(path), expected="a JSON line")
                 run_id = int(entry["row"]["run_id"])
                 if run_id not in runs or runs[run_id]["row"].get("status") != "ok":
                     runs[run_id] = entry
-            except (ValueError, KeyError, TypeError):
-                if repair:
-                    raise ParamError(str(path), None, f"line {number} is not a finished run's record (edited or "
-                                                      f"damaged); delete that line to go on (its run is made "
-                                                      f"again)") from None
+            except (ParamError, ValueError, KeyError, TypeError) as exc:
+                if repair or strict:
+                    why = exc.message.removeprefix("is ") if isinstance(exc, ParamError) else "edited or damaged"
+                    fix = ("delete that line to go on (its run is made again)" if repair else
+                           "delete that line and finish the shard with --resume (its run is made again)")
+                    raise ParamError(str(path), None, f"line {number} is not a finished run's record ({why}); "
+                                                      f"{fix}") from None
                 break
             good += len(line)
     if repair and good != path.stat().st_size:
@@ -236,10 +241,7 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
                 return {}
             _start_afresh(out)
         else:
-            try:
-                old = json.loads((out / STATE).read_text())
-            except (OSError, ValueError):
-                old = {}
+            old = json_or_none(out / STATE)  # none to read (not JSON, a named pipe …): another sweep's, for all we know
             if not isinstance(old, dict):  # JSON, but not the state trustsim wrote: another sweep's, for all we know
                 old = {}
             same = old.get("fingerprint") == state["fingerprint"] and old.get("shard") == state["shard"]

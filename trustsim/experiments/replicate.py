@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
+from ..reading import read_csv, read_json
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
 from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep
@@ -155,7 +156,7 @@ def read_runs(folder: Path):
 
     path = Path(folder) / "replications.csv"
     try:
-        df = pd.read_csv(path)
+        df = read_csv(path, expected="a replications table")
     except (OSError, ValueError) as exc:
         raise ParamError(str(path), None, f"cannot be read as a replications table ({exc})") from None
     missing = [c for c in (*ID_COLUMNS, *METRIC_COLUMNS) if c not in df.columns]
@@ -169,14 +170,11 @@ def read_runs(folder: Path):
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
     ``replications.csv``."""
-    # on use: only this path needs pandas, results
-    import pandas as pd
-
     folder = Path(folder)
     runs = read_runs(folder)
     try:
-        bands = pd.read_csv(folder / "bands.csv")
-        name = json.loads((folder / "manifest.json").read_text())["scenario"]["name"]
+        bands = read_csv(folder / "bands.csv", expected="a bands table")
+        name = read_json(folder / "manifest.json", expected="a JSON manifest")["scenario"]["name"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
     return redraw_figures(folder, lambda tmp: draw(tmp, bands, runs, name))

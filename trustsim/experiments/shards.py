@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ParamError, counted
+from ..reading import read_json
 from ..results import write_atomically
 from .design import rebuilt_sweep
 from .journal import JOURNAL, STATE, finish, read_journal, resume_command
@@ -22,10 +23,11 @@ def _shard_state(folder: Path) -> dict:
     """A shard's ``sweep.json``, with the keys and types the merge reads; ParamError naming the file otherwise (a
     state edited by hand, or a file of that name that trustsim did not write)."""
     path = folder / STATE
-    try:
-        st = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise ParamError(str(folder), None, "not a sweep folder (no sweep.json)") from None
+    if not folder.is_dir():
+        raise ParamError(str(folder), None, "no such folder" if not folder.exists() else "is not a folder")
+    if not path.exists():
+        raise ParamError(str(folder), None, "not a sweep folder (no sweep.json)")
+    st = read_json(path, expected="a sweep's state")
     if not isinstance(st, dict):
         raise ParamError(str(path), None, "is not a sweep's state (not a JSON object)")
     for key, kind in _STATE_TYPES.items():
@@ -88,7 +90,7 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
     sweep = rebuilt_sweep(first, states[0][0] / STATE)
     entries: dict[int, dict] = {}
     for d, _ in states:
-        entries.update(read_journal(d / JOURNAL))
+        entries.update(read_journal(d / JOURNAL, strict=True))
     absent = [i for i in range(sweep.n_runs) if i not in entries]
     if absent:  # a shard's journal cut short or edited after it finished: name that shard's folder
         k = absent[0] % n + 1

@@ -3,7 +3,6 @@ figures over a parameter (P6, R1, R2) draw the means against it. Every axis says
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from ..errors import ParamError
 from ..labels import AXES
+from ..reading import read_json
 from ..results import redraw_figures
 from ..stats import finite, mean_ci
 from ..style import POSTURE_COLOURS
@@ -136,13 +136,14 @@ def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a patterns folder: every figure again from ``patterns.json``."""
     folder = Path(folder)
     try:
-        rows = json.loads((folder / "patterns.json").read_text())
+        rows = read_json(folder / "patterns.json", expected="the suite's results")
         results = [Result(r["pattern"], r["claims"], r["measured"], r["target"],
                           None if r["passed"] is None else bool(r["passed"]),
                           {k: _nan(x) for k, x in r["values"].items()}, r.get("targets", {})) for r in rows]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, ParamError) as exc:
+        why = exc.message if isinstance(exc, ParamError) else exc  # missing, a named pipe, not JSON: said once
         raise ParamError(str(folder / "patterns.json"), None,
-                         f"cannot redraw from it ({exc}); a suite run before patterns.json kept its series "
+                         f"cannot redraw from it ({why}); a suite run before patterns.json kept its series "
                          f"needs trustsim patterns again") from None
 
     def draw(tmp: Path) -> list[str]:

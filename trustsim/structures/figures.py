@@ -14,6 +14,7 @@ from matplotlib.patches import Rectangle
 from ..errors import ParamError, counted
 from ..folders import read_manifest
 from ..labels import AXES, plain_figure
+from ..reading import read_csv
 from ..results import redraw_figures, result_kind
 from .engine import HORIZONS
 from .tables import FIGURES, structure_legend
@@ -135,7 +136,7 @@ def redraw(folder: str | Path) -> list[Path]:
     kind = result_kind(folder)
     name = "structures.csv" if kind == "structures" else "regimes.csv"
     try:
-        table = pd.read_csv(folder / name)
+        table = read_csv(folder / name)
     except (OSError, ValueError) as exc:
         raise ParamError(str(folder / name), None, f"cannot redraw from it ({exc})") from None
     names = ["structures.png"] if kind == "structures" else [f"regimes_{c.split('_')[0]}.png" for c in FIGURES]
