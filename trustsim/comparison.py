@@ -298,6 +298,30 @@ def _interval(ax, d, y, lo, hi) -> None:
     ax.axvline(0, color="0.4", lw=0.8)
 
 
+TABLE_NUMBERS = ("a", "a.low", "a.high", "b", "b.low", "b.high", "difference", "low", "high")
+
+
+def _check_table(table, path: Path) -> None:
+    """ParamError (one line) unless ``compare.csv`` is as trustsim wrote it: numbers where numbers belong, and a row
+    for every figure drawn (a table without rows, or cut at a row's end, would draw an empty or partial figure)."""
+    # on use: only this path needs pandas
+    import pandas as pd
+
+    missing = [c for c in ("figure", *TABLE_NUMBERS) if c not in table.columns]
+    if missing:
+        raise ParamError(str(path), None, f"lacks the column {missing[0]}; not a trustsim comparison table")
+    if table.empty:
+        raise ParamError(str(path), None, "has no rows; not as trustsim wrote it")
+    wrong = next((c for c in TABLE_NUMBERS if not pd.api.types.is_numeric_dtype(table[c])), None)
+    if wrong is not None:
+        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+    lacking = [f for f in COMPARED_FIGURES if f not in set(table["figure"])]
+    if lacking:
+        raise ParamError(str(path), None, f"lacks the row of {lacking[0]}"
+                                          f"{f' and {len(lacking) - 1} more' if len(lacking) > 1 else ''}; "
+                                          f"not as trustsim wrote it")
+
+
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
     folder = Path(folder)
@@ -307,6 +331,7 @@ def redraw(folder: str | Path) -> list[Path]:
         names, paired = (info["a"], info["b"]), bool(info["paired"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete comparison folder ({exc})") from None
+    _check_table(table, folder / "compare.csv")
     def draw_one(tmp: Path) -> list[str]:
         draw(table, names, paired, tmp / "compare.png")
         return ["compare.png"]

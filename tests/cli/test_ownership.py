@@ -730,6 +730,47 @@ def test_compare_never_writes_into_a_folder_it_compares(tmp_path, capsys, small_
     assert snapshot(a) == before and not (a / "sub").exists()
 
 
+@pytest.mark.parametrize("edit", ["a failed run's replicate blank", "a word among the figures", "a blank status"])
+def test_compare_of_a_replications_table_edited_out_of_shape_is_one_line_and_writes_nothing(tmp_path, capsys,
+                                                                                           small_results, edit):
+    """A replications.csv whose failed run lost its replicate wrote the whole comparison and then failed
+    (ValueError: cannot convert float NaN to integer); a word among its figures was an internal error. Both are
+    refused in one line naming the file and the column, and no folder is written."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(small_results / "reps", a)
+    shutil.copytree(small_results / "reps", b)
+    lines = (b / "replications.csv").read_text().splitlines(keepends=True)
+    header, row = lines[0].rstrip("\n").split(","), lines[1].rstrip("\n").split(",")
+    column = {"a failed run's replicate blank": "replicate", "a word among the figures": "all.tco_per_unit",
+              "a blank status": "status"}[edit]
+    row[header.index(column)] = "banana" if column == "all.tco_per_unit" else ""
+    if column == "replicate":
+        row[header.index("status")] = "failed"
+    lines[1] = ",".join(row) + "\n"
+    (b / "replications.csv").write_text("".join(lines))
+    code = main(["compare", str(a), str(b), "--out", str(tmp_path / "C")])
+    one_line(code, capsys.readouterr().err, f"{b / 'replications.csv'}: {column}")
+    assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == []
+
+
+def test_compare_tells_what_it_found_only_once_all_of_it_is_known(tmp_path, capsys, small_results, monkeypatch):
+    """What compare prints is worked out before its folder is written: a failure there left a complete folder
+    behind an error line."""
+    # here: the module's top imports no comparison (which loads the engine)
+    from trustsim.comparison import Comparison
+
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(small_results / "reps", a)
+    shutil.copytree(small_results / "reps", b)
+
+    def fails(self):
+        raise RuntimeError("deliberate failure")
+
+    monkeypatch.setattr(Comparison, "failed", fails)
+    code = main(["compare", str(a), str(b), "--out", str(tmp_path / "C")])
+    assert code != 0 and "deliberate failure" in capsys.readouterr().err
+    assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == []
+
 
 def test_merge_of_one_folder_twice_names_that_folder(tmp_path, capsys):
     path = tmp_path / "sw.toml"
@@ -887,6 +928,36 @@ def test_report_on_a_replications_table_cut_short_is_one_line_and_keeps_the_figu
     (folder / table).write_bytes(whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 10])
     before = snapshot(folder)
     one_line(main(["report", str(folder)]), capsys.readouterr().err, str(folder / table))
+    assert snapshot(folder) == before and ours_beside(tmp_path) == []
+
+
+@pytest.mark.parametrize("edit", ["bands.csv header only", "bands.csv cut at a row's end", "compare.csv header only",
+                                  "compare.csv cut at a row's end", "compare.csv with a word"])
+def test_report_on_a_table_without_its_rows_or_numbers_is_one_line_and_keeps_the_figures(tmp_path, capsys,
+                                                                                         small_results, edit):
+    """A replications folder's bands.csv, or a comparison's compare.csv, with its header only or cut at a row's end
+    redrew the figures empty or short, exit 0 (a word in compare.csv was an ArrowNotImplementedError): each is
+    refused in one line naming the table, the figures kept."""
+    shutil.copytree(small_results / "reps", tmp_path / "reps")
+    folder = tmp_path / "reps"
+    if edit.startswith("compare"):
+        shutil.copytree(small_results / "reps", tmp_path / "reps2")
+        folder = tmp_path / "C"
+        assert main(["compare", str(tmp_path / "reps"), str(tmp_path / "reps2"), "--out", str(folder)]) in (0, 1)
+        capsys.readouterr()
+    table = folder / edit.split()[0]
+    lines = table.read_text().splitlines(keepends=True)
+    if "header only" in edit:
+        lines = lines[:1]
+    elif "cut" in edit:
+        lines = lines[:-3]
+    else:
+        row = lines[3].split(",")
+        row[1] = "banana"
+        lines[3] = ",".join(row)
+    table.write_text("".join(lines))
+    before = snapshot(folder)
+    one_line(main(["report", str(folder)]), capsys.readouterr().err, str(table))
     assert snapshot(folder) == before and ours_beside(tmp_path) == []
 
 

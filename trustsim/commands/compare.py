@@ -90,18 +90,26 @@ def handle(args) -> int:
         if comparison is None:
             comparison = compare_scenarios(*scenarios, args.seeds or 10, root=args.seed, workers=args.workers,
                                            quiet=args.quiet)
+        told, error, status = report(comparison, out)  # all of it before anything is written: whole or nothing
     except BaseException:
         release_claim(out)
         raise
     comparison.save(out, args.force)
-    return report(comparison, out)
+    if error:
+        # here, not at the top: `trustsim --help` imports this module
+        import sys
+
+        print(error, file=sys.stderr)
+    for line in told:
+        print(line)
+    return status
 
 
-def report(comparison, out) -> int:
-    """Print what a saved comparison found; exit 1 when runs failed (their errors are in ``runs_a.csv`` and
-    ``runs_b.csv``), with an error line instead of the table when no figure could be compared."""
+def report(comparison, out) -> tuple[list[str], str | None, int]:
+    """What a comparison found, to print once it is saved: the lines for standard output, the error line (when no
+    figure could be compared, instead of the table) and the exit status, 1 when runs failed (their errors are in
+    ``runs_a.csv`` and ``runs_b.csv``)."""
     # here, not at the top: `trustsim --help` imports this module
-    import sys
     import textwrap
 
     from ..errors import counted, safe_text
@@ -116,13 +124,10 @@ def report(comparison, out) -> int:
     lines = [failure_line(f, len(r), f"{where}/runs_{x}.csv", f"{name}'s replicates")
              for f, r, x, name in ((fa, comparison.runs_a, "a", "A"), (fb, comparison.runs_b, "b", "B")) if f]
     if n == 0:
-        print(f"trustsim: error: nothing to compare: {len(fa)} of {len(comparison.runs_a)} runs of A and "
-              f"{len(fb)} of {len(comparison.runs_b)} of B failed, leaving no common seed; see the error column "
-              f"of {where}/runs_a.csv and runs_b.csv", file=sys.stderr)
-        return 1
-    print(f"{b} − {a} ({how}) → {where}/")
-    print(textwrap.fill(safe_text(comparison.differences_text(), 400), 100, subsequent_indent="  "))
-    print(comparison.text())
-    for line in lines:
-        print(line)
-    return 1 if lines else 0
+        return [], (f"trustsim: error: nothing to compare: {len(fa)} of {len(comparison.runs_a)} runs of A and "
+                    f"{len(fb)} of {len(comparison.runs_b)} of B failed, leaving no common seed; see the error column "
+                    f"of {where}/runs_a.csv and runs_b.csv"), 1
+    told = [f"{b} − {a} ({how}) → {where}/",
+            textwrap.fill(safe_text(comparison.differences_text(), 400), 100, subsequent_indent="  "),
+            comparison.text(), *lines]
+    return told, None, 1 if lines else 0

@@ -150,7 +150,8 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
 
 
 def read_runs(folder: Path):
-    """The replications table of a replications folder (ParamError when it is not one)."""
+    """The replications table of a replications folder (ParamError when it is not one, or was edited out of its
+    shape: a blank or a word where a whole number or a figure belongs)."""
     # on use: only this path needs pandas
     import pandas as pd
 
@@ -163,8 +164,40 @@ def read_runs(folder: Path):
     if missing or df.empty:
         lacks = missing[0] if missing else "rows"
         raise ParamError(str(path), None, f"not a trustsim replications table (lacks {lacks})")
+    for c in ("replicate", "seed"):
+        if not pd.api.types.is_integer_dtype(df[c]):
+            raise ParamError(str(path), c, "holds values that are not whole numbers (a blank, a word); not as "
+                                           "trustsim wrote it")
+    if df["status"].isna().any():
+        raise ParamError(str(path), "status", "holds a blank; not as trustsim wrote it")
+    wrong = next((c for c in METRIC_COLUMNS if not pd.api.types.is_numeric_dtype(df[c])), None)
+    if wrong is not None:
+        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+    df["status"] = df["status"].astype(str)
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
     return df
+
+
+def read_bands(folder: Path, steps):
+    """The bands table of a replications folder: every posture's row at every step up to ``steps`` (the run's
+    length its manifest records; None: up to its last), numbers where numbers belong; ParamError (one line) for a
+    table without rows, cut short (also at a row's end) or edited."""
+    # on use: reading a table loads pandas and the report's checks
+    import pandas as pd
+
+    from ..report import read_table
+
+    path = Path(folder) / "bands.csv"
+    bands = read_table(path, ("step", "group", "n"))
+    wrong = next((c for c in bands.columns if c != "group" and not pd.api.types.is_numeric_dtype(bands[c])), None)
+    if wrong is not None:
+        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+    last = int(bands["step"].max()) if steps is None else steps
+    want = {(s, g) for s in range(1, last + 1) for g in POSTURE_GROUPS}
+    if len(bands) != len(want) or set(zip(bands["step"], bands["group"], strict=True)) != want:
+        raise ParamError(str(path), None, f"lacks rows: not every group at every step up to {last}; not as trustsim "
+                                          f"wrote it")
+    return bands
 
 
 def redraw(folder: str | Path) -> list[Path]:
@@ -173,8 +206,11 @@ def redraw(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     runs = read_runs(folder)
     try:
-        bands = read_csv(folder / "bands.csv", expected="a bands table")
-        name = read_json(folder / "manifest.json", expected="a JSON manifest")["scenario"]["name"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        info = read_json(folder / "manifest.json", expected="a JSON manifest")
+        name, steps = info["scenario"]["name"], info["params"]["run"]["steps"]
+    except (KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ParamError(str(folder / "manifest.json"), "params.run.steps", f"expected a whole number, got {steps!r}")
+    bands = read_bands(folder, steps)
     return redraw_figures(folder, lambda tmp: draw(tmp, bands, runs, name))
