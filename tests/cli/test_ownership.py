@@ -613,6 +613,28 @@ def test_a_folder_that_is_not_what_a_command_reads_is_named_as_such(tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]
 
 
+@pytest.mark.parametrize(("command", "key", "value"), [
+    ("merge", "all.tco_per_unit", "banana"), ("merge", "market.uncertainty", [1]), ("merge", "seed", "x"),
+    ("resume", "all.tco_per_unit", "banana"), ("resume", "all.tco_per_unit", [1])])
+def test_a_journal_row_edited_out_of_its_types_is_named_by_its_line(tmp_path, capsys, shards, key, value, command):
+    """A journal's row with a word or a list where a number belongs was read into the runs table, which failed
+    (ValueError): merge and --resume name the file and the line, and write nothing. (--resume drops a row whose ids
+    or factors are not the design's, and runs it again: those are left to it.)"""
+    for name in ("S1", "S2"):
+        shutil.copytree(shards / name, tmp_path / name)
+    lines = (tmp_path / "S2" / "journal.jsonl").read_text().splitlines(keepends=True)
+    entry = json.loads(lines[0])
+    entry["row"][key] = value
+    lines[0] = json.dumps(entry) + "\n"
+    (tmp_path / "S2" / "journal.jsonl").write_text("".join(lines))
+    if command == "resume":
+        (tmp_path / "S2" / "manifest.json").unlink()
+    before = snapshot(tmp_path)
+    argv = MERGE if command == "merge" else RESUME_SHARD
+    code = main([a.format(d=tmp_path).replace(f"{tmp_path}/sw.toml", str(shards / "sw.toml")) for a in argv])
+    one_line(code, capsys.readouterr().err, f"{tmp_path / 'S2' / 'journal.jsonl'}: line 1 ", key)
+    assert snapshot(tmp_path) == before and not (tmp_path / "M").exists()
+
 
 # --- 7: symbolic link loops, broken tables -------------------------------------------------------------------
 

@@ -9,10 +9,48 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import counted
+from ..errors import counted, safe_text
 from ..results import replace_file
 from ..stats import interval_frame
 from .design import ID_COLUMNS, METRIC_COLUMNS, STEADY_COLUMNS, Sweep, annotation, needs_salib
+
+_WHOLE = ("run_id", "point", "replicate", "seed")
+_TYPES = {int: (int,), float: (int, float), bool: (bool,)}  # a factor's declared type: the JSON values it takes
+
+
+def _is(value, kinds: tuple) -> bool:
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+
+
+def row_fault(row, every: bool = True) -> str | None:
+    """What is wrong with a journal's run record ``row`` as :func:`runs_frame` reads it, or None: its run id a whole
+    number and each figure a number or null; with ``every``, also its other ids whole numbers, its status and error
+    texts and each parameter of a declared number or truth type one of that type (a record edited by hand:
+    ``"banana"``, ``[1]``). Without ``every`` (``--resume``), a row whose ids or factors are not the design's is
+    left to be dropped and run again (``journal.keep_own_runs``)."""
+    if not isinstance(row, dict):
+        return "the run's record is not a JSON object"
+    for key in _WHOLE if every else _WHOLE[:1]:
+        if not _is(row.get(key), (int,)):
+            return f"{key}: expected a whole number, got {safe_text(repr(row.get(key)), 60)}"
+    for key in ("status", "error") if every else ():
+        if not isinstance(row.get(key), str):
+            return f"{key}: expected a text, got {safe_text(repr(row.get(key)), 60)}"
+    metrics = set(METRIC_COLUMNS)
+    for key, value in row.items():
+        if key in metrics:
+            kinds = (int, float, type(None))
+        elif not every or key in STEADY_COLUMNS:  # not read into the runs table
+            continue
+        else:
+            try:
+                kinds = _TYPES.get(annotation(key), ())
+            except (ValueError, KeyError, AttributeError):  # not a parameter: not a column runs_frame reads
+                kinds = ()
+        if kinds and not _is(value, kinds):
+            what = "a number" if float in kinds else "a whole number" if int in kinds else "true or false"
+            return f"{key}: expected {what}, got {safe_text(repr(value), 60)}"
+    return None
 
 
 def runs_frame(sweep: Sweep, entries, steady: bool = False):

@@ -27,7 +27,7 @@ from ..reading import json_or_none, open_regular, parse_json
 from ..reproduce import code_digest, other_code
 from ..results import manifest, replace_file
 from ..stats import ADVANTAGES
-from .analysis import runs_frame, sensitivity, write_point_table, write_tables
+from .analysis import row_fault, runs_frame, sensitivity, write_point_table, write_tables
 from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, run_seed, shard_ids
 from .figures import write_figures
 
@@ -65,10 +65,10 @@ def read_journal(path: Path, repair: bool = False, strict: bool = False) -> dict
     """Finished runs by id. A last line cut short by a kill is dropped (and cut off if ``repair``). A run that
     failed and was run again (``--resume``) has a later line: that one counts, unless the earlier one succeeded.
 
-    A complete line that is not a run's record (not JSON, say) was edited or damaged, not cut short: reading stops
-    there, and with ``repair`` (``--resume``, which would cut off the runs after it) or ``strict`` (a finished
-    shard, merged) it is a ParamError naming the line. A journal that is not a regular file (a named pipe) is a
-    ParamError, refused without reading from it."""
+    A complete line that is not a run's record (not JSON, or a record whose values are not of their types) was
+    edited or damaged, not cut short: reading stops there, and with ``repair`` (``--resume``, which would cut off
+    the runs after it) or ``strict`` (a finished shard, merged) it is a ParamError naming the line. A journal that
+    is not a regular file (a named pipe) is a ParamError, refused without reading from it."""
     runs: dict[int, dict] = {}
     if not path.exists():
         return runs
@@ -79,12 +79,15 @@ def read_journal(path: Path, repair: bool = False, strict: bool = False) -> dict
                 break
             try:
                 entry = parse_json(line, str(path), expected="a JSON line")
-                run_id = int(entry["row"]["run_id"])
+                fault = row_fault(entry.get("row"), every=strict) if isinstance(entry, dict) else "not a JSON object"
+                if fault:
+                    raise ValueError(fault)
+                run_id = entry["row"]["run_id"]
                 if run_id not in runs or runs[run_id]["row"].get("status") != "ok":
                     runs[run_id] = entry
-            except (ParamError, ValueError, KeyError, TypeError) as exc:
+            except (ParamError, ValueError) as exc:
                 if repair or strict:
-                    why = exc.message.removeprefix("is ") if isinstance(exc, ParamError) else "edited or damaged"
+                    why = exc.message.removeprefix("is ") if isinstance(exc, ParamError) else str(exc)
                     fix = ("delete that line to go on (its run is made again)" if repair else
                            "delete that line and finish the shard with --resume (its run is made again)")
                     raise ParamError(str(path), None, f"line {number} is not a finished run's record ({why}); "
