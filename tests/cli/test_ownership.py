@@ -983,6 +983,18 @@ def test_report_on_a_table_without_its_rows_or_numbers_is_one_line_and_keeps_the
     assert snapshot(folder) == before and ours_beside(tmp_path) == []
 
 
+def test_report_on_a_folder_that_is_no_result_says_so_before_looking_inside(tmp_path, capsys):
+    """A folder of yours with a read-only folder inside was reported as read-only, and `report /` walked the whole
+    tree to say '/proc: is read-only': whether the folder is a result is asked first."""
+    (tmp_path / "mine" / "sub").mkdir(parents=True)
+    (tmp_path / "mine" / "sub").chmod(0o555)
+    try:
+        one_line(main(["report", str(tmp_path / "mine")]), capsys.readouterr().err,
+                 f"{tmp_path / 'mine'}: not a results folder")
+    finally:
+        (tmp_path / "mine" / "sub").chmod(0o755)
+    one_line(main(["report", "/"]), capsys.readouterr().err, "/: not a results folder")
+
 
 @pytest.mark.parametrize("kind", ["run", "reps"])
 def test_report_never_follows_a_symlinked_figures_folder_out_of_the_results(tmp_path, capsys, small_results, kind):

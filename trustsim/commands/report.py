@@ -23,9 +23,9 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
-    from ..folders import MARKER, read_only_folder
+    from ..folders import KINDS, MARKER, read_only_folder
     from ..locks import put_back_to_read, write_failure
-    from ..reading import refuse_irregular
+    from ..reading import read_json, refuse_irregular
     from ..results import result_kind, target_lock
 
     folder = Path(args.folder)
@@ -42,6 +42,12 @@ def handle(args) -> int:
             lost = "a manifest.json trustsim cannot read" if unread else "no manifest.json"
             raise ParamError(str(figures), None, f"has files and the folder {lost} to say which are trustsim's "
                                                  "figures; --force draws over those of the same names")
+    if kind not in KINDS:  # before anything walks the folder: it may be any folder at all, even /
+        if kind is None and (folder / MARKER).is_file():  # what is wrong with the manifest, where it can say
+            read_json(folder / MARKER, expected="a JSON manifest")
+            raise ParamError(str(folder / MARKER), None, "is not a manifest trustsim wrote; not a results folder")
+        raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
+                                            "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
     if (locked := read_only_folder(folder)) is not None:  # as run --out keeps a result made read-only
         raise ParamError(str(locked), None, "is read-only: its figures are kept as they are (make it writable, "
                                             "chmod -R u+w, to redraw them)")
@@ -98,17 +104,9 @@ def _drawn_from_its_tables(folder, kind: str | None) -> list:
 
 
 def _redraw(folder, kind: str | None) -> list:
-    """The figures of a results folder of ``kind`` drawn again, by the kind's own redraw in the registry
-    (``folders.KINDS``); each replaces only its own file in figures/."""
+    """The figures of a results folder of ``kind`` (one of ``folders.KINDS``, which ``handle`` checked) drawn again,
+    by the kind's own redraw in the registry; each replaces only its own file in figures/."""
     # here, not at the top: `trustsim --help` imports this module
-    from ..errors import ParamError
-    from ..folders import KINDS, MARKER
-    from ..reading import read_json
+    from ..folders import KINDS
 
-    if kind not in KINDS:
-        if kind is None and (folder / MARKER).is_file():  # what is wrong with the manifest, where it can say
-            read_json(folder / MARKER, expected="a JSON manifest")
-            raise ParamError(str(folder / MARKER), None, "is not a manifest trustsim wrote; not a results folder")
-        raise ParamError(str(folder), None, "not a results folder (no manifest.json or timeseries.csv that "
-                                            "trustsim wrote)" if kind is None else f"a {kind} result has no figures")
     return KINDS[kind].redrawer()(folder)
