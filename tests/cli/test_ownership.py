@@ -590,13 +590,14 @@ def test_report_on_a_pattern_suite_without_its_results_still_says_how_to_make_th
     assert sorted(p.name for p in (tmp_path / "P").iterdir()) == ["manifest.json"]
 
 
-def test_a_calibrations_journal_line_nested_too_deeply_ends_its_reading(tmp_path):
-    """A calibration's journal is read up to a line that is not JSON: one nested too deeply was a RecursionError."""
+def test_a_calibrations_journal_line_nested_too_deeply_is_named_by_its_line(tmp_path):
+    """A calibration's journal line nested too deeply was a RecursionError: it is a line that is not JSON, named."""
     # here: the module's top imports no calibration (which loads its engine)
-    from trustsim.calibration.run import read_journal
+    from trustsim.calibration.journal import read_journal
 
     (tmp_path / "journal.jsonl").write_text('{"a": 1}\n' + DEEP + '\n{"b": 2}\n')
-    assert read_journal(tmp_path / "journal.jsonl") == [{"a": 1}]
+    with pytest.raises(ParamError, match=r"journal.jsonl: line 2 is not JSON \(edited or damaged\)"):
+        read_journal(tmp_path / "journal.jsonl")
 
 
 def test_a_folder_that_is_not_what_a_command_reads_is_named_as_such(tmp_path, capsys, shards):
