@@ -637,6 +637,32 @@ def test_a_journal_row_edited_out_of_its_types_is_named_by_its_line(tmp_path, ca
     assert snapshot(tmp_path) == before and not (tmp_path / "M").exists()
 
 
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("market.uncertainty", 0.3, "its market.uncertainty is not the design's"),
+    ("seed", 12345, "its seed is not the design's"), ("run_id", 0, "its run id is not in the design (or this shard)")])
+def test_merge_refuses_a_journal_row_that_is_not_the_designs_and_resume_runs_it_again(tmp_path, capsys, shards, key,
+                                                                                       value, why):
+    """A shard's row with a factor value, a seed or a run id of another design (edited, or copied from another
+    sweep) was merged without a word, as a run of the design: merge refuses it in one line naming the file and the
+    run, as --resume drops such a row, and the command it names mends the shard."""
+    for name in ("S1", "S2"):
+        shutil.copytree(shards / name, tmp_path / name)
+    lines = (tmp_path / "S2" / "journal.jsonl").read_text().splitlines(keepends=True)
+    entry = json.loads(lines[0])
+    run_id = entry["row"]["run_id"]
+    entry["row"][key] = value
+    lines[0] = json.dumps(entry) + "\n"
+    (tmp_path / "S2" / "journal.jsonl").write_text("".join(lines))
+    before = snapshot(tmp_path)
+    code = main([a.format(d=tmp_path) for a in MERGE])
+    err = capsys.readouterr().err
+    one_line(code, err, f"{tmp_path / 'S2' / 'journal.jsonl'}: run {run_id if key != 'run_id' else value}: {why}",
+             "--resume --shard 2/2")
+    assert snapshot(tmp_path) == before and not (tmp_path / "M").exists()
+    resume = [a.format(d=tmp_path).replace(f"{tmp_path}/sw.toml", str(shards / "sw.toml")) for a in RESUME_SHARD]
+    assert main(resume) == 0 and main([a.format(d=tmp_path) for a in MERGE]) == 0
+
+
 # --- 7: symbolic link loops, broken tables -------------------------------------------------------------------
 
 def test_symlink_loops_are_one_line(tmp_path, capsys):

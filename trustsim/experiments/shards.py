@@ -12,8 +12,8 @@ from pathlib import Path
 from ..errors import ParamError, counted
 from ..reading import read_json
 from ..results import write_atomically
-from .design import rebuilt_sweep
-from .journal import JOURNAL, STATE, finish, read_journal, resume_command
+from .design import rebuilt_sweep, shard_ids
+from .journal import JOURNAL, STATE, finish, foreign_row, read_journal, resume_command
 
 _STATE_TYPES = {"name": str, "source": str, "fingerprint": str, "runs": int, "base": dict, "sweep": dict,
                 "scenario": dict}
@@ -89,8 +89,14 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         raise ParamError(str(out), None, f"shard{'s' if len(missing) > 1 else ''} {shown} missing")
     sweep = rebuilt_sweep(first, states[0][0] / STATE)
     entries: dict[int, dict] = {}
-    for d, _ in states:
-        entries.update(read_journal(d / JOURNAL, strict=True))
+    for (d, st), k in zip(states, ks, strict=True):
+        runs = read_journal(d / JOURNAL, strict=True)
+        ids = set(shard_ids(sweep.n_runs, (k, n)))
+        for i, entry in runs.items():  # as --resume checks its journal: a row edited, or of another sweep
+            if why := foreign_row(entry, sweep, ids):
+                raise ParamError(str(d / JOURNAL), None, f"run {i}: {why} (edited, or another sweep's); run it "
+                                                         f"again with '{_finish_command(d, st, k)}'")
+        entries.update(runs)
     absent = [i for i in range(sweep.n_runs) if i not in entries]
     if absent:  # a shard's journal cut short or edited after it finished: name that shard's folder
         k = absent[0] % n + 1
