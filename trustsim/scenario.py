@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from .errors import ParamError, safe_text, suggest
 from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, validate
 from .reading import file_kind, read_regular
@@ -305,3 +307,7 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     )
 
 
+def scenario_text(params: Params, description: str) -> str:
+    """A scenario file of every parameter of ``params`` (its ``description`` first): ``trustsim run`` on it makes
+    the run those parameters make, seed included (the app's download of the settings a market runs with)."""
+    return tomli_w.dumps({"description": description, **params.nested()})

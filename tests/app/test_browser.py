@@ -59,6 +59,7 @@ def browser():
 
 
 DOWNLOAD = "Download the time series (CSV)"  # the key figures' download button, by its name
+SETTINGS = "Download its settings (TOML)"  # and the button of the settings that made it
 PANEL = "t.closest('.v-sheet')"  # in JavaScript: the key figures' panel, which scrolls, of an element ``t`` in it
 
 
@@ -301,14 +302,15 @@ def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
         picture = network.bounding_box()
         cell = app.page.locator(".vue-grid-item", has=network).bounding_box()
         assert picture["y"] + picture["height"] <= cell["y"] + cell["height"] + 4, (picture, cell)  # it sits 2 px in
-        button = app.page.get_by_role("button", name=DOWNLOAD)
-        fits = button.evaluate(f"""t => {{ const p = {PANEL}, b = t.getBoundingClientRect(),
-            r = p.getBoundingClientRect();
-            return b.right <= r.left + p.clientWidth && p.scrollWidth <= p.clientWidth; }}""")
-        assert fits, f"the download button runs past its panel's right edge at {size[0]} px, its label cut off"
-        with app.page.expect_download(timeout=10_000) as download:
-            button.click(timeout=10_000)
-        assert download.value.suggested_filename.endswith("-step3.csv")
+        for name, ending in ((DOWNLOAD, "-step3.csv"), (SETTINGS, "-seed0.toml")):  # the series, what made it
+            button = app.page.get_by_role("button", name=name)
+            fits = button.evaluate(f"""t => {{ const p = {PANEL}, b = t.getBoundingClientRect(),
+                r = p.getBoundingClientRect();
+                return b.right <= r.left + p.clientWidth && p.scrollWidth <= p.clientWidth; }}""")
+            assert fits, f"{name} runs past its panel's right edge at {size[0]} px, its label cut off"
+            with app.page.expect_download(timeout=10_000) as download:
+                button.click(timeout=10_000)
+            assert download.value.suggested_filename.endswith(ending), download.value.suggested_filename
         app.screenshot(f"fit-{size[0]}x{size[1]}.png")
         app.assert_clean()
     finally:

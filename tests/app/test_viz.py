@@ -27,8 +27,9 @@ from trustsim.cli import main
 from trustsim.errors import ParamError
 from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
+from trustsim.params import Params
 from trustsim.scenario import load_scenario
-from trustsim.viz import app, components, serve
+from trustsim.viz import app, components, downloads, serve
 
 
 @pytest.fixture
@@ -331,6 +332,22 @@ def test_csv_download_is_the_results_contract_time_series():
     frame = pd.read_csv(io.BytesIO(components.timeseries_csv(model)))
     assert tuple(frame.columns) == TIMESERIES_HEADER
     assert len(frame) == 5 * 3 and frame["step"].max() == 5
+
+
+def test_the_settings_download_is_a_scenario_that_makes_the_downloaded_series(tmp_path, capsys):
+    """The app's time series came with no record of the sliders and seed that made it (its name said "baseline" of
+    a market set otherwise). The settings download is a scenario file of every parameter as the market runs:
+    `trustsim run` on it makes the same series, step for step."""
+    params = Params().replace(**{"market.buyers": 14, "market.suppliers": 7, "market.uncertainty": 0.9,
+                                 "buyers.partner_share": 1.0, "run.seed": 42, "run.steps": 6})
+    model = TrustMarket(params, rng=params.run.seed)
+    model.run()
+    settings = tmp_path / "baseline-seed42.toml"
+    settings.write_bytes(downloads.settings_toml(model, "baseline"))
+    assert load_scenario(settings).params == model.params
+    assert main(["run", str(settings), "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    assert (tmp_path / "again" / "timeseries.csv").read_bytes() == downloads.timeseries_csv(model)
+    assert settings.read_text().startswith('description = "baseline as set in trustsim\'s app"')
 
 
 def test_network_layout_stays_put_and_draws_no_random_numbers():

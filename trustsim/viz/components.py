@@ -34,6 +34,7 @@ from ..metrics import COLUMN_NAMES, COST_PARTS, POSTURE_GROUPS, step_measurement
 from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
 from .controls import CONTROLS
+from .downloads import settings_toml, timeseries_csv
 
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
@@ -330,10 +331,6 @@ def _unit_beside(label: str, unit: str) -> str:
     return f' <span class="unit">{html.escape(unit)}</span>'
 
 
-def timeseries_csv(model) -> bytes:
-    """The run so far as the results contract's ``timeseries.csv`` (one row per step and group)."""
-    return model.recorder.frame().to_csv(index=False).encode()
-
 
 # --- SolaraViz panels ----------------------------------------------------------------------------
 # Each panel is a Solara component of the model, made once (per series, per scenario name): SolaraViz then
@@ -389,10 +386,12 @@ def make_key_figures_panel(scenario_name: str):
         with solara.Column(style={"padding": "0 12px", "height": "100%", "overflow-y": "auto"}, gap="4px") as column:
             solara.HTML(tag="div", unsafe_innerHTML=key_figures_html(model, scenario_name),
                         style="background-color: inherit")  # the ground its sticky status line takes
+            name = f"{scenario_name}-seed{model.params.run.seed}"  # the settings beside the series they made
             with solara.Div(classes=["trustsim-download"]):  # its label wraps in a narrow panel (app.PAGE_CSS)
-                solara.FileDownload(lambda: timeseries_csv(model),
-                                    filename=f"{scenario_name}-seed{model.params.run.seed}-step{model.steps}.csv",
+                solara.FileDownload(lambda: timeseries_csv(model), filename=f"{name}-step{model.steps}.csv",
                                     label="Download the time series (CSV)", mime_type="text/csv")
+                solara.FileDownload(lambda: settings_toml(model, scenario_name), filename=f"{name}.toml",
+                                    label="Download its settings (TOML)", mime_type="application/toml")
         return column
 
     return _named("KeyFiguresPanel", key_figures_panel)
