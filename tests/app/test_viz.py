@@ -480,6 +480,21 @@ def test_every_time_series_leaves_room_below_its_axis_for_its_legend():
         assert option["grid"]["bottom"] >= 62 + 23 * (rows - 1), (key, rows, option["grid"]["bottom"])
 
 
+def test_a_panels_columns_are_told_apart_in_its_legend_by_their_symbols():
+    """The trust panel's lines for buyers' and suppliers' trust share a posture's colour and differ by their dashes,
+    which its legend's short strokes did not show: its four entries came in two identical pairs. Each column has
+    its symbol (the legend's mark), and one column's lines share theirs."""
+    model = TrustMarket(load_scenario(BASELINE).params.replace(**{"run.steps": 2}), rng=1)
+    model.run()
+    series = components.series_view(model, "trust")["series"]
+    marks = {s["name"]: (s["symbol"], s["lineStyle"]["type"]) for s in series}
+    print(marks)
+    buyers = {m for n, m in marks.items() if "buyers' trust" in n}
+    suppliers = {m for n, m in marks.items() if "suppliers' trust" in n}
+    assert len(marks) == 4 and len(buyers) == len(suppliers) == 1 and buyers.isdisjoint(suppliers)
+    assert {m[0] for m in buyers} != {m[0] for m in suppliers}
+
+
 def test_cost_breakdown_keeps_a_postures_bar_when_it_lacked_buyers_in_part_of_its_window():
     """A learning buyer changes posture: in a market of one buyer, partner share 0, it was aggressive for four
     steps and a partner in the fifth. Each posture had a buyer in some step of the chart's window, yet a step

@@ -174,6 +174,7 @@ SERIES = {  # panel key -> chart; the key names the panel in views() (trustsim/v
     "terms": Chart(("partner_terms_share",), title="Share of relationships on partner terms"),
 }
 DASHES = ("solid", "dashed", "dotted")
+SYMBOLS = ("circle", "triangle", "rect")  # a panel's columns apart in its legend too, where its dashes hardly show
 
 
 def _axis(name: str, **extra) -> dict:
@@ -196,13 +197,14 @@ def series_view(model, key: str) -> dict:
     rows = model.recorder.rows
     steps = np.arange(1, len(rows) + 1)
     series = []
-    for column, dash in zip(declared, DASHES, strict=False):
+    for column, dash, symbol in zip(declared, DASHES, SYMBOLS, strict=False):
         label = column.title if len(declared) > 1 else ""
         values = rows[:, :, COLUMN_NAMES.index(column.name)]
         for group in chart.groups:
             series.append({
                 # one step is one point, which a line without symbols does not draw: the charts looked empty
                 "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": len(rows) == 1,
+                "symbol": symbol,
                 "data": _for_json(np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]])),
                 "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
                 "itemStyle": {"color": COLOURS[group]},
