@@ -495,6 +495,18 @@ def test_a_panels_columns_are_told_apart_in_its_legend_by_their_symbols():
     assert {m[0] for m in buyers} != {m[0] for m in suppliers}
 
 
+def test_the_cost_charts_legend_keeps_to_one_row_in_a_narrow_chart():
+    """At 1 024 px and less the cost chart (some 290 px wide) wrapped its eight parts' legend into three rows, over
+    the axis's name "money per unit": below 440 px the legend is one row that pages (ECharts' media query, seen in
+    Chromium at 1 024, 600 and 1 400 px), and wider it keeps its rows, every part in sight."""
+    model = TrustMarket(load_scenario(BASELINE).params.replace(**{"run.steps": 2}), rng=1)
+    model.run()
+    option = components.cost_view(model)
+    [narrow] = option["media"]
+    assert option["legend"].get("type", "plain") == "plain" and narrow["query"] == {"maxWidth": 440}
+    assert narrow["option"]["legend"] == {**option["legend"], "type": "scroll"}  # the same place, only paging
+
+
 def test_cost_breakdown_keeps_a_postures_bar_when_it_lacked_buyers_in_part_of_its_window():
     """A learning buyer changes posture: in a market of one buyer, partner share 0, it was aggressive for four
     steps and a partner in the fifth. Each posture had a buyer in some step of the chart's window, yet a step

@@ -173,8 +173,7 @@ SERIES = {  # panel key -> chart; the key names the panel in views() (trustsim/v
     "ideas": Chart(("ideas_received_cum",)),
     "terms": Chart(("partner_terms_share",), title="Share of relationships on partner terms"),
 }
-DASHES = ("solid", "dashed", "dotted")
-SYMBOLS = ("circle", "triangle", "rect")  # a panel's columns apart in its legend too, where its dashes hardly show
+DASHES, SYMBOLS = ("solid", "dashed", "dotted"), ("circle", "triangle", "rect")  # a legend shows symbols, not dashes
 
 
 def _axis(name: str, **extra) -> dict:
@@ -248,7 +247,9 @@ def cost_view(model) -> dict:
         "title": {"text": "Cost of ownership by part", "subtext": f"per unit, {window}", "left": "center", "itemGap": 6,
                   "textStyle": {"fontSize": 13, "lineHeight": 16}, "subtextStyle": {"fontSize": 11, "lineHeight": 14}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "legend": {"bottom": 0, "itemWidth": 14},
+        # in a chart under 440 px one row that pages: in three rows (a 1 024-px screen) it lay over the axis's name
+        "legend": (legend := {"bottom": 0, "itemWidth": 14}),
+        "media": [{"query": {"maxWidth": 440}, "option": {"legend": {**legend, "type": "scroll"}}}],
         "grid": {"left": 80, "right": 24, "top": 52, "bottom": 92},
         "xAxis": _axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
