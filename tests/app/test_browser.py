@@ -59,7 +59,7 @@ def browser():
 
 
 DOWNLOAD = "Download the time series (CSV)"  # the key figures' download button, by its name
-SETTINGS = "Download its settings (TOML)"  # and the button of the settings that made it
+SETTINGS = "its settings (TOML)"  # and the button of the settings that made it
 PANEL = "t.closest('.v-sheet')"  # in JavaScript: the key figures' panel, which scrolls, of an element ``t`` in it
 
 

@@ -42,7 +42,9 @@ PAGE_CSS = """
 .v-slider__thumb-label > * { transform: none !important; display: inline !important; }
 .v-tabs:not(:has(.v-tab + .v-tab)) { display: none; }
 .trustsim-network { max-height: 100%; object-fit: contain; }
-.trustsim-download .v-btn { max-width: 100%; height: auto !important; min-height: 36px; padding: 4px 12px !important; }
+.trustsim-download { display: flex; flex-wrap: wrap; gap: 4px 8px; }  /* the downloads side by side where they fit */
+.trustsim-download .v-btn { max-width: 100%; height: auto !important; min-height: 36px; padding: 4px 12px !important;
+                            text-transform: none; letter-spacing: normal; }
 .trustsim-download .v-btn, .trustsim-download .v-btn__content { white-space: normal; flex-shrink: 1; }
 .trustsim-figures { border-collapse: separate; border-spacing: 0; font-size: 12px; width: 100%;
                     background-color: inherit; }

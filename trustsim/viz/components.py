@@ -394,7 +394,7 @@ def make_key_figures_panel(scenario_name: str):
                 solara.FileDownload(lambda: timeseries_csv(model), filename=f"{name}-step{model.steps}.csv",
                                     label="Download the time series (CSV)", mime_type="text/csv")
                 solara.FileDownload(lambda: settings_toml(model, scenario_name), filename=f"{name}.toml",
-                                    label="Download its settings (TOML)", mime_type="application/toml")
+                                    label="its settings (TOML)", mime_type="application/toml")
         return column
 
     return _named("KeyFiguresPanel", key_figures_panel)
