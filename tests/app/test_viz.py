@@ -403,7 +403,10 @@ def test_viz_serves_on_loopback_unless_told_and_warns_when_exposed(monkeypatch, 
     assert env[serve.SCENARIO_ENV] == str(BASELINE) and "--no-check-version" in argv
     assert "warning" not in capsys.readouterr().err
     serve.serve(SimpleNamespace(scenario=None, host="0.0.0.0", port=None))
-    assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "warning: listening on 0.0.0.0" in err
+    # an address a browser can open, not 0.0.0.0 (which the app printed as the address to open)
+    assert "at http://127.0.0.1:" in out and "(listening on every address of this machine)" in out, out
     assert serve.is_loopback("localhost") and serve.is_loopback("::1") and not serve.is_loopback("0.0.0.0")
 
 

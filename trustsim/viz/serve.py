@@ -275,8 +275,10 @@ def serve(args) -> int:
     if not is_loopback(host):
         print(f"trustsim viz: warning: listening on {safe_text(host)}, not only this machine: anyone who can reach "
               f"it on port {port} can use the app and its CPU (--host 127.0.0.1 keeps it local)", file=sys.stderr)
-    shown = safe_text(f"[{host}]" if ":" in host else host)
-    print(f"trustsim viz: {safe_text(name)} at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
+    every = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host)  # every address: this machine opens it on its own
+    shown = safe_text(f"[{every or host}]" if ":" in (every or host) else every or host)
+    where = " (listening on every address of this machine)" if every else ""
+    print(f"trustsim viz: {safe_text(name)} at http://{shown}:{port}/{where}  (Ctrl-C stops it)", flush=True)
     sys.stdout.flush()
     command = server_command(host, port)
     if os.name == "posix":  # become the server: Ctrl-C and kill reach it directly, no process is left behind
