@@ -29,7 +29,7 @@ from trustsim.metrics import COST_PARTS, TIMESERIES_HEADER
 from trustsim.model import TrustMarket
 from trustsim.params import Params
 from trustsim.scenario import load_scenario
-from trustsim.viz import app, components, downloads, serve
+from trustsim.viz import app, components, downloads, echarts, serve
 
 
 @pytest.fixture
@@ -496,6 +496,20 @@ def test_a_panels_columns_are_told_apart_in_its_legend_by_their_symbols():
     suppliers = {m for n, m in marks.items() if "suppliers' trust" in n}
     assert len(marks) == 4 and len(buyers) == len(suppliers) == 1 and buyers.isdisjoint(suppliers)
     assert {m[0] for m in buyers} != {m[0] for m in suppliers}
+
+
+def test_the_step_axis_grows_with_the_run_to_its_end():
+    """The time series' step axis spanned the whole run from step 0: after 30 steps of 1 200 every line lay in the
+    first 2 % of its chart (the README's screenshot looked empty). It ends at the first of 40, 100, 200, 500, 1 000 …
+    that holds the steps so far, never past the run's last step."""
+    ends = [echarts.step_axis_end(s, 1200) for s in (0, 3, 30, 40, 41, 150, 201, 501, 1001, 1200)]
+    assert ends == [40, 40, 40, 40, 100, 200, 500, 1000, 1200, 1200]
+    assert echarts.step_axis_end(2001, 10**6) == 5000 and echarts.step_axis_end(3, 6) == 6
+    model = TrustMarket(load_scenario(BASELINE).params, rng=1)
+    for _ in range(30):
+        model.step()
+    option = components.series_view(model, "tco")
+    assert option["xAxis"]["max"] == 40 and max(x for x, _ in option["series"][0]["data"]) == 30
 
 
 def test_the_cost_charts_legend_keeps_to_one_row_in_a_narrow_chart():

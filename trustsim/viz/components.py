@@ -35,6 +35,7 @@ from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
 from .controls import CONTROLS
 from .downloads import settings_toml, timeseries_csv
+from .echarts import axis, for_json, step_axis_end
 
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
@@ -176,17 +177,6 @@ SERIES = {  # panel key -> chart; the key names the panel in views() (trustsim/v
 DASHES, SYMBOLS = ("solid", "dashed", "dotted"), ("circle", "triangle", "rect")  # a legend shows symbols, not dashes
 
 
-def _axis(name: str, **extra) -> dict:
-    return {"type": "value", "name": name, "nameLocation": "middle", "nameGap": 50, "nameTextStyle": {"fontSize": 11},
-            **extra}
-
-
-def _for_json(numbers: np.ndarray) -> list:
-    """Numbers for the browser, to 6 decimals: JSON has no NaN or ∞ (a posture without buyers measures NaN, and
-    the browser refused the whole chart's data), so those become null, which ECharts leaves out."""
-    return np.where(np.isfinite(numbers), numbers.round(6), None).tolist()
-
-
 def series_view(model, key: str) -> dict:
     """One time series panel (``key`` in SERIES) as an ECharts option: a line per posture (and column)."""
     chart = SERIES[key]
@@ -204,7 +194,7 @@ def series_view(model, key: str) -> dict:
                 # one step is one point, which a line without symbols does not draw: the charts looked empty
                 "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": len(rows) == 1,
                 "symbol": symbol,
-                "data": _for_json(np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]])),
+                "data": for_json(np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]])),
                 "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
                 "itemStyle": {"color": COLOURS[group]},
             })
@@ -216,8 +206,8 @@ def series_view(model, key: str) -> dict:
         # a panel of several columns names its lines long ("partner · buyers' trust in their suppliers"): a legend row
         # each, below the x axis's name, rather than rows drawn over it
         "grid": {"left": 70, "right": 18, "top": 36, "bottom": 62 + 23 * (len(series) - 1 if len(declared) > 1 else 0)},
-        "xAxis": _axis("step (quarter)", min=0, max=max(model.params.run.steps, 1), nameGap=24),
-        "yAxis": _axis(y_name, scale=not chart.from_zero),
+        "xAxis": axis("step (quarter)", min=0, max=step_axis_end(len(rows), model.params.run.steps), nameGap=24),
+        "yAxis": axis(y_name, scale=not chart.from_zero),
         "series": series,
     }
 
@@ -251,10 +241,10 @@ def cost_view(model) -> dict:
         "legend": (legend := {"bottom": 0, "itemWidth": 14}),
         "media": [{"query": {"maxWidth": 440}, "option": {"legend": {**legend, "type": "scroll"}}}],
         "grid": {"left": 80, "right": 24, "top": 52, "bottom": 92},
-        "xAxis": _axis("money per unit", nameGap=24),
+        "xAxis": axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
         "series": [{"name": registry.BY_NAME[f"cost_{part}"].title, "type": "bar", "stack": "cost", "barWidth": "45%",
-                    "itemStyle": {"color": COST_COLOURS[part]}, "data": _for_json(np.array(parts[part]))}
+                    "itemStyle": {"color": COST_COLOURS[part]}, "data": for_json(np.array(parts[part]))}
                    for part in COST_PARTS],
     }
 
