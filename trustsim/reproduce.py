@@ -21,7 +21,7 @@ from . import __version__
 from .capacity import MAX_REPLICATIONS
 from .errors import ParamError, counted
 from .params import GROUPS, bounds, validate
-from .reading import parse_json, read_json
+from .reading import json_or_none, parse_json, read_json
 from .scenario import Scenario
 
 TABLES = {"run": ("timeseries.csv", "summary.json", "buyers.csv"),
@@ -48,10 +48,7 @@ def remake_hint(manifest: Path) -> str:
     """How the result of ``manifest`` is made again, for a message that refuses it where a scenario belongs:
     ``trustsim rerun`` for a run or replications (and where the manifest cannot be read: rerun says why), or
     the command that makes its kind."""
-    try:
-        info = read_json(manifest, expected="a JSON manifest")
-    except ParamError:
-        info = None
+    info = json_or_none(manifest, expected="a JSON manifest")
     kind = kind_of(info) if isinstance(info, dict) else None
     if isinstance(kind, str) and kind in OTHER_KINDS:
         return OTHER_KINDS[kind][1]
