@@ -24,7 +24,7 @@ from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
 from .labels import literal
 from .metrics import POSTURE_GROUPS
-from .reading import read_csv, read_json
+from .reading import read_json
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference, null_as_nan
@@ -301,37 +301,31 @@ def _interval(ax, d, y, lo, hi) -> None:
 TABLE_NUMBERS = ("a", "a.low", "a.high", "b", "b.low", "b.high", "difference", "low", "high")
 
 
-def _check_table(table, path: Path) -> None:
-    """ParamError (one line) unless ``compare.csv`` is as trustsim wrote it: numbers where numbers belong, and a row
-    for every figure drawn (a table without rows, or cut at a row's end, would draw an empty or partial figure)."""
-    # on use: only this path needs pandas
-    import pandas as pd
+def _read_table(path: Path):
+    """``compare.csv`` as trustsim wrote it (``report.read_table``: its columns, rows and numbers), with a row for every
+    figure drawn; ParamError (one line) otherwise: a table cut at a row's end would draw a partial figure."""
+    # on use: only this path needs the report's reading of tables (and matplotlib)
+    from .report import read_table
 
-    missing = [c for c in ("figure", *TABLE_NUMBERS) if c not in table.columns]
-    if missing:
-        raise ParamError(str(path), None, f"lacks the column {missing[0]}; not a trustsim comparison table")
-    if table.empty:
-        raise ParamError(str(path), None, "has no rows; not as trustsim wrote it")
-    wrong = next((c for c in TABLE_NUMBERS if not pd.api.types.is_numeric_dtype(table[c])), None)
-    if wrong is not None:
-        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+    table = read_table(path, ("figure", *TABLE_NUMBERS))
     lacking = [f for f in COMPARED_FIGURES if f not in set(table["figure"])]
     if lacking:
         raise ParamError(str(path), None, f"lacks the row of {lacking[0]}"
                                           f"{f' and {len(lacking) - 1} more' if len(lacking) > 1 else ''}; "
                                           f"not as trustsim wrote it")
+    return table
 
 
 def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a comparison folder: its figure again from ``compare.csv``."""
     folder = Path(folder)
+    table = _read_table(folder / "compare.csv")
     try:
-        table = read_csv(folder / "compare.csv", expected="a comparison's table")
         info = read_json(folder / "compare.json", expected="a comparison's description")
         names, paired = (info["a"], info["b"]), bool(info["paired"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete comparison folder ({exc})") from None
-    _check_table(table, folder / "compare.csv")
+
     def draw_one(tmp: Path) -> list[str]:
         draw(table, names, paired, tmp / "compare.png")
         return ["compare.png"]

@@ -109,6 +109,17 @@ def read_csv(path: str | os.PathLike, shown: str | None = None, expected: str = 
         return pd.read_csv(fh, **kwargs)
 
 
+def refuse_words(table, path: str | os.PathLike, columns) -> None:
+    """ParamError naming the table ``path`` and the first of ``columns`` of ``table`` (a DataFrame read from it) that
+    holds anything but numbers: a word or a list typed into a cell (a blank is a missing number, NaN, and passes)."""
+    # on use: pandas is heavy, and a command that reads no table does not load it
+    import pandas as pd
+
+    wrong = next((c for c in columns if not pd.api.types.is_numeric_dtype(table[c])), None)
+    if wrong is not None:
+        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+
+
 def read_parquet(path: str | os.PathLike, shown: str | None = None, expected: str = "a Parquet table", **kwargs):
     """``pandas.read_parquet`` of the regular file ``path`` (:func:`open_regular`): ParamError for anything else."""
     # on use: pandas is heavy, and a command that reads no table does not load it

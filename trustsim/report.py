@@ -13,7 +13,7 @@ from .columns import BY_NAME
 from .errors import ParamError
 from .labels import TRUST_AXIS, column_label, trust_line_label
 from .metrics import COST_PARTS, POSTURE_GROUPS, POSTURES
-from .reading import open_regular, read_csv, read_json
+from .reading import open_regular, read_csv, read_json, refuse_words
 from .style import COST_COLOURS
 from .style import POSTURE_COLOURS as COLOURS
 
@@ -107,6 +107,9 @@ def refuse_cut_short(path: Path) -> None:
         raise ParamError(str(path), None, "is cut short (its last row is incomplete); not as trustsim wrote it")
 
 
+LABELS = ("group", "posture", "figure")  # a results table's columns of names; every other column holds numbers
+
+
 def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """A results table with the columns the figures draw, at least one row and numbers where numbers
     belong (a measure of an empty group may be NaN); ParamError (one line, exit 2) naming the file otherwise."""
@@ -126,12 +129,9 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if df.empty:
         raise ParamError(str(path), None, "has no rows")
     refuse_cut_short(path)
-    for c in columns:
-        if c in ("group", "posture"):
-            continue
-        if not pd.api.types.is_numeric_dtype(df[c]):
-            raise ParamError(str(path), c, "holds values that are not numbers")
-        if c in ("step", "buyers") and not np.isfinite(df[c].to_numpy(float)).all():  # measures may be NaN
+    refuse_words(df, path, [c for c in columns if c not in LABELS])
+    for c in ("step", "buyers"):
+        if c in columns and not np.isfinite(df[c].to_numpy(float)).all():  # measures may be NaN
             raise ParamError(str(path), c, "holds values that are not finite numbers")
     return df
 

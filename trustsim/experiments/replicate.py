@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
-from ..reading import read_csv, read_json
+from ..reading import read_csv, read_json, refuse_words
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
 from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep
@@ -170,9 +170,7 @@ def read_runs(folder: Path):
                                            "trustsim wrote it")
     if df["status"].isna().any():
         raise ParamError(str(path), "status", "holds a blank; not as trustsim wrote it")
-    wrong = next((c for c in METRIC_COLUMNS if not pd.api.types.is_numeric_dtype(df[c])), None)
-    if wrong is not None:
-        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+    refuse_words(df, path, METRIC_COLUMNS)
     df["status"] = df["status"].astype(str)
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
     return df
@@ -183,15 +181,11 @@ def read_bands(folder: Path, steps):
     length its manifest records; None: up to its last), numbers where numbers belong; ParamError (one line) for a
     table without rows, cut short (also at a row's end) or edited."""
     # on use: reading a table loads pandas and the report's checks
-    import pandas as pd
-
-    from ..report import read_table
+    from ..report import LABELS, read_table
 
     path = Path(folder) / "bands.csv"
     bands = read_table(path, ("step", "group", "n"))
-    wrong = next((c for c in bands.columns if c != "group" and not pd.api.types.is_numeric_dtype(bands[c])), None)
-    if wrong is not None:
-        raise ParamError(str(path), wrong, "holds values that are not numbers; not as trustsim wrote it")
+    refuse_words(bands, path, [c for c in bands.columns if c not in LABELS])  # the bands of every column
     last = int(bands["step"].max()) if steps is None else steps
     want = {(s, g) for s in range(1, last + 1) for g in POSTURE_GROUPS}
     if len(bands) != len(want) or set(zip(bands["step"], bands["group"], strict=True)) != want:
