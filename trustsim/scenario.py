@@ -311,3 +311,10 @@ def scenario_text(params: Params, description: str) -> str:
     """A scenario file of every parameter of ``params`` (its ``description`` first): ``trustsim run`` on it makes
     the run those parameters make, seed included (the app's download of the settings a market runs with)."""
     return tomli_w.dumps({"description": description, **params.nested()})
+
+
+def quote_the_name(group: str, name: str) -> str:
+    """What to say of a table entry ``group.name = …`` written without quotes, which TOML reads as a table ``group``
+    holding ``name`` (a sweep's factor, a calibration's prior)."""
+    return f'write the name in quotes, "{group}.{name}" = …: unquoted, TOML reads {group}.{name} as a table {group} ' \
+           f"holding {name}"

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from ..errors import ParamError, safe_text, suggest
 from ..params import GROUPS, MAX_SEED, ORDERED, Params, bounds, parameter_key, range_fault
-from ..scenario import load_scenario
+from ..scenario import load_scenario, quote_the_name
 from .targets import MEASUREMENTS
 
 # a target's value is within ±FIGURE_LIMIT and its sd from 1 / FIGURE_LIMIT to FIGURE_LIMIT: then each term of the
@@ -195,9 +195,8 @@ def _error(source: str, exc: ValidationError) -> ParamError:
     loc = _key_parts(err["loc"])
     key = ".".join(["calibrate", *loc])
     if err["type"] == "extra_forbidden" and loc[0] == "parameters" and len(loc) == 3 and loc[1] in GROUPS:
-        group, name = loc[1:]  # time.h_admin = { … } unquoted: TOML's table time holding h_admin
-        return ParamError(source, f"calibrate.parameters.{group}", f'write the name in quotes, "{group}.{name}" = …: '
-                                  f"unquoted, TOML reads {group}.{name} as a table {group} holding {name}")
+        # time.h_admin = { … } unquoted: TOML's table time holding h_admin
+        return ParamError(source, f"calibrate.parameters.{loc[1]}", quote_the_name(*loc[1:]))
     if err["type"] == "extra_forbidden":
         model: Any = Calibrate
         for part in loc[:-1]:

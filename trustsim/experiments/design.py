@@ -20,7 +20,7 @@ from ..capacity import MAX_REPLICATIONS
 from ..errors import ParamError, counted, suggest
 from ..params import GROUPS as PARAM_GROUPS
 from ..params import MAX_SEED, MAX_SEED_TEXT, Params, bounds, parameter_key, range_fault, validate
-from ..scenario import load_scenario
+from ..scenario import load_scenario, quote_the_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -194,9 +194,7 @@ def build_sweep(name: str, source: str, base: Params, table: dict, scenario: Any
     for given, spec in raw.items():
         where = f"factors.{given}"
         if given in PARAM_GROUPS and isinstance(spec, dict) and len(spec) == 1:  # market.uncertainty = […], unquoted
-            name = next(iter(spec))
-            raise err(where, f'write the name in quotes, "{given}.{name}" = …: unquoted, TOML reads {given}.{name} as '
-                             f"a table {given} holding {name}")
+            raise err(where, quote_the_name(given, next(iter(spec))))
         key = parameter_key(given, source, f"sweep.{where}")
         if key == "run.seed":
             raise err(where, "seeds come from the root seed (sweep.seed) and each run's identity; "
