@@ -62,12 +62,15 @@ class Column:
         """The unit as the app shows it beside the short name: figures per buyer say so ("ideas per buyer")."""
         return f"{self.unit} per buyer" if self.how == "per_buyer" else self.unit
 
+    @property
+    def number_format(self) -> str:
+        """How tables write a value: counts whole, money to the unit, rates by their unit's precision."""
+        return "{:.0f}" if self.count else UNIT_FORMATS.get(self.unit, "{:.3f}")
+
     def format(self, value: float) -> str:
-        """A value as tables show it: counts whole, money to the unit, rates by their unit's precision; "–" for
-        a figure a group without buyers does not have (NaN)."""
-        if value != value:
-            return "–"
-        return ("{:.0f}" if self.count else UNIT_FORMATS.get(self.unit, "{:.3f}")).format(value)
+        """A value as tables show it (``number_format``); "–" for a figure a group without buyers does not have
+        (NaN)."""
+        return "–" if value != value else self.number_format.format(value)
 
 
 def _ev(name):

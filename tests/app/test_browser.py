@@ -360,3 +360,29 @@ def test_the_status_line_stays_in_view_while_the_key_figures_scroll(browser, ser
         app.assert_clean()
     finally:
         app.page.close()
+
+
+
+def test_a_charts_tooltip_names_the_step_and_writes_numbers_as_the_key_figures_table_does(app):
+    """Hovering a time series shows "step 15" over its figures to the table's decimals (cost per unit four, shares
+    three), not "15.00" over six decimals; the cost bars' tooltip likewise."""
+    app.step(15)
+    app.wait_for_charts()
+    tooltips = {}
+    for i in range(2):  # the cost of ownership per unit over time, then by part
+        canvas = app.page.locator("canvas").nth(i)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        app.page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5)
+        app.page.wait_for_timeout(400)
+        shown = app.page.evaluate("() => [...document.querySelectorAll('div')].filter(d => d.innerText.trim() && "
+                                  "d.style.zIndex === '9999999' && d.style.display !== 'none').map(d => d.innerText)")
+        assert len(shown) == 1, f"chart {i}: tooltips {shown}"
+        tooltips[i] = shown[0].split("\n")
+    print(tooltips)
+    line, bars = tooltips[0], tooltips[1]
+    assert re.fullmatch(r"step \d+", line[0]) and line[1::2] == ["partner", "aggressive", "all"]
+    assert all(re.fullmatch(r"\d+\.\d{4}", v) for v in line[2::2]), line
+    assert bars[0] in ("partner", "aggressive") and len(bars) == 17
+    assert all(re.fullmatch(r"\d+\.\d{4}", v) for v in bars[2::2]), bars
+    app.assert_clean()

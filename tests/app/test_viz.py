@@ -461,7 +461,7 @@ def test_a_market_of_one_posture_sends_its_charts_as_valid_json(partner_share):
         assert drawn and None not in drawn, key
     cost = components.cost_view(model)
     json.dumps(cost, allow_nan=False)
-    assert all(s["data"][0 if partner_share else 1] is not None for s in cost["series"])
+    assert all(s["data"][0 if partner_share else 1][0] is not None for s in cost["series"])
 
 
 def test_every_time_series_leaves_room_below_its_axis_for_its_legend():
@@ -509,7 +509,29 @@ def test_the_step_axis_grows_with_the_run_to_its_end():
     for _ in range(30):
         model.step()
     option = components.series_view(model, "tco")
-    assert option["xAxis"]["max"] == 40 and max(x for x, _ in option["series"][0]["data"]) == 30
+    assert option["xAxis"]["max"] == 40 and max(x for x, *_ in option["series"][0]["data"]) == 30
+
+
+def test_a_charts_points_carry_their_figure_as_the_key_figures_table_writes_it():
+    """The tooltip printed the step as "25.00" and every figure to six decimals (0.849194 beside the table's 0.8492):
+    each point carries its figure in the table's format as a third dimension, which the tooltip shows, while the
+    line is drawn through the numbers; the step axis's pointer, the tooltip's heading, is a whole step. (The
+    browser test hovers the charts.)"""
+    model = TrustMarket(load_scenario(BASELINE).params.replace(**{"run.steps": 3, "buyers.partner_share": 0.0}),
+                        rng=1)
+    model.run()
+    for key in components.SERIES:
+        option = components.series_view(model, key)
+        assert option["xAxis"]["axisPointer"]["label"]["precision"] == 0
+        for s in option["series"]:
+            column = next(c for c in components.SERIES[key].columns
+                          if len(components.SERIES[key].columns) == 1 or columns.BY_NAME[c].title in s["name"])
+            assert s["encode"]["tooltip"] == 2 and s["dimensions"][2]["type"] == "ordinal"
+            assert [text for *_, text in s["data"]] == [None if v is None else columns.BY_NAME[column].format(v)
+                                                        for _, v, _ in s["data"]], (key, s["name"])
+    for s in components.cost_view(model)["series"]:
+        assert [p[1] for p in s["data"]] == ["partner", "aggressive"] and s["data"][0][2] is None  # no partners
+        assert s["data"][1][2] == f"{s['data'][1][0]:.4f}"
 
 
 def test_the_cost_charts_legend_keeps_to_one_row_in_a_narrow_chart():
@@ -535,7 +557,7 @@ def test_cost_breakdown_keeps_a_postures_bar_when_it_lacked_buyers_in_part_of_it
     had = model.recorder.rows[-components.COST_WINDOW:, :2, columns.COLUMN_NAMES.index("buyers")] > 0
     assert had.any(axis=0).all() and not had.all(axis=0).all(), "each posture had buyers in some steps, not all"
     for s in components.cost_view(model)["series"]:
-        assert None not in s["data"], s["name"]
+        assert None not in [value for value, *_ in s["data"]], s["name"]
     price = columns.COLUMN_NAMES.index("cost_price")
     for g in (0, 1):
         rows = model.recorder.rows[-components.COST_WINDOW:, g, price]

@@ -30,12 +30,12 @@ from matplotlib.lines import Line2D
 from mesa.visualization.utils import update_counter
 
 from .. import columns as registry
-from ..metrics import COLUMN_NAMES, COST_PARTS, POSTURE_GROUPS, step_measurements
+from ..metrics import COLUMN_NAMES, COST_PARTS, POSTURE_GROUPS, POSTURES, step_measurements
 from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
 from .controls import CONTROLS
 from .downloads import settings_toml, timeseries_csv
-from .echarts import axis, for_json, step_axis_end
+from .echarts import BAR_TEXT, LINE_TEXT, STEP_POINTER, axis, bar_points, line_points, step_axis_end
 
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
@@ -194,7 +194,8 @@ def series_view(model, key: str) -> dict:
                 # one step is one point, which a line without symbols does not draw: the charts looked empty
                 "name": f"{group} · {label}" if label else group, "type": "line", "showSymbol": len(rows) == 1,
                 "symbol": symbol,
-                "data": for_json(np.column_stack([steps, values[:, POSTURE_GROUPS.index(group)]])),
+                "data": line_points(steps, values[:, POSTURE_GROUPS.index(group)], column.number_format),
+                **LINE_TEXT,
                 "lineStyle": {"color": COLOURS[group], "type": dash, "width": 1.2 if group == "all" else 1.8},
                 "itemStyle": {"color": COLOURS[group]},
             })
@@ -206,7 +207,8 @@ def series_view(model, key: str) -> dict:
         # a panel of several columns names its lines long ("partner · buyers' trust in their suppliers"): a legend row
         # each, below the x axis's name, rather than rows drawn over it
         "grid": {"left": 70, "right": 18, "top": 36, "bottom": 62 + 23 * (len(series) - 1 if len(declared) > 1 else 0)},
-        "xAxis": axis("step (quarter)", min=0, max=step_axis_end(len(rows), model.params.run.steps), nameGap=24),
+        "xAxis": axis("step (quarter)", min=0, max=step_axis_end(len(rows), model.params.run.steps), nameGap=24,
+                      **STEP_POINTER),
         "yAxis": axis(y_name, scale=not chart.from_zero),
         "series": series,
     }
@@ -243,8 +245,9 @@ def cost_view(model) -> dict:
         "grid": {"left": 80, "right": 24, "top": 52, "bottom": 92},
         "xAxis": axis("money per unit", nameGap=24),
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
-        "series": [{"name": registry.BY_NAME[f"cost_{part}"].title, "type": "bar", "stack": "cost", "barWidth": "45%",
-                    "itemStyle": {"color": COST_COLOURS[part]}, "data": for_json(np.array(parts[part]))}
+        "series": [{"name": (c := registry.BY_NAME[f"cost_{part}"]).title, "type": "bar", "stack": "cost",
+                    "barWidth": "45%", "itemStyle": {"color": COST_COLOURS[part]},
+                    "data": bar_points(np.array(parts[part]), POSTURES, c.number_format), **BAR_TEXT}
                    for part in COST_PARTS],
     }
 

@@ -25,3 +25,30 @@ def for_json(numbers: np.ndarray) -> list:
     """Numbers for the browser, to 6 decimals: JSON has no NaN or ∞ (a posture without buyers measures NaN, and
     the browser refused the whole chart's data), so those become null, which ECharts leaves out."""
     return np.where(np.isfinite(numbers), numbers.round(6), None).tolist()
+
+
+def _with_text(values: np.ndarray, number_format: str) -> list[tuple]:
+    """Each value for the browser (``for_json``) and as ``number_format`` writes it (``Column.number_format``, the
+    key figures table's), or None where it has none."""
+    text = number_format.format
+    return [(v, None if v is None else text(v)) for v in for_json(values)]
+
+
+def line_points(steps: np.ndarray, values: np.ndarray, number_format: str) -> list[list]:
+    """A line's points ``[step, value, value's text]`` (``LINE_TEXT``): drawn through the numbers, the tooltip
+    shows the text, the figure as the key figures table writes it (0.8492, not 0.849194)."""
+    return [[step, v, text] for step, (v, text) in zip(steps.tolist(), _with_text(values, number_format), strict=True)]
+
+
+def bar_points(values: np.ndarray, categories: tuple[str, ...], number_format: str) -> list[list]:
+    """A bar series' points ``[value, category, value's text]`` (``BAR_TEXT``), as ``line_points``."""
+    return [[v, c, text] for c, (v, text) in zip(categories, _with_text(values, number_format), strict=True)]
+
+
+_TEXT = {"name": "text", "type": "ordinal"}
+LINE_TEXT = {"encode": {"x": 0, "y": 1, "tooltip": 2}, "dimensions": ["step", "value", _TEXT]}
+BAR_TEXT = {"encode": {"x": 0, "y": 1, "tooltip": 2}, "dimensions": ["value", {"name": "category", "type": "ordinal"},
+                                                                     _TEXT]}
+"""A series' settings for the points of ``line_points`` and ``bar_points``: its tooltip shows their text."""
+STEP_POINTER = {"axisPointer": {"label": {"precision": 0, "formatter": "step {value}"}}}
+"""A step axis's pointer, whose value heads the tooltip: "step 15", not "15.00"."""
