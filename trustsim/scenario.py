@@ -1,4 +1,5 @@
-"""Scenario files: TOML read safely (regular files only, size-limited), ``extends`` chains, ``--set`` overrides.
+"""Scenario files: TOML read safely (names ending in .toml, regular files only, size-limited), ``extends`` chains,
+``--set`` overrides.
 
 A file has one table per parameter group (``params.GROUPS``) and may say ``extends = "other.toml"``;
 the result is validated once by ``params.validate``. Every fault is a ``ParamError`` naming the file
@@ -141,11 +142,23 @@ def _is_text(name: str) -> bool:
     return True
 
 
+def _not_a_scenario(written: str, resolved: Path) -> str | None:
+    """What is wrong with a scenario file named ``written`` that is ``resolved``, a name not ending in .toml (a
+    link's target counts); None if nothing. Such a file is not read: its first line would be quoted in a syntax
+    error, and a file extending /proc/self/environ (a colleague's, checked in CI) showed the environment's secrets."""
+    if resolved.suffix.lower() == ".toml":
+        return None
+    where = "" if resolved.name == Path(written).name else f", resolved to {safe_text(resolved, 200)}"
+    return f"is not a scenario file (a name ending in .toml{where})"
+
+
 def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
     shown = str(path)
     if "\0" in shown:  # no file has such a name; os.stat raises ValueError, not OSError
         raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
     resolved = resolve_path(path, shown)
+    if depth == 0 and (wrong := _not_a_scenario(shown, resolved)):
+        raise ParamError(shown, None, wrong)
     if not _is_text(str(resolved)):
         raise ParamError(shown, None, "the file's path is not UTF-8 text (a byte such as \\xff in a name), and every "
                                       "result records it: rename the file or its folder")
@@ -204,6 +217,8 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
                 where = target.absolute()
             # each path cut on its own, so that a long one leaves what is wrong in the line
             raise ParamError(shown, "extends", f'"{safe_text(parent)}" {what} (resolved to {safe_text(where, 200)})')
+        if wrong := _not_a_scenario(parent, resolve_path(target)):
+            raise ParamError(shown, "extends", f'"{safe_text(parent)}" {wrong}')
         base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
         base.pop("sweep", None)  # a sweep (or a calibration) belongs to the file that declares it
         base.pop("calibrate", None)

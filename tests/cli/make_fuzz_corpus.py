@@ -384,6 +384,8 @@ def extends_cases() -> dict[str, tuple[dict[str, bytes], dict]]:
                                {"key": "extends", "needle": "does not exist", "blame": "main.toml"})
     cases["target_is_folder"] = ({"main.toml": b'extends = "sub"\n', "sub/keep": b""},
                                  {"key": "extends", "needle": "directory", "blame": "main.toml"})
+    cases["target_not_toml"] = ({"main.toml": b'extends = "notes.txt"\n', "notes.txt": b"KEY=secret\n"},
+                                {"key": "extends", "needle": "not a scenario file", "blame": "main.toml"})
     cases["extends_number"] = ({"main.toml": b"extends = 5\n"}, {"key": "extends", "blame": "main.toml"})
     cases["extends_empty"] = ({"main.toml": b'extends = ""\n'}, {"key": "extends", "blame": "main.toml"})
     cases["extends_nul"] = ({"main.toml": b'extends = "base\\u0000.toml"\n'},

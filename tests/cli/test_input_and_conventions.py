@@ -101,6 +101,31 @@ def test_a_scenario_file_whose_name_is_not_utf8_is_refused_before_anything_is_wr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
+def test_a_file_whose_name_does_not_end_in_toml_is_not_read_as_a_scenario(tmp_path, capsys):
+    """``extends = "/proc/self/environ"`` (a colleague's file, checked in CI) quoted the environment's first
+    variables in the TOML syntax error, secrets and all; ``/etc/passwd`` its first line. A scenario file, given or
+    extended, is one whose name ends in .toml, a link's target included: anything else is refused unread."""
+    (tmp_path / "notes.txt").write_text("KEY=secret-value\n")
+    (tmp_path / "link.toml").symlink_to(tmp_path / "notes.txt")
+    (tmp_path / "main.toml").write_text('extends = "notes.txt"\n')
+    (tmp_path / "via_link.toml").write_text('extends = "link.toml"\n')
+    (tmp_path / "environ.toml").write_text('extends = "/proc/self/environ"\n')
+    cases = {"main.toml": 'main.toml: extends: "notes.txt" is not a scenario file (a name ending in .toml)',
+             "via_link.toml": 'via_link.toml: extends: "link.toml" is not a scenario file (a name ending in .toml, '
+                              f'resolved to {tmp_path / "notes.txt"})',
+             "environ.toml": 'environ.toml: extends: "/proc/self/environ" is not a scenario file',
+             "notes.txt": "notes.txt: is not a scenario file (a name ending in .toml)",
+             "link.toml": "link.toml: is not a scenario file (a name ending in .toml, resolved to"}
+    for name, message in cases.items():
+        for command in (["check"], ["run", *TINY, "--out", tmp_path / "out"]):
+            code, _, err = run_cli(capsys, command[0], tmp_path / name, *command[1:])
+            one_line(code, err)
+            assert message in err and "secret" not in err and "PATH=" not in err, err
+    assert not (tmp_path / "out").exists()
+    shutil.copy(BASELINE, tmp_path / "upper.TOML")
+    assert run_cli(capsys, "check", tmp_path / "upper.TOML")[0] == 0
+
+
 def test_the_api_refuses_a_path_holding_nul_and_a_force_that_is_not_true_or_false(tmp_path):
     """From Python a NUL in a scenario's or a results folder's path raised ValueError ("embedded null character"),
     and ``save(out, force="no")`` was taken as force; each is a ParamError, nothing written."""
