@@ -927,13 +927,15 @@ POPULATION = {"generation": 0, "theta": [[5.0, 0.1]], "structure": [0], "weight"
                                                               "time.h_monitor's prior 2.0 … 40.0, got 500.0"),
     ({"population": {**POPULATION, "structure": [7]}}, "population.structure[0]: expected the number of a structure"),
     ({"population": {**POPULATION, "weight": [0.0]}}, "population.weight: the weights are all 0"),
+    ({"population": {**POPULATION, "weight": [2.0]}}, "population.weight: the weights sum to 2, not 1"),
     ([1, 2], "line 2: expected a JSON object, got list"),
     ("{oops", "line 2 is not JSON"),
 ])
 def test_resume_refuses_a_journal_line_that_is_not_the_calibrations(tmp_path, capsys, monkeypatch, line, needle):
     """--resume reads each journal line against its calibration: a line edited by hand is one line naming the
     file, the line and the field, exit 2, before any run (it was an ArrowTypeError, a TypeError, an IndexError, a
-    ValueError or an AttributeError, and a negative variance gave a posterior after a sqrt warning)."""
+    ValueError or an AttributeError, a negative variance gave a posterior after a sqrt warning, and weights summing
+    to 2 a structure's posterior weight of 2 and a posterior mean twice the particles')."""
     import json
 
     from trustsim.calibration import run

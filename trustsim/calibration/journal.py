@@ -23,6 +23,7 @@ from ..reading import open_regular
 from .config import JOURNAL, STATE, TABLES, Calibration
 
 POPULATION_FIELDS = ("generation", "theta", "structure", "weight", "distance", "tolerance", "proposed", "used")
+WEIGHT_SUM_TOLERANCE = 1e-9  # a generation's weights as written sum to 1 within a few ulps; an edit, by more
 COVERAGE_FIELDS = ("dataset", "parameter", "truth", "posterior_mean")
 
 
@@ -92,6 +93,9 @@ def _population(pop, cal: Calibration, generation: int) -> None:
     _items(pop, "population.weight", n, lambda w: _number(w) and 0 <= w < math.inf, "a non-negative finite number")
     if not sum(weight) > 0:
         raise _Bad("population.weight", "the weights are all 0")
+    if abs(math.fsum(weight) - 1) > WEIGHT_SUM_TOLERANCE:  # every reader takes them as a distribution
+        raise _Bad("population.weight", f"the weights sum to {math.fsum(weight):.12g}, not 1 (a population's weights "
+                                        f"are normalised)")
     theta = _items(pop, "population.theta", n, lambda t: isinstance(t, list) and len(t) == len(cal.keys),
                    f"a list of {len(cal.keys)} numbers, one per calibrated parameter")
     for i, t in enumerate(theta):
