@@ -269,3 +269,35 @@ def test_a_readings_posterior_weight_is_the_sum_of_its_particles_weights_and_int
     even = _population(np.arange(1, 9) / 10, [0] * 8, [1 / 8] * 8)
     got = intervals(even, levels=(0.5,))[0.5][0]
     assert got == pytest.approx(np.quantile(np.arange(1, 9) / 10, [0.25, 0.75], method="hazen"))
+
+
+def test_the_predictive_figures_at_the_defaults_are_replicate_means_as_the_posteriors_are():
+    """With ``replicates`` runs per particle, a posterior draw's predictive figure is the mean of that many runs;
+    the defaults' must be too, or their 90% interval is that of one run, wider by the run noise alone (it was: 3.3
+    against 0.85 on runs of unit noise and 16 replicates)."""
+    from trustsim.calibration.config import build_calibration
+    from trustsim.calibration.predictive import predictive_table
+    from trustsim.params import Params
+
+    reps, draws = 16, 2000
+    table = {"budget": 400, "population": 10, "replicates": reps, "noise_replicates": 3,
+             "predictive": {"draws": draws, "pattern_draws": 0},
+             "parameters": {"time.h_monitor": {"lo": 2.0, "hi": 40.0}},
+             "targets": [{"name": "low", "measure": "nonprod_least_trusted", "value": 0.0, "sd": 0.01}]}
+    cal = build_calibration("toy", "toy.toml", Params(), table)
+
+    class Runs:
+        """Every run's figure drawn N(0, 1) by its seed: run noise alone, the same at every parameter."""
+        replicates = reps
+
+        def runs(self, params, seeds):
+            return np.array([[np.random.default_rng(s).standard_normal()] for s in seeds])
+
+        def __call__(self, theta, m, keys):
+            seeds = [hash((tuple(k), r)) % 2**32 for k in keys for r in range(reps)]
+            return self.runs([None] * len(seeds), seeds).reshape(len(theta), reps, 1).mean(axis=1)
+
+    row = predictive_table(cal, _population([5.0], [0], [1.0]), Runs(), 1).iloc[0]
+    expected = 2 * 1.6449 * np.hypot(1 / np.sqrt(reps), 0.01)  # the 90% interval of a 16-run mean, plus the error
+    assert row["hi90"] - row["lo90"] == pytest.approx(expected, rel=0.1)
+    assert row["defaults_hi90"] - row["defaults_lo90"] == pytest.approx(expected, rel=0.1)

@@ -5,6 +5,7 @@ R1–R4 holds under the posterior against at the defaults."""
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -26,7 +27,8 @@ def posterior_draws(cal: Calibration, pop: Population, n: int, stream: int):
 
 def predictive_table(cal: Calibration, pop: Population, sim: Simulator, slots: int, quiet: bool = True):
     """The posterior predictive checks: per target, the 90% interval of ``draws`` re-simulated figures at posterior
-    draws and at the scenario's own parameters, and whether it holds the published value; then the patterns' rows."""
+    draws and at the scenario's own parameters (each figure, as the fit's, the mean over ``replicates`` runs with a
+    draw of the published figure's error added), and whether it holds the published value; then the patterns' rows."""
     # on use: only this path needs pandas
     import pandas as pd
 
@@ -36,8 +38,15 @@ def predictive_table(cal: Calibration, pop: Population, sim: Simulator, slots: i
     keys = np.column_stack([np.zeros(len(m), int), np.zeros(len(m), int), np.arange(len(m))])
     sd = np.array([t.sd for t in targets])
     post = sim(theta, m, keys) + rng.standard_normal((len(m), len(targets))) * sd  # a new published figure
-    seeds = [calibration_seed(cal.spec.seed, PREDICTIVE, 1, i) for i in range(spec.draws)]
-    dflt = sim.runs([cal.base] * spec.draws, seeds) + rng.standard_normal((spec.draws, len(targets))) * sd
+    # each default draw, as each posterior one, the mean over the particle's replicate runs: a single run's figure
+    # would have the wider spread of one run, not the fitted figure's; its first run on the seed it always had
+    reps = sim.replicates
+    seeds = [calibration_seed(cal.spec.seed, PREDICTIVE, 1, i, *((r,) if r else ())) for i in range(spec.draws)
+             for r in range(reps)]
+    runs = sim.runs([cal.base] * (spec.draws * reps), seeds).reshape(spec.draws, reps, len(targets))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a draw none of whose runs has the figure: NaN, left out
+        dflt = np.nanmean(runs, axis=1) + rng.standard_normal((spec.draws, len(targets))) * sd
     rows = []
     for k, t in enumerate(targets):
         x, y = post[:, k][np.isfinite(post[:, k])], dflt[:, k][np.isfinite(dflt[:, k])]
