@@ -275,3 +275,33 @@ def test_a_calibration_whose_dask_workers_die_running_it_stops_as_at_a_dead_work
     sim = Simulator(load_calibration(SCENARIOS / "calibration.toml"), _dying_cluster(), 1, ["trust"])
     with pytest.raises(BrokenProcessPool, match="a Dask worker died running it"):
         sim.runs([sim.cal.base], [1])
+
+
+def test_workers_that_join_a_dask_cluster_mid_sweep_get_batches_too(tmp_path, monkeypatch):
+    """A batch scheduler starts a cluster's workers when it can, often after the sweep has started. The sweep split
+    its runs by the threads the cluster had at its start (none: counted as one) and kept two batches in flight: 48
+    runs went out as two batches of 24, and the workers that joined later had nothing to run. Now the batches made
+    after they joined are sized for them, and more are kept in flight."""
+    from concurrent.futures import Future
+
+    from trustsim.experiments import cluster
+    from trustsim.experiments.execute import finished_runs
+
+    sweep = load_sweep(sweep_file(tmp_path, GRID.replace("replications = 3", "replications = 12")))
+    assert sweep.n_runs == 48
+    sizes: list[int] = []
+
+    class Cluster:  # runs each batch at once, here; the cluster grows from none to 4 threads after the first batch
+        def submit(self, fn, batch):
+            sizes.append(len(batch))
+            fut = Future()
+            fut.set_result(fn(batch))
+            return fut
+
+    executor = Cluster()
+    monkeypatch.setitem(cluster._CLUSTERS, executor, ("tcp://h:1", lambda: 4 if sizes else 0))
+    rows = [r["row"]["run_id"] for r in finished_runs(sweep, iter(range(48)), 48, executor, 1,
+                                                       Progress("sw", 48, 0, 0, True), timeseries=False,
+                                                       fail=frozenset())]
+    assert sorted(rows) == list(range(48))
+    assert sizes == [24, 6, 6, 6, 6], sizes

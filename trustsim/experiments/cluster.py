@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import weakref
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -110,10 +111,10 @@ def dask_executor(address: str, workers: int | None):
             client = _connect(Client, address)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
-    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
+    slots = _threads(client) or 1
     loud = _quiet_distributed()
     executor = _on_this_code(client.get_executor(pure=False), address)
-    _CLUSTERS[executor] = (address, lambda: len(client.scheduler_info().get("workers", {})))
+    _CLUSTERS[executor] = (address, _counted(client))
 
     def close():
         try:
@@ -126,6 +127,27 @@ def dask_executor(address: str, workers: int | None):
                 logger.setLevel(level)
 
     return executor, slots, close
+
+
+def _threads(client) -> int:
+    """The worker threads a Dask cluster has now (0 without workers)."""
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
+
+
+COUNT_SECONDS = 1.0  # how long a cluster's count of threads is taken as current: a sweep asks for it at every run
+
+
+def _counted(client):
+    """:func:`_threads` of ``client``, asked of its scheduler at most once every ``COUNT_SECONDS``."""
+    last = [float("-inf"), 0]
+
+    def threads() -> int:
+        if time.monotonic() - last[0] >= COUNT_SECONDS:
+            last[1] = _threads(client)
+            last[0] = time.monotonic()
+        return last[1]
+
+    return threads
 
 
 OTHER_CODE = "trustsim-other-code"  # the first argument of the RuntimeError a worker with other code raises
@@ -174,7 +196,20 @@ def result_of(future):
         raise
 
 
-_CLUSTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a Dask executor: its address, its worker count
+_CLUSTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a Dask executor: its address, its threads now
+
+
+def slots_now(executor, slots: int) -> int:
+    """The runs ``executor`` can run at once now: on a Dask cluster its workers' threads as its scheduler counts them
+    (at least 1), since workers join a cluster while a sweep runs (a batch scheduler starts them when it can); else,
+    or while the scheduler does not answer, ``slots``, the count it started with."""
+    _, threads = _CLUSTERS.get(executor, (None, None))
+    if threads is None:
+        return slots
+    try:
+        return max(threads(), 1)
+    except Exception:  # noqa: BLE001  (a client between reconnections: the count it started with)
+        return slots
 
 
 def stall_note(executor) -> str | None:
@@ -202,14 +237,17 @@ def wait_told(futures, executor, idle, return_when=FIRST_COMPLETED):
         idle(stall_note(executor))
 
 
-def kept_busy(executor, work, window: int, idle=None):
+def kept_busy(executor, work, window, idle=None):
     """Each ``(tag, future)`` of ``work`` — ``(tag, function, argument)`` items submitted to ``executor`` as they are
-    needed, ``window`` at a time, so that every worker has its next batch queued — as it finishes: the loop of
+    needed, ``window`` at a time (a number, or a function asked again after each finished item: a cluster that
+    gained workers gets more), so that every worker has its next batch queued — as it finishes: the loop of
     sweeps and calibrations alike. Stopped early, it leaves the futures still pending to the executor's owner,
     whose shut-down cancels them; ``idle`` as :func:`wait_told`'s."""
     pending: dict = {}
+    deep = window if callable(window) else lambda: window
     while True:
-        while len(pending) < window and (item := next(work, None)) is not None:
+        limit = deep()
+        while len(pending) < limit and (item := next(work, None)) is not None:
             tag, function, argument = item
             pending[executor.submit(function, argument)] = tag
         if not pending:

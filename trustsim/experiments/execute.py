@@ -22,7 +22,7 @@ from ..members import REAL_KEYS
 from ..params import resolve_key
 from ..results import replace_file, target_lock
 from .analysis import runs_frame
-from .cluster import dask_executor, kept_busy, result_of
+from .cluster import dask_executor, kept_busy, result_of, slots_now
 from .design import Sweep, shard_ids, tasks
 from .journal import (
     JOURNAL,
@@ -52,18 +52,19 @@ def _shape(task: dict) -> tuple:
     return id(task["base"]), tuple(sorted(fixed))
 
 
-def batches(stream, size):
+def batches(stream, size, epoch=lambda: None):
     """Tasks from ``stream`` in batches whose markets share their shapes (``_shape``), of up to ``size(task)``
-    tasks, asked once per shape: markets of another size, slots or length get a batch of their own size."""
+    tasks, asked once per shape and again when ``epoch()`` changes (the workers a cluster has): markets of another
+    size, slots or length get a batch of their own size."""
     groups: dict = {}
     sizes: dict = {}
     for task in stream:
         key = _shape(task)
-        if key not in sizes:
-            sizes[key] = size(task)
+        if sizes.get(key, (None,))[0] != (now := epoch()):
+            sizes[key] = (now, size(task))
         group = groups.setdefault(key, [])
         group.append(task)
-        if len(group) >= sizes[key]:
+        if len(group) >= sizes[key][1]:
             yield groups.pop(key)
     yield from groups.values()
 
@@ -116,18 +117,22 @@ def shut_down(executor, close=None, *, cancel: bool) -> None:
 def finished_runs(sweep: Sweep, todo, n_todo: int, executor, slots: int, progress: Progress, *, timeseries: bool,
                   fail: frozenset, batch: int | None = None):
     """Each of the runs ``todo`` (``n_todo`` run ids) as it finishes, from ensembles of ``batch`` runs (None:
-    ``batch_size``) kept ``2 × slots`` deep on ``executor``: ``{"row", "wall", "timeseries"}`` (the time series
-    as Parquet bytes, if asked). Every run of a sweep, whether its rows go to a folder's journal
+    ``batch_size``) kept ``2 × slots`` deep on ``executor`` (on a Dask cluster, its threads as it has them: workers
+    that join mid-sweep get batches too, made for the workers there are then): ``{"row", "wall", "timeseries"}``
+    (the time series as Parquet bytes, if asked). Every run of a sweep, whether its rows go to a folder's journal
     (:func:`run_sweep`) or to tables in memory (:func:`sweep_tables`), comes from here.
 
     Stopped early (Ctrl-C, a failure), it leaves the runs still pending to the executor's owner, whose shut-down
     cancels them (``executor_for``): cancelling a Dask executor's future from here raced with its result, and
     when the result won, distributed logged a traceback after the sweep's own one line."""
-    def size(task):  # a shape's own: its markets' size, slots and steps decide how many fit a batch
-        return batch or batch_size(task_params(task), n_todo, slots)
+    def now():  # a cluster's workers may join after the sweep started: the batches made then are for them all
+        return slots_now(executor, slots)
 
-    work = ((None, run_batch, group) for group in batches(tasks(sweep, todo, timeseries, fail), size))
-    for _, fut in kept_busy(executor, work, 2 * slots, progress.idle):
+    def size(task):  # a shape's own: its markets' size, slots and steps decide how many fit a batch
+        return batch or batch_size(task_params(task), n_todo, now())
+
+    work = ((None, run_batch, group) for group in batches(tasks(sweep, todo, timeseries, fail), size, now))
+    for _, fut in kept_busy(executor, work, lambda: 2 * now(), progress.idle):
         for result in result_of(fut):  # run_batch never raises; a dead worker process does
             yield result
             progress.update(result["row"]["status"] == "ok")
