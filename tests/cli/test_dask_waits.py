@@ -305,3 +305,37 @@ def test_workers_that_join_a_dask_cluster_mid_sweep_get_batches_too(tmp_path, mo
                                                        fail=frozenset())]
     assert sorted(rows) == list(range(48))
     assert sizes == [24, 6, 6, 6, 6], sizes
+
+
+def test_a_calibrations_next_generation_is_batched_for_the_workers_that_joined_its_cluster(monkeypatch):
+    """A calibration split every generation's runs by the threads its cluster had when it started: workers a batch
+    scheduler started later never had a batch. Each generation's runs are now made for the threads there are then."""
+    from concurrent.futures import Future
+
+    import numpy as np
+    from conftest import SCENARIOS
+
+    from trustsim.calibration.config import load_calibration
+    from trustsim.calibration.simulate import Simulator
+    from trustsim.experiments import cluster
+
+    sizes: list[list[int]] = [[], []]
+
+    class Cluster:  # runs each batch at once, here; 4 threads join after the first generation
+        generation = 0
+
+        def submit(self, fn, batch):
+            sizes[self.generation].append(len(batch))
+            fut = Future()
+            fut.set_result(fn(batch))
+            return fut
+
+    executor = Cluster()
+    monkeypatch.setitem(cluster._CLUSTERS, executor, ("tcp://h:1", lambda: 4 * executor.generation))
+    cal = load_calibration(SCENARIOS / "calibration.toml")
+    sim = Simulator(cal, executor, 1, [cal.spec.targets[0].measure])
+    base = cal.base.replace(**{"run.steps": 2})
+    for generation in (0, 1):
+        executor.generation = generation
+        assert np.isfinite(sim.runs([base] * 16, list(range(1, 17)))).all()
+    assert sizes == [[8, 8], [2] * 8], sizes

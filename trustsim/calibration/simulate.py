@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..ensemble import batched
-from ..experiments.cluster import kept_busy, result_of
+from ..experiments.cluster import kept_busy, result_of, slots_now
 from ..params import MAX_SEED
 from ..patterns.measure import measure_many
 from .config import Calibration
@@ -46,13 +46,17 @@ class Simulator:
 
     def runs(self, params: list, seeds: list[int]) -> np.ndarray:
         """The figures of each (params, seed) run, ``(runs, measures)``, in the order given: ensembles kept
-        ``2 × slots`` deep on the executor, as a sweep's are, and taken as they finish. ``watch``, called after each
-        one, may raise to stop (the results folder removed): the batches still pending are left to the executor's
-        owner, whose shut-down cancels them."""
-        parts = batched(range(len(params)), params.__getitem__, self.slots)
+        ``2 × slots`` deep on the executor (on a Dask cluster, made and kept for the threads it has at each call:
+        workers that joined during a generation get the next one's batches), as a sweep's are, and taken as they
+        finish. ``watch``, called after each one, may raise to stop (the results folder removed): the batches still
+        pending are left to the executor's owner, whose shut-down cancels them."""
+        def slots():  # a cluster's threads as it has them now: workers join it while a calibration runs
+            return slots_now(self.executor, self.slots)
+
+        parts = batched(range(len(params)), params.__getitem__, slots())
         work = ((part, measure_jobs, [(params[i], seeds[i], self.measures) for i in part]) for part in parts)
         out = np.full((len(params), len(self.measures)), np.nan)
-        for part, fut in kept_busy(self.executor, work, 2 * self.slots, self.idle):
+        for part, fut in kept_busy(self.executor, work, lambda: 2 * slots(), self.idle):
             out[part] = np.array(result_of(fut), dtype=float).reshape(len(part), -1)
             if self.progress:
                 self.progress(len(part))
