@@ -157,7 +157,8 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
     if "\0" in shown:  # no file has such a name; os.stat raises ValueError, not OSError
         raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
     resolved = resolve_path(path, shown)
-    if depth == 0 and (wrong := _not_a_scenario(shown, resolved)):
+    # (a device, a folder or no file at all: the reader says which)
+    if depth == 0 and resolved.is_file() and (wrong := _not_a_scenario(shown, resolved)):
         raise ParamError(shown, None, wrong)
     if not _is_text(str(resolved)):
         raise ParamError(shown, None, "the file's path is not UTF-8 text (a byte such as \\xff in a name), and every "
