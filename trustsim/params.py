@@ -62,7 +62,7 @@ class Group(BaseModel):
 class Run(Group):
     """The run's length and seed (docs/ODD.md, 2. Entities, state variables and scales)."""
     steps: int = P(1200, 1, 1_000_000, "quarters", "steps in a run (one step is one quarter); the default ends near, not in, steady state (docs/ODD.md, decision 40)")
-    seed: int = P(0, 0, MAX_SEED, "", "seed of the model's one random generator")
+    seed: int = P(0, 0, MAX_SEED, "", "seed from which every random number of the run is derived (counter-based draws: docs/ODD.md, decision 34)")
 
 
 class Market(Group):
