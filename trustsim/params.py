@@ -168,7 +168,7 @@ class Time(Group):
     """Face-to-face hours and their cost (docs/ODD.md, 7.10 Face-to-face time and transaction cost)."""
     h_admin: float = P(22.9, 0.0, 1e4, "hours", "ordering and administration per relationship and step (halved by a link)")
     h_monitor: float = P(7.0, 0.0, 1e4, "hours", "monitoring and haggling at zero trust, scaled by 1 − trust")
-    h_collab: float = P(45.8, 0.0, 1e4, "hours", "joint engineering work, 60% alone, all of it when both share")
+    h_collab: float = P(45.8, 0.0, 1e4, "hours", "joint engineering work, 60% of it alone, all of it where trust is mutual (both trusts at share_threshold or above, on any terms)")
     h_bid: float = P(20.0, 0.0, 1e4, "hours", "running a bid or negotiating a new contract")
     h_dispute: float = P(15.0, 0.0, 1e4, "hours", "assigning blame for a defective lot")
     h_renegotiate: float = P(25.0, 0.0, 1e4, "hours", "renegotiating an unanticipated specification change, at zero trust")

@@ -317,7 +317,7 @@ def nonproductive_hours(trust_b, linked, rebid, defect, unanticipated, h, trust_
 
 
 def productive_hours(both_share, ideas, h):
-    """S13: joint work, ``h_collab · (0.6 + 0.4 · [both share]) + h_idea · ideas``."""
+    """S13: joint work, ``h_collab · (0.6 + 0.4 · [mutual trust: both ≥ share_threshold]) + h_idea · ideas``."""
     return h.h_collab * (0.6 + 0.4 * both_share) + h.h_idea * ideas
 
 
