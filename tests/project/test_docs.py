@@ -1,6 +1,6 @@
 """docs/ODD.md and docs/results.md stay in step with the code: the parameter table is the schema's, the
-results columns are the registry's, the functions the ODD names exist, every rule and phase is described, and
-its links lead somewhere.
+results columns are the registry's, the functions the ODD names exist, every rule and phase is described, the
+names its submodels put in code type are the code's, and its links lead somewhere.
 
 When the parameter or column table is out of date, regenerate it with ``python scripts/update_docs.py --params``.
 """
@@ -383,3 +383,32 @@ def test_the_glossary_names_only_what_the_code_the_cli_and_the_results_name():
         if not ok:
             stale.append(name)
     assert stale == [], f"docs/glossary.md names what nothing is called: {stale}"
+
+
+def test_every_name_the_submodels_put_in_code_type_is_one_the_code_has():
+    """Each bare name in code type in section 7 (its equations, rules and measurements) is a parameter (``group.name``
+    or its bare name), one of a setting's values or a setting written as ``name = "value"``, a field of the market's
+    state or of a step's events, a results column or a summary key: a renamed one, or a name no parameter has, leaves
+    the equation naming what the code does not."""
+    import typing
+
+    from trustsim.model import TrustMarket
+    from trustsim.params import Params, choices
+    from trustsim.state import Events, MarketState
+
+    flat = Params().flat()
+    settings = {v for key in flat if isinstance(flat[key], str) for v in choices(key)}
+    run = TrustMarket(Params().replace(**{"market.buyers": 4, "market.suppliers": 2, "run.steps": 2}), rng=0).run()
+    known = {*flat, *(k.split(".")[1] for k in flat), *settings, *typing.get_type_hints(MarketState),
+             *typing.get_type_hints(Events), *run.recorder.frame().columns, *run.recorder.summary(),
+             "both_postures"}  # a summary key written only where a posture had no buyers in some steps
+    submodels = ODD.split("## 7. Submodels", 1)[1].split("\n## ", 1)[0]
+    unknown = []
+    for name in re.findall(r"`([^`]+)`", submodels):
+        if "/" in name:  # a file or function, checked by test_every_function_the_odd_names_exists
+            continue
+        setting = re.fullmatch(r'([a-z_]+(?:\.[a-z_]+)?) = "(\w+)"', name)  # a setting and its value
+        named = {setting.group(1), setting.group(2)} if setting else {name.strip('"')}
+        if not named <= known:
+            unknown.append(name)
+    assert unknown == [], f"docs/ODD.md section 7 names what the code does not: {unknown}"
