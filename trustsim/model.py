@@ -46,10 +46,10 @@ def as_params(params: Any, name: str = "params") -> Params:
 
 
 class KeyFigureCollector(mesa.DataCollector):
-    """Mesa's DataCollector of the key figures by posture group (``columns.KEY_FIGURES``, named ``trust``,
-    ``trust_partner``, ``trust_aggressive``, ...): each reporter reads one figure of the recorder's last step,
-    and ``collect`` appends them all from one gather of that row — the reporters' numbers without calling
-    and deep-copying twenty-seven of them a step."""
+    """Mesa's DataCollector of the key figures by posture group (``columns.KEY_FIGURES``, named ``trust_buyer``,
+    ``trust_buyer_partner``, ``trust_buyer_aggressive``, ...): each reporter reads one figure of the recorder's
+    last step, and ``collect`` appends them all from one gather of that row — the reporters' numbers without
+    calling and deep-copying twenty-seven of them a step."""
 
     def __init__(self):
         figures = {f"{c}_{g}" if g != "all" else c: (g, c) for c in KEY_FIGURES for g in POSTURE_GROUPS}
