@@ -840,6 +840,73 @@ def test_a_pattern_figure_draws_each_postures_quantity_in_its_colour_and_the_oth
     assert targets and all(t not in (partner, aggressive, "#d62728") for t in targets), targets
 
 
+def _pattern_figure(tmp_path, monkeypatch, result):
+    """The figure :func:`trustsim.patterns.figures.plot` draws of ``result``, as it is saved."""
+    from matplotlib.figure import Figure
+
+    from trustsim.patterns.figures import plot
+
+    drawn, original = [], Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        drawn.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    plot(result, tmp_path / f"{result.pattern}.png")
+    return drawn[0]
+
+
+def test_p2s_figure_draws_the_share_and_the_profit_each_on_its_own_scale(tmp_path, monkeypatch):
+    """P2 compares a share advantage near 0.55 (units of 1/n) with a profit advantage near 39 (thousands): on one
+    axis the share's seeds and interval lay flat on the 0 line, a spread of 0.1 on an axis of 45. Each quantity
+    has a panel of its own, its unit on the axis."""
+    from trustsim.patterns import Result
+
+    rng = np.random.default_rng(1)
+    share, profit = 0.55 + 0.05 * rng.normal(size=5), 39 + 3 * rng.normal(size=5)
+    names = ("market share per buyer partner − aggressive", "cum. profit per buyer (÷1000)")
+    p2 = Result("P2", "S18, S19", "", "", True, dict(zip(names, (share, profit), strict=True)),
+                dict.fromkeys(names, 0.0))
+    fig = _pattern_figure(tmp_path, monkeypatch, p2)
+    for values in (share, profit):
+        [ax] = [ax for ax in fig.axes for c in ax.collections
+                if c.get_offsets().shape[0] == len(values) and np.allclose(c.get_offsets()[:, 1], values)]
+        low, high = ax.get_ylim()
+        assert high - low < 3 * np.abs(values).max(), (ax.get_ylabel(), ax.get_ylim())  # its 0 target and its seeds
+    assert "units of the equal share 1/n" in fig.axes[0].get_ylabel() and "money" in fig.axes[1].get_ylabel()
+
+
+def test_p5s_and_p10s_figures_say_their_ratio_where_the_axis_does_not_draw_it(tmp_path, monkeypatch):
+    """P5's axis read "supplier ideas per buyer and step; ratio partner / aggressive" and P10's "…; ratio", but the
+    ratio, one figure of the means, was drawn nowhere: the axis promised it, and the figure did not say the value its
+    verdict turns on. The axis names what is drawn; the title gives the ratio."""
+    from trustsim.patterns import Result
+
+    x = np.random.default_rng(2).normal(1.0, 0.1, size=4)
+    for pattern in ("P5", "P10"):
+        fig = _pattern_figure(tmp_path, monkeypatch, Result(pattern, "S18", "", "", True,
+                                                            {"partner": x * 8.1, "aggressive": x, "ratio": 8.1}))
+        [ax] = fig.axes
+        assert "ratio" not in ax.get_ylabel(), ax.get_ylabel()
+        assert "ratio partner / aggressive 8.10" in ax.get_title(), ax.get_title()
+
+
+def test_pattern_figures_over_a_parameter_say_what_their_dots_bars_and_bands_are(tmp_path, monkeypatch):
+    """The compared-quantity figures said "dots: seeds; bars: mean and 95% interval", but P6 (the README's figure),
+    R1, R2 and R3 drew dots, bars or shaded bands and said nothing of what they were."""
+    for result in synthetic_results():
+        if result.pattern in ("P6", "R1", "R2"):
+            [ax] = _pattern_figure(tmp_path, monkeypatch, result).axes
+            assert "mean and 95% interval" in ax.get_xlabel(), (result.pattern, ax.get_xlabel())
+    from trustsim.patterns import Result
+
+    runs = np.random.default_rng(3).uniform(size=(4, 30))
+    r3 = Result("R3", "S18", "", "", False, {"series": {"learning": runs}})
+    [ax] = _pattern_figure(tmp_path, monkeypatch, r3).axes
+    assert "95% interval shaded" in ax.get_xlabel(), ax.get_xlabel()
+
+
 def test_a_comparisons_figure_draws_the_partner_advantages_in_their_own_units(tmp_path, monkeypatch):
     """A partner advantage is a difference between postures, near 0 in a market where they do alike: in % of A's
     mean, high_uncertainty against baseline drew it at +1000 % and every other figure's interval shrank into its

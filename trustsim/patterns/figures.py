@@ -20,22 +20,24 @@ from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 ADVANTAGE = "partner advantage in market share\n(per buyer, in units of 1/n)"
 Y_LABELS = {
     "P1": "component price paid (money/unit)",
-    "P2": "partner − aggressive\n(share per buyer × 1/n; profit ÷ 1000)",
+    "P2": ("market share per buyer, partner − aggressive\n(in units of the equal share 1/n)",
+           "cumulative profit per buyer,\npartner − aggressive (money ÷ 1000)"),
     "P3": "non-productive share of\nface-to-face hours",
     "P4": "inspection rate (share);\nproductivity ratio ÷ 10",
-    "P5": "supplier ideas per buyer and step;\nratio partner / aggressive",
+    "P5": "supplier ideas per buyer and step",
     "P6": ADVANTAGE,
     "P7": "trust (0–1); share of exits",
     "P8": "difference (money/unit)",
     "P9": ADVANTAGE,
-    "P10": "fall of the defect rate over the\nfirst steps (share); ratio",
+    "P10": "fall of the defect rate over the\nfirst steps (share)",
     "R1": ADVANTAGE,
     "R2": ADVANTAGE,
     "R3": "share of relationships\non partner terms",
     "R4": "change in the bottom quarter's\nshare of relationships",
     "D": "advantage lost with the channel off\n(market share per buyer, × 1/n)",
 }
-X_CATEGORIES = "compared quantity (dots: seeds; bars: mean and 95% interval)"
+INTERVALS = "dots: seeds; bars: mean and 95% interval"
+X_CATEGORIES = f"compared quantity ({INTERVALS})"
 
 
 def _errorbar(ax, xs, series, **kw):
@@ -56,7 +58,7 @@ def _over(ax, xs, series, xlabel):
         ax.scatter(np.full(len(values), x), values, s=10, color="0.6", zorder=1)
     _errorbar(ax, xs, series, color="tab:blue")
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(f"{xlabel}\n({INTERVALS})")
 
 
 def _key(k):
@@ -70,8 +72,11 @@ def plot(result: Result, path) -> None:
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
+    ylabel = Y_LABELS.get(result.pattern, "measured value")
+    panels = isinstance(ylabel, tuple)  # quantities in different units (P2): a panel each, on its own scale
     fig = Figure(figsize=(6.4, 3.8), dpi=110)
-    ax = fig.subplots()
+    axes = list(fig.subplots(1, len(ylabel))) if panels else [fig.subplots()]
+    ax = axes[0]
     v = result.values
     if result.pattern == "P6":
         _over(ax, SIGMAS, v["by_sigma"], AXES["market.uncertainty"])
@@ -84,7 +89,7 @@ def plot(result: Result, path) -> None:
             _errorbar(ax, SIGMAS, [grid[(s, f)] for s in SIGMAS], color=cmap(0.85 * i / max(len(FIT_SPREADS) - 1, 1)),
                       label=f"fit spread {f}")
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xlabel(f"{AXES['market.uncertainty']} (ideas scarce)")
+        ax.set_xlabel(f"{AXES['market.uncertainty']} (ideas scarce)\n(mean and 95% interval over seeds)")
         ax.legend(fontsize=8, frameon=False)
     elif result.pattern == "R3":
         for name, runs in v["series"].items():
@@ -93,28 +98,40 @@ def plot(result: Result, path) -> None:
             steps = np.arange(1, runs.shape[1] + 1)
             ax.plot(steps, stats[:, 0], label=name)
             ax.fill_between(steps, stats[:, 1], stats[:, 2], alpha=0.2)
-        ax.set_xlabel("step (quarter)")
+        ax.set_xlabel("step (quarter)\n(mean over seeds, with its 95% interval shaded)")
         ax.legend(fontsize=7, frameon=False)
     else:
         series = v["contribution"] if result.pattern == "D" else v
         series = {k: np.asarray(x, float) for k, x in series.items() if np.ndim(x) == 1 and len(x) > 1}
         for i, (name, x) in enumerate(series.items()):
-            ax.scatter(np.full(len(x), i) + np.linspace(-0.12, 0.12, len(x)), x, s=10, color="0.6", zorder=1)
-            _errorbar(ax, [i], [x], color=_category_colour(name))
+            here, at = (axes[i], 0) if panels else (ax, i)
+            here.scatter(np.full(len(x), at) + np.linspace(-0.12, 0.12, len(x)), x, s=10, color="0.6", zorder=1)
+            _errorbar(here, [at], [x], color=_category_colour(name))
             target = result.targets.get(name)
             if target is not None:
-                ax.hlines(target, i - 0.3, i + 0.3, color="black", lw=2, zorder=3,
-                          label=None if "target" in ax.get_legend_handles_labels()[1] else "target")
-        ax.set_xticks(range(len(series)), ["\n".join(textwrap.wrap(n, 14)) for n in series], fontsize=7)
+                here.hlines(target, at - 0.3, at + 0.3, color="black", lw=2, zorder=3,
+                            label=None if "target" in here.get_legend_handles_labels()[1] else "target")
+        names = list(series)
+        for j, here in enumerate(axes):
+            shown = names[j:j + 1] if panels else names
+            here.set_xticks(range(len(shown)), ["\n".join(textwrap.wrap(n, 14)) for n in shown], fontsize=7)
+            if panels:
+                here.set_xlim(-0.5, 0.5)
+            here.set_xlabel(INTERVALS if panels else X_CATEGORIES, fontsize=8)
         if result.pattern == "D":
             ax.axhline(0, color="0.3", lw=0.8)
-        ax.set_xlabel(X_CATEGORIES, fontsize=8)
         if ax.get_legend_handles_labels()[1]:
             ax.legend(fontsize=8, frameon=False)
-    ax.set_ylabel(Y_LABELS.get(result.pattern, "measured value"), fontsize=8)
-    verdict = result.verdict
-    ax.set_title(f"{result.pattern} ({result.claim}): {verdict}", fontsize=10)
-    ax.grid(alpha=0.3)
+    for here, label in zip(axes, ylabel if panels else (ylabel,), strict=True):
+        here.set_ylabel(label, fontsize=8)
+        here.grid(alpha=0.3)
+    ratio = v.get("ratio") if isinstance(v, dict) else None  # P5, P10: a ratio of the means, not a series to draw
+    said = f"; ratio partner / aggressive {ratio:.2f}" if isinstance(ratio, float) and np.isfinite(ratio) else ""
+    title = f"{result.pattern} ({result.claim}): {result.verdict}{said}"
+    if panels:
+        fig.suptitle(title, fontsize=10)
+    else:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
 
