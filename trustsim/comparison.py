@@ -22,7 +22,7 @@ from .errors import ParamError, safe_text, suggest
 from .experiments.design import METRIC_COLUMNS
 from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
-from .labels import literal
+from .labels import literal, plain_figure
 from .metrics import POSTURE_GROUPS
 from .reading import read_json
 from .reproduce import read_manifest, scenario_of
@@ -36,6 +36,15 @@ KEY_COLUMNS = {"market_share": "market share", "tco_per_unit": "cost of ownershi
                "ideas_received_cum": "ideas received per buyer", "profit_cum": "cumulative profit per buyer"}
 COMPARED_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in POSTURE_GROUPS for c in KEY_COLUMNS
                              if (g, c) != ("all", "market_share")))
+
+
+def number_text(value: float, digits: int, sign: bool = False) -> str:
+    """A figure of the printed table to ``digits`` significant figures, written out (24380, +5670, -0.0000644) as a
+    reader of money and shares expects, not 2.438e+04; only where that takes more than the table's 10 characters
+    (a magnitude below about 10⁻⁵, or of 10¹⁰ and more) does it keep its exponent."""
+    text = plain_figure(value, digits)
+    text = f"+{text}" if sign and not text.startswith("-") else text
+    return text if len(text) <= 10 else f"{value:{'+' if sign else ''}.{digits}g}"
 
 
 def figure_text(figure: str) -> str:
@@ -125,8 +134,8 @@ class Comparison:
 
     def text(self, figures=COMPARED_FIGURES) -> str:
         """The key figures (or ``figures``, names of ``table()``'s figures) as a table of at most 100 columns
-        (numbers to 4 and 3 significant digits), its columns A and B (:attr:`labelled` names them: a name of any
-        length, which a column would cut)."""
+        (numbers to 4 and 3 significant digits, written out: 24380, not 2.438e+04), its columns A and B
+        (:attr:`labelled` names them: a name of any length, which a column would cut)."""
         t = self.table().set_index("figure")
         figures = [figures] if isinstance(figures, str) else list(figures)
         unknown = next((f for f in figures if not isinstance(f, str) or f not in t.index), None)
@@ -138,9 +147,10 @@ class Comparison:
             r = t.loc[f]
             if r[["a", "b"]].isna().any():
                 continue
-            interval = "" if r.isna()[["low", "high"]].any() else f" [{r['low']:+.3g}, {r['high']:+.3g}]"
-            lines.append(f"{figure_text(f)[:41]:<41} {r['a']:>10.4g} {r['b']:>10.4g}  "
-                         f"{r['difference']:+.3g}{interval}")
+            interval = "" if r.isna()[["low", "high"]].any() else \
+                f" [{number_text(r['low'], 3, True)}, {number_text(r['high'], 3, True)}]"
+            lines.append(f"{figure_text(f)[:41]:<41} {number_text(r['a'], 4):>10} {number_text(r['b'], 4):>10}  "
+                         f"{number_text(r['difference'], 3, True)}{interval}")
         return "\n".join(lines)
 
     def save(self, out, force: bool = False) -> Path:

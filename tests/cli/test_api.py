@@ -331,6 +331,25 @@ def test_a_comparisons_text_of_an_unknown_figure_says_which_and_suggests_one():
     assert diff.text("all.tco_per_unit").splitlines()[2].startswith("all: cost of ownership per unit")
 
 
+def test_a_comparisons_text_writes_money_and_small_differences_out_without_exponents():
+    """``trustsim compare`` of baseline and high_uncertainty printed the profit advantage as "7907  1.358e+04
+    +5.67e+03 [+4.61e+03, +6.73e+03]" and a price difference as "-6.44e-05": figures a reader of a report has to
+    decode. They are written out, and the table still fits 100 columns."""
+    import pandas as pd
+
+    diff = trustsim.compare(None, None, seeds=2, steps=3, buyers=6, suppliers=3, workers=1)
+    rows = {"advantage.profit_cum": (7907.0, 13580.0, 5672.0, 4610.0, 6731.0),
+            "partner.component_price": (0.8249, 0.8248, -6.44e-05, -0.00417, 0.00404),
+            "partner.trust_supplier": (0.9999, 0.9998, -4.73e-05, -0.000178, 8.39e-05)}
+    diff.table = lambda: pd.DataFrame([{"figure": f, "a": a, "b": b, "difference": d, "low": lo, "high": hi}
+                                       for f, (a, b, d, lo, hi) in rows.items()])
+    lines = diff.text(list(rows)).splitlines()[2:]
+    assert lines[0].split()[-5:] == ["7907", "13580", "+5670", "[+4610,", "+6730]"], lines[0]
+    assert lines[1].endswith("-0.0000644 [-0.00417, +0.00404]"), lines[1]
+    assert not any("e+" in line or "e-" in line for line in lines), lines
+    assert max(map(len, lines)) <= 100
+
+
 def test_saving_to_something_that_is_no_path_is_a_param_error(tmp_path):
     """``run.save(None)`` and ``reps.save(3)`` raised pathlib's TypeError from deep in the folder checks."""
     run = trustsim.simulate(steps=3, buyers=6, suppliers=3)
