@@ -959,6 +959,18 @@ def test_a_sweeps_figures_say_which_levels_and_cells_were_not_measured(tmp_path,
     assert partner.patch.get_hatch() and "not measured" not in [t.get_text() for t in aggressive.texts]
 
 
+def test_a_sweeps_heat_map_draws_both_postures_panels_on_one_colour_scale(tmp_path, monkeypatch):
+    """The heat map of cost of ownership scaled each posture's panel to its own cells: the partners' 0.827 and the
+    aggressive buyers' 0.714 were both the darkest colour, and a reader comparing the panels by colour compared
+    nothing. Both panels of a metric share one scale, from the lowest cell of either to the highest."""
+    grid = GRID.replace("replications = 3", "replications = 2")
+    drawn = sweep_figures(tmp_path, monkeypatch, grid, steps=40)
+    partner, aggressive = (a for a in drawn["heatmap__tco_per_unit.png"].axes if a.get_title())
+    (p_image,), (a_image,) = partner.get_images(), aggressive.get_images()
+    cells = np.concatenate([np.asarray(p_image.get_array()).ravel(), np.asarray(a_image.get_array()).ravel()])
+    assert p_image.get_clim() == a_image.get_clim() == pytest.approx((np.nanmin(cells), np.nanmax(cells)))
+
+
 def test_a_sampled_sweeps_figure_of_a_metric_no_run_measured_says_so(tmp_path, monkeypatch):
     """With no partner buyers no run measures the partner advantage: a sampled design's figure of it was an empty
     pair of axes, where a grid's legend and ticks say "(not measured)"; so was the partner buyers' panel of every other

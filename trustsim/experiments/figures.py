@@ -118,12 +118,14 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
             cols = metric_columns(metric)
             fig = Figure(figsize=(5.4 * len(cols), 4.2))
             axes = fig.subplots(1, len(cols), squeeze=False)
-            for ax, col in zip(axes[0], cols, strict=True):
-                grid = np.full((len(fy.values), len(fx.values)), np.nan)
-                for i, vy in enumerate(fy.values):
-                    for j, vx in enumerate(fx.values):
-                        grid[i, j] = _ci(ok.loc[(ok[fy.key] == vy) & (ok[fx.key] == vx), col])[0]
-                im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+            grids = [np.array([[_ci(ok.loc[(ok[fy.key] == vy) & (ok[fx.key] == vx), col])[0] for vx in fx.values]
+                               for vy in fy.values], dtype=float)
+                     for col in cols]
+            # the postures' panels of one metric on one colour scale: one colour, one value, across the panels
+            every = np.concatenate([g[np.isfinite(g)] for g in grids])
+            scale = {"vmin": every.min(), "vmax": every.max()} if len(every) else {}
+            for ax, col, grid in zip(axes[0], cols, grids, strict=True):
+                im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", **scale)
                 if not np.isfinite(grid).all():  # a cell without a figure is hatched and says so: a blank said nothing
                     ax.patch.set_hatch("//")
                     ax.patch.set_edgecolor("0.75")
@@ -132,8 +134,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                 ax.set_xlabel(param_label(fx.key, 40), fontsize=8)
                 ax.set_ylabel(param_label(fy.key, 40), fontsize=8)
                 ax.set_title(column_label(col, 50), fontsize=8)
-                finite = grid[np.isfinite(grid)]
-                mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
+                mid = (scale["vmin"] + scale["vmax"]) / 2 if scale else 0
                 for i in range(grid.shape[0]):
                     for j in range(grid.shape[1]):
                         if np.isfinite(grid[i, j]):
