@@ -310,3 +310,27 @@ def test_the_figures_say_how_long_a_run_was_and_report_reads_it_from_the_manifes
     (folder / "manifest.json").write_text(json.dumps(manifest))
     redraw(folder)
     assert "steps a run" not in titles[1], titles
+
+
+def test_the_structures_figure_gives_each_of_eight_structures_a_colour_of_its_own(tmp_path, monkeypatch):
+    """Each structure's open circles (its unsettled long-run points) took the next colour of the axes' cycle, which
+    therefore ran two colours a structure: S6, S7 and S8 were drawn in S1's, S2's and S3's colours, and the legend
+    could not tell S2 from S7 nor S3 from S8. Every structure's line, in the legend and in the panels, has its own."""
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from trustsim.structures.figures import structures_figure
+    from trustsim.structures.tables import FIGURES
+
+    rows = [{"structure": f"S{k} reading", "horizon": h, "market.uncertainty": sigma, "steady_share": 0.2,
+             **{c: 0.1 * k for c in FIGURES}, **{f"{c}.{end}": 0.1 * k + v for c in FIGURES
+                                                  for end, v in (("low", -0.05), ("high", 0.05))}}
+            for k in range(1, 9) for h in ("business_horizon", "long_run") for sigma in (0.0, 0.9)]
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    structures_figure(pd.DataFrame(rows), tmp_path / "structures.png")
+    legend = drawn[0].legends[0]
+    colours = [to_hex(h.lines[0].get_color() if hasattr(h, "lines") else h.get_color()) for h in legend.legend_handles]
+    assert len(colours) == 8 and len(set(colours)) == 8, colours
+    for ax in drawn[0].axes:  # each panel draws the structures in the legend's colours, in order
+        assert [to_hex(c.lines[0].get_color()) for c in ax.containers] == colours, ax.get_title()

@@ -21,6 +21,7 @@ from .tables import FIGURES, structure_legend
 
 UNSETTLED_BELOW = 0.5  # a long-run figure is marked where MSER-5 finds fewer than this share of its runs steady
 UNSETTLED = f"long run steady in fewer than {UNSETTLED_BELOW:.0%} of the runs (MSER-5)"  # the marks' legend
+STRUCTURE_COLOURS = tuple(f"C{i}" for i in range(10))  # Matplotlib's ten-colour cycle, one colour per structure
 UNITS = {"share_advantage": "share per buyer, units of 1/n", "profit_advantage": "profit per buyer over the horizon"}
 
 
@@ -35,15 +36,18 @@ def structures_figure(table: pd.DataFrame, path: Path, steps: int | None = None)
     for row, (col, name) in enumerate(FIGURES.items()):
         for c, (h, hname) in enumerate(HORIZONS.items()):
             ax = axes[row, c]
-            for off, (label, short) in zip(offsets, legend.items(), strict=True):
+            for k, (off, (label, short)) in enumerate(zip(offsets, legend.items(), strict=True)):
                 g = table[(table["structure"] == label) & (table["horizon"] == h)].sort_values("market.uncertainty")
                 x = g["market.uncertainty"].to_numpy(float) + off
                 y = g[col].to_numpy(float)
                 err = [y - g[f"{col}.low"].to_numpy(float), g[f"{col}.high"].to_numpy(float) - y]
-                line = ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, lw=2.4 if short == "S1" else 1.1,
-                                   label=f"{short}: {label}")
+                # a colour of its own per structure, named: the open circles below took the next colour of the axes'
+                # cycle, so the cycle ran at twice the pace and S6, S7, S8 came round to S1's, S2's and S3's colours
+                colour = STRUCTURE_COLOURS[k % len(STRUCTURE_COLOURS)]
+                ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, lw=2.4 if short == "S1" else 1.1,
+                            color=colour, label=f"{short}: {label}")
                 loose = unsettled(g).to_numpy()
-                ax.plot(x[loose], y[loose], "o", ms=5, mfc="white", mec=line[0].get_color(), ls="none", zorder=3)
+                ax.plot(x[loose], y[loose], "o", ms=5, mfc="white", mec=colour, ls="none", zorder=3)
             ax.axhline(0, color="0.4", lw=0.8, ls="--")
             ax.set_title(f"{name}, {hname}", fontsize=10)
             ax.set_ylabel(f"partner − aggressive\n({UNITS[col]})", fontsize=9)
