@@ -20,7 +20,8 @@ def review_terms(model: StepContext) -> None:
     """S14, S18 (learning conduct): at its review, every ``rebid_interval`` steps (staggered), a buyer moves
     the attraction of each set of terms toward the value per unit it realised on them since the last review
     (and, by ``peer_learning``, toward what the whole market realised on them), then puts each relationship
-    on partner terms with the logit probability of its attractions and its trust in that supplier."""
+    on partner terms with the logit probability of its attractions and its trust in that supplier. A buyer with
+    nothing realised yet (its first review at step 1) keeps its terms until the next."""
     mk, pp = model.market, model.pp
     b = pp.buyer.buyers
     due_b = rules.due_for_rebid(model.steps, mk.rebid_phase, pp.shared.buyers.rebid_interval)
@@ -45,7 +46,10 @@ def review_terms(model: StepContext) -> None:
             mk.attraction_partner = attraction
         else:
             mk.attraction_market = attraction
-    rows = due_b[mk.buyer_of].nonzero()[0]
+    # a buyer with no attractions yet (nothing realised since the run began: a review at step 1) has nothing to
+    # choose by: it keeps its terms, and its period goes on to its next review
+    decides = due_b & ~np.isnan(mk.attraction_partner)
+    rows = decides[mk.buyer_of].nonzero()[0]
     r = pp.at("relationship", rows).buyers
     chosen = rules.partner_terms_probability(mk.attraction_partner[mk.buyer_of[rows]],
                                              mk.attraction_market[mk.buyer_of[rows]], mk.trust_b[rows],

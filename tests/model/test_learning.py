@@ -184,6 +184,29 @@ def test_every_review_moves_attractions_from_their_first_values_by_own_and_peer_
     assert first_reviews > 20 and reviews > 100
 
 
+@pytest.mark.parametrize("interval", [4, 1])
+def test_a_review_with_nothing_realised_yet_keeps_the_buyers_terms(interval):
+    """At step 1 nothing has been realised: a buyer whose review falls there has no attractions to choose by. Its
+    choice probability was NaN, which no uniform is below, so it put every relationship on market terms before any
+    experience (with ``rebid_interval`` 1, all the partners of the market: 20 partners became 0). It keeps its terms,
+    and its period goes on to its next review, where its first attractions are formed."""
+    for seed in (1, 2, 3):
+        m = TrustMarket(rng=seed, conduct="learning", steps=10, rebid_interval=interval)
+        mk = m.market
+        terms, partners = mk.partner_terms.copy(), mk.is_partner.copy()
+        due = rules.due_for_rebid(1, mk.rebid_phase, interval)
+        assert due.any()
+        m.step()
+        print(f"seed {seed}, interval {interval}: {due.sum()} buyers reviewed at step 1, partners "
+              f"{partners.sum()} → {mk.is_partner.sum()}")
+        kept = due[mk.buyer_of]
+        assert np.array_equal(mk.partner_terms[kept], terms[kept]) and np.array_equal(mk.is_partner, partners)
+        assert (mk.value_steps[due[mk.buyer_of]] > 0).all()  # the period goes on: step 1's value is counted
+        m.step()
+        second = rules.due_for_rebid(2, mk.rebid_phase, interval)
+        assert np.isfinite(mk.attraction_partner[second]).all()  # formed at the first review with experience
+
+
 @pytest.mark.parametrize("mutation", [0.0, 0.05])
 def test_an_imitating_supplier_takes_anothers_integrity_plus_a_mutation(monkeypatch, mutation):
     """Phase 13 (replicator dynamics, docs/ODD.md 7.13): a supplier that imitates takes the integrity of another
