@@ -50,7 +50,7 @@ def test_p3_holds_within_0_07_of_each_published_share_and_fails_just_beyond():
     assert p3(0.47, 0.24) and p3(0.47 + 0.065, 0.24 - 0.065)
     assert not p3(0.47 + 0.075, 0.24) and not p3(0.47 - 0.075, 0.24)
     assert not p3(0.47, 0.24 + 0.075) and not p3(0.47, 0.24 - 0.075)
-    assert not p3(0.24, 0.47)  # the least and the most trusting fifths the wrong way round
+    assert not p3(0.24, 0.47)  # the least and the most trusted fifths the wrong way round
 
 
 def test_p4_allows_an_inspection_rate_of_exactly_5_percent_and_no_more():

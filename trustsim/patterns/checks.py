@@ -150,22 +150,23 @@ def p2(r) -> Result:
 
 @pattern
 def p3(r) -> Result:
-    """P3 (S15, S16): the non-productive share of face-to-face hours is 0.47 ± 0.07 for the least-trusting
-    fifth of buyers and 0.24 ± 0.07 for the most trusting fifth (Dyer & Chu 2003), as means over the seeds."""
+    """P3 (S15, S16): the non-productive share of face-to-face hours is 0.47 ± 0.07 for the least-trusted
+    fifth of buyers and 0.24 ± 0.07 for the most trusted fifth (Dyer & Chu 2003: buyers ranked by their suppliers'
+    trust in them, ``measure.trust_fifths``), as means over the seeds."""
     low, high = col(r["baseline"], "nonprod_low"), col(r["baseline"], "nonprod_high")
     ml, mh = low.mean(), high.mean()
     ok = abs(ml - 0.47) <= 0.07 and abs(mh - 0.24) <= 0.07
     return Result("P3", "S15, S16",
-                  f"non-productive share: least-trusting fifth {ml:.3f}, most trusting fifth {mh:.3f}",
+                  f"non-productive share: least-trusted fifth {ml:.3f}, most trusted fifth {mh:.3f}",
                   "0.47 ± 0.07 and 0.24 ± 0.07", ok,
-                  {"least-trusting fifth": low, "most trusting fifth": high},
-                  {"least-trusting fifth": 0.47, "most trusting fifth": 0.24})
+                  {"least-trusted fifth": low, "most trusted fifth": high},
+                  {"least-trusted fifth": 0.47, "most trusted fifth": 0.24})
 
 
 @pattern
 def p4(r) -> Result:
-    """P4 (S15, S17): the most trusting tenth of buyers inspect at most 5% of lots, and the most trusting fifth
-    handle at least 3× the units per purchasing hour of the least trusting fifth."""
+    """P4 (S15, S17): the most trusted tenth of buyers (by their suppliers' trust in them) inspect at most 5% of
+    lots, and the most trusted fifth handle at least 3× the units per purchasing hour of the least trusted fifth."""
     insp, ratio = col(r["baseline"], "inspection_top_tenth"), col(r["baseline"], "units_per_hour_ratio")
     mi, mr = insp.mean(), ratio.mean()
     return Result("P4", "S15, S17",
