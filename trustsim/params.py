@@ -82,7 +82,7 @@ class Buyers(Group):
     """Buyers' postures, sourcing, exit and learned terms (docs/ODD.md, 7.2 and 7.2a)."""
     partner_share: float = P(0.5, 0.0, 1.0, "share", "share of buyers whose posture is partner")
     n_bids: int = P(5, 1, 1000, "quotes", "suppliers asked for a quote when a slot is (re)sourced")
-    rebid_interval: int = P(4, 1, 10_000, "steps", "an aggressive buyer rebids each slot every this many steps")
+    rebid_interval: int = P(4, 1, 10_000, "steps", "an aggressive buyer rebids each slot every this many steps (under learning conduct, a buyer reviews its terms)")
     exit_threshold: float = P(0.2, 0.0, 1.0, "trust", "a buyer leaves a supplier whose trust falls below this")
     exit_dissatisfaction: float = P(1.0, 0.0, 1e6, "gap units", "a buyer leaves silently when unvoiced dissatisfaction exceeds this (S7)")
     tco_weight: float = P(0.3, 0.0, 10.0, "share", "quotes are ranked by quote · (1 + tco_weight · (1 − reputation)): the expected cost of ownership (S10)")
@@ -132,11 +132,11 @@ class Trust(Group):
     initial: float = P(0.5, 0.0, 1.0, "trust", "trust both ways at the start of a relationship")
     baseline: float = P(0.3, 0.0, 1.0, "trust", "level that trust erodes toward when nobody looks after the relationship")
     gain: float = P(0.131, 0.0, 1.0, "share", "trust gained per good step, as a share of the distance to 1")
-    loss: float = P(0.35, 0.0, 1.0, "share", "trust lost per defect, as a share of current trust")
+    loss: float = P(0.35, 0.0, 1.0, "share", "trust lost per betrayal (a defect, or padding found), as a share of current trust; half for an unfixed gap")
     erosion: float = P(0.03, 0.0, 1.0, "share/step", "per step, share of the distance to baseline that an unattended relationship erodes")
     playoff_penalty: float = P(0.35, 0.0, 1.0, "share", "share of its trust a supplier loses when played off against a rival quote")
     share_threshold: float = P(0.584, 0.0, 1.0, "trust", "trust needed to share plans (buyer) or ideas (supplier)")
-    no_inspection_trust: float = P(0.8, 0.0, 1.0, "trust", "above this trust a buyer never inspects")
+    no_inspection_trust: float = P(0.8, 0.0, 1.0, "trust", "at or above this trust a buyer never inspects")
     padding_loss: Literal["proportional", "betrayal"] = Field(
         "proportional", description="proportional: padding found by an audit costs the buyer's trust in proportion to its size, loss · (padding / padding_max); betrayal: any padding found costs as much as a defect (docs/ODD.md, decision 38)",
         json_schema_extra={"unit": "setting"})
@@ -148,7 +148,7 @@ class Quality(Group):
     detection: float = P(0.9, 0.0, 1.0, "probability", "chance that inspection finds a defective lot")
     failure_cost: float = P(0.06, 0.0, 100.0, "money/unit", "buyer's cost of a defect that fails in the field, per unit of the lot")
     rework_cost: float = P(0.03, 0.0, 100.0, "money/unit", "supplier's cost of a lot sent back, per unit")
-    inspection_memory: float = P(0.25, 0.0, 1.0, "share", "weight of the latest lot in a supplier's estimate of how often a buyer inspects")
+    inspection_memory: float = P(0.25, 0.0, 1.0, "share", "weight of the latest lot in a supplier's estimate of how often a buyer inspects (and audits)")
 
 
 class Service(Group):
