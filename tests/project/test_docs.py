@@ -412,3 +412,18 @@ def test_every_name_the_submodels_put_in_code_type_is_one_the_code_has():
         if not named <= known:
             unknown.append(name)
     assert unknown == [], f"docs/ODD.md section 7 names what the code does not: {unknown}"
+
+
+def test_section_2_names_every_field_of_the_markets_state():
+    """ODD section 2 (entities and state variables) is the list of what a market holds: every field declared in
+    ``state.MarketState`` is named there. It missed the learning buyers' attractions and value sums, the terms of
+    each slot, its specification epoch and the suppliers' cash at imitation, all of which 7.2a, 7.13 and the
+    decisions use."""
+    import typing
+
+    from trustsim.state import MarketState
+
+    entities = ODD.split("## 2. Entities", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z_0-9]+)`", entities))
+    missing = [f for f in typing.get_type_hints(MarketState) if f not in named]
+    assert missing == [], f"docs/ODD.md section 2 does not name the market's state fields {missing}"
