@@ -74,15 +74,17 @@ def test_replications_folder_holds_each_run_the_table_the_summary_and_bands(repl
 def test_no_legend_of_the_replications_figures_covers_a_line_a_band_edge_or_an_interval(tmp_path, monkeypatch):
     """The baseline over 3 seeds and 60 steps: the trust figure's four lines filled its axes, so its legend lay on
     the aggressive buyers' line, and each advantage panel's legend lay on the interval's top. The figures' legends
-    sit beside the axes and below the panels."""
+    sit beside the axes and below the panels. Each time series says what its shading is (it said "95% band": of
+    the runs, or of their mean?)."""
     from matplotlib.figure import Figure
 
-    covered, savefig = {}, Figure.savefig
+    covered, titles, savefig = {}, {}, Figure.savefig
 
     def checked(fig, path, **kwargs):
         savefig(fig, path, **kwargs)
         fig.set_dpi(kwargs.get("dpi", fig.dpi))  # as saved: where "best" puts a legend depends on the resolution
         covered[Path(path).name] = data_under_legends(fig)
+        titles[Path(path).name] = [ax.get_title() for ax in fig.axes]
 
     monkeypatch.setattr(Figure, "savefig", checked)
     out = tmp_path / "reps"
@@ -90,6 +92,7 @@ def test_no_legend_of_the_replications_figures_covers_a_line_a_band_edge_or_an_i
                                   "--quiet"]]) == 0
     assert {"trust.png", "advantages.png", "market_share.png"} <= set(covered)
     assert {name: c for name, c in covered.items() if c} == {}
+    assert all("shaded its 95% interval" in titles[name][0] for name in titles if name != "advantages.png"), titles
 
 
 def test_a_replicate_is_the_run_of_its_seed(replications, tmp_path, capsys):

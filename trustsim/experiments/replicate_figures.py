@@ -1,5 +1,5 @@
 """The figures of a replications folder: each key figure over time by posture, the mean over replicates
-with its 95% band, and the partner advantages' long-run values over replicates with their interval."""
+with its 95% interval (shaded), and the partner advantages' long-run values over replicates with their interval."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def draw(folder: Path, bands, runs, name: str) -> list[Path]:
                 ax.fill_between(g["step"], g[f"{col}.low"], g[f"{col}.high"], color=colour, alpha=0.2, lw=0)
         ax.set_xlabel("step (quarter)")
         ax.set_ylabel(column_label(cols[0]) if len(cols) == 1 else TRUST_AXIS)
-        ax.set_title(f"{literal(name)}: mean over {n} replicates, 95% band", fontsize=10)
+        ax.set_title(f"{literal(name)}: mean over {n} replicates, shaded its 95% interval", fontsize=10)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
