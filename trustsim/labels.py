@@ -61,8 +61,12 @@ def trust_line_label(column: str, posture: str) -> str:
 def column_label(name: str, width: int = WIDTH) -> str:
     """A results column (``tco_per_unit``), a posture's column (``partner.market_share``) or a partner
     advantage (``advantage.profit_cum``) in words, with its unit."""
-    if name in ADVANTAGES:
-        return _wrap("partner advantage: " + ADVANTAGES[name], width)
+    if name in ADVANTAGES:  # in its column's unit, before any remark (the share's, units of 1/n, is in its words)
+        text, remark = ADVANTAGES[name], ""
+        if name != "advantage.market_share":
+            head, paren, tail = text.partition(" (")
+            text, remark = f"{head}, in {BY_NAME[name.partition('.')[2]].unit}", paren + tail
+        return _wrap("partner advantage: " + text + remark, width)
     posture, _, column = name.partition(".") if "." in name else ("", "", name)
     c = BY_NAME.get(column)
     if c is None:

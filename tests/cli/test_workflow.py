@@ -1017,3 +1017,7 @@ def test_a_runs_and_a_replications_figures_say_who_trusts_whom_and_units_alike(t
     for label in (run["costs.png"].axes[0].get_ylabel(), run["tco_breakdown.png"].axes[0].get_ylabel(),
                   reps["tco_per_unit.png"].axes[0].get_ylabel()):
         assert label.endswith("(money/unit)"), label
+    # the advantages' panels gave no unit for the profit and the cost of ownership
+    share, profit, cost = (ax.get_ylabel().replace("\n", " ") for ax in reps["advantages.png"].axes[:3])
+    assert "in units of the equal share 1/n" in share and profit.endswith("per buyer, in money"), (share, profit)
+    assert "per unit, in money/unit (positive: partners pay less)" in cost, cost
