@@ -158,3 +158,11 @@ def test_the_regime_maps_idea_rates_are_the_bases_times_the_points_share():
         assert p["innovation.idea_rate"] == pytest.approx(base.innovation.idea_rate * p["idea_share"])
         assert p["innovation.process_idea_rate"] == pytest.approx(base.innovation.process_idea_rate * p["idea_share"])
     assert {p["idea_share"] for p in structures.regime_points(base)} == {0.25, 1.0, 2.0}
+
+
+def test_r3s_figure_names_the_lean_variant_as_its_table_does():
+    """R3's table says "learning with trust_weight 2"; its figure's legend (the series' names) said "learning, trust
+    lean", a name the reader finds nowhere else."""
+    result = R3(_r3())
+    lean = [name for name in result.values["series"] if "trust" in name]
+    assert lean == ["learning with trust_weight 2"] and "learning with trust_weight 2 " in result.measured
