@@ -221,7 +221,13 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
         if wrong := _not_a_scenario(parent, resolve_path(target)):
             raise ParamError(shown, "extends", f'"{safe_text(parent)}" {wrong}')
         base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
-        base.pop("sweep", None)  # a sweep (or a calibration) belongs to the file that declares it
+        inherited = base.pop("sweep", None)  # a sweep (or a calibration) belongs to the file that declares it
+        if isinstance(inherited, dict) and inherited.get("factors") and isinstance(data.get("sweep"), dict) \
+                and "factors" not in data["sweep"]:  # a [sweep] to change a key of its parent's: it lost the factors
+            raise ParamError(shown, "sweep.factors", f'none here, and the [sweep] of "{safe_text(parent)}" is not '
+                                                     "inherited (a sweep belongs to the file that declares it): "
+                                                     "repeat its factors, or write factors = {} for replications "
+                                                     "of the scenario alone")
         base.pop("calibrate", None)
         base.pop("description", None)
         data = _merge(base, data)

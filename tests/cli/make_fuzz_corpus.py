@@ -407,6 +407,10 @@ def extends_cases() -> dict[str, tuple[dict[str, bytes], dict]]:
                                          {"key": None, "needle": "min_markup", "blame": "main.toml"})
     cases["base_sweep_not_inherited"] = ({"main.toml": b'extends = "base.toml"\n',
                                           "base.toml": SWEEP.encode()}, {"key": "sweep", "sweep_only": True})
+    cases["sweep_keys_without_the_bases_factors"] = ({"main.toml": b'extends = "base.toml"\n[sweep]\nreplications = 2\n',
+                                                      "base.toml": SWEEP.encode()},
+                                                     {"key": "sweep.factors", "needle": "not inherited",
+                                                      "blame": "main.toml"})
     return cases
 
 
