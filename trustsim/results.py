@@ -129,7 +129,8 @@ def redraw_figures(folder: str | Path, draw: Callable[[Path], Iterable[str | Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".figures.tmp-{os.getpid()}-", dir=folder))
     try:
         names = [Path(n).name for n in draw(tmp)]
-        figures.mkdir(exist_ok=True)
+        if names:  # nothing to draw (a sweep of replications alone): no empty figures/ folder
+            figures.mkdir(exist_ok=True)
         for name in names:
             os.replace(tmp / name, figures / name)
     finally:

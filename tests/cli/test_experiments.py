@@ -1021,3 +1021,14 @@ def test_a_morris_figure_names_its_spread_in_words_not_sigma_and_keeps_its_legen
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["mean absolute elementary effect (Morris μ*)", "spread of elementary effects (Morris σ)"]
     assert data_under_legends(fig) == []
+
+
+def test_a_sweep_of_replications_alone_writes_its_tables_and_no_empty_figures_folder(tmp_path, capsys):
+    """A grid without factors replicates the scenario: it has nothing to draw against a factor, and left an empty
+    figures/ folder beside its tables."""
+    path = sweep_file(tmp_path, GRID.split("[sweep.factors]")[0] + "factors = {}\n")
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    held = sorted(p.name for p in out.iterdir())
+    print(held)
+    assert "points.csv" in held and "runs.csv" in held and "figures" not in held
