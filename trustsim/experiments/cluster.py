@@ -168,7 +168,13 @@ def _on_this_code(executor, address: str):
         except ImportError:
             there = "unknown"
         if there != here:
-            raise RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({socket.gethostname()}) runs other trustsim "
+            try:
+                # on the worker, where distributed runs it: which of its machine's workers it is
+                from distributed import get_worker
+                where = f"{socket.gethostname()}, {get_worker().address}"
+            except (ImportError, ValueError):
+                where = socket.gethostname()
+            raise RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({where}) runs other trustsim "
                                            f"code (code {there} there, {here} here): its runs would not be this "
                                            f"code's; install this trustsim on every worker")
         return fn(*args, **kwargs)
