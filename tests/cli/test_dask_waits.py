@@ -207,6 +207,72 @@ def test_a_dask_worker_with_other_trustsim_code_is_refused_not_mixed_in(tmp_path
     assert len(read_journal(out / JOURNAL)) == load_sweep(path).n_runs
 
 
+_WORKER_WITHOUT = """
+import sys
+
+WITHOUT = sys.argv[1].split(",")
+
+
+class Without:  # the named libraries cannot be imported, as on a node where they were never installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in WITHOUT:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Without())
+if __name__ == "__main__":
+    from distributed.cli.dask_worker import main
+    sys.argv = ["dask-worker", *sys.argv[2:]]
+    main()
+"""
+
+
+_WITHOUT_SAID = [("trustsim", "has no trustsim installed: install this trustsim on every worker"),
+                 ("scipy", "lacks a library trustsim needs (No module named 'scipy'): install this trustsim with its "
+                           "dependencies on every worker")]
+
+
+@pytest.mark.timeout(120)  # before, the sweep waited for workers, never ending
+@pytest.mark.parametrize(("without", "said"), _WITHOUT_SAID)
+def test_a_dask_worker_without_trustsim_or_its_libraries_is_named_as_such(tmp_path, capsys, without, said):
+    """A node of a cluster on which trustsim (or a library of its) was not installed: its worker failed to unpickle
+    the task, which names trustsim's functions, and left the cluster, or ran into the missing library mid-run; the
+    sweep waited for workers, or stopped calling the worker dead "out of memory?" or with an internal error. Now the
+    task reaches the worker as bytes, checked before they are unpickled, and the sweep stops with one line that names
+    the worker and what it lacks, the worker still in the cluster. The worker here is a real ``dask worker`` process
+    whose Python cannot import ``without``."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    from distributed import Client, LocalCluster
+
+    from trustsim.experiments import JOURNAL, read_journal
+
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER_WITHOUT)
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as scheduler, \
+            Client(scheduler) as client:
+        worker = subprocess.Popen([sys.executable, str(script), without, scheduler.scheduler_address, "--nthreads",
+                                   "1", "--no-nanny", "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            client.wait_for_workers(1, timeout=60)
+            out = tmp_path / "out"
+            code = cli.main(["sweep", str(sweep_file(tmp_path, GRID)), "--out", str(out), "--quiet", "--dask",
+                             scheduler.scheduler_address])
+            err = capsys.readouterr().err
+            print(err)
+            assert code == 1 and err.count("\n") == 1, err
+            assert re.search(rf"trustsim: error: --dask {re.escape(scheduler.scheduler_address)}: a worker "
+                             rf"\({re.escape(socket.gethostname())}, tcp://[\d.]+:\d+\) {re.escape(said)}; 0 finished "
+                             rf"runs are kept in .*; finish with: trustsim sweep ", err), err
+            assert read_journal(out / JOURNAL) == {} and not (out / "runs.csv").exists()
+            assert worker.poll() is None and len(client.scheduler_info()["workers"]) == 1  # it stays, and can be mended
+        finally:
+            worker.kill()
+            worker.wait()
+
+
 def test_a_local_cluster_leaves_this_process_environment_as_it_was(tmp_path, capsys):
     """distributed's nannies wrote their workers' settings into the environment of the process that started a local
     cluster (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, PYTHONHASHSEED, ...), so every process it started afterwards

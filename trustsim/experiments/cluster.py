@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import signal
 import socket
 import threading
@@ -88,6 +89,7 @@ def dask_executor(address: str, workers: int | None):
     """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
     try:
         # an optional dependency, needed only here
+        import cloudpickle  # distributed's own pickler of tasks
         from distributed import Client, LocalCluster
     except ImportError:
         raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
@@ -113,7 +115,7 @@ def dask_executor(address: str, workers: int | None):
         raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
     slots = _threads(client) or 1
     loud = _quiet_distributed()
-    executor = _on_this_code(client.get_executor(pure=False), address)
+    executor = _on_this_code(client.get_executor(pure=False), address, cloudpickle.dumps)
     _CLUSTERS[executor] = (address, _counted(client))
 
     def close():
@@ -150,41 +152,66 @@ def _counted(client):
     return threads
 
 
-OTHER_CODE = "trustsim-other-code"  # the first argument of the RuntimeError a worker with other code raises
+OTHER_CODE = "trustsim-other-code"  # the first argument of the RuntimeError a worker that cannot run this code raises
 
 
-def _on_this_code(executor, address: str):
+def _on_this_code(executor, address: str, dumps):
     """``executor`` whose every task first checks that its worker runs the code that submitted it (the digest of
     trustsim's source, ``reproduce.code_digest``), and raises ``RuntimeError(OTHER_CODE, why)`` where it does not.
     A worker of another machine with another trustsim installed ran its runs with its own model, and the sweep or
-    calibration recorded them, under this code's digest, as this code's results, saying nothing."""
+    calibration recorded them, under this code's digest, as this code's results, saying nothing.
+
+    The run and its arguments travel as bytes (``dumps``: cloudpickle's, as Dask pickles a task), unpickled on the
+    worker only after the check: they name trustsim's functions and classes, and a worker without trustsim (a node
+    it was not installed on) failed to unpickle the task itself, before any check ran, and left the cluster; the
+    sweep then waited for workers, or called the worker dead "out of memory?", never naming the missing install.
+    A library trustsim needs that the worker lacks is named too."""
     here, submit = code_digest(), executor.submit
 
-    def checked(fn, *args, **kwargs):  # nested, so sent by value: a worker with other code unpickles it too
+    def checked(payload: bytes):  # nested, so sent by value: a worker with other code or none unpickles it too
+        def where() -> str:
+            try:
+                # on the worker, where distributed runs it: which of its machine's workers it is
+                from distributed import get_worker
+                return f"{socket.gethostname()}, {get_worker().address}"
+            except (ImportError, ValueError):
+                return socket.gethostname()
+
+        def unable(exc: ImportError) -> RuntimeError:
+            if exc.name == "trustsim":
+                return RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({where()}) has no trustsim installed: "
+                                                f"install this trustsim on every worker")
+            return RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({where()}) lacks a library trustsim needs "
+                                            f"({exc}): install this trustsim with its dependencies on every worker")
+
         try:
             # the worker's own trustsim, which may be one from before code digests
             from trustsim.reproduce import code_digest as digest_there
             there = digest_there()
-        except ImportError:
+        except ImportError as exc:
+            if not (exc.name or "trustsim.").startswith("trustsim."):  # no trustsim, or one without its libraries
+                raise unable(exc) from None
             there = "unknown"
         if there != here:
-            try:
-                # on the worker, where distributed runs it: which of its machine's workers it is
-                from distributed import get_worker
-                where = f"{socket.gethostname()}, {get_worker().address}"
-            except (ImportError, ValueError):
-                where = socket.gethostname()
-            raise RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({where}) runs other trustsim "
+            raise RuntimeError(OTHER_CODE, f"--dask {address}: a worker ({where()}) runs other trustsim "
                                            f"code (code {there} there, {here} here): its runs would not be this "
                                            f"code's; install this trustsim on every worker")
-        return fn(*args, **kwargs)
+        try:
+            fn, args, kwargs = pickle.loads(payload)
+            return fn(*args, **kwargs)
+        except ImportError as exc:  # this code, which imports it here: a library the worker's install lacks
+            raise unable(exc) from None
 
-    executor.submit = lambda fn, *args, **kwargs: submit(checked, fn, *args, **kwargs)
+    def submit_checked(fn, *args, **kwargs):
+        return submit(checked, dumps((fn, args, kwargs)))
+
+    executor.submit = submit_checked
     return executor
 
 
 def other_code(exc: BaseException) -> str | None:
-    """The line that says a worker of a Dask cluster runs other code, if ``exc`` is its error, else None."""
+    """The line that says a worker of a Dask cluster runs other code or lacks trustsim or a library of its, if ``exc``
+    is its error, else None."""
     args = exc.args if isinstance(exc, RuntimeError) else ()
     return str(args[1]) if len(args) == 2 and args[0] == OTHER_CODE else None
 
