@@ -185,3 +185,23 @@ def test_partner_comparisons_leave_out_seeds_without_the_posture_and_say_so():
             assert "over 6 of 8 seeds" in result.measured and "nan" not in result.measured
             assert result.passed, result.measured
     assert "price partner 1.110 − aggressive 1.000" in patterns.p1(r).measured  # over the six seeds with partners
+
+
+def test_p3_and_p4_average_the_seeds_that_measured_their_fifths_and_say_over_how_many():
+    """A fifth of buyers without face-to-face hours has no non-productive share, a tenth that bought no lot no
+    inspection rate: NaN for that seed. P3 and P4 averaged the seeds with NumPy's mean, so one such seed made the
+    figure "nan" and the verdict a FAIL; now they average the seeds that measured it and say over how many, and
+    with none say "not measured"."""
+    n = 8
+    low = [math.nan, math.nan, math.nan] + [0.47] * (n - 3)
+    p3 = patterns.p3({"baseline": [{"nonprod_low": x, "nonprod_high": 0.24} for x in low]})
+    p4 = patterns.p4({"baseline": [{"inspection_top_tenth": x, "units_per_hour_ratio": 4.0}
+                                   for x in [0.01] * (n - 2) + [math.nan] * 2]})
+    print(p3.measured, p4.measured, sep="\n")
+    assert p3.passed and p3.measured.endswith("least-trusted fifth 0.470 (over 5 of 8 seeds), most trusted fifth 0.240")
+    assert p4.passed and "top tenth 0.010 (over 6 of 8 seeds); " in p4.measured and "4.00×;" not in p4.measured
+    none = patterns.p3({"baseline": [{"nonprod_low": math.nan, "nonprod_high": math.nan}] * n})
+    assert none.measured.startswith("not measured") and not none.passed
+    inf = patterns.p4({"baseline": [{"inspection_top_tenth": 0.01, "units_per_hour_ratio": r}
+                                    for r in [math.inf, 4.0, math.nan]]})
+    assert inf.passed and "inf× (over 2 of 3 seeds)" in inf.measured  # nothing handled at the bottom: measured

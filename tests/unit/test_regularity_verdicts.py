@@ -4,6 +4,7 @@ structures' headline figures and regime points: what the published verdicts rest
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -120,6 +121,10 @@ def test_the_quintiles_of_p3_and_p4_are_the_least_and_most_trusted_buyers():
     assert q["nonprod_high"] == pytest.approx(np.mean([16, 17, 18, 19]) / 100)
     assert q["inspection_top_tenth"] == pytest.approx(np.mean([18, 19]) / 1000)
     assert q["units_per_hour_ratio"] == pytest.approx(np.mean([17, 18, 19, 20]) / np.mean([1, 2, 3, 4]))
+    none = buyers.assign(units_per_purchasing_hour=np.where(rank < 4, np.nan, 1.0 + rank))  # the bottom: no hours
+    assert np.isnan(patterns.quintile_figures(none)["units_per_hour_ratio"])  # no ratio, not an infinite one
+    idle = buyers.assign(units_per_purchasing_hour=np.where(rank < 4, 0.0, 1.0 + rank))  # hours, no units
+    assert patterns.quintile_figures(idle)["units_per_hour_ratio"] == math.inf
 
 
 def test_the_defect_rates_fall_is_one_minus_the_rate_over_the_base_at_suppliers_serving_both_postures():

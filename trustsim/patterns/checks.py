@@ -153,12 +153,15 @@ def p3(r) -> Result:
     """P3 (S15, S16): the non-productive share of face-to-face hours is 0.47 ± 0.07 for the least-trusted
     fifth of buyers and 0.24 ± 0.07 for the most trusted fifth (Dyer & Chu 2003: buyers ranked by their suppliers'
     trust in them, ``measure.trust_fifths``), as means over the seeds."""
-    low, high = col(r["baseline"], "nonprod_low"), col(r["baseline"], "nonprod_high")
-    ml, mh = low.mean(), high.mean()
+    b = r["baseline"]
+    low, high = col(b, "nonprod_low"), col(b, "nonprod_high")
+    ml, mh = measured_mean(low), measured_mean(high)  # a fifth without face-to-face hours has no share: left out
     ok = abs(ml - 0.47) <= 0.07 and abs(mh - 0.24) <= 0.07
-    return Result("P3", "S15, S16",
-                  f"non-productive share: least-trusted fifth {ml:.3f}, most trusted fifth {mh:.3f}",
-                  "0.47 ± 0.07 and 0.24 ± 0.07", ok,
+    measured = (f"non-productive share: least-trusted fifth {ml:.3f}{_seeds_left_out(measured_count(low), b)}, "
+                f"most trusted fifth {mh:.3f}{_seeds_left_out(measured_count(high), b)}"
+                if measured_count(low) and measured_count(high) else "not measured: no seed's fifth had face-to-face "
+                                                                     "hours")
+    return Result("P3", "S15, S16", measured, "0.47 ± 0.07 and 0.24 ± 0.07", ok,
                   {"least-trusted fifth": low, "most trusted fifth": high},
                   {"least-trusted fifth": 0.47, "most trusted fifth": 0.24})
 
@@ -167,11 +170,15 @@ def p3(r) -> Result:
 def p4(r) -> Result:
     """P4 (S15, S17): the most trusted tenth of buyers (by their suppliers' trust in them) inspect at most 5% of
     lots, and the most trusted fifth handle at least 3× the units per purchasing hour of the least trusted fifth."""
-    insp, ratio = col(r["baseline"], "inspection_top_tenth"), col(r["baseline"], "units_per_hour_ratio")
-    mi, mr = insp.mean(), ratio.mean()
-    return Result("P4", "S15, S17",
-                  f"inspection rate top tenth {mi:.3f}; units per purchasing hour top/bottom fifth {mr:.2f}×",
-                  "≤ 0.05 and ≥ 3×", mi <= 0.05 and mr >= 3,
+    b = r["baseline"]
+    insp, ratio = col(b, "inspection_top_tenth"), col(b, "units_per_hour_ratio")
+    seen = ratio[~np.isnan(ratio)]  # infinite where the least trusted fifth handled nothing: measured, ≥ 3×
+    mi, mr = measured_mean(insp), float(seen.mean()) if len(seen) else math.nan  # NaN seeds left out
+    measured = (f"inspection rate top tenth {mi:.3f}{_seeds_left_out(measured_count(insp), b)}; units per purchasing "
+                f"hour top/bottom fifth {mr:.2f}×{_seeds_left_out(len(seen), b)}"
+                if measured_count(insp) and len(seen) else "not measured: no seed's tenth bought a lot or fifth "
+                                                            "spent purchasing hours")
+    return Result("P4", "S15, S17", measured, "≤ 0.05 and ≥ 3×", mi <= 0.05 and mr >= 3,
                   {"inspection rate, top tenth": insp, "units/hour ratio ÷ 10": ratio / 10},
                   {"inspection rate, top tenth": 0.05, "units/hour ratio ÷ 10": 0.3})
 

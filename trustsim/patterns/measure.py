@@ -51,11 +51,12 @@ def quintile_figures(buyers) -> dict[str, float]:
     """P3, P4: figures of the least and most trusted fifth (and tenth) of buyers (``trust_fifths``)."""
     low, high, top = trust_fifths(buyers)
     upph = lambda part: part["units_per_purchasing_hour"].mean()  # noqa: E731
+    top_rate, bottom_rate = upph(high), upph(low)  # NaN for a fifth with no purchasing hours: no ratio
     return {
         "nonprod_low": float(low["nonproductive_share"].mean()),
         "nonprod_high": float(high["nonproductive_share"].mean()),
         "inspection_top_tenth": float(top["inspection_rate"].mean()),
-        "units_per_hour_ratio": float(upph(high) / upph(low)) if upph(low) > 0 else math.inf,
+        "units_per_hour_ratio": float(top_rate / bottom_rate) if bottom_rate != 0 else math.inf,
     }
 
 
