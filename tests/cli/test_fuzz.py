@@ -15,6 +15,7 @@ from pathlib import Path
 
 import make_fuzz_corpus
 import pytest
+from conftest import ROOT
 
 from trustsim.cli import main
 
@@ -64,6 +65,16 @@ def assert_refused(code, err, case, expect):
 def test_the_corpus_is_what_the_generator_writes():
     files, _ = make_fuzz_corpus.build()
     assert make_fuzz_corpus.on_disk() == files, "run: python tests/cli/make_fuzz_corpus.py"
+
+
+def test_the_reliability_page_gives_the_corpus_size():
+    """docs/reliability.md says how many cases and files the corpus holds: the generator's counts, not those of
+    an older corpus (a case added without the page said 367 cases of 440 files)."""
+    files, index = make_fuzz_corpus.build()
+    tomls = sum(name.endswith(".toml") for name in files)
+    page = " ".join((ROOT / "docs" / "reliability.md").read_text().split())
+    said = f"the {len(index)} cases ({tomls} files) of"
+    assert said in page, f"docs/reliability.md should say: {said}"
 
 
 @pytest.mark.parametrize("case", CASES)
