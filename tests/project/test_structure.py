@@ -3,6 +3,7 @@ reaching into the rules, one registration per command, one definition of each sh
 advantages, colours, controls), and files replaced whole."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -377,3 +378,25 @@ def test_every_result_kind_is_one_registry_entry_that_report_uses():
         assert "manifest.json" in entry.files and "figures/*.png" in entry.files, kind
     source = (ROOT / "trustsim" / "commands" / "report.py").read_text()
     assert not [kind for kind in KINDS if f'kind == "{kind}"' in source] and "import redraw" not in source
+
+
+def test_contributing_names_every_module_and_test_file():
+    """CONTRIBUTING.md's tables say where things are: every module of the package is named there (one of a
+    subpackage in that subpackage's row, a command's by the row of ``commands/``), and every test file, so a new
+    one cannot go unlisted (the calibration's ``journal.py`` was), and each file named there exists."""
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    names = re.compile(r"`([\w/]+\.py)`")
+    rows = {m[1]: {n.rpartition("/")[2] for n in names.findall(m[2])}
+            for m in re.finditer(r"^\| `(\w+)/` \|(.*)$", text, re.MULTILINE)}
+    named = {n.rpartition("/")[2] for n in names.findall(text)}
+    unlisted = []
+    for path in (ROOT / "trustsim").rglob("*.py"):
+        package = path.parent.relative_to(ROOT / "trustsim").as_posix()
+        if path.name == "__init__.py" or package == "commands":
+            continue
+        if path.name not in (named if package == "." else rows.get(package, set())):
+            unlisted.append(path.relative_to(ROOT).as_posix())
+    unlisted += [p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if p.name not in named]
+    assert unlisted == []
+    present = {p.name for folder in ("trustsim", "tests", "scripts", "benchmarks") for p in (ROOT / folder).rglob("*")}
+    assert sorted(named - present) == []
