@@ -4,8 +4,8 @@
 result of the same kind (``manifest.json`` says which: run, sweep, patterns, …) and only when it holds
 nothing but that result; anything else needs ``--force``, and even ``--force`` never removes the folder
 the command runs in or one above it, a folder holding the scenario file, the project's ``scenarios/``
-or ``results/`` folders, or a git work tree or a folder holding one. The committed ``results/example/``
-needs ``--force``.
+or ``results/`` folders, trustsim's own source or a folder in it, or a git work tree or a folder holding
+one. The committed ``results/example/`` needs ``--force``.
 :func:`target_lock` keeps a second writer out: the lock is the file ``.NAME.lock`` beside the target,
 holding the writer's PID; the operating system drops it when that process ends, so a lock left by a
 killed process is taken over. Leftovers of a killed process (``.NAME.tmp-PID-…``, ``.NAME.old-PID``)
@@ -227,6 +227,8 @@ def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | 
     for folder, what in project_folders().items():
         if _contains(target, folder):
             return f"is or holds {what}"
+    if _contains(Path(__file__).resolve().parent, target):  # a subpackage is trustsim's source as much as the whole
+        return "lies inside trustsim's own source"
     if (target / ".git").exists():
         return "is a git work tree"
     for folder, subfolders, names in os.walk(target):  # one inside it would go with it

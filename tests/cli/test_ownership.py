@@ -258,6 +258,16 @@ def test_the_projects_folders_and_example_are_guarded(monkeypatch, tmp_path):
                 results.guard_target(folder, "run", force=force)
     with pytest.raises(ParamError, match="committed example"):
         results.guard_target(ROOT / "results" / "example", "run")
+
+
+@pytest.mark.parametrize("folder", ["viz", "experiments", "calibration"])
+def test_force_never_removes_a_folder_inside_trustsims_own_source(monkeypatch, tmp_path, folder):
+    """A subpackage is trustsim's own source too: ``--out trustsim/viz --force`` removed the app's code. Checked
+    on the guard alone, so a mistake here could not delete it."""
+    monkeypatch.chdir(tmp_path)
+    for force in (False, True):
+        with pytest.raises(ParamError, match="lies inside trustsim's own source; not even --force"):
+            results.guard_target(ROOT / "trustsim" / folder, "run", force=force)
     assert results.guard_target(ROOT / "results" / "example", "run", force=True) == ROOT / "results" / "example"
 
 
