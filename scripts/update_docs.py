@@ -1,9 +1,10 @@
-"""Regenerate the generated blocks of docs/ODD.md, docs/results.md and README.md: the parameter table (ODD),
-the results columns (docs/results.md) and the pattern table and advantage by horizon (ODD and README).
+"""Regenerate the generated blocks of docs/ODD.md, docs/results.md and README.md: the parameter and calibration
+tables (ODD), the results columns (docs/results.md), the example run's figures (README) and the pattern table and
+advantage by horizon (ODD and README).
 
     python scripts/update_docs.py            # all (the pattern suite, 30 seeds: about 40 s on two cores)
-    python scripts/update_docs.py --params   # the parameter and column tables only
-    python scripts/update_docs.py --params --check   # exit 1 if the parameter or column table is out of date
+    python scripts/update_docs.py --params   # all but the pattern tables: parameters, calibration, columns, example
+    python scripts/update_docs.py --params --check   # exit 1 if one of those blocks is out of date
     python scripts/update_docs.py --structures DIR   # experiments.md's structures block and figure, from a folder
     python scripts/update_docs.py --regimes DIR      # experiments.md's regime map block and figure, from a folder
 """
@@ -103,7 +104,8 @@ def regimes_block(folder: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--params", action="store_true", help="only the parameter and column tables")
+    ap.add_argument("--params", action="store_true",
+                    help="all but the pattern tables: parameters, calibration, columns, the README's example")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is out of date")
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--structures", type=Path, metavar="DIR",
