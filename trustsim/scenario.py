@@ -228,7 +228,14 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
                                                      "inherited (a sweep belongs to the file that declares it): "
                                                      "repeat its factors, or write factors = {} for replications "
                                                      "of the scenario alone")
-        base.pop("calibrate", None)
+        parent_calibration = base.pop("calibrate", None)
+        mine = data.get("calibrate")
+        if isinstance(parent_calibration, dict) and isinstance(mine, dict) \
+                and (lost := [k for k in ("parameters", "targets") if parent_calibration.get(k) and k not in mine]):
+            # a [calibrate] to change a setting of its parent's: it lost the priors and targets
+            raise ParamError(shown, f"calibrate.{lost[0]}", f'none here, and the [calibrate] of "{safe_text(parent)}" '
+                                                            "is not inherited (a calibration belongs to the file that "
+                                                            f"declares it): write its {' and '.join(lost)} out here")
         base.pop("description", None)
         data = _merge(base, data)
         chain += base_chain

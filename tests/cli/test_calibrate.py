@@ -733,6 +733,24 @@ def test_a_calibration_table_is_not_inherited_and_the_error_says_so(tmp_path, ca
     assert not (tmp_path / "cal").exists()
 
 
+def test_a_calibration_table_changing_a_setting_of_its_parents_is_told_the_parents_is_not_inherited(tmp_path, capsys):
+    """A file extending a calibration file with a [calibrate] of its own that sets only its budget does not get the
+    parent's priors and targets: the one line says so, not merely that a field is required."""
+    from trustsim.cli import main
+
+    path = tmp_path / "mine.toml"
+    path.write_text(f'extends = "{(SCENARIOS / "calibration.toml").as_posix()}"\n[calibrate]\nbudget = 3000\n')
+    for command in (["check", str(path)], ["calibrate", str(path), "--out", str(tmp_path / "cal")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "mine.toml: calibrate.parameters: none here" in err
+        assert "not inherited" in err and "parameters and targets" in err
+    assert not (tmp_path / "cal").exists()
+    path.write_text(path.read_text() + '[calibrate.parameters]\n"trust.gain" = {}\n')
+    assert main(["check", str(path)]) == 2
+    assert "calibrate.targets: none here" in capsys.readouterr().err
+
+
 def test_measures_lists_every_measurement_a_target_may_name_and_a_file_is_otherwise_required(capsys):
     from trustsim.calibration.targets import MEASUREMENTS
     from trustsim.cli import main
