@@ -343,3 +343,28 @@ def test_no_worker_outlives_its_killed_parent_whatever_the_start_method(method):
     workers = {int(p) for p in proc.stdout.readline().split()}
     assert workers and all(alive(p) for p in workers)
     assert kill_and_watch(proc, workers) == []
+
+
+def test_merge_replaces_a_finished_sweep_only_of_the_same_design_and_code_without_force(tmp_path, capsys,
+                                                                                       finished_sweep):
+    """`sweep` keeps a finished sweep without --force; `merge` replaced any, hours of another design's runs lost
+    to a mistyped --out. A finished sweep of the shards' own design and code is the same tables again, and goes."""
+    other = sweep_file(tmp_path, steps=5, name="other")  # another design: its fingerprint differs
+    shards = [tmp_path / f"o{k}" for k in (1, 2)]
+    for k, shard in enumerate(shards, 1):
+        assert cli(capsys, "sweep", other, "--shard", f"{k}/2", "--out", shard, "--workers", "1", "--quiet")[0] == 0
+    out = tmp_path / "finished"
+    shutil.copytree(finished_sweep, out)
+    before = snapshot(out)
+    one_line(*cli(capsys, "merge", *shards, "--out", out), "holds a finished sweep of another design or code",
+             "--force")
+    assert snapshot(out) == before
+    assert cli(capsys, "merge", *shards, "--out", out, "--force")[0] == 0
+    assert cli(capsys, "merge", *shards, "--out", out)[0] == 0  # now the shards' own merge: made again
+    same = [tmp_path / f"s{k}" for k in (1, 2)]  # the finished sweep's own design, in shards
+    for k, shard in enumerate(same, 1):
+        assert cli(capsys, "sweep", sweep_file(tmp_path), "--shard", f"{k}/2", "--out", shard, "--workers", "1",
+                   "--quiet")[0] == 0
+    again = tmp_path / "again"
+    shutil.copytree(finished_sweep, again)
+    assert cli(capsys, "merge", *same, "--out", again)[0] == 0

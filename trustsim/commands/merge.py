@@ -13,7 +13,8 @@ def arguments(p) -> None:
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--out", type=folder, required=True, help="merged results folder")
     p.add_argument("--force", action="store_true",
-                   help="replace an --out folder that holds other files or an unfinished sweep (its contents are lost)")
+                   help="replace an --out folder that holds other files, an unfinished sweep or another finished sweep "
+                        "(its contents are lost)")
 
 
 def handle(args) -> int:

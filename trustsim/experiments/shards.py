@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ParamError, counted
-from ..reading import read_json
+from ..reading import json_or_none, read_json
 from ..results import write_atomically
 from .design import rebuilt_sweep, shard_ids
 from .journal import JOURNAL, STATE, finish, foreign_row, read_journal, resume_command
@@ -49,6 +49,12 @@ def _finish_command(folder: Path, st: dict, k: int | None = None) -> str:
     path, shard = (st.get("scenario") or {}).get("path"), st.get("shard")
     return resume_command(path if isinstance(path, str) else "FILE", shard and (k or shard[0], shard[1]),
                           bool(st.get("timeseries")), folder)
+
+
+def _same_sweep(state, shard_state: dict) -> bool:
+    """Whether a finished sweep's state (``sweep.json``) is the sweep the shards make, by the same code: merging
+    them there again writes the same tables, so it needs no ``--force`` (as a run replaces its own result)."""
+    return isinstance(state, dict) and all(state.get(k) == shard_state.get(k) for k in ("fingerprint", "code"))
 
 
 def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures: bool = True) -> Path:
@@ -109,6 +115,10 @@ def merge(dirs: list[str | Path], out: str | Path, force: bool = False, figures:
         done = counted(len(read_journal(target / JOURNAL)), "run")  # its runs are in no other folder
         raise ParamError(str(out), None, f"holds an unfinished sweep ({done} done), which a merge does not replace; "
                                          f"choose another --out, or pass --force to replace it (its runs are lost)")
+    if not force and (target / STATE).is_file() and not _same_sweep(json_or_none(target / STATE), first):
+        raise ParamError(str(out), None, "holds a finished sweep of another design or code, which a merge does not "
+                                         "replace; choose another --out, or pass --force to replace it (its runs are "
+                                         "lost)")
     # the shards and the sweep file are read: no --force removes a folder that holds them
     read = first.get("scenario") or {}
     protect = [*map(str, dirs), *(p for p in (read.get("path"), *(read.get("chain") or ())) if p)]
