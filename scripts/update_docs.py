@@ -144,8 +144,8 @@ def main() -> None:
         if not args.params:
             raise SystemExit("--check needs --params (the pattern table changes with every recalibration)")
         if text != odd.read_text():
-            raise SystemExit("docs/ODD.md: the parameter table differs from the schema; "
-                             "run: python scripts/update_docs.py --params")
+            raise SystemExit("docs/ODD.md: the parameter table differs from the schema, or the calibration table from "
+                             "docs/calibration/; run: python scripts/update_docs.py --params")
         if results_text != results.read_text():
             raise SystemExit("docs/results.md: the results columns differ from trustsim/columns.py; "
                              "run: python scripts/update_docs.py --params")

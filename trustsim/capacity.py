@@ -174,7 +174,8 @@ def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | Non
     need = batch * one * workers
     if need > have:
         fits = max(have // (one * workers), 1)
-        raise ParamError("--batch", None, f"{batch} markets stepped together on each of {workers} workers need about "
+        each = "on one worker" if workers == 1 else f"on each of {workers} workers"
+        raise ParamError("--batch", None, f"{batch} markets stepped together {each} need about "
                                           f"{gigabytes(need)} of memory; this machine has {gigabytes(have)} available; "
                                           f"choose --batch {fits} or less, or fewer --workers")
 
