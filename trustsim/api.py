@@ -160,11 +160,13 @@ class Run:
         return self.model.network()
 
     def save(self, out: str | Path, force: bool = False) -> Path:
-        """Write the results folder ``trustsim run`` writes (tables, summary, manifest, network, figures)."""
+        """Write the results folder ``trustsim run`` writes (tables, summary, manifest, network, figures);
+        ``force=True`` replaces a folder that holds something else (never one trustsim protects)."""
         # on first use: `import trustsim` loads nothing heavy
-        from .results import write_run
+        from .results import PYTHON, write_run
 
-        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force)
+        return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
+                         words=PYTHON)
 
     def __repr__(self) -> str:
         return f"<trustsim run {self.scenario.name!r}: {self.params.run.steps} steps, seed {self.params.run.seed}>"

@@ -26,7 +26,7 @@ from .labels import literal, plain_figure
 from .metrics import POSTURE_GROUPS
 from .reading import read_json
 from .reproduce import read_manifest, scenario_of
-from .results import manifest, redraw_figures, scenario_files, write_atomically
+from .results import PYTHON, manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference, null_as_nan
 
 KIND = "compare"
@@ -153,9 +153,10 @@ class Comparison:
                          f"{number_text(r['difference'], 3, True)}{interval}")
         return "\n".join(lines)
 
-    def save(self, out, force: bool = False) -> Path:
+    def save(self, out, force: bool = False, *, words=PYTHON) -> Path:
         """The results folder: ``compare.csv``, ``compare.json``, ``runs_a.csv``, ``runs_b.csv``, the figure and
-        the manifest."""
+        the manifest; ``force=True`` replaces a folder that holds something else (never one trustsim protects).
+        ``words``: how a refusal names ``out`` and ``force`` (``trustsim compare`` says ``--out`` and ``--force``)."""
         table = self.table()
 
         def write(tmp: Path) -> None:
@@ -171,7 +172,8 @@ class Comparison:
 
         protect = [*scenario_files(self.scenario_a), *scenario_files(self.scenario_b),
                    *(self.sources.get(k) for k in ("a", "b") if self.sources.get(k))]  # compared folders too
-        return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()])
+        return write_atomically(out, write, force, kind=KIND, protect=[p for p in protect if Path(p).exists()],
+                                words=words)
 
     def differences(self) -> dict[str, list]:
         """The parameters whose values differ between A and B, ``{"group.name": [a, b]}`` (the seed left out: the

@@ -237,8 +237,22 @@ def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | 
     return None
 
 
+@dataclass(frozen=True)
+class Words:
+    """How a refusal names what to do: the command line's options, or the arguments of a result's
+    ``save(out, force=…)`` from Python (:data:`PYTHON`), which has no ``--out`` to choose or ``--force`` to pass."""
+
+    out: str  # the target, when the refusal cannot name its path
+    force: str  # what replaces the folder anyway
+    another: str  # what to do instead
+
+
+COMMAND_LINE = Words("--out", "--force", "choose another --out")
+PYTHON = Words("out", "force=True", "save to another folder")
+
+
 def guard_target(out: str | Path, kind: str | None, force: bool = False,
-                 protect: Iterable[str | Path] = ()) -> Path:
+                 protect: Iterable[str | Path] = (), words: Words = COMMAND_LINE) -> Path:
     """Whether a command writing a result of ``kind`` may write the folder ``out``: returns it resolved, or
     raises ParamError (one line, exit 2) before anything is written.
 
@@ -248,12 +262,12 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     folder the command reads or one inside it, a folder holding a file in ``protect`` (:func:`reads_reason`),
     the project's own folders, a git work tree or a folder holding one. The committed example needs ``force``
     even to be replaced by a run. ``kind=None`` accepts any trustsim result (what a caller that does not say its
-    kind used to get)."""
+    kind used to get). ``words``: how a refusal says what to do (:class:`Words`)."""
     if not isinstance(out, (str, os.PathLike)):  # save(None) from Python: not pathlib's TypeError
-        raise ParamError("--out", None, f"expected a folder's path, got {type(out).__name__}")
+        raise ParamError(words.out, None, f"expected a folder's path, got {type(out).__name__}")
     shown = safe_text(str(out))
     if str(out).strip() == "":
-        raise ParamError("--out", None, "is empty or blank; name a folder for the results")
+        raise ParamError(words.out, None, "is empty or blank; name a folder for the results")
     target = resolve_path(out, shown, verb="written")
     here = Path.cwd().resolve()
     if _contains(target, here):  # even --force never replaces the folder the command runs in
@@ -261,7 +275,7 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     reading = reads_reason(target, protect)
     if reading:  # whether or not it exists or holds anything: a command never writes into what it reads
         raise ParamError(shown, None, f"{reading}; a command never writes into a folder it reads, and not even "
-                                      f"--force replaces it; choose another --out")
+                                      f"{words.force} replaces it; {words.another}")
     if target.exists() and not target.is_dir():
         raise ParamError(shown, None, "exists and is not a folder")
     if target.is_dir() and any(target.iterdir()):
@@ -281,12 +295,12 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
                        f"holds the read-only folder {safe_text(locked.relative_to(target))}")
         reason = protected_reason(target, protect)
         if reason:
-            raise ParamError(shown, None, f"{reason}; not even --force replaces it")
+            raise ParamError(shown, None, f"{reason}; not even {words.force} replaces it")
         if problem and not force:
-            raise ParamError(shown, None, f"{problem}; choose another --out, or pass --force to replace it "
+            raise ParamError(shown, None, f"{problem}; {words.another}, or pass {words.force} to replace it "
                                           f"(its contents are lost)")
         if target in example_folders() and not force:
-            raise ParamError(shown, None, "is the committed example result; pass --force to regenerate it")
+            raise ParamError(shown, None, f"is the committed example result; pass {words.force} to regenerate it")
     parent = target.parent
     if parent.exists() and not os.access(parent, os.W_OK):
         raise ParamError(shown, None, f"cannot write in {safe_text(str(parent))}")

@@ -21,6 +21,9 @@ from pathlib import Path
 from . import interrupts
 from .errors import ParamError, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
+    COMMAND_LINE,
+    PYTHON,
+    Words,
     _remove,
     claim_target,
     clean_leftovers,
@@ -57,19 +60,19 @@ def check_target(out: str | Path, force: bool = False, *, kind: str | None = Non
 
 
 def write_atomically(out: str | Path, write: Callable[[Path], None], force: bool = False, *,
-                     kind: str | None = None, protect: Iterable[str | Path] = ()) -> Path:
+                     kind: str | None = None, protect: Iterable[str | Path] = (), words: Words = COMMAND_LINE) -> Path:
     """Call ``write(tmp)`` to fill a temporary folder, then move it to ``out`` in one rename.
 
-    ``kind`` and ``protect`` as for :func:`guard_target`; the target's lock is held throughout."""
+    ``kind``, ``protect`` and ``words`` as for :func:`guard_target`; the target's lock is held throughout."""
     shown = safe_text(str(out))
     if not isinstance(force, bool):  # from Python: force="no" was taken as True
         raise ParamError(None, "force", f"expected True or False, got {safe_text(repr(force))}")
     if "\0" in str(out):  # no folder has such a name; os.stat raises ValueError, not OSError
         raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
-    guard_target(out, kind, force, protect)
+    guard_target(out, kind, force, protect, words)
     try:
         with target_lock(out, shown) as target:
-            guard_target(out, kind, force, protect)
+            guard_target(out, kind, force, protect, words)
             clean_leftovers(target)
             return _write(target, write)
     finally:
@@ -183,9 +186,9 @@ NETWORK_MAX_BUYERS = 20_000  # network.graphml is written for markets up to this
 
 
 def write_run(model, scenario, out, *, started: str, wall_seconds: float, force: bool = False,
-              protect: Iterable[str | Path] = ()) -> Path:
+              protect: Iterable[str | Path] = (), words: Words = COMMAND_LINE) -> Path:
     """The results folder of one run: tables, summary, manifest, figures and, for a market of at most
-    NETWORK_MAX_BUYERS buyers, the relationship network."""
+    NETWORK_MAX_BUYERS buyers, the relationship network; ``words`` as for :func:`guard_target`."""
     # on use: only this path needs networkx, report
     import networkx as nx
 
@@ -204,7 +207,7 @@ def write_run(model, scenario, out, *, started: str, wall_seconds: float, force:
             manifest(scenario, model.params, started, wall_seconds, tmp, kind="run"), indent=2, ensure_ascii=False)
             + "\n")
 
-    return write_atomically(out, write, force, kind="run", protect=[*scenario_files(scenario), *protect])
+    return write_atomically(out, write, force, kind="run", protect=[*scenario_files(scenario), *protect], words=words)
 
 
 def replace_file(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -358,7 +358,33 @@ def test_saving_to_something_that_is_no_path_is_a_param_error(tmp_path):
     for save, out in ((run.save, None), (run.save, 3), (reps.save, None), (diff.save, 3.5)):
         with pytest.raises(trustsim.ParamError) as exc:
             save(out)
-        assert str(exc.value) == f"--out: expected a folder's path, got {type(out).__name__}"
+        assert str(exc.value) == f"out: expected a folder's path, got {type(out).__name__}"
+
+
+def test_a_save_refused_from_python_names_the_argument_to_pass_and_the_command_line_its_options(tmp_path, capsys):
+    """``save()`` over a user's folder said "choose another --out, or pass --force", options a Python caller
+    has not got: it is told ``force=True``, and the command line still ``--out`` and ``--force``."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    small = {"steps": 3, "buyers": 6, "suppliers": 3}
+    run = trustsim.simulate(BASELINE, **small)
+    reps = trustsim.replicate(BASELINE, seeds=2, workers=1, **small)
+    diff = trustsim.compare(BASELINE, BASELINE, seeds=2, workers=1, **small)
+    for save in (run.save, reps.save, diff.save):
+        with pytest.raises(trustsim.ParamError) as exc:
+            save(mine)
+        assert str(exc.value).endswith("holds files that are not a trustsim result; save to another folder, or pass "
+                                       "force=True to replace it (its contents are lost)"), str(exc.value)
+        with pytest.raises(trustsim.ParamError, match="not even force=True replaces it; save to another folder$"):
+            save(BASELINE.parent)  # the folder of the scenario it reads
+    sizes = ["--steps", "3", "--set", "market.buyers=6", "--set", "market.suppliers=3", "--quiet", "--out", str(mine)]
+    for command in (["run", str(BASELINE)], ["run", str(BASELINE), "--seeds", "2", "--workers", "1"],
+                    ["compare", str(BASELINE), str(BASELINE), "--seeds", "2", "--workers", "1"]):
+        capsys.readouterr()
+        assert main([*command, *sizes]) == 2
+        assert "; choose another --out, or pass --force to replace it" in capsys.readouterr().err, command
+    assert (mine / "notes.txt").read_text() == "mine" and run.save(mine, force=True) == mine.resolve()
 
 
 def test_sweep_sets_morriss_levels_as_a_sweep_files_key_does():

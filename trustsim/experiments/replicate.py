@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..reading import read_csv, read_json, refuse_words
-from ..results import manifest, redraw_figures, scenario_files, write_atomically
+from ..results import COMMAND_LINE, PYTHON, manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
 from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep
 from .execute import sweep_tables
@@ -81,9 +81,10 @@ class Replicated:
         return pd.DataFrame.from_records(rows)
 
     def save(self, out, force: bool = False) -> Path:
-        """Write the results folder ``trustsim run SCENARIO --seeds N`` writes."""
+        """Write the results folder ``trustsim run SCENARIO --seeds N`` writes; ``force=True`` replaces a folder
+        that holds something else (never one trustsim protects)."""
         return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
-                                                             if Path(p).exists()])
+                                                             if Path(p).exists()], words=PYTHON)
 
     def __repr__(self) -> str:
         return f"<trustsim replications of {self.scenario.name!r}: {len(self.runs)} seeds from {self.root_seed}>"
@@ -127,9 +128,10 @@ def replicate(scenario, n: int, *, root: int | None = None, workers: int | None 
     return Replicated(scenario, sweep.seed, runs, ts, started, time.perf_counter() - t0)
 
 
-def write_replications(rep: Replicated, out, force: bool = False, protect=()) -> Path:
+def write_replications(rep: Replicated, out, force: bool = False, protect=(), words=COMMAND_LINE) -> Path:
     """The results folder: ``replications.csv``, ``summary.json``, ``bands.csv``, each run's time series
-    (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest."""
+    (``timeseries/replicate-NNN.csv``, as ``trustsim run --seed S`` writes it), figures, manifest; ``words`` as
+    for :func:`~trustsim.folders.guard_target`."""
     def write(tmp: Path) -> None:
         rep.runs.to_csv(tmp / "replications.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2, allow_nan=False) + "\n")
@@ -146,7 +148,7 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=()) ->
                         seed_rule="replicate r: SeedSequence(root_seed, spawn_key=(0, r)), 63 bits, as in sweeps")
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
 
-    return write_atomically(out, write, force, kind=KIND, protect=protect)
+    return write_atomically(out, write, force, kind=KIND, protect=protect, words=words)
 
 
 def read_runs(folder: Path):
