@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .commands.run import refuse_other_files, refuse_sweep
+from .commands.run import refuse_other_files
 from .errors import ParamError
 
 
@@ -92,9 +92,13 @@ def refuse_file_keys(mapping: dict) -> None:
 
 
 def one_scenario(sc, compare: bool = False):
-    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file (``refuse_sweep``) or a calibration
-    file whose ``[calibrate]`` table has a fault (a calibration file runs its scenario, as ``trustsim run`` does)."""
-    refuse_sweep(sc, str(sc.path or sc.name), compare)
+    """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file, naming :func:`sweep` where the
+    command line names ``trustsim sweep``, or a calibration file whose ``[calibrate]`` table has a fault (a
+    calibration file runs its scenario, as ``trustsim run`` does)."""
+    if sc.sweep is not None:  # running its base scenario instead would drop its [sweep] table without a word
+        shown = str(sc.path or sc.name)
+        raise ParamError(shown, "sweep", f"is a sweep file; {'compare scenarios, or ' if compare else ''}run its "
+                                         f"sweep with trustsim.sweep({shown!r})")
     if sc.calibrate is not None:
         # on first use: `import trustsim` loads nothing heavy
         from .calibration.config import build_calibration

@@ -194,15 +194,21 @@ def test_replications_in_memory_are_the_tables_run_seeds_writes(tmp_path, monkey
     print("replicates", reps[0].seeds, "timeseries rows", len(reps[0].timeseries))
 
 
-def test_a_sweep_file_is_refused_where_one_scenario_belongs():
+def test_a_sweep_file_is_refused_where_one_scenario_belongs(capsys):
     """``trustsim run`` and ``trustsim compare`` refuse a sweep file; run from Python, its base scenario ran
-    instead and its [sweep] table was dropped without a word."""
+    instead and its [sweep] table was dropped without a word. From Python the refusal names the function that
+    runs it, ``trustsim.sweep``, not the command ``trustsim sweep``."""
     path = BASELINE.parent / "sweep_uncertainty.toml"
-    for call in (lambda: trustsim.simulate(path, steps=3),
-                 lambda: trustsim.replicate(path, seeds=2, steps=3, workers=1),
-                 lambda: trustsim.compare(BASELINE, path, seeds=2, steps=3, workers=1)):
-        with pytest.raises(trustsim.ParamError, match=r"sweep: is a sweep file; .*trustsim sweep"):
+    for call, compared in ((lambda: trustsim.simulate(path, steps=3), ""),
+                           (lambda: trustsim.replicate(path, seeds=2, steps=3, workers=1), ""),
+                           (lambda: trustsim.compare(BASELINE, path, seeds=2, steps=3, workers=1),
+                            "compare scenarios, or ")):
+        with pytest.raises(trustsim.ParamError) as exc:
             call()
+        told = f"{path}: sweep: is a sweep file; {compared}run its sweep with trustsim.sweep('{path}')"
+        assert str(exc.value) == told
+    assert main(["run", str(path), "--steps", "3", "--quiet"]) == 2
+    assert f"run it with: trustsim sweep {path}" in capsys.readouterr().err
 
 
 def test_numpy_numbers_are_numbers_in_every_argument():

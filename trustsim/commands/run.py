@@ -89,7 +89,7 @@ def handle(args) -> int:
 
 def refuse_sweep(scenario, shown: str, compare: bool = False) -> None:
     """The ParamError ``run`` (``compare``: ``compare``) gives a sweep file ``shown``: running its base scenario
-    instead would drop its [sweep] table without a word. The Python API gives the same."""
+    instead would drop its [sweep] table without a word. The Python API gives it too, naming ``trustsim.sweep``."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import ParamError
 
