@@ -2,7 +2,9 @@
 
 From Python: ``trustsim.simulate(scenario, seed=…, steps=…, **overrides)`` runs once,
 ``trustsim.replicate(scenario, seeds=N)`` over seeds, ``trustsim.compare(a, b, seeds=N)`` two scenarios on
-common seeds (``trustsim/api.py``). Importing trustsim loads nothing heavy until one of them is used.
+common seeds, ``trustsim.sweep(scenario, factors, replications=N)`` a batch experiment (``trustsim/api.py``);
+``trustsim.calibrate(file)`` a calibration file's posterior. Importing trustsim loads nothing heavy until one of
+them is used.
 """
 
 from .lazy import lazy_names
