@@ -746,9 +746,10 @@ def test_patterns_refuse_a_sweep_file_a_result_and_a_broken_calibration_table(mo
 
     monkeypatch.setattr(patterns, "run_all", stop)
     assert run_cli(capsys, "run", BASELINE, *SMALL, "--out", tmp_path / "r", "--quiet")[0] == 0
-    calibration = tmp_path / "cal.toml"
-    calibration.write_text(f'extends = "{(ROOT / "scenarios" / "calibration.toml").as_posix()}"\n'
-                           f'[calibrate]\nbudget = -3\n')
+    calibration = tmp_path / "cal.toml"  # the shipped calibration with a budget below 0
+    shipped = (ROOT / "scenarios" / "calibration.toml").read_text()
+    calibration.write_text(shipped.replace('extends = "baseline.toml"', f'extends = "{BASELINE.as_posix()}"')
+                           .replace("budget = 8000 ", "budget = -3 "))
     before = listing(tmp_path)
     sweep = ROOT / "scenarios" / "sweep_uncertainty.toml"
     for given, needles in ((sweep, ("sweep: is a sweep file", "trustsim sweep")),
