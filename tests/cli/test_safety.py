@@ -88,10 +88,22 @@ def test_code_on_the_command_line_is_only_text(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "pwned").exists()
 
 
+# A Dask task is pickled by its client and unpickled by the worker whatever trustsim does: the Dask executor
+# (experiments/cluster.py) sends each task's run as bytes it pickled itself and unpickles them on the worker after
+# checking the worker's code, so that a worker without trustsim says so; nothing a file holds is unpickled
+DASK_TASKS_ONLY = {("experiments/cluster.py", "pickle"), ("experiments/cluster.py", "cloudpickle")}
+
+
 def test_the_package_never_evaluates_or_unpickles():
-    """No eval, exec, pickle, marshal, shelve or YAML loader anywhere in trustsim's code."""
+    """No eval, exec, pickle, marshal, shelve or YAML loader anywhere in trustsim's code, but the Dask executor's own
+    tasks (``DASK_TASKS_ONLY``): there the only calls are ``pickle.loads`` of the task's bytes on the worker and
+    ``cloudpickle.dumps`` of them in the client."""
     banned_calls = {"eval", "exec", "__import__"}
     banned_modules = {"pickle", "marshal", "shelve", "yaml", "dill", "cloudpickle"}
+    cluster = (PACKAGE / "experiments" / "cluster.py").read_text()
+    calls = sorted({ast.unparse(n.func) for n in ast.walk(ast.parse(cluster)) if isinstance(n, ast.Call)
+                    and "pickle" in ast.unparse(n.func)})
+    assert calls == ["pickle.loads"] and "cloudpickle.dumps)" in cluster, calls  # dumps handed to the executor
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
@@ -100,7 +112,8 @@ def test_the_package_never_evaluates_or_unpickles():
                 found.append(f"{path.name}:{node.lineno} {node.func.id}()")
             if isinstance(node, ast.Import):
                 found += [f"{path.name}:{node.lineno} import {a.name}" for a in node.names
-                          if a.name.split(".")[0] in banned_modules]
+                          if a.name.split(".")[0] in banned_modules
+                          and (path.relative_to(PACKAGE).as_posix(), a.name) not in DASK_TASKS_ONLY]
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in banned_modules:
                 found.append(f"{path.name}:{node.lineno} from {node.module}")
     assert not found, found
