@@ -64,8 +64,9 @@ class Column:
 
     @property
     def number_format(self) -> str:
-        """How tables write a value: counts whole, money to the unit, rates by their unit's precision."""
-        return "{:.0f}" if self.count else UNIT_FORMATS.get(self.unit, "{:.3f}")
+        """How tables write a value: counts whole, money to the unit (both in thousands: 100,000), rates by their
+        unit's precision."""
+        return "{:,.0f}" if self.count else UNIT_FORMATS.get(self.unit, "{:.3f}")
 
     def format(self, value: float) -> str:
         """A value as tables show it (``number_format``); "–" for a figure a group without buyers does not have

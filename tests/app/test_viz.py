@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import solara
-from conftest import BASELINE, ROOT
+from conftest import BASELINE, ROOT, SCENARIOS
 from solara.components.echarts import EchartsWidget
 from solara.widgets import HTML
 
@@ -372,6 +372,20 @@ def test_network_view_declines_a_market_too_large_to_draw(monkeypatch):
     texts = [t.get_text() for t in components.network_view(model).axes[0].texts]
     assert any("too many to draw" in t for t in texts)
 
+
+def test_the_key_figures_write_a_large_markets_counts_in_thousands_as_its_money():
+    """On the large market the table wrote "100000" buyers and "complaints 21687" beside a profit of "1,516",
+    and the settings "buyers 100000 · suppliers 5000", where the network said "200,000 relationships"."""
+    model = TrustMarket(load_scenario(SCENARIOS / "large_market.toml").params)
+    model.step()
+    page = components.key_figures_html(model, "large_market")
+    buyers = re.search(r"<td[^>]*>buyers</td>((?:<td>[^<]*</td>){3})", page).group(1)
+    assert re.findall(r"<td>([^<]*)</td>", buyers) == ["50,000", "50,000", "100,000"]
+    events = re.search(r"This step: (.*?)\.</p>", page).group(1)
+    counts = dict(re.fullmatch(r"(.+) ([\d,]+)", e).groups() for e in events.split(", "))
+    assert int(counts["complaints"].replace(",", "")) >= 1000 and "," in counts["complaints"], events
+    assert "buyers 100,000 · suppliers 5,000 ·" in page
+    assert "gain 0.131" in page  # fractions as before
 
 # --- trustsim viz -----------------------------------------------------------------------------------
 

@@ -310,10 +310,12 @@ def key_figures_html(model, scenario_name: str) -> str:
              f'</thead><tbody>{cells}</tbody></table>')
     if k["step"]:
         # each count after its name, so that a count of 1 reads right: "complaints 1", not "1 complaints"
-        events = "This step: " + ", ".join(f"{name} {v}" for name, v in k["events"].items()) + "."
+        events = "This step: " + ", ".join(f"{name} {v:,}" for name, v in k["events"].items()) + "."
     else:
         events = "No step yet: – marks what the first step brings."
-    settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+    # numbers as the table writes them: a large market's "buyers 100,000", as its money
+    settings = " · ".join(f"{name} {value:g}" if isinstance(value, float) else
+                          f"{name} {value:,}" if isinstance(value, int) else f"{name} {value}"
                           for name, value in k["settings"].items())
     return (f'{table}<p style="margin:4px 0 0;font-size:12px">{events}</p>'
             f'<p class="trustsim-settings" style="margin:2px 0 0;font-size:12px;color:#666">This market: '
