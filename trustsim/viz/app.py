@@ -33,7 +33,8 @@ SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allo
 # show every slider's value on its thumb (Vuetify renders the label, hidden until dragged) and hide a bar of one tab;
 # the network picture, as wide as its cell, is no higher than it either (on a wide screen its lower half, with the
 # legend, lay under the chart below); the key figures' status line and columns' names stay at the top of their
-# panel while the figures scroll under them, on the panel's ground (inherited, so dark in the dark theme)
+# panel while the figures scroll under them, on the panel's ground (inherited, so dark in the dark theme); the
+# figures' grey and red texts read at 4.5 to 1 or more on either theme's ground
 PAGE_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
@@ -50,7 +51,10 @@ PAGE_CSS = """
                     background-color: inherit; }
 .trustsim-figures td, .trustsim-figures th { padding: 0 4px; border-bottom: 1px solid #ddd; }
 .trustsim-figures td + td, .trustsim-figures th + th { text-align: right; }
-.trustsim-figures .unit { color: #888; font-size: 11px; }
+.trustsim-figures .unit { color: #6f6f6f; font-size: 11px; }
+.theme--dark .trustsim-figures .unit { color: #9e9e9e; }
+.theme--dark .trustsim-settings { color: #aaaaaa !important; }  /* their light colours, set in the HTML, on the */
+.theme--dark .trustsim-notice { color: #ff8a80 !important; }   /* dark theme's ground read at 3 and 2.3 to 1 */
 .trustsim-figures thead { position: sticky; top: 0; z-index: 1; background-color: inherit; }
 .trustsim-figures thead tr:first-child th { padding: 0; border-bottom: none; text-align: left; font-weight: normal; }
 """
