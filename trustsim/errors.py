@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import reprlib
 import unicodedata
+from dataclasses import dataclass
 
 MAX_SHOWN = 100  # characters of a user's value an error line repeats
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -71,3 +72,31 @@ class ParamError(Exception):
         where = ": ".join(part for part in (None if source is None else safe_text(source, 400), shown) if part)
         message = safe_text(message, 400)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass(frozen=True)
+class Words:
+    """How a refusal names what to do: the command line's options (:data:`COMMAND_LINE`), or the arguments of the
+    Python function called (:data:`PYTHON`: a result's ``save(out, force=…)``, ``calibrate(…, resume=…)``,
+    ``load_scenario(…, sets=…, seed=…)``), which has no ``--out`` to choose or ``--force`` to pass."""
+
+    out: str  # the target, when the refusal cannot name its path
+    force: str  # what replaces the folder anyway
+    another: str  # what to do instead
+    resume: str  # what finishes an unfinished result in its folder
+    options: bool = True  # an argument is named by its command-line option
+
+    def name(self, argument: str) -> str:
+        """How a refusal names the Python argument ``argument``: itself, or its option on the command line
+        (``check_coverage`` is ``--check-coverage``; ``sets`` are ``--set``s)."""
+        if not self.options:
+            return argument
+        return "--set" if argument == "sets" else "--" + argument.replace("_", "-")
+
+    def given(self, argument: str, value) -> str:
+        """``argument`` given ``value`` as the caller writes it: ``--screen 32``, or ``screen=32``."""
+        return f"{self.name(argument)} {value}" if self.options else f"{argument}={value}"
+
+
+COMMAND_LINE = Words("--out", "--force", "choose another --out", "--resume")
+PYTHON = Words("out", "force=True", "save to another folder", "resume=True", options=False)

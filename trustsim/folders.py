@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ParamError, safe_text
+from .errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text  # noqa: F401  (results takes PYTHON here)
 from .locks import (  # noqa: F401  (re-exported: results and the commands take them from here)
     claim_target,
     lock_file,
@@ -235,20 +235,6 @@ def protected_reason(target: Path, protect: Iterable[str | Path] = ()) -> str | 
         if ".git" in subfolders or ".git" in names:
             return f"holds the git work tree {safe_text(Path(folder).relative_to(target).as_posix(), 200)}"
     return None
-
-
-@dataclass(frozen=True)
-class Words:
-    """How a refusal names what to do: the command line's options, or the arguments of a result's
-    ``save(out, force=…)`` from Python (:data:`PYTHON`), which has no ``--out`` to choose or ``--force`` to pass."""
-
-    out: str  # the target, when the refusal cannot name its path
-    force: str  # what replaces the folder anyway
-    another: str  # what to do instead
-
-
-COMMAND_LINE = Words("--out", "--force", "choose another --out")
-PYTHON = Words("out", "force=True", "save to another folder")
 
 
 def guard_target(out: str | Path, kind: str | None, force: bool = False,

@@ -810,29 +810,49 @@ def test_a_coverage_check_beyond_a_calibrations_runs_is_refused_before_anything_
     assert code == 2 and err.count("\n") == 1 and needle in err and not out.exists(), err
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"workers": 0}, "--workers: expected a whole number of at least 1, got 0"),
-    ({"workers": "2"}, "--workers: expected a whole number of at least 1, got '2'"),
-    ({"workers": 2**40}, f"--workers: {2**40} is more than the 4096 worker processes a command starts"),
-    ({"screen": "8"}, "--screen: expected a whole number of at least 0, got '8'"),
-    ({"check_coverage": -1}, "--check-coverage: expected a whole number of at least 0, got -1"),
-    ({"check_coverage": "2"}, "--check-coverage: expected a whole number"),
-    ({"check_coverage": 1, "coverage_budget": "50"}, "--coverage-budget: expected a whole number"),
-    ({"check_coverage": np.int64(10**12)}, "--check-coverage: 1000000000000 data sets of 100 runs each make more "
-                                           "than the 100000000 market runs"),
-    ({"seed": True}, "--seed: expected a whole number from 0 to 2⁶³−1, got True"),
+@pytest.mark.parametrize("kwargs, needle, options, told", [
+    ({"workers": 0}, "workers: expected a whole number of at least 1, got 0", None, None),
+    ({"workers": "2"}, "workers: expected a whole number of at least 1, got '2'", None, None),
+    ({"workers": 2**40}, f"workers: {2**40} is more than the 4096 worker processes a command starts", None, None),
+    ({"screen": "8"}, "screen: expected a whole number of at least 0, got '8'", None, None),
+    ({"check_coverage": -1}, "check_coverage: expected a whole number of at least 0, got -1", None, None),
+    ({"check_coverage": "2"}, "check_coverage: expected a whole number", None, None),
+    ({"check_coverage": 1, "coverage_budget": "50"}, "coverage_budget: expected a whole number", None, None),
+    ({"check_coverage": np.int64(10**12)}, "check_coverage: 1000000000000 data sets of 100 runs each make more "
+                                           "than the 100000000 market runs", None, None),
+    ({"seed": True}, "seed: expected a whole number from 0 to 2⁶³−1, got True", None, None),
+    ({"seed": -1}, "seed: expected a whole number from 0 to 2⁶³−1, got -1",
+     ["--seed", "-1"], "--seed: expected a whole number from 0 to 2⁶³−1, got -1"),
     # the schema caps a file's budget; --budget and budget= skipped the cap and started a calibration of 10¹² runs
-    ({"budget": 10**12}, "--budget: expected a whole number from 10 to 100000000, got 1000000000000"),
-    ({"resume": True}, "--resume: goes on in the folder of a calibration: give it with out=FOLDER"),
+    ({"budget": 10**12}, "budget: expected a whole number from 10 to 100000000, got 1000000000000",
+     ["--budget", str(10**12)], "--budget: expected a whole number from 10 to 100000000, got 1000000000000"),
+    ({"resume": True}, "resume: goes on in the folder of a calibration: give it with out=FOLDER", None, None),
     # NumPy integers are whole numbers, as everywhere in the API: the budget is then checked on its merits
-    ({"budget": np.int64(12), "seed": np.int64(3)}, "--budget: 12 runs do not cover the run-noise estimate"),
+    ({"budget": np.int64(12), "seed": np.int64(3)}, "budget: 12 runs do not cover the run-noise estimate",
+     ["--budget", "12"], "--budget: 12 runs do not cover the run-noise estimate and one generation: at least 13 "
+                         "(noise_replicates 3 + population 10 × replicates 1)"),
+    ({"screen": 12}, "screen: 12 is not a power of 2, which Sobol sequences need (e.g. screen=16)",
+     ["--screen", "12"], "--screen: 12 is not a power of 2, which Sobol sequences need (e.g. --screen 16)"),
+    ({"screen": 8, "check_coverage": 2}, "check_coverage: a screening calibrates nothing whose coverage it could "
+                                         "check; give it without screen",
+     ["--screen", "8", "--check-coverage", "2"], "--check-coverage: a screening calibrates nothing whose coverage it "
+                                                 "could check; give it without --screen"),
+    ({"coverage_budget": 50}, "coverage_budget: applies to the coverage check: give it with check_coverage=N",
+     ["--coverage-budget", "50"], "--coverage-budget: applies to the coverage check: give it with --check-coverage N"),
+    ({"check_coverage": 1, "coverage_budget": 5}, "coverage_budget: 5 runs per data set do not cover one generation",
+     ["--check-coverage", "1", "--coverage-budget", "5"], "--coverage-budget: 5 runs per data set do not cover one "
+                                                          "generation: at least 10 (population 10 × replicates 1)"),
 ])
-def test_bad_arguments_of_trustsim_calibrate_are_param_errors_before_any_run(tmp_path, monkeypatch, kwargs, needle):
+def test_bad_arguments_of_trustsim_calibrate_are_param_errors_before_any_run(tmp_path, capsys, monkeypatch, kwargs,
+                                                                              needle, options, told):
     """From Python the calibration's arguments are not checked by argparse: a string, a negative coverage count, a
     resume with no folder to resume or workers=0 raised a TypeError deep in the executor, or ran a calibration
-    (all cores, no coverage, afresh) other than the one asked for."""
+    (all cores, no coverage, afresh) other than the one asked for. The refusal names the argument as the caller
+    wrote it (``check_coverage``, ``screen=16``), where ``trustsim calibrate`` names its options, word for word as
+    before (``--check-coverage``, ``--screen 16``)."""
     import trustsim
     from trustsim.calibration import run
+    from trustsim.cli import main
 
     def no_runs(*a, **k):
         raise AssertionError("a calibration started")
@@ -840,7 +860,11 @@ def test_bad_arguments_of_trustsim_calibrate_are_param_errors_before_any_run(tmp
     monkeypatch.setattr(run, "_calibrate", no_runs)
     with pytest.raises(trustsim.ParamError) as exc:
         trustsim.calibrate(small_file(tmp_path), **kwargs)
-    assert needle in str(exc.value) and "\n" not in str(exc.value)
+    assert str(exc.value).startswith(needle) and "\n" not in str(exc.value), str(exc.value)
+    if options is not None:
+        out = tmp_path / "cal"
+        assert main(["calibrate", str(small_file(tmp_path)), "--out", str(out), "--quiet", *options]) == 2
+        assert capsys.readouterr().err == f"trustsim: error: {told}\n" and not out.exists()
 
 
 @pytest.mark.parametrize("file", [42, None, {"market": {"buyers": 10}}])
@@ -980,3 +1004,87 @@ def test_resume_refuses_a_journal_line_that_is_not_the_calibrations(tmp_path, ca
     number = 1 if not noise else 2
     assert err.count("\n") == 1 and str(journal) in err and f"line {number}" in err and needle in err
     assert journal.read_text().count("\n") == (1 if not noise else 2)  # left as it was
+
+
+def test_a_calibration_folder_refused_from_python_names_its_arguments_and_the_command_line_its_options(
+        tmp_path, capsys, monkeypatch):
+    """``trustsim.calibrate(file, out)`` over a folder it may not write told a Python caller to pass --force or
+    --resume, or to choose another --out: it is told ``force=True`` and ``resume=True`` (and ``budget``, ``seed``),
+    and ``trustsim calibrate`` still names its options, word for word as before."""
+    import json
+
+    import trustsim
+    from trustsim.calibration import run
+    from trustsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    path, out = small_file(tmp_path, budget=40), tmp_path / "cal"
+    cli = ["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]
+    monkeypatch.setattr(run, "abc_smc", interrupted)
+    assert main(cli) == 130  # unfinished: its state and the run-noise estimate kept
+    monkeypatch.undo()
+    capsys.readouterr()
+    state, journal = json.loads((out / "calibration.json").read_text()), (out / "journal.jsonl").read_text()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+
+    def told(python: dict, options: list[str], target=out) -> tuple[str, str]:
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.calibrate(path, target, workers=1, predictive=False, **python)
+        assert main([*cli[:3], str(target), *cli[4:], *options]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("trustsim: error: ") and err.count("\n") == 1, err
+        return str(exc.value), err.removeprefix("trustsim: error: ").removesuffix("\n")
+
+    python, command = told({}, [])
+    assert python == f"{out}: holds an unfinished calibration; pass resume=True to finish it, or force=True to start " \
+                     f"afresh"
+    assert command == f"{out}: holds an unfinished calibration; pass --resume to finish it, or --force to start afresh"
+    python, command = told({"resume": True, "seed": 6}, ["--resume", "--seed", "6"])
+    assert python.endswith("holds a different calibration (the file, budget or seed changed); pass force=True "
+                           "instead of resume=True to start afresh (its runs go), or save to another folder"), python
+    assert command == (f"{out}: holds a different calibration (the file, --budget or --seed changed); pass --force "
+                       f"instead of --resume to start afresh (its runs go), or choose another --out")
+    (out / "calibration.json").write_text(json.dumps({**state, "code": "0" * 16}))
+    python, command = told({"resume": True}, ["--resume"])
+    assert python.endswith("; finish it with that code, or pass force=True instead of resume=True to start afresh "
+                           "(its runs go)"), python
+    assert command.endswith("; finish it with that code, or pass --force instead of --resume to start afresh "
+                            "(its runs go)"), command
+    (out / "calibration.json").write_text(json.dumps(state))
+    (out / "journal.jsonl").write_text(journal + "{oops\n")
+    python, command = told({"resume": True}, ["--resume"])
+    assert python == f"{out / 'journal.jsonl'}: line 2 is not JSON (edited or damaged); start afresh with force=True"
+    assert command == f"{out / 'journal.jsonl'}: line 2 is not JSON (edited or damaged); start afresh with --force"
+    (out / "manifest.json").write_text(json.dumps({"trustsim": trustsim.__version__, "kind": "calibration"}))
+    python, command = told({}, [])
+    assert python.endswith("holds a finished calibration; pass force=True to replace it (it is removed as the new "
+                           "one starts), or save to another folder"), python
+    assert command == (f"{out}: holds a finished calibration; pass --force to replace it (it is removed as the new "
+                       f"one starts), or choose another --out")
+    python, command = told({}, [], target=mine)
+    assert python.endswith("holds files that are not a trustsim result; save to another folder, or pass force=True "
+                           "to replace it (its contents are lost)"), python
+    assert command.endswith("holds files that are not a trustsim result; choose another --out, or pass --force to "
+                            "replace it (its contents are lost)"), command
+    assert (out / "journal.jsonl").read_text() == journal + "{oops\n" and (mine / "notes.txt").read_text() == "mine"
+
+
+def test_a_dask_cluster_refused_from_python_names_the_argument_dask(tmp_path, capsys, monkeypatch):
+    """``trustsim.calibrate(file, dask=…)`` without Dask installed said ``--dask: needs Dask distributed``; from
+    Python it names ``dask``, and ``trustsim calibrate --dask`` still ``--dask``."""
+    import sys
+
+    import trustsim
+    from trustsim.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # not installed: importing it raises ImportError
+    needs = 'needs Dask distributed: pip install "trustsim[dask]"'
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.calibrate(small_file(tmp_path), dask="local", workers=1)
+    assert str(exc.value) == f"dask: {needs}"
+    assert main(["calibrate", str(small_file(tmp_path)), "--dask", "local", "--out", str(tmp_path / "cal")]) == 2
+    assert capsys.readouterr().err == f"trustsim: error: --dask: {needs}\n"

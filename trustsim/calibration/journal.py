@@ -145,9 +145,11 @@ def check_entry(entry, cal: Calibration, generation: int) -> None:
         _coverage(entry["coverage"], entry)
 
 
-def read_journal(path: Path, cal: Calibration | None = None, repair: bool = False) -> list[dict]:
-    """The journal's complete lines, each checked against ``cal`` (when given): a ParamError names the first bad one.
-    A last line cut short by a kill is dropped, and with ``repair`` cut off the file."""
+def read_journal(path: Path, cal: Calibration | None = None, repair: bool = False,
+                 force: str = "--force") -> list[dict]:
+    """The journal's complete lines, each checked against ``cal`` (when given): a ParamError names the first bad one
+    and says to start afresh with ``force`` (``force=True`` from Python). A last line cut short by a kill is dropped,
+    and with ``repair`` cut off the file."""
     entries: list[dict] = []
     if not path.exists():
         return entries
@@ -162,11 +164,11 @@ def read_journal(path: Path, cal: Calibration | None = None, repair: bool = Fals
                     check_entry(entry, cal, populations)
             except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
                 raise ParamError(str(path), None, f"line {number} is not JSON (edited or damaged); start afresh with "
-                                                  f"--force") from None
+                                                  f"{force}") from None
             except _Bad as bad:
                 where = f"line {number}: {bad.field}" if bad.field else f"line {number}"
                 raise ParamError(str(path), None, f"{where}: {bad.why} (edited or damaged); start afresh with "
-                                                  f"--force") from None
+                                                  f"{force}") from None
             populations += isinstance(entry, dict) and "population" in entry
             entries.append(entry)
             good += len(line)

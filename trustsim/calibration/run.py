@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..capacity import workers_fault
-from ..errors import ParamError, safe_text
+from ..errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text
 from ..experiments.cluster import dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
@@ -82,36 +82,37 @@ def problem_of(cal: Calibration, sim: Simulator, run_var: np.ndarray, observed=N
 
 
 def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check_only: bool = False,
-            cal: Calibration | None = None) -> list[dict]:
+            cal: Calibration | None = None, words: Words = COMMAND_LINE) -> list[dict]:
     """Make the folder ready; returns the journal's entries when resuming. Refuses (ParamError, nothing
     written) a folder of other things without --force, a finished calibration without --force (it runs in its
     folder, so the old one would go before the new one is complete), an unfinished one without --resume or
     --force, --resume of a different calibration, and --resume of a journal with a line that is not ``cal``'s.
     ``check_only``: raise what would be refused, change nothing (before the workers start, so that a refusal
-    costs no cluster and a cluster that fails writes nothing)."""
-    shown = safe_text(str(out))
+    costs no cluster and a cluster that fails writes nothing). ``words``: how a refusal names them (:class:`Words`)."""
+    shown, w = safe_text(str(out)), words
     ours = out.is_dir() and result_kind(out) == "calibration" and not foreign_entries(out, "calibration")
     if ours and any(out.iterdir()):
         old = json_or_none(out / STATE)  # none to read (not JSON, a named pipe …): another calibration's
         old = old if isinstance(old, dict) else {}
         if resume:
             if old.get("fingerprint") != state["fingerprint"]:
-                raise ParamError(shown, None, "holds a different calibration (the file, --budget or --seed "
-                                              "changed); pass --force instead of --resume to start afresh (its runs "
-                                              "go), or choose another --out")
+                raise ParamError(shown, None, f"holds a different calibration (the file, {w.name('budget')} or "
+                                              f"{w.name('seed')} changed); pass {w.force} instead of {w.resume} to "
+                                              f"start afresh (its runs go), or {w.another}")
             if why := other_code(old.get("code")):
-                raise ParamError(shown, None, f"{why}; finish it with that code, or pass --force instead of "
-                                              f"--resume to start afresh (its runs go)")
-            entries = read_journal(out / JOURNAL, cal, repair=not check_only)  # a line cut short by a kill goes
+                raise ParamError(shown, None, f"{why}; finish it with that code, or pass {w.force} instead of "
+                                              f"{w.resume} to start afresh (its runs go)")
+            # a line cut short by a kill goes
+            entries = read_journal(out / JOURNAL, cal, repair=not check_only, force=w.force)
             if not check_only:
                 (out / JOURNAL).touch()  # appended to, never made anew (``append_entry``), from here on
             return [] if check_only else entries
         if not force:  # a calibration runs in its folder: the old one would go before the new one is complete
             if (out / "manifest.json").exists():
-                raise ParamError(shown, None, "holds a finished calibration; pass --force to replace it (it is "
-                                              "removed as the new one starts), or choose another --out")
-            raise ParamError(shown, None, "holds an unfinished calibration; pass --resume to finish it, or --force "
-                                          "to start afresh")
+                raise ParamError(shown, None, f"holds a finished calibration; pass {w.force} to replace it (it is "
+                                              f"removed as the new one starts), or {w.another}")
+            raise ParamError(shown, None, f"holds an unfinished calibration; pass {w.resume} to finish it, or "
+                                          f"{w.force} to start afresh")
         if check_only:
             return []
         for name in (STATE, JOURNAL, "manifest.json", *TABLES):
@@ -121,7 +122,7 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
     else:
         if resume and out.exists():
             raise ParamError(shown, None, "holds no calibration to resume")
-        guard_target(out, "calibration", force, protect=protect)
+        guard_target(out, "calibration", force, protect=protect, words=words)
         above = next(p for p in (out, *out.parents) if os.path.lexists(p))
         if above != out and not above.is_dir():  # --out base.toml/x: made before any run, not when writing
             raise ParamError(shown, None, f"cannot write in {safe_text(str(above))} (not a folder)")
@@ -142,7 +143,7 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
 
 def whole(name: str, value, least: int, most: int | None):
     """``value`` (a Python or NumPy integer, or None) as an int from ``least`` to ``most``, else a ParamError naming
-    the option, as the command line's own checks give it: ``calibrate`` is also the Python API's."""
+    ``name``: the argument from Python, the option (``Words.name``) from the command line, which checks no more."""
     value = plain_number(value)
     if value is None:
         return None
@@ -155,42 +156,45 @@ def whole(name: str, value, least: int, most: int | None):
 def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = None, workers: int | None = None,
               dask: str | None = None, resume: bool = False, force: bool = False, quiet: bool = True,
               check_coverage: int = 0, coverage_budget: int | None = None, screen: int = 0,
-              predictive: bool = True, figures: bool = True) -> dict:
+              predictive: bool = True, figures: bool = True, words: Words = PYTHON) -> dict:
     """Calibrate the scenario of a calibration file (a path or a ``Calibration``) and return its tables as
     pandas DataFrames: ``posterior`` (one row per particle of every generation), ``predictive``, ``coverage``
     (with ``check_coverage`` > 0), ``generations``, ``parameters`` (posterior summary, shrinkage),
     ``structures``; with ``screen`` > 0 only ``screening`` (Sobol indices of the targets over the priors, N base
-    samples, a power of 2 from 8 as in a sweep), no calibration. With ``out`` the folder of ``trustsim calibrate``."""
+    samples, a power of 2 from 8 as in a sweep), no calibration. With ``out`` the folder of ``trustsim calibrate``.
+    ``words``: how a refusal names the arguments (``trustsim calibrate`` names its options)."""
+    name = words.name
     budget, seed, workers, check_coverage, coverage_budget, screen = (
-        whole(name, value, least, most) for name, value, least, most in (
-            ("--budget", budget, 10, MAX_RUNS), ("--seed", seed, 0, MAX_SEED), ("--workers", workers, 1, None),
-            ("--check-coverage", check_coverage, 0, None), ("--coverage-budget", coverage_budget, 1, None),
-            ("--screen", screen, 0, None)))
+        whole(name(arg), value, least, most) for arg, value, least, most in (
+            ("budget", budget, 10, MAX_RUNS), ("seed", seed, 0, MAX_SEED), ("workers", workers, 1, None),
+            ("check_coverage", check_coverage, 0, None), ("coverage_budget", coverage_budget, 1, None),
+            ("screen", screen, 0, None)))
     check_coverage, screen = check_coverage or 0, screen or 0
     if workers is not None and (fault := workers_fault(workers)):  # as --workers refuses it
-        raise ParamError("--workers", None, fault)
+        raise ParamError(name("workers"), None, fault)
     if resume and out is None:
-        raise ParamError("--resume", None, "goes on in the folder of a calibration: give it with out=FOLDER")
-    if screen and (fault := sobol_samples_fault(screen, "--screen {}", 32)):
-        raise ParamError("--screen", None, fault)
+        raise ParamError(name("resume"), None, "goes on in the folder of a calibration: give it with out=FOLDER")
+    if screen and (fault := sobol_samples_fault(screen, words.given("screen", "{}"), 32)):
+        raise ParamError(name("screen"), None, fault)
     if not isinstance(file, (Calibration, str, os.PathLike)):
         raise ParamError(None, "file", f"expected a calibration file's path, got {type(file).__name__}")
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
-        raise ParamError("--budget", None, fault)
+        raise ParamError(name("budget"), None, fault)
     if screen and check_coverage:
-        raise ParamError("--check-coverage", None, "a screening calibrates nothing whose coverage it could check; "
-                                                   "give it without --screen")
+        raise ParamError(name("check_coverage"), None, f"a screening calibrates nothing whose coverage it could "
+                                                       f"check; give it without {name('screen')}")
     if coverage_budget is not None and not check_coverage:
-        raise ParamError("--coverage-budget", None, "applies to the coverage check: give it with --check-coverage N")
+        raise ParamError(name("coverage_budget"), None, f"applies to the coverage check: give it with "
+                                                        f"{words.given('check_coverage', 'N')}")
     if check_coverage and coverage_budget is not None and (fault := coverage_budget_fault(spec, coverage_budget)):
-        raise ParamError("--coverage-budget", None, fault)
+        raise ParamError(name("coverage_budget"), None, fault)
     if budget is not None or seed is not None:
         spec = spec.model_copy(update={k: v for k, v in (("budget", budget), ("seed", seed)) if v is not None})
         cal = replace(cal, spec=spec)
     if check_coverage and (fault := coverage_fault(check_coverage, coverage_budget or default_coverage_budget(spec))):
-        raise ParamError("--check-coverage", None, fault)
+        raise ParamError(name("check_coverage"), None, fault)
     state = {"trustsim": "calibration state", "name": cal.name, "source": cal.source, "sha256": cal.sha256,
              "fingerprint": fingerprint(cal, spec.budget, spec.seed), "code": code_digest(), "budget": spec.budget,
              "seed": spec.seed, "base": cal.base.nested(), "calibrate": cal.table}
@@ -198,12 +202,12 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     protect = [p for p in (getattr(cal.scenario, "path", None), *getattr(cal.scenario, "chain", ())) if p]
     if out is not None:
         out = Path(out)
-        prepare(out, state, resume, force, protect, check_only=True, cal=cal)
+        prepare(out, state, resume, force, protect, check_only=True, cal=cal, words=words)
     if screen:
-        needs_salib("sobol", "--screen", key=None)
+        needs_salib("sobol", name("screen"), key=None)
     close = None
     if dask:
-        executor, slots, close = dask_executor(dask, workers)
+        executor, slots, close = dask_executor(dask, workers, name("dask"))
     else:
         executor, slots = local_executor(workers)
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -211,7 +215,7 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     new_folders = [p for p in (out, *out.parents) if not os.path.lexists(p)] if out is not None else []
     try:
         if out is not None:  # nothing is written before the workers are there
-            entries = prepare(out, state, resume, force, protect, cal=cal)
+            entries = prepare(out, state, resume, force, protect, cal=cal, words=words)
             before, made, first = time_before(entries), True, not entries  # first: no earlier session's runs
         tables = _calibrate(cal, out, entries, executor, slots, quiet, check_coverage, coverage_budget, screen,
                             predictive, lambda: before + time.perf_counter() - t0)

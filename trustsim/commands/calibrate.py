@@ -60,6 +60,7 @@ def handle(args) -> int:
     cal = load_calibration(args.file)
     # the engine, the executors and the writers once the input is checked (above): a mistake is told without them
     from ..calibration.run import calibrate
+    from ..errors import COMMAND_LINE
     from ..experiments.journal import FolderRemoved
 
     out = Path(args.out or os.path.join("results", cal.name))
@@ -69,7 +70,7 @@ def handle(args) -> int:
         tables = calibrate(cal, out, budget=args.budget, seed=args.seed, workers=args.workers, dask=args.dask,
                            resume=args.resume, force=args.force, quiet=args.quiet,
                            check_coverage=args.check_coverage, coverage_budget=args.coverage_budget,
-                           screen=args.screen or 0, predictive=not args.no_predictive)
+                           screen=args.screen or 0, predictive=not args.no_predictive, words=COMMAND_LINE)
     except KeyboardInterrupt:
         if not (out / "calibration.json").exists():  # stopped while the workers started, before the folder was made
             print("trustsim: interrupted before the calibration started; nothing was written", file=sys.stderr)

@@ -85,14 +85,15 @@ def _connect(client_class, address: str):
     return made["client"]
 
 
-def dask_executor(address: str, workers: int | None):
-    """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``)."""
+def dask_executor(address: str, workers: int | None, option: str = "--dask"):
+    """A concurrent.futures executor on a Dask cluster (``tcp://host:port``) or a local one (``local``); a ParamError
+    names ``option`` (``dask``: the argument of ``trustsim.calibrate``)."""
     try:
         # an optional dependency, needed only here
         import cloudpickle  # distributed's own pickler of tasks
         from distributed import Client, LocalCluster
     except ImportError:
-        raise ParamError("--dask", None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
+        raise ParamError(option, None, 'needs Dask distributed: pip install "trustsim[dask]"') from None
     try:
         if address == "local":
             # distributed's nannies write their workers' settings (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
@@ -112,7 +113,7 @@ def dask_executor(address: str, workers: int | None):
             cluster = None
             client = _connect(Client, address)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ParamError("--dask", address, f"cannot reach the scheduler ({exc})") from None
+        raise ParamError(option, address, f"cannot reach the scheduler ({exc})") from None
     slots = _threads(client) or 1
     loud = _quiet_distributed()
     executor = _on_this_code(client.get_executor(pure=False), address, cloudpickle.dumps)
