@@ -21,7 +21,7 @@ from typing import Any
 
 import tomli_w
 
-from .errors import ParamError, safe_text, suggest
+from .errors import PYTHON, ParamError, Words, safe_text, suggest
 from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, validate
 from .reading import file_kind, read_regular
 
@@ -257,11 +257,11 @@ def parse_value(text: str):
     return data["v"] if list(data) == ["v"] else text
 
 
-def parse_set(item: str) -> tuple[str, Any]:
-    """``"trust.gain=0.1"`` → ``("trust.gain", 0.1)``."""
+def parse_set(item: str, source: str = "--set") -> tuple[str, Any]:
+    """``"trust.gain=0.1"`` → ``("trust.gain", 0.1)``; a ParamError names ``source`` (``sets`` from Python)."""
     key, eq, value = item.partition("=")
     if not eq or not key.strip():
-        raise ParamError("--set", item, "expected group.name=value")
+        raise ParamError(source, item, "expected group.name=value")
     return key.strip(), parse_value(value.strip())
 
 
@@ -275,21 +275,22 @@ def _valid_alone(data: dict, shown: str | None) -> bool:
     return True
 
 
-def _check_alone(group: str, name: str, value: Any) -> None:
+def _check_alone(group: str, name: str, value: Any, source: str = "--set") -> None:
     """A ``--set`` value that a later one replaces, checked on its own (type and range): ParamError naming
-    ``--set`` and its key. A rule between parameters is left to the values that are used."""
+    ``source`` and its key. A rule between parameters is left to the values that are used."""
     try:
-        validate({group: {name: value}}, "--set")
+        validate({group: {name: value}}, source)
     except ParamError as exc:
         if exc.key is not None:
             raise
 
 
 def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
-                  seed: int | None = None, steps: int | None = None) -> Scenario:
+                  seed: int | None = None, steps: int | None = None, *, words: Words = PYTHON) -> Scenario:
     """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
 
-    ``path=None`` gives the defaults (docs/ODD.md, Parameters).
+    ``path=None`` gives the defaults (docs/ODD.md, Parameters). ``words``: how an error names ``sets``, ``seed`` and
+    ``steps`` (the commands name their options, ``--set``, ``--seed`` and ``--steps``).
     """
     if not (path is None or isinstance(path, (str, os.PathLike))):  # from Python: not pathlib's TypeError
         raise ParamError(None, "path", f"expected a scenario file's path or None, got {type(path).__name__}")
@@ -303,20 +304,21 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         shown, name = str(path), path.stem
         data, chain, raw = _load_chain(path, ())
     overrides: dict[str, Any] = {}
+    given = words.name("sets")
     for item in sets:
-        key, value = parse_set(item)
-        group, pname = resolve_key(key, "--set")
+        key, value = parse_set(item, given)
+        group, pname = resolve_key(key, given)
         if f"{group}.{pname}" in overrides:  # the later --set wins, but a mistake in the earlier is still one
-            _check_alone(group, pname, overrides[f"{group}.{pname}"])
+            _check_alone(group, pname, overrides[f"{group}.{pname}"], given)
         overrides[f"{group}.{pname}"] = value
     flags = {}  # overrides given by their own option: an error names the option (--seed), not --set
     for key, value in (("run.seed", seed), ("run.steps", steps)):
         if value is not None and key in overrides:  # the option wins, but a mistake in the --set is still one
-            _check_alone(*key.split("."), overrides[key])
+            _check_alone(*key.split("."), overrides[key], given)
     if seed is not None:
-        overrides["run.seed"], flags["run.seed"] = seed, "--seed"
+        overrides["run.seed"], flags["run.seed"] = seed, words.name("seed")
     if steps is not None:
-        overrides["run.steps"], flags["run.steps"] = steps, "--steps"
+        overrides["run.steps"], flags["run.steps"] = steps, words.name("steps")
     nested = {k: dict(v) for k, v in data.items() if k in GROUPS}
     for key, value in overrides.items():
         group, pname = key.split(".")
@@ -326,7 +328,7 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     except ParamError as exc:
         if exc.key in flags:
             raise ParamError(flags[exc.key], None, exc.message) from None
-        src = "--set" if exc.key in overrides or (overrides and _valid_alone(data, shown)) else shown
+        src = given if exc.key in overrides or (overrides and _valid_alone(data, shown)) else shown
         raise ParamError(src, exc.key, exc.message) from None
     return Scenario(
         name=name, params=params, path=shown,

@@ -431,3 +431,27 @@ def test_compare_or_rerun_of_a_folder_that_is_no_result_says_so(tmp_path, capsys
     assert str(exc.value) == f"{tmp_path / 'a'}: not a results folder (no manifest.json)"
     assert main(["rerun", str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == f"trustsim: error: {tmp_path / 'b'}: not a results folder (no manifest.json)\n"
+
+
+@pytest.mark.parametrize("kwargs, told, options, cli", [
+    ({"seed": -3}, "seed: -3 is out of range (allowed 0 to 9223372036854775807)", ["--seed", str(2**63)],
+     f"--seed: {2**63} is out of range (allowed 0 to 9223372036854775807)"),  # argparse refuses a negative one
+    ({"steps": 0}, "steps: 0 is out of range (allowed 1 to 1000000)", ["--steps", "1000001"],
+     "--steps: 1000001 is out of range (allowed 1 to 1000000)"),
+    ({"sets": ["market.buyers"]}, "sets: market.buyers: expected group.name=value", ["--set", "market.buyers"], None),
+    ({"sets": ["market.buyerz=3"]}, 'sets: market.buyerz: unknown parameter (did you mean "buyers"?)',
+     ["--set", "market.buyerz=3"], None),
+    ({"sets": ["market.buyers=-3", "market.buyers=6"]}, "sets: market.buyers: -3 is out of range (allowed 1 to "
+                                                        "10000000)",
+     ["--set", "market.buyers=-3", "--set", "market.buyers=6"], None),
+    ({"sets": ["prices.min_markup=5"]}, "sets: prices.min_markup (5.0) must not exceed prices.fair_markup (0.08)",
+     ["--set", "prices.min_markup=5"], None),
+])
+def test_load_scenario_names_its_arguments_and_the_command_line_its_options(capsys, kwargs, told, options, cli):
+    """``trustsim.load_scenario(path, seed=-3)`` said ``--seed: …`` and a bad ``sets=`` entry ``--set: …``, options a
+    Python caller has not got: it names ``seed``, ``steps`` and ``sets``; ``trustsim run`` still its options."""
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.load_scenario(BASELINE, **kwargs)
+    assert str(exc.value) == told
+    assert main(["run", str(BASELINE), *options, "--quiet", "--out", "unwritten"]) == 2
+    assert capsys.readouterr().err == f"trustsim: error: {cli or told.replace('sets: ', '--set: ', 1)}\n"

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 from conftest import BASELINE
 
-from trustsim.errors import ParamError
+from trustsim.errors import COMMAND_LINE, ParamError
 from trustsim.params import Market, Params
 from trustsim.scenario import load_scenario, parse_set, parse_value, read_small_file
 
@@ -77,10 +77,10 @@ def test_a_fault_in_an_extended_file_names_that_file_and_a_bad_override_its_opti
         load_scenario(tmp_path / "top.toml")
     assert exc.value.source == str(tmp_path / "base.toml") and exc.value.key == "trust.loss"
     with pytest.raises(ParamError) as exc:
-        load_scenario(None, sets=["market.buyers=0"])
+        load_scenario(None, sets=["market.buyers=0"], words=COMMAND_LINE)  # trustsim run's words
     assert (exc.value.source, exc.value.key) == ("--set", "market.buyers")
     with pytest.raises(ParamError) as exc:
-        load_scenario(None, seed=-1)
+        load_scenario(None, seed=-1, words=COMMAND_LINE)
     assert (exc.value.source, exc.value.key) == ("--seed", None)
 
 
@@ -91,7 +91,7 @@ def test_a_rule_between_parameters_broken_by_an_override_names_the_option_and_bo
     (tmp_path / "top.toml").write_text('extends = "base.toml"\n[prices]\nfair_markup = 0.06\n')
     assert load_scenario(tmp_path / "top.toml").params.prices.fair_markup == 0.06
     with pytest.raises(ParamError) as exc:
-        load_scenario(tmp_path / "top.toml", sets=["prices.fair_markup=0.01"])
+        load_scenario(tmp_path / "top.toml", sets=["prices.fair_markup=0.01"], words=COMMAND_LINE)
     assert exc.value.source == "--set"
     assert exc.value.message == "prices.min_markup (0.05) must not exceed prices.fair_markup (0.01)"
     (tmp_path / "top.toml").write_text('extends = "base.toml"\n[prices]\nfair_markup = 0.04\n')
@@ -104,7 +104,7 @@ def test_a_rule_between_parameters_broken_by_an_override_names_the_option_and_bo
 def test_a_set_that_an_option_overrides_is_still_checked(sets, option):
     """``--set run.steps=-1 --steps 5`` ran 5 steps: the option wins over --set, but hid the mistake in it."""
     with pytest.raises(ParamError) as exc:
-        load_scenario(None, sets=sets, **option)
+        load_scenario(None, sets=sets, **option, words=COMMAND_LINE)
     print(exc.value)
     assert exc.value.source == "--set" and exc.value.key == sets[0].split("=")[0]
 
@@ -113,7 +113,7 @@ def test_a_set_that_an_option_overrides_is_still_checked(sets, option):
 def test_a_set_that_a_later_set_replaces_is_still_checked(sets):
     """``--set trust.gain=abc --set trust.gain=0.3`` ran with 0.3: the later --set wins, but hid the mistake."""
     with pytest.raises(ParamError) as exc:
-        load_scenario(None, sets=sets)
+        load_scenario(None, sets=sets, words=COMMAND_LINE)
     assert exc.value.source == "--set" and exc.value.key == "trust.gain"
     # a rule between parameters is the used values' business: a replaced min_markup above fair_markup is not a fault
     assert load_scenario(None, sets=["prices.min_markup=0.5", "min_markup=0.03"]).params.prices.min_markup == 0.03
@@ -123,7 +123,7 @@ def test_a_set_that_a_later_set_replaces_is_still_checked(sets):
 def test_a_set_of_a_whole_table_says_so(group):
     """``--set market=1`` was "unknown parameter (did you mean "market.refit"?)", a parameter the user never meant."""
     with pytest.raises(ParamError) as exc:
-        load_scenario(None, sets=[f"{group}=1"])
+        load_scenario(None, sets=[f"{group}=1"], words=COMMAND_LINE)
     assert exc.value.source == "--set" and exc.value.key == group
     assert "a table of parameters" in exc.value.message and "did you mean" not in exc.value.message
     assert load_scenario(None, sets=["suppliers=3"]).params.market.suppliers == 3  # a parameter's name still wins
@@ -200,7 +200,7 @@ def test_a_set_value_that_toml_reads_as_more_than_one_value_is_refused_whole():
     assert parse_value("0.2\nloss=5") == "0.2\nloss=5" and parse_value("0.2\n[x]") == "0.2\n[x]"
     assert parse_value("0.2 # a note") == 0.2
     with pytest.raises(ParamError) as exc:
-        load_scenario(None, sets=["trust.gain=0.2\nloss=5"])
+        load_scenario(None, sets=["trust.gain=0.2\nloss=5"], words=COMMAND_LINE)
     assert exc.value.source == "--set" and exc.value.key == "trust.gain" and "expected a number" in exc.value.message
 
 

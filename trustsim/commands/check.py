@@ -20,13 +20,13 @@ def handle(args) -> int:
     [sweep] or [calibrate] table would run; bad input raises (exit 2)."""
     # here, not at the top: `trustsim --help` imports this module
     from ..capacity import check_memory, check_sweep_memory
-    from ..errors import ParamError, counted, safe_text
+    from ..errors import COMMAND_LINE, ParamError, counted, safe_text
     from ..params import Params
     from ..scenario import load_scenario
     from .run import refuse_other_files
 
     refuse_other_files(args.scenario)  # a manifest or a results folder: the line run gives, naming rerun
-    scenario = load_scenario(args.scenario, args.set)
+    scenario = load_scenario(args.scenario, args.set, words=COMMAND_LINE)
     sweep = None
     if scenario.sweep is not None:  # checked whole before anything is printed
         # here, not at the top: `trustsim --help` imports this module

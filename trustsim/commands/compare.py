@@ -33,7 +33,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..capacity import check_memory
-    from ..errors import ParamError
+    from ..errors import COMMAND_LINE, ParamError
     from ..locks import put_back_to_read
     from ..scenario import load_scenario
 
@@ -62,7 +62,7 @@ def handle(args) -> int:
         scenarios = []
         for path in (args.a, args.b):
             refuse_other_files(path)
-            sc = load_scenario(path, args.set, steps=args.steps)
+            sc = load_scenario(path, args.set, steps=args.steps, words=COMMAND_LINE)
             refuse_sweep(sc, path, compare=True)
             if sc.calibrate is not None:  # a calibration file's scenario, but a fault in its table is one, as in run
                 # here, not at the top: `trustsim --help` imports this module

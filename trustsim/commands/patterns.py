@@ -36,7 +36,7 @@ def handle(args) -> int:
     from datetime import datetime
 
     from ..capacity import check_memory
-    from ..errors import ParamError, safe_text
+    from ..errors import COMMAND_LINE, ParamError, safe_text
     from ..scenario import load_scenario
     from ..stats import require_seeds
     from .run import refuse_other_files
@@ -44,7 +44,7 @@ def handle(args) -> int:
     require_seeds("--seeds", args.seeds)
     if args.scenario is not None:
         refuse_other_files(args.scenario)  # a manifest or results folder: say that rerun makes it again
-    given = load_scenario(args.scenario, args.set)  # no file: the defaults
+    given = load_scenario(args.scenario, args.set, words=COMMAND_LINE)  # no file: the defaults
     if given.sweep is not None:  # the suite would start from its base scenario, its [sweep] dropped without a word
         raise ParamError(args.scenario, "sweep", "is a sweep file; the suite starts from a scenario: give the scenario "
                                                  f"it extends, or run it with: trustsim sweep {args.scenario}")

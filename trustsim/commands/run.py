@@ -34,11 +34,12 @@ def handle(args) -> int:
     # here, not at the top: `trustsim --help` imports this module; the model, its measurements and the results'
     # writers only once the input is checked, so that a mistake in a scenario file is told in a fraction of a second
     from ..capacity import check_memory
-    from ..errors import ParamError, counted, safe_text
+    from ..errors import COMMAND_LINE, ParamError, counted, safe_text
     from ..scenario import load_scenario
 
     refuse_other_files(args.scenario)
-    scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps)
+    scenario = load_scenario(args.scenario, args.set, seed=args.seed, steps=args.steps,
+                             words=COMMAND_LINE)
     if scenario.sweep is not None:
         # here, not at the top: `trustsim --help` imports this module
         from ..experiments import build_sweep

@@ -38,6 +38,7 @@ def arguments(p) -> None:
 def start(args, kind: str):
     """Check the input and claim the folder before any run; the base parameters."""
     # here, not at the top: `trustsim --help` imports this module
+    from ..errors import COMMAND_LINE
     from ..results import check_target
     from ..scenario import load_scenario
     from ..stats import require_seeds
@@ -45,7 +46,8 @@ def start(args, kind: str):
     require_seeds("--seeds", args.seeds)
     if hasattr(args, "suite_seeds"):
         require_seeds("--suite-seeds", args.suite_seeds)
-    base = load_scenario(None, [], steps=args.steps).params  # the defaults; a fault in --steps is named so
+    # the defaults; a fault in --steps is named so
+    base = load_scenario(None, [], steps=args.steps, words=COMMAND_LINE).params
     check_target(args.out, args.force, kind=kind)  # refuse, and lock, before the runs
     return base
 
