@@ -264,7 +264,8 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     ``workers``. A sweep file (a scenario with a ``[sweep]`` table) brings its design, as ``trustsim sweep
     FILE`` runs it; each argument given replaces that key of the table (``factors`` the whole factor table:
     lists of values for a grid, ``{"min": …, "max": …}`` for sampled designs; ``levels`` Morris's grid), and one
-    left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds)."""
+    left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds). A fault
+    in an argument is named by it (``seed: …``, ``factors: market.x: …``), one in the file's table by its key."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments.analysis import point_table
     from .experiments.design import build_sweep
@@ -285,7 +286,13 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
             table[key] = {k: plain(v) for k, v in value.items()}
         else:
             table[key] = list(value) if key == "metrics" and isinstance(value, (list, tuple)) else plain(value)
-    sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
+    try:
+        sw = build_sweep(sc.name, str(sc.path or sc.name), sc.params, table, sc)
+    except ParamError as exc:  # an argument's fault: not the [sweep] key of a file the caller may not have
+        top, _, rest = (exc.key or "").removeprefix("sweep.").partition(".")
+        if not (exc.key or "").startswith("sweep.") or (sc.sweep is not None and given.get(top) is None):
+            raise
+        raise ParamError(top, rest or None, exc.message) from None
     runs, _ = sweep_tables(sw, workers=workers)
     warn_failed(runs, "runs")
     return SweepResult(sw, runs, point_table(sw, runs))

@@ -231,7 +231,7 @@ def test_numpy_numbers_are_numbers_in_every_argument():
 @pytest.mark.parametrize("metrics", ["tco_per_unit", 3])
 def test_sweep_metrics_that_are_not_a_list_are_refused_as_in_a_sweep_file(metrics):
     """A string was split into its letters ('unknown metric "t"'), a number stopped on a TypeError."""
-    with pytest.raises(trustsim.ParamError, match="sweep.metrics: expected a non-empty list of metric names"):
+    with pytest.raises(trustsim.ParamError, match="^metrics: expected a non-empty list of metric names"):
         trustsim.sweep(None, {"uncertainty": [0.1]}, metrics=metrics, steps=2, workers=1)
 
 
@@ -400,7 +400,7 @@ def test_sweep_sets_morriss_levels_as_a_sweep_files_key_does():
                         levels=6, steps=3, buyers=6, suppliers=3, workers=1)
     assert sw.sweep.levels == 6
     assert set(sw.points["market.uncertainty"].round(9)) <= {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}
-    with pytest.raises(trustsim.ParamError, match=r"sweep\.levels: applies to the morris design only"):
+    with pytest.raises(trustsim.ParamError, match=r"^levels: applies to the morris design only"):
         trustsim.sweep(BASELINE, {"market.uncertainty": [0.1]}, levels=4, steps=3, workers=1)
 
 
@@ -455,3 +455,32 @@ def test_load_scenario_names_its_arguments_and_the_command_line_its_options(caps
     assert str(exc.value) == told
     assert main(["run", str(BASELINE), *options, "--quiet", "--out", "unwritten"]) == 2
     assert capsys.readouterr().err == f"trustsim: error: {cli or told.replace('sets: ', '--set: ', 1)}\n"
+
+
+def test_a_sweep_argument_refused_from_python_is_named_as_the_argument_and_a_sweep_files_key_as_its_key(
+        tmp_path, capsys):
+    """``trustsim.sweep(BASELINE, factors, seed=-3)`` said ``scenarios/baseline.toml: sweep.seed: …``, a [sweep]
+    table the file has not got: it names the argument (``seed``, ``factors: market.x``). A fault in a sweep file's
+    own table still names the file and its key, from Python and from ``trustsim sweep`` alike."""
+    grid = {"market.uncertainty": [0.1, 0.2]}
+    for kwargs, told in (({"seed": -3}, "seed: expected a whole number from 0 to 2⁶³−1, got -3"),
+                         ({"replications": 0}, "replications: expected a whole number from 1 to 1000000, got 0"),
+                         ({"design": "gird"}, "design: 'gird' is not one of grid, lhs, sobol, morris (did you mean "
+                                              "\"grid\"?)"),
+                         ({"factors": {"market.uncertaintz": [0.1]}}, 'factors: market.uncertaintz: unknown parameter '
+                                                                      '(did you mean "uncertainty"?)')):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.sweep(BASELINE, **{"factors": grid, **kwargs}, steps=3, workers=1)
+        assert str(exc.value) == told
+    path = tmp_path / "bad_seed.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\n[sweep]\nseed = -3\n[sweep.factors]\n'
+                    f'"market.uncertainty" = [0.1, 0.2]\n')
+    in_file = f"{path}: sweep.seed: expected a whole number from 0 to 2⁶³−1, got -3"
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.sweep(path, steps=3, workers=1)  # the file's seed, not an argument
+    assert str(exc.value) == in_file
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.sweep(path, seed=-4, steps=3, workers=1)  # the argument replaces the file's
+    assert str(exc.value) == "seed: expected a whole number from 0 to 2⁶³−1, got -4"
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 2
+    assert capsys.readouterr().err == f"trustsim: error: {in_file}\n" and not (tmp_path / "out").exists()
