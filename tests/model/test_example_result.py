@@ -6,6 +6,7 @@ floating-point summation order and NumPy's SIMD code for ``exp`` and ``log`` may
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -74,3 +75,13 @@ def test_the_tolerance_would_catch_a_real_change():
     assert differences({"a": [1, "x", 0.5]}, {"a": [1.0, "x", 0.5]}) and differences({"a": [1]}, {"a": [2]})
     assert differences({"a": 1}, {"b": 1}) and differences({"a": [1]}, {"a": [1, 2]})
     assert differences({"a": 1, "b": 2}, {"b": 2, "a": 1}) == []  # JSON's objects have no order
+
+
+def test_the_examples_manifest_records_the_scenario_file_as_it_is():
+    """The manifest's SHA-256 of baseline.toml is the file's now: `trustsim rerun results/example` and a reader
+    comparing files see the example made from the file in the repository (an edit, if only to a comment, remakes
+    the example: trustsim run scenarios/baseline.toml --out results/example --force)."""
+    info = json.loads((EXAMPLE / "manifest.json").read_text())["scenario"]
+    now = hashlib.sha256((ROOT / info["path"]).read_bytes()).hexdigest()
+    assert info["sha256"] == now, ("scenarios/baseline.toml changed since the example was made: "
+                                   "trustsim run scenarios/baseline.toml --out results/example --force")
