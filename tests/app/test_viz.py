@@ -550,7 +550,7 @@ def test_a_charts_points_carry_their_figure_as_the_key_figures_table_writes_it()
 
 def test_the_cost_charts_legend_keeps_to_one_row_in_a_narrow_chart():
     """At 1 024 px and less the cost chart (some 290 px wide) wrapped its eight parts' legend into three rows, over
-    the axis's name "money per unit": below 440 px the legend is one row that pages (ECharts' media query, seen in
+    the axis's name "money/unit": below 440 px the legend is one row that pages (ECharts' media query, seen in
     Chromium at 1 024, 600 and 1 400 px), and wider it keeps its rows, every part in sight."""
     model = TrustMarket(load_scenario(BASELINE).params.replace(**{"run.steps": 2}), rng=1)
     model.run()
@@ -576,3 +576,13 @@ def test_cost_breakdown_keeps_a_postures_bar_when_it_lacked_buyers_in_part_of_it
     for g in (0, 1):
         rows = model.recorder.rows[-components.COST_WINDOW:, g, price]
         assert components.cost_breakdown(model)["price"][g] == pytest.approx(rows[had[:, g]].mean())
+
+
+def test_the_cost_by_part_chart_names_its_unit_as_the_cost_over_time_chart_does():
+    """The cost-by-part chart's axis said "money per unit" beside the cost-over-time chart's "money/unit", the
+    column registry's unit: the same unit in two words on one page."""
+    model = TrustMarket(load_scenario(BASELINE).params.replace(**{"run.steps": 2}), rng=1)
+    model.run()
+    over_time, by_part = components.series_view(model, "tco"), components.cost_view(model)
+    print(over_time["yAxis"]["name"], by_part["xAxis"]["name"])
+    assert by_part["xAxis"]["name"] == over_time["yAxis"]["name"] == columns.BY_NAME["tco_per_unit"].unit_text

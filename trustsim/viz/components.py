@@ -243,7 +243,7 @@ def cost_view(model) -> dict:
         "legend": (legend := {"bottom": 0, "itemWidth": 14}),
         "media": [{"query": {"maxWidth": 440}, "option": {"legend": {**legend, "type": "scroll"}}}],
         "grid": {"left": 80, "right": 24, "top": 52, "bottom": 92},
-        "xAxis": axis("money per unit", nameGap=24),
+        "xAxis": axis(registry.BY_NAME["tco_per_unit"].unit_text, nameGap=24),  # as the cost-over-time chart says
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},
         "series": [{"name": (c := registry.BY_NAME[f"cost_{part}"]).title, "type": "bar", "stack": "cost",
                     "barWidth": "45%", "itemStyle": {"color": COST_COLOURS[part]},
