@@ -13,6 +13,8 @@ import io
 import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,6 +191,38 @@ def test_reset_touching_nothing_builds_the_market_the_page_opened_on(app):
     gain = app.page.locator(".v-input", has_text="Trust gain").locator(".v-slider__thumb-label").first
     assert gain.inner_text().strip() == "0.131"
     app.assert_clean()
+
+
+def test_reset_keeps_a_scenarios_value_finer_than_its_slider(browser, tmp_path):
+    """A scenario's value finer than 6 decimals (a sweep's design point) lies on no slider's grid: the browser sent
+    back 0.123457 for a trust gain of 0.1234567, and Reset with only a new seed built another market than the
+    scenario's. The slider at its nearest to the scenario's value now stands for that value."""
+    from trustsim.viz.serve import ServerError, app_server
+
+    fine = tmp_path / "fine.toml"
+    fine.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
+                    "[trust]\ngain = 0.1234567\n[market]\nuncertainty = 0.33333333\n")
+    env = {"SOLARA_ASSETS_CDN": "http://127.0.0.1:9/", "TRUSTSIM_VIZ_SCENARIO": str(fine)}
+    try:
+        with app_server(env=env, log=ARTIFACTS / "server-fine.log", cwd=ROOT) as running:
+            app = Watched(browser, running.url)
+            try:
+                seed = app.page.get_by_label("Seed")
+                seed.fill("7")
+                seed.press("Enter")
+                app.press("Reset")
+                app.page.get_by_text(re.compile(r"seed 7")).wait_for(timeout=20_000)
+                with app.page.expect_download(timeout=10_000) as download:  # the settings that made the market
+                    app.page.get_by_role("button", name=SETTINGS).click(timeout=10_000)
+                made = tomllib.loads(Path(download.value.path()).read_text())
+                print(made["trust"], made["market"])
+                assert (made["trust"]["gain"], made["market"]["uncertainty"], made["run"]["seed"]) == \
+                    (0.1234567, 0.33333333, 7)
+                app.assert_clean()
+            finally:
+                app.page.close()
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 def table_rows(app) -> dict[str, list[str]]:

@@ -586,3 +586,17 @@ def test_the_cost_by_part_chart_names_its_unit_as_the_cost_over_time_chart_does(
     over_time, by_part = components.series_view(model, "tco"), components.cost_view(model)
     print(over_time["yAxis"]["name"], by_part["xAxis"]["name"])
     assert by_part["xAxis"]["name"] == over_time["yAxis"]["name"] == columns.BY_NAME["tco_per_unit"].unit_text
+
+
+def test_reset_builds_a_scenarios_value_finer_than_its_slider_as_the_scenario_gives_it(monkeypatch):
+    """A scenario's trust gain 0.1234567 (a sweep's design point, say) lies on no slider's grid of 6 decimals: the
+    browser sent back 0.123457, and Reset, touching nothing, built another market than the scenario's. The slider
+    at its nearest to the scenario's value stands for that value; a slider moved elsewhere is its own."""
+    params = Params().replace(**{"trust.gain": 0.1234567, "market.uncertainty": 0.33333333})
+    gain, sigma = (app.model_params(params)[name] for name in ("gain", "uncertainty"))
+    assert gain.step == sigma.step == 1e-6  # the finest grid: the browser hands Reset the nearest point of it
+    sent = {"gain": 0.123457, "uncertainty": 0.333333}  # as Chromium sent them
+    market = app.AppMarket(params, rng=1, **sent)
+    assert (market.params.trust.gain, market.params.market.uncertainty) == (0.1234567, 0.33333333)
+    moved = app.AppMarket(params, rng=1, gain=0.123458, uncertainty=0.5)
+    assert (moved.params.trust.gain, moved.params.market.uncertainty) == (0.123458, 0.5)

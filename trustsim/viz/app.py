@@ -77,7 +77,7 @@ class AppMarket(TrustMarket):
         if why:
             seed = (params or Params()).run.seed
             notice = f"Seed {str(rng)[:40]!r} {why}; the scenario's seed {seed} is used."
-        super().__init__(params, rng=seed, **overrides)
+        super().__init__(params, rng=seed, **finer_than_sliders(params or Params(), overrides))
         self.notice = notice
         # SolaraViz's Step and ▶ run "Render Interval" steps at a press without looking at ``running`` between
         # them, which took the market past its last step ("Step 100 of 5"); a finished market stays as it is
@@ -143,6 +143,22 @@ def slider_step(value: float, lo: float, step: float) -> float:
         return step
     places = max(-Decimal(repr(float(x))).as_tuple().exponent for x in (value, lo, step))
     return 10.0 ** -min(places, 6)
+
+
+def finer_than_sliders(params: Params, overrides: dict) -> dict:
+    """The sliders' values, each at the scenario's own value where the slider shows that value as finely as its
+    grid lets it: a value finer than 6 decimals (0.1234567, a sweep's design point) lies on no slider's grid, so the
+    browser sent back 0.123457 and Reset, touching nothing, built another market than the scenario's. The grid
+    point nearest the scenario's value stands for it; every other position is the slider's own."""
+    flat, out = params.flat(), dict(overrides)
+    for control in CONTROLS:
+        name, value = control.key.split(".")[1], flat[control.key]
+        if control.step is None or not isinstance(value, float) or not isinstance(out.get(name), (int, float)):
+            continue
+        step = slider_step(value, bounds(control.key)[0], control.step)
+        if abs(out[name] - value) <= step / 2:  # the slider at its nearest to the scenario's value
+            out[name] = value
+    return out
 
 
 def scenario_files(extra: str | os.PathLike | None = None) -> list[Path]:
