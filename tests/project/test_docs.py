@@ -94,7 +94,7 @@ def test_the_settling_figure_script_draws_its_figure_and_prints_each_sigma(tmp_p
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("script", ["settling_figure", "settled_channels"])
+@pytest.mark.parametrize("script", ["settling_figure", "settled_channels", "learned_values"])
 @pytest.mark.parametrize("args, needle", [(["--steps", "0"], "--steps: 0 must be at least 1"),
                                           (["--steps", "2000000"], "--steps: 2000000 is out of range (allowed 1 to"),
                                           (["--seeds", "-1"], "--seeds: -1 must be at least 1")])
@@ -130,6 +130,32 @@ def test_the_settling_figure_script_replaces_an_existing_file_only_with_force(tm
     proc = script("--out", str(out), "--force")
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes()[:4] == b"\x89PNG" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.png"]
+
+
+def test_the_learned_values_script_gives_each_variants_gaps_as_the_markets_arrays_hold_them(tmp_path):
+    """``scripts/learned_values.py`` (the ODD's reading of R3): its three lines, run from another folder, equal the
+    gaps computed here from the same runs' arrays."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "learned_values.py"), "--steps", "160", "--seeds",
+                           "2"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    print(proc.stdout)
+    lines = proc.stdout.splitlines()
+    assert [line[:28].strip() for line in lines] == ["defaults", "short-termists (horizon 2)", "null model"]
+    from trustsim import TrustMarket, rules
+    from trustsim.scenario import load_scenario
+
+    values, gaps = [], []
+    for seed in (1, 2):
+        model = TrustMarket(load_scenario(ROOT / "scenarios" / "learning.toml", steps=160, seed=seed).params, rng=seed)
+        mk = model.market
+        while model.running:
+            model.step()
+            if model.steps >= 100 and mk.partner_terms.any() and not mk.partner_terms.all():
+                v = rules.realised_value(model.ev.tco, model.ev.own_cost_cut, model.params.buyers.horizon)
+                values.append(v[mk.partner_terms].mean() - v[~mk.partner_terms].mean())
+                gaps.append(np.nanmean(mk.attraction_partner - mk.attraction_market))
+    assert f"value partner − market {np.mean(values):+.3f} a step, attraction gap {np.mean(gaps):+.3f} " \
+           f"({len(values)} market-steps" in lines[0]
 
 
 def test_the_settled_channels_script_splits_p4_and_the_ideas_as_single_runs_measure_them():
