@@ -179,6 +179,25 @@ def test_learning_buyers_who_imitate_postures_match_their_runs_alone():
             ens.recorder.member(i), ens.buyer_sums.frame(ens, i)), i
 
 
+def test_learning_buyers_differing_in_every_learning_parameter_match_their_runs_alone():
+    """Under learning conduct each member reviews with its own memory, horizon, choice sensitivity, lean, first
+    attractions and peer weight (per element in the ensemble): each member's tables are its run alone."""
+    rng = np.random.default_rng(7)
+    learning = {"buyers.memory": (0.05, 0.95), "buyers.horizon": (0.0, 30.0), "buyers.choice_sensitivity": (1.0, 200.0),
+                "buyers.trust_weight": (0.0, 3.0), "buyers.initial_attraction": (0.0, 0.2),
+                "buyers.peer_learning": (0.0, 1.0)}
+    members = [_params(**{"buyers.conduct": "learning", "buyers.rebid_interval": 2, "market.buyers": 6,
+                          "market.suppliers": 4, "run.steps": 40},
+                       **{key: rng.uniform(*span) for key, span in learning.items()}) for _ in range(5)]
+    seeds = list(range(40, 45))
+    ens = Ensemble(members, seeds).run()
+    assert len(ParamSpace(members).varying) >= 6
+    for i, seed in enumerate(seeds):
+        alone = TrustMarket(members[i], rng=seed).run()
+        assert _tables(alone.recorder, alone.buyer_sums.frame(alone)) == _tables(
+            ens.recorder.member(i), ens.buyer_sums.frame(ens, i)), i
+
+
 def test_members_differing_in_any_parameter_that_is_not_a_real_number_are_not_batched_together():
     """Every size, count, step number, switch and setting (every parameter that is not a real number, the seed
     aside) is one the members of a batch must share: a member differing in any one alone is refused."""
