@@ -1088,3 +1088,18 @@ def test_a_dask_cluster_refused_from_python_names_the_argument_dask(tmp_path, ca
     assert str(exc.value) == f"dask: {needs}"
     assert main(["calibrate", str(small_file(tmp_path)), "--dask", "local", "--out", str(tmp_path / "cal")]) == 2
     assert capsys.readouterr().err == f"trustsim: error: --dask: {needs}\n"
+
+
+@pytest.mark.parametrize("address", ["", "   ", 5])
+def test_an_empty_dask_address_from_python_is_refused_as_the_command_line_refuses_it(tmp_path, capsys, address):
+    """``trustsim calibrate --dask ""`` is refused; ``trustsim.calibrate(file, dask="")`` ran on local processes,
+    as if no cluster had been named, and ``dask=5`` failed inside distributed. Both are one ParamError now."""
+    import trustsim
+    from trustsim.cli import main
+
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.calibrate(small_file(tmp_path), dask=address, workers=1)
+    assert str(exc.value) == "dask: expected tcp://host:port or local"
+    assert main(["calibrate", str(small_file(tmp_path)), "--dask", "", "--out", str(tmp_path / "cal")]) == 2
+    assert capsys.readouterr().err == "trustsim: error: --dask: expected tcp://host:port or local\n"
+    assert not (tmp_path / "cal").exists()

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..capacity import workers_fault
 from ..errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text
-from ..experiments.cluster import dask_executor
+from ..experiments.cluster import ADDRESS_EXPECTED, dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
 from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import FolderRemoved, _start_afresh, append_entry, still_there
@@ -172,6 +172,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     check_coverage, screen = check_coverage or 0, screen or 0
     if workers is not None and (fault := workers_fault(workers)):  # as --workers refuses it
         raise ParamError(name("workers"), None, fault)
+    if dask is not None and not (isinstance(dask, str) and dask.strip()):  # "" ran locally, as no dask does
+        raise ParamError(name("dask"), None, ADDRESS_EXPECTED)
     if resume and out is None:
         raise ParamError(name("resume"), None, "goes on in the folder of a calibration: give it with out=FOLDER")
     if screen and (fault := sobol_samples_fault(screen, words.given("screen", "{}"), 32)):

@@ -47,6 +47,7 @@ def handle(args) -> int:
 
     from ..calibration.config import load_calibration
     from ..errors import ParamError, safe_text
+    from ..experiments.cluster import ADDRESS_EXPECTED
 
     if args.measures:
         return _list_measures()
@@ -56,7 +57,7 @@ def handle(args) -> int:
     if args.check_coverage < 0:
         raise ParamError("--check-coverage", None, "must not be negative")
     if args.dask == "":
-        raise ParamError("--dask", None, "expected tcp://host:port or local")
+        raise ParamError("--dask", None, ADDRESS_EXPECTED)
     cal = load_calibration(args.file)
     # the engine, the executors and the writers once the input is checked (above): a mistake is told without them
     from ..calibration.run import calibrate

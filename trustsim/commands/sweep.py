@@ -67,12 +67,13 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..errors import ParamError, safe_text
+    from ..experiments.cluster import ADDRESS_EXPECTED
     from ..experiments.design import load_sweep, parse_shard
 
     sweep = load_sweep(args.file)
     shard = parse_shard(args.shard)
     if args.dask == "":
-        raise ParamError("--dask", None, "expected tcp://host:port or local")
+        raise ParamError("--dask", None, ADDRESS_EXPECTED)
     # the engine, the executors and the writers once the input is checked (above): a mistake is told without them
     from ..experiments import STATE, run_sweep
     from ..experiments.cluster import other_code

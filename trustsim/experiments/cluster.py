@@ -52,6 +52,7 @@ def _quiet_distributed() -> list[tuple[logging.Logger, int]]:
 
 
 CONNECT_SECONDS = 20.0
+ADDRESS_EXPECTED = "expected tcp://host:port or local"  # what a --dask (or dask=) that names no cluster is told
 
 
 def _connect(client_class, address: str):
