@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .capacity import check_memory
-from .errors import ParamError, safe_text, suggest
+from .errors import PYTHON, ParamError, safe_text, suggest
 from .experiments.design import METRIC_COLUMNS
 from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
@@ -26,7 +26,7 @@ from .labels import literal, plain_figure
 from .metrics import POSTURE_GROUPS
 from .reading import read_json
 from .reproduce import read_manifest, scenario_of
-from .results import PYTHON, manifest, redraw_figures, scenario_files, write_atomically
+from .results import manifest, redraw_figures, scenario_files, write_atomically
 from .stats import ADVANTAGES, describe, difference, null_as_nan
 
 KIND = "compare"

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text  # noqa: F401  (results takes PYTHON here)
+from .errors import COMMAND_LINE, ParamError, Words, safe_text
 from .locks import (  # noqa: F401  (re-exported: results and the commands take them from here)
     claim_target,
     lock_file,

@@ -19,11 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import interrupts
-from .errors import ParamError, safe_text
+from .errors import COMMAND_LINE, ParamError, Words, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
-    COMMAND_LINE,
-    PYTHON,
-    Words,
     _remove,
     claim_target,
     clean_leftovers,

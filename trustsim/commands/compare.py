@@ -81,7 +81,7 @@ def handle(args) -> int:
     # the model and the writers once the input is checked (above): a mistake is told without loading them
     from ..comparison import KIND, compare_scenarios
     from ..experiments.replicate import replication_sweep
-    from ..results import COMMAND_LINE, check_target, release_claim
+    from ..results import check_target, release_claim
 
     if comparison is None:
         replication_sweep(scenarios[0], args.seeds or 10)  # refuse bad input before the folder is claimed

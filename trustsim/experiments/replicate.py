@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import ParamError
+from ..errors import COMMAND_LINE, PYTHON, ParamError
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..reading import read_csv, read_json, refuse_words
-from ..results import COMMAND_LINE, PYTHON, manifest, redraw_figures, scenario_files, write_atomically
+from ..results import manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
 from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep
 from .execute import sweep_tables
