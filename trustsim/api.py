@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .commands.run import refuse_other_files
-from .errors import ParamError
+from .commands.run import refuse_other_files, refuse_sweep
+from .errors import PYTHON, ParamError
 
 
 def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
@@ -95,10 +95,7 @@ def one_scenario(sc, compare: bool = False):
     """``sc``, or the ParamError ``trustsim run`` (``compare``) gives a sweep file, naming :func:`sweep` where the
     command line names ``trustsim sweep``, or a calibration file whose ``[calibrate]`` table has a fault (a
     calibration file runs its scenario, as ``trustsim run`` does)."""
-    if sc.sweep is not None:  # running its base scenario instead would drop its [sweep] table without a word
-        shown = str(sc.path or sc.name)
-        raise ParamError(shown, "sweep", f"is a sweep file; {'compare scenarios, or ' if compare else ''}run its "
-                                         f"sweep with trustsim.sweep({shown!r})")
+    refuse_sweep(sc, str(sc.path or sc.name), compare, python=True)
     if sc.calibrate is not None:
         # on first use: `import trustsim` loads nothing heavy
         from .calibration.config import build_calibration
@@ -167,7 +164,7 @@ class Run:
         """Write the results folder ``trustsim run`` writes (tables, summary, manifest, network, figures);
         ``force=True`` replaces a folder that holds something else (never one trustsim protects)."""
         # on first use: `import trustsim` loads nothing heavy
-        from .results import PYTHON, write_run
+        from .results import write_run
 
         return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
                          words=PYTHON)

@@ -88,15 +88,20 @@ def handle(args) -> int:
     return 0
 
 
-def refuse_sweep(scenario, shown: str, compare: bool = False) -> None:
+def refuse_sweep(scenario, shown: str, compare: bool = False, python: bool = False) -> None:
     """The ParamError ``run`` (``compare``: ``compare``) gives a sweep file ``shown``: running its base scenario
-    instead would drop its [sweep] table without a word. The Python API gives it too, naming ``trustsim.sweep``."""
+    instead would drop its [sweep] table without a word. The Python API (``python``) gives it too, naming
+    :func:`trustsim.sweep` where the command line names ``trustsim sweep``."""
     # here, not at the top: `trustsim --help` imports this module
     from ..errors import ParamError
 
-    if scenario.sweep is not None:
-        raise ParamError(shown, "sweep", "is a sweep file; " + ("compare scenarios, or sweep with trustsim sweep"
-                                                              if compare else f"run it with: trustsim sweep {shown}"))
+    if scenario.sweep is None:
+        return
+    if python:
+        raise ParamError(shown, "sweep", f"is a sweep file; {'compare scenarios, or ' if compare else ''}run its "
+                                         f"sweep with trustsim.sweep({shown!r})")
+    raise ParamError(shown, "sweep", "is a sweep file; " + ("compare scenarios, or sweep with trustsim sweep"
+                                                          if compare else f"run it with: trustsim sweep {shown}"))
 
 
 def refuse_other_files(path: str) -> None:
