@@ -47,7 +47,6 @@ def handle(args) -> int:
 
     from ..calibration.config import load_calibration
     from ..errors import ParamError, safe_text
-    from ..experiments.cluster import ADDRESS_EXPECTED
 
     if args.measures:
         return _list_measures()
@@ -56,8 +55,6 @@ def handle(args) -> int:
                                             "lists the measurements its targets may name)")
     if args.check_coverage < 0:
         raise ParamError("--check-coverage", None, "must not be negative")
-    if args.dask == "":
-        raise ParamError("--dask", None, ADDRESS_EXPECTED)
     cal = load_calibration(args.file)
     # the engine, the executors and the writers once the input is checked (above): a mistake is told without them
     from ..calibration.run import calibrate
