@@ -152,6 +152,18 @@ def _not_a_scenario(written: str, resolved: Path) -> str | None:
     return f"is not a scenario file (a name ending in .toml{where})"
 
 
+def _refuse_lost(shown: str, parent: str, table: str, theirs, mine, keys: tuple[str, ...], advice: str) -> None:
+    """A ParamError when this file's ``[table]`` lacks ``keys`` that its parent's has: the parent's table is not
+    inherited, so they are gone. ``advice`` says what to write instead (``{}``: the keys lost)."""
+    if not (isinstance(theirs, dict) and isinstance(mine, dict)):
+        return
+    if lost := [k for k in keys if theirs.get(k) and k not in mine]:
+        what = {"sweep": "a sweep", "calibrate": "a calibration"}[table]
+        raise ParamError(shown, f"{table}.{lost[0]}", f'none here, and the [{table}] of "{safe_text(parent)}" is not '
+                                                      f"inherited ({what} belongs to the file that declares it): "
+                                                      f"{advice.format(' and '.join(lost))}")
+
+
 def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
     shown = str(path)
     if "\0" in shown:  # no file has such a name; os.stat raises ValueError, not OSError
@@ -221,21 +233,12 @@ def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dic
         if wrong := _not_a_scenario(parent, resolve_path(target)):
             raise ParamError(shown, "extends", f'"{safe_text(parent)}" {wrong}')
         base, base_chain, _ = _load_chain(target, (*seen, resolved), depth + 1)
-        inherited = base.pop("sweep", None)  # a sweep (or a calibration) belongs to the file that declares it
-        if isinstance(inherited, dict) and inherited.get("factors") and isinstance(data.get("sweep"), dict) \
-                and "factors" not in data["sweep"]:  # a [sweep] to change a key of its parent's: it lost the factors
-            raise ParamError(shown, "sweep.factors", f'none here, and the [sweep] of "{safe_text(parent)}" is not '
-                                                     "inherited (a sweep belongs to the file that declares it): "
-                                                     "repeat its factors, or write factors = {} for replications "
-                                                     "of the scenario alone")
-        parent_calibration = base.pop("calibrate", None)
-        mine = data.get("calibrate")
-        if isinstance(parent_calibration, dict) and isinstance(mine, dict) \
-                and (lost := [k for k in ("parameters", "targets") if parent_calibration.get(k) and k not in mine]):
-            # a [calibrate] to change a setting of its parent's: it lost the priors and targets
-            raise ParamError(shown, f"calibrate.{lost[0]}", f'none here, and the [calibrate] of "{safe_text(parent)}" '
-                                                            "is not inherited (a calibration belongs to the file that "
-                                                            f"declares it): write its {' and '.join(lost)} out here")
+        # a [sweep] or [calibrate] belongs to the file that declares it: one here that changes a key of its parent's
+        # lost the parent's factors (or priors and targets), a run of the scenario alone or no calibration at all
+        _refuse_lost(shown, parent, "sweep", base.pop("sweep", None), data.get("sweep"), ("factors",),
+                     "repeat its factors, or write factors = {{}} for replications of the scenario alone")
+        _refuse_lost(shown, parent, "calibrate", base.pop("calibrate", None), data.get("calibrate"),
+                     ("parameters", "targets"), "write its {} out here")
         base.pop("description", None)
         data = _merge(base, data)
         chain += base_chain

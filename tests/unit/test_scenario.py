@@ -329,3 +329,17 @@ def test_a_seed_of_zero_given_as_an_option_replaces_the_scenario_s_seed(tmp_path
         assert sc.params.run.seed == 0 and sc.overrides == {"run.seed": 0}, path
         sc = load_scenario(tmp_path / path, sets=["run.seed=3"], seed=0, steps=1)
         assert (sc.params.run.seed, sc.params.run.steps) == (0, 1), path
+
+
+def test_a_sweep_table_without_its_parents_factors_is_told_how_to_ask_for_replications_alone(tmp_path):
+    """A child's [sweep] that changes a key of its parent's loses the parent's factors (a [sweep] is not
+    inherited): the line names the parent and says both ways on, ``factors = {}`` written as the file writes it."""
+    (tmp_path / "grid.toml").write_text('[sweep]\nreplications = 2\n'
+                                        '[sweep.factors]\n"market.uncertainty" = [0.0, 0.6]\n')
+    (tmp_path / "child.toml").write_text('extends = "grid.toml"\n[sweep]\nreplications = 3\n')
+    with pytest.raises(ParamError) as exc:
+        load_scenario(tmp_path / "child.toml")
+    assert exc.value.key == "sweep.factors"
+    assert exc.value.message == ('none here, and the [sweep] of "grid.toml" is not inherited (a sweep belongs to the '
+                                 "file that declares it): repeat its factors, or write factors = {} for replications "
+                                 "of the scenario alone")
