@@ -122,6 +122,7 @@ def inspection(model: StepContext) -> None:
         mk.price[refunded] = rules.cost_plus_price(mk.cost_for_buyer(refunded), r.service.service_need,
                                                    r.service.service_cost, r.prices.fair_markup,
                                                    mk.service_in_price()[refunded])
+    # audits are learned of on cost-plus relationships; on market terms the estimate stays (docs/ODD.md, decision 44)
     mk.audit_seen = np.where(cost_plus, rules.update_inspection_seen(mk.audit_seen, ev.audited, q.inspection_memory),
                              mk.audit_seen)
 
@@ -327,7 +328,7 @@ def supplier_finance(model: StepContext) -> None:
 def adaptation(model: StepContext) -> None:
     """Phase 13 (optional; S18, S19: does partnership spread?): every ``imitation_interval`` steps buyers imitate
     more profitable postures and, with ``supplier_imitation``, suppliers the integrity of more profitable suppliers
-    (replicator dynamics)."""
+    (replicator dynamics; the suppliers' profit is their cash gained since the last round: docs/ODD.md, decision 44)."""
     mk, dr, pp = model.market, model.draws, model.pp
     a = pp.shared.adaptation
     if model.steps % a.imitation_interval != 0:

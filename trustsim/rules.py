@@ -340,7 +340,7 @@ def nash_price(cost, mean_price, share, price_sensitivity, max_markup):
 
 def symmetric_nash_mean(mean_cost, n_buyers, price_sensitivity, max_markup):
     """S1, S19: the mean price where all buyers have equal cost and shares, ``c̄ · (1 + 1 / (β · (1 − 1/n) − 1))``
-    (capped as ``nash_price``): the p̄ of the first step, which has no last step."""
+    (capped as ``nash_price``): the p̄ of the first step, which has no last step (docs/ODD.md, decision 44)."""
     denom = np.asarray(price_sensitivity * (1.0 - 1.0 / n_buyers) - 1.0)
     with np.errstate(over="ignore"):  # (as ``nash_price``)
         markup = np.divide(1.0, denom, out=np.full(denom.shape, np.inf), where=denom > 0)
