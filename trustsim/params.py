@@ -85,7 +85,7 @@ class Buyers(Group):
     rebid_interval: int = P(4, 1, 10_000, "steps", "an aggressive buyer rebids each slot every this many steps (under learning conduct, a buyer reviews its terms)")
     exit_threshold: float = P(0.2, 0.0, 1.0, "trust", "a buyer leaves a supplier whose trust falls below this")
     exit_dissatisfaction: float = P(1.0, 0.0, 1e6, "gap units", "a buyer leaves silently when unvoiced dissatisfaction exceeds this (S7)")
-    tco_weight: float = P(0.3, 0.0, 10.0, "share", "quotes are ranked by quote · (1 + tco_weight · (1 − reputation)): the expected cost of ownership (S10)")
+    tco_weight: float = P(0.3, 0.0, 10.0, "", "quotes are ranked by quote · (1 + tco_weight · (1 − reputation)): the expected cost of ownership (S10)")
     word_of_mouth: float = P(0.5, 0.0, 1.0, "share", "weight of a supplier's reputation in a new relationship's starting trust")
     conduct: Literal["fixed", "learning"] = Field(
         "fixed", description="fixed: each buyer keeps its posture's terms; learning: at each review a buyer puts each relationship on partner or market terms by a logit on its learned attractions and its trust (S18)",

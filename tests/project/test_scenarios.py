@@ -47,6 +47,15 @@ def test_commands_in_scenario_comments_use_options_that_exist():
     assert wrong == []
 
 
+def test_a_parameter_measured_as_a_share_allows_no_value_outside_0_to_1():
+    """The unit "share" tells a reader the value is a part of a whole: a weight that may exceed 1 is unitless."""
+    from trustsim.schema_table import schema_rows
+
+    shares = {r["key"]: r["range"] for r in schema_rows() if r["unit"] == "share"}
+    wrong = {k: v for k, v in shares.items() if not all(0.0 <= float(x) <= 1.0 for x in v.split(" … "))}
+    assert len(shares) >= 15 and wrong == {}
+
+
 def test_the_baseline_file_gives_each_parameter_s_unit_and_range_as_the_schema_does():
     """scenarios/baseline.toml's comment on each parameter is what `trustsim params` gives for it: its meaning, its
     unit in brackets (where it has one) and its allowed range."""
