@@ -37,8 +37,13 @@ def safe_text(value, limit: int | None = MAX_SHOWN) -> str:
 
 
 def suggest(word: str, choices) -> str:
-    """' (did you mean "x"?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """' (did you mean "x"?)' for a near miss, else ''. Failing one, the only choice that has the word (or it
+    without a plural's s) as one of its parts: `adaptation.suppliers`, MODEL.md's name, gives `supplier_imitation`."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close and isinstance(word, str) and word:
+        close = [c for c in choices if {word, word.removesuffix("s")} & set(str(c).split("_"))]
+        close = close if len(close) == 1 else []
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 

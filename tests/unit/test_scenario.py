@@ -142,6 +142,19 @@ def test_a_misspelt_key_is_one_line_with_a_suggestion_however_the_parameters_are
     assert exc.value.key == "market.buyer" and exc.value.message == 'unknown parameter (did you mean "buyers"?)'
 
 
+@pytest.mark.parametrize("given, hint", [
+    ("adaptation.suppliers", ' (did you mean "supplier_imitation"?)'),  # MODEL.md's name of the switch
+    ("adaptation.supplier", ' (did you mean "supplier_imitation"?)'),
+    ("quality.costs", ""),  # a part of three names: none is suggested
+])
+def test_a_word_of_one_parameters_name_suggests_that_parameter(given, hint):
+    """A key no near miss finds, but one of whose name's parts it is (with or without a plural's s), is
+    suggested, as long as only one name has that part."""
+    with pytest.raises(ParamError) as exc:
+        load_scenario(None, sets=[f"{given}=true"])
+    assert exc.value.message == f"unknown parameter{hint}"
+
+
 @pytest.mark.parametrize("build, key, message", [
     (lambda: Params(market={"buyers": "x"}), "market.buyers", "expected an integer, got str 'x'"),
     (lambda: Params(markt={}), "markt", 'unknown table "markt" (did you mean "market"?)'),
