@@ -66,7 +66,8 @@ def generated_tables(runs, seeds: int) -> dict[str, str]:
         "patterns": patterns.markdown_table(patterns.evaluate(runs)) + "\n\nNot counted (a decomposition):\n\n"
         + patterns.markdown_table(patterns.decompose(runs)),
         "horizons": f"Partner advantage over {seeds} seeds (mean [95% interval]): market share per buyer, partner "
-        "minus aggressive, in units of the equal share 1/n, and cumulative profit per buyer.\n\n"
+        "minus aggressive, in units of the equal share 1/n, and cumulative profit per buyer since step 1: at step 40, "
+        "and in the long run at the run's last step (the whole run's profit, as P2 measures it).\n\n"
         + patterns.horizons_table(runs),
     }
 

@@ -149,4 +149,19 @@ def test_the_horizons_table_shows_the_first_ten_years_before_the_long_run():
     r = {"baseline": one, **{f"sigma={s}": one for s in patterns.SIGMAS}}
     name, business, long_run = patterns.checks.horizons(r)[0]
     assert name == "baseline" and "share 0.125 [" in business and "profit 10 [" in business
-    assert "share 0.750 [" in long_run and "profit 500 [" in long_run
+    assert "share 0.750 [" in long_run and "profit (whole run) 500 [" in long_run
+
+
+def test_the_horizons_table_says_its_long_run_profit_is_the_whole_runs():
+    """The long-run column was headed "long run (second half of the run)", yet its profit is P2's cumulative profit
+    per buyer at the run's last step, the whole run's (38 439 at the defaults against some 20 000 earned in the second
+    half): a reader took it for the second half's profit. The header and the cell name the profit's window."""
+    one = rows(share_advantage_business=0.125, profit_advantage_business=10.0, share_advantage=0.75,
+               profit_advantage=500.0)
+    r = {"baseline": one, **{f"sigma={s}": one for s in patterns.SIGMAS}}
+    header = patterns.horizons_table(r).splitlines()[0]
+    assert "profit over the whole run" in header and "share over the second half" in header, header
+    assert "long run (second half of the run)" not in header
+    text = patterns.horizons_text(r)
+    assert "long run         share 0.750 [" in text and "; profit (whole run) 500 [" in text, text
+    assert max(len(line) for line in text.splitlines()) <= 100

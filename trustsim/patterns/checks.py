@@ -303,15 +303,16 @@ def p10(r) -> Result:
 
 def horizons(r) -> list[tuple[str, str, str]]:
     """The partner advantage by horizon: for the baseline and each σ, the share advantage (in units of the equal
-    share) and the cumulative profit advantage per buyer over the first ten years and in the long run."""
+    share; means over steps 1–40 and over the second half of the run) and the cumulative profit advantage per buyer
+    at step 40 and at the run's last step (P2's: the profit of the whole run, not of its second half alone)."""
     rows = []
     for name in ["baseline", *(f"sigma={s}" for s in SIGMAS)]:
         cells = [name]
-        for share, profit in (("share_advantage_business", "profit_advantage_business"),
-                              ("share_advantage", "profit_advantage")):
+        for share, profit, whole in (("share_advantage_business", "profit_advantage_business", ""),
+                                     ("share_advantage", "profit_advantage", " (whole run)")):
             x, y = col(r[name], share), col(r[name], profit)
             cells.append(f"share {_fmt_ci(*measured_ci(x))}{_seeds_left_out(measured_count(x), r[name])}; "
-                         f"profit {_fmt_ci(*measured_ci(y), 0)}{_seeds_left_out(measured_count(y), r[name])}"
+                         f"profit{whole} {_fmt_ci(*measured_ci(y), 0)}{_seeds_left_out(measured_count(y), r[name])}"
                          if measured_count(x) and measured_count(y) else NOT_BOTH)
         rows.append(tuple(cells))
     return rows
@@ -330,7 +331,8 @@ def horizons_text(r) -> str:
 
 def horizons_table(r) -> str:
     """:func:`horizons` as Markdown."""
-    lines = ["| runs | first ten years (steps 1–40) | long run (second half of the run) |", "|---|---|---|"]
+    lines = ["| runs | first ten years (steps 1–40) | long run: share over the second half of the run, profit over the "
+             "whole run |", "|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in horizons(r)]
     return "\n".join(lines)
 
