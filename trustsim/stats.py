@@ -21,8 +21,10 @@ def require_seeds(option: str, n: int) -> None:
 ADVANTAGES = {
     # partner buyers' mean market share minus aggressive buyers', in units of the equal share 1/n
     "advantage.market_share": "partner minus aggressive market share per buyer, in units of the equal share 1/n",
-    # cumulative profit per buyer, partner minus aggressive
-    "advantage.profit_cum": "partner minus aggressive cumulative profit per buyer",
+    # cumulative profit per buyer (profit since step 1), partner minus aggressive, averaged over the long run like
+    # every long-run figure: neither the profit earned in the long run nor the total at the last step
+    "advantage.profit_cum": "partner minus aggressive cumulative profit per buyer (since step 1, mean over the long "
+                            "run)",
     # total cost of ownership per unit, aggressive minus partner (positive: partners' components cost less)
     "advantage.tco_per_unit": "aggressive minus partner cost of ownership per unit (positive: partners pay less)",
 }

@@ -8,10 +8,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from scipy import stats as scipy_stats
 
+import trustsim
 from trustsim.comparison import Comparison
 from trustsim.experiments.design import METRIC_COLUMNS
+from trustsim.labels import column_label
 from trustsim.stats import describe, difference, interval_frame, mean_ci, mser5
 
 
@@ -120,3 +123,23 @@ def test_mser5_leaves_out_the_steps_that_do_not_fill_a_batch_at_the_start():
     series), so a first step far off and 60 level ones give a warm-up of that one step, not of a whole batch."""
     assert mser5(np.r_[5.0, np.zeros(60)]) == (1, True)
     assert mser5(np.r_[np.zeros(59), 5.0]) == (0, True)  # 60 steps: 12 whole batches, none left out
+
+
+def test_the_cumulative_profit_advantage_is_said_to_be_the_long_run_mean_of_profit_since_step_1():
+    """``advantage.profit_cum`` (runs.csv, replications, compare) is the long-run mean of partner minus aggressive
+    profit since step 1: neither the profit earned in the long run (structures' and regimes' ``profit_advantage``)
+    nor the total at the last step (P2's, the README's table by horizon), three numbers for one run (at the defaults
+    some 20 000, 30 000 and 40 000). Its label and the runs table's documentation said only "cumulative profit per
+    buyer" under "long-run means", which a reader took for the profit of the long run."""
+    run = trustsim.simulate(seed=2, steps=40, buyers=8, suppliers=4)
+    ts = run.timeseries.set_index(["group", "step"])["profit_cum"]
+    gap = ts["partner"] - ts["aggressive"]
+    first, last = run.summary["long_run_steps"]
+    got = run.advantages["advantage.profit_cum"]
+    assert got == pytest.approx(gap.loc[first:last].mean(), rel=1e-12)
+    assert got != pytest.approx(gap.loc[last]) and got != pytest.approx(gap.loc[last] - gap.loc[first - 1])
+    label = " ".join(column_label("advantage.profit_cum").split())
+    assert "since step 1, mean over the long run" in label and "in money" in label, label
+    runs_row = next(line for line in (ROOT / "docs" / "experiments.md").read_text().splitlines()
+                    if line.startswith("| `runs.csv`"))
+    assert "the profit since step 1, averaged over the long run's steps" in runs_row
