@@ -33,7 +33,11 @@ KIND = "compare"
 KEY_COLUMNS = {"market_share": "market share", "tco_per_unit": "cost of ownership per unit",
                "component_price": "price per unit", "trust_buyer": "trust in its suppliers",
                "trust_supplier": "trusted by its suppliers", "nonproductive_share": "non-productive share of hours",
-               "ideas_received_cum": "ideas received per buyer", "profit_cum": "cumulative profit per buyer"}
+               "ideas_received_cum": "cumulative ideas per buyer", "profit_cum": "cumulative profit per buyer"}
+# printed under the table: the window every figure is a mean over, and which way round each advantage is taken
+TABLE_NOTE = ("each figure: its mean over a run's second half (the long run); cumulative ideas and profit count\n"
+              "from step 1. Partner advantages: market share and profit are partner − aggressive per buyer (share\n"
+              "in units of 1/n), cost of ownership aggressive − partner (positive: partners pay less)")
 COMPARED_FIGURES = (*ADVANTAGES, *(f"{g}.{c}" for g in POSTURE_GROUPS for c in KEY_COLUMNS
                              if (g, c) != ("all", "market_share")))
 
@@ -135,7 +139,8 @@ class Comparison:
     def text(self, figures=COMPARED_FIGURES) -> str:
         """The key figures (or ``figures``, names of ``table()``'s figures) as a table of at most 100 columns
         (numbers to 4 and 3 significant digits, written out: 24380, not 2.438e+04), its columns A and B
-        (:attr:`labelled` names them: a name of any length, which a column would cut)."""
+        (:attr:`labelled` names them: a name of any length, which a column would cut), then what the figures are:
+        long-run means, and the advantages' signs (``TABLE_NOTE``)."""
         t = self.table().set_index("figure")
         figures = [figures] if isinstance(figures, str) else list(figures)
         unknown = next((f for f in figures if not isinstance(f, str) or f not in t.index), None)
@@ -151,7 +156,7 @@ class Comparison:
                 f" [{number_text(r['low'], 3, True)}, {number_text(r['high'], 3, True)}]"
             lines.append(f"{figure_text(f)[:41]:<41} {number_text(r['a'], 4):>10} {number_text(r['b'], 4):>10}  "
                          f"{number_text(r['difference'], 3, True)}{interval}")
-        return "\n".join(lines)
+        return "\n".join([*lines, "-" * 99, TABLE_NOTE] if len(lines) > 2 else lines)
 
     def save(self, out, force: bool = False, *, words=PYTHON) -> Path:
         """The results folder: ``compare.csv``, ``compare.json``, ``runs_a.csv``, ``runs_b.csv``, the figure and
@@ -262,6 +267,9 @@ def compare_folders(a: str | Path, b: str | Path) -> Comparison:
 
 ADVANTAGE_UNITS = {"advantage.market_share": "share per buyer, units of 1/n",
                    "advantage.profit_cum": "profit per buyer", "advantage.tco_per_unit": "money/unit"}
+# which way round each advantage is taken (stats.ADVANTAGES), under its panel's title
+ADVANTAGE_SIGNS = {"advantage.market_share": "partner − aggressive", "advantage.profit_cum": "partner − aggressive",
+                   "advantage.tco_per_unit": "aggressive − partner"}
 
 
 def draw(table, names, paired: bool, path: Path) -> None:
@@ -283,7 +291,8 @@ def draw(table, names, paired: bool, path: Path) -> None:
         ax = fig.add_subplot(grid[0, i])
         _interval(ax, [row["difference"]], [0], [row["low"]], [row["high"]])
         ax.set_yticks([])
-        ax.set_title(figure_text(figure).split(": ", 1)[1], fontsize=8)  # "partner advantage" is in the title
+        title = figure_text(figure).split(": ", 1)[1]  # "partner advantage" is in the figure's title
+        ax.set_title(f"{title}\n({ADVANTAGE_SIGNS[figure]})", fontsize=8)
         ax.set_xlabel(f"B − A ({ADVANTAGE_UNITS.get(figure, '')})", fontsize=7)
         ax.tick_params(labelsize=7)
     ax = fig.add_subplot(grid[-1, :])

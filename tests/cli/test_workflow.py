@@ -931,9 +931,30 @@ def test_a_comparisons_figure_draws_the_partner_advantages_in_their_own_units(tm
     assert len(percent) == 1 and percent[0].get_xlim()[1] < 20  # the intervals at 1-9 % fill the axis
     assert not any("advantage" in t.get_text() for t in percent[0].get_yticklabels())
     own = {ax.get_title(): ax.get_xlabel() for ax in drawn[0].axes if ax not in percent}
-    assert own == {"market share": "B − A (share per buyer, units of 1/n)",
-                   "cumulative profit": "B − A (profit per buyer)", "cost of ownership": "B − A (money/unit)"}
+    assert own == {"market share\n(partner − aggressive)": "B − A (share per buyer, units of 1/n)",
+                   "cumulative profit\n(partner − aggressive)": "B − A (profit per buyer)",
+                   "cost of ownership\n(aggressive − partner)": "B − A (money/unit)"}
     assert all(ax.get_xlim()[0] < 0.03 < ax.get_xlim()[1] for ax in drawn[0].axes if ax not in percent)
+
+
+def test_a_comparisons_table_says_what_its_figures_are_and_which_way_each_advantage_is_taken():
+    """The printed table named no window and no sign: "partner advantage: cost of ownership +0.0838" read as partners'
+    cost rising under high uncertainty (it is aggressive − partner: partners gaining), and "ideas received per
+    buyer 721.6", the long-run mean of the ideas received since step 1, as ideas per buyer and step or in the long
+    run. A note under the table says both; the cumulative ideas say so in their name, as the profit does."""
+    from trustsim.comparison import Comparison
+    from trustsim.experiments.design import METRIC_COLUMNS
+
+    a, b = (pd.DataFrame({"seed": [1, 2, 3], "status": "ok", **{c: [1.0, 2.0, x] for c in METRIC_COLUMNS}})
+            for x in (4.0, 5.0))
+    text = Comparison(None, None, a, b, True, {}, "", 0.0).text()
+    print(text)
+    assert "partner: cumulative ideas per buyer" in text and "ideas received per buyer" not in text
+    note = " ".join(text.split("-" * 99)[-1].split())
+    assert "its mean over a run's second half (the long run)" in note and "count from step 1" in note, note
+    assert "market share and profit are partner − aggressive per buyer" in note, note
+    assert "cost of ownership aggressive − partner (positive: partners pay less)" in note, note
+    assert max(len(line) for line in text.splitlines()) <= 100
 
 
 def test_a_scenario_named_with_dollars_is_drawn_letter_for_letter(tmp_path, monkeypatch, capsys):
