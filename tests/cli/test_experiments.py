@@ -925,6 +925,27 @@ def test_a_sweep_figures_title_says_what_each_point_and_interval_are_taken_over(
             assert "over 2 replications" not in title and "binned" in title, title
 
 
+def test_a_sweeps_heat_map_says_its_cells_are_long_run_means(tmp_path, monkeypatch):
+    """The line figures' titles say "long-run means"; the heat maps of the same points said only "mean over 2
+    replications", so a reader could not tell a cell from a mean over the whole run or a last step's value."""
+    from matplotlib.figure import Figure
+
+    from trustsim.experiments.design import METRIC_COLUMNS
+    from trustsim.experiments.figures import draw
+
+    titles = {}
+    monkeypatch.setattr(Figure, "savefig", lambda fig, path, **kw: titles.__setitem__(Path(path).name, fig))
+    sweep = load_sweep(sweep_file(tmp_path, GRID.replace("replications = 3", "replications = 2")))
+    rows = [{"point": p, "status": "ok", **x, **dict.fromkeys(METRIC_COLUMNS, float(p))}
+            for p, x in enumerate(sweep.points) for _ in range(sweep.replications)]
+    draw(tmp_path, sweep, pd.DataFrame(rows))
+    heat = [name for name in titles if name.startswith("heatmap__")]
+    assert heat
+    for name in heat:
+        title = titles[name]._suptitle.get_text()
+        assert title.endswith(": long-run mean over 2 replications"), (name, title)
+
+
 def sweep_figures(tmp_path, monkeypatch, grid: str, **file_options) -> dict:
     """Run the sweep ``grid`` (a sweep_file body) on one worker; the figures it saved, by file name."""
     from matplotlib.figure import Figure

@@ -145,7 +145,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
                 fig.colorbar(im, ax=ax, shrink=0.85)
             what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
-            fig.suptitle(f"{what}: mean over {sweep.replications} replications", fontsize=10)
+            fig.suptitle(f"{what}: long-run mean over {sweep.replications} replications", fontsize=10)
             save(fig, f"heatmap__{_slug(metric)}.png")
 
     if sens is not None and len(sens):
