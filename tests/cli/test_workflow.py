@@ -879,6 +879,9 @@ def test_p2s_figure_draws_the_share_and_the_profit_each_on_its_own_scale(tmp_pat
         low, high = ax.get_ylim()
         assert high - low < 3 * np.abs(values).max(), (ax.get_ylabel(), ax.get_ylim())  # its 0 target and its seeds
     assert "units of the equal share 1/n" in fig.axes[0].get_ylabel() and "money" in fig.axes[1].get_ylabel()
+    # which window each is: the share's long-run mean, the profit summed to the last step (the whole run's)
+    assert fig.axes[0].get_ylabel().startswith("long-run market share"), fig.axes[0].get_ylabel()
+    assert "cumulative profit per buyer at the last step" in fig.axes[1].get_ylabel(), fig.axes[1].get_ylabel()
 
 
 def test_p5s_and_p10s_figures_say_their_ratio_where_the_axis_does_not_draw_it(tmp_path, monkeypatch):

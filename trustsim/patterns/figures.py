@@ -20,8 +20,8 @@ from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 ADVANTAGE = "partner advantage in market share\n(per buyer, in units of 1/n)"
 Y_LABELS = {
     "P1": "component price paid (money/unit)",
-    "P2": ("market share per buyer, partner − aggressive\n(in units of the equal share 1/n)",
-           "cumulative profit per buyer,\npartner − aggressive (money ÷ 1000)"),
+    "P2": ("long-run market share per buyer, partner −\naggressive (in units of the equal share 1/n)",
+           "cumulative profit per buyer at the last step,\npartner − aggressive (money ÷ 1000)"),
     "P3": "non-productive share of\nface-to-face hours",
     "P4": "inspection rate (share);\nproductivity ratio ÷ 10",
     "P5": "supplier ideas per buyer and step",
