@@ -393,10 +393,29 @@ def test_run_seeds_with_one_run_left_prints_its_means_without_intervals(tmp_path
     summary = json.loads((tmp_path / "R" / "summary.json").read_text())["long_run"]["partner"]["market_share"]
     assert summary["n"] == 1 and summary["low"] is None
     lines = out.splitlines()
-    assert lines[1].startswith(f"  partner    market share {summary['mean']:.3f}  cost of ownership "), lines
-    assert "[" not in lines[1] and lines[3] == "  long run steady (MSER-5) in 0 of 1 run"  # the failed one uncounted
-    assert lines[4] == "  (one run succeeded: means without intervals)"
-    assert lines[5].startswith("1 of 2 runs failed (replicates 1)")
+    assert lines[2].startswith(f"  partner    market share {summary['mean']:.3f}  cost of ownership "), lines
+    assert "[" not in lines[2] and lines[4] == "  long run steady (MSER-5) in 0 of 1 run"  # the failed one uncounted
+    assert lines[5] == "  (one run succeeded: means without intervals)"
+    assert lines[6].startswith("1 of 2 runs failed (replicates 1)")
+
+
+def test_run_and_replications_say_their_printed_figures_are_long_run_means_and_over_which_steps(tmp_path, capsys):
+    """``trustsim run`` printed "partner market share 0.663" with no window: the last step's share is 0.656, the
+    first ten years' 0.490, and the line, a mean over steps 601–1200, read as where the market ended. Both commands
+    name the window above the figures, the replications the interval too."""
+    code, out, err = run_cli(capsys, "run", BASELINE, "--steps", "30", "--out", tmp_path / "one")
+    assert code == 0, err
+    first, last = json.loads((tmp_path / "one" / "summary.json").read_text())["long_run_steps"]
+    assert (first, last) == (16, 30)
+    lines = out.splitlines()
+    assert lines[1].startswith("  long-run means, steps 16–30 (summary.json: also the first 40"), lines
+    assert lines[2].startswith("  partner    market share"), lines
+    code, out, err = run_cli(capsys, "run", BASELINE, "--steps", "31", "--seeds", "2", "--workers", "1",
+                             "--out", tmp_path / "reps", "--quiet")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1] == "  long-run means, each run's steps 16–31, [95% interval] over the replications:", lines
+    assert lines[2].startswith("  partner    market share") and "[" in lines[2], lines
 
 
 def test_compare_does_not_count_failed_runs_as_paired_seeds(tmp_path, capsys, monkeypatch):

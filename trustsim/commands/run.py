@@ -77,9 +77,11 @@ def handle(args) -> int:
         model.run()
     wall = time.perf_counter() - t0
     write_run(model, scenario, out, started=started, wall_seconds=wall, force=args.force)
-    s = model.recorder.summary()["long_run"]
+    summary = model.recorder.summary()
+    s, (first, last) = summary["long_run"], summary["long_run_steps"]
     print(f"{safe_text(scenario.name)}: {counted(scenario.params.run.steps, 'step')} in {wall:.2f} s "
           f"→ {safe_text(out, 400)}/")
+    print(f"  long-run means, steps {first}–{last} (summary.json: also the first 40 and the first 8 steps):")
     for g in POSTURES:
         if s[g]["buyers"]:
             print(f"  {g:<10} market share {s[g]['market_share']:.3f}"
@@ -140,6 +142,9 @@ def replications(args, scenario) -> int:
     print(f"{safe_text(scenario.name)}: {counted(args.seeds, 'replication')} of "
           f"{counted(scenario.params.run.steps, 'step')} in {rep.wall:.1f} s → {safe_text(out, 400)}/")
     summary = rep.summary()
+    steps = scenario.params.run.steps
+    print(f"  long-run means, each run's steps {steps // 2 + 1 if steps > 1 else 1}–{steps}, [95% interval] over "
+          f"the replications:")
     for g in POSTURES:
         s = summary["long_run"][g]
         if s["buyers"]["mean"]:
