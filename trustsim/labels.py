@@ -60,7 +60,8 @@ def trust_line_label(column: str, posture: str) -> str:
 
 def column_label(name: str, width: int = WIDTH) -> str:
     """A results column (``tco_per_unit``), a posture's column (``partner.market_share``) or a partner
-    advantage (``advantage.profit_cum``) in words, with its unit."""
+    advantage (``advantage.profit_cum``) in words, with its unit; a figure per buyer or a group's total says so
+    (``profit_cum``: "profit since the start, per buyer (money)")."""
     if name in ADVANTAGES:  # in its column's unit, before any remark (the share's, units of 1/n, is in its words)
         text, remark = ADVANTAGES[name], ""
         if name != "advantage.market_share":
@@ -72,6 +73,8 @@ def column_label(name: str, width: int = WIDTH) -> str:
     if c is None:
         return name
     meaning = c.meaning.split(":")[0] if "below" in c.meaning else c.meaning  # not "the parts below"
+    # how the group's figure is made, where a reader could take one for the other: a buyer's mean or the sum
+    meaning += {"per_buyer": ", per buyer", "total": ", group total"}.get(c.how, "")
     text = _with_unit(meaning, c.unit)
     return _wrap(f"{text}, {POSTURE_TEXT.get(posture, posture)}" if posture else text, width)
 

@@ -77,6 +77,21 @@ def test_the_groups_follow_the_buyers_postures_as_they_change():
             assert rows[0, profit] == pytest.approx(m.market.profit_cum[:partners].mean())
 
 
+def test_a_figures_label_says_whether_a_groups_figure_is_per_buyer_or_its_total():
+    """Figures by posture draw per-buyer columns (profit, ideas) beside group totals (market share, complaints)
+    under labels that said neither: "supplier ideas received since the start" at 240 for partners read as the
+    group's ideas, and in a sweep over the share of partner buyers a per-buyer line and a total move differently.
+    Each label says "per buyer" or "group total" as the column's aggregation is; means over relationships neither."""
+    from trustsim.labels import column_label
+
+    for c in columns.COLUMNS:
+        label = " ".join(column_label(f"partner.{c.name}", 200).split())
+        assert ("per buyer" in label) == (c.how == "per_buyer"), (c.name, label)
+        assert ("group total" in label) == (c.how == "total"), (c.name, label)
+    assert column_label("profit_cum", 200) == "profit since the start, per buyer (money)"
+    assert column_label("ideas_received_cum", 200) == "supplier ideas received since the start, per buyer"
+
+
 def test_short_names_and_formats():
     assert columns.BY_NAME["inspection_rate"].title == "share of lots inspected"  # the claim's citation dropped
     assert columns.BY_NAME["buyers"].format(40.0) == "40"
