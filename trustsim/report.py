@@ -70,16 +70,19 @@ def over_time(ts: pd.DataFrame, columns: dict[str, str], ylabel: str, title: str
 
 
 def nonproductive_vs_trust(buyers: pd.DataFrame, path: Path) -> None:
-    """Each buyer's long-run share of non-productive face-to-face time against its trust in its suppliers."""
+    """Each buyer's long-run share of non-productive face-to-face time against its suppliers' trust in it: Dyer &
+    Chu's fifths, drawn beside the points, rank buyers by how much their suppliers trust them, as P3 does
+    (``patterns.measure.trust_fifths``), not by the buyer's own trust in its suppliers."""
     fig = Figure(figsize=(6.4, 4))
     ax = fig.subplots()
     for group in POSTURES:
         b = buyers[buyers["posture"] == group]
-        ax.scatter(b["trust"], b["nonproductive_share"], s=14, alpha=0.7, color=COLOURS[group], label=group)
+        ax.scatter(b["trusted_by_suppliers"], b["nonproductive_share"], s=14, alpha=0.7, color=COLOURS[group],
+                   label=group)
     # Dyer & Chu's figures, named in the legend: a label on the line lay under the points near it
     ax.axhline(0.47, color="0.5", ls="--", lw=0.8, label="Dyer & Chu: least trusted fifth 0.47")
     ax.axhline(0.24, color="0.5", ls=":", lw=0.8, label="Dyer & Chu: most trusted fifth 0.24")
-    ax.set_xlabel("buyer's trust in its suppliers (long-run mean)")
+    ax.set_xlabel("its suppliers' trust in the buyer (long-run mean)")
     ax.set_ylabel("non-productive share of face-to-face time")
     ax.set_title("Time spent haggling, monitoring and assigning blame")
     ax.grid(alpha=0.3)

@@ -121,7 +121,7 @@ def test_a_large_markets_buyer_figure_places_its_legend_without_searching_its_po
     n = 400_000
     rng = np.random.default_rng(1)
     buyers = pd.DataFrame({"posture": np.where(rng.random(n) < 0.5, "partner", "aggressive"), "trust": rng.random(n),
-                           "nonproductive_share": rng.random(n)})
+                           "trusted_by_suppliers": rng.random(n), "nonproductive_share": rng.random(n)})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nonproductive_vs_trust(buyers, tmp_path / "time_vs_trust.png")
@@ -147,6 +147,30 @@ def test_the_buyer_figure_names_dyer_and_chus_figures_where_no_point_lies_over_t
     named = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("0.47" in n and "Dyer & Chu" in n for n in named) and any("0.24" in n for n in named), named
     assert not [c for c in data_under_legends(drawn[0]) if c[1] in ("partner", "aggressive")]
+
+
+def test_the_buyer_figure_ranks_buyers_as_dyer_and_chus_fifths_do_by_their_suppliers_trust_in_them(tmp_path,
+                                                                                                   monkeypatch):
+    """Its lines are Dyer & Chu's least and most trusted fifths of buyers, which P3 ranks by the suppliers' trust in
+    the buyer (``trusted_by_suppliers``); its points stood at the buyer's trust in its suppliers (``trust``), so the
+    fifth a reader compared with 0.47 was another set of buyers. The points stand at the suppliers' trust."""
+    import numpy as np
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from trustsim.report import nonproductive_vs_trust
+
+    buyers = pd.read_csv(ROOT / "results" / "example" / "buyers.csv")
+    assert not np.allclose(buyers["trust"], buyers["trusted_by_suppliers"])
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    nonproductive_vs_trust(buyers, tmp_path / "f.png")
+    [ax] = drawn[0].axes
+    assert ax.get_xlabel() == "its suppliers' trust in the buyer (long-run mean)"
+    for points, posture in zip(ax.collections, ("partner", "aggressive"), strict=True):
+        b = buyers[buyers["posture"] == posture]
+        assert np.allclose(points.get_offsets()[:, 0], b["trusted_by_suppliers"]), posture
+        assert np.allclose(points.get_offsets()[:, 1], b["nonproductive_share"]), posture
 
 
 # --- bad input: exit 2, one line naming the file and the key, nothing written ---------------------
