@@ -1044,6 +1044,40 @@ def test_a_morris_figure_names_its_spread_in_words_not_sigma_and_keeps_its_legen
     assert data_under_legends(fig) == []
 
 
+def test_a_morris_figure_says_its_effects_are_per_whole_range_and_what_its_whiskers_are(tmp_path):
+    """Morris's axis said "Morris elementary effects" with no unit and nothing of the whiskers on μ*, where Sobol's
+    says "(95% interval)". SALib scales each factor's range to [0, 1], so an effect is the metric's change over the
+    factor's whole range, not per unit of the parameter: σ's μ* of 0.28 over 0.0–0.9 is 0.31 per unit of σ, trust
+    gain's 0.50 over 0.02–0.2 is 2.8 per unit. The axis says so; the sweep's own elementary effects show it."""
+    from trustsim.experiments.figures import sensitivity_figure
+
+    factors = ["market.uncertainty", "trust.gain"]
+    sens = pd.DataFrame({"metric": "advantage.market_share", "factor": factors, "mu_star": [0.3, 0.2],
+                         "mu_star_conf": 0.05, "mu": 0.2, "sigma": 0.2})
+    label = " ".join(sensitivity_figure(sens, "morris", len(factors)).axes[0].get_xlabel().split())
+    assert "change in the metric over the factor's whole range" in label and "95% interval" in label, label
+    body = ('[sweep]\ndesign = "morris"\nsamples = 3\nseed = 3\nseeds = "common"\n'
+            'metrics = ["advantage.market_share"]\n[sweep.factors]\n'
+            '"market.uncertainty" = { min = 0.0, max = 0.9 }\n"trust.gain" = { min = 0.02, max = 0.2 }\n')
+    sweep = load_sweep(sweep_file(tmp_path, body, steps=40))
+    run_sweep(sweep, tmp_path / "out", workers=1, quiet=True)
+    points = pd.read_csv(tmp_path / "out" / "points.csv")
+    sens = pd.read_csv(tmp_path / "out" / "sensitivity.csv")
+    metric = "advantage.market_share"
+    keys = [f.key for f in sweep.factors]
+    spans = {f.key: f.hi - f.lo for f in sweep.factors}
+    effects = {k: [] for k in keys}
+    x, y = points[keys].to_numpy(), points[metric].to_numpy()
+    per = len(keys) + 1  # a trajectory's points: one step in each factor
+    for start in range(0, len(points), per):
+        for i in range(start, start + per - 1):
+            [k] = np.flatnonzero(np.abs(x[i + 1] - x[i]) > 1e-12)
+            effects[keys[k]].append((y[i + 1] - y[i]) / ((x[i + 1, k] - x[i, k]) / spans[keys[k]]))
+    for key in keys:
+        row = sens[(sens["metric"] == metric) & (sens["factor"] == key)].iloc[0]
+        assert row["mu_star"] == pytest.approx(np.mean(np.abs(effects[key])), rel=1e-9), key
+
+
 def test_a_sweep_of_replications_alone_writes_its_tables_and_no_empty_figures_folder(tmp_path, capsys):
     """A grid without factors replicates the scenario: it has nothing to draw against a factor, and left an empty
     figures/ folder beside its tables."""

@@ -193,7 +193,9 @@ def sensitivity_figure(sens, design: str, n_factors: int):
             ax.barh(y - 0.2, s["mu_star"], 0.4, xerr=s["mu_star_conf"], label=MORRIS_LEGEND["mu_star"],
                     color="tab:blue", capsize=2)
             ax.barh(y + 0.2, s["sigma"], 0.4, label=MORRIS_LEGEND["sigma"], color="tab:orange")
-            ax.set_xlabel("Morris elementary effects")
+            # SALib scales each factor's range to [0, 1]: an effect is the metric's change over the whole range
+            ax.set_xlabel("Morris elementary effects: change in the metric over the factor's whole range\n"
+                          "(μ*'s whiskers: its 95% interval)")
         ax.set_yticks(y, labels, fontsize=7)
         ax.set_ylim(rows.sum(), 0)  # the first factor on top
         more = (f"\n(the {shown} of {n_factors} parameters with the largest "
