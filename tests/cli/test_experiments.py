@@ -992,6 +992,19 @@ def test_a_sweeps_heat_map_draws_both_postures_panels_on_one_colour_scale(tmp_pa
     assert p_image.get_clim() == a_image.get_clim() == pytest.approx((np.nanmin(cells), np.nanmax(cells)))
 
 
+def test_a_sweeps_figure_draws_both_postures_panels_on_one_scale(tmp_path, monkeypatch):
+    """The figure of cost of ownership against σ scaled each posture's panel to its own points (partners 0.80–0.92,
+    aggressive buyers 0.70–1.00), so lines of the same height meant different costs; its heat map was mended alike.
+    Both panels of a metric share one axis, and each still prints its numbers."""
+    grid = GRID.replace("replications = 3", "replications = 2")
+    drawn = sweep_figures(tmp_path, monkeypatch, grid, steps=40)
+    partner, aggressive = drawn["tco_per_unit__market-uncertainty.png"].axes
+    lines = [np.concatenate([c.lines[0].get_ydata() for c in ax.containers]) for ax in (partner, aggressive)]
+    assert not np.isclose(np.nanmax(lines[0]), np.nanmax(lines[1]))  # the postures do differ
+    assert partner.get_ylim() == aggressive.get_ylim()
+    assert all(label.get_visible() for label in aggressive.get_yticklabels())
+
+
 def test_a_sampled_sweeps_figure_of_a_metric_no_run_measured_says_so(tmp_path, monkeypatch):
     """With no partner buyers no run measures the partner advantage: a sampled design's figure of it was an empty
     pair of axes, where a grid's legend and ticks say "(not measured)"; so was the partner buyers' panel of every other

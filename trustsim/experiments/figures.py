@@ -61,7 +61,9 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
             else:
                 over = f"long-run means, 95% intervals over {sweep.replications} replications"
             fig = Figure(figsize=(5.2 * len(cols), 3.8))
-            axes = fig.subplots(1, len(cols), squeeze=False)
+            # a metric's partner and aggressive panels on one scale, as its heat map's on one colour scale: apart,
+            # each panel filled its own axis, and a reader comparing their heights compared nothing
+            axes = fig.subplots(1, len(cols), squeeze=False, sharey=True)
             for ax, col in zip(axes[0], cols, strict=True):
                 if sweep.design == "grid":
                     split = split_by
@@ -105,6 +107,7 @@ def draw(folder: Path, sweep: Sweep, df, sens=None) -> list[str]:
                     ax.axhline(0, color="0.6", lw=0.8, ls=":")
                 ax.set_xlabel(param_label(f.key))
                 ax.set_ylabel(column_label(col, 40), fontsize=8)
+                ax.tick_params(labelleft=True)  # a shared axis hides its inner panels' numbers: each keeps its own
                 if len(cols) > 1:
                     ax.set_title(col.split(".")[0] + " buyers", fontsize=9)
             what = short_column_label(metric) if metric in cols else short_column_label(cols[0]).rsplit(",", 1)[0]
