@@ -12,8 +12,10 @@ from conftest import ROOT
 from scipy import stats as scipy_stats
 
 import trustsim
+from trustsim.columns import COLUMN_NAMES
 from trustsim.comparison import Comparison
 from trustsim.experiments.design import METRIC_COLUMNS
+from trustsim.experiments.replicate import Replicated
 from trustsim.labels import column_label
 from trustsim.stats import describe, difference, interval_frame, mean_ci, mser5
 
@@ -143,3 +145,22 @@ def test_the_cumulative_profit_advantage_is_said_to_be_the_long_run_mean_of_prof
     runs_row = next(line for line in (ROOT / "docs" / "experiments.md").read_text().splitlines()
                     if line.startswith("| `runs.csv`"))
     assert "the profit since step 1, averaged over the long run's steps" in runs_row
+
+
+def test_the_bands_say_over_how_many_replicates_each_figure_is_taken():
+    """Where a posture had no buyers in some runs at a step (imitation, learning), bands.csv's mean and interval were
+    over the runs that had it, 2 of 3 under evolution.toml at step 176, beside ``n`` 3: a reader taking n for the
+    interval's count redid it wrong, and nothing in the file said how many. Each figure has its count ``c.n``."""
+    rng = np.random.default_rng(4)
+    rows = [{"replicate": r, "step": step, "group": g, **{c: rng.random() for c in COLUMN_NAMES}}
+            for r in range(3) for step in (1, 2) for g in ("partner", "aggressive", "all")]
+    ts = pd.DataFrame(rows)
+    gone = (ts["replicate"] == 0) & (ts["step"] == 2) & (ts["group"] == "aggressive")
+    ts.loc[gone, [c for c in COLUMN_NAMES if c != "buyers"]] = math.nan  # no aggressive buyers in run 0 at step 2
+    runs = pd.DataFrame({"replicate": [0, 1, 2], "status": "ok"})
+    bands = Replicated(None, 0, runs, ts, "", 0.0).bands().set_index(["step", "group"])
+    row = bands.loc[(2, "aggressive")]
+    kept = ts.loc[(ts["step"] == 2) & (ts["group"] == "aggressive") & ~gone, "market_share"]
+    assert row["n"] == 3 and row["market_share.n"] == 2
+    assert (row["market_share"], row["market_share.low"], row["market_share.high"]) == pytest.approx(mean_ci(kept))
+    assert bands.loc[(2, "partner"), "market_share.n"] == 3

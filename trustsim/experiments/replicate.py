@@ -90,13 +90,14 @@ class Replicated:
         return f"<trustsim replications of {self.scenario.name!r}: {len(self.runs)} seeds from {self.root_seed}>"
 
     def bands(self):
-        """Per step and posture: each column's mean and 95% interval over the replicates (``c``, ``c.low``,
-        ``c.high``); None when no run succeeded (there is nothing to summarise)."""
+        """Per step and posture: ``n``, the replicates, then each column's mean and 95% interval and the count of
+        replicates they are over (``c``, ``c.low``, ``c.high``, ``c.n``: fewer than ``n`` where a posture had no
+        buyers in some runs at that step); None when no run succeeded (there is nothing to summarise)."""
         ts = self.timeseries
         if ts is None:
             return None
         ok = ts[ts["replicate"].isin(self.runs.loc[self.runs["status"] == "ok", "replicate"])]
-        return interval_frame(ok, ["step", "group"], [c for c in COLUMN_NAMES if c != "buyers"])
+        return interval_frame(ok, ["step", "group"], [c for c in COLUMN_NAMES if c != "buyers"], counts=True)
 
 
 def replication_sweep(scenario, n: int, root: int | None = None):
