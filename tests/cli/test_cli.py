@@ -149,6 +149,21 @@ def test_the_buyer_figure_names_dyer_and_chus_figures_where_no_point_lies_over_t
     assert not [c for c in data_under_legends(drawn[0]) if c[1] in ("partner", "aggressive")]
 
 
+def test_replications_say_over_how_many_runs_a_postures_figures_are_when_some_runs_lost_the_posture(tmp_path, capsys):
+    """Under imitation a posture can die out: evolution.toml on 3 seeds, 400 steps, leaves aggressive buyers in the
+    long run of 2 runs. The line printed "aggressive market share 0.051 [-0.392, 0.494]" as if over all three; it says
+    over how many (summary.json's ``n``)."""
+    code, out, err = run_cli(capsys, "run", ROOT / "scenarios" / "evolution.toml", "--steps", "400", "--seeds", "3",
+                             "--workers", "1", "--out", tmp_path / "evo", "--quiet")
+    assert code == 0, err
+    n = json.loads((tmp_path / "evo" / "summary.json").read_text())["long_run"]["aggressive"]["market_share"]["n"]
+    assert n == 2
+    [line] = [x for x in out.splitlines() if x.startswith("  aggressive ")]
+    assert line.endswith("  (over 2 of 3 runs)"), line
+    [line] = [x for x in out.splitlines() if x.startswith("  partner ")]
+    assert "(over" not in line, line
+
+
 def test_the_buyer_figure_ranks_buyers_as_dyer_and_chus_fifths_do_by_their_suppliers_trust_in_them(tmp_path,
                                                                                                    monkeypatch):
     """Its lines are Dyer & Chu's least and most trusted fifths of buyers, which P3 ranks by the suppliers' trust in

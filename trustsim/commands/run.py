@@ -145,12 +145,13 @@ def replications(args, scenario) -> int:
     steps = scenario.params.run.steps
     print(f"  long-run means, each run's steps {steps // 2 + 1 if steps > 1 else 1}–{steps}, [95% interval] over "
           f"the replications:")
+    finished = len(rep.runs) - len(rep.failed)
     for g in POSTURES:
         s = summary["long_run"][g]
         if s["buyers"]["mean"]:
+            n = s["market_share"]["n"]  # fewer where a run's long run had no buyers of the posture (imitation)
             print(f"  {g:<10} market share {_ci(s['market_share'])}  cost of ownership {_ci(s['tco_per_unit'])}"
-                  f"  trust {_ci(s['trust_buyer'], 2)}")
-    finished = len(rep.runs) - len(rep.failed)
+                  f"  trust {_ci(s['trust_buyer'], 2)}" + (f"  (over {n} of {finished} runs)" if n < finished else ""))
     if finished:
         steady = int(rep.runs["steady"].sum())
         print(f"  long run steady (MSER-5) in {steady} of {counted(finished, 'run')}")
