@@ -34,6 +34,10 @@ def test_p2_compares_market_share_per_buyer_when_the_postures_differ_in_size():
     result = patterns.p2({"baseline": runs})
     print(result.measured)
     assert result.passed, result.measured
+    # the two figures are taken over different windows, and the table's line says which: the share's mean over the
+    # long run, the profit summed from step 1 to the last (twice what the long run earns at the defaults)
+    assert result.measured.startswith("long-run market share per buyer")
+    assert "cum. profit per buyer at the last step" in result.measured
 
 
 def _p7_runs(exits_on: int, seeds: int = 10) -> dict:

@@ -139,9 +139,10 @@ def p2(r) -> Result:
     dp = col(b, "profit_cum_partner") - col(b, "profit_cum_aggressive")
     ms, los, _ = measured_ci(ds)
     mp, lop, hip = measured_ci(dp)
-    measured = (f"market share per buyer (× 1/n) partner − aggressive {ms:+.3f} "
+    measured = (f"long-run market share per buyer (× 1/n) partner − aggressive {ms:+.3f} "
                 f"{f'(lo {los:+.3f})' if math.isfinite(los) else '(one seed: no interval)'}"
-                f"{_seeds_left_out(measured_count(ds), b)}; cum. profit per buyer {_fmt_ci(mp, lop, hip, 0)}"
+                f"{_seeds_left_out(measured_count(ds), b)}; cum. profit per buyer at the last step "
+                f"{_fmt_ci(mp, lop, hip, 0)}"
                 f"{_seeds_left_out(measured_count(dp), b)}") if measured_count(ds) and measured_count(dp) else NOT_BOTH
     return Result("P2", "S18, S19", measured, "both > 0 (CIs exclude 0)", bool(los > 0 and lop > 0),
                   {"market share per buyer partner − aggressive": ds, "cum. profit per buyer (÷1000)": dp / 1000},
