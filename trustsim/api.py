@@ -59,13 +59,21 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     for key, value in overrides.items():
         group, name = resolve_key(key.replace("__", ".") if "__" in key else key)
         changes[f"{group}.{name}"] = value
-    if seed is not None:
-        changes["run.seed"] = seed
-    if steps is not None:
-        changes["run.steps"] = steps
+    arguments = {key: (argument, value) for key, argument, value in (("run.seed", "seed", seed),
+                                                                     ("run.steps", "steps", steps))
+                 if value is not None}
+    for key, (_, value) in arguments.items():
+        if key in changes:  # the argument wins over run__seed=…, but a mistake in that is still one
+            validate({"run": {key.removeprefix("run."): changes[key]}})
+        changes[key] = value
     if not changes:
         return sc
-    params = sc.params.replace(**changes)
+    try:
+        params = sc.params.replace(**changes)
+    except ParamError as exc:  # named as the caller passed it (seed=…), as load_scenario names it, not run.seed
+        if exc.key not in arguments:
+            raise
+        raise ParamError(arguments[exc.key][0], None, exc.message) from None
     return replace(sc, params=params, overrides={**sc.overrides, **changes})  # its [calibrate] table too
 
 

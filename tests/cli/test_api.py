@@ -484,3 +484,42 @@ def test_a_sweep_argument_refused_from_python_is_named_as_the_argument_and_a_swe
     assert str(exc.value) == "seed: expected a whole number from 0 to 2⁶³−1, got -4"
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 2
     assert capsys.readouterr().err == f"trustsim: error: {in_file}\n" and not (tmp_path / "out").exists()
+
+
+BAD_STEPS = [({"steps": 0}, "steps: 0 is out of range (allowed 1 to 1000000)"),
+             ({"steps": 2.5}, "steps: expected an integer, got float 2.5"),
+             ({"steps": True}, "steps: expected an integer, got bool True"),
+             ({"steps": "3"}, "steps: expected an integer, got str '3'")]
+BAD_SEEDS = [({"seed": -3}, "seed: -3 is out of range (allowed 0 to 9223372036854775807)"),
+             ({"seed": 2**64}, f"seed: {2**64} is out of range (allowed 0 to 9223372036854775807)"),
+             ({"seed": 1.5}, "seed: expected an integer, got float 1.5"),
+             ({"seed": True}, "seed: expected an integer, got bool True"),
+             ({"seed": "3"}, "seed: expected an integer, got str '3'")]
+
+
+@pytest.mark.parametrize("call, cases", [
+    (lambda **kw: trustsim.simulate(BASELINE, **kw), BAD_STEPS + BAD_SEEDS),
+    (lambda **kw: trustsim.simulate(trustsim.load_scenario(BASELINE), **kw), BAD_STEPS + BAD_SEEDS),
+    (lambda **kw: trustsim.simulate({"market": {"buyers": 6}}, **kw), BAD_STEPS + BAD_SEEDS),
+    (lambda **kw: trustsim.load_scenario(BASELINE, **kw), BAD_STEPS + BAD_SEEDS),  # the wording they all share
+    # their seed is the root seed, named seed already (test_a_bad_root_seed_is_named_as_the_argument_it_is)
+    (lambda **kw: trustsim.replicate(BASELINE, seeds=2, workers=1, **kw), BAD_STEPS),
+    (lambda **kw: trustsim.compare(BASELINE, BASELINE, seeds=2, workers=1, **kw), BAD_STEPS),
+    (lambda **kw: trustsim.sweep(BASELINE, {"market.uncertainty": [0.1]}, workers=1, **kw), BAD_STEPS),
+])
+def test_a_bad_seed_or_steps_is_named_as_the_argument_passed_as_load_scenario_names_it(call, cases):
+    """``trustsim.simulate(BASELINE, seed=-3)`` said ``run.seed: -3 is out of range …`` and every function's
+    ``steps=0`` ``run.steps: …``, a key the caller never wrote, where ``load_scenario`` says ``seed: …``."""
+    for kwargs, told in cases:
+        with pytest.raises(trustsim.ParamError) as exc:
+            call(**kwargs)
+        assert str(exc.value) == told
+
+
+def test_a_seed_argument_wins_over_run_seed_but_a_bad_run_seed_is_still_refused():
+    """As ``load_scenario(…, sets=["run.seed=…"], seed=…)`` does: the argument wins, a mistake in the other is
+    still one, named as it was written."""
+    assert trustsim.simulate(seed=4, run__seed=9, steps=2, buyers=6, suppliers=3).params.run.seed == 4
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.simulate(seed=4, run__seed=-9, steps=2)
+    assert str(exc.value) == "run.seed: -9 is out of range (allowed 0 to 9223372036854775807)"
