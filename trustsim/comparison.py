@@ -118,8 +118,9 @@ class Comparison:
     def _ok(runs):
         return runs[runs["status"] == "ok"] if "status" in runs else runs
 
+    @property
     def failed(self) -> tuple[list[int], list[int]]:
-        """The replicates of A's and of B's runs that failed."""
+        """The replicates of A's and of B's runs that failed (a property, as ``Replicated.failed`` is)."""
         return tuple([int(s) for s in r.loc[r["status"] != "ok", "replicate"]] if "status" in r else []
                      for r in (self.runs_a, self.runs_b))
 

@@ -523,3 +523,16 @@ def test_a_seed_argument_wins_over_run_seed_but_a_bad_run_seed_is_still_refused(
     with pytest.raises(trustsim.ParamError) as exc:
         trustsim.simulate(seed=4, run__seed=-9, steps=2)
     assert str(exc.value) == "run.seed: -9 is out of range (allowed 0 to 9223372036854775807)"
+
+
+def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
+    """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
+    properties, the replicates whose run failed (A's and B's for a comparison)."""
+    monkeypatch.setenv("TRUSTSIM_FAIL_RUNS", "1")
+    small = {"steps": 3, "buyers": 6, "suppliers": 3, "workers": 1}
+    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed"):
+        reps = trustsim.replicate(BASELINE, seeds=2, **small)
+    with pytest.warns(RuntimeWarning, match="1 of 2 runs failed"):
+        diff = trustsim.compare(BASELINE, BASELINE, seeds=2, **small)
+    assert reps.failed == [1] and diff.failed == ([1], [1])
+    assert not callable(diff.failed) and not callable(reps.failed)

@@ -825,7 +825,7 @@ def test_compare_tells_what_it_found_only_once_all_of_it_is_known(tmp_path, caps
     def fails(self):
         raise RuntimeError("deliberate failure")
 
-    monkeypatch.setattr(Comparison, "failed", fails)
+    monkeypatch.setattr(Comparison, "failed", property(fails))
     code = main(["compare", str(a), str(b), "--out", str(tmp_path / "C")])
     assert code != 0 and "deliberate failure" in capsys.readouterr().err
     assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == []

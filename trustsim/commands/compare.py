@@ -120,7 +120,7 @@ def report(comparison, out) -> tuple[list[str], str | None, int]:
     ok_a, ok_b = (len(comparison._ok(r)) for r in (comparison.runs_a, comparison.runs_b))
     how = f"paired on {counted(n, 'common seed')}" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
     where = safe_text(out, 400)
-    fa, fb = comparison.failed()
+    fa, fb = comparison.failed
     lines = [failure_line(f, len(r), f"{where}/runs_{x}.csv", f"{name}'s replicates")
              for f, r, x, name in ((fa, comparison.runs_a, "a", "A"), (fb, comparison.runs_b, "b", "B")) if f]
     if n == 0:
