@@ -12,6 +12,7 @@ pandas DataFrames, for notebooks and other tools (the EMA Workbench, SALib, one'
     reps.table()            # each long-run figure's mean, sd and 95% interval; the share of steady long runs
     diff = trustsim.compare("scenarios/baseline.toml", "scenarios/high_uncertainty.toml", seeds=10)
     diff.table()            # B − A with 95% intervals, paired on common seeds
+    again = trustsim.rerun("results/mine")        # `trustsim rerun`: the Run again from the folder's manifest
 
 A scenario is a TOML file's path, a ``Params``, a ``Scenario`` (``trustsim.load_scenario``), a nested
 ``{"market": {"buyers": 60}}`` mapping of parameter tables, or None for the defaults. A file's own keys
@@ -24,6 +25,7 @@ raises ``trustsim.ParamError``.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -121,6 +123,7 @@ class Run:
     started: str
     wall: float
     _cache: dict = field(default_factory=dict, repr=False)
+    reads: tuple = field(default=(), repr=False)  # what it was made from, which save never writes: a rerun's folder
 
     @property
     def params(self):
@@ -175,7 +178,7 @@ class Run:
         from .results import write_run
 
         return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
-                         words=PYTHON)
+                         protect=self.reads, words=PYTHON)
 
     def __repr__(self) -> str:
         return f"<trustsim run {self.scenario.name!r}: {self.params.run.steps} steps, seed {self.params.run.seed}>"
@@ -245,6 +248,34 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     warn_failed(diff.runs_a, "runs_a")
     warn_failed(diff.runs_b, "runs_b")
     return diff
+
+
+def rerun(folder: str | Path, *, workers: int | None = None):
+    """Make a run or replications again from its results folder (or the ``manifest.json`` in it), as ``trustsim
+    rerun`` does, with the parameters and seeds the manifest records (no scenario file needed): a :class:`Run` for a
+    run's folder, a :class:`~trustsim.experiments.replicate.Replicated` for replications' (``workers`` as for
+    :func:`replicate`), built in memory. Its ``save(dir)`` writes a results folder, never into the original; a
+    version or code other than the manifest records is a RuntimeWarning. Comparing the tables with the original's,
+    file by file, is ``trustsim rerun``'s."""
+    # on first use: `import trustsim` loads nothing heavy
+    from .experiments.replicate import replicate as run_replications
+    from .model import TrustMarket
+    from .reproduce import remade_scenario, version_notes
+
+    if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
+        got = "an empty or blank name" if isinstance(folder, str) else type(folder).__name__
+        raise ParamError(None, "folder", f"expected a results folder's or its manifest's path, got {got}")
+    workers = worker_count(workers)
+    info, original, _, sc = remade_scenario(folder, workers, words=PYTHON)
+    for note in version_notes(info):
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+    started, t0 = datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter()
+    if info["kind"] == "run":
+        model = TrustMarket(sc.params, rng=sc.params.run.seed).run()
+        return Run(model, sc, started, time.perf_counter() - t0, reads=(str(original),))
+    rep = run_replications(sc, info["replications"], root=info["root_seed"], workers=workers)
+    warn_failed(rep.runs, "runs")
+    return replace(rep, reads=(str(original),))
 
 
 @dataclass

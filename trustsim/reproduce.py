@@ -18,8 +18,9 @@ import platform
 from pathlib import Path
 
 from . import __version__
-from .capacity import MAX_REPLICATIONS
-from .errors import ParamError, counted
+from .capacity import MAX_REPLICATIONS, check_memory
+from .errors import COMMAND_LINE, ParamError, Words, counted
+from .locks import put_back_to_read
 from .params import GROUPS, bounds, validate
 from .reading import json_or_none, parse_json, read_json
 from .scenario import Scenario
@@ -106,6 +107,21 @@ def scenario_of(info: dict, source: str) -> Scenario:
                     chain=tuple(str(p) for p in chain), overrides=overrides)
 
 
+def remade_scenario(manifest: str | Path, workers: int | None = None, words: Words = COMMAND_LINE):
+    """What ``trustsim rerun MANIFEST`` and ``trustsim.rerun(folder)`` make again: ``(info, folder, source,
+    scenario)``, the manifest (of a run or replications), the folder it lies in, its path as messages name it and
+    the scenario it records; a ParamError for a manifest it cannot use, a market this machine cannot hold, or
+    ``workers`` for one run (``words`` names the option or the argument)."""
+    put_back_to_read(manifest)  # a result a writer killed while replacing it left moved aside
+    info, folder = read_manifest(manifest)
+    source = str(Path(manifest) / "manifest.json" if Path(manifest).is_dir() else manifest)
+    scenario = scenario_of(info, source)
+    check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
+    if info["kind"] == "run" and workers is not None:  # as `run --workers` without --seeds: not ignored silently
+        raise ParamError(words.name("workers"), None, "applies to replications only (one run uses one core)")
+    return info, folder, source, scenario
+
+
 def _every_parameter(recorded: dict, source: str) -> None:
     """Refuse a manifest's parameters that lack a group or a key, where this code made it: a manifest records
     every parameter (``results.manifest`` writes them all), so one missing was deleted, and the value the result
@@ -160,6 +176,13 @@ def version_differences(info: dict) -> list[str]:
     """``"numpy 1.26.4 recorded, 2.1.0 installed"`` for each version that differs from the manifest's."""
     return [f"{name} {info.get(name)} recorded, {now} installed" for name, now in installed_versions().items()
             if info.get(name) is not None and str(info.get(name)) != now]
+
+
+def version_notes(info: dict) -> list[str]:
+    """Each of :func:`version_differences` with what it means for the tables made again (a rerun's notes)."""
+    return [f"{line}; " + ("other code than made the result: the tables may differ"
+                           if line.startswith("trustsim_code ") else "the tables may differ in the last digits")
+            for line in version_differences(info)]
 
 
 RELATIVE_TOLERANCE = 1e-9

@@ -536,3 +536,54 @@ def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(mo
         diff = trustsim.compare(BASELINE, BASELINE, seeds=2, **small)
     assert reps.failed == [1] and diff.failed == ([1], [1])
     assert not callable(diff.failed) and not callable(reps.failed)
+
+
+def test_rerun_makes_a_run_or_replications_again_from_its_folder_as_trustsim_rerun_does(tmp_path):
+    """``trustsim rerun FOLDER`` had no Python twin: ``trustsim.rerun`` gives the :class:`Run` or the replications
+    ``simulate`` and ``replicate`` gave, from the manifest alone, whose ``save`` writes the original's tables."""
+    small = {"steps": 4, "buyers": 6, "suppliers": 3}
+    trustsim.simulate(BASELINE, seed=3, uncertainty=0.7, **small).save(tmp_path / "run")
+    trustsim.replicate(BASELINE, seeds=2, seed=5, workers=1, **small).save(tmp_path / "reps")
+    run = trustsim.rerun(tmp_path / "run")
+    assert isinstance(run, trustsim.Run) and (run.params.run.seed, run.params.market.uncertainty) == (3, 0.7)
+    assert str(trustsim.rerun(tmp_path / "run" / "manifest.json").params) == str(run.params)  # the manifest too
+    reps = trustsim.rerun(str(tmp_path / "reps"), workers=1)
+    assert (reps.root_seed, len(reps.runs), reps.failed) == (5, 2, [])
+    run.save(tmp_path / "run2")
+    reps.save(tmp_path / "reps2")
+    for folder, tables in (("run", ("timeseries.csv", "summary.json", "buyers.csv")),
+                           ("reps", ("replications.csv", "summary.json", "bands.csv"))):
+        for name in tables:
+            assert (tmp_path / f"{folder}2" / name).read_bytes() == (tmp_path / folder / name).read_bytes(), name
+
+
+def test_rerun_refuses_in_one_line_naming_the_argument_and_never_saves_over_the_original(tmp_path):
+    """As ``trustsim rerun`` does, in a Python caller's words: ``workers`` for one run, a folder that is no result;
+    and the result made again is never saved into the folder it was made from, not even with ``force=True``."""
+    trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "run")
+    (tmp_path / "empty").mkdir()
+    for folder, kwargs, told in (
+            (tmp_path / "run", {"workers": 1}, "workers: applies to replications only (one run uses one core)"),
+            (tmp_path / "run", {"workers": 0}, "workers: 0 must be at least 1"),
+            (tmp_path / "empty", {}, f"{tmp_path / 'empty'}: not a results folder (no manifest.json)"),
+            (tmp_path / "nothing", {}, f"{tmp_path / 'nothing'}: no such file"),
+            (None, {}, "folder: expected a results folder's or its manifest's path, got NoneType"),
+            (" ", {}, "folder: expected a results folder's or its manifest's path, got an empty or blank name")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.rerun(folder, **kwargs)
+        assert str(exc.value) == told
+    trustsim.replicate(BASELINE, seeds=2, steps=3, buyers=6, suppliers=3, workers=1).save(tmp_path / "reps")
+    for folder in ("run", "reps"):
+        again = trustsim.rerun(tmp_path / folder, **({"workers": 1} if folder == "reps" else {}))
+        with pytest.raises(trustsim.ParamError, match="not even force=True replaces it; save to another folder$"):
+            again.save(tmp_path / folder, force=True)
+
+
+def test_rerun_warns_when_other_versions_made_the_result(tmp_path):
+    """``trustsim rerun`` notes a version other than the manifest records; from Python that is a RuntimeWarning."""
+    trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "run")
+    path = tmp_path / "run" / "manifest.json"
+    path.write_text(re.sub(r'"numpy": "[^"]*"', '"numpy": "1.0.0"', path.read_text()))
+    with pytest.warns(RuntimeWarning, match=r"^numpy 1\.0\.0 recorded, .* installed; the tables may differ in the "
+                                            r"last digits$"):
+        trustsim.rerun(tmp_path / "run")

@@ -32,28 +32,18 @@ def handle(args) -> int:
     from datetime import datetime
     from pathlib import Path
 
-    from ..capacity import check_memory
-    from ..errors import ParamError, safe_text
-    from ..locks import put_back_to_read
-    from ..reproduce import TABLES, compare_file, read_manifest, scenario_of, version_differences
+    from ..errors import safe_text
+    from ..reproduce import TABLES, compare_file, remade_scenario, version_notes
     from ..results import check_target, scenario_files
 
-    put_back_to_read(args.manifest)  # a result a writer killed while replacing it left moved aside
-    info, folder = read_manifest(args.manifest)
-    source = str(Path(args.manifest) / "manifest.json" if Path(args.manifest).is_dir() else args.manifest)
-    scenario = scenario_of(info, source)
-    check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating
+    info, folder, source, scenario = remade_scenario(args.manifest, args.workers)
     kind = info["kind"]
-    if kind == "run" and args.workers is not None:  # as `run --workers` without --seeds: not ignored silently
-        raise ParamError("--workers", None, "applies to replications only (one run uses one core)")
-    changed = version_differences(info)
+    changed = version_notes(info)
     out = Path(args.out) if args.out else folder.resolve().parent / f"{folder.resolve().name}-rerun"
     protect = [folder, *(p for p in scenario_files(scenario) if Path(p).exists())]  # never written into
     check_target(out, args.force, kind=kind, protect=protect)  # before the notes: a refusal is one line
     for line in changed:
-        why = ("other code than made the result: the tables may differ" if line.startswith("trustsim_code ")
-               else "the tables may differ in the last digits")
-        print(f"trustsim: note: {line}; {why}", file=sys.stderr)
+        print(f"trustsim: note: {line}", file=sys.stderr)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if kind == "run":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class Replicated:
     timeseries: object
     started: str
     wall: float
+    reads: tuple = field(default=(), repr=False)  # what it was made from, which save never writes: a rerun's folder
 
     @property
     def seeds(self) -> list[int]:
@@ -83,8 +84,8 @@ class Replicated:
     def save(self, out, force: bool = False) -> Path:
         """Write the results folder ``trustsim run SCENARIO --seeds N`` writes; ``force=True`` replaces a folder
         that holds something else (never one trustsim protects)."""
-        return write_replications(self, out, force, protect=[p for p in scenario_files(self.scenario)
-                                                             if Path(p).exists()], words=PYTHON)
+        return write_replications(self, out, force, protect=[*(p for p in scenario_files(self.scenario)
+                                                               if Path(p).exists()), *self.reads], words=PYTHON)
 
     def __repr__(self) -> str:
         return f"<trustsim replications of {self.scenario.name!r}: {len(self.runs)} seeds from {self.root_seed}>"
