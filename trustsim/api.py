@@ -37,13 +37,17 @@ from .commands.run import refuse_other_files, refuse_sweep
 from .errors import PYTHON, ParamError
 
 
-def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | None = None, **overrides: Any):
-    """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts."""
+def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int | None = None, steps: int | None = None,
+                **overrides: Any):
+    """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts; a fault in it is
+    named by ``given_as``, the argument that passed it (``scenario``; :func:`compare`'s ``a`` and ``b``)."""
     # on first use: `import trustsim` loads nothing heavy
     from .params import Params, resolve_key, validate
     from .scenario import Scenario, load_scenario
 
-    if scenario is None or isinstance(scenario, (str, Path)):
+    if isinstance(scenario, str) and not scenario.strip():  # load_scenario would call it "scenario" in compare too
+        raise ParamError(given_as, None, "the file name is empty or blank; name a scenario TOML file")
+    if scenario is None or isinstance(scenario, (str, os.PathLike)):
         if scenario is not None:
             refuse_other_files(str(scenario))  # a manifest or results folder: say that rerun makes it again
         sc = load_scenario(scenario)
@@ -52,11 +56,11 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     elif isinstance(scenario, Params):
         sc = Scenario("params", scenario)
     elif isinstance(scenario, dict):
-        refuse_file_keys(scenario)
-        sc = Scenario("params", validate(scenario, "scenario"))
+        refuse_file_keys(scenario, given_as)
+        sc = Scenario("params", validate(scenario, given_as))
     else:
-        raise ParamError("scenario", None, f"expected a path, Params, Scenario or mapping, got "
-                                           f"{type(scenario).__name__}")
+        raise ParamError(given_as, None, f"expected a path, Params, Scenario or mapping, got "
+                                         f"{type(scenario).__name__}")
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         group, name = resolve_key(key.replace("__", ".") if "__" in key else key)
@@ -79,7 +83,7 @@ def as_scenario(scenario: Any = None, *, seed: int | None = None, steps: int | N
     return replace(sc, params=params, overrides={**sc.overrides, **changes})  # its [calibrate] table too
 
 
-def refuse_file_keys(mapping: dict) -> None:
+def refuse_file_keys(mapping: dict, given_as: str = "scenario") -> None:
     """A scenario file's own key in a mapping (``extends``, ``description``, ``sweep``, ``calibrate``): a ParamError
     saying what to do instead. A mapping holds parameter tables only; ``params.validate`` called such a key an
     unknown table and suggested its own name (``unknown table "extends" (did you mean "extends"?)``)."""
@@ -89,11 +93,11 @@ def refuse_file_keys(mapping: dict) -> None:
         parent = repr(parent if isinstance(parent, str) and parent else "other.toml")
         example = next((f"**{{{f'{group}.{name}'!r}: {value!r}}}" for group, table in mapping.items()
                         if isinstance(table, dict) for name, value in table.items()), 'market__buyers=60')
-        raise ParamError("scenario", key, f"works in scenario files only, not in a mapping; pass the file itself "
+        raise ParamError(given_as, key, f"works in scenario files only, not in a mapping; pass the file itself "
                                           f"with the mapping's parameters as overrides, e.g. "
                                           f"trustsim.simulate({parent}, {example})")
     if key is not None:
-        raise ParamError("scenario", key, {
+        raise ParamError(given_as, key, {
             "sweep": "a sweep file's table, not a mapping's; pass the sweep file to trustsim.sweep, or the design "
                      "as its arguments (factors=…, replications=…, design=…)",
             "calibrate": "a calibration file's table, not a mapping's; pass the file to trustsim calibrate",
@@ -228,10 +232,13 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     from .comparison import compare_folders, compare_scenarios
     from .params import MAX_SEED
 
-    folders = [isinstance(x, (str, Path)) and Path(x).is_dir() for x in (a, b)]
+    for name, x in (("a", a), ("b", b)):
+        if isinstance(x, str) and not x.strip():  # Path("") is the current folder, which was compared with itself
+            raise ParamError(name, None, "is empty or blank; name a scenario TOML file or a results folder")
+    folders = [isinstance(x, (str, os.PathLike)) and Path(x).is_dir() for x in (a, b)]
     if folders[0] != folders[1]:
         other = b if folders[0] else a
-        if isinstance(other, (str, Path)) and not Path(other).exists():  # a misspelt folder, say
+        if isinstance(other, (str, os.PathLike)) and not Path(other).exists():  # a misspelt folder, say
             raise ParamError(str(other), None, "no such file or folder")
         raise ParamError(str(a if folders[0] else b), None,  # the folder: the other may be a Params
                          "compare takes two scenarios or two results folders, not one of each")
@@ -241,8 +248,8 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
             raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")
         return compare_folders(a, b)
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
-    sa = one_scenario(as_scenario(a, steps=steps, **overrides), compare=True)
-    sb = one_scenario(as_scenario(b, steps=steps, **overrides), compare=True)
+    sa = one_scenario(as_scenario(a, given_as="a", steps=steps, **overrides), compare=True)
+    sb = one_scenario(as_scenario(b, given_as="b", steps=steps, **overrides), compare=True)
     diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED),
                              workers=workers)
     warn_failed(diff.runs_a, "runs_a")

@@ -587,3 +587,19 @@ def test_rerun_warns_when_other_versions_made_the_result(tmp_path):
     with pytest.warns(RuntimeWarning, match=r"^numpy 1\.0\.0 recorded, .* installed; the tables may differ in the "
                                             r"last digits$"):
         trustsim.rerun(tmp_path / "run")
+
+
+def test_compare_names_the_argument_a_or_b_that_holds_the_fault():
+    """``trustsim.compare(BASELINE, 4)`` said ``scenario: …``, an argument compare has not got, whichever side was
+    wrong; and ``compare("", "")`` took the blank names for the current folder, "compared with itself"."""
+    for a, b, told in ((BASELINE, 4, "b: expected a path, Params, Scenario or mapping, got int"),
+                       ([], BASELINE, "a: expected a path, Params, Scenario or mapping, got list"),
+                       (BASELINE, {"markt": {}}, 'b: markt: unknown table "markt" (did you mean "market"?)'),
+                       ({"market": 3}, BASELINE, "a: market: expected a table [market], got int"),
+                       ("", "", "a: is empty or blank; name a scenario TOML file or a results folder"),
+                       (BASELINE, " ", "b: is empty or blank; name a scenario TOML file or a results folder")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.compare(a, b, seeds=2, steps=3, workers=1)
+        assert str(exc.value) == told
+    with pytest.raises(trustsim.ParamError, match=r"^b: extends: works in scenario files only"):
+        trustsim.compare(BASELINE, {"extends": "baseline.toml"}, seeds=2, steps=3, workers=1)
