@@ -299,7 +299,13 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         raise ParamError(None, "path", f"expected a scenario file's path or None, got {type(path).__name__}")
     if isinstance(path, str) and not path.strip():  # Path("") is ".", which was called a directory
         raise ParamError(None, "scenario", "the file name is empty or blank; name a scenario TOML file")
-    sets = (sets,) if isinstance(sets, str) else sets  # one "group.name=value", not its letters
+    sets = (sets,) if isinstance(sets, str) else () if sets is None else sets  # one "group.name=value", not letters
+    listed = isinstance(sets, (list, tuple))
+    if not listed or not all(isinstance(item, str) for item in sets):  # from Python: not a TypeError from the loop
+        wrong = next(item for item in sets if not isinstance(item, str)) if listed else sets
+        raise ParamError(words.name("sets"), None, f'expected a list of "group.name=value" strings, got '
+                                                   f"{type(wrong).__name__} {safe_text(repr(wrong), 60)}"
+                                                   f"{' in it' if listed else ''}")
     if path is None:
         data, chain, raw, shown, name = {}, [], b"", None, "defaults"
     else:

@@ -603,3 +603,15 @@ def test_compare_names_the_argument_a_or_b_that_holds_the_fault():
         assert str(exc.value) == told
     with pytest.raises(trustsim.ParamError, match=r"^b: extends: works in scenario files only"):
         trustsim.compare(BASELINE, {"extends": "baseline.toml"}, seeds=2, steps=3, workers=1)
+
+
+def test_load_scenario_refuses_sets_that_are_not_a_list_of_strings_in_one_line():
+    """``sets=3`` and ``sets=[3]`` raised TypeError and AttributeError from inside the loop over them; ``sets=None``
+    is no overrides, as ``seed=None`` is no seed."""
+    assert trustsim.load_scenario(BASELINE, sets=None).params == trustsim.load_scenario(BASELINE).params
+    for sets, told in ((3, "got int 3"), ([3], "got int 3 in it"),
+                       (("market.buyers=6", None), "got NoneType None in it"),
+                       ({"market.buyers": 6}, "got dict {'market.buyers': 6}")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.load_scenario(BASELINE, sets=sets)
+        assert str(exc.value) == f'sets: expected a list of "group.name=value" strings, {told}'
