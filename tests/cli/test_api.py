@@ -615,3 +615,16 @@ def test_load_scenario_refuses_sets_that_are_not_a_list_of_strings_in_one_line()
         with pytest.raises(trustsim.ParamError) as exc:
             trustsim.load_scenario(BASELINE, sets=sets)
         assert str(exc.value) == f'sets: expected a list of "group.name=value" strings, {told}'
+
+
+def test_calibrate_refuses_an_out_or_a_file_that_names_nothing_in_one_line_naming_the_argument():
+    """``calibrate(file, out=3)`` raised pathlib's TypeError, ``out=""`` was refused as the current folder (``.``),
+    a folder never named, and ``calibrate("")`` said ``scenario: …``, an argument calibrate has not got."""
+    cal = BASELINE.parent / "calibration.toml"
+    for kwargs, told in (({"out": 3}, "out: expected a folder's path, got int"),
+                         ({"out": []}, "out: expected a folder's path, got list"),
+                         ({"out": ""}, "out: is empty or blank; name a folder for the results"),
+                         ({"file": " "}, "file: the file name is empty or blank; name a calibration TOML file")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.calibrate(**{"file": cal, **kwargs})
+        assert str(exc.value) == told

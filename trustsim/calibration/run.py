@@ -180,6 +180,12 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError(name("screen"), None, fault)
     if not isinstance(file, (Calibration, str, os.PathLike)):
         raise ParamError(None, "file", f"expected a calibration file's path, got {type(file).__name__}")
+    if isinstance(file, str) and not file.strip():  # load_scenario would name it "scenario"
+        raise ParamError(None, "file", "the file name is empty or blank; name a calibration TOML file")
+    if out is not None and not isinstance(out, (str, os.PathLike)):  # not pathlib's TypeError
+        raise ParamError(words.out, None, f"expected a folder's path, got {type(out).__name__}")
+    if isinstance(out, str) and not out.strip():  # Path("") is the current folder, which was refused as that
+        raise ParamError(words.out, None, "is empty or blank; name a folder for the results")
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
