@@ -49,7 +49,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
         raise ParamError(given_as, None, "the file name is empty or blank; name a scenario TOML file")
     if scenario is None or isinstance(scenario, (str, os.PathLike)):
         if scenario is not None:
-            refuse_other_files(str(scenario))  # a manifest or results folder: say that rerun makes it again
+            refuse_other_files(str(scenario), python=True)  # a manifest or results folder: trustsim.rerun
         sc = load_scenario(scenario)
     elif isinstance(scenario, Scenario):
         sc = scenario

@@ -45,14 +45,16 @@ def kind_of(info: dict):
                                 "root_seed" not in info else "run")
 
 
-def remake_hint(manifest: Path) -> str:
+def remake_hint(manifest: Path, given: str | None = None) -> str:
     """How the result of ``manifest`` is made again, for a message that refuses it where a scenario belongs:
-    ``trustsim rerun`` for a run or replications (and where the manifest cannot be read: rerun says why), or
-    the command that makes its kind."""
+    ``trustsim rerun`` (from Python, ``trustsim.rerun`` of the path ``given``, its folder or itself) for a run or
+    replications (and where the manifest cannot be read: rerun says why), or the command that makes its kind."""
     info = json_or_none(manifest, expected="a JSON manifest")
     kind = kind_of(info) if isinstance(info, dict) else None
     if isinstance(kind, str) and kind in OTHER_KINDS:
         return OTHER_KINDS[kind][1]
+    if given is not None:
+        return f"to make that result again: trustsim.rerun({given!r})"
     return f"to make that result again: trustsim rerun {manifest}"
 
 

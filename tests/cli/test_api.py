@@ -628,3 +628,18 @@ def test_calibrate_refuses_an_out_or_a_file_that_names_nothing_in_one_line_namin
         with pytest.raises(trustsim.ParamError) as exc:
             trustsim.calibrate(**{"file": cal, **kwargs})
         assert str(exc.value) == told
+
+
+def test_a_results_folder_given_as_a_scenario_names_trustsim_rerun_from_python(tmp_path, capsys):
+    """From Python the refusal said ``trustsim rerun …/manifest.json``, the command; it names the function that
+    does it, with the path as given, and the command line still names the command."""
+    trustsim.simulate(BASELINE, steps=3, buyers=6, suppliers=3).save(tmp_path / "r")
+    for given, what in ((tmp_path / "r", "folder"), (tmp_path / "r" / "manifest.json", "manifest")):
+        for call in (trustsim.simulate, trustsim.replicate, trustsim.sweep):
+            with pytest.raises(trustsim.ParamError) as exc:
+                call(given)
+            assert str(exc.value) == (f"{given}: is a results {what}, not a scenario; to make that result again: "
+                                      f"trustsim.rerun({str(given)!r})")
+        assert isinstance(trustsim.rerun(str(given)), trustsim.Run)  # as it says
+        assert main(["run", str(given), "--quiet"]) == 2
+        assert capsys.readouterr().err.endswith(f"trustsim rerun {tmp_path / 'r' / 'manifest.json'}\n")

@@ -106,8 +106,9 @@ def refuse_sweep(scenario, shown: str, compare: bool = False, python: bool = Fal
                                                           if compare else f"run it with: trustsim sweep {shown}"))
 
 
-def refuse_other_files(path: str) -> None:
-    """A manifest or a results folder given where a scenario belongs: say which command takes it."""
+def refuse_other_files(path: str, python: bool = False) -> None:
+    """A manifest or a results folder given where a scenario belongs: say which command (``python``: for a run or
+    replications, which function) takes it."""
     # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
@@ -118,7 +119,7 @@ def refuse_other_files(path: str) -> None:
     if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
         shown = p if p.suffix.lower() == ".json" else p / "manifest.json"
         what = "a results manifest" if p.suffix.lower() == ".json" else "a results folder"
-        raise ParamError(path, None, f"is {what}, not a scenario; {remake_hint(shown)}")
+        raise ParamError(path, None, f"is {what}, not a scenario; {remake_hint(shown, path if python else None)}")
 
 
 def replications(args, scenario) -> int:
