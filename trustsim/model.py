@@ -23,12 +23,15 @@ from .params import Params, resolve_key, validate
 
 
 def as_seed(rng: Any) -> Any:
-    """A seed as Mesa and NumPy want it: text such as SolaraViz's seed box sends becomes an int."""
+    """A seed as Mesa and NumPy want it: text such as SolaraViz's seed box sends becomes an int; a bool or a
+    fractional number is a ParamError naming the seed (not NumPy's TypeError, nor True taken for seed 1)."""
     if isinstance(rng, str):
         try:
             return int(rng.strip())
         except ValueError:
             raise ParamError(None, "seed", f"{rng!r} is not an integer") from None
+    if isinstance(rng, (bool, float, np.bool_, np.floating)):
+        raise ParamError(None, "seed", f"expected an integer, got {type(rng).__name__} {rng!r}")
     return rng
 
 
@@ -94,7 +97,10 @@ class TrustMarket(mesa.Model, Markets):
         if rng is None:  # as Mesa: a fresh seed, recorded in params.run.seed so that the run can be repeated
             rng = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
         if isinstance(rng, (int, np.integer)):
-            params = params.replace(**{"run.seed": int(rng)})
+            try:
+                params = params.replace(**{"run.seed": int(rng)})
+            except ParamError as exc:  # rng=-3 is the seed, as as_seed names it: not run.seed, a key never written
+                raise ParamError(None, "seed", exc.message) from None
         super().__init__(rng=rng)
         self.params = params
         # a single run is an ensemble of one: its random numbers come from its seed by counter (draws.py)

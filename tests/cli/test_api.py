@@ -643,3 +643,19 @@ def test_a_results_folder_given_as_a_scenario_names_trustsim_rerun_from_python(t
         assert isinstance(trustsim.rerun(str(given)), trustsim.Run)  # as it says
         assert main(["run", str(given), "--quiet"]) == 2
         assert capsys.readouterr().err.endswith(f"trustsim rerun {tmp_path / 'r' / 'manifest.json'}\n")
+
+
+def test_the_mesa_models_seed_is_named_as_passed_and_a_fractional_or_bool_one_refused():
+    """``TrustMarket(params, rng=-3)`` said ``run.seed: …``, a key the caller never wrote, where ``rng="x"`` says
+    ``seed: …`` (Mesa's rng is the seed); ``rng=1.5`` raised NumPy's TypeError from inside Mesa, and ``rng=True``
+    ran seed 1."""
+    small = trustsim.Params().replace(**{"market.buyers": 6, "market.suppliers": 3, "run.steps": 2})
+    for kwargs, told in (({"rng": -3}, "seed: -3 is out of range (allowed 0 to 9223372036854775807)"),
+                         ({"seed": 2**63}, f"seed: {2**63} is out of range (allowed 0 to 9223372036854775807)"),
+                         ({"rng": 1.5}, "seed: expected an integer, got float 1.5"),
+                         ({"seed": True}, "seed: expected an integer, got bool True"),
+                         ({"rng": "x"}, "seed: 'x' is not an integer")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            trustsim.TrustMarket(small, **kwargs)
+        assert str(exc.value) == told
+    assert trustsim.TrustMarket(small, rng="7").params.run.seed == 7  # the app's seed box sends text
