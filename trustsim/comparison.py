@@ -138,12 +138,17 @@ class Comparison:
                 f"{'paired on common seeds' if self.paired else 'unpaired'}>")
 
     def text(self, figures=COMPARED_FIGURES) -> str:
-        """The key figures (or ``figures``, names of ``table()``'s figures) as a table of at most 100 columns
-        (numbers to 4 and 3 significant digits, written out: 24380, not 2.438e+04), its columns A and B
-        (:attr:`labelled` names them: a name of any length, which a column would cut), then what the figures are:
-        long-run means, and the advantages' signs (``TABLE_NOTE``)."""
+        """The key figures (or ``figures``, a name or names of ``table()``'s figures; None: the key figures) as a
+        table of at most 100 columns (numbers to 4 and 3 significant digits, written out: 24380, not 2.438e+04), its
+        columns A and B (:attr:`labelled` names them: a name of any length, which a column would cut), then what the
+        figures are: long-run means, and the advantages' signs (``TABLE_NOTE``)."""
+        figures = COMPARED_FIGURES if figures is None else [figures] if isinstance(figures, str) else figures
+        try:
+            figures = list(figures)
+        except TypeError:  # a number, say: one line, not list()'s TypeError
+            raise ParamError(None, "figures", f"expected a figure's name or a list of them (table() lists them), "
+                                              f"got {type(figures).__name__}") from None
         t = self.table().set_index("figure")
-        figures = [figures] if isinstance(figures, str) else list(figures)
         unknown = next((f for f in figures if not isinstance(f, str) or f not in t.index), None)
         if unknown is not None:
             raise ParamError(None, "figures", f"unknown figure {safe_text(repr(unknown))}"

@@ -659,3 +659,13 @@ def test_the_mesa_models_seed_is_named_as_passed_and_a_fractional_or_bool_one_re
             trustsim.TrustMarket(small, **kwargs)
         assert str(exc.value) == told
     assert trustsim.TrustMarket(small, rng="7").params.run.seed == 7  # the app's seed box sends text
+
+
+def test_a_comparisons_text_of_figures_that_are_no_list_is_a_param_error_and_none_the_key_figures():
+    """``diff.text(3)`` and ``diff.text(None)`` raised TypeError ('int' object is not iterable)."""
+    diff = trustsim.compare(None, None, seeds=2, steps=3, buyers=6, suppliers=3, workers=1)
+    with pytest.raises(trustsim.ParamError) as exc:
+        diff.text(3)
+    assert str(exc.value) == "figures: expected a figure's name or a list of them (table() lists them), got int"
+    assert diff.text(None) == diff.text()
+    assert diff.text(diff.table()["figure"][:2]).count("\n") == 3  # a column of table() is a list of names too
