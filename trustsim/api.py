@@ -306,9 +306,10 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     tables, built in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any
     ``workers``. A sweep file (a scenario with a ``[sweep]`` table) brings its design, as ``trustsim sweep
     FILE`` runs it; each argument given replaces that key of the table (``factors`` the whole factor table:
-    lists of values for a grid, ``{"min": …, "max": …}`` for sampled designs; ``levels`` Morris's grid), and one
-    left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent seeds). A fault
-    in an argument is named by it (``seed: …``, ``factors: market.x: …``), one in the file's table by its key."""
+    lists, tuples or ranges of values for a grid, ``{"min": …, "max": …}`` for sampled designs; ``levels`` Morris's
+    grid), and one left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent
+    seeds). A fault in an argument is named by it (``seed: …``, ``factors: market.x: …``), one in the file's table
+    by its key."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments.analysis import point_table
     from .experiments.design import build_sweep
@@ -371,10 +372,12 @@ def worker_count(value: Any) -> int | None:
 
 
 def plain(value: Any) -> Any:
-    """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds) as the
-    Python numbers and lists they hold, as a sweep file's TOML gives them; anything else as it is."""
+    """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds), tuples and
+    ranges as the Python numbers and lists they hold, as a sweep file's TOML gives them; anything else as it is."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, range)):  # (0.1, 0.5) was refused as no list of values
+        return [plain(v) for v in value]
     return value.tolist() if type(value).__module__ == "numpy" and hasattr(value, "tolist") else value
 
 

@@ -669,3 +669,15 @@ def test_a_comparisons_text_of_figures_that_are_no_list_is_a_param_error_and_non
     assert str(exc.value) == "figures: expected a figure's name or a list of them (table() lists them), got int"
     assert diff.text(None) == diff.text()
     assert diff.text(diff.table()["figure"][:2]).count("\n") == 3  # a column of table() is a list of names too
+
+
+def test_a_sweeps_factor_values_may_be_a_tuple_or_a_range_as_a_list():
+    """``{"market.uncertainty": (0.0, 0.6)}`` was refused: 'expected a list of values for a grid'."""
+    small = {"replications": 1, "steps": 3, "buyers": 6, "suppliers": 3, "workers": 1}
+    want = trustsim.sweep(None, {"market.uncertainty": [0.0, 0.6], "market.slots_per_buyer": [1, 2]}, **small)
+    got = trustsim.sweep(None, {"market.uncertainty": (0.0, 0.6), "market.slots_per_buyer": range(1, 3)}, **small)
+    pd.testing.assert_frame_equal(got.points, want.points)
+    lhs = trustsim.sweep(None, {"uncertainty": {"min": 0.0, "max": 0.9}}, design="lhs", samples=2, **small)
+    assert len(lhs.points) == 2
+    with pytest.raises(trustsim.ParamError, match="^factors: uncertainty: expected a list of values for a grid"):
+        trustsim.sweep(None, {"uncertainty": {0.1, 0.2}}, **small)  # a set has no order: refused still
