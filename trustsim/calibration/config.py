@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import ParamError, safe_text, suggest
-from ..params import GROUPS, MAX_SEED, ORDERED, Params, bounds, parameter_key, range_fault
+from ..params import GROUPS, MAX_SEED, MAX_SEED_TEXT, ORDERED, Params, bounds, parameter_key, plain_number, range_fault
 from ..scenario import load_scenario, quote_the_name
 from .targets import MEASUREMENTS
 
@@ -264,6 +264,18 @@ def box_fault(base: Params, keys, lo, hi) -> tuple[str, str] | None:
             return low, f"its prior reaches {top}, above {high} ({bottom}) ({rule}); keep hi at or below {bottom}"
         return high, f"its prior reaches down to {bottom}, below {low} ({top}) ({rule}); keep lo at or above {top}"
     return None
+
+
+def whole(name: str, value, least: int, most: int | None):
+    """``value`` (a Python or NumPy integer, or None) as an int from ``least`` to ``most``, else a ParamError naming
+    ``name``: the argument from Python, the option (``Words.name``) from the command line, which checks no more."""
+    value = plain_number(value)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
+        upto = f" from {least} to {MAX_SEED_TEXT if most == MAX_SEED else most}" if most else f" of at least {least}"
+        raise ParamError(name, None, f"expected a whole number{upto}, got {safe_text(repr(value))}")
+    return value
 
 
 def build_calibration(name: str, source: str, base: Params, table: Any, scenario: Any = None) -> Calibration:

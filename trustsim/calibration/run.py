@@ -29,7 +29,7 @@ from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import FolderRemoved, _start_afresh, append_entry, still_there
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
-from ..params import MAX_SEED, MAX_SEED_TEXT, plain_number
+from ..params import MAX_SEED
 from ..reading import json_or_none
 from ..reproduce import code_digest, other_code
 from ..results import replace_file
@@ -44,6 +44,7 @@ from .config import (
     coverage_budget_fault,
     coverage_fault,
     load_calibration,
+    whole,
 )
 from .diagnostics import correlations, coverage_records, shrinkage, weighted_moments
 from .journal import discard, interrupted, read_journal
@@ -139,18 +140,6 @@ def prepare(out: Path, state: dict, resume: bool, force: bool, protect=(), check
     return []
 
 # --- the calibration ----------------------------------------------------------------------------------
-
-
-def whole(name: str, value, least: int, most: int | None):
-    """``value`` (a Python or NumPy integer, or None) as an int from ``least`` to ``most``, else a ParamError naming
-    ``name``: the argument from Python, the option (``Words.name``) from the command line, which checks no more."""
-    value = plain_number(value)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
-        upto = f" from {least} to {MAX_SEED_TEXT if most == MAX_SEED else most}" if most else f" of at least {least}"
-        raise ParamError(name, None, f"expected a whole number{upto}, got {safe_text(repr(value))}")
-    return value
 
 
 def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = None, workers: int | None = None,
