@@ -681,3 +681,19 @@ def test_a_sweeps_factor_values_may_be_a_tuple_or_a_range_as_a_list():
     assert len(lhs.points) == 2
     with pytest.raises(trustsim.ParamError, match="^factors: uncertainty: expected a list of values for a grid"):
         trustsim.sweep(None, {"uncertainty": {0.1, 0.2}}, **small)  # a set has no order: refused still
+
+
+@pytest.mark.parametrize("flag", ["force", "resume", "quiet", "predictive", "figures"])
+def test_calibrate_refuses_a_flag_that_is_not_true_or_false_as_save_does(tmp_path, monkeypatch, flag):
+    """``calibrate(file, out, force="no")`` took "no" for True and would replace the folder, where ``save(out,
+    force="no")`` is refused."""
+    import trustsim.calibration.run as run
+
+    def started(*args, **kwargs):
+        raise AssertionError(f"{flag}='no' started the calibration")
+
+    monkeypatch.setattr(run, "local_executor", started)
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.calibrate(BASELINE.parent / "calibration.toml", tmp_path / "out", **{flag: "no"})
+    assert str(exc.value) == f"{flag}: expected True or False, got 'no'"
+    assert not (tmp_path / "out").exists()

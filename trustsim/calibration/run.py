@@ -169,6 +169,10 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError(name("screen"), None, fault)
     if not isinstance(file, (Calibration, str, os.PathLike)):
         raise ParamError(None, "file", f"expected a calibration file's path, got {type(file).__name__}")
+    for flag, value in (("resume", resume), ("force", force), ("quiet", quiet), ("predictive", predictive),
+                        ("figures", figures)):
+        if not isinstance(value, bool):  # force="no" was taken as True, as save(force=…) refuses it
+            raise ParamError(name(flag), None, f"expected True or False, got {safe_text(repr(value))}")
     if isinstance(file, str) and not file.strip():  # load_scenario would name it "scenario"
         raise ParamError(None, "file", "the file name is empty or blank; name a calibration TOML file")
     if out is not None and not isinstance(out, (str, os.PathLike)):  # not pathlib's TypeError
