@@ -372,13 +372,15 @@ def worker_count(value: Any) -> int | None:
 
 
 def plain(value: Any) -> Any:
-    """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds), tuples and
-    ranges as the Python numbers and lists they hold, as a sweep file's TOML gives them; anything else as it is."""
+    """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds), pandas
+    columns, tuples and ranges as the Python numbers and lists they hold, as a sweep file's TOML gives them;
+    anything else as it is."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (tuple, range)):  # (0.1, 0.5) was refused as no list of values
         return [plain(v) for v in value]
-    return value.tolist() if type(value).__module__ == "numpy" and hasattr(value, "tolist") else value
+    numbers = type(value).__module__.partition(".")[0] in ("numpy", "pandas")  # a column of a table, too
+    return value.tolist() if numbers and hasattr(value, "tolist") else value
 
 
 def warn_failed(runs, name: str) -> None:

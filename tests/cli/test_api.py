@@ -697,3 +697,13 @@ def test_calibrate_refuses_a_flag_that_is_not_true_or_false_as_save_does(tmp_pat
         trustsim.calibrate(BASELINE.parent / "calibration.toml", tmp_path / "out", **{flag: "no"})
     assert str(exc.value) == f"{flag}: expected True or False, got 'no'"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweeps_factor_values_may_be_a_pandas_column_as_a_numpy_array():
+    """``{"market.uncertainty": table["uncertainty"]}`` was refused ('expected a list of values for a grid') where
+    ``np.linspace`` values are taken."""
+    small = {"replications": 1, "steps": 3, "buyers": 6, "suppliers": 3, "workers": 1}
+    want = trustsim.sweep(None, {"market.uncertainty": [0.0, 0.6]}, **small)
+    for values in (pd.Series([0.0, 0.6]), pd.Index([0.0, 0.6])):
+        pd.testing.assert_frame_equal(trustsim.sweep(None, {"market.uncertainty": values}, **small).points,
+                                      want.points)
