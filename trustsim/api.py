@@ -272,6 +272,8 @@ def rerun(folder: str | Path, *, workers: int | None = None):
     if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
         got = "an empty or blank name" if isinstance(folder, str) else type(folder).__name__
         raise ParamError(None, "folder", f"expected a results folder's or its manifest's path, got {got}")
+    if "\0" in str(folder):  # no file has such a name; opening it raises ValueError, not OSError
+        raise ParamError(str(folder), None, "a path cannot hold a NUL character (\\x00)")
     workers = worker_count(workers)
     info, original, _, sc = remade_scenario(folder, workers, words=PYTHON)
     for note in version_notes(info):

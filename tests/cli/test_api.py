@@ -707,3 +707,13 @@ def test_a_sweeps_factor_values_may_be_a_pandas_column_as_a_numpy_array():
     for values in (pd.Series([0.0, 0.6]), pd.Index([0.0, 0.6])):
         pd.testing.assert_frame_equal(trustsim.sweep(None, {"market.uncertainty": values}, **small).points,
                                       want.points)
+
+
+def test_a_path_holding_a_nul_character_is_a_param_error_for_rerun_and_calibrates_out(tmp_path):
+    """As ``simulate`` and ``save`` refuse one: ``rerun("a\\0b")`` and ``calibrate(file, out="a\\0b")`` raised
+    ValueError ('embedded null character in path') from ``open`` and ``os.lstat``."""
+    bad = str(tmp_path / "a\0b")
+    for call in (lambda: trustsim.rerun(bad), lambda: trustsim.calibrate(BASELINE.parent / "calibration.toml", bad),
+                 lambda: trustsim.simulate(bad + ".toml")):
+        with pytest.raises(trustsim.ParamError, match=r"a\\x00b(\.toml)?: a path cannot hold a NUL character"):
+            call()

@@ -179,6 +179,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError(words.out, None, f"expected a folder's path, got {type(out).__name__}")
     if isinstance(out, str) and not out.strip():  # Path("") is the current folder, which was refused as that
         raise ParamError(words.out, None, "is empty or blank; name a folder for the results")
+    if out is not None and "\0" in str(out):  # no folder has such a name; os.lstat raises ValueError, not OSError
+        raise ParamError(str(out), None, "a path cannot hold a NUL character (\\x00)")
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
