@@ -63,6 +63,14 @@ def resolve_path(path: str | os.PathLike, shown: str | None = None, verb: str = 
     return resolved
 
 
+def probed_path(path: str | os.PathLike) -> Path:
+    """``path`` resolved as :func:`resolve_path` resolves it, after refusing a NUL character in it: what a probe such
+    as ``Path.is_dir`` would raise as ValueError or OSError (a name too long) is a ParamError naming the path."""
+    if "\0" in str(path):  # no file has such a name; os.stat raises ValueError, not OSError
+        raise ParamError(str(path), None, "a path cannot hold a NUL character (\\x00)")
+    return resolve_path(path)
+
+
 def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES, expected: str = "a TOML file") -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; ParamError for anything else, saying it is not
     ``expected``. A named pipe or a device is refused without reading from it (no hang, no endless read)."""

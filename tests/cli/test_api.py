@@ -717,3 +717,17 @@ def test_a_path_holding_a_nul_character_is_a_param_error_for_rerun_and_calibrate
                  lambda: trustsim.simulate(bad + ".toml")):
         with pytest.raises(trustsim.ParamError, match=r"a\\x00b(\.toml)?: a path cannot hold a NUL character"):
             call()
+
+
+def test_a_path_name_too_long_is_a_param_error_wherever_a_path_is_probed(tmp_path):
+    """``simulate``, ``compare`` and ``rerun`` of a name longer than the file system allows raised OSError ('File name
+    too long') from ``Path.is_dir``, where ``load_scenario`` and ``save`` say it cannot be read or written; and
+    ``compare(folder, "a\\0b")`` called a NUL's path missing."""
+    long = str(tmp_path / ("x" * 5000))
+    for call in (lambda: trustsim.simulate(long + ".toml"), lambda: trustsim.replicate(long + ".toml"),
+                 lambda: trustsim.sweep(long + ".toml"), lambda: trustsim.compare(long, long + "y"),
+                 lambda: trustsim.compare(BASELINE, long), lambda: trustsim.rerun(long)):
+        with pytest.raises(trustsim.ParamError, match=r"characters\): cannot be read \(File name too long\)$"):
+            call()
+    with pytest.raises(trustsim.ParamError, match=r"a\\x00b: a path cannot hold a NUL character"):
+        trustsim.compare(tmp_path, str(tmp_path / "a\0b"))
