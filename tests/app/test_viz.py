@@ -263,6 +263,24 @@ def test_controls_take_their_ranges_from_the_schema():
     assert big["buyers"].max == 100_000  # a scenario beyond the slider's usual range stays reachable
 
 
+def test_a_large_markets_sliders_move_in_round_steps_that_hold_the_scenarios_value(monkeypatch):
+    """The large market's buyers slider ran 1 … 100 000 in steps of 1 on a slider about 250 px wide: 400 buyers a
+    pixel, so a click gave 19 718 buyers and an arrow key moved by one; no round market such as 20 000 was in
+    reach. Every whole-number slider now has at most SLIDER_POSITIONS positions, its scenario's value on its grid."""
+    monkeypatch.chdir(ROOT)
+    large = app.model_params(load_scenario(SCENARIOS / "large_market.toml").params)
+    assert (large["buyers"].min, large["buyers"].max, large["buyers"].step) == (500, 100_000, 500)
+    assert (large["suppliers"].min, large["suppliers"].max, large["suppliers"].step) == (20, 5_000, 20)
+    assert 20_000 % large["buyers"].step == 0 and 1_000 % large["suppliers"].step == 0  # round markets in reach
+    for label, scenario in app.load_choices()[0].items():
+        for name, control in app.model_params(scenario.params).items():
+            if hasattr(control, "is_float_slider") and not control.is_float_slider:
+                assert (control.max - control.min) / control.step <= app.SLIDER_POSITIONS, (label, name)
+                assert browser_slider_value(control.value, control) == control.value, (label, name, control.step)
+    baseline = app.model_params(load_scenario(BASELINE).params)["buyers"]  # a small market's slider keeps steps of 1
+    assert (baseline.min, baseline.max, baseline.step) == (1, 400, 1)
+
+
 def browser_slider_value(value: float, slider) -> float:
     """What the browser's slider makes of a value it is given (Vuetify 2's ``VSlider.roundValue``): the nearest
     point of its grid from ``min`` in steps of ``step``, to the step's decimals; it sends that back to the server."""

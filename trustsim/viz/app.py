@@ -29,6 +29,7 @@ from .serve import SCENARIO_ENV, release_freed_memory
 
 DEFAULT_SCENARIO = "baseline.toml"
 SLIDER_CAPS = {"market.buyers": 400, "market.suppliers": 200}  # the schema allows millions; a browser does not
+SLIDER_POSITIONS = 400  # a whole-number slider with more positions than this moves in round steps (whole_slider)
 # SolaraViz draws its sliders without their values and its views under a tab bar even when there is one page:
 # show every slider's value on its thumb (Vuetify renders the label, hidden until dragged) and hide a bar of one tab;
 # the network picture, as wide as its cell, is no higher than it either (on a wide screen its lower half, with the
@@ -129,9 +130,28 @@ def model_params(params: Params) -> dict:
             continue
         lo, hi = bounds(key)
         hi = max(min(hi, SLIDER_CAPS.get(key, hi)), value)
-        step = slider_step(value, lo, step) if isinstance(value, float) else step
+        if isinstance(value, float):
+            step = slider_step(value, lo, step)
+        else:
+            lo, hi, step = whole_slider(value, lo, hi, step)
         out[name] = Slider(label, value=value, min=lo, max=hi, step=step, dtype=type(value))
     return out
+
+
+def whole_slider(value: int, lo: int, hi: int, step: int) -> tuple[int, int, int]:
+    """A whole-number slider's ``(min, max, step)`` for ``value`` in ``lo`` … ``hi``: the control's own, unless that
+    makes more than SLIDER_POSITIONS positions. A large market's 1 … 100 000 buyers on a slider about 250 px wide
+    made 400 buyers a pixel: a click gave 19 718 buyers and an arrow key moved by one, so no round market was in
+    reach. Such a slider moves by the coarsest round step (1, 2 or 5 × 10ⁿ) that keeps it to SLIDER_POSITIONS
+    positions and has ``value`` on its grid, and starts at that step's first multiple in the range (the browser
+    counts a slider's grid from its minimum)."""
+    rounds = sorted(m * 10**k for k in range(len(str(hi))) for m in (1, 2, 5) if m * 10**k > step)
+    coarse = [c for c in rounds if (hi - lo) / c <= SLIDER_POSITIONS][:1]
+    fits = [c for c in rounds if c <= coarse[0] and value % c == 0] if coarse else []
+    if (hi - lo) / step <= SLIDER_POSITIONS or not fits:
+        return lo, hi, step
+    grid = max(fits)
+    return -(-lo // grid) * grid, hi // grid * grid, grid
 
 
 def slider_step(value: float, lo: float, step: float) -> float:
