@@ -463,3 +463,38 @@ def test_a_charts_tooltip_names_the_step_and_writes_numbers_as_the_key_figures_t
     assert bars[0] in ("partner", "aggressive") and len(bars) == 17
     assert all(re.fullmatch(r"\d+\.\d{4}", v) for v in bars[2::2]), bars
     app.assert_clean()
+
+
+def test_the_cost_charts_legend_shows_every_part_under_the_axis_name_in_a_narrow_chart(app):
+    """The cost chart names eight parts. Under 440 px wide (its width on 1 024- and 1 280-px screens) its legend was
+    one row that paged, showing three names of eight behind arrows; wrapped into rows without room, it lay over the
+    axis's name. At every width its names are all in the chart, below the axis's name."""
+    from trustsim import columns
+    from trustsim.metrics import COST_PARTS
+
+    parts = [columns.BY_NAME[f"cost_{part}"].title for part in COST_PARTS]
+    axis_name = columns.BY_NAME["tco_per_unit"].unit_text
+    app.step(3)
+    app.wait_for_charts()
+    for width in (600, 480, 440, 413, 360, 320, 300, 260, 240, 220, 200, 180, 160, 285):  # 285: at 1 024 px
+        texts = app.page.evaluate("""width => {
+            const echarts = Object.entries(requirejs.s.contexts._.defined).find(([k]) => /echarts/.test(k))[1];
+            const div = [...document.querySelectorAll('[_echarts_instance_]')].find(d =>
+                echarts.getInstanceByDom(d).getOption().title[0].text === 'Cost of ownership by part');
+            div.style.width = width + 'px';
+            const chart = echarts.getInstanceByDom(div);
+            chart.resize();
+            const texts = chart.getZr().storage.getDisplayList(true).filter(e => e.style && e.style.text).map(e => {
+                const r = e.getBoundingRect().clone(); r.applyTransform(e.getComputedTransform());
+                return [e.style.text, r.x, r.y, r.x + r.width, r.y + r.height]; });
+            return {type: chart.getOption().legend[0].type, texts, width: chart.getWidth(), height: chart.getHeight()};
+        }""", width)
+        assert texts["width"] == width and texts["type"] != "scroll", (width, texts["type"])
+        boxes = {t[0]: t[1:] for t in texts["texts"]}
+        name_bottom = boxes[axis_name][3]
+        for part in parts:
+            left, top, right, bottom = boxes[part]
+            assert left >= 0 and right <= width and bottom <= texts["height"], f"{part!r} outside a {width}-px chart"
+            assert top >= name_bottom, f"{part!r} over the axis's name in a {width}-px chart: {top} < {name_bottom}"
+    app.page.locator("canvas").nth(1).screenshot(path=str(ARTIFACTS / "cost-legend-285.png"))
+    app.assert_clean()

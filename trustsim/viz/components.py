@@ -35,7 +35,7 @@ from ..style import COST_COLOURS
 from ..style import POSTURE_COLOURS as COLOURS
 from .controls import CONTROLS
 from .downloads import settings_toml, timeseries_csv
-from .echarts import BAR_TEXT, LINE_TEXT, STEP_POINTER, axis, bar_points, line_points, step_axis_end
+from .echarts import BAR_TEXT, LINE_TEXT, STEP_POINTER, axis, bar_points, legend_room, line_points, step_axis_end
 
 TRUST_CMAP = "RdYlGn"
 NETWORK_MAX_RELATIONSHIPS = 4000  # above this the network view says so instead of drawing a hairball
@@ -239,9 +239,8 @@ def cost_view(model) -> dict:
         "title": {"text": "Cost of ownership by part", "subtext": f"per unit, {window}", "left": "center", "itemGap": 6,
                   "textStyle": {"fontSize": 13, "lineHeight": 16}, "subtextStyle": {"fontSize": 11, "lineHeight": 14}},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        # in a chart under 440 px one row that pages: in three rows (a 1 024-px screen) it lay over the axis's name
-        "legend": (legend := {"bottom": 0, "itemWidth": 14}),
-        "media": [{"query": {"maxWidth": 440}, "option": {"legend": {**legend, "type": "scroll"}}}],
+        "legend": {"bottom": 0, "itemWidth": 14},
+        "media": legend_room(grid_bottom=92),  # in a narrow chart all eight names, in rows under the axis's name
         "grid": {"left": 80, "right": 24, "top": 52, "bottom": 92},
         "xAxis": axis(registry.BY_NAME["tco_per_unit"].unit_text, nameGap=24),  # as the cost-over-time chart says
         "yAxis": {"type": "category", "data": list(POSTURE_GROUPS[:2]), "inverse": True},

@@ -21,6 +21,18 @@ def step_axis_end(steps: int, run_steps: int) -> int:
     return max(min(next(e for e in ends if e >= steps), run_steps), 1)
 
 
+def legend_room(grid_bottom: int) -> list[dict]:
+    """ECharts ``media`` for a chart whose long legend (the cost chart's eight parts) lies at its bottom, under an
+    axis whose name ends ``grid_bottom`` px above it less 32: below 440 px wide the legend takes smaller type and
+    the grid makes room for one row more than it takes at that width (rows of 20 px). It paged under 440 px,
+    showing three names of eight on 1 024- and 1 280-px screens; in rows without the room it lay over the axis's
+    name (ECharts does not make room for a legend by itself)."""
+    rows = ((440, 3), (300, 4), (240, 5), (180, 6))  # the chart's width, the legend's rows then (at most one fewer)
+    return [{"query": {"maxWidth": width},
+             "option": {"legend": {"itemWidth": 10, "itemGap": 6, "textStyle": {"fontSize": 11}},
+                        "grid": {"bottom": grid_bottom + 20 * (n - 2)}}} for width, n in rows]
+
+
 def for_json(numbers: np.ndarray) -> list:
     """Numbers for the browser, to 6 decimals: JSON has no NaN or ∞ (a posture without buyers measures NaN, and
     the browser refused the whole chart's data), so those become null, which ECharts leaves out."""
