@@ -302,12 +302,13 @@ def turn_dark(app):
     app.page.wait_for_timeout(500)
 
 
-def contrast(app, selector) -> float:
-    """The contrast ratio (WCAG 2) of the first ``selector``'s text against the ground it is drawn on."""
-    colours = app.page.locator(selector).first.evaluate("""t => { let e = t, ground;
+def contrast(app, selector, prop="color") -> float:
+    """The contrast ratio (WCAG 2) of the first ``selector``'s text (or its style's ``prop``, a colour) against the
+    ground it is drawn on."""
+    colours = app.page.locator(selector).first.evaluate("""(t, prop) => { let e = t, ground;
         for (; e; e = e.parentElement) { ground = getComputedStyle(e).backgroundColor;
             if (!/^rgba\\(.*, 0\\)$|transparent/.test(ground)) break; }
-        return [getComputedStyle(t).color, ground]; }""")
+        return [getComputedStyle(t)[prop], ground]; }""", prop)
 
     text, ground = ([float(x) for x in re.findall(r"[\d.]+", css)] for css in colours)
     alpha = text[3] if len(text) > 3 else 1.0  # a translucent text over its ground
@@ -354,6 +355,20 @@ def test_the_key_figures_notice_and_settings_read_in_either_theme(app):
     dark = {t: contrast(app, t) for t in texts}
     app.screenshot("dark-key-figures.png")
     assert min(light.values()) >= 4.5 and min(dark.values()) >= 4.5, f"light {light}, dark {dark}"
+    app.assert_clean()
+
+
+def test_the_key_figures_rules_are_as_faint_in_the_dark_theme_as_in_the_light(app):
+    """The key figures table's rules were light grey (#ddd) in both themes: faint on the light theme's white (1.4 to
+    1), on the dark theme's ground they were bright lines at 11 to 1, louder than the figures between them."""
+    app.step()
+    rules = (".trustsim-figures tbody td", ".trustsim-figures thead tr:last-child th")
+    light = {r: contrast(app, r, "borderBottomColor") for r in rules}
+    turn_dark(app)
+    dark = {r: contrast(app, r, "borderBottomColor") for r in rules}
+    app.screenshot("dark-rules.png")
+    assert max(light.values()) < 2 and max(dark.values()) < 2, f"light {light}, dark {dark}"
+    assert min(dark.values()) > 1.1, f"the rules vanish in the dark theme: {dark}"
     app.assert_clean()
 
 

@@ -35,7 +35,8 @@ SLIDER_POSITIONS = 400  # a whole-number slider with more positions than this mo
 # the network picture, as wide as its cell, is no higher than it either (on a wide screen its lower half, with the
 # legend, lay under the chart below); the key figures' status line and columns' names stay at the top of their
 # panel while the figures scroll under them, on the panel's ground (inherited, so dark in the dark theme); the
-# figures' grey and red texts read at 4.5 to 1 or more on either theme's ground
+# figures' grey and red texts read at 4.5 to 1 or more on either theme's ground, and their rules are as faint on the
+# dark theme's ground as on the light's (Vuetify's dividers), not bright lines at 12 to 1
 PAGE_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
@@ -51,6 +52,7 @@ PAGE_CSS = """
 .trustsim-figures { border-collapse: separate; border-spacing: 0; font-size: 12px; width: 100%;
                     background-color: inherit; }
 .trustsim-figures td, .trustsim-figures th { padding: 0 4px; border-bottom: 1px solid #ddd; }
+.theme--dark .trustsim-figures td, .theme--dark .trustsim-figures th { border-bottom-color: rgba(255, 255, 255, 0.12); }
 .trustsim-figures td + td, .trustsim-figures th + th { text-align: right; }
 .trustsim-figures .unit { color: #6f6f6f; font-size: 11px; }
 .theme--dark .trustsim-figures .unit { color: #9e9e9e; }
