@@ -463,6 +463,20 @@ def test_reset_with_a_seed_that_is_not_a_number_says_so_and_keeps_the_scenario_s
     assert "not an integer" not in figures_html(page) and "seed 7" in figures_html(page)
 
 
+@pytest.mark.parametrize("text", ["", "   "])
+def test_reset_with_the_seed_box_emptied_says_the_box_is_empty_and_keeps_the_scenario_seed(page, text):
+    """A seed box emptied (or left blank) and Reset: the page said "Seed '' is not an integer", which reads as a
+    seed of two quote marks; it says the box is empty, and which seed the market was built on."""
+    type_seed(page, "7")
+    button(page, "Reset").click()
+    type_seed(page, text)
+    button(page, "Reset").click()
+    shown = html.unescape(figures_html(page))
+    seed = load_scenario(BASELINE).params.run.seed
+    assert f"The seed box is empty; the scenario's seed {seed} is used." in shown and f"seed {seed}" in shown
+    assert "not an integer" not in shown
+
+
 @pytest.mark.parametrize("text", ["-5", "99999999999999999999999"])
 def test_reset_with_a_seed_outside_the_range_says_so_and_keeps_the_scenario_seed(page, text):
     """An integer no run may have as its seed (negative, or beyond 2⁶³ − 1): the page does not end in a traceback

@@ -64,9 +64,9 @@ PAGE_CSS = """
 
 
 class AppMarket(TrustMarket):
-    """The market as the app builds it on Reset: seed-box text that is not an integer, or an integer outside
-    the seeds' range, does not end the page in a traceback; the scenario's seed is used and the key figures
-    panel says so. A step once the run has ended does nothing; a step that fails ends the run and the
+    """The market as the app builds it on Reset: seed-box text that is not an integer (or none: the box emptied), or
+    an integer outside the seeds' range, does not end the page in a traceback; the scenario's seed is used and the
+    key figures panel says so. A step once the run has ended does nothing; a step that fails ends the run and the
     panel says why."""
 
     def __init__(self, params: Params | None = None, *, rng=None, **overrides):
@@ -79,7 +79,9 @@ class AppMarket(TrustMarket):
         notice = None
         if why:
             seed = (params or Params()).run.seed
-            notice = f"Seed {str(rng)[:40]!r} {why}; the scenario's seed {seed} is used."
+            empty = isinstance(rng, str) and not rng.strip()
+            said = "The seed box is empty" if empty else f"Seed {str(rng)[:40]!r} {why}"
+            notice = f"{said}; the scenario's seed {seed} is used."
         super().__init__(params, rng=seed, **finer_than_sliders(params or Params(), overrides))
         self.notice = notice
         # SolaraViz's Step and ▶ run "Render Interval" steps at a press without looking at ``running`` between
