@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .arguments import override_key, plain, seed_argument, warn_failed, whole, worker_count
 from .commands.run import refuse_other_files, refuse_sweep
 from .errors import PYTHON, ParamError
 
@@ -64,9 +65,9 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
                                          f"{type(scenario).__name__}")
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
-        group, name = resolve_key(key.replace("__", ".") if "__" in key else key)
+        group, name = resolve_key(override_key(key))
         changes[f"{group}.{name}"] = value
-    arguments = {key: (argument, value) for key, argument, value in (("run.seed", "seed", seed),
+    arguments = {key: (argument, value) for key, argument, value in (("run.seed", "seed", seed_argument(seed)),
                                                                      ("run.steps", "steps", steps))
                  if value is not None}
     for key, (_, value) in arguments.items():
@@ -213,11 +214,10 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     # on first use: `import trustsim` loads nothing heavy
     from .capacity import MAX_REPLICATIONS
     from .experiments.replicate import replicate as run_replications
-    from .params import MAX_SEED
 
     seeds, workers = whole("seeds", seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
     sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
-    rep = run_replications(sc, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED), workers=workers)
+    rep = run_replications(sc, seeds, root=seed_argument(seed), workers=workers)
     warn_failed(rep.runs, "runs")
     return rep
 
@@ -231,7 +231,6 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     # on first use: `import trustsim` loads nothing heavy
     from .capacity import MAX_REPLICATIONS
     from .comparison import compare_folders, compare_scenarios
-    from .params import MAX_SEED
     from .scenario import probed_path
 
     for name, x in (("a", a), ("b", b)):
@@ -254,7 +253,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
     sa = one_scenario(as_scenario(a, given_as="a", steps=steps, **overrides), compare=True)
     sb = one_scenario(as_scenario(b, given_as="b", steps=steps, **overrides), compare=True)
-    diff = compare_scenarios(sa, sb, seeds, root=whole("seed", seed, 0, none=True, maximum=MAX_SEED),
+    diff = compare_scenarios(sa, sb, seeds, root=seed_argument(seed),
                              workers=workers)
     warn_failed(diff.runs_a, "runs_a")
     warn_failed(diff.runs_b, "runs_b")
@@ -332,7 +331,9 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     for key, value in given.items():
         if value is None:
             continue
-        if key == "factors":
+        if key == "seed":  # as every function words it: a Generator was "got Generator(PCG64) at 0x…"
+            table[key] = seed_argument(value)
+        elif key == "factors":
             table[key] = {k: plain(v) for k, v in value.items()}
         else:
             table[key] = list(value) if key == "metrics" and isinstance(value, (list, tuple)) else plain(value)
@@ -346,52 +347,3 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     runs, _ = sweep_tables(sw, workers=workers)
     warn_failed(runs, "runs")
     return SweepResult(sw, runs, point_table(sw, runs))
-
-
-def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int | None = None) -> int | None:
-    """``value`` as a whole number from ``minimum`` (to ``maximum``; a Python or NumPy integer; None when ``none``),
-    else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
-    # on first use: `import trustsim` loads nothing heavy
-    from .params import plain_number
-
-    if value is None and none:
-        return None
-    value = plain_number(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParamError(None, name, f"expected a whole number, got {type(value).__name__} {value!r:.80}")
-    if value < minimum:
-        raise ParamError(None, name, f"{value} must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise ParamError(None, name, f"{value} must be at most {maximum}")
-    return value
-
-
-def worker_count(value: Any) -> int | None:
-    """``workers``: None (every core) or a whole number from 1 to ``capacity.MAX_WORKERS``, as ``--workers``."""
-    # on first use: `import trustsim` loads nothing heavy
-    from .capacity import workers_fault
-
-    value = whole("workers", value, 1, none=True)
-    if value is not None and (fault := workers_fault(value)):
-        raise ParamError(None, "workers", fault)
-    return value
-
-
-def plain(value: Any) -> Any:
-    """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds), pandas
-    columns, tuples and ranges as the Python numbers and lists they hold, as a sweep file's TOML gives them;
-    anything else as it is."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, range)):  # (0.1, 0.5) was refused as no list of values
-        return [plain(v) for v in value]
-    numbers = type(value).__module__.partition(".")[0] in ("numpy", "pandas")  # a column of a table, too
-    return value.tolist() if numbers and hasattr(value, "tolist") else value
-
-
-def warn_failed(runs, name: str) -> None:
-    """A RuntimeWarning saying how many of ``runs`` failed and where their errors are (``.NAME["error"]``)."""
-    failed = int((runs["status"] != "ok").sum())
-    if failed:
-        warnings.warn(f"{failed} of {len(runs)} runs failed; their errors are in .{name}['error']",
-                      RuntimeWarning, stacklevel=3)

@@ -15,6 +15,7 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from .agents import EAGER_AGENTS, AgentRows, Buyer, Supplier
+from .arguments import override_key, seed_argument
 from .columns import KEY_FIGURES
 from .ensemble import Markets
 from .errors import ParamError
@@ -23,16 +24,17 @@ from .params import Params, resolve_key, validate
 
 
 def as_seed(rng: Any) -> Any:
-    """A seed as Mesa and NumPy want it: text such as SolaraViz's seed box sends becomes an int; a bool or a
-    fractional number is a ParamError naming the seed (not NumPy's TypeError, nor True taken for seed 1)."""
+    """A seed as text (SolaraViz's seed box sends it) as the int it holds; an int as it is; else (a bool, a fraction,
+    a NumPy Generator or SeedSequence, which Mesa would take but the run's draws would not use) a ParamError naming
+    the seed, as :func:`trustsim.arguments.seed_argument` words it. The range is not checked here."""
     if isinstance(rng, str):
         try:
             return int(rng.strip())
         except ValueError:
-            raise ParamError(None, "seed", f"{rng!r} is not an integer") from None
-    if isinstance(rng, (bool, float, np.bool_, np.floating)):
-        raise ParamError(None, "seed", f"expected an integer, got {type(rng).__name__} {rng!r}")
-    return rng
+            pass  # refused below, as what it is
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return rng
+    return seed_argument(rng)
 
 
 def as_params(params: Any, name: str = "params") -> Params:
@@ -73,7 +75,9 @@ class KeyFigureCollector(mesa.DataCollector):
 class TrustMarket(mesa.Model, Markets):
     """The market. ``TrustMarket(params, rng=seed, **overrides)``: ``params`` a Params, a mapping of parameter tables
     (``{"market": {"buyers": 60}}``) or None for the defaults; overrides are ``name=value`` with the
-    bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them.
+    bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them. ``rng``
+    (or ``seed``) is a whole number, or its text, or None for a fresh one: not a NumPy Generator, which Mesa takes but
+    the run's draws, counter-based from one whole-number seed, would not use.
     ``scenario`` takes what ``params`` takes, in its place; Mesa's own Scenario (SolaraViz's Reset sends one) is
     left to Mesa.
     """
@@ -91,16 +95,13 @@ class TrustMarket(mesa.Model, Markets):
         overrides.pop("seed", None)
         if overrides:
             for key in overrides:
+                override_key(key)  # an empty name, named: not "unknown parameter" alone
                 resolve_key(key)
             params = params.replace(**overrides)
-        rng = as_seed(rng)
+        rng = seed_argument(as_seed(rng))  # named seed: not run.seed, a key never written
         if rng is None:  # as Mesa: a fresh seed, recorded in params.run.seed so that the run can be repeated
             rng = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
-        if isinstance(rng, (int, np.integer)):
-            try:
-                params = params.replace(**{"run.seed": int(rng)})
-            except ParamError as exc:  # rng=-3 is the seed, as as_seed names it: not run.seed, a key never written
-                raise ParamError(None, "seed", exc.message) from None
+        params = params.replace(**{"run.seed": rng})
         super().__init__(rng=rng)
         self.params = params
         # a single run is an ensemble of one: its random numbers come from its seed by counter (draws.py)

@@ -21,6 +21,7 @@ from typing import Any
 
 import tomli_w
 
+from .arguments import seed_argument
 from .errors import PYTHON, ParamError, Words, safe_text, suggest
 from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, validate
 from .reading import file_kind, read_regular
@@ -332,7 +333,8 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     for key, value in (("run.seed", seed), ("run.steps", steps)):
         if value is not None and key in overrides:  # the option wins, but a mistake in the --set is still one
             _check_alone(*key.split("."), overrides[key], given)
-    if seed is not None:
+    if seed is not None:  # from Python, worded as every function words a seed (the option's check is argparse's)
+        seed = seed if words.options else seed_argument(seed)
         overrides["run.seed"], flags["run.seed"] = seed, words.name("seed")
     if steps is not None:
         overrides["run.steps"], flags["run.steps"] = steps, words.name("steps")
