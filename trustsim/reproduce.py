@@ -36,6 +36,11 @@ OTHER_KINDS = {  # kind: (what its manifest is, how it is made again)
                                                 "SEED --budget N"),
     "structures": ("the structures' manifest", "make it again with: trustsim structures"),
     "regimes": ("the regime map's manifest", "make it again with: trustsim regimes")}
+PYTHON_REMAKE = {  # from Python, the function that makes it again (patterns, structures and regimes are commands)
+    "sweep": "a sweep is made again from its sweep file: trustsim.sweep(FILE)",
+    "compare": "make it again with: trustsim.compare(A, B)",
+    "calibration": "a calibration is made again from its calibration file, with the seed and budget the manifest "
+                   "records: trustsim.calibrate(FILE, seed=SEED, budget=N)"}
 
 
 def kind_of(info: dict):
@@ -52,15 +57,16 @@ def remake_hint(manifest: Path, given: str | None = None) -> str:
     info = json_or_none(manifest, expected="a JSON manifest")
     kind = kind_of(info) if isinstance(info, dict) else None
     if isinstance(kind, str) and kind in OTHER_KINDS:
-        return OTHER_KINDS[kind][1]
+        return PYTHON_REMAKE.get(kind, OTHER_KINDS[kind][1]) if given is not None else OTHER_KINDS[kind][1]
     if given is not None:
         return f"to make that result again: trustsim.rerun({given!r})"
     return f"to make that result again: trustsim rerun {manifest}"
 
 
-def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]:
+def read_manifest(path: str | Path, command: str = "rerun", words: Words = COMMAND_LINE) -> tuple[dict, Path]:
     """The manifest (a file, or a results folder holding ``manifest.json``) of a run or replications, and the
-    folder it lies in; another kind is refused with what ``command`` (rerun or compare) can do instead."""
+    folder it lies in; another kind is refused with what ``command`` (rerun or compare) can do instead, named as
+    ``words`` names it (a command, or from Python a function)."""
     path = Path(path)
     if path.is_dir():
         if not (path / "manifest.json").exists() and not (path / "manifest.json").is_symlink():
@@ -75,6 +81,7 @@ def read_manifest(path: str | Path, command: str = "rerun") -> tuple[dict, Path]
         raise ParamError(shown, "kind", f"expected a kind of result such as \"run\", got {kind!r}")
     if kind in OTHER_KINDS:
         what, remake = OTHER_KINDS[kind]
+        remake = remake if words.options else PYTHON_REMAKE.get(kind, remake)
         instead = (remake if command == "rerun" else
                    "compare takes two runs or two replications (the folders of trustsim run, with --seed or --seeds)")
         raise ParamError(shown, "kind", f"is {what}; {instead}")
@@ -115,7 +122,7 @@ def remade_scenario(manifest: str | Path, workers: int | None = None, words: Wor
     the scenario it records; a ParamError for a manifest it cannot use, a market this machine cannot hold, or
     ``workers`` for one run (``words`` names the option or the argument)."""
     put_back_to_read(manifest)  # a result a writer killed while replacing it left moved aside
-    info, folder = read_manifest(manifest)
+    info, folder = read_manifest(manifest, words=words)
     source = str(Path(manifest) / "manifest.json" if Path(manifest).is_dir() else manifest)
     scenario = scenario_of(info, source)
     check_memory(scenario.params, source)  # refuse a market this machine cannot hold, before allocating

@@ -785,3 +785,41 @@ def test_an_override_with_an_empty_name_is_named_as_given(key):
             call()
         assert str(exc.value) == told
 
+
+PYTHON_REMAKES = {"sweep": ("a sweep's manifest", "a sweep is made again from its sweep file: trustsim.sweep(FILE)"),
+                  "compare": ("a comparison's manifest", "make it again with: trustsim.compare(A, B)"),
+                  "calibration": ("a calibration's manifest", "a calibration is made again from its calibration file, "
+                                  "with the seed and budget the manifest records: trustsim.calibrate(FILE, seed=SEED, "
+                                  "budget=N)")}
+
+
+@pytest.mark.parametrize("kind", PYTHON_REMAKES)
+def test_rerun_or_a_scenario_of_a_result_made_otherwise_names_the_python_function_that_makes_it(tmp_path, capsys,
+                                                                                                 kind):
+    """``trustsim.rerun`` of a sweep's, a comparison's or a calibration's folder told a Python caller the command
+    (``trustsim sweep FILE``), and ``calibrate`` given a results folder said "is a directory, not a TOML file": from
+    Python they name the function; ``trustsim rerun`` still names the command."""
+    import json
+
+    folder = tmp_path / kind
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"trustsim": trustsim.__version__, "kind": kind}))
+    what, remake = PYTHON_REMAKES[kind]
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.rerun(folder)
+    assert str(exc.value) == f"{folder / 'manifest.json'}: kind: is {what}; {remake}"
+    for call in (trustsim.simulate, trustsim.calibrate):
+        with pytest.raises(trustsim.ParamError) as exc:
+            call(folder)
+        assert str(exc.value) == f"{folder}: is a results folder, not a scenario; {remake}"
+    assert main(["rerun", str(folder)]) == 2
+    assert "trustsim." not in capsys.readouterr().err  # the command line names its commands
+
+
+def test_calibrate_given_a_runs_folder_points_to_rerun(tmp_path):
+    """It said "is a directory, not a TOML file", as if a folder were no more than a misspelt file."""
+    run = trustsim.simulate(steps=2, buyers=6, suppliers=3).save(tmp_path / "r")
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.calibrate(run)
+    assert str(exc.value) == (f"{run}: is a results folder, not a scenario; to make that result again: "
+                              f"trustsim.rerun({str(run)!r})")

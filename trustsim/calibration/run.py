@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..capacity import workers_fault
+from ..commands.run import refuse_other_files
 from ..errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text
 from ..experiments.cluster import ADDRESS_EXPECTED, dask_executor
 from ..experiments.design import needs_salib, sobol_samples_fault
@@ -181,6 +182,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError(words.out, None, "is empty or blank; name a folder for the results")
     if out is not None and "\0" in str(out):  # no folder has such a name; os.lstat raises ValueError, not OSError
         raise ParamError(str(out), None, "a path cannot hold a NUL character (\\x00)")
+    if not words.options and isinstance(file, (str, os.PathLike)):  # a results folder: not "is a directory"
+        refuse_other_files(str(file), python=True)
     cal = file if isinstance(file, Calibration) else load_calibration(file)
     spec = cal.spec
     if budget is not None and not screen and (fault := budget_fault(spec, budget)):
