@@ -209,7 +209,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
               workers: int | None = None, **overrides: Any):
     """Run a scenario on ``seeds`` seeds derived from ``seed`` (default its run.seed) as ``trustsim run
     --seeds`` does; returns a :class:`~trustsim.experiments.replicate.Replicated` (``runs``, ``timeseries``,
-    ``summary()``, ``table()``, ``bands()``, ``save(dir)``), built in memory: nothing is written until
+    ``summary``, ``table()``, ``bands()``, ``save(dir)``), built in memory: nothing is written until
     ``save``. ``workers``: processes (None: all cores); the tables are the same for any number."""
     # on first use: `import trustsim` loads nothing heavy
     from .capacity import MAX_REPLICATIONS

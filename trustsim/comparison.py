@@ -124,9 +124,10 @@ class Comparison:
         return tuple([int(s) for s in r.loc[r["status"] != "ok", "replicate"]] if "status" in r else []
                      for r in (self.runs_a, self.runs_b))
 
+    @property
     def compared(self) -> int:
         """How many runs the table rests on: the seeds both A and B ran without failure when paired, else the
-        fewer of A's and B's successful runs."""
+        fewer of A's and B's successful runs (a property, as :attr:`failed` is)."""
         a, b = self._ok(self.runs_a), self._ok(self.runs_b)
         if self.paired:
             return len(set(a["seed"]) & set(b["seed"]))

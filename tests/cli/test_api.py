@@ -3,6 +3,7 @@ ParamError, tables as DataFrames, and an import that loads nothing heavy."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_replicate_compare_and_sweep(tmp_path):
     table = reps.table().set_index("figure")
     assert table.loc["all.tco_per_unit", "mean"] == pytest.approx(reps.runs["all.tco_per_unit"].mean())
     steady = table.loc["steady_share"]  # whether the long runs are a transient's: the summary's share, all 3 runs
-    assert steady["mean"] == reps.summary()["steady_share"] == reps.runs["steady"].astype(bool).mean()
+    assert steady["mean"] == reps.summary["steady_share"] == reps.runs["steady"].astype(bool).mean()
     assert steady["n"] == 3 and steady[["sd", "low", "high"]].isna().all()
     assert list(reps.timeseries["replicate"].unique()) == [0, 1, 2]
     reps.save(tmp_path / "reps")
@@ -540,6 +541,18 @@ def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(mo
     assert not callable(diff.failed) and not callable(reps.failed)
 
 
+def test_a_results_summary_and_a_comparisons_count_are_properties_as_a_runs_summary_is(tmp_path):
+    """``run.summary`` was a property and ``reps.summary()`` a method, and ``diff.compared()`` a method beside the
+    ``diff.failed`` property: like things asked two ways. All are properties; ``reps.summary`` is summary.json."""
+    small = {"steps": 3, "buyers": 6, "suppliers": 3}
+    run = trustsim.simulate(**small)
+    reps = trustsim.replicate(seeds=2, workers=1, **small)
+    diff = trustsim.compare(None, None, seeds=2, workers=1, **small)
+    assert isinstance(run.summary, dict) and isinstance(reps.summary, dict) and diff.compared == 2
+    assert set(run.summary) >= {"long_run", "steady_state"} and reps.summary["replications"] == 2
+    assert reps.summary == json.loads((reps.save(tmp_path / "reps") / "summary.json").read_text())
+
+
 def test_rerun_makes_a_run_or_replications_again_from_its_folder_as_trustsim_rerun_does(tmp_path):
     """``trustsim rerun FOLDER`` had no Python twin: ``trustsim.rerun`` gives the :class:`Run` or the replications
     ``simulate`` and ``replicate`` gave, from the manifest alone, whose ``save`` writes the original's tables."""
@@ -799,8 +812,6 @@ def test_rerun_or_a_scenario_of_a_result_made_otherwise_names_the_python_functio
     """``trustsim.rerun`` of a sweep's, a comparison's or a calibration's folder told a Python caller the command
     (``trustsim sweep FILE``), and ``calibrate`` given a results folder said "is a directory, not a TOML file": from
     Python they name the function; ``trustsim rerun`` still names the command."""
-    import json
-
     folder = tmp_path / kind
     folder.mkdir()
     (folder / "manifest.json").write_text(json.dumps({"trustsim": trustsim.__version__, "kind": kind}))

@@ -126,7 +126,7 @@ def test_each_replicate_says_whether_its_long_run_is_steady_as_its_own_run_does(
     rep = trustsim.replicate(BASELINE, seeds=3, seed=7, steps=100, buyers=12, suppliers=6, workers=1)
     assert list(rep.runs["steady"]) == [s["steady"] for s in states]
     assert list(rep.runs["mser5_warm_up_steps"]) == warm_ups
-    assert {k: rep.summary()[k] for k in ("steady_share", "mser5_warm_up_steps")} == \
+    assert {k: rep.summary[k] for k in ("steady_share", "mser5_warm_up_steps")} == \
         {k: summary[k] for k in ("steady_share", "mser5_warm_up_steps")}
 
 
@@ -484,7 +484,7 @@ def test_two_results_folders_on_the_same_seeds_in_another_order_are_paired_seed_
     runs = pd.read_csv(replications / "replications.csv")
     runs.iloc[::-1].to_csv(tmp_path / "reversed" / "replications.csv", index=False)
     comparison = compare_folders(replications, tmp_path / "reversed")
-    assert comparison.paired and comparison.compared() == 3
+    assert comparison.paired and comparison.compared == 3
     table = comparison.table()
     assert (table["n"] == 3).all()
     assert np.nanmax(np.abs(table[["difference", "low", "high"]].to_numpy(float))) == 0

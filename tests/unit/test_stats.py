@@ -117,7 +117,7 @@ def test_a_paired_comparison_pairs_each_seed_with_the_same_seed_whatever_the_ord
     _, lo, hi = mean_ci(diffs)
     assert (row["difference"], row["low"], row["high"], row["n"]) == pytest.approx((diffs.mean(), lo, hi, 3))
     assert (row["a"], row["b"]) == pytest.approx(((1 + 2 + 4) / 3, (1.5 + 2 + 4.5) / 3))
-    assert comparison.compared() == 3
+    assert comparison.compared == 3
 
 
 def test_mser5_leaves_out_the_steps_that_do_not_fill_a_batch_at_the_start():

@@ -116,7 +116,7 @@ def report(comparison, out) -> tuple[list[str], str | None, int]:
     from ..experiments.progress import failure_line
 
     a, b = comparison.labelled  # the table's columns are A and B: this line names them in full
-    n = comparison.compared()
+    n = comparison.compared
     ok_a, ok_b = (len(comparison._ok(r)) for r in (comparison.runs_a, comparison.runs_b))
     how = f"paired on {counted(n, 'common seed')}" if comparison.paired else f"{ok_a} and {ok_b} runs, Welch intervals"
     where = safe_text(out, 400)

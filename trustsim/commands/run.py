@@ -142,7 +142,7 @@ def replications(args, scenario) -> int:
     write_replications(rep, out, args.force, protect=scenario_files(scenario))
     print(f"{safe_text(scenario.name)}: {counted(args.seeds, 'replication')} of "
           f"{counted(scenario.params.run.steps, 'step')} in {rep.wall:.1f} s → {safe_text(out, 400)}/")
-    summary = rep.summary()
+    summary = rep.summary
     steps = scenario.params.run.steps
     print(f"  long-run means, each run's steps {steps // 2 + 1 if steps > 1 else 1}–{steps}, [95% interval] over "
           f"the replications:")

@@ -52,11 +52,12 @@ class Replicated:
         """The replicates whose run failed."""
         return [int(r) for r in self.runs.loc[self.runs["status"] != "ok", "replicate"]]
 
+    @property
     def summary(self) -> dict:
-        """``long_run``: by posture, each contract column's mean, sd, 95% interval and count over the
-        replicates; ``advantages``: the same for the partner advantages; ``steady_share``: the share of the
-        finished replicates whose long run is steady (MSER-5), and ``mser5_warm_up_steps``: their warm-ups'
-        ``min`` and ``max`` (null when no replicate finished)."""
+        """summary.json (a property, as a run's ``summary`` is): ``long_run``: by posture, each contract column's
+        mean, sd, 95% interval and count over the replicates; ``advantages``: the same for the partner advantages;
+        ``steady_share``: the share of the finished replicates whose long run is steady (MSER-5), and
+        ``mser5_warm_up_steps``: their warm-ups' ``min`` and ``max`` (null when no replicate finished)."""
         ok = self.runs[self.runs["status"] == "ok"]
         long_run = {g: {c: describe(ok[f"{g}.{c}"]) for c in COLUMN_NAMES} for g in POSTURE_GROUPS}
         adv = {a: describe(ok[a]) for a in ADVANTAGES}
@@ -136,7 +137,7 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=(), wo
     for :func:`~trustsim.folders.guard_target`."""
     def write(tmp: Path) -> None:
         rep.runs.to_csv(tmp / "replications.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(rep.summary(), indent=2, allow_nan=False) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(rep.summary, indent=2, allow_nan=False) + "\n")
         bands = rep.bands()
         if bands is not None:  # every run failed: the table of their errors, no bands or figures
             bands.to_csv(tmp / "bands.csv", index=False)
