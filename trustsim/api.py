@@ -297,6 +297,18 @@ class SweepResult:
     sweep: Any
     runs: Any
     points: Any
+    started: str = ""
+    wall: float = 0.0
+    journal: list = field(default_factory=list, repr=False)  # each run's entry, as trustsim sweep journals it
+
+    def save(self, out: str | Path, force: bool = False) -> Path:
+        """Write the results folder ``trustsim sweep`` writes (runs, points, sensitivity, figures, manifest, and
+        the journal ``--resume`` reads); ``force=True`` replaces a folder that holds something else (never one
+        trustsim protects)."""
+        # on first use: `import trustsim` loads nothing heavy
+        from .experiments.journal import write_sweep
+
+        return write_sweep(self.sweep, self.journal, out, started=self.started, wall=self.wall, force=force)
 
     def __repr__(self) -> str:
         return (f"<trustsim sweep {self.sweep.name!r}: {len(self.sweep.points)} points × "
@@ -309,12 +321,12 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
           workers: int | None = None, **overrides: Any) -> SweepResult:
     """A batch experiment, as a sweep file's ``[sweep]`` table declares it; returns its runs and per-point
     tables, built in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any
-    ``workers``. A sweep file (a scenario with a ``[sweep]`` table) brings its design, as ``trustsim sweep
-    FILE`` runs it; each argument given replaces that key of the table (``factors`` the whole factor table:
-    lists, tuples or ranges of values for a grid, ``{"min": …, "max": …}`` for sampled designs; ``levels`` Morris's
-    grid), and one left as None keeps the file's, else the ``[sweep]`` default (a grid, 1 replication, independent
-    seeds). A fault in an argument is named by it (``seed: …``, ``factors: market.x: …``), one in the file's table
-    by its key."""
+    ``workers``; its ``save(dir)`` writes that command's folder. A sweep file (a scenario with a ``[sweep]``
+    table) brings its design, as ``trustsim sweep FILE`` runs it; each argument given replaces that key of the
+    table (``factors`` the whole factor table: lists, tuples or ranges of values for a grid, ``{"min": …, "max":
+    …}`` for sampled designs; ``levels`` Morris's grid), and one left as None keeps the file's, else the
+    ``[sweep]`` default (a grid, 1 replication, independent seeds). A fault in an argument is named by it
+    (``seed: …``, ``factors: market.x: …``), one in the file's table by its key."""
     # on first use: `import trustsim` loads nothing heavy
     from .experiments.analysis import point_table
     from .experiments.design import build_sweep
@@ -344,6 +356,7 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
         if not (exc.key or "").startswith("sweep.") or (sc.sweep is not None and given.get(top) is None):
             raise
         raise ParamError(top, rest or None, exc.message) from None
-    runs, _ = sweep_tables(sw, workers=workers)
+    started, t0, journal = datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter(), []
+    runs, _ = sweep_tables(sw, workers=workers, journal=journal)
     warn_failed(runs, "runs")
-    return SweepResult(sw, runs, point_table(sw, runs))
+    return SweepResult(sw, runs, point_table(sw, runs), started, time.perf_counter() - t0, journal)

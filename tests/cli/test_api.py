@@ -834,3 +834,26 @@ def test_calibrate_given_a_runs_folder_points_to_rerun(tmp_path):
         trustsim.calibrate(run)
     assert str(exc.value) == (f"{run}: is a results folder, not a scenario; to make that result again: "
                               f"trustsim.rerun({str(run)!r})")
+
+
+def test_a_sweeps_save_writes_the_folder_trustsim_sweep_writes(tmp_path, capsys):
+    """Runs, replications and comparisons had ``save(dir)``, a sweep none: its tables were written by hand with
+    ``to_csv``, without the manifest, figures and journal that ``trustsim report`` and ``--resume`` read."""
+    path = tmp_path / "s.toml"
+    path.write_text(small_sweep(BASELINE, replications=2))
+    result = trustsim.sweep(path, workers=1)
+    mine, theirs = tmp_path / "py", tmp_path / "cli"
+    assert result.save(mine) == mine
+    assert main(["sweep", str(path), "--out", str(theirs), "--workers", "1", "--quiet"]) == 0
+    assert sorted(p.name for p in mine.rglob("*")) == sorted(p.name for p in theirs.rglob("*"))
+    for name in ("runs.csv", "points.csv"):
+        assert (mine / name).read_bytes() == (theirs / name).read_bytes()
+    assert json.loads((mine / "manifest.json").read_text())["runs"] == 4
+    with pytest.raises(trustsim.ParamError) as exc:
+        result.save(mine)  # as trustsim sweep and merge: a sweep's folder is replaced only when told
+    assert str(exc.value) == f"{mine}: holds a sweep; pass force=True to replace it, or save to another folder"
+    result.save(mine, force=True)
+    capsys.readouterr()
+    assert main(["sweep", str(path), "--resume", "--out", str(mine), "--workers", "1", "--quiet"]) == 0
+    assert "(0 computed now)" in "".join(capsys.readouterr())  # its journal holds every run
+    assert main(["report", str(mine)]) == 0

@@ -146,18 +146,19 @@ def check_fits(sweep: Sweep, workers: int | None, dask: str | None, batch: int |
 
 
 def sweep_tables(sweep: Sweep, *, workers: int | None = None, dask: str | None = None, quiet: bool = True,
-                 timeseries: bool = False, batch: int | None = None, steady: bool = False):
+                 timeseries: bool = False, batch: int | None = None, steady: bool = False, journal: list | None = None):
     """Run every run of a sweep and return its tables in memory, writing nothing: the runs table (``runs.csv``
     of ``trustsim sweep``, sorted by run id; with ``steady``, each run's MSER-5 verdict last, ``runs_frame``)
     and, with ``timeseries``, every run's per-step table with its ``run_id`` first (else None). The same runs as
-    :func:`run_sweep`, so the same numbers, for any ``workers``."""
+    :func:`run_sweep`, so the same numbers, for any ``workers``. A ``journal`` list receives each run's entry as
+    :func:`run_sweep` journals it (for :func:`~trustsim.experiments.journal.write_sweep`)."""
     # on use: only this path needs pandas
     import pandas as pd
 
     check_fits(sweep, workers, dask, batch)
     fail = fail_hook()
     ids = shard_ids(sweep.n_runs, None)
-    entries, frames = [], []
+    entries, frames = [] if journal is None else journal, []
     with executor_for(workers, dask) as (executor, slots):
         progress = Progress(sweep.name, len(ids), 0, 0, quiet)
         try:

@@ -20,12 +20,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .. import __version__
-from ..errors import ParamError, counted, safe_text
+from ..errors import PYTHON, ParamError, Words, counted, safe_text
 from ..folders import _remove, clean_inside, clean_leftovers, foreign_entries, guard_target, result_kind
 from ..params import Params
 from ..reading import json_or_none, open_regular, parse_json
 from ..reproduce import code_digest, other_code
-from ..results import manifest, replace_file
+from ..results import manifest, replace_file, write_atomically
 from ..stats import ADVANTAGES
 from .analysis import row_fault, runs_frame, sensitivity, write_point_table, write_tables
 from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, run_seed, shard_ids
@@ -363,3 +363,23 @@ def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, f
                     **(extra or {}))
     _write_text(out / "manifest.json", json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n")
     return df
+
+
+def write_sweep(sweep: Sweep, entries, out: str | Path, *, started: str, wall: float, force: bool = False,
+                words: Words = PYTHON) -> Path:
+    """The folder ``trustsim sweep`` writes, from a whole sweep's runs held in memory (their journal ``entries``,
+    as :func:`~trustsim.experiments.execute.sweep_tables` keeps them; ``trustsim.sweep(…).save``): its state and
+    journal as a finished sweep leaves them (``--resume`` finds every run done), then :func:`finish`'s tables,
+    figures and manifest, written whole or not at all, never over what a user owns."""
+    state = state_of(sweep, None, False)
+    if not force and (Path(out) / STATE).is_file():  # as trustsim sweep and merge: an unfinished one's runs are lost
+        raise ParamError(safe_text(str(out)), None, f"holds a sweep; pass {words.force} to replace it, or "
+                                                    f"{words.another}")
+
+    def write(tmp: Path) -> None:
+        _write_text(tmp / STATE, json.dumps(state, indent=2, default=str) + "\n")
+        _write_text(tmp / JOURNAL, "".join(json.dumps(e, allow_nan=False) + "\n"
+                                           for e in sorted(entries, key=lambda e: e["row"]["run_id"])))
+        finish(tmp, sweep, state, started=started, wall=wall)
+
+    return write_atomically(out, write, force, kind="sweep", protect=_read_files(state), words=words)
