@@ -4,6 +4,8 @@ before it started says that nothing was written."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import socket
 import time
@@ -71,6 +73,55 @@ def test_a_server_that_answers_in_another_protocol_is_refused_as_not_a_scheduler
     assert code == 2 and err.count("\n") == 1, err
     assert f"--dask: {address}: cannot reach the scheduler (the server there did not answer as a Dask scheduler" in err
     assert not out.exists()
+
+
+def _live_clients() -> set[int]:
+    """The Dask clients this process still holds, reachable or garbage not yet collected."""
+    from distributed import Client
+
+    return {id(o) for o in gc.get_objects() if isinstance(o, Client)}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("server", ["refusing", "answering HTTP", "silent, then closed"])
+def test_a_client_that_failed_to_connect_is_finalised_where_it_failed_not_later_by_chance(server, monkeypatch):
+    """A client that failed to connect stayed behind as garbage (its exception's frames held it), and the garbage
+    collector finalised it whenever it next ran: inside distributed's own lock, on the thread making the next
+    cluster's client, its ``Client.__del__`` waited for that lock for ever (a test sat out its 120-s limit so). It
+    is now finalised on the thread that made it, before ``_connect`` reports the failure, or as soon as a connection
+    given up on fails."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from distributed import Client
+
+    from trustsim.experiments import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 2.0)
+    gc.collect()
+    before = _live_clients()
+    gc.disable()  # only the code under test may collect
+    try:
+        with socket.socket() as srv:
+            srv.bind(("127.0.0.1", 0))
+            address = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+            if server != "refusing":
+                srv.listen()
+            if server == "answering HTTP":
+                def answer():
+                    with contextlib.suppress(OSError), srv.accept()[0] as conn:
+                        conn.recv(4096)
+                        conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                threading.Thread(target=answer, daemon=True).start()
+            with pytest.raises((OSError, TimeoutError, ValueError)):
+                cluster._connect(Client, address)
+        # a connection given up on fails once its server closes: its thread ends soon after
+        for thread in [t for t in threading.enumerate() if t.name == "trustsim-dask-connect"]:
+            thread.join(30)
+        left = _live_clients() - before
+    finally:
+        gc.enable()
+    assert left == set(), f"{len(left)} client(s) left for the garbage collector to finalise at any moment"
 
 
 @pytest.mark.timeout(120)  # without the watch, the wait never ends

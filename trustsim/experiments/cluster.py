@@ -5,6 +5,7 @@ waiting forever for a server that is not a scheduler, and what a sweep that wait
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -59,31 +60,53 @@ def _connect(client_class, address: str):
     """A Dask client of the scheduler at ``address``, or TimeoutError after ``CONNECT_SECONDS``. distributed's own
     timeout covers reaching the port, not the handshake after it: a server that is not a Dask scheduler (a web
     server, a ``trustsim viz`` port) accepts the connection and never answers, and the client waits forever. So
-    the client is made on a thread of its own, which is left behind (a daemon) if it does not finish in time."""
+    the client is made on a thread of its own, which is left behind (a daemon) if it does not finish in time.
+
+    A client that fails is finalised on that thread (``_finalised``), and one made after the caller gave up is
+    closed there: left as garbage, its ``Client.__del__`` ran whenever the collector next did, and where that was
+    inside distributed's own lock, on the thread making the next cluster's client, it waited for the lock for ever."""
     made: dict = {}
+    lock, gave_up = threading.Lock(), []
 
     def attempt():
         try:
-            made["client"] = client_class(address, timeout=f"{CONNECT_SECONDS * 3 / 4:g}s")
+            client = client_class(address, timeout=f"{CONNECT_SECONDS * 3 / 4:g}s")
         except (OSError, TimeoutError, ValueError) as exc:
-            made["error"] = exc
+            made["error"] = _finalised(exc, OSError(str(exc)))
         except Exception as exc:  # noqa: BLE001
             # a server that answers at once in another protocol (an HTTP "400 Bad Request"): distributed reads its
             # bytes as a frame's length and fails as it will (a MemoryError for exabytes), not as a refusal
-            made["error"] = ValueError(f"the server there did not answer as a Dask scheduler ({type(exc).__name__}): "
-                                       f"is it a scheduler's address?")
+            made["error"] = _finalised(exc, ValueError(
+                f"the server there did not answer as a Dask scheduler ({type(exc).__name__}): is it a scheduler's "
+                f"address?"))
         except BaseException as exc:  # noqa: BLE001  (raised again on the caller's thread)
             made["error"] = exc
+        else:
+            with lock:
+                if not gave_up:
+                    made["client"] = client
+                    return
+            client.close()
 
     thread = threading.Thread(target=attempt, name="trustsim-dask-connect", daemon=True)
     thread.start()
     thread.join(CONNECT_SECONDS)
-    if thread.is_alive():
-        raise TimeoutError(f"no Dask scheduler answered there within {CONNECT_SECONDS:g} s: is it a scheduler's "
-                           f"address?")
+    with lock:
+        if thread.is_alive():
+            gave_up.append(True)
+            raise TimeoutError(f"no Dask scheduler answered there within {CONNECT_SECONDS:g} s: is it a "
+                               f"scheduler's address?")
     if "error" in made:
         raise made["error"]
     return made["client"]
+
+
+def _finalised(exc: BaseException, told: BaseException) -> BaseException:
+    """``told``, the failure to report, once the client that failed with ``exc`` is finalised here: its frames held
+    it, and it is garbage only with them (hence a new exception, without them, and the collector run now)."""
+    exc.__traceback__ = exc.__context__ = exc.__cause__ = None
+    gc.collect()
+    return told
 
 
 def dask_executor(address: str, workers: int | None, option: str = "--dask"):
