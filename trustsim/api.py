@@ -44,13 +44,13 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     named by ``given_as``, the argument that passed it (``scenario``; :func:`compare`'s ``a`` and ``b``)."""
     # on first use: `import trustsim` loads nothing heavy
     from .params import Params, resolve_key, validate
-    from .scenario import Scenario, load_scenario, probed_path
+    from .scenario import Scenario, load_scenario, resolve_path
 
     if isinstance(scenario, str) and not scenario.strip():  # load_scenario would call it "scenario" in compare too
         raise ParamError(given_as, None, "the file name is empty or blank; name a scenario TOML file")
     if scenario is None or isinstance(scenario, (str, os.PathLike)):
         if scenario is not None:
-            probed_path(scenario)  # a NUL, a name too long: not the ValueError or OSError of Path.is_dir
+            resolve_path(scenario)  # a NUL, a name too long: not the ValueError or OSError of Path.is_dir
             refuse_other_files(str(scenario), python=True)  # a manifest or results folder: trustsim.rerun
         sc = load_scenario(scenario)
     elif isinstance(scenario, Scenario):
@@ -231,13 +231,13 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     # on first use: `import trustsim` loads nothing heavy
     from .capacity import MAX_REPLICATIONS
     from .comparison import compare_folders, compare_scenarios
-    from .scenario import probed_path
+    from .scenario import resolve_path
 
     for name, x in (("a", a), ("b", b)):
         if isinstance(x, str) and not x.strip():  # Path("") is the current folder, which was compared with itself
             raise ParamError(name, None, "is empty or blank; name a scenario TOML file or a results folder")
         if isinstance(x, (str, os.PathLike)):
-            probed_path(x)  # a NUL, a name too long: not the ValueError or OSError of Path.is_dir
+            resolve_path(x)  # a NUL, a name too long: not the ValueError or OSError of Path.is_dir
     folders = [isinstance(x, (str, os.PathLike)) and Path(x).is_dir() for x in (a, b)]
     if folders[0] != folders[1]:
         other = b if folders[0] else a
@@ -271,12 +271,12 @@ def rerun(folder: str | Path, *, workers: int | None = None):
     from .experiments.replicate import replicate as run_replications
     from .model import TrustMarket
     from .reproduce import remade_scenario, version_notes
-    from .scenario import probed_path
+    from .scenario import resolve_path
 
     if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
         got = "an empty or blank name" if isinstance(folder, str) else type(folder).__name__
         raise ParamError(None, "folder", f"expected a results folder's or its manifest's path, got {got}")
-    probed_path(folder)  # a NUL, a name too long: not the ValueError or OSError of reading the manifest
+    resolve_path(folder)  # a NUL, a name too long: not the ValueError or OSError of reading the manifest
     workers = worker_count(workers)
     info, original, _, sc = remade_scenario(folder, workers, words=PYTHON)
     for note in version_notes(info):

@@ -64,9 +64,7 @@ def write_atomically(out: str | Path, write: Callable[[Path], None], force: bool
     shown = safe_text(str(out))
     if not isinstance(force, bool):  # from Python: force="no" was taken as True
         raise ParamError(None, "force", f"expected True or False, got {safe_text(repr(force))}")
-    if "\0" in str(out):  # no folder has such a name; os.stat raises ValueError, not OSError
-        raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
-    guard_target(out, kind, force, protect, words)
+    guard_target(out, kind, force, protect, words)  # (a NUL in the name too: resolve_path refuses it)
     try:
         with target_lock(out, shown) as target:
             guard_target(out, kind, force, protect, words)

@@ -48,10 +48,13 @@ MAX_FILE_BYTES = 1_000_000  # a scenario is a few kilobytes; this refuses a devi
 
 
 def resolve_path(path: str | os.PathLike, shown: str | None = None, verb: str = "read") -> Path:
-    """``path`` made absolute with its symbolic links followed; ParamError for a loop of links (which
-    Python reports as RuntimeError or OSError, or leaves unresolved, depending on its version), or a path
-    that ``cannot be {verb}`` (``"written"`` for an output: a name too long, say)."""
+    """``path`` made absolute with its symbolic links followed; ParamError for a NUL character in it (which
+    ``os.stat`` and ``Path.is_dir`` raise as ValueError, not OSError), a loop of links (which Python reports as
+    RuntimeError or OSError, or leaves unresolved, depending on its version), or a path that ``cannot be {verb}``
+    (``"written"`` for an output: a name too long, say)."""
     shown = str(path) if shown is None else shown
+    if "\0" in str(path):  # no file has such a name
+        raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
     try:
         resolved = Path(path).resolve()
         if resolved.is_symlink():  # resolve() stops at a link it cannot follow: a loop
@@ -62,14 +65,6 @@ def resolve_path(path: str | os.PathLike, shown: str | None = None, verb: str = 
         if not isinstance(exc, FileNotFoundError):  # a dangling link: written where it leads
             raise ParamError(shown, None, f"cannot be {verb} ({exc.strerror})") from None
     return resolved
-
-
-def probed_path(path: str | os.PathLike) -> Path:
-    """``path`` resolved as :func:`resolve_path` resolves it, after refusing a NUL character in it: what a probe such
-    as ``Path.is_dir`` would raise as ValueError or OSError (a name too long) is a ParamError naming the path."""
-    if "\0" in str(path):  # no file has such a name; os.stat raises ValueError, not OSError
-        raise ParamError(str(path), None, "a path cannot hold a NUL character (\\x00)")
-    return resolve_path(path)
 
 
 def read_small_file(path: Path, shown: str, limit: int = MAX_FILE_BYTES, expected: str = "a TOML file") -> bytes:
@@ -175,8 +170,6 @@ def _refuse_lost(shown: str, parent: str, table: str, theirs, mine, keys: tuple[
 
 def _load_chain(path: Path, seen: tuple[Path, ...], depth: int = 0) -> tuple[dict, list[Path], bytes]:
     shown = str(path)
-    if "\0" in shown:  # no file has such a name; os.stat raises ValueError, not OSError
-        raise ParamError(shown, None, "a path cannot hold a NUL character (\\x00)")
     resolved = resolve_path(path, shown)
     # (a device, a folder or no file at all: the reader says which)
     if depth == 0 and resolved.is_file() and (wrong := _not_a_scenario(shown, resolved)):
