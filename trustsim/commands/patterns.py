@@ -100,7 +100,8 @@ def handle(args) -> int:
         (tmp / "patterns.json").write_text(json.dumps(
             [{"pattern": r.pattern, "claims": r.claim, "measured": r.measured, "target": r.target,
               "passed": None if r.passed is None else bool(r.passed),  # None: a decomposition
-              "values": jsonable(r.values), "targets": jsonable(r.targets)}
+              "values": jsonable(r.values), "targets": jsonable(r.targets),
+              "tolerances": jsonable(r.tolerances)}
              for r in results + parts], indent=2, ensure_ascii=False) + "\n")
         info = manifest(given, base, started, wall, tmp, kind="patterns",
                         seeds=list(range(1, args.seeds + 1)))

@@ -50,6 +50,7 @@ class Result:
     passed: bool
     values: dict = field(default_factory=dict)   # per-seed series of the compared quantities
     targets: dict = field(default_factory=dict)  # published figure for a series, where there is one
+    tolerances: dict = field(default_factory=dict)  # ± allowed about a series' target, where the check allows one
 
     def __post_init__(self):
         # a verdict from NumPy's comparisons is NumPy's bool, not Python's: what the API hands on is the same type
@@ -149,6 +150,10 @@ def p2(r) -> Result:
                   {"market share per buyer partner − aggressive": 0.0, "cum. profit per buyer (÷1000)": 0.0})
 
 
+P3_LEVELS = {"least-trusted fifth": 0.47, "most trusted fifth": 0.24}  # Dyer & Chu (2003)
+P3_TOLERANCE = 0.07
+
+
 @pattern
 def p3(r) -> Result:
     """P3 (S15, S16): the non-productive share of face-to-face hours is 0.47 ± 0.07 for the least-trusted
@@ -157,14 +162,17 @@ def p3(r) -> Result:
     b = r["baseline"]
     low, high = col(b, "nonprod_low"), col(b, "nonprod_high")
     ml, mh = measured_mean(low), measured_mean(high)  # a fifth without face-to-face hours has no share: left out
-    ok = abs(ml - 0.47) <= 0.07 and abs(mh - 0.24) <= 0.07
+    ok = all(abs(m - level) <= P3_TOLERANCE for m, level in zip((ml, mh), P3_LEVELS.values(), strict=True))
     measured = (f"non-productive share: least-trusted fifth {ml:.3f}{_seeds_left_out(measured_count(low), b)}, "
                 f"most trusted fifth {mh:.3f}{_seeds_left_out(measured_count(high), b)}"
                 if measured_count(low) and measured_count(high) else "not measured: no seed's fifth had face-to-face "
                                                                      "hours")
-    return Result("P3", "S15, S16", measured, "0.47 ± 0.07 and 0.24 ± 0.07", ok,
-                  {"least-trusted fifth": low, "most trusted fifth": high},
-                  {"least-trusted fifth": 0.47, "most trusted fifth": 0.24})
+    target = " and ".join(f"{level:.2f} ± {P3_TOLERANCE:.2f}" for level in P3_LEVELS.values())
+    return Result("P3", "S15, S16", measured, target, ok, {"least-trusted fifth": low, "most trusted fifth": high},
+                  dict(P3_LEVELS), dict.fromkeys(P3_LEVELS, P3_TOLERANCE))
+
+
+P4_INSPECTION, P4_RATIO = 0.05, 3.0  # the most trusted tenth's inspection rate at most; the fifths' ratio at least
 
 
 @pattern
@@ -179,9 +187,10 @@ def p4(r) -> Result:
                 f"hour top/bottom fifth {mr:.2f}×{_seeds_left_out(len(seen), b)}"
                 if measured_count(insp) and len(seen) else "not measured: no seed's tenth bought a lot or fifth "
                                                             "spent purchasing hours")
-    return Result("P4", "S15, S17", measured, "≤ 0.05 and ≥ 3×", mi <= 0.05 and mr >= 3,
-                  {"inspection rate, top tenth": insp, "units/hour ratio ÷ 10": ratio / 10},
-                  {"inspection rate, top tenth": 0.05, "units/hour ratio ÷ 10": 0.3})
+    return Result("P4", "S15, S17", measured, f"≤ {P4_INSPECTION:.2f} and ≥ {P4_RATIO:g}×",
+                  mi <= P4_INSPECTION and mr >= P4_RATIO,
+                  {"inspection rate, top tenth": insp, "units/hour ratio": ratio},
+                  {"inspection rate, top tenth": P4_INSPECTION, "units/hour ratio": P4_RATIO})
 
 
 @pattern
@@ -290,7 +299,7 @@ def p10(r) -> Result:
               f"± {P10_LEVEL_TOLERANCE:.0%}")
     if not len(dp):  # runs shorter than P10_STEPS, or without lots of one posture at that step
         return Result("P10", "S18", f"not measured: no run reached step {P10_STEPS} with lots of both postures", target,
-                      False, {}, dict(P10_LEVELS))
+                      False, {}, dict(P10_LEVELS), dict.fromkeys(P10_LEVELS, P10_LEVEL_TOLERANCE))
     m, lo, hi = mean_ci(dp - da)
     ratio = dp.mean() / da.mean() if da.mean() > 0 else math.inf
     levels = all(abs(x.mean() - P10_LEVELS[k]) <= P10_LEVEL_TOLERANCE
@@ -299,7 +308,8 @@ def p10(r) -> Result:
                                 f"aggressive lots {da.mean():.0%} (ratio {ratio:.2f}; Δ {_fmt_ci(m, lo, hi)})"
                                 f"{_seeds_left_out(len(dp), r['baseline'])}",
                   target, lo > 0 and 1.5 <= ratio <= 3 and levels,
-                  {"partner lots": dp, "aggressive lots": da, "ratio": ratio}, dict(P10_LEVELS))
+                  {"partner lots": dp, "aggressive lots": da, "ratio": ratio}, dict(P10_LEVELS),
+                  dict.fromkeys(P10_LEVELS, P10_LEVEL_TOLERANCE))
 
 
 def horizons(r) -> list[tuple[str, str, str]]:

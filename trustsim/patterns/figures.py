@@ -14,7 +14,7 @@ from ..reading import read_json
 from ..results import redraw_figures
 from ..stats import finite, mean_ci
 from ..style import POSTURE_COLOURS
-from .checks import Result
+from .checks import P4_RATIO, Result
 from .variants import FIT_SPREADS, INTEGRITIES, SIGMAS
 
 ADVANTAGE = "partner advantage in market share\n(per buyer, in units of 1/n)"
@@ -23,7 +23,8 @@ Y_LABELS = {
     "P2": ("long-run market share per buyer, partner −\naggressive (in units of the equal share 1/n)",
            "cumulative profit per buyer at the last step,\npartner − aggressive (money ÷ 1000)"),
     "P3": "non-productive share of\nface-to-face hours",
-    "P4": "inspection rate (share);\nproductivity ratio ÷ 10",
+    "P4": ("inspection rate of the most trusted\ntenth of buyers (share of lots)",
+           "units per purchasing hour, most trusted\nfifth ÷ least trusted fifth (ratio)"),
     "P5": "supplier ideas per buyer and step",
     "P6": ADVANTAGE,
     "P7": "trust (0–1); share of exits",
@@ -111,6 +112,12 @@ def plot(result: Result, path) -> None:
             if target is not None:
                 here.hlines(target, at - 0.3, at + 0.3, color="black", lw=2, zorder=3,
                             label=None if "target" in here.get_legend_handles_labels()[1] else "target")
+            tolerance = result.tolerances.get(name)
+            if target is not None and tolerance is not None:  # the band the check accepts the mean in (P3, P10)
+                said = f"target ± {tolerance:g}"
+                here.fill_between([at - 0.3, at + 0.3], target - tolerance, target + tolerance, color="black",
+                                  alpha=0.12, lw=0, zorder=0,
+                                  label=None if said in here.get_legend_handles_labels()[1] else said)
         names = list(series)
         for j, here in enumerate(axes):
             shown = names[j:j + 1] if panels else names
@@ -120,8 +127,8 @@ def plot(result: Result, path) -> None:
             here.set_xlabel(INTERVALS if panels else X_CATEGORIES, fontsize=8)
         if result.pattern == "D":
             ax.axhline(0, color="0.3", lw=0.8)
-        if ax.get_legend_handles_labels()[1]:
-            ax.legend(fontsize=8, frameon=False)
+        if ax.get_legend_handles_labels()[1]:  # panels: above the first, off the targets drawn across it
+            ax.legend(fontsize=8, frameon=False, **({"loc": "lower left", "bbox_to_anchor": (0, 1)} if panels else {}))
     for here, label in zip(axes, ylabel if panels else (ylabel,), strict=True):
         here.set_ylabel(label, fontsize=8)
         here.grid(alpha=0.3)
@@ -154,9 +161,7 @@ def redraw(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     try:
         rows = read_json(folder / "patterns.json", expected="the suite's results")
-        results = [Result(r["pattern"], r["claims"], r["measured"], r["target"],
-                          None if r["passed"] is None else bool(r["passed"]),
-                          {k: _nan(x) for k, x in r["values"].items()}, r.get("targets", {})) for r in rows]
+        results = [_result(r) for r in rows]
     except (OSError, ValueError, KeyError, TypeError, ParamError) as exc:
         why = exc.message if isinstance(exc, ParamError) else exc  # missing, a named pipe, not JSON: said once
         raise ParamError(str(folder / "patterns.json"), None,
@@ -169,6 +174,19 @@ def redraw(folder: str | Path) -> list[Path]:
         return [f"{r.pattern}.png" for r in results]
 
     return redraw_figures(folder, draw)
+
+
+def _result(row) -> Result:
+    """One row of ``patterns.json`` as the check's result. P4's ratio, kept ÷ 10 by a suite run before the ratio had
+    an axis of its own, is given back in its own units, with its target."""
+    values = {k: _nan(x) for k, x in row["values"].items()}
+    targets = dict(row.get("targets", {}))
+    if "units/hour ratio ÷ 10" in values:
+        values["units/hour ratio"] = values.pop("units/hour ratio ÷ 10") * 10
+        targets.pop("units/hour ratio ÷ 10", None)
+        targets["units/hour ratio"] = P4_RATIO
+    return Result(row["pattern"], row["claims"], row["measured"], row["target"],
+                  None if row["passed"] is None else bool(row["passed"]), values, targets, row.get("tolerances", {}))
 
 
 def _nan(x):
