@@ -71,7 +71,8 @@ def settings_of(cal: Calibration) -> Settings:
 
 
 def problem_of(cal: Calibration, sim: Simulator, run_var: np.ndarray, observed=None) -> Problem:
-    """The ABC problem of the calibrate-role targets: scale² = sd² + run-to-run variance of a particle's mean."""
+    """The ABC problem of the calibrate-role targets: scale² = sd² + run-to-run variance of a particle's mean, the
+    variance over all ``replicates`` (a figure some of them lack: docs/ODD.md, Calibration)."""
     targets = cal.calibrate_targets
     sd = np.array([t.sd for t in targets], dtype=float)
     idx = [cal.spec.targets.index(t) for t in targets]

@@ -65,7 +65,9 @@ class Simulator:
         return out
 
     def __call__(self, theta: np.ndarray, structure: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """The figures of particles ``theta`` under structures ``structure``, each the mean over its replicate runs."""
+        """The figures of particles ``theta`` under structures ``structure``, each the mean over those of its
+        replicate runs that gave it (the distance's scale counts all of them: docs/ODD.md, Calibration, says why that
+        is left so)."""
         reps = self.replicates
         params, seeds = [], []
         for th, m, key in zip(theta, structure, keys, strict=True):
