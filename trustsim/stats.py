@@ -190,10 +190,12 @@ def difference(a, b, paired: bool) -> dict[str, float | int]:
 
 def mser5(series) -> tuple[int, bool]:
     """The warm-up to delete from a simulated series by MSER-5 (White 1997; White, Cobb & Spratt 2000;
-    Hoad, Robinson & Davies 2010): average the series in batches of 5, and choose the number ``d`` of leading
-    batches that minimises the squared standard error of the mean of the rest, ``Σ_{j>d} (z_j − z̄_d)² /
-    (m − d)²``, over all but the last 5 batches. Returns ``(steps to delete, steady)``; ``steady`` is False when
-    the minimum lies in the second half of the series, MSER's sign that the run is too short to reach steady
+    Franklin & White 2008; Hoad, Robinson & Davies 2010): average the series in batches of 5 from its first step,
+    ``z_j = (y_{5j−4} + … + y_{5j}) / 5`` for ``j = 1 … m = ⌊n/5⌋`` (the n mod 5 steps after the last whole batch
+    are left out, as the method defines it), and choose the number ``d`` of leading batches that minimises the
+    squared standard error of the mean of the rest, ``Σ_{j>d} (z_j − z̄_d)² / (m − d)²``, over all but the last 5
+    batches. Returns ``(steps to delete, steady)``: the ``5d`` steps of the deleted batches; ``steady`` is False
+    when the minimum lies in the second half of the series, MSER's sign that the run is too short to reach steady
     state. NaN steps (a posture with no buyers) are left out of the batches, and the steps to delete counted
     in the series as given, NaN steps included.
 
@@ -206,7 +208,7 @@ def mser5(series) -> tuple[int, bool]:
     m = len(y) // 5
     if m < 10:
         return 0, False
-    z = y[len(y) - 5 * m:].reshape(m, 5).mean(axis=1)
+    z = y[: 5 * m].reshape(m, 5).mean(axis=1)
     z = z - z[-1]                                    # shifted: no level to cancel below
     z[np.abs(z) <= 1e-12 * np.max(np.abs(y))] = 0.0  # a difference of rounding only
     tail = z[::-1]
@@ -216,4 +218,4 @@ def mser5(series) -> tuple[int, bool]:
     sse = np.maximum(sq - mean ** 2, 0.0) * count   # Σ (z − z̄)² over the last c batches
     stat = (sse / count ** 2)[::-1]                 # by d = m − c leading batches deleted
     d = int(np.argmin(stat[: m - 5]))
-    return int(at[5 * d + (len(y) - 5 * m)]), d <= m // 2
+    return int(at[5 * d]), d <= m // 2

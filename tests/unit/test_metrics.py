@@ -117,10 +117,11 @@ def test_the_summary_averages_the_second_half_the_first_40_steps_and_the_first_8
 
 
 def test_a_warm_up_past_the_first_half_is_not_steady_though_mser5_calls_it_so():
-    """MSER-5 (batches of 5, the last 5 kept) may pick a warm-up that ends a step or two past the long run's
-    start: 61 steps, the first 31 high and the rest level, warm up over 31 steps, while the long run starts at
-    step 31 (the first 30 deleted). MSER-5's own sign (d ≤ m/2) says steady; the long run is not."""
-    series = np.r_[np.ones(31), np.zeros(30)]
+    """MSER-5's own sign (d ≤ m/2) counts batches of the steps with the figure; a warm-up in the run's steps, those
+    without it included, may end past the long run's start: 61 steps, 11 without the figure, 20 high and 30 level,
+    warm up over 31 steps (4 of 10 batches), while the long run starts at step 31 (the first 30 deleted). MSER-5
+    says steady; the long run is not."""
+    series = np.r_[np.full(11, np.nan), np.ones(20), np.zeros(30)]
     assert mser5(series) == (31, True)
     s = _recorder(series + 1.0, partner_buyers=np.zeros(61)).summary()  # no partner: the steady series is trust
     assert s["steady_state"] == {"mser5_warm_up_steps": 31, "steady": False}

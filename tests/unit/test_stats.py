@@ -120,11 +120,18 @@ def test_a_paired_comparison_pairs_each_seed_with_the_same_seed_whatever_the_ord
     assert comparison.compared == 3
 
 
-def test_mser5_leaves_out_the_steps_that_do_not_fill_a_batch_at_the_start():
-    """61 steps make 12 batches of 5 and one step over: the step left out is the first (the warm-up's end of the
-    series), so a first step far off and 60 level ones give a warm-up of that one step, not of a whole batch."""
-    assert mser5(np.r_[5.0, np.zeros(60)]) == (1, True)
-    assert mser5(np.r_[np.zeros(59), 5.0]) == (0, True)  # 60 steps: 12 whole batches, none left out
+def test_mser5_batches_from_the_first_step_and_leaves_out_the_steps_after_the_last_whole_batch():
+    """MSER-5's batch j is the mean of steps 5j − 4 … 5j, j = 1 … ⌊n/5⌋ (White, Cobb & Spratt 2000; Franklin &
+    White 2008), and d deleted batches are 5d steps: with n not a multiple of 5, the n mod 5 steps after the last
+    whole batch are left out. The batches were aligned to the end, leaving out the first steps instead: a level
+    series of 1 203 steps had a warm-up of 3 steps (one that does not vary has none), and a transient of 100 steps
+    in 1 200 … 1 204 steps a warm-up of 100, 106, 102, 103 and 104 steps, moving with n mod 5."""
+    for n in range(1200, 1205):
+        assert mser5(np.full(n, 0.3)) == (0, True), n
+    step = np.r_[np.ones(100), np.zeros(1104)] + np.random.default_rng(1).normal(0.0, 0.1, 1204)
+    assert [mser5(step[:n]) for n in range(1200, 1205)] == [(100, True)] * 5  # the steps over: no say
+    assert mser5(np.r_[5.0, np.zeros(60)]) == (5, True)  # the far-off first step is in batch 1: its 5 steps go
+    assert mser5(np.r_[np.zeros(60), 5.0]) == (0, True)  # step 61, after 12 whole batches, is left out
 
 
 def test_the_cumulative_profit_advantage_is_said_to_be_the_long_run_mean_of_profit_since_step_1():
