@@ -513,3 +513,37 @@ def test_the_cost_charts_legend_shows_every_part_under_the_axis_name_in_a_narrow
             assert top >= name_bottom, f"{part!r} over the axis's name in a {width}-px chart: {top} < {name_bottom}"
     app.page.locator("canvas").nth(1).screenshot(path=str(ARTIFACTS / "cost-legend-285.png"))
     app.assert_clean()
+
+
+@pytest.mark.parametrize("size", [(800, 1000), (1024, 768), (420, 900), (1280, 800)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_sidebar_leaves_the_market_in_view_on_a_tablet(browser, server, size):
+    """Under 960 px (a tablet upright, a phone) the sidebar opened over the page at load, behind a grey veil: the
+    charts could not be read until it was closed. It now opens there only from its button in the app bar; from
+    960 px it is open beside the panels, as on a desktop. Either way nothing lies over the first panel and chart."""
+    app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
+    try:
+        drawer, toggle = app.page.locator(".v-navigation-drawer"), app.page.locator("header .v-app-bar__nav-icon")
+        panel = app.page.locator(".vue-grid-item").first
+        covered = """(t, steps) => { const r = t.getBoundingClientRect(), out = [];
+            for (const [fx, fy] of steps) { const x = r.left + fx * r.width, y = r.top + fy * r.height;
+                if (y < innerHeight && !t.contains(document.elementFromPoint(x, y)))
+                    out.push([Math.round(x), Math.round(y)]); }
+            return out; }"""
+        points = [[fx, fy] for fx in (0.05, 0.5, 0.95) for fy in (0.05, 0.5, 0.95)]
+        for target in (panel, app.page.locator("canvas").first):
+            assert target.evaluate(covered, points) == [], f"something lies over the market at {size[0]} px"
+        box, cell = drawer.bounding_box(), panel.bounding_box()
+        shown = box["x"] + box["width"] > 0
+        assert shown == (size[0] >= 960), f"the sidebar at {size[0]} px: {box}"
+        if shown:  # beside the panels, not over them
+            assert box["x"] + box["width"] <= cell["x"], (box, cell)
+        else:  # its button in the app bar opens it, with the controls
+            assert toggle.is_visible()
+            toggle.click()
+            app.page.get_by_role("button", name="Reset", exact=True).wait_for(state="visible", timeout=10_000)
+            app.page.wait_for_timeout(500)  # the drawer's slide
+            assert drawer.bounding_box()["x"] == 0
+        app.screenshot(f"sidebar-{size[0]}x{size[1]}.png")
+        app.assert_clean()
+    finally:
+        app.page.close()

@@ -270,10 +270,15 @@ def Layout(children=[]):  # noqa: B006 — Solara's signature for a layout
     """The page's layout: Solara's AppLayout, made anew for each scenario picked. SolaraViz puts its controls
     in the layout's sidebar, where the next scenario's controls took the place, and the state, of the last's:
     Reset then built a market of the default parameters and a random seed (its parameters were set when the
-    controls first appeared), and a market left while playing left the next one's Step and ▶ disabled."""
+    controls first appeared), and a market left while playing left the next one's Step and ▶ disabled.
+
+    The sidebar is open at first only on a screen 960 px wide or more, beside the panels; narrower (a tablet
+    upright, a phone) it waits behind the app bar's ☰ button: open from the start, as Solara has it, it lay over
+    the charts there behind a grey veil until closed."""
     picked = solara.use_reactive(None)
     PICKED.provide(picked)
-    return solara.AppLayout(children=children).key(f"layout-{picked.value}")
+    # no sidebar_open: Vuetify's drawer then opens itself only above its mobile breakpoint (Solara's, 960 px)
+    return solara.AppLayout(children=children, sidebar_open=None).key(f"layout-{picked.value}")
 
 
 @solara.component
