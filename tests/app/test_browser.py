@@ -218,6 +218,7 @@ def test_reset_keeps_a_scenarios_value_finer_than_its_slider(browser, tmp_path):
                 print(made["trust"], made["market"])
                 assert (made["trust"]["gain"], made["market"]["uncertainty"], made["run"]["seed"]) == \
                     (0.1234567, 0.33333333, 7)
+                assert app.page.locator(".trustsim-pending").count() == 0, "the snapped sliders taken as changes"
                 app.assert_clean()
             finally:
                 app.page.close()
@@ -547,3 +548,33 @@ def test_the_sidebar_leaves_the_market_in_view_on_a_tablet(browser, server, size
         app.assert_clean()
     finally:
         app.page.close()
+
+
+def test_a_control_changed_but_not_applied_is_named_until_reset(app):
+    """A control takes effect at Reset only: a slider moved left the old market on the page, and nothing said so.
+    The sidebar names each control changed since the market shown was built, with both values, until Reset."""
+    notice = app.page.locator(".trustsim-pending")
+    assert notice.count() == 0
+    sigma = app.page.locator(".v-input", has_text="Uncertainty σ").locator("[role=slider]").first
+    sigma.focus()
+    for _ in range(6):  # from 0.3 in steps of 0.05
+        sigma.press("ArrowRight")
+    notice.wait_for(timeout=10_000)
+    assert notice.locator("xpath=ancestor::nav").count() == 1 and notice.is_visible(), "not in the sidebar"
+    seed = app.page.get_by_label("Seed")
+    seed.fill("5")
+    seed.press("Enter")
+    app.page.locator(".trustsim-pending", has_text="Seed 0 → 5").wait_for(timeout=10_000)
+    text = notice.inner_text()
+    assert "Changed, not yet applied:" in text and "Uncertainty σ 0.3 → 0.6" in text, text
+    assert "Reset builds a market with them" in text, text
+    assert "uncertainty 0.3" in app.settings()  # the market shown is still the old one
+    assert contrast(app, ".trustsim-pending") >= 4.5
+    app.screenshot("pending.png")
+    app.press("Reset")
+    app.page.get_by_text(re.compile(r"seed 5")).wait_for(timeout=20_000)
+    assert "uncertainty 0.6" in app.settings()
+    notice.wait_for(state="detached", timeout=10_000)
+    app.step()  # and a step does not bring it back
+    assert notice.count() == 0
+    app.assert_clean()

@@ -636,3 +636,25 @@ def test_reset_builds_a_scenarios_value_finer_than_its_slider_as_the_scenario_gi
     assert (market.params.trust.gain, market.params.market.uncertainty) == (0.1234567, 0.33333333)
     moved = app.AppMarket(params, rng=1, gain=0.123458, uncertainty=0.5)
     assert (moved.params.trust.gain, moved.params.market.uncertainty) == (0.123458, 0.5)
+
+
+def test_the_pending_notice_names_what_reset_would_change_and_nothing_else():
+    """A slider the browser snapped to its grid (a scenario's 0.1234567 sent back as 0.123457) and seed-box text that
+    holds no seed (Reset uses the scenario's) change nothing Reset builds: they are not named. A slider moved, a
+    choice made and a seed typed are, each with the market's value and the control's."""
+    from mesa.visualization import Slider
+
+    from trustsim.viz.pending import pending_changes
+
+    params = Params().replace(**{"trust.gain": 0.1234567})
+    steps = {n: s.step for n, s in app.model_params(params).items() if isinstance(s, Slider)}
+    flat = params.flat()
+    values = {"rng": "abc", "gain": 0.123457, "uncertainty": flat["market.uncertainty"], "conduct": "fixed"}
+    assert flat["buyers.conduct"] == "fixed"
+    assert pending_changes(params, params, values, steps) == []
+    values |= {"rng": " 5 ", "uncertainty": 0.6000000000000001, "conduct": "learning"}
+    assert pending_changes(params, params, values, steps) == [
+        f"Seed {params.run.seed} → 5", f"Uncertainty σ {flat['market.uncertainty']:g} → 0.6",
+        "Buyers' conduct (fixed or learning) fixed → learning"]
+    built = app.AppMarket(params, rng=" 5 ", uncertainty=0.6000000000000001, conduct="learning").params
+    assert pending_changes(built, params, values, steps) == []  # Reset built them: nothing pending

@@ -25,6 +25,7 @@ from ..params import Params, bounds, choices
 from ..scenario import Scenario, load_scenario
 from . import components as c
 from .controls import CONTROLS
+from .pending import PendingNotice
 from .serve import SCENARIO_ENV, release_freed_memory
 
 DEFAULT_SCENARIO = "baseline.toml"
@@ -58,6 +59,7 @@ PAGE_CSS = """
 .theme--dark .trustsim-figures .unit { color: #9e9e9e; }
 .theme--dark .trustsim-settings { color: #aaaaaa !important; }  /* their light colours, set in the HTML, on the */
 .theme--dark .trustsim-notice { color: #ff8a80 !important; }   /* dark theme's ground read at 3 and 2.3 to 1 */
+.v-application.theme--light .trustsim-pending { color: #8f4400 !important; }  /* Vuetify's orange: 2.4 to 1 */
 .trustsim-figures thead { position: sticky; top: 0; z-index: 1; background-color: inherit; }
 .trustsim-figures thead tr:first-child th { padding: 0; border-bottom: none; text-align: left; font-weight: normal; }
 """
@@ -70,6 +72,8 @@ class AppMarket(TrustMarket):
     panel says why."""
 
     def __init__(self, params: Params | None = None, *, rng=None, **overrides):
+        # a control the page gave a reactive value (model_params) and nobody moved reaches Reset as that variable
+        rng, overrides = held(rng), {name: held(value) for name, value in overrides.items()}
         lo, hi = bounds("run.seed")
         try:
             seed = as_seed(rng)
@@ -102,6 +106,11 @@ class AppMarket(TrustMarket):
         self.step = step
 
 
+def held(value):
+    """What ``value`` holds: a reactive variable's value, anything else as it is."""
+    return value.value if isinstance(value, solara.Reactive) else value
+
+
 def stopped_play_loop() -> bool:
     """Whether the step asked for comes from SolaraViz's Play loop after Pause or Reset stopped it.
 
@@ -119,18 +128,21 @@ def stopped_play_loop() -> bool:
     return False
 
 
-def model_params(params: Params) -> dict:
-    """SolaraViz's ``model_params``: the scenario's parameters (fixed), a seed box and the controls."""
-    flat = params.flat()
+def model_params(params: Params, inputs: dict[str, solara.Reactive] | None = None) -> dict:
+    """SolaraViz's ``model_params``: the scenario's parameters (fixed), a seed box and the controls. A control named
+    in ``inputs`` (by the model's name for it: ``rng``, ``buyers`` …) has that reactive variable as its value, which
+    Solara's input then keeps up to date: the page reads from it what the controls hold (``pending.py``)."""
+    flat, inputs = params.flat(), inputs or {}
     out: dict = {
         "params": params,
-        "rng": {"type": "InputText", "value": str(params.run.seed), "label": "Seed"},
+        "rng": {"type": "InputText", "value": inputs.get("rng", str(params.run.seed)), "label": "Seed"},
     }
     for control in CONTROLS:
         key, label, step = control.key, control.label, control.step
         name, value = key.split(".")[1], flat[key]
         if step is None:
-            out[name] = {"type": "Select", "value": value, "values": list(choices(key)), "label": label}
+            out[name] = {"type": "Select", "value": inputs.get(name, value), "values": list(choices(key)),
+                         "label": label}
             continue
         lo, hi = bounds(key)
         hi = max(min(hi, SLIDER_CAPS.get(key, hi)), value)
@@ -138,7 +150,7 @@ def model_params(params: Params) -> dict:
             step = slider_step(value, lo, step)
         else:
             lo, hi, step = whole_slider(value, lo, hi, step)
-        out[name] = Slider(label, value=value, min=lo, max=hi, step=step, dtype=type(value))
+        out[name] = Slider(label, value=inputs.get(name, value), min=lo, max=hi, step=step, dtype=type(value))
     return out
 
 
@@ -247,7 +259,8 @@ def MarketViz(label: str, scenario: Scenario):
 
     The market SolaraViz shows (its Reset replaces it) ends its run when this view goes, for another scenario
     or with the page: its Play loop, which stops only at a run's end or at Pause, stepped it on in the server
-    to its last step, seen by nobody."""
+    to its last step, seen by nobody. Each control's value is a reactive variable of this view, read by the
+    notice of changes Reset has not yet applied (``pending.py``), in the sidebar above Step, ▶ and Reset."""
     first = solara.use_memo(lambda: AppMarket(scenario.params, rng=scenario.params.run.seed), [label])
     model = solara.use_reactive(first)
 
@@ -258,8 +271,16 @@ def MarketViz(label: str, scenario: Scenario):
         return end
 
     solara.use_effect(end_when_gone, [])
-    return SolaraViz(model, components=views(scenario.name), model_params=model_params(scenario.params),
-                     name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
+    # each control's value as a variable of this view's (one per control, in CONTROLS' order at every render)
+    inputs = {name: solara.use_reactive(spec["value"] if isinstance(spec, dict) else spec.value)
+              for name, spec in model_params(scenario.params).items() if name != "params"}
+    sent = model_params(scenario.params, inputs)
+    with solara.Column(gap="0px") as view:  # no gap above the panels for the sidebar's part, which is not here
+        with solara.Sidebar():
+            PendingNotice(model, scenario.params, inputs, {n: s.step for n, s in sent.items() if isinstance(s, Slider)})
+        SolaraViz(model, components=views(scenario.name), model_params=sent,
+                  name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
+    return view
 
 
 PICKED = solara.create_context(None)  # the page's picked scenario (a reactive label), given by Layout

@@ -1,0 +1,71 @@
+"""What the controls hold that the market shown was not built with.
+
+Mesa's SolaraViz applies a control only at Reset: a slider moved, a seed typed or a choice made left the old
+market on the page, and nothing said so. The page gives each control its value as a reactive variable of its own
+(``model_params(params, inputs)``; Solara's inputs take one, and Mesa hands the control's value to them as it is),
+so the page can read what every control holds; :func:`PendingNotice` names each control whose value differs
+from the market shown, with both values, until Reset builds a market with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import solara
+
+from ..errors import ParamError
+from ..model import as_seed
+from ..params import Params, bounds
+from .controls import CONTROLS
+
+
+def reset_seed(params: Params, text: Any) -> int:
+    """The seed Reset builds a market with from the seed box's ``text``: the integer it holds, or the scenario's
+    seed where it holds none in the seeds' range (as ``AppMarket`` takes it)."""
+    try:
+        seed = as_seed(text)
+    except ParamError:
+        return params.run.seed
+    lo, hi = bounds("run.seed")
+    return seed if isinstance(seed, int) and lo <= seed <= hi else params.run.seed
+
+
+def shown(value: Any) -> str:
+    """A control's value as the notice writes it: a fraction to 6 significant digits (a slider's value can come
+    back from the browser as 0.6000000000000001), anything else as it is."""
+    return format(value, ".6g") if isinstance(value, float) else str(value)
+
+
+def pending_changes(market: Params, scenario: Params, values: dict[str, Any], steps: dict[str, float]) -> list[str]:
+    """``"label old → new"`` for each control whose value (``values``, by the model's name for it) Reset would build
+    another market with than ``market``, the parameters of the market shown. A slider within half its step
+    (``steps``) of the market's value stands for it: the browser snaps a value finer than the slider's grid to the
+    grid, and Reset builds the scenario's value from it (``finer_than_sliders``)."""
+    flat, out = market.flat(), []
+    if "rng" in values and (seed := reset_seed(scenario, values["rng"])) != market.run.seed:
+        out.append(f"Seed {market.run.seed} → {seed}")
+    for control in CONTROLS:
+        name = control.key.split(".")[1]
+        if name not in values:
+            continue
+        old, new = flat[control.key], values[name]
+        if isinstance(new, (int, float)) and not isinstance(new, bool) and name in steps:
+            same = abs(new - old) <= steps[name] / 2
+        else:
+            same = new == old
+        if not same:
+            out.append(f"{control.label} {shown(old)} → {shown(new)}")
+    return out
+
+
+@solara.component
+def PendingNotice(model: solara.Reactive, scenario: Params, inputs: dict[str, solara.Reactive],
+                  steps: dict[str, float]):
+    """The notice of controls changed since the market shown was built, in the sidebar above Step, ▶ and Reset;
+    nothing when there are none. It reads the controls' reactive variables and the page's market, so it follows
+    every move of a control and every Reset, and nothing else on the page is drawn again for them."""
+    values = {name: reactive.value for name, reactive in inputs.items()}
+    changes = pending_changes(model.value.params, scenario, values, steps)
+    if changes:
+        solara.Warning(f"Changed, not yet applied: {', '.join(changes)}. Reset builds a market with them.",
+                       dense=True, classes=["trustsim-pending", "ma-2"])  # ma-2: the cards' margin
