@@ -48,7 +48,7 @@ def test_viz_with_a_bad_port_is_one_line(capsys, port):
 def test_a_5000_digit_seed_is_cut(tmp_path, capsys):
     for digits in (5000, 4000, 400):
         code, out, err = run_cli(capsys, "run", BASELINE, *TINY, "--seed", "9" * digits, "--out", tmp_path / "r")
-        one_line(code, err, "seed", *(["(5000 digits)"] if digits == 5000 else ["out of range"]))
+        one_line(code, err, "--seed: expected a whole number from 0 to 2⁶³−1, got ", "...")
         assert "9" * 100 not in err
     assert list(tmp_path.iterdir()) == []
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import safe_text
+from ..arguments import seed_argument
+from ..errors import ParamError, safe_text
 
 
 def shown(value) -> str:
@@ -24,12 +25,17 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{shown(text)}' is not an integer") from None
 
 
-def nonneg_int(text: str) -> int:
-    """An integer argument of 0 or more."""
-    value = integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{shown(value)} is negative")
-    return value
+def seed(text: str) -> int:
+    """A seed (``--seed``): a whole number from 0 to 2⁶³−1, refused in the words of the Python API's ``seed=``
+    (:func:`trustsim.arguments.seed_argument`), whichever command takes it and whatever was typed."""
+    try:
+        value = int(text)
+    except ValueError:  # no integer, or more digits than Python converts: refused as the text typed
+        value = text
+    try:
+        return seed_argument(value)
+    except ParamError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def pos_int(text: str) -> int:

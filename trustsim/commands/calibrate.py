@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .argtypes import folder, pos_int, workers
+from .argtypes import folder, pos_int, seed, workers
 
 NAME = "calibrate"
 HELP = "calibrate parameters to published figures: a posterior by ABC-SMC, with checks"
@@ -17,7 +17,7 @@ def arguments(p) -> None:
     p.add_argument("--measures", action="store_true",
                    help="list the measurements a target may name, with what each measures, and exit")
     p.add_argument("--budget", type=pos_int, metavar="N", help="market runs in all (default: the file's budget)")
-    p.add_argument("--seed", type=int, help="root seed of the calibration (default: the file's)")
+    p.add_argument("--seed", type=seed, help="root seed of the calibration (default: the file's)")
     p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
     p.add_argument("--out", type=folder, help="results folder (default results/<file name>)")

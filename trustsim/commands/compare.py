@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .argtypes import folder, nonneg_int, pos_int, seed_count, workers
+from .argtypes import folder, pos_int, seed, seed_count, workers
 
 NAME = "compare"
 HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
@@ -16,7 +16,7 @@ def arguments(p) -> None:
     p.add_argument("b", help="a scenario file if A is one; else a results folder (a run or replications)")
     p.add_argument("--seeds", type=seed_count, metavar="N",
                    help="scenarios: runs of each on the same N seeds (default 10)")
-    p.add_argument("--seed", type=nonneg_int, help="scenarios: root seed of the common seeds (default: A's run.seed)")
+    p.add_argument("--seed", type=seed, help="scenarios: root seed of the common seeds (default: A's run.seed)")
     p.add_argument("--steps", type=pos_int, help="scenarios: number of steps of every run")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                    help="scenarios: override one parameter in both")

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from .argtypes import folder, nonneg_int, pos_int, seed_count, workers
+from .argtypes import folder, pos_int, seed, seed_count, workers
 
 NAME = "run"
 HELP = "run a scenario and write its results folder"
@@ -17,7 +17,7 @@ def arguments(p) -> None:
     """The arguments of ``trustsim run``."""
     p.add_argument("scenario", help="scenario TOML file (e.g. scenarios/baseline.toml)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
-    p.add_argument("--seed", type=nonneg_int, help="seed of the random generator (overrides run.seed)")
+    p.add_argument("--seed", type=seed, help="seed of the random generator (overrides run.seed)")
     p.add_argument("--steps", type=pos_int, help="number of steps (overrides run.steps)")
     p.add_argument("--out", type=folder, help="results folder (default results/<scenario name>)")
     p.add_argument("--force", action="store_true",
