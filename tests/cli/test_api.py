@@ -763,7 +763,8 @@ def test_a_generator_seed_sequence_or_list_is_refused_as_a_seed_not_set_aside(se
     for call in (lambda: trustsim.TrustMarket(small, rng=seed), lambda: trustsim.TrustMarket(small, seed=seed),
                  lambda: trustsim.simulate(small, seed=seed), lambda: trustsim.load_scenario(BASELINE, seed=seed),
                  lambda: trustsim.replicate(small, seeds=2, seed=seed, workers=1),
-                 lambda: trustsim.sweep(small, {"market.uncertainty": [0.1]}, seed=seed, workers=1)):
+                 lambda: trustsim.sweep(small, {"market.uncertainty": [0.1]}, seed=seed, workers=1),
+                 lambda: trustsim.calibrate(SCENARIOS / "calibration.toml", seed=seed)):  # its own check had no why
         with pytest.raises(trustsim.ParamError) as exc:
             call()
         assert str(exc.value) == told

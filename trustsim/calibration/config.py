@@ -17,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import ParamError, safe_text, suggest
-from ..params import GROUPS, MAX_SEED, MAX_SEED_TEXT, ORDERED, Params, bounds, parameter_key, plain_number, range_fault
+from ..params import GROUPS, MAX_SEED, ORDERED, Params, bounds, parameter_key, plain_number, range_fault
 from ..scenario import load_scenario, quote_the_name
 from .targets import MEASUREMENTS
 
@@ -273,7 +273,7 @@ def whole(name: str, value, least: int, most: int | None):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
-        upto = f" from {least} to {MAX_SEED_TEXT if most == MAX_SEED else most}" if most else f" of at least {least}"
+        upto = f" from {least} to {most}" if most else f" of at least {least}"
         raise ParamError(name, None, f"expected a whole number{upto}, got {safe_text(repr(value))}")
     return value
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arguments import seed_argument
 from ..capacity import workers_fault
 from ..commands.run import refuse_other_files
 from ..errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text
@@ -30,7 +31,6 @@ from ..experiments.execute import local_executor, shut_down
 from ..experiments.journal import FolderRemoved, _start_afresh, append_entry, still_there
 from ..experiments.progress import Progress
 from ..folders import foreign_entries, guard_target, result_kind
-from ..params import MAX_SEED
 from ..reading import json_or_none
 from ..reproduce import code_digest, other_code
 from ..results import replace_file
@@ -155,9 +155,10 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
     samples, a power of 2 from 8 as in a sweep), no calibration. With ``out`` the folder of ``trustsim calibrate``.
     ``words``: how a refusal names the arguments (``trustsim calibrate`` names its options)."""
     name = words.name
-    budget, seed, workers, check_coverage, coverage_budget, screen = (
+    seed = seed_argument(seed, name("seed"))  # a Generator told why it is no seed, as every function tells it
+    budget, workers, check_coverage, coverage_budget, screen = (
         whole(name(arg), value, least, most) for arg, value, least, most in (
-            ("budget", budget, 10, MAX_RUNS), ("seed", seed, 0, MAX_SEED), ("workers", workers, 1, None),
+            ("budget", budget, 10, MAX_RUNS), ("workers", workers, 1, None),
             ("check_coverage", check_coverage, 0, None), ("coverage_budget", coverage_budget, 1, None),
             ("screen", screen, 0, None)))
     check_coverage, screen = check_coverage or 0, screen or 0
