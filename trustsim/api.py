@@ -292,7 +292,8 @@ def rerun(folder: str | Path, *, workers: int | None = None):
 
 @dataclass
 class SweepResult:
-    """A sweep's tables: ``runs`` (runs.csv) and ``points`` (points.csv: means and 95% intervals per point)."""
+    """A sweep's tables: ``runs`` (runs.csv) and ``points`` (points.csv: means and 95% intervals per point); with
+    ``timeseries=True``, ``timeseries``: every run's per-step table, ``run_id`` first (else None)."""
 
     sweep: Any
     runs: Any
@@ -300,15 +301,17 @@ class SweepResult:
     started: str = ""
     wall: float = 0.0
     journal: list = field(default_factory=list, repr=False)  # each run's entry, as trustsim sweep journals it
+    timeseries: Any = None
 
     def save(self, out: str | Path, force: bool = False) -> Path:
-        """Write the results folder ``trustsim sweep`` writes (runs, points, sensitivity, figures, manifest, and
-        the journal ``--resume`` reads); ``force=True`` replaces a folder that holds something else (never one
-        trustsim protects)."""
+        """Write the results folder ``trustsim sweep`` writes (runs, points, sensitivity, figures, manifest, the
+        journal ``--resume`` reads, and with ``timeseries`` each run's time series, as ``--timeseries``);
+        ``force=True`` replaces a folder that holds something else (never one trustsim protects)."""
         # on first use: `import trustsim` loads nothing heavy
         from .experiments.journal import write_sweep
 
-        return write_sweep(self.sweep, self.journal, out, started=self.started, wall=self.wall, force=force)
+        return write_sweep(self.sweep, self.journal, out, started=self.started, wall=self.wall, force=force,
+                           timeseries=self.timeseries)
 
     def __repr__(self) -> str:
         return (f"<trustsim sweep {self.sweep.name!r}: {len(self.sweep.points)} points × "
@@ -318,21 +321,27 @@ class SweepResult:
 def sweep(scenario: Any = None, factors: dict | None = None, replications: int | None = None, *,
           design: str | None = None, samples: int | None = None, seed: int | None = None, seeds: str | None = None,
           metrics: list[str] | None = None, levels: int | None = None, steps: int | None = None,
-          workers: int | None = None, **overrides: Any) -> SweepResult:
+          workers: int | None = None, timeseries: bool = False, **overrides: Any) -> SweepResult:
     """A batch experiment, as a sweep file's ``[sweep]`` table declares it; returns its runs and per-point
     tables, built in memory: the ``runs.csv`` and ``points.csv`` that ``trustsim sweep`` writes, for any
     ``workers``; its ``save(dir)`` writes that command's folder. A sweep file (a scenario with a ``[sweep]``
     table) brings its design, as ``trustsim sweep FILE`` runs it; each argument given replaces that key of the
     table (``factors`` the whole factor table: lists, tuples or ranges of values for a grid, ``{"min": …, "max":
     …}`` for sampled designs; ``levels`` Morris's grid), and one left as None keeps the file's, else the
-    ``[sweep]`` default (a grid, 1 replication, independent seeds). A fault in an argument is named by it
-    (``seed: …``, ``factors: market.x: …``), one in the file's table by its key."""
+    ``[sweep]`` default (a grid, 1 replication, independent seeds). ``timeseries=True`` also keeps every run's
+    per-step table, as ``--timeseries`` does. A fault in an argument is named by it (``seed: …``,
+    ``factors: market.x: …``), one in the file's table by its key."""
     # on first use: `import trustsim` loads nothing heavy
+    import pandas as pd
+
     from .experiments.analysis import point_table
     from .experiments.design import build_sweep
     from .experiments.execute import sweep_tables
+    from .metrics import TIMESERIES_HEADER
 
     workers = worker_count(workers)
+    if not isinstance(timeseries, bool):  # as calibrate's flags: "no" would be taken for True
+        raise ParamError(None, "timeseries", f"expected True or False, got {timeseries!r:.80}")
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
         raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
                                           f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')
@@ -357,6 +366,8 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
             raise
         raise ParamError(top, rest or None, exc.message) from None
     started, t0, journal = datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter(), []
-    runs, _ = sweep_tables(sw, workers=workers, journal=journal)
+    runs, ts = sweep_tables(sw, workers=workers, journal=journal, timeseries=timeseries)
     warn_failed(runs, "runs")
-    return SweepResult(sw, runs, point_table(sw, runs), started, time.perf_counter() - t0, journal)
+    if timeseries and ts is None:  # every run failed: none to keep, but the folder says they were asked for
+        ts = pd.DataFrame(columns=["run_id", *TIMESERIES_HEADER])
+    return SweepResult(sw, runs, point_table(sw, runs), started, time.perf_counter() - t0, journal, ts)

@@ -861,3 +861,38 @@ def test_a_sweeps_save_writes_the_folder_trustsim_sweep_writes(tmp_path, capsys)
     assert main(["sweep", str(path), "--resume", "--out", str(mine), "--workers", "1", "--quiet"]) == 0
     assert "(0 computed now)" in "".join(capsys.readouterr())  # its journal holds every run
     assert main(["report", str(mine)]) == 0
+
+
+def _folder_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("timeseries", [False, True])
+def test_a_sweeps_save_writes_the_same_files_and_tables_as_trustsim_sweep(tmp_path, capsys, timeseries):
+    """``save`` left out the manifest's ``computed_this_time`` and ``resumed_from``, which ``trustsim sweep``
+    writes, and had no time series to write: ``trustsim.sweep(…, timeseries=True)`` keeps them, as
+    ``--timeseries`` does, and ``save`` writes them one file a run, so that ``--resume --timeseries`` finds the
+    folder its own. Every file and table is the command's, but for when and how long it ran."""
+    path = tmp_path / "s.toml"
+    path.write_text(small_sweep(replications=2))
+    flag = ["--timeseries"] if timeseries else []
+    mine, theirs = tmp_path / "py", tmp_path / "cli"
+    result = trustsim.sweep(path, workers=1, timeseries=timeseries)
+    result.save(mine)
+    assert main(["sweep", str(path), "--out", str(theirs), "--workers", "1", "--quiet", *flag]) == 0
+    assert _folder_files(mine) == _folder_files(theirs)
+    assert (mine / "timeseries").is_dir() is timeseries and (result.timeseries is not None) is timeseries
+    for name in [n for n in _folder_files(theirs) if n.endswith(".parquet")]:  # runs.parquet, timeseries/run-…
+        pd.testing.assert_frame_equal(pd.read_parquet(mine / name), pd.read_parquet(theirs / name))
+    for name in ("runs.csv", "points.csv", "sweep.json"):
+        assert (mine / name).read_bytes() == (theirs / name).read_bytes(), name
+    when = ("started_utc", "wall_seconds")
+    got, want = (json.loads((folder / "manifest.json").read_text()) for folder in (mine, theirs))
+    assert {k: v for k, v in got.items() if k not in when} == {k: v for k, v in want.items() if k not in when}
+    assert (got["computed_this_time"], got["resumed_from"]) == (4, 0)
+    rows = [[json.loads(line)["row"] for line in (f / "journal.jsonl").read_text().splitlines()]
+            for f in (mine, theirs)]
+    assert rows[0] == sorted(rows[1], key=lambda row: row["run_id"])
+    capsys.readouterr()
+    assert main(["sweep", str(path), "--resume", "--out", str(mine), "--workers", "1", "--quiet", *flag]) == 0
+    assert "(0 computed now)" in capsys.readouterr().out  # the folder is this sweep's, every run done

@@ -366,12 +366,14 @@ def finish(out: Path, sweep: Sweep, state: dict, *, started: str, wall: float, f
 
 
 def write_sweep(sweep: Sweep, entries, out: str | Path, *, started: str, wall: float, force: bool = False,
-                words: Words = PYTHON) -> Path:
+                timeseries=None, words: Words = PYTHON) -> Path:
     """The folder ``trustsim sweep`` writes, from a whole sweep's runs held in memory (their journal ``entries``,
     as :func:`~trustsim.experiments.execute.sweep_tables` keeps them; ``trustsim.sweep(…).save``): its state and
-    journal as a finished sweep leaves them (``--resume`` finds every run done), then :func:`finish`'s tables,
-    figures and manifest, written whole or not at all, never over what a user owns."""
-    state = state_of(sweep, None, False)
+    journal as a finished sweep leaves them (``--resume`` finds every run done), each run's time series as
+    ``--timeseries`` writes it when ``timeseries`` (the runs' per-step table, ``run_id`` first) is given, then
+    :func:`finish`'s tables, figures and manifest (every run computed this time), written whole or not at all,
+    never over what a user owns."""
+    state = state_of(sweep, None, timeseries is not None)
     if not force and (Path(out) / STATE).is_file():  # as trustsim sweep and merge: an unfinished one's runs are lost
         raise ParamError(safe_text(str(out)), None, f"holds a sweep; pass {words.force} to replace it, or "
                                                     f"{words.another}")
@@ -380,6 +382,11 @@ def write_sweep(sweep: Sweep, entries, out: str | Path, *, started: str, wall: f
         _write_text(tmp / STATE, json.dumps(state, indent=2, default=str) + "\n")
         _write_text(tmp / JOURNAL, "".join(json.dumps(e, allow_nan=False) + "\n"
                                            for e in sorted(entries, key=lambda e: e["row"]["run_id"])))
-        finish(tmp, sweep, state, started=started, wall=wall)
+        if timeseries is not None:
+            (tmp / "timeseries").mkdir()
+            for run_id, frame in timeseries.groupby("run_id", sort=True):
+                frame.to_parquet(tmp / "timeseries" / f"run-{run_id:07d}.parquet", index=False)
+        finish(tmp, sweep, state, started=started, wall=wall,
+               extra={"computed_this_time": len(entries), "resumed_from": 0})
 
     return write_atomically(out, write, force, kind="sweep", protect=_read_files(state), words=words)
