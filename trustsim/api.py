@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .arguments import override_key, plain, seed_argument, warn_failed, whole, worker_count
+from .arguments import override_key, plain, refuse_blank, seed_argument, warn_failed, whole, worker_count
 from .commands.run import refuse_other_files, refuse_sweep
 from .errors import PYTHON, ParamError
 
@@ -46,8 +46,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     from .params import Params, resolve_key, validate
     from .scenario import Scenario, load_scenario, resolve_path
 
-    if isinstance(scenario, str) and not scenario.strip():  # load_scenario would call it "scenario" in compare too
-        raise ParamError(given_as, None, "the file name is empty or blank; name a scenario TOML file")
+    refuse_blank(scenario, given_as, "a scenario TOML file")  # load_scenario would call it "scenario" in compare too
     if scenario is None or isinstance(scenario, (str, os.PathLike)):
         if scenario is not None:
             resolve_path(scenario)  # a NUL, a name too long: not the ValueError or OSError of Path.is_dir
@@ -234,8 +233,7 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
     from .scenario import resolve_path
 
     for name, x in (("a", a), ("b", b)):
-        if isinstance(x, str) and not x.strip():  # Path("") is the current folder, which was compared with itself
-            raise ParamError(name, None, "is empty or blank; name a scenario TOML file or a results folder")
+        refuse_blank(x, name, "a scenario TOML file or a results folder")  # not the current folder, with itself
         if isinstance(x, (str, os.PathLike)):
             resolve_path(x)  # a NUL, a name too long: not the ValueError or OSError of Path.is_dir
     folders = [isinstance(x, (str, os.PathLike)) and Path(x).is_dir() for x in (a, b)]
@@ -273,9 +271,10 @@ def rerun(folder: str | Path, *, workers: int | None = None):
     from .reproduce import remade_scenario, version_notes
     from .scenario import resolve_path
 
-    if not isinstance(folder, (str, os.PathLike)) or not str(folder).strip():
-        got = "an empty or blank name" if isinstance(folder, str) else type(folder).__name__
-        raise ParamError(None, "folder", f"expected a results folder's or its manifest's path, got {got}")
+    refuse_blank(folder, "folder", "a results folder or its manifest.json")
+    if not isinstance(folder, (str, os.PathLike)):
+        raise ParamError(None, "folder", f"expected a results folder's or its manifest's path, got "
+                                         f"{type(folder).__name__}")
     resolve_path(folder)  # a NUL, a name too long: not the ValueError or OSError of reading the manifest
     workers = worker_count(workers)
     info, original, _, sc = remade_scenario(folder, workers, words=PYTHON)

@@ -5,6 +5,7 @@ names its option."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -32,6 +33,13 @@ def seed_argument(value: Any, name: str = "seed") -> int | None:
         fault = (f"expected a whole number from 0 to {MAX_SEED_TEXT}, got {type(value).__name__}: every random "
                  f"number of a run is drawn from one whole-number seed (docs/ODD.md, decision 34)")
     raise ParamError(None, name, fault)
+
+
+def refuse_blank(value: Any, name: str, wanted: str) -> None:
+    """A path given as an empty or blank name (``Path("")`` is the current folder, which a check further on would
+    take for the one meant): one ParamError, ``{name}: is empty or blank; name {wanted}``, whichever argument."""
+    if isinstance(value, (str, os.PathLike)) and not str(value).strip():
+        raise ParamError(name, None, f"is empty or blank; name {wanted}")
 
 
 def override_key(key: str) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .arguments import refuse_blank
 from .errors import COMMAND_LINE, ParamError, Words, safe_text
 from .locks import (  # noqa: F401  (re-exported: results and the commands take them from here)
     claim_target,
@@ -252,8 +253,7 @@ def guard_target(out: str | Path, kind: str | None, force: bool = False,
     if not isinstance(out, (str, os.PathLike)):  # save(None) from Python: not pathlib's TypeError
         raise ParamError(words.out, None, f"expected a folder's path, got {type(out).__name__}")
     shown = safe_text(str(out))
-    if str(out).strip() == "":
-        raise ParamError(words.out, None, "is empty or blank; name a folder for the results")
+    refuse_blank(out, words.out, "a folder for the results")
     target = resolve_path(out, shown, verb="written")
     here = Path.cwd().resolve()
     if _contains(target, here):  # even --force never replaces the folder the command runs in

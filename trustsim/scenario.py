@@ -21,7 +21,7 @@ from typing import Any
 
 import tomli_w
 
-from .arguments import seed_argument
+from .arguments import refuse_blank, seed_argument
 from .errors import PYTHON, ParamError, Words, safe_text, suggest
 from .params import GROUPS, NAME_TO_GROUP, RETIRED, Params, resolve_key, validate
 from .reading import file_kind, read_regular
@@ -299,8 +299,7 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
     """
     if not (path is None or isinstance(path, (str, os.PathLike))):  # from Python: not pathlib's TypeError
         raise ParamError(None, "path", f"expected a scenario file's path or None, got {type(path).__name__}")
-    if isinstance(path, str) and not path.strip():  # Path("") is ".", which was called a directory
-        raise ParamError(None, "scenario", "the file name is empty or blank; name a scenario TOML file")
+    refuse_blank(path, "scenario", "a scenario TOML file")  # Path("") is ".", which was called a directory
     sets = (sets,) if isinstance(sets, str) else () if sets is None else sets  # one "group.name=value", not letters
     listed = isinstance(sets, (list, tuple))
     if not listed or not all(isinstance(item, str) for item in sets):  # from Python: not a TypeError from the loop

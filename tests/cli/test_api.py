@@ -586,7 +586,7 @@ def test_rerun_refuses_in_one_line_naming_the_argument_and_never_saves_over_the_
             (tmp_path / "empty", {}, f"{tmp_path / 'empty'}: not a results folder (no manifest.json)"),
             (tmp_path / "nothing", {}, f"{tmp_path / 'nothing'}: no such file"),
             (None, {}, "folder: expected a results folder's or its manifest's path, got NoneType"),
-            (" ", {}, "folder: expected a results folder's or its manifest's path, got an empty or blank name")):
+            (" ", {}, "folder: is empty or blank; name a results folder or its manifest.json")):
         with pytest.raises(trustsim.ParamError) as exc:
             trustsim.rerun(folder, **kwargs)
         assert str(exc.value) == told
@@ -642,7 +642,7 @@ def test_calibrate_refuses_an_out_or_a_file_that_names_nothing_in_one_line_namin
     for kwargs, told in (({"out": 3}, "out: expected a folder's path, got int"),
                          ({"out": []}, "out: expected a folder's path, got list"),
                          ({"out": ""}, "out: is empty or blank; name a folder for the results"),
-                         ({"file": " "}, "file: the file name is empty or blank; name a calibration TOML file")):
+                         ({"file": " "}, "file: is empty or blank; name a calibration TOML file")):
         with pytest.raises(trustsim.ParamError) as exc:
             trustsim.calibrate(**{"file": cal, **kwargs})
         assert str(exc.value) == told
@@ -896,3 +896,27 @@ def test_a_sweeps_save_writes_the_same_files_and_tables_as_trustsim_sweep(tmp_pa
     capsys.readouterr()
     assert main(["sweep", str(path), "--resume", "--out", str(mine), "--workers", "1", "--quiet", *flag]) == 0
     assert "(0 computed now)" in capsys.readouterr().out  # the folder is this sweep's, every run done
+
+
+@pytest.mark.parametrize("blank", ["", "  ", Path(" ")])
+def test_an_empty_or_blank_name_is_refused_in_one_wording_naming_the_argument(tmp_path, blank):
+    """Three wordings for one fault: "scenario: the file name is empty or blank; …" (simulate, load_scenario),
+    "a: is empty or blank; …" (compare) and "folder: expected a results folder's or its manifest's path, got an
+    empty or blank name" (rerun); calibrate's file had the first, its out and save's out the second. Each names
+    its argument and what to name instead, in the words ``--out`` is refused with."""
+    calls = {"simulate": (lambda: trustsim.simulate(blank), "scenario", "a scenario TOML file"),
+             "load_scenario": (lambda: trustsim.load_scenario(blank), "scenario", "a scenario TOML file"),
+             "replicate": (lambda: trustsim.replicate(blank, seeds=2), "scenario", "a scenario TOML file"),
+             "sweep": (lambda: trustsim.sweep(blank), "scenario", "a scenario TOML file"),
+             "compare a": (lambda: trustsim.compare(blank, BASELINE), "a", "a scenario TOML file or a results folder"),
+             "compare b": (lambda: trustsim.compare(BASELINE, blank), "b", "a scenario TOML file or a results folder"),
+             "rerun": (lambda: trustsim.rerun(blank), "folder", "a results folder or its manifest.json"),
+             "calibrate": (lambda: trustsim.calibrate(blank), "file", "a calibration TOML file"),
+             "calibrate out": (lambda: trustsim.calibrate(SCENARIOS / "calibration.toml", out=blank), "out",
+                               "a folder for the results"),
+             "save": (lambda: trustsim.simulate(steps=2, buyers=6, suppliers=3).save(blank), "out",
+                      "a folder for the results")}
+    for what, (call, argument, wanted) in calls.items():
+        with pytest.raises(trustsim.ParamError) as exc:
+            call()
+        assert str(exc.value) == f"{argument}: is empty or blank; name {wanted}", what

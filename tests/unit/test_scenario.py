@@ -282,7 +282,7 @@ def test_an_empty_scenario_file_name_is_called_empty_not_the_current_folder(path
     """``trustsim run ""`` said '.: is a directory, not a TOML file': Path("") is the current folder."""
     with pytest.raises(ParamError) as exc:
         load_scenario(path)
-    assert str(exc.value) == "scenario: the file name is empty or blank; name a scenario TOML file"
+    assert str(exc.value) == "scenario: is empty or blank; name a scenario TOML file"
 
 
 def test_a_cycle_through_a_link_or_another_spelling_of_a_file_is_named_a_cycle(tmp_path):

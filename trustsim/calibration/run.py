@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..arguments import seed_argument
+from ..arguments import refuse_blank, seed_argument
 from ..capacity import workers_fault
 from ..commands.run import refuse_other_files
 from ..errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text
@@ -176,12 +176,10 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
                         ("figures", figures)):
         if not isinstance(value, bool):  # force="no" was taken as True, as save(force=…) refuses it
             raise ParamError(name(flag), None, f"expected True or False, got {safe_text(repr(value))}")
-    if isinstance(file, str) and not file.strip():  # load_scenario would name it "scenario"
-        raise ParamError(None, "file", "the file name is empty or blank; name a calibration TOML file")
+    refuse_blank(file, "file", "a calibration TOML file")  # load_scenario would name it "scenario"
     if out is not None and not isinstance(out, (str, os.PathLike)):  # not pathlib's TypeError
         raise ParamError(words.out, None, f"expected a folder's path, got {type(out).__name__}")
-    if isinstance(out, str) and not out.strip():  # Path("") is the current folder, which was refused as that
-        raise ParamError(words.out, None, "is empty or blank; name a folder for the results")
+    refuse_blank(out, words.out, "a folder for the results")  # Path("") is the current folder, refused as that
     if out is not None and "\0" in str(out):  # no folder has such a name; os.lstat raises ValueError, not OSError
         raise ParamError(str(out), None, "a path cannot hold a NUL character (\\x00)")
     if not words.options and isinstance(file, (str, os.PathLike)):  # a results folder: not "is a directory"
