@@ -44,7 +44,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     named by ``given_as``, the argument that passed it (``scenario``; :func:`compare`'s ``a`` and ``b``)."""
     # on first use: `import trustsim` loads nothing heavy
     from .params import Params, resolve_key, validate
-    from .scenario import Scenario, load_scenario, resolve_path
+    from .scenario import Scenario, apply_arguments, load_scenario, resolve_path
 
     refuse_blank(scenario, given_as, "a scenario TOML file")  # load_scenario would call it "scenario" in compare too
     if scenario is None or isinstance(scenario, (str, os.PathLike)):
@@ -66,13 +66,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     for key, value in overrides.items():
         group, name = resolve_key(override_key(key))
         changes[f"{group}.{name}"] = value
-    arguments = {key: (argument, value) for key, argument, value in (("run.seed", "seed", seed_argument(seed)),
-                                                                     ("run.steps", "steps", steps))
-                 if value is not None}
-    for key, (_, value) in arguments.items():
-        if key in changes:  # the argument wins over run__seed=…, but a mistake in that is still one
-            validate({"run": {key.removeprefix("run."): changes[key]}})
-        changes[key] = value
+    arguments = apply_arguments(changes, {"run.seed": ("seed", seed_argument(seed)), "run.steps": ("steps", steps)})
     if not changes:
         return sc
     try:
@@ -80,7 +74,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     except ParamError as exc:  # named as the caller passed it (seed=…), as load_scenario names it, not run.seed
         if exc.key not in arguments:
             raise
-        raise ParamError(arguments[exc.key][0], None, exc.message) from None
+        raise ParamError(arguments[exc.key], None, exc.message) from None
     return replace(sc, params=params, overrides={**sc.overrides, **changes})  # its [calibrate] table too
 
 

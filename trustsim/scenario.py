@@ -290,6 +290,21 @@ def _check_alone(group: str, name: str, value: Any, source: str = "--set") -> No
             raise
 
 
+def apply_arguments(overrides: dict, arguments: dict, source: str | None = None) -> dict:
+    """Put into ``overrides`` (key → value) each value given by an argument or option of its own (``arguments``:
+    key → (its name, value), None when not given). It wins over an override of the same key (``--set
+    run.seed=…``, ``run__seed=…``), which is still checked alone, so that a mistake in it is reported, naming
+    ``source``. Returns key → name of the arguments given, by which a fault in their values is named."""
+    named = {}
+    for key, (name, value) in arguments.items():
+        if value is None:
+            continue
+        if key in overrides:
+            _check_alone(*key.split("."), overrides[key], source)
+        overrides[key], named[key] = value, name
+    return named
+
+
 def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, ...] = (),
                   seed: int | None = None, steps: int | None = None, *, words: Words = PYTHON) -> Scenario:
     """Read a scenario file (following ``extends``), apply overrides, validate; ParamError on bad input.
@@ -321,15 +336,10 @@ def load_scenario(path: str | Path | None = None, sets: list[str] | tuple[str, .
         if f"{group}.{pname}" in overrides:  # the later --set wins, but a mistake in the earlier is still one
             _check_alone(group, pname, overrides[f"{group}.{pname}"], given)
         overrides[f"{group}.{pname}"] = value
-    flags = {}  # overrides given by their own option: an error names the option (--seed), not --set
-    for key, value in (("run.seed", seed), ("run.steps", steps)):
-        if value is not None and key in overrides:  # the option wins, but a mistake in the --set is still one
-            _check_alone(*key.split("."), overrides[key], given)
-    if seed is not None:  # from Python, worded as every function words a seed (the option's check is argparse's)
-        seed = seed if words.options else seed_argument(seed)
-        overrides["run.seed"], flags["run.seed"] = seed, words.name("seed")
-    if steps is not None:
-        overrides["run.steps"], flags["run.steps"] = steps, words.name("steps")
+    if not words.options:  # from Python, worded as every function words a seed (the option's check is argparse's)
+        seed = seed_argument(seed)
+    flags = apply_arguments(overrides, {"run.seed": (words.name("seed"), seed),  # an error names --seed, not --set
+                                        "run.steps": (words.name("steps"), steps)}, given)
     nested = {k: dict(v) for k, v in data.items() if k in GROUPS}
     for key, value in overrides.items():
         group, pname = key.split(".")

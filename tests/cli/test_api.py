@@ -529,6 +529,12 @@ def test_a_seed_argument_wins_over_run_seed_but_a_bad_run_seed_is_still_refused(
     with pytest.raises(trustsim.ParamError) as exc:
         trustsim.simulate(seed=4, run__seed=-9, steps=2)
     assert str(exc.value) == "run.seed: -9 is out of range (allowed 0 to 9223372036854775807)"
+    with pytest.raises(trustsim.ParamError) as exc:  # steps likewise, and a fault in the argument is named by it
+        trustsim.simulate(steps=2, run__steps=0)
+    assert str(exc.value) == "run.steps: 0 is out of range (allowed 1 to 1000000)"
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.simulate(steps=0, run__steps=2)
+    assert str(exc.value) == "steps: 0 is out of range (allowed 1 to 1000000)"
 
 
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
