@@ -50,15 +50,22 @@ def kind_of(info: dict):
                                 "root_seed" not in info else "run")
 
 
-def remake_hint(manifest: Path, given: str | None = None) -> str:
-    """How the result of ``manifest`` is made again, for a message that refuses it where a scenario belongs:
-    ``trustsim rerun`` (from Python, ``trustsim.rerun`` of the path ``given``, its folder or itself) for a run or
-    replications (and where the manifest cannot be read: rerun says why), or the command that makes its kind."""
+def remedy(kind: str, words: Words = COMMAND_LINE) -> str:
+    """How a result of ``kind``, one of ``OTHER_KINDS``, is made again, as ``words`` names it: its command, or from
+    Python its function (``PYTHON_REMAKE``; patterns, structures and regimes have their command only)."""
+    command = OTHER_KINDS[kind][1]
+    return command if words.options else PYTHON_REMAKE.get(kind, command)
+
+
+def remake_hint(manifest: Path, given: str, words: Words = COMMAND_LINE) -> str:
+    """How the result of ``manifest`` (given as ``given``: its folder or itself) is made again, for a message that
+    refuses it where a scenario belongs: ``trustsim rerun`` (from Python, ``trustsim.rerun(given)``) for a run or
+    replications (and where the manifest cannot be read: rerun says why), else :func:`remedy` of its kind."""
     info = json_or_none(manifest, expected="a JSON manifest")
     kind = kind_of(info) if isinstance(info, dict) else None
     if isinstance(kind, str) and kind in OTHER_KINDS:
-        return PYTHON_REMAKE.get(kind, OTHER_KINDS[kind][1]) if given is not None else OTHER_KINDS[kind][1]
-    if given is not None:
+        return remedy(kind, words)
+    if not words.options:
         return f"to make that result again: trustsim.rerun({given!r})"
     return f"to make that result again: trustsim rerun {manifest}"
 
@@ -80,9 +87,8 @@ def read_manifest(path: str | Path, command: str = "rerun", words: Words = COMMA
     if not isinstance(kind, str):
         raise ParamError(shown, "kind", f"expected a kind of result such as \"run\", got {kind!r}")
     if kind in OTHER_KINDS:
-        what, remake = OTHER_KINDS[kind]
-        remake = remake if words.options else PYTHON_REMAKE.get(kind, remake)
-        instead = (remake if command == "rerun" else
+        what = OTHER_KINDS[kind][0]
+        instead = (remedy(kind, words) if command == "rerun" else
                    "compare takes two runs or two replications (the folders of trustsim run, with --seed or --seeds)")
         raise ParamError(shown, "kind", f"is {what}; {instead}")
     if kind not in TABLES:

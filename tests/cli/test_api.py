@@ -926,3 +926,27 @@ def test_an_empty_or_blank_name_is_refused_in_one_wording_naming_the_argument(tm
         with pytest.raises(trustsim.ParamError) as exc:
             call()
         assert str(exc.value) == f"{argument}: is empty or blank; name {wanted}", what
+
+
+@pytest.mark.parametrize("kind", ["sweep", "patterns", "compare", "calibration", "structures", "regimes"])
+def test_a_result_made_otherwise_is_given_one_remedy_where_a_scenario_belongs_and_by_rerun(tmp_path, capsys, kind):
+    """A results folder of a kind that rerun does not make again is refused with how it is made again, by
+    ``trustsim run`` and ``trustsim rerun`` alike (its command), and by ``simulate`` and ``rerun`` alike (from
+    Python its function, where it has one): the two refusals choose between the two in one way."""
+    from trustsim.reproduce import OTHER_KINDS, PYTHON_REMAKE
+
+    folder = tmp_path / kind
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"trustsim": trustsim.__version__, "kind": kind}))
+    what, command = OTHER_KINDS[kind]
+    python = PYTHON_REMAKE.get(kind, command)
+    assert (python != command) is (kind in PYTHON_REMAKES)
+    for call, told in ((trustsim.simulate, f"{folder}: is a results folder, not a scenario; {python}"),
+                       (trustsim.rerun, f"{folder / 'manifest.json'}: kind: is {what}; {python}")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            call(folder)
+        assert str(exc.value) == told
+    for argv, told in ((["run", folder], f"{folder}: is a results folder, not a scenario; {command}"),
+                       (["rerun", folder], f"{folder / 'manifest.json'}: kind: is {what}; {command}")):
+        assert main([str(a) for a in argv]) == 2
+        assert capsys.readouterr().err == f"trustsim: error: {told}\n"

@@ -112,14 +112,15 @@ def refuse_other_files(path: str, python: bool = False) -> None:
     # here, not at the top: `trustsim --help` imports this module
     from pathlib import Path
 
-    from ..errors import ParamError
+    from ..errors import COMMAND_LINE, PYTHON, ParamError
     from ..reproduce import remake_hint
 
     p = Path(path)
     if p.suffix.lower() == ".json" or (p.is_dir() and (p / "manifest.json").is_file()):
         shown = p if p.suffix.lower() == ".json" else p / "manifest.json"
         what = "a results manifest" if p.suffix.lower() == ".json" else "a results folder"
-        raise ParamError(path, None, f"is {what}, not a scenario; {remake_hint(shown, path if python else None)}")
+        remake = remake_hint(shown, path, PYTHON if python else COMMAND_LINE)
+        raise ParamError(path, None, f"is {what}, not a scenario; {remake}")
 
 
 def replications(args, scenario) -> int:
