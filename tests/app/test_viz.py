@@ -340,7 +340,7 @@ def test_viz_refuses_an_empty_scenario_path_as_run_does(capsys, monkeypatch):
     monkeypatch.setattr(serve, "server_command", lambda host, port: pytest.fail("the server was started"))
     assert main(["viz", ""]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "the file name is empty" in err, err
+    assert err == "trustsim: error: scenario: is empty or blank; name a scenario TOML file\n", err
     assert main(["run", ""]) == 2 and capsys.readouterr().err == err  # as run does
 
 
