@@ -22,9 +22,11 @@ from conftest import one_line as shared_one_line
 
 import trustsim
 from trustsim import TrustMarket, capacity
+from trustsim.cli import build_parser
 from trustsim.columns import COUNT_COLUMNS
 from trustsim.metrics import COLUMN_NAMES, COUNTED
 from trustsim.params import Params
+from trustsim.viz import serve
 
 
 def one_line(code, err, *needles, longest=400):
@@ -185,6 +187,61 @@ def test_an_empty_out_is_an_error(tmp_path, capsys, monkeypatch, command):
     code, out, err = run_cli(capsys, *command, "--out", "")
     one_line(code, err, "--out", "empty")
     assert list(tmp_path.iterdir()) == []
+
+
+X = object()  # where a case puts the empty or blank path
+FOLDER = "a folder for the results"
+SWEEP, CALIBRATION = ROOT / "scenarios" / "sweep_uncertainty.toml", ROOT / "scenarios" / "calibration.toml"
+BLANK_PATHS = {  # (command, argument as its usage names it): the arguments, what its refusal asks to name
+    ("run", "scenario"): (["run", X], "a scenario TOML file"),
+    ("run", "--out"): (["run", BASELINE, "--out", X], FOLDER),
+    ("rerun", "manifest"): (["rerun", X], "a results folder or its manifest.json"),
+    ("rerun", "--out"): (["rerun", ROOT / "results" / "example", "--out", X], FOLDER),
+    ("compare", "a"): (["compare", X, BASELINE], "a scenario TOML file or a results folder"),
+    ("compare", "b"): (["compare", BASELINE, X], "a scenario TOML file or a results folder"),
+    ("compare", "--out"): (["compare", BASELINE, BASELINE, "--out", X], FOLDER),
+    ("check", "scenario"): (["check", X], "a scenario, sweep or calibration TOML file"),
+    ("report", "folder"): (["report", X], "a results folder"),
+    ("viz", "scenario"): (["viz", X], "a scenario TOML file"),
+    ("sweep", "file"): (["sweep", X], "a sweep TOML file"),
+    ("sweep", "--out"): (["sweep", SWEEP, "--out", X], FOLDER),
+    ("merge", "DIR"): (["merge", "shard1", X, "--out", "merged"], "a sweep shard's folder"),
+    ("merge", "--out"): (["merge", "shard1", "shard2", "--out", X], FOLDER),
+    ("patterns", "scenario"): (["patterns", X], "a scenario TOML file"),
+    ("patterns", "--out"): (["patterns", "--out", X], FOLDER),
+    ("structures", "--out"): (["structures", "--out", X], FOLDER),
+    ("regimes", "--out"): (["regimes", "--out", X], FOLDER),
+    ("calibrate", "file"): (["calibrate", X], "a calibration TOML file"),
+    ("calibrate", "--out"): (["calibrate", CALIBRATION, "--out", X], FOLDER),
+}
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+@pytest.mark.parametrize("where", BLANK_PATHS, ids="-".join)
+def test_an_empty_or_blank_path_is_refused_naming_its_argument(tmp_path, capsys, monkeypatch, where, blank):
+    """A path given as "" or "   " on the command line is refused as the Python API refuses it (``refuse_blank``),
+    naming the argument: ``rerun " "`` said "   : no such file", ``report " "`` "   : no such folder", ``report ""``
+    and ``merge ""`` took "" for the current folder, ``compare "" B`` called it a folder beside a scenario, and
+    ``sweep ""`` and ``calibrate ""`` named their file "scenario". A positional has the form of the command's
+    "FILE: no such file", ``--out`` argparse's, as before."""
+    monkeypatch.setattr(serve, "server_command", lambda host, port: pytest.fail("the server was started"))
+    monkeypatch.chdir(tmp_path)  # where a default folder (results/…) would be written
+    (command, name), (argv, wanted) = where, BLANK_PATHS[where]
+    code, out, err = run_cli(capsys, *(blank if a is X else a for a in argv))
+    one_line(code, err, name)
+    fault = f"{name}: is empty or blank; name {wanted}"
+    assert err == (f"trustsim {command}: error: argument {fault} (see 'trustsim {command} --help')\n"
+                   if name == "--out" else f"trustsim: error: {fault}\n")
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_every_path_argument_of_every_command_is_among_the_blank_paths_refused():
+    """Every command's positional arguments (each a file or folder) and its ``--out`` are in ``BLANK_PATHS``, so a
+    command added with a path of its own is held to the refusal above."""
+    paths = {(command, action.metavar or action.dest if not action.option_strings else "--out")
+             for command, parser in build_parser().commands.items() for action in parser._actions
+             if not action.option_strings or "--out" in action.option_strings}
+    assert paths == set(BLANK_PATHS)
 
 
 def test_a_market_larger_than_the_memory_available_is_refused(tmp_path, capsys, monkeypatch):

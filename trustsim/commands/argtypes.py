@@ -1,11 +1,11 @@
-"""Argument types shared by the commands: integers read strictly, ports, folders, with argparse's one-line
+"""Argument types shared by the commands: integers read strictly, ports, folders, paths, with argparse's one-line
 errors. A value a user typed is repeated only through ``errors.safe_text`` (escaped, long ones cut)."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..arguments import seed_argument
+from ..arguments import refuse_blank, seed_argument
 from ..errors import ParamError, safe_text
 
 
@@ -97,3 +97,17 @@ def folder(text: str) -> str:
     if text.strip() == "":  # a blank one would make a folder named by spaces
         raise argparse.ArgumentTypeError("is empty or blank; name a folder for the results")
     return text
+
+
+def pathname(name: str, wanted: str):
+    """The type of a command's file or folder argument ``name`` (as its usage shows it): the text as given, unless
+    it is empty or blank, which a command would read as the current folder (``Path("")`` is ``.``) or look for as a
+    file named by spaces. That is refused as the Python API refuses it (:func:`trustsim.arguments.refuse_blank`):
+    ``NAME: is empty or blank; name WANTED``, a ParamError, which argparse lets through, so the line has the form of
+    the command's other refusals of a path (``FILE: no such file``), before anything is read or written."""
+    def given(text: str) -> str:
+        refuse_blank(text, name, wanted)
+        return text
+
+    given.__name__ = name  # argparse's own messages name a type by it
+    return given

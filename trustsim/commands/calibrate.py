@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .argtypes import folder, pos_int, seed, workers
+from .argtypes import folder, pathname, pos_int, seed, workers
 
 NAME = "calibrate"
 HELP = "calibrate parameters to published figures: a posterior by ABC-SMC, with checks"
@@ -13,7 +13,8 @@ HELP = "calibrate parameters to published figures: a posterior by ABC-SMC, with 
 
 def arguments(p) -> None:
     """The arguments of ``trustsim calibrate``."""
-    p.add_argument("file", nargs="?", help="calibration TOML file: a scenario with a [calibrate] table")
+    p.add_argument("file", nargs="?", type=pathname("file", "a calibration TOML file"),
+                   help="calibration TOML file: a scenario with a [calibrate] table")
     p.add_argument("--measures", action="store_true",
                    help="list the measurements a target may name, with what each measures, and exit")
     p.add_argument("--budget", type=pos_int, metavar="N", help="market runs in all (default: the file's budget)")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from .argtypes import pathname
+
 NAME = "check"
 HELP = "validate a scenario, sweep or calibration file and show what it resolves to (runs nothing)"
 
 
 def arguments(p) -> None:
     """The arguments of ``trustsim check``."""
-    p.add_argument("scenario", help="scenario, sweep or calibration TOML file; a [sweep] table is checked whole "
-                                    "(design, factors, metrics, every design point) and its runs counted, "
-                                    "a [calibrate] table whole (priors, structures, targets)")
+    p.add_argument("scenario", type=pathname("scenario", "a scenario, sweep or calibration TOML file"),
+                   help="scenario, sweep or calibration TOML file; a [sweep] table is checked whole "
+                        "(design, factors, metrics, every design point) and its runs counted, "
+                        "a [calibrate] table whole (priors, structures, targets)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                    help="override one parameter, as trustsim run does (repeatable)")
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 
-from .argtypes import folder, pos_int, seed, seed_count, workers
+from .argtypes import folder, pathname, pos_int, seed, seed_count, workers
 
 NAME = "compare"
 HELP = "compare two scenarios (paired on common seeds) or two results folders: B − A with 95%% intervals"
+WANTED = "a scenario TOML file or a results folder"  # what an empty or blank A or B should name, as compare(a, b)
 
 
 def arguments(p) -> None:
     """The arguments of ``trustsim compare``."""
-    p.add_argument("a", help="scenario TOML file, or a results folder (a run or replications)")
-    p.add_argument("b", help="a scenario file if A is one; else a results folder (a run or replications)")
+    p.add_argument("a", type=pathname("a", WANTED),
+                   help="scenario TOML file, or a results folder (a run or replications)")
+    p.add_argument("b", type=pathname("b", WANTED),
+                   help="a scenario file if A is one; else a results folder (a run or replications)")
     p.add_argument("--seeds", type=seed_count, metavar="N",
                    help="scenarios: runs of each on the same N seeds (default 10)")
     p.add_argument("--seed", type=seed, help="scenarios: root seed of the common seeds (default: A's run.seed)")

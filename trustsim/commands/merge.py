@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .argtypes import folder
+from .argtypes import folder, pathname
 
 NAME = "merge"
 HELP = "merge the folders of sweep shards into one"
@@ -10,7 +10,7 @@ HELP = "merge the folders of sweep shards into one"
 
 def arguments(p) -> None:
     """The arguments of ``trustsim merge``."""
-    p.add_argument("dirs", nargs="+", metavar="DIR")
+    p.add_argument("dirs", nargs="+", metavar="DIR", type=pathname("DIR", "a sweep shard's folder"))
     p.add_argument("--out", type=folder, required=True, help="merged results folder")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files, an unfinished sweep or another finished sweep "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, seed_count, workers
+from .argtypes import folder, pathname, seed_count, workers
 
 NAME = "patterns"
 ADVISED_SEEDS = 30
@@ -14,7 +14,7 @@ HELP = "run the pattern suite P1–P10 and R1–R4 and print its table (exit 1 w
 
 def arguments(p) -> None:
     """The arguments of ``trustsim patterns``."""
-    p.add_argument("scenario", nargs="?",
+    p.add_argument("scenario", nargs="?", type=pathname("scenario", "a scenario TOML file"),
                    help="scenario TOML file whose parameters the suite's variants start from (default: the defaults)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
     p.add_argument("--seeds", type=seed_count, default=ADVISED_SEEDS,

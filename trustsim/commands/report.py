@@ -3,15 +3,17 @@ pattern suite, a comparison, the structures or the regime map)."""
 
 from __future__ import annotations
 
+from .argtypes import pathname
+
 NAME = "report"
 HELP = "redraw the figures of a results folder"
 
 
 def arguments(p) -> None:
     """The arguments of ``trustsim report``."""
-    p.add_argument("folder", help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, "
-                                  "compare, structures, regimes, calibrate); its figures/ are drawn again from "
-                                  "its tables")
+    p.add_argument("folder", type=pathname("folder", "a results folder"),
+                   help="a results folder that trustsim wrote (run, run --seeds, sweep, patterns, compare, structures, "
+                        "regimes, calibrate); its figures/ are drawn again from its tables")
     p.add_argument("--force", action="store_true",
                    help="draw into the figures/ of a run folder that has lost its manifest.json, replacing files of "
                         "the figures' names (without a manifest nothing says they are trustsim's)")

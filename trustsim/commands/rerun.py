@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 
-from .argtypes import folder, workers
+from .argtypes import folder, pathname, workers
 
 NAME = "rerun"
 HELP = "make a result again from its manifest.json and compare it with the original"
@@ -13,7 +13,8 @@ HELP = "make a result again from its manifest.json and compare it with the origi
 
 def arguments(p) -> None:
     """The arguments of ``trustsim rerun``."""
-    p.add_argument("manifest", help="a run's or a replications' manifest.json (or the folder holding it)")
+    p.add_argument("manifest", type=pathname("manifest", "a results folder or its manifest.json"),
+                   help="a run's or a replications' manifest.json (or the folder holding it)")
     p.add_argument("--out", type=folder, help="results folder (default: the manifest's folder with -rerun appended)")
     p.add_argument("--force", action="store_true",
                    help="replace an --out folder that holds other files (its contents are lost)")

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from .argtypes import folder, pos_int, seed, seed_count, workers
+from .argtypes import folder, pathname, pos_int, seed, seed_count, workers
 
 NAME = "run"
 HELP = "run a scenario and write its results folder"
@@ -15,7 +15,8 @@ HELP = "run a scenario and write its results folder"
 
 def arguments(p) -> None:
     """The arguments of ``trustsim run``."""
-    p.add_argument("scenario", help="scenario TOML file (e.g. scenarios/baseline.toml)")
+    p.add_argument("scenario", type=pathname("scenario", "a scenario TOML file"),
+                   help="scenario TOML file (e.g. scenarios/baseline.toml)")
     p.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE", help="override one parameter")
     p.add_argument("--seed", type=seed, help="seed of the random generator (overrides run.seed)")
     p.add_argument("--steps", type=pos_int, help="number of steps (overrides run.steps)")

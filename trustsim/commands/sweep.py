@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .argtypes import folder, pos_int, workers
+from .argtypes import folder, pathname, pos_int, workers
 
 NAME = "sweep"
 HELP = "run a batch experiment (grid, Latin hypercube, Sobol, Morris)"
@@ -13,7 +13,8 @@ HELP = "run a batch experiment (grid, Latin hypercube, Sobol, Morris)"
 
 def arguments(p) -> None:
     """The arguments of ``trustsim sweep``."""
-    p.add_argument("file", help="sweep TOML file: a scenario with a [sweep] table")
+    p.add_argument("file", type=pathname("file", "a sweep TOML file"),
+                   help="sweep TOML file: a scenario with a [sweep] table")
     p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS|local", help="run on a Dask cluster (tcp://host:port) or a local one")
     p.add_argument("--resume", action="store_true",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .argtypes import port
+from .argtypes import pathname, port
 
 NAME = "viz"
 HELP = "explore a market in the browser"
@@ -10,7 +10,8 @@ HELP = "explore a market in the browser"
 
 def arguments(p) -> None:
     """The arguments of ``trustsim viz``."""
-    p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the baseline)")
+    p.add_argument("scenario", nargs="?", type=pathname("scenario", "a scenario TOML file"),
+                   help="scenario TOML file (default: the baseline)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=port, help="port (default: a free one)")
 
