@@ -93,9 +93,13 @@ def port(text: str) -> int:
 
 
 def folder(text: str) -> str:
-    """A folder to write: not empty (an empty --out would fall back to the default folder unnoticed)."""
-    if text.strip() == "":  # a blank one would make a folder named by spaces
-        raise argparse.ArgumentTypeError("is empty or blank; name a folder for the results")
+    """A folder to write (``--out``): not empty (an empty one would fall back to the default folder unnoticed) or
+    blank (a folder named by spaces), refused in the words of :func:`trustsim.arguments.refuse_blank`, as the
+    Python API's ``out=`` is, on argparse's line, which names the option."""
+    try:
+        refuse_blank(text, "--out", "a folder for the results")
+    except ParamError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
     return text
 
 
