@@ -129,3 +129,21 @@ def data_under_legends(fig) -> list[tuple[str, str]]:
                     & (points[:, 1] <= b.y1)).any() for b in boxes):
                 covered.append((ax.get_title(), artist.get_label()))
     return covered
+
+
+def pattern_figure(result, tmp_path, monkeypatch):
+    """The figure :func:`trustsim.patterns.figures.plot` draws of ``result``, as it is saved."""
+    # matplotlib and the pattern figures only for the tests that draw one
+    from matplotlib.figure import Figure
+
+    from trustsim.patterns.figures import plot
+
+    drawn, original = [], Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        drawn.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    plot(result, tmp_path / f"{result.pattern}.png")
+    return drawn[-1]

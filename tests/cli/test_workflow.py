@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BASELINE, ROOT, data_under_legends, run_cli
+from conftest import BASELINE, ROOT, data_under_legends, pattern_figure, run_cli
 
 import trustsim
 from trustsim.cli import main
@@ -844,23 +844,6 @@ def test_a_pattern_figure_draws_each_postures_quantity_in_its_colour_and_the_oth
     assert targets and all(t not in (partner, aggressive, "#d62728") for t in targets), targets
 
 
-def _pattern_figure(tmp_path, monkeypatch, result):
-    """The figure :func:`trustsim.patterns.figures.plot` draws of ``result``, as it is saved."""
-    from matplotlib.figure import Figure
-
-    from trustsim.patterns.figures import plot
-
-    drawn, original = [], Figure.savefig
-
-    def spy(fig, *args, **kwargs):
-        drawn.append(fig)
-        return original(fig, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", spy)
-    plot(result, tmp_path / f"{result.pattern}.png")
-    return drawn[0]
-
-
 def test_p2s_figure_draws_the_share_and_the_profit_each_on_its_own_scale(tmp_path, monkeypatch):
     """P2 compares a share advantage near 0.55 (units of 1/n) with a profit advantage near 39 (thousands): on one
     axis the share's seeds and interval lay flat on the 0 line, a spread of 0.1 on an axis of 45. Each quantity
@@ -872,7 +855,7 @@ def test_p2s_figure_draws_the_share_and_the_profit_each_on_its_own_scale(tmp_pat
     names = ("market share per buyer partner − aggressive", "cum. profit per buyer (÷1000)")
     p2 = Result("P2", "S18, S19", "", "", True, dict(zip(names, (share, profit), strict=True)),
                 dict.fromkeys(names, 0.0))
-    fig = _pattern_figure(tmp_path, monkeypatch, p2)
+    fig = pattern_figure(p2, tmp_path, monkeypatch)
     for values in (share, profit):
         [ax] = [ax for ax in fig.axes for c in ax.collections
                 if c.get_offsets().shape[0] == len(values) and np.allclose(c.get_offsets()[:, 1], values)]
@@ -892,8 +875,8 @@ def test_p5s_and_p10s_figures_say_their_ratio_where_the_axis_does_not_draw_it(tm
 
     x = np.random.default_rng(2).normal(1.0, 0.1, size=4)
     for pattern in ("P5", "P10"):
-        fig = _pattern_figure(tmp_path, monkeypatch, Result(pattern, "S18", "", "", True,
-                                                            {"partner": x * 8.1, "aggressive": x, "ratio": 8.1}))
+        result = Result(pattern, "S18", "", "", True, {"partner": x * 8.1, "aggressive": x, "ratio": 8.1})
+        fig = pattern_figure(result, tmp_path, monkeypatch)
         [ax] = fig.axes
         assert "ratio" not in ax.get_ylabel(), ax.get_ylabel()
         assert "ratio partner / aggressive 8.10" in ax.get_title(), ax.get_title()
@@ -904,13 +887,13 @@ def test_pattern_figures_over_a_parameter_say_what_their_dots_bars_and_bands_are
     R1, R2 and R3 drew dots, bars or shaded bands and said nothing of what they were."""
     for result in synthetic_results():
         if result.pattern in ("P6", "R1", "R2"):
-            [ax] = _pattern_figure(tmp_path, monkeypatch, result).axes
+            [ax] = pattern_figure(result, tmp_path, monkeypatch).axes
             assert "mean and 95% interval" in ax.get_xlabel(), (result.pattern, ax.get_xlabel())
     from trustsim.patterns import Result
 
     runs = np.random.default_rng(3).uniform(size=(4, 30))
     r3 = Result("R3", "S18", "", "", False, {"series": {"learning": runs}})
-    [ax] = _pattern_figure(tmp_path, monkeypatch, r3).axes
+    [ax] = pattern_figure(r3, tmp_path, monkeypatch).axes
     assert "95% interval shaded" in ax.get_xlabel(), ax.get_xlabel()
 
 

@@ -5,24 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import pattern_figure
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from trustsim.patterns.checks import P3_LEVELS, P3_TOLERANCE, P4_RATIO, P10_LEVEL_TOLERANCE, P10_LEVELS, p3, p4, p10
-from trustsim.patterns.figures import jsonable, plot, redraw
-
-
-def drawn(result, tmp_path, monkeypatch) -> Figure:
-    """The figure :func:`plot` draws of ``result``, as it is saved."""
-    figures, original = [], Figure.savefig
-
-    def spy(fig, *args, **kwargs):
-        figures.append(fig)
-        return original(fig, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", spy)
-    plot(result, tmp_path / f"{result.pattern}.png")
-    return figures[-1]
+from trustsim.patterns.figures import jsonable, redraw
 
 
 def seeds(n=6, **figures):
@@ -48,7 +36,7 @@ def test_a_target_with_a_tolerance_is_drawn_with_the_band_its_check_accepts(chec
     from the tolerance the check uses, labelled once in the legend."""
     result = check(runs)
     assert result.tolerances == dict.fromkeys(levels, tolerance)
-    [ax] = drawn(result, tmp_path, monkeypatch).axes
+    [ax] = pattern_figure(result, tmp_path, monkeypatch).axes
     expected = sorted((level - tolerance, level + tolerance) for level in levels.values())
     assert len(bands(ax)) == len(expected) and np.allclose(bands(ax), expected), (bands(ax), expected)
     labels = ax.get_legend_handles_labels()[1]
@@ -61,7 +49,7 @@ def test_p4s_productivity_ratio_has_an_axis_of_its_own_in_its_own_units(tmp_path
     "productivity ratio ÷ 10": the ratio was not read in its units, and its ≥ 3× target was drawn at 0.3. The ratio
     has a panel of its own, its seeds and its target unscaled."""
     result = p4(seeds(inspection_top_tenth=0.02, units_per_hour_ratio=4.4))
-    fig = drawn(result, tmp_path, monkeypatch)
+    fig = pattern_figure(result, tmp_path, monkeypatch)
     assert len(fig.axes) == 2
     rate, ratio = fig.axes
     assert "ratio" in ratio.get_ylabel() and "÷ 10" not in ratio.get_ylabel(), ratio.get_ylabel()
