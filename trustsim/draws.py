@@ -30,7 +30,7 @@ _MASK = (1 << 64) - 1
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0 ** -53
-_SHIFT_53, _S30, _S27, _S31, _S32, _S44 = (np.uint64(n) for n in (11, 30, 27, 31, 32, 44))
+_SHIFT_53, _S30, _S27, _S31 = (np.uint64(n) for n in (11, 30, 27, 31))
 MAX_STEP = 2 ** 20        # steps a run can take under this scheme (params cap run.steps at 1 000 000)
 MAX_ELEMENT = 2 ** 32     # elements one draw can cover
 
@@ -102,12 +102,16 @@ def _hashed_units(z: np.ndarray) -> np.ndarray:
     return flat.view(np.float64).reshape(np.shape(z))
 
 
+_STEP_GAMMA = np.uint64(((1 << 44) * _GAMMA_INT) & _MASK)  # 2⁴⁴ · γ and 2³² · γ modulo 2⁶⁴
+_SITE_GAMMA = np.uint64(((1 << 32) * _GAMMA_INT) & _MASK)
+
+
 def _counters(step, site) -> np.ndarray:
     """``(step · 2⁴⁴ + site · 2³²) · γ`` modulo 2⁶⁴ where the step or the site differs from element to element
-    (``Draws._counter`` is the same for one step and site, in Python integers); ufuncs wrap silently, as the
-    counter is meant (scalar arithmetic would warn)."""
-    step = np.left_shift(np.asarray(step, dtype=np.uint64), _S44)
-    return np.multiply(np.add(step, np.left_shift(np.asarray(site, dtype=np.uint64), _S32)), _GAMMA)
+    (``Draws._counter`` is the same for one step and site, in Python integers), as ``step · (2⁴⁴ · γ) + site ·
+    (2³² · γ)``: the same number modulo 2⁶⁴, in fewer ufunc calls; ufuncs wrap silently, as the counter is meant
+    (scalar arithmetic would warn)."""
+    return np.asarray(step, dtype=np.uint64) * _STEP_GAMMA + np.asarray(site, dtype=np.uint64) * _SITE_GAMMA
 
 
 @functools.lru_cache(maxsize=16)
