@@ -133,6 +133,7 @@ class Draws:
     def __init__(self, seeds: Sequence[int]):
         self.keys = np.array([run_key(s) for s in seeds], dtype=np.uint64)
         self.step = 0
+        self._kept = None  # the step-free part of the counters phase 1 draws every step (``_step_free``)
 
     def base(self, member: np.ndarray, element: np.ndarray) -> np.ndarray:
         """``key[member] + element · γ``: the part of the counter that does not change between steps."""
@@ -161,20 +162,35 @@ class Draws:
         """The uniforms of several sites on the same elements at once, one row per site: the numbers of
         ``uniform(site, base)`` for each, in a few whole-array calls instead of a dozen per site. Further
         ``(sites, base)`` pairs (``more``: draws on other elements, such as each market's) are hashed in the same
-        pass, and then a list of tables, one per pair, is returned. (A counter is its step's part plus its
-        site's, ``step · 2⁴⁴ · γ + site · 2³² · γ`` modulo 2⁶⁴; the sites' parts are kept from step to step.)"""
+        pass, and then a list of tables, one per pair, is returned. (A counter is its step's part plus a part
+        that does not change with the step, its element's base plus its site's, ``step · 2⁴⁴ · γ + (base + site ·
+        2³² · γ)`` modulo 2⁶⁴: ``_step_free`` keeps the latter while the same sites are drawn on the same bases.)"""
         pairs = ((sites, base), *more)
-        step = np.uint64(self._counter(0))
-        shapes = [(len(s), *np.shape(b)) for s, b in pairs]
+        step_free, tables = self._step_free(pairs)
+        units = _hashed_units(step_free + np.uint64(self._counter(0)))  # a fresh array, hashed in place
+        tables = [units[place].reshape(shape) for shape, place in tables]
+        return tables if more else tables[0]
+
+    def _step_free(self, pairs):
+        """The counters of ``uniforms``'s ``pairs`` without their step's part, every pair's one after the other,
+        and each pair's table's shape and place among them. Kept from step to step while the same sites are drawn
+        on the same read-only bases (phase 1 draws the same every step), else made anew."""
+        key = tuple((tuple(s), b) for s, b in pairs)
+        kept = self._kept
+        if kept is not None and len(kept[0]) == len(key) and all(
+                s == ks and b is kb for (s, b), (ks, kb) in zip(key, kept[0], strict=True)):
+            return kept[1], kept[2]
+        shapes = [(len(s), *np.shape(b)) for s, b in key]
         sizes = [math.prod(shape) for shape in shapes]
         places = [slice(end - size, end) for size, end in zip(sizes, itertools.accumulate(sizes), strict=True)]
-        z = np.empty(sum(sizes), dtype=np.uint64)  # every pair's counters, one after the other, hashed in place
-        for (s, b), shape, place in zip(pairs, shapes, places, strict=True):
-            np.add(b[None, ...], (_site_parts(tuple(s)) + step).reshape((-1,) + (1,) * np.ndim(b)),
-                   out=z[place].reshape(shape))
-        units = _hashed_units(z)
-        tables = [units[place].reshape(shape) for shape, place in zip(shapes, places, strict=True)]
-        return tables if more else tables[0]
+        z = np.empty(sum(sizes), dtype=np.uint64)
+        for (s, b), shape, place in zip(key, shapes, places, strict=True):
+            np.add(b[None, ...], _site_parts(s).reshape((-1,) + (1,) * np.ndim(b)), out=z[place].reshape(shape))
+        z.flags.writeable = False
+        tables = list(zip(shapes, places, strict=True))
+        if all(not np.ndim(b) or not b.flags.writeable for _, b in key):  # bases that cannot change under the kept
+            self._kept = (key, z, tables)
+        return z, tables
 
     def uniforms_of_sites(self, sites: np.ndarray, base: np.ndarray) -> np.ndarray:
         """Uniforms whose site differs from element to element (``sites``, broadcast with ``base``): a table of

@@ -49,6 +49,8 @@ class Market(MarketState):
         self.base_buyer = draws.base(self.member_of_buyer, np.tile(np.arange(nb), M))
         self.base_supplier = draws.base(self.member_of_supplier, np.tile(np.arange(ns), M))
         self.base_market = draws.base(np.arange(M), np.zeros(M, dtype=np.int64))
+        for base in (self.base_rel, self.base_market):  # read-only: phase 1's draws keep their sum with the sites'
+            base.flags.writeable = False
         # tables of draws per relationship, one column per bid or per supplier: element ``local · width + column``
         self.base_bids = draws.base(self.member_of_rel, self.rel_local * p.buyers.n_bids)
         self.base_fits = draws.base(self.member_of_rel, self.rel_local * ns)
