@@ -50,7 +50,6 @@ class _Plan(NamedTuple):
     ratio_first: np.ndarray
     ratio_more: tuple
     market: tuple
-    n_at: int
 
 
 def _plan() -> _Plan:
@@ -74,8 +73,7 @@ def _plan() -> _Plan:
                  np.array([_DIVISORS.index(divide[COLUMNS[i].how]) for i in plain]),
                  np.array(ratios), np.array([at[i] for i in ratios]), terms[0] if len(terms) else terms,
                  tuple((term >= 0, term[term >= 0]) for term in terms[1:]),
-                 tuple((i, c.value) for i, c in enumerate(COLUMNS) if c.on == "market"),
-                 at[COLUMN_NAMES.index("buyers")])
+                 tuple((i, c.value) for i, c in enumerate(COLUMNS) if c.on == "market"))
 
 
 _PLAN = _plan()
@@ -183,17 +181,20 @@ class _Memberships(NamedTuple):
 
 
 @functools.lru_cache(maxsize=1)
-def _memberships(is_partner: bytes, k: int) -> tuple[_Memberships, _Memberships]:
-    """Each buyer's and each relationship's memberships, for the buyers' postures ``is_partner`` (as bytes):
-    kept from step to step while the postures stay (only the market last measured: the memory a step needed for
-    them anyway); read-only."""
+def _memberships(is_partner: bytes, k: int, members: int) -> tuple[_Memberships, _Memberships, np.ndarray, np.ndarray]:
+    """Each buyer's and each relationship's memberships, for the buyers' postures ``is_partner`` (as bytes), and
+    what the plain columns' totals are divided by and which groups are empty, per market (from the groups' buyers,
+    a count: the numbers the totals hold): kept from step to step while the postures stay (only the market last
+    measured: the memory a step needed for them anyway); read-only."""
     partner = np.frombuffer(is_partner, dtype=bool)
     masks_b = np.stack([partner, ~partner, np.ones_like(partner)])
     masks_r = np.repeat(masks_b, k, axis=1)
     groups_b, groups_r = (np.ascontiguousarray(m.T, dtype=float) for m in (masks_b, masks_r))  # rows in memory
-    for a in (masks_b, masks_r, groups_b, groups_r):
+    n = groups_b.reshape(members, -1, groups_b.shape[1]).sum(axis=1)  # buyers in each group
+    divisors, empty = np.maximum(n[:, :, None] * _buyers_per_divisor(k), 1), n == 0
+    for a in (masks_b, masks_r, groups_b, groups_r, divisors, empty):
         a.flags.writeable = False
-    return _Memberships(groups_b, masks_b), _Memberships(groups_r, masks_r)
+    return _Memberships(groups_b, masks_b), _Memberships(groups_r, masks_r), divisors, empty
 
 
 def step_measurements(model) -> np.ndarray:
@@ -206,14 +207,13 @@ def step_measurements(model) -> np.ndarray:
     divided by 1, by the group's relationships or by its buyers, or a ratio of totals.
     """
     mk = model.market
-    buyers, relationships = _memberships(mk.is_partner.tobytes(), mk.k)
+    buyers, relationships, divisors, empty = _memberships(mk.is_partner.tobytes(), mk.k, mk.members)
     totals = np.concatenate([_group_totals([f(model) for f in _PLAN.rel], relationships.groups, mk.members,
                                            relationships.masks),
                              _group_totals([f(model) for f in _PLAN.buy], buyers.groups, mk.members, buyers.masks)],
                             axis=2)
-    n = totals[:, :, _PLAN.n_at]                                                        # buyers in each group
     rows = np.empty((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
-    rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / np.maximum(n[:, :, None] * _buyers_per_divisor(mk.k), 1)
+    rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / divisors
     if len(_PLAN.ratio_cols):
         below = totals[:, :, _PLAN.ratio_first]
         for more, places in _PLAN.ratio_more:  # a ratio's denominators' totals, added in order
@@ -221,7 +221,7 @@ def step_measurements(model) -> np.ndarray:
         rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
     for col, f in _PLAN.market:  # one value per market, or one for every market
         rows[:, :, col] = np.asarray(f(model)).reshape(-1, 1)
-    rows[n == 0] = _EMPTY_GROUP
+    rows[empty] = _EMPTY_GROUP
     return rows
 
 
