@@ -168,14 +168,15 @@ def _rebid(model: StepContext, rows: np.ndarray, table: _Quotes) -> None:
     q, winner, fit, score = _best_quote(model, rows, table, exclude_incumbent=False)
     inc, price, trust = mk.sup[rows], mk.price[rows], mk.trust_b[rows]
     by_incumbent = winner == inc
-    own_score = rules.expected_cost_score(price, trust, w)
-    cheaper = np.where(by_incumbent, q < price, score < own_score)
-    match = np.where(by_incumbent, q, score / (1.0 + w * (1.0 - trust)))
+    per_price = rules.expected_cost_score(1.0, trust, w)  # the incumbent's score per unit of its price
+    cheaper = np.where(by_incumbent, q < price, score < price * per_price)
+    match = np.where(by_incumbent, q, score / per_price)  # the price whose score is the rival's
     can_match = rules.price_floor(mk.unit_cost[inc] * mk.fit[rows], p.prices.min_markup) <= match
-    switch = cheaper & ~by_incumbent & ~can_match
-    kept = cheaper & (by_incumbent | can_match)
+    stays = by_incumbent | can_match
+    switch = cheaper & ~stays
+    kept = cheaper & stays
     mk.price[rows[kept]] = match[kept]
-    matched = rows[~switch & ~by_incumbent]  # made to answer a rival's quote: played off, whatever the price
+    matched = rows[~(switch | by_incumbent)]  # made to answer a rival's quote: played off, whatever the price
     penalty = model.pp.at("relationship", matched).trust.playoff_penalty
     mk.trust_s[matched] = rules.playoff_trust(mk.trust_s[matched], penalty)
     ev.played_off[matched] = True
