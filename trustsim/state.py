@@ -210,11 +210,16 @@ class Events:
         return {part: getattr(self, f"cost_{part}") for part in COST_PARTS}
 
     def total_cost_parts(self) -> np.ndarray:
-        """Cost of ownership per unit of each relationship: the sum of its parts (phase 11 keeps it as ``tco``)."""
-        return sum(self.cost_parts.values())
+        """Cost of ownership per unit of each relationship: the sum of its parts (phase 11 keeps it as ``tco``), in
+        the order of ``COST_PARTS`` from 0, as ``sum`` adds them, but each part added into one fresh array."""
+        total = 0 + self.cost_price
+        for name in _COST_FIELDS[1:]:
+            total += getattr(self, name)
+        return total
 
 
 COST_PARTS = ("price", "transaction", "inspection", "failure", "service_fee", "downtime", "mismatch", "switching")
+_COST_FIELDS = tuple(f"cost_{part}" for part in COST_PARTS)
 _BOOL_EVENTS = frozenset({"spec_change", "rebid", "played_off", "shirked", "defect", "inspected", "found", "need",
                           "unbundled", "complained", "fixed", "contacted", "both_share", "unanticipated",
                           "new_link", "audited", "padding_found"})
