@@ -636,3 +636,40 @@ def test_a_change_not_yet_applied_is_named_on_the_page_while_a_narrow_pages_side
         app.assert_clean()
     finally:
         app.page.close()
+
+
+@pytest.mark.parametrize("size", [(800, 1000), (1280, 800)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_sidebar_stays_open_across_a_scenario_picked_in_it(browser, server, size):
+    """The page's layout is made anew for each scenario picked; under 960 px its sidebar, where the picker is, then
+    started closed: a person who picked a scenario there to set its controls had to open it again with ☰. It now
+    stays open across a pick, beside the panels from 960 px and over them below, where it closes as before; and the
+    new layout's Reset still builds the scenario picked with its seed (what a layout made anew per pick is for)."""
+    app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
+    try:
+        drawer, toggle = app.page.locator(".v-navigation-drawer"), app.page.locator("header .v-app-bar__nav-icon")
+        narrow = size[0] < 960
+        if narrow:
+            toggle.click()
+        app.page.get_by_role("button", name="Reset", exact=True).wait_for(state="visible", timeout=10_000)
+        app.page.wait_for_timeout(500)  # the drawer's slide
+        app.page.locator(".v-select", has_text="Scenario file").click()
+        app.page.locator(".v-menu__content .v-list-item", has_text="high_uncertainty.toml").click()
+        app.page.get_by_text("trustsim · high_uncertainty").wait_for(timeout=20_000)
+        app.page.wait_for_timeout(1000)  # the new layout's drawer, had it been going to close
+        box = drawer.bounding_box()
+        assert box["x"] == 0 and box["width"] > 0, f"the sidebar after a pick at {size[0]} px: {box}"
+        app.step()  # and the new layout's Reset builds the scenario picked, with its seed (what it is made for)
+        app.press("Reset")
+        app.page.locator(".trustsim-step", has_text="Step 0 of").wait_for(timeout=20_000)
+        app.page.get_by_text("high_uncertainty · seed 0 ·").wait_for(timeout=10_000)
+        assert "uncertainty 0.9" in app.settings(), app.settings()
+        if narrow:  # and it closes as before, leaving the panels in view
+            app.page.mouse.click(size[0] - 20, size[1] // 2)
+            app.page.wait_for_function("() => document.querySelector('.v-navigation-drawer')"
+                                       ".getBoundingClientRect().right <= 0", timeout=10_000)
+        else:
+            assert box["x"] + box["width"] <= app.page.locator(".vue-grid-item").first.bounding_box()["x"]
+        app.screenshot(f"picked-{size[0]}x{size[1]}.png")
+        app.assert_clean()
+    finally:
+        app.page.close()

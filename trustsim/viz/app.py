@@ -301,11 +301,13 @@ def Layout(children=[]):  # noqa: B006 — Solara's signature for a layout
 
     The sidebar is open at first only on a screen 960 px wide or more, beside the panels; narrower (a tablet
     upright, a phone) it waits behind the app bar's ☰ button: open from the start, as Solara has it, it lay over
-    the charts there behind a grey veil until closed."""
+    the charts there behind a grey veil until closed. After a pick, made in the sidebar, the next layout's sidebar
+    is open as the last's was (narrower, over the panels until closed): it no longer closed under the hand."""
     picked = solara.use_reactive(None)
     PICKED.provide(picked)
-    # no sidebar_open: Vuetify's drawer then opens itself only above its mobile breakpoint (Solara's, 960 px)
-    return solara.AppLayout(children=children, sidebar_open=None).key(f"layout-{picked.value}")
+    # at first no sidebar_open: Vuetify's drawer then opens itself only above its mobile breakpoint (Solara's, 960 px)
+    return solara.AppLayout(children=children, sidebar_open=None if picked.value is None else True
+                            ).key(f"layout-{picked.value}")
 
 
 @solara.component
