@@ -32,6 +32,7 @@ from .journal import (
     keep_own_runs,
     prepare_folder,
     state_of,
+    timeseries_file,
     without_failures,
 )
 from .pool import die_with_parent, local_executor
@@ -223,7 +224,7 @@ def _run_locked(sweep: Sweep, out: Path, state: dict, fail: frozenset, *, worker
                 for result in results:
                     row = result["row"]
                     if result["timeseries"] is not None:
-                        replace_file(out / "timeseries" / f"run-{row['run_id']:07d}.parquet",
+                        replace_file(timeseries_file(out, row["run_id"]),
                                      lambda tmp, data=result["timeseries"]: tmp.write_bytes(data))
                     journal.write({"row": row, "wall": result["wall"]})
                     computed += 1

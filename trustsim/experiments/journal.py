@@ -33,8 +33,14 @@ from .figures import write_figures
 
 STATE = "sweep.json"
 JOURNAL = "journal.jsonl"
+
 OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "points.csv", "manifest.json", "sensitivity.csv")
 OUR_DIRS = ("figures", "timeseries")
+
+
+def timeseries_file(out: Path, run_id: int) -> Path:
+    """Where ``--timeseries`` keeps run ``run_id``'s per-step table in the sweep folder ``out``."""
+    return out / "timeseries" / f"run-{run_id:07d}.parquet"
 
 
 def fingerprint(base: Params, table: dict, timeseries: bool) -> str:
@@ -317,7 +323,7 @@ def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict
     kept = {i: e for i, e in done.items() if i not in dropped}
     _write_text(out / JOURNAL, "".join(json.dumps(kept[i], allow_nan=False) + "\n" for i in sorted(kept)))
     for i in dropped:
-        (out / "timeseries" / f"run-{i:07d}.parquet").unlink(missing_ok=True)
+        timeseries_file(out, i).unlink(missing_ok=True)
     first, why = next(iter(sorted(dropped.items())))
     print(f"trustsim: note: {counted(len(dropped), 'journal row')} of "
           f"{safe_text(out / JOURNAL, 400)} did not belong to this sweep and {'were' if len(dropped) > 1 else 'was'} "
@@ -385,7 +391,7 @@ def write_sweep(sweep: Sweep, entries, out: str | Path, *, started: str, wall: f
         if timeseries is not None:
             (tmp / "timeseries").mkdir()
             for run_id, frame in timeseries.groupby("run_id", sort=True):
-                frame.to_parquet(tmp / "timeseries" / f"run-{run_id:07d}.parquet", index=False)
+                frame.to_parquet(timeseries_file(tmp, run_id), index=False)
         finish(tmp, sweep, state, started=started, wall=wall,
                extra={"computed_this_time": len(entries), "resumed_from": 0})
 
