@@ -20,12 +20,12 @@ from mesa.visualization import Slider, SolaraViz
 from solara import lifecycle
 
 from ..errors import ParamError
-from ..model import TrustMarket, as_seed
+from ..model import TrustMarket
 from ..params import Params, bounds, choices
 from ..scenario import Scenario, load_scenario
 from . import components as c
 from .controls import CONTROLS
-from .pending import PendingNotice
+from .pending import PendingNotice, box_seed
 from .serve import SCENARIO_ENV, release_freed_memory
 
 DEFAULT_SCENARIO = "baseline.toml"
@@ -77,15 +77,9 @@ class AppMarket(TrustMarket):
     def __init__(self, params: Params | None = None, *, rng=None, **overrides):
         # a control the page gave a reactive value (model_params) and nobody moved reaches Reset as that variable
         rng, overrides = held(rng), {name: held(value) for name, value in overrides.items()}
-        lo, hi = bounds("run.seed")
-        try:
-            seed = as_seed(rng)
-            why = f"is outside the seeds' range {lo} … {hi}" if isinstance(seed, int) and not lo <= seed <= hi else None
-        except ParamError:
-            why = "is not an integer"
+        seed, why = box_seed(rng, (params or Params()).run.seed)
         notice = None
         if why:
-            seed = (params or Params()).run.seed
             empty = isinstance(rng, str) and not rng.strip()
             said = "The seed box is empty" if empty else f"Seed {str(rng)[:40]!r} {why}"
             notice = f"{said}; the scenario's seed {seed} is used."

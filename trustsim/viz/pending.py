@@ -19,15 +19,18 @@ from ..params import Params, bounds
 from .controls import CONTROLS
 
 
-def reset_seed(params: Params, text: Any) -> int:
-    """The seed Reset builds a market with from the seed box's ``text``: the integer it holds, or the scenario's
-    seed where it holds none in the seeds' range (as ``AppMarket`` takes it)."""
+def box_seed(text: Any, fallback: int) -> tuple[Any, str | None]:
+    """The seed Reset builds a market with from the seed box's ``text``, and why the box's own was set aside (None
+    when it was not): the integer it holds, else the scenario's seed ``fallback`` where it holds no integer or one
+    outside the seeds' range (``AppMarket`` builds with it, and the notice compares it)."""
+    lo, hi = bounds("run.seed")
     try:
         seed = as_seed(text)
     except ParamError:
-        return params.run.seed
-    lo, hi = bounds("run.seed")
-    return seed if isinstance(seed, int) and lo <= seed <= hi else params.run.seed
+        return fallback, "is not an integer"
+    if isinstance(seed, int) and not lo <= seed <= hi:
+        return fallback, f"is outside the seeds' range {lo} … {hi}"
+    return seed, None
 
 
 def shown(value: Any) -> str:
@@ -42,7 +45,8 @@ def pending_changes(market: Params, scenario: Params, values: dict[str, Any], st
     (``steps``) of the market's value stands for it: the browser snaps a value finer than the slider's grid to the
     grid, and Reset builds the scenario's value from it (``finer_than_sliders``)."""
     flat, out = market.flat(), []
-    if "rng" in values and (seed := reset_seed(scenario, values["rng"])) != market.run.seed:
+    seed = box_seed(values["rng"], scenario.run.seed)[0] if "rng" in values else None
+    if seed is not None and seed != market.run.seed:
         out.append(f"Seed {market.run.seed} → {seed}")
     for control in CONTROLS:
         name = control.key.split(".")[1]
