@@ -91,10 +91,7 @@ def _active_integrity(mk) -> np.ndarray:
     """Per market: mean integrity of the suppliers that hold at least one relationship (of all its suppliers when
     none does)."""
     held = np.bincount(mk.sup[~mk.vacant], minlength=mk.n_suppliers) > 0
-    active = per_market_mean(mk.integrity, held, mk)  # NaN for a market where no supplier holds one
-    if np.isnan(active).any():
-        active = np.where(np.isnan(active), market_means(mk.integrity, mk), active)
-    return active
+    return per_market_mean(mk.integrity, held, mk, empty=market_means(mk.integrity, mk))
 
 
 COST_TEXT = {  # part: (short name, meaning)

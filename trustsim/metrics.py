@@ -37,8 +37,9 @@ class _Plan(NamedTuple):
     """Where every column's figure comes from (once, at import). The step's group totals form one table,
     the relationship values' totals first, then the buyer values'; a column is its total divided by 1, the
     group's relationships or its buyers (``cols``, ``src``, ``divisor``: a place in ``_DIVISORS``), a ratio of
-    totals (``ratio_*``: ``first`` holds its denominators' first terms' places, ``more`` the further terms of the
-    sum, each as the ratios that have one and their places), or one figure per market (``market``)."""
+    totals (``ratio_*``: ``terms`` holds the places of its denominator's terms, one row per term, added in
+    order; a ratio with fewer terms than the most has the table's last place, a column of zeros, for the rest:
+    ``x + 0`` is ``x``), or one figure per market (``market``)."""
 
     rel: list
     buy: list
@@ -47,8 +48,7 @@ class _Plan(NamedTuple):
     divisor: np.ndarray
     ratio_cols: np.ndarray
     ratio_src: np.ndarray
-    ratio_first: np.ndarray
-    ratio_more: tuple
+    ratio_terms: np.ndarray
     market: tuple
 
 
@@ -65,14 +65,14 @@ def _plan() -> _Plan:
     at |= {i: len(rel) + n for n, i in enumerate(i for i, c in enumerate(COLUMNS) if c.on == "buyers")}
     plain = [i for i in at if COLUMNS[i].how != "ratio"]
     ratios = [i for i in at if COLUMNS[i].how == "ratio"]
-    terms = np.full((max((len(over[i]) for i in ratios), default=0), len(ratios)), -1)
+    zeros = len(rel) + len(buy)  # the totals' last place: a column of zeros
+    terms = np.full((max((len(over[i]) for i in ratios), default=0), len(ratios)), zeros)
     for j, i in enumerate(ratios):
         terms[: len(over[i]), j] = over[i]
     divide = {"buyers": "total", "total": "total", "mean": "mean", "per_buyer": "per_buyer"}
     return _Plan(rel, buy, np.array(plain), np.array([at[i] for i in plain]),
                  np.array([_DIVISORS.index(divide[COLUMNS[i].how]) for i in plain]),
-                 np.array(ratios), np.array([at[i] for i in ratios]), terms[0] if len(terms) else terms,
-                 tuple((term >= 0, term[term >= 0]) for term in terms[1:]),
+                 np.array(ratios), np.array([at[i] for i in ratios]), terms,
                  tuple((i, c.value) for i, c in enumerate(COLUMNS) if c.on == "market"))
 
 
@@ -210,18 +210,19 @@ def step_measurements(model) -> np.ndarray:
     buyers, relationships, divisors, empty = _memberships(mk.is_partner.tobytes(), mk.k, mk.members)
     totals = np.concatenate([_group_totals([f(model) for f in _PLAN.rel], relationships.groups, mk.members,
                                            relationships.masks),
-                             _group_totals([f(model) for f in _PLAN.buy], buyers.groups, mk.members, buyers.masks)],
-                            axis=2)
+                             _group_totals([f(model) for f in _PLAN.buy], buyers.groups, mk.members, buyers.masks),
+                             np.zeros((mk.members, len(POSTURE_GROUPS), 1))], axis=2)  # ratio_terms' zeros
     rows = np.empty((mk.members, len(POSTURE_GROUPS), len(COLUMN_NAMES)))
     rows[:, :, _PLAN.cols] = totals[:, :, _PLAN.src] / divisors
     if len(_PLAN.ratio_cols):
-        below = totals[:, :, _PLAN.ratio_first]
-        for more, places in _PLAN.ratio_more:  # a ratio's denominators' totals, added in order
-            below[:, :, more] += totals[:, :, places]
+        below = totals[:, :, _PLAN.ratio_terms[0]]
+        for places in _PLAN.ratio_terms[1:]:  # a ratio's denominator's further terms, added in order
+            below += totals[:, :, places]
         rows[:, :, _PLAN.ratio_cols] = _ratio(totals[:, :, _PLAN.ratio_src], below)
     for col, f in _PLAN.market:  # one value per market, or one for every market
         rows[:, :, col] = np.asarray(f(model)).reshape(-1, 1)
-    rows[empty] = _EMPTY_GROUP
+    if empty.any():
+        rows[empty] = _EMPTY_GROUP
     return rows
 
 
