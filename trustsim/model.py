@@ -53,23 +53,33 @@ def as_params(params: Any, name: str = "params") -> Params:
 class KeyFigureCollector(mesa.DataCollector):
     """Mesa's DataCollector of the key figures by posture group (``columns.KEY_FIGURES``, named ``trust_buyer``,
     ``trust_buyer_partner``, ``trust_buyer_aggressive``, ...): each reporter reads one figure of the recorder's
-    last step, and ``collect`` appends them all from one gather of that row — the reporters' numbers without
-    calling and deep-copying twenty-seven of them a step."""
+    last step, and ``collect`` keeps them all as one gather of that row, which ``model_vars`` gives as Mesa's
+    ``collect`` records them, one list per reporter — the reporters' numbers without calling, deep-copying and
+    appending twenty-seven of them a step."""
 
     def __init__(self):
         figures = {f"{c}_{g}" if g != "all" else c: (g, c) for c in KEY_FIGURES for g in POSTURE_GROUPS}
+        self._rows: list[list[float]] = []  # one per collect: every reporter's figure
         super().__init__(model_reporters={name: (lambda m, g=g, c=c: m.recorder.latest(g, c))
                                           for name, (g, c) in figures.items()})
         self._groups = np.array([POSTURE_GROUPS.index(g) for g, _ in figures.values()])
         self._columns = np.array([COLUMN_NAMES.index(c) for _, c in figures.values()])
 
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Each reporter's figures, one per ``collect``, in the reporters' order."""
+        rows = np.reshape(self._rows, (len(self._rows), len(self.model_reporters)))
+        return dict(zip(self.model_reporters, rows.T.tolist(), strict=True))
+
+    @model_vars.setter
+    def model_vars(self, _) -> None:
+        """Mesa's ``__init__`` starts the lists here; they come from the rows ``collect`` keeps instead."""
+
     def collect(self, model: TrustMarket) -> None:
-        """This step's key figures, one list per reporter (``model_vars``), as Mesa's ``collect`` records them."""
+        """This step's key figures, as Mesa's ``collect`` would record them from the reporters."""
         if hasattr(self, "_collection_steps"):  # as Mesa's own collect keeps it
             self._collection_steps.append(model.time)
-        for values, figure in zip(self.model_vars.values(), model.recorder.latest_of(self._groups, self._columns),
-                                  strict=True):
-            values.append(figure)
+        self._rows.append(model.recorder.latest_of(self._groups, self._columns))
 
 
 class TrustMarket(mesa.Model, Markets):

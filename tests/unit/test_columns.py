@@ -47,19 +47,27 @@ def test_the_recorder_and_the_datacollector_follow_the_registry():
 
 
 def test_the_datacollector_records_what_its_reporters_report_step_by_step():
-    # the collector appends a step's figures from one gather of the recorder's row: the numbers Mesa's own collect
-    # gets by calling each reporter, in each reporter's column, an empty group's NaN included
+    # the collector keeps a step's figures as one gather of the recorder's row: the numbers Mesa's own collect
+    # gets by calling each reporter, in each reporter's column, an empty group's NaN included; also when collected
+    # before the first step (as Mesa's examples do at the start), and again within a step
     m = TrustMarket(rng=4, buyers=12, suppliers=5, steps=9, partner_share=0.0)
     plain = mesa.DataCollector(model_reporters=m.datacollector.model_reporters)
+    assert m.datacollector.model_vars == plain.model_vars == {name: [] for name in plain.model_reporters}
     at = [columns.COLUMN_NAMES.index(c) for c in ("trust_buyer", "complaints")]
     before = m.recorder.latest_of([2, 2], at)  # nothing measured yet: as ``latest``, NaN and a count of 0
     assert math.isnan(before[0]) and before[1] == 0 and math.isnan(m.recorder.latest("all", "trust_buyer"))
+    for collector in (m.datacollector, plain):
+        collector.collect(m)
     while m.running:
         m.step()
         plain.collect(m)
+        if m.steps == 4:
+            for collector in (m.datacollector, plain):
+                collector.collect(m)
     ours, theirs = m.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe()
-    assert list(ours.columns) == list(theirs.columns) and len(ours) == 9
-    assert ours["trust_buyer_partner"].isna().all() and ours["trust_buyer_aggressive"].notna().all()
+    assert list(ours.columns) == list(theirs.columns) and len(ours) == 11
+    assert ours.iloc[0].isna().sum() == len(ours.columns) - sum(c.startswith("complaints") for c in ours.columns)
+    assert ours["trust_buyer_partner"].isna().all() and ours["trust_buyer_aggressive"][1:].notna().all()
     assert ours.equals(theirs), (ours - theirs).abs().max()
 
 
