@@ -209,9 +209,30 @@ class Draws:
     def slot_site(self, name: str | Sequence[str], column):
         """The site of a draw made once per slot column (sourcing fills and rebids slot by slot); ``column`` a
         number or one per row. Several names give one row of sites per name (a table's draws at once)."""
-        site = SITE[name] if isinstance(name, str) else np.array([SITE[n] for n in name]).reshape(
-            (-1,) + (1,) * np.ndim(column))
+        site = SITE[name] if isinstance(name, str) else _site_rows(tuple(name), np.ndim(column))
         return site + SLOT_SITES * (column + 1)
+
+    @staticmethod
+    def columns(row_base: np.ndarray, width: int) -> np.ndarray:
+        """A table ``width`` wide of bases from its rows' ``row_base``: ``shifted(row_base[:, None],
+        np.arange(width))``, column ``j`` the row's element ``j`` further on."""
+        return row_base[:, None] + _column_shifts(width)
+
+
+@functools.lru_cache(maxsize=16)
+def _site_rows(names: tuple[str, ...], ndim: int) -> np.ndarray:
+    """The sites of ``names``, one row each, shaped to broadcast with an array of ``ndim`` axes; read-only."""
+    sites = np.array([SITE[n] for n in names]).reshape((-1,) + (1,) * ndim)
+    sites.flags.writeable = False
+    return sites
+
+
+@functools.lru_cache(maxsize=16)
+def _column_shifts(width: int) -> np.ndarray:
+    """``j · γ`` modulo 2⁶⁴ for ``j`` < ``width`` (``Draws.columns``); read-only."""
+    shifts = Draws.shifted(np.uint64(0), np.arange(width))
+    shifts.flags.writeable = False
+    return shifts
 
 
 def as_normal(u: np.ndarray) -> np.ndarray:

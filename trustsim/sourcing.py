@@ -19,7 +19,7 @@ from .state import StepContext
 def _grid(row_base: np.ndarray, width: int) -> np.ndarray:
     """Counter bases of a table of draws ``width`` wide, one row per relationship, from the rows' kept bases
     (``base_bids`` or ``base_fits`` of the market): column ``j`` is element ``local row · width + j``."""
-    return Draws.shifted(row_base[:, None], np.arange(width))
+    return Draws.columns(row_base, width)
 
 
 def _holds_any(bidders: np.ndarray, others: np.ndarray) -> np.ndarray:
