@@ -586,20 +586,21 @@ def test_a_control_changed_but_not_applied_is_named_until_reset(app):
 
 
 @pytest.mark.parametrize("size", [(800, 1000), (1280, 800)], ids=lambda s: f"{s[0]}x{s[1]}")
-def test_a_change_not_yet_applied_is_named_on_the_page_while_a_narrow_pages_sidebar_is_closed(browser, server, size):
-    """Under 960 px the sidebar, with its notice of changes not yet applied, opens over the page from the app bar's
-    ☰ button and is closed again to see the market: a slider moved there left the old market on the page with
-    nothing saying a change waited. The notice is now also above the panels there, in view and not covered, until
-    Reset; from 960 px, where the sidebar is beside the panels, only the sidebar's shows."""
+def test_a_change_not_yet_applied_is_named_on_the_page_while_the_sidebar_is_closed(browser, server, size):
+    """The sidebar, with its notice of changes not yet applied, is closed to see the market: under 960 px it opens
+    over the page from the app bar's ☰ button and is closed again, and wider a person may close it with ☰ to give
+    the charts the room. A slider moved there left the old market on the page with nothing saying a change waited.
+    The notice is now also above the panels while the sidebar is closed, in view and not covered, until Reset; while
+    the sidebar is open, only the sidebar's shows."""
     app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
     try:
         narrow, drawer = size[0] < 960, app.page.locator(".v-navigation-drawer")
         toggle = app.page.locator("header .v-app-bar__nav-icon")
-        side, page = app.page.locator(".trustsim-pending"), app.page.locator(".trustsim-pending-narrow")
+        side, page = app.page.locator(".trustsim-pending"), app.page.locator(".trustsim-pending-page")
 
         def drawer_open(want):
-            if narrow and (drawer.bounding_box()["x"] == 0) != want:
-                if want:
+            if (drawer.bounding_box()["x"] == 0) != want:
+                if want or not narrow:
                     toggle.click()
                 else:  # a click on the veil beside the drawer, as a person closes it
                     app.page.mouse.click(size[0] - 20, size[1] // 2)
@@ -611,23 +612,24 @@ def test_a_change_not_yet_applied_is_named_on_the_page_while_a_narrow_pages_side
         drawer_open(True)
         move_sigma(app)
         side.wait_for(timeout=10_000)
-        drawer_open(False)
-        if narrow:
-            page.wait_for(state="visible", timeout=10_000)
-            assert page.locator("xpath=ancestor::nav").count() == 0, "the page's notice is in the sidebar"
-            page.scroll_into_view_if_needed()
-            uncovered = page.evaluate("""t => { const r = t.getBoundingClientRect();
-                return [[0.1, 0.5], [0.5, 0.5], [0.9, 0.5]].every(([fx, fy]) =>
-                    t.contains(document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height))); }""")
-            assert uncovered, "something lies over the page's notice"
-            text = page.inner_text()
-            assert "Changed, not yet applied: Uncertainty σ 0.3 → 0.6" in text and "☰" in text, text
-            assert contrast(app, ".trustsim-pending-narrow") >= 4.5
-            app.screenshot(f"pending-{size[0]}x{size[1]}.png")
-        else:  # the sidebar's, beside the panels, and not a second one
+        if not narrow:  # the sidebar's, beside the panels, and not a second one
             assert side.is_visible(), "the sidebar's notice is not in view"
-            assert not page.is_visible(), f"a second notice on a page {size[0]} px wide: {page.inner_text()}"
+            assert not page.is_visible(), f"a second notice beside the open sidebar: {page.inner_text()}"
+        drawer_open(False)
+        page.wait_for(state="visible", timeout=10_000)
+        assert page.locator("xpath=ancestor::nav").count() == 0, "the page's notice is in the sidebar"
+        page.scroll_into_view_if_needed()
+        uncovered = page.evaluate("""t => { const r = t.getBoundingClientRect();
+            return [[0.1, 0.5], [0.5, 0.5], [0.9, 0.5]].every(([fx, fy]) =>
+                t.contains(document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height))); }""")
+        assert uncovered, "something lies over the page's notice"
+        text = page.inner_text()
+        assert "Changed, not yet applied: Uncertainty σ 0.3 → 0.6" in text and "☰" in text, text
+        assert contrast(app, ".trustsim-pending-page") >= 4.5
+        app.screenshot(f"pending-{size[0]}x{size[1]}.png")
         drawer_open(True)
+        if not narrow:
+            page.wait_for(state="hidden", timeout=10_000)
         app.press("Reset")
         app.page.get_by_text(re.compile(r"uncertainty 0\.6")).wait_for(timeout=20_000)
         drawer_open(False)

@@ -38,7 +38,7 @@ SLIDER_POSITIONS = 400  # a whole-number slider with more positions than this mo
 # panel while the figures scroll under them, on the panel's ground (inherited, so dark in the dark theme); the
 # figures' grey and red texts read at 4.5 to 1 or more on either theme's ground, and their rules are as faint on the
 # dark theme's ground as on the light's (Vuetify's dividers), not bright lines at 12 to 1; the notice of changes not yet
-# applied above the panels is for a page under 960 px, whose sidebar waits closed (from 960 px the sidebar's is in view)
+# applied above the panels is for while the sidebar, with its own, is closed (Vuetify's drawer, open or closed, says so)
 PAGE_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
@@ -60,9 +60,9 @@ PAGE_CSS = """
 .theme--dark .trustsim-figures .unit { color: #9e9e9e; }
 .theme--dark .trustsim-settings { color: #aaaaaa !important; }  /* their light colours, set in the HTML, on the */
 .theme--dark .trustsim-notice { color: #ff8a80 !important; }   /* dark theme's ground read at 3 and 2.3 to 1 */
-.v-application.theme--light :is(.trustsim-pending, .trustsim-pending-narrow) { color: #8f4400 !important; }  /* not
-                                                                 Vuetify's orange, 2.4 to 1 */
-@media (min-width: 960px) { .trustsim-pending-narrow { display: none !important; } }
+.v-application.theme--light :is(.trustsim-pending, .trustsim-pending-page) { color: #8f4400 !important; }  /* not
+                                                               Vuetify's orange, 2.4 to 1 */
+.v-application:has(.v-navigation-drawer--open) .trustsim-pending-page { display: none !important; }
 .trustsim-figures thead { position: sticky; top: 0; z-index: 1; background-color: inherit; }
 .trustsim-figures thead tr:first-child th { padding: 0; border-bottom: none; text-align: left; font-weight: normal; }
 """
@@ -258,7 +258,8 @@ def MarketViz(label: str, scenario: Scenario):
     or with the page: its Play loop, which stops only at a run's end or at Pause, stepped it on in the server
     to its last step, seen by nobody. Each control's value is a reactive variable of this view, read by the
     notice of changes Reset has not yet applied (``pending.py``), in the sidebar above Step, ▶ and Reset, and
-    again above the panels on a page under 960 px wide, where the sidebar is closed while the market is in view."""
+    again above the panels while the sidebar is closed (under 960 px wide it is closed while the market is in view;
+    wider, a person may close it with ☰ to give the charts the room)."""
     first = solara.use_memo(lambda: AppMarket(scenario.params, rng=scenario.params.run.seed), [label])
     model = solara.use_reactive(first)
 
@@ -277,7 +278,7 @@ def MarketViz(label: str, scenario: Scenario):
     with solara.Column(gap="0px") as view:  # no gap above the panels for the sidebar's part, which is not here
         with solara.Sidebar():
             PendingNotice(model, scenario.params, inputs, steps)
-        PendingNotice(model, scenario.params, inputs, steps, narrow=True)  # under 960 px, with the sidebar closed
+        PendingNotice(model, scenario.params, inputs, steps, on_page=True)  # shown while the sidebar is closed
         SolaraViz(model, components=views(scenario.name), model_params=sent,
                   name=f"trustsim · {scenario.name}", play_interval=151)  # on the slider's steps of 10 from 1
     return view

@@ -62,24 +62,24 @@ def pending_changes(market: Params, scenario: Params, values: dict[str, Any], st
     return out
 
 
-def notice_text(changes: list[str], narrow: bool = False) -> str:
-    """The notice's words for ``changes``: the sidebar's ends with what Reset does; the copy on the market's side of
-    a narrow page (``narrow``), where the sidebar is closed behind the app bar's ☰ button, says where Reset is."""
-    then = "Open ☰ and press Reset to build a market with them." if narrow else "Reset builds a market with them."
+def notice_text(changes: list[str], on_page: bool = False) -> str:
+    """The notice's words for ``changes``: the sidebar's ends with what Reset does; the copy on the page (``on_page``),
+    shown while the sidebar is closed behind the app bar's ☰ button, says where Reset is."""
+    then = "Open ☰ and press Reset to build a market with them." if on_page else "Reset builds a market with them."
     return f"Changed, not yet applied: {', '.join(changes)}. {then}"
 
 
 @solara.component
 def PendingNotice(model: solara.Reactive, scenario: Params, inputs: dict[str, solara.Reactive],
-                  steps: dict[str, float], narrow: bool = False):
+                  steps: dict[str, float], on_page: bool = False):
     """The notice of controls changed since the market shown was built, in the sidebar above Step, ▶ and Reset;
     nothing when there are none. It reads the controls' reactive variables and the page's market, so it follows
     every move of a control and every Reset, and nothing else on the page is drawn again for them.
 
-    ``narrow``: the copy above the panels, for a page under 960 px wide, where the sidebar waits closed behind the
-    app bar's ☰ button (the page's CSS hides it from 960 px, where the sidebar is beside the panels)."""
+    ``on_page``: the copy above the panels, for while the sidebar is closed behind the app bar's ☰ button (under
+    960 px it waits closed; wider, a person may close it): the page's CSS hides it while the sidebar is open."""
     values = {name: reactive.value for name, reactive in inputs.items()}
     changes = pending_changes(model.value.params, scenario, values, steps)
     if changes:
-        where = "trustsim-pending-narrow" if narrow else "trustsim-pending"
-        solara.Warning(notice_text(changes, narrow), dense=True, classes=[where, "ma-2"])  # ma-2: the cards' margin
+        where = "trustsim-pending-page" if on_page else "trustsim-pending"
+        solara.Warning(notice_text(changes, on_page), dense=True, classes=[where, "ma-2"])  # ma-2: the cards' margin
