@@ -60,6 +60,7 @@ class KeyFigureCollector(mesa.DataCollector):
     def __init__(self):
         figures = {f"{c}_{g}" if g != "all" else c: (g, c) for c in KEY_FIGURES for g in POSTURE_GROUPS}
         self._rows: list[list[float]] = []  # one per collect: every reporter's figure
+        self._made: tuple[tuple[int, int], dict] | None = None  # model_vars as last made, for its rows and reporters
         super().__init__(model_reporters={name: (lambda m, g=g, c=c: m.recorder.latest(g, c))
                                           for name, (g, c) in figures.items()})
         self._groups = np.array([POSTURE_GROUPS.index(g) for g, _ in figures.values()])
@@ -67,9 +68,13 @@ class KeyFigureCollector(mesa.DataCollector):
 
     @property
     def model_vars(self) -> dict[str, list]:
-        """Each reporter's figures, one per ``collect``, in the reporters' order."""
-        rows = np.reshape(self._rows, (len(self._rows), len(self.model_reporters)))
-        return dict(zip(self.model_reporters, rows.T.tolist(), strict=True))
+        """Each reporter's figures, one per ``collect``, in the reporters' order: made from the kept rows when first
+        read after a collect, then the same lists until the next (``mesa.batch_run`` reads them once per step)."""
+        made = (len(self._rows), len(self.model_reporters))
+        if self._made is None or self._made[0] != made:
+            rows = np.reshape(self._rows, made)
+            self._made = made, dict(zip(self.model_reporters, rows.T.tolist(), strict=True))
+        return self._made[1]
 
     @model_vars.setter
     def model_vars(self, _) -> None:

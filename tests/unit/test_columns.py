@@ -67,6 +67,8 @@ def test_the_datacollector_records_what_its_reporters_report_step_by_step():
     ours, theirs = m.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe()
     assert list(ours.columns) == list(theirs.columns) and len(ours) == 11
     assert ours.iloc[0].isna().sum() == len(ours.columns) - sum(c.startswith("complaints") for c in ours.columns)
+    # read again and again between collects (mesa.batch_run reads them once per step), the lists are made once
+    assert m.datacollector.model_vars is m.datacollector.model_vars
     assert ours["trust_buyer_partner"].isna().all() and ours["trust_buyer_aggressive"][1:].notna().all()
     assert ours.equals(theirs), (ours - theirs).abs().max()
 
