@@ -214,8 +214,9 @@ class Draws:
 
     @staticmethod
     def columns(row_base: np.ndarray, width: int) -> np.ndarray:
-        """A table ``width`` wide of bases from its rows' ``row_base``: ``shifted(row_base[:, None],
-        np.arange(width))``, column ``j`` the row's element ``j`` further on."""
+        """Counter bases of a table of draws ``width`` wide, one row per relationship, from the rows' kept bases
+        (the market's ``base_bids`` or ``base_fits``): ``shifted(row_base[:, None], np.arange(width))``, column ``j``
+        element ``local row · width + j``."""
         return row_base[:, None] + _column_shifts(width)
 
 

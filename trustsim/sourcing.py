@@ -16,12 +16,6 @@ from .draws import Draws, as_normal
 from .state import StepContext
 
 
-def _grid(row_base: np.ndarray, width: int) -> np.ndarray:
-    """Counter bases of a table of draws ``width`` wide, one row per relationship, from the rows' kept bases
-    (``base_bids`` or ``base_fits`` of the market): column ``j`` is element ``local row · width + j``."""
-    return Draws.columns(row_base, width)
-
-
 def _holds_any(bidders: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Whether each bidder (``(n, bids)``) is one of its row's ``others`` (``(n, k)``): compared slot by slot, as
     a few whole-table comparisons rather than a reduction over a short axis."""
@@ -57,7 +51,7 @@ def _quotes(model: StepContext, rows: np.ndarray, exclude_incumbent: bool) -> _Q
     p = model.pp.at("relationship", rows, grid=True)
     kind = "rebid_" if not exclude_incumbent else ""
     column = mk.slot_of[rows, None]
-    base = _grid(mk.base_bids[rows], nb)
+    base = Draws.columns(mk.base_bids[rows], nb)
     current_spec = model.pp.shared.market.refit == "current_spec"
     names = ("bidder", "markup") if current_spec else ("bidder", "markup", "fit")  # no site depends on the others
     u_bid, u_markup, *u_fit = dr.uniforms_of_sites(dr.slot_site([kind + name for name in names], column), base)
@@ -106,7 +100,7 @@ def _best_quote(model: StepContext, rows: np.ndarray, table: _Quotes, exclude_in
         candidates = offset + np.arange(ns)  # (fb, ns): every supplier of the row's market
         free = ~_holds_any(candidates, others[fb])
         free[~free.any(axis=1)] = True  # fewer suppliers than slots: a duplicate cannot be avoided
-        pick_free = dr.uniform(dr.slot_site("fallback", column), _grid(mk.base_fits[rows[fb]], ns)) * free
+        pick_free = dr.uniform(dr.slot_site("fallback", column), Draws.columns(mk.base_fits[rows[fb]], ns)) * free
         winner[fb] = offset[:, 0] + np.argmax(pick_free, axis=1)
         spread = np.broadcast_to(model.pp.at("relationship", rows[fb]).market.fit_spread, (len(fb),))
         current_spec = model.pp.shared.market.refit == "current_spec"

@@ -217,11 +217,11 @@ def test_tables_of_draws_give_every_bid_and_every_supplier_of_every_relationship
     """Relationship r's bid j is element r · n_bids + j and its fit to supplier s element r · suppliers + s of its
     market: within a member no two (relationship, column) pairs share a counter base, so neighbouring rows'
     tables do not repeat each other's numbers."""
-    from trustsim.sourcing import _grid
+    from trustsim.draws import Draws
 
     mk = tiny_market(members=2, **{"buyers.n_bids": 3})
     for base, width in ((mk.base_bids, 3), (mk.base_fits, 4)):
-        table = _grid(base, width)  # (relationships, columns)
+        table = Draws.columns(base, width)  # (relationships, columns)
         assert len(np.unique(table)) == table.size, width
         member0 = table[: mk.n_rel // 2].ravel()
         assert np.array_equal(member0, mk.draws.base(np.zeros(member0.size, dtype=np.int64), np.arange(member0.size)))

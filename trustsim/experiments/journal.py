@@ -33,7 +33,6 @@ from .figures import write_figures
 
 STATE = "sweep.json"
 JOURNAL = "journal.jsonl"
-
 OUR_FILES = (STATE, JOURNAL, "runs.csv", "runs.parquet", "points.csv", "manifest.json", "sensitivity.csv")
 OUR_DIRS = ("figures", "timeseries")
 
