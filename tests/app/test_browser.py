@@ -564,7 +564,9 @@ def test_a_control_changed_but_not_applied_is_named_until_reset(app):
     notice = app.page.locator(".trustsim-pending")
     assert notice.count() == 0
     move_sigma(app)
-    notice.wait_for(timeout=10_000)
+    # every press has reached the page before the seed is typed: a press's value arriving later draws the controls
+    # again, and the seed box, whose text is sent only at Enter, then shows its value again and loses what was typed
+    notice.filter(has_text="Uncertainty σ 0.3 → 0.6").wait_for(timeout=10_000)
     assert notice.locator("xpath=ancestor::nav").count() == 1 and notice.is_visible(), "not in the sidebar"
     seed = app.page.get_by_label("Seed")
     seed.fill("5")
