@@ -3,8 +3,8 @@ each long-run figure's difference B − A with its 95% interval.
 
 Two scenarios run on the same seeds (derived from one root seed as replications derive them), so each
 difference is paired seed by seed, which removes the noise the two share. Two results folders (runs or
-replications) are paired on the seeds they have in common when they have the same ones, and compared
-by Welch's interval otherwise.
+replications) are paired on their seeds when they hold the same two or more seeds, and compared by
+Welch's interval otherwise.
 """
 
 from __future__ import annotations
@@ -259,9 +259,9 @@ def load_folder(folder: str | Path):
 
 
 def compare_folders(a: str | Path, b: str | Path) -> Comparison:
-    """Two results folders: paired when both hold runs on the same seeds (on those both ran without failure: a
-    run failed on one side leaves its seed out, not the pairing), else Welch's interval. One folder given twice
-    (however its path is spelled) is refused: it would be compared with itself, every difference 0."""
+    """Two results folders: paired when both hold runs on the same two or more seeds (on those both ran without
+    failure: a run failed on one side leaves its seed out, not the pairing), else Welch's interval. One folder
+    given twice (however its path is spelled) is refused: it would be compared with itself, every difference 0."""
     if Path(a).resolve() == Path(b).resolve():
         raise ParamError(str(b), None, f"is the same folder as {safe_text(str(a), 200)}: a folder compared with itself "
                                        f"differs in nothing; name two results folders")

@@ -403,6 +403,10 @@ def test_no_rng_draws_a_fresh_seed_that_repeats_the_run():
 def test_batch_run_replicates_differ():
     import mesa
 
+    fresh = mesa.batch_run(TrustMarket, parameters={"buyers": 12, "suppliers": 4, "steps": 6}, rng=[None] * 2,
+                           number_processes=1, data_collection_period=-1, max_steps=6, display_progress=False)
+    assert len(fresh) == 2
+    assert fresh[0]["trust_buyer"] != fresh[1]["trust_buyer"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # `iterations`, as users still write it
         rows = mesa.batch_run(TrustMarket, parameters={"buyers": 12, "suppliers": 4, "steps": 6}, iterations=2,
