@@ -248,7 +248,7 @@ def load_folder(folder: str | Path):
     info, _ = read_manifest(folder, "compare")
     scenario = scenario_of(info, str(folder / "manifest.json"))
     if info["kind"] == "replications":
-        return scenario, read_runs(folder)
+        return scenario, read_runs(folder, info["replications"])  # read_manifest checked it
     try:
         summary = read_json(folder / "summary.json", expected="a run's summary", object_hook=null_as_nan)
         row = metric_row(summary)

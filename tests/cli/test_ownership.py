@@ -812,6 +812,27 @@ def test_compare_of_a_replications_table_edited_out_of_shape_is_one_line_and_wri
     assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == []
 
 
+@pytest.mark.parametrize("cut", ["part way through its last row", "at the end of a row"])
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_a_replications_table_cut_short_is_refused_in_one_line_and_nothing_is_written(tmp_path, capsys, small_results,
+                                                                                     cut, command):
+    """A replications.csv cut part way through a row (a copy stopped, a full disk) read as a shorter row whose last
+    figures were missing, and one cut at a row's end as fewer replications: compare wrote a comparison from what was
+    left (exit 0). Both are refused in one line naming the file, by compare and report alike, and nothing is
+    written (report drew no figure)."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(small_results / "reps", a)
+    shutil.copytree(small_results / "reps", b)
+    table = (b / "replications.csv").read_text()
+    last_row = table.rstrip("\n").rfind("\n") + 1
+    (b / "replications.csv").write_text(table[: last_row + 20] if cut.startswith("part") else table[:last_row])
+    why = "is cut short" if cut.startswith("part") else "holds 1 row for the 2 replications its manifest records"
+    before = snapshot(b)
+    args = ["compare", str(a), str(b), "--out", str(tmp_path / "C")] if command == "compare" else ["report", str(b)]
+    one_line(main(args), capsys.readouterr().err, f"{b / 'replications.csv'}: {why}")
+    assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == [] and snapshot(b) == before
+
+
 def test_compare_tells_what_it_found_only_once_all_of_it_is_known(tmp_path, capsys, small_results, monkeypatch):
     """What compare prints is worked out before its folder is written: a failure there left a complete folder
     behind an error line."""

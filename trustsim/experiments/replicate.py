@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import COMMAND_LINE, PYTHON, ParamError
+from ..errors import COMMAND_LINE, PYTHON, ParamError, counted
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..reading import read_csv, read_json, refuse_words
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
@@ -154,11 +154,14 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=(), wo
     return write_atomically(out, write, force, kind=KIND, protect=protect, words=words)
 
 
-def read_runs(folder: Path):
+def read_runs(folder: Path, replications: int | None = None):
     """The replications table of a replications folder (ParamError when it is not one, or was edited out of its
-    shape: a blank or a word where a whole number or a figure belongs)."""
-    # on use: only this path needs pandas
+    shape: a blank or a word where a whole number or a figure belongs, a last row cut short, or, given the number
+    of ``replications`` its manifest records, not one row for each)."""
+    # on use: only this path needs pandas and the report's check of a table's end
     import pandas as pd
+
+    from ..report import refuse_cut_short
 
     path = Path(folder) / "replications.csv"
     try:
@@ -169,12 +172,16 @@ def read_runs(folder: Path):
     if missing or df.empty:
         lacks = missing[0] if missing else "rows"
         raise ParamError(str(path), None, f"not a trustsim replications table (lacks {lacks})")
+    refuse_cut_short(path)  # a row cut part way reads as a shorter row: blanks where its last figures were
     for c in ("replicate", "seed"):
         if not pd.api.types.is_integer_dtype(df[c]):
             raise ParamError(str(path), c, "holds values that are not whole numbers (a blank, a word); not as "
                                            "trustsim wrote it")
     if df["status"].isna().any():
         raise ParamError(str(path), "status", "holds a blank; not as trustsim wrote it")
+    if replications is not None and (len(df) != replications or sorted(df["replicate"]) != list(range(replications))):
+        raise ParamError(str(path), None, f"holds {counted(len(df), 'row')} for the {replications} replications its "
+                                          f"manifest records (one row each); not as trustsim wrote it")
     refuse_words(df, path, METRIC_COLUMNS)
     df["status"] = df["status"].astype(str)
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
@@ -203,12 +210,13 @@ def redraw(folder: str | Path) -> list[Path]:
     """``trustsim report`` on a replications folder: the figures again from ``bands.csv`` and
     ``replications.csv``."""
     folder = Path(folder)
-    runs = read_runs(folder)
     try:
         info = read_json(folder / "manifest.json", expected="a JSON manifest")
         name, steps = info["scenario"]["name"], info["params"]["run"]["steps"]
     except (KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
+    made = info.get("replications")
+    runs = read_runs(folder, made if isinstance(made, int) and not isinstance(made, bool) else None)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ParamError(str(folder / "manifest.json"), "params.run.steps", f"expected a whole number, got {steps!r}")
     bands = read_bands(folder, steps)
