@@ -10,6 +10,7 @@ Welch's interval otherwise.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from .experiments.design import METRIC_COLUMNS
 from .experiments.execute import metric_row
 from .experiments.replicate import read_runs, replicate
 from .labels import literal, plain_figure
-from .metrics import POSTURE_GROUPS
+from .metrics import COLUMN_NAMES, POSTURE_GROUPS, POSTURES
 from .reading import read_json
 from .reproduce import read_manifest, scenario_of
 from .results import manifest, redraw_figures, scenario_files, write_atomically
@@ -248,14 +249,36 @@ def load_folder(folder: str | Path):
     info, _ = read_manifest(folder, "compare")
     scenario = scenario_of(info, str(folder / "manifest.json"))
     if info["kind"] == "replications":
-        return scenario, read_runs(folder, info["replications"])  # read_manifest checked it
+        return scenario, read_runs(folder, info["replications"], info.get("seeds"))  # read_manifest checked the first
     try:
         summary = read_json(folder / "summary.json", expected="a run's summary", object_hook=null_as_nan)
+        _refuse_unwritten_figures(summary, str(folder / "summary.json"))
         row = metric_row(summary)
     except (ValueError, KeyError, TypeError) as exc:
         raise ParamError(str(folder / "summary.json"), None, f"cannot be read as a run's summary ({exc})") from None
     return scenario, pd.DataFrame([{"replicate": 0, "seed": scenario.params.run.seed, "status": "ok", "error": "",
                                     **row}])
+
+
+def _refuse_unwritten_figures(summary, shown: str) -> None:
+    """ParamError naming the key unless every long-run figure a comparison reads is a number as trustsim writes it:
+    finite, or null where a posture had no buyers. Edited by hand, ``true`` was compared as 1, and an infinity (or a
+    figure gone) dropped that figure's rows from the table, exit 0."""
+    both = summary.get("both_postures") if isinstance(summary, dict) else None
+    windows = [("long_run", summary.get("long_run") if isinstance(summary, dict) else None, POSTURE_GROUPS)]
+    if isinstance(both, dict) and both.get("long_run") is not None:
+        windows.append(("both_postures.long_run", both["long_run"], POSTURES))
+    for where, table, groups in windows:
+        for g in groups:
+            figures = table.get(g) if isinstance(table, dict) else None
+            if not isinstance(figures, dict):
+                raise ParamError(shown, f"{where}.{g}", "missing: not a run's summary as trustsim wrote it")
+            for c in COLUMN_NAMES:
+                value = figures.get(c)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isinf(value):
+                    got = "nothing" if c not in figures else safe_text(json.dumps(value))
+                    raise ParamError(shown, f"{where}.{g}.{c}", f"expected a number (null where the posture had no "
+                                                               f"buyers), got {got}; not as trustsim wrote it")
 
 
 def compare_folders(a: str | Path, b: str | Path) -> Comparison:

@@ -833,6 +833,55 @@ def test_a_replications_table_cut_short_is_refused_in_one_line_and_nothing_is_wr
     assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == [] and snapshot(b) == before
 
 
+@pytest.mark.parametrize("edit", ["its rows twice", "every row on one seed"])
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_a_replications_table_other_than_its_manifest_records_is_refused_in_one_line(tmp_path, capsys, small_results,
+                                                                                    edit, command):
+    """Rows repeated counted as twice the runs (narrower intervals, "only the seeds differ" of the same seeds), and
+    seeds rewritten as other runs', exit 0: the table must hold one row per replication its manifest records, on
+    the seeds it lists."""
+    import pandas as pd
+
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(small_results / "reps", a)
+    shutil.copytree(small_results / "reps", b)
+    runs = pd.read_csv(b / "replications.csv")
+    if edit == "its rows twice":
+        runs = pd.concat([runs, runs])
+        why = "holds 4 rows for the 2 replications its manifest records"
+    else:
+        runs["seed"] = runs["seed"][0]
+        why = f"seed: replicate 1 ran on seed {runs['seed'][0]}, its manifest records"
+    runs.to_csv(b / "replications.csv", index=False)
+    before = snapshot(b)
+    args = ["compare", str(a), str(b), "--out", str(tmp_path / "C")] if command == "compare" else ["report", str(b)]
+    one_line(main(args), capsys.readouterr().err, f"{b / 'replications.csv'}: {why}")
+    assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == [] and snapshot(b) == before
+
+
+@pytest.mark.parametrize(("figure", "shown"), [(True, "true"), (float("inf"), "Infinity"), ("absent", "nothing")])
+def test_compare_refuses_a_run_summary_figure_trustsim_never_writes(tmp_path, capsys, small_results, figure, shown):
+    """A run's summary edited by hand: ``true`` was compared as a market share of 1, and an infinity or a figure
+    gone dropped its rows from the table, exit 0. Each is refused in one line naming the key; a null (a posture
+    with no buyers: not measured) is still read as such."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(small_results / "run", a)
+    shutil.copytree(small_results / "run", b)
+    summary = json.loads((b / "summary.json").read_text())
+    if figure == "absent":
+        del summary["long_run"]["partner"]["market_share"]
+    else:
+        summary["long_run"]["partner"]["market_share"] = figure
+    (b / "summary.json").write_text(json.dumps(summary))
+    code = main(["compare", str(a), str(b), "--out", str(tmp_path / "C")])
+    one_line(code, capsys.readouterr().err, f"{b / 'summary.json'}: long_run.partner.market_share: expected a number",
+             f"got {shown}")
+    assert not (tmp_path / "C").exists() and ours_beside(tmp_path) == []
+    summary["long_run"]["partner"]["market_share"] = None
+    (b / "summary.json").write_text(json.dumps(summary))
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "C")]) == 0, capsys.readouterr().err
+
+
 def test_compare_tells_what_it_found_only_once_all_of_it_is_known(tmp_path, capsys, small_results, monkeypatch):
     """What compare prints is worked out before its folder is written: a failure there left a complete folder
     behind an error line."""

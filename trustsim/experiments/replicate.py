@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import COMMAND_LINE, PYTHON, ParamError, counted
+from ..errors import COMMAND_LINE, PYTHON, ParamError, counted, safe_text
 from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..reading import read_csv, read_json, refuse_words
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
@@ -154,10 +154,10 @@ def write_replications(rep: Replicated, out, force: bool = False, protect=(), wo
     return write_atomically(out, write, force, kind=KIND, protect=protect, words=words)
 
 
-def read_runs(folder: Path, replications: int | None = None):
+def read_runs(folder: Path, replications: int | None = None, seeds=None):
     """The replications table of a replications folder (ParamError when it is not one, or was edited out of its
     shape: a blank or a word where a whole number or a figure belongs, a last row cut short, or, given the number
-    of ``replications`` its manifest records, not one row for each)."""
+    of ``replications`` its manifest records, not one row for each, on the ``seeds`` it lists when it lists them)."""
     # on use: only this path needs pandas and the report's check of a table's end
     import pandas as pd
 
@@ -182,6 +182,12 @@ def read_runs(folder: Path, replications: int | None = None):
     if replications is not None and (len(df) != replications or sorted(df["replicate"]) != list(range(replications))):
         raise ParamError(str(path), None, f"holds {counted(len(df), 'row')} for the {replications} replications its "
                                           f"manifest records (one row each); not as trustsim wrote it")
+    if replications is not None and isinstance(seeds, list) and len(seeds) == replications:
+        listed = dict(zip(df["replicate"], df["seed"], strict=True))
+        wrong = next((r for r, seed in enumerate(seeds) if listed[r] != seed), None)
+        if wrong is not None:
+            raise ParamError(str(path), "seed", f"replicate {wrong} ran on seed {listed[wrong]}, its manifest records "
+                                                f"{safe_text(seeds[wrong])}; not as trustsim wrote it")
     refuse_words(df, path, METRIC_COLUMNS)
     df["status"] = df["status"].astype(str)
     df["error"] = ["" if pd.isna(x) else str(x) for x in df["error"]]
@@ -216,7 +222,7 @@ def redraw(folder: str | Path) -> list[Path]:
     except (KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
     made = info.get("replications")
-    runs = read_runs(folder, made if isinstance(made, int) and not isinstance(made, bool) else None)
+    runs = read_runs(folder, made if isinstance(made, int) and not isinstance(made, bool) else None, info.get("seeds"))
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ParamError(str(folder / "manifest.json"), "params.run.steps", f"expected a whole number, got {steps!r}")
     bands = read_bands(folder, steps)
