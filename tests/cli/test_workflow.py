@@ -611,6 +611,30 @@ def test_sweep_writes_a_per_point_table_and_report_redraws_it(tmp_path, capsys):
     assert len(out.splitlines()) == len(list((tmp_path / "sw" / "figures").glob("*.png"))) >= 2
 
 
+@pytest.mark.parametrize("table", ["emptied", "another sweep's", "a run's seed changed"])
+def test_report_refuses_a_sweeps_runs_table_other_than_its_runs(tmp_path, capsys, table):
+    """report draws a sweep's figures from runs.parquet: emptied, or replaced by another sweep's (of the same factor,
+    other points), it drew "not measured" or other runs' figures over the sweep's own, exit 0. It must hold the
+    runs sweep.json describes, at their points and on their seeds; refused in one line, figures left as they were."""
+    path = tmp_path / "sw.toml"
+    path.write_text(SWEEP)
+    assert run_cli(capsys, "sweep", path, "--out", tmp_path / "sw", "--workers", 1, "--quiet")[0] == 0
+    runs = pd.read_parquet(tmp_path / "sw" / "runs.parquet")
+    if table == "emptied":
+        runs = runs.iloc[0:0]
+    elif table == "another sweep's":
+        path.write_text(SWEEP.replace("[0.0, 0.6]", "[0.2, 0.4]"))
+        assert run_cli(capsys, "sweep", path, "--out", tmp_path / "other", "--workers", 1, "--quiet")[0] == 0
+        runs = pd.read_parquet(tmp_path / "other" / "runs.parquet")
+    else:
+        runs.loc[1, "seed"] += 1
+    runs.to_parquet(tmp_path / "sw" / "runs.parquet", index=False)
+    figures = {f.name: f.read_bytes() for f in (tmp_path / "sw" / "figures").iterdir()}
+    refused(*run_cli(capsys, "report", tmp_path / "sw")[::2], f"{tmp_path / 'sw' / 'runs.parquet'}: does not hold "
+                                                              f"this sweep's 6 runs")
+    assert {f.name: f.read_bytes() for f in (tmp_path / "sw" / "figures").iterdir()} == figures
+
+
 def test_a_sweep_of_replications_alone(tmp_path, capsys):
     path = tmp_path / "reps.toml"
     path.write_text(SWEEP.split("[sweep.factors]")[0])

@@ -14,7 +14,7 @@ from ..reading import read_csv, read_json, read_parquet
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
-from .design import Sweep, is_number, rebuilt_sweep
+from .design import Sweep, is_number, rebuilt_sweep, run_seed
 
 SENSITIVITY_TOP = 15  # factors shown per metric in sensitivity.png (every factor's indices are in the table)
 
@@ -232,4 +232,23 @@ def redraw(folder: str | Path) -> list[Path]:
         sens = read_csv(folder / "sensitivity.csv") if (folder / "sensitivity.csv").is_file() else None
     except (OSError, ValueError) as exc:
         raise ParamError(str(folder), None, f"its tables cannot be read ({str(exc).splitlines()[0]})") from None
+    refuse_other_runs(df, sweep, folder / "runs.parquet")
     return write_figures(folder, sweep, df, sens)
+
+
+def refuse_other_runs(df, sweep: Sweep, path: Path) -> None:
+    """ParamError unless the runs table ``df`` holds the sweep's runs, each once, in order, at its design point and on
+    its seed: an empty table or another sweep's in its place drew figures of other runs over the sweep's (exit 0)."""
+    ids = list(range(sweep.n_runs))
+    try:
+        point, rep = (list(df[c]) for c in ("point", "replicate"))
+        same = list(df["run_id"]) == ids and point == [i // sweep.replications for i in ids] and rep == [
+            i % sweep.replications for i in ids] and list(df["seed"]) == [
+            run_seed(sweep.seed, p, r, sweep.seeds) for p, r in zip(point, rep, strict=True)] and all(
+            list(df[key]) == [sweep.points[p][key] for p in point] for key in sweep.keys)
+    except KeyError as exc:
+        raise ParamError(str(path), None, f"lacks the column {exc}; not a sweep's runs table") from None
+    if not same:
+        raise ParamError(str(path), None, f"does not hold this sweep's {sweep.n_runs} runs as its sweep.json describes "
+                                          f"them (it holds {len(df)} rows: another sweep's table, or edited); not as "
+                                          f"trustsim wrote it")
