@@ -44,10 +44,11 @@ PYTHON_REMAKE = {  # from Python, the function that makes it again (patterns, st
 
 
 def kind_of(info: dict):
-    """A manifest's kind of result: its ``kind``, or for manifests written before it was recorded, what its
-    fields say (a sweep's, the pattern suite's, else a run's)."""
-    return info.get("kind") or ("sweep" if "sweep" in info else "patterns" if "seeds" in info and
-                                "root_seed" not in info else "run")
+    """A manifest's kind of result: its ``kind``, or for manifests written before it was recorded (and the state
+    files of a sweep and a calibration, ``sweep.json`` and ``calibration.json``, which have none), what its fields
+    say (a sweep's, a calibration's, the pattern suite's, else a run's)."""
+    return info.get("kind") or ("sweep" if "sweep" in info else "calibration" if "calibrate" in info else
+                                "patterns" if "seeds" in info and "root_seed" not in info else "run")
 
 
 def remedy(kind: str, words: Words = COMMAND_LINE) -> str:

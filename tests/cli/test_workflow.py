@@ -190,6 +190,25 @@ def test_run_check_and_patterns_on_another_commands_result_name_the_command_that
     assert listing(tmp_path) == before
 
 
+@pytest.mark.parametrize("state,command", [("calibration.json", "trustsim calibrate FILE"),
+                                           ("sweep.json", "trustsim sweep FILE")])
+def test_a_calibrations_or_sweeps_state_file_where_a_scenario_or_manifest_belongs_names_its_command(
+        state, command, tmp_path, capsys):
+    """A calibration's state file (calibration.json, which records no kind) given to check or run was answered "to
+    make that result again: trustsim rerun …", and rerun then said its parameters were missing: each names the
+    command that makes a calibration, as for its folder (a sweep's sweep.json already did)."""
+    fields = {"calibration.json": {"trustsim": "calibration state", "calibrate": {}, "seed": 1, "budget": 40},
+              "sweep.json": {"trustsim": "sweep state", "sweep": {}, "runs": 6}}[state]
+    (tmp_path / state).write_text(json.dumps(fields))
+    before = listing(tmp_path)
+    for argv in (["check", tmp_path / state], ["run", tmp_path / state, "--out", tmp_path / "o"],
+                 ["rerun", tmp_path / state]):
+        code, _, err = run_cli(capsys, *argv)
+        refused(code, err, command)
+        assert "rerun" not in err
+    assert listing(tmp_path) == before
+
+
 def test_run_on_a_calibration_file_checks_its_table_then_runs_the_scenario_it_starts_from(tmp_path, capsys):
     """A [calibrate] table is not run, but a mistake in it is one line and exit 2, as `check` and `calibrate` say."""
     text = (ROOT / "scenarios" / "calibration.toml").read_text()
