@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .arguments import override_key, plain, refuse_blank, seed_argument, warn_failed, whole, worker_count
+from .arguments import plain, refuse_blank, resolved_overrides, seed_argument, warn_failed, whole, worker_count
 from .commands.run import refuse_other_files, refuse_sweep
 from .errors import PYTHON, ParamError
 
@@ -43,7 +43,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts; a fault in it is
     named by ``given_as``, the argument that passed it (``scenario``; :func:`compare`'s ``a`` and ``b``)."""
     # on first use: `import trustsim` loads nothing heavy
-    from .params import Params, resolve_key, validate
+    from .params import Params, validate
     from .scenario import Scenario, apply_arguments, load_scenario, resolve_path
 
     refuse_blank(scenario, given_as, "a scenario TOML file")  # load_scenario would call it "scenario" in compare too
@@ -62,10 +62,7 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     else:
         raise ParamError(given_as, None, f"expected a path, Params, Scenario or mapping, got "
                                          f"{type(scenario).__name__}")
-    changes: dict[str, Any] = {}
-    for key, value in overrides.items():
-        group, name = resolve_key(override_key(key))
-        changes[f"{group}.{name}"] = value
+    changes = resolved_overrides(overrides)
     arguments = apply_arguments(changes, {"run.seed": ("seed", seed_argument(seed)), "run.steps": ("steps", steps)})
     if not changes:
         return sc
@@ -75,7 +72,10 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
         if exc.key not in arguments:
             raise
         raise ParamError(arguments[exc.key], None, exc.message) from None
-    return replace(sc, params=params, overrides={**sc.overrides, **changes})  # its [calibrate] table too
+    # recorded as the values the parameters hold (an np.int64, a Decimal: the int or float the schema made of it),
+    # which a manifest writes as JSON
+    flat = params.flat()
+    return replace(sc, params=params, overrides={**sc.overrides, **{k: flat[k] for k in changes}})  # [calibrate] too
 
 
 def refuse_file_keys(mapping: dict, given_as: str = "scenario") -> None:

@@ -51,6 +51,24 @@ def override_key(key: str) -> str:
     return dotted
 
 
+def resolved_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``name=value`` overrides (bare, ``group__name`` or ``**{"group.name": …}``) as ``{"group.name": value}``; one
+    parameter given twice in two spellings is a ParamError naming both, where the last silently won, the first
+    never checked."""
+    # on first use: the schema loads pydantic, which `import trustsim` does without
+    from .params import resolve_key
+
+    out: dict[str, Any] = {}
+    spelt: dict[str, str] = {}
+    for key, value in overrides.items():
+        group, name = resolve_key(override_key(key))
+        full = f"{group}.{name}"
+        if full in out:
+            raise ParamError(None, key, f"gives {full} a second time (it is also given as {spelt[full]}); give it once")
+        out[full], spelt[full] = value, key
+    return out
+
+
 def whole(name: str, value: Any, minimum: int, none: bool = False, maximum: int | None = None) -> int | None:
     """``value`` as a whole number from ``minimum`` (to ``maximum``; a Python or NumPy integer; None when ``none``),
     else a ParamError naming the argument, as the command line refuses ``--seeds 1`` or ``--workers 0``."""
@@ -82,12 +100,14 @@ def worker_count(value: Any) -> int | None:
 
 def plain(value: Any) -> Any:
     """NumPy numbers and arrays (an ``np.int64`` seed, ``np.linspace`` factor values, a range's bounds), pandas
-    columns, tuples and ranges as the Python numbers and lists they hold, as a sweep file's TOML gives them;
-    anything else as it is."""
+    columns, lists, tuples and ranges as the Python numbers and lists they hold, and a Decimal or Fraction as its float,
+    as a sweep file's TOML gives them; anything else as it is."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, range)):  # (0.1, 0.5) was refused as no list of values
+    if isinstance(value, (list, tuple, range)):  # (0.1, 0.5) was refused as no list of values
         return [plain(v) for v in value]
+    if type(value).__name__ in ("Decimal", "Fraction"):  # decimal's or fractions': as a float, which JSON writes
+        return float(value)
     numbers = type(value).__module__.partition(".")[0] in ("numpy", "pandas")  # a column of a table, too
     return value.tolist() if numbers and hasattr(value, "tolist") else value
 

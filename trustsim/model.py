@@ -15,12 +15,12 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from .agents import EAGER_AGENTS, AgentRows, Buyer, Supplier
-from .arguments import override_key, seed_argument
+from .arguments import resolved_overrides, seed_argument
 from .columns import KEY_FIGURES
 from .ensemble import Markets
-from .errors import ParamError
+from .errors import ParamError, Shown
 from .metrics import COLUMN_NAMES, POSTURE_GROUPS
-from .params import Params, resolve_key, validate
+from .params import Params, validate
 
 
 def as_seed(rng: Any) -> Any:
@@ -48,6 +48,13 @@ def as_params(params: Any, name: str = "params") -> Params:
     raise ParamError(None, name, f'expected Params or a mapping of parameter tables such as {{"market": '
                                  f'{{"buyers": 60}}}}, got {type(params).__name__} (a scenario file: '
                                  f'trustsim.load_scenario(path).params)')
+
+
+def written_seed(params: Any) -> Any:
+    """The seed a mapping of parameter tables writes (``{"run": {"seed": 9}}``), else None: a Params always holds
+    one (0 by default), so only a mapping's says that the caller chose it."""
+    run = params.get("run") if isinstance(params, Mapping) else None
+    return run.get("seed") if isinstance(run, Mapping) else None
 
 
 class KeyFigureCollector(mesa.DataCollector):
@@ -90,9 +97,11 @@ class KeyFigureCollector(mesa.DataCollector):
 class TrustMarket(mesa.Model, Markets):
     """The market. ``TrustMarket(params, rng=seed, **overrides)``: ``params`` a Params, a mapping of parameter tables
     (``{"market": {"buyers": 60}}``) or None for the defaults; overrides are ``name=value`` with the
-    bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them. ``rng``
-    (or ``seed``) is a whole number, or its text, or None for a fresh one: not a NumPy Generator, which Mesa takes but
-    the run's draws, counter-based from one whole-number seed, would not use.
+    bare parameter names of the schema (``buyers=100``, ``gain=0.1``), as SolaraViz and batch_run pass them; one
+    given twice in two spellings is refused. ``rng`` (or ``seed``, or ``run__seed``) is a whole number, or its text,
+    or None: then the seed a mapping of tables writes (``{"run": {"seed": 9}}``), else a fresh one, as Mesa's models
+    draw (a Params always holds a seed, 0 by default, so its own is not taken for a choice); not a NumPy Generator,
+    which Mesa takes but the run's draws, counter-based from one whole-number seed, would not use.
     ``scenario`` takes what ``params`` takes, in its place; Mesa's own Scenario (SolaraViz's Reset sends one) is
     left to Mesa.
     """
@@ -103,16 +112,18 @@ class TrustMarket(mesa.Model, Markets):
             if params is not None:
                 raise ParamError(None, "scenario", "the parameters are given twice: pass them as params or as "
                                                    "scenario, not both")
-            params = as_params(scenario, "scenario")
+            params, written = as_params(scenario, "scenario"), written_seed(scenario)
+        else:
+            written = written_seed(params)
         params = as_params(params)
-        if "seed" in overrides and rng is None:
-            rng = overrides.pop("seed")
-        overrides.pop("seed", None)
-        if overrides:
-            for key in overrides:
-                override_key(key)  # an empty name, named: not "unknown parameter" alone
-                resolve_key(key)
-            params = params.replace(**overrides)
+        changes = resolved_overrides(overrides)  # a parameter given twice, in two spellings, is refused
+        seed = changes.pop("run.seed", None)  # seed=, run__seed=: Mesa's other name for rng
+        if seed is not None and rng is not None and as_seed(seed) != as_seed(rng):
+            raise ParamError(None, "seed", f"given twice, as {Shown(seed)!r} and as rng={Shown(rng)!r}; give it once")
+        # the seed given, else the one a mapping of tables writes (which rng or seed= replaces, as an override does)
+        rng = next((s for s in (rng, seed, written) if s is not None), None)
+        if changes:
+            params = params.replace(**changes)
         rng = seed_argument(as_seed(rng))  # named seed: not run.seed, a key never written
         if rng is None:  # as Mesa: a fresh seed, recorded in params.run.seed so that the run can be repeated
             rng = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))

@@ -537,6 +537,64 @@ def test_a_seed_argument_wins_over_run_seed_but_a_bad_run_seed_is_still_refused(
     assert str(exc.value) == "steps: 0 is out of range (allowed 1 to 1000000)"
 
 
+def test_a_parameter_given_twice_in_two_spellings_is_refused_naming_both():
+    """``uncertainty=5.0, market__uncertainty=0.5`` ran with 0.5, the first value never checked (the last spelling
+    silently won), in simulate, replicate and the Mesa model alike."""
+    for call in (lambda **kw: trustsim.simulate(None, steps=2, **kw),
+                 lambda **kw: trustsim.replicate(None, seeds=2, steps=2, workers=1, **kw),
+                 lambda **kw: trustsim.TrustMarket(None, rng=1, **kw)):
+        with pytest.raises(trustsim.ParamError) as exc:
+            call(uncertainty=5.0, market__uncertainty=0.5)
+        assert str(exc.value) == ("market__uncertainty: gives market.uncertainty a second time (it is also given as "
+                                  "uncertainty); give it once")
+        with pytest.raises(trustsim.ParamError, match=r"market\.buyers: gives market\.buyers a second time .*buyers"):
+            call(buyers="x", **{"market.buyers": 5})
+
+
+def test_numpy_decimal_and_fraction_values_are_saved_as_the_numbers_the_parameters_hold(tmp_path):
+    """An override of ``np.int64(6)``, ``Decimal("0.5")`` or ``Fraction(1, 2)`` ran, and ``save`` then failed after
+    the whole run (``TypeError: Object of type int64 is not JSON serializable``): the manifest records the values
+    the parameters hold, and a sweep's factor values are floats, as a sweep file's TOML gives them."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    run = trustsim.simulate(None, steps=np.int64(3), buyers=np.int64(6), suppliers=3, uncertainty=Decimal("0.5"),
+                            partner_in_price=np.bool_(False), trust_scaled_hours=np.array(True))
+    run.save(tmp_path / "run")
+    overrides = json.loads((tmp_path / "run" / "manifest.json").read_text())["scenario"]["overrides"]
+    assert overrides == {"run.steps": 3, "market.buyers": 6, "market.suppliers": 3, "market.uncertainty": 0.5,
+                         "service.partner_in_price": False, "time.trust_scaled_hours": True}
+    assert trustsim.rerun(tmp_path / "run").timeseries.equals(run.timeseries)
+    fraction = trustsim.simulate(None, steps=3, buyers=6, suppliers=3, uncertainty=Fraction(1, 2),
+                                 partner_in_price=False, trust_scaled_hours=True)
+    pd.testing.assert_frame_equal(fraction.timeseries, run.timeseries)
+    sw = trustsim.sweep(None, {"uncertainty": [Fraction(1, 10), Decimal("0.2")]}, replications=1, steps=3, buyers=6,
+                        suppliers=3, workers=1)
+    sw.save(tmp_path / "sweep")
+    assert list(pd.read_csv(tmp_path / "sweep" / "points.csv")["market.uncertainty"]) == [0.1, 0.2]
+
+
+def test_the_mesa_models_seed_written_in_a_mapping_or_as_run_seed_is_the_runs():
+    """``TrustMarket(None, **{"run.seed": 9})`` and ``TrustMarket({"run": {"seed": 9}})`` ran on a fresh seed, the
+    9 dropped, and ``rng=1, seed=2`` (or ``seed="abc"``) ran seed 1 without a word: a seed written in what is
+    passed is the run's unless rng gives one, and two different seeds are refused. A Params always holds a seed
+    (0 by default), so without rng it draws a fresh one, as Mesa's models do."""
+    small = {"market": {"buyers": 6, "suppliers": 3}, "run": {"steps": 2}}
+    assert trustsim.TrustMarket(None, **{"run.seed": 9}).params.run.seed == 9
+    assert trustsim.TrustMarket(None, run__seed=9).params.run.seed == 9
+    assert trustsim.TrustMarket({**small, "run": {"steps": 2, "seed": 9}}).params.run.seed == 9
+    assert trustsim.TrustMarket(scenario={**small, "run": {"steps": 2, "seed": 9}}).params.run.seed == 9
+    assert trustsim.TrustMarket({**small, "run": {"steps": 2, "seed": 9}}, rng=4).params.run.seed == 4
+    assert trustsim.TrustMarket(small, rng="3", seed=3).params.run.seed == 3
+    with pytest.raises(trustsim.ParamError) as exc:
+        trustsim.TrustMarket(small, rng=1, seed=2)
+    assert str(exc.value) == "seed: given twice, as 2 and as rng=1; give it once"
+    with pytest.raises(trustsim.ParamError, match="seed: expected a whole number from 0 to 2⁶³−1, got 'abc'"):
+        trustsim.TrustMarket(small, rng=1, seed="abc")
+    params = trustsim.Params(run={"seed": 9, "steps": 2})
+    assert trustsim.TrustMarket(params).params.run.seed != trustsim.TrustMarket(params).params.run.seed
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""
