@@ -28,15 +28,17 @@ except ImportError:  # not POSIX: the lock relies on the PID written in it
     fcntl = None
 
 WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM,
-                errno.ENAMETOOLONG)
+                errno.ENAMETOOLONG, errno.EBUSY, errno.EXDEV)
+_MOUNT = " (a mount point, which a result replaces by renaming, cannot be one: name a folder inside it)"
 _HINTS = {errno.EFBIG: " (the file-size limit, ulimit -f)", errno.ENOSPC: "; free some space and run it again",
-          errno.EDQUOT: "; free some space and run it again"}
+          errno.EDQUOT: "; free some space and run it again", errno.EBUSY: _MOUNT, errno.EXDEV: _MOUNT}
 
 
 def write_failure(exc: BaseException | None) -> str | None:
     """What an OS error while writing results says, in a line (its file, the reason, what to do), or None for
     any other failure: a full disk, a quota, a file-size limit, a read-only disk, no permission, a name too
-    long. Libraries that wrap the OS error (pyarrow, Matplotlib) are seen through, by its cause or its text."""
+    long, a mount point as the folder to replace. Libraries that wrap the OS error (pyarrow, Matplotlib) are seen
+    through, by its cause or its text."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -149,6 +149,17 @@ def small_disk(tmp_path):
         subprocess.run(["umount", str(mnt)], capture_output=True, timeout=10)
 
 
+def test_a_mount_point_as_the_results_folder_is_named_in_one_line(small_disk, capsys):
+    """An empty folder that is a mount point (a USB disk, a container's volume) cannot be renamed away to put the new
+    result in its place: that was an OSError's traceback (EBUSY) from the rename; it is one line saying to name a
+    folder inside it, with nothing left beside it and the mount point as it was."""
+    code = main(["run", str(BASELINE), *TINY, "--quiet", "--out", str(small_disk)])
+    one_line(code, capsys.readouterr()[1], str(small_disk), "a mount point", "name a folder inside it",
+             "nothing was written")
+    assert list(small_disk.iterdir()) == [] and sorted(p.name for p in small_disk.parent.iterdir()) == ["small"]
+    assert main(["run", str(BASELINE), *TINY, "--quiet", "--out", str(small_disk / "res")]) == 0
+
+
 def test_really_full_disk(small_disk, capsys):
     out = small_disk / "res"
     code = main(["run", str(BASELINE), "--set", "market.buyers=2000", "--set", "market.suppliers=100", "--steps",
