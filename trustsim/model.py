@@ -18,7 +18,7 @@ from .agents import EAGER_AGENTS, AgentRows, Buyer, Supplier
 from .arguments import resolved_overrides, seed_argument
 from .columns import KEY_FIGURES
 from .ensemble import Markets
-from .errors import ParamError, Shown
+from .errors import ParamError, Shown, safe_text, suggest
 from .metrics import COLUMN_NAMES, POSTURE_GROUPS
 from .params import Params, validate
 
@@ -156,6 +156,9 @@ class TrustMarket(mesa.Model, Markets):
 
     def run(self, progress=None) -> TrustMarket:
         """Run to ``run.steps``; ``progress(n)`` is called after each step if given."""
+        if progress is not None and not callable(progress):  # found before the first step, not after it
+            raise ParamError(None, "progress", f"expected a function called with each step's count, got "
+                                               f"{type(progress).__name__}")
         while self.running:
             self.step()
             if progress is not None:
@@ -164,7 +167,14 @@ class TrustMarket(mesa.Model, Markets):
 
     # conveniences for users and the app
     def latest(self, column: str, group: str = "all") -> float:
-        """The last recorded value of a contract column for a group."""
+        """The last recorded value of a contract column for a group (``POSTURE_GROUPS``); a ParamError naming the
+        argument, with a suggestion, for a column or group that is none."""
+        if not isinstance(column, str) or column not in COLUMN_NAMES:
+            raise ParamError(None, "column", f"{safe_text(repr(column))} is no column"
+                                             f"{suggest(str(column), COLUMN_NAMES)}; trustsim columns lists them")
+        if not isinstance(group, str) or group not in POSTURE_GROUPS:
+            raise ParamError(None, "group", f"{safe_text(repr(group))} is not one of {', '.join(POSTURE_GROUPS)}"
+                                            f"{suggest(str(group), POSTURE_GROUPS)}")
         return self.recorder.latest(group, column)
 
     def network(self):

@@ -595,6 +595,27 @@ def test_the_mesa_models_seed_written_in_a_mapping_or_as_run_seed_is_the_runs():
     assert trustsim.TrustMarket(params).params.run.seed != trustsim.TrustMarket(params).params.run.seed
 
 
+def test_the_mesa_models_latest_figure_and_progress_are_checked_as_arguments():
+    """``latest("trust_buyr")`` raised a bare KeyError, and ``run(progress=3)`` a TypeError after the first step,
+    the market already one step on: each is a ParamError naming the argument, before anything runs."""
+    model = trustsim.TrustMarket({"run": {"steps": 3}, "market": {"buyers": 5, "suppliers": 3}}, rng=1)
+    for call, told in ((lambda: model.latest("trust_buyr"),
+                        """column: 'trust_buyr' is no column (did you mean "trust_buyer"?); """
+                        "trustsim columns lists them"),
+                       (lambda: model.latest("trust_buyer", "partners"),
+                        """group: 'partners' is not one of partner, aggressive, all (did you mean "partner"?)"""),
+                       (lambda: model.run(progress=3), "progress: expected a function called with each step's count, "
+                                                       "got int")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            call()
+        assert str(exc.value) == told
+    assert model.steps == 0
+    steps = []
+    model.run(progress=steps.append)
+    assert steps == [1, 1, 1] and model.latest("trust_buyer", "partner") == model.recorder.latest("partner",
+                                                                                                    "trust_buyer")
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""
