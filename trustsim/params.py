@@ -34,7 +34,9 @@ class Group(BaseModel):
     """The base of the parameter groups: strict, closed to unknown keys, frozen, finite."""
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
-    def __init__(self, **data: Any):
+    def __init__(self, *tables: Any, **data: Any):
+        if tables:  # Params({"market": …}): pydantic's TypeError ("takes 1 positional argument")
+            raise ParamError(None, type(self).__name__, 'takes its values as keywords, e.g. Params(market={"buyers": 60})')
         try:
             super().__init__(**data)
         except ValidationError as exc:  # Params(market={"buyer": 6}): the one line replace() and files give
@@ -380,8 +382,7 @@ def range_fault(key: str, lo: Any, hi: Any) -> str | None:
 
 
 def plain_number(value: Any) -> Any:
-    """A NumPy scalar (``np.int64`` from a DataFrame or ``np.arange``, say) as the Python number it holds;
-    anything else as it is."""
+    """A NumPy scalar (``np.int64`` from a DataFrame or ``np.arange``) as the Python number it holds, else as it is."""
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         return value.item()
     return value

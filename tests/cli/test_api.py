@@ -616,6 +616,17 @@ def test_the_mesa_models_latest_figure_and_progress_are_checked_as_arguments():
                                                                                                     "trust_buyer")
 
 
+def test_params_given_a_mapping_positionally_is_a_param_error():
+    """``Params({"market": {"buyers": 5}})`` raised pydantic's TypeError (takes 1 positional argument)."""
+    from trustsim.params import Market
+
+    for call, name in ((lambda: trustsim.Params({"market": {"buyers": 5}}), "Params"), (lambda: Market(5), "Market")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            call()
+        assert str(exc.value) == f'{name}: takes its values as keywords, e.g. Params(market={{"buyers": 60}})'
+    assert trustsim.Params(market={"buyers": 5}).market.buyers == 5
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""
