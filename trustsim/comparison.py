@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arguments import whole
 from .capacity import check_memory
 from .errors import PYTHON, ParamError, safe_text, suggest
 from .experiments.design import METRIC_COLUMNS
@@ -196,7 +197,9 @@ class Comparison:
         return {k: [a[k], b[k]] for k in a if k != "run.seed" and a[k] != b[k]}
 
     def differences_text(self, most: int = 6) -> str:
-        """The differing parameters in one line: ``run.steps 1200 → 200, …`` (the first ``most`` of them)."""
+        """The differing parameters in one line: ``run.steps 1200 → 200, …`` (the first ``most`` of them, at least
+        one; a ParamError for another ``most``)."""
+        most = whole("most", most, 1)
         diff = self.differences()
         if not diff:
             same_seeds = sorted(self.runs_a["seed"]) == sorted(self.runs_b["seed"])

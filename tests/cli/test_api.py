@@ -627,6 +627,20 @@ def test_params_given_a_mapping_positionally_is_a_param_error():
     assert trustsim.Params(market={"buyers": 5}).market.buyers == 5
 
 
+def test_a_comparisons_differences_text_takes_a_whole_number_of_at_least_one():
+    """``differences_text(0)`` said "parameters that differ: , and 2 more", ``-1`` one more than differ, and "3" or
+    None raised TypeError."""
+    diff = trustsim.compare(None, {"market": {"uncertainty": 0.5}, "trust": {"gain": 0.2}}, seeds=2, steps=3,
+                            buyers=6, suppliers=3, workers=1)
+    assert diff.differences_text(1).endswith(" → 0.5, and 1 more (compare.json)")
+    for most, told in ((0, "most: 0 must be at least 1"), (-1, "most: -1 must be at least 1"),
+                       ("3", "most: expected a whole number, got str '3'"),
+                       (None, "most: expected a whole number, got NoneType None")):
+        with pytest.raises(trustsim.ParamError) as exc:
+            diff.differences_text(most)
+        assert str(exc.value) == told
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""
