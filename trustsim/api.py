@@ -33,7 +33,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .arguments import plain, refuse_blank, resolved_overrides, seed_argument, warn_failed, whole, worker_count
+from .arguments import (
+    plain,
+    refuse_blank,
+    resolved_overrides,
+    seed_argument,
+    true_or_false,
+    warn_failed,
+    whole,
+    worker_count,
+)
 from .commands.run import refuse_other_files, refuse_sweep
 from .errors import PYTHON, ParamError
 
@@ -333,8 +342,7 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     from .metrics import TIMESERIES_HEADER
 
     workers = worker_count(workers)
-    if not isinstance(timeseries, bool):  # as calibrate's flags: "no" would be taken for True
-        raise ParamError(None, "timeseries", f"expected True or False, got {timeseries!r:.80}")
+    timeseries = true_or_false("timeseries", timeseries)
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
         raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
                                           f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')

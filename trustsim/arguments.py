@@ -9,7 +9,7 @@ import os
 import warnings
 from typing import Any
 
-from .errors import ParamError, Shown
+from .errors import ParamError, Shown, safe_text
 
 OVERRIDE_FORMS = 'uncertainty=0.9, market__uncertainty=0.9 or **{"market.uncertainty": 0.9}'
 
@@ -33,6 +33,18 @@ def seed_argument(value: Any, name: str = "seed") -> int | None:
         fault = (f"expected a whole number from 0 to {MAX_SEED_TEXT}, got {type(value).__name__}: every random "
                  f"number of a run is drawn from one whole-number seed (docs/ODD.md, decision 34)")
     raise ParamError(None, name, fault)
+
+
+def true_or_false(name: str, value: Any) -> bool:
+    """A flag (``force``, ``timeseries``, calibrate's ``resume`` …): True or False, NumPy's too; else a ParamError
+    naming ``name``, since a truthy "no" would be taken for True."""
+    # on first use: the schema loads pydantic, which `import trustsim` does without
+    from .params import plain_number
+
+    value = plain_number(value)
+    if not isinstance(value, bool):
+        raise ParamError(None, name, f"expected True or False, got {safe_text(repr(value))}")
+    return value
 
 
 def refuse_blank(value: Any, name: str, wanted: str) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import interrupts
+from .arguments import true_or_false
 from .errors import COMMAND_LINE, ParamError, Words, safe_text
 from .folders import (  # noqa: F401  (guard_target, result_kind, … are used from here too)
     _remove,
@@ -62,8 +63,7 @@ def write_atomically(out: str | Path, write: Callable[[Path], None], force: bool
 
     ``kind``, ``protect`` and ``words`` as for :func:`guard_target`; the target's lock is held throughout."""
     shown = safe_text(str(out))
-    if not isinstance(force, bool):  # from Python: force="no" was taken as True
-        raise ParamError(None, "force", f"expected True or False, got {safe_text(repr(force))}")
+    force = true_or_false("force", force)  # from Python: force="no" was taken as True
     guard_target(out, kind, force, protect, words)  # (a NUL in the name too: resolve_path refuses it)
     try:
         with target_lock(out, shown) as target:

@@ -641,6 +641,22 @@ def test_a_comparisons_differences_text_takes_a_whole_number_of_at_least_one():
         assert str(exc.value) == told
 
 
+def test_numpy_bools_are_flags_as_python_bools_are(tmp_path):
+    """``timeseries=np.True_`` (a DataFrame's cell) was refused as no True or False, where a parameter took it."""
+    sw = trustsim.sweep(None, {"uncertainty": [0.1]}, replications=1, steps=2, buyers=6, suppliers=3, workers=1,
+                        timeseries=np.True_)
+    assert sw.timeseries is not None and len(sw.timeseries)
+    run = trustsim.simulate(None, steps=2, buyers=6, suppliers=3)
+    run.save(tmp_path / "r")
+    (tmp_path / "r" / "mine.txt").write_text("mine")
+    with pytest.raises(trustsim.ParamError, match="force=True"):
+        run.save(tmp_path / "r", force=np.False_)
+    with pytest.raises(trustsim.ParamError, match="force: expected True or False, got 'no'"):
+        run.save(tmp_path / "r", force="no")
+    run.save(tmp_path / "r", force=np.True_)
+    assert not (tmp_path / "r" / "mine.txt").exists()
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""

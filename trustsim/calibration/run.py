@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..arguments import refuse_blank, seed_argument
+from ..arguments import refuse_blank, seed_argument, true_or_false
 from ..capacity import workers_fault
 from ..commands.run import refuse_other_files
 from ..errors import COMMAND_LINE, PYTHON, ParamError, Words, safe_text
@@ -172,10 +172,8 @@ def calibrate(file, out=None, *, budget: int | None = None, seed: int | None = N
         raise ParamError(name("screen"), None, fault)
     if not isinstance(file, (Calibration, str, os.PathLike)):
         raise ParamError(None, "file", f"expected a calibration file's path, got {type(file).__name__}")
-    for flag, value in (("resume", resume), ("force", force), ("quiet", quiet), ("predictive", predictive),
-                        ("figures", figures)):
-        if not isinstance(value, bool):  # force="no" was taken as True, as save(force=…) refuses it
-            raise ParamError(name(flag), None, f"expected True or False, got {safe_text(repr(value))}")
+    resume, force, quiet, predictive, figures = (true_or_false(name(flag), value) for flag, value in (
+        ("resume", resume), ("force", force), ("quiet", quiet), ("predictive", predictive), ("figures", figures)))
     refuse_blank(file, "file", "a calibration TOML file")  # load_scenario would name it "scenario"
     if out is not None and not isinstance(out, (str, os.PathLike)):  # not pathlib's TypeError
         raise ParamError(words.out, None, f"expected a folder's path, got {type(out).__name__}")
