@@ -25,6 +25,8 @@ raises ``trustsim.ParamError``.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 import time
 import warnings
@@ -36,6 +38,7 @@ from typing import Any
 from .arguments import (
     plain,
     refuse_blank,
+    refuse_file_keys,
     resolved_overrides,
     seed_argument,
     true_or_false,
@@ -48,9 +51,10 @@ from .errors import PYTHON, ParamError
 
 
 def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int | None = None, steps: int | None = None,
-                **overrides: Any):
+                of: str | None = None, **overrides: Any):
     """A validated :class:`~trustsim.scenario.Scenario` from anything :func:`simulate` accepts; a fault in it is
-    named by ``given_as``, the argument that passed it (``scenario``; :func:`compare`'s ``a`` and ``b``)."""
+    named by ``given_as``, the argument that passed it (``scenario``; :func:`compare`'s ``a`` and ``b``). ``of``
+    names the function called, whose arguments a keyword that is no parameter may have meant."""
     # on first use: `import trustsim` loads nothing heavy
     from .params import Params, validate
     from .scenario import Scenario, apply_arguments, load_scenario, resolve_path
@@ -71,7 +75,10 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     else:
         raise ParamError(given_as, None, f"expected a path, Params, Scenario or mapping, got "
                                          f"{type(scenario).__name__}")
-    changes = resolved_overrides(overrides)
+    try:
+        changes = resolved_overrides(overrides)
+    except ParamError as exc:
+        raise misplaced_argument(exc, of) or exc from None
     arguments = apply_arguments(changes, {"run.seed": ("seed", seed_argument(seed)), "run.steps": ("steps", steps)})
     if not changes:
         return sc
@@ -87,26 +94,28 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
     return replace(sc, params=params, overrides={**sc.overrides, **{k: flat[k] for k in changes}})  # [calibrate] too
 
 
-def refuse_file_keys(mapping: dict, given_as: str = "scenario") -> None:
-    """A scenario file's own key in a mapping (``extends``, ``description``, ``sweep``, ``calibrate``): a ParamError
-    saying what to do instead. A mapping holds parameter tables only; ``params.validate`` called such a key an
-    unknown table and suggested its own name (``unknown table "extends" (did you mean "extends"?)``)."""
-    key = next((k for k in ("extends", "sweep", "calibrate", "description") if k in mapping), None)
-    if key == "extends":
-        parent = mapping["extends"]
-        parent = repr(parent if isinstance(parent, str) and parent else "other.toml")
-        example = next((f"**{{{f'{group}.{name}'!r}: {value!r}}}" for group, table in mapping.items()
-                        if isinstance(table, dict) for name, value in table.items()), 'market__buyers=60')
-        raise ParamError(given_as, key, f"works in scenario files only, not in a mapping; pass the file itself "
-                                          f"with the mapping's parameters as overrides, e.g. "
-                                          f"trustsim.simulate({parent}, {example})")
-    if key is not None:
-        raise ParamError(given_as, key, {
-            "sweep": "a sweep file's table, not a mapping's; pass the sweep file to trustsim.sweep, or the design "
-                     "as its arguments (factors=…, replications=…, design=…)",
-            "calibrate": "a calibration file's table, not a mapping's; pass the file to trustsim calibrate",
-            "description": "a scenario file's key; a mapping holds parameter tables only ({\"market\": {…}, …})",
-        }[key])
+def misplaced_argument(exc: ParamError, of: str | None) -> ParamError | None:
+    """An unknown parameter's ParamError said as what it more likely is, an argument of the function ``of`` misspelt
+    (``replication=2``: "did you mean replications=?"; it suggested the parameter "detection"), or one another of
+    these functions takes (``seeds=`` given to simulate); None when it is neither."""
+    if of is None or not exc.message.startswith("unknown parameter") or not isinstance(exc.key, str):
+        return None
+    takes = {name: _arguments(globals()[name]) for name in ("simulate", "replicate", "compare", "sweep")}
+    near = difflib.get_close_matches(exc.key, takes[of], n=1, cutoff=0.75)
+    if near:
+        return ParamError(None, exc.key, f"is neither an argument of trustsim.{of} nor a parameter (did you mean "
+                                         f"{near[0]}=?)")
+    others = [f"trustsim.{name}" for name, names in takes.items() if exc.key in names]
+    if others:
+        listed = ", ".join(others[:-1]) + " and " + others[-1] if len(others) > 1 else others[0]
+        return ParamError(None, exc.key, f"is neither an argument of trustsim.{of} ({listed} "
+                                         f"{'take' if len(others) > 1 else 'takes'} it) nor a parameter")
+    return None
+
+
+def _arguments(function) -> list[str]:
+    """A function's named arguments (not its ``**overrides``)."""
+    return [n for n, p in inspect.signature(function).parameters.items() if p.kind is not p.VAR_KEYWORD]
 
 
 def one_scenario(sc, compare: bool = False):
@@ -199,7 +208,7 @@ def simulate(scenario: Any = None, *, seed: int | None = None, steps: int | None
     from .capacity import check_memory
     from .model import TrustMarket
 
-    sc = one_scenario(as_scenario(scenario, seed=seed, steps=steps, **overrides))
+    sc = one_scenario(as_scenario(scenario, seed=seed, steps=steps, of="simulate", **overrides))
     check_memory(sc.params, str(sc.path or sc.name))  # a ParamError naming the estimate, before allocating
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -218,7 +227,7 @@ def replicate(scenario: Any = None, seeds: int = 10, *, seed: int | None = None,
     from .experiments.replicate import replicate as run_replications
 
     seeds, workers = whole("seeds", seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
-    sc = one_scenario(as_scenario(scenario, steps=steps, **overrides))
+    sc = one_scenario(as_scenario(scenario, steps=steps, of="replicate", **overrides))
     rep = run_replications(sc, seeds, root=seed_argument(seed), workers=workers)
     warn_failed(rep.runs, "runs")
     return rep
@@ -252,8 +261,8 @@ def compare(a: Any, b: Any, seeds: int | None = None, *, seed: int | None = None
             raise ParamError(None, given[0], "applies to scenarios; results folders hold their runs already")
         return compare_folders(a, b)
     seeds, workers = whole("seeds", 10 if seeds is None else seeds, 2, maximum=MAX_REPLICATIONS), worker_count(workers)
-    sa = one_scenario(as_scenario(a, given_as="a", steps=steps, **overrides), compare=True)
-    sb = one_scenario(as_scenario(b, given_as="b", steps=steps, **overrides), compare=True)
+    sa = one_scenario(as_scenario(a, given_as="a", steps=steps, of="compare", **overrides), compare=True)
+    sb = one_scenario(as_scenario(b, given_as="b", steps=steps, of="compare", **overrides), compare=True)
     diff = compare_scenarios(sa, sb, seeds, root=seed_argument(seed),
                              workers=workers)
     warn_failed(diff.runs_a, "runs_a")
@@ -346,7 +355,7 @@ def sweep(scenario: Any = None, factors: dict | None = None, replications: int |
     if factors is not None and (not isinstance(factors, dict) or not all(isinstance(k, str) for k in factors)):
         raise ParamError(None, "factors", f"expected a dict of parameter names to values, e.g. "
                                           f'{{"market.uncertainty": [0.0, 0.5]}}, got {factors!r:.80}')
-    sc = as_scenario(scenario, steps=steps, **overrides)
+    sc = as_scenario(scenario, steps=steps, of="sweep", **overrides)
     table: dict[str, Any] = dict(sc.sweep or {})  # a sweep file's design, which the arguments given replace
     given = {"design": design, "replications": replications, "samples": samples, "seed": seed, "seeds": seeds,
              "levels": levels, "metrics": metrics, "factors": factors}

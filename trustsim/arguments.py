@@ -1,7 +1,7 @@
-"""The Python API's checks of its arguments (``trustsim/api.py``; the seed also for ``TrustMarket``): whole
-numbers and worker counts, a seed, an override's key, NumPy and pandas values as the plain Python ones a TOML
-file gives, and the warning of failed runs. Each fault is a ParamError naming the argument, as the command line
-names its option."""
+"""The Python API's checks of its arguments (``trustsim/api.py``; the seed and overrides also for ``TrustMarket``):
+whole numbers and worker counts, a seed, a flag, an override's key (and one given twice), a scenario file's own
+keys in a mapping, NumPy and pandas values as the plain Python ones a TOML file gives, and the warning of failed
+runs. Each fault is a ParamError naming the argument, as the command line names its option."""
 
 from __future__ import annotations
 
@@ -52,6 +52,28 @@ def refuse_blank(value: Any, name: str, wanted: str) -> None:
     take for the one meant): one ParamError, ``{name}: is empty or blank; name {wanted}``, whichever argument."""
     if isinstance(value, (str, os.PathLike)) and not str(value).strip():
         raise ParamError(name, None, f"is empty or blank; name {wanted}")
+
+
+def refuse_file_keys(mapping: dict, given_as: str = "scenario") -> None:
+    """A scenario file's own key in a mapping (``extends``, ``description``, ``sweep``, ``calibrate``): a ParamError
+    saying what to do instead. A mapping holds parameter tables only; ``params.validate`` called such a key an
+    unknown table and suggested its own name (``unknown table "extends" (did you mean "extends"?)``)."""
+    key = next((k for k in ("extends", "sweep", "calibrate", "description") if k in mapping), None)
+    if key == "extends":
+        parent = mapping["extends"]
+        parent = repr(parent if isinstance(parent, str) and parent else "other.toml")
+        example = next((f"**{{{f'{group}.{name}'!r}: {value!r}}}" for group, table in mapping.items()
+                        if isinstance(table, dict) for name, value in table.items()), 'market__buyers=60')
+        raise ParamError(given_as, key, f"works in scenario files only, not in a mapping; pass the file itself "
+                                          f"with the mapping's parameters as overrides, e.g. "
+                                          f"trustsim.simulate({parent}, {example})")
+    if key is not None:
+        raise ParamError(given_as, key, {
+            "sweep": "a sweep file's table, not a mapping's; pass the sweep file to trustsim.sweep, or the design "
+                     "as its arguments (factors=…, replications=…, design=…)",
+            "calibrate": "a calibration file's table, not a mapping's; pass the file to trustsim calibrate",
+            "description": "a scenario file's key; a mapping holds parameter tables only ({\"market\": {…}, …})",
+        }[key])
 
 
 def override_key(key: str) -> str:

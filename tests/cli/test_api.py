@@ -657,6 +657,25 @@ def test_numpy_bools_are_flags_as_python_bools_are(tmp_path):
     assert not (tmp_path / "r" / "mine.txt").exists()
 
 
+@pytest.mark.parametrize("call, told", [
+    (lambda: trustsim.sweep(None, {"uncertainty": [0.1]}, replication=2, steps=2),
+     "replication: is neither an argument of trustsim.sweep nor a parameter (did you mean replications=?)"),
+    (lambda: trustsim.replicate(None, seeds=2, steps=2, workrs=1),
+     "workrs: is neither an argument of trustsim.replicate nor a parameter (did you mean workers=?)"),
+    (lambda: trustsim.simulate(None, steps=2, workers=1),
+     "workers: is neither an argument of trustsim.simulate (trustsim.replicate, trustsim.compare and trustsim.sweep "
+     "take it) nor a parameter"),
+    (lambda: trustsim.simulate(None, steps=2, uncertanty=0.3), 'uncertanty: unknown parameter (did you mean '
+                                                               '"uncertainty"?)'),
+])
+def test_a_misspelt_or_misplaced_argument_is_named_as_an_argument_not_a_parameter(call, told):
+    """``sweep(…, replication=2)`` said "unknown parameter (did you mean "detection"?)": a keyword that is no
+    parameter but near an argument of the function, or an argument of another, is told as such."""
+    with pytest.raises(trustsim.ParamError) as exc:
+        call()
+    assert str(exc.value) == told
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""
