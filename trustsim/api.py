@@ -30,6 +30,7 @@ import inspect
 import os
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from .arguments import (
     refuse_file_keys,
     resolved_overrides,
     seed_argument,
+    tables,
     true_or_false,
     warn_failed,
     whole,
@@ -69,7 +71,8 @@ def as_scenario(scenario: Any = None, *, given_as: str = "scenario", seed: int |
         sc = scenario
     elif isinstance(scenario, Params):
         sc = Scenario("params", scenario)
-    elif isinstance(scenario, dict):
+    elif isinstance(scenario, Mapping):  # a dict, or any mapping of tables (a mappingproxy, …) read as one
+        scenario = tables(scenario)
         refuse_file_keys(scenario, given_as)
         sc = Scenario("params", validate(scenario, given_as))
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import ParamError, Shown, safe_text
@@ -74,6 +75,12 @@ def refuse_file_keys(mapping: dict, given_as: str = "scenario") -> None:
             "calibrate": "a calibration file's table, not a mapping's; pass the file to trustsim calibrate",
             "description": "a scenario file's key; a mapping holds parameter tables only ({\"market\": {…}, …})",
         }[key])
+
+
+def tables(mapping: Mapping) -> dict:
+    """A mapping of parameter tables (``{"market": {"buyers": 60}}``, each level any Mapping) as the dicts a
+    scenario file's TOML gives."""
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in mapping.items()}
 
 
 def override_key(key: str) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from .agents import EAGER_AGENTS, AgentRows, Buyer, Supplier
-from .arguments import resolved_overrides, seed_argument
+from .arguments import resolved_overrides, seed_argument, tables
 from .columns import KEY_FIGURES
 from .ensemble import Markets
 from .errors import ParamError, Shown, safe_text, suggest
@@ -44,7 +44,7 @@ def as_params(params: Any, name: str = "params") -> Params:
     if params is None or isinstance(params, Params):
         return params or Params()
     if isinstance(params, Mapping):
-        return validate(dict(params), name)
+        return validate(tables(params), name)
     raise ParamError(None, name, f'expected Params or a mapping of parameter tables such as {{"market": '
                                  f'{{"buyers": 60}}}}, got {type(params).__name__} (a scenario file: '
                                  f'trustsim.load_scenario(path).params)')

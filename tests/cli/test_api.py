@@ -676,6 +676,17 @@ def test_a_misspelt_or_misplaced_argument_is_named_as_an_argument_not_a_paramete
     assert str(exc.value) == told
 
 
+def test_any_mapping_of_tables_is_a_scenario_as_a_dict_is():
+    """A mappingproxy of tables was "expected a path, Params, Scenario or mapping, got mappingproxy" (a mapping),
+    and a group given as one "expected a table [market]"."""
+    from types import MappingProxyType as Proxy
+
+    tables = {"market": {"buyers": 6, "suppliers": 3}, "run": {"steps": 2, "seed": 4}}
+    proxy = Proxy({group: Proxy(table) for group, table in tables.items()})
+    assert trustsim.simulate(proxy).params == trustsim.simulate(tables).params
+    assert trustsim.TrustMarket(proxy).params == trustsim.TrustMarket(tables).params
+
+
 def test_failed_runs_are_a_property_of_replications_and_of_a_comparison_alike(monkeypatch):
     """``reps.failed`` was a property and ``diff.failed()`` a method: the same question asked two ways. Both are
     properties, the replicates whose run failed (A's and B's for a comparison)."""
