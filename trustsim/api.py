@@ -103,7 +103,7 @@ def misplaced_argument(exc: ParamError, of: str | None) -> ParamError | None:
     these functions takes (``seeds=`` given to simulate); None when it is neither."""
     if of is None or not exc.message.startswith("unknown parameter") or not isinstance(exc.key, str):
         return None
-    takes = {name: _arguments(globals()[name]) for name in ("simulate", "replicate", "compare", "sweep")}
+    takes = {f.__name__: _arguments(f) for f in (simulate, replicate, compare, sweep)}
     near = difflib.get_close_matches(exc.key, takes[of], n=1, cutoff=0.75)
     if near:
         return ParamError(None, exc.key, f"is neither an argument of trustsim.{of} nor a parameter (did you mean "
