@@ -63,6 +63,7 @@ PAGE_CSS = """
 .v-application.theme--light :is(.trustsim-pending, .trustsim-pending-page) { color: #8f4400 !important; }  /* not
                                                                Vuetify's orange, 2.4 to 1 */
 .v-application:has(.v-navigation-drawer--open) .trustsim-pending-page { display: none !important; }
+.v-navigation-drawer { max-width: calc(100vw - 56px) !important; min-width: 0 !important; }  /* on a phone too */
 .trustsim-figures thead { position: sticky; top: 0; z-index: 1; background-color: inherit; }
 .trustsim-figures thead tr:first-child th { padding: 0; border-bottom: none; text-align: left; font-weight: normal; }
 """
