@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ..capacity import MAX_REPLICATIONS
-from ..errors import ParamError, counted, suggest
+from ..errors import ParamError, counted, safe_text, suggest
 from ..params import GROUPS as PARAM_GROUPS
 from ..params import MAX_SEED, MAX_SEED_TEXT, Params, bounds, parameter_key, range_fault, validate
 from ..scenario import load_scenario, quote_the_name
@@ -349,6 +349,28 @@ def tasks(sweep: Sweep, run_ids, timeseries: bool = False, fail: frozenset = fro
         yield {"run_id": run_id, "point": point, "replicate": rep,
                "seed": run_seed(sweep.seed, point, rep, sweep.seeds), "factors": sweep.points[point],
                "base": sweep.base, "timeseries": timeseries, "fail": run_id in fail}
+
+
+def foreign_row(entry: dict, sweep: Sweep, ids: set[int]) -> str | None:
+    """Why a journal row does not belong to this sweep (``--resume`` trusts none blindly), or None: its run id
+    outside the design (or this shard), or its point, replicate, seed or factor values not the design's."""
+    row = entry.get("row") if isinstance(entry, dict) else None
+    if not isinstance(row, dict):
+        return "not a run's row"
+    run_id = row.get("run_id")
+    if not isinstance(run_id, int) or run_id not in ids:
+        return "its run id is not in the design" + (" (or this shard)" if len(ids) < sweep.n_runs else "")
+    point, rep = divmod(run_id, sweep.replications)
+    if row.get("point") != point or row.get("replicate") != rep:
+        return "its point or replicate is not its run id's"
+    if row.get("seed") != run_seed(sweep.seed, point, rep, sweep.seeds):
+        return "its seed is not the design's"
+    if row.get("status") not in ("ok", "error"):
+        return "its status is neither ok nor error"
+    wrong = [k for k, v in sweep.points[point].items() if row.get(k) != v]
+    if wrong:
+        return f"its {safe_text(wrong[0])} is not the design's"
+    return None
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

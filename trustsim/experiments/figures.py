@@ -14,7 +14,7 @@ from ..reading import read_csv, read_json, read_parquet
 from ..results import redraw_figures
 from ..stats import finite, mean_halfwidth
 from .analysis import metric_columns
-from .design import Sweep, is_number, rebuilt_sweep, run_seed
+from .design import Sweep, foreign_row, is_number, rebuilt_sweep
 
 SENSITIVITY_TOP = 15  # factors shown per metric in sensitivity.png (every factor's indices are in the table)
 
@@ -237,18 +237,13 @@ def redraw(folder: str | Path) -> list[Path]:
 
 
 def refuse_other_runs(df, sweep: Sweep, path: Path) -> None:
-    """ParamError unless the runs table ``df`` holds the sweep's runs, each once, in order, at its design point and on
-    its seed: an empty table or another sweep's in its place drew figures of other runs over the sweep's (exit 0)."""
-    ids = list(range(sweep.n_runs))
-    try:
-        point, rep = (list(df[c]) for c in ("point", "replicate"))
-        same = list(df["run_id"]) == ids and point == [i // sweep.replications for i in ids] and rep == [
-            i % sweep.replications for i in ids] and list(df["seed"]) == [
-            run_seed(sweep.seed, p, r, sweep.seeds) for p, r in zip(point, rep, strict=True)] and all(
-            list(df[key]) == [sweep.points[p][key] for p in point] for key in sweep.keys)
-    except KeyError as exc:
-        raise ParamError(str(path), None, f"lacks the column {exc}; not a sweep's runs table") from None
-    if not same:
+    """ParamError unless the runs table ``df`` holds the sweep's runs, each once in run-id order, every row its run's
+    as ``--resume`` checks a journal's (``design.foreign_row``: point, replicate, seed and factor values): an empty
+    table or another sweep's in its place drew figures of other runs over the sweep's (exit 0)."""
+    rows, ids = df.to_dict("records"), list(range(sweep.n_runs))
+    why = None if [r.get("run_id") for r in rows] == ids else f"it holds {len(rows)} rows"
+    design = set(ids)
+    why = why or next((f"run {r['run_id']}: {w}" for r in rows if (w := foreign_row({"row": r}, sweep, design))), None)
+    if why:
         raise ParamError(str(path), None, f"does not hold this sweep's {sweep.n_runs} runs as its sweep.json describes "
-                                          f"them (it holds {len(df)} rows: another sweep's table, or edited); not as "
-                                          f"trustsim wrote it")
+                                          f"them ({why}: another sweep's table, or edited); not as trustsim wrote it")

@@ -28,7 +28,7 @@ from ..reproduce import code_digest, other_code
 from ..results import manifest, replace_file, write_atomically
 from ..stats import ADVANTAGES
 from .analysis import row_fault, runs_frame, sensitivity, write_point_table, write_tables
-from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, run_seed, shard_ids
+from .design import ID_COLUMNS, METRIC_COLUMNS, Sweep, foreign_row, shard_ids
 from .figures import write_figures
 
 STATE = "sweep.json"
@@ -287,28 +287,6 @@ def prepare_folder(out: Path, state: dict, resume: bool, force: bool, check_only
     except OSError as exc:
         raise ParamError(shown, None, f"cannot write the results folder ({exc.strerror})") from None
     return {}
-
-
-def foreign_row(entry: dict, sweep: Sweep, ids: set[int]) -> str | None:
-    """Why a journal row does not belong to this sweep (``--resume`` trusts none blindly), or None: its run id
-    outside the design (or this shard), or its point, replicate, seed or factor values not the design's."""
-    row = entry.get("row") if isinstance(entry, dict) else None
-    if not isinstance(row, dict):
-        return "not a run's row"
-    run_id = row.get("run_id")
-    if not isinstance(run_id, int) or run_id not in ids:
-        return "its run id is not in the design" + (" (or this shard)" if len(ids) < sweep.n_runs else "")
-    point, rep = divmod(run_id, sweep.replications)
-    if row.get("point") != point or row.get("replicate") != rep:
-        return "its point or replicate is not its run id's"
-    if row.get("seed") != run_seed(sweep.seed, point, rep, sweep.seeds):
-        return "its seed is not the design's"
-    if row.get("status") not in ("ok", "error"):
-        return "its status is neither ok nor error"
-    wrong = [k for k, v in sweep.points[point].items() if row.get(k) != v]
-    if wrong:
-        return f"its {safe_text(wrong[0])} is not the design's"
-    return None
 
 
 def keep_own_runs(out: Path, sweep: Sweep, shard, done: dict[int, dict]) -> dict[int, dict]:

@@ -20,7 +20,7 @@ from ..metrics import COLUMN_NAMES, POSTURE_GROUPS
 from ..reading import read_csv, read_json, refuse_words
 from ..results import manifest, redraw_figures, scenario_files, write_atomically
 from ..stats import ADVANTAGES, describe, interval_frame, nan_as_null, require_seeds
-from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep
+from .design import METRIC_COLUMNS, STEADY_COLUMNS, build_sweep, is_int
 from .execute import sweep_tables
 from .replicate_figures import draw
 
@@ -222,7 +222,7 @@ def redraw(folder: str | Path) -> list[Path]:
     except (KeyError, TypeError) as exc:
         raise ParamError(str(folder), None, f"not a complete replications folder ({exc})") from None
     made = info.get("replications")
-    runs = read_runs(folder, made if isinstance(made, int) and not isinstance(made, bool) else None, info.get("seeds"))
+    runs = read_runs(folder, made if is_int(made) else None, info.get("seeds"))
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ParamError(str(folder / "manifest.json"), "params.run.steps", f"expected a whole number, got {steps!r}")
     bands = read_bands(folder, steps)

@@ -12,8 +12,8 @@ from pathlib import Path
 from ..errors import ParamError, counted
 from ..reading import json_or_none, read_json
 from ..results import write_atomically
-from .design import rebuilt_sweep, shard_ids
-from .journal import JOURNAL, STATE, finish, foreign_row, read_journal, resume_command
+from .design import foreign_row, rebuilt_sweep, shard_ids
+from .journal import JOURNAL, STATE, finish, read_journal, resume_command
 
 _STATE_TYPES = {"name": str, "source": str, "fingerprint": str, "runs": int, "base": dict, "sweep": dict,
                 "scenario": dict}
