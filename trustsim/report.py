@@ -140,8 +140,8 @@ def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _check_whole(folder: Path, ts: pd.DataFrame, buyers: pd.DataFrame | None) -> None:
-    """ParamError unless the time series has a row per group at every step, up to the steps (and buyers.csv the
-    buyers) the folder's manifest records: a table cut at a row's end reads as a shorter run."""
+    """ParamError unless the time series has a row per group at every step, up to the steps (and buyers.csv, there,
+    the buyers) the folder's manifest records: a table cut at a row's end reads as a shorter run."""
     steps = int(ts["step"].max())
     if len(ts) != len(POSTURE_GROUPS) * steps or set(zip(ts["step"], ts["group"], strict=True)) != {
             (s, g) for s in range(1, steps + 1) for g in POSTURE_GROUPS}:
@@ -149,11 +149,12 @@ def _check_whole(folder: Path, ts: pd.DataFrame, buyers: pd.DataFrame | None) ->
                                                                f"{steps}; not as trustsim wrote it")
     try:
         params = read_json(folder / "manifest.json")["params"]
-        want = [("timeseries.csv", "steps", steps, int(params["run"]["steps"]))]
-        if buyers is not None:
-            want.append(("buyers.csv", "buyers", len(buyers), int(params["market"]["buyers"])))
+        want = [("timeseries.csv", "steps", steps, int(params["run"]["steps"])),
+                ("buyers.csv", "buyers", 0 if buyers is None else len(buyers), int(params["market"]["buyers"]))]
     except (ParamError, KeyError, TypeError, ValueError):
         return  # no manifest to say how long the run was (the run being written, or tables without it)
+    if buyers is None:  # every run writes it: its figure would be left as drawn from the table that was there
+        raise ParamError(str(folder / "buyers.csv"), None, "is missing; every run writes one")
     for name, what, has, made in want:
         if has != made:
             raise ParamError(str(folder / name), None, f"is cut short: {has} {what} of the {made} its manifest "

@@ -1034,15 +1034,19 @@ def test_report_on_tables_edited_out_of_shape_is_one_line_and_keeps_the_figures(
 
 @pytest.mark.parametrize("table, cut", [("timeseries.csv", "mid-row"), ("timeseries.csv", "at a step's end"),
                                         ("timeseries.csv", "inside a step"), ("buyers.csv", "mid-row"),
-                                        ("buyers.csv", "at a row's end")])
+                                        ("buyers.csv", "at a row's end"), ("buyers.csv", "deleted")])
 def test_report_on_a_table_cut_short_is_one_line_and_keeps_the_figures(tmp_path, capsys, small_results, table, cut):
-    """A table cut short (a copy stopped part way, a full disk) is refused, not drawn as a shorter run."""
+    """A table cut short (a copy stopped part way, a full disk) is refused, not drawn as a shorter run; a run's
+    buyers.csv deleted too, whose figure would otherwise stay as drawn from the table that was there."""
     folder = tmp_path / "run"
     shutil.copytree(small_results / "run", folder)
     lines = (folder / table).read_bytes().splitlines(keepends=True)
-    keep = {"mid-row": b"".join(lines[:-2]) + lines[-2][:20], "at a step's end": b"".join(lines[:-3]),
-            "inside a step": b"".join(lines[:-1]), "at a row's end": b"".join(lines[:-1])}[cut]
-    (folder / table).write_bytes(keep)
+    if cut == "deleted":
+        (folder / table).unlink()
+    else:
+        keep = {"mid-row": b"".join(lines[:-2]) + lines[-2][:20], "at a step's end": b"".join(lines[:-3]),
+                "inside a step": b"".join(lines[:-1]), "at a row's end": b"".join(lines[:-1])}[cut]
+        (folder / table).write_bytes(keep)
     before = snapshot(folder)
     one_line(main(["report", str(folder)]), capsys.readouterr().err, str(folder / table))
     assert snapshot(folder) == before and ours_beside(tmp_path) == []
