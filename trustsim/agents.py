@@ -55,12 +55,15 @@ class Buyer(mesa.Agent):
 
     @property
     def suppliers(self) -> np.ndarray:
-        """Array indices of the suppliers in this buyer's slots."""
-        return self.model.market.sup[self._slots]
+        """Array indices of the suppliers holding this buyer's slots; a slot whose supplier went bankrupt this step
+        is vacant until the next step's sourcing and left out (its row is already the entrant's, section 7.12)."""
+        mk = self.model.market
+        return mk.sup[self._slots][~mk.vacant[self._slots]]
 
     @property
     def trust_in_suppliers(self) -> np.ndarray:
-        """This buyer's trust in each of its slots' suppliers (a view: it changes as the model runs)."""
+        """This buyer's trust in each of its slots' suppliers (a view: it changes as the model runs); a vacant slot
+        keeps its ended relationship's trust until re-sourced, as the measurements count it."""
         return self.model.market.trust_b[self._slots]
 
     @property
@@ -108,15 +111,20 @@ class Supplier(mesa.Agent):
 
     @property
     def customers(self) -> np.ndarray:
-        """Buyer indices of the relationships this supplier holds."""
-        mk = self.model.market
-        return mk.buyer_of[mk.sup == self.index]
+        """Buyer indices of the relationships this supplier holds (an entrant holds none until it wins a slot:
+        the bankrupt's slots are vacant, section 7.12)."""
+        return self.model.market.buyer_of[self._held]
 
     @property
     def trust_in_buyers(self) -> np.ndarray:
-        """This supplier's trust in each buyer it serves."""
+        """This supplier's trust in each buyer it serves, in the order of ``customers``."""
+        return self.model.market.trust_s[self._held]
+
+    @property
+    def _held(self) -> np.ndarray:
+        """The relationships this supplier holds: its row's slots that are not vacant."""
         mk = self.model.market
-        return mk.trust_s[mk.sup == self.index]
+        return (mk.sup == self.index) & ~mk.vacant
 
 
 # a market of up to this many buyers has all its agents from the start: the size up to which its network is shown

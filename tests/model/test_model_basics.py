@@ -97,6 +97,24 @@ def test_agents_are_views_of_the_arrays():
 
 
 
+def test_an_entrant_starts_with_no_customers_and_no_buyer_counts_it_among_its_suppliers():
+    """Between a bankruptcy and the next sourcing the bankrupt's slots are vacant while its row is the entrant's:
+    the agents show the relationships held, as the network and reputation count them (docs/ODD.md 7.12)."""
+    m = TrustMarket({"suppliers": {"supplier_cash": 50.0}, "prices": {"fair_markup": 0.0, "min_markup": 0.0}}, rng=3)
+    while not len(m.ev.entrants):
+        m.step()
+        assert m.steps < 30, "no supplier went bankrupt"
+    mk, entrants = m.market, set(m.ev.entrants.tolist())
+    print(f"step {m.steps}: {len(entrants)} entrants, {int(mk.vacant.sum())} vacant slots")
+    assert mk.vacant.any()
+    for j in entrants:
+        assert len(m.suppliers[j].customers) == 0 and len(m.suppliers[j].trust_in_buyers) == 0
+    held = sorted((int(mk.buyer_of[r]), int(mk.sup[r])) for r in np.flatnonzero(~mk.vacant))
+    assert sorted((b.index, int(j)) for b in m.buyers for j in b.suppliers) == held
+    assert sorted((int(i), s.index) for s in m.suppliers for i in s.customers) == held
+    assert all(np.array_equal(s.trust_in_buyers, mk.trust_s[(mk.sup == s.index) & ~mk.vacant]) for s in m.suppliers)
+
+
 def test_a_market_too_large_to_show_makes_its_agents_on_first_use(monkeypatch):
     monkeypatch.setattr("trustsim.model.EAGER_AGENTS", 5)
     m = TrustMarket(rng=2, buyers=10, suppliers=5, steps=10)
