@@ -139,7 +139,7 @@ def shirk_probability(integrity, trust_s, inspection_seen):
 
 
 def lot_defect_probability(base_defect, defect_multiplier, shirked, shirk_defect):
-    """S18: a lot is defective with probability ``base rate × multiplier (+ shirk_defect if corners were cut)``."""
+    """S14, S18: a lot is defective with probability ``base rate × multiplier (+ shirk_defect if corners were cut)``."""
     return _unit_interval(base_defect * defect_multiplier + np.where(shirked, shirk_defect, 0.0))
 
 
