@@ -373,17 +373,31 @@ def test_the_key_figures_rules_are_as_faint_in_the_dark_theme_as_in_the_light(ap
     app.assert_clean()
 
 
-@pytest.mark.parametrize("size", [(1024, 768), (1280, 720), (1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [(375, 800), (1024, 768), (1280, 720), (1366, 768), (1920, 1080)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
     """SolaraViz's grid gives every panel a cell of one height (390 px). On a laptop's screen the key figures
     ran on below theirs, under the chart beneath, which took the clicks meant for their download button; on a
     wide one the network picture, as wide as its cell and so higher, had its lower half and legend under it; at
-    1 024 px the cost chart's title ran off both sides of its chart (ECharts does not wrap a title)."""
+    1 024 px the cost chart's title ran off both sides of its chart (ECharts does not wrap a title). On a phone
+    the grid's two columns gave each panel 161 px, the titles cut: there the panels stand in one column."""
     from PIL import Image
 
     app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
     try:
+        if size[0] < 600:
+            cells = app.page.locator(".vue-grid-item:visible").evaluate_all(
+                "cs => cs.map(c => { const r = c.getBoundingClientRect(); return [r.x, r.y, r.width]; })")
+            assert len(cells) == len(views_of_the_app()), cells
+            assert {x for x, _, _ in cells} == {cells[0][0]} and min(w for _, _, w in cells) > size[0] - 60, cells
+            assert [y for _, y, _ in cells] == sorted(y for _, y, _ in cells), f"not one column in order: {cells}"
+            app.page.locator("header .v-app-bar__nav-icon").click()  # Step is in the sidebar, closed on a phone
+            app.page.get_by_role("button", name="Step", exact=True).wait_for(state="visible", timeout=10_000)
         app.step(3)
+        if size[0] < 960:
+            app.page.wait_for_timeout(500)  # the drawer's slide
+            app.page.mouse.click(size[0] - 20, size[1] // 2)  # on the veil beside it: closed again
+            app.page.wait_for_timeout(500)
         app.wait_for_charts()
         canvases = app.page.locator("canvas")
         for i in range(canvases.count()):
@@ -405,6 +419,34 @@ def test_every_panel_fits_its_cell_on_common_screens(browser, server, size):
                 button.click(timeout=10_000)
             assert download.value.suggested_filename.endswith(ending), download.value.suggested_filename
         app.screenshot(f"fit-{size[0]}x{size[1]}.png")
+        app.assert_clean()
+    finally:
+        app.page.close()
+
+
+def views_of_the_app() -> list:
+    """The app's panels, in the order of its grid."""
+    from trustsim.viz.app import views
+
+    return views("baseline")
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1024, 768)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_slider_in_the_sidebar_has_a_track_as_wide_as_the_sidebar(browser, server, size):
+    """Beside their labels, two sliders whose labels ran to two lines had no width at all ("Suppliers' mean
+    integrity (hidden)", "Trust erosion when unattended"), their thumbs at the right end whatever the value, and
+    "Trust gain per good step" had 40 px for a thousand positions: each label now stands above its track."""
+    app = Watched(browser, server, viewport={"width": size[0], "height": size[1]})
+    try:
+        rows = app.page.locator(".v-navigation-drawer .v-input__slider").evaluate_all(
+            """xs => xs.map(x => { const l = x.querySelector('.v-label').getBoundingClientRect(),
+                 t = x.querySelector('.v-slider').getBoundingClientRect(), r = x.getBoundingClientRect();
+                 return [x.querySelector('.v-label').textContent, t.width / r.width, l.bottom <= t.top]; })""")
+        assert len(rows) >= 10, rows
+        narrow = [(label, round(share, 2)) for label, share, _ in rows if share < 0.9]
+        assert not narrow, f"sliders narrower than their row: {narrow}"
+        assert all(above for _, _, above in rows), f"labels beside or over their track: {rows}"
+        app.page.locator(".v-navigation-drawer").screenshot(path=str(ARTIFACTS / f"sliders-{size[0]}.png"))
         app.assert_clean()
     finally:
         app.page.close()

@@ -38,7 +38,10 @@ SLIDER_POSITIONS = 400  # a whole-number slider with more positions than this mo
 # panel while the figures scroll under them, on the panel's ground (inherited, so dark in the dark theme); the
 # figures' grey and red texts read at 4.5 to 1 or more on either theme's ground, and their rules are as faint on the
 # dark theme's ground as on the light's (Vuetify's dividers), not bright lines at 12 to 1; the notice of changes not yet
-# applied above the panels is for while the sidebar, with its own, is closed (Vuetify's drawer, open or closed, says so)
+# applied above the panels is for while the sidebar, with its own, is closed (Vuetify's drawer, open or closed, says
+# so); a slider's label sits above its track (beside it, a label of two lines left a 314-px sidebar's slider no width at
+# all, its thumb at the right end whatever its value); under 600 px wide the panels stand in one column, each as
+# wide as the page (the grid's two columns gave a phone's panels 161 px, their titles and legends cut)
 PAGE_CSS = """
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider__thumb-label { transform: translate(-50%, -100%) !important; top: -4px !important; height: 18px !important;
@@ -64,6 +67,14 @@ PAGE_CSS = """
                                                                Vuetify's orange, 2.4 to 1 */
 .v-application:has(.v-navigation-drawer--open) .trustsim-pending-page { display: none !important; }
 .v-navigation-drawer { max-width: calc(100vw - 56px) !important; min-width: 0 !important; }  /* on a phone too */
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; margin: 0 0 16px 0 !important; }
+.v-input__slider .v-slider { flex: 1 0 100%; margin-left: 0 !important; margin-right: 0 !important; }
+@media (max-width: 599px) {
+  .vue-grid-layout { height: auto !important; }
+  .vue-grid-item { position: relative !important; transform: none !important; width: 100% !important;
+                   margin-bottom: 10px; }
+}
 .trustsim-figures thead { position: sticky; top: 0; z-index: 1; background-color: inherit; }
 .trustsim-figures thead tr:first-child th { padding: 0; border-bottom: none; text-align: left; font-weight: normal; }
 """
