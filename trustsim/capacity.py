@@ -159,7 +159,7 @@ def _refuse_if_short(sizes: dict[str, int], source: str | None) -> None:
 def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | None = None) -> None:
     """ParamError when the largest market of a sweep's design does not fit (:func:`check_memory`), or when
     ``batch`` such markets stepped together on each of ``workers`` workers (``--batch``) exceed the memory
-    available."""
+    available: at most the sweep's runs in a batch, on as many workers as there are batches."""
     base = _sizes(sweep.base)
     keys = {k: ".".join(resolve_key(k)) for k in sweep.keys}
     keys = {k: full for k, full in keys.items() if full in SIZE_KEYS}
@@ -171,13 +171,15 @@ def check_sweep_memory(sweep, batch: int | None, workers: int, source: str | Non
         return
     one = PER_ENSEMBLE_RELATIONSHIP * largest["market.buyers"] * largest["market.slots_per_buyer"] \
         + PER_ENSEMBLE_MARKET + PER_ENSEMBLE_STEP * largest["run.steps"]
-    need = batch * one * workers
+    held = min(batch, sweep.n_runs)  # a batch holds no more markets than the sweep has runs,
+    busy = min(workers, -(-sweep.n_runs // held))  # and no more workers step batches than there are batches
+    need = held * one * busy
     if need > have:
-        fits = max(have // (one * workers), 1)
-        each = "on one worker" if workers == 1 else f"on each of {workers} workers"
-        raise ParamError("--batch", None, f"{batch} markets stepped together {each} need about "
+        fits = max(have // (one * busy), 1)
+        each, fewer = ("on one worker", "") if busy == 1 else (f"on each of {busy} workers", ", or fewer --workers")
+        raise ParamError("--batch", None, f"{held} markets stepped together {each} need about "
                                           f"{gigabytes(need)} of memory; this machine has {gigabytes(have)} available; "
-                                          f"choose --batch {fits} or less, or fewer --workers")
+                                          f"choose --batch {fits} or less{fewer}")
 
 
 def memory_budget(workers: int, budget_bytes: int) -> int:

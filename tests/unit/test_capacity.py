@@ -24,9 +24,9 @@ def test_a_market_in_an_ensemble_costs_its_bytes_per_relationship():
     assert more_slots - one == more_buyers - one == 150 * capacity.PER_ENSEMBLE_RELATIONSHIP
 
 
-def _sweep(points, **base):
+def _sweep(points, runs=10_000, **base):
     keys = sorted({k for p in points for k in p})
-    return SimpleNamespace(base=Params().replace(**base), keys=keys, points=points)
+    return SimpleNamespace(base=Params().replace(**base), keys=keys, points=points, n_runs=runs)
 
 
 def test_a_batch_is_refused_when_its_markets_on_every_worker_exceed_the_memory_available(monkeypatch):
@@ -46,6 +46,24 @@ def test_a_batch_is_refused_when_its_markets_on_every_worker_exceed_the_memory_a
         monkeypatch.setattr(capacity, "memory_available", lambda have=have: have + largest // 2)
         with pytest.raises(ParamError, match="choose --batch 40 or less"):
             capacity.check_sweep_memory(sweep, 200, workers)
+
+
+def test_a_batch_larger_than_the_sweep_is_judged_by_the_runs_it_can_hold(monkeypatch):
+    """An 18-run sweep with --batch 1000000 was refused for a million markets on each of two workers ("462 GB;
+    choose --batch 48213 or less"): a batch holds at most the sweep's runs, and one batch keeps one worker busy."""
+    sweep = _sweep([{"market.slots_per_buyer": 2}], runs=400, **{"market.buyers": 1000})
+    one = capacity.market_in_ensemble(sweep.base) + capacity.record_in_ensemble(sweep.base)
+    assert capacity.memory_needed(sweep.base) < 399 * one  # the run check passes: the batch is what is judged
+    monkeypatch.setattr(capacity, "memory_available", lambda: 400 * one)
+    capacity.check_sweep_memory(sweep, 1_000_000, 2)
+    monkeypatch.setattr(capacity, "memory_available", lambda: 399 * one)
+    with pytest.raises(ParamError, match="400 markets stepped together on one worker need") as err:
+        capacity.check_sweep_memory(sweep, 1_000_000, 2)
+    print(err.value)
+    assert str(err.value).endswith("choose --batch 399 or less")  # fewer workers would not help: one is busy
+    with pytest.raises(ParamError, match="200 markets stepped together on each of 2 workers") as err:
+        capacity.check_sweep_memory(sweep, 200, 2)  # two batches: both workers busy
+    assert str(err.value).endswith("choose --batch 199 or less, or fewer --workers")
 
 
 def test_a_sweep_is_refused_for_its_largest_point_whichever_size_makes_it_largest(monkeypatch):
