@@ -71,7 +71,7 @@ KINDS: dict[str, Kind] = {
                  "figures/*.png"), "trustsim.results:redraw_run"),
     "sweep": Kind(("manifest.json", "sweep.json", "journal.jsonl", "runs.csv", "runs.parquet", "points.csv",
                    "sensitivity.csv", "figures/*.png", "timeseries/run-*.parquet", ".*.tmp-*", ".*.old-*"),
-                  "trustsim.experiments.figures:redraw"),
+                  "trustsim.experiments.shards:redraw"),
     "patterns": Kind(("manifest.json", "patterns.txt", "patterns.md", "patterns.json", "figures/*.png"),
                      "trustsim.patterns.figures:redraw"),
     "replications": Kind(("manifest.json", "replications.csv", "summary.json", "bands.csv",

@@ -8,6 +8,7 @@ import errno
 import json
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -539,8 +540,6 @@ def test_a_shard_whose_journal_lacks_runs_is_named_with_the_command_that_finishe
     """The command is the one that finishes that folder: with its sweep file, --timeseries and the folder as --out
     (it said 'trustsim sweep FILE --shard 2/2 --resume', which resumed the shard's default folder, not this one, and
     without --timeseries was refused as another sweep's)."""
-    import shlex
-
     path = sweep_file(tmp_path, GRID, steps=4)
     sweep = load_sweep(path)
     for k in (1, 2):
@@ -570,6 +569,22 @@ def test_an_unfinished_shard_is_named_with_the_command_that_finishes_it(tmp_path
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"is not finished (6 of 6 runs); finish it with "
                         f"'trustsim sweep {path} --resume --shard 1/2 --out {tmp_path / 's1'}'"), err
+
+
+def test_report_on_an_unfinished_sweep_names_the_command_that_finishes_it_in_its_folder(tmp_path, capsys):
+    """report said "finish it with trustsim sweep FILE --resume": run as written, without the folder, that starts the
+    whole sweep afresh in the default folder. It names the sweep's file, its options and the folder."""
+    path = sweep_file(tmp_path, GRID, steps=4)
+    run_sweep(load_sweep(path), tmp_path / "part", workers=1, quiet=True, figures=False, timeseries=True)
+    (tmp_path / "part" / "manifest.json").unlink()  # what a sweep killed before its end leaves
+    assert cli.main(["report", str(tmp_path / "part")]) == 2
+    err = capsys.readouterr().err.strip()
+    print(err)
+    assert len(err.splitlines()) == 1 and "holds an unfinished sweep; finish it with '" in err, err
+    command = shlex.split(err.split("finish it with '")[1].rstrip("'"))
+    assert command == ["trustsim", "sweep", str(path), "--resume", "--timeseries", "--out", str(tmp_path / "part")]
+    assert cli.main([*command[1:], "--workers", "1", "--quiet"]) == 0, capsys.readouterr().err
+    assert cli.main(["report", str(tmp_path / "part")]) == 0, capsys.readouterr().err
 
 
 def _bad(tmp_path, capsys, body, *extra):

@@ -214,8 +214,8 @@ def sensitivity_figure(sens, design: str, n_factors: int):
 
 
 def redraw(folder: str | Path) -> list[Path]:
-    """``trustsim report`` on a finished sweep folder: its figures again from ``sweep.json``, the runs table
-    and ``sensitivity.csv``."""
+    """A finished sweep folder's figures again from ``sweep.json``, the runs table and ``sensitivity.csv`` (``trustsim
+    report`` asks ``shards.redraw``, which names an unfinished sweep first)."""
     folder = Path(folder)
     try:
         state = read_json(folder / "sweep.json", expected="a sweep's state")
@@ -225,8 +225,6 @@ def redraw(folder: str | Path) -> list[Path]:
     if state.get("shard"):
         raise ParamError(str(folder), None, "is one shard of a sweep; merge the shards (trustsim merge) and "
                                             "report on the merged folder")
-    if not (folder / "manifest.json").is_file():
-        raise ParamError(str(folder), None, "holds an unfinished sweep; finish it with trustsim sweep FILE --resume")
     try:
         df = read_parquet(folder / "runs.parquet")
         sens = read_csv(folder / "sensitivity.csv") if (folder / "sensitivity.csv").is_file() else None

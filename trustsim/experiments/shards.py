@@ -13,6 +13,7 @@ from ..errors import ParamError, counted
 from ..reading import json_or_none, read_json
 from ..results import write_atomically
 from .design import foreign_row, rebuilt_sweep, shard_ids
+from .figures import redraw as redraw_finished
 from .journal import JOURNAL, STATE, finish, read_journal, resume_command
 
 _STATE_TYPES = {"name": str, "source": str, "fingerprint": str, "runs": int, "base": dict, "sweep": dict,
@@ -49,6 +50,18 @@ def _finish_command(folder: Path, st: dict, k: int | None = None) -> str:
     path, shard = (st.get("scenario") or {}).get("path"), st.get("shard")
     return resume_command(path if isinstance(path, str) else "FILE", shard and (k or shard[0], shard[1]),
                           bool(st.get("timeseries")), folder)
+
+
+def redraw(folder: str | Path) -> list[Path]:
+    """``trustsim report`` on a sweep folder: an unfinished sweep is named with the command that finishes it there
+    (``--resume`` alone would start it afresh in its default folder); a finished one's figures are drawn again."""
+    folder = Path(folder)
+    if not (folder / "manifest.json").is_file():
+        st = _shard_state(folder)
+        if not st.get("shard"):  # a shard's folder: figures.redraw says to merge the shards
+            finish_it = _finish_command(folder, st)
+            raise ParamError(str(folder), None, f"holds an unfinished sweep; finish it with '{finish_it}'")
+    return redraw_finished(folder)
 
 
 def _same_sweep(state, shard_state: dict) -> bool:
