@@ -356,6 +356,18 @@ def test_a_calibration_whose_journal_is_removed_while_it_runs_starts_no_journal_
     assert not (out / "journal.jsonl").exists() and (out / "calibration.json").exists()
 
 
+def test_one_generation_is_said_in_the_singular(tmp_path, capsys):
+    """A budget that keeps one generation printed "1 generations", and calibration.md said it too."""
+    from trustsim.cli import main
+
+    path, out = small_file(tmp_path, budget=20), tmp_path / "cal"  # a budget that keeps one generation
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--quiet", "--no-predictive"]) == 0
+    printed = capsys.readouterr().out
+    print(printed)
+    assert printed.startswith("small: 1 generation, "), printed
+    assert "1 generation of " in (out / "calibration.md").read_text()
+
+
 def test_the_runs_reported_count_a_last_generation_the_budget_cut_short(tmp_path, capsys, monkeypatch):
     """A budget of 100 runs out in generation 2 before half its particles are accepted: the generation is not kept,
     but its runs were made, and the runs the command, calibration.md and the manifest report count them."""

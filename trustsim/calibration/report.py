@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import __version__
-from ..errors import ParamError
+from ..errors import ParamError, counted
 from ..markdown import table_lines
 from ..params import validate
 from ..reading import read_csv, read_json, read_parquet
@@ -74,7 +74,7 @@ def markdown(cal: Calibration, tables: dict, wall: float) -> str:
     gens, params = tables["generations"], tables["parameters"]
     lines = [f"# Calibration of {cal.name}", "",
              f"ABC-SMC (docs/ODD.md, Calibration) from `{cal.source}` (sha256 {cal.sha256}): "
-             f"{len(gens)} generations of {cal.spec.population} particles, "
+             f"{counted(len(gens), 'generation')} of {cal.spec.population} particles, "
              f"{int(tables['runs'])} market runs of a budget of {cal.spec.budget} "
              f"(run-noise estimate included{_cut_note(tables)}), stopped by {tables['stop']}, in {wall:.0f} s. "
              f"Seed {cal.spec.seed}.",

@@ -47,7 +47,7 @@ def handle(args) -> int:
     from pathlib import Path
 
     from ..calibration.config import load_calibration
-    from ..errors import ParamError, safe_text
+    from ..errors import ParamError, counted, safe_text
 
     if args.measures:
         return _list_measures()
@@ -101,7 +101,7 @@ def handle(args) -> int:
         return 0
     gens = tables["generations"]
     cut = tables["cut"]["runs"]
-    print(f"{safe_text(cal.name)}: {len(gens)} generations, {int(tables['runs'])} runs"
+    print(f"{safe_text(cal.name)}: {counted(len(gens), 'generation')}, {int(tables['runs'])} runs"
           + (f" ({cut} in a last generation the budget cut short, not kept)" if cut else "")
           + f" in {tables['wall_seconds']:.0f} s (stopped by {tables['stop']}) → {safe_text(out, 400)}/")
     for _, p in tables["parameters"].iterrows():
