@@ -1100,3 +1100,31 @@ def test_a_result_made_otherwise_is_given_one_remedy_where_a_scenario_belongs_an
                        (["rerun", folder], f"{folder / 'manifest.json'}: kind: is {what}; {command}")):
         assert main([str(a) for a in argv]) == 2
         assert capsys.readouterr().err == f"trustsim: error: {told}\n"
+
+
+@pytest.mark.parametrize("how", ["pool", "dask"])
+def test_workers_start_from_a_script_read_from_standard_input(tmp_path, how):
+    """``python - <<EOF`` with workers=2: Python's workers import the calling script again by its path, and
+    "<stdin>" is none, so none started (a worker's traceback, then BrokenProcessPool; Dask: "Nanny failed to
+    start"). They need trustsim alone: the runs are made, the same as on one worker."""
+    if how == "dask":
+        pytest.importorskip("distributed")
+    (tmp_path / "sw.toml").write_text(f'extends = "{BASELINE.as_posix()}"\n[run]\nsteps = 6\n[sweep]\ndesign = "grid"\n'
+                                      'replications = 2\nseed = 1\nmetrics = ["tco_per_unit"]\n[sweep.factors]\n'
+                                      '"market.uncertainty" = [0.0, 0.6]\n')
+    script = {
+        "pool": f"import trustsim\nkw = dict(steps=8, buyers=12, suppliers=6)\n"
+                f"two = trustsim.replicate({str(BASELINE)!r}, 3, workers=2, **kw).runs\n"
+                f"one = trustsim.replicate({str(BASELINE)!r}, 3, workers=1, **kw).runs\n"
+                f"print(len(two), two.equals(one))\n",
+        "dask": "import pandas as pd\nfrom trustsim.experiments import load_sweep, run_sweep\n"
+                "for out, kw in (('d', dict(dask='local', workers=2)), ('o', dict(workers=1))):\n"
+                "    run_sweep(load_sweep('sw.toml'), out, quiet=True, figures=False, **kw)\n"
+                "two, one = pd.read_parquet('d/runs.parquet'), pd.read_parquet('o/runs.parquet')\n"
+                "print(len(two), two.drop(columns='wall_seconds', errors='ignore').equals("
+                "one.drop(columns='wall_seconds', errors='ignore')))\n"}[how]
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, cwd=tmp_path,
+                          timeout=240)
+    print(done.stdout, done.stderr[-2000:])
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stdout.split() == [{"pool": "3", "dask": "4"}[how], "True"], done.stdout

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ..errors import ParamError
 from ..reproduce import code_digest
 from . import progress
-from .pool import environment_kept
+from .pool import environment_kept, main_not_reimported
 
 
 @contextlib.contextmanager
@@ -123,7 +123,7 @@ def dask_executor(address: str, workers: int | None, option: str = "--dask"):
             # distributed's nannies write their workers' settings (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
             # MKL_NUM_THREADS of 1, PYTHONHASHSEED, ...) into this process's environment, which every process it
             # started afterwards inherited (a later local pool's BLAS on one thread, a notebook's subprocesses)
-            with _sigint_ignored(), environment_kept():
+            with _sigint_ignored(), environment_kept(), main_not_reimported():
                 # no dashboard; the scheduler's own HTTP server on a free port, not 8787, which another cluster on
                 # the machine (a second sweep) may hold already. The workers write critical records only: a
                 # heartbeat that meets the scheduler closing logs an error with its traceback beside the sweep's

@@ -108,8 +108,9 @@ class _Pool(ProcessPoolExecutor):
     throw their runs away, and a sweep stopped by ``kill -INT`` or SIGTERM lived on for minutes."""
 
     def submit(self, fn, /, *args, **kwargs):
-        """``ProcessPoolExecutor.submit``, with SIGINT, SIGTERM and SIGHUP held until it returns."""
-        with interrupts.held():
+        """``ProcessPoolExecutor.submit``, with SIGINT, SIGTERM and SIGHUP held until it returns (and the worker it
+        may start not importing a script that cannot be imported again)."""
+        with interrupts.held(), main_not_reimported():
             return super().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait=True, *, cancel_futures=False):
@@ -161,6 +162,24 @@ def _context():
         ctx.set_forkserver_preload(["trustsim.experiments.execute", "trustsim.model"])
         return ctx
     return None
+
+
+@contextlib.contextmanager
+def main_not_reimported():
+    """Worker processes started in the block do not import the script that called trustsim again where it cannot
+    be: spawn and the fork server import ``__main__`` again by its path, and a script read from standard input
+    (``python - <<EOF``: ``__file__`` is "<stdin>") has none, so no worker started ("BrokenProcessPool"). The
+    workers need trustsim alone: the script's ``__file__`` is hidden meanwhile, as ``python -c`` has none."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(getattr(main, "__spec__", None), "name", None) or os.path.isfile(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 _QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
