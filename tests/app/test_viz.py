@@ -658,3 +658,8 @@ def test_the_pending_notice_names_what_reset_would_change_and_nothing_else():
         "Buyers' conduct (fixed or learning) fixed → learning"]
     built = app.AppMarket(params, rng=" 5 ", uncertainty=0.6000000000000001, conduct="learning").params
     assert pending_changes(built, params, values, steps) == []  # Reset built them: nothing pending
+    # on seed 5, text that is no seed takes Reset back to the scenario's: said so, not as a seed typed ("Seed 5 → 0")
+    for text, why in (("0x10", "'0x10' is not an integer"), ("-1", "'-1' is outside the seeds' range"),
+                      ("  ", "the box is empty")):
+        said = pending_changes(built, params, values | {"rng": text}, steps)
+        assert said[0].startswith(f"Seed 5 → {params.run.seed} (the scenario's: {why}"), said

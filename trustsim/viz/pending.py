@@ -45,9 +45,11 @@ def pending_changes(market: Params, scenario: Params, values: dict[str, Any], st
     (``steps``) of the market's value stands for it: the browser snaps a value finer than the slider's grid to the
     grid, and Reset builds the scenario's value from it (``finer_than_sliders``)."""
     flat, out = market.flat(), []
-    seed = box_seed(values["rng"], scenario.run.seed)[0] if "rng" in values else None
-    if seed is not None and seed != market.run.seed:
-        out.append(f"Seed {market.run.seed} → {seed}")
+    seed, why = box_seed(values["rng"], scenario.run.seed) if "rng" in values else (None, None)
+    if seed is not None and seed != market.run.seed:  # text that is no seed: say why Reset takes the scenario's
+        text = values["rng"]
+        said = "the box is empty" if isinstance(text, str) and not text.strip() else f"{str(text)[:40]!r} {why}"
+        out.append(f"Seed {market.run.seed} → {seed}" + (f" (the scenario's: {said})" if why else ""))
     for control in CONTROLS:
         name = control.key.split(".")[1]
         if name not in values:
