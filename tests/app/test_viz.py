@@ -10,6 +10,7 @@ import html
 import io
 import re
 import socket
+from pathlib import Path
 from types import SimpleNamespace
 
 import ipyvuetify as v
@@ -320,6 +321,26 @@ def test_picker_leaves_out_a_broken_file_and_says_why(tmp_path):
     choices, problems = app.load_choices(tmp_path / "mine.toml")
     assert "mine.toml" not in choices and "good.toml" not in choices
     assert any("gian" in p and "did you mean" in p for p in problems)
+
+
+def test_picker_lists_a_copy_of_a_scenario_once_and_an_edited_one_by_its_path(tmp_path):
+    """`trustsim viz` on a scenario in a folder of copies of the repository's scenarios listed each twice, the
+    second time by its full path (42 entries): a copy that builds the same market is listed once, the one given."""
+    import shutil
+
+    for name in ("baseline.toml", "high_uncertainty.toml", "learning.toml"):
+        shutil.copy(SCENARIOS / name, tmp_path / name)
+    edited = tmp_path / "learning.toml"
+    edited.write_text(edited.read_text() + "\n[trust]\ngain = 0.2\n")
+    choices, problems = app.load_choices(tmp_path / "high_uncertainty.toml")
+    labels = list(choices)
+    print(labels)
+    assert problems == [] and labels[0] == "high_uncertainty.toml"
+    assert sorted(label for label in labels if label.endswith(("baseline.toml", "high_uncertainty.toml"))) == [
+        "baseline.toml", "high_uncertainty.toml"]  # not again by the repository's paths
+    assert Path(choices["baseline.toml"].path).parent == tmp_path  # yours, found first
+    assert labels.count("learning.toml") == 1 and str(SCENARIOS.resolve() / "learning.toml") in labels
+    assert choices["learning.toml"].params.trust.gain == 0.2
 
 
 def test_picker_leaves_out_sweep_files_and_viz_refuses_one(tmp_path, capsys, monkeypatch):

@@ -223,7 +223,8 @@ def scenario_files(extra: str | os.PathLike | None = None) -> list[Path]:
 
 def load_choices(extra: str | os.PathLike | None = None) -> tuple[dict[str, Scenario], list[str]]:
     """Scenarios for the picker by label, and one line per file that does not load (it is left out).
-    Sweep files (with a ``[sweep]`` table) describe many markets, not one: the picker leaves them out."""
+    Sweep files (with a ``[sweep]`` table) describe many markets, not one: the picker leaves them out, and a file
+    of a name listed already that builds the same market (a copy) is listed once; one that differs by its path."""
     choices: dict[str, Scenario] = {}
     problems: list[str] = []
     for path in scenario_files(extra):
@@ -234,6 +235,8 @@ def load_choices(extra: str | os.PathLike | None = None) -> tuple[dict[str, Scen
             continue
         if scenario.sweep is not None:
             continue
+        if path.name in choices and choices[path.name].params == scenario.params:
+            continue  # a copy of a scenario listed already (yours beside the repository's): the same market
         label = path.name if path.name not in choices else str(path)
         choices[label] = scenario
     if not choices:
