@@ -193,20 +193,27 @@ def test_reset_touching_nothing_builds_the_market_the_page_opened_on(app):
     app.assert_clean()
 
 
-def test_reset_keeps_a_scenarios_value_finer_than_its_slider(browser, tmp_path):
+def test_reset_keeps_a_scenarios_value_finer_than_its_slider(browser, server, tmp_path):
     """A scenario's value finer than 6 decimals (a sweep's design point) lies on no slider's grid: the browser sent
     back 0.123457 for a trust gain of 0.1234567, and Reset with only a new seed built another market than the
-    scenario's. The slider at its nearest to the scenario's value now stands for that value."""
+    scenario's. The slider at its nearest to the scenario's value now stands for that value. (Beside it, a file
+    that does not load is named in the sidebar: its long path, unbroken, widened the sidebar by 35 px.)"""
     from trustsim.viz.serve import ServerError, app_server
 
     fine = tmp_path / "fine.toml"
     fine.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
                     "[trust]\ngain = 0.1234567\n[market]\nuncertainty = 0.33333333\n")
+    (tmp_path / f"{'a_long_name_' * 6}broken.toml").write_text('[market]\nbuyers = "lots"\n')
     env = {"SOLARA_ASSETS_CDN": "http://127.0.0.1:9/", "TRUSTSIM_VIZ_SCENARIO": str(fine)}
+    plain = Watched(browser, server)
+    width = plain.page.locator(".v-navigation-drawer").bounding_box()["width"]
+    plain.page.close()
     try:
         with app_server(env=env, log=ARTIFACTS / "server-fine.log", cwd=ROOT) as running:
             app = Watched(browser, running.url)
             try:
+                app.page.get_by_text("left out:").wait_for(timeout=10_000)
+                assert app.page.locator(".v-navigation-drawer").bounding_box()["width"] == width
                 seed = app.page.get_by_label("Seed")
                 seed.fill("7")
                 seed.press("Enter")

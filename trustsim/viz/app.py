@@ -67,6 +67,7 @@ PAGE_CSS = """
                                                                Vuetify's orange, 2.4 to 1 */
 .v-application:has(.v-navigation-drawer--open) .trustsim-pending-page { display: none !important; }
 .v-navigation-drawer { max-width: calc(100vw - 56px) !important; min-width: 0 !important; }  /* on a phone too */
+.v-navigation-drawer .v-alert { overflow-wrap: anywhere; }  /* a long path, unbroken, widened the sidebar */
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; margin: 0 0 16px 0 !important; }
 .v-input__slider .v-slider { flex: 1 0 100%; margin-left: 0 !important; margin-right: 0 !important; }
