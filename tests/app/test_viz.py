@@ -405,6 +405,29 @@ def test_network_layout_stays_put_and_draws_no_random_numbers():
     assert np.allclose(edges.get_array(), drawn.market.trust_b[~drawn.market.vacant])
 
 
+@pytest.mark.parametrize("size", [(40, 20), (400, 200), (150, 90)])
+def test_network_markers_keep_their_distance_on_a_full_ring(size):
+    """At the app's largest market (400 buyers, 200 suppliers) the markers ran together into solid rings, the
+    suppliers' health unreadable: each marker is at most as wide as its ring's spacing; the default market's are as
+    they were (buyers 28 pt², suppliers 15 + 110 · health)."""
+    model = TrustMarket(rng=1, buyers=size[0], suppliers=size[1])
+    model.step()
+    figure = components.network_view(model)
+    figure.canvas.draw()
+    ax = figure.axes[0]
+    buyers, suppliers = (c for c in ax.collections if c.get_offsets().shape[0] in size and c.get_array() is None)
+    for dots, n in ((buyers, size[0]), (suppliers, size[1])):
+        offsets = dots.get_offsets()
+        xy = ax.transData.transform(offsets[np.argsort(np.arctan2(offsets[:, 1], offsets[:, 0]))])
+        spacing = np.linalg.norm(np.diff(xy, axis=0), axis=1).min()  # neighbours on the ring, in pixels
+        width = np.sqrt(dots.get_sizes().max()) * figure.dpi / 72  # the widest marker, in pixels
+        print(f"{n} markers: {width:.1f} px wide, {spacing:.1f} px apart")
+        assert width <= spacing * 1.02, (n, width, spacing)
+    if size == (40, 20):
+        health = model.market.supplier_health()
+        assert np.allclose(buyers.get_sizes(), 28) and np.allclose(suppliers.get_sizes(), 15 + 110 * health)
+
+
 def test_network_view_declines_a_market_too_large_to_draw(monkeypatch):
     monkeypatch.setattr(components, "NETWORK_MAX_RELATIONSHIPS", 10)
     model = TrustMarket(buyers=20)

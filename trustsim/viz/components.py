@@ -70,12 +70,15 @@ def network_layout(model) -> tuple[np.ndarray, np.ndarray]:
     return buyers, suppliers
 
 
-class NetworkFigure:
-    """The network figure of one model, drawn once and then updated in place each step.
+def marker_scale(n: int, room_for: int) -> float:
+    """The factor of a marker's area on a ring of ``n`` markers, ``room_for`` of which fit at full size: beyond, the
+    square of the spacing's share (at the app's largest market the markers ran together into solid rings)."""
+    return min(1.0, (room_for / max(n, 1)) ** 2)
 
-    Re-using the figure (its axes, legend and colour bar) rather than building a new one keeps a
-    redraw to the cost of rasterising it.
-    """
+
+class NetworkFigure:
+    """The network figure of one model, drawn once and then updated in place each step: re-using the figure (its
+    axes, legend and colour bar) rather than building a new one keeps a redraw to the cost of rasterising it."""
 
     def __init__(self, model):
         mk = model.market
@@ -96,10 +99,11 @@ class NetworkFigure:
         self.edges = LineCollection([], cmap=TRUST_CMAP, linewidths=1.2, alpha=0.85, zorder=1)
         self.edges.set_clim(0.0, 1.0)
         ax.add_collection(self.edges)
-        self.buyers = ax.scatter(self.buyer_xy[:, 0], self.buyer_xy[:, 1], s=28, edgecolors="white",
-                                 linewidths=0.5, zorder=2)
+        self.buyer_scale, self.supplier_scale = marker_scale(mk.n_buyers, 120), marker_scale(mk.n_suppliers, 26)
+        self.buyers = ax.scatter(self.buyer_xy[:, 0], self.buyer_xy[:, 1], s=28 * self.buyer_scale,
+                                 edgecolors="white", linewidths=0.5 * self.buyer_scale ** 0.5, zorder=2)
         self.suppliers = ax.scatter(self.supplier_xy[:, 0], self.supplier_xy[:, 1], marker="s", c="#333333",
-                                    edgecolors="white", linewidths=0.5, zorder=3)
+                                    edgecolors="white", linewidths=0.5 * self.supplier_scale ** 0.5, zorder=3)
         handles = [Line2D([], [], ls="", marker="o", color=COLOURS["partner"], label="partner buyer"),
                    Line2D([], [], ls="", marker="o", color=COLOURS["aggressive"], label="aggressive buyer"),
                    Line2D([], [], ls="", marker="s", color="#333333", label="supplier (size: health)"),
@@ -123,7 +127,7 @@ class NetworkFigure:
             self.edges.set_array(mk.trust_b[rows])
             self.edges.set_linestyles(np.where(mk.partner_terms[rows], "solid", "dashed").tolist())
             self.buyers.set_facecolors(np.where(mk.is_partner, COLOURS["partner"], COLOURS["aggressive"]))
-            self.suppliers.set_sizes(15 + 110 * mk.supplier_health())
+            self.suppliers.set_sizes((15 + 110 * mk.supplier_health()) * self.supplier_scale)
         return self.fig
 
 
