@@ -78,6 +78,11 @@ class ParamError(Exception):
         message = safe_text(message, 400)
         super().__init__(f"{where}: {message}" if where else message)
 
+    def __reduce__(self):
+        """Made again from its three parts (a worker's error reaches its parent whole: unpickled from its line
+        alone, it failed, and ``mesa.batch_run`` on two processes waited for ever)."""
+        return type(self), (self.source, self.key, self.message)
+
 
 @dataclass(frozen=True)
 class Words:

@@ -8,6 +8,7 @@ Each step is one quarter; the phases of docs/ODD.md section 3 run in order over 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import mesa
@@ -57,6 +58,23 @@ def written_seed(params: Any) -> Any:
     return run.get("seed") if isinstance(run, Mapping) else None
 
 
+def _from_mesa_scenario(scenario: MesaScenario, rng: Any, overrides: dict) -> tuple[Any, dict]:
+    """A Mesa Scenario as Mesa's models take one: its rng the run's seed (an rng given beside it must be the same,
+    as Mesa asks) and its other values parameters, as overrides (one given beside it too is refused)."""
+    values = dict(scenario)
+    given = values.pop("rng", None)
+    if given is not None and rng is not None and as_seed(given) != as_seed(rng):
+        raise ParamError(None, "rng", f"{Shown(rng)!r} and the scenario's rng {Shown(given)!r} differ; give one")
+    if twice := sorted(set(values) & set(overrides)):
+        raise ParamError(None, twice[0], "given twice, as an argument and in the scenario; give it once")
+    return (given if rng is None else rng), {**values, **overrides}
+
+
+def _latest(model: TrustMarket, group: str, column: str) -> float:
+    """A key figure's reporter: the figure of the recorder's last step."""
+    return model.recorder.latest(group, column)
+
+
 class KeyFigureCollector(mesa.DataCollector):
     """Mesa's DataCollector of the key figures by posture group (``columns.KEY_FIGURES``, named ``trust_buyer``,
     ``trust_buyer_partner``, ``trust_buyer_aggressive``, ...): each reporter reads one figure of the recorder's
@@ -68,7 +86,7 @@ class KeyFigureCollector(mesa.DataCollector):
         figures = {f"{c}_{g}" if g != "all" else c: (g, c) for c in KEY_FIGURES for g in POSTURE_GROUPS}
         self._rows: list[list[float]] = []  # one per collect: every reporter's figure
         self._made: tuple[tuple[int, int], dict] | None = None  # model_vars as last made, for its rows and reporters
-        super().__init__(model_reporters={name: (lambda m, g=g, c=c: m.recorder.latest(g, c))
+        super().__init__(model_reporters={name: partial(_latest, group=g, column=c)  # not a lambda: it pickles
                                           for name, (g, c) in figures.items()})
         self._groups = np.array([POSTURE_GROUPS.index(g) for g, _ in figures.values()])
         self._columns = np.array([COLUMN_NAMES.index(c) for _, c in figures.values()])
@@ -102,13 +120,15 @@ class TrustMarket(mesa.Model, Markets):
     or None: then the seed a mapping of tables writes (``{"run": {"seed": 9}}``), else a fresh one, as Mesa's models
     draw (a Params always holds a seed, 0 by default, so its own is not taken for a choice); not a NumPy Generator,
     which Mesa takes but the run's draws, counter-based from one whole-number seed, would not use.
-    ``scenario`` takes what ``params`` takes, in its place; Mesa's own Scenario (SolaraViz's Reset sends one) is
-    left to Mesa.
+    ``scenario`` takes what ``params`` takes, in its place, or Mesa's own Scenario (SolaraViz's Reset sends one),
+    whose values are parameters and whose rng is the seed. A model pickles; ``reset_rng`` keeps its seed.
     """
 
     def __init__(self, params: Params | Mapping | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any):
-        if scenario is not None and not isinstance(scenario, MesaScenario):  # Mesa's, sent by SolaraViz's Reset
+        if isinstance(scenario, MesaScenario):  # Mesa's (SolaraViz's Reset sends one): its values as overrides
+            (rng, overrides), written = _from_mesa_scenario(scenario, rng, overrides), written_seed(params)
+        elif scenario is not None:
             if params is not None:
                 raise ParamError(None, "scenario", "the parameters are given twice: pass them as params or as "
                                                    "scenario, not both")
@@ -136,6 +156,17 @@ class TrustMarket(mesa.Model, Markets):
         self.buyers = AgentRows(self, Buyer, params.market.buyers, eager)
         self.suppliers = AgentRows(self, Supplier, params.market.suppliers, eager)
         self.datacollector = KeyFigureCollector()
+
+    def reset_rng(self, rng: Any = None) -> None:
+        """Mesa's reset of the random numbers: the market's draws are counters of its seed, fixed when it was built
+        (rng None or that seed: nothing to reset); another seed is refused, which a new market takes."""
+        if rng is not None and as_seed(rng) != self.params.run.seed:
+            raise ParamError(None, "rng", f"the market draws from its seed {self.params.run.seed} by counter, fixed "
+                                          f"when it was built: build another, TrustMarket(…, rng={Shown(rng)!r})")
+
+    def reset_randomizer(self, seed: Any = None) -> None:
+        """Mesa's older name of :meth:`reset_rng`."""
+        self.reset_rng(seed)
 
     def step(self) -> None:
         """One quarter: the phases of docs/ODD.md section 3, then the measurements."""

@@ -60,10 +60,10 @@ def test_a_mapping_of_tables_is_taken_as_simulate_takes_it_and_anything_else_ref
         assert "\n" not in str(exc.value) and str(exc.value).startswith("params: expected Params or a mapping")
 
 
-def test_scenario_takes_what_params_takes_and_mesas_own_scenario_is_left_to_mesa():
+def test_scenario_takes_what_params_takes_and_mesas_own_scenario_as_mesas_models_do():
     """``TrustMarket(scenario=X)`` used X only when it was a Params: a mapping of tables, a loaded scenario or a path
     gave the default market without a word. Now it takes what ``params`` takes, or is the same one line; Mesa's own
-    Scenario, which SolaraViz's Reset sends, still carries no parameters of ours."""
+    Scenario (SolaraViz's Reset sends an empty one) gives its values as parameters and its rng as the seed."""
     from mesa.experimental.scenarios import Scenario as MesaScenario
 
     from trustsim import load_scenario
@@ -74,6 +74,12 @@ def test_scenario_takes_what_params_takes_and_mesas_own_scenario_is_left_to_mesa
     assert m.params == same.params and np.array_equal(m.recorder.rows, same.recorder.rows)
     assert TrustMarket(scenario=same.params, rng=4).params == same.params
     assert TrustMarket(scenario=MesaScenario(), rng=4).params == TrustMarket(rng=4).params
+    # a Mesa Scenario's values are parameters and its rng the seed, as Mesa's models take them (it was ignored)
+    assert TrustMarket(scenario=MesaScenario(rng=3, buyers=4)).params == TrustMarket(rng=3, buyers=4).params
+    with pytest.raises(ParamError, match="^buyers: given twice"):
+        TrustMarket(scenario=MesaScenario(buyers=4), buyers=5)
+    with pytest.raises(ParamError, match="^rng: 5 and the scenario's rng 3 differ"):
+        TrustMarket(scenario=MesaScenario(rng=3), rng=5)
     with pytest.raises(ParamError) as exc:
         TrustMarket(scenario={"market": {"buyer": 6}})
     assert str(exc.value) == 'scenario: market.buyer: unknown parameter (did you mean "buyers"?)'
@@ -113,6 +119,55 @@ def test_an_entrant_starts_with_no_customers_and_no_buyer_counts_it_among_its_su
     assert sorted((b.index, int(j)) for b in m.buyers for j in b.suppliers) == held
     assert sorted((int(i), s.index) for s in m.suppliers for i in s.customers) == held
     assert all(np.array_equal(s.trust_in_buyers, mk.trust_s[(mk.sup == s.index) & ~mk.vacant]) for s in m.suppliers)
+
+
+def test_a_model_pickles_and_goes_on_as_the_original_does():
+    """The key figures' reporters were lambdas: a TrustMarket could not be pickled (to send it to another process,
+    or keep it), as a plain Mesa model with a DataCollector can."""
+    import pickle
+
+    m = TrustMarket(rng=5, buyers=12, suppliers=6)
+    m.step()
+    again = pickle.loads(pickle.dumps(m))
+    for model in (m, again):
+        model.step()
+        model.step()
+    assert again.recorder.rows.tolist() == m.recorder.rows.tolist()
+    assert again.datacollector.get_model_vars_dataframe().equals(m.datacollector.get_model_vars_dataframe())
+
+
+def test_reset_rng_keeps_the_seed_and_refuses_another_in_a_line():
+    """Mesa's reset_rng(2) was accepted and changed nothing: the market's draws are counters of its seed. None or
+    the seed itself leave the run as it is; another seed is refused, naming the way to a market on it."""
+    m = TrustMarket(rng=3, buyers=8, suppliers=4)
+    m.step()
+    m.reset_rng()
+    m.reset_rng(3)
+    m.step()
+    plain = TrustMarket(rng=3, buyers=8, suppliers=4)
+    plain.step()
+    plain.step()
+    assert m.recorder.rows.tolist() == plain.recorder.rows.tolist()
+    for reset in (m.reset_rng, m.reset_randomizer):
+        with pytest.raises(ParamError, match=r"^rng: the market draws from its seed 3 .*TrustMarket\(…, rng=2\)"):
+            reset(2)
+
+
+def test_a_param_error_pickles_whole_so_batch_run_on_two_processes_reports_it():
+    """A worker's ParamError reaches its parent pickled: rebuilt from its line alone it failed, and mesa.batch_run
+    with a misspelt parameter on two processes waited for ever; on one it raised at once."""
+    import pickle
+    import subprocess
+    import sys
+
+    err = pickle.loads(pickle.dumps(ParamError("f.toml", "market.buyers", "bad")))
+    assert (str(err), err.source, err.key, err.message) == ("f.toml: market.buyers: bad", "f.toml", "market.buyers",
+                                                           "bad")
+    code = ("import mesa\nfrom trustsim import TrustMarket\nif __name__ == '__main__':\n"
+            "    mesa.batch_run(TrustMarket, {'buyerz': 8, 'steps': 3}, number_processes=2, rng=[1],"
+            " display_progress=False)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and 'buyerz: unknown parameter (did you mean "buyers"?)' in done.stderr, done.stderr
 
 
 def test_a_market_too_large_to_show_makes_its_agents_on_first_use(monkeypatch):
