@@ -153,16 +153,18 @@ class Run:
     @property
     def timeseries(self):
         """One row per step and posture (``partner``, ``aggressive``, ``all``): the columns of timeseries.csv."""
-        if "ts" not in self._cache:
-            self._cache["ts"] = self.model.recorder.frame()
-        return self._cache["ts"]
+        return self._made("ts", self.model.recorder.frame)
 
     @property
     def buyers(self):
         """One row per buyer: posture, long-run trust, non-productive share, … (buyers.csv)."""
-        if "buyers" not in self._cache:
-            self._cache["buyers"] = self.model.buyer_sums.frame(self.model)
-        return self._cache["buyers"]
+        return self._made("buyers", lambda: self.model.buyer_sums.frame(self.model))
+
+    def _made(self, name: str, make):
+        """A table made once for the model's step: again after the model was stepped on (``run.model.step()``)."""
+        if self._cache.get(name, (None,))[0] != self.model.steps:
+            self._cache[name] = self.model.steps, make()
+        return self._cache[name][1]
 
     @property
     def summary(self) -> dict:
@@ -197,6 +199,10 @@ class Run:
         # on first use: `import trustsim` loads nothing heavy
         from .results import write_run
 
+        if self.model.steps != self.params.run.steps:  # its manifest would say run.steps, its tables hold more
+            raise ParamError(None, "out", f"the model was stepped on to step {self.model.steps}, past its run's "
+                                          f"{self.params.run.steps}: simulate(…, steps={self.model.steps}) makes "
+                                          f"that run, which can be saved")
         return write_run(self.model, self.scenario, out, started=self.started, wall_seconds=self.wall, force=force,
                          protect=self.reads, words=PYTHON)
 

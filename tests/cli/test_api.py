@@ -1128,3 +1128,20 @@ def test_workers_start_from_a_script_read_from_standard_input(tmp_path, how):
     print(done.stdout, done.stderr[-2000:])
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.stdout.split() == [{"pool": "3", "dask": "4"}[how], "True"], done.stdout
+
+
+def test_a_run_stepped_on_shows_its_tables_at_its_step_and_is_not_saved_as_the_shorter_run(tmp_path):
+    """``run.model.step()`` after simulate: timeseries and buyers stayed at the run's last step while summary and
+    network followed the model, and save() wrote a manifest of 10 steps beside tables of 12 (rerun: "edited")."""
+    run = trustsim.simulate(BASELINE, seed=2, steps=10, buyers=12, suppliers=6)
+    assert run.timeseries["step"].max() == 10
+    before = run.buyers.copy()
+    run.model.step()
+    run.model.step()
+    assert run.timeseries["step"].max() == 12 and not run.buyers.equals(before)
+    again = trustsim.simulate(BASELINE, seed=2, steps=12, buyers=12, suppliers=6)
+    assert run.timeseries.equals(again.timeseries)  # (buyers' long run is the second half of run.steps: not again's)
+    with pytest.raises(trustsim.ParamError, match=r"^out: the model was stepped on to step 12, past its run's 10: "
+                                                  r"simulate\(…, steps=12\)"):
+        run.save(tmp_path / "r")
+    assert not (tmp_path / "r").exists()
