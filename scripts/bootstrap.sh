@@ -68,7 +68,10 @@ sha256() {  # macOS has shasum but, before recent versions, no sha256sum
 made=.trustsim-made  # the mark of an environment this script made (one an earlier version made has its stamp)
 theirs=.trustsim-theirs  # the mark of the user's own environment that it installed into, stamp and all
 
+moved=""  # the folder the clone was in when its environment was made, where that was another (make_env)
+
 unusable() {  # why the environment in .venv cannot serve (is_suitable's status: 1 too old, 3 no venv module)
+    if [ -n "$moved" ]; then echo "made in $moved, and an environment cannot be moved"; return; fi
     if [ ! -x "$venv/bin/python" ]; then echo "no bin/python in it"; return; fi
     local v status=0
     v="$("$venv/bin/python" --version 2>&1 | head -n 1)"
@@ -89,9 +92,15 @@ make_env() {  # $1: extras ("" or "[test]")
         say "environment .venv is up to date"
         return 0
     fi
-    # made anew when too old, or when its making was cut short (no pip: every install would fail); but only an
-    # environment this script made: one of the user's own is theirs to move or remove
-    if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python" \
+    # a clone moved since: its activate script and its tools' first lines name the folder it was made in, so that
+    # after activating it, `trustsim` was not found and `python` was another Python
+    if [ -f "$stamp" ]; then
+        moved="$(head -n 1 "$stamp")"; moved="${moved#* }"; moved="${moved% \[test\]}"; moved="${moved% }"
+        [ "$moved" != "$here" ] || moved=""
+    fi
+    # made anew when too old, moved, or when its making was cut short (no pip: every install would fail); but only
+    # an environment this script made: one of the user's own is theirs to move or remove
+    if [ -n "$moved" ] || [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python" \
         || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
         if [ -e "$venv" ] && [ ! -f "$venv/$made" ] && { [ ! -f "$stamp" ] || [ -f "$venv/$theirs" ]; }; then
             say ".venv holds an environment this script did not make, which trustsim cannot use ($(unusable)):" \
@@ -110,6 +119,7 @@ make_env() {  # $1: extras ("" or "[test]")
             fi
             exit 1
         fi
+        [ -z "$moved" ] || say ".venv was made in $moved, and an environment cannot be moved: making it anew"
         say "using $py ($("$py" --version 2>&1))"
         rm -rf "$venv"
         mkdir "$venv" && touch "$venv/$made"  # before the environment, so that one cut short is known as ours

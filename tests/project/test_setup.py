@@ -324,3 +324,27 @@ def test_a_users_own_environment_installed_into_stays_theirs(tmp_path):
     [line] = done.stderr.splitlines()
     assert "did not make" in line and "left as it is" in line, line
     assert (env / "mine.txt").read_text() == "the user's"
+
+
+def test_a_moved_clones_environment_is_made_anew_and_a_users_own_named(tmp_path):
+    """A virtual environment cannot be moved: its activate script and its tools' first lines name the folder it was
+    made in, so after a clone was moved (or renamed) and the environment activated, `trustsim` was not found and
+    `python` was the system's; the set-up reinstalled into it and said "ready". Its own is made anew; the user's
+    own is named in one line and left as it is."""
+    repo = built(stand_in(tmp_path))
+    moved = tmp_path / "moved"
+    repo.rename(moved)
+    (moved / ".venv" / "old.txt").write_text("made in the old folder")
+    done = bootstrap(moved, "env")  # this test's Python makes it (trustsim's install fails here: no index)
+    assert f"trustsim setup: .venv was made in {repo}, and an environment cannot be moved: making it anew" in \
+        done.stderr.splitlines(), done.stderr
+    assert not (moved / ".venv" / "old.txt").exists() and (moved / ".venv" / "pyvenv.cfg").is_file()
+    assert str(moved / ".venv") in (moved / ".venv" / "bin" / "activate").read_text()
+    theirs = built(stand_in(tmp_path, "theirs"))
+    (theirs / ".venv" / ".trustsim-theirs").touch()
+    theirs.rename(tmp_path / "theirs2")
+    done = bootstrap(tmp_path / "theirs2", "env")
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    assert f"(made in {theirs}, and an environment cannot be moved)" in line and "left as it is" in line, line
+    assert (tmp_path / "theirs2" / ".venv" / "bin" / "trustsim").is_file()
