@@ -2,7 +2,9 @@
 
 The state lives in ``model.market`` (arrays over all agents, so that each phase is one rule applied
 to everyone at once); an agent is the view of its row. Users, DataCollector agent reporters and the
-browser app see ordinary Mesa agents.
+browser app see ordinary Mesa agents. Buyers and suppliers leave and enter by the model's rules only (a bankrupt
+supplier's row goes to an entrant): Mesa's ``agent.remove()`` takes an agent out of ``model.agents``, not its row
+out of the market, which the step goes on reading.
 """
 
 from __future__ import annotations
