@@ -26,8 +26,7 @@ def P(default, lo=None, hi=None, unit="", doc="", *, gt=None):
 
 
 class VaryingParameter(LookupError):
-    """A real-valued parameter read through an ensemble's shared parameters while its members hold different
-    values (``members.Shared``)."""
+    """A parameter read through an ensemble's shared ones while its members differ in it (``members.Shared``)."""
 
 
 class Group(BaseModel):
@@ -47,6 +46,9 @@ class Group(BaseModel):
 
     # pydantic checks nested tables and model_validate's input without it, so validate() names their file
     __init__.__pydantic_base_init__ = True
+
+    def __setattr__(self, name: str, value: Any) -> None:  # frozen: pydantic's refusal took four lines and a link
+        raise ParamError(None, name, f"parameters are fixed once validated: params.replace({name}=…) gives a copy")
 
     @model_validator(mode="before")
     @classmethod
@@ -336,16 +338,14 @@ def _field(key: str):
 
 
 def _range_text(key: str) -> str:
-    lo, hi = bounds(key)
-    return f"allowed {lo} to {hi}"
+    return "allowed {} to {}".format(*bounds(key))
 
 
 def _type_text(key: str) -> str:
     f = _field(key)
     if f is None:
         return "a table"
-    ann = f.annotation
-    return {int: "an integer", float: "a number", bool: "true or false"}.get(ann, f"one of {choices(key)}")
+    return {int: "an integer", float: "a number", bool: "true or false"}.get(f.annotation, f"one of {choices(key)}")
 
 
 def choices(key: str) -> tuple[str, ...]:

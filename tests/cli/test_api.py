@@ -1145,3 +1145,13 @@ def test_a_run_stepped_on_shows_its_tables_at_its_step_and_is_not_saved_as_the_s
                                                   r"simulate\(…, steps=12\)"):
         run.save(tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_parameter_set_on_a_built_model_is_refused_in_one_line_naming_replace():
+    """``m.params.market.uncertainty = 0.9``: pydantic's "Instance is frozen" in four lines with a web address."""
+    m = trustsim.TrustMarket(rng=1, buyers=6, suppliers=3)
+    with pytest.raises(trustsim.ParamError) as err:
+        m.params.market.uncertainty = 0.9
+    assert str(err.value) == ("uncertainty: parameters are fixed once validated: params.replace(uncertainty=…) "
+                              "gives a copy")
+    assert m.params.market.uncertainty == 0.3 and m.params.replace(uncertainty=0.9).market.uncertainty == 0.9
