@@ -78,6 +78,9 @@ def read_manifest(path: str | Path, command: str = "rerun", words: Words = COMMA
     path = Path(path)
     if path.is_dir():
         if not (path / "manifest.json").exists() and not (path / "manifest.json").is_symlink():
+            if state := next((n for n in ("sweep", "calibration") if (path / f"{n}.json").is_file()), None):
+                raise ParamError(str(path), None, f"holds an unfinished {state} (no manifest.json yet); {command} "
+                                                  f"takes runs and replications")
             raise ParamError(str(path), None, "not a results folder (no manifest.json)")
         path = path / "manifest.json"
     shown = str(path)

@@ -624,6 +624,17 @@ def test_a_folder_that_is_not_what_a_command_reads_is_named_as_such(tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]
 
 
+def test_compare_and_rerun_name_an_unfinished_sweep_as_such(tmp_path, capsys, shards):
+    """An unfinished sweep (no manifest.json yet) was "not a results folder" to compare and rerun."""
+    shutil.copytree(shards / "S1", tmp_path / "part")
+    (tmp_path / "part" / "manifest.json").unlink()
+    for command in (["compare", str(tmp_path / "part"), str(shards / "S2")], ["rerun", str(tmp_path / "part")]):
+        code = main([*command, "--out", str(tmp_path / "out")])
+        one_line(code, capsys.readouterr().err, f"{tmp_path / 'part'}: holds an unfinished sweep (no manifest.json "
+                                                f"yet); {command[0]} takes runs and replications")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("command", "key", "value"), [
     ("merge", "all.tco_per_unit", "banana"), ("merge", "market.uncertainty", [1]), ("merge", "seed", "x"),
     ("resume", "all.tco_per_unit", "banana"), ("resume", "all.tco_per_unit", [1])])
