@@ -149,6 +149,7 @@ def _no_folders(monkeypatch):
 
     monkeypatch.setattr(execute, "run_sweep", refuse)
     monkeypatch.setattr(execute, "Journal", refuse)
+    monkeypatch.setattr(execute, "prepare_folder", refuse)  # where run_sweep's code finds it
     monkeypatch.setattr(journal, "prepare_folder", refuse)
 
 
