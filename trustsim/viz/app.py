@@ -67,6 +67,7 @@ PAGE_CSS = """
                                                                Vuetify's orange, 2.4 to 1 */
 .v-application:has(.v-navigation-drawer--open) .trustsim-pending-page { display: none !important; }
 .v-navigation-drawer { max-width: calc(100vw - 56px) !important; min-width: 0 !important; }  /* on a phone too */
+:focus-visible { outline: 2px solid #1976d2 !important; outline-offset: 2px; }  /* Vuetify's tint, 1.3 to 1 */
 .v-navigation-drawer .v-alert { overflow-wrap: anywhere; }  /* a long path, unbroken, widened the sidebar */
 .v-input__slider .v-input__slot { flex-wrap: wrap; }
 .v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; margin: 0 0 16px 0 !important; }
@@ -331,6 +332,7 @@ def Page():
     picked = own if given is None else given  # Layout's, which outlives this page's layout; else the page's
     current = picked.value if picked.value in choices else first_choice(choices, extra)
     scenario = choices[current]
+    solara.Title(f"{current} · trustsim")  # the browser's tab and a screen reader named the page "App"
     solara.Style(PAGE_CSS)
     with solara.Sidebar(), solara.Card("Scenario"):
         solara.Select("Scenario file", values=list(choices), value=current, on_value=picked.set)
