@@ -651,6 +651,8 @@ def test_a_control_changed_but_not_applied_is_named_until_reset(app):
     assert "Reset builds a market with them" in text, text
     assert "uncertainty 0.3" in app.settings()  # the market shown is still the old one
     assert contrast(app, ".trustsim-pending") >= 4.5
+    # a polite status: as an alert (Vuetify's role) a screen reader read it again at every key on a slider
+    assert notice.get_attribute("role") == "status"
     app.screenshot("pending.png")
     app.press("Reset")
     app.page.get_by_text(re.compile(r"seed 5")).wait_for(timeout=20_000)

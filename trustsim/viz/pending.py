@@ -84,4 +84,7 @@ def PendingNotice(model: solara.Reactive, scenario: Params, inputs: dict[str, so
     changes = pending_changes(model.value.params, scenario, values, steps)
     if changes:
         where = "trustsim-pending-page" if on_page else "trustsim-pending"
-        solara.Warning(notice_text(changes, on_page), dense=True, classes=[where, "ma-2"])  # ma-2: the cards' margin
+        # ma-2: the cards' margin; a polite status, not Vuetify's alert, which a screen reader read out again at
+        # every key press on a slider, over the slider's own value
+        solara.Warning(notice_text(changes, on_page), dense=True, classes=[where, "ma-2"],
+                       attributes={"role": "status"})
