@@ -126,16 +126,16 @@ class TrustMarket(mesa.Model, Markets):
 
     def __init__(self, params: Params | Mapping | None = None, *, rng: Any = None, scenario: Any = None,
                  **overrides: Any):
+        given_as = "params"
         if isinstance(scenario, MesaScenario):  # Mesa's (SolaraViz's Reset sends one): its values as overrides
-            (rng, overrides), written = _from_mesa_scenario(scenario, rng, overrides), written_seed(params)
+            rng, overrides = _from_mesa_scenario(scenario, rng, overrides)
         elif scenario is not None:
             if params is not None:
                 raise ParamError(None, "scenario", "the parameters are given twice: pass them as params or as "
                                                    "scenario, not both")
-            params, written = as_params(scenario, "scenario"), written_seed(scenario)
-        else:
-            written = written_seed(params)
-        params = as_params(params)
+            params, given_as = scenario, "scenario"
+        written = written_seed(params)
+        params = as_params(params, given_as)
         changes = resolved_overrides(overrides)  # a parameter given twice, in two spellings, is refused
         seed = changes.pop("run.seed", None)  # seed=, run__seed=: Mesa's other name for rng
         if seed is not None and rng is not None and as_seed(seed) != as_seed(rng):

@@ -149,8 +149,9 @@ def _check_whole(folder: Path, ts: pd.DataFrame, buyers: pd.DataFrame | None) ->
                                                                f"{steps}; not as trustsim wrote it")
     try:
         params = read_json(folder / "manifest.json")["params"]
-        want = [("timeseries.csv", "steps", steps, int(params["run"]["steps"])),
-                ("buyers.csv", "buyers", 0 if buyers is None else len(buyers), int(params["market"]["buyers"]))]
+        want = [("timeseries.csv", "steps", steps, int(params["run"]["steps"]))]
+        if buyers is not None:
+            want.append(("buyers.csv", "buyers", len(buyers), int(params["market"]["buyers"])))
     except (ParamError, KeyError, TypeError, ValueError):
         return  # no manifest to say how long the run was (the run being written, or tables without it)
     if buyers is None:  # every run writes it: its figure would be left as drawn from the table that was there
